@@ -1,0 +1,69 @@
+//! The `idkiosk` command line: parses arguments, loads configuration and calls the libraries.
+//!
+//! Exit codes are decided here and only here: 0 success, 1 a negative answer the command was asked
+//! for (an invalid ID number, a failed device read), 2 bad usage or a malformed input, 3 an
+//! internal failure.
+
+mod clock;
+mod cmd_center;
+mod cmd_demo;
+mod cmd_id;
+mod cmd_popsys;
+mod cmd_rules;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Self-service resident ID card kiosks: the kiosk, the center, the reference population system
+/// and their tools.
+#[derive(Parser)]
+#[command(name = "idkiosk", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Citizen ID number tools (GB 11643-1999)
+    Id(cmd_id::Args),
+    /// The eligibility and self-service scope rules
+    Rules(cmd_rules::Args),
+    /// The reference population information system
+    Popsys(cmd_popsys::Args),
+    /// The center: the kiosks' background service
+    Center(cmd_center::Args),
+    /// Everything on one machine with demo data (SQLite, simulators)
+    Demo(cmd_demo::Args),
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging();
+    let result = match cli.command {
+        Command::Id(args) => cmd_id::run(args).await,
+        Command::Rules(args) => cmd_rules::run(args).await,
+        Command::Popsys(args) => cmd_popsys::run(args).await,
+        Command::Center(args) => cmd_center::run(args).await,
+        Command::Demo(args) => cmd_demo::run(args).await,
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::from(3)
+        }
+    }
+}
+
+/// Logs go to standard error so that standard output stays machine-readable JSON.
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("IDKIOSK_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}
