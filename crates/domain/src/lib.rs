@@ -1,1 +1,18 @@
-//! placeholder
+//! The pure core of idkiosk: citizen ID numbers, region codes, the eligibility rules, fees and
+//! deadlines, masking, mobile numbers and every citizen-facing prompt.
+//!
+//! No I/O, no async and no clock: today's date is always passed in.
+#![warn(missing_docs)]
+
+pub mod id;
+pub mod mask;
+pub mod mobile;
+pub mod prompts;
+pub mod region;
+pub mod rules;
+
+pub use id::{CitizenId, IdError, IdField, Sex};
+pub use mobile::{MobileError, MobileNumber};
+pub use prompts::Prompt;
+pub use region::{KioskCity, Region};
+pub use rules::{Business, Decision, Household, NewCardValidity, Reason};
