@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# The README's test command: installs what the tests need, starts a private PostgreSQL so the store
+# runs its contract suite on both backends, then checks formatting and lints and runs every test.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+cd "$IDKIOSK_ROOT"
+
+ensure_packages postgresql pkg-config python3
+
+pg_dir=$(mktemp -d /tmp/idkiosk-test-pg.XXXXXX)
+trap 'stop_private_pg' EXIT
+start_private_pg "$pg_dir"
+
+log "cargo fmt --check"
+cargo fmt --all -- --check
+log "cargo clippy --all-targets -- -D warnings"
+cargo clippy --workspace --all-targets --quiet -- -D warnings
+log "cargo test (SQLite and PostgreSQL at $IDKIOSK_TEST_PG_URL)"
+cargo test --workspace --no-fail-fast "$@"
