@@ -36,6 +36,7 @@ impl std::ops::AddAssign<Duration> for Millis {
 }
 
 /// The earlier of two optional deadlines.
+#[allow(dead_code)]
 pub(crate) fn earliest(a: Option<Millis>, b: Option<Millis>) -> Option<Millis> {
     match (a, b) {
         (Some(a), Some(b)) => Some(a.min(b)),

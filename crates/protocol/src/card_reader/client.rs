@@ -115,7 +115,12 @@ pub enum Event {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Job {
-    Read { give_up_at: Millis },
+    Read {
+        give_up_at: Millis,
+        /// A find answer was lost or corrupted, so the reader may already count the card as
+        /// found and answer `80` to every later find until it leaves the field.
+        find_answer_lost: bool,
+    },
     Single,
 }
 
@@ -158,6 +163,8 @@ pub struct CardReaderClient {
     transmit: Vec<u8>,
     events: VecDeque<Event>,
     garbage_bytes: u64,
+    /// The select in flight follows a lost find answer; `81` then means "keep polling".
+    speculative_select: bool,
 }
 
 impl Default for CardReaderClient {
@@ -177,6 +184,7 @@ impl CardReaderClient {
             transmit: Vec::new(),
             events: VecDeque::new(),
             garbage_bytes: 0,
+            speculative_select: false,
         }
     }
 
@@ -190,6 +198,7 @@ impl CardReaderClient {
         self.reset();
         self.job = Some(Job::Read {
             give_up_at: now + self.config.no_card_after,
+            find_answer_lost: false,
         });
         self.send(now, Command::FindCard, 0);
     }
@@ -281,6 +290,7 @@ impl CardReaderClient {
         self.transmit.clear();
         self.job = None;
         self.phase = Phase::Idle;
+        self.speculative_select = false;
     }
 
     fn finish(&mut self, event: Event) {
@@ -308,6 +318,15 @@ impl CardReaderClient {
     }
 
     fn retry_or(&mut self, now: Millis, command: Command, retries: u32, give_up: Event) {
+        if let (
+            Command::FindCard,
+            Some(Job::Read {
+                find_answer_lost, ..
+            }),
+        ) = (command, &mut self.job)
+        {
+            *find_answer_lost = true;
+        }
         if retries < self.config.max_retries {
             self.send(now, command, retries + 1);
         } else {
@@ -321,10 +340,27 @@ impl CardReaderClient {
             let status = answer.status;
             return self.retry_or(now, command, retries, Event::Failed { command, status });
         }
-        let Some(Job::Read { give_up_at }) = self.job else {
+        let Some(Job::Read {
+            give_up_at,
+            find_answer_lost,
+        }) = self.job
+        else {
             return self.finish(Event::Answered { command, answer });
         };
         match (command, answer.status) {
+            // The card may have been found by the answer we lost: try to select it.
+            (Command::FindCard, Sw3::NoCard) if find_answer_lost => {
+                self.job = Some(Job::Read {
+                    give_up_at,
+                    find_answer_lost: false,
+                });
+                self.send(now, Command::SelectCard, 0);
+                self.speculative_select = true;
+            }
+            (Command::SelectCard, Sw3::SelectFailed) if self.speculative_select => {
+                self.speculative_select = false;
+                self.pause_before_find(now, give_up_at);
+            }
             (Command::FindCard, Sw3::CardFound) => {
                 self.events.push_back(Event::CardFound);
                 self.send(now, Command::SelectCard, 0);
@@ -352,6 +388,22 @@ impl CardReaderClient {
             }
             (command, status) => self.finish(Event::Failed { command, status }),
         }
+    }
+}
+
+impl CardReaderClient {
+    fn pause_before_find(&mut self, now: Millis, give_up_at: Millis) {
+        if now >= give_up_at {
+            return self.finish(Event::NoCard);
+        }
+        let sent_at = match self.phase {
+            Phase::Awaiting { sent_at, .. } => sent_at,
+            _ => now,
+        };
+        let until = (sent_at + self.config.poll_interval)
+            .max(now)
+            .min(give_up_at);
+        self.phase = Phase::Pause { until };
     }
 }
 
