@@ -7,9 +7,11 @@
 mod clock;
 mod cmd_center;
 mod cmd_demo;
+mod cmd_device;
 mod cmd_id;
 mod cmd_popsys;
 mod cmd_rules;
+mod cmd_sim;
 
 use std::process::ExitCode;
 
@@ -36,6 +38,10 @@ enum Command {
     Center(cmd_center::Args),
     /// Everything on one machine with demo data (SQLite, simulators)
     Demo(cmd_demo::Args),
+    /// Device simulators that speak the hardware's bytes
+    Sim(cmd_sim::Args),
+    /// Operators' device tools: read a card, scan a barcode, capture a finger, print
+    Device(cmd_device::Args),
 }
 
 #[tokio::main]
@@ -48,6 +54,8 @@ async fn main() -> ExitCode {
         Command::Popsys(args) => cmd_popsys::run(args).await,
         Command::Center(args) => cmd_center::run(args).await,
         Command::Demo(args) => cmd_demo::run(args).await,
+        Command::Sim(args) => cmd_sim::run(args).await,
+        Command::Device(args) => cmd_device::run(args).await,
     };
     match result {
         Ok(code) => code,
