@@ -15,7 +15,9 @@ struct Row {
 }
 
 fn main() {
-    let manifest = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
+    let manifest = PathBuf::from(
+        std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"),
+    );
     let csv_path = manifest.join("data").join("regions.csv");
     println!("cargo:rerun-if-changed={}", csv_path.display());
     println!("cargo:rerun-if-changed=build.rs");
@@ -29,7 +31,11 @@ fn main() {
             continue;
         }
         let fields: Vec<&str> = line.split(',').collect();
-        assert_eq!(fields.len(), 9, "regions.csv line {line_no}: expected 9 fields");
+        assert_eq!(
+            fields.len(),
+            9,
+            "regions.csv line {line_no}: expected 9 fields"
+        );
         let code = fields[0];
         assert!(
             code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit()),
@@ -86,7 +92,10 @@ fn main() {
         let until = if rows.iter().any(|row| row.until.is_none()) {
             "None".to_owned()
         } else {
-            format!("Some({})", rows.iter().filter_map(|row| row.until).max().unwrap_or(0))
+            format!(
+                "Some({})",
+                rows.iter().filter_map(|row| row.until).max().unwrap_or(0)
+            )
         };
         writeln!(
             out,

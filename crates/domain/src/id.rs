@@ -90,7 +90,10 @@ pub struct IdError {
 
 impl IdError {
     fn new(field: IdField, message: impl Into<String>) -> IdError {
-        IdError { field, message: message.into() }
+        IdError {
+            field,
+            message: message.into(),
+        }
     }
 }
 
@@ -134,7 +137,10 @@ impl CitizenId {
         let region = region_of(&trimmed[..6])?;
         let birth_date = birth_date_of(bytes[6..14].try_into().unwrap_or([b'0'; 8]))?;
         if birth_date > today {
-            return Err(IdError::new(IdField::BirthDate, format!("the birth date {birth_date} is in the future")));
+            return Err(IdError::new(
+                IdField::BirthDate,
+                format!("the birth date {birth_date} is in the future"),
+            ));
         }
         let expected = check_character(bytes[..17].try_into().unwrap_or([b'0'; 17]));
         if bytes[17].to_ascii_uppercase() != expected {
@@ -145,14 +151,25 @@ impl CitizenId {
         }
         let mut text = trimmed.to_owned();
         text.make_ascii_uppercase();
-        Ok(CitizenId { text, birth_date, region })
+        Ok(CitizenId {
+            text,
+            birth_date,
+            region,
+        })
     }
 
     /// Builds a valid number from its parts, computing the check character; for seeding demo data
     /// and tests. `sequence` is 0 to 999 (odd male, even female).
-    pub fn from_parts(region_code: &str, birth_date: Date, sequence: u16) -> Result<CitizenId, IdError> {
+    pub fn from_parts(
+        region_code: &str,
+        birth_date: Date,
+        sequence: u16,
+    ) -> Result<CitizenId, IdError> {
         if region_code.len() != 6 || !region_code.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(IdError::new(IdField::Characters, "a region code is six digits"));
+            return Err(IdError::new(
+                IdField::Characters,
+                "a region code is six digits",
+            ));
         }
         let region = region_of(region_code)?;
         if birth_date < EARLIEST_BIRTH || birth_date.year() > 9999 {
@@ -162,7 +179,10 @@ impl CitizenId {
             ));
         }
         if sequence > 999 {
-            return Err(IdError::new(IdField::Characters, format!("the sequence {sequence} has more than three digits")));
+            return Err(IdError::new(
+                IdField::Characters,
+                format!("the sequence {sequence} has more than three digits"),
+            ));
         }
         let mut text = format!(
             "{region_code}{:04}{:02}{:02}{sequence:03}",
@@ -172,7 +192,11 @@ impl CitizenId {
         );
         let first17: [u8; 17] = text.as_bytes().try_into().unwrap_or([b'0'; 17]);
         text.push(char::from(check_character(first17)));
-        Ok(CitizenId { text, birth_date, region })
+        Ok(CitizenId {
+            text,
+            birth_date,
+            region,
+        })
     }
 
     /// The 18 characters, upper-case `X`.
@@ -218,12 +242,19 @@ impl CitizenId {
 }
 
 fn region_of(code: &str) -> Result<&'static Region, IdError> {
-    region::lookup(code).ok_or_else(|| IdError::new(IdField::Region, format!("{code} was never a region code in use")))
+    region::lookup(code).ok_or_else(|| {
+        IdError::new(
+            IdField::Region,
+            format!("{code} was never a region code in use"),
+        )
+    })
 }
 
 fn birth_date_of(digits: [u8; 8]) -> Result<Date, IdError> {
     let number = |range: std::ops::Range<usize>| {
-        digits[range].iter().fold(0u32, |acc, digit| acc * 10 + u32::from(digit.wrapping_sub(b'0')))
+        digits[range].iter().fold(0u32, |acc, digit| {
+            acc * 10 + u32::from(digit.wrapping_sub(b'0'))
+        })
     };
     let (year, month, day) = (number(0..4), number(4..6), number(6..8));
     let shown = format!("{year:04}-{month:02}-{day:02}");
@@ -232,7 +263,10 @@ fn birth_date_of(digits: [u8; 8]) -> Result<Date, IdError> {
         .and_then(|month| Date::from_calendar_date(year as i32, month, day as u8).ok())
         .ok_or_else(|| IdError::new(IdField::BirthDate, format!("{shown} is not a date")))?;
     if date < EARLIEST_BIRTH {
-        return Err(IdError::new(IdField::BirthDate, format!("the birth date {shown} is before 1900-01-01")));
+        return Err(IdError::new(
+            IdField::BirthDate,
+            format!("the birth date {shown} is before 1900-01-01"),
+        ));
     }
     Ok(date)
 }
@@ -296,5 +330,208 @@ impl Serialize for CitizenId {
 impl AsRef<str> for CitizenId {
     fn as_ref(&self) -> &str {
         &self.text
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use time::macros::date;
+
+    const TODAY: Date = date!(2026 - 11 - 25);
+
+    fn field(input: &str) -> Option<IdField> {
+        CitizenId::parse(input, TODAY).err().map(|err| err.field)
+    }
+
+    #[test]
+    fn domain_examples() {
+        let id = CitizenId::parse("11010519491231002X", TODAY).expect("valid");
+        assert_eq!(id.as_str(), "11010519491231002X");
+        assert_eq!(id.region_code(), "110105");
+        assert_eq!(id.region().full_name, "北京市朝阳区");
+        assert_eq!(id.birth_date(), date!(1949 - 12 - 31));
+        assert_eq!(id.sex(), Sex::Female);
+
+        assert_eq!(field("110105194912310021"), Some(IdField::CheckDigit));
+        // 1985-02-29 is not a date, though the check character fits.
+        assert_eq!(check_character(*b"32040219850229001"), b'6');
+        assert_eq!(field("320402198502290016"), Some(IdField::BirthDate));
+
+        let abolished =
+            CitizenId::parse("110103198001010013", TODAY).expect("abolished codes stay valid");
+        assert_eq!(abolished.region().full_name, "北京市崇文区");
+        assert_eq!(abolished.sex(), Sex::Male);
+    }
+
+    #[test]
+    fn lower_case_x_and_whitespace_are_normalised() {
+        let id = CitizenId::parse(" 11010519491231002x\n", TODAY).expect("valid");
+        assert_eq!(id.as_str(), "11010519491231002X");
+        assert_eq!(id.to_string(), "11010519491231002X");
+    }
+
+    #[test]
+    fn each_field_is_named() {
+        let cases = [
+            ("", IdField::Length),
+            ("11010519491231002", IdField::Length),
+            ("11010519491231002X1", IdField::Length),
+            ("110105491231002", IdField::Length),
+            ("11010519491231002Y", IdField::Characters),
+            ("1101051949123100X2", IdField::Characters),
+            ("11010519491231002Ｘ", IdField::Characters),
+            ("-11010519491231002", IdField::Characters),
+            ("110100194912310025", IdField::Region),
+            ("000000194912310025", IdField::Region),
+            ("110105194913310025", IdField::BirthDate),
+            ("110105194900310025", IdField::BirthDate),
+            ("110105194912000025", IdField::BirthDate),
+            ("110105189912310025", IdField::BirthDate),
+            ("110105202611260025", IdField::BirthDate),
+        ];
+        for (input, expected) in cases {
+            assert_eq!(field(input), Some(expected), "{input:?}");
+        }
+    }
+
+    #[test]
+    fn first_generation_numbers_get_their_own_message() {
+        let err = CitizenId::parse("110105491231002", TODAY).unwrap_err();
+        assert_eq!(err.field, IdField::Length);
+        assert!(err.message.contains("18-digit"), "{}", err.message);
+        let other = CitizenId::parse("1101054912310", TODAY).unwrap_err();
+        assert!(!other.message.contains("18-digit"));
+        assert!(other.message.contains("found 13"));
+    }
+
+    #[test]
+    fn messages_are_lower_case_without_a_period() {
+        for input in [
+            "",
+            "110105491231002",
+            "11010519491231002Y",
+            "110100194912310025",
+            "110105194913310025",
+            "110105194912310021",
+        ] {
+            let message = CitizenId::parse(input, TODAY).unwrap_err().message;
+            assert!(
+                message.starts_with(|c: char| !c.is_uppercase()),
+                "{message}"
+            );
+            assert!(!message.ends_with('.'), "{message}");
+        }
+    }
+
+    #[test]
+    fn birth_date_bounds() {
+        let on = CitizenId::from_parts("110105", TODAY, 2).expect("born today");
+        assert!(
+            CitizenId::parse(on.as_str(), TODAY).is_ok(),
+            "born today is allowed"
+        );
+        let yesterday = TODAY.previous_day().expect("a date");
+        assert_eq!(
+            CitizenId::parse(on.as_str(), yesterday).unwrap_err().field,
+            IdField::BirthDate
+        );
+
+        let first = CitizenId::from_parts("110105", date!(1900 - 01 - 01), 1).expect("1900-01-01");
+        assert!(CitizenId::parse(first.as_str(), TODAY).is_ok());
+        assert_eq!(
+            CitizenId::from_parts("110105", date!(1899 - 12 - 31), 1)
+                .unwrap_err()
+                .field,
+            IdField::BirthDate
+        );
+    }
+
+    #[test]
+    fn from_parts_builds_and_masks() {
+        let id = CitizenId::from_parts("320104", date!(2000 - 12 - 10), 4).expect("valid parts");
+        assert_eq!(id.as_str(), "320104200012100044");
+        assert_eq!(id.masked(), "320104********0044");
+        assert_eq!(id.sequence(), 4);
+        assert_eq!(format!("{id:?}"), "CitizenId(320104********0044)");
+        assert_eq!(
+            CitizenId::from_parts("110100", TODAY, 1).unwrap_err().field,
+            IdField::Region
+        );
+        assert_eq!(
+            CitizenId::from_parts("11010", TODAY, 1).unwrap_err().field,
+            IdField::Characters
+        );
+        assert_eq!(
+            CitizenId::from_parts("110105", TODAY, 1000)
+                .unwrap_err()
+                .field,
+            IdField::Characters
+        );
+    }
+
+    #[test]
+    fn serialises_as_the_plain_number() {
+        let id = CitizenId::parse("11010519491231002X", TODAY).expect("valid");
+        assert_eq!(
+            serde_json::to_string(&id).expect("json"),
+            "\"11010519491231002X\""
+        );
+        assert_eq!(
+            serde_json::to_string(&IdField::BirthDate).expect("json"),
+            "\"birth_date\""
+        );
+        assert_eq!(
+            serde_json::to_string(&Sex::Female).expect("json"),
+            "\"female\""
+        );
+    }
+
+    fn valid_id() -> impl Strategy<Value = CitizenId> {
+        let regions = region::all();
+        let days = (TODAY - EARLIEST_BIRTH).whole_days();
+        (0..regions.len(), 0..=days, 0u16..=999).prop_map(move |(index, offset, sequence)| {
+            let birth = EARLIEST_BIRTH + time::Duration::days(offset);
+            CitizenId::from_parts(regions[index].code, birth, sequence)
+                .expect("parts from the table")
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn generated_numbers_parse_and_round_trip(id in valid_id()) {
+            let parsed = CitizenId::parse(id.as_str(), TODAY).expect("valid");
+            prop_assert_eq!(parsed.as_str(), id.as_str());
+            prop_assert_eq!(parsed.birth_date(), id.birth_date());
+            prop_assert_eq!(parsed.region().code, &id.as_str()[..6]);
+            prop_assert_eq!(parsed.sex() == Sex::Male, id.sequence() % 2 == 1);
+            let lower = id.as_str().to_ascii_lowercase();
+            let reparsed = CitizenId::parse(&lower, TODAY).expect("lower-case x");
+            prop_assert_eq!(reparsed.as_str(), id.as_str());
+        }
+
+        #[test]
+        fn every_single_character_change_is_rejected(
+            id in valid_id(),
+            position in 0usize..18,
+            replacement in prop::sample::select(b"0123456789Xx".to_vec()),
+        ) {
+            let mut bytes = id.as_str().as_bytes().to_vec();
+            prop_assume!(!bytes[position].eq_ignore_ascii_case(&replacement));
+            bytes[position] = replacement;
+            let changed = String::from_utf8(bytes).expect("ascii");
+            prop_assert!(CitizenId::parse(&changed, TODAY).is_err(), "{} accepted", changed);
+        }
+
+        #[test]
+        fn parse_never_panics(input in "\\PC{0,40}") {
+            let _ = CitizenId::parse(&input, TODAY);
+        }
+
+        #[test]
+        fn parse_never_panics_on_near_numbers(input in "[0-9Xx ]{14,20}") {
+            let _ = CitizenId::parse(&input, TODAY);
+        }
     }
 }

@@ -3,7 +3,8 @@
 
 /// The common two-character (compound) surnames, masked as a whole.
 pub const COMPOUND_SURNAMES: [&str; 16] = [
-    "欧阳", "司马", "上官", "诸葛", "东方", "皇甫", "尉迟", "公孙", "慕容", "长孙", "宇文", "司徒", "夏侯", "轩辕", "令狐", "端木",
+    "欧阳", "司马", "上官", "诸葛", "东方", "皇甫", "尉迟", "公孙", "慕容", "长孙", "宇文", "司徒",
+    "夏侯", "轩辕", "令狐", "端木",
 ];
 
 /// The name with its surname replaced by `*` per character: 王小明 → `*小明`, 欧阳娜娜 → `**娜娜`.
@@ -14,7 +15,11 @@ pub const COMPOUND_SURNAMES: [&str; 16] = [
 pub fn mask_name(name: &str) -> String {
     let name = name.trim();
     let count = name.chars().count();
-    let surname_len = if count >= 3 && COMPOUND_SURNAMES.iter().any(|surname| name.starts_with(surname)) {
+    let surname_len = if count >= 3
+        && COMPOUND_SURNAMES
+            .iter()
+            .any(|surname| name.starts_with(surname))
+    {
         2
     } else {
         1.min(count)
@@ -48,6 +53,8 @@ mod tests {
 
     #[test]
     fn every_compound_surname_is_two_characters() {
-        assert!(COMPOUND_SURNAMES.iter().all(|surname| surname.chars().count() == 2));
+        assert!(COMPOUND_SURNAMES
+            .iter()
+            .all(|surname| surname.chars().count() == 2));
     }
 }

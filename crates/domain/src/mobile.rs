@@ -109,7 +109,10 @@ fn is_mobile_block(digits: &[u8]) -> bool {
         b'4' => matches!(third, b'5' | b'7'),
         b'5' => third != b'4',
         b'6' => matches!(third, b'2' | b'5'..=b'7'),
-        b'7' => matches!(third, b'0'..=b'3' | b'5'..=b'8') || (digits[2..5] == *b"440" && digits[5] <= b'5'),
+        b'7' => {
+            matches!(third, b'0'..=b'3' | b'5'..=b'8')
+                || (digits[2..4] == *b"40" && digits[4] <= b'5')
+        }
         b'9' => third != b'4',
         _ => false,
     }
@@ -133,14 +136,20 @@ mod tests {
     use proptest::prelude::*;
 
     fn check(input: &str, expected: Result<&str, MobileError>) {
-        assert_eq!(MobileNumber::parse(input).as_ref().map(MobileNumber::as_str), expected.as_ref().map(|s| *s), "{input:?}");
+        assert_eq!(
+            MobileNumber::parse(input)
+                .as_ref()
+                .map(MobileNumber::as_str),
+            expected.as_ref().map(|s| *s),
+            "{input:?}"
+        );
     }
 
     #[test]
     fn allocated_blocks() {
         for prefix in [
-            "130", "139", "145", "147", "150", "153", "155", "159", "162", "165", "166", "167", "170", "173", "175",
-            "178", "180", "189", "190", "193", "195", "199",
+            "130", "139", "145", "147", "150", "153", "155", "159", "162", "165", "166", "167",
+            "170", "173", "175", "178", "180", "189", "190", "193", "195", "199",
         ] {
             let number = format!("{prefix}12345678");
             check(&number, Ok(&number));
@@ -153,7 +162,10 @@ mod tests {
 
     #[test]
     fn unallocated_blocks() {
-        for prefix in ["140", "144", "146", "148", "154", "160", "161", "163", "164", "168", "169", "179", "194", "120", "100", "200"] {
+        for prefix in [
+            "140", "144", "146", "148", "154", "160", "161", "163", "164", "168", "169", "179",
+            "194", "120", "100", "200",
+        ] {
             let number = format!("{prefix}12345678");
             check(&number, Err(MobileError::NotMobile(number.clone())));
         }
@@ -169,8 +181,14 @@ mod tests {
         check(" +86 138 0013 8000 ", Ok("13800138000"));
         check("8613800138000", Ok("13800138000"));
         check("+8613800138000", Ok("13800138000"));
-        check("+1 138 0013 8000", Err(MobileError::NotMobile("+113800138000".into())));
-        check("86138001380", Err(MobileError::NotMobile("86138001380".into())));
+        check(
+            "+1 138 0013 8000",
+            Err(MobileError::NotMobile("+113800138000".into())),
+        );
+        check(
+            "86138001380",
+            Err(MobileError::NotMobile("86138001380".into())),
+        );
     }
 
     #[test]
@@ -186,10 +204,22 @@ mod tests {
 
     #[test]
     fn confirmation() {
-        assert_eq!(confirm("138 0013 8000", "+8613800138000").map(String::from), Ok("13800138000".to_owned()));
-        assert_eq!(confirm("13800138000", "13800138001"), Err(MobileError::Mismatch));
-        assert_eq!(confirm("13800138000", "13800138001").unwrap_err().prompt(), prompts::MOBILE_MISMATCH);
-        assert_eq!(confirm("1380013800", "13800138000").unwrap_err().prompt(), prompts::MOBILE_INVALID);
+        assert_eq!(
+            confirm("138 0013 8000", "+8613800138000").map(String::from),
+            Ok("13800138000".to_owned())
+        );
+        assert_eq!(
+            confirm("13800138000", "13800138001"),
+            Err(MobileError::Mismatch)
+        );
+        assert_eq!(
+            confirm("13800138000", "13800138001").unwrap_err().prompt(),
+            prompts::MOBILE_MISMATCH
+        );
+        assert_eq!(
+            confirm("1380013800", "13800138000").unwrap_err().prompt(),
+            prompts::MOBILE_INVALID
+        );
     }
 
     /// The same pattern as DOMAIN.md, written out as alternatives over the first five digits.
@@ -200,17 +230,19 @@ mod tests {
         }
         let two = &digits[..3];
         let allowed: &[&str] = &[
-            "130", "131", "132", "133", "134", "135", "136", "137", "138", "139", "145", "147", "150", "151", "152",
-            "153", "155", "156", "157", "158", "159", "162", "165", "166", "167", "170", "171", "172", "173", "175",
-            "176", "177", "178", "180", "181", "182", "183", "184", "185", "186", "187", "188", "189", "190", "191",
-            "192", "193", "195", "196", "197", "198", "199",
+            "130", "131", "132", "133", "134", "135", "136", "137", "138", "139", "145", "147",
+            "150", "151", "152", "153", "155", "156", "157", "158", "159", "162", "165", "166",
+            "167", "170", "171", "172", "173", "175", "176", "177", "178", "180", "181", "182",
+            "183", "184", "185", "186", "187", "188", "189", "190", "191", "192", "193", "195",
+            "196", "197", "198", "199",
         ];
-        allowed.contains(&two) || ["17400", "17401", "17402", "17403", "17404", "17405"].contains(&&digits[..5])
+        allowed.contains(&two)
+            || ["17400", "17401", "17402", "17403", "17404", "17405"].contains(&&digits[..5])
     }
 
     proptest! {
         #[test]
-        fn matcher_agrees_with_the_block_list(digits in "1[0-9]{10}") {
+        fn matcher_agrees_with_the_block_list(digits in "1[0-9]{10}|174[0-9]{8}") {
             prop_assert_eq!(is_mobile_block(digits.as_bytes()), reference(&digits));
         }
 

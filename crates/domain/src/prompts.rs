@@ -35,14 +35,21 @@ pub const NO_TEMPORARY_CARDS: Prompt = prompt(
 /// 本市户籍: household registered in the kiosk's city.
 pub const HOUSEHOLD_LOCAL: Prompt = prompt("本市户籍", "Local household registration");
 /// 省内异地户籍: household registered elsewhere in the province.
-pub const HOUSEHOLD_PROVINCE: Prompt = prompt("省内异地户籍", "Registered elsewhere in the province");
+pub const HOUSEHOLD_PROVINCE: Prompt =
+    prompt("省内异地户籍", "Registered elsewhere in the province");
 
 // Step 3: ID number.
 
 /// The card on the reader could not be read; the session goes back to step 1.
-pub const CARD_UNREADABLE: Prompt = prompt("无法读取，请联系工作人员", "Unable to read, please contact the staff");
+pub const CARD_UNREADABLE: Prompt = prompt(
+    "无法读取，请联系工作人员",
+    "Unable to read, please contact the staff",
+);
 /// The number typed differs from the number on the card on the reader.
-pub const CARD_MISMATCH: Prompt = prompt("身份证号码与所放证件不一致。", "The ID number does not match the card on the reader.");
+pub const CARD_MISMATCH: Prompt = prompt(
+    "身份证号码与所放证件不一致。",
+    "The ID number does not match the card on the reader.",
+);
 /// 人像采集表: the pre-filled form a first-time applicant takes to the photo studio.
 pub const PORTRAIT_COLLECTION_FORM: Prompt = prompt("人像采集表", "Portrait collection form");
 
@@ -85,14 +92,23 @@ pub const PHOTO_RECEIPT_NOT_FOUND: Prompt = prompt(
 // Step 7: live photo.
 
 /// A comparison fell below its threshold.
-pub const FACE_COMPARISON_FAILED: Prompt = prompt("人像比对未通过，请联系工作人员。", "Photo comparison failed; please contact the staff.");
+pub const FACE_COMPARISON_FAILED: Prompt = prompt(
+    "人像比对未通过，请联系工作人员。",
+    "Photo comparison failed; please contact the staff.",
+);
 
 // Step 8: mobile.
 
 /// The number does not follow the numbering rules.
-pub const MOBILE_INVALID: Prompt = prompt("手机号码格式不正确，请重新输入。", "The mobile number is not valid; please enter it again.");
+pub const MOBILE_INVALID: Prompt = prompt(
+    "手机号码格式不正确，请重新输入。",
+    "The mobile number is not valid; please enter it again.",
+);
 /// The two entries differ.
-pub const MOBILE_MISMATCH: Prompt = prompt("两次输入的手机号码不一致，请重新输入。", "The two numbers do not match; please enter them again.");
+pub const MOBILE_MISMATCH: Prompt = prompt(
+    "两次输入的手机号码不一致，请重新输入。",
+    "The two numbers do not match; please enter them again.",
+);
 
 // Step 9: fingerprints.
 
@@ -114,12 +130,18 @@ pub const PAYMENT_UNIONPAY: Prompt = prompt("银联刷卡支付", "UnionPay card
 /// 居民身份证领取凭证: what the kiosk prints for the citizen.
 pub const COLLECTION_CERTIFICATE: Prompt = prompt("居民身份证领取凭证", "Collection Certificate");
 /// The printer failed.
-pub const PRINT_FAILED: Prompt = prompt("打印失败，请联系工作人员。", "Printing failed; please contact the staff.");
+pub const PRINT_FAILED: Prompt = prompt(
+    "打印失败，请联系工作人员。",
+    "Printing failed; please contact the staff.",
+);
 
 // Any screen.
 
 /// The inactivity timeout ran out.
-pub const INACTIVITY: Prompt = prompt("操作超时，即将返回首页。", "No activity; returning to the start.");
+pub const INACTIVITY: Prompt = prompt(
+    "操作超时，即将返回首页。",
+    "No activity; returning to the start.",
+);
 /// The start screen's notice: the session is recorded and biometrics must be one's own.
 /// **our wording** of DOMAIN.md section 1.
 pub const VIDEO_AND_LEGAL_NOTICE: Prompt = prompt(
@@ -145,7 +167,10 @@ pub const STEP_TITLES: [Prompt; 12] = [
 
 /// The title of step `number` (1 to 12), or `None` outside that range.
 pub fn step_title(number: usize) -> Option<Prompt> {
-    number.checked_sub(1).and_then(|index| STEP_TITLES.get(index)).copied()
+    number
+        .checked_sub(1)
+        .and_then(|index| STEP_TITLES.get(index))
+        .copied()
 }
 
 /// Every prompt of this module, for checks that apply to all of them (and for translators).
@@ -184,7 +209,10 @@ mod tests {
     #[test]
     fn every_prompt_has_both_languages() {
         for prompt in ALL.iter().chain(STEP_TITLES.iter()) {
-            assert!(!prompt.zh.trim().is_empty() && !prompt.en.trim().is_empty(), "{prompt:?}");
+            assert!(
+                !prompt.zh.trim().is_empty() && !prompt.en.trim().is_empty(),
+                "{prompt:?}"
+            );
             assert!(!prompt.zh.is_ascii(), "Chinese first: {prompt:?}");
             assert!(prompt.en.is_ascii(), "English second: {prompt:?}");
         }
@@ -192,10 +220,19 @@ mod tests {
 
     #[test]
     fn section_1_texts_word_for_word() {
-        assert_eq!(OUT_OF_SCOPE.zh, "您的居民身份证不在自助受理范围内，如需帮助请联系工作人员。");
-        assert_eq!(CARD_UNREADABLE.en, "Unable to read, please contact the staff");
+        assert_eq!(
+            OUT_OF_SCOPE.zh,
+            "您的居民身份证不在自助受理范围内，如需帮助请联系工作人员。"
+        );
+        assert_eq!(
+            CARD_UNREADABLE.en,
+            "Unable to read, please contact the staff"
+        );
         assert_eq!(INACTIVITY.zh, "操作超时，即将返回首页。");
-        assert_eq!(MOBILE_MISMATCH.en, "The two numbers do not match; please enter them again.");
+        assert_eq!(
+            MOBILE_MISMATCH.en,
+            "The two numbers do not match; please enter them again."
+        );
     }
 
     #[test]

@@ -95,11 +95,14 @@ impl KioskCity {
         if !code.ends_with("00") || code.ends_with("0000") {
             return Err(KioskCityError::NotCityLevel(code.to_owned()));
         }
-        let municipality = MUNICIPALITIES.contains(&&code[..2]) && matches!(&code[2..], "0100" | "0200");
+        let municipality =
+            MUNICIPALITIES.contains(&&code[..2]) && matches!(&code[2..], "0100" | "0200");
         if lookup(code).is_none() && !municipality {
             return Err(KioskCityError::Unknown(code.to_owned()));
         }
-        Ok(KioskCity { code: code.to_owned() })
+        Ok(KioskCity {
+            code: code.to_owned(),
+        })
     }
 
     /// The six-digit code.
@@ -219,10 +222,25 @@ mod tests {
         assert!(beijing.contains("110105"));
         assert_eq!(beijing.full_name(), "北京市");
 
-        assert!(matches!(KioskCity::parse("320000"), Err(KioskCityError::NotCityLevel(_))));
-        assert!(matches!(KioskCity::parse("320104"), Err(KioskCityError::NotCityLevel(_))));
-        assert!(matches!(KioskCity::parse("329900"), Err(KioskCityError::Unknown(_))));
-        assert!(matches!(KioskCity::parse("32010"), Err(KioskCityError::Format(_))));
-        assert!(matches!(KioskCity::parse("３２０１００"), Err(KioskCityError::Format(_))));
+        assert!(matches!(
+            KioskCity::parse("320000"),
+            Err(KioskCityError::NotCityLevel(_))
+        ));
+        assert!(matches!(
+            KioskCity::parse("320104"),
+            Err(KioskCityError::NotCityLevel(_))
+        ));
+        assert!(matches!(
+            KioskCity::parse("329900"),
+            Err(KioskCityError::Unknown(_))
+        ));
+        assert!(matches!(
+            KioskCity::parse("32010"),
+            Err(KioskCityError::Format(_))
+        ));
+        assert!(matches!(
+            KioskCity::parse("３２０１００"),
+            Err(KioskCityError::Format(_))
+        ));
     }
 }

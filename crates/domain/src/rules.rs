@@ -139,9 +139,14 @@ impl RecordStatus {
 
     /// The inverse of [`RecordStatus::as_str`].
     pub fn parse(text: &str) -> Option<RecordStatus> {
-        [RecordStatus::Normal, RecordStatus::Cancelled, RecordStatus::Deceased, RecordStatus::MovedOut]
-            .into_iter()
-            .find(|status| status.as_str() == text)
+        [
+            RecordStatus::Normal,
+            RecordStatus::Cancelled,
+            RecordStatus::Deceased,
+            RecordStatus::MovedOut,
+        ]
+        .into_iter()
+        .find(|status| status.as_str() == text)
     }
 }
 
@@ -422,7 +427,12 @@ pub fn in_renewal_window(expiry: CardExpiry, today: Date) -> bool {
 /// The last day to issue the new card: 60 days after `today`, 90 in a remote area. Saturates at
 /// the last representable date rather than fail.
 pub fn issue_by(today: Date, remote_area: bool) -> Date {
-    let days = ISSUE_DAYS + if remote_area { REMOTE_AREA_EXTRA_DAYS } else { 0 };
+    let days = ISSUE_DAYS
+        + if remote_area {
+            REMOTE_AREA_EXTRA_DAYS
+        } else {
+            0
+        };
     today.checked_add(Duration::days(days)).unwrap_or(Date::MAX)
 }
 
@@ -449,5 +459,474 @@ pub fn add_months_clamped(date: Date, months: i32) -> Date {
     };
     let month = Month::try_from(month_index as u8 + 1).unwrap_or(Month::January);
     let day = date.day().min(month.length(year));
-    Date::from_calendar_date(year, month, day).unwrap_or(if months < 0 { Date::MIN } else { Date::MAX })
+    Date::from_calendar_date(year, month, day).unwrap_or(if months < 0 {
+        Date::MIN
+    } else {
+        Date::MAX
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::date;
+
+    const TODAY: Date = date!(2026 - 11 - 25);
+
+    fn id(number: &str) -> CitizenId {
+        CitizenId::parse(number, TODAY).expect("a valid number")
+    }
+
+    fn record(household_region: &str) -> PopulationRecord {
+        PopulationRecord {
+            status: RecordStatus::Normal,
+            household_region: household_region.to_owned(),
+            floating_registered: false,
+            history_photo: true,
+            application_in_progress: false,
+            remote_area: false,
+        }
+    }
+
+    fn case(
+        number: &str,
+        business: Business,
+        household: Household,
+        record: Option<PopulationRecord>,
+    ) -> ScopeCase {
+        ScopeCase {
+            today: TODAY,
+            kiosk_city: KioskCity::parse("320100").expect("南京市"),
+            business,
+            household,
+            id: id(number),
+            card: None,
+            record,
+        }
+    }
+
+    fn with_card(mut case: ScopeCase, valid_until: CardExpiry) -> ScopeCase {
+        case.card = Some(CardOnReader {
+            id: case.id.clone(),
+            valid_from: date!(2006 - 12 - 20),
+            valid_until,
+        });
+        case
+    }
+
+    fn refer(reason: Reason) -> Result<Decision, ScopeError> {
+        Ok(Decision::Refer(reason))
+    }
+
+    fn accept(
+        fee_cny: u32,
+        validity: NewCardValidity,
+        issue_by: Date,
+    ) -> Result<Decision, ScopeError> {
+        Ok(Decision::Accept {
+            fee_cny,
+            validity,
+            issue_by,
+        })
+    }
+
+    /// DOMAIN.md section 3's decision table, row by row.
+    #[test]
+    fn decision_table() {
+        use Business::*;
+        use Household::*;
+        let renewal = |until| {
+            with_card(
+                case(
+                    "320104200012100044",
+                    ExpiryRenewal,
+                    Local,
+                    Some(record("320104")),
+                ),
+                until,
+            )
+        };
+        let floating = |registered, remote| PopulationRecord {
+            floating_registered: registered,
+            remote_area: remote,
+            ..record("320582")
+        };
+        let rows: [(ScopeCase, Result<Decision, ScopeError>); 9] = [
+            (
+                renewal(CardExpiry::On(date!(2026 - 12 - 20))),
+                accept(20, NewCardValidity::TenYears, date!(2027 - 01 - 24)),
+            ),
+            (
+                renewal(CardExpiry::On(date!(2026 - 05 - 24))),
+                refer(Reason::NotInRenewalWindow),
+            ),
+            (
+                renewal(CardExpiry::On(date!(2026 - 05 - 25))),
+                accept(20, NewCardValidity::TenYears, date!(2027 - 01 - 24)),
+            ),
+            (
+                case("32011120110601003X", Lost, Local, Some(record("320111"))),
+                refer(Reason::Under16),
+            ),
+            (
+                case(
+                    "320582198804160054",
+                    Lost,
+                    Province,
+                    Some(floating(false, false)),
+                ),
+                refer(Reason::NotFloatingRegistered),
+            ),
+            (
+                case(
+                    "320582198804160054",
+                    Lost,
+                    Province,
+                    Some(floating(true, true)),
+                ),
+                accept(40, NewCardValidity::TwentyYears, date!(2027 - 02 - 23)),
+            ),
+            (
+                case("320106196307084567", Damaged, Local, Some(record("320106"))),
+                accept(40, NewCardValidity::LongTerm, date!(2027 - 01 - 24)),
+            ),
+            (
+                case("340104198209110063", Lost, Province, Some(record("340104"))),
+                refer(Reason::HouseholdOutsideProvince),
+            ),
+            (
+                case(
+                    "320113197001020075",
+                    Damaged,
+                    Local,
+                    Some(PopulationRecord {
+                        history_photo: false,
+                        ..record("320113")
+                    }),
+                ),
+                refer(Reason::NoHistoryPhoto),
+            ),
+        ];
+        for (index, (case, expected)) in rows.iter().enumerate() {
+            assert_eq!(&decide(case), expected, "row {}", index + 1);
+        }
+    }
+
+    #[test]
+    fn each_reason_in_order() {
+        use Business::*;
+        use Household::*;
+        let base = || case("320104200012100044", Lost, Local, Some(record("320104")));
+        let with = |change: fn(&mut ScopeCase)| {
+            let mut case = base();
+            change(&mut case);
+            decide(&case)
+        };
+        assert_eq!(
+            with(|_| {}),
+            accept(40, NewCardValidity::TenYears, date!(2027 - 01 - 24))
+        );
+        assert_eq!(with(|c| c.record = None), refer(Reason::NotFound));
+        for status in [
+            RecordStatus::Cancelled,
+            RecordStatus::Deceased,
+            RecordStatus::MovedOut,
+        ] {
+            let mut c = base();
+            c.record.as_mut().expect("record").status = status;
+            assert_eq!(decide(&c), refer(Reason::RecordNotNormal), "{status:?}");
+        }
+        assert_eq!(
+            with(|c| c.household = Province),
+            refer(Reason::WrongHouseholdChoice)
+        );
+        assert_eq!(
+            with(|c| {
+                c.household = Local;
+                if let Some(r) = c.record.as_mut() {
+                    r.household_region = "320582".into();
+                    r.floating_registered = true;
+                }
+            }),
+            refer(Reason::WrongHouseholdChoice)
+        );
+        assert_eq!(
+            with(|c| c.record.as_mut().expect("r").application_in_progress = true),
+            refer(Reason::ApplicationInProgress)
+        );
+        // Earlier reasons win: a deceased record outside the province is `record_not_normal`.
+        assert_eq!(
+            with(|c| {
+                if let Some(r) = c.record.as_mut() {
+                    r.status = RecordStatus::Deceased;
+                    r.household_region = "340104".into();
+                }
+            }),
+            refer(Reason::RecordNotNormal)
+        );
+        // No history photo comes before an application in progress.
+        assert_eq!(
+            with(|c| {
+                if let Some(r) = c.record.as_mut() {
+                    r.history_photo = false;
+                    r.application_in_progress = true;
+                }
+            }),
+            refer(Reason::NoHistoryPhoto)
+        );
+    }
+
+    #[test]
+    fn renewal_card_checks() {
+        let base = || {
+            case(
+                "320104200012100044",
+                Business::ExpiryRenewal,
+                Household::Local,
+                Some(record("320104")),
+            )
+        };
+        assert_eq!(decide(&base()), Err(ScopeError::RenewalWithoutCard));
+        let mut other = with_card(base(), CardExpiry::On(date!(2026 - 12 - 20)));
+        if let Some(card) = other.card.as_mut() {
+            card.id = id("11010519491231002X");
+        }
+        assert_eq!(decide(&other), refer(Reason::CardMismatch));
+        assert_eq!(
+            decide(&with_card(base(), CardExpiry::LongTerm)),
+            refer(Reason::NotInRenewalWindow)
+        );
+        // A card on the reader is not consulted for a lost replacement.
+        let mut lost = with_card(base(), CardExpiry::LongTerm);
+        lost.business = Business::Lost;
+        assert_eq!(
+            decide(&lost),
+            accept(40, NewCardValidity::TenYears, date!(2027 - 01 - 24))
+        );
+    }
+
+    #[test]
+    fn renewal_window_edges() {
+        let expiry = CardExpiry::On(date!(2027 - 05 - 25));
+        assert!(!in_renewal_window(expiry, date!(2026 - 11 - 24)));
+        assert!(in_renewal_window(expiry, date!(2026 - 11 - 25)));
+        assert!(in_renewal_window(expiry, date!(2026 - 11 - 26)));
+        let expiry = CardExpiry::On(date!(2026 - 05 - 25));
+        assert!(in_renewal_window(expiry, date!(2026 - 11 - 24)));
+        assert!(in_renewal_window(expiry, date!(2026 - 11 - 25)));
+        assert!(!in_renewal_window(expiry, date!(2026 - 11 - 26)));
+        // 31 August − 6 months is the end of February.
+        let expiry = CardExpiry::On(date!(2028 - 08 - 31));
+        assert!(!in_renewal_window(expiry, date!(2028 - 02 - 28)));
+        assert!(in_renewal_window(expiry, date!(2028 - 02 - 29)));
+        let expiry = CardExpiry::On(date!(2027 - 08 - 31));
+        assert!(!in_renewal_window(expiry, date!(2027 - 02 - 27)));
+        assert!(in_renewal_window(expiry, date!(2027 - 02 - 28)));
+        assert!(!in_renewal_window(CardExpiry::LongTerm, TODAY));
+    }
+
+    #[test]
+    fn months_clamp_to_the_end_of_the_month() {
+        assert_eq!(
+            add_months_clamped(date!(2027 - 08 - 31), -6),
+            date!(2027 - 02 - 28)
+        );
+        assert_eq!(
+            add_months_clamped(date!(2028 - 08 - 31), -6),
+            date!(2028 - 02 - 29)
+        );
+        assert_eq!(
+            add_months_clamped(date!(2027 - 08 - 31), 6),
+            date!(2028 - 02 - 29)
+        );
+        assert_eq!(
+            add_months_clamped(date!(2028 - 02 - 29), 12),
+            date!(2029 - 02 - 28)
+        );
+        assert_eq!(
+            add_months_clamped(date!(2026 - 05 - 25), 6),
+            date!(2026 - 11 - 25)
+        );
+        assert_eq!(
+            add_months_clamped(date!(2026 - 01 - 31), 1),
+            date!(2026 - 02 - 28)
+        );
+        assert_eq!(
+            add_months_clamped(date!(2026 - 03 - 31), -1),
+            date!(2026 - 02 - 28)
+        );
+        assert_eq!(
+            add_months_clamped(date!(2026 - 12 - 15), 1),
+            date!(2027 - 01 - 15)
+        );
+        assert_eq!(
+            add_months_clamped(date!(2026 - 01 - 15), -1),
+            date!(2025 - 12 - 15)
+        );
+        assert_eq!(
+            add_months_clamped(date!(2026 - 01 - 15), 0),
+            date!(2026 - 01 - 15)
+        );
+        assert_eq!(add_months_clamped(Date::MAX, 1), Date::MAX);
+        assert_eq!(add_months_clamped(Date::MIN, -1), Date::MIN);
+        assert_eq!(
+            add_months_clamped(date!(2026 - 01 - 15), i32::MAX),
+            Date::MAX
+        );
+        assert_eq!(
+            add_months_clamped(date!(2026 - 01 - 15), i32::MIN),
+            Date::MIN
+        );
+    }
+
+    #[test]
+    fn age_in_full_years() {
+        let birth = date!(2010 - 11 - 25);
+        assert_eq!(age_on(birth, date!(2026 - 11 - 24)), 15);
+        assert_eq!(age_on(birth, date!(2026 - 11 - 25)), 16);
+        assert_eq!(age_on(birth, date!(2026 - 11 - 26)), 16);
+        assert_eq!(age_on(birth, birth), 0);
+        assert_eq!(age_on(birth, date!(2000 - 01 - 01)), 0);
+    }
+
+    #[test]
+    fn born_on_29_february() {
+        let birth = date!(2008 - 02 - 29);
+        // Common year: older on 1 March (choice), not on 28 February.
+        assert_eq!(age_on(birth, date!(2025 - 02 - 28)), 16);
+        assert_eq!(age_on(birth, date!(2025 - 03 - 01)), 17);
+        assert_eq!(age_on(birth, date!(2024 - 02 - 28)), 15);
+        assert_eq!(age_on(birth, date!(2024 - 02 - 29)), 16);
+        assert_eq!(age_on(birth, date!(2023 - 02 - 28)), 14);
+        assert_eq!(age_on(birth, date!(2023 - 03 - 01)), 15);
+    }
+
+    #[test]
+    fn under_16_boundary_in_the_decision() {
+        let number = CitizenId::from_parts("320104", date!(2010 - 11 - 26), 4).expect("valid");
+        let mut c = case(
+            "320104200012100044",
+            Business::Lost,
+            Household::Local,
+            Some(record("320104")),
+        );
+        c.id = number;
+        assert_eq!(
+            decide(&c),
+            refer(Reason::Under16),
+            "15 on the eve of the 16th birthday"
+        );
+        c.today = date!(2026 - 11 - 26);
+        assert_eq!(
+            decide(&c),
+            accept(40, NewCardValidity::TenYears, date!(2027 - 01 - 25)),
+            "16 on the day"
+        );
+    }
+
+    #[test]
+    fn validity_by_age() {
+        assert_eq!(NewCardValidity::for_age(15), None);
+        assert_eq!(
+            NewCardValidity::for_age(16),
+            Some(NewCardValidity::TenYears)
+        );
+        assert_eq!(
+            NewCardValidity::for_age(25),
+            Some(NewCardValidity::TenYears)
+        );
+        assert_eq!(
+            NewCardValidity::for_age(26),
+            Some(NewCardValidity::TwentyYears)
+        );
+        assert_eq!(
+            NewCardValidity::for_age(45),
+            Some(NewCardValidity::TwentyYears)
+        );
+        assert_eq!(
+            NewCardValidity::for_age(46),
+            Some(NewCardValidity::LongTerm)
+        );
+        assert_eq!(
+            NewCardValidity::for_age(120),
+            Some(NewCardValidity::LongTerm)
+        );
+    }
+
+    #[test]
+    fn validity_at_the_birthday() {
+        let mut c = case(
+            "320104200012100044",
+            Business::Damaged,
+            Household::Local,
+            Some(record("320104")),
+        );
+        for (birth, expected) in [
+            (date!(2000 - 11 - 26), NewCardValidity::TenYears), // 25, 26 tomorrow
+            (date!(2000 - 11 - 25), NewCardValidity::TwentyYears), // 26 today
+            (date!(1980 - 11 - 26), NewCardValidity::TwentyYears), // 45
+            (date!(1980 - 11 - 25), NewCardValidity::LongTerm), // 46 today
+        ] {
+            c.id = CitizenId::from_parts("320104", birth, 4).expect("valid");
+            match decide(&c) {
+                Ok(Decision::Accept { validity, .. }) => assert_eq!(validity, expected, "{birth}"),
+                other => panic!("{birth}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn fees_and_deadlines() {
+        assert_eq!(Business::ExpiryRenewal.fee_cny(), 20);
+        assert_eq!(Business::Lost.fee_cny(), 40);
+        assert_eq!(Business::Damaged.fee_cny(), 40);
+        assert_eq!(issue_by(TODAY, false), date!(2027 - 01 - 24));
+        assert_eq!(issue_by(TODAY, true), date!(2027 - 02 - 23));
+        assert_eq!(issue_by(Date::MAX, true), Date::MAX);
+    }
+
+    #[test]
+    fn codes_and_prompts() {
+        for reason in Reason::ALL {
+            assert_eq!(Reason::parse(reason.code()), Some(reason));
+        }
+        assert_eq!(Reason::Under16.code(), "under_16");
+        assert_eq!(Reason::Under16.prompt(), prompts::UNDER_16);
+        assert_eq!(
+            Reason::NotFloatingRegistered.prompt(),
+            prompts::NOT_REGISTERED_IN_CITY
+        );
+        assert_eq!(Reason::CardMismatch.prompt(), prompts::CARD_MISMATCH);
+        assert_eq!(
+            Reason::NotInRenewalWindow.prompt(),
+            prompts::NOT_IN_RENEWAL_WINDOW
+        );
+        for reason in [
+            Reason::NotFound,
+            Reason::RecordNotNormal,
+            Reason::HouseholdOutsideProvince,
+            Reason::WrongHouseholdChoice,
+            Reason::NoHistoryPhoto,
+            Reason::ApplicationInProgress,
+        ] {
+            assert_eq!(reason.prompt(), prompts::OUT_OF_SCOPE, "{reason}");
+        }
+        assert_eq!(
+            serde_json::to_string(&Reason::WrongHouseholdChoice).expect("json"),
+            "\"wrong_household_choice\""
+        );
+        assert_eq!(
+            serde_json::to_string(&NewCardValidity::TenYears).expect("json"),
+            "\"10_years\""
+        );
+        for business in [Business::ExpiryRenewal, Business::Lost, Business::Damaged] {
+            assert_eq!(Business::parse(business.as_str()), Some(business));
+        }
+        assert_eq!(Household::parse("province"), Some(Household::Province));
+        assert_eq!(
+            RecordStatus::parse("moved_out"),
+            Some(RecordStatus::MovedOut)
+        );
+        assert_eq!(RecordStatus::parse("Normal"), None);
+    }
 }
