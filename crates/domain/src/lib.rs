@@ -10,6 +10,7 @@ pub mod mobile;
 pub mod prompts;
 pub mod region;
 pub mod rules;
+pub mod session;
 
 pub use id::{CitizenId, IdError, IdField, Sex};
 pub use mobile::{MobileError, MobileNumber};

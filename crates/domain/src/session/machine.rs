@@ -1,0 +1,1201 @@
+//! The states and transitions behind [`super::Session`]. Each stage carries exactly the data
+//! gathered so far, so a later step never finds a missing field.
+
+use serde::{Deserialize, Serialize};
+use time::Date;
+
+use super::{
+    local, persist, Application, Command, Document, Event, Millis, PaymentMethod, PaymentResult,
+    PrintResult, ReceiptAnswer, ReceiptCode, ReferralReason, ScopeRequest, Screen, SessionConfig,
+    SessionId, SessionOutcome,
+};
+use crate::id::{CitizenId, IdError, IdField};
+use crate::mask::mask_name;
+use crate::mobile::{self, MobileError, MobileNumber};
+use crate::prompts::{self, Prompt};
+use crate::rules::{Business, CardOnReader, Decision, Household, NewCardValidity, Reason};
+
+/// The whole machine: idle, a running session, or the result screen after one.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(super) enum State {
+    /// The start screen, with a notice from the previous session until `until`.
+    Idle {
+        notice: Option<Notice>,
+        until: Option<Millis>,
+    },
+    /// A citizen's session.
+    Running(Box<Running>),
+    /// The session has ended (video stopped, data wiped); its result shows until `until`.
+    Ended { view: EndView, until: Millis },
+}
+
+/// What the result screen after a session shows.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub(super) enum EndView {
+    Finished(PaymentMethod),
+    PortraitFormPrinted,
+    Referred { step: u8, reason: ReferralReason },
+}
+
+/// A running session.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(super) struct Running {
+    session_id: SessionId,
+    /// The session's date, for ID number checks.
+    today: Date,
+    stage: Stage,
+    /// The error shown on the stage's screen.
+    error: Option<Notice>,
+    attempts: Attempts,
+    /// Inactivity, countdown, service or payment deadline, per [`Stage::kind`].
+    deadline: Millis,
+    /// The inactivity countdown is showing.
+    countdown: bool,
+}
+
+/// Failed attempts so far, bounded by the config.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+struct Attempts {
+    card: u8,
+    receipt: u8,
+    photo: u8,
+    /// Payment attempts started (each a distinct trade number).
+    payment: u8,
+}
+
+/// An error or notice on a screen; stored as a key, shown as a [`Prompt`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub(super) enum Notice {
+    IdFirstGeneration,
+    Id(IdProblem),
+    CardUnreadable,
+    CardMismatch,
+    ReceiptNotFound,
+    PhotoUnusable,
+    MobileInvalid,
+    MobileMismatch,
+    PaymentDeclined,
+    PaymentExpired,
+}
+
+/// [`IdField`] as stored data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub(super) enum IdProblem {
+    Length,
+    Characters,
+    Region,
+    BirthDate,
+    CheckDigit,
+}
+
+impl Notice {
+    fn prompt(self) -> Prompt {
+        match self {
+            Notice::IdFirstGeneration => local::ID_FIRST_GENERATION,
+            Notice::Id(IdProblem::Length) => local::ID_LENGTH,
+            Notice::Id(IdProblem::Characters) => local::ID_CHARACTERS,
+            Notice::Id(IdProblem::Region) => local::ID_REGION,
+            Notice::Id(IdProblem::BirthDate) => local::ID_BIRTH_DATE,
+            Notice::Id(IdProblem::CheckDigit) => local::ID_CHECK_DIGIT,
+            Notice::CardUnreadable => prompts::CARD_UNREADABLE,
+            Notice::CardMismatch => prompts::CARD_MISMATCH,
+            Notice::ReceiptNotFound => prompts::PHOTO_RECEIPT_NOT_FOUND,
+            Notice::PhotoUnusable => local::PHOTO_UNUSABLE,
+            Notice::MobileInvalid => prompts::MOBILE_INVALID,
+            Notice::MobileMismatch => prompts::MOBILE_MISMATCH,
+            Notice::PaymentDeclined => local::PAYMENT_DECLINED,
+            Notice::PaymentExpired => local::PAYMENT_EXPIRED,
+        }
+    }
+
+    /// The field the parser named; a 15-digit first-generation number gets its own message.
+    fn for_id_error(input: &str, error: &IdError) -> Notice {
+        let trimmed = input.trim();
+        match error.field {
+            IdField::Length
+                if trimmed.len() == 15 && trimmed.bytes().all(|b| b.is_ascii_digit()) =>
+            {
+                Notice::IdFirstGeneration
+            }
+            IdField::Length => Notice::Id(IdProblem::Length),
+            IdField::Characters => Notice::Id(IdProblem::Characters),
+            IdField::Region => Notice::Id(IdProblem::Region),
+            IdField::BirthDate => Notice::Id(IdProblem::BirthDate),
+            IdField::CheckDigit => Notice::Id(IdProblem::CheckDigit),
+        }
+    }
+}
+
+/// Steps 1–4: who is applying for what.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Applicant {
+    #[serde(with = "persist::business")]
+    business: Business,
+    #[serde(with = "persist::household")]
+    household: Household,
+    #[serde(with = "persist::citizen_id")]
+    id: CitizenId,
+    /// Renewal only.
+    #[serde(with = "persist::card")]
+    card: Option<CardOnReader>,
+    /// Never the name in clear.
+    masked_name: Option<String>,
+}
+
+/// The terms of an accepted decision.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+struct Terms {
+    fee_cny: u32,
+    #[serde(with = "persist::validity")]
+    validity: NewCardValidity,
+    issue_by: Date,
+}
+
+/// The step-5 decision as stored.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+enum Decided {
+    Accept(Terms),
+    Refer(#[serde(with = "persist::reason")] Reason),
+}
+
+/// After step 5: an accepted applicant.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Case {
+    applicant: Applicant,
+    terms: Terms,
+}
+
+/// After step 8: everything but the blobs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Filed {
+    case: Case,
+    receipt: ReceiptCode,
+    #[serde(with = "persist::mobile")]
+    mobile: MobileNumber,
+}
+
+impl Filed {
+    fn application(&self) -> Application {
+        let applicant = &self.case.applicant;
+        Application {
+            business: applicant.business,
+            household: applicant.household,
+            id: applicant.id.clone(),
+            receipt: self.receipt.clone(),
+            mobile: self.mobile.clone(),
+            fee_cny: self.case.terms.fee_cny,
+            validity: self.case.terms.validity,
+            issue_by: self.case.terms.issue_by,
+        }
+    }
+}
+
+/// Where a running session is.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+enum Stage {
+    Business,
+    Household {
+        #[serde(with = "persist::business")]
+        business: Business,
+    },
+    IdNumber {
+        #[serde(with = "persist::business")]
+        business: Business,
+        #[serde(with = "persist::household")]
+        household: Household,
+    },
+    PortraitFormNumber,
+    PlaceCard {
+        #[serde(with = "persist::business")]
+        business: Business,
+        #[serde(with = "persist::household")]
+        household: Household,
+        #[serde(with = "persist::citizen_id")]
+        id: CitizenId,
+    },
+    PrintingPortraitForm,
+    Checking {
+        applicant: Applicant,
+    },
+    Confirm {
+        applicant: Applicant,
+        decided: Decided,
+    },
+    InScope {
+        case: Case,
+    },
+    WrongHousehold {
+        #[serde(with = "persist::business")]
+        business: Business,
+    },
+    ScanReceipt {
+        case: Case,
+    },
+    FetchingPhoto {
+        case: Case,
+        receipt: ReceiptCode,
+    },
+    LivePhoto {
+        case: Case,
+        receipt: ReceiptCode,
+    },
+    CapturingPhoto {
+        case: Case,
+        receipt: ReceiptCode,
+    },
+    ComparingFaces {
+        case: Case,
+        receipt: ReceiptCode,
+    },
+    Mobile {
+        case: Case,
+        receipt: ReceiptCode,
+    },
+    Fingerprints {
+        filed: Filed,
+    },
+    Signature {
+        filed: Filed,
+    },
+    Payment {
+        filed: Filed,
+    },
+    Paying {
+        filed: Filed,
+        method: PaymentMethod,
+        attempt: u8,
+    },
+    Printing {
+        filed: Filed,
+        method: PaymentMethod,
+    },
+}
+
+/// Which timer a stage arms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// Waits for the citizen: inactivity, then the countdown.
+    Input,
+    /// Waits for the center, the camera or the printer: the service timeout.
+    Awaiting,
+    /// Waits for a payment: the payment timeout.
+    Paying,
+}
+
+impl Stage {
+    fn kind(&self) -> Kind {
+        match self {
+            Stage::PrintingPortraitForm
+            | Stage::Checking { .. }
+            | Stage::FetchingPhoto { .. }
+            | Stage::CapturingPhoto { .. }
+            | Stage::ComparingFaces { .. }
+            | Stage::Printing { .. } => Kind::Awaiting,
+            Stage::Paying { .. } => Kind::Paying,
+            _ => Kind::Input,
+        }
+    }
+
+    fn screen(&self, error: Option<Prompt>) -> Screen {
+        match self {
+            Stage::Business => Screen::Business,
+            Stage::Household { business } => Screen::Household {
+                business: *business,
+            },
+            Stage::IdNumber { business, .. } => Screen::IdNumber {
+                business: *business,
+                portrait_form: *business == Business::Lost,
+                error,
+            },
+            Stage::PortraitFormNumber => Screen::PortraitFormNumber { error },
+            Stage::PlaceCard { .. } => Screen::PlaceCard,
+            Stage::PrintingPortraitForm => Screen::PrintingPortraitForm,
+            Stage::Checking { .. } => Screen::Checking,
+            Stage::Confirm { applicant, .. } => Screen::Confirm {
+                masked_id: applicant.id.masked(),
+                masked_name: applicant.masked_name.clone(),
+            },
+            Stage::InScope { case } => Screen::InScope {
+                fee_cny: case.terms.fee_cny,
+                validity: case.terms.validity,
+                issue_by: case.terms.issue_by,
+            },
+            Stage::WrongHousehold { .. } => Screen::WrongHousehold,
+            Stage::ScanReceipt { .. } => Screen::ScanReceipt { error },
+            Stage::FetchingPhoto { .. } => Screen::FetchingPhoto,
+            Stage::LivePhoto { .. } => Screen::LivePhoto { error },
+            Stage::CapturingPhoto { .. } => Screen::CapturingPhoto,
+            Stage::ComparingFaces { .. } => Screen::ComparingFaces,
+            Stage::Mobile { .. } => Screen::Mobile { error },
+            Stage::Fingerprints { .. } => Screen::Fingerprints,
+            Stage::Signature { .. } => Screen::Signature,
+            Stage::Payment { filed } => Screen::Payment {
+                fee_cny: filed.case.terms.fee_cny,
+                error,
+            },
+            Stage::Paying { filed, method, .. } => Screen::Paying {
+                method: *method,
+                fee_cny: filed.case.terms.fee_cny,
+            },
+            Stage::Printing { .. } => Screen::Printing,
+        }
+    }
+
+    fn step(&self) -> u8 {
+        self.screen(None).step()
+    }
+
+    /// What leaving this stage early must stop, besides what `EndSession` stops.
+    fn cleanup(&self) -> Vec<Command> {
+        match self {
+            Stage::PlaceCard { .. } => vec![Command::CancelReadCard],
+            Stage::Paying {
+                method, attempt, ..
+            } => vec![Command::CancelPayment {
+                method: *method,
+                attempt: *attempt,
+            }],
+            _ => Vec::new(),
+        }
+    }
+
+    /// How the session ends when abandoned here (cancel or timeout): the wrong-household screen
+    /// has already told the citizen why.
+    fn abandon_reason(&self, default: ReferralReason) -> ReferralReason {
+        match self {
+            Stage::WrongHousehold { .. } => ReferralReason::Scope(Reason::WrongHouseholdChoice),
+            _ => default,
+        }
+    }
+}
+
+/// What a stage does with an event.
+enum Next {
+    /// Go to `stage` (possibly the same one), showing `error`, after carrying out `commands`.
+    Go {
+        stage: Stage,
+        error: Option<Notice>,
+        commands: Vec<Command>,
+    },
+    /// End the session.
+    End {
+        outcome: SessionOutcome,
+        after: After,
+        commands: Vec<Command>,
+    },
+}
+
+/// Where an ended session leaves the kiosk.
+enum After {
+    /// Straight to the start screen, with an optional notice.
+    Start(Option<Notice>),
+    /// The result screen first.
+    Show(EndView),
+}
+
+fn go(stage: Stage, commands: Vec<Command>) -> Next {
+    Next::Go {
+        stage,
+        error: None,
+        commands,
+    }
+}
+
+fn stay(stage: &Stage, error: Notice) -> Next {
+    Next::Go {
+        stage: stage.clone(),
+        error: Some(error),
+        commands: Vec::new(),
+    }
+}
+
+/// A referral shown on the result screen.
+fn refer(step: u8, reason: ReferralReason, commands: Vec<Command>) -> Next {
+    Next::End {
+        outcome: SessionOutcome::Referred { step, reason },
+        after: After::Show(EndView::Referred { step, reason }),
+        commands,
+    }
+}
+
+/// The event does not fit: the caller keeps the old state.
+type Refused = &'static str;
+
+impl State {
+    pub(super) fn idle() -> State {
+        State::Idle {
+            notice: None,
+            until: None,
+        }
+    }
+
+    pub(super) fn deadline(&self) -> Option<Millis> {
+        match self {
+            State::Idle { until, .. } => *until,
+            State::Running(running) => Some(running.deadline),
+            State::Ended { until, .. } => Some(*until),
+        }
+    }
+
+    pub(super) fn session_id(&self) -> Option<&SessionId> {
+        match self {
+            State::Running(running) => Some(&running.session_id),
+            _ => None,
+        }
+    }
+
+    pub(super) fn screen(&self, config: &SessionConfig) -> Screen {
+        match self {
+            State::Idle { notice, .. } => Screen::Welcome {
+                notice: notice.map(Notice::prompt),
+            },
+            State::Ended { view, .. } => match view {
+                EndView::Finished(payment) => Screen::Finished { payment: *payment },
+                EndView::PortraitFormPrinted => Screen::PortraitFormPrinted,
+                EndView::Referred { step, reason } => Screen::Referred {
+                    step: *step,
+                    prompt: reason.prompt(),
+                },
+            },
+            State::Running(running) if running.countdown => Screen::Countdown {
+                step: running.stage.step(),
+                seconds: config.countdown_ms / 1000,
+            },
+            State::Running(running) => running.stage.screen(running.error.map(Notice::prompt)),
+        }
+    }
+
+    pub(super) fn next(
+        &self,
+        config: &SessionConfig,
+        event: Event,
+        now: Millis,
+    ) -> Result<(State, Vec<Command>), Refused> {
+        match self {
+            State::Idle { notice, until } => match event {
+                Event::Start { session_id, today } => {
+                    let running = Running {
+                        session_id: session_id.clone(),
+                        today,
+                        stage: Stage::Business,
+                        error: None,
+                        attempts: Attempts::default(),
+                        deadline: now.plus(config.inactivity_timeout_ms),
+                        countdown: false,
+                    };
+                    Ok((
+                        State::Running(Box::new(running)),
+                        vec![Command::StartVideo { session_id }],
+                    ))
+                }
+                Event::Tick if until.is_some_and(|until| now >= until) => {
+                    Ok((State::idle(), Vec::new()))
+                }
+                Event::Tick | Event::Activity => Ok((
+                    State::Idle {
+                        notice: *notice,
+                        until: *until,
+                    },
+                    Vec::new(),
+                )),
+                other => Err(other.name()),
+            },
+            State::Ended { until, .. } => match event {
+                Event::Confirm => Ok((State::idle(), Vec::new())),
+                Event::Tick if now >= *until => Ok((State::idle(), Vec::new())),
+                Event::Tick | Event::Activity => Ok((self.clone(), Vec::new())),
+                other => Err(other.name()),
+            },
+            State::Running(running) => running.next(config, event, now),
+        }
+    }
+
+    pub(super) fn resume(self, config: &SessionConfig, now: Millis) -> (State, Vec<Command>) {
+        match self {
+            State::Idle { notice, .. } => {
+                let until = notice.map(|_| now.plus(config.result_display_ms));
+                (State::Idle { notice, until }, Vec::new())
+            }
+            State::Ended { view, .. } => (
+                State::Ended {
+                    view,
+                    until: now.plus(config.result_display_ms),
+                },
+                Vec::new(),
+            ),
+            State::Running(running) => running.resume(config, now),
+        }
+    }
+}
+
+impl Running {
+    fn next(
+        &self,
+        config: &SessionConfig,
+        event: Event,
+        now: Millis,
+    ) -> Result<(State, Vec<Command>), Refused> {
+        let kind = self.stage.kind();
+        let step = self.stage.step();
+        match event {
+            Event::Tick if now < self.deadline => {
+                return Ok((State::Running(Box::new(self.clone())), Vec::new()))
+            }
+            Event::Tick => return Ok(self.on_deadline(config, now)),
+            Event::Activity => {
+                let mut running = self.clone();
+                // Only a screen that waits for the citizen counts their touches; a wait for the
+                // center keeps its own bound.
+                if kind == Kind::Input {
+                    running.countdown = false;
+                    running.deadline = now.plus(config.inactivity_timeout_ms);
+                }
+                return Ok((State::Running(Box::new(running)), Vec::new()));
+            }
+            Event::Cancel if kind == Kind::Input => {
+                let reason = self.stage.abandon_reason(ReferralReason::Cancelled);
+                let outcome = SessionOutcome::Referred { step, reason };
+                return Ok(self.end(
+                    config,
+                    now,
+                    outcome,
+                    After::Start(None),
+                    self.stage.cleanup(),
+                ));
+            }
+            _ => {}
+        }
+        let mut attempts = self.attempts;
+        let next = self.stage_next(config, &mut attempts, event)?;
+        Ok(match next {
+            Next::Go {
+                stage,
+                error,
+                commands,
+            } => {
+                let deadline = now.plus(match stage.kind() {
+                    Kind::Input => config.inactivity_timeout_ms,
+                    Kind::Awaiting => config.service_timeout_ms,
+                    Kind::Paying => config.payment_timeout_ms,
+                });
+                let running = Running {
+                    session_id: self.session_id.clone(),
+                    today: self.today,
+                    stage,
+                    error,
+                    attempts,
+                    deadline,
+                    countdown: false,
+                };
+                (State::Running(Box::new(running)), commands)
+            }
+            Next::End {
+                outcome,
+                after,
+                commands,
+            } => self.end(config, now, outcome, after, commands),
+        })
+    }
+
+    /// The timer ran out.
+    fn on_deadline(&self, config: &SessionConfig, now: Millis) -> (State, Vec<Command>) {
+        let step = self.stage.step();
+        match self.stage.kind() {
+            Kind::Input if !self.countdown => {
+                let mut running = self.clone();
+                running.countdown = true;
+                running.deadline = now.plus(config.countdown_ms);
+                (State::Running(Box::new(running)), Vec::new())
+            }
+            Kind::Input => {
+                let reason = self.stage.abandon_reason(ReferralReason::Timeout);
+                let outcome = SessionOutcome::Referred { step, reason };
+                self.end(
+                    config,
+                    now,
+                    outcome,
+                    After::Start(None),
+                    self.stage.cleanup(),
+                )
+            }
+            Kind::Awaiting => {
+                let reason = match self.stage {
+                    Stage::Printing { .. } | Stage::PrintingPortraitForm => {
+                        ReferralReason::PrinterFault
+                    }
+                    _ => ReferralReason::ServiceUnavailable,
+                };
+                let outcome = SessionOutcome::Referred { step, reason };
+                self.end(
+                    config,
+                    now,
+                    outcome,
+                    After::Show(EndView::Referred { step, reason }),
+                    Vec::new(),
+                )
+            }
+            Kind::Paying => {
+                // An open attempt that outlived its time is closed and counts as expired.
+                let mut attempts = self.attempts;
+                let next = self
+                    .stage_next(
+                        config,
+                        &mut attempts,
+                        Event::PaymentResult {
+                            attempt: self.attempts.payment,
+                            result: PaymentResult::Expired,
+                        },
+                    )
+                    .unwrap_or_else(|_| refer(step, ReferralReason::PaymentFailed, Vec::new()));
+                let mut commands = self.stage.cleanup();
+                match next {
+                    Next::Go {
+                        stage,
+                        error,
+                        commands: more,
+                    } => {
+                        commands.extend(more);
+                        let running = Running {
+                            session_id: self.session_id.clone(),
+                            today: self.today,
+                            stage,
+                            error,
+                            attempts,
+                            deadline: now.plus(config.inactivity_timeout_ms),
+                            countdown: false,
+                        };
+                        (State::Running(Box::new(running)), commands)
+                    }
+                    Next::End {
+                        outcome,
+                        after,
+                        commands: more,
+                    } => {
+                        commands.extend(more);
+                        self.end(config, now, outcome, after, commands)
+                    }
+                }
+            }
+        }
+    }
+
+    /// Ends the session: `first`, then stop the video, record the outcome, wipe.
+    fn end(
+        &self,
+        config: &SessionConfig,
+        now: Millis,
+        outcome: SessionOutcome,
+        after: After,
+        first: Vec<Command>,
+    ) -> (State, Vec<Command>) {
+        let mut commands = first;
+        commands.extend([
+            Command::StopVideo,
+            Command::EndSession { outcome },
+            Command::WipeCapturedData,
+        ]);
+        let until = now.plus(config.result_display_ms);
+        let state = match after {
+            After::Start(notice) => State::Idle {
+                notice,
+                until: notice.map(|_| until),
+            },
+            After::Show(view) => State::Ended { view, until },
+        };
+        (state, commands)
+    }
+
+    /// The transitions of each stage.
+    fn stage_next(
+        &self,
+        config: &SessionConfig,
+        attempts: &mut Attempts,
+        event: Event,
+    ) -> Result<Next, Refused> {
+        let refused = event.name();
+        let step = self.stage.step();
+        let parse_id = |text: &str| {
+            CitizenId::parse(text, self.today).map_err(|error| Notice::for_id_error(text, &error))
+        };
+        let next = match (&self.stage, event) {
+            (Stage::Business, Event::BusinessChosen(business)) => {
+                go(Stage::Household { business }, Vec::new())
+            }
+            (Stage::Business, Event::PortraitFormChosen) => {
+                go(Stage::PortraitFormNumber, Vec::new())
+            }
+
+            (Stage::Household { business }, Event::HouseholdChosen(household)) => go(
+                Stage::IdNumber {
+                    business: *business,
+                    household,
+                },
+                Vec::new(),
+            ),
+            (Stage::Household { .. }, Event::Back) => go(Stage::Business, Vec::new()),
+
+            (
+                Stage::IdNumber {
+                    business,
+                    household,
+                },
+                Event::IdNumberEntered(text),
+            ) => match parse_id(&text) {
+                Err(notice) => stay(&self.stage, notice),
+                Ok(id) if *business == Business::ExpiryRenewal => go(
+                    Stage::PlaceCard {
+                        business: *business,
+                        household: *household,
+                        id,
+                    },
+                    vec![Command::ReadCard],
+                ),
+                Ok(id) => {
+                    let applicant = Applicant {
+                        business: *business,
+                        household: *household,
+                        id,
+                        card: None,
+                        masked_name: None,
+                    };
+                    checking(applicant)
+                }
+            },
+            (
+                Stage::IdNumber {
+                    business: Business::Lost,
+                    ..
+                }
+                | Stage::PortraitFormNumber,
+                Event::PortraitFormRequested(text),
+            ) => match parse_id(&text) {
+                Err(notice) => stay(&self.stage, notice),
+                Ok(id) => go(
+                    Stage::PrintingPortraitForm,
+                    vec![Command::PrintPortraitForm { id }],
+                ),
+            },
+            (Stage::IdNumber { business, .. }, Event::Back) => go(
+                Stage::Household {
+                    business: *business,
+                },
+                Vec::new(),
+            ),
+            (Stage::PortraitFormNumber, Event::Back) => go(Stage::Business, Vec::new()),
+
+            (
+                Stage::PlaceCard {
+                    business,
+                    household,
+                    id,
+                },
+                Event::CardRead { card, name },
+            ) => {
+                if card.id == *id {
+                    let applicant = Applicant {
+                        business: *business,
+                        household: *household,
+                        id: id.clone(),
+                        card: Some(card),
+                        masked_name: Some(mask_name(&name)),
+                    };
+                    checking(applicant)
+                } else {
+                    attempts.card = attempts.card.saturating_add(1);
+                    if attempts.card >= config.card_attempts {
+                        refer(
+                            step,
+                            ReferralReason::Scope(Reason::CardMismatch),
+                            Vec::new(),
+                        )
+                    } else {
+                        // Back to the keypad: either the number or the card was wrong.
+                        Next::Go {
+                            stage: Stage::IdNumber {
+                                business: *business,
+                                household: *household,
+                            },
+                            error: Some(Notice::CardMismatch),
+                            commands: Vec::new(),
+                        }
+                    }
+                }
+            }
+            (Stage::PlaceCard { .. }, Event::CardUnreadable) => Next::End {
+                outcome: SessionOutcome::Referred {
+                    step,
+                    reason: ReferralReason::CardUnreadable,
+                },
+                after: After::Start(Some(Notice::CardUnreadable)),
+                commands: Vec::new(),
+            },
+            (
+                Stage::PlaceCard {
+                    business,
+                    household,
+                    ..
+                },
+                Event::Back,
+            ) => go(
+                Stage::IdNumber {
+                    business: *business,
+                    household: *household,
+                },
+                vec![Command::CancelReadCard],
+            ),
+
+            (Stage::PrintingPortraitForm, Event::PrintResult(PrintResult::Printed)) => Next::End {
+                outcome: SessionOutcome::PortraitFormPrinted,
+                after: After::Show(EndView::PortraitFormPrinted),
+                commands: Vec::new(),
+            },
+            (Stage::PrintingPortraitForm, Event::PrintResult(PrintResult::PrinterFault)) => {
+                refer(step, ReferralReason::PrinterFault, Vec::new())
+            }
+
+            (Stage::Checking { applicant }, Event::ScopeDecided { decision, name }) => {
+                let mut applicant = applicant.clone();
+                // The record's name is authoritative; the card's is kept when there is no record.
+                if let Some(name) = name {
+                    applicant.masked_name = Some(mask_name(&name));
+                }
+                let decided = match decision {
+                    Decision::Accept {
+                        fee_cny,
+                        validity,
+                        issue_by,
+                    } => Decided::Accept(Terms {
+                        fee_cny,
+                        validity,
+                        issue_by,
+                    }),
+                    Decision::Refer(reason) => Decided::Refer(reason),
+                };
+                go(Stage::Confirm { applicant, decided }, Vec::new())
+            }
+
+            (Stage::Confirm { applicant, decided }, Event::Confirm) => match decided {
+                Decided::Accept(terms) => go(
+                    Stage::InScope {
+                        case: Case {
+                            applicant: applicant.clone(),
+                            terms: *terms,
+                        },
+                    },
+                    Vec::new(),
+                ),
+                Decided::Refer(Reason::WrongHouseholdChoice) => go(
+                    Stage::WrongHousehold {
+                        business: applicant.business,
+                    },
+                    Vec::new(),
+                ),
+                Decided::Refer(reason) => refer(5, ReferralReason::Scope(*reason), Vec::new()),
+            },
+            (Stage::Confirm { applicant, .. }, Event::Back) => go(
+                Stage::IdNumber {
+                    business: applicant.business,
+                    household: applicant.household,
+                },
+                Vec::new(),
+            ),
+
+            (Stage::InScope { case }, Event::Confirm) => {
+                go(Stage::ScanReceipt { case: case.clone() }, Vec::new())
+            }
+
+            (Stage::WrongHousehold { business }, Event::Back) => go(
+                Stage::Household {
+                    business: *business,
+                },
+                Vec::new(),
+            ),
+            (Stage::WrongHousehold { .. }, Event::Confirm) => refer(
+                step,
+                ReferralReason::Scope(Reason::WrongHouseholdChoice),
+                Vec::new(),
+            ),
+
+            (Stage::ScanReceipt { case }, Event::ReceiptScanned(text)) => {
+                match ReceiptCode::parse(&text) {
+                    Ok(receipt) => go(
+                        Stage::FetchingPhoto {
+                            case: case.clone(),
+                            receipt: receipt.clone(),
+                        },
+                        vec![Command::FetchCertifiedPhoto { receipt }],
+                    ),
+                    Err(_) => receipt_not_found(config, attempts, case, step),
+                }
+            }
+            (
+                Stage::FetchingPhoto { case, receipt },
+                Event::ReceiptAnswer(ReceiptAnswer::Found),
+            ) => go(
+                Stage::LivePhoto {
+                    case: case.clone(),
+                    receipt: receipt.clone(),
+                },
+                Vec::new(),
+            ),
+            (Stage::FetchingPhoto { case, .. }, Event::ReceiptAnswer(ReceiptAnswer::NotFound)) => {
+                receipt_not_found(config, attempts, case, step)
+            }
+
+            (Stage::LivePhoto { case, receipt }, Event::TakePhoto) => go(
+                Stage::CapturingPhoto {
+                    case: case.clone(),
+                    receipt: receipt.clone(),
+                },
+                vec![Command::CapturePhoto],
+            ),
+            (Stage::CapturingPhoto { case, receipt }, Event::PhotoCaptured) => go(
+                Stage::ComparingFaces {
+                    case: case.clone(),
+                    receipt: receipt.clone(),
+                },
+                vec![Command::VerifyFaces {
+                    id: case.applicant.id.clone(),
+                    receipt: receipt.clone(),
+                }],
+            ),
+            (Stage::CapturingPhoto { case, receipt }, Event::PhotoUnusable) => {
+                attempts.photo = attempts.photo.saturating_add(1);
+                if attempts.photo >= config.photo_attempts {
+                    refer(step, ReferralReason::PhotoUnusable, Vec::new())
+                } else {
+                    Next::Go {
+                        stage: Stage::LivePhoto {
+                            case: case.clone(),
+                            receipt: receipt.clone(),
+                        },
+                        error: Some(Notice::PhotoUnusable),
+                        commands: Vec::new(),
+                    }
+                }
+            }
+            (Stage::ComparingFaces { case, receipt }, Event::FacesCompared(scores)) => {
+                if config.face.pass(scores) {
+                    go(
+                        Stage::Mobile {
+                            case: case.clone(),
+                            receipt: receipt.clone(),
+                        },
+                        Vec::new(),
+                    )
+                } else {
+                    refer(step, ReferralReason::FaceMismatch, Vec::new())
+                }
+            }
+
+            (Stage::Mobile { case, receipt }, Event::MobileEntered { first, second }) => {
+                match mobile::confirm(&first, &second) {
+                    Ok(mobile) => go(
+                        Stage::Fingerprints {
+                            filed: Filed {
+                                case: case.clone(),
+                                receipt: receipt.clone(),
+                                mobile,
+                            },
+                        },
+                        vec![Command::CaptureFingerprints],
+                    ),
+                    Err(MobileError::Mismatch) => stay(&self.stage, Notice::MobileMismatch),
+                    Err(_) => stay(&self.stage, Notice::MobileInvalid),
+                }
+            }
+
+            (Stage::Fingerprints { filed }, Event::FingerprintsCaptured) => go(
+                Stage::Signature {
+                    filed: filed.clone(),
+                },
+                vec![Command::CaptureSignature],
+            ),
+            (Stage::Fingerprints { .. }, Event::FingerprintsFailed { .. }) => {
+                refer(step, ReferralReason::FingerprintFailed, Vec::new())
+            }
+
+            (Stage::Signature { filed }, Event::SignatureCaptured) => go(
+                Stage::Payment {
+                    filed: filed.clone(),
+                },
+                vec![Command::SubmitApplication(filed.application())],
+            ),
+
+            (Stage::Payment { filed }, Event::PaymentMethodChosen(method)) => {
+                attempts.payment = attempts.payment.saturating_add(1);
+                let attempt = attempts.payment;
+                go(
+                    Stage::Paying {
+                        filed: filed.clone(),
+                        method,
+                        attempt,
+                    },
+                    vec![Command::CreatePayment {
+                        method,
+                        amount_fen: filed.case.terms.fee_cny.saturating_mul(100),
+                        attempt,
+                    }],
+                )
+            }
+            (
+                Stage::Paying {
+                    filed,
+                    method,
+                    attempt,
+                },
+                Event::PaymentResult {
+                    attempt: answered,
+                    result,
+                },
+            ) if answered == *attempt => match result {
+                PaymentResult::Paid => go(
+                    Stage::Printing {
+                        filed: filed.clone(),
+                        method: *method,
+                    },
+                    vec![Command::Print {
+                        documents: vec![
+                            Document::CollectionCertificate,
+                            Document::PaymentNotice(*method),
+                        ],
+                    }],
+                ),
+                PaymentResult::Declined | PaymentResult::Expired => {
+                    if attempts.payment >= config.payment_attempts {
+                        refer(step, ReferralReason::PaymentFailed, Vec::new())
+                    } else {
+                        let notice = if result == PaymentResult::Declined {
+                            Notice::PaymentDeclined
+                        } else {
+                            Notice::PaymentExpired
+                        };
+                        Next::Go {
+                            stage: Stage::Payment {
+                                filed: filed.clone(),
+                            },
+                            error: Some(notice),
+                            commands: Vec::new(),
+                        }
+                    }
+                }
+            },
+
+            (Stage::Printing { method, .. }, Event::PrintResult(PrintResult::Printed)) => {
+                Next::End {
+                    outcome: SessionOutcome::Completed { payment: *method },
+                    after: After::Show(EndView::Finished(*method)),
+                    commands: Vec::new(),
+                }
+            }
+            (Stage::Printing { .. }, Event::PrintResult(PrintResult::PrinterFault)) => {
+                refer(step, ReferralReason::PrinterFault, Vec::new())
+            }
+
+            // The center failed while the machine waited for it.
+            (
+                Stage::Checking { .. } | Stage::FetchingPhoto { .. } | Stage::ComparingFaces { .. },
+                Event::CenterUnavailable,
+            ) => refer(step, ReferralReason::ServiceUnavailable, Vec::new()),
+            (Stage::Paying { .. }, Event::CenterUnavailable) => refer(
+                step,
+                ReferralReason::ServiceUnavailable,
+                self.stage.cleanup(),
+            ),
+
+            _ => return Err(refused),
+        };
+        Ok(next)
+    }
+
+    /// After a crash: re-arm the timer, restart the video and repeat the pending request.
+    fn resume(self: Box<Self>, config: &SessionConfig, now: Millis) -> (State, Vec<Command>) {
+        let step = self.stage.step();
+        let mut commands = vec![Command::StartVideo {
+            session_id: self.session_id.clone(),
+        }];
+        let repeat = match &self.stage {
+            Stage::PlaceCard { .. } => Some(Command::ReadCard),
+            Stage::Checking { applicant } => {
+                Some(Command::CallCenterScope(scope_request(applicant)))
+            }
+            Stage::FetchingPhoto { receipt, .. } => Some(Command::FetchCertifiedPhoto {
+                receipt: receipt.clone(),
+            }),
+            Stage::CapturingPhoto { .. } => Some(Command::CapturePhoto),
+            Stage::ComparingFaces { case, receipt } => Some(Command::VerifyFaces {
+                id: case.applicant.id.clone(),
+                receipt: receipt.clone(),
+            }),
+            Stage::Fingerprints { .. } => Some(Command::CaptureFingerprints),
+            Stage::Signature { .. } => Some(Command::CaptureSignature),
+            Stage::Payment { filed } => Some(Command::SubmitApplication(filed.application())),
+            Stage::Paying {
+                filed,
+                method,
+                attempt,
+            } => Some(Command::CreatePayment {
+                method: *method,
+                amount_fen: filed.case.terms.fee_cny.saturating_mul(100),
+                attempt: *attempt,
+            }),
+            Stage::Printing { .. } | Stage::PrintingPortraitForm => {
+                // Printing is at-most-once: whether the job came out is unknown.
+                let outcome = SessionOutcome::Referred {
+                    step,
+                    reason: ReferralReason::PrinterFault,
+                };
+                let view = EndView::Referred {
+                    step,
+                    reason: ReferralReason::PrinterFault,
+                };
+                return self.end(config, now, outcome, After::Show(view), commands);
+            }
+            _ => None,
+        };
+        commands.extend(repeat);
+        let mut running = *self;
+        running.countdown = false;
+        running.deadline = now.plus(match running.stage.kind() {
+            Kind::Input => config.inactivity_timeout_ms,
+            Kind::Awaiting => config.service_timeout_ms,
+            Kind::Paying => config.payment_timeout_ms,
+        });
+        (State::Running(Box::new(running)), commands)
+    }
+}
+
+fn scope_request(applicant: &Applicant) -> ScopeRequest {
+    ScopeRequest {
+        business: applicant.business,
+        household: applicant.household,
+        id: applicant.id.clone(),
+        card: applicant.card.clone(),
+    }
+}
+
+fn checking(applicant: Applicant) -> Next {
+    let request = scope_request(&applicant);
+    go(
+        Stage::Checking { applicant },
+        vec![Command::CallCenterScope(request)],
+    )
+}
+
+fn receipt_not_found(
+    config: &SessionConfig,
+    attempts: &mut Attempts,
+    case: &Case,
+    step: u8,
+) -> Next {
+    attempts.receipt = attempts.receipt.saturating_add(1);
+    if attempts.receipt >= config.receipt_attempts {
+        refer(step, ReferralReason::ReceiptNotFound, Vec::new())
+    } else {
+        Next::Go {
+            stage: Stage::ScanReceipt { case: case.clone() },
+            error: Some(Notice::ReceiptNotFound),
+            commands: Vec::new(),
+        }
+    }
+}

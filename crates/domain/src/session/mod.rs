@@ -1,0 +1,1063 @@
+//! The kiosk session state machine (DOMAIN.md section 1, DESIGN.md "Session flow"): the only place
+//! that decides what comes next in the twelve steps.
+//!
+//! Sans-IO, like the device protocols: the kiosk agent feeds [`Event`]s with the time of its
+//! monotonic clock ([`Millis`]), shows [`Session::screen`] and carries out the [`Command`]s it gets
+//! back, in order; it arms one timer at [`Session::poll_timeout`] and sends [`Event::Tick`] when it
+//! fires. The machine never reads a clock, a port or a random source; the one thing the agent
+//! supplies is a fresh [`SessionId`] when a citizen touches the start screen.
+//!
+//! Calling contract:
+//! - [`Session::handle`] either applies the event and returns the new screen and commands, or
+//!   returns [`InvalidEvent`] and leaves the state exactly as it was (a late device answer, a
+//!   double tap). Neither panics.
+//! - Before acting on a transition, the agent writes [`Session::snapshot`] to its outbox; after a
+//!   crash, [`Session::resume`] rebuilds the machine and says which commands to carry out again
+//!   (see [`Command`] for which ones are safe to repeat).
+//! - The idle start screen is the only state without a timer; every other screen has one, so a
+//!   session always ends. A session ends with [`Command::StopVideo`], [`Command::EndSession`] and
+//!   [`Command::WipeCapturedData`], in that order, whatever the outcome.
+
+mod machine;
+mod persist;
+
+use serde::{Deserialize, Serialize};
+use time::Date;
+
+use crate::id::CitizenId;
+use crate::mobile::MobileNumber;
+use crate::prompts::{self, Prompt};
+use crate::rules::{Business, CardOnReader, Decision, Household, NewCardValidity, Reason};
+
+use machine::State;
+
+/// A point on the kiosk agent's monotonic clock, in milliseconds from any origin it likes (its
+/// boot, say). Only differences matter; after a restart [`Session::resume`] re-arms every timer.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
+)]
+pub struct Millis(pub u64);
+
+impl Millis {
+    /// This instant plus `ms` milliseconds (saturating: a clock near `u64::MAX` does not wrap).
+    pub fn plus(self, ms: u64) -> Millis {
+        Millis(self.0.saturating_add(ms))
+    }
+}
+
+/// What a bureau may tune; [`SessionConfig::default`] holds the values of DOMAIN.md and
+/// DESIGN.md. Durations are in milliseconds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SessionConfig {
+    /// Inactivity on a screen that waits for the citizen before the countdown (60 s).
+    pub inactivity_timeout_ms: u64,
+    /// The countdown screen after inactivity, before the session ends (10 s).
+    pub countdown_ms: u64,
+    /// How long a screen that waits for the center, the camera or the printer may wait before
+    /// the citizen is referred to the staff (30 s). The agent does its own retries inside it.
+    pub service_timeout_ms: u64,
+    /// How long one payment attempt may stay open (180 s); then it is cancelled and counts as
+    /// expired.
+    pub payment_timeout_ms: u64,
+    /// How long the end-of-session screen (finished, referred) stays before the start (30 s).
+    pub result_display_ms: u64,
+    /// Cards placed whose number differs from the one typed, before referral (3).
+    pub card_attempts: u8,
+    /// Receipts scanned without a certified photo, before referral (3).
+    pub receipt_attempts: u8,
+    /// Live photos the quality check rejected, before referral (3).
+    pub photo_attempts: u8,
+    /// Payment attempts declined or expired, before referral (3).
+    pub payment_attempts: u8,
+    /// The face comparison thresholds of DOMAIN.md section 6.
+    pub face: FaceThresholds,
+}
+
+impl Default for SessionConfig {
+    fn default() -> Self {
+        SessionConfig {
+            inactivity_timeout_ms: 60_000,
+            countdown_ms: 10_000,
+            service_timeout_ms: 30_000,
+            payment_timeout_ms: 180_000,
+            result_display_ms: 30_000,
+            card_attempts: 3,
+            receipt_attempts: 3,
+            photo_attempts: 3,
+            payment_attempts: 3,
+            face: FaceThresholds::default(),
+        }
+    }
+}
+
+/// Similarity thresholds on the calibrated 0–100 scale; a score must be strictly above.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct FaceThresholds {
+    /// Certified studio photo against the historical ID photo (95).
+    pub certified_vs_history: f32,
+    /// Live photo against the historical ID photo (60).
+    pub live_vs_history: f32,
+}
+
+impl Default for FaceThresholds {
+    fn default() -> Self {
+        FaceThresholds {
+            certified_vs_history: 95.0,
+            live_vs_history: 60.0,
+        }
+    }
+}
+
+impl FaceThresholds {
+    /// Both comparisons above their bars (a NaN score fails).
+    pub fn pass(&self, scores: FaceScores) -> bool {
+        scores.certified_vs_history > self.certified_vs_history
+            && scores.live_vs_history > self.live_vs_history
+    }
+}
+
+/// The idempotency key of one citizen's session (DESIGN.md): the center sees each application once
+/// under it, and payment trade numbers derive from it. 1–64 characters of `A–Z a–z 0–9 _ -`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct SessionId(String);
+
+/// A session id that is empty, too long or holds other characters.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("a session id is 1 to 64 characters of A-Z a-z 0-9 _ -")]
+pub struct SessionIdError;
+
+impl SessionId {
+    /// Checks the characters; the agent typically passes a UUID.
+    pub fn parse(text: &str) -> Result<SessionId, SessionIdError> {
+        let ok = (1..=64).contains(&text.len())
+            && text
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+        if ok {
+            Ok(SessionId(text.to_owned()))
+        } else {
+            Err(SessionIdError)
+        }
+    }
+
+    /// The id as given.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for SessionId {
+    type Error = SessionIdError;
+    fn try_from(text: String) -> Result<Self, Self::Error> {
+        SessionId::parse(&text)
+    }
+}
+
+impl From<SessionId> for String {
+    fn from(id: SessionId) -> String {
+        id.0
+    }
+}
+
+/// The code on a photo studio's receipt (DOMAIN.md section 9.3): 8–32 characters of
+/// `A–Z a–z 0–9 -`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct ReceiptCode(String);
+
+/// A scanned code that cannot be a photo receipt.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("a photo receipt code is 8 to 32 characters of A-Z a-z 0-9 -")]
+pub struct ReceiptCodeError;
+
+impl ReceiptCode {
+    /// Checks length and characters; whitespace around the code (a scanner's terminator) is
+    /// dropped.
+    pub fn parse(text: &str) -> Result<ReceiptCode, ReceiptCodeError> {
+        let text = text.trim();
+        let ok = (8..=32).contains(&text.len())
+            && text.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+        if ok {
+            Ok(ReceiptCode(text.to_owned()))
+        } else {
+            Err(ReceiptCodeError)
+        }
+    }
+
+    /// The code as scanned.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for ReceiptCode {
+    type Error = ReceiptCodeError;
+    fn try_from(text: String) -> Result<Self, Self::Error> {
+        ReceiptCode::parse(&text)
+    }
+}
+
+impl From<ReceiptCode> for String {
+    fn from(code: ReceiptCode) -> String {
+        code.0
+    }
+}
+
+/// The two ways to pay at step 11.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PaymentMethod {
+    /// 微信扫码支付: a Native order whose QR code the screen shows.
+    WeChat,
+    /// 银联刷卡支付: a purchase on the MIS-POS terminal.
+    UnionPay,
+}
+
+impl PaymentMethod {
+    /// The label of the method's button.
+    pub fn prompt(self) -> Prompt {
+        match self {
+            PaymentMethod::WeChat => prompts::PAYMENT_WECHAT,
+            PaymentMethod::UnionPay => prompts::PAYMENT_UNIONPAY,
+        }
+    }
+}
+
+/// The answer of the photo system to a scanned receipt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ReceiptAnswer {
+    /// The certified photo was fetched; the agent keeps it for the comparison.
+    Found,
+    /// No certified photo carries this receipt code.
+    NotFound,
+}
+
+/// Similarity scores the center computed at step 7 (DOMAIN.md section 6), 0 to 100.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FaceScores {
+    /// Certified studio photo against the historical ID photo.
+    pub certified_vs_history: f32,
+    /// Live photo against the historical ID photo.
+    pub live_vs_history: f32,
+}
+
+/// Why the fingerprint scanner gave up (for the agent's log; the referral code is the same).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FingerprintFailure {
+    /// No finger was placed in time.
+    NoFinger,
+    /// Captures never reached the quality bar.
+    PoorQuality,
+    /// The scanner stopped answering.
+    DeviceFault,
+}
+
+/// The end of one payment attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PaymentResult {
+    /// Paid in full (WeChat `SUCCESS`, POS response code `00`).
+    Paid,
+    /// Refused by the payer's bank or wallet.
+    Declined,
+    /// The order expired unpaid (WeChat `time_expire`, POS timeout).
+    Expired,
+}
+
+/// The end of a print job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PrintResult {
+    /// Every document came out.
+    Printed,
+    /// The job was aborted or the printer stopped (out of paper, jam, offline).
+    PrinterFault,
+}
+
+/// Every trigger of the machine, in one closed enum (STYLE.md). Button names follow the screen
+/// that offers them; raw text the citizen typed or a device read is parsed here, not by the agent.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    /// The citizen touched the idle start screen; the agent supplies a fresh id and today's date
+    /// (Asia/Shanghai), which stays the session's date for ID checks.
+    Start {
+        /// The new session's idempotency key.
+        session_id: SessionId,
+        /// Today's calendar date.
+        today: Date,
+    },
+    /// Step 1: a business button.
+    BusinessChosen(Business),
+    /// Step 1: "first-time applicant: print the portrait collection form (人像采集表)".
+    PortraitFormChosen,
+    /// Step 2: a household button.
+    HouseholdChosen(Household),
+    /// Step 3: the keypad's confirm button, with what was typed.
+    IdNumberEntered(String),
+    /// Step 3 (lost replacement or first-time): the keypad's "print the portrait collection form"
+    /// button, with what was typed.
+    PortraitFormRequested(String),
+    /// Step 3 (renewal): the reader read a card. The agent converts the card's text block into
+    /// domain types; a block it cannot parse is [`Event::CardUnreadable`].
+    CardRead {
+        /// Number and validity of the card.
+        card: CardOnReader,
+        /// The name on the card, masked before it is stored or shown.
+        name: String,
+    },
+    /// Step 3 (renewal): the reader found a card but could not read it.
+    CardUnreadable,
+    /// Step 4: the center's scope decision, with the name of the population record (`None` when
+    /// there is none). Only the masked name is kept.
+    ScopeDecided {
+        /// The rules' decision.
+        decision: Decision,
+        /// The record's name in clear.
+        name: Option<String>,
+    },
+    /// The confirm / continue / finish button of the current screen.
+    Confirm,
+    /// The back button (steps 2–4 and the wrong-household screen).
+    Back,
+    /// The "end the session" button on a screen that waits for the citizen.
+    Cancel,
+    /// Step 6: the barcode scanner read a code.
+    ReceiptScanned(String),
+    /// Step 6: the photo system's answer.
+    ReceiptAnswer(ReceiptAnswer),
+    /// Step 7: the "take the photo" button.
+    TakePhoto,
+    /// Step 7: the camera delivered a frame that passed the ID-photo quality checks.
+    PhotoCaptured,
+    /// Step 7: the frame failed a quality check (no face, not frontal, blurred…).
+    PhotoUnusable,
+    /// Step 7: the center's similarity scores.
+    FacesCompared(FaceScores),
+    /// Step 8: both entries of the mobile number.
+    MobileEntered {
+        /// First entry.
+        first: String,
+        /// Second entry.
+        second: String,
+    },
+    /// Step 9: two fingers captured to quality.
+    FingerprintsCaptured,
+    /// Step 9: the scanner gave up after its attempts.
+    FingerprintsFailed {
+        /// Why.
+        reason: FingerprintFailure,
+        /// How many captures were tried.
+        attempts: u8,
+    },
+    /// Step 10: the signature was captured.
+    SignatureCaptured,
+    /// Step 11: a payment method button.
+    PaymentMethodChosen(PaymentMethod),
+    /// Step 11: the end of payment attempt `attempt` (from [`Command::CreatePayment`]); a result for
+    /// an older attempt is refused.
+    PaymentResult {
+        /// The attempt this answers.
+        attempt: u8,
+        /// How it ended.
+        result: PaymentResult,
+    },
+    /// Step 3 or 12: the end of the print job.
+    PrintResult(PrintResult),
+    /// The center could not be reached or failed while the machine waited for it, after the
+    /// agent's own retries.
+    CenterUnavailable,
+    /// The citizen touched the screen or a device noticed them; keeps the session alive.
+    Activity,
+    /// The timer from [`Session::poll_timeout`] fired (early ticks are harmless).
+    Tick,
+}
+
+impl Event {
+    /// A stable name for logs (no personal data).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Event::Start { .. } => "start",
+            Event::BusinessChosen(_) => "business_chosen",
+            Event::PortraitFormChosen => "portrait_form_chosen",
+            Event::HouseholdChosen(_) => "household_chosen",
+            Event::IdNumberEntered(_) => "id_number_entered",
+            Event::PortraitFormRequested(_) => "portrait_form_requested",
+            Event::CardRead { .. } => "card_read",
+            Event::CardUnreadable => "card_unreadable",
+            Event::ScopeDecided { .. } => "scope_decided",
+            Event::Confirm => "confirm",
+            Event::Back => "back",
+            Event::Cancel => "cancel",
+            Event::ReceiptScanned(_) => "receipt_scanned",
+            Event::ReceiptAnswer(_) => "receipt_answer",
+            Event::TakePhoto => "take_photo",
+            Event::PhotoCaptured => "photo_captured",
+            Event::PhotoUnusable => "photo_unusable",
+            Event::FacesCompared(_) => "faces_compared",
+            Event::MobileEntered { .. } => "mobile_entered",
+            Event::FingerprintsCaptured => "fingerprints_captured",
+            Event::FingerprintsFailed { .. } => "fingerprints_failed",
+            Event::SignatureCaptured => "signature_captured",
+            Event::PaymentMethodChosen(_) => "payment_method_chosen",
+            Event::PaymentResult { .. } => "payment_result",
+            Event::PrintResult(_) => "print_result",
+            Event::CenterUnavailable => "center_unavailable",
+            Event::Activity => "activity",
+            Event::Tick => "tick",
+        }
+    }
+}
+
+/// What the center needs to decide the scope (DOMAIN.md section 3); it adds today, the kiosk's
+/// city and the population record itself.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScopeRequest {
+    /// Step 1.
+    pub business: Business,
+    /// Step 2.
+    pub household: Household,
+    /// Step 3.
+    pub id: CitizenId,
+    /// The card read (renewal only).
+    pub card: Option<CardOnReader>,
+}
+
+/// Everything the citizen declared, for the center's application record; photos, fingerprints,
+/// the signature and the video are blobs the agent holds under the session id.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Application {
+    /// Step 1.
+    pub business: Business,
+    /// Step 2.
+    pub household: Household,
+    /// Step 3.
+    pub id: CitizenId,
+    /// Step 6.
+    pub receipt: ReceiptCode,
+    /// Step 8.
+    pub mobile: MobileNumber,
+    /// 工本费 in yuan, from the decision.
+    pub fee_cny: u32,
+    /// Validity of the new card.
+    pub validity: NewCardValidity,
+    /// The day the new card is due.
+    pub issue_by: Date,
+}
+
+/// A document printed at step 12.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Document {
+    /// 居民身份证领取凭证, with the signature.
+    CollectionCertificate,
+    /// The payment notice for the method used.
+    PaymentNotice(PaymentMethod),
+}
+
+/// What the kiosk agent does, in the order given. None needs a decision of the agent's own.
+///
+/// Repeating after a crash ([`Session::resume`] lists what to repeat): every command is safe to
+/// repeat except the two print commands. `StartVideo`/`StopVideo` (recording is keyed by the
+/// session id; a restart appends a segment), `ReadCard`/`CancelReadCard`, the queries
+/// `CallCenterScope`, `FetchCertifiedPhoto` and `VerifyFaces`, the captures (they ask the citizen
+/// again), `SubmitApplication` and `EndSession` (the center dedups by session id),
+/// `CreatePayment`/`CancelPayment` (the trade number derives from session id and attempt, so a
+/// repeat never charges twice) and `WipeCapturedData`. `Print` and `PrintPortraitForm` are
+/// at-most-once: a second copy of a collection certificate must not exist, so a crash while
+/// printing ends as a `printer_fault` referral and the staff reprint.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Command {
+    /// Start recording the session video.
+    StartVideo {
+        /// The session recorded.
+        session_id: SessionId,
+    },
+    /// Stop and seal the video (before `EndSession`, so it is in the outbox when the session
+    /// closes).
+    StopVideo,
+    /// Poll the card reader until a card is read (then [`Event::CardRead`] or
+    /// [`Event::CardUnreadable`]).
+    ReadCard,
+    /// Stop polling the card reader.
+    CancelReadCard,
+    /// Ask the center for the scope decision (then [`Event::ScopeDecided`]).
+    CallCenterScope(ScopeRequest),
+    /// Fetch the certified photo from the photo system (then [`Event::ReceiptAnswer`]).
+    FetchCertifiedPhoto {
+        /// The scanned receipt.
+        receipt: ReceiptCode,
+    },
+    /// Take a live photo, crop it to GA 461 and check its quality (then [`Event::PhotoCaptured`]
+    /// or [`Event::PhotoUnusable`]).
+    CapturePhoto,
+    /// Ask the center to compare the certified and live photos with the historical photo of
+    /// `id` (then [`Event::FacesCompared`]).
+    VerifyFaces {
+        /// Whose historical photo.
+        id: CitizenId,
+        /// Which certified photo.
+        receipt: ReceiptCode,
+    },
+    /// Capture two fingers (then [`Event::FingerprintsCaptured`] or
+    /// [`Event::FingerprintsFailed`]).
+    CaptureFingerprints,
+    /// Capture the handwritten signature (then [`Event::SignatureCaptured`]).
+    CaptureSignature,
+    /// Queue the application and its blobs for the center (through the outbox; no answer event).
+    SubmitApplication(Application),
+    /// Open payment attempt `attempt` (then [`Event::PaymentResult`]).
+    CreatePayment {
+        /// WeChat or UnionPay.
+        method: PaymentMethod,
+        /// The fee in fen.
+        amount_fen: u32,
+        /// 1 for the first attempt; part of the trade number.
+        attempt: u8,
+    },
+    /// Close an open payment attempt that timed out.
+    CancelPayment {
+        /// The method of the attempt.
+        method: PaymentMethod,
+        /// The attempt to close.
+        attempt: u8,
+    },
+    /// Print these documents, with the signature and the application's data (then
+    /// [`Event::PrintResult`]).
+    Print {
+        /// In printing order.
+        documents: Vec<Document>,
+    },
+    /// Print the portrait collection form pre-filled for `id` (then [`Event::PrintResult`]).
+    PrintPortraitForm {
+        /// The applicant.
+        id: CitizenId,
+    },
+    /// Delete every photo, fingerprint, signature and card image of the session from the kiosk's
+    /// working storage (the encrypted outbox keeps its copy until the center acknowledges it).
+    WipeCapturedData,
+    /// Record how the session ended; a referral lets the staff console continue it.
+    EndSession {
+        /// How it ended.
+        outcome: SessionOutcome,
+    },
+}
+
+/// Why a session went to the staff, as a stable code ([`ReferralReason::code`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ReferralReason {
+    /// A step-5 refusal, or the card mismatch found at step 3: the rules' reason and code.
+    Scope(Reason),
+    /// `card_unreadable`: the reader could not read the old card.
+    CardUnreadable,
+    /// `receipt_not_found`: no certified photo after the allowed scans.
+    ReceiptNotFound,
+    /// `photo_unusable`: no live photo passed the quality checks.
+    PhotoUnusable,
+    /// `face_mismatch`: a similarity score was not above its threshold.
+    FaceMismatch,
+    /// `fingerprint_failed`: the fingerprints could not be captured.
+    FingerprintFailed,
+    /// `payment_failed`: every payment attempt was declined or expired.
+    PaymentFailed,
+    /// `printer_fault`: the printer failed, or a crash interrupted printing.
+    PrinterFault,
+    /// `service_unavailable`: the center or a device did not answer in time.
+    ServiceUnavailable,
+    /// `cancelled`: the citizen ended the session.
+    Cancelled,
+    /// `timeout`: no activity.
+    Timeout,
+}
+
+impl ReferralReason {
+    /// The session-level reasons, for parsing codes.
+    const SESSION: [ReferralReason; 10] = [
+        ReferralReason::CardUnreadable,
+        ReferralReason::ReceiptNotFound,
+        ReferralReason::PhotoUnusable,
+        ReferralReason::FaceMismatch,
+        ReferralReason::FingerprintFailed,
+        ReferralReason::PaymentFailed,
+        ReferralReason::PrinterFault,
+        ReferralReason::ServiceUnavailable,
+        ReferralReason::Cancelled,
+        ReferralReason::Timeout,
+    ];
+
+    /// The stable identifier: a rules code (`under_16`, …) or a session one (`card_unreadable`,
+    /// `face_mismatch`, `fingerprint_failed`, `printer_fault`, `timeout`, …).
+    pub fn code(&self) -> &'static str {
+        match self {
+            ReferralReason::Scope(reason) => reason.code(),
+            ReferralReason::CardUnreadable => "card_unreadable",
+            ReferralReason::ReceiptNotFound => "receipt_not_found",
+            ReferralReason::PhotoUnusable => "photo_unusable",
+            ReferralReason::FaceMismatch => "face_mismatch",
+            ReferralReason::FingerprintFailed => "fingerprint_failed",
+            ReferralReason::PaymentFailed => "payment_failed",
+            ReferralReason::PrinterFault => "printer_fault",
+            ReferralReason::ServiceUnavailable => "service_unavailable",
+            ReferralReason::Cancelled => "cancelled",
+            ReferralReason::Timeout => "timeout",
+        }
+    }
+
+    /// The inverse of [`ReferralReason::code`].
+    pub fn parse(code: &str) -> Option<ReferralReason> {
+        Reason::parse(code).map(ReferralReason::Scope).or_else(|| {
+            ReferralReason::SESSION
+                .into_iter()
+                .find(|reason| reason.code() == code)
+        })
+    }
+
+    /// What the citizen reads on the referral screen.
+    pub fn prompt(&self) -> Prompt {
+        match self {
+            ReferralReason::Scope(reason) => reason.prompt(),
+            ReferralReason::CardUnreadable => prompts::CARD_UNREADABLE,
+            ReferralReason::ReceiptNotFound => local::RECEIPT_REFERRED,
+            ReferralReason::PhotoUnusable => local::PHOTO_REFERRED,
+            ReferralReason::FaceMismatch => prompts::FACE_COMPARISON_FAILED,
+            ReferralReason::FingerprintFailed => prompts::FINGERPRINT_FAILED,
+            ReferralReason::PaymentFailed => local::PAYMENT_REFERRED,
+            ReferralReason::PrinterFault => prompts::PRINT_FAILED,
+            ReferralReason::ServiceUnavailable => local::SERVICE_UNAVAILABLE,
+            ReferralReason::Cancelled => local::CANCELLED,
+            ReferralReason::Timeout => prompts::INACTIVITY,
+        }
+    }
+}
+
+impl Serialize for ReferralReason {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.code())
+    }
+}
+
+impl<'de> Deserialize<'de> for ReferralReason {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let code = String::deserialize(deserializer)?;
+        ReferralReason::parse(&code)
+            .ok_or_else(|| serde::de::Error::custom(format!("unknown referral code {code:?}")))
+    }
+}
+
+/// How a session ended ([`Command::EndSession`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum SessionOutcome {
+    /// Paid and printed.
+    Completed {
+        /// How the fee was paid.
+        payment: PaymentMethod,
+    },
+    /// The portrait collection form was printed; the citizen comes back with a receipt.
+    PortraitFormPrinted,
+    /// Sent to the staff, who can continue the session by its id.
+    Referred {
+        /// The step (1–12) the session was at.
+        step: u8,
+        /// Why.
+        reason: ReferralReason,
+    },
+}
+
+/// What the touchscreen shows. Each screen knows its step (1–12) for the progress bar, its title
+/// and the error or notice to show; the UI renders these and posts back [`Event`]s.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "screen", rename_all = "snake_case")]
+pub enum Screen {
+    /// Idle start screen (step 1): the recording and legal notices, "touch to start", and a notice
+    /// left by the previous session (card unreadable).
+    Welcome {
+        /// Left by the previous session.
+        notice: Option<Prompt>,
+    },
+    /// Step 1: the three businesses, the first-time portrait form, and the note that temporary
+    /// cards are not offered.
+    Business,
+    /// Step 2: local or in-province household.
+    Household {
+        /// Chosen at step 1.
+        business: Business,
+    },
+    /// Step 3: the keypad.
+    IdNumber {
+        /// Chosen at step 1.
+        business: Business,
+        /// Offer "print the portrait collection form" (lost replacement).
+        portrait_form: bool,
+        /// Why the last entry was refused.
+        error: Option<Prompt>,
+    },
+    /// Step 3 (first-time applicant): the keypad, whose only button prints the portrait form.
+    PortraitFormNumber {
+        /// Why the last entry was refused.
+        error: Option<Prompt>,
+    },
+    /// Step 3 (renewal): place the old card on the reader.
+    PlaceCard,
+    /// Step 3: printing the portrait collection form.
+    PrintingPortraitForm,
+    /// Step 3: the form is printed; take it to the photo studio.
+    PortraitFormPrinted,
+    /// Step 4: waiting for the center.
+    Checking,
+    /// Step 4: confirm the masked number and name.
+    Confirm {
+        /// `320104********0044`.
+        masked_id: String,
+        /// `*小明`; `None` when no record has a name.
+        masked_name: Option<String>,
+    },
+    /// Step 5: within scope, with the terms.
+    InScope {
+        /// 工本费 in yuan.
+        fee_cny: u32,
+        /// Validity of the new card.
+        validity: NewCardValidity,
+        /// The day the new card is due.
+        issue_by: Date,
+    },
+    /// Step 5: the household choice contradicts the register; offers going back to step 2.
+    WrongHousehold,
+    /// Step 6: scan the photo receipt.
+    ScanReceipt {
+        /// Why the last scan was refused.
+        error: Option<Prompt>,
+    },
+    /// Step 6: fetching the certified photo.
+    FetchingPhoto,
+    /// Step 7: the camera preview and the "take the photo" button.
+    LivePhoto {
+        /// Why the last photo was refused.
+        error: Option<Prompt>,
+    },
+    /// Step 7: taking the photo.
+    CapturingPhoto,
+    /// Step 7: comparing the faces.
+    ComparingFaces,
+    /// Step 8: enter the mobile number twice.
+    Mobile {
+        /// Why the last entry was refused.
+        error: Option<Prompt>,
+    },
+    /// Step 9: place the fingers on the scanner.
+    Fingerprints,
+    /// Step 10: sign on the screen.
+    Signature,
+    /// Step 11: choose WeChat or UnionPay.
+    Payment {
+        /// 工本费 in yuan.
+        fee_cny: u32,
+        /// Why the last attempt failed.
+        error: Option<Prompt>,
+    },
+    /// Step 11: scan the QR code (WeChat) or use the card terminal (UnionPay).
+    Paying {
+        /// The method in use.
+        method: PaymentMethod,
+        /// 工本费 in yuan.
+        fee_cny: u32,
+    },
+    /// Step 12: printing.
+    Printing,
+    /// Step 12: done; take the collection certificate and the payment notice.
+    Finished {
+        /// The method paid with, naming its notice.
+        payment: PaymentMethod,
+    },
+    /// The session went to the staff at `step`; the prompt says why.
+    Referred {
+        /// Where it happened.
+        step: u8,
+        /// The reason's prompt.
+        prompt: Prompt,
+    },
+    /// No activity: the countdown before the session ends.
+    Countdown {
+        /// The step of the screen it covers.
+        step: u8,
+        /// Length of the countdown, for the UI to animate.
+        seconds: u64,
+    },
+}
+
+impl Screen {
+    /// The step (1–12) for the progress bar.
+    pub fn step(&self) -> u8 {
+        match self {
+            Screen::Welcome { .. } | Screen::Business => 1,
+            Screen::Household { .. } => 2,
+            Screen::IdNumber { .. }
+            | Screen::PortraitFormNumber { .. }
+            | Screen::PlaceCard
+            | Screen::PrintingPortraitForm
+            | Screen::PortraitFormPrinted => 3,
+            Screen::Checking | Screen::Confirm { .. } => 4,
+            Screen::InScope { .. } | Screen::WrongHousehold => 5,
+            Screen::ScanReceipt { .. } | Screen::FetchingPhoto => 6,
+            Screen::LivePhoto { .. } | Screen::CapturingPhoto | Screen::ComparingFaces => 7,
+            Screen::Mobile { .. } => 8,
+            Screen::Fingerprints => 9,
+            Screen::Signature => 10,
+            Screen::Payment { .. } | Screen::Paying { .. } => 11,
+            Screen::Printing | Screen::Finished { .. } => 12,
+            Screen::Referred { step, .. } | Screen::Countdown { step, .. } => (*step).clamp(1, 12),
+        }
+    }
+
+    /// The title: the step's title from [`prompts::STEP_TITLES`].
+    pub fn title(&self) -> Prompt {
+        prompts::STEP_TITLES[usize::from(self.step()) - 1]
+    }
+
+    /// The error or notice to show in the screen's error area, if any.
+    pub fn error(&self) -> Option<Prompt> {
+        match self {
+            Screen::Welcome { notice } => *notice,
+            Screen::IdNumber { error, .. }
+            | Screen::PortraitFormNumber { error }
+            | Screen::ScanReceipt { error }
+            | Screen::LivePhoto { error }
+            | Screen::Mobile { error }
+            | Screen::Payment { error, .. } => *error,
+            Screen::WrongHousehold => Some(Reason::WrongHouseholdChoice.prompt()),
+            Screen::Referred { prompt, .. } => Some(*prompt),
+            Screen::Countdown { .. } => Some(prompts::INACTIVITY),
+            _ => None,
+        }
+    }
+
+    /// Standing notices: the start screens say the session is recorded, biometrics must be one's
+    /// own, and temporary cards are not offered.
+    pub fn notices(&self) -> &'static [Prompt] {
+        match self {
+            Screen::Welcome { .. } | Screen::Business => {
+                &[prompts::VIDEO_AND_LEGAL_NOTICE, prompts::NO_TEMPORARY_CARDS]
+            }
+            Screen::PortraitFormPrinted => &[local::PORTRAIT_FORM_PRINTED],
+            Screen::Finished { .. } => &[local::FINISHED],
+            _ => &[],
+        }
+    }
+
+    /// A stable name for logs and errors.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Screen::Welcome { .. } => "welcome",
+            Screen::Business => "business",
+            Screen::Household { .. } => "household",
+            Screen::IdNumber { .. } => "id_number",
+            Screen::PortraitFormNumber { .. } => "portrait_form_number",
+            Screen::PlaceCard => "place_card",
+            Screen::PrintingPortraitForm => "printing_portrait_form",
+            Screen::PortraitFormPrinted => "portrait_form_printed",
+            Screen::Checking => "checking",
+            Screen::Confirm { .. } => "confirm",
+            Screen::InScope { .. } => "in_scope",
+            Screen::WrongHousehold => "wrong_household",
+            Screen::ScanReceipt { .. } => "scan_receipt",
+            Screen::FetchingPhoto => "fetching_photo",
+            Screen::LivePhoto { .. } => "live_photo",
+            Screen::CapturingPhoto => "capturing_photo",
+            Screen::ComparingFaces => "comparing_faces",
+            Screen::Mobile { .. } => "mobile",
+            Screen::Fingerprints => "fingerprints",
+            Screen::Signature => "signature",
+            Screen::Payment { .. } => "payment",
+            Screen::Paying { .. } => "paying",
+            Screen::Printing => "printing",
+            Screen::Finished { .. } => "finished",
+            Screen::Referred { .. } => "referred",
+            Screen::Countdown { .. } => "countdown",
+        }
+    }
+}
+
+/// The result of an applied event: the screen to show and the commands to carry out, in order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Transition {
+    /// The screen now.
+    pub screen: Screen,
+    /// What to do, in order.
+    pub commands: Vec<Command>,
+}
+
+/// An event that does not fit the current screen; the state is unchanged.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("event {event} does not fit the screen {screen}")]
+pub struct InvalidEvent {
+    /// [`Event::name`].
+    pub event: &'static str,
+    /// [`Screen::name`] of the screen it arrived on.
+    pub screen: &'static str,
+}
+
+/// The persisted state of the machine, written to the outbox before each transition is acted on.
+/// It holds personal data (the ID number, the masked name, the mobile number): the outbox is
+/// encrypted.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Snapshot(State);
+
+/// The kiosk's session state machine: one per kiosk, idle between citizens.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Session {
+    config: SessionConfig,
+    state: State,
+}
+
+impl Session {
+    /// An idle kiosk at the start screen. No commands: nothing runs until [`Event::Start`].
+    pub fn new(config: SessionConfig, now: Millis) -> Session {
+        // `now` is part of the calling contract (every entry point takes the time) even though
+        // an idle kiosk arms no timer.
+        let _ = now;
+        Session {
+            config,
+            state: State::idle(),
+        }
+    }
+
+    /// Applies `event` at `now`. On [`InvalidEvent`] nothing changed.
+    pub fn handle(&mut self, event: Event, now: Millis) -> Result<Transition, InvalidEvent> {
+        let (state, commands) =
+            self.state
+                .next(&self.config, event, now)
+                .map_err(|event| InvalidEvent {
+                    event,
+                    screen: self.screen().name(),
+                })?;
+        self.state = state;
+        Ok(Transition {
+            screen: self.screen(),
+            commands,
+        })
+    }
+
+    /// The screen to show now.
+    pub fn screen(&self) -> Screen {
+        self.state.screen(&self.config)
+    }
+
+    /// When to send [`Event::Tick`]; `None` only on the idle start screen.
+    pub fn poll_timeout(&self) -> Option<Millis> {
+        self.state.deadline()
+    }
+
+    /// The running session's id; `None` when no session runs (idle, or showing a result).
+    pub fn session_id(&self) -> Option<&SessionId> {
+        self.state.session_id()
+    }
+
+    /// Whether a citizen's session is running (and so the video recording).
+    pub fn is_running(&self) -> bool {
+        self.session_id().is_some()
+    }
+
+    /// The state to persist.
+    pub fn snapshot(&self) -> Snapshot {
+        Snapshot(self.state.clone())
+    }
+
+    /// Rebuilds the machine after a restart, re-arming every timer from `now` (the monotonic clock
+    /// may have restarted too), and returns the commands to carry out again: the video and the
+    /// pending device or center request. A crash while printing ends the session as a
+    /// `printer_fault` referral, since printing is at-most-once.
+    pub fn resume(config: SessionConfig, snapshot: Snapshot, now: Millis) -> (Session, Transition) {
+        let (state, commands) = snapshot.0.resume(&config, now);
+        let session = Session { config, state };
+        let transition = Transition {
+            screen: session.screen(),
+            commands,
+        };
+        (session, transition)
+    }
+}
+
+/// Texts the session shows that DOMAIN.md section 1 does not give and `prompts` does not (yet)
+/// hold. **our wording**; move them to `prompts` if other crates need them.
+pub mod local {
+    use crate::prompts::Prompt;
+
+    /// A 15-digit first-generation number was typed.
+    pub const ID_FIRST_GENERATION: Prompt = Prompt {
+        zh: "请输入18位居民身份证号码。",
+        en: "Please enter the 18-digit ID number.",
+    };
+    /// The number typed does not have 18 characters.
+    pub const ID_LENGTH: Prompt = Prompt {
+        zh: "身份证号码应为18位，请重新输入。",
+        en: "An ID number has 18 characters; please enter it again.",
+    };
+    /// The number typed holds other characters than digits and a final X.
+    pub const ID_CHARACTERS: Prompt = Prompt {
+        zh: "身份证号码只能包含数字和末位X，请重新输入。",
+        en: "An ID number holds only digits and a final X; please enter it again.",
+    };
+    /// The first six digits were never a region code.
+    pub const ID_REGION: Prompt = Prompt {
+        zh: "身份证号码的地区代码不正确，请重新输入。",
+        en: "The region code of the ID number is not valid; please enter it again.",
+    };
+    /// The birth date digits are not a possible date.
+    pub const ID_BIRTH_DATE: Prompt = Prompt {
+        zh: "身份证号码的出生日期不正确，请重新输入。",
+        en: "The birth date in the ID number is not valid; please enter it again.",
+    };
+    /// The check character does not match.
+    pub const ID_CHECK_DIGIT: Prompt = Prompt {
+        zh: "身份证号码的校验码不正确，请重新输入。",
+        en: "The check character of the ID number is wrong; please enter it again.",
+    };
+    /// The live photo failed a quality check.
+    pub const PHOTO_UNUSABLE: Prompt = Prompt {
+        zh: "照片不符合要求，请正对镜头重新拍摄。",
+        en: "The photo does not meet the requirements; please face the camera and try again.",
+    };
+    /// A payment attempt was declined.
+    pub const PAYMENT_DECLINED: Prompt = Prompt {
+        zh: "支付未成功，请重试或选择其他支付方式。",
+        en: "The payment did not go through; please try again or choose another method.",
+    };
+    /// A payment attempt expired.
+    pub const PAYMENT_EXPIRED: Prompt = Prompt {
+        zh: "支付已超时，请重试或选择其他支付方式。",
+        en: "The payment timed out; please try again or choose another method.",
+    };
+    /// Referral after the allowed receipt scans.
+    pub const RECEIPT_REFERRED: Prompt = Prompt {
+        zh: "未查询到您的照片回执信息，请联系工作人员。",
+        en: "No photo matches this receipt; please contact the staff.",
+    };
+    /// Referral after the allowed live photos.
+    pub const PHOTO_REFERRED: Prompt = Prompt {
+        zh: "未能拍摄合格的照片，请联系工作人员。",
+        en: "No usable photo could be taken; please contact the staff.",
+    };
+    /// Referral after the allowed payment attempts.
+    pub const PAYMENT_REFERRED: Prompt = Prompt {
+        zh: "支付未成功，请联系工作人员。",
+        en: "The payment did not go through; please contact the staff.",
+    };
+    /// The center or a device did not answer.
+    pub const SERVICE_UNAVAILABLE: Prompt = Prompt {
+        zh: "系统暂时无法办理，请联系工作人员。",
+        en: "The service is unavailable at the moment; please contact the staff.",
+    };
+    /// The citizen ended the session.
+    pub const CANCELLED: Prompt = Prompt {
+        zh: "已取消办理。",
+        en: "The application was cancelled.",
+    };
+    /// Step 12 done.
+    pub const FINISHED: Prompt = Prompt {
+        zh: "办理完成，请取走居民身份证领取凭证和缴费通知。",
+        en: "Done. Please take your Collection Certificate and the payment notice.",
+    };
+    /// The portrait form was printed.
+    pub const PORTRAIT_FORM_PRINTED: Prompt = Prompt {
+        zh: "请取走人像采集表，到照相馆拍照后再来办理。",
+        en: "Please take the portrait collection form to a photo studio, then come back.",
+    };
+}
