@@ -2,7 +2,10 @@
 //! request (the baseline): `cargo bench -p domain --bench decide`.
 
 use criterion::{black_box, criterion_group, criterion_main, BatchSize, Criterion, Throughput};
-use domain::rules::{decide, Business, CardExpiry, CardOnReader, Household, PopulationRecord, RecordStatus, ScopeCase};
+use domain::rules::{
+    decide, Business, CardExpiry, CardOnReader, Household, PopulationRecord, RecordStatus,
+    ScopeCase,
+};
 use domain::{CitizenId, KioskCity};
 use time::macros::date;
 
@@ -46,7 +49,8 @@ fn bench(c: &mut Criterion) {
         b.iter_batched_ref(
             || case.clone(),
             |case| {
-                case.id = CitizenId::parse(black_box("320104200012100044"), case.today).expect("valid");
+                case.id =
+                    CitizenId::parse(black_box("320104200012100044"), case.today).expect("valid");
                 decide(case)
             },
             BatchSize::SmallInput,
