@@ -1,0 +1,226 @@
+//! The module side: what an R30x-style module answers given the finger on its sensor. The
+//! simulator runs it; tests pair it with [`super::FingerprintClient`].
+
+use std::collections::VecDeque;
+
+use super::image::{FingerImage, ImageError};
+use super::message::{Ack, Confirmation, Instruction, SysPara};
+use super::packet::{Packet, PacketDecoder, PacketError, Pid, DEFAULT_ADDRESS};
+use crate::time::Millis;
+
+/// What is on the sensor.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub enum Finger {
+    /// Nothing: GenImg answers `02`.
+    #[default]
+    Absent,
+    /// A clean finger: captures and extracts features.
+    Good(FingerImage),
+    /// A smudged or wet finger: captures, but Img2Tz answers `06`.
+    Smudged(FingerImage),
+}
+
+impl Finger {
+    /// A good finger from 8-bit 256 × 288 pixels.
+    pub fn good(pixels: Vec<u8>) -> Result<Finger, ImageError> {
+        FingerImage::from_pixels(pixels).map(Finger::Good)
+    }
+    /// A smudged finger from 8-bit 256 × 288 pixels.
+    pub fn smudged(pixels: Vec<u8>) -> Result<Finger, ImageError> {
+        FingerImage::from_pixels(pixels).map(Finger::Smudged)
+    }
+}
+
+/// The module's identity.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeviceConfig {
+    /// Address in every packet it sends.
+    pub address: u32,
+    /// What ReadSysPara returns.
+    pub sys_para: SysPara,
+}
+
+impl Default for DeviceConfig {
+    fn default() -> Self {
+        DeviceConfig {
+            address: DEFAULT_ADDRESS,
+            sys_para: SysPara {
+                status: 0,
+                system_id: 0x0009,
+                library_size: 1000,
+                security_level: 3,
+                address: DEFAULT_ADDRESS,
+                packet_size: 2,
+                baud_multiplier: 6,
+            },
+        }
+    }
+}
+
+/// What the module reports to whoever runs it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DeviceEvent {
+    /// An instruction arrived intact.
+    Instruction(Instruction),
+    /// A bad packet arrived; it was answered with `01`.
+    BadPacket(PacketError),
+}
+
+/// Module-side state machine.
+///
+/// Calling contract: feed the host's bytes to [`handle_bytes`](Self::handle_bytes) and write
+/// what [`poll_transmit`](Self::poll_transmit) appends; change the finger with
+/// [`set_finger`](Self::set_finger) at any time. It answers at once, so there are no timers.
+#[derive(Clone, Debug, Default)]
+pub struct FingerprintDevice {
+    config: DeviceConfig,
+    decoder: PacketDecoder,
+    finger: Finger,
+    /// The last capture and whether it was smudged.
+    image: Option<(FingerImage, bool)>,
+    char_buffers: [Option<u64>; 2],
+    transmit: Vec<u8>,
+    events: VecDeque<DeviceEvent>,
+    corrupt_next: u32,
+}
+
+impl FingerprintDevice {
+    /// A module with nothing on the sensor.
+    pub fn new(config: DeviceConfig) -> Self {
+        FingerprintDevice {
+            config,
+            ..FingerprintDevice::default()
+        }
+    }
+
+    /// Puts a finger on the sensor or lifts it.
+    pub fn set_finger(&mut self, finger: Finger) {
+        self.finger = finger;
+    }
+
+    /// Corrupts the checksum of the next `n` packets sent (acks or image data).
+    pub fn corrupt_next(&mut self, n: u32) {
+        self.corrupt_next = n;
+    }
+
+    /// Feeds bytes received from the host; answers are ready at once.
+    pub fn handle_bytes(&mut self, _now: Millis, bytes: &[u8]) {
+        self.decoder.push(bytes);
+        while let Some(item) = self.decoder.next_packet() {
+            match item {
+                Err(PacketError::Garbage { .. }) => {}
+                Err(e) => {
+                    self.events.push_back(DeviceEvent::BadPacket(e));
+                    self.ack(Ack::code(Confirmation::PacketError));
+                }
+                Ok(p) => match (p.pid, Instruction::from_content(&p.content)) {
+                    (Pid::Command, Ok(instruction)) => {
+                        self.events.push_back(DeviceEvent::Instruction(instruction));
+                        self.execute(instruction);
+                    }
+                    _ => self.ack(Ack::code(Confirmation::PacketError)),
+                },
+            }
+        }
+    }
+
+    /// Nothing is timed; present for the uniform driver loop.
+    pub fn handle_timeout(&mut self, _now: Millis) {}
+
+    /// Always `None`: the module answers at once.
+    pub fn poll_timeout(&self) -> Option<Millis> {
+        None
+    }
+
+    /// Appends the bytes to write to the host.
+    pub fn poll_transmit(&mut self, out: &mut Vec<u8>) {
+        out.append(&mut self.transmit);
+    }
+
+    /// The next event.
+    pub fn poll_event(&mut self) -> Option<DeviceEvent> {
+        self.events.pop_front()
+    }
+
+    fn emit(&mut self, packet: Packet) {
+        let start = self.transmit.len();
+        packet.encode(&mut self.transmit);
+        if self.corrupt_next > 0 {
+            self.corrupt_next -= 1;
+            if let Some(b) = self.transmit[start..].last_mut() {
+                *b ^= 0x5A;
+            }
+        }
+    }
+
+    fn ack(&mut self, ack: Ack) {
+        let address = self.config.address;
+        self.emit(Packet {
+            address,
+            pid: Pid::Ack,
+            content: ack.content(),
+        });
+    }
+
+    fn execute(&mut self, instruction: Instruction) {
+        use Confirmation as C;
+        let ack = match instruction {
+            Instruction::GenImg => match &self.finger {
+                Finger::Absent => Ack::code(C::NoFinger),
+                Finger::Good(img) => {
+                    self.image = Some((img.clone(), false));
+                    Ack::code(C::Ok)
+                }
+                Finger::Smudged(img) => {
+                    self.image = Some((img.clone(), true));
+                    Ack::code(C::Ok)
+                }
+            },
+            Instruction::Img2Tz { buffer } => match &self.image {
+                None => Ack::code(C::CaptureFailed),
+                Some((_, true)) => Ack::code(C::TooMessy),
+                Some((img, false)) => {
+                    let features = fnv(img.pixels());
+                    self.char_buffers[usize::from(buffer == 2)] = Some(features);
+                    Ack::code(C::Ok)
+                }
+            },
+            Instruction::Match => match self.char_buffers {
+                [Some(a), Some(b)] if a == b => Ack {
+                    code: C::Ok,
+                    data: vec![0x00, 0x64],
+                },
+                _ => Ack {
+                    code: C::NoMatch,
+                    data: vec![0x00, 0x00],
+                },
+            },
+            Instruction::RegModel => match self.char_buffers {
+                [Some(a), Some(b)] if a == b => Ack::code(C::Ok),
+                _ => Ack::code(C::MergeFailed),
+            },
+            Instruction::ReadSysPara => Ack {
+                code: C::Ok,
+                data: self.config.sys_para.encode(),
+            },
+            Instruction::UpImage => match self.image.clone() {
+                None => Ack::code(C::CaptureFailed),
+                Some((img, _)) => {
+                    self.ack(Ack::code(C::Ok));
+                    for packet in img.to_packets(self.config.address) {
+                        self.emit(packet);
+                    }
+                    return;
+                }
+            },
+        };
+        self.ack(ack);
+    }
+}
+
+/// Stands in for feature extraction: the same image gives the same "features".
+fn fnv(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
