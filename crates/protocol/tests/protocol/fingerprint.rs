@@ -349,10 +349,11 @@ fn corrupted_image_packets_restart_the_upload() {
     p.pump();
     assert_eq!(
         p.events,
-        vec![Event::Failed {
+        vec![Event::Answered {
             instruction: Instruction::UpImage,
-            code: Confirmation::CaptureFailed
-        }]
+            ack: Ack::code(Confirmation::CaptureFailed)
+        }],
+        "nothing captured yet"
     );
     p.events.clear();
     p.client.start_command(p.now, Instruction::GenImg);
