@@ -521,6 +521,9 @@ proptest! {
 
 // ---------------------------------------------------------------- client ↔ device
 
+/// Rewrites bytes on their way across the virtual wire.
+type Tamper = Box<dyn FnMut(&mut Vec<u8>)>;
+
 /// A client and a device on one virtual clock, joined by a wire the test can tamper with.
 struct Pair {
     client: CardReaderClient,
@@ -528,9 +531,9 @@ struct Pair {
     now: Millis,
     events: Vec<Event>,
     /// Applied to host → reader bytes before the device sees them.
-    to_device: Box<dyn FnMut(&mut Vec<u8>)>,
+    to_device: Tamper,
     /// Applied to reader → host bytes before the client sees them.
-    to_client: Box<dyn FnMut(&mut Vec<u8>)>,
+    to_client: Tamper,
 }
 
 impl Pair {
