@@ -1,0 +1,3 @@
+//! The store's tests: one test binary, modules by theme.
+
+mod contract;
