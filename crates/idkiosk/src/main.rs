@@ -8,10 +8,15 @@ mod clock;
 mod cmd_center;
 mod cmd_demo;
 mod cmd_device;
+mod cmd_docs;
+mod cmd_face;
+mod cmd_finger;
 mod cmd_id;
+mod cmd_paysim;
 mod cmd_popsys;
 mod cmd_rules;
 mod cmd_sim;
+mod shutdown;
 
 use std::process::ExitCode;
 
@@ -42,6 +47,14 @@ enum Command {
     Sim(cmd_sim::Args),
     /// Operators' device tools: read a card, scan a barcode, capture a finger, print
     Device(cmd_device::Args),
+    /// Face engine: compare two photos, crop an ID photo
+    Face(cmd_face::Args),
+    /// Fingerprints: synthesise, check quality, match
+    Finger(cmd_finger::Args),
+    /// Documents: render the certificate, form, notices as PDF
+    Docs(cmd_docs::Args),
+    /// The reference WeChat Pay v3 server
+    Paysim(cmd_paysim::Args),
 }
 
 #[tokio::main]
@@ -56,6 +69,10 @@ async fn main() -> ExitCode {
         Command::Demo(args) => cmd_demo::run(args).await,
         Command::Sim(args) => cmd_sim::run(args).await,
         Command::Device(args) => cmd_device::run(args).await,
+        Command::Face(args) => cmd_face::run(args).await,
+        Command::Finger(args) => cmd_finger::run(args).await,
+        Command::Docs(args) => cmd_docs::run(args).await,
+        Command::Paysim(args) => cmd_paysim::run(args).await,
     };
     match result {
         Ok(code) => code,
