@@ -5,5 +5,9 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$IDKIOSK_ROOT"
 ensure_packages pkg-config
+for setup in scripts/setup/*.sh; do
+    [ -e "$setup" ] || continue
+    bash "$setup"
+done
 cargo build --quiet -p idkiosk
 exec target/debug/idkiosk demo "$@"

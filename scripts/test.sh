@@ -7,6 +7,14 @@ cd "$IDKIOSK_ROOT"
 
 ensure_packages postgresql pkg-config python3
 
+# Each part of the system that needs more (model weights, CUPS, fonts, Chromium) has its own setup
+# script here; each installs by package name and is safe to run again.
+for setup in scripts/setup/*.sh; do
+    [ -e "$setup" ] || continue
+    log "setup: $setup"
+    bash "$setup"
+done
+
 pg_dir=$(mktemp -d /tmp/idkiosk-test-pg.XXXXXX)
 trap 'stop_private_pg' EXIT
 start_private_pg "$pg_dir"
