@@ -1,1 +1,25 @@
-//! placeholder
+//! Device drivers and byte-exact simulators for the kiosk's peripherals (DOMAIN.md section 9).
+//!
+//! Each kind of device has an async trait ([`CardReader`], …) so a vendor SDK adapter can stand
+//! in for our drivers. Our drivers are thin tokio loops around the sans-IO state machines of the
+//! `protocol` crate, over a real serial line ([`serial::SerialPort`]): they add what I/O needs
+//! (opening and reopening the port, reading, writing, arming timers) and nothing else. The
+//! protocol's state machines own timeouts, retries and resynchronisation.
+//!
+//! The simulators run the device side of the same state machines behind a pseudo terminal
+//! ([`pty::Pty`]), pace their output to the line's baud rate, and expose a loopback HTTP control
+//! API to drive them like a person would and to inject faults ([`sim`]).
+#![warn(missing_docs)]
+
+pub mod card_reader;
+mod clock;
+mod engine;
+pub mod health;
+pub mod images;
+pub mod pty;
+pub mod serial;
+pub mod sim;
+
+pub use card_reader::{CardReader, CardReaderError, SerialCardReader};
+pub use health::DeviceHealth;
+pub use serial::{LineConfig, ReconnectPolicy};
