@@ -11,15 +11,21 @@
 //! API to drive them like a person would and to inject faults ([`sim`]).
 #![warn(missing_docs)]
 
+pub mod barcode;
 pub mod card_reader;
 mod clock;
 mod engine;
+pub mod fingerprint;
 pub mod health;
 pub mod images;
+pub mod pos;
 pub mod pty;
 pub mod serial;
 pub mod sim;
 
+pub use barcode::{BarcodeError, BarcodeScanner, SerialBarcodeScanner};
 pub use card_reader::{CardReader, CardReaderError, SerialCardReader};
+pub use fingerprint::{FingerprintError, FingerprintScanner, SerialFingerprintScanner};
 pub use health::DeviceHealth;
+pub use pos::{PosError, PosTerminal, SerialPosTerminal};
 pub use serial::{LineConfig, ReconnectPolicy};

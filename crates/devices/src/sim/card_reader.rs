@@ -6,6 +6,7 @@
 //! - `POST /card`: `{"citizen":"320104200012100044"}` for a demo card, or a card as JSON (the
 //!   output of `idkiosk device read-card`); replaces the card in the field
 //! - `DELETE /card`: takes the card away
+//! - `POST /card/reseat`: lifts the card and puts it back (a reader finds a card only once)
 //! - `POST /card/unreadable`: `{"unreadable":true}` makes reads fail with `41`
 
 use std::sync::Arc;
@@ -98,6 +99,18 @@ impl CardReaderSim {
         self.device.remove_card();
         self.card = None;
         self.unreadable = false;
+    }
+
+    /// Lifts the card and puts it back, so the reader finds it again.
+    pub fn reseat(&mut self) -> Result<(), ControlError> {
+        let card = self
+            .card
+            .clone()
+            .ok_or_else(|| ControlError::Conflict("no card in the field".to_owned()))?;
+        let unreadable = self.unreadable;
+        self.place(card)?;
+        self.set_unreadable(unreadable);
+        Ok(())
     }
 
     /// Makes the card's reads fail with `41`.
@@ -225,6 +238,13 @@ async fn remove_card(State(shared): AppState) -> Json<CardStatus> {
     }))
 }
 
+async fn reseat_card(State(shared): AppState) -> Result<Json<CardStatus>, ControlError> {
+    shared.with(|s, _| {
+        s.device.reseat()?;
+        Ok(Json(card_status(&s.device)))
+    })
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Unreadable {
@@ -251,6 +271,7 @@ pub async fn start_card_reader(
 ) -> Result<SimHandle<CardReaderSim>, SimError> {
     let routes = Router::new()
         .route("/card", get(get_card).post(place_card).delete(remove_card))
+        .route("/card/reseat", post(reseat_card))
         .route("/card/unreadable", post(set_unreadable));
     start("card-reader", sim, config, routes).await
 }

@@ -10,8 +10,11 @@
 //! (held back for a while), mute (never sent), and dropping the line (the pty is closed, the link
 //! removed, and after a while a new pty is published under the same link).
 
+pub mod barcode;
 pub mod card_reader;
 mod control;
+pub mod fingerprint;
+pub mod pos;
 mod transmit;
 
 use std::net::SocketAddr;

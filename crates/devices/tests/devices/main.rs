@@ -1,4 +1,7 @@
 //! Drivers against simulators over real pseudo terminals: one test binary, modules by device.
 
+mod barcode;
 mod card_reader;
+mod fingerprint;
+mod pos;
 mod support;

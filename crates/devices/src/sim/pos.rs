@@ -1,0 +1,371 @@
+//! The UnionPay MIS-POS simulator: [`PosDevice`] from the `protocol` crate behind a pty at 9600
+//! baud. A request waits until a bank card is inserted; then, after the authorisation delay,
+//! the terminal answers as the "bank" was told to: approve, or decline with a code.
+//!
+//! Routes (besides the common `/status` and `/faults/*`):
+//! - `GET /pos`: the inserted card, the decision, the pending request, the last response
+//! - `POST /bank-card`: `{"number":"6222021234567890123"}` inserts a card
+//! - `DELETE /bank-card`: takes it out
+//! - `POST /decision`: `{"approve":true}` or `{"approve":false,"code":"51","message":"余额不足"}`
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use protocol::pos::{DeviceEvent, LinkConfig, PosDevice, Request, Response, TransactionType};
+use protocol::Millis;
+use serde::{Deserialize, Serialize};
+
+use super::control::{Body, ControlError};
+use super::{start, Shared, SimConfig, SimDevice, SimError, SimHandle};
+
+/// What the acquirer answers.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Decision {
+    /// Approve (`00`) or decline.
+    pub approve: bool,
+    /// Response code when declining (default `51`).
+    #[serde(default)]
+    pub code: Option<String>,
+    /// Response message when declining (default 余额不足).
+    #[serde(default)]
+    pub message: Option<String>,
+}
+
+impl Decision {
+    /// Approve everything.
+    pub fn approve() -> Decision {
+        Decision {
+            approve: true,
+            code: None,
+            message: None,
+        }
+    }
+}
+
+/// The simulated terminal.
+#[derive(Debug)]
+pub struct PosSim {
+    link: LinkConfig,
+    device: PosDevice,
+    card: Option<String>,
+    decision: Decision,
+    authorisation: Duration,
+    pending: Option<Request>,
+    respond_at: Option<Millis>,
+    trace: u32,
+    last_response: Option<ResponseJson>,
+}
+
+impl Default for PosSim {
+    fn default() -> Self {
+        PosSim::new(LinkConfig::default(), Duration::from_millis(300))
+    }
+}
+
+impl PosSim {
+    /// A terminal with no card inserted that approves.
+    pub fn new(link: LinkConfig, authorisation: Duration) -> Self {
+        PosSim {
+            device: PosDevice::new(link.clone()),
+            link,
+            card: None,
+            decision: Decision::approve(),
+            authorisation,
+            pending: None,
+            respond_at: None,
+            trace: 0,
+            last_response: None,
+        }
+    }
+
+    /// Inserts a bank card (digits only, 12 to 19 of them).
+    pub fn insert_card(&mut self, number: &str, now: Millis) -> Result<(), ControlError> {
+        if !(12..=19).contains(&number.len()) || !number.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(ControlError::Field {
+                field: "number",
+                message: "12 to 19 digits".to_owned(),
+            });
+        }
+        self.card = Some(number.to_owned());
+        self.schedule(now);
+        Ok(())
+    }
+
+    /// Takes the card out.
+    pub fn remove_card(&mut self) {
+        self.card = None;
+        self.respond_at = None;
+    }
+
+    /// Sets what the acquirer answers.
+    pub fn decide(&mut self, decision: Decision) {
+        self.decision = decision;
+    }
+
+    fn schedule(&mut self, now: Millis) {
+        if self.pending.is_some() && self.card.is_some() && self.respond_at.is_none() {
+            self.respond_at = Some(now + self.authorisation);
+        }
+    }
+
+    fn response(&mut self, request: &Request) -> Response {
+        let card = self.card.clone().unwrap_or_default();
+        let masked = if card.len() > 10 {
+            format!(
+                "{}{}{}",
+                &card[..6],
+                "*".repeat(card.len() - 10),
+                &card[card.len() - 4..]
+            )
+        } else {
+            card
+        };
+        self.trace = (self.trace + 1) % 1_000_000;
+        let now = time::OffsetDateTime::now_utc()
+            .to_offset(time::UtcOffset::from_hms(8, 0, 0).unwrap_or(time::UtcOffset::UTC));
+        let (code, message) = if self.decision.approve {
+            ("00".to_owned(), "交易成功".to_owned())
+        } else {
+            (
+                self.decision
+                    .code
+                    .clone()
+                    .unwrap_or_else(|| "51".to_owned()),
+                self.decision
+                    .message
+                    .clone()
+                    .unwrap_or_else(|| "余额不足".to_owned()),
+            )
+        };
+        let approved = code == "00";
+        Response {
+            code,
+            message,
+            card_number: masked,
+            amount_fen: request.amount_fen,
+            trace: format!("{:06}", self.trace),
+            batch: "000001".to_owned(),
+            date: format!("{:02}{:02}", u8::from(now.month()), now.day()),
+            time: format!("{:02}{:02}{:02}", now.hour(), now.minute(), now.second()),
+            reference: if approved {
+                format!("{:012}", u64::from(self.trace) * 7919 % 1_000_000_000_000)
+            } else {
+                String::new()
+            },
+            auth_code: if approved {
+                format!("{:06}", u64::from(self.trace) * 104_729 % 1_000_000)
+            } else {
+                String::new()
+            },
+            merchant_id: "898320154110001".to_owned(),
+            terminal_id: "IDK00001".to_owned(),
+            memo: String::new(),
+        }
+    }
+
+    fn drain_events(&mut self, now: Millis) {
+        while let Some(event) = self.device.poll_event() {
+            match event {
+                DeviceEvent::Request(request) => {
+                    tracing::info!(amount_fen = request.amount_fen, kind = ?request.kind, "POS request");
+                    if request.kind != TransactionType::Purchase {
+                        tracing::info!("only purchases are simulated; answering as a purchase");
+                    }
+                    self.pending = Some(*request);
+                    self.respond_at = None;
+                    self.schedule(now);
+                }
+                DeviceEvent::BadRequest(e) => {
+                    tracing::info!(error = %e, "bad POS request");
+                    let declined = Response {
+                        code: "30".to_owned(),
+                        message: "格式错误".to_owned(),
+                        card_number: String::new(),
+                        amount_fen: 0,
+                        trace: String::new(),
+                        batch: String::new(),
+                        date: String::new(),
+                        time: String::new(),
+                        reference: String::new(),
+                        auth_code: String::new(),
+                        merchant_id: String::new(),
+                        terminal_id: String::new(),
+                        memo: String::new(),
+                    };
+                    if let Err(e) = self.device.respond(now, &declined) {
+                        tracing::error!(error = %e, "answering a bad request");
+                    }
+                }
+                DeviceEvent::Delivered => tracing::debug!("response delivered"),
+                DeviceEvent::Undelivered => tracing::info!("response never acknowledged"),
+                DeviceEvent::Damaged(e) => tracing::info!(error = %e, "damaged frame NAKed"),
+            }
+        }
+    }
+}
+
+impl SimDevice for PosSim {
+    fn handle_bytes(&mut self, now: Millis, bytes: &[u8]) {
+        self.device.handle_bytes(now, bytes);
+        self.drain_events(now);
+    }
+    fn handle_timeout(&mut self, now: Millis) {
+        if self.respond_at.is_some_and(|at| now >= at) {
+            self.respond_at = None;
+            if let Some(request) = self.pending.take() {
+                let response = self.response(&request);
+                match self.device.respond(now, &response) {
+                    Ok(()) => self.last_response = Some(ResponseJson::from(&response)),
+                    Err(e) => tracing::error!(error = %e, "building the response"),
+                }
+            }
+        }
+        self.device.handle_timeout(now);
+        self.drain_events(now);
+    }
+    fn poll_transmit(&mut self, out: &mut Vec<u8>) {
+        self.device.poll_transmit(out);
+    }
+    fn poll_timeout(&self) -> Option<Millis> {
+        match (self.device.poll_timeout(), self.respond_at) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+    fn corrupt_next(&mut self, n: u32) -> bool {
+        self.device.corrupt_next(n);
+        true
+    }
+    fn line_reset(&mut self, _now: Millis) {
+        self.device = PosDevice::new(self.link.clone());
+        self.pending = None;
+        self.respond_at = None;
+    }
+}
+
+/// A response as JSON (what `idkiosk device pos-purchase` prints, and `GET /pos` shows).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ResponseJson {
+    /// `00` approved.
+    pub code: String,
+    /// 响应信息.
+    pub message: String,
+    /// Masked card number.
+    pub card_number: String,
+    /// Amount in fen.
+    pub amount_fen: u64,
+    /// 流水号.
+    pub trace: String,
+    /// 批次号.
+    pub batch: String,
+    /// MMDD.
+    pub date: String,
+    /// hhmmss.
+    pub time: String,
+    /// 参考号.
+    pub reference: String,
+    /// 授权码.
+    pub auth_code: String,
+    /// 商户号.
+    pub merchant_id: String,
+    /// 终端号.
+    pub terminal_id: String,
+    /// Whether the code is `00`.
+    pub approved: bool,
+}
+
+impl From<&Response> for ResponseJson {
+    fn from(r: &Response) -> Self {
+        ResponseJson {
+            code: r.code.clone(),
+            message: r.message.clone(),
+            card_number: r.card_number.clone(),
+            amount_fen: r.amount_fen,
+            trace: r.trace.clone(),
+            batch: r.batch.clone(),
+            date: r.date.clone(),
+            time: r.time.clone(),
+            reference: r.reference.clone(),
+            auth_code: r.auth_code.clone(),
+            merchant_id: r.merchant_id.clone(),
+            terminal_id: r.terminal_id.clone(),
+            approved: r.is_approved(),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct PosStatus {
+    bank_card: Option<String>,
+    decision: Decision,
+    pending_amount_fen: Option<u64>,
+    last_response: Option<ResponseJson>,
+}
+
+fn pos_status(sim: &PosSim) -> PosStatus {
+    PosStatus {
+        bank_card: sim.card.clone(),
+        decision: sim.decision.clone(),
+        pending_amount_fen: sim.pending.as_ref().map(|r| r.amount_fen),
+        last_response: sim.last_response.clone(),
+    }
+}
+
+type AppState = State<Arc<Shared<PosSim>>>;
+
+async fn get_pos(State(shared): AppState) -> Json<PosStatus> {
+    Json(shared.with(|s, _| pos_status(&s.device)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Insert {
+    number: String,
+}
+
+async fn insert(
+    State(shared): AppState,
+    Body(body): Body<Insert>,
+) -> Result<Json<PosStatus>, ControlError> {
+    shared.with(|s, now| {
+        s.device.insert_card(&body.number, now)?;
+        Ok(Json(pos_status(&s.device)))
+    })
+}
+
+async fn remove(State(shared): AppState) -> Json<PosStatus> {
+    Json(shared.with(|s, _| {
+        s.device.remove_card();
+        pos_status(&s.device)
+    }))
+}
+
+async fn decide(
+    State(shared): AppState,
+    Body(decision): Body<Decision>,
+) -> Result<Json<PosStatus>, ControlError> {
+    if let Some(code) = &decision.code {
+        if code.len() != 2 || !code.is_ascii() {
+            return Err(ControlError::Field {
+                field: "code",
+                message: "two ASCII characters".to_owned(),
+            });
+        }
+    }
+    Ok(Json(shared.with(|s, _| {
+        s.device.decide(decision);
+        pos_status(&s.device)
+    })))
+}
+
+/// Starts a MIS-POS terminal simulator.
+pub async fn start_pos(sim: PosSim, config: SimConfig) -> Result<SimHandle<PosSim>, SimError> {
+    let routes = Router::new()
+        .route("/pos", get(get_pos))
+        .route("/bank-card", post(insert).delete(remove))
+        .route("/decision", post(decide));
+    start("pos", sim, config, routes).await
+}
