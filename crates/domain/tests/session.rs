@@ -1,0 +1,1326 @@
+//! The kiosk session state machine walked like a session: events in, exact screens, prompts and
+//! commands out, on a virtual clock.
+
+use domain::prompts::{self, Prompt};
+use domain::rules::{
+    Business, CardExpiry, CardOnReader, Decision, Household, NewCardValidity, Reason,
+};
+use domain::session::{
+    local, Command, Document, Event, FaceScores, FaceThresholds, FingerprintFailure, InvalidEvent,
+    Millis, PaymentMethod, PaymentResult, PrintResult, ReceiptAnswer, ReceiptCode, ReferralReason,
+    Screen, Session, SessionConfig, SessionId, SessionOutcome, Transition,
+};
+use domain::{CitizenId, MobileNumber};
+use proptest::prelude::*;
+use time::macros::date;
+use time::Date;
+
+const TODAY: Date = date!(2026 - 11 - 25);
+const ID: &str = "320104200012100044";
+const RECEIPT: &str = "RCPT-20261125-0001";
+
+fn id() -> CitizenId {
+    CitizenId::parse(ID, TODAY).expect("valid test number")
+}
+
+fn session_id() -> SessionId {
+    SessionId::parse("3f2a9c1e-session-0001").expect("valid session id")
+}
+
+fn start() -> Event {
+    Event::Start {
+        session_id: session_id(),
+        today: TODAY,
+    }
+}
+
+fn card(number: &str) -> Event {
+    let card = CardOnReader {
+        id: CitizenId::parse(number, TODAY).expect("valid card number"),
+        valid_from: date!(2016 - 12 - 20),
+        valid_until: CardExpiry::On(date!(2026 - 12 - 20)),
+    };
+    Event::CardRead {
+        card,
+        name: "王小明".to_owned(),
+    }
+}
+
+fn accept(business: Business) -> Event {
+    Event::ScopeDecided {
+        decision: Decision::Accept {
+            fee_cny: business.fee_cny(),
+            validity: NewCardValidity::TenYears,
+            issue_by: date!(2027 - 01 - 24),
+        },
+        name: Some("王小明".to_owned()),
+    }
+}
+
+fn refuse(reason: Reason) -> Event {
+    Event::ScopeDecided {
+        decision: Decision::Refer(reason),
+        name: Some("欧阳娜娜".to_owned()),
+    }
+}
+
+fn scores(certified: f32, live: f32) -> Event {
+    Event::FacesCompared(FaceScores {
+        certified_vs_history: certified,
+        live_vs_history: live,
+    })
+}
+
+fn mobile(first: &str, second: &str) -> Event {
+    Event::MobileEntered {
+        first: first.to_owned(),
+        second: second.to_owned(),
+    }
+}
+
+fn paid(attempt: u8, result: PaymentResult) -> Event {
+    Event::PaymentResult { attempt, result }
+}
+
+/// Steps 1–3 up to the center's call, for a business and household.
+fn through_step_3(business: Business, household: Household) -> Vec<Event> {
+    let mut events = vec![
+        start(),
+        Event::BusinessChosen(business),
+        Event::HouseholdChosen(household),
+    ];
+    events.push(Event::IdNumberEntered(ID.to_owned()));
+    if business == Business::ExpiryRenewal {
+        events.push(card(ID));
+    }
+    events
+}
+
+/// Steps 1–5 accepted, at the receipt scan.
+fn through_step_5(business: Business, household: Household) -> Vec<Event> {
+    let mut events = through_step_3(business, household);
+    events.extend([accept(business), Event::Confirm, Event::Confirm]);
+    events
+}
+
+/// Steps 1–10, at the payment choice.
+fn through_step_10(business: Business) -> Vec<Event> {
+    let mut events = through_step_5(business, Household::Local);
+    events.extend([
+        Event::ReceiptScanned(RECEIPT.to_owned()),
+        Event::ReceiptAnswer(ReceiptAnswer::Found),
+        Event::TakePhoto,
+        Event::PhotoCaptured,
+        scores(97.5, 81.0),
+        mobile("13800138000", "138 0013 8000"),
+        Event::FingerprintsCaptured,
+        Event::SignatureCaptured,
+    ]);
+    events
+}
+
+/// A kiosk on a virtual clock: each event one second after the last.
+struct Kiosk {
+    session: Session,
+    now: Millis,
+}
+
+impl Kiosk {
+    fn new() -> Kiosk {
+        Kiosk::with(SessionConfig::default())
+    }
+
+    fn with(config: SessionConfig) -> Kiosk {
+        Kiosk {
+            session: Session::new(config, Millis(0)),
+            now: Millis(0),
+        }
+    }
+
+    fn try_send(&mut self, event: Event) -> Result<Transition, InvalidEvent> {
+        self.now = self.now.plus(1_000);
+        self.session.handle(event, self.now)
+    }
+
+    fn send(&mut self, event: Event) -> Transition {
+        let name = event.name();
+        let screen = self.session.screen().name();
+        self.try_send(event)
+            .unwrap_or_else(|error| panic!("{name} on {screen}: {error}"))
+    }
+
+    fn walk(&mut self, events: &[Event]) -> Vec<Transition> {
+        events
+            .iter()
+            .cloned()
+            .map(|event| self.send(event))
+            .collect()
+    }
+
+    /// Jumps the clock to the armed deadline and ticks.
+    fn expire(&mut self) -> Transition {
+        let deadline = self.session.poll_timeout().expect("a timer is armed");
+        self.now = deadline;
+        self.session
+            .handle(Event::Tick, deadline)
+            .expect("tick always fits")
+    }
+}
+
+/// Walks from a fresh kiosk.
+fn walk(events: &[Event]) -> (Kiosk, Vec<Transition>) {
+    let mut kiosk = Kiosk::new();
+    let transitions = kiosk.walk(events);
+    (kiosk, transitions)
+}
+
+fn screens(transitions: &[Transition]) -> Vec<&'static str> {
+    transitions.iter().map(|t| t.screen.name()).collect()
+}
+
+fn end(outcome: SessionOutcome) -> Vec<Command> {
+    vec![
+        Command::StopVideo,
+        Command::EndSession { outcome },
+        Command::WipeCapturedData,
+    ]
+}
+
+fn referred(step: u8, reason: ReferralReason) -> SessionOutcome {
+    SessionOutcome::Referred { step, reason }
+}
+
+#[test]
+fn happy_path_for_every_business_household_and_payment_method() {
+    for business in [Business::ExpiryRenewal, Business::Lost, Business::Damaged] {
+        for household in [Household::Local, Household::Province] {
+            for method in [PaymentMethod::WeChat, PaymentMethod::UnionPay] {
+                let context = format!("{business:?} {household:?} {method:?}");
+                let mut events = through_step_5(business, household);
+                events.extend([
+                    Event::ReceiptScanned(RECEIPT.to_owned()),
+                    Event::ReceiptAnswer(ReceiptAnswer::Found),
+                    Event::TakePhoto,
+                    Event::PhotoCaptured,
+                    scores(97.5, 81.0),
+                    mobile("13800138000", "+86 138-0013-8000"),
+                    Event::FingerprintsCaptured,
+                    Event::SignatureCaptured,
+                    Event::PaymentMethodChosen(method),
+                    paid(1, PaymentResult::Paid),
+                    Event::PrintResult(PrintResult::Printed),
+                    Event::Confirm,
+                ]);
+                let (kiosk, t) = walk(&events);
+                let renewal = business == Business::ExpiryRenewal;
+                let mut expected = vec!["business", "household", "id_number"];
+                expected.extend(if renewal {
+                    vec!["place_card", "checking"]
+                } else {
+                    vec!["checking"]
+                });
+                expected.extend([
+                    "confirm",
+                    "in_scope",
+                    "scan_receipt",
+                    "fetching_photo",
+                    "live_photo",
+                    "capturing_photo",
+                    "comparing_faces",
+                    "mobile",
+                    "fingerprints",
+                    "signature",
+                    "payment",
+                    "paying",
+                    "printing",
+                    "finished",
+                    "welcome",
+                ]);
+                assert_eq!(screens(&t), expected, "{context}");
+                let steps: Vec<u8> = t.iter().map(|t| t.screen.step()).collect();
+                assert!(
+                    steps.windows(2).take(t.len() - 2).all(|w| w[0] <= w[1]),
+                    "{context}: steps {steps:?}"
+                );
+
+                assert_eq!(
+                    t[0].commands,
+                    vec![Command::StartVideo {
+                        session_id: session_id()
+                    }],
+                    "{context}"
+                );
+                let card_on_reader = renewal.then(|| CardOnReader {
+                    id: id(),
+                    valid_from: date!(2016 - 12 - 20),
+                    valid_until: CardExpiry::On(date!(2026 - 12 - 20)),
+                });
+                let call = t.iter().find_map(|t| match t.commands.first() {
+                    Some(Command::CallCenterScope(request)) => Some(request.clone()),
+                    _ => None,
+                });
+                let call = call.expect("the center was called");
+                assert_eq!(
+                    (call.business, call.household, call.id.as_str()),
+                    (business, household, ID),
+                    "{context}"
+                );
+                assert_eq!(call.card, card_on_reader, "{context}");
+
+                let confirm = t
+                    .iter()
+                    .find(|t| t.screen.name() == "confirm")
+                    .expect("confirm screen");
+                assert_eq!(
+                    confirm.screen,
+                    Screen::Confirm {
+                        masked_id: "320104********0044".to_owned(),
+                        masked_name: Some("*小明".to_owned())
+                    }
+                );
+                let at = |name: &str| {
+                    &t.iter()
+                        .find(|t| t.screen.name() == name)
+                        .expect(name)
+                        .commands
+                };
+                let receipt = ReceiptCode::parse(RECEIPT).expect("valid receipt");
+                assert_eq!(
+                    at("fetching_photo"),
+                    &vec![Command::FetchCertifiedPhoto {
+                        receipt: receipt.clone()
+                    }]
+                );
+                assert_eq!(at("capturing_photo"), &vec![Command::CapturePhoto]);
+                assert_eq!(
+                    at("comparing_faces"),
+                    &vec![Command::VerifyFaces {
+                        id: id(),
+                        receipt: receipt.clone()
+                    }]
+                );
+                assert_eq!(at("fingerprints"), &vec![Command::CaptureFingerprints]);
+                assert_eq!(at("signature"), &vec![Command::CaptureSignature]);
+                let Some(Command::SubmitApplication(application)) = at("payment").first() else {
+                    panic!("{context}: no application submitted");
+                };
+                assert_eq!(
+                    application.mobile,
+                    MobileNumber::parse("13800138000").expect("valid")
+                );
+                assert_eq!(
+                    (application.receipt.as_str(), application.fee_cny),
+                    (RECEIPT, business.fee_cny())
+                );
+                assert_eq!(
+                    at("paying"),
+                    &vec![Command::CreatePayment {
+                        method,
+                        amount_fen: business.fee_cny() * 100,
+                        attempt: 1
+                    }],
+                    "{context}"
+                );
+                assert_eq!(
+                    at("printing"),
+                    &vec![Command::Print {
+                        documents: vec![
+                            Document::CollectionCertificate,
+                            Document::PaymentNotice(method)
+                        ]
+                    }]
+                );
+                assert_eq!(
+                    at("finished"),
+                    &end(SessionOutcome::Completed { payment: method }),
+                    "{context}"
+                );
+                assert_eq!(t[t.len() - 2].screen, Screen::Finished { payment: method });
+                assert_eq!(kiosk.session.screen(), Screen::Welcome { notice: None });
+                assert_eq!(
+                    kiosk.session.poll_timeout(),
+                    None,
+                    "idle start screen arms no timer"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn start_screens_say_the_session_is_recorded_and_temporary_cards_are_not_offered() {
+    let kiosk = Kiosk::new();
+    let welcome = kiosk.session.screen();
+    assert_eq!(
+        (welcome.step(), welcome.title()),
+        (1, prompts::STEP_TITLES[0])
+    );
+    for screen in [welcome, Screen::Business] {
+        assert!(screen.notices().contains(&prompts::VIDEO_AND_LEGAL_NOTICE));
+        assert!(screen.notices().contains(&prompts::NO_TEMPORARY_CARDS));
+    }
+    assert!(!kiosk.session.is_running());
+}
+
+#[test]
+fn unreadable_card_refers_and_goes_back_to_step_1() {
+    let mut events = through_step_3(Business::ExpiryRenewal, Household::Local);
+    events.pop();
+    events.push(Event::CardUnreadable);
+    let (kiosk, t) = walk(&events);
+    assert_eq!(t[3].commands, vec![Command::ReadCard]);
+    let last = t.last().expect("transitions");
+    assert_eq!(
+        last.screen,
+        Screen::Welcome {
+            notice: Some(prompts::CARD_UNREADABLE)
+        }
+    );
+    assert_eq!(last.screen.step(), 1);
+    assert_eq!(
+        last.commands,
+        end(referred(3, ReferralReason::CardUnreadable))
+    );
+    assert!(!kiosk.session.is_running());
+}
+
+#[test]
+fn card_carrying_another_number_has_its_own_prompt_then_refers() {
+    let other = "11010519491231002X";
+    let mut events = through_step_3(Business::ExpiryRenewal, Household::Local);
+    events.pop();
+    events.push(card(other));
+    let (mut kiosk, t) = walk(&events);
+    let expected = Screen::IdNumber {
+        business: Business::ExpiryRenewal,
+        portrait_form: false,
+        error: Some(prompts::CARD_MISMATCH),
+    };
+    assert_eq!(t.last().expect("transitions").screen, expected);
+    // Second mismatch: still the prompt; third: referral with the rules' code.
+    kiosk.walk(&[Event::IdNumberEntered(ID.to_owned()), card(other)]);
+    assert_eq!(kiosk.session.screen(), expected);
+    kiosk.send(Event::IdNumberEntered(ID.to_owned()));
+    let t = kiosk.send(card(other));
+    assert_eq!(
+        t.screen,
+        Screen::Referred {
+            step: 3,
+            prompt: prompts::CARD_MISMATCH
+        }
+    );
+    assert_eq!(
+        t.commands,
+        end(referred(3, ReferralReason::Scope(Reason::CardMismatch)))
+    );
+    assert_eq!(
+        ReferralReason::Scope(Reason::CardMismatch).code(),
+        "card_mismatch"
+    );
+}
+
+/// One keypad entry and the prompt it must produce.
+fn check_keypad(input: &str, expected: Prompt) {
+    let (mut kiosk, _) = walk(&[
+        start(),
+        Event::BusinessChosen(Business::Damaged),
+        Event::HouseholdChosen(Household::Local),
+    ]);
+    let t = kiosk.send(Event::IdNumberEntered(input.to_owned()));
+    assert_eq!(
+        t.screen,
+        Screen::IdNumber {
+            business: Business::Damaged,
+            portrait_form: false,
+            error: Some(expected)
+        },
+        "{input}"
+    );
+    assert!(t.commands.is_empty());
+}
+
+#[test]
+fn invalid_typed_number_names_the_field() {
+    check_keypad("110105194912310021", local::ID_CHECK_DIGIT);
+    check_keypad("320402198502290016", local::ID_BIRTH_DATE);
+    check_keypad("110105194912", local::ID_LENGTH);
+    check_keypad("110105491231002", local::ID_FIRST_GENERATION);
+    check_keypad("11010519491231002Y", local::ID_CHARACTERS);
+    check_keypad("990105194912310024", local::ID_REGION);
+    // A birth date after the session's date is refused too.
+    check_keypad("320104202701010012", local::ID_BIRTH_DATE);
+}
+
+#[test]
+fn lost_applicant_prints_the_portrait_form_and_leaves() {
+    let (kiosk, t) = walk(&[
+        start(),
+        Event::BusinessChosen(Business::Lost),
+        Event::HouseholdChosen(Household::Province),
+        Event::PortraitFormRequested(ID.to_lowercase()),
+        Event::PrintResult(PrintResult::Printed),
+    ]);
+    assert_eq!(
+        t[2].screen,
+        Screen::IdNumber {
+            business: Business::Lost,
+            portrait_form: true,
+            error: None
+        }
+    );
+    assert_eq!(t[3].screen, Screen::PrintingPortraitForm);
+    assert_eq!(t[3].commands, vec![Command::PrintPortraitForm { id: id() }]);
+    assert_eq!(t[4].screen, Screen::PortraitFormPrinted);
+    assert_eq!(t[4].screen.step(), 3);
+    assert_eq!(t[4].commands, end(SessionOutcome::PortraitFormPrinted));
+    assert!(!kiosk.session.is_running());
+}
+
+#[test]
+fn first_time_applicant_prints_the_portrait_form() {
+    let (_, t) = walk(&[
+        start(),
+        Event::PortraitFormChosen,
+        Event::PortraitFormRequested("123".to_owned()),
+        Event::PortraitFormRequested(ID.to_owned()),
+        Event::PrintResult(PrintResult::PrinterFault),
+    ]);
+    assert_eq!(t[1].screen, Screen::PortraitFormNumber { error: None });
+    assert_eq!(
+        t[2].screen,
+        Screen::PortraitFormNumber {
+            error: Some(local::ID_LENGTH)
+        }
+    );
+    assert_eq!(t[3].commands, vec![Command::PrintPortraitForm { id: id() }]);
+    assert_eq!(
+        t[4].screen,
+        Screen::Referred {
+            step: 3,
+            prompt: prompts::PRINT_FAILED
+        }
+    );
+    assert_eq!(
+        t[4].commands,
+        end(referred(3, ReferralReason::PrinterFault))
+    );
+}
+
+#[test]
+fn portrait_form_is_not_offered_to_damaged_or_renewal() {
+    for business in [Business::Damaged, Business::ExpiryRenewal] {
+        let (mut kiosk, _) = walk(&[
+            start(),
+            Event::BusinessChosen(business),
+            Event::HouseholdChosen(Household::Local),
+        ]);
+        let before = kiosk.session.snapshot();
+        let error = kiosk
+            .try_send(Event::PortraitFormRequested(ID.to_owned()))
+            .expect_err("not offered");
+        assert_eq!(
+            (error.event, error.screen),
+            ("portrait_form_requested", "id_number")
+        );
+        assert_eq!(kiosk.session.snapshot(), before);
+    }
+}
+
+#[test]
+fn confirm_shows_masked_number_and_masked_compound_surname() {
+    let mut events = through_step_3(Business::Lost, Household::Local);
+    events.push(refuse(Reason::Under16));
+    let (_, t) = walk(&events);
+    assert_eq!(
+        t.last().expect("transitions").screen,
+        Screen::Confirm {
+            masked_id: "320104********0044".to_owned(),
+            masked_name: Some("**娜娜".to_owned())
+        }
+    );
+    // No record: no name; the number is still shown so a typo can be corrected.
+    let mut events = through_step_3(Business::Lost, Household::Local);
+    events.extend([
+        Event::ScopeDecided {
+            decision: Decision::Refer(Reason::NotFound),
+            name: None,
+        },
+        Event::Back,
+    ]);
+    let (_, t) = walk(&events);
+    assert_eq!(
+        t[4].screen,
+        Screen::Confirm {
+            masked_id: "320104********0044".to_owned(),
+            masked_name: None
+        }
+    );
+    assert_eq!(
+        t[5].screen,
+        Screen::IdNumber {
+            business: Business::Lost,
+            portrait_form: true,
+            error: None
+        }
+    );
+}
+
+/// A refusal of step 5 and the prompt it must show.
+fn check_refusal(business: Business, reason: Reason, prompt: Prompt) {
+    let mut events = through_step_3(business, Household::Province);
+    events.extend([refuse(reason), Event::Confirm]);
+    let (kiosk, t) = walk(&events);
+    let last = t.last().expect("transitions");
+    assert_eq!(
+        last.screen,
+        Screen::Referred { step: 5, prompt },
+        "{reason:?}"
+    );
+    assert_eq!(last.screen.error(), Some(prompt));
+    assert_eq!(
+        last.commands,
+        end(referred(5, ReferralReason::Scope(reason))),
+        "{reason:?}"
+    );
+    assert!(!kiosk.session.is_running());
+    assert!(
+        kiosk.session.poll_timeout().is_some(),
+        "the result screen returns to the start by itself"
+    );
+}
+
+#[test]
+fn refusals_with_their_own_prompt() {
+    check_refusal(Business::Lost, Reason::Under16, prompts::UNDER_16);
+    check_refusal(
+        Business::ExpiryRenewal,
+        Reason::NotInRenewalWindow,
+        prompts::NOT_IN_RENEWAL_WINDOW,
+    );
+    check_refusal(
+        Business::Lost,
+        Reason::NotFloatingRegistered,
+        prompts::NOT_REGISTERED_IN_CITY,
+    );
+    check_refusal(
+        Business::ExpiryRenewal,
+        Reason::CardMismatch,
+        prompts::CARD_MISMATCH,
+    );
+}
+
+#[test]
+fn refusals_with_the_generic_step_5_prompt() {
+    for reason in [
+        Reason::NotFound,
+        Reason::RecordNotNormal,
+        Reason::HouseholdOutsideProvince,
+        Reason::NoHistoryPhoto,
+        Reason::ApplicationInProgress,
+    ] {
+        check_refusal(Business::Damaged, reason, prompts::OUT_OF_SCOPE);
+    }
+}
+
+#[test]
+fn wrong_household_choice_offers_going_back_to_step_2() {
+    let mut events = through_step_3(Business::Lost, Household::Local);
+    events.extend([refuse(Reason::WrongHouseholdChoice), Event::Confirm]);
+    let (mut kiosk, t) = walk(&events);
+    let screen = &t.last().expect("transitions").screen;
+    assert_eq!(
+        (screen, screen.step(), screen.error()),
+        (&Screen::WrongHousehold, 5, Some(prompts::OUT_OF_SCOPE))
+    );
+    let t = kiosk.send(Event::Back);
+    assert_eq!(
+        t.screen,
+        Screen::Household {
+            business: Business::Lost
+        }
+    );
+    assert!(t.commands.is_empty());
+    kiosk.walk(&[
+        Event::HouseholdChosen(Household::Province),
+        Event::IdNumberEntered(ID.to_owned()),
+    ]);
+    kiosk.walk(&[accept(Business::Lost), Event::Confirm]);
+    assert_eq!(kiosk.session.screen().name(), "in_scope");
+
+    // Declining the offer ends with the rules' code.
+    let mut events = through_step_3(Business::Lost, Household::Local);
+    events.extend([
+        refuse(Reason::WrongHouseholdChoice),
+        Event::Confirm,
+        Event::Confirm,
+    ]);
+    let (_, t) = walk(&events);
+    assert_eq!(
+        t.last().expect("transitions").commands,
+        end(referred(
+            5,
+            ReferralReason::Scope(Reason::WrongHouseholdChoice)
+        ))
+    );
+}
+
+#[test]
+fn receipt_not_found_asks_to_scan_again_a_bounded_number_of_times() {
+    let (mut kiosk, _) = walk(&through_step_5(Business::Damaged, Household::Local));
+    let not_found = Screen::ScanReceipt {
+        error: Some(prompts::PHOTO_RECEIPT_NOT_FOUND),
+    };
+    kiosk.send(Event::ReceiptScanned(RECEIPT.to_owned()));
+    assert_eq!(
+        kiosk
+            .send(Event::ReceiptAnswer(ReceiptAnswer::NotFound))
+            .screen,
+        not_found
+    );
+    // A code that cannot be a receipt counts as a failed scan, without calling the photo system.
+    let t = kiosk.send(Event::ReceiptScanned("short".to_owned()));
+    assert_eq!((t.screen, t.commands), (not_found, vec![]));
+    kiosk.send(Event::ReceiptScanned(RECEIPT.to_owned()));
+    let t = kiosk.send(Event::ReceiptAnswer(ReceiptAnswer::NotFound));
+    assert_eq!(
+        t.screen,
+        Screen::Referred {
+            step: 6,
+            prompt: local::RECEIPT_REFERRED
+        }
+    );
+    assert_eq!(
+        t.commands,
+        end(referred(6, ReferralReason::ReceiptNotFound))
+    );
+}
+
+#[test]
+fn face_comparison_must_be_strictly_above_both_thresholds() {
+    let mut base = through_step_5(Business::Damaged, Household::Local);
+    base.extend([
+        Event::ReceiptScanned(RECEIPT.to_owned()),
+        Event::ReceiptAnswer(ReceiptAnswer::Found),
+        Event::TakePhoto,
+        Event::PhotoCaptured,
+    ]);
+    for (certified, live, pass) in [
+        (95.01, 60.01, true),
+        (95.0, 99.0, false),
+        (99.0, 60.0, false),
+        (f32::NAN, 99.0, false),
+        (100.0, 100.0, true),
+    ] {
+        let mut events = base.clone();
+        events.push(scores(certified, live));
+        let (_, t) = walk(&events);
+        let last = t.last().expect("transitions");
+        if pass {
+            assert_eq!(
+                last.screen,
+                Screen::Mobile { error: None },
+                "{certified} {live}"
+            );
+        } else {
+            assert_eq!(
+                last.screen,
+                Screen::Referred {
+                    step: 7,
+                    prompt: prompts::FACE_COMPARISON_FAILED
+                }
+            );
+            assert_eq!(
+                last.commands,
+                end(referred(7, ReferralReason::FaceMismatch))
+            );
+        }
+    }
+    // Thresholds are configuration.
+    let config = SessionConfig {
+        face: FaceThresholds {
+            certified_vs_history: 90.0,
+            live_vs_history: 50.0,
+        },
+        ..SessionConfig::default()
+    };
+    let mut kiosk = Kiosk::with(config);
+    kiosk.walk(&base);
+    assert_eq!(
+        kiosk.send(scores(91.0, 51.0)).screen,
+        Screen::Mobile { error: None }
+    );
+}
+
+#[test]
+fn unusable_live_photo_is_retaken_then_referred() {
+    let mut events = through_step_5(Business::Damaged, Household::Local);
+    events.extend([
+        Event::ReceiptScanned(RECEIPT.to_owned()),
+        Event::ReceiptAnswer(ReceiptAnswer::Found),
+    ]);
+    let (mut kiosk, _) = walk(&events);
+    for _ in 0..2 {
+        kiosk.send(Event::TakePhoto);
+        assert_eq!(
+            kiosk.send(Event::PhotoUnusable).screen,
+            Screen::LivePhoto {
+                error: Some(local::PHOTO_UNUSABLE)
+            }
+        );
+    }
+    kiosk.send(Event::TakePhoto);
+    assert_eq!(
+        kiosk.send(Event::PhotoUnusable).commands,
+        end(referred(7, ReferralReason::PhotoUnusable))
+    );
+}
+
+#[test]
+fn mobile_invalid_or_mismatched_is_entered_again() {
+    let mut events = through_step_10(Business::Damaged);
+    events.truncate(events.len() - 3);
+    let (mut kiosk, _) = walk(&events);
+    assert_eq!(kiosk.session.screen(), Screen::Mobile { error: None });
+    let invalid = Screen::Mobile {
+        error: Some(prompts::MOBILE_INVALID),
+    };
+    let mismatch = Screen::Mobile {
+        error: Some(prompts::MOBILE_MISMATCH),
+    };
+    for (first, second, screen) in [
+        ("12345678901", "12345678901", &invalid),
+        ("13800138000", "1380013800", &invalid),
+        ("15400138000", "15400138000", &invalid),
+        ("13800138000", "13800138001", &mismatch),
+    ] {
+        let t = kiosk.send(mobile(first, second));
+        assert_eq!(
+            (&t.screen, t.commands.len()),
+            (screen, 0),
+            "{first} {second}"
+        );
+    }
+    let t = kiosk.send(mobile("19912345678", "199-1234-5678"));
+    assert_eq!(
+        (t.screen, t.commands),
+        (Screen::Fingerprints, vec![Command::CaptureFingerprints])
+    );
+}
+
+#[test]
+fn fingerprint_failure_refers_to_the_window() {
+    let mut events = through_step_10(Business::Lost);
+    events.truncate(events.len() - 2);
+    events.push(Event::FingerprintsFailed {
+        reason: FingerprintFailure::PoorQuality,
+        attempts: 3,
+    });
+    let (_, t) = walk(&events);
+    let last = t.last().expect("transitions");
+    assert_eq!(
+        last.screen,
+        Screen::Referred {
+            step: 9,
+            prompt: prompts::FINGERPRINT_FAILED
+        }
+    );
+    assert_eq!(
+        last.commands,
+        end(referred(9, ReferralReason::FingerprintFailed))
+    );
+    assert_eq!(
+        ReferralReason::FingerprintFailed.code(),
+        "fingerprint_failed"
+    );
+}
+
+#[test]
+fn declined_payment_can_be_retried_or_paid_another_way() {
+    let (mut kiosk, _) = walk(&through_step_10(Business::ExpiryRenewal));
+    kiosk.send(Event::PaymentMethodChosen(PaymentMethod::WeChat));
+    let t = kiosk.send(paid(1, PaymentResult::Declined));
+    assert_eq!(
+        t.screen,
+        Screen::Payment {
+            fee_cny: 20,
+            error: Some(local::PAYMENT_DECLINED)
+        }
+    );
+    let t = kiosk.send(Event::PaymentMethodChosen(PaymentMethod::UnionPay));
+    assert_eq!(
+        t.screen,
+        Screen::Paying {
+            method: PaymentMethod::UnionPay,
+            fee_cny: 20
+        }
+    );
+    assert_eq!(
+        t.commands,
+        vec![Command::CreatePayment {
+            method: PaymentMethod::UnionPay,
+            amount_fen: 2000,
+            attempt: 2
+        }]
+    );
+    // A late answer for the first attempt is refused and changes nothing.
+    let before = kiosk.session.snapshot();
+    assert!(kiosk.try_send(paid(1, PaymentResult::Paid)).is_err());
+    assert_eq!(kiosk.session.snapshot(), before);
+    let t = kiosk.send(paid(2, PaymentResult::Expired));
+    assert_eq!(
+        t.screen,
+        Screen::Payment {
+            fee_cny: 20,
+            error: Some(local::PAYMENT_EXPIRED)
+        }
+    );
+    kiosk.send(Event::PaymentMethodChosen(PaymentMethod::UnionPay));
+    let t = kiosk.send(paid(3, PaymentResult::Declined));
+    assert_eq!(
+        t.screen,
+        Screen::Referred {
+            step: 11,
+            prompt: local::PAYMENT_REFERRED
+        }
+    );
+    assert_eq!(t.commands, end(referred(11, ReferralReason::PaymentFailed)));
+}
+
+#[test]
+fn payment_left_open_past_its_time_is_closed_and_counts_as_expired() {
+    let (mut kiosk, _) = walk(&through_step_10(Business::Lost));
+    kiosk.send(Event::PaymentMethodChosen(PaymentMethod::WeChat));
+    assert_eq!(kiosk.session.poll_timeout(), Some(kiosk.now.plus(180_000)));
+    // Touches do not shorten or extend an open payment.
+    kiosk.send(Event::Activity);
+    let t = kiosk.expire();
+    assert_eq!(
+        t.screen,
+        Screen::Payment {
+            fee_cny: 40,
+            error: Some(local::PAYMENT_EXPIRED)
+        }
+    );
+    assert_eq!(
+        t.commands,
+        vec![Command::CancelPayment {
+            method: PaymentMethod::WeChat,
+            attempt: 1
+        }]
+    );
+}
+
+#[test]
+fn printer_fault_refers_to_the_staff() {
+    let mut events = through_step_10(Business::Damaged);
+    events.extend([
+        Event::PaymentMethodChosen(PaymentMethod::WeChat),
+        paid(1, PaymentResult::Paid),
+        Event::PrintResult(PrintResult::PrinterFault),
+    ]);
+    let (_, t) = walk(&events);
+    let last = t.last().expect("transitions");
+    assert_eq!(
+        last.screen,
+        Screen::Referred {
+            step: 12,
+            prompt: prompts::PRINT_FAILED
+        }
+    );
+    assert_eq!(
+        last.commands,
+        end(referred(12, ReferralReason::PrinterFault))
+    );
+}
+
+#[test]
+fn center_failure_or_silence_refers_as_service_unavailable() {
+    let mut events = through_step_3(Business::Lost, Household::Local);
+    events.push(Event::CenterUnavailable);
+    let (_, t) = walk(&events);
+    assert_eq!(
+        t.last().expect("transitions").commands,
+        end(referred(4, ReferralReason::ServiceUnavailable))
+    );
+
+    let (mut kiosk, _) = walk(&through_step_3(Business::Lost, Household::Local));
+    assert_eq!(kiosk.session.poll_timeout(), Some(kiosk.now.plus(30_000)));
+    let t = kiosk.expire();
+    assert_eq!(
+        t.screen,
+        Screen::Referred {
+            step: 4,
+            prompt: local::SERVICE_UNAVAILABLE
+        }
+    );
+    assert_eq!(
+        t.commands,
+        end(referred(4, ReferralReason::ServiceUnavailable))
+    );
+}
+
+#[test]
+fn inactivity_shows_a_countdown_then_ends_and_wipes() {
+    let (mut kiosk, _) = walk(&[start(), Event::BusinessChosen(Business::Lost)]);
+    let touched = kiosk.now;
+    assert_eq!(kiosk.session.poll_timeout(), Some(touched.plus(60_000)));
+    // An early tick changes nothing.
+    let t = kiosk
+        .session
+        .handle(Event::Tick, touched.plus(59_999))
+        .expect("tick");
+    assert_eq!(
+        (t.screen, t.commands),
+        (
+            Screen::Household {
+                business: Business::Lost
+            },
+            vec![]
+        )
+    );
+    let t = kiosk.expire();
+    assert_eq!(
+        t.screen,
+        Screen::Countdown {
+            step: 2,
+            seconds: 10
+        }
+    );
+    assert_eq!(t.screen.error(), Some(prompts::INACTIVITY));
+    assert_eq!(kiosk.session.poll_timeout(), Some(touched.plus(70_000)));
+    // A touch brings the screen back, with a fresh minute.
+    let t = kiosk
+        .session
+        .handle(Event::Activity, touched.plus(65_000))
+        .expect("activity");
+    assert_eq!(
+        t.screen,
+        Screen::Household {
+            business: Business::Lost
+        }
+    );
+    assert_eq!(kiosk.session.poll_timeout(), Some(touched.plus(125_000)));
+    kiosk.expire();
+    let t = kiosk.expire();
+    assert_eq!(t.screen, Screen::Welcome { notice: None });
+    assert_eq!(t.commands, end(referred(2, ReferralReason::Timeout)));
+    assert_eq!(kiosk.session.poll_timeout(), None);
+    assert!(!kiosk.session.is_running());
+}
+
+#[test]
+fn timeout_while_reading_a_card_stops_the_reader() {
+    let mut events = through_step_3(Business::ExpiryRenewal, Household::Local);
+    events.pop();
+    let (mut kiosk, _) = walk(&events);
+    kiosk.expire();
+    let t = kiosk.expire();
+    let mut expected = vec![Command::CancelReadCard];
+    expected.extend(end(referred(3, ReferralReason::Timeout)));
+    assert_eq!(t.commands, expected);
+}
+
+#[test]
+fn result_screen_returns_to_the_start_by_itself() {
+    let mut events = through_step_3(Business::Lost, Household::Local);
+    events.extend([refuse(Reason::Under16), Event::Confirm]);
+    let (mut kiosk, _) = walk(&events);
+    let t = kiosk.expire();
+    assert_eq!(
+        (t.screen, t.commands),
+        (Screen::Welcome { notice: None }, vec![])
+    );
+}
+
+#[test]
+fn cancel_ends_the_session_with_its_own_code() {
+    let (_, t) = walk(&[
+        start(),
+        Event::BusinessChosen(Business::Lost),
+        Event::Cancel,
+    ]);
+    assert_eq!(t[2].screen, Screen::Welcome { notice: None });
+    assert_eq!(t[2].commands, end(referred(2, ReferralReason::Cancelled)));
+}
+
+#[test]
+fn back_walks_steps_2_to_4() {
+    let (_, t) = walk(&[
+        start(),
+        Event::BusinessChosen(Business::ExpiryRenewal),
+        Event::HouseholdChosen(Household::Local),
+        Event::IdNumberEntered(ID.to_owned()),
+        Event::Back,
+        Event::Back,
+        Event::Back,
+    ]);
+    assert_eq!(t[4].commands, vec![Command::CancelReadCard]);
+    assert_eq!(screens(&t[4..]), vec!["id_number", "household", "business"]);
+}
+
+#[test]
+fn events_that_do_not_fit_leave_the_state_unchanged() {
+    let cases: Vec<(Vec<Event>, Event)> = vec![
+        (vec![], Event::Confirm),
+        (vec![], Event::BusinessChosen(Business::Lost)),
+        (vec![start()], start()),
+        (vec![start()], Event::Back),
+        (vec![start()], card(ID)),
+        (
+            through_step_3(Business::Lost, Household::Local),
+            Event::Cancel,
+        ),
+        (
+            through_step_3(Business::Lost, Household::Local),
+            Event::Confirm,
+        ),
+        (
+            through_step_5(Business::Lost, Household::Local),
+            Event::PrintResult(PrintResult::Printed),
+        ),
+        (
+            through_step_10(Business::Lost),
+            paid(1, PaymentResult::Paid),
+        ),
+        (through_step_10(Business::Lost), Event::Back),
+    ];
+    for (events, event) in cases {
+        let (mut kiosk, _) = walk(&events);
+        let (before, screen, timeout) = (
+            kiosk.session.snapshot(),
+            kiosk.session.screen(),
+            kiosk.session.poll_timeout(),
+        );
+        let name = event.name();
+        let error = kiosk.try_send(event).expect_err(name);
+        assert_eq!(error.event, name);
+        assert_eq!(error.screen, screen.name());
+        assert_eq!(
+            kiosk.session.snapshot(),
+            before,
+            "{name} on {}",
+            screen.name()
+        );
+        assert_eq!(kiosk.session.poll_timeout(), timeout);
+    }
+}
+
+#[test]
+fn snapshot_survives_json_and_resume_repeats_only_safe_commands() {
+    let config = SessionConfig::default();
+    // Waiting for the center: the call is repeated, the video restarted, timers re-armed.
+    let (kiosk, _) = walk(&through_step_3(
+        Business::ExpiryRenewal,
+        Household::Province,
+    ));
+    let json = serde_json::to_string(&kiosk.session.snapshot()).expect("serialize");
+    let snapshot = serde_json::from_str(&json).expect("deserialize");
+    assert_eq!(snapshot, kiosk.session.snapshot());
+    let (resumed, t) = Session::resume(config.clone(), snapshot, Millis(5));
+    assert_eq!(t.screen, Screen::Checking);
+    assert!(
+        matches!(t.commands.as_slice(), [Command::StartVideo { .. }, Command::CallCenterScope(request)] if request.card.is_some())
+    );
+    assert_eq!(resumed.poll_timeout(), Some(Millis(30_005)));
+
+    // Paying: the same attempt again, so the trade number is the same.
+    let mut events = through_step_10(Business::Lost);
+    events.push(Event::PaymentMethodChosen(PaymentMethod::WeChat));
+    let (kiosk, _) = walk(&events);
+    let json = serde_json::to_string(&kiosk.session.snapshot()).expect("serialize");
+    let (_, t) = Session::resume(
+        config.clone(),
+        serde_json::from_str(&json).expect("deserialize"),
+        Millis(0),
+    );
+    assert_eq!(
+        t.commands[1],
+        Command::CreatePayment {
+            method: PaymentMethod::WeChat,
+            amount_fen: 4000,
+            attempt: 1
+        }
+    );
+
+    // Printing is at-most-once: a crash there ends as a printer fault.
+    events.push(paid(1, PaymentResult::Paid));
+    let (kiosk, _) = walk(&events);
+    let (resumed, t) = Session::resume(config, kiosk.session.snapshot(), Millis(0));
+    assert_eq!(
+        t.screen,
+        Screen::Referred {
+            step: 12,
+            prompt: prompts::PRINT_FAILED
+        }
+    );
+    assert_eq!(
+        t.commands[1..],
+        end(referred(12, ReferralReason::PrinterFault))[..]
+    );
+    assert!(!resumed.is_running());
+}
+
+#[test]
+fn referral_codes_are_stable_and_parse_back() {
+    let session_codes = [
+        "card_unreadable",
+        "receipt_not_found",
+        "photo_unusable",
+        "face_mismatch",
+        "fingerprint_failed",
+        "payment_failed",
+        "printer_fault",
+        "service_unavailable",
+        "cancelled",
+        "timeout",
+    ];
+    for code in Reason::ALL
+        .iter()
+        .map(|reason| reason.code())
+        .chain(session_codes)
+    {
+        let reason = ReferralReason::parse(code).expect(code);
+        assert_eq!(reason.code(), code);
+        let json = serde_json::to_string(&referred(5, reason)).expect("serialize");
+        let back: SessionOutcome = serde_json::from_str(&json).expect("deserialize");
+        assert_eq!(back, referred(5, reason));
+    }
+    assert_eq!(ReferralReason::parse("nope"), None);
+}
+
+/// Events of every kind, valid or not, for the property test.
+fn any_event() -> impl Strategy<Value = Event> {
+    let fixed = vec![
+        start(),
+        Event::BusinessChosen(Business::ExpiryRenewal),
+        Event::BusinessChosen(Business::Lost),
+        Event::BusinessChosen(Business::Damaged),
+        Event::PortraitFormChosen,
+        Event::HouseholdChosen(Household::Local),
+        Event::HouseholdChosen(Household::Province),
+        Event::IdNumberEntered(ID.to_owned()),
+        Event::IdNumberEntered("110105194912310021".to_owned()),
+        Event::PortraitFormRequested(ID.to_owned()),
+        card(ID),
+        card("11010519491231002X"),
+        Event::CardUnreadable,
+        accept(Business::Lost),
+        refuse(Reason::Under16),
+        refuse(Reason::WrongHouseholdChoice),
+        Event::Confirm,
+        Event::Back,
+        Event::Cancel,
+        Event::ReceiptScanned(RECEIPT.to_owned()),
+        Event::ReceiptScanned("?".to_owned()),
+        Event::ReceiptAnswer(ReceiptAnswer::Found),
+        Event::ReceiptAnswer(ReceiptAnswer::NotFound),
+        Event::TakePhoto,
+        Event::PhotoCaptured,
+        Event::PhotoUnusable,
+        scores(99.0, 90.0),
+        scores(10.0, 90.0),
+        mobile("13800138000", "13800138000"),
+        mobile("13800138000", "1"),
+        Event::FingerprintsCaptured,
+        Event::FingerprintsFailed {
+            reason: FingerprintFailure::NoFinger,
+            attempts: 3,
+        },
+        Event::SignatureCaptured,
+        Event::PaymentMethodChosen(PaymentMethod::WeChat),
+        Event::PaymentMethodChosen(PaymentMethod::UnionPay),
+        paid(1, PaymentResult::Paid),
+        paid(1, PaymentResult::Declined),
+        paid(2, PaymentResult::Paid),
+        paid(2, PaymentResult::Expired),
+        Event::PrintResult(PrintResult::Printed),
+        Event::PrintResult(PrintResult::PrinterFault),
+        Event::CenterUnavailable,
+        Event::Activity,
+        Event::Tick,
+    ];
+    proptest::sample::select(fixed)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    /// Random events at random times never panic and keep the machine well-formed.
+    #[test]
+    fn random_sessions_stay_well_formed(
+        business in proptest::sample::select(vec![Business::ExpiryRenewal, Business::Lost, Business::Damaged]),
+        prefix in 0usize..20,
+        steps in proptest::collection::vec((any_event(), 0u64..120_000), 1..120)
+    ) {
+        // A prefix of a happy path first, so the random events also land on the later steps.
+        let mut path = through_step_10(business);
+        path.extend([Event::PaymentMethodChosen(PaymentMethod::WeChat), paid(1, PaymentResult::Paid)]);
+        path.truncate(prefix);
+        let mut kiosk = Kiosk::new();
+        let mut recording = !path.is_empty();
+        kiosk.walk(&path);
+        for (event, delay) in steps {
+            // Half the time, jump to the armed deadline so timeouts fire.
+            let now = match (event == Event::Tick, kiosk.session.poll_timeout()) {
+                (true, Some(deadline)) if delay % 2 == 0 => deadline.max(kiosk.now),
+                _ => kiosk.now.plus(delay),
+            };
+            kiosk.now = now;
+            let before = kiosk.session.snapshot();
+            match kiosk.session.handle(event, now) {
+                Ok(transition) => {
+                    for command in &transition.commands {
+                        match command {
+                            Command::StartVideo { .. } => { prop_assert!(!recording); recording = true; }
+                            Command::StopVideo => { prop_assert!(recording); recording = false; }
+                            _ => {}
+                        }
+                    }
+                    prop_assert_eq!(&transition.screen, &kiosk.session.screen());
+                }
+                Err(_) => prop_assert_eq!(&kiosk.session.snapshot(), &before),
+            }
+            let screen = kiosk.session.screen();
+            prop_assert!((1..=12).contains(&screen.step()));
+            prop_assert_eq!(recording, kiosk.session.is_running());
+            if !matches!(screen, Screen::Welcome { notice: None }) {
+                prop_assert!(kiosk.session.poll_timeout().is_some(), "no timer on {}", screen.name());
+            }
+            let json = serde_json::to_string(&kiosk.session.snapshot()).expect("serialize");
+            let back: domain::session::Snapshot = serde_json::from_str(&json).expect("deserialize");
+            prop_assert_eq!(back, kiosk.session.snapshot());
+        }
+    }
+}
+
+#[test]
+fn session_prompts_have_both_languages() {
+    let all = [
+        local::ID_FIRST_GENERATION,
+        local::ID_LENGTH,
+        local::ID_CHARACTERS,
+        local::ID_REGION,
+        local::ID_BIRTH_DATE,
+        local::ID_CHECK_DIGIT,
+        local::PHOTO_UNUSABLE,
+        local::PAYMENT_DECLINED,
+        local::PAYMENT_EXPIRED,
+        local::RECEIPT_REFERRED,
+        local::PHOTO_REFERRED,
+        local::PAYMENT_REFERRED,
+        local::SERVICE_UNAVAILABLE,
+        local::CANCELLED,
+        local::FINISHED,
+        local::PORTRAIT_FORM_PRINTED,
+    ];
+    for prompt in all {
+        assert!(
+            !prompt.zh.is_ascii() && prompt.en.is_ascii() && !prompt.en.is_empty(),
+            "{prompt:?}"
+        );
+        assert!(
+            !prompts::ALL.contains(&prompt),
+            "{prompt:?} duplicates a prompts constant"
+        );
+    }
+}
