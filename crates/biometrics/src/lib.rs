@@ -8,9 +8,18 @@
 
 #![warn(missing_docs)]
 
+mod field;
 mod gabor;
 pub mod grey;
+pub mod matcher;
+pub mod minutiae;
+pub mod quality;
 pub mod synth;
+pub mod template;
 
 pub use grey::{GreyImage, ImageError, HEIGHT, WIDTH};
+pub use matcher::{compare, MatchConfig, MatchResult};
+pub use minutiae::{extract, Minutia, MinutiaKind};
+pub use quality::{assess, QualityConfig, QualityMetrics, QualityReason, QualityReport};
 pub use synth::{FingerClass, MasterFinger, PressKind};
+pub use template::{Template, TemplateError};

@@ -219,7 +219,7 @@ impl MasterFinger {
         let arch_height = rng.gen_range(0.6..1.1);
         let arch_width = rng.gen_range(60.0..90.0);
         let wobble = ValueNoise::new(&mut rng, MW, MH, 90.0);
-        let wobble_amount = rng.gen_range(0.05..0.15);
+        let wobble_amount = rng.gen_range(0.1..0.22);
         let period_noise = ValueNoise::new(&mut rng, MW, MH, 110.0);
         let base_period = rng.gen_range(8.2..9.8);
 
@@ -262,7 +262,7 @@ impl MasterFinger {
         // Seeds: single pixels on a jittered grid, strong enough to saturate after the first
         // pass, so that the fronts growing from them meet within a few iterations.
         let mut ridges = vec![0f32; MW * MH];
-        let spacing = rng.gen_range(34.0f32..44.0);
+        let spacing = rng.gen_range(26.0f32..34.0);
         let mut gy = spacing / 2.0;
         while gy < MH as f32 {
             let mut gx = spacing / 2.0;
@@ -561,7 +561,7 @@ fn partial(grey: &mut [f32], light: f32, rng: &mut ChaCha8Rng) {
     let (nx, ny) = (angle.cos(), angle.sin());
     // The kept band starts this far out from the centre along the direction (n_x, n_y).
     let reach = (WIDTH as f32 / 2.0 * nx.abs()) + (HEIGHT as f32 / 2.0 * ny.abs());
-    let offset = reach * rng.gen_range(0.35f32..0.55);
+    let offset = reach * rng.gen_range(0.3f32..0.5);
     let edge = ValueNoise::new(rng, WIDTH, HEIGHT, 20.0);
     for y in 0..HEIGHT {
         for x in 0..WIDTH {
