@@ -1,0 +1,48 @@
+//! Integration tests of the `idkiosk` binary's tools (`id`, `rules`): each test runs the built
+//! binary as a user would and checks its standard output and exit code.
+
+mod id;
+mod rules;
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+/// What one run of the binary gave back.
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub json: serde_json::Value,
+}
+
+/// Runs `idkiosk ARGS` with `stdin`, today fixed to 2026-11-25.
+pub fn idkiosk(args: &[&str], stdin: &str) -> Run {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_idkiosk"))
+        .args(args)
+        .env("IDKIOSK_TODAY", "2026-11-25")
+        .env("IDKIOSK_LOG", "warn")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the idkiosk binary starts");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(stdin.as_bytes())
+        .expect("writing stdin");
+    let output = child.wait_with_output().expect("idkiosk finishes");
+    let stdout = String::from_utf8(output.stdout).expect("utf-8 output");
+    assert_eq!(
+        stdout.lines().count(),
+        1,
+        "exactly one line of output: {stdout:?}"
+    );
+    let json =
+        serde_json::from_str(&stdout).unwrap_or_else(|err| panic!("not json ({err}): {stdout:?}"));
+    Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: stdout.trim_end().to_owned(),
+        json,
+    }
+}
