@@ -151,7 +151,7 @@ impl Field {
         for by in 0..rows {
             for bx in 0..cols {
                 let b = by * cols + bx;
-                if std[b] >= 6.0 {
+                if std[b] >= 3.0 {
                     period[b] = ridge_period(&grey, w, h, bx, by, orientation[b], std[b]);
                 }
             }

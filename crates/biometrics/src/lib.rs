@@ -8,6 +8,8 @@
 
 #![warn(missing_docs)]
 
+pub mod enrol;
+pub mod eval;
 mod field;
 mod gabor;
 pub mod grey;
@@ -17,6 +19,7 @@ pub mod quality;
 pub mod synth;
 pub mod template;
 
+pub use enrol::{EnrolConfig, EnrolFailure, EnrolOutcome, EnrolledFinger, Enrolment, Finger, Step};
 pub use grey::{GreyImage, ImageError, HEIGHT, WIDTH};
 pub use matcher::{compare, MatchConfig, MatchResult};
 pub use minutiae::{extract, Minutia, MinutiaKind};

@@ -118,7 +118,12 @@ impl BlockMap {
         // The sensor's empty glass: the brightest blocks (a full press still leaves some).
         let light = means[means.len() * 98 / 100];
         let contact: Vec<bool> = (0..field.mean.len())
-            .map(|b| field.mean[b] < light - 35.0 || field.std[b] > 22.0)
+            .map(|b| {
+                field.mean[b] < light - 35.0
+                    || field.std[b] > 22.0
+                    // Faint but regular ridges are a light touch, not empty glass.
+                    || (field.period[b] > 0.0 && field.coherence[b] >= 0.5 && field.std[b] >= 3.0)
+            })
             .collect();
         let ridge = (0..field.mean.len())
             .map(|b| {

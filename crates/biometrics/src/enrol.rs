@@ -1,0 +1,551 @@
+//! Enrolment of two fingers for the new card (DOMAIN.md section 1, step 9), as a state machine
+//! with no I/O: the caller captures a press, hands the image in, and is told what to ask for next.
+//!
+//! A finger takes up to [`EnrolConfig::presses_per_finger`] presses. Presses that fail quality are
+//! set aside; as soon as two passing presses match each other the finger is enrolled with the best
+//! of the passing presses that match another one. When the citizen's record holds a template of
+//! that finger from the last application, the enrolled press must match it too. Two fingers are
+//! taken: right and left index by default, or the configured substitutes, in order, for fingers
+//! that are missing or injured. A finger that is not enrolled after its presses ends the whole
+//! enrolment with the step-9 prompt ([`domain::prompts::FINGERPRINT_FAILED`]) and a referral
+//! reason for the window naming the finger and what failed.
+
+use domain::prompts::{Prompt, FINGERPRINT_FAILED};
+use domain::session::FingerprintFailure;
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+use crate::grey::GreyImage;
+use crate::matcher::{compare, MatchConfig};
+use crate::minutiae::extract;
+use crate::quality::{assess, QualityConfig, QualityReason, QualityReport};
+use crate::template::Template;
+
+/// A finger, numbered as ISO/IEC 19794-2 finger position codes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Finger {
+    /// 右手拇指.
+    RightThumb = 1,
+    /// 右手食指.
+    RightIndex = 2,
+    /// 右手中指.
+    RightMiddle = 3,
+    /// 右手环指.
+    RightRing = 4,
+    /// 右手小指.
+    RightLittle = 5,
+    /// 左手拇指.
+    LeftThumb = 6,
+    /// 左手食指.
+    LeftIndex = 7,
+    /// 左手中指.
+    LeftMiddle = 8,
+    /// 左手环指.
+    LeftRing = 9,
+    /// 左手小指.
+    LeftLittle = 10,
+}
+
+impl Finger {
+    /// The ISO/IEC 19794-2 finger position code.
+    pub fn code(self) -> u8 {
+        self as u8
+    }
+
+    /// The finger's name for a referral (English, lower case).
+    pub fn name(self) -> &'static str {
+        match self {
+            Finger::RightThumb => "right thumb",
+            Finger::RightIndex => "right index finger",
+            Finger::RightMiddle => "right middle finger",
+            Finger::RightRing => "right ring finger",
+            Finger::RightLittle => "right little finger",
+            Finger::LeftThumb => "left thumb",
+            Finger::LeftIndex => "left index finger",
+            Finger::LeftMiddle => "left middle finger",
+            Finger::LeftRing => "left ring finger",
+            Finger::LeftLittle => "left little finger",
+        }
+    }
+
+    /// The finger's name in Chinese, for the screen.
+    pub fn name_zh(self) -> &'static str {
+        match self {
+            Finger::RightThumb => "右手拇指",
+            Finger::RightIndex => "右手食指",
+            Finger::RightMiddle => "右手中指",
+            Finger::RightRing => "右手环指",
+            Finger::RightLittle => "右手小指",
+            Finger::LeftThumb => "左手拇指",
+            Finger::LeftIndex => "左手食指",
+            Finger::LeftMiddle => "左手中指",
+            Finger::LeftRing => "左手环指",
+            Finger::LeftLittle => "左手小指",
+        }
+    }
+}
+
+/// The enrolment rules (configuration).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct EnrolConfig {
+    /// The two fingers taken when both are available.
+    pub fingers: [Finger; 2],
+    /// Fingers taken instead, in this order, of one that is missing or injured.
+    pub substitutes: Vec<Finger>,
+    /// Presses allowed per finger.
+    pub presses_per_finger: u8,
+    /// The quality check of each press.
+    pub quality: QualityConfig,
+    /// The matching of presses with each other and with the last application's templates.
+    pub matching: MatchConfig,
+}
+
+impl Default for EnrolConfig {
+    fn default() -> EnrolConfig {
+        EnrolConfig {
+            fingers: [Finger::RightIndex, Finger::LeftIndex],
+            substitutes: vec![
+                Finger::RightMiddle,
+                Finger::LeftMiddle,
+                Finger::RightThumb,
+                Finger::LeftThumb,
+                Finger::RightRing,
+                Finger::LeftRing,
+            ],
+            presses_per_finger: 3,
+            quality: QualityConfig::default(),
+            matching: MatchConfig::default(),
+        }
+    }
+}
+
+/// Why an enrolment cannot start.
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+pub enum EnrolError {
+    /// Fewer than two of the configured fingers and substitutes are available.
+    #[error("fewer than two fingers can be taken ({available} available)")]
+    NotEnoughFingers {
+        /// Fingers left after the unavailable ones.
+        available: usize,
+    },
+    /// The configuration allows no press.
+    #[error("presses_per_finger must be at least 1")]
+    NoPresses,
+}
+
+/// One finger taken to quality.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EnrolledFinger {
+    /// Which finger.
+    pub finger: Finger,
+    /// Its template (goes into the application record).
+    pub template: Template,
+    /// The press kept (stored encrypted with the other biometrics, never sent to production).
+    pub image: GreyImage,
+    /// The kept press's quality.
+    pub quality: u8,
+    /// The best score between the kept press and another press of the finger.
+    pub consistency: u8,
+    /// The score against the last application's template of this finger, if there was one.
+    pub previous_score: Option<u8>,
+}
+
+/// What went wrong with a finger.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum FailureReason {
+    /// Fewer than two presses passed quality; the reasons of the failed presses, most frequent
+    /// first.
+    Quality {
+        /// Why the presses failed.
+        reasons: Vec<QualityReason>,
+    },
+    /// Enough presses passed quality but they do not match each other (perhaps different
+    /// fingers).
+    Inconsistent {
+        /// The best score between two passing presses.
+        best_score: u8,
+        /// The threshold.
+        threshold: u8,
+    },
+    /// The presses do not match the template of the last application.
+    PreviousMismatch {
+        /// The best score against it.
+        best_score: u8,
+        /// The threshold.
+        threshold: u8,
+    },
+}
+
+/// The end of an enrolment that failed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EnrolFailure {
+    /// The finger that could not be taken.
+    pub finger: Finger,
+    /// What failed.
+    pub reason: FailureReason,
+}
+
+impl EnrolFailure {
+    /// The citizen-facing prompt of step 9 (to the window).
+    pub fn prompt(&self) -> Prompt {
+        FINGERPRINT_FAILED
+    }
+
+    /// The referral reason for the window clerk: the finger and what failed.
+    pub fn referral(&self) -> String {
+        let finger = self.finger.name();
+        match &self.reason {
+            FailureReason::Quality { reasons } => {
+                let why: Vec<&str> = reasons.iter().map(|r| r.as_str()).collect();
+                format!("{finger}: fewer than two presses passed quality ({})", why.join(", "))
+            }
+            FailureReason::Inconsistent { best_score, threshold } => format!(
+                "{finger}: the presses do not match each other (best score {best_score}, threshold {threshold})"
+            ),
+            FailureReason::PreviousMismatch { best_score, threshold } => format!(
+                "{finger}: does not match the print of the last application (best score {best_score}, threshold {threshold})"
+            ),
+        }
+    }
+
+    /// The failure as the session state machine takes it.
+    pub fn session_failure(&self) -> FingerprintFailure {
+        match &self.reason {
+            FailureReason::Quality { reasons }
+                if reasons.iter().all(|r| *r == QualityReason::Blank) =>
+            {
+                FingerprintFailure::NoFinger
+            }
+            _ => FingerprintFailure::PoorQuality,
+        }
+    }
+}
+
+/// The end of an enrolment.
+#[derive(Clone, Debug, PartialEq)]
+pub enum EnrolOutcome {
+    /// Both fingers taken.
+    Enrolled(Vec<EnrolledFinger>),
+    /// A finger could not be taken: refer to the window.
+    Failed(EnrolFailure),
+}
+
+/// What the kiosk does after a press.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Step {
+    /// Ask for the same finger again.
+    PressAgain {
+        /// The finger.
+        finger: Finger,
+        /// Presses of it so far.
+        presses: u8,
+        /// The quality of the press just made.
+        quality: QualityReport,
+    },
+    /// The finger is taken; ask for the next one.
+    NextFinger(Finger),
+    /// The enrolment is over.
+    Done(EnrolOutcome),
+}
+
+/// A press that passed quality.
+#[derive(Clone, Debug)]
+struct Good {
+    image: GreyImage,
+    quality: u8,
+    template: Template,
+}
+
+/// The enrolment of one citizen's two fingers.
+#[derive(Clone, Debug)]
+pub struct Enrolment {
+    config: EnrolConfig,
+    fingers: [Finger; 2],
+    previous: Vec<Template>,
+    current: usize,
+    presses: u8,
+    good: Vec<Good>,
+    failed: Vec<QualityReason>,
+    enrolled: Vec<EnrolledFinger>,
+    outcome: Option<EnrolOutcome>,
+}
+
+impl Enrolment {
+    /// Starts an enrolment. `unavailable` lists missing or injured fingers; `previous` holds the
+    /// templates of the last application (their `position` says which finger).
+    pub fn new(
+        config: EnrolConfig,
+        unavailable: &[Finger],
+        previous: Vec<Template>,
+    ) -> Result<Enrolment, EnrolError> {
+        if config.presses_per_finger == 0 {
+            return Err(EnrolError::NoPresses);
+        }
+        let mut choice: Vec<Finger> = Vec::new();
+        let mut substitutes = config
+            .substitutes
+            .iter()
+            .filter(|f| !unavailable.contains(f));
+        for &finger in &config.fingers {
+            let pick = if unavailable.contains(&finger) {
+                substitutes
+                    .find(|f| !choice.contains(f) && !config.fingers.contains(f))
+                    .copied()
+            } else {
+                Some(finger)
+            };
+            choice.extend(pick);
+        }
+        if choice.len() < 2 {
+            return Err(EnrolError::NotEnoughFingers {
+                available: choice.len(),
+            });
+        }
+        Ok(Enrolment {
+            fingers: [choice[0], choice[1]],
+            config,
+            previous,
+            current: 0,
+            presses: 0,
+            good: Vec::new(),
+            failed: Vec::new(),
+            enrolled: Vec::new(),
+            outcome: None,
+        })
+    }
+
+    /// The two fingers being taken.
+    pub fn fingers(&self) -> [Finger; 2] {
+        self.fingers
+    }
+
+    /// The finger to ask for now, or `None` when the enrolment is over.
+    pub fn finger(&self) -> Option<Finger> {
+        if self.outcome.is_some() {
+            None
+        } else {
+            Some(self.fingers[self.current])
+        }
+    }
+
+    /// The outcome, once over.
+    pub fn outcome(&self) -> Option<&EnrolOutcome> {
+        self.outcome.as_ref()
+    }
+
+    /// Takes one press of the current finger.
+    pub fn press(&mut self, image: &GreyImage) -> Step {
+        if let Some(outcome) = &self.outcome {
+            return Step::Done(outcome.clone());
+        }
+        let finger = self.fingers[self.current];
+        self.presses += 1;
+        let quality = assess(image, &self.config.quality);
+        if quality.passed {
+            let template = Template {
+                width: image.width() as u16,
+                height: image.height() as u16,
+                position: finger.code(),
+                quality: quality.score,
+                minutiae: extract(image),
+            };
+            self.good.push(Good {
+                image: image.clone(),
+                quality: quality.score,
+                template,
+            });
+        } else {
+            self.failed.extend(quality.reasons.iter().copied());
+        }
+        match self.settle(finger) {
+            Some(Ok(enrolled)) => {
+                self.enrolled.push(enrolled);
+                self.current += 1;
+                self.presses = 0;
+                self.good.clear();
+                self.failed.clear();
+                if self.current == self.fingers.len() {
+                    let outcome = EnrolOutcome::Enrolled(std::mem::take(&mut self.enrolled));
+                    self.outcome = Some(outcome.clone());
+                    Step::Done(outcome)
+                } else {
+                    Step::NextFinger(self.fingers[self.current])
+                }
+            }
+            Some(Err(reason)) => {
+                let outcome = EnrolOutcome::Failed(EnrolFailure { finger, reason });
+                self.outcome = Some(outcome.clone());
+                Step::Done(outcome)
+            }
+            None => Step::PressAgain {
+                finger,
+                presses: self.presses,
+                quality,
+            },
+        }
+    }
+
+    /// Whether the current finger is taken (`Some(Ok)`), failed (`Some(Err)`) or needs another
+    /// press (`None`).
+    fn settle(&self, finger: Finger) -> Option<Result<EnrolledFinger, FailureReason>> {
+        let threshold = self.config.matching.threshold;
+        let last_press = self.presses >= self.config.presses_per_finger;
+        // Best score of each passing press against the others.
+        let mut consistency = vec![0u8; self.good.len()];
+        for i in 0..self.good.len() {
+            for j in i + 1..self.good.len() {
+                let s = compare(
+                    &self.good[i].template.minutiae,
+                    &self.good[j].template.minutiae,
+                    &self.config.matching,
+                )
+                .score;
+                consistency[i] = consistency[i].max(s);
+                consistency[j] = consistency[j].max(s);
+            }
+        }
+        let mut consistent: Vec<usize> = (0..self.good.len())
+            .filter(|&i| consistency[i] >= threshold)
+            .collect();
+        if consistent.is_empty() {
+            if !last_press {
+                return None;
+            }
+            if self.good.len() < 2 {
+                return Some(Err(FailureReason::Quality {
+                    reasons: most_frequent(&self.failed),
+                }));
+            }
+            let best_score = consistency.iter().copied().max().unwrap_or(0);
+            return Some(Err(FailureReason::Inconsistent {
+                best_score,
+                threshold,
+            }));
+        }
+        // Best first: quality, then consistency.
+        consistent.sort_by(|&a, &b| {
+            (self.good[b].quality, consistency[b]).cmp(&(self.good[a].quality, consistency[a]))
+        });
+        let previous = self.previous.iter().find(|t| t.position == finger.code());
+        let mut previous_best = 0u8;
+        for &i in &consistent {
+            let press = &self.good[i];
+            let previous_score = match previous {
+                None => None,
+                Some(old) => {
+                    let s = compare(
+                        &press.template.minutiae,
+                        &old.minutiae,
+                        &self.config.matching,
+                    )
+                    .score;
+                    previous_best = previous_best.max(s);
+                    if s < threshold {
+                        continue;
+                    }
+                    Some(s)
+                }
+            };
+            return Some(Ok(EnrolledFinger {
+                finger,
+                template: press.template.clone(),
+                image: press.image.clone(),
+                quality: press.quality,
+                consistency: consistency[i],
+                previous_score,
+            }));
+        }
+        if last_press {
+            Some(Err(FailureReason::PreviousMismatch {
+                best_score: previous_best,
+                threshold,
+            }))
+        } else {
+            None
+        }
+    }
+}
+
+/// The distinct reasons, most frequent first (ties in a fixed order).
+fn most_frequent(reasons: &[QualityReason]) -> Vec<QualityReason> {
+    let mut counted: Vec<(usize, QualityReason)> = Vec::new();
+    for &r in reasons {
+        match counted.iter_mut().find(|(_, x)| *x == r) {
+            Some((n, _)) => *n += 1,
+            None => counted.push((1, r)),
+        }
+    }
+    counted.sort_by(|a, b| b.0.cmp(&a.0).then((a.1 as u8).cmp(&(b.1 as u8))));
+    counted.into_iter().map(|(_, r)| r).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_fingers_are_the_index_fingers() {
+        let e = Enrolment::new(EnrolConfig::default(), &[], Vec::new()).unwrap();
+        assert_eq!(e.fingers(), [Finger::RightIndex, Finger::LeftIndex]);
+        assert_eq!(e.finger(), Some(Finger::RightIndex));
+    }
+
+    #[test]
+    fn substitutes_replace_missing_fingers_in_order() {
+        let e = Enrolment::new(EnrolConfig::default(), &[Finger::RightIndex], Vec::new()).unwrap();
+        assert_eq!(e.fingers(), [Finger::RightMiddle, Finger::LeftIndex]);
+        let e = Enrolment::new(
+            EnrolConfig::default(),
+            &[Finger::RightIndex, Finger::LeftIndex, Finger::RightMiddle],
+            Vec::new(),
+        )
+        .unwrap();
+        assert_eq!(e.fingers(), [Finger::LeftMiddle, Finger::RightThumb]);
+    }
+
+    #[test]
+    fn too_few_fingers_is_an_error() {
+        let config = EnrolConfig {
+            substitutes: vec![],
+            ..EnrolConfig::default()
+        };
+        assert_eq!(
+            Enrolment::new(config, &[Finger::LeftIndex], Vec::new()).unwrap_err(),
+            EnrolError::NotEnoughFingers { available: 1 }
+        );
+        let config = EnrolConfig {
+            presses_per_finger: 0,
+            ..EnrolConfig::default()
+        };
+        assert_eq!(
+            Enrolment::new(config, &[], Vec::new()).unwrap_err(),
+            EnrolError::NoPresses
+        );
+    }
+
+    #[test]
+    fn referral_names_the_finger_and_the_failure() {
+        let f = EnrolFailure {
+            finger: Finger::LeftIndex,
+            reason: FailureReason::Quality {
+                reasons: vec![QualityReason::Smudged, QualityReason::Blank],
+            },
+        };
+        assert_eq!(
+            f.referral(),
+            "left index finger: fewer than two presses passed quality (smudged, blank)"
+        );
+        assert_eq!(f.prompt(), FINGERPRINT_FAILED);
+        assert_eq!(f.session_failure(), FingerprintFailure::PoorQuality);
+        let blank = EnrolFailure {
+            finger: Finger::RightIndex,
+            reason: FailureReason::Quality {
+                reasons: vec![QualityReason::Blank],
+            },
+        };
+        assert_eq!(blank.session_failure(), FingerprintFailure::NoFinger);
+    }
+}
