@@ -261,7 +261,12 @@ fn birth_date_of(digits: [u8; 8]) -> Result<Date, IdError> {
     let date = Month::try_from(month as u8)
         .ok()
         .and_then(|month| Date::from_calendar_date(year as i32, month, day as u8).ok())
-        .ok_or_else(|| IdError::new(IdField::BirthDate, format!("{shown} is not a date")))?;
+        .ok_or_else(|| {
+            IdError::new(
+                IdField::BirthDate,
+                format!("the birth date {shown} is not a real date"),
+            )
+        })?;
     if date < EARLIEST_BIRTH {
         return Err(IdError::new(
             IdField::BirthDate,

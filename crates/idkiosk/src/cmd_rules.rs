@@ -295,15 +295,12 @@ fn from_json<T>(result: Result<T, serde_json::Error>, prefix: &str) -> Result<T,
         };
         match field {
             Some(name) => {
-                let what = text
-                    .split('`')
-                    .next()
-                    .unwrap_or("")
-                    .trim_end()
-                    .trim_end_matches(" field");
+                // "missing field", "unknown field" or "duplicate field", then the full path.
+                let what = text.split('`').next().unwrap_or("").trim_end();
+                let path = path(&name);
                 CaseError {
-                    error: format!("{what} field"),
-                    field: Some(path(&name)),
+                    error: format!("{what} {path}"),
+                    field: Some(path),
                 }
             }
             None if err.is_syntax() || err.is_eof() || err.is_io() => CaseError {
@@ -441,13 +438,13 @@ mod tests {
             .remove("valid_from");
         let err = error_of(&case);
         assert_eq!(err.field.as_deref(), Some("card.valid_from"));
-        assert_eq!(err.error, "missing field");
+        assert_eq!(err.error, "missing field card.valid_from");
 
         let mut case = valid_case();
         case["record"]["colour"] = json!("blue");
         let err = error_of(&case);
         assert_eq!(err.field.as_deref(), Some("record.colour"));
-        assert_eq!(err.error, "unknown field");
+        assert_eq!(err.error, "unknown field record.colour");
 
         let mut case = valid_case();
         case.as_object_mut().expect("object").remove("today");
