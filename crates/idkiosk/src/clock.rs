@@ -7,11 +7,29 @@ use anyhow::Context;
 use time::{macros::format_description, macros::offset, Date, OffsetDateTime};
 
 /// Today's date in Asia/Shanghai, or `IDKIOSK_TODAY` when set.
-#[allow(dead_code)]
 pub fn today() -> anyhow::Result<Date> {
-    if let Ok(text) = std::env::var("IDKIOSK_TODAY") {
-        return Date::parse(&text, format_description!("[year]-[month]-[day]"))
-            .with_context(|| format!("IDKIOSK_TODAY: {text:?} is not a date of the form YYYY-MM-DD"));
+    match fixed_today()? {
+        Some(date) => Ok(date),
+        None => Ok(shanghai_today()),
     }
-    Ok(OffsetDateTime::now_utc().to_offset(offset!(+8)).date())
+}
+
+/// A source of today's date for long-running servers: `IDKIOSK_TODAY` is checked once, up front,
+/// so a bad value stops the server at start rather than failing each request.
+pub fn checked_today_source() -> anyhow::Result<impl Fn() -> Date + Send + Sync + 'static> {
+    let fixed = fixed_today()?;
+    Ok(move || fixed.unwrap_or_else(shanghai_today))
+}
+
+fn fixed_today() -> anyhow::Result<Option<Date>> {
+    match std::env::var("IDKIOSK_TODAY") {
+        Ok(text) => Date::parse(&text, format_description!("[year]-[month]-[day]"))
+            .map(Some)
+            .with_context(|| format!("IDKIOSK_TODAY: {text:?} is not a date of the form YYYY-MM-DD")),
+        Err(_) => Ok(None),
+    }
+}
+
+fn shanghai_today() -> Date {
+    OffsetDateTime::now_utc().to_offset(offset!(+8)).date()
 }

@@ -1,0 +1,4 @@
+//! The center's HTTP API, driven like a kiosk drives it: requests in, JSON out.
+
+mod scope;
+mod support;

@@ -1,0 +1,73 @@
+//! Spawning a center on a fresh database with the fixed demo citizens.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use axum::Router;
+use center::AppState;
+use domain::region::KioskCity;
+use http_body_util::BodyExt;
+use popsys::{PopulationSystem, StorePopulationSystem};
+use serde_json::Value;
+use store::Store;
+use time::macros::date;
+use tower::ServiceExt;
+
+/// The date of DOMAIN.md's decision table, which the fixed demo citizens are made for.
+pub const TODAY: time::Date = date!(2026 - 11 - 25);
+
+/// A store in a fresh SQLite file holding the fixed demo citizens.
+pub async fn demo_store() -> Store {
+    let path = std::env::temp_dir().join(format!("idkiosk-center-{}.db", uuid::Uuid::new_v4()));
+    let store = Store::connect(&format!("sqlite://{}", path.display()))
+        .await
+        .expect("open a fresh SQLite store");
+    store
+        .insert_citizens(&popsys::seed::fixed_citizens())
+        .await
+        .expect("insert the fixed demo citizens");
+    store
+}
+
+/// The center's router over `population`, in 南京 (320100), on [`TODAY`].
+pub fn center_over(population: Arc<dyn PopulationSystem>) -> Router {
+    center::app(AppState {
+        population,
+        today: Arc::new(|| TODAY),
+        kiosk_city: KioskCity::parse("320100").expect("320100 is a city"),
+    })
+}
+
+/// A center reading the population system straight from the store.
+pub async fn center() -> Router {
+    center_over(Arc::new(StorePopulationSystem::new(demo_store().await)))
+}
+
+/// POSTs `body` (raw, so malformed JSON can be sent) to `path`.
+pub async fn post_raw(app: &Router, path: &str, body: &str) -> (StatusCode, Value) {
+    let request = Request::post(path)
+        .header("content-type", "application/json")
+        .body(Body::from(body.to_owned()))
+        .expect("a request");
+    let response = app
+        .clone()
+        .oneshot(request)
+        .await
+        .expect("the router answers");
+    let status = response.status();
+    let bytes = response
+        .into_body()
+        .collect()
+        .await
+        .expect("a body")
+        .to_bytes();
+    let json = serde_json::from_slice(&bytes)
+        .unwrap_or_else(|err| panic!("not JSON ({err}): {}", String::from_utf8_lossy(&bytes)));
+    (status, json)
+}
+
+/// POSTs the JSON `body` to `path`.
+pub async fn post(app: &Router, path: &str, body: Value) -> (StatusCode, Value) {
+    post_raw(app, path, &body.to_string()).await
+}
