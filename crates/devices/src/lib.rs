@@ -23,6 +23,9 @@ pub mod pty;
 pub mod serial;
 pub mod sim;
 
+/// The sans-IO protocols the drivers and simulators run, for callers that need their types.
+pub use protocol;
+
 pub use barcode::{BarcodeError, BarcodeScanner, SerialBarcodeScanner};
 pub use card_reader::{CardReader, CardReaderError, SerialCardReader};
 pub use fingerprint::{FingerprintError, FingerprintScanner, SerialFingerprintScanner};

@@ -1,12 +1,250 @@
-//! `idkiosk device`: not built yet.
+//! `idkiosk device …`: operators' tools that talk to a device on a serial port and print JSON.
+//!
+//! Exit 0 with the result on stdout; exit 1 with `{"error":…}` on stdout when the device fails
+//! or says no (naming the card reader's SW3 status, the fingerprint module's confirmation code,
+//! the POS response code); exit 2 for bad usage.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context;
+use devices::barcode::{BarcodeError, BarcodeScanner, SerialBarcodeConfig, SerialBarcodeScanner};
+use devices::card_reader::{
+    CardJson, CardReader, Command, SerialCardReader, SerialCardReaderConfig,
+};
+use devices::fingerprint::{
+    FingerprintScanner, SerialFingerprintConfig, SerialFingerprintScanner, HEIGHT, WIDTH,
+};
+use devices::images::grey_png;
+use devices::pos::{PosError, PosTerminal, SerialPosConfig, SerialPosTerminal};
+use devices::protocol::barcode::{ReceiptCode, Terminator};
+use devices::sim::pos::ResponseJson;
+use serde_json::{json, Value};
 
 /// Arguments of `idkiosk device`.
 #[derive(clap::Args)]
-pub struct Args {}
+pub struct Args {
+    #[command(subcommand)]
+    command: DeviceCommand,
+}
+
+#[derive(clap::Subcommand)]
+enum DeviceCommand {
+    /// Read the ID card on a SAM_V reader and print it as JSON
+    ReadCard(ReadCardArgs),
+    /// Wait for a barcode and print it
+    ScanBarcode(ScanBarcodeArgs),
+    /// Capture a finger and write the image as PNG
+    Fingerprint(FingerprintArgs),
+    /// Ask a MIS-POS terminal for a purchase and print its response
+    PosPurchase(PosPurchaseArgs),
+}
+
+/// Options every device command takes.
+#[derive(clap::Args)]
+struct Port {
+    /// The device's serial port (or a simulator's port)
+    #[arg(long, value_name = "PATH")]
+    port: PathBuf,
+    /// How long to keep reopening a port that is missing or went away
+    #[arg(long, value_name = "SECS", default_value_t = 2.0)]
+    reconnect: f64,
+}
+
+#[derive(clap::Args)]
+struct ReadCardArgs {
+    #[command(flatten)]
+    port: Port,
+    /// How long to wait for a card to be placed
+    #[arg(long, value_name = "SECS", default_value_t = 2.0)]
+    wait: f64,
+    /// Read text and photo only (`30 01`) instead of text, photo and fingerprints (`30 10`)
+    #[arg(long)]
+    no_fingerprint: bool,
+}
+
+#[derive(clap::Args)]
+struct ScanBarcodeArgs {
+    #[command(flatten)]
+    port: Port,
+    /// How long to wait for a code
+    #[arg(long, value_name = "SECS", default_value_t = 30.0)]
+    wait: f64,
+    /// What ends each code (the scanner's setting)
+    #[arg(long, value_enum, default_value = "cr")]
+    terminator: TerminatorArg,
+    /// Baud rate
+    #[arg(long, default_value_t = 9600)]
+    baud: u32,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum TerminatorArg {
+    Cr,
+    Lf,
+    Crlf,
+    Tab,
+}
+
+#[derive(clap::Args)]
+struct FingerprintArgs {
+    #[command(flatten)]
+    port: Port,
+    /// Where to write the image (PNG, 256 x 288 grey)
+    #[arg(long, value_name = "FILE")]
+    out: PathBuf,
+    /// How long to wait for a finger
+    #[arg(long, value_name = "SECS", default_value_t = 10.0)]
+    wait: f64,
+}
+
+#[derive(clap::Args)]
+struct PosPurchaseArgs {
+    #[command(flatten)]
+    port: Port,
+    /// Amount in fen (2000 is 20 yuan)
+    #[arg(long, value_name = "FEN")]
+    amount_fen: u64,
+    /// Memo sent with the request
+    #[arg(long, default_value = "")]
+    memo: String,
+    /// How long to wait for the response once the terminal has the request
+    #[arg(long, value_name = "SECS", default_value_t = 120.0)]
+    timeout: f64,
+}
 
 /// Runs `idkiosk device`.
-pub async fn run(_args: Args) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("`idkiosk device` is not built yet")
+pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let outcome = match args.command {
+        DeviceCommand::ReadCard(a) => read_card(a).await,
+        DeviceCommand::ScanBarcode(a) => scan_barcode(a).await,
+        DeviceCommand::Fingerprint(a) => fingerprint(a).await,
+        DeviceCommand::PosPurchase(a) => pos_purchase(a).await,
+    };
+    match outcome {
+        Ok(Outcome::Done(body)) => {
+            println!("{body}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Ok(Outcome::Failed(body)) => {
+            println!("{body}");
+            Ok(ExitCode::from(1))
+        }
+        Ok(Outcome::Usage(message)) => {
+            eprintln!("error: {message}");
+            Ok(ExitCode::from(2))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// What a command ends with; the exit code follows from it.
+enum Outcome {
+    Done(Value),
+    Failed(Value),
+    Usage(String),
+}
+
+fn seconds(name: &str, secs: f64) -> Result<Duration, Outcome> {
+    Duration::try_from_secs_f64(secs)
+        .map_err(|_| Outcome::Usage(format!("--{name} must be a non-negative number of seconds")))
+}
+
+macro_rules! try_usage {
+    ($e:expr) => {
+        match $e {
+            Ok(v) => v,
+            Err(outcome) => return Ok(outcome),
+        }
+    };
+}
+
+async fn read_card(args: ReadCardArgs) -> anyhow::Result<Outcome> {
+    let mut config = SerialCardReaderConfig::new(&args.port.port);
+    config.client.no_card_after = try_usage!(seconds("wait", args.wait));
+    config.line.reconnect.give_up_after = try_usage!(seconds("reconnect", args.port.reconnect));
+    if args.no_fingerprint {
+        config.client.read_command = Command::ReadTextPhoto;
+    }
+    let reader = SerialCardReader::new(config);
+    Ok(match reader.read_card().await {
+        Ok(card) => Outcome::Done(serde_json::to_value(CardJson::from_card(&card))?),
+        Err(e) => Outcome::Failed(match e.status() {
+            Some(status) => json!({
+                "error": e.summary(),
+                "status": format!("{:02X}", status.code()),
+            }),
+            None => json!({ "error": e.to_string() }),
+        }),
+    })
+}
+
+async fn scan_barcode(args: ScanBarcodeArgs) -> anyhow::Result<Outcome> {
+    let mut config = SerialBarcodeConfig::new(&args.port.port);
+    config.line.baud = args.baud;
+    config.line.reconnect.give_up_after = try_usage!(seconds("reconnect", args.port.reconnect));
+    config.wait = try_usage!(seconds("wait", args.wait));
+    config.terminator = match args.terminator {
+        TerminatorArg::Cr => Terminator::Cr,
+        TerminatorArg::Lf => Terminator::Lf,
+        TerminatorArg::Crlf => Terminator::CrLf,
+        TerminatorArg::Tab => Terminator::Tab,
+    };
+    let scanner = SerialBarcodeScanner::new(config);
+    Ok(match scanner.scan().await {
+        Ok(code) => Outcome::Done(json!({
+            "code": code,
+            "receipt_code": ReceiptCode::parse(&code).is_ok(),
+        })),
+        Err(e @ BarcodeError::NoCode) => Outcome::Failed(json!({ "error": e.to_string() })),
+        Err(e) => Outcome::Failed(json!({ "error": e.to_string() })),
+    })
+}
+
+async fn fingerprint(args: FingerprintArgs) -> anyhow::Result<Outcome> {
+    let mut config = SerialFingerprintConfig::new(&args.port.port);
+    config.line.reconnect.give_up_after = try_usage!(seconds("reconnect", args.port.reconnect));
+    config.client.no_finger_after = try_usage!(seconds("wait", args.wait));
+    let scanner = SerialFingerprintScanner::new(config);
+    Ok(match scanner.capture().await {
+        Ok(image) => {
+            let (width, height) = (WIDTH as u32, HEIGHT as u32);
+            let png = grey_png(width, height, image.pixels()).context("encoding the image")?;
+            std::fs::write(&args.out, &png)
+                .with_context(|| format!("writing {}", args.out.display()))?;
+            Outcome::Done(json!({
+                "out": args.out,
+                "width": width,
+                "height": height,
+                "png_bytes": png.len(),
+            }))
+        }
+        Err(e) => Outcome::Failed(match e.code() {
+            Some(code) => json!({
+                "error": e.summary(),
+                "code": format!("{:02X}", code.code()),
+            }),
+            None => json!({ "error": e.to_string() }),
+        }),
+    })
+}
+
+async fn pos_purchase(args: PosPurchaseArgs) -> anyhow::Result<Outcome> {
+    let mut config = SerialPosConfig::new(&args.port.port);
+    config.line.reconnect.give_up_after = try_usage!(seconds("reconnect", args.port.reconnect));
+    config.link.response_timeout = try_usage!(seconds("timeout", args.timeout));
+    let terminal = SerialPosTerminal::new(config);
+    Ok(match terminal.purchase(args.amount_fen, &args.memo).await {
+        Ok(response) if response.is_approved() => {
+            Outcome::Done(serde_json::to_value(ResponseJson::from(&response))?)
+        }
+        Ok(response) => Outcome::Failed(json!({
+            "error": "declined",
+            "code": response.code,
+            "message": response.message,
+        })),
+        Err(e @ PosError::Request(_)) => Outcome::Usage(e.to_string()),
+        Err(e) => Outcome::Failed(json!({ "error": e.to_string() })),
+    })
 }
