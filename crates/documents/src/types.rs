@@ -1,0 +1,672 @@
+//! The typed data each document is rendered from. Every value is parsed once into a type that
+//! cannot be wrong (an ID number, a business, a date, an amount in fen, a PNG); the documents
+//! format and mask them themselves, so no caller hands in a pre-formatted string that could
+//! disagree with the record (an unmasked number on a certificate, a wrong issue-by date).
+
+use std::fmt;
+
+use domain::{Business, CitizenId, MobileNumber};
+use time::{Date, OffsetDateTime};
+
+/// Why a value was refused; the caller adds the field's name.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ValueError(pub String);
+
+fn refuse<T>(message: impl Into<String>) -> Result<T, ValueError> {
+    Err(ValueError(message.into()))
+}
+
+/// One line of text printed as is (a name, an office, an address): non-empty after trimming, no
+/// control characters, at most a given number of characters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TextLine(String);
+
+impl TextLine {
+    /// Trims `text` and checks it is 1..=`max_chars` characters without control characters.
+    pub fn parse(text: &str, max_chars: usize) -> Result<TextLine, ValueError> {
+        let text = text.trim();
+        if text.is_empty() {
+            return refuse("must not be empty");
+        }
+        if text.chars().any(char::is_control) {
+            return refuse("must be one line without control characters");
+        }
+        let count = text.chars().count();
+        if count > max_chars {
+            return refuse(format!(
+                "is {count} characters long, at most {max_chars} fit"
+            ));
+        }
+        Ok(TextLine(text.to_owned()))
+    }
+
+    /// The text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A person's name as on the card: 1–15 characters (the text block's 30 bytes of UCS-2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PersonName(String);
+
+impl PersonName {
+    /// Checks `text`: 1–15 characters, no digits, no control characters.
+    pub fn parse(text: &str) -> Result<PersonName, ValueError> {
+        let line = TextLine::parse(text, 15)?;
+        if line.as_str().chars().any(|c| c.is_ascii_digit()) {
+            return refuse("must not contain digits");
+        }
+        Ok(PersonName(line.0))
+    }
+
+    /// The full name.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The name with the surname masked (`王小明` → `*小明`, `欧阳娜娜` → `**娜娜`).
+    pub fn masked(&self) -> String {
+        domain::mask::mask_name(&self.0)
+    }
+}
+
+/// 受理编号: the application number the center gives an accepted application, printed with a
+/// Code 128 barcode. 6–32 characters of `A–Z 0–9 -`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApplicationNumber(String);
+
+impl ApplicationNumber {
+    /// Checks `text` (upper-case letters, digits and `-`, 6–32 characters).
+    pub fn parse(text: &str) -> Result<ApplicationNumber, ValueError> {
+        let len = text.len();
+        if !(6..=32).contains(&len) {
+            return refuse(format!("must be 6 to 32 characters, got {len}"));
+        }
+        if !text
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'-')
+        {
+            return refuse("may contain only A-Z, 0-9 and '-'");
+        }
+        Ok(ApplicationNumber(text.to_owned()))
+    }
+
+    /// The number.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// An amount of money in fen (0.01 CNY), printed as `¥20.00` and in capital numerals.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Fen(u32);
+
+impl Fen {
+    /// A positive amount below 100,000,000.00 yuan.
+    pub fn new(fen: u32) -> Result<Fen, ValueError> {
+        if fen == 0 {
+            return refuse("must be more than 0 fen");
+        }
+        Ok(Fen(fen))
+    }
+
+    /// The amount of `yuan` whole yuan.
+    pub fn from_yuan(yuan: u32) -> Result<Fen, ValueError> {
+        yuan.checked_mul(100)
+            .ok_or_else(|| ValueError("is too large".into()))
+            .and_then(Fen::new)
+    }
+
+    /// The amount in fen.
+    pub fn get(self) -> u32 {
+        self.0
+    }
+
+    /// `¥20.00`.
+    pub fn display(self) -> String {
+        format!("¥{}.{:02}", self.0 / 100, self.0 % 100)
+    }
+
+    /// The amount in capital numerals as written on Chinese receipts (人民币大写):
+    /// 20.00 → `贰拾元整`, 1005.50 → `壹仟零伍元伍角`.
+    pub fn capital(self) -> String {
+        const DIGITS: [char; 10] = ['零', '壹', '贰', '叁', '肆', '伍', '陆', '柒', '捌', '玖'];
+        const UNITS: [&str; 4] = ["", "拾", "佰", "仟"];
+        let yuan = self.0 / 100;
+        let jiao = (self.0 / 10) % 10;
+        let fen = self.0 % 10;
+        let mut out = String::new();
+        if yuan > 0 {
+            // Positions 7..0 (千万 … 个); a run of zeros inside the number is one 零, and 万 closes
+            // the upper group whenever it is not empty. u32 fen stays below 10^8 yuan.
+            let mut zero_pending = false;
+            let mut started = false;
+            for pos in (0..8u32).rev() {
+                let digit = (yuan / 10u32.pow(pos)) % 10;
+                if digit == 0 {
+                    zero_pending |= started;
+                } else {
+                    if zero_pending {
+                        out.push('零');
+                        zero_pending = false;
+                    }
+                    out.push(DIGITS[digit as usize]);
+                    out.push_str(UNITS[(pos % 4) as usize]);
+                    started = true;
+                }
+                if pos == 4 && yuan >= 10_000 {
+                    out.push('万');
+                }
+            }
+            out.push('元');
+        }
+        match (jiao, fen) {
+            (0, 0) => out.push('整'),
+            (j, 0) => {
+                out.push(DIGITS[j as usize]);
+                out.push('角');
+            }
+            (j, f) => {
+                if j == 0 {
+                    if yuan > 0 {
+                        out.push('零');
+                    }
+                } else {
+                    out.push(DIGITS[j as usize]);
+                    out.push('角');
+                }
+                out.push(DIGITS[f as usize]);
+                out.push('分');
+            }
+        }
+        out
+    }
+}
+
+impl fmt::Display for Fen {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.display())
+    }
+}
+
+/// A PNG image (the signature), checked to decode its header.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PngImage {
+    pub(crate) image: krilla::image::Image,
+    width: u32,
+    height: u32,
+}
+
+impl PngImage {
+    /// Checks `bytes` are a PNG (signature and header).
+    pub fn parse(bytes: Vec<u8>) -> Result<PngImage, ValueError> {
+        if !bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
+            return refuse("is not a PNG image");
+        }
+        let image = krilla::image::Image::from_png(bytes.into(), true)
+            .map_err(|e| ValueError(format!("is not a readable PNG image: {e}")))?;
+        let (width, height) = image.size();
+        if width == 0 || height == 0 {
+            return refuse("has no pixels");
+        }
+        Ok(PngImage {
+            image,
+            width,
+            height,
+        })
+    }
+
+    /// Height over width.
+    pub fn aspect(&self) -> f32 {
+        self.height as f32 / self.width as f32
+    }
+}
+
+impl fmt::Debug for PngImage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "PngImage({}x{})", self.width, self.height)
+    }
+}
+
+/// A JPEG image (the ID photo, GA 461: 358 × 441), checked to decode its header.
+#[derive(Clone, PartialEq, Eq)]
+pub struct JpegImage {
+    pub(crate) image: krilla::image::Image,
+    width: u32,
+    height: u32,
+}
+
+impl JpegImage {
+    /// Checks `bytes` are a JPEG (start-of-image marker and frame header).
+    pub fn parse(bytes: Vec<u8>) -> Result<JpegImage, ValueError> {
+        if !bytes.starts_with(&[0xFF, 0xD8]) {
+            return refuse("is not a JPEG image");
+        }
+        let image = krilla::image::Image::from_jpeg(bytes.into(), true)
+            .map_err(|e| ValueError(format!("is not a readable JPEG image: {e}")))?;
+        let (width, height) = image.size();
+        if width == 0 || height == 0 {
+            return refuse("has no pixels");
+        }
+        Ok(JpegImage {
+            image,
+            width,
+            height,
+        })
+    }
+
+    /// Height over width.
+    pub fn aspect(&self) -> f32 {
+        self.height as f32 / self.width as f32
+    }
+}
+
+impl fmt::Debug for JpegImage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "JpegImage({}x{})", self.width, self.height)
+    }
+}
+
+/// 民族: a nation of GB 3304, by its code 01–56 (the card's text block carries the code).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Nation(u8);
+
+const NATIONS: [&str; 56] = [
+    "汉",
+    "蒙古",
+    "回",
+    "藏",
+    "维吾尔",
+    "苗",
+    "彝",
+    "壮",
+    "布依",
+    "朝鲜",
+    "满",
+    "侗",
+    "瑶",
+    "白",
+    "土家",
+    "哈尼",
+    "哈萨克",
+    "傣",
+    "黎",
+    "傈僳",
+    "佤",
+    "畲",
+    "高山",
+    "拉祜",
+    "水",
+    "东乡",
+    "纳西",
+    "景颇",
+    "柯尔克孜",
+    "土",
+    "达斡尔",
+    "仫佬",
+    "羌",
+    "布朗",
+    "撒拉",
+    "毛南",
+    "仡佬",
+    "锡伯",
+    "阿昌",
+    "普米",
+    "塔吉克",
+    "怒",
+    "乌孜别克",
+    "俄罗斯",
+    "鄂温克",
+    "德昂",
+    "保安",
+    "裕固",
+    "京",
+    "塔塔尔",
+    "独龙",
+    "鄂伦春",
+    "赫哲",
+    "门巴",
+    "珞巴",
+    "基诺",
+];
+
+impl Nation {
+    /// The nation of code `code` (1 is 汉).
+    pub fn from_code(code: u8) -> Result<Nation, ValueError> {
+        if (1..=56).contains(&code) {
+            Ok(Nation(code))
+        } else {
+            refuse(format!("must be a GB 3304 code from 1 to 56, got {code}"))
+        }
+    }
+
+    /// The name as printed on the card (`汉`).
+    pub fn name(self) -> &'static str {
+        NATIONS[usize::from(self.0 - 1)]
+    }
+}
+
+/// 指位: a finger, by the position codes of GA 1011 (11 right thumb … 20 left little finger).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[allow(missing_docs)]
+pub enum Finger {
+    RightThumb,
+    RightIndex,
+    RightMiddle,
+    RightRing,
+    RightLittle,
+    LeftThumb,
+    LeftIndex,
+    LeftMiddle,
+    LeftRing,
+    LeftLittle,
+}
+
+impl Finger {
+    const ALL: [Finger; 10] = [
+        Finger::RightThumb,
+        Finger::RightIndex,
+        Finger::RightMiddle,
+        Finger::RightRing,
+        Finger::RightLittle,
+        Finger::LeftThumb,
+        Finger::LeftIndex,
+        Finger::LeftMiddle,
+        Finger::LeftRing,
+        Finger::LeftLittle,
+    ];
+
+    /// `right_thumb` … `left_little`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Finger::RightThumb => "right_thumb",
+            Finger::RightIndex => "right_index",
+            Finger::RightMiddle => "right_middle",
+            Finger::RightRing => "right_ring",
+            Finger::RightLittle => "right_little",
+            Finger::LeftThumb => "left_thumb",
+            Finger::LeftIndex => "left_index",
+            Finger::LeftMiddle => "left_middle",
+            Finger::LeftRing => "left_ring",
+            Finger::LeftLittle => "left_little",
+        }
+    }
+
+    /// The inverse of [`Finger::as_str`].
+    pub fn parse(text: &str) -> Result<Finger, ValueError> {
+        Finger::ALL
+            .into_iter()
+            .find(|f| f.as_str() == text)
+            .ok_or_else(|| {
+                ValueError(format!(
+                    "must be one of right_thumb … left_little, got {text:?}"
+                ))
+            })
+    }
+
+    /// The position code (11–20).
+    pub fn code(self) -> u8 {
+        Finger::ALL
+            .iter()
+            .position(|f| *f == self)
+            .map_or(0, |i| 11 + i as u8)
+    }
+
+    /// `右手拇指`.
+    pub fn zh(self) -> &'static str {
+        match self {
+            Finger::RightThumb => "右手拇指",
+            Finger::RightIndex => "右手食指",
+            Finger::RightMiddle => "右手中指",
+            Finger::RightRing => "右手环指",
+            Finger::RightLittle => "右手小指",
+            Finger::LeftThumb => "左手拇指",
+            Finger::LeftIndex => "左手食指",
+            Finger::LeftMiddle => "左手中指",
+            Finger::LeftRing => "左手环指",
+            Finger::LeftLittle => "左手小指",
+        }
+    }
+}
+
+/// One finger captured at step 9 and the quality score of its image (0–100).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FingerCapture {
+    /// Which finger.
+    pub finger: Finger,
+    /// Quality score, 0–100.
+    pub quality: u8,
+}
+
+/// How the citizen collects the card.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CollectionMethod {
+    /// 本人凭本凭证到领证地点领取.
+    InPerson,
+    /// 邮寄送达: posted to an address.
+    Post {
+        /// The delivery address.
+        address: TextLine,
+    },
+}
+
+/// Where and how the card is collected.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Collection {
+    /// How.
+    pub method: CollectionMethod,
+    /// The office (领证地点), e.g. 南京市公安局玄武分局户政办证大厅.
+    pub office: TextLine,
+    /// The office's address.
+    pub address: TextLine,
+    /// Opening hours, e.g. 周一至周五 9:00–17:00.
+    pub hours: TextLine,
+}
+
+/// 居民身份证领取凭证: given to the citizen at step 12 (A5).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CollectionCertificate {
+    /// 受理编号, printed with a Code 128 barcode.
+    pub application_number: ApplicationNumber,
+    /// Printed masked.
+    pub name: PersonName,
+    /// Printed masked.
+    pub id_number: CitizenId,
+    /// 申领类型.
+    pub business: Business,
+    /// 受理日期 (Asia/Shanghai calendar date).
+    pub accepted_on: Date,
+    /// A remote area adds 30 days to the issue deadline (DOMAIN.md section 3).
+    pub remote_area: bool,
+    /// Where and how to collect.
+    pub collection: Collection,
+    /// The signature of step 10.
+    pub signature: PngImage,
+    /// 受理单位.
+    pub bureau: TextLine,
+}
+
+impl CollectionCertificate {
+    /// The issue-by date: 60 days from acceptance, 90 in a remote area
+    /// ([`domain::rules::issue_by`]); never given by the caller, so it cannot disagree.
+    pub fn issue_by(&self) -> Date {
+        domain::rules::issue_by(self.accepted_on, self.remote_area)
+    }
+}
+
+/// 居民身份证申领登记表: the application's full record for the bureau's file (A4).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegistrationForm {
+    /// 受理编号.
+    pub application_number: ApplicationNumber,
+    /// Full name.
+    pub name: PersonName,
+    /// Full ID number; sex and birth date are printed from it.
+    pub id_number: CitizenId,
+    /// 民族.
+    pub nation: Nation,
+    /// 住址 (household register address).
+    pub address: TextLine,
+    /// The ID photo (GA 461).
+    pub photo: JpegImage,
+    /// 申领类型.
+    pub business: Business,
+    /// 联系电话.
+    pub mobile: MobileNumber,
+    /// Fingers captured, 1–10 distinct fingers.
+    pub fingers: Vec<FingerCapture>,
+    /// The signature of step 10.
+    pub signature: PngImage,
+    /// 受理日期.
+    pub accepted_on: Date,
+    /// 受理单位.
+    pub bureau: TextLine,
+}
+
+/// 缴费通知书 for WeChat Native payment: the `code_url` as a QR code (A5).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WechatNotice {
+    /// 受理编号.
+    pub application_number: ApplicationNumber,
+    /// What the fee is for.
+    pub business: Business,
+    /// 金额.
+    pub amount: Fen,
+    /// 商户订单号.
+    pub out_trade_no: TextLine,
+    /// The `code_url` of the Native order (`weixin://wxpay/bizpayurl?pr=…`).
+    pub code_url: CodeUrl,
+    /// The order's `time_expire`.
+    pub expires_at: OffsetDateTime,
+    /// 收款单位.
+    pub bureau: TextLine,
+}
+
+/// A WeChat Native `code_url`: `weixin://wxpay/bizpayurl?pr=` and a token, at most 256 bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CodeUrl(String);
+
+impl CodeUrl {
+    /// Checks the scheme and prefix.
+    pub fn parse(text: &str) -> Result<CodeUrl, ValueError> {
+        const PREFIX: &str = "weixin://wxpay/bizpayurl?pr=";
+        if !text.starts_with(PREFIX) || text.len() == PREFIX.len() {
+            return refuse(format!("must start with {PREFIX} and carry a token"));
+        }
+        if text.len() > 256 || !text.is_ascii() || text.chars().any(|c| c.is_ascii_whitespace()) {
+            return refuse("must be an ASCII URL of at most 256 characters");
+        }
+        Ok(CodeUrl(text.to_owned()))
+    }
+
+    /// The URL.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// 缴费通知书 for a UnionPay card payment on the kiosk's POS (A5): the receipt's fields.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnionPayNotice {
+    /// 受理编号.
+    pub application_number: ApplicationNumber,
+    /// What the fee is for.
+    pub business: Business,
+    /// 金额.
+    pub amount: Fen,
+    /// 卡号, already masked by the POS (`622848******1234`).
+    pub card: MaskedCard,
+    /// 参考号 (12 characters).
+    pub reference: TextLine,
+    /// 授权码 (6 characters).
+    pub auth_code: TextLine,
+    /// 交易时间.
+    pub paid_at: OffsetDateTime,
+    /// 收款单位.
+    pub bureau: TextLine,
+}
+
+/// A card number as the POS prints it: digits with the middle replaced by `*`, 12–19 characters.
+/// An unmasked number is refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MaskedCard(String);
+
+impl MaskedCard {
+    /// Checks `text`: digits and `*`, 12–19 characters, at least 4 `*` (so never a full number).
+    pub fn parse(text: &str) -> Result<MaskedCard, ValueError> {
+        if !(12..=19).contains(&text.len())
+            || !text.bytes().all(|b| b.is_ascii_digit() || b == b'*')
+        {
+            return refuse("must be 12 to 19 digits and '*'");
+        }
+        if text.bytes().filter(|b| *b == b'*').count() < 4 {
+            return refuse("must be masked (at least four '*')");
+        }
+        Ok(MaskedCard(text.to_owned()))
+    }
+
+    /// The masked number.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// 人像采集表 (step 3 variant): pre-filled identity the citizen takes to the photo studio (A5).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PortraitForm {
+    /// Full name.
+    pub name: PersonName,
+    /// Full ID number, printed with a Code 128 barcode for the studio's scanner.
+    pub id_number: CitizenId,
+    /// The business the citizen came for.
+    pub business: Business,
+    /// The day it was printed.
+    pub printed_on: Date,
+    /// The bureau whose kiosk printed it.
+    pub bureau: TextLine,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[track_caller]
+    fn check_capital(fen: u32, expected: &str) {
+        assert_eq!(Fen::new(fen).unwrap().capital(), expected, "{fen} fen");
+    }
+
+    #[test]
+    fn capital_numerals() {
+        check_capital(2000, "贰拾元整");
+        check_capital(4000, "肆拾元整");
+        check_capital(100_550, "壹仟零伍元伍角");
+        check_capital(1, "壹分");
+        check_capital(105, "壹元零伍分");
+        check_capital(1_000_000, "壹万元整");
+        check_capital(1_000_100, "壹万零壹元整");
+        check_capital(12_345_678, "壹拾贰万叁仟肆佰伍拾陆元柒角捌分");
+        check_capital(10_010_000, "壹拾万零壹佰元整");
+    }
+
+    #[test]
+    fn masked_card_refuses_a_full_number() {
+        assert!(MaskedCard::parse("6228480402564890018").is_err());
+        assert!(MaskedCard::parse("622848*********0018").is_ok());
+    }
+
+    #[test]
+    fn application_number_characters() {
+        assert!(ApplicationNumber::parse("320100-20261125-0001").is_ok());
+        assert!(ApplicationNumber::parse("abc123").is_err());
+        assert!(ApplicationNumber::parse("A1").is_err());
+    }
+
+    #[test]
+    fn nation_names() {
+        assert_eq!(Nation::from_code(1).unwrap().name(), "汉");
+        assert_eq!(Nation::from_code(56).unwrap().name(), "基诺");
+        assert!(Nation::from_code(57).is_err());
+    }
+}

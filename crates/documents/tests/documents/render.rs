@@ -1,0 +1,176 @@
+//! Each document rendered from its example; checked with poppler's tools.
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::OnceLock;
+
+use documents::{json, Kind, Renderer};
+
+use crate::fixtures::{example, example_path, root, updating};
+
+fn renderer() -> &'static Renderer {
+    static RENDERER: OnceLock<Renderer> = OnceLock::new();
+    RENDERER.get_or_init(|| {
+        Renderer::new(
+            documents::Fonts::system().expect("fonts (run scripts/setup/30-documents.sh)"),
+        )
+    })
+}
+
+/// Runs a poppler tool on `pdf`, failing with the setup hint when it is not installed.
+fn poppler(tool: &str, args: &[&str], pdf: &std::path::Path) -> String {
+    let output = Command::new(tool).args(args).arg(pdf).arg("-").output().unwrap_or_else(|e| {
+        panic!("cannot run {tool} ({e}): run scripts/setup/30-documents.sh to install poppler-utils")
+    });
+    assert!(
+        output.status.success(),
+        "{tool} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).expect("utf-8")
+}
+
+fn poppler_no_dash(tool: &str, pdf: &std::path::Path) -> String {
+    let output = Command::new(tool).arg(pdf).output().unwrap_or_else(|e| {
+        panic!(
+            "cannot run {tool} ({e}): run scripts/setup/30-documents.sh to install poppler-utils"
+        )
+    });
+    assert!(
+        output.status.success(),
+        "{tool} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).expect("utf-8")
+}
+
+/// Renders the committed example of `kind` to a temporary file.
+fn render_example(kind: Kind) -> PathBuf {
+    let path = example_path(kind);
+    let text = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let document = json::parse(kind, &text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let pdf = renderer().render(&document).expect("render");
+    let out = std::env::temp_dir().join(format!(
+        "idkiosk-doc-{}-{}.pdf",
+        kind.as_str(),
+        std::process::id()
+    ));
+    std::fs::write(&out, pdf).expect("write pdf");
+    out
+}
+
+#[track_caller]
+fn check_snapshot(kind: Kind) {
+    let pdf = render_example(kind);
+    let text = poppler("pdftotext", &["-layout", "-enc", "UTF-8"], &pdf);
+    let snapshot = root()
+        .join("crates/documents/tests/snapshots")
+        .join(format!("{}.txt", kind.as_str()));
+    if updating() {
+        std::fs::write(&snapshot, &text).expect("write snapshot");
+    }
+    let expected = std::fs::read_to_string(&snapshot)
+        .unwrap_or_else(|e| panic!("{}: {e} (UPDATE_SNAPSHOTS=1 writes it)", snapshot.display()));
+    assert_eq!(
+        text,
+        expected,
+        "pdftotext of {} differs from {}",
+        kind.as_str(),
+        snapshot.display()
+    );
+
+    let info = poppler_no_dash("pdfinfo", &pdf);
+    assert!(
+        info.lines()
+            .any(|l| l.split_whitespace().collect::<Vec<_>>() == ["Pages:", "1"]),
+        "{info}"
+    );
+
+    // Every font embedded and subset (pdffonts: emb = yes, sub = yes, name prefixed ABCDEF+).
+    let fonts = poppler_no_dash("pdffonts", &pdf);
+    let rows: Vec<&str> = fonts.lines().skip(2).collect();
+    assert!(!rows.is_empty(), "no fonts in {fonts}");
+    for row in rows {
+        let cols: Vec<&str> = row.split_whitespace().collect();
+        let n = cols.len();
+        assert!(n >= 7, "{row}");
+        assert_eq!(
+            &cols[n - 5..n - 2],
+            ["yes", "yes", "yes"],
+            "emb sub uni in {row}"
+        );
+        assert!(cols[0].contains('+') && cols[0].contains("CJK"), "{row}");
+    }
+    std::fs::remove_file(pdf).ok();
+}
+
+#[test]
+fn certificate_text_pages_fonts() {
+    check_snapshot(Kind::Certificate);
+}
+
+#[test]
+fn form_text_pages_fonts() {
+    check_snapshot(Kind::Form);
+}
+
+#[test]
+fn wechat_notice_text_pages_fonts() {
+    check_snapshot(Kind::NoticeWechat);
+}
+
+#[test]
+fn unionpay_notice_text_pages_fonts() {
+    check_snapshot(Kind::NoticeUnionPay);
+}
+
+#[test]
+fn portrait_form_text_pages_fonts() {
+    check_snapshot(Kind::Portrait);
+}
+
+/// The committed examples are the fixtures: regenerated with UPDATE_SNAPSHOTS=1.
+#[test]
+fn examples_are_the_fixtures() {
+    for kind in Kind::ALL {
+        let path = example_path(kind);
+        let expected = serde_json::to_string_pretty(&example(kind)).expect("json") + "\n";
+        if updating() {
+            std::fs::create_dir_all(path.parent().expect("dir")).expect("mkdir");
+            std::fs::write(&path, &expected).expect("write example");
+        }
+        let committed =
+            std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        assert_eq!(
+            committed,
+            expected,
+            "{} is stale (UPDATE_SNAPSHOTS=1 rewrites it)",
+            path.display()
+        );
+    }
+}
+
+/// The same data renders to the same bytes (no clock, no random id): reprints are identical.
+#[test]
+fn rendering_is_deterministic() {
+    let text = std::fs::read(example_path(Kind::Certificate)).expect("example");
+    let document = json::parse(Kind::Certificate, &text).expect("parse");
+    assert_eq!(
+        renderer().render(&document).expect("render"),
+        renderer().render(&document).expect("render")
+    );
+}
+
+/// The issue-by date is the domain's: 60 days, or 90 in a remote area (DOMAIN.md section 3).
+#[test]
+fn certificate_issue_by_follows_the_rule() {
+    let mut value = example(Kind::Certificate);
+    let parse =
+        |v: &serde_json::Value| match json::parse(Kind::Certificate, v.to_string().as_bytes()) {
+            Ok(documents::Document::Certificate(c)) => c,
+            other => panic!("{other:?}"),
+        };
+    assert_eq!(parse(&value).issue_by().to_string(), "2027-01-24");
+    value["remote_area"] = true.into();
+    assert_eq!(parse(&value).issue_by().to_string(), "2027-02-23");
+}
