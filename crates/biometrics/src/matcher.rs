@@ -323,7 +323,7 @@ pub fn compare(a: &[Minutia], b: &[Minutia], config: &MatchConfig) -> MatchResul
         });
         candidates.extend(members.iter().take(3));
     }
-    strongest.sort_by(|x, y| y.0.cmp(&x.0));
+    strongest.sort_by_key(|x| std::cmp::Reverse(x.0));
     candidates.extend(strongest.iter().take(6).map(|&(_, al)| al));
     best_of(&pa, &pb, candidates.into_iter(), config)
 }

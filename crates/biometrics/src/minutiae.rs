@@ -408,9 +408,9 @@ fn thin(image: &mut [bool], w: usize, h: usize) {
                     }
                     // p[0] N, p[2] E, p[4] S, p[6] W.
                     let ok = if pass == 0 {
-                        !(p[0] && p[2] && p[4]) && !(p[2] && p[4] && p[6])
+                        !(p[2] && p[4] && (p[0] || p[6]))
                     } else {
-                        !(p[0] && p[2] && p[6]) && !(p[0] && p[4] && p[6])
+                        !(p[0] && p[6] && (p[2] || p[4]))
                     };
                     if ok {
                         remove.push(y * w + x);

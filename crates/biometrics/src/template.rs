@@ -204,7 +204,7 @@ mod tests {
                 Minutia {
                     x: 16383,
                     y: 1,
-                    angle: 6.28,
+                    angle: 6.2825,
                     kind: MinutiaKind::Ending,
                     quality: 100,
                 },
@@ -225,7 +225,7 @@ mod tests {
         assert_eq!(&bytes[28..34], &[0x40, 10, 0, 20, 0, 90]);
         // Bifurcation: type bits 10; angle 3 rad = 171.9° = 122.2 units.
         assert_eq!(&bytes[34..40], &[0x80, 0xFF, 0x01, 0x1F, 122, 40]);
-        // 6.28 rad rounds to 256 units, which wraps to 0.
+        // 6.2825 rad rounds to 256 units, which wraps to 0.
         assert_eq!(&bytes[40..46], &[0x7F, 0xFF, 0, 1, 0, 100]);
         assert_eq!(&bytes[46..], &[0, 0]);
     }
