@@ -108,7 +108,7 @@ pub fn face_jpeg(seed: u64) -> Vec<u8> {
 
 /// `len` bytes of synthetic fingerprint templates (the chip's block; its format is not public).
 pub fn fingerprint_templates(seed: u64, len: usize) -> Vec<u8> {
-    let mut rng = Rng::new(seed ^ 0xF1A6_E5);
+    let mut rng = Rng::new(seed ^ 0x00F1_A6E5);
     (0..len).map(|_| (rng.next_u64() >> 56) as u8).collect()
 }
 

@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Context;
-use devices::barcode::{BarcodeError, BarcodeScanner, SerialBarcodeConfig, SerialBarcodeScanner};
+use devices::barcode::{BarcodeScanner, SerialBarcodeConfig, SerialBarcodeScanner};
 use devices::card_reader::{
     CardJson, CardReader, Command, SerialCardReader, SerialCardReaderConfig,
 };
@@ -139,11 +139,20 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// What a command ends with; the exit code follows from it.
+/// What a command ends with; the exit code follows from it. JSON is kept as text so that
+/// fields print in the order of the structs (a `Value` would sort them).
 enum Outcome {
-    Done(Value),
-    Failed(Value),
+    Done(String),
+    Failed(String),
     Usage(String),
+}
+
+fn done(body: &impl serde::Serialize) -> anyhow::Result<Outcome> {
+    Ok(Outcome::Done(serde_json::to_string(body)?))
+}
+
+fn failed(body: Value) -> anyhow::Result<Outcome> {
+    Ok(Outcome::Failed(body.to_string()))
 }
 
 fn seconds(name: &str, secs: f64) -> Result<Duration, Outcome> {
@@ -168,16 +177,16 @@ async fn read_card(args: ReadCardArgs) -> anyhow::Result<Outcome> {
         config.client.read_command = Command::ReadTextPhoto;
     }
     let reader = SerialCardReader::new(config);
-    Ok(match reader.read_card().await {
-        Ok(card) => Outcome::Done(serde_json::to_value(CardJson::from_card(&card))?),
-        Err(e) => Outcome::Failed(match e.status() {
+    match reader.read_card().await {
+        Ok(card) => done(&CardJson::from_card(&card)),
+        Err(e) => failed(match e.status() {
             Some(status) => json!({
                 "error": e.summary(),
                 "status": format!("{:02X}", status.code()),
             }),
             None => json!({ "error": e.to_string() }),
         }),
-    })
+    }
 }
 
 async fn scan_barcode(args: ScanBarcodeArgs) -> anyhow::Result<Outcome> {
@@ -192,14 +201,13 @@ async fn scan_barcode(args: ScanBarcodeArgs) -> anyhow::Result<Outcome> {
         TerminatorArg::Tab => Terminator::Tab,
     };
     let scanner = SerialBarcodeScanner::new(config);
-    Ok(match scanner.scan().await {
-        Ok(code) => Outcome::Done(json!({
+    match scanner.scan().await {
+        Ok(code) => done(&json!({
             "code": code,
             "receipt_code": ReceiptCode::parse(&code).is_ok(),
         })),
-        Err(e @ BarcodeError::NoCode) => Outcome::Failed(json!({ "error": e.to_string() })),
-        Err(e) => Outcome::Failed(json!({ "error": e.to_string() })),
-    })
+        Err(e) => failed(json!({ "error": e.to_string() })),
+    }
 }
 
 async fn fingerprint(args: FingerprintArgs) -> anyhow::Result<Outcome> {
@@ -207,27 +215,27 @@ async fn fingerprint(args: FingerprintArgs) -> anyhow::Result<Outcome> {
     config.line.reconnect.give_up_after = try_usage!(seconds("reconnect", args.port.reconnect));
     config.client.no_finger_after = try_usage!(seconds("wait", args.wait));
     let scanner = SerialFingerprintScanner::new(config);
-    Ok(match scanner.capture().await {
+    match scanner.capture().await {
         Ok(image) => {
             let (width, height) = (WIDTH as u32, HEIGHT as u32);
             let png = grey_png(width, height, image.pixels()).context("encoding the image")?;
             std::fs::write(&args.out, &png)
                 .with_context(|| format!("writing {}", args.out.display()))?;
-            Outcome::Done(json!({
+            done(&json!({
                 "out": args.out,
                 "width": width,
                 "height": height,
                 "png_bytes": png.len(),
             }))
         }
-        Err(e) => Outcome::Failed(match e.code() {
+        Err(e) => failed(match e.code() {
             Some(code) => json!({
                 "error": e.summary(),
                 "code": format!("{:02X}", code.code()),
             }),
             None => json!({ "error": e.to_string() }),
         }),
-    })
+    }
 }
 
 async fn pos_purchase(args: PosPurchaseArgs) -> anyhow::Result<Outcome> {
@@ -235,16 +243,14 @@ async fn pos_purchase(args: PosPurchaseArgs) -> anyhow::Result<Outcome> {
     config.line.reconnect.give_up_after = try_usage!(seconds("reconnect", args.port.reconnect));
     config.link.response_timeout = try_usage!(seconds("timeout", args.timeout));
     let terminal = SerialPosTerminal::new(config);
-    Ok(match terminal.purchase(args.amount_fen, &args.memo).await {
-        Ok(response) if response.is_approved() => {
-            Outcome::Done(serde_json::to_value(ResponseJson::from(&response))?)
-        }
-        Ok(response) => Outcome::Failed(json!({
+    match terminal.purchase(args.amount_fen, &args.memo).await {
+        Ok(response) if response.is_approved() => done(&ResponseJson::from(&response)),
+        Ok(response) => failed(json!({
             "error": "declined",
             "code": response.code,
             "message": response.message,
         })),
-        Err(e @ PosError::Request(_)) => Outcome::Usage(e.to_string()),
-        Err(e) => Outcome::Failed(json!({ "error": e.to_string() })),
-    })
+        Err(e @ PosError::Request(_)) => Ok(Outcome::Usage(e.to_string())),
+        Err(e) => failed(json!({ "error": e.to_string() })),
+    }
 }

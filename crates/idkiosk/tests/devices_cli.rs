@@ -103,6 +103,16 @@ fn read_card_from_the_simulator_through_corruption_and_removal() {
     let read = idkiosk(&["device", "read-card", "--port", &port]);
     assert_eq!(read.status.code(), Some(0), "{read:?}");
     let card = stdout_json(&read);
+    // Fields in the documented order, one line.
+    let text = String::from_utf8_lossy(&read.stdout);
+    assert!(
+        text.starts_with(r#"{"id":"320104200012100044","name":"#),
+        "{text}"
+    );
+    assert!(
+        text.trim_end().ends_with(r#""fingerprint_bytes":1024}"#),
+        "{text}"
+    );
     assert_eq!(card["id"], CITIZEN);
     assert_eq!(card["sex"], "female");
     assert_eq!(card["nation"], "汉");
