@@ -25,7 +25,9 @@ fn fixed_today() -> anyhow::Result<Option<Date>> {
     match std::env::var("IDKIOSK_TODAY") {
         Ok(text) => Date::parse(&text, format_description!("[year]-[month]-[day]"))
             .map(Some)
-            .with_context(|| format!("IDKIOSK_TODAY: {text:?} is not a date of the form YYYY-MM-DD")),
+            .with_context(|| {
+                format!("IDKIOSK_TODAY: {text:?} is not a date of the form YYYY-MM-DD")
+            }),
         Err(_) => Ok(None),
     }
 }

@@ -42,7 +42,10 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         .await
         .with_context(|| format!("listening on {}", args.listen))?;
     let address = listener.local_addr()?;
-    println!("{}", serde_json::json!({ "center": format!("http://{address}") }));
+    println!(
+        "{}",
+        serde_json::json!({ "center": format!("http://{address}") })
+    );
     axum::serve(listener, center::app(state))
         .with_graceful_shutdown(crate::shutdown::signal())
         .await
