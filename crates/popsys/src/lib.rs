@@ -1,1 +1,188 @@
-//! placeholder
+//! The population information system as the center sees it: the [`PopulationSystem`] adapter
+//! trait, and our reference implementation of it: [`StorePopulationSystem`] on the [`store`],
+//! its HTTP service ([`app`]) and the client of that service ([`HttpPopulationSystem`]), plus the
+//! demo data generator ([`seed`]).
+//!
+//! A bureau connects its real systems by implementing [`PopulationSystem`] (or by serving the
+//! HTTP API of `docs/popsys.md`). Invariants every implementation keeps:
+//! - a receipt is bound to one ID number: a receipt of someone else is "not found", never a hint
+//!   that the code exists;
+//! - a receipt is used at most once, and only within [`RECEIPT_VALID_DAYS`] of being made;
+//! - "today" is always passed in by the caller, so the center, the kiosk and the population system
+//!   agree on one calendar date (Asia/Shanghai).
+#![warn(missing_docs)]
+
+mod http_client;
+pub mod seed;
+mod server;
+mod store_impl;
+mod wire;
+
+use async_trait::async_trait;
+use domain::id::{CitizenId, Sex};
+use domain::region::KioskCity;
+use domain::rules::{PopulationRecord, RecordStatus};
+use time::Date;
+
+pub use http_client::HttpPopulationSystem;
+pub use server::{app, serve, shutdown_signal, AppError, AppState, Today};
+pub use store::{CardStatus, IdCard, ReceiptCode, ReceiptCodeError, RECEIPT_VALID_DAYS};
+pub use store_impl::StorePopulationSystem;
+
+/// What the population system holds about one citizen, as seen from one kiosk city on one day.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CitizenRecord {
+    /// The citizen ID number.
+    pub id: CitizenId,
+    /// Full name.
+    pub name: String,
+    /// Sex as registered.
+    pub sex: Sex,
+    /// Nation (民族) code, `01`–`56`.
+    pub nation_code: String,
+    /// Birth date as registered.
+    pub birth_date: Date,
+    /// Household address (住址).
+    pub address: String,
+    /// Region code of the household register (户籍地), six digits.
+    pub household_region: String,
+    /// Whether the record is in force.
+    pub status: RecordStatus,
+    /// The current card, if any.
+    pub card: Option<IdCard>,
+    /// In the asked city's floating-population (residence) registry, in force on the asked day.
+    pub floating_registered: bool,
+    /// A historical ID photo exists.
+    pub history_photo: bool,
+    /// An application is being processed.
+    pub application_in_progress: bool,
+    /// The household is in an area the bureau marked remote.
+    pub remote_area: bool,
+}
+
+impl CitizenRecord {
+    /// The part of the record the scope decision (`domain::rules::decide`) takes.
+    pub fn population_record(&self) -> PopulationRecord {
+        PopulationRecord {
+            status: self.status,
+            household_region: self.household_region.clone(),
+            floating_registered: self.floating_registered,
+            history_photo: self.history_photo,
+            application_in_progress: self.application_in_progress,
+            remote_area: self.remote_area,
+        }
+    }
+}
+
+/// A historical ID photo.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HistoryPhoto {
+    /// Day it was taken.
+    pub taken_on: Date,
+    /// The JPEG; `None` when the photo is on record but its image is not loaded (demo data made
+    /// before the face work).
+    pub jpeg: Option<Vec<u8>>,
+}
+
+/// A photo-studio receipt that can be used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Receipt {
+    /// The code on the receipt.
+    pub code: ReceiptCode,
+    /// The citizen it belongs to.
+    pub id: CitizenId,
+    /// Day the studio made it.
+    pub created_on: Date,
+    /// Last day it can be used.
+    pub last_valid_day: Date,
+    /// Set once redeemed: the day it was used.
+    pub used_on: Option<Date>,
+    /// The certified photo (JPEG); `None` in demo data made before the face work.
+    pub jpeg: Option<Vec<u8>>,
+}
+
+/// The answer about a receipt code for one citizen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReceiptOutcome {
+    /// Usable (resolve) or just used (redeem).
+    Usable(Receipt),
+    /// No receipt with this code for this citizen.
+    NotFound,
+    /// Its last valid day has passed.
+    Expired {
+        /// The last day it could have been used.
+        last_valid_day: Date,
+    },
+    /// It was used before.
+    AlreadyUsed {
+        /// The day it was used.
+        used_on: Date,
+    },
+}
+
+/// Why the population system gave no answer.
+#[derive(Debug, thiserror::Error)]
+pub enum PopsysError {
+    /// The system could not be reached or did not answer in time.
+    #[error("the population system is unavailable: {0}")]
+    Unavailable(String),
+    /// The system answered something this adapter does not understand.
+    #[error("the population system answered out of protocol: {0}")]
+    Protocol(String),
+    /// The reference implementation's database failed.
+    #[error(transparent)]
+    Store(#[from] store::StoreError),
+}
+
+/// The population information system, as the center calls it: one implementation per bureau
+/// system (ours: [`StorePopulationSystem`], [`HttpPopulationSystem`]). See `docs/popsys.md`.
+#[async_trait]
+pub trait PopulationSystem: Send + Sync {
+    /// The citizen's record as seen from the kiosk city `city` on `today` (which decides whether
+    /// a residence registration is in force), or `None` if the number is unknown.
+    async fn citizen(
+        &self,
+        id: &CitizenId,
+        city: &KioskCity,
+        today: Date,
+    ) -> Result<Option<CitizenRecord>, PopsysError>;
+
+    /// The citizen's most recent historical ID photo, if there is one.
+    async fn history_photo(&self, id: &CitizenId) -> Result<Option<HistoryPhoto>, PopsysError>;
+
+    /// Looks a receipt up for the citizen `id` without using it.
+    async fn resolve_receipt(
+        &self,
+        code: &ReceiptCode,
+        id: &CitizenId,
+        today: Date,
+    ) -> Result<ReceiptOutcome, PopsysError>;
+
+    /// Uses the receipt: of any number of concurrent calls at most one gets
+    /// [`ReceiptOutcome::Usable`]; the others get [`ReceiptOutcome::AlreadyUsed`].
+    async fn redeem_receipt(
+        &self,
+        code: &ReceiptCode,
+        id: &CitizenId,
+        today: Date,
+    ) -> Result<ReceiptOutcome, PopsysError>;
+
+    /// Whether the system answers at all (the health check); `Ok` by default.
+    async fn ready(&self) -> Result<(), PopsysError> {
+        Ok(())
+    }
+
+    /// The record the scope decision takes, for the kiosk city `city` on `today`; `None` if the
+    /// number is unknown (the decision's `not_found`).
+    async fn population_record(
+        &self,
+        id: &CitizenId,
+        city: &KioskCity,
+        today: Date,
+    ) -> Result<Option<PopulationRecord>, PopsysError> {
+        Ok(self
+            .citizen(id, city, today)
+            .await?
+            .map(|record| record.population_record()))
+    }
+}

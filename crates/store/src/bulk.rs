@@ -145,7 +145,7 @@ impl Store {
                     conn.close_on_drop();
                     for pragma in [
                         "PRAGMA synchronous = OFF",
-                        "PRAGMA cache_size = -262144",
+                        "PRAGMA cache_size = -1048576",
                         "PRAGMA temp_store = MEMORY",
                     ] {
                         sqlx::query(pragma).execute(&mut *conn).await?;

@@ -1,5 +1,7 @@
 -- The reference population system's tables (popsys). Dates are ISO text 'YYYY-MM-DD' (sqlx's
 -- encoding of time::Date), compared as text; booleans are 0/1. STRICT so a wrong type is refused.
+-- Rowid tables (not WITHOUT ROWID): rows append in insertion order and only the small key indexes
+-- take random inserts, which keeps bulk seeding of a million random ID numbers fast.
 -- The center's own tables (applications, payments, audit) come in later migrations; the name
 -- `applications` is left free for them, hence `population_applications` here.
 
@@ -13,7 +15,7 @@ CREATE TABLE citizens (
     household_region TEXT    NOT NULL CHECK (length(household_region) = 6),
     status           TEXT    NOT NULL CHECK (status IN ('normal', 'cancelled', 'deceased', 'moved_out')),
     remote_area      INTEGER NOT NULL DEFAULT 0 CHECK (remote_area IN (0, 1))
-) STRICT, WITHOUT ROWID;
+) STRICT;
 
 -- The citizen's current card. valid_until NULL means long-term (长期).
 CREATE TABLE id_cards (
@@ -22,7 +24,7 @@ CREATE TABLE id_cards (
     valid_until       TEXT CHECK (valid_until IS NULL OR (length(valid_until) = 10 AND valid_until > valid_from)),
     status            TEXT NOT NULL CHECK (status IN ('valid', 'reported_lost', 'in_production')),
     issuing_authority TEXT NOT NULL
-) STRICT, WITHOUT ROWID;
+) STRICT;
 
 -- Floating-population (residence) registrations (居住登记), one per citizen and city.
 CREATE TABLE residence_registrations (
@@ -30,7 +32,7 @@ CREATE TABLE residence_registrations (
     city_code   TEXT NOT NULL CHECK (length(city_code) = 6),
     valid_until TEXT NOT NULL CHECK (length(valid_until) = 10),
     PRIMARY KEY (id_number, city_code)
-) STRICT, WITHOUT ROWID;
+) STRICT;
 
 -- Photo-studio receipts (照片回执): single use, bound to one ID number. `photo` holds bytes sealed
 -- by the store's BlobCipher; NULL until a studio photo exists (demo data).
@@ -50,7 +52,7 @@ CREATE TABLE history_photos (
     taken_on  TEXT NOT NULL CHECK (length(taken_on) = 10),
     photo     BLOB,
     PRIMARY KEY (id_number, taken_on)
-) STRICT, WITHOUT ROWID;
+) STRICT;
 
 -- Card applications the population system knows about (受理中的申请).
 CREATE TABLE population_applications (

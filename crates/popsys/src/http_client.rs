@@ -1,0 +1,244 @@
+//! [`HttpPopulationSystem`]: the [`PopulationSystem`] over the popsys HTTP API (`docs/popsys.md`),
+//! for a center whose population system runs as its own service.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use domain::id::CitizenId;
+use domain::region::KioskCity;
+use reqwest::StatusCode;
+use time::Date;
+
+use crate::wire::{format_date, parse_date, CitizenJson, ErrorJson, ReceiptJson, ReceiptRequest};
+use crate::{
+    CitizenRecord, HistoryPhoto, PopsysError, PopulationSystem, ReceiptCode, ReceiptOutcome,
+};
+
+/// A client of a popsys server.
+#[derive(Debug, Clone)]
+pub struct HttpPopulationSystem {
+    client: reqwest::Client,
+    base_url: String,
+}
+
+impl HttpPopulationSystem {
+    /// A client of the server at `base_url` (`http://127.0.0.1:8081`), with a 2 s connect and a
+    /// 10 s request timeout.
+    pub fn new(base_url: &str) -> Result<HttpPopulationSystem, PopsysError> {
+        let client = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(2))
+            .timeout(Duration::from_secs(10))
+            .build()
+            .map_err(|err| PopsysError::Unavailable(format!("cannot build the client: {err}")))?;
+        Ok(HttpPopulationSystem::with_client(base_url, client))
+    }
+
+    /// A client of the server at `base_url` using `client` (shared pools, custom timeouts).
+    pub fn with_client(base_url: &str, client: reqwest::Client) -> HttpPopulationSystem {
+        HttpPopulationSystem {
+            client,
+            base_url: base_url.trim_end_matches('/').to_owned(),
+        }
+    }
+
+    async fn send(
+        &self,
+        request: reqwest::RequestBuilder,
+    ) -> Result<reqwest::Response, PopsysError> {
+        request.send().await.map_err(|err| {
+            // reqwest's error text carries the URL, which may hold an ID number: keep it out.
+            PopsysError::Unavailable(err.without_url().to_string())
+        })
+    }
+}
+
+/// The error answer of a non-success status, as a [`PopsysError`].
+async fn unexpected(what: &str, response: reqwest::Response) -> PopsysError {
+    let status = response.status();
+    let body: Option<ErrorJson> = response.json().await.ok();
+    let detail = match body {
+        Some(body) => match body.request_id {
+            Some(id) => format!("{} (request id {id})", body.error),
+            None => format!("{} (field {})", body.error, body.field.unwrap_or_default()),
+        },
+        None => "no error body".to_owned(),
+    };
+    let message = format!("{what}: HTTP {status}: {detail}");
+    if status.is_server_error() {
+        PopsysError::Unavailable(message)
+    } else {
+        PopsysError::Protocol(message)
+    }
+}
+
+async fn json<T: serde::de::DeserializeOwned>(
+    what: &str,
+    response: reqwest::Response,
+) -> Result<T, PopsysError> {
+    response
+        .json()
+        .await
+        .map_err(|err| PopsysError::Protocol(format!("{what}: unreadable answer: {err}")))
+}
+
+/// A 404 that says "nothing under this key" (the field named), not "no such route".
+async fn not_found_for(field: &str, response: reqwest::Response) -> Result<(), PopsysError> {
+    let body: Option<ErrorJson> = response.json().await.ok();
+    match body.and_then(|body| body.field) {
+        Some(named) if named == field => Ok(()),
+        other => Err(PopsysError::Protocol(format!(
+            "404 naming {other:?} instead of {field:?}: is the base URL a popsys server?"
+        ))),
+    }
+}
+
+impl HttpPopulationSystem {
+    async fn receipt(
+        &self,
+        action: &str,
+        code: &ReceiptCode,
+        id: &CitizenId,
+        today: Date,
+    ) -> Result<ReceiptOutcome, PopsysError> {
+        let what = format!("{action} receipt");
+        let url = format!("{}/v1/receipts/{}/{action}", self.base_url, code.as_str());
+        let body = ReceiptRequest {
+            id_number: Some(id.as_str().to_owned()),
+            on: Some(format_date(today)),
+        };
+        let response = self.send(self.client.post(url).json(&body)).await?;
+        match response.status() {
+            StatusCode::OK => {
+                let receipt: ReceiptJson = json(&what, response).await?;
+                Ok(ReceiptOutcome::Usable(
+                    receipt.into_receipt().map_err(PopsysError::Protocol)?,
+                ))
+            }
+            StatusCode::NOT_FOUND => {
+                not_found_for("code", response).await?;
+                Ok(ReceiptOutcome::NotFound)
+            }
+            StatusCode::CONFLICT => {
+                let body: ErrorJson = json(&what, response).await?;
+                let used_on = body
+                    .used_on
+                    .as_deref()
+                    .and_then(parse_date)
+                    .ok_or_else(|| {
+                        PopsysError::Protocol(format!("{what}: 409 without a used_on date"))
+                    })?;
+                Ok(ReceiptOutcome::AlreadyUsed { used_on })
+            }
+            StatusCode::GONE => {
+                let body: ErrorJson = json(&what, response).await?;
+                let last_valid_day = body
+                    .last_valid_day
+                    .as_deref()
+                    .and_then(parse_date)
+                    .ok_or_else(|| {
+                        PopsysError::Protocol(format!("{what}: 410 without a last_valid_day"))
+                    })?;
+                Ok(ReceiptOutcome::Expired { last_valid_day })
+            }
+            _ => Err(unexpected(&what, response).await),
+        }
+    }
+}
+
+#[async_trait]
+impl PopulationSystem for HttpPopulationSystem {
+    async fn ready(&self) -> Result<(), PopsysError> {
+        let response = self
+            .send(self.client.get(format!("{}/health", self.base_url)))
+            .await?;
+        if response.status().is_success() {
+            Ok(())
+        } else {
+            Err(unexpected("health", response).await)
+        }
+    }
+
+    async fn citizen(
+        &self,
+        id: &CitizenId,
+        city: &KioskCity,
+        today: Date,
+    ) -> Result<Option<CitizenRecord>, PopsysError> {
+        let url = format!("{}/v1/citizens/{}", self.base_url, id.as_str());
+        let request = self
+            .client
+            .get(url)
+            .query(&[("city", city.code()), ("on", &format_date(today))]);
+        let response = self.send(request).await?;
+        match response.status() {
+            StatusCode::OK => {
+                let body: CitizenJson = json("citizen", response).await?;
+                if body.id != id.as_str() || body.city != city.code() {
+                    return Err(PopsysError::Protocol(
+                        "citizen: the answer is about another number or city".into(),
+                    ));
+                }
+                body.into_record()
+                    .map(Some)
+                    .map_err(|err| PopsysError::Protocol(format!("citizen: {err}")))
+            }
+            StatusCode::NOT_FOUND => {
+                not_found_for("id", response).await?;
+                Ok(None)
+            }
+            _ => Err(unexpected("citizen", response).await),
+        }
+    }
+
+    async fn history_photo(&self, id: &CitizenId) -> Result<Option<HistoryPhoto>, PopsysError> {
+        let url = format!(
+            "{}/v1/citizens/{}/history-photo",
+            self.base_url,
+            id.as_str()
+        );
+        let response = self.send(self.client.get(url)).await?;
+        let status = response.status();
+        if status == StatusCode::NOT_FOUND {
+            not_found_for("id", response).await?;
+            return Ok(None);
+        }
+        if status != StatusCode::OK && status != StatusCode::NO_CONTENT {
+            return Err(unexpected("history photo", response).await);
+        }
+        let taken_on = response
+            .headers()
+            .get("x-photo-taken-on")
+            .and_then(|value| value.to_str().ok())
+            .and_then(parse_date)
+            .ok_or_else(|| {
+                PopsysError::Protocol("history photo: no x-photo-taken-on date".into())
+            })?;
+        let jpeg = if status == StatusCode::OK {
+            let bytes = response.bytes().await.map_err(|err| {
+                PopsysError::Unavailable(format!("history photo: {}", err.without_url()))
+            })?;
+            Some(bytes.to_vec())
+        } else {
+            None
+        };
+        Ok(Some(HistoryPhoto { taken_on, jpeg }))
+    }
+
+    async fn resolve_receipt(
+        &self,
+        code: &ReceiptCode,
+        id: &CitizenId,
+        today: Date,
+    ) -> Result<ReceiptOutcome, PopsysError> {
+        self.receipt("resolve", code, id, today).await
+    }
+
+    async fn redeem_receipt(
+        &self,
+        code: &ReceiptCode,
+        id: &CitizenId,
+        today: Date,
+    ) -> Result<ReceiptOutcome, PopsysError> {
+        self.receipt("redeem", code, id, today).await
+    }
+}

@@ -1,0 +1,59 @@
+//! Small helpers: a seeded store, a spawned server, typed values from text.
+
+use std::sync::Arc;
+
+use domain::id::CitizenId;
+use domain::region::KioskCity;
+use popsys::seed::fixed_citizens;
+use popsys::{AppState, ReceiptCode, StorePopulationSystem};
+use store::testing::TestDatabase;
+use time::macros::date;
+use time::Date;
+
+/// The reference date of DOMAIN.md's decision table and of the fixed demo citizens.
+pub const TODAY: Date = date!(2026 - 11 - 25);
+
+pub fn id(text: &str) -> CitizenId {
+    CitizenId::parse(text, TODAY).expect("test id is valid")
+}
+
+pub fn nanjing() -> KioskCity {
+    KioskCity::parse("320100").expect("320100 is a city")
+}
+
+pub fn code(text: &str) -> ReceiptCode {
+    ReceiptCode::parse(text).expect("test code is valid")
+}
+
+/// A fresh SQLite database holding the fixed demo citizens.
+pub async fn seeded_sqlite() -> TestDatabase {
+    let db = TestDatabase::sqlite().await.expect("sqlite test database");
+    db.store()
+        .insert_citizens(&fixed_citizens())
+        .await
+        .expect("fixed citizens load");
+    db
+}
+
+/// The app's state on `db`, with the clock fixed at [`TODAY`].
+pub fn state(db: &TestDatabase) -> AppState {
+    AppState {
+        popsys: Arc::new(StorePopulationSystem::new(db.store().clone())),
+        today: Arc::new(|| TODAY),
+    }
+}
+
+/// A popsys server on a free loopback port; the base URL and the task serving it.
+pub async fn spawn_server(db: &TestDatabase) -> (String, tokio::task::JoinHandle<()>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind loopback");
+    let url = format!("http://{}", listener.local_addr().expect("local addr"));
+    let app = popsys::app(state(db));
+    let task = tokio::spawn(async move {
+        popsys::serve(listener, app, std::future::pending())
+            .await
+            .expect("serve");
+    });
+    (url, task)
+}
