@@ -1,0 +1,192 @@
+//! Same person ≥ 60, different people < 60, step 7's verification, the engine's contract.
+
+use std::sync::Arc;
+
+use face::{verify, DlibEngine, FaceEngine, Thresholds};
+
+use crate::common::{engine, picture};
+
+fn similarity(a: &str, b: &str) -> f64 {
+    engine()
+        .compare_pictures(&picture(a), &picture(b))
+        .unwrap_or_else(|e| panic!("{a} vs {b}: {e}"))
+        .similarity
+}
+
+#[test]
+fn same_person_scores_at_least_60() {
+    for (a, b) in [
+        ("obama.jpg", "obama2.jpg"),
+        ("obama.jpg", "obama3.jpg"),
+        ("obama2.jpg", "obama3.jpg"),
+        ("obama.jpg", "obama_partial_face.jpg"),
+        ("obama3.jpg", "obama_partial_face2.jpg"),
+    ] {
+        let score = similarity(a, b);
+        assert!(score >= 60.0, "{a} vs {b}: {score:.1}");
+    }
+}
+
+#[test]
+fn different_people_score_below_60() {
+    for obama in [
+        "obama.jpg",
+        "obama2.jpg",
+        "obama3.jpg",
+        "obama_partial_face.jpg",
+    ] {
+        let score = similarity(obama, "biden.jpg");
+        assert!(score < 60.0, "{obama} vs biden.jpg: {score:.1}");
+    }
+}
+
+#[test]
+fn distances_match_the_published_model_behaviour() {
+    // Seen with Python face_recognition on the same images (HOG, no upsampling, 5 points):
+    // obama–obama2 0.36, obama–biden 0.85. The decoders differ slightly, so a loose band.
+    let engine = engine();
+    let d = |a: &str, b: &str| {
+        engine
+            .compare_pictures(&picture(a), &picture(b))
+            .unwrap()
+            .distance
+    };
+    let same = d("obama.jpg", "obama2.jpg");
+    let different = d("obama.jpg", "biden.jpg");
+    assert!((0.30..0.40).contains(&same), "{same}");
+    assert!((0.80..0.90).contains(&different), "{different}");
+}
+
+#[test]
+fn comparing_a_picture_with_itself_scores_near_100() {
+    let engine = engine();
+    let a = engine.describe(&picture("obama.jpg")).unwrap();
+    let c = engine.compare(&a.embedding, &a.embedding);
+    assert_eq!(c.distance, 0.0);
+    assert!(c.similarity > 99.8, "{c:?}");
+    assert_eq!(a.embedding.0.len(), 128);
+}
+
+#[test]
+fn the_engine_loads_once_per_process() {
+    let first = DlibEngine::shared().unwrap();
+    let second = DlibEngine::shared().unwrap();
+    assert!(Arc::ptr_eq(&first, &second));
+    assert_eq!(first.name(), "dlib-resnet-v1");
+    assert!(first.version().contains("dlib 19."), "{}", first.version());
+    assert!(
+        first.version().contains("face_recognition_models 0.3.0"),
+        "{}",
+        first.version()
+    );
+}
+
+#[test]
+fn trait_steps_agree_with_describe() {
+    let engine = engine();
+    let obama = picture("obama.jpg");
+    let faces = engine.detect(&obama).unwrap();
+    assert_eq!(faces.len(), 1);
+    let landmarks = engine.landmarks(&obama, &faces[0]).unwrap();
+    assert!(landmarks.left_eye().x < landmarks.right_eye().x);
+    assert!(landmarks.nose.y > landmarks.left_eye().y);
+    let embedding = engine.embed(&obama, &landmarks).unwrap();
+    assert_eq!(embedding, engine.describe(&obama).unwrap().embedding);
+
+    let aligned = engine.align(&obama, &landmarks).unwrap();
+    assert_eq!(aligned.chip.dimensions(), (150, 150));
+    // In the chip the eyes are level and where dlib's template puts them.
+    let [r_out, r_in, l_out, l_in, nose] = aligned.landmarks[..] else {
+        panic!("five points expected")
+    };
+    assert!((r_out.y - l_out.y).abs() < 3.0, "{r_out:?} {l_out:?}");
+    assert!(l_out.x < l_in.x && l_in.x < r_in.x && r_in.x < r_out.x);
+    assert!((nose.x - 75.0).abs() < 8.0, "{nose:?}");
+}
+
+#[test]
+fn step_7_passes_for_the_same_person_and_fails_for_another() {
+    let engine = engine();
+    let thresholds = Thresholds::default();
+    let (certified, historical) = (picture("obama.jpg"), picture("obama3.jpg"));
+
+    let report = verify(
+        &*engine,
+        &thresholds,
+        &certified,
+        &historical,
+        &picture("obama2.jpg"),
+    )
+    .unwrap();
+    assert!(report.certified_vs_history.similarity > 95.0, "{report:?}");
+    assert!(report.live_vs_history.similarity > 60.0, "{report:?}");
+    assert!(report.passed && report.certified_passed && report.live_passed);
+    assert_eq!(report.engine, "dlib-resnet-v1");
+    assert_eq!(report.version, engine.version());
+
+    let impostor = verify(
+        &*engine,
+        &thresholds,
+        &certified,
+        &historical,
+        &picture("biden.jpg"),
+    )
+    .unwrap();
+    assert!(impostor.certified_passed);
+    assert!(!impostor.live_passed && !impostor.passed, "{impostor:?}");
+}
+
+#[test]
+fn step_7_fails_when_the_certified_photo_is_not_close_enough() {
+    // obama2 vs obama3 is the same person at d = 0.43 (score ~89): good enough live, not
+    // for a certified studio photo, whose bar is 95.
+    let engine = engine();
+    let report = verify(
+        &*engine,
+        &Thresholds::default(),
+        &picture("obama2.jpg"),
+        &picture("obama3.jpg"),
+        &picture("obama.jpg"),
+    )
+    .unwrap();
+    assert!(!report.certified_passed, "{report:?}");
+    assert!(report.live_passed);
+    assert!(!report.passed);
+}
+
+#[test]
+fn step_7_names_the_picture_without_a_face() {
+    let engine = engine();
+    let blank = face::Picture::from_rgb(
+        "live",
+        image::RgbImage::from_pixel(640, 480, image::Rgb([128, 128, 128])),
+    );
+    let err = verify(
+        &*engine,
+        &Thresholds::default(),
+        &picture("obama.jpg"),
+        &picture("obama3.jpg"),
+        &blank,
+    )
+    .unwrap_err();
+    assert_eq!(err.reason(), "no_face");
+    assert_eq!(err.picture(), Some("live"));
+}
+
+#[test]
+fn several_faces_are_refused_with_the_count() {
+    let (obama, biden) = (picture("obama.jpg"), picture("biden.jpg"));
+    let height = obama.dimensions().1.max(biden.dimensions().1);
+    let mut both = image::RgbImage::from_pixel(
+        obama.dimensions().0 + biden.dimensions().0,
+        height,
+        image::Rgb([255, 255, 255]),
+    );
+    image::imageops::replace(&mut both, obama.image(), 0, 0);
+    image::imageops::replace(&mut both, biden.image(), i64::from(obama.dimensions().0), 0);
+    let err = engine()
+        .describe(&face::Picture::from_rgb("both.jpg", both))
+        .unwrap_err();
+    assert_eq!(err.reason(), "several_faces");
+    assert!(err.to_string().contains("both.jpg: 2 faces"), "{err}");
+}
