@@ -8,6 +8,7 @@ pub mod id;
 pub mod mask;
 pub mod mobile;
 pub mod prompts;
+pub mod receipt;
 pub mod region;
 pub mod rules;
 pub mod session;

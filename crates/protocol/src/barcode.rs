@@ -145,47 +145,5 @@ pub fn encode_line(code: &str, terminator: Terminator) -> Result<Vec<u8>, LineEr
     Ok([code.as_bytes(), terminator.bytes()].concat())
 }
 
-/// A photo-studio receipt code (照相回执码): 8–32 characters of `A–Z a–z 0–9 -`.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct ReceiptCode(String);
-
-impl ReceiptCode {
-    /// Checks a scanned code.
-    pub fn parse(code: &str) -> Result<ReceiptCode, ReceiptCodeError> {
-        if let Some((position, ch)) = code
-            .chars()
-            .enumerate()
-            .find(|(_, c)| !(c.is_ascii_alphanumeric() || *c == '-'))
-        {
-            return Err(ReceiptCodeError::InvalidChar { ch, position });
-        }
-        match code.len() {
-            len @ 0..=7 => Err(ReceiptCodeError::TooShort(len)),
-            8..=32 => Ok(ReceiptCode(code.to_owned())),
-            len => Err(ReceiptCodeError::TooLong(len)),
-        }
-    }
-    /// The code.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-/// Why a scanned code is not a receipt code; each is its own prompt on screen.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-pub enum ReceiptCodeError {
-    /// Fewer than 8 characters.
-    #[error("receipt code of {0} characters is too short (8 to 32)")]
-    TooShort(usize),
-    /// More than 32 characters.
-    #[error("receipt code of {0} characters is too long (8 to 32)")]
-    TooLong(usize),
-    /// A character other than `A–Z a–z 0–9 -`.
-    #[error("receipt code has {ch:?} at position {position}; only A-Z a-z 0-9 - allowed")]
-    InvalidChar {
-        /// The character.
-        ch: char,
-        /// Its index.
-        position: usize,
-    },
-}
+/// A photo-studio receipt code (照相回执码); one definition for the whole system, in `domain`.
+pub use domain::receipt::{ReceiptCode, ReceiptCodeError};

@@ -10,49 +10,7 @@ use time::Date;
 /// counts as day 0, so a receipt made on 1 January is usable through 30 June in a common year).
 pub const RECEIPT_VALID_DAYS: u32 = 180;
 
-/// The code printed on a photo studio's receipt (照片回执编号): 8–32 characters of
-/// `A–Z a–z 0–9 -` (DOMAIN.md 9.3).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct ReceiptCode(String);
-
-/// Why a receipt code was refused.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ReceiptCodeError {
-    /// Fewer than 8 or more than 32 characters.
-    #[error("a receipt code has 8 to 32 characters, found {0}")]
-    Length(usize),
-    /// A character outside `A–Z a–z 0–9 -`.
-    #[error("a receipt code has only the characters A-Z a-z 0-9 and -, found {0:?}")]
-    Character(char),
-}
-
-impl ReceiptCode {
-    /// Checks the format; the code is kept as written (codes are case-sensitive).
-    pub fn parse(input: &str) -> Result<ReceiptCode, ReceiptCodeError> {
-        let length = input.chars().count();
-        if !(8..=32).contains(&length) {
-            return Err(ReceiptCodeError::Length(length));
-        }
-        if let Some(bad) = input
-            .chars()
-            .find(|c| !(c.is_ascii_alphanumeric() || *c == '-'))
-        {
-            return Err(ReceiptCodeError::Character(bad));
-        }
-        Ok(ReceiptCode(input.to_owned()))
-    }
-
-    /// The code as text.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl std::fmt::Display for ReceiptCode {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+pub use domain::receipt::{ReceiptCode, ReceiptCodeError};
 
 /// The state of a citizen's current card (证件状态).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

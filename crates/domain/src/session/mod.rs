@@ -160,49 +160,7 @@ impl From<SessionId> for String {
     }
 }
 
-/// The code on a photo studio's receipt (DOMAIN.md section 9.3): 8–32 characters of
-/// `A–Z a–z 0–9 -`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub struct ReceiptCode(String);
-
-/// A scanned code that cannot be a photo receipt.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("a photo receipt code is 8 to 32 characters of A-Z a-z 0-9 -")]
-pub struct ReceiptCodeError;
-
-impl ReceiptCode {
-    /// Checks length and characters; whitespace around the code (a scanner's terminator) is
-    /// dropped.
-    pub fn parse(text: &str) -> Result<ReceiptCode, ReceiptCodeError> {
-        let text = text.trim();
-        let ok = (8..=32).contains(&text.len())
-            && text.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
-        if ok {
-            Ok(ReceiptCode(text.to_owned()))
-        } else {
-            Err(ReceiptCodeError)
-        }
-    }
-
-    /// The code as scanned.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl TryFrom<String> for ReceiptCode {
-    type Error = ReceiptCodeError;
-    fn try_from(text: String) -> Result<Self, Self::Error> {
-        ReceiptCode::parse(&text)
-    }
-}
-
-impl From<ReceiptCode> for String {
-    fn from(code: ReceiptCode) -> String {
-        code.0
-    }
-}
+pub use crate::receipt::{ReceiptCode, ReceiptCodeError};
 
 /// The two ways to pay at step 11.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
