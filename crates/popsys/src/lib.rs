@@ -25,7 +25,7 @@ use domain::rules::{PopulationRecord, RecordStatus};
 use time::Date;
 
 pub use http_client::HttpPopulationSystem;
-pub use server::{app, serve, shutdown_signal, AppError, AppState, Today};
+pub use server::{app, serve, AppError, AppState, Today};
 pub use store::{CardStatus, IdCard, ReceiptCode, ReceiptCodeError, RECEIPT_VALID_DAYS};
 pub use store_impl::StorePopulationSystem;
 

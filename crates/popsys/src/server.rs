@@ -85,26 +85,6 @@ pub async fn serve(
         .await
 }
 
-/// Resolves on Ctrl-C or SIGTERM.
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut stream) => {
-                stream.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
-    }
-    tracing::info!("shutting down");
-}
-
 /// A path for the log: any segment that looks like an ID number (ten or more characters, the
 /// first six digits) keeps its first 6 and last 4
 /// characters (`320104********0044`), as `CitizenId::masked` does, even when it does not parse.
