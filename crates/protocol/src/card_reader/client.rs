@@ -163,6 +163,7 @@ pub struct CardReaderClient {
     transmit: Vec<u8>,
     events: VecDeque<Event>,
     garbage_bytes: u64,
+    stale_answers: u64,
     /// The select in flight follows a lost find answer; `81` then means "keep polling".
     speculative_select: bool,
 }
@@ -184,6 +185,7 @@ impl CardReaderClient {
             transmit: Vec::new(),
             events: VecDeque::new(),
             garbage_bytes: 0,
+            stale_answers: 0,
             speculative_select: false,
         }
     }
@@ -226,6 +228,13 @@ impl CardReaderClient {
         self.garbage_bytes
     }
 
+    /// Well-formed answers dropped because their status cannot answer the command on the line
+    /// (late answers to an earlier command); their bytes are also counted in
+    /// [`garbage_bytes`](Self::garbage_bytes).
+    pub fn stale_answers(&self) -> u64 {
+        self.stale_answers
+    }
+
     /// Feeds bytes read from the reader.
     pub fn handle_bytes(&mut self, now: Millis, bytes: &[u8]) {
         self.decoder.push(bytes);
@@ -242,6 +251,12 @@ impl CardReaderClient {
                 }
                 Err(error) => {
                     self.retry_or(now, command, retries, Event::Corrupted { command, error })
+                }
+                // A late answer to an earlier command (e.g. the `80` of a resent find arriving
+                // while select is awaited) cannot answer this one: drop it and keep waiting.
+                Ok(answer) if !can_answer(command, answer.status) => {
+                    self.stale_answers += 1;
+                    self.garbage_bytes += answer.to_frame().len() as u64;
                 }
                 Ok(answer) => self.on_answer(now, command, retries, answer),
             }
@@ -404,6 +419,42 @@ impl CardReaderClient {
             .max(now)
             .min(give_up_at);
         self.phase = Phase::Pause { until };
+    }
+}
+
+/// Whether `status` can be the reader's answer to `command`. Statuses that report a broken
+/// command or reader (`10`, `11`, `21`, `23`, `24`, `60`) can answer anything; otherwise find card
+/// is answered `9F`/`80`, select `90`/`81`, and a read `90`, `91`, `41` or a card error (`31`,
+/// `32`, `33`, `40`). The SAM commands accept every status.
+fn can_answer(command: Command, status: Sw3) -> bool {
+    use Sw3::*;
+    if matches!(
+        status,
+        ChecksumError
+            | LengthError
+            | CommandError
+            | Unauthorised
+            | UnknownError
+            | SamSelfTestFailed
+    ) {
+        return true;
+    }
+    match command {
+        Command::FindCard => matches!(status, CardFound | NoCard),
+        Command::SelectCard => matches!(status, Success | SelectFailed),
+        Command::ReadTextPhoto | Command::ReadTextPhotoFingerprint | Command::ReadExtraAddress => {
+            matches!(
+                status,
+                Success
+                    | ItemEmpty
+                    | ReadFailed
+                    | CardAuthFailed
+                    | SamAuthFailed
+                    | VerifyFailed
+                    | UnknownCardType
+            )
+        }
+        Command::ResetSam | Command::SamStatus | Command::SamId => true,
     }
 }
 

@@ -981,3 +981,51 @@ fn bad_text_on_the_card_is_bad_data_not_a_card() {
         Event::BadData(CardDataError::Text(TextError::Invalid { field: "sex", .. }))
     ));
 }
+
+// Regression: the client took any answer as the answer to the command it was waiting for, so a
+// late `80`/`9F` (the answer to an earlier find, e.g. one that was resent after a timeout)
+// arriving while select or read was awaited was misread as "select failed" or a failed read.
+// Statuses that cannot answer the awaited command are now dropped (counted as garbage) and the
+// client keeps waiting for the real answer.
+#[test]
+fn a_late_find_answer_is_not_taken_for_the_select_or_read_answer() {
+    let mut p = pair();
+    let answers = std::rc::Rc::new(std::cell::Cell::new(0u32));
+    let seen = answers.clone();
+    // Before the answer to select (the 2nd answer) and to read (the 3rd), the wire delivers a
+    // stale `80` and a stale `9F`.
+    p.to_client = Box::new(move |b| {
+        seen.set(seen.get() + 1);
+        if seen.get() >= 2 {
+            let mut stale = Answer::status(Sw3::NoCard).to_frame();
+            stale.extend(Answer::status(Sw3::CardFound).to_frame());
+            stale.append(b);
+            *b = stale;
+        }
+    });
+    p.device.insert_card(card());
+    p.client.start_read(p.now);
+    let data = expect_card(p.run(20));
+    assert_eq!(data.text, citizen_text());
+    assert_eq!(p.client.stale_answers(), 4);
+    let stale_len = (Answer::status(Sw3::NoCard).to_frame().len() * 2) as u64;
+    assert_eq!(p.client.garbage_bytes(), stale_len * 2);
+}
+
+#[test]
+fn a_late_select_answer_is_not_taken_for_the_find_answer() {
+    let mut p = pair();
+    let mut first = true;
+    // A stale `81` before the answer to find card cannot answer it: dropped, the card is read.
+    p.to_client = Box::new(move |b| {
+        if std::mem::take(&mut first) {
+            let mut stale = Answer::status(Sw3::SelectFailed).to_frame();
+            stale.append(b);
+            *b = stale;
+        }
+    });
+    p.device.insert_card(card());
+    p.client.start_read(p.now);
+    expect_card(p.run(20));
+    assert_eq!(p.client.stale_answers(), 1);
+}
