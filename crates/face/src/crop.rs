@@ -302,13 +302,13 @@ pub fn crop_id_photo(
     let placed = landmarks_in_photo(&landmarks, &map);
     let placed_mid = placed.eye_midpoint();
     let placement = Placement {
-        face_width_px: placed.face_width(),
-        hair_top_px: placed_mid.y - crop.hair_above_eyes * placed.face_width(),
-        eye_line_from_bottom_px: f64::from(crop.height) - placed_mid.y,
-        centre_offset_px: placed_mid.x - centre,
-        scale,
-        rotation_degrees: -roll.to_degrees(),
-        outside_frame: outside,
+        face_width_px: round2(placed.face_width()),
+        hair_top_px: round2(placed_mid.y - crop.hair_above_eyes * placed.face_width()),
+        eye_line_from_bottom_px: round2(f64::from(crop.height) - placed_mid.y),
+        centre_offset_px: round2(placed_mid.x - centre),
+        scale: (scale * 1e4).round() / 1e4,
+        rotation_degrees: round2(-roll.to_degrees()),
+        outside_frame: (outside * 1e4).round() / 1e4,
     };
     let jpeg = encode_jpeg(&image, crop)?;
     let report = quality::assess(quality::Inputs {
@@ -325,6 +325,11 @@ pub fn crop_id_photo(
         image,
         report,
     })
+}
+
+/// Rounds to two decimals, so reports read cleanly.
+pub(crate) fn round2(value: f64) -> f64 {
+    (value * 100.0).round() / 100.0 + 0.0
 }
 
 /// Baseline JPEG with the JFIF density set to the configured dpi.

@@ -13,7 +13,7 @@
 use image::RgbImage;
 use serde::{Deserialize, Serialize};
 
-use crate::crop::{CropConfig, Placement};
+use crate::crop::{round2, CropConfig, Placement};
 use crate::{FaceError, Landmarks, Point};
 
 /// Thresholds of the quality checks.
@@ -260,15 +260,16 @@ pub(crate) fn assess(inputs: Inputs<'_>) -> QualityReport {
         eye_patch(placed.right_eye_outer, placed.right_eye_inner),
     ];
     let measures = Measures {
-        frame_face_width: frame_landmarks.face_width(),
-        yaw_degrees: frame_landmarks.yaw_degrees(),
-        roll_degrees: frame_landmarks.roll_degrees(),
-        sharpness: grey.laplacian_variance(region),
-        brightness: grey.mean(region),
-        eye_contrast: eyes
-            .iter()
-            .map(|r| grey.spread(*r))
-            .fold(f64::INFINITY, f64::min),
+        frame_face_width: round2(frame_landmarks.face_width()),
+        yaw_degrees: round2(frame_landmarks.yaw_degrees()),
+        roll_degrees: round2(frame_landmarks.roll_degrees()),
+        sharpness: round2(grey.laplacian_variance(region)),
+        brightness: round2(grey.mean(region)),
+        eye_contrast: round2(
+            eyes.iter()
+                .map(|r| grey.spread(*r))
+                .fold(f64::INFINITY, f64::min),
+        ),
     };
 
     let mut problems = Vec::new();

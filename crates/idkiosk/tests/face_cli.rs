@@ -1,0 +1,263 @@
+//! `idkiosk face` end to end: the binary on the real test faces (fetched by
+//! scripts/setup/20-face.sh), its JSON answers and exit codes.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn faces_dir() -> PathBuf {
+    std::env::var_os("IDKIOSK_FACES_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join(".idkiosk/faces"))
+}
+
+/// A test face; missing files fail with what to do, never a skip.
+fn face(name: &str) -> String {
+    let path = faces_dir().join(name);
+    assert!(
+        path.is_file(),
+        "test face {} missing: run scripts/setup/20-face.sh (scripts/test.sh does)",
+        path.display()
+    );
+    path.display().to_string()
+}
+
+fn scratch(tag: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("idkiosk-face-cli-{tag}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Runs `idkiosk face ARGS` from the workspace root; returns the exit code and the JSON line.
+fn idkiosk_face(args: &[&str]) -> (i32, Value) {
+    let out = Command::new(env!("CARGO_BIN_EXE_idkiosk"))
+        .arg("face")
+        .args(args)
+        .current_dir(root())
+        .env("IDKIOSK_LOG", "warn")
+        .output()
+        .expect("run idkiosk");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let code = out.status.code().expect("exit code");
+    if code == 3 {
+        panic!("idkiosk face failed: {stderr}\n(the face engine needs scripts/setup/20-face.sh)");
+    }
+    let json = serde_json::from_str(stdout.trim())
+        .unwrap_or_else(|e| panic!("not one JSON line ({e}): {stdout:?}\nstderr: {stderr}"));
+    (code, json)
+}
+
+#[test]
+fn compare_same_person_scores_at_least_60() {
+    let (code, json) = idkiosk_face(&["compare", &face("obama.jpg"), &face("obama2.jpg")]);
+    assert_eq!(code, 0, "{json}");
+    let similarity = json["similarity"].as_f64().unwrap();
+    assert!(similarity >= 60.0, "{json}");
+    assert!(json["distance"].as_f64().unwrap() < 0.6);
+    assert_eq!(json["engine"], "dlib-resnet-v1");
+    let keys: Vec<_> = json.as_object().unwrap().keys().cloned().collect();
+    assert_eq!(keys, ["distance", "engine", "similarity"]);
+}
+
+#[test]
+fn compare_different_people_scores_below_60() {
+    let (code, json) = idkiosk_face(&["compare", &face("obama.jpg"), &face("biden.jpg")]);
+    assert_eq!(code, 0, "{json}");
+    assert!(json["similarity"].as_f64().unwrap() < 60.0, "{json}");
+}
+
+#[test]
+fn compare_names_the_picture_that_is_not_an_image() {
+    let dir = scratch("text");
+    let text = dir.join("notes.jpg");
+    std::fs::write(&text, "not a photo").unwrap();
+    let (code, json) = idkiosk_face(&["compare", &face("obama.jpg"), text.to_str().unwrap()]);
+    assert_eq!(code, 1, "{json}");
+    assert_eq!(json["reason"], "not_an_image");
+    assert_eq!(json["picture"], text.to_str().unwrap());
+    assert!(json["error"].as_str().unwrap().contains("notes.jpg"));
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn compare_names_the_picture_without_a_face() {
+    let dir = scratch("noface");
+    let blank = dir.join("wall.jpg");
+    std::fs::write(&blank, flat_grey_jpeg(640, 480)).unwrap();
+    let (code, json) = idkiosk_face(&["compare", blank.to_str().unwrap(), &face("obama.jpg")]);
+    assert_eq!(code, 1, "{json}");
+    assert_eq!(json["reason"], "no_face");
+    assert_eq!(json["picture"], blank.to_str().unwrap());
+    assert_eq!(json["prompt_zh"], "未检测到人脸，请正对摄像头。");
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn crop_writes_a_358_by_441_350_dpi_photo_and_its_report() {
+    let dir = scratch("crop");
+    let out = dir.join("id.jpg");
+    let (code, json) = idkiosk_face(&["crop", &face("obama.jpg"), out.to_str().unwrap()]);
+    assert_eq!(code, 0, "{json}");
+    assert_eq!(json["passed"], true);
+    assert_eq!(
+        (
+            json["width"].as_u64(),
+            json["height"].as_u64(),
+            json["dpi"].as_u64()
+        ),
+        (Some(358), Some(441), Some(350))
+    );
+    let jpeg = std::fs::read(&out).unwrap();
+    assert_eq!(&jpeg[6..11], b"JFIF\0");
+    assert_eq!(jpeg[13], 1, "density in dots per inch");
+    assert_eq!(u16::from_be_bytes([jpeg[14], jpeg[15]]), 350);
+    assert_eq!(u16::from_be_bytes([jpeg[16], jpeg[17]]), 350);
+    let sof = jpeg
+        .windows(2)
+        .position(|w| w == [0xFF, 0xC0])
+        .expect("baseline SOF0");
+    let height = u16::from_be_bytes([jpeg[sof + 5], jpeg[sof + 6]]);
+    let width = u16::from_be_bytes([jpeg[sof + 7], jpeg[sof + 8]]);
+    assert_eq!((width, height), (358, 441));
+    assert_eq!(json["jpeg_bytes"].as_u64(), Some(jpeg.len() as u64));
+    let placement = &json["placement"];
+    assert!((placement["face_width_px"].as_f64().unwrap() - 207.0).abs() <= 14.0);
+    assert!(placement["eye_line_from_bottom_px"].as_f64().unwrap() >= 207.0);
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn crop_exits_1_with_the_reason_when_quality_fails() {
+    let dir = scratch("crop-fail");
+    let out = dir.join("id.jpg");
+    // obama2.jpg: the head is turned about 15°.
+    let (code, json) = idkiosk_face(&["crop", &face("obama2.jpg"), out.to_str().unwrap()]);
+    assert_eq!(code, 1, "{json}");
+    assert_eq!(json["passed"], false);
+    assert_eq!(json["reason"], "head_turned");
+    assert_eq!(
+        json["problems"][0]["prompt_en"],
+        "Please look straight at the camera without turning or tilting your head."
+    );
+    assert!(!out.exists(), "a failed photo is not written");
+
+    let blank = dir.join("wall.jpg");
+    std::fs::write(&blank, flat_grey_jpeg(640, 480)).unwrap();
+    let (code, json) = idkiosk_face(&["crop", blank.to_str().unwrap(), out.to_str().unwrap()]);
+    assert_eq!(code, 1, "{json}");
+    assert_eq!(json["reason"], "no_face");
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn verify_runs_step_7() {
+    let args = |live: &str| {
+        vec![
+            "verify".to_owned(),
+            "--certified".to_owned(),
+            face("obama.jpg"),
+            "--historical".to_owned(),
+            face("obama3.jpg"),
+            "--live".to_owned(),
+            face(live),
+        ]
+    };
+    let pass: Vec<String> = args("obama2.jpg");
+    let (code, json) = idkiosk_face(&pass.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(code, 0, "{json}");
+    assert_eq!(json["passed"], true);
+    assert!(json["certified_vs_history"]["similarity"].as_f64().unwrap() > 95.0);
+    assert!(json["version"].as_str().unwrap().contains("dlib"));
+    let fail: Vec<String> = args("biden.jpg");
+    let (code, json) = idkiosk_face(&fail.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(code, 1, "{json}");
+    assert_eq!(json["live_passed"], false);
+}
+
+#[test]
+fn calibrate_fits_c_and_w_on_labelled_distances() {
+    let dir = scratch("calibrate");
+    let pairs = dir.join("pairs.csv");
+    let mut csv = String::from("distance,same\n");
+    // Same-person distances around 0.35, different around 0.85, overlapping a little near 0.6.
+    for i in 0..40 {
+        let t = f64::from(i) / 39.0;
+        csv += &format!("{:.3},1\n", 0.25 + 0.40 * t);
+        csv += &format!("{:.3},0\n", 0.55 + 0.45 * t);
+    }
+    std::fs::write(&pairs, csv).unwrap();
+    let (code, json) = idkiosk_face(&["calibrate", "--pairs", pairs.to_str().unwrap()]);
+    assert_eq!(code, 0, "{json}");
+    let (c, w) = (json["c"].as_f64().unwrap(), json["w"].as_f64().unwrap());
+    assert!((0.55..0.65).contains(&c) && w > 0.0 && w < 0.1, "{json}");
+    assert_eq!(json["pairs"], 80);
+
+    std::fs::write(&pairs, "distance,same\n0.3,1\nnot,a,number,row\n").unwrap();
+    let (code, json) = idkiosk_face(&["calibrate", "--pairs", pairs.to_str().unwrap()]);
+    assert_eq!(code, 2, "{json}");
+    assert!(
+        json["error"].as_str().unwrap().starts_with("line 3"),
+        "{json}"
+    );
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn calibrate_computes_distances_from_photo_pairs() {
+    let dir = scratch("calibrate-photos");
+    let pairs = dir.join("pairs.csv");
+    let csv = format!(
+        "{o},{o2},1\n{o},{o3},1\n{o2},{o3},1\n{o},{b},0\n{o2},{b},0\n{o3},{b},0\n",
+        o = face("obama.jpg"),
+        o2 = face("obama2.jpg"),
+        o3 = face("obama3.jpg"),
+        b = face("biden.jpg")
+    );
+    std::fs::write(&pairs, csv).unwrap();
+    let (code, json) = idkiosk_face(&["calibrate", "--pairs", pairs.to_str().unwrap()]);
+    assert_eq!(code, 0, "{json}");
+    let c = json["c"].as_f64().unwrap();
+    assert!(c > 0.43 && c < 0.81, "between the classes: {json}");
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn missing_weights_fail_with_the_setup_command() {
+    let out = Command::new(env!("CARGO_BIN_EXE_idkiosk"))
+        .args(["face", "compare", &face("obama.jpg"), &face("obama2.jpg")])
+        .env("IDKIOSK_MODELS_DIR", "/nonexistent/models")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("scripts/setup/20-face.sh"), "{stderr}");
+}
+
+/// A valid baseline greyscale JPEG, every block mid-grey (a wall: no face).
+fn flat_grey_jpeg(width: u16, height: u16) -> Vec<u8> {
+    let mut out = vec![0xFF, 0xD8, 0xFF, 0xDB, 0x00, 0x43, 0x00];
+    out.extend([1u8; 64]);
+    out.extend([0xFF, 0xC0, 0x00, 0x0B, 0x08]);
+    out.extend(height.to_be_bytes());
+    out.extend(width.to_be_bytes());
+    out.extend([0x01, 0x01, 0x11, 0x00]);
+    for class_and_id in [0x00u8, 0x10] {
+        out.extend([0xFF, 0xC4, 0x00, 0x14, class_and_id, 1]);
+        out.extend([0u8; 15]);
+        out.push(0x00);
+    }
+    out.extend([0xFF, 0xDA, 0x00, 0x08, 0x01, 0x01, 0x00, 0x00, 0x3F, 0x00]);
+    let bits = u64::from(width.div_ceil(8)) * u64::from(height.div_ceil(8)) * 2;
+    out.resize(out.len() + (bits / 8) as usize, 0);
+    if bits % 8 != 0 {
+        out.push(0xFF >> (bits % 8));
+    }
+    out.extend([0xFF, 0xD9]);
+    out
+}
