@@ -127,7 +127,6 @@ pub(crate) fn draw(
         &format!("受理单位 Bureau: {bureau}"),
     );
 
-    drop(c);
     surface.finish();
     page.finish();
     Ok(title.zh)

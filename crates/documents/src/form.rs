@@ -181,7 +181,6 @@ pub(crate) fn draw(
         "受理人 Accepted by: 自助受理 Self-service kiosk",
     );
 
-    drop(c);
     surface.finish();
     page.finish();
     Ok(TITLE)

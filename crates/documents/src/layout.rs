@@ -298,6 +298,8 @@ impl<'s, 'p> Canvas<'s, 'p> {
 
     /// One boxed row of a form: a grey label cell (Chinese, English below) and a value cell,
     /// at least `h` mm high and taller when the value wraps. Returns the height used.
+    // A form row is a box (x, y, w, h), a label column and two texts: a struct would only rename them.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn field(
         &mut self,
         x: f32,

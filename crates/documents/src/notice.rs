@@ -124,7 +124,6 @@ pub(crate) fn draw_wechat(
         &format!("收款单位 Payee: {}", data.bureau.as_str()),
     );
 
-    drop(c);
     surface.finish();
     page.finish();
     Ok(TITLE)
@@ -205,7 +204,6 @@ pub(crate) fn draw_unionpay(
         &format!("收款单位 Payee: {}", data.bureau.as_str()),
     );
 
-    drop(c);
     surface.finish();
     page.finish();
     Ok(TITLE)

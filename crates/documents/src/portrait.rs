@@ -113,7 +113,6 @@ pub(crate) fn draw(
         &format!("打印单位 Printed by: {}", data.bureau.as_str()),
     );
 
-    drop(c);
     surface.finish();
     page.finish();
     Ok(title.zh)

@@ -193,9 +193,8 @@ impl Sim {
         uri: &OriginalUri,
         headers: &HeaderMap,
         body: &[u8],
-    ) -> Result<(), Response> {
-        let unauthorized =
-            |message: String| self.error(StatusCode::UNAUTHORIZED, "SIGN_ERROR", message);
+    ) -> Result<(), String> {
+        let unauthorized = |message: String| message;
         let header = headers
             .get("Authorization")
             .and_then(|v| v.to_str().ok())
@@ -270,8 +269,8 @@ async fn create(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if let Err(response) = sim.authenticate(&method, &uri, &headers, &body) {
-        return response;
+    if let Err(message) = sim.authenticate(&method, &uri, &headers, &body) {
+        return sim.error(StatusCode::UNAUTHORIZED, "SIGN_ERROR", message);
     }
     let request: CreateNative = match serde_json::from_slice(&body) {
         Ok(request) => request,
@@ -367,8 +366,8 @@ async fn query_by_out_trade_no(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if let Err(response) = sim.authenticate(&method, &uri, &headers, &body) {
-        return response;
+    if let Err(message) = sim.authenticate(&method, &uri, &headers, &body) {
+        return sim.error(StatusCode::UNAUTHORIZED, "SIGN_ERROR", message);
     }
     if query.mchid.as_deref() != Some(sim.config.keys.mchid.as_str()) {
         return sim.error(
@@ -401,8 +400,8 @@ async fn query_by_id(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if let Err(response) = sim.authenticate(&method, &uri, &headers, &body) {
-        return response;
+    if let Err(message) = sim.authenticate(&method, &uri, &headers, &body) {
+        return sim.error(StatusCode::UNAUTHORIZED, "SIGN_ERROR", message);
     }
     let found = sim
         .orders()
@@ -423,8 +422,8 @@ async fn close(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if let Err(response) = sim.authenticate(&method, &uri, &headers, &body) {
-        return response;
+    if let Err(message) = sim.authenticate(&method, &uri, &headers, &body) {
+        return sim.error(StatusCode::UNAUTHORIZED, "SIGN_ERROR", message);
     }
     match serde_json::from_slice::<CloseOrder>(&body) {
         Ok(close) if close.mchid == sim.config.keys.mchid => {}
