@@ -65,3 +65,70 @@ stop_private_pg() {
     "${runas[@]}" "$bin/pg_ctl" -D "$PG_PRIVATE_DIR/data" -m fast -w stop >/dev/null 2>&1 || true
     rm -rf "$PG_PRIVATE_DIR"
 }
+
+# start_private_cups DIR : starts a throwaway cupsd (not root's system one) in DIR on a free
+# loopback port with one cups-pdf queue `PDF` whose files land in DIR/out (device URI
+# cups-pdf:/NAME reads /etc/cups/cups-pdf-NAME.conf, which this writes). Exports CUPS_PRIVATE_DIR,
+# CUPS_PRIVATE_PORT, CUPS_PRIVATE_PID, CUPS_PRIVATE_NAME and IDKIOSK_TEST_PRINTER
+# (ipp://127.0.0.1:PORT/printers/PDF). Stop it with stop_private_cups.
+start_private_cups() {
+    local dir="$1" port name
+    port=$(free_port)
+    name="idkiosk-$port"
+    mkdir -p "$dir"/{spool,tmp,cache,state,ssl,log,out,ppd}
+    chmod 1777 "$dir/out" "$dir/tmp"
+    cat >"$dir/cups-files.conf" <<CONF
+ServerRoot $dir
+RequestRoot $dir/spool
+TempDir $dir/tmp
+CacheDir $dir/cache
+StateDir $dir/state
+ServerKeychain $dir/ssl
+AccessLog $dir/log/access_log
+ErrorLog $dir/log/error_log
+PageLog $dir/log/page_log
+SystemGroup root
+CONF
+    cat >"$dir/cupsd.conf" <<CONF
+Listen 127.0.0.1:$port
+Browsing No
+LogLevel warn
+WebInterface No
+<Location />
+  Order allow,deny
+  Allow all
+</Location>
+<Policy default>
+  <Limit All>
+    Order deny,allow
+    Allow all
+  </Limit>
+</Policy>
+CONF
+    cat >"/etc/cups/cups-pdf-$name.conf" <<CONF
+Out $dir/out
+AnonDirName $dir/out
+Label 1
+CONF
+    cupsd -f -c "$dir/cupsd.conf" -s "$dir/cups-files.conf" &
+    CUPS_PRIVATE_PID=$!
+    local i
+    for i in $(seq 1 50); do
+        lpstat -h "127.0.0.1:$port" -r >/dev/null 2>&1 && break
+        sleep 0.1
+    done
+    lpadmin -h "127.0.0.1:$port" -p PDF -v "cups-pdf:/$name" -m lsb/usr/cups-pdf/CUPS-PDF_noopt.ppd -E \
+        || { cat "$dir/log/error_log" >&2; return 1; }
+    export CUPS_PRIVATE_DIR="$dir" CUPS_PRIVATE_PORT="$port" CUPS_PRIVATE_PID CUPS_PRIVATE_NAME="$name"
+    export IDKIOSK_TEST_PRINTER="ipp://127.0.0.1:$port/printers/PDF"
+    log "CUPS running at $IDKIOSK_TEST_PRINTER (PDFs land in $dir/out)"
+}
+
+stop_private_cups() {
+    [ -n "${CUPS_PRIVATE_PID:-}" ] || return 0
+    kill "$CUPS_PRIVATE_PID" 2>/dev/null || true
+    wait "$CUPS_PRIVATE_PID" 2>/dev/null || true
+    rm -f "/etc/cups/cups-pdf-$CUPS_PRIVATE_NAME.conf"
+    rm -rf "$CUPS_PRIVATE_DIR"
+    unset CUPS_PRIVATE_PID
+}

@@ -11,6 +11,11 @@ pub enum DeviceHealth {
     Ready,
     /// An operation is running.
     Busy,
+    /// Working, but needs attention soon (a printer's `toner-low`, `media-low`).
+    Warning {
+        /// What needs attention, for people.
+        reason: String,
+    },
     /// The device answered, but the last operation failed in a way that is the device's fault
     /// (a timeout, corrupted answers, a hardware status).
     Error {
@@ -25,11 +30,12 @@ pub enum DeviceHealth {
 }
 
 impl DeviceHealth {
-    /// `ready`, `busy`, `error` or `disconnected`.
+    /// `ready`, `busy`, `warning`, `error` or `disconnected`.
     pub fn state(&self) -> &'static str {
         match self {
             DeviceHealth::Ready => "ready",
             DeviceHealth::Busy => "busy",
+            DeviceHealth::Warning { .. } => "warning",
             DeviceHealth::Error { .. } => "error",
             DeviceHealth::Disconnected { .. } => "disconnected",
         }

@@ -18,6 +18,7 @@ use devices::fingerprint::{
 };
 use devices::images::grey_png;
 use devices::pos::{PosError, PosTerminal, SerialPosConfig, SerialPosTerminal};
+use devices::printer::{IppPrinter, IppPrinterConfig, JobOutcome, Printer, PrinterError};
 use devices::protocol::barcode::{ReceiptCode, Terminator};
 use devices::sim::pos::ResponseJson;
 use serde_json::{json, Value};
@@ -39,6 +40,8 @@ enum DeviceCommand {
     Fingerprint(FingerprintArgs),
     /// Ask a MIS-POS terminal for a purchase and print its response
     PosPurchase(PosPurchaseArgs),
+    /// Print a PDF on an IPP printer (a CUPS queue) and follow the job to its end
+    Print(PrintArgs),
 }
 
 /// Options every device command takes.
@@ -114,6 +117,25 @@ struct PosPurchaseArgs {
     timeout: f64,
 }
 
+#[derive(clap::Args)]
+struct PrintArgs {
+    /// The PDF to print
+    #[arg(value_name = "FILE.pdf")]
+    file: PathBuf,
+    /// The printer's IPP URI, e.g. ipp://127.0.0.1:631/printers/PDF
+    #[arg(long, value_name = "URI")]
+    printer: String,
+    /// The job's title (default: the file name)
+    #[arg(long)]
+    title: Option<String>,
+    /// The job's requesting user name
+    #[arg(long, default_value = "idkiosk")]
+    user: String,
+    /// How long to wait for the job to complete
+    #[arg(long, value_name = "SECS", default_value_t = 120.0)]
+    wait: f64,
+}
+
 /// Runs `idkiosk device`.
 pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let outcome = match args.command {
@@ -121,6 +143,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         DeviceCommand::ScanBarcode(a) => scan_barcode(a).await,
         DeviceCommand::Fingerprint(a) => fingerprint(a).await,
         DeviceCommand::PosPurchase(a) => pos_purchase(a).await,
+        DeviceCommand::Print(a) => print(a).await,
     };
     match outcome {
         Ok(Outcome::Done(body)) => {
@@ -252,5 +275,51 @@ async fn pos_purchase(args: PosPurchaseArgs) -> anyhow::Result<Outcome> {
         })),
         Err(e @ PosError::Request(_)) => Ok(Outcome::Usage(e.to_string())),
         Err(e) => failed(json!({ "error": e.to_string() })),
+    }
+}
+
+async fn print(args: PrintArgs) -> anyhow::Result<Outcome> {
+    let mut config = IppPrinterConfig::new(&args.printer);
+    config.user_name = args.user;
+    config.job_timeout = try_usage!(seconds("wait", args.wait));
+    let printer = match IppPrinter::new(config) {
+        Ok(p) => p,
+        Err(e) => return Ok(Outcome::Usage(e.to_string())),
+    };
+    let pdf =
+        std::fs::read(&args.file).with_context(|| format!("reading {}", args.file.display()))?;
+    if !pdf.starts_with(b"%PDF-") {
+        return Ok(Outcome::Usage(format!(
+            "{} is not a PDF",
+            args.file.display()
+        )));
+    }
+    let title = args.title.unwrap_or_else(|| {
+        args.file
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "document".to_owned())
+    });
+    match printer.print_pdf(pdf, &title).await {
+        Ok(job) if job.state == JobOutcome::Completed => done(&job),
+        Ok(job) => failed(json!({
+            "error": format!("job {} {}", job.job_id, json!(job.state).as_str().unwrap_or("")),
+            "job_id": job.job_id,
+            "state": job.state,
+            "job_state_reasons": job.job_state_reasons,
+            "printer_state_reasons": job.printer_state_reasons,
+        })),
+        Err(e) => {
+            let status = printer.status().await.ok();
+            failed(json!({
+                "error": e.to_string(),
+                "state": match &e {
+                    PrinterError::JobTimeout { state, .. } => Some(*state),
+                    _ => None,
+                },
+                "printer_state_reasons": status.as_ref().map(|s| s.reasons.clone()),
+                "health": printer.health(),
+            }))
+        }
     }
 }

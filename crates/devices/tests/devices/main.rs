@@ -2,6 +2,8 @@
 
 mod barcode;
 mod card_reader;
+mod cups;
 mod fingerprint;
 mod pos;
+mod printer;
 mod support;
