@@ -12,6 +12,7 @@
 #![warn(missing_docs)]
 
 pub mod barcode;
+pub mod camera;
 pub mod card_reader;
 mod clock;
 mod engine;
@@ -28,6 +29,7 @@ pub mod sim;
 pub use protocol;
 
 pub use barcode::{BarcodeError, BarcodeScanner, SerialBarcodeScanner};
+pub use camera::{Camera, CameraError, MjpegCamera};
 pub use card_reader::{CardReader, CardReaderError, SerialCardReader};
 pub use fingerprint::{FingerprintError, FingerprintScanner, SerialFingerprintScanner};
 pub use health::DeviceHealth;

@@ -13,6 +13,7 @@ use devices::card_reader::CardJson;
 use devices::protocol::barcode::Terminator;
 use devices::protocol::pos::LinkConfig;
 use devices::sim::barcode::{start_barcode, BarcodeSim};
+use devices::sim::camera::{load_folder, load_image, start_camera, CameraSimConfig};
 use devices::sim::card_reader::{start_card_reader, CardReaderSim, CardReaderSimConfig};
 use devices::sim::fingerprint::{start_fingerprint, FingerState, FingerprintSim};
 use devices::sim::pos::{start_pos, Decision, PosSim};
@@ -38,6 +39,25 @@ enum Device {
     Barcode(BarcodeArgs),
     /// UnionPay MIS-POS terminal (STX/LEN/ETX/LRC frames, 9600 baud)
     Pos(PosArgs),
+    /// IP camera: MJPEG over HTTP on loopback, from one image or a folder of JPEGs
+    Camera(CameraArgs),
+}
+
+#[derive(clap::Args)]
+#[command(group(clap::ArgGroup::new("source").required(true).args(["image", "folder"])))]
+struct CameraArgs {
+    /// Serve this JPEG again and again
+    #[arg(long, value_name = "FILE")]
+    image: Option<PathBuf>,
+    /// Serve the folder's .jpg/.jpeg files in name order, looping
+    #[arg(long, value_name = "DIR")]
+    folder: Option<PathBuf>,
+    /// Frames per second
+    #[arg(long, default_value_t = 10.0)]
+    fps: f64,
+    /// Where to listen (loopback)
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:0")]
+    listen: SocketAddr,
 }
 
 #[derive(clap::Args)]
@@ -163,7 +183,50 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         Device::Fingerprint(a) => fingerprint(a).await,
         Device::Barcode(a) => barcode(a).await,
         Device::Pos(a) => pos(a).await,
+        Device::Camera(a) => camera(a).await,
     }
+}
+
+async fn camera(args: CameraArgs) -> anyhow::Result<ExitCode> {
+    let frames = match (&args.image, &args.folder) {
+        (Some(image), _) => load_image(image).map(|f| vec![f]),
+        (None, Some(folder)) => load_folder(folder),
+        (None, None) => unreachable!("clap requires one"),
+    };
+    let frames = match frames {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Ok(ExitCode::from(2));
+        }
+    };
+    if !(args.fps > 0.0 && args.fps <= 1000.0) {
+        eprintln!("error: --fps must be in (0, 1000]");
+        return Ok(ExitCode::from(2));
+    }
+    let count = frames.len();
+    let handle = start_camera(
+        frames,
+        CameraSimConfig {
+            listen: args.listen,
+            fps: args.fps,
+        },
+    )
+    .await
+    .context("starting the camera simulator")?;
+    println!(
+        "{}",
+        json!({
+            "device": "camera",
+            "stream": handle.stream_url(),
+            "snapshot": handle.snapshot_url(),
+            "frames": count,
+            "fps": args.fps,
+        })
+    );
+    crate::shutdown::signal().await;
+    handle.shutdown().await;
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn fingerprint(args: FingerprintArgs) -> anyhow::Result<ExitCode> {

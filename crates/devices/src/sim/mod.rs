@@ -11,6 +11,7 @@
 //! removed, and after a while a new pty is published under the same link).
 
 pub mod barcode;
+pub mod camera;
 pub mod card_reader;
 mod control;
 pub mod fingerprint;

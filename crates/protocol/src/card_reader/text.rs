@@ -56,7 +56,8 @@ pub struct CardDate {
 impl CardDate {
     /// A valid Gregorian date with a four-digit year.
     pub fn new(year: u16, month: u8, day: u8) -> Option<CardDate> {
-        let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+        let leap =
+            (year.is_multiple_of(4) && !year.is_multiple_of(100)) || year.is_multiple_of(400);
         let days = match month {
             1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
             4 | 6 | 9 | 11 => 30,
