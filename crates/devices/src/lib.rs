@@ -22,6 +22,7 @@ pub mod images;
 pub mod pos;
 pub mod printer;
 pub mod pty;
+pub mod recorder;
 pub mod serial;
 pub mod sim;
 
@@ -35,4 +36,5 @@ pub use fingerprint::{FingerprintError, FingerprintScanner, SerialFingerprintSca
 pub use health::DeviceHealth;
 pub use pos::{PosError, PosTerminal, SerialPosTerminal};
 pub use printer::{IppPrinter, IppPrinterConfig, Printer, PrinterError};
+pub use recorder::{FfmpegRecorder, RecorderError, VideoRecorder};
 pub use serial::{LineConfig, ReconnectPolicy};

@@ -7,4 +7,5 @@ mod cups;
 mod fingerprint;
 mod pos;
 mod printer;
+mod recorder;
 mod support;

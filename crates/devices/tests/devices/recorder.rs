@@ -1,0 +1,122 @@
+//! The ffmpeg session recorder against the camera simulator; the file checked with ffprobe.
+
+use std::process::Command;
+use std::time::Duration;
+
+use devices::images::face_jpeg;
+use devices::recorder::{FfmpegRecorder, FfmpegRecorderConfig, RecorderError, VideoRecorder};
+use devices::sim::camera::{start_camera, CameraSimConfig};
+use devices::DeviceHealth;
+
+fn require(tool: &str) {
+    assert!(
+        Command::new(tool).arg("-version").output().is_ok(),
+        "`{tool}` is not installed: run scripts/setup/40-cups.sh (scripts/test.sh runs it)"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_is_recorded_to_h264_mp4_with_its_id() {
+    require("ffmpeg");
+    require("ffprobe");
+    let frames: Vec<Vec<u8>> = (0..5).map(|i| face_jpeg(50 + i)).collect();
+    let sim = start_camera(
+        frames,
+        CameraSimConfig {
+            fps: 15.0,
+            ..CameraSimConfig::default()
+        },
+    )
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("session.mp4");
+    let recorder = FfmpegRecorder::new(FfmpegRecorderConfig::new(sim.stream_url()));
+    recorder.start("S20261125-0042", &out).await.unwrap();
+    assert_eq!(recorder.health(), DeviceHealth::Busy);
+    assert!(matches!(
+        recorder.start("S20261125-0042", &out).await,
+        Err(RecorderError::AlreadyRecording(_))
+    ));
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let recording = recorder.stop("S20261125-0042").await.unwrap();
+    assert_eq!(recorder.health(), DeviceHealth::Ready);
+    assert_eq!(recording.path, out);
+    assert!(recording.bytes > 0);
+    sim.shutdown().await;
+
+    let probe = Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-print_format",
+            "json",
+            "-show_format",
+            "-show_streams",
+        ])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(
+        probe.status.success(),
+        "{}",
+        String::from_utf8_lossy(&probe.stderr)
+    );
+    let info: serde_json::Value = serde_json::from_slice(&probe.stdout).unwrap();
+    let stream = &info["streams"][0];
+    assert_eq!(stream["codec_name"], "h264", "{info}");
+    assert!(info["format"]["format_name"]
+        .as_str()
+        .unwrap()
+        .contains("mp4"));
+    assert_eq!(
+        info["format"]["tags"]["comment"], "session:S20261125-0042",
+        "{info}"
+    );
+    let frames: u64 = stream["nb_frames"].as_str().unwrap().parse().unwrap();
+    assert!(frames >= 5, "{frames} frames in {info}");
+    let duration: f64 = info["format"]["duration"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(duration > 0.5, "{duration}");
+
+    assert!(matches!(
+        recorder.stop("S20261125-0042").await,
+        Err(RecorderError::NotRecording(_))
+    ));
+}
+
+#[tokio::test]
+async fn an_unreachable_camera_fails_at_start() {
+    require("ffmpeg");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let dir = tempfile::tempdir().unwrap();
+    let recorder = FfmpegRecorder::new(FfmpegRecorderConfig::new(format!(
+        "http://127.0.0.1:{port}/stream"
+    )));
+    // ffmpeg exits at once; start() reports it if ffmpeg got that far within its short wait
+    // (a loaded machine may be slower), stop() otherwise.
+    match recorder.start("S1", &dir.path().join("x.mp4")).await {
+        Err(RecorderError::Failed(_)) => {
+            assert!(matches!(recorder.health(), DeviceHealth::Error { .. }))
+        }
+        Ok(()) => assert!(matches!(
+            recorder.stop("S1").await,
+            Err(RecorderError::Failed(_))
+        )),
+        Err(e) => panic!("unexpected {e:?}"),
+    }
+    assert!(matches!(recorder.health(), DeviceHealth::Error { .. }));
+    assert!(matches!(
+        recorder
+            .start("bad id; rm", &dir.path().join("y.mp4"))
+            .await,
+        Err(RecorderError::BadSessionId(_))
+    ));
+}
