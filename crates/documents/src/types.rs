@@ -273,65 +273,6 @@ impl fmt::Debug for JpegImage {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Nation(u8);
 
-const NATIONS: [&str; 56] = [
-    "汉",
-    "蒙古",
-    "回",
-    "藏",
-    "维吾尔",
-    "苗",
-    "彝",
-    "壮",
-    "布依",
-    "朝鲜",
-    "满",
-    "侗",
-    "瑶",
-    "白",
-    "土家",
-    "哈尼",
-    "哈萨克",
-    "傣",
-    "黎",
-    "傈僳",
-    "佤",
-    "畲",
-    "高山",
-    "拉祜",
-    "水",
-    "东乡",
-    "纳西",
-    "景颇",
-    "柯尔克孜",
-    "土",
-    "达斡尔",
-    "仫佬",
-    "羌",
-    "布朗",
-    "撒拉",
-    "毛南",
-    "仡佬",
-    "锡伯",
-    "阿昌",
-    "普米",
-    "塔吉克",
-    "怒",
-    "乌孜别克",
-    "俄罗斯",
-    "鄂温克",
-    "德昂",
-    "保安",
-    "裕固",
-    "京",
-    "塔塔尔",
-    "独龙",
-    "鄂伦春",
-    "赫哲",
-    "门巴",
-    "珞巴",
-    "基诺",
-];
-
 impl Nation {
     /// The nation of code `code` (1 is 汉).
     pub fn from_code(code: u8) -> Result<Nation, ValueError> {
@@ -344,7 +285,8 @@ impl Nation {
 
     /// The name as printed on the card (`汉`).
     pub fn name(self) -> &'static str {
-        NATIONS[usize::from(self.0 - 1)]
+        // from_code keeps the code in 1..=56, where the table has a name.
+        domain::nation::nation_name(self.0).unwrap_or_default()
     }
 }
 

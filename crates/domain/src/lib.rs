@@ -7,6 +7,7 @@
 pub mod id;
 pub mod mask;
 pub mod mobile;
+pub mod nation;
 pub mod prompts;
 pub mod receipt;
 pub mod region;
