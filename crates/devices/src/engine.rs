@@ -27,6 +27,33 @@ pub(crate) trait SansIo {
     fn poll_event(&mut self) -> Option<Self::Event>;
 }
 
+/// Implements [`SansIo`] for a protocol client by forwarding to its inherent methods of the same
+/// names (every client in `protocol` follows that calling contract).
+macro_rules! forward_sans_io {
+    ($client:ty, $event:ty, strict = $strict:expr) => {
+        impl $crate::engine::SansIo for $client {
+            type Event = $event;
+            const STRICT_REQUEST_RESPONSE: bool = $strict;
+            fn handle_bytes(&mut self, now: protocol::Millis, bytes: &[u8]) {
+                <$client>::handle_bytes(self, now, bytes);
+            }
+            fn handle_timeout(&mut self, now: protocol::Millis) {
+                <$client>::handle_timeout(self, now);
+            }
+            fn poll_transmit(&mut self, out: &mut Vec<u8>) {
+                <$client>::poll_transmit(self, out);
+            }
+            fn poll_timeout(&self) -> Option<protocol::Millis> {
+                <$client>::poll_timeout(self)
+            }
+            fn poll_event(&mut self) -> Option<$event> {
+                <$client>::poll_event(self)
+            }
+        }
+    };
+}
+pub(crate) use forward_sans_io;
+
 /// Feeds `sm` from `port` until `on_event` returns a result.
 async fn drive<P: SansIo, T>(
     port: &SerialPort,

@@ -9,12 +9,11 @@ use async_trait::async_trait;
 use protocol::fingerprint::{
     ClientConfig, ClientError, Confirmation, Event, FingerprintClient, Instruction,
 };
-use protocol::Millis;
 use tokio::sync::watch;
 
 pub use protocol::fingerprint::{FingerImage, HEIGHT, WIDTH};
 
-use crate::engine::{Connection, OnLoss, SansIo};
+use crate::engine::{Connection, OnLoss};
 use crate::health::DeviceHealth;
 use crate::serial::LineConfig;
 
@@ -85,25 +84,7 @@ impl FingerprintError {
     }
 }
 
-impl SansIo for FingerprintClient {
-    type Event = Event;
-    const STRICT_REQUEST_RESPONSE: bool = true;
-    fn handle_bytes(&mut self, now: Millis, bytes: &[u8]) {
-        FingerprintClient::handle_bytes(self, now, bytes);
-    }
-    fn handle_timeout(&mut self, now: Millis) {
-        FingerprintClient::handle_timeout(self, now);
-    }
-    fn poll_transmit(&mut self, out: &mut Vec<u8>) {
-        FingerprintClient::poll_transmit(self, out);
-    }
-    fn poll_timeout(&self) -> Option<Millis> {
-        FingerprintClient::poll_timeout(self)
-    }
-    fn poll_event(&mut self) -> Option<Event> {
-        FingerprintClient::poll_event(self)
-    }
-}
+crate::engine::forward_sans_io!(FingerprintClient, Event, strict = true);
 
 /// Where the module is and how the protocol behaves.
 #[derive(Clone, Debug, PartialEq, Eq)]

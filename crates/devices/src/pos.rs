@@ -10,11 +10,10 @@ use std::path::PathBuf;
 
 use async_trait::async_trait;
 use protocol::pos::{ClientEvent, FieldError, LinkConfig, PosClient, Request, TransactionType};
-use protocol::Millis;
 
 pub use protocol::pos::Response;
 
-use crate::engine::{Connection, OnLoss, SansIo};
+use crate::engine::{Connection, OnLoss};
 use crate::health::DeviceHealth;
 use crate::serial::LineConfig;
 
@@ -51,24 +50,7 @@ pub enum PosError {
     Disconnected(String),
 }
 
-impl SansIo for PosClient {
-    type Event = ClientEvent;
-    fn handle_bytes(&mut self, now: Millis, bytes: &[u8]) {
-        PosClient::handle_bytes(self, now, bytes);
-    }
-    fn handle_timeout(&mut self, now: Millis) {
-        PosClient::handle_timeout(self, now);
-    }
-    fn poll_transmit(&mut self, out: &mut Vec<u8>) {
-        PosClient::poll_transmit(self, out);
-    }
-    fn poll_timeout(&self) -> Option<Millis> {
-        PosClient::poll_timeout(self)
-    }
-    fn poll_event(&mut self) -> Option<ClientEvent> {
-        PosClient::poll_event(self)
-    }
-}
+crate::engine::forward_sans_io!(PosClient, ClientEvent, strict = false);
 
 /// Where the terminal is and who the kiosk is to it.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -7,33 +7,14 @@
 
 use async_trait::async_trait;
 use protocol::card_reader::{CardReaderClient, ClientConfig, Command, Event, Sw3};
-use protocol::Millis;
 use tokio::sync::watch;
 
 use super::{CardData, CardReader, CardReaderError};
-use crate::engine::{Connection, OnLoss, SansIo};
+use crate::engine::{Connection, OnLoss};
 use crate::health::DeviceHealth;
 use crate::serial::LineConfig;
 
-impl SansIo for CardReaderClient {
-    type Event = Event;
-    const STRICT_REQUEST_RESPONSE: bool = true;
-    fn handle_bytes(&mut self, now: Millis, bytes: &[u8]) {
-        CardReaderClient::handle_bytes(self, now, bytes);
-    }
-    fn handle_timeout(&mut self, now: Millis) {
-        CardReaderClient::handle_timeout(self, now);
-    }
-    fn poll_transmit(&mut self, out: &mut Vec<u8>) {
-        CardReaderClient::poll_transmit(self, out);
-    }
-    fn poll_timeout(&self) -> Option<Millis> {
-        CardReaderClient::poll_timeout(self)
-    }
-    fn poll_event(&mut self) -> Option<Event> {
-        CardReaderClient::poll_event(self)
-    }
-}
+crate::engine::forward_sans_io!(CardReaderClient, Event, strict = true);
 
 /// Where the reader is and how the protocol behaves.
 #[derive(Clone, Debug, PartialEq, Eq)]
