@@ -154,6 +154,7 @@ async fn run_backend(
         population,
         today: Arc::new(|| TODAY),
         kiosk_city: city,
+        kiosks: center::auth::KioskSecrets::new([("BENCH", "bench-secret")]),
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
@@ -175,6 +176,8 @@ async fn run_backend(
             let response = client
                 .post(&url)
                 .header("content-type", "application/json")
+                .header("x-kiosk-id", "BENCH")
+                .header("authorization", "Bearer bench-secret")
                 .body(body)
                 .send()
                 .await

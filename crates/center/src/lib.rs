@@ -7,6 +7,7 @@
 //! [`popsys::PopulationSystem`] adapter; client errors name the field.
 #![warn(missing_docs)]
 
+pub mod auth;
 pub mod error;
 pub mod json;
 pub mod wire;
@@ -15,6 +16,7 @@ use std::sync::Arc;
 
 use axum::{
     extract::State,
+    middleware,
     routing::{get, post},
     Json, Router,
 };
@@ -24,6 +26,7 @@ use domain::rules::{decide, ScopeCase};
 use popsys::{PopulationSystem, Today};
 use tower_http::trace::TraceLayer;
 
+use crate::auth::KioskSecrets;
 use crate::error::AppError;
 use crate::json::JsonBody;
 use crate::wire::{MaskedIdentity, ScopeRequest, ScopeResponse};
@@ -37,13 +40,23 @@ pub struct AppState {
     pub today: Arc<dyn Today>,
     /// The city the kiosks of this center stand in (per-kiosk configuration comes with the fleet).
     pub kiosk_city: KioskCity,
+    /// The kiosks allowed to call, with their shared secrets.
+    pub kiosks: KioskSecrets,
 }
 
-/// The center's HTTP API.
+/// The center's HTTP API. Every `/v1/…` route but the WeChat Pay callback needs kiosk
+/// authentication ([`auth::require_kiosk`]); `/health` does not.
 pub fn app(state: AppState) -> Router {
+    let kiosk_routes =
+        Router::new()
+            .route("/v1/scope", post(scope))
+            .route_layer(middleware::from_fn_with_state(
+                state.kiosks.clone(),
+                auth::require_kiosk,
+            ));
     Router::new()
         .route("/health", get(|| async { "ok" }))
-        .route("/v1/scope", post(scope))
+        .merge(kiosk_routes)
         .with_state(state)
         .layer(TraceLayer::new_for_http())
 }
@@ -62,6 +75,7 @@ async fn scope(
         .map_err(|err| {
             AppError::Internal(anyhow::Error::new(err).context("population system lookup"))
         })?;
+    let name = found.as_ref().map(|found| found.name.clone());
     let identity = found.as_ref().map(|found| MaskedIdentity {
         id_masked: input.id.masked(),
         name_masked: mask_name(&found.name),
@@ -78,5 +92,5 @@ async fn scope(
     // validate() guarantees a card for every renewal, the only case decide() refuses.
     let decision = decide(&case).map_err(|err| AppError::invalid("card", err.to_string()))?;
     tracing::info!(id = %case.id.masked(), reason = decision.reason_code(), "scope decided");
-    Ok(Json(ScopeResponse::new(&decision, identity)))
+    Ok(Json(ScopeResponse::new(&decision, identity, name)))
 }

@@ -126,6 +126,10 @@ pub struct ScopeResponse {
     pub prompt_en: String,
     /// The identity to confirm at step 4, masked; absent when the number is unknown.
     pub identity: Option<MaskedIdentity>,
+    /// The record's name in clear, for the kiosk's `Event::ScopeDecided` (never shown unmasked);
+    /// absent when the number is unknown.
+    #[serde(default)]
+    pub name: Option<String>,
     /// 工本费 in yuan, when accepted.
     pub fee_cny: Option<u32>,
     /// `10_years`, `20_years` or `long_term`, when accepted.
@@ -145,7 +149,11 @@ pub struct MaskedIdentity {
 
 impl ScopeResponse {
     /// The wire form of a decision.
-    pub fn new(decision: &Decision, identity: Option<MaskedIdentity>) -> ScopeResponse {
+    pub fn new(
+        decision: &Decision,
+        identity: Option<MaskedIdentity>,
+        name: Option<String>,
+    ) -> ScopeResponse {
         let prompt = decision.prompt();
         let (outcome, fee_cny, new_card_validity, issue_by) = match decision {
             Decision::Accept {
@@ -166,6 +174,7 @@ impl ScopeResponse {
             prompt_zh: prompt.zh.into(),
             prompt_en: prompt.en.into(),
             identity,
+            name,
             fee_cny,
             new_card_validity,
             issue_by,

@@ -260,3 +260,15 @@ async fn the_center_reaches_popsys_over_http_with_the_same_answer() {
     .await;
     assert_eq!(body["reason"], "not_floating_registered");
 }
+
+#[tokio::test]
+async fn the_answer_carries_the_name_in_clear_for_the_kiosk() {
+    let (status, body) = scope(renewal(demo::RENEWAL_IN_WINDOW, "2026-12-20")).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let name = body["name"].as_str().expect("a name");
+    assert!(name.ends_with("晓燕"), "{name}");
+    assert_eq!(
+        domain::mask::mask_name(name),
+        body["identity"]["name_masked"]
+    );
+}

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use axum::Router;
+use center::auth::KioskSecrets;
 use center::AppState;
 use domain::region::KioskCity;
 use http_body_util::BodyExt;
@@ -16,6 +17,11 @@ use tower::ServiceExt;
 
 /// The date of DOMAIN.md's decision table, which the fixed demo citizens are made for.
 pub const TODAY: time::Date = date!(2026 - 11 - 25);
+
+/// The test kiosk and its secret.
+pub const KIOSK: &str = "K0001";
+/// The secret of [`KIOSK`].
+pub const SECRET: &str = "s3cret-K0001";
 
 /// A store in a fresh SQLite file holding the fixed demo citizens.
 pub async fn demo_store() -> Store {
@@ -36,6 +42,7 @@ pub fn center_over(population: Arc<dyn PopulationSystem>) -> Router {
         population,
         today: Arc::new(|| TODAY),
         kiosk_city: KioskCity::parse("320100").expect("320100 is a city"),
+        kiosks: KioskSecrets::new([(KIOSK, SECRET)]),
     })
 }
 
@@ -44,10 +51,25 @@ pub async fn center() -> Router {
     center_over(Arc::new(StorePopulationSystem::new(demo_store().await)))
 }
 
-/// POSTs `body` (raw, so malformed JSON can be sent) to `path`.
+/// POSTs `body` (raw, so malformed JSON can be sent) to `path` as the test kiosk.
 pub async fn post_raw(app: &Router, path: &str, body: &str) -> (StatusCode, Value) {
-    let request = Request::post(path)
-        .header("content-type", "application/json")
+    post_as(app, path, body, Some((KIOSK, SECRET))).await
+}
+
+/// POSTs `body` to `path` with the kiosk credentials `auth`, if any.
+pub async fn post_as(
+    app: &Router,
+    path: &str,
+    body: &str,
+    auth: Option<(&str, &str)>,
+) -> (StatusCode, Value) {
+    let mut request = Request::post(path).header("content-type", "application/json");
+    if let Some((kiosk, secret)) = auth {
+        request = request
+            .header("x-kiosk-id", kiosk)
+            .header("authorization", format!("Bearer {secret}"));
+    }
+    let request = request
         .body(Body::from(body.to_owned()))
         .expect("a request");
     let response = app
