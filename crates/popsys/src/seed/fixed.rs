@@ -40,6 +40,11 @@ pub mod demo {
     pub const RECEIPT_USED: &str = "PS2026110100001";
     /// Receipt of [`NO_HISTORY_PHOTO`], made 2026-05-01: expired after 2026-10-28.
     pub const RECEIPT_EXPIRED: &str = "PS2026050100001";
+
+    pub use crate::seed::faces::{
+        attach_faces, camera_image, camera_image_in, camera_jpeg, certified_photo, faces_dir,
+        historical_photo, plan, DemoFacePlan, Expect, FacesError, PLANS,
+    };
 }
 
 struct Fixed {

@@ -7,10 +7,12 @@
 //! first rows of a run of 1,000,000). Every generated ID number is built with
 //! `CitizenId::from_parts`, so its check character is right, and none repeats.
 
+mod faces;
 mod fixed;
 mod names;
 
 use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use domain::id::{CitizenId, Sex};
@@ -43,6 +45,10 @@ pub struct SeedConfig {
     pub batch_size: usize,
     /// Whether to write the fixed demo citizens too.
     pub with_fixed: bool,
+    /// Where the demo faces are (`demo::faces_dir()` by default): the fixed citizens get their
+    /// historical and certified photos from there; `None`, or a folder without them, seeds
+    /// them without photos (with a note on stderr and in the summary).
+    pub faces_dir: Option<PathBuf>,
 }
 
 impl SeedConfig {
@@ -55,6 +61,7 @@ impl SeedConfig {
             today,
             batch_size: 10_000,
             with_fixed: true,
+            faces_dir: Some(demo::faces_dir()),
         }
     }
 }
@@ -102,6 +109,11 @@ pub struct SeedSummary {
     pub city: String,
     /// The reference date.
     pub today: String,
+    /// Photos given to the fixed demo citizens (historical photos and receipts' certified ones).
+    pub demo_photos: u64,
+    /// Why the fixed demo citizens have no photos, when they have none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 /// Why seeding stopped.
@@ -139,8 +151,22 @@ pub async fn seed(
     let mut rows = 0;
     let mut citizens = 0;
     let mut fixed = 0;
+    let mut demo_photos = 0;
+    let mut note = None;
     if config.with_fixed {
-        let bundles = fixed_citizens();
+        let mut bundles = fixed_citizens();
+        let attached = match &config.faces_dir {
+            Some(dir) => demo::attach_faces(&mut bundles, dir).map_err(|e| e.to_string()),
+            None => Err("no faces folder given".to_owned()),
+        };
+        match attached {
+            Ok(n) => demo_photos = n,
+            Err(why) => {
+                let text = format!("the fixed demo citizens are seeded without photos: {why}");
+                eprintln!("note: {text}");
+                note = Some(text);
+            }
+        }
         fixed = bundles.len() as u64;
         rows += load(&mut loader, path, &bundles).await?;
         citizens += fixed;
@@ -186,6 +212,8 @@ pub async fn seed(
         seed: config.seed,
         city: config.city.code().to_owned(),
         today: config.today.to_string(),
+        demo_photos,
+        note,
     })
 }
 
