@@ -143,6 +143,9 @@ macro_rules! on_pool {
     };
 }
 
+// After `on_pool!`, which it uses.
+pub mod sessions;
+
 /// The database handle: cheap to clone, shared by every request.
 #[derive(Debug, Clone)]
 pub struct Store {
