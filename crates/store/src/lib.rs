@@ -13,7 +13,9 @@
 #![warn(missing_docs)]
 
 mod blob;
+pub mod blobs;
 mod bulk;
+pub mod crypto;
 mod model;
 mod rows;
 pub mod testing;
@@ -31,6 +33,8 @@ use sqlx::sqlite::{
 use time::Date;
 
 pub use blob::{BlobCipher, BlobError, PlainBlobs};
+pub use blobs::{BlobMeta, BlobRef, BlobStore, BlobStoreError};
+pub use crypto::{CryptoError, EnvelopeCipher, FileKeyProvider, KeyProvider};
 pub use bulk::BulkLoader;
 pub use model::{
     ApplicationStatus, CardStatus, Citizen, CitizenBundle, CitizenView, HistoryPhoto, IdCard,
