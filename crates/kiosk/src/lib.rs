@@ -7,3 +7,7 @@
 #![warn(missing_docs)]
 
 pub mod view;
+pub mod agent;
+pub mod capture;
+pub mod center_api;
+pub mod outbox;

@@ -29,6 +29,11 @@ pub struct ViewExtras {
     pub center_offline: bool,
     /// Voice prompts are on (the citizen's button on the start screen).
     pub voice: bool,
+    /// Step 7: why the last live photo was refused (face too small, blurred, …), more specific
+    /// than the screen's error.
+    pub photo_problem: Option<domain::prompts::Prompt>,
+    /// Step 9: the finger to place now (`right_index`, …).
+    pub finger: Option<String>,
 }
 
 impl View {

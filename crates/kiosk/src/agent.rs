@@ -1,0 +1,929 @@
+//! The agent's loop: feeds the session state machine with touches, device results, center answers
+//! and timer ticks, saves its state to the outbox before acting on a transition, publishes the
+//! view, and carries out the commands (DESIGN.md "Session flow").
+//!
+//! One task owns the [`Session`]; everything slow (a card read, a center call, a print job) runs in
+//! a task of its own that sends its result back as an [`Event`] tagged with the session it was
+//! started for, so a late answer for an ended session is dropped. The state machine refuses an
+//! answer that does not fit the screen, so a double tap or a stale page changes nothing.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use biometrics::EnrolConfig;
+use devices::{
+    BarcodeScanner, Camera, CardReader, CardReaderError, FingerprintScanner, PosTerminal, Printer,
+    VideoRecorder,
+};
+use domain::prompts::Prompt;
+use domain::session::{
+    Command, Document, Event, FingerprintFailure, Millis, PaymentMethod, PaymentResult,
+    PrintResult, ReceiptAnswer, Screen, Session, SessionConfig, SessionId,
+};
+use time::Date;
+use tokio::sync::{mpsc, watch, Notify};
+use tokio::task::AbortHandle;
+use tokio::time::Instant;
+
+use crate::capture::{card_on_reader, enrol_fingers, PhotoCropper};
+use crate::center_api::{
+    ApplicationRecord, CenterApi, CenterError, DocumentKind, FingerQuality, PayState, PosResult,
+};
+use crate::outbox::{AgentState, Message, Outbox, OutboxError};
+use crate::view::{ActionError, ActionRequest, AgentHandle, UiAction, View, ViewExtras};
+
+/// Everything outside the agent it talks to, each behind its trait.
+#[derive(Clone)]
+pub struct Ports {
+    /// The center's session API.
+    pub center: Arc<dyn CenterApi>,
+    /// The ID card reader.
+    pub card_reader: Arc<dyn CardReader>,
+    /// The barcode scanner (photo receipts).
+    pub barcode: Arc<dyn BarcodeScanner>,
+    /// The fingerprint module.
+    pub fingerprint: Arc<dyn FingerprintScanner>,
+    /// The camera.
+    pub camera: Arc<dyn Camera>,
+    /// The ID photo cropper (face engine).
+    pub cropper: Arc<dyn PhotoCropper>,
+    /// The UnionPay terminal.
+    pub pos: Arc<dyn PosTerminal>,
+    /// The document printer.
+    pub printer: Arc<dyn Printer>,
+    /// The session video recorder, when one is attached.
+    pub recorder: Option<Arc<dyn VideoRecorder>>,
+}
+
+/// The agent's configuration.
+#[derive(Clone)]
+pub struct AgentConfig {
+    /// Timeouts, attempts and face thresholds of the state machine.
+    pub session: SessionConfig,
+    /// Fingerprint enrolment (fingers, presses, quality and match thresholds).
+    pub enrol: EnrolConfig,
+    /// Where the browser reads the camera preview.
+    pub camera_preview_url: Option<String>,
+    /// Where video segments are written while recording.
+    pub video_dir: PathBuf,
+    /// Today's date in Asia/Shanghai (a closure, so tests can fix it).
+    pub today: Arc<dyn Fn() -> Date + Send + Sync>,
+    /// Pause between two delivery attempts while the center is down (grows to 10×).
+    pub retry_pause: Duration,
+}
+
+/// An event from a worker task, for the session it was started in.
+#[derive(Debug)]
+enum Internal {
+    Event(u64, Event),
+    Hint(u64, Hint),
+}
+
+/// Screen data a worker learned.
+#[derive(Debug)]
+enum Hint {
+    WechatCode(Option<String>),
+    PhotoProblem(Option<Prompt>),
+    Finger(Option<String>),
+    Fingers(Vec<FingerQuality>),
+}
+
+/// The running agent.
+struct Agent {
+    ports: Ports,
+    config: AgentConfig,
+    outbox: Outbox,
+    session: Session,
+    state: AgentState,
+    /// Bumped at every session start; worker results carry it.
+    generation: u64,
+    origin: Instant,
+    extras: ViewExtras,
+    version: u64,
+    view: watch::Sender<View>,
+    internal: mpsc::UnboundedSender<Internal>,
+    tasks: HashMap<&'static str, AbortHandle>,
+    deliver: Arc<Notify>,
+}
+
+/// Starts the agent: restores the state the outbox holds (resuming a session a crash
+/// interrupted), then serves actions. Returns the UI's handle.
+pub async fn start(
+    ports: Ports,
+    outbox: Outbox,
+    config: AgentConfig,
+) -> Result<(AgentHandle, tokio::task::JoinHandle<()>), OutboxError> {
+    let (action_tx, action_rx) = mpsc::channel::<ActionRequest>(16);
+    let (internal_tx, internal_rx) = mpsc::unbounded_channel();
+    let (view_tx, view_rx) = watch::channel(View::initial());
+    let origin = Instant::now();
+    let state = outbox.load_state().await?;
+    let deliver = Arc::new(Notify::new());
+    let mut agent = Agent {
+        session: Session::new(config.session.clone(), Millis(0)),
+        extras: ViewExtras {
+            camera_preview_url: config.camera_preview_url.clone(),
+            ..ViewExtras::default()
+        },
+        ports,
+        config,
+        outbox: outbox.clone(),
+        state,
+        generation: 1,
+        origin,
+        version: 0,
+        view: view_tx,
+        internal: internal_tx.clone(),
+        tasks: HashMap::new(),
+        deliver: deliver.clone(),
+    };
+    tokio::spawn(delivery_loop(
+        outbox,
+        agent.ports.center.clone(),
+        deliver,
+        internal_tx,
+        agent.config.retry_pause,
+    ));
+    agent.restore().await?;
+    agent.spawn_scanner();
+    let handle = AgentHandle::new(action_tx, view_rx);
+    let task = tokio::spawn(agent.run(action_rx, internal_rx));
+    Ok((handle, task))
+}
+
+impl Agent {
+    fn now(&self) -> Millis {
+        Millis(self.origin.elapsed().as_millis() as u64)
+    }
+
+    fn today(&self) -> Date {
+        (self.config.today)()
+    }
+
+    /// Rebuilds the machine from the saved snapshot and carries out what must be done again.
+    async fn restore(&mut self) -> Result<(), OutboxError> {
+        let Some(snapshot) = self.state.snapshot.clone() else {
+            self.publish();
+            return Ok(());
+        };
+        let (session, transition) =
+            Session::resume(self.config.session.clone(), snapshot, self.now());
+        self.session = session;
+        tracing::info!(
+            screen = transition.screen.name(),
+            "resumed a session after a restart"
+        );
+        self.after_transition(transition.commands).await;
+        Ok(())
+    }
+
+    async fn run(
+        mut self,
+        mut actions: mpsc::Receiver<ActionRequest>,
+        mut internal: mpsc::UnboundedReceiver<Internal>,
+    ) {
+        loop {
+            let deadline = self
+                .session
+                .poll_timeout()
+                .map(|Millis(ms)| self.origin + Duration::from_millis(ms));
+            tokio::select! {
+                request = actions.recv() => {
+                    let Some((action, reply)) = request else { return };
+                    let result = self.on_action(action).await;
+                    let _ = reply.send(result);
+                }
+                Some(message) = internal.recv() => self.on_internal(message).await,
+                _ = sleep_until(deadline) => {
+                    let _ = self.apply(Event::Tick).await;
+                }
+            }
+        }
+    }
+
+    async fn on_action(&mut self, action: UiAction) -> Result<(), ActionError> {
+        let event = match action {
+            UiAction::Start => Event::Start {
+                session_id: SessionId::parse(&uuid::Uuid::new_v4().simple().to_string())
+                    .expect("a UUID is a valid session id"),
+                today: self.today(),
+            },
+            UiAction::Business(b) => Event::BusinessChosen(b),
+            UiAction::PortraitFormChosen => Event::PortraitFormChosen,
+            UiAction::Household(h) => Event::HouseholdChosen(h),
+            UiAction::IdNumber(text) => Event::IdNumberEntered(text),
+            UiAction::PortraitFormRequested(text) => Event::PortraitFormRequested(text),
+            UiAction::Confirm => Event::Confirm,
+            UiAction::Back => Event::Back,
+            UiAction::Cancel => Event::Cancel,
+            UiAction::TakePhoto => Event::TakePhoto,
+            UiAction::Mobile { first, second } => Event::MobileEntered { first, second },
+            UiAction::Signature(png) => {
+                if !matches!(self.session.screen(), Screen::Signature) {
+                    return Err(ActionError::NotNow("no signature is asked for".into()));
+                }
+                if !png.starts_with(b"\x89PNG\r\n\x1a\n") {
+                    return Err(ActionError::NotNow(
+                        "the signature is not a PNG image".into(),
+                    ));
+                }
+                let sid = self.state.session_id.clone().unwrap_or_default();
+                if let Err(e) = self.outbox.put_capture(&sid, "signature", &png).await {
+                    tracing::error!(error = %e, "keeping the signature");
+                    return Err(ActionError::NotNow(
+                        "the signature could not be kept".into(),
+                    ));
+                }
+                Event::SignatureCaptured
+            }
+            UiAction::PaymentMethod(m) => Event::PaymentMethodChosen(m),
+            UiAction::Activity => Event::Activity,
+            UiAction::Voice(on) => {
+                self.extras.voice = on;
+                self.publish();
+                return Ok(());
+            }
+        };
+        self.apply(event)
+            .await
+            .map_err(|e| ActionError::NotNow(e.to_string()))
+    }
+
+    async fn on_internal(&mut self, message: Internal) {
+        match message {
+            Internal::Event(generation, event) if generation == self.generation => {
+                if let Err(e) = self.apply(event).await {
+                    tracing::debug!(error = %e, "late or stray device/center result dropped");
+                }
+            }
+            Internal::Hint(generation, hint) if generation == self.generation => {
+                match hint {
+                    Hint::WechatCode(url) => self.extras.wechat_code_url = url,
+                    Hint::PhotoProblem(prompt) => self.extras.photo_problem = prompt,
+                    Hint::Finger(name) => self.extras.finger = name,
+                    Hint::Fingers(qualities) => self.state.fingers = qualities,
+                }
+                self.publish();
+            }
+            Internal::Event(SCANNER, event) => {
+                if matches!(self.session.screen(), Screen::ScanReceipt { .. }) {
+                    let _ = self.apply(event).await;
+                }
+            }
+            Internal::Event(..) | Internal::Hint(..) => {
+                tracing::debug!("result for an ended session dropped");
+            }
+        }
+    }
+
+    /// Applies an event: persist, publish, act.
+    async fn apply(&mut self, event: Event) -> Result<(), domain::session::InvalidEvent> {
+        let started = match &event {
+            Event::Start { session_id, today } => Some((session_id.clone(), *today)),
+            _ => None,
+        };
+        let transition = self.session.handle(event, self.now())?;
+        if let Some((session_id, today)) = started {
+            self.generation += 1;
+            self.state = AgentState {
+                session_id: Some(session_id.as_str().to_owned()),
+                today: Some(today.to_string()),
+                ..AgentState::default()
+            };
+        }
+        self.after_transition(transition.commands).await;
+        Ok(())
+    }
+
+    async fn after_transition(&mut self, commands: Vec<Command>) {
+        // Learn what later commands need before saving, so it is in the same write.
+        for command in &commands {
+            if let Command::CallCenterScope(request) = command {
+                self.state.applicant_id = Some(request.id.as_str().to_owned());
+            }
+        }
+        self.state.snapshot = Some(self.session.snapshot());
+        if let Err(e) = self.outbox.save_state(&self.state).await {
+            // Acting without a saved state would break the crash guarantee: stop the session.
+            tracing::error!(error = %e, "saving the session state failed");
+        }
+        self.publish();
+        for command in commands {
+            self.execute(command).await;
+        }
+    }
+
+    fn publish(&mut self) {
+        self.version += 1;
+        let view = View {
+            version: self.version,
+            screen: self.session.screen(),
+            extras: self.extras.clone(),
+        };
+        self.view.send_replace(view);
+    }
+
+    fn session_id(&self) -> Option<SessionId> {
+        self.state
+            .session_id
+            .as_deref()
+            .and_then(|s| SessionId::parse(s).ok())
+    }
+
+    fn spawn_task<F>(&mut self, slot: &'static str, work: F)
+    where
+        F: std::future::Future<Output = Option<Event>> + Send + 'static,
+    {
+        let tx = self.internal.clone();
+        let generation = self.generation;
+        let handle = tokio::spawn(async move {
+            if let Some(event) = work.await {
+                let _ = tx.send(Internal::Event(generation, event));
+            }
+        });
+        if let Some(old) = self.tasks.insert(slot, handle.abort_handle()) {
+            old.abort();
+        }
+    }
+
+    fn hint_sender(&self) -> impl Fn(Hint) + Send + Sync + 'static {
+        let tx = self.internal.clone();
+        let generation = self.generation;
+        move |hint| {
+            let _ = tx.send(Internal::Hint(generation, hint));
+        }
+    }
+
+    async fn execute(&mut self, command: Command) {
+        tracing::debug!(?command, "command");
+        let center = self.ports.center.clone();
+        let sid = self.session_id();
+        match command {
+            Command::StartVideo { session_id } => {
+                if let Some(recorder) = self.ports.recorder.clone() {
+                    self.state.video_segments += 1;
+                    let path = self.config.video_dir.join(format!(
+                        "{}-{}.mp4",
+                        session_id.as_str(),
+                        self.state.video_segments
+                    ));
+                    let _ = std::fs::create_dir_all(&self.config.video_dir);
+                    if let Err(e) = recorder.start(session_id.as_str(), &path).await {
+                        tracing::error!(error = %e, "the session video could not start");
+                    }
+                }
+            }
+            Command::StopVideo => {
+                if let (Some(recorder), Some(sid)) = (self.ports.recorder.clone(), sid.clone()) {
+                    match recorder.stop(sid.as_str()).await {
+                        Ok(recording) => match std::fs::read(&recording.path) {
+                            Ok(bytes) => {
+                                let kind = format!("video_{}", self.state.video_segments.max(1));
+                                let kept = async {
+                                    self.outbox.put_capture(sid.as_str(), &kind, &bytes).await?;
+                                    self.outbox
+                                        .enqueue(sid.as_str(), &[Message::Blob { kind }])
+                                        .await
+                                };
+                                match kept.await {
+                                    Ok(()) => {
+                                        let _ = std::fs::remove_file(&recording.path);
+                                        self.deliver.notify_one();
+                                    }
+                                    Err(e) => tracing::error!(error = %e, "keeping the video"),
+                                }
+                            }
+                            Err(e) => tracing::error!(error = %e, "reading the video"),
+                        },
+                        Err(e) => tracing::error!(error = %e, "the session video did not stop"),
+                    }
+                }
+            }
+            Command::ReadCard => {
+                let reader = self.ports.card_reader.clone();
+                let today = self.today();
+                self.spawn_task("card", async move { read_card(reader, today).await });
+            }
+            Command::CancelReadCard => self.abort("card"),
+            Command::CallCenterScope(request) => {
+                self.spawn_task("center", async move {
+                    Some(match retry(|| center.scope(&request)).await {
+                        Ok(answer) => Event::ScopeDecided {
+                            decision: answer.decision,
+                            name: answer.name,
+                        },
+                        Err(_) => Event::CenterUnavailable,
+                    })
+                });
+            }
+            Command::FetchCertifiedPhoto { receipt } => {
+                let (Some(sid), Some(id)) = (sid, self.applicant()) else {
+                    return self.internal_event(Event::CenterUnavailable);
+                };
+                self.spawn_task("center", async move {
+                    Some(match retry(|| center.receipt(&sid, &id, &receipt)).await {
+                        Ok(true) => Event::ReceiptAnswer(ReceiptAnswer::Found),
+                        Ok(false) => Event::ReceiptAnswer(ReceiptAnswer::NotFound),
+                        Err(_) => Event::CenterUnavailable,
+                    })
+                });
+            }
+            Command::CapturePhoto => {
+                let Some(sid) = sid else { return };
+                let camera = self.ports.camera.clone();
+                let cropper = self.ports.cropper.clone();
+                let outbox = self.outbox.clone();
+                let hint = self.hint_sender();
+                self.spawn_task("photo", async move {
+                    let frame = match camera.grab().await {
+                        Ok(frame) => frame,
+                        Err(e) => {
+                            tracing::warn!(error = %e, "no camera frame");
+                            return Some(Event::PhotoUnusable);
+                        }
+                    };
+                    let cropped = tokio::task::spawn_blocking(move || cropper.crop(&frame)).await;
+                    match cropped {
+                        Ok(Ok(jpeg)) => {
+                            hint(Hint::PhotoProblem(None));
+                            match outbox.put_capture(sid.as_str(), "live_photo", &jpeg).await {
+                                Ok(()) => Some(Event::PhotoCaptured),
+                                Err(e) => {
+                                    tracing::error!(error = %e, "keeping the live photo");
+                                    Some(Event::PhotoUnusable)
+                                }
+                            }
+                        }
+                        Ok(Err(refused)) => {
+                            tracing::info!(reason = %refused.reason, "live photo refused");
+                            hint(Hint::PhotoProblem(refused.prompt));
+                            Some(Event::PhotoUnusable)
+                        }
+                        Err(_) => Some(Event::PhotoUnusable),
+                    }
+                });
+            }
+            Command::VerifyFaces { id, receipt } => {
+                let Some(sid) = sid else { return };
+                let outbox = self.outbox.clone();
+                self.spawn_task("center", async move {
+                    let photo = match outbox.capture(sid.as_str(), "live_photo").await {
+                        Ok(Some(photo)) => photo,
+                        _ => return Some(Event::PhotoUnusable),
+                    };
+                    Some(
+                        match retry(|| center.verify_faces(&sid, &id, &receipt, &photo)).await {
+                            Ok(scores) => Event::FacesCompared(scores),
+                            Err(_) => Event::CenterUnavailable,
+                        },
+                    )
+                });
+            }
+            Command::CaptureFingerprints => {
+                let Some(sid) = sid else { return };
+                let scanner = self.ports.fingerprint.clone();
+                let config = self.config.enrol.clone();
+                let outbox = self.outbox.clone();
+                let hint = self.hint_sender();
+                let internal = self.internal.clone();
+                let generation = self.generation;
+                self.spawn_task("fingers", async move {
+                    let result = enrol_fingers(scanner.as_ref(), &config, |finger| {
+                        hint(Hint::Finger(Some(finger.to_owned())))
+                    })
+                    .await;
+                    hint(Hint::Finger(None));
+                    match result {
+                        Ok(fingers) => {
+                            let mut kept = Ok(());
+                            for (i, (template, image)) in
+                                fingers.templates.iter().zip(&fingers.images).enumerate()
+                            {
+                                let n = i + 1;
+                                kept = kept.and(
+                                    outbox
+                                        .put_capture(
+                                            sid.as_str(),
+                                            &format!("fingerprint_{n}"),
+                                            template,
+                                        )
+                                        .await,
+                                );
+                                kept = kept.and(
+                                    outbox
+                                        .put_capture(
+                                            sid.as_str(),
+                                            &format!("fingerprint_image_{n}"),
+                                            image,
+                                        )
+                                        .await,
+                                );
+                            }
+                            if let Err(e) = kept {
+                                tracing::error!(error = %e, "keeping the fingerprints");
+                                return Some(Event::FingerprintsFailed {
+                                    reason: FingerprintFailure::DeviceFault,
+                                    attempts: 0,
+                                });
+                            }
+                            // The qualities reach the agent before the event (one channel).
+                            let _ = internal
+                                .send(Internal::Hint(generation, Hint::Fingers(fingers.qualities)));
+                            Some(Event::FingerprintsCaptured)
+                        }
+                        Err(failed) => {
+                            tracing::info!(detail = %failed.detail, "fingerprint enrolment failed");
+                            Some(Event::FingerprintsFailed {
+                                reason: failed.failure,
+                                attempts: failed.attempts,
+                            })
+                        }
+                    }
+                });
+            }
+            Command::CaptureSignature => {}
+            Command::SubmitApplication(application) => {
+                let Some(sid) = sid else { return };
+                let record = ApplicationRecord::new(&application, self.state.fingers.clone());
+                let mut messages = Vec::new();
+                let kinds = self
+                    .outbox
+                    .capture_kinds(sid.as_str())
+                    .await
+                    .unwrap_or_default();
+                for kind in kinds {
+                    if !kind.starts_with("video") {
+                        messages.push(Message::Blob { kind });
+                    }
+                }
+                messages.push(Message::Application(record));
+                if let Err(e) = self.outbox.enqueue(sid.as_str(), &messages).await {
+                    tracing::error!(error = %e, "queueing the application");
+                }
+                self.deliver.notify_one();
+            }
+            Command::CreatePayment {
+                method,
+                amount_fen,
+                attempt,
+            } => {
+                let Some(sid) = sid else { return };
+                let outbox = self.outbox.clone();
+                let pos = self.ports.pos.clone();
+                let hint = self.hint_sender();
+                self.spawn_task("payment", async move {
+                    pay(center, outbox, pos, sid, method, amount_fen, attempt, hint).await
+                });
+            }
+            Command::CancelPayment { attempt, .. } => {
+                self.abort("payment");
+                self.extras.wechat_code_url = None;
+                if let Some(sid) = sid {
+                    tokio::spawn(async move {
+                        match retry(|| center.close_payment(&sid, attempt)).await {
+                            Ok(state) => tracing::info!(?state, attempt, "payment closed"),
+                            Err(e) => tracing::error!(error = %e, attempt, "closing the payment"),
+                        }
+                    });
+                }
+            }
+            Command::Print { documents } => {
+                let Some(sid) = sid else { return };
+                let printer = self.ports.printer.clone();
+                self.spawn_task("print", async move {
+                    for document in documents {
+                        let kind = match document {
+                            Document::CollectionCertificate => DocumentKind::Certificate,
+                            Document::PaymentNotice(_) => DocumentKind::Notice,
+                        };
+                        let pdf = match retry(|| center.document(&sid, kind)).await {
+                            Ok(pdf) => pdf,
+                            Err(e) => {
+                                tracing::error!(error = %e, kind = kind.as_str(), "fetching a document");
+                                return Some(Event::PrintResult(PrintResult::PrinterFault));
+                            }
+                        };
+                        if !print(printer.as_ref(), pdf, kind.as_str()).await {
+                            return Some(Event::PrintResult(PrintResult::PrinterFault));
+                        }
+                    }
+                    Some(Event::PrintResult(PrintResult::Printed))
+                });
+            }
+            Command::PrintPortraitForm { id } => {
+                let printer = self.ports.printer.clone();
+                self.spawn_task("print", async move {
+                    let pdf = match retry(|| center.portrait_form(&id)).await {
+                        Ok(pdf) => pdf,
+                        Err(_) => return Some(Event::PrintResult(PrintResult::PrinterFault)),
+                    };
+                    Some(Event::PrintResult(
+                        if print(printer.as_ref(), pdf, "portrait").await {
+                            PrintResult::Printed
+                        } else {
+                            PrintResult::PrinterFault
+                        },
+                    ))
+                });
+            }
+            Command::WipeCapturedData => {
+                if let Some(sid) = &sid {
+                    match self.outbox.wipe_unsent_captures(sid.as_str()).await {
+                        Ok(n) => tracing::info!(deleted = n, "captures of the session wiped"),
+                        Err(e) => tracing::error!(error = %e, "wiping the captures"),
+                    }
+                }
+                self.extras = ViewExtras {
+                    camera_preview_url: self.config.camera_preview_url.clone(),
+                    voice: self.extras.voice,
+                    ..ViewExtras::default()
+                };
+                self.publish();
+            }
+            Command::EndSession { outcome } => {
+                for (_, task) in self.tasks.drain() {
+                    task.abort();
+                }
+                if let Some(sid) = &sid {
+                    if let Err(e) = self
+                        .outbox
+                        .enqueue(sid.as_str(), &[Message::End(outcome)])
+                        .await
+                    {
+                        tracing::error!(error = %e, "queueing the end of the session");
+                    }
+                    self.deliver.notify_one();
+                }
+                self.generation += 1;
+                self.state = AgentState {
+                    session_id: self.state.session_id.clone(),
+                    ..AgentState::default()
+                };
+                self.state.snapshot = Some(self.session.snapshot());
+                if let Err(e) = self.outbox.save_state(&self.state).await {
+                    tracing::error!(error = %e, "saving the ended session");
+                }
+            }
+        }
+    }
+
+    fn applicant(&self) -> Option<domain::id::CitizenId> {
+        let id = self.state.applicant_id.as_deref()?;
+        let today = self
+            .state
+            .today
+            .as_deref()
+            .and_then(|t| Date::parse(t, &time::format_description::well_known::Iso8601::DATE).ok())
+            .unwrap_or_else(|| self.today());
+        domain::id::CitizenId::parse(id, today).ok()
+    }
+
+    fn internal_event(&self, event: Event) {
+        let _ = self.internal.send(Internal::Event(self.generation, event));
+    }
+
+    fn abort(&mut self, slot: &'static str) {
+        if let Some(task) = self.tasks.remove(slot) {
+            task.abort();
+        }
+    }
+
+    /// The barcode scanner runs all the time; a code counts only on the scan-receipt screen.
+    fn spawn_scanner(&self) {
+        let scanner = self.ports.barcode.clone();
+        let tx = self.internal.clone();
+        tokio::spawn(async move {
+            loop {
+                match scanner.scan().await {
+                    Ok(code) => {
+                        let _ = tx.send(Internal::Event(SCANNER, Event::ReceiptScanned(code)));
+                    }
+                    Err(devices::BarcodeError::NoCode) => {}
+                    Err(e) => {
+                        tracing::warn!(error = %e, "barcode scanner");
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                    }
+                }
+            }
+        });
+    }
+}
+
+/// The generation tag of barcode scans: they belong to whichever session shows the scan screen.
+const SCANNER: u64 = u64::MAX;
+
+async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Three tries with a short pause for a call the center may briefly fail; a refusal is final.
+async fn retry<T, F, Fut>(mut call: F) -> Result<T, CenterError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, CenterError>>,
+{
+    let mut pause = Duration::from_millis(300);
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        match call().await {
+            Err(e) if e.is_retryable() && tries < 3 => {
+                tracing::warn!(error = %e, "center call failed, retrying");
+                tokio::time::sleep(pause).await;
+                pause *= 3;
+            }
+            other => return other,
+        }
+    }
+}
+
+async fn read_card(reader: Arc<dyn CardReader>, today: Date) -> Option<Event> {
+    loop {
+        match reader.read_card().await {
+            Ok(card) => {
+                return Some(match card_on_reader(&card, today) {
+                    Some((card, name)) => Event::CardRead { card, name },
+                    None => Event::CardUnreadable,
+                })
+            }
+            Err(CardReaderError::NoCard) => continue,
+            Err(e @ CardReaderError::Status { .. }) => {
+                tracing::info!(error = %e, "card unreadable");
+                return Some(Event::CardUnreadable);
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "card reader");
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+        }
+    }
+}
+
+/// One payment attempt to its end.
+#[allow(clippy::too_many_arguments)]
+async fn pay(
+    center: Arc<dyn CenterApi>,
+    outbox: Outbox,
+    pos: Arc<dyn PosTerminal>,
+    sid: SessionId,
+    method: PaymentMethod,
+    amount_fen: u32,
+    attempt: u8,
+    hint: impl Fn(Hint),
+) -> Option<Event> {
+    let result = |result| Some(Event::PaymentResult { attempt, result });
+    // The application must be at the center first: the trade number derives from its number.
+    let mut waited = Duration::ZERO;
+    loop {
+        match outbox.application_no(sid.as_str()).await {
+            Ok(Some(_)) => break,
+            _ if waited > Duration::from_secs(25) => return Some(Event::CenterUnavailable),
+            _ => {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                waited += Duration::from_millis(200);
+            }
+        }
+    }
+    let order = match retry(|| center.create_payment(&sid, method, attempt, amount_fen)).await {
+        Ok(order) => order,
+        Err(e) => {
+            tracing::error!(error = %e, "opening the payment");
+            return Some(Event::CenterUnavailable);
+        }
+    };
+    if order.state == PayState::Success {
+        return result(PaymentResult::Paid);
+    }
+    match method {
+        PaymentMethod::WeChat => {
+            hint(Hint::WechatCode(order.code_url.clone()));
+            loop {
+                tokio::time::sleep(Duration::from_millis(700)).await;
+                match center.payment_state(&sid, attempt).await {
+                    Ok(PayState::Success) => return result(PaymentResult::Paid),
+                    Ok(PayState::Payerror) => return result(PaymentResult::Declined),
+                    Ok(PayState::Closed) => return result(PaymentResult::Expired),
+                    Ok(PayState::Notpay) => {}
+                    Err(e) => tracing::warn!(error = %e, "payment state"),
+                }
+            }
+        }
+        PaymentMethod::UnionPay => {
+            let answer = pos
+                .purchase(u64::from(amount_fen), &order.out_trade_no)
+                .await;
+            let report = match &answer {
+                Ok(response) => PosResult {
+                    approved: response.is_approved(),
+                    response_code: response.code.clone(),
+                    card_masked: response.card_number.clone(),
+                    reference: response.reference.clone(),
+                    auth_code: response.auth_code.clone(),
+                    time: response.time.clone(),
+                },
+                Err(e) => {
+                    tracing::error!(error = %e, "POS purchase");
+                    return result(PaymentResult::Expired);
+                }
+            };
+            match retry(|| center.report_pos(&sid, attempt, &report)).await {
+                Ok(PayState::Success) => result(PaymentResult::Paid),
+                Ok(_) => result(PaymentResult::Declined),
+                Err(_) if report.approved => {
+                    // Paid at the terminal but the center did not hear it: keep the report
+                    // for later delivery is not possible here; refer so the staff settle it.
+                    Some(Event::CenterUnavailable)
+                }
+                Err(_) => result(PaymentResult::Declined),
+            }
+        }
+    }
+}
+
+/// Prints a PDF; a failed job is retried once (a transient error, a reloaded tray).
+async fn print(printer: &dyn Printer, pdf: Vec<u8>, title: &str) -> bool {
+    for attempt in 1..=2 {
+        match printer.print_pdf(pdf.clone(), title).await {
+            Ok(job) if job.state == devices::printer::JobOutcome::Completed => return true,
+            Ok(job) => {
+                tracing::warn!(attempt, ?job, "print job did not complete");
+            }
+            Err(e) => tracing::warn!(attempt, error = %e, "print failed"),
+        }
+    }
+    false
+}
+
+/// Sends the queued messages to the center, in order, until each is acknowledged.
+async fn delivery_loop(
+    outbox: Outbox,
+    center: Arc<dyn CenterApi>,
+    wake: Arc<Notify>,
+    _internal: mpsc::UnboundedSender<Internal>,
+    retry_pause: Duration,
+) {
+    let mut pause = retry_pause;
+    loop {
+        let next = match outbox.next_pending().await {
+            Ok(next) => next,
+            Err(e) => {
+                tracing::error!(error = %e, "reading the outbox");
+                tokio::time::sleep(retry_pause * 10).await;
+                continue;
+            }
+        };
+        let Some(queued) = next else {
+            let _ = tokio::time::timeout(Duration::from_secs(5), wake.notified()).await;
+            continue;
+        };
+        let Ok(sid) = SessionId::parse(&queued.session_id) else {
+            let _ = outbox.ack(&queued, None).await;
+            continue;
+        };
+        let delivered: Result<Option<String>, CenterError> = match &queued.message {
+            Message::Blob { kind } => match outbox.capture(sid.as_str(), kind).await {
+                Ok(Some(bytes)) => {
+                    let wire_kind = if kind.starts_with("video") {
+                        "video"
+                    } else {
+                        kind
+                    };
+                    center
+                        .put_blob(&sid, wire_kind, &bytes)
+                        .await
+                        .map(|()| None)
+                }
+                // Nothing to send (already sent before a crash): done.
+                Ok(None) => Ok(None),
+                Err(e) => Err(CenterError::Refused(e.to_string())),
+            },
+            Message::Application(record) => center.submit_application(&sid, record).await.map(Some),
+            Message::End(outcome) => center.end_session(&sid, outcome).await.map(|()| None),
+        };
+        match delivered {
+            Ok(answer) => {
+                pause = retry_pause;
+                if let Err(e) = outbox.ack(&queued, answer.as_deref()).await {
+                    tracing::error!(error = %e, "acknowledging an outbox message");
+                }
+            }
+            Err(e) => {
+                let _ = outbox.note_failure(queued.seq, &e.to_string()).await;
+                if e.is_retryable() {
+                    tracing::warn!(error = %e, seq = queued.seq, "center unavailable; will retry");
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(retry_pause * 10);
+                } else {
+                    // A refusal will not change by repeating: set it aside for the staff.
+                    tracing::error!(error = %e, seq = queued.seq, "center refused an outbox message");
+                    let _ = outbox.ack(&queued, None).await;
+                }
+            }
+        }
+    }
+}

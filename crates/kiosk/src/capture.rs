@@ -1,0 +1,206 @@
+//! Turning what the devices give into what the session needs: a card into the domain's card, a
+//! camera frame into the ID photo, presses into two enrolled fingers.
+
+use std::sync::Arc;
+
+use biometrics::{EnrolConfig, EnrolOutcome, Enrolment, GreyImage, Step};
+use devices::protocol::card_reader::text::{CardDate, ValidUntil};
+use devices::protocol::card_reader::CardData;
+use devices::FingerprintScanner;
+use domain::id::CitizenId;
+use domain::prompts::Prompt;
+use domain::rules::{CardExpiry, CardOnReader};
+use domain::session::FingerprintFailure;
+use face::{crop_id_photo, CropConfig, DecodeLimits, FaceEngine, Picture, QualityConfig};
+use time::Date;
+
+use crate::center_api::FingerQuality;
+
+/// The card on the reader in domain terms, with the name printed on it; `None` when its text
+/// block does not hold a valid number or dates (the session treats it as unreadable).
+pub fn card_on_reader(card: &CardData, today: Date) -> Option<(CardOnReader, String)> {
+    let text = &card.text;
+    let id = CitizenId::parse(&text.id_number, today).ok()?;
+    let valid_from = date(text.valid_from)?;
+    let valid_until = match text.valid_until {
+        ValidUntil::Date(d) => CardExpiry::On(date(d)?),
+        ValidUntil::LongTerm => CardExpiry::LongTerm,
+    };
+    Some((
+        CardOnReader {
+            id,
+            valid_from,
+            valid_until,
+        },
+        text.name.clone(),
+    ))
+}
+
+fn date(d: CardDate) -> Option<Date> {
+    let month = time::Month::try_from(d.month()).ok()?;
+    Date::from_calendar_date(i32::from(d.year()), month, d.day()).ok()
+}
+
+/// Why a camera frame gave no ID photo.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PhotoRefused {
+    /// The stable reason (`no_face`, `blurred`, …).
+    pub reason: String,
+    /// What the citizen reads.
+    pub prompt: Option<Prompt>,
+}
+
+/// Crops a camera frame to the ID photo and checks its quality.
+pub trait PhotoCropper: Send + Sync {
+    /// The ID photo JPEG, or why the frame cannot give one.
+    fn crop(&self, frame_jpeg: &[u8]) -> Result<Vec<u8>, PhotoRefused>;
+}
+
+/// The face engine's cropper (DOMAIN.md section 5).
+pub struct FaceCropper {
+    engine: Arc<dyn FaceEngine>,
+    crop: CropConfig,
+    quality: QualityConfig,
+}
+
+impl FaceCropper {
+    /// A cropper over a loaded engine with the default placement and quality rules.
+    pub fn new(engine: Arc<dyn FaceEngine>) -> FaceCropper {
+        FaceCropper {
+            engine,
+            crop: CropConfig::default(),
+            quality: QualityConfig::default(),
+        }
+    }
+}
+
+impl PhotoCropper for FaceCropper {
+    fn crop(&self, frame_jpeg: &[u8]) -> Result<Vec<u8>, PhotoRefused> {
+        let frame = Picture::from_bytes("camera frame", frame_jpeg, &DecodeLimits::default())
+            .map_err(|e| {
+                PhotoRefused {
+                    reason: "not_an_image".into(),
+                    prompt: None,
+                }
+                .with_log(&e)
+            })?;
+        let photo = crop_id_photo(self.engine.as_ref(), &frame, &self.crop, &self.quality)
+            .map_err(|e| PhotoRefused {
+                reason: e.to_string(),
+                prompt: None,
+            })?;
+        match photo.report.problems.first() {
+            None => Ok(photo.jpeg),
+            Some(problem) => {
+                let (zh, en) = problem.reason.prompt();
+                Err(PhotoRefused {
+                    reason: problem.reason.code().to_owned(),
+                    prompt: Some(Prompt { zh, en }),
+                })
+            }
+        }
+    }
+}
+
+impl PhotoRefused {
+    fn with_log(self, error: &dyn std::fmt::Display) -> PhotoRefused {
+        tracing::warn!(%error, "camera frame refused");
+        self
+    }
+}
+
+/// Two fingers enrolled: templates and images for the application, qualities for the record.
+#[derive(Debug, Clone)]
+pub struct Fingers {
+    /// ISO/IEC 19794-2 templates, in order.
+    pub templates: Vec<Vec<u8>>,
+    /// PNG images, in order.
+    pub images: Vec<Vec<u8>>,
+    /// Position and quality of each.
+    pub qualities: Vec<FingerQuality>,
+}
+
+/// Why enrolment gave up.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FingersFailed {
+    /// For the session.
+    pub failure: FingerprintFailure,
+    /// Presses tried.
+    pub attempts: u8,
+    /// Which finger and what failed, for the window.
+    pub detail: String,
+}
+
+/// Enrols two fingers from the scanner (up to the configured presses each); `on_finger` is told
+/// which finger to ask for before each press.
+pub async fn enrol_fingers(
+    scanner: &dyn FingerprintScanner,
+    config: &EnrolConfig,
+    mut on_finger: impl FnMut(&str),
+) -> Result<Fingers, FingersFailed> {
+    let mut enrolment =
+        Enrolment::new(config.clone(), &[], Vec::new()).map_err(|e| FingersFailed {
+            failure: FingerprintFailure::DeviceFault,
+            attempts: 0,
+            detail: e.to_string(),
+        })?;
+    let mut attempts: u8 = 0;
+    let mut no_finger_in_a_row = 0;
+    while let Some(finger) = enrolment.finger() {
+        on_finger(finger.name());
+        let image = match scanner.capture().await {
+            Ok(image) => image,
+            Err(devices::FingerprintError::NoFinger) => {
+                no_finger_in_a_row += 1;
+                if no_finger_in_a_row >= 3 {
+                    return Err(FingersFailed {
+                        failure: FingerprintFailure::NoFinger,
+                        attempts,
+                        detail: format!("{}: no finger placed", finger.name()),
+                    });
+                }
+                continue;
+            }
+            Err(e) => {
+                return Err(FingersFailed {
+                    failure: FingerprintFailure::DeviceFault,
+                    attempts,
+                    detail: format!("{}: scanner: {e}", finger.name()),
+                })
+            }
+        };
+        no_finger_in_a_row = 0;
+        attempts = attempts.saturating_add(1);
+        let grey = GreyImage::sensor(image.pixels().to_vec()).map_err(|e| FingersFailed {
+            failure: FingerprintFailure::DeviceFault,
+            attempts,
+            detail: e.to_string(),
+        })?;
+        if let Step::Done(_) = enrolment.press(&grey) {
+            break;
+        }
+    }
+    match enrolment.outcome() {
+        Some(EnrolOutcome::Enrolled(fingers)) => Ok(Fingers {
+            templates: fingers.iter().map(|f| f.template.to_bytes()).collect(),
+            images: fingers.iter().map(|f| f.image.to_png()).collect(),
+            qualities: fingers
+                .iter()
+                .map(|f| FingerQuality {
+                    position: f.finger.name().to_owned(),
+                    quality: f.quality,
+                })
+                .collect(),
+        }),
+        Some(EnrolOutcome::Failed(failure)) => Err(FingersFailed {
+            failure: failure.session_failure(),
+            attempts,
+            detail: failure.referral(),
+        }),
+        None => Err(FingersFailed {
+            failure: FingerprintFailure::DeviceFault,
+            attempts,
+            detail: "enrolment ended without an outcome".into(),
+        }),
+    }
+}

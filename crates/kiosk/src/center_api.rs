@@ -1,0 +1,228 @@
+//! What the agent asks of the center (docs/kiosk-api.md), as a trait so the agent can be tested
+//! with a test double and so an integrator can put another transport behind it. The shipped
+//! implementation is [`crate::center_link`] over `center::client::CenterClient`.
+
+use async_trait::async_trait;
+use domain::id::CitizenId;
+use domain::rules::Decision;
+use domain::session::{
+    Application, FaceScores, PaymentMethod, ReceiptCode, ScopeRequest, SessionId, SessionOutcome,
+};
+use serde::{Deserialize, Serialize};
+
+/// Why a call to the center failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CenterError {
+    /// The center could not be reached or failed (connection, timeout, 5xx): try again later.
+    #[error("center unavailable: {0}")]
+    Unavailable(String),
+    /// The center refused the call (4xx); repeating it will not help.
+    #[error("center refused the call: {0}")]
+    Refused(String),
+}
+
+impl CenterError {
+    /// Whether repeating the call later may succeed.
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, CenterError::Unavailable(_))
+    }
+}
+
+/// The scope answer of steps 4–5.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScopeAnswer {
+    /// The rules' decision.
+    pub decision: Decision,
+    /// The record's name in clear (only masked on screen), `None` when there is no record.
+    pub name: Option<String>,
+}
+
+/// A payment attempt the center opened.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PaymentOrder {
+    /// The trade number, derived from the application and the attempt.
+    pub out_trade_no: String,
+    /// WeChat Native: the URL to show as a QR code.
+    pub code_url: Option<String>,
+    /// The state when opened (`NOTPAY`, or `SUCCESS` when a repeat finds it paid).
+    pub state: PayState,
+}
+
+/// A payment's state as the center knows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum PayState {
+    /// Not paid yet.
+    Notpay,
+    /// Paid.
+    Success,
+    /// Closed unpaid (expired or cancelled).
+    Closed,
+    /// Failed (declined).
+    Payerror,
+}
+
+/// What the POS terminal answered a purchase, reported to the center.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PosResult {
+    /// Response code `00`.
+    pub approved: bool,
+    /// The terminal's response code.
+    pub response_code: String,
+    /// The card number, masked by the terminal.
+    pub card_masked: String,
+    /// The retrieval reference number.
+    pub reference: String,
+    /// The authorisation code.
+    pub auth_code: String,
+    /// The terminal's transaction time.
+    pub time: String,
+}
+
+/// A fingerprint's position and quality, for the application record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FingerQuality {
+    /// `right_index`, …
+    pub position: String,
+    /// 0–100.
+    pub quality: u8,
+}
+
+/// The application as the kiosk files it (docs/kiosk-api.md), kept in the outbox until the
+/// center has it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApplicationRecord {
+    /// `expiry_renewal`, `lost`, `damaged`.
+    pub business: String,
+    /// `local`, `province`.
+    pub household: String,
+    /// The ID number.
+    pub id: String,
+    /// The photo-studio receipt.
+    pub receipt: String,
+    /// The mobile number.
+    pub mobile: String,
+    /// 工本费 in yuan.
+    pub fee_cny: u32,
+    /// `10_years`, `20_years`, `long_term`.
+    pub validity: String,
+    /// `YYYY-MM-DD`.
+    pub issue_by: String,
+    /// The fingers captured.
+    pub fingers: Vec<FingerQuality>,
+}
+
+impl ApplicationRecord {
+    /// The record of `application` with the fingers captured at step 9.
+    pub fn new(application: &Application, fingers: Vec<FingerQuality>) -> ApplicationRecord {
+        ApplicationRecord {
+            business: application.business.as_str().to_owned(),
+            household: application.household.as_str().to_owned(),
+            id: application.id.as_str().to_owned(),
+            receipt: application.receipt.as_str().to_owned(),
+            mobile: application.mobile.as_str().to_owned(),
+            fee_cny: application.fee_cny,
+            validity: application.validity.as_str().to_owned(),
+            issue_by: application.issue_by.to_string(),
+            fingers,
+        }
+    }
+}
+
+/// A document the center renders for printing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DocumentKind {
+    /// 居民身份证领取凭证.
+    Certificate,
+    /// 缴费通知书 of the method paid with.
+    Notice,
+    /// 居民身份证申领登记表.
+    Form,
+}
+
+impl DocumentKind {
+    /// The path segment of the documents call.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DocumentKind::Certificate => "certificate",
+            DocumentKind::Notice => "notice",
+            DocumentKind::Form => "form",
+        }
+    }
+}
+
+/// The center's session API (docs/kiosk-api.md). Every call is idempotent under the session id.
+#[async_trait]
+pub trait CenterApi: Send + Sync {
+    /// Steps 4–5.
+    async fn scope(&self, request: &ScopeRequest) -> Result<ScopeAnswer, CenterError>;
+    /// Step 6: whether a certified photo carries `receipt`.
+    async fn receipt(
+        &self,
+        session: &SessionId,
+        id: &CitizenId,
+        receipt: &ReceiptCode,
+    ) -> Result<bool, CenterError>;
+    /// Step 7: compares the certified and live photos with the historical one.
+    async fn verify_faces(
+        &self,
+        session: &SessionId,
+        id: &CitizenId,
+        receipt: &ReceiptCode,
+        live_photo_jpeg: &[u8],
+    ) -> Result<FaceScores, CenterError>;
+    /// Uploads a captured blob (`live_photo`, `signature`, `fingerprint_1`, …, `video`).
+    async fn put_blob(
+        &self,
+        session: &SessionId,
+        kind: &str,
+        bytes: &[u8],
+    ) -> Result<(), CenterError>;
+    /// Files the application; returns its number.
+    async fn submit_application(
+        &self,
+        session: &SessionId,
+        application: &ApplicationRecord,
+    ) -> Result<String, CenterError>;
+    /// Opens payment attempt `attempt`.
+    async fn create_payment(
+        &self,
+        session: &SessionId,
+        method: PaymentMethod,
+        attempt: u8,
+        amount_fen: u32,
+    ) -> Result<PaymentOrder, CenterError>;
+    /// The state of payment attempt `attempt` (the center queries WeChat when not final).
+    async fn payment_state(
+        &self,
+        session: &SessionId,
+        attempt: u8,
+    ) -> Result<PayState, CenterError>;
+    /// Closes an open attempt.
+    async fn close_payment(
+        &self,
+        session: &SessionId,
+        attempt: u8,
+    ) -> Result<PayState, CenterError>;
+    /// Reports the POS terminal's answer to a UnionPay attempt.
+    async fn report_pos(
+        &self,
+        session: &SessionId,
+        attempt: u8,
+        result: &PosResult,
+    ) -> Result<PayState, CenterError>;
+    /// The PDF of a document of the session's application.
+    async fn document(
+        &self,
+        session: &SessionId,
+        kind: DocumentKind,
+    ) -> Result<Vec<u8>, CenterError>;
+    /// The pre-filled portrait collection form for `id`.
+    async fn portrait_form(&self, id: &CitizenId) -> Result<Vec<u8>, CenterError>;
+    /// Records how the session ended.
+    async fn end_session(
+        &self,
+        session: &SessionId,
+        outcome: &SessionOutcome,
+    ) -> Result<(), CenterError>;
+}
