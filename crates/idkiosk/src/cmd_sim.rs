@@ -64,9 +64,12 @@ struct CameraArgs {
 struct FingerprintArgs {
     #[command(flatten)]
     common: Common,
-    /// Start with a finger on the sensor
+    /// Start with a finger on the sensor (other: another finger than --seed)
     #[arg(long, value_enum, default_value = "none")]
     finger: FingerArg,
+    /// Which synthetic finger (biometrics generator's finger number)
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    seed: u64,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -74,6 +77,9 @@ enum FingerArg {
     None,
     Good,
     Smudged,
+    Partial,
+    Blank,
+    Other,
 }
 
 #[derive(clap::Args)]
@@ -235,8 +241,11 @@ async fn fingerprint(args: FingerprintArgs) -> anyhow::Result<ExitCode> {
         FingerArg::None => FingerState::None,
         FingerArg::Good => FingerState::Good,
         FingerArg::Smudged => FingerState::Smudged,
+        FingerArg::Partial => FingerState::Partial,
+        FingerArg::Blank => FingerState::Blank,
+        FingerArg::Other => FingerState::Other,
     };
-    if let Err(e) = sim.press(finger, 1) {
+    if let Err(e) = sim.press(finger, args.seed) {
         eprintln!("error: --finger {e}");
         return Ok(ExitCode::from(2));
     }

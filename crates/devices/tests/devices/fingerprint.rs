@@ -58,11 +58,9 @@ async fn capture_and_upload_a_good_finger_at_57600_baud() {
         started.elapsed()
     );
     assert_eq!(image.pixels().len(), WIDTH * HEIGHT);
-    // What came over the line is the simulator's ridge pattern at 4 bits a pixel.
-    let drawn =
-        devices::images::ridge_pattern(WIDTH, HEIGHT, devices::images::FingerQuality::Good, 42);
-    let expected: Vec<u8> = drawn.iter().map(|p| (p >> 4) * 17).collect();
-    assert_eq!(image.pixels(), expected.as_slice());
+    // What came over the line is the simulator's synthetic finger at 4 bits a pixel.
+    let drawn = devices::sim::fingerprint::press_image(42, 0, FingerState::Good).unwrap();
+    assert_eq!(image.pixels(), drawn.quantised_4bit().pixels());
     assert_eq!(scanner.health(), DeviceHealth::Ready);
 }
 
