@@ -6,6 +6,7 @@
 //! [`view::AgentHandle`].
 #![warn(missing_docs)]
 
+pub mod ui;
 pub mod view;
 pub mod agent;
 pub mod capture;

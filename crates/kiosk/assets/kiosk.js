@@ -1,0 +1,202 @@
+// The touchscreen's script (crates/kiosk/src/ui, docs/ui.md): keypads, the signature canvas,
+// activity pings, live updates over server-sent events, the countdown and voice prompts. The
+// page works as plain forms without it except for the keypads and the signature.
+(function () {
+  "use strict";
+
+  var body = document.body;
+  var rendered = {
+    version: body.dataset.version,
+    fingerprint: body.dataset.fingerprint,
+    screen: body.dataset.screen
+  };
+
+  // Live updates: reload when the agent publishes a view that draws differently. A new version
+  // alone (e.g. an activity ping the agent recorded) does not reload, so typed digits survive.
+  var reloading = false;
+  function reload() {
+    if (!reloading) {
+      reloading = true;
+      window.location.replace("/");
+    }
+  }
+  if (window.EventSource) {
+    var source = new EventSource("/events");
+    source.addEventListener("view", function (event) {
+      var data;
+      try { data = JSON.parse(event.data); } catch (e) { return; }
+      if (String(data.version) !== rendered.version && data.fingerprint !== rendered.fingerprint) {
+        reload();
+      } else {
+        body.dataset.version = String(data.version);
+        rendered.version = String(data.version);
+      }
+    });
+  }
+
+  // One submission per page: a double tap must not post twice.
+  document.addEventListener("submit", function (event) {
+    if (body.dataset.submitted === "1") {
+      event.preventDefault();
+      return;
+    }
+    body.dataset.submitted = "1";
+  });
+
+  // Any touch restarts the inactivity timer; at most one ping every 5 seconds.
+  var lastPing = 0;
+  function ping() {
+    var now = Date.now();
+    if (rendered.screen === "welcome" || now - lastPing < 5000) { return; }
+    lastPing = now;
+    try {
+      fetch("/action", {
+        method: "POST",
+        headers: { "Content-Type": "application/x-www-form-urlencoded" },
+        body: "action=activity",
+        redirect: "manual",
+        keepalive: true
+      }).catch(function () {});
+    } catch (e) { /* an old browser without fetch: the forms still work */ }
+  }
+  document.addEventListener("pointerdown", ping, true);
+
+  // Keypads: digits go to the active field; a full field passes the focus to the next one.
+  var fields = Array.prototype.slice.call(document.querySelectorAll(".typed-field"));
+  function active() {
+    return document.querySelector(".typed-field.active") || fields[0];
+  }
+  function activate(field) {
+    fields.forEach(function (f) { f.classList.toggle("active", f === field); });
+  }
+  fields.forEach(function (field) {
+    field.addEventListener("pointerdown", function (event) {
+      event.preventDefault();
+      activate(field);
+    });
+  });
+  Array.prototype.forEach.call(document.querySelectorAll(".keypad .key"), function (key) {
+    key.addEventListener("click", function () {
+      var field = active();
+      if (!field) { return; }
+      var k = key.dataset.key;
+      var max = parseInt(field.getAttribute("maxlength") || "64", 10);
+      if (k === "delete") {
+        if (field.value === "" && fields.indexOf(field) > 0) {
+          field = fields[fields.indexOf(field) - 1];
+          activate(field);
+        }
+        field.value = field.value.slice(0, -1);
+      } else if (k === "clear") {
+        field.value = "";
+      } else if (field.value.length < max) {
+        field.value += k;
+        if (field.value.length === max) {
+          var next = fields[fields.indexOf(field) + 1];
+          if (next) { activate(next); }
+        }
+      }
+    });
+  });
+
+  // Signature: pointer events, the pen's pressure sets the line width.
+  var pad = document.getElementById("signature-pad");
+  if (pad) {
+    var ctx = pad.getContext("2d");
+    var confirmButton = document.getElementById("signature-confirm");
+    var clearButton = document.getElementById("signature-clear");
+    var drawing = false;
+    var last = null;
+    var inked = false;
+    ctx.fillStyle = "#fff";
+    ctx.fillRect(0, 0, pad.width, pad.height);
+    ctx.lineCap = "round";
+    ctx.lineJoin = "round";
+    ctx.strokeStyle = "#000";
+    var point = function (event) {
+      var rect = pad.getBoundingClientRect();
+      var pressure = event.pressure > 0 ? event.pressure : 0.5;
+      return {
+        x: (event.clientX - rect.left) * pad.width / rect.width,
+        y: (event.clientY - rect.top) * pad.height / rect.height,
+        w: 2 + 8 * pressure
+      };
+    };
+    pad.addEventListener("pointerdown", function (event) {
+      event.preventDefault();
+      if (pad.setPointerCapture) { pad.setPointerCapture(event.pointerId); }
+      drawing = true;
+      last = point(event);
+      ctx.beginPath();
+      ctx.arc(last.x, last.y, last.w / 2, 0, 2 * Math.PI);
+      ctx.fillStyle = "#000";
+      ctx.fill();
+    });
+    pad.addEventListener("pointermove", function (event) {
+      if (!drawing) { return; }
+      event.preventDefault();
+      var p = point(event);
+      ctx.lineWidth = (last.w + p.w) / 2;
+      ctx.beginPath();
+      ctx.moveTo(last.x, last.y);
+      ctx.lineTo(p.x, p.y);
+      ctx.stroke();
+      last = p;
+      if (!inked) {
+        inked = true;
+        confirmButton.disabled = false;
+      }
+    });
+    var stop = function () { drawing = false; last = null; };
+    pad.addEventListener("pointerup", stop);
+    pad.addEventListener("pointercancel", stop);
+    pad.addEventListener("pointerleave", stop);
+    clearButton.addEventListener("click", function () {
+      ctx.fillStyle = "#fff";
+      ctx.fillRect(0, 0, pad.width, pad.height);
+      inked = false;
+      confirmButton.disabled = true;
+    });
+    confirmButton.addEventListener("click", function () {
+      if (!inked || body.dataset.submitted === "1") { return; }
+      body.dataset.submitted = "1";
+      confirmButton.disabled = true;
+      fetch("/signature", {
+        method: "POST",
+        headers: { "Content-Type": "text/plain" },
+        body: pad.toDataURL("image/png")
+      }).then(reload, reload);
+    });
+  }
+
+  // Countdown: the seconds count down; the ring drains in CSS.
+  var countdown = document.getElementById("countdown-seconds");
+  if (countdown) {
+    var left = parseInt(countdown.textContent, 10);
+    var timer = setInterval(function () {
+      left -= 1;
+      if (left <= 0) { left = 0; clearInterval(timer); }
+      countdown.textContent = String(left);
+    }, 1000);
+  }
+
+  // Voice prompts: the screen's Chinese text, with a voice installed on the machine only.
+  if (body.dataset.voice === "on" && window.speechSynthesis && window.SpeechSynthesisUtterance) {
+    var spoken = false;
+    var speak = function () {
+      if (spoken) { return; }
+      var voices = window.speechSynthesis.getVoices().filter(function (v) {
+        return v.localService && /^zh/i.test(v.lang);
+      });
+      if (voices.length === 0) { return; }
+      spoken = true;
+      var utterance = new SpeechSynthesisUtterance(body.dataset.say || "");
+      utterance.voice = voices[0];
+      utterance.lang = voices[0].lang;
+      window.speechSynthesis.cancel();
+      window.speechSynthesis.speak(utterance);
+    };
+    speak();
+    window.speechSynthesis.addEventListener("voiceschanged", speak);
+  }
+})();

@@ -1,0 +1,180 @@
+//! The touchscreen UI (DESIGN.md "Interfaces people see"): server-rendered pages, one per screen of
+//! the session, served on loopback to Chromium in kiosk mode. The page posts the citizen's touches
+//! to `/action` (and the signature to `/signature`), which become [`UiAction`]s for the agent, and
+//! listens on `/events` (server-sent events) to reload when the agent publishes a new [`View`].
+//! docs/ui.md lists the routes, form values and test ids.
+//!
+//! Nothing here decides what comes next: the page draws [`View::screen`] and passes touches on.
+
+pub mod action;
+pub mod labels;
+pub mod page;
+pub mod qr;
+
+use std::convert::Infallible;
+use std::time::Duration;
+
+use askama::Template;
+use axum::body::Bytes;
+use axum::extract::rejection::FormRejection;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use tokio_stream::wrappers::WatchStream;
+use tokio_stream::{Stream, StreamExt as _};
+
+use crate::view::{ActionError, AgentHandle, UiAction, View};
+use action::{ActionForm, BadField, SignatureError, MAX_SIGNATURE_BYTES};
+
+/// The stylesheet, served at `/assets/kiosk.css`.
+const KIOSK_CSS: &str = include_str!("../../assets/kiosk.css");
+/// The page script, served at `/assets/kiosk.js`.
+const KIOSK_JS: &str = include_str!("../../assets/kiosk.js");
+
+/// The touchscreen UI over the agent behind `handle`: `GET /`, `POST /action`, `POST /signature`,
+/// `GET /events` and `GET /assets/*`. The caller binds it (on loopback) and adds tracing.
+pub fn router(handle: AgentHandle) -> Router {
+    // A data URL is a third longer than the PNG it carries.
+    let signature_body_limit = MAX_SIGNATURE_BYTES / 3 * 4 + 1024;
+    Router::new()
+        .route("/", get(page))
+        .route("/action", post(act))
+        .route(
+            "/signature",
+            post(signature).layer(DefaultBodyLimit::max(signature_body_limit)),
+        )
+        .route("/events", get(events))
+        .route("/assets/kiosk.css", get(css))
+        .route("/assets/kiosk.js", get(js))
+        .with_state(handle)
+}
+
+/// What a request to the UI can end in besides a page or a redirect.
+#[derive(Debug, thiserror::Error)]
+pub enum UiError {
+    /// A form field the page never sends (400, naming the field).
+    #[error(transparent)]
+    BadField(#[from] BadField),
+    /// The form itself could not be read (400).
+    #[error("form: {0}")]
+    BadForm(String),
+    /// The signature upload was refused (400 or 413).
+    #[error(transparent)]
+    Signature(#[from] SignatureError),
+    /// The agent has stopped (503).
+    #[error("the kiosk agent is not running")]
+    AgentGone,
+    /// The page could not be drawn (500; the cause goes to the log).
+    #[error("something went wrong drawing the page")]
+    Render,
+}
+
+impl IntoResponse for UiError {
+    fn into_response(self) -> Response {
+        let status = match &self {
+            UiError::BadField(_) | UiError::BadForm(_) => StatusCode::BAD_REQUEST,
+            UiError::Signature(SignatureError::TooLarge) => StatusCode::PAYLOAD_TOO_LARGE,
+            UiError::Signature(_) => StatusCode::BAD_REQUEST,
+            UiError::AgentGone => StatusCode::SERVICE_UNAVAILABLE,
+            UiError::Render => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        (
+            status,
+            [(header::CACHE_CONTROL, "no-store")],
+            self.to_string(),
+        )
+            .into_response()
+    }
+}
+
+/// Draws `view` as a whole page.
+pub fn render(view: &View) -> Result<String, askama::Error> {
+    page::Page::new(view).render()
+}
+
+async fn page(State(handle): State<AgentHandle>) -> Result<Response, UiError> {
+    let view = handle.view();
+    let html = render(&view).map_err(|error| {
+        tracing::error!(%error, screen = view.screen.name(), "rendering the touchscreen page");
+        UiError::Render
+    })?;
+    Ok(([(header::CACHE_CONTROL, "no-store")], Html(html)).into_response())
+}
+
+async fn act(
+    State(handle): State<AgentHandle>,
+    form: Result<Form<ActionForm>, FormRejection>,
+) -> Result<Redirect, UiError> {
+    let Form(form) = form.map_err(|rejection| UiError::BadForm(rejection.body_text()))?;
+    let action = action::parse_action(&form)?;
+    deliver(&handle, action).await
+}
+
+async fn signature(
+    State(handle): State<AgentHandle>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Redirect, UiError> {
+    let is_png = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.trim().to_ascii_lowercase().starts_with("image/png"));
+    let png = action::parse_signature(is_png, &body)?;
+    deliver(&handle, UiAction::Signature(png)).await
+}
+
+/// Sends `action`; the page shows the agent's next view either way (a refused action means the
+/// page was stale: a double tap, a screen that changed under the finger).
+async fn deliver(handle: &AgentHandle, action: UiAction) -> Result<Redirect, UiError> {
+    match handle.act(action).await {
+        Ok(()) => Ok(Redirect::to("/")),
+        Err(ActionError::NotNow(why)) => {
+            tracing::debug!(%why, "action refused, the page was stale");
+            Ok(Redirect::to("/"))
+        }
+        Err(ActionError::AgentGone) => Err(UiError::AgentGone),
+    }
+}
+
+/// The SSE payload: the version (for the record) and the fingerprint (what the page compares).
+fn view_event(view: &View) -> Event {
+    Event::default()
+        .event("view")
+        .id(view.version.to_string())
+        .data(format!(
+            r#"{{"version":{},"screen":"{}","fingerprint":"{}"}}"#,
+            view.version,
+            view.screen.name(),
+            page::fingerprint(view)
+        ))
+}
+
+async fn events(
+    State(handle): State<AgentHandle>,
+) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+    // The current view first, then one event per published view.
+    let stream = WatchStream::new(handle.subscribe()).map(|view| Ok(view_event(&view)));
+    Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+}
+
+async fn css() -> impl IntoResponse {
+    asset("text/css; charset=utf-8", KIOSK_CSS)
+}
+
+async fn js() -> impl IntoResponse {
+    asset("text/javascript; charset=utf-8", KIOSK_JS)
+}
+
+fn asset(content_type: &'static str, body: &'static str) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
+            (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
+        ],
+        body,
+    )
+        .into_response()
+}

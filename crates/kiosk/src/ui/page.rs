@@ -1,0 +1,254 @@
+//! One page per [`View`]: the askama template `templates/ui/page.html` and what it needs beyond
+//! the view (the progress bar, the QR code, the text to speak, the page's fingerprint).
+
+use askama::Template;
+use domain::prompts::{self, Prompt};
+use domain::rules::{Business, Household};
+use domain::session::{PaymentMethod, Screen};
+
+use super::action::payment_method_value;
+use super::{labels, qr};
+use crate::view::View;
+
+/// One step of the progress bar.
+#[derive(Debug, Clone)]
+pub struct StepItem {
+    /// 1 to 12.
+    pub number: u8,
+    /// The step's title.
+    pub title: Prompt,
+    /// `done`, `current` or `todo`.
+    pub state: &'static str,
+}
+
+/// The whole page for one view.
+#[derive(Template)]
+#[template(path = "ui/page.html")]
+pub struct Page<'a> {
+    /// What is drawn.
+    pub view: &'a View,
+    /// [`Screen::name`].
+    pub name: &'static str,
+    /// [`Screen::step`].
+    pub step: u8,
+    /// The twelve steps.
+    pub steps: Vec<StepItem>,
+    /// [`Screen::title`].
+    pub title: Prompt,
+    /// [`Screen::error`].
+    pub error: Option<Prompt>,
+    /// [`Screen::notices`], and on the start screen the under-16 rule.
+    pub notices: Vec<Prompt>,
+    /// The screen's instruction or wait text, if it has one.
+    pub instruction: Option<Prompt>,
+    /// Chinese text the voice prompts read.
+    pub say: String,
+    /// Changes exactly when the screen or its extras change (not with the version alone).
+    pub fingerprint: String,
+    /// Step 11, WeChat: the QR code as inline SVG.
+    pub qr_svg: Option<String>,
+    /// Step 1 buttons.
+    pub businesses: Vec<Choice>,
+    /// Step 2 buttons.
+    pub households: Vec<Choice>,
+    /// Step 11 buttons.
+    pub payment_methods: Vec<Choice>,
+}
+
+/// A button that posts `action` with a `value`.
+#[derive(Debug, Clone)]
+pub struct Choice {
+    /// The form value.
+    pub value: &'static str,
+    /// The button's `data-testid`.
+    pub testid: String,
+    /// The label.
+    pub label: Prompt,
+}
+
+fn choice(prefix: &str, value: &'static str, label: Prompt) -> Choice {
+    Choice {
+        value,
+        testid: format!("{prefix}-{value}"),
+        label,
+    }
+}
+
+impl<'a> Page<'a> {
+    /// Everything the template needs for `view`.
+    pub fn new(view: &'a View) -> Page<'a> {
+        let screen = &view.screen;
+        let step = screen.step();
+        let steps = prompts::STEP_TITLES
+            .iter()
+            .zip(1u8..)
+            .map(|(title, number)| StepItem {
+                number,
+                title: *title,
+                state: match number.cmp(&step) {
+                    std::cmp::Ordering::Less => "done",
+                    std::cmp::Ordering::Equal => "current",
+                    std::cmp::Ordering::Greater => "todo",
+                },
+            })
+            .collect();
+        let mut notices = screen.notices().to_vec();
+        if let Screen::Welcome { .. } = screen {
+            notices.push(prompts::UNDER_16);
+        }
+        let instruction = instruction(screen);
+        let error = screen.error();
+        let say = [Some(screen.title()), error, instruction]
+            .into_iter()
+            .flatten()
+            .map(|prompt| prompt.zh)
+            .collect::<Vec<_>>()
+            .join("。");
+        let qr_svg = match (screen, &view.extras.wechat_code_url) {
+            (
+                Screen::Paying {
+                    method: PaymentMethod::WeChat,
+                    ..
+                },
+                Some(url),
+            ) => qr::svg(url),
+            _ => None,
+        };
+        Page {
+            view,
+            name: screen.name(),
+            step,
+            steps,
+            title: screen.title(),
+            error,
+            notices,
+            instruction,
+            say,
+            fingerprint: fingerprint(view),
+            qr_svg,
+            businesses: [Business::ExpiryRenewal, Business::Lost, Business::Damaged]
+                .into_iter()
+                .map(|b| choice("business", b.as_str(), b.prompt()))
+                .collect(),
+            households: [Household::Local, Household::Province]
+                .into_iter()
+                .map(|h| choice("household", h.as_str(), h.prompt()))
+                .collect(),
+            payment_methods: [PaymentMethod::WeChat, PaymentMethod::UnionPay]
+                .into_iter()
+                .map(|m| choice("payment", payment_method_value(m), m.prompt()))
+                .collect(),
+        }
+    }
+
+    /// Whether the screen offers "end the session" (those that wait for the citizen).
+    pub fn cancellable(&self) -> bool {
+        matches!(
+            self.view.screen,
+            Screen::Business
+                | Screen::Household { .. }
+                | Screen::IdNumber { .. }
+                | Screen::PortraitFormNumber { .. }
+                | Screen::PlaceCard
+                | Screen::Confirm { .. }
+                | Screen::InScope { .. }
+                | Screen::WrongHousehold
+                | Screen::ScanReceipt { .. }
+                | Screen::LivePhoto { .. }
+                | Screen::Mobile { .. }
+                | Screen::Fingerprints
+                | Screen::Signature
+                | Screen::Payment { .. }
+                | Screen::Countdown { .. }
+        )
+    }
+
+    /// Whether the screen offers "back" (steps 2–4 and the wrong-household screen have their own).
+    pub fn backable(&self) -> bool {
+        matches!(
+            self.view.screen,
+            Screen::Household { .. }
+                | Screen::IdNumber { .. }
+                | Screen::PortraitFormNumber { .. }
+                | Screen::PlaceCard
+                | Screen::Confirm { .. }
+        )
+    }
+
+    /// "第n步" and "Step n" for the referral screen.
+    pub fn step_number(&self) -> (String, String) {
+        labels::step_number(self.step)
+    }
+
+    /// The amount in both languages.
+    pub fn yuan(&self, amount: &u32) -> (String, String) {
+        labels::yuan(*amount)
+    }
+
+    /// The date in both languages.
+    pub fn date(&self, date: &time::Date) -> (String, String) {
+        labels::date(*date)
+    }
+
+    /// The validity label.
+    pub fn validity(&self, validity: &domain::rules::NewCardValidity) -> Prompt {
+        labels::validity(*validity)
+    }
+
+    /// The voice toggle's next value.
+    pub fn voice_next(&self) -> &'static str {
+        if self.view.extras.voice {
+            "off"
+        } else {
+            "on"
+        }
+    }
+}
+
+/// The instruction or wait text of each screen (our wording, in [`labels`]).
+fn instruction(screen: &Screen) -> Option<Prompt> {
+    Some(match screen {
+        Screen::Welcome { .. } => labels::TOUCH_TO_START,
+        Screen::Business => labels::CHOOSE_BUSINESS,
+        Screen::Household { .. } => labels::CHOOSE_HOUSEHOLD,
+        Screen::IdNumber { .. } => labels::ENTER_ID_NUMBER,
+        Screen::PortraitFormNumber { .. } => labels::ENTER_ID_NUMBER_FOR_FORM,
+        Screen::PlaceCard => labels::PLACE_CARD,
+        Screen::PrintingPortraitForm => labels::PRINTING_PORTRAIT_FORM,
+        Screen::Checking => labels::CHECKING,
+        Screen::Confirm { .. } => labels::CHECK_DETAILS,
+        Screen::InScope { .. } => prompts::IN_SCOPE,
+        Screen::ScanReceipt { .. } => labels::SCAN_RECEIPT,
+        Screen::FetchingPhoto => labels::FETCHING_PHOTO,
+        Screen::LivePhoto { .. } => labels::FACE_THE_CAMERA,
+        Screen::CapturingPhoto => labels::CAPTURING_PHOTO,
+        Screen::ComparingFaces => labels::COMPARING_FACES,
+        Screen::Mobile { .. } => labels::MOBILE_FIRST,
+        Screen::Fingerprints => labels::PLACE_FINGER,
+        Screen::Signature => labels::SIGN_HERE,
+        Screen::Payment { .. } => labels::CHOOSE_PAYMENT,
+        Screen::Paying {
+            method: PaymentMethod::WeChat,
+            ..
+        } => labels::SCAN_QR_WITH_WECHAT,
+        Screen::Paying {
+            method: PaymentMethod::UnionPay,
+            ..
+        } => labels::INSERT_UNIONPAY_CARD,
+        Screen::Printing => labels::PRINTING,
+        Screen::PortraitFormPrinted
+        | Screen::WrongHousehold
+        | Screen::Finished { .. }
+        | Screen::Referred { .. }
+        | Screen::Countdown { .. } => return None,
+    })
+}
+
+/// FNV-1a over the view without its version, as hex: equal views draw equal pages.
+pub fn fingerprint(view: &View) -> String {
+    let json = serde_json::to_vec(&(&view.screen, &view.extras)).unwrap_or_default();
+    let hash = json.iter().fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| {
+        (hash ^ u64::from(*byte)).wrapping_mul(0x0100_0000_01b3)
+    });
+    format!("{hash:016x}")
+}

@@ -1,0 +1,988 @@
+//! The touchscreen UI against a fake agent made of the seam's own channels: the test owns the
+//! `watch` sender (what the agent publishes) and the `mpsc` receiver (what the UI sends).
+
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::http::{header, Request, StatusCode};
+use axum::Router;
+use domain::prompts::{self, Prompt};
+use domain::rules::{Business, Household, NewCardValidity};
+use domain::session::{local, PaymentMethod, Screen};
+use http_body_util::BodyExt;
+use kiosk::ui::{labels, router};
+use kiosk::view::{ActionError, ActionRequest, AgentHandle, UiAction, View, ViewExtras};
+use tokio::sync::{mpsc, watch};
+use tower::ServiceExt;
+
+/// The UI and the ends of the channels a real agent would hold.
+struct Kiosk {
+    app: Router,
+    views: watch::Sender<View>,
+    actions: mpsc::Receiver<ActionRequest>,
+}
+
+impl Kiosk {
+    fn new() -> Kiosk {
+        let (views, view) = watch::channel(View::initial());
+        let (sender, actions) = mpsc::channel(8);
+        Kiosk {
+            app: router(AgentHandle::new(sender, view)),
+            views,
+            actions,
+        }
+    }
+
+    /// Publishes `screen` with `extras` as the next version.
+    fn show(&self, screen: Screen, extras: ViewExtras) {
+        self.views.send_modify(|view| {
+            view.version += 1;
+            view.screen = screen;
+            view.extras = extras;
+        });
+    }
+
+    async fn get(&self, path: &str) -> (StatusCode, String) {
+        let response = self
+            .app
+            .clone()
+            .oneshot(Request::get(path).body(Body::empty()).expect("request"))
+            .await
+            .expect("infallible");
+        let status = response.status();
+        let bytes = response
+            .into_body()
+            .collect()
+            .await
+            .expect("body")
+            .to_bytes();
+        (status, String::from_utf8(bytes.to_vec()).expect("utf-8"))
+    }
+
+    /// The page for `screen`, which must be a 200.
+    async fn page(&self, screen: Screen, extras: ViewExtras) -> String {
+        let name = screen.name();
+        self.show(screen, extras);
+        let (status, html) = self.get("/").await;
+        assert_eq!(status, StatusCode::OK, "{name}: {html}");
+        html
+    }
+
+    /// Posts `body` with `content_type` to `path`, answering the first action the agent gets
+    /// with `reply`; returns the response and the action (if one reached the agent).
+    async fn post(
+        &mut self,
+        path: &str,
+        content_type: &str,
+        body: Vec<u8>,
+        reply: Result<(), ActionError>,
+    ) -> (StatusCode, Option<String>, String, Option<UiAction>) {
+        let request = Request::post(path)
+            .header(header::CONTENT_TYPE, content_type)
+            .body(Body::from(body))
+            .expect("request");
+        let response = tokio::spawn(self.app.clone().oneshot(request));
+        let action = tokio::select! {
+            request = self.actions.recv() => {
+                let (action, answer) = request.expect("the UI holds a sender");
+                answer.send(reply).expect("the UI waits for the answer");
+                Some(action)
+            }
+            _ = tokio::time::sleep(Duration::from_millis(300)) => None,
+        };
+        let response = response.await.expect("join").expect("infallible");
+        let status = response.status();
+        let location = response
+            .headers()
+            .get(header::LOCATION)
+            .map(|value| value.to_str().expect("ascii").to_owned());
+        let bytes = response
+            .into_body()
+            .collect()
+            .await
+            .expect("body")
+            .to_bytes();
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        (status, location, text, action)
+    }
+
+    async fn form(&mut self, body: &str) -> (StatusCode, Option<String>, String, Option<UiAction>) {
+        self.post(
+            "/action",
+            "application/x-www-form-urlencoded",
+            body.as_bytes().to_vec(),
+            Ok(()),
+        )
+        .await
+    }
+}
+
+fn date(text: &str) -> time::Date {
+    time::Date::parse(
+        text,
+        time::macros::format_description!("[year]-[month]-[day]"),
+    )
+    .expect("date")
+}
+
+/// One of every screen, with the texts its page must carry beyond its title, error and notices.
+fn every_screen() -> Vec<(Screen, Vec<Prompt>, Vec<&'static str>)> {
+    use domain::rules::Reason;
+    vec![
+        (
+            Screen::Welcome { notice: None },
+            vec![
+                labels::TOUCH_TO_START,
+                labels::VOICE_PROMPTS,
+                prompts::UNDER_16,
+            ],
+            vec![r#"data-testid="start""#, r#"data-testid="voice-toggle""#],
+        ),
+        (
+            Screen::Welcome {
+                notice: Some(prompts::CARD_UNREADABLE),
+            },
+            vec![labels::TOUCH_TO_START],
+            vec![r#"data-testid="error""#],
+        ),
+        (
+            Screen::Business,
+            vec![
+                prompts::BUSINESS_EXPIRY_RENEWAL,
+                prompts::BUSINESS_LOST,
+                prompts::BUSINESS_DAMAGED,
+                prompts::PORTRAIT_COLLECTION_FORM,
+                labels::FIRST_TIME_APPLICANT,
+                labels::CANCEL,
+            ],
+            vec![
+                r#"data-testid="business-expiry_renewal""#,
+                r#"data-testid="business-lost""#,
+                r#"data-testid="business-damaged""#,
+                r#"data-testid="portrait-form""#,
+            ],
+        ),
+        (
+            Screen::Household {
+                business: Business::Lost,
+            },
+            vec![
+                prompts::HOUSEHOLD_LOCAL,
+                prompts::HOUSEHOLD_PROVINCE,
+                labels::BACK,
+            ],
+            vec![
+                r#"data-testid="household-local""#,
+                r#"data-testid="household-province""#,
+            ],
+        ),
+        (
+            Screen::IdNumber {
+                business: Business::Lost,
+                portrait_form: true,
+                error: Some(local::ID_CHECK_DIGIT),
+            },
+            vec![labels::ENTER_ID_NUMBER, labels::PRINT_PORTRAIT_FORM],
+            vec![
+                r#"data-testid="key-X""#,
+                r#"data-testid="key-delete""#,
+                r#"data-testid="key-clear""#,
+                r#"data-testid="key-0""#,
+                r#"data-testid="key-9""#,
+                r#"data-testid="portrait-form-requested""#,
+                r#"readonly inputmode="none""#,
+            ],
+        ),
+        (
+            Screen::IdNumber {
+                business: Business::Damaged,
+                portrait_form: false,
+                error: None,
+            },
+            vec![labels::ENTER_ID_NUMBER, labels::CONFIRM],
+            vec![r#"data-testid="id-number-confirm""#],
+        ),
+        (
+            Screen::PortraitFormNumber { error: None },
+            vec![labels::PRINT_PORTRAIT_FORM],
+            vec![r#"data-testid="portrait-form-requested""#],
+        ),
+        (
+            Screen::PlaceCard,
+            vec![labels::PLACE_CARD],
+            vec![r#"data-testid="picture-place-card""#, "<svg"],
+        ),
+        (
+            Screen::PrintingPortraitForm,
+            vec![labels::PRINTING_PORTRAIT_FORM],
+            vec![r#"data-testid="waiting""#],
+        ),
+        (
+            Screen::PortraitFormPrinted,
+            vec![local::PORTRAIT_FORM_PRINTED, labels::BACK_TO_START],
+            vec![r#"data-testid="back-to-start""#],
+        ),
+        (
+            Screen::Checking,
+            vec![labels::CHECKING],
+            vec![r#"data-testid="waiting""#],
+        ),
+        (
+            Screen::Confirm {
+                masked_id: "320104********0044".into(),
+                masked_name: Some("*小明".into()),
+            },
+            vec![labels::ID_NUMBER, labels::NAME, labels::CONFIRM],
+            vec!["320104********0044", "*小明"],
+        ),
+        (
+            Screen::InScope {
+                fee_cny: 20,
+                validity: NewCardValidity::TwentyYears,
+                issue_by: date("2026-12-25"),
+            },
+            vec![
+                prompts::IN_SCOPE,
+                labels::FEE,
+                labels::validity(NewCardValidity::TwentyYears),
+            ],
+            vec!["20元", "CNY 20", "2026年12月25日", "2026-12-25"],
+        ),
+        (
+            Screen::WrongHousehold,
+            vec![
+                Reason::WrongHouseholdChoice.prompt(),
+                labels::CHOOSE_HOUSEHOLD_AGAIN,
+                labels::CONTACT_STAFF,
+            ],
+            vec![r#"data-testid="back""#, r#"data-testid="contact-staff""#],
+        ),
+        (
+            Screen::ScanReceipt {
+                error: Some(prompts::PHOTO_RECEIPT_NOT_FOUND),
+            },
+            vec![labels::SCAN_RECEIPT],
+            vec![r#"data-testid="picture-scan-receipt""#],
+        ),
+        (
+            Screen::FetchingPhoto,
+            vec![labels::FETCHING_PHOTO],
+            vec![r#"data-testid="waiting""#],
+        ),
+        (
+            Screen::LivePhoto {
+                error: Some(local::PHOTO_UNUSABLE),
+            },
+            vec![labels::FACE_THE_CAMERA, labels::TAKE_PHOTO],
+            vec![
+                r#"data-testid="face-guide""#,
+                "<ellipse",
+                r#"data-testid="take-photo""#,
+            ],
+        ),
+        (
+            Screen::CapturingPhoto,
+            vec![labels::CAPTURING_PHOTO],
+            vec![r#"data-testid="waiting""#],
+        ),
+        (
+            Screen::ComparingFaces,
+            vec![labels::COMPARING_FACES],
+            vec![r#"data-testid="waiting""#],
+        ),
+        (
+            Screen::Mobile {
+                error: Some(prompts::MOBILE_MISMATCH),
+            },
+            vec![labels::MOBILE_FIRST, labels::MOBILE_SECOND],
+            vec![
+                r#"data-testid="mobile-first""#,
+                r#"data-testid="mobile-second""#,
+                r#"data-testid="mobile-confirm""#,
+            ],
+        ),
+        (
+            Screen::Fingerprints,
+            vec![labels::PLACE_FINGER],
+            vec![r#"data-testid="picture-fingerprints""#],
+        ),
+        (
+            Screen::Signature,
+            vec![labels::SIGN_HERE, labels::CLEAR_SIGNATURE],
+            vec![
+                r#"data-testid="signature-pad""#,
+                r#"data-testid="signature-clear""#,
+                r#"data-testid="signature-confirm""#,
+            ],
+        ),
+        (
+            Screen::Payment {
+                fee_cny: 40,
+                error: Some(local::PAYMENT_DECLINED),
+            },
+            vec![
+                prompts::PAYMENT_WECHAT,
+                prompts::PAYMENT_UNIONPAY,
+                labels::FEE,
+            ],
+            vec![
+                "40元",
+                r#"data-testid="payment-wechat""#,
+                r#"data-testid="payment-unionpay""#,
+            ],
+        ),
+        (
+            Screen::Paying {
+                method: PaymentMethod::WeChat,
+                fee_cny: 40,
+            },
+            vec![
+                prompts::PAYMENT_WECHAT,
+                labels::SCAN_QR_WITH_WECHAT,
+                labels::QR_PENDING,
+            ],
+            vec![r#"data-testid="qr-pending""#],
+        ),
+        (
+            Screen::Paying {
+                method: PaymentMethod::UnionPay,
+                fee_cny: 20,
+            },
+            vec![prompts::PAYMENT_UNIONPAY, labels::INSERT_UNIONPAY_CARD],
+            vec![r#"data-testid="picture-unionpay""#],
+        ),
+        (
+            Screen::Printing,
+            vec![labels::PRINTING],
+            vec![r#"data-testid="waiting""#],
+        ),
+        (
+            Screen::Finished {
+                payment: PaymentMethod::UnionPay,
+            },
+            vec![
+                local::FINISHED,
+                prompts::PAYMENT_UNIONPAY,
+                labels::BACK_TO_START,
+            ],
+            vec![r#"data-testid="back-to-start""#],
+        ),
+        (
+            Screen::Referred {
+                step: 9,
+                prompt: prompts::FINGERPRINT_FAILED,
+            },
+            vec![prompts::STEP_TITLES[8], labels::BACK_TO_START],
+            vec!["第9步", "Step 9", r#"data-testid="referred-step""#],
+        ),
+        (
+            Screen::Countdown {
+                step: 8,
+                seconds: 10,
+            },
+            vec![labels::SECONDS_LEFT, labels::KEEP_GOING],
+            vec![
+                r#"data-seconds="10""#,
+                "animation-duration: 10s",
+                r#"data-testid="keep-going""#,
+            ],
+        ),
+    ]
+}
+
+/// Fails to compile when a screen is added, so `every_screen` is extended with it.
+fn covered(screen: &Screen) -> &'static str {
+    match screen {
+        Screen::Welcome { .. }
+        | Screen::Business
+        | Screen::Household { .. }
+        | Screen::IdNumber { .. }
+        | Screen::PortraitFormNumber { .. }
+        | Screen::PlaceCard
+        | Screen::PrintingPortraitForm
+        | Screen::PortraitFormPrinted
+        | Screen::Checking
+        | Screen::Confirm { .. }
+        | Screen::InScope { .. }
+        | Screen::WrongHousehold
+        | Screen::ScanReceipt { .. }
+        | Screen::FetchingPhoto
+        | Screen::LivePhoto { .. }
+        | Screen::CapturingPhoto
+        | Screen::ComparingFaces
+        | Screen::Mobile { .. }
+        | Screen::Fingerprints
+        | Screen::Signature
+        | Screen::Payment { .. }
+        | Screen::Paying { .. }
+        | Screen::Printing
+        | Screen::Finished { .. }
+        | Screen::Referred { .. }
+        | Screen::Countdown { .. } => screen.name(),
+    }
+}
+
+fn assert_prompt(html: &str, prompt: Prompt, screen: &str) {
+    assert!(
+        html.contains(&format!(r#"<span class="zh">{}</span>"#, prompt.zh)),
+        "{screen}: Chinese {:?} missing",
+        prompt.zh
+    );
+    assert!(
+        html.contains(&format!(r#"<span class="en">{}</span>"#, prompt.en)),
+        "{screen}: English {:?} missing",
+        prompt.en
+    );
+    let zh = html.find(prompt.zh).expect("found above");
+    let en = html.find(prompt.en).expect("found above");
+    assert!(zh < en, "{screen}: Chinese first");
+}
+
+#[tokio::test]
+async fn every_screen_renders_its_exact_prompts() {
+    let kiosk = Kiosk::new();
+    let screens = every_screen();
+    let mut names: Vec<&str> = screens.iter().map(|(screen, ..)| covered(screen)).collect();
+    names.sort_unstable();
+    names.dedup();
+    assert_eq!(names.len(), 26, "one of each screen: {names:?}");
+
+    for (screen, texts, markup) in screens {
+        let name = screen.name();
+        let title = screen.title();
+        let error = screen.error();
+        let notices = screen.notices();
+        let html = kiosk.page(screen, ViewExtras::default()).await;
+        assert!(
+            html.contains(&format!(r#"<body data-screen="{name}""#)),
+            "{name}: body data-screen"
+        );
+        assert_prompt(&html, title, name);
+        if let Some(error) = error {
+            assert_prompt(&html, error, name);
+            assert!(html.contains(r#"role="alert""#), "{name}: error area");
+        }
+        for notice in notices {
+            assert_prompt(&html, *notice, name);
+        }
+        for text in texts {
+            assert_prompt(&html, text, name);
+        }
+        for fragment in markup {
+            assert!(html.contains(fragment), "{name}: {fragment:?} missing");
+        }
+    }
+}
+
+#[tokio::test]
+async fn start_screen_says_recording_legal_and_window_notices() {
+    let kiosk = Kiosk::new();
+    let html = kiosk
+        .page(Screen::Welcome { notice: None }, ViewExtras::default())
+        .await;
+    for prompt in [
+        prompts::VIDEO_AND_LEGAL_NOTICE,
+        prompts::NO_TEMPORARY_CARDS,
+        prompts::UNDER_16,
+    ] {
+        assert_prompt(&html, prompt, "welcome");
+    }
+    assert!(html.contains(r#"name="action" value="voice""#));
+    assert!(
+        html.contains(r#"name="value" value="on""#),
+        "voice off offers on"
+    );
+    let html = kiosk
+        .page(
+            Screen::Welcome { notice: None },
+            ViewExtras {
+                voice: true,
+                ..ViewExtras::default()
+            },
+        )
+        .await;
+    assert!(html.contains(r#"data-voice="on""#));
+    assert!(
+        html.contains(r#"name="value" value="off""#),
+        "voice on offers off"
+    );
+    assert!(html.contains(&format!(
+        r#"data-say="{}。{}""#,
+        prompts::STEP_TITLES[0].zh,
+        labels::TOUCH_TO_START.zh
+    )));
+}
+
+#[tokio::test]
+async fn progress_bar_marks_the_screens_step() {
+    let kiosk = Kiosk::new();
+    for (screen, ..) in every_screen() {
+        let name = screen.name();
+        let step = screen.step();
+        let html = kiosk.page(screen, ViewExtras::default()).await;
+        assert_eq!(html.matches(r#"<li class="step "#).count(), 12, "{name}");
+        assert_eq!(
+            html.matches(r#"aria-current="step""#).count(),
+            1,
+            "{name}: one current step"
+        );
+        assert!(
+            html.contains(&format!(
+                r#"<li class="step current" data-step="{step}" data-state="current""#
+            )),
+            "{name}: step {step} current"
+        );
+        assert_eq!(
+            html.matches(r#"data-state="done""#).count(),
+            usize::from(step) - 1,
+            "{name}: steps before {step} done"
+        );
+        for (index, title) in prompts::STEP_TITLES.iter().enumerate() {
+            assert!(html.contains(title.zh), "{name}: step {} title", index + 1);
+        }
+    }
+}
+
+#[tokio::test]
+async fn referral_and_countdown_mark_the_step_they_cover() {
+    let kiosk = Kiosk::new();
+    let html = kiosk
+        .page(
+            Screen::Countdown {
+                step: 6,
+                seconds: 10,
+            },
+            ViewExtras::default(),
+        )
+        .await;
+    assert!(html.contains(r#"<li class="step current" data-step="6""#));
+    assert_prompt(&html, prompts::STEP_TITLES[5], "countdown");
+    let html = kiosk
+        .page(
+            Screen::Referred {
+                step: 11,
+                prompt: local::PAYMENT_REFERRED,
+            },
+            ViewExtras::default(),
+        )
+        .await;
+    assert!(html.contains(r#"<li class="step current" data-step="11""#));
+    assert!(html.contains(r#"data-testid="referred-step" data-step="11""#));
+}
+
+#[tokio::test]
+async fn extras_camera_qr_application_number_offline() {
+    let kiosk = Kiosk::new();
+    let html = kiosk
+        .page(
+            Screen::LivePhoto { error: None },
+            ViewExtras {
+                camera_preview_url: Some("http://127.0.0.1:8081/preview.mjpg?a=1&b=2".into()),
+                center_offline: true,
+                ..ViewExtras::default()
+            },
+        )
+        .await;
+    assert!(
+        html.contains(r#"<img id="camera-preview" data-testid="camera-preview" src="http://127.0.0.1:8081/preview.mjpg?a=1&#38;b=2""#)
+            || html.contains(r#"<img id="camera-preview" data-testid="camera-preview" src="http://127.0.0.1:8081/preview.mjpg?a=1&amp;b=2""#),
+        "{html}"
+    );
+    assert_prompt(&html, labels::CENTER_OFFLINE, "live_photo");
+    let html = kiosk
+        .page(Screen::LivePhoto { error: None }, ViewExtras::default())
+        .await;
+    assert!(!html.contains("camera-preview"));
+    assert_prompt(&html, labels::NO_CAMERA_PREVIEW, "live_photo");
+    assert!(!html.contains("center-offline"));
+
+    let html = kiosk
+        .page(
+            Screen::Paying {
+                method: PaymentMethod::WeChat,
+                fee_cny: 40,
+            },
+            ViewExtras {
+                wechat_code_url: Some("weixin://wxpay/bizpayurl?pr=abc123".into()),
+                ..ViewExtras::default()
+            },
+        )
+        .await;
+    assert!(html.contains(r#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 37 37""#));
+    assert!(html.contains(r#"data-testid="wechat-qr""#));
+    assert!(!html.contains("qr-pending"));
+
+    let html = kiosk
+        .page(
+            Screen::Finished {
+                payment: PaymentMethod::WeChat,
+            },
+            ViewExtras {
+                application_no: Some("A2026112500017".into()),
+                ..ViewExtras::default()
+            },
+        )
+        .await;
+    assert!(html.contains(r#"data-testid="application-no">A2026112500017<"#));
+    assert_prompt(&html, labels::APPLICATION_NO, "finished");
+}
+
+#[tokio::test]
+async fn each_form_post_becomes_its_action() {
+    let mut kiosk = Kiosk::new();
+    let cases = [
+        ("action=start", UiAction::Start),
+        (
+            "action=business&value=expiry_renewal",
+            UiAction::Business(Business::ExpiryRenewal),
+        ),
+        (
+            "action=business&value=lost",
+            UiAction::Business(Business::Lost),
+        ),
+        (
+            "action=business&value=damaged",
+            UiAction::Business(Business::Damaged),
+        ),
+        ("action=portrait_form", UiAction::PortraitFormChosen),
+        (
+            "action=household&value=local",
+            UiAction::Household(Household::Local),
+        ),
+        (
+            "action=household&value=province",
+            UiAction::Household(Household::Province),
+        ),
+        (
+            "action=id_number&value=11010519491231002X",
+            UiAction::IdNumber("11010519491231002X".into()),
+        ),
+        ("action=id_number&value=", UiAction::IdNumber(String::new())),
+        (
+            "value=110105194912310&action=portrait_form_requested",
+            UiAction::PortraitFormRequested("110105194912310".into()),
+        ),
+        ("action=confirm", UiAction::Confirm),
+        ("action=back", UiAction::Back),
+        ("action=cancel", UiAction::Cancel),
+        ("action=take_photo", UiAction::TakePhoto),
+        (
+            "action=mobile&first=13812345678&second=13812345679",
+            UiAction::Mobile {
+                first: "13812345678".into(),
+                second: "13812345679".into(),
+            },
+        ),
+        (
+            "action=payment_method&value=wechat",
+            UiAction::PaymentMethod(PaymentMethod::WeChat),
+        ),
+        (
+            "action=payment_method&value=unionpay",
+            UiAction::PaymentMethod(PaymentMethod::UnionPay),
+        ),
+        ("action=activity", UiAction::Activity),
+        ("action=voice&value=on", UiAction::Voice(true)),
+        ("action=voice&value=off", UiAction::Voice(false)),
+    ];
+    for (body, expected) in cases {
+        let (status, location, text, action) = kiosk.form(body).await;
+        assert_eq!(status, StatusCode::SEE_OTHER, "{body}: {text}");
+        assert_eq!(location.as_deref(), Some("/"), "{body}");
+        assert_eq!(action, Some(expected), "{body}");
+    }
+}
+
+#[tokio::test]
+async fn the_pages_own_buttons_post_what_the_parser_takes() {
+    // Regression guard between template and parser: every hidden action value on every page
+    // parses.
+    let mut kiosk = Kiosk::new();
+    for (screen, ..) in every_screen() {
+        let name = screen.name();
+        let html = kiosk.page(screen, ViewExtras::default()).await;
+        let mut posted = 0;
+        for form in html.split("<form ").skip(1) {
+            let form = form.split("</form>").next().expect("split");
+            let value = form
+                .split(r#"name="value" value=""#)
+                .nth(1)
+                .and_then(|rest| rest.split('"').next());
+            // Every submit of the form: a hidden `action`, or several named submit buttons.
+            let actions: Vec<&str> = form
+                .split(r#"name="action" value=""#)
+                .skip(1)
+                .filter_map(|rest| rest.split('"').next())
+                .collect();
+            assert!(!actions.is_empty(), "{name}: every form names its action");
+            for action in actions {
+                let mut body = format!("action={action}");
+                if let Some(value) = value {
+                    body.push_str(&format!("&value={value}"));
+                } else if form.contains(r#"name="value""#) {
+                    // A keypad field the browser sends as typed, here empty.
+                    body.push_str("&value=");
+                }
+                if form.contains(r#"name="first""#) {
+                    body.push_str("&first=13812345678&second=13812345678");
+                }
+                let (status, _, text, reached) = kiosk.form(&body).await;
+                assert_eq!(status, StatusCode::SEE_OTHER, "{name}: {body}: {text}");
+                assert!(reached.is_some(), "{name}: {body}");
+            }
+            posted += 1;
+        }
+        let waits = [
+            "printing_portrait_form",
+            "checking",
+            "fetching_photo",
+            "capturing_photo",
+            "comparing_faces",
+            "paying",
+            "printing",
+            "signature",
+        ];
+        assert!(
+            posted > 0 || waits.contains(&name),
+            "{name}: a screen that waits for the citizen offers a button"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_bad_value_is_a_400_naming_the_field() {
+    let mut kiosk = Kiosk::new();
+    let cases = [
+        ("", "`action`"),
+        ("action=fly", "`action`"),
+        ("action=business", "`value`"),
+        ("action=business&value=temporary", "`value`"),
+        ("action=household&value=abroad", "`value`"),
+        ("action=payment_method&value=cash", "`value`"),
+        ("action=voice&value=loud", "`value`"),
+        ("action=id_number", "`value`"),
+        ("action=id_number&value=1101%3Cscript%3E", "`value`"),
+        ("action=mobile&second=13812345678", "`first`"),
+        (
+            "action=mobile&first=13812345678&second=138-1234",
+            "`second`",
+        ),
+    ];
+    for (body, field) in cases {
+        let (status, _, text, action) = kiosk.form(body).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}: {text}");
+        assert!(text.contains(field), "{body}: {text:?} names {field}");
+        assert_eq!(action, None, "{body}: nothing reached the agent");
+    }
+    let (status, _, text, action) = kiosk
+        .post("/action", "application/json", b"{}".to_vec(), Ok(()))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{text}");
+    assert!(text.starts_with("form:"), "{text}");
+    assert_eq!(action, None);
+}
+
+#[tokio::test]
+async fn a_refused_action_shows_the_current_page_and_a_stopped_agent_is_503() {
+    let mut kiosk = Kiosk::new();
+    let (status, location, _, action) = kiosk
+        .post(
+            "/action",
+            "application/x-www-form-urlencoded",
+            b"action=confirm".to_vec(),
+            Err(ActionError::NotNow("double tap".into())),
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(location.as_deref(), Some("/"));
+    assert_eq!(action, Some(UiAction::Confirm));
+
+    let Kiosk { app, actions, .. } = kiosk;
+    drop(actions);
+    let response = app
+        .oneshot(
+            Request::post("/action")
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(Body::from("action=confirm"))
+                .expect("request"),
+        )
+        .await
+        .expect("infallible");
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+}
+
+/// A PNG of one white pixel.
+fn tiny_png() -> Vec<u8> {
+    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+    png.extend_from_slice(&[0, 0, 0, 13]);
+    png.extend_from_slice(b"IHDR");
+    png.extend_from_slice(&[
+        0, 0, 0, 1, 0, 0, 0, 1, 8, 0, 0, 0, 0, 0x3a, 0x7e, 0x9b, 0x55,
+    ]);
+    png
+}
+
+#[tokio::test]
+async fn signature_upload_reaches_the_agent() {
+    use base64::Engine as _;
+    let mut kiosk = Kiosk::new();
+    let png = tiny_png();
+    let url = format!(
+        "data:image/png;base64,{}",
+        base64::engine::general_purpose::STANDARD.encode(&png)
+    );
+    let (status, location, text, action) = kiosk
+        .post(
+            "/signature",
+            "text/plain;charset=UTF-8",
+            url.into_bytes(),
+            Ok(()),
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{text}");
+    assert_eq!(location.as_deref(), Some("/"));
+    assert_eq!(action, Some(UiAction::Signature(png.clone())));
+
+    let (status, _, text, action) = kiosk
+        .post("/signature", "image/png", png.clone(), Ok(()))
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{text}");
+    assert_eq!(action, Some(UiAction::Signature(png.clone())));
+
+    let (status, _, text, action) = kiosk
+        .post("/signature", "image/png", b"GIF89a....".to_vec(), Ok(()))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{text}");
+    assert!(text.starts_with("body:"), "{text}");
+    assert_eq!(action, None);
+
+    let (status, _, text, action) = kiosk
+        .post(
+            "/signature",
+            "text/plain",
+            b"data:image/png;base64,@@@".to_vec(),
+            Ok(()),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{text}");
+    assert_eq!(action, None);
+
+    let mut big = png.clone();
+    big.resize(1024 * 1024 + 1, 0);
+    let (status, _, _, action) = kiosk.post("/signature", "image/png", big, Ok(())).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(action, None);
+}
+
+/// Reads body frames until one carries an SSE `data:` line, with a time limit.
+async fn next_event(body: &mut Body) -> String {
+    let mut text = String::new();
+    loop {
+        let frame = tokio::time::timeout(Duration::from_secs(2), body.frame())
+            .await
+            .expect("an event within 2 s")
+            .expect("the stream stays open")
+            .expect("no error");
+        if let Ok(data) = frame.into_data() {
+            text.push_str(std::str::from_utf8(&data).expect("utf-8"));
+        }
+        if text.contains("data:") && text.ends_with("\n\n") {
+            return text;
+        }
+    }
+}
+
+#[tokio::test]
+async fn events_announce_each_new_view() {
+    let kiosk = Kiosk::new();
+    let response = kiosk
+        .app
+        .clone()
+        .oneshot(
+            Request::get("/events")
+                .body(Body::empty())
+                .expect("request"),
+        )
+        .await
+        .expect("infallible");
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        response.headers().get(header::CONTENT_TYPE).expect("type"),
+        "text/event-stream"
+    );
+    let mut body = response.into_body();
+    let first = next_event(&mut body).await;
+    assert!(first.contains("event: view\n"), "{first}");
+    assert!(
+        first.contains(r#"data: {"version":0,"screen":"welcome","fingerprint":""#),
+        "{first}"
+    );
+
+    kiosk.show(Screen::Business, ViewExtras::default());
+    let second = next_event(&mut body).await;
+    assert!(
+        second.contains(r#"data: {"version":1,"screen":"business","fingerprint":""#),
+        "{second}"
+    );
+    assert!(second.contains("id: 1\n"), "{second}");
+
+    // The same screen again under a new version keeps its fingerprint, so the page does not
+    // reload (an activity ping must not wipe what was typed).
+    kiosk.show(Screen::Business, ViewExtras::default());
+    let third = next_event(&mut body).await;
+    let fingerprint = |event: &str| {
+        event
+            .split(r#""fingerprint":""#)
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+            .expect("fingerprint")
+            .to_owned()
+    };
+    assert!(third.contains(r#""version":2"#), "{third}");
+    assert_eq!(fingerprint(&second), fingerprint(&third));
+    assert_ne!(fingerprint(&first), fingerprint(&second));
+
+    // The page carries the fingerprint it was drawn from.
+    let (_, html) = kiosk.get("/").await;
+    assert!(html.contains(&format!(r#"data-fingerprint="{}""#, fingerprint(&third))));
+    assert!(html.contains(r#"data-version="2""#));
+}
+
+#[tokio::test]
+async fn assets_are_served_from_the_router() {
+    let kiosk = Kiosk::new();
+    for (path, content_type, needle) in [
+        ("/assets/kiosk.css", "text/css; charset=utf-8", ".keypad"),
+        (
+            "/assets/kiosk.js",
+            "text/javascript; charset=utf-8",
+            "EventSource",
+        ),
+    ] {
+        let response = kiosk
+            .app
+            .clone()
+            .oneshot(Request::get(path).body(Body::empty()).expect("request"))
+            .await
+            .expect("infallible");
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
+        assert_eq!(
+            response.headers().get(header::CONTENT_TYPE).expect("type"),
+            content_type
+        );
+        let bytes = response
+            .into_body()
+            .collect()
+            .await
+            .expect("body")
+            .to_bytes();
+        assert!(String::from_utf8_lossy(&bytes).contains(needle), "{path}");
+    }
+    let (_, html) = kiosk.get("/").await;
+    assert!(html.contains(r#"<link rel="stylesheet" href="/assets/kiosk.css">"#));
+    assert!(html.contains(r#"<script src="/assets/kiosk.js"></script>"#));
+    assert!(
+        !html.contains("http://") && !html.contains("https://"),
+        "no CDN"
+    );
+}
