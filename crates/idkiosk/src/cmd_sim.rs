@@ -13,7 +13,9 @@ use devices::card_reader::CardJson;
 use devices::protocol::barcode::Terminator;
 use devices::protocol::pos::LinkConfig;
 use devices::sim::barcode::{start_barcode, BarcodeSim};
-use devices::sim::camera::{load_folder, load_image, start_camera, CameraSimConfig};
+use devices::sim::camera::{
+    load_folder, load_image, no_face_jpeg, start_camera, CameraSimConfig, CitizenImages,
+};
 use devices::sim::card_reader::{start_card_reader, CardReaderSim, CardReaderSimConfig};
 use devices::sim::fingerprint::{start_fingerprint, FingerState, FingerprintSim};
 use devices::sim::pos::{start_pos, Decision, PosSim};
@@ -44,7 +46,11 @@ enum Device {
 }
 
 #[derive(clap::Args)]
-#[command(group(clap::ArgGroup::new("source").required(true).args(["image", "folder"])))]
+#[command(group(
+    clap::ArgGroup::new("source")
+        .required(true)
+        .args(["image", "folder", "citizen", "no_face"])
+))]
 struct CameraArgs {
     /// Serve this JPEG again and again
     #[arg(long, value_name = "FILE")]
@@ -52,6 +58,12 @@ struct CameraArgs {
     /// Serve the folder's .jpg/.jpeg files in name order, looping
     #[arg(long, value_name = "DIR")]
     folder: Option<PathBuf>,
+    /// Serve a popsys demo citizen's camera picture (popsys::seed::demo::camera_image)
+    #[arg(long, value_name = "ID")]
+    citizen: Option<String>,
+    /// Serve an empty backdrop (no face)
+    #[arg(long)]
+    no_face: bool,
     /// Frames per second
     #[arg(long, default_value_t = 10.0)]
     fps: f64,
@@ -194,10 +206,23 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
 }
 
 async fn camera(args: CameraArgs) -> anyhow::Result<ExitCode> {
-    let frames = match (&args.image, &args.folder) {
-        (Some(image), _) => load_image(image).map(|f| vec![f]),
-        (None, Some(folder)) => load_folder(folder),
-        (None, None) => unreachable!("clap requires one"),
+    let frames = if let Some(image) = &args.image {
+        load_image(image).map(|f| vec![f])
+    } else if let Some(folder) = &args.folder {
+        load_folder(folder)
+    } else if let Some(id) = &args.citizen {
+        match popsys::seed::demo::camera_image(id) {
+            Some(path) => load_image(&path).map(|f| vec![f]),
+            None => {
+                eprintln!(
+                    "error: --citizen {id}: no camera picture (not a demo citizen with a face, \
+                     or the demo faces are missing: run scripts/setup/20-face.sh)"
+                );
+                return Ok(ExitCode::from(2));
+            }
+        }
+    } else {
+        Ok(vec![no_face_jpeg()])
     };
     let frames = match frames {
         Ok(f) => f,
@@ -216,6 +241,9 @@ async fn camera(args: CameraArgs) -> anyhow::Result<ExitCode> {
         CameraSimConfig {
             listen: args.listen,
             fps: args.fps,
+            citizen_images: Some(CitizenImages(std::sync::Arc::new(
+                popsys::seed::demo::camera_image,
+            ))),
         },
     )
     .await
@@ -226,6 +254,7 @@ async fn camera(args: CameraArgs) -> anyhow::Result<ExitCode> {
             "device": "camera",
             "stream": handle.stream_url(),
             "snapshot": handle.snapshot_url(),
+            "control": handle.control_url(),
             "frames": count,
             "fps": args.fps,
         })
