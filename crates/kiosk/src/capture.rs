@@ -147,7 +147,7 @@ pub async fn enrol_fingers(
     let mut attempts: u8 = 0;
     let mut no_finger_in_a_row = 0;
     while let Some(finger) = enrolment.finger() {
-        on_finger(finger.name());
+        on_finger(&format!("{} {}", finger.name_zh(), finger.name()));
         let image = match scanner.capture().await {
             Ok(image) => image,
             Err(devices::FingerprintError::NoFinger) => {
@@ -187,7 +187,7 @@ pub async fn enrol_fingers(
             qualities: fingers
                 .iter()
                 .map(|f| FingerQuality {
-                    position: f.finger.name().to_owned(),
+                    position: position_code(f.finger),
                     quality: f.quality,
                 })
                 .collect(),
@@ -202,5 +202,13 @@ pub async fn enrol_fingers(
             attempts,
             detail: "enrolment ended without an outcome".into(),
         }),
+    }
+}
+
+/// `right_index`, …: the finger's snake-case name, as the application record carries it.
+fn position_code(finger: biometrics::Finger) -> String {
+    match serde_json::to_value(finger) {
+        Ok(serde_json::Value::String(code)) => code,
+        _ => format!("finger_{}", finger.code()),
     }
 }
