@@ -24,7 +24,9 @@ use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
 use rand::RngCore;
 use time::OffsetDateTime;
 
-use crate::crypto::{aead_open, aead_seal, random_nonce, CryptoError, DataKey, KeyProvider};
+use crate::crypto::{
+    aead_open, aead_seal, random_nonce, CryptoError, DataKey, EnvelopeCipher, KeyProvider,
+};
 use crate::{Pool, Store, StoreError};
 
 /// The kind of a face photo.
@@ -125,8 +127,8 @@ pub struct RewrapReport {
     pub rewrapped: u64,
     /// Rows replaced or deleted while the run read them (nothing to do).
     pub skipped: u64,
-    /// Rows whose data key could not be unwrapped: `(owner, kind, error)`. Their master key must
-    /// not be removed.
+    /// Rows whose data key could not be unwrapped: `(owner, kind, error)` for blobs, `(table,
+    /// row key, error)` for sealed columns. Their master key must not be removed.
     pub failed: Vec<(String, String, String)>,
 }
 
@@ -524,4 +526,134 @@ impl BlobStore {
             Err(err) => tracing::warn!(path, error = %err, "cannot delete a blob object"),
         }
     }
+}
+
+/// The columns of the [`Store`] that hold values sealed by its [`crate::BlobCipher`] (an
+/// [`EnvelopeCipher`] when encryption at rest is on): table, its key (a text column and an optional
+/// second column, compared as text), and the sealed column.
+pub const SEALED_COLUMNS: &[(&str, &str, Option<&str>, &str)] = &[
+    ("history_photos", "id_number", Some("taken_on"), "photo"),
+    ("photo_receipts", "code", None, "photo"),
+    ("center_receipts", "session_id", None, "photo"),
+    ("center_session_blobs", "session_id", Some("kind"), "bytes"),
+];
+
+/// The header prefix of a sealed value under `key_id` (magic, version, key id length, key id).
+fn sealed_prefix(key_id: &str) -> Vec<u8> {
+    let mut prefix = crate::crypto::SEALED_MAGIC.to_vec();
+    prefix.push(crate::crypto::SEALED_VERSION);
+    prefix.push(u8::try_from(key_id.len()).unwrap_or(u8::MAX));
+    prefix.extend_from_slice(key_id.as_bytes());
+    prefix
+}
+
+/// The magic and version every sealed value starts with.
+fn sealed_magic() -> Vec<u8> {
+    let mut magic = crate::crypto::SEALED_MAGIC.to_vec();
+    magic.push(crate::crypto::SEALED_VERSION);
+    magic
+}
+
+/// How many sealed values in the [`SEALED_COLUMNS`] of `store` are not under `current_key_id`
+/// (values stored in plain are not counted). Zero before removing an old master key.
+pub async fn count_sealed_not_under(
+    store: &Store,
+    current_key_id: &str,
+) -> Result<u64, BlobStoreError> {
+    let prefix = sealed_prefix(current_key_id);
+    let mut total = 0u64;
+    for (table, _, _, column) in SEALED_COLUMNS {
+        let sql = format!(
+            "SELECT COUNT(*) FROM {table} WHERE substr({column}, 1, 5) = $1 \
+               AND substr({column}, 1, $2) <> $3"
+        );
+        let n: i64 = with_pool!(store, |pool| sqlx::query_scalar(&sql)
+            .bind(sealed_magic())
+            .bind(prefix.len() as i32)
+            .bind(&prefix)
+            .fetch_one(pool)
+            .await)?;
+        total += u64::try_from(n).unwrap_or(0);
+    }
+    Ok(total)
+}
+
+/// Rewraps the data keys of the sealed values in the [`SEALED_COLUMNS`] of `store` that are not
+/// under the current master key of `cipher` ([`EnvelopeCipher::rewrap`]: the header changes, the
+/// ciphertext does not), `batch` rows at a time in key order, each row by its own statement
+/// conditional on the value being unchanged. Values stored in plain are left alone. In the
+/// report's `failed`, the first two fields are the table and the row key.
+pub async fn rewrap_sealed_columns(
+    store: &Store,
+    cipher: &EnvelopeCipher,
+    batch: u32,
+) -> Result<RewrapReport, BlobStoreError> {
+    let target = cipher.keys().current_key_id()?;
+    let prefix = sealed_prefix(&target);
+    let batch = i64::from(batch.max(1));
+    let mut report = RewrapReport {
+        target_key_id: target,
+        ..RewrapReport::default()
+    };
+    for (table, key, second, column) in SEALED_COLUMNS {
+        // The second key column as text ('' when there is none), for keyset paging.
+        let (second, order) = match second {
+            Some(c) => (
+                format!("CAST({c} AS TEXT)"),
+                format!("{key}, CAST({c} AS TEXT)"),
+            ),
+            None => ("''".to_owned(), key.to_string()),
+        };
+        let select = format!(
+            "SELECT {key}, {second}, {column} FROM {table} \
+             WHERE substr({column}, 1, 5) = $1 AND substr({column}, 1, $2) <> $3 \
+               AND ({key} > $4 OR ({key} = $4 AND {second} > $5)) \
+             ORDER BY {order} LIMIT $6"
+        );
+        let update = format!(
+            "UPDATE {table} SET {column} = $1 WHERE {key} = $2 AND {second} = $3 AND {column} = $4"
+        );
+        let (mut after_key, mut after_second) = (String::new(), String::new());
+        loop {
+            let rows: Vec<(String, String, Vec<u8>)> =
+                with_pool!(store, |pool| sqlx::query_as(&select)
+                    .bind(sealed_magic())
+                    .bind(prefix.len() as i32)
+                    .bind(&prefix)
+                    .bind(&after_key)
+                    .bind(&after_second)
+                    .bind(batch)
+                    .fetch_all(pool)
+                    .await)?;
+            let Some((last_key, last_second, _)) = rows.last() else {
+                break;
+            };
+            (after_key, after_second) = (last_key.clone(), last_second.clone());
+            for (row_key, row_second, old) in &rows {
+                let new = match cipher.rewrap(old) {
+                    Ok(Some(new)) => new,
+                    Ok(None) => continue,
+                    Err(err) => {
+                        let at = format!("{row_key} {row_second}").trim_end().to_owned();
+                        report.failed.push((table.to_string(), at, err.to_string()));
+                        continue;
+                    }
+                };
+                let updated = with_pool!(store, |pool| sqlx::query(&update)
+                    .bind(&new)
+                    .bind(row_key)
+                    .bind(row_second)
+                    .bind(old)
+                    .execute(pool)
+                    .await
+                    .map(|done| done.rows_affected()))?;
+                if updated == 1 {
+                    report.rewrapped += 1;
+                } else {
+                    report.skipped += 1;
+                }
+            }
+        }
+    }
+    Ok(report)
 }

@@ -9,11 +9,14 @@ use std::sync::Arc;
 
 use domain::id::CitizenId;
 use domain::rules::RecordStatus;
-use store::blobs::{KIND_FINGERPRINT, KIND_PHOTO, KIND_SIGNATURE, KIND_VIDEO, VIDEO_RETENTION};
+use store::blobs::{
+    count_sealed_not_under, rewrap_sealed_columns, KIND_FINGERPRINT, KIND_PHOTO, KIND_SIGNATURE,
+    KIND_VIDEO, VIDEO_RETENTION,
+};
 use store::testing::{self, TestDatabase};
 use store::{
     BlobStore, BlobStoreError, Citizen, CitizenBundle, CryptoError, EnvelopeCipher,
-    FileKeyProvider, HistoryPhoto, KeyProvider,
+    FileKeyProvider, HistoryPhoto, KeyProvider, NewReceipt, ReceiptCode, RedeemOutcome,
 };
 use time::macros::date;
 use time::OffsetDateTime;
@@ -86,6 +89,7 @@ checks![
     no_plaintext_signature_at_rest,
     rotation_rewraps_keys_only_and_old_key_can_go,
     rotation_is_seen_by_a_running_process,
+    sealed_columns_rewrap_and_old_key_can_go,
     delete_owner_wipes_a_session,
     purge_keeps_recent_videos_and_other_kinds,
 ];
@@ -543,6 +547,130 @@ async fn wrong_or_missing_master_key_fails(env: Arc<Env>) {
     raw!(raw, |pool| pool.close().await);
 }
 
+fn citizen(number: &str) -> CitizenBundle {
+    let id = CitizenId::parse(number, date!(2026 - 11 - 25)).unwrap();
+    CitizenBundle::new(Citizen {
+        name: "王小明".into(),
+        sex: id.sex(),
+        nation_code: "01".into(),
+        birth_date: id.birth_date(),
+        address: "江苏省南京市秦淮区中山南路1号".into(),
+        household_region: id.region_code().into(),
+        status: RecordStatus::Normal,
+        remote_area: false,
+        id,
+    })
+}
+
+async fn sealed_columns_rewrap_and_old_key_can_go(env: Arc<Env>) {
+    let cipher = EnvelopeCipher::new(env.keys.clone());
+    let sealing = env.db.store().clone().with_cipher(Arc::new(cipher.clone()));
+    let numbers = [
+        "320104200012100044",
+        "320106196307084567",
+        "320113197001020075",
+    ];
+    let mut bundles = Vec::new();
+    for (i, number) in numbers.iter().enumerate() {
+        let mut bundle = citizen(number);
+        for (j, taken_on) in [date!(2006 - 12 - 01), date!(2016 - 12 - 01)]
+            .iter()
+            .enumerate()
+        {
+            bundle.history_photos.push(HistoryPhoto {
+                taken_on: *taken_on,
+                jpeg: Some(jpeg((i * 2 + j) as u8)),
+            });
+        }
+        bundle.receipts.push(NewReceipt {
+            code: ReceiptCode::parse(&format!("PS202611250000{i}")).unwrap(),
+            jpeg: Some(jpeg(50 + i as u8)),
+            created_on: date!(2026 - 11 - 20),
+            used_on: None,
+        });
+        bundles.push(bundle);
+    }
+    sealing.insert_citizens(&bundles).await.unwrap();
+    // One photo stored in plain (before encryption was turned on) stays as it is.
+    let plain_id = CitizenId::parse(numbers[0], date!(2026 - 11 - 25)).unwrap();
+    env.db
+        .store()
+        .put_history_photo(&plain_id, date!(1996 - 12 - 01), &jpeg(77))
+        .await
+        .unwrap();
+
+    let old = env.keys.current_key_id().unwrap();
+    assert_eq!(
+        count_sealed_not_under(env.db.store(), &old).await.unwrap(),
+        0
+    );
+    let new = env.keys.rotate().unwrap();
+    assert_eq!(
+        count_sealed_not_under(env.db.store(), &new).await.unwrap(),
+        9
+    );
+    let report = rewrap_sealed_columns(env.db.store(), &cipher, 2)
+        .await
+        .unwrap();
+    assert_eq!((report.rewrapped, report.skipped), (9, 0), "{report:?}");
+    assert!(report.failed.is_empty());
+    assert_eq!(
+        count_sealed_not_under(env.db.store(), &new).await.unwrap(),
+        0
+    );
+    assert_eq!(
+        rewrap_sealed_columns(env.db.store(), &cipher, 2)
+            .await
+            .unwrap()
+            .rewrapped,
+        0
+    );
+
+    env.keys.remove(&old).unwrap();
+    let fresh = Arc::new(FileKeyProvider::open(env.key_file()).unwrap());
+    let reading = env
+        .db
+        .store()
+        .clone()
+        .with_cipher(Arc::new(EnvelopeCipher::new(fresh)));
+    for (i, number) in numbers.iter().enumerate() {
+        let id = CitizenId::parse(number, date!(2026 - 11 - 25)).unwrap();
+        let latest = reading.history_photo(&id).await.unwrap().unwrap();
+        assert_eq!(latest.jpeg, Some(jpeg((i * 2 + 1) as u8)), "{number}");
+        let code = ReceiptCode::parse(&format!("PS202611250000{i}")).unwrap();
+        let RedeemOutcome::Redeemed(receipt) = reading
+            .redeem_receipt(&code, &id, date!(2026 - 11 - 25))
+            .await
+            .unwrap()
+        else {
+            panic!("receipt {i} not redeemed");
+        };
+        assert_eq!(receipt.jpeg, Some(jpeg(50 + i as u8)));
+    }
+    // The older photos are readable too (checked through the raw column).
+    let raw = env.raw().await;
+    let values: Vec<Vec<u8>> = raw!(raw, |pool| sqlx::query_scalar(
+        "SELECT photo FROM history_photos WHERE photo IS NOT NULL"
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap());
+    assert_eq!(values.len(), 7);
+    let fresh = EnvelopeCipher::new(Arc::new(FileKeyProvider::open(env.key_file()).unwrap()));
+    let mut plain = 0;
+    for value in values {
+        if EnvelopeCipher::is_sealed(&value) {
+            assert_eq!(EnvelopeCipher::header(&value).unwrap().key_id, new);
+            fresh.open(&value).unwrap();
+        } else {
+            assert_eq!(value, jpeg(77));
+            plain += 1;
+        }
+    }
+    assert_eq!(plain, 1);
+    raw!(raw, |pool| pool.close().await);
+}
+
 async fn no_plaintext_signature_at_rest(env: Arc<Env>) {
     // The scanner finds what it looks for (so an empty result means something).
     let control = env.dir.join("control");
@@ -577,17 +705,7 @@ async fn no_plaintext_signature_at_rest(env: Arc<Env>) {
         .clone()
         .with_cipher(Arc::new(EnvelopeCipher::new(env.keys.clone())));
     let id = CitizenId::parse("320104200012100044", date!(2026 - 11 - 25)).unwrap();
-    let mut citizen = CitizenBundle::new(Citizen {
-        name: "王小明".into(),
-        sex: id.sex(),
-        nation_code: "01".into(),
-        birth_date: id.birth_date(),
-        address: "江苏省南京市秦淮区中山南路1号".into(),
-        household_region: id.region_code().into(),
-        status: RecordStatus::Normal,
-        remote_area: false,
-        id: id.clone(),
-    });
+    let mut citizen = citizen(id.as_str());
     citizen.history_photos.push(HistoryPhoto {
         taken_on: date!(2016 - 12 - 01),
         jpeg: Some(jpeg(200)),
