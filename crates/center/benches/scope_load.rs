@@ -150,12 +150,13 @@ async fn run_backend(
     };
 
     // The center over HTTP.
-    let app = center::app(AppState {
+    let app = center::app(AppState::new(
         population,
-        today: Arc::new(|| TODAY),
-        kiosk_city: city,
-        kiosks: center::auth::KioskSecrets::new([("BENCH", "bench-secret")]),
-    });
+        Arc::new(|| TODAY),
+        city,
+        center::auth::KioskSecrets::new([("BENCH", "bench-secret")]),
+        store.clone(),
+    ));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");

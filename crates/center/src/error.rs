@@ -29,6 +29,25 @@ pub enum AppError {
         /// Lower-case reason.
         message: String,
     },
+    /// An unknown session, application or payment (404).
+    #[error("{0}")]
+    NotFound(String),
+    /// A call out of order, or one the state forbids (409), e.g. a payment before the application.
+    #[error("{message}")]
+    Conflict {
+        /// The field at fault, when one is.
+        field: Option<String>,
+        /// Lower-case reason.
+        message: String,
+    },
+    /// A system behind the center did not answer (503); the kiosk may retry.
+    #[error("{service} unavailable: {cause:#}")]
+    Unavailable {
+        /// `population`, `face`, `payment` or `documents`.
+        service: &'static str,
+        /// Why, for the log.
+        cause: anyhow::Error,
+    },
     /// Anything on our side: a population system that does not answer, a database error (500).
     #[error("internal error: {0:#}")]
     Internal(#[from] anyhow::Error),
@@ -41,6 +60,38 @@ impl AppError {
             field: field.into(),
             message: message.into(),
         }
+    }
+
+    /// A 409 without a field.
+    pub fn conflict(message: impl Into<String>) -> AppError {
+        AppError::Conflict {
+            field: None,
+            message: message.into(),
+        }
+    }
+
+    /// A 409 naming `field`.
+    pub fn conflict_on(field: impl Into<String>, message: impl Into<String>) -> AppError {
+        AppError::Conflict {
+            field: Some(field.into()),
+            message: message.into(),
+        }
+    }
+
+    /// A 503 for `service`.
+    pub fn unavailable(service: &'static str, cause: impl Into<anyhow::Error>) -> AppError {
+        AppError::Unavailable {
+            service,
+            cause: cause.into(),
+        }
+    }
+
+    /// A 500 from any error, with `context` for the log.
+    pub fn internal(
+        context: &'static str,
+        cause: impl std::error::Error + Send + Sync + 'static,
+    ) -> AppError {
+        AppError::Internal(anyhow::Error::new(cause).context(context))
     }
 
     /// A 400 naming `field`.
@@ -59,6 +110,8 @@ struct ErrorBody<'a> {
     field: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     request_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    service: Option<&'a str>,
 }
 
 impl IntoResponse for AppError {
@@ -70,6 +123,7 @@ impl IntoResponse for AppError {
                     error: message,
                     field: field.as_deref(),
                     request_id: None,
+                    service: None,
                 }),
             )
                 .into_response(),
@@ -79,9 +133,43 @@ impl IntoResponse for AppError {
                     error: message,
                     field: Some(field),
                     request_id: None,
+                    service: None,
                 }),
             )
                 .into_response(),
+            AppError::NotFound(message) => (
+                StatusCode::NOT_FOUND,
+                Json(ErrorBody {
+                    error: message,
+                    field: None,
+                    request_id: None,
+                    service: None,
+                }),
+            )
+                .into_response(),
+            AppError::Conflict { field, message } => (
+                StatusCode::CONFLICT,
+                Json(ErrorBody {
+                    error: message,
+                    field: field.as_deref(),
+                    request_id: None,
+                    service: None,
+                }),
+            )
+                .into_response(),
+            AppError::Unavailable { service, cause } => {
+                tracing::warn!(service, "unavailable: {cause:#}");
+                (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    Json(ErrorBody {
+                        error: "unavailable",
+                        field: None,
+                        request_id: None,
+                        service: Some(service),
+                    }),
+                )
+                    .into_response()
+            }
             AppError::Internal(cause) => {
                 let request_id = uuid::Uuid::new_v4().to_string();
                 tracing::error!(%request_id, "request failed: {cause:#}");
@@ -91,10 +179,26 @@ impl IntoResponse for AppError {
                         error: "something went wrong",
                         field: None,
                         request_id: Some(request_id),
+                        service: None,
                     }),
                 )
                     .into_response()
             }
+        }
+    }
+}
+
+impl From<store::StoreError> for AppError {
+    fn from(err: store::StoreError) -> AppError {
+        AppError::internal("database", err)
+    }
+}
+
+impl From<popsys::PopsysError> for AppError {
+    fn from(err: popsys::PopsysError) -> AppError {
+        match err {
+            popsys::PopsysError::Unavailable(_) => AppError::unavailable("population", err),
+            other => AppError::internal("population system", other),
         }
     }
 }

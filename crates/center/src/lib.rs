@@ -1,23 +1,31 @@
-//! The center: the kiosks' background service. First slice: steps 2–5 of a session (look the
-//! citizen up in the population system, decide self-service scope with the domain's rules, return
-//! the masked identity).
+//! The center: the kiosks' background service. Steps 2–5 (scope), then the session API of
+//! `docs/kiosk-api.md`: receipt, faces, blobs, application, payments (WeChat Pay Native and
+//! UnionPay POS), documents, the end of a session, and the daily reconciliation.
 //!
 //! Invariants: no session state in memory (any number of replicas can serve a fleet); every
 //! business rule comes from `domain`; the population system is reached only through the
-//! [`popsys::PopulationSystem`] adapter; client errors name the field.
+//! [`popsys::PopulationSystem`] adapter; client errors name the field; every session call is
+//! idempotent by session id (the first answer is stored and repeated).
 #![warn(missing_docs)]
 
 pub mod auth;
+pub mod blobs;
+pub mod client;
 pub mod error;
 pub mod json;
+pub mod paper;
+pub mod payments;
+pub mod reconcile;
+pub mod steps;
 pub mod wire;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::{
-    extract::State,
+    extract::{DefaultBodyLimit, State},
     middleware,
-    routing::{get, post},
+    routing::{get, post, put},
     Json, Router,
 };
 use domain::mask::mask_name;
@@ -27,8 +35,10 @@ use popsys::{PopulationSystem, Today};
 use tower_http::trace::TraceLayer;
 
 use crate::auth::KioskSecrets;
+use crate::blobs::{BlobSink, StoreBlobSink};
 use crate::error::AppError;
 use crate::json::JsonBody;
+use crate::payments::WechatPay;
 use crate::wire::{MaskedIdentity, ScopeRequest, ScopeResponse};
 
 /// What every request handler shares: cheap to clone, no mutable state.
@@ -42,20 +52,127 @@ pub struct AppState {
     pub kiosk_city: KioskCity,
     /// The kiosks allowed to call, with their shared secrets.
     pub kiosks: KioskSecrets,
+    /// The center's database (sessions, applications, payments).
+    pub store: store::Store,
+    /// The face engine of step 7; `None` answers `503 face`.
+    pub face: Option<Arc<dyn face::FaceEngine>>,
+    /// Where captured data goes ([`StoreBlobSink`] by default).
+    pub blobs: Arc<dyn BlobSink>,
+    /// WeChat Pay (client and callback verifier); `None` answers `503 payment` for WeChat.
+    pub wechat: Option<WechatPay>,
+    /// The PDF renderer with its fonts loaded; `None` answers `503 documents`.
+    pub documents: Option<Arc<documents::Renderer>>,
+    /// The wall clock (payment expiry, timestamps); tests move it.
+    pub clock: Arc<dyn payment::Clock>,
+    /// Tunables.
+    pub config: CenterConfig,
 }
+
+impl AppState {
+    /// A center with the defaults: no face engine, no WeChat Pay, no documents, blobs in `store`,
+    /// the system clock, [`CenterConfig::default`]. Set the other fields afterwards.
+    pub fn new(
+        population: Arc<dyn PopulationSystem>,
+        today: Arc<dyn Today>,
+        kiosk_city: KioskCity,
+        kiosks: KioskSecrets,
+        store: store::Store,
+    ) -> AppState {
+        AppState {
+            population,
+            today,
+            kiosk_city,
+            kiosks,
+            blobs: Arc::new(StoreBlobSink::new(store.clone())),
+            store,
+            face: None,
+            wechat: None,
+            documents: None,
+            clock: payment::system_clock(),
+            config: CenterConfig::default(),
+        }
+    }
+
+    /// Now, in unix seconds.
+    pub(crate) fn now(&self) -> i64 {
+        self.clock.now().unix_timestamp()
+    }
+}
+
+/// The center's tunables, with the defaults of DOMAIN.md.
+#[derive(Debug, Clone)]
+pub struct CenterConfig {
+    /// How long an unpaid payment stays open (default 10 minutes, DOMAIN choice); the first
+    /// query after it closes the order.
+    pub payment_expiry: Duration,
+    /// Step 7's bars (95 certified, 60 live).
+    pub face_thresholds: face::Thresholds,
+    /// 受理单位 printed on the documents.
+    pub bureau: String,
+    /// 领证地点 printed on the collection certificate.
+    pub collection_office: String,
+    /// Its address.
+    pub collection_address: String,
+    /// Its opening hours.
+    pub collection_hours: String,
+}
+
+impl Default for CenterConfig {
+    fn default() -> CenterConfig {
+        CenterConfig {
+            payment_expiry: Duration::from_secs(600),
+            face_thresholds: face::Thresholds::default(),
+            bureau: "南京市公安局".into(),
+            collection_office: "南京市公安局玄武分局户政办证大厅".into(),
+            collection_address: "南京市玄武区北京东路1号".into(),
+            collection_hours: "周一至周五 9:00–17:00".into(),
+        }
+    }
+}
+
+/// The largest blob upload (a session video).
+pub const MAX_BLOB_BYTES: usize = 256 * 1024 * 1024;
 
 /// The center's HTTP API. Every `/v1/…` route but the WeChat Pay callback needs kiosk
 /// authentication ([`auth::require_kiosk`]); `/health` does not.
 pub fn app(state: AppState) -> Router {
-    let kiosk_routes =
-        Router::new()
-            .route("/v1/scope", post(scope))
-            .route_layer(middleware::from_fn_with_state(
-                state.kiosks.clone(),
-                auth::require_kiosk,
-            ));
+    let kiosk_routes = Router::new()
+        .route("/v1/scope", post(scope))
+        .route("/v1/portrait-form", post(paper::portrait_form))
+        .route("/v1/sessions/{sid}/receipt", post(steps::receipt))
+        .route("/v1/sessions/{sid}/faces", post(steps::faces))
+        .route(
+            "/v1/sessions/{sid}/blobs/{kind}",
+            put(steps::blob).layer(DefaultBodyLimit::max(MAX_BLOB_BYTES)),
+        )
+        .route("/v1/sessions/{sid}/application", post(steps::application))
+        .route("/v1/sessions/{sid}/end", post(steps::end))
+        .route("/v1/sessions/{sid}/documents/{kind}", get(paper::document))
+        .route("/v1/sessions/{sid}/payments", post(payments::create))
+        .route(
+            "/v1/sessions/{sid}/payments/{attempt}",
+            get(payments::query),
+        )
+        .route(
+            "/v1/sessions/{sid}/payments/{attempt}/close",
+            post(payments::close),
+        )
+        .route(
+            "/v1/sessions/{sid}/payments/{attempt}/pos",
+            post(payments::pos),
+        )
+        .route(
+            "/v1/sessions/{sid}/payments/{attempt}/void",
+            post(payments::void),
+        )
+        .route("/v1/reconciliation", get(reconcile::endpoint))
+        .route_layer(middleware::from_fn_with_state(
+            state.kiosks.clone(),
+            auth::require_kiosk,
+        ));
     Router::new()
         .route("/health", get(|| async { "ok" }))
+        .route("/v1/payments/wechat/notify", post(payments::notify))
         .merge(kiosk_routes)
         .with_state(state)
         .layer(TraceLayer::new_for_http())
@@ -72,9 +189,7 @@ async fn scope(
         .population
         .citizen(&input.id, &state.kiosk_city, today)
         .await
-        .map_err(|err| {
-            AppError::Internal(anyhow::Error::new(err).context("population system lookup"))
-        })?;
+        .map_err(AppError::from)?;
     let name = found.as_ref().map(|found| found.name.clone());
     let identity = found.as_ref().map(|found| MaskedIdentity {
         id_masked: input.id.masked(),

@@ -1,5 +1,11 @@
 //! The center's HTTP API, driven like a kiosk drives it: requests in, JSON out.
 
 mod auth;
+mod client;
+mod dlib;
+mod payments;
+mod reconcile;
 mod scope;
+mod sessions;
 mod support;
+mod world;

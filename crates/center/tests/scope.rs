@@ -232,7 +232,7 @@ async fn malformed_bodies_are_400_naming_the_field_where_there_is_one() {
 async fn the_center_reaches_popsys_over_http_with_the_same_answer() {
     let store = demo_store().await;
     let popsys_app = popsys::app(popsys::AppState {
-        popsys: Arc::new(popsys::StorePopulationSystem::new(store)),
+        popsys: Arc::new(popsys::StorePopulationSystem::new(store.clone())),
         today: Arc::new(|| TODAY),
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -242,7 +242,7 @@ async fn the_center_reaches_popsys_over_http_with_the_same_answer() {
     tokio::spawn(async move { axum::serve(listener, popsys_app).await });
     let http = popsys::HttpPopulationSystem::new(&format!("http://{address}")).expect("client");
 
-    let app = center_over(Arc::new(http));
+    let app = center_over(Arc::new(http), store);
     let (status, body) = post(
         &app,
         "/v1/scope",

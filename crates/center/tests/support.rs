@@ -23,6 +23,11 @@ pub const KIOSK: &str = "K0001";
 /// The secret of [`KIOSK`].
 pub const SECRET: &str = "s3cret-K0001";
 
+/// A second kiosk.
+pub const OTHER_KIOSK: &str = "K0002";
+/// The secret of [`OTHER_KIOSK`].
+pub const OTHER_SECRET: &str = "s3cret-K0002";
+
 /// A store in a fresh SQLite file holding the fixed demo citizens.
 pub async fn demo_store() -> Store {
     let path = std::env::temp_dir().join(format!("idkiosk-center-{}.db", uuid::Uuid::new_v4()));
@@ -37,18 +42,25 @@ pub async fn demo_store() -> Store {
 }
 
 /// The center's router over `population`, in 南京 (320100), on [`TODAY`].
-pub fn center_over(population: Arc<dyn PopulationSystem>) -> Router {
-    center::app(AppState {
+pub fn center_over(population: Arc<dyn PopulationSystem>, store: Store) -> Router {
+    center::app(state_over(population, store))
+}
+
+/// The center's state over `population` and `store`, in 南京 (320100), on [`TODAY`].
+pub fn state_over(population: Arc<dyn PopulationSystem>, store: Store) -> AppState {
+    AppState::new(
         population,
-        today: Arc::new(|| TODAY),
-        kiosk_city: KioskCity::parse("320100").expect("320100 is a city"),
-        kiosks: KioskSecrets::new([(KIOSK, SECRET)]),
-    })
+        Arc::new(|| TODAY),
+        KioskCity::parse("320100").expect("320100 is a city"),
+        KioskSecrets::new([(KIOSK, SECRET), (OTHER_KIOSK, OTHER_SECRET)]),
+        store,
+    )
 }
 
 /// A center reading the population system straight from the store.
 pub async fn center() -> Router {
-    center_over(Arc::new(StorePopulationSystem::new(demo_store().await)))
+    let store = demo_store().await;
+    center_over(Arc::new(StorePopulationSystem::new(store.clone())), store)
 }
 
 /// POSTs `body` (raw, so malformed JSON can be sent) to `path` as the test kiosk.

@@ -313,7 +313,8 @@ impl Store {
         Ok(stored.flatten())
     }
 
-    /// Records step 6 (first answer wins) and returns what is stored.
+    /// Records step 6 and returns what is stored: the first receipt found wins; until one is
+    /// found, each scan (step 6 allows scanning again) replaces the previous answer.
     pub async fn record_receipt(
         &self,
         receipt: &SessionReceipt,
@@ -323,7 +324,10 @@ impl Store {
         on_pool!(&self.pool, |pool| sqlx::query(
             "INSERT INTO center_receipts \
                (session_id, id_number, receipt_code, found, photo, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (session_id) DO NOTHING"
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (session_id) DO UPDATE SET \
+               id_number = excluded.id_number, receipt_code = excluded.receipt_code, \
+               found = excluded.found, photo = excluded.photo, created_at = excluded.created_at \
+             WHERE NOT center_receipts.found"
         )
         .bind(&receipt.session_id)
         .bind(&receipt.id_number)
@@ -742,9 +746,8 @@ impl Store {
         paid_fen: i64,
         paid_at: i64,
     ) -> Result<bool, StoreError> {
-        let done =
-            on_pool!(&self.pool, |pool| {
-                sqlx::query(
+        let done = on_pool!(&self.pool, |pool| {
+            sqlx::query(
             "UPDATE center_payments SET state = 'SUCCESS', transaction_id = $2, paid_fen = $3, \
                paid_at = $4, updated_at = $4 \
              WHERE out_trade_no = $1 AND state NOT IN ('SUCCESS', 'REVOKED', 'REFUND')"
@@ -756,7 +759,7 @@ impl Store {
         .execute(pool)
         .await
         .map(|done| done.rows_affected())
-            })?;
+        })?;
         Ok(done == 1)
     }
 
@@ -813,9 +816,8 @@ impl Store {
         report_json: &str,
         now: i64,
     ) -> Result<bool, StoreError> {
-        let done =
-            on_pool!(&self.pool, |pool| {
-                sqlx::query(
+        let done = on_pool!(&self.pool, |pool| {
+            sqlx::query(
             "UPDATE center_payments SET state = 'REVOKED', void_required = FALSE, voided_at = $3, \
                void_result = $2, updated_at = $3 \
              WHERE out_trade_no = $1 AND state = 'SUCCESS'"
@@ -826,7 +828,7 @@ impl Store {
         .execute(pool)
         .await
         .map(|done| done.rows_affected())
-            })?;
+        })?;
         Ok(done == 1)
     }
 
@@ -980,6 +982,20 @@ mod tests {
                 ..receipt.clone()
             };
             assert_eq!(store.record_receipt(&other, 2).await.unwrap(), receipt);
+            let not_found = SessionReceipt {
+                session_id: "S2".into(),
+                ..other.clone()
+            };
+            store.start_session("S2", "K0001", 1).await.unwrap();
+            assert_eq!(
+                store.record_receipt(&not_found, 1).await.unwrap(),
+                not_found
+            );
+            let found = SessionReceipt {
+                session_id: "S2".into(),
+                ..receipt.clone()
+            };
+            assert_eq!(store.record_receipt(&found, 2).await.unwrap(), found);
 
             assert!(store
                 .put_session_blob("S1", "signature", b"png", 1)

@@ -1,0 +1,660 @@
+//! Step 11: one payment per application, `NOTPAY` → `SUCCESS` / `CLOSED` / `PAYERROR`, with the
+//! trade number derived from the application number and the attempt
+//! ([`payment::OutTradeNo::derive`]), so a retried or resumed call names the same order and
+//! nobody is charged twice.
+//!
+//! WeChat Pay Native: the center creates the order, queries it while it is not final, closes it
+//! on the first query after its expiry (default 10 minutes) and on the kiosk's request, and
+//! receives the platform's callback (`POST /v1/payments/wechat/notify`, verified with
+//! [`payment::CallbackVerifier`]). The first of callback and query to see `SUCCESS` records it.
+//! UnionPay: the kiosk runs the POS purchase and reports the result (`/pos`).
+//!
+//! A paid application that cannot go on (the session was referred, or a second attempt was paid
+//! too) is flagged `void_required`; the kiosk voids the POS purchase and reports it (`/void`),
+//! a WeChat payment is refunded by the staff.
+
+use std::sync::Arc;
+
+use axum::{
+    body::Bytes,
+    extract::{Path, State},
+    http::{HeaderMap, StatusCode},
+    response::{IntoResponse, Response},
+    Extension, Json,
+};
+use domain::rules::Business;
+use payment::{
+    CallbackVerifier, Clock, MerchantKeys, NativeOrder, OutTradeNo, PaymentError, TradeState,
+    WechatPayClient,
+};
+use serde::{Deserialize, Serialize};
+use store::sessions::{NewPayment, PaymentRecord};
+use time::OffsetDateTime;
+
+use crate::auth::KioskId;
+use crate::error::AppError;
+use crate::json::JsonBody;
+use crate::steps::open_session;
+use crate::AppState;
+
+/// WeChat Pay for the center: the API client and the callback verifier of one merchant.
+#[derive(Clone)]
+pub struct WechatPay {
+    /// Create, query, close.
+    pub client: WechatPayClient,
+    /// Checks and decrypts callbacks.
+    pub verifier: CallbackVerifier,
+    /// 商户号, checked on every callback.
+    pub mchid: String,
+}
+
+impl WechatPay {
+    /// WeChat Pay at `base_url` (the real gateway, or paysim) for the merchant `keys`, telling the
+    /// platform to call back `notify_url` (this center's `/v1/payments/wechat/notify`).
+    pub fn new(
+        base_url: &str,
+        keys: MerchantKeys,
+        notify_url: &str,
+        clock: Arc<dyn Clock>,
+    ) -> WechatPay {
+        WechatPay {
+            verifier: CallbackVerifier::new(&keys, clock.clone()),
+            mchid: keys.mchid.clone(),
+            client: WechatPayClient::new(base_url, keys, notify_url, clock),
+        }
+    }
+}
+
+/// `POST /v1/sessions/{sid}/payments`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreatePaymentRequest {
+    /// `wechat` or `unionpay`.
+    pub method: String,
+    /// 1–99; a new attempt after a failed or expired one.
+    pub attempt: u8,
+    /// Must be the application's fee, in fen.
+    pub amount_fen: u32,
+}
+
+/// Where a payment stands (every payment call answers this).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PaymentAnswer {
+    /// 商户订单号.
+    pub out_trade_no: String,
+    /// `wechat` or `unionpay`.
+    pub method: String,
+    /// The attempt.
+    pub attempt: u8,
+    /// `NOTPAY`, `SUCCESS`, `CLOSED`, `PAYERROR`, `REVOKED` (voided), …
+    pub state: String,
+    /// Ordered, in fen.
+    pub amount_fen: u32,
+    /// WeChat: the QR code content to show and print.
+    pub code_url: Option<String>,
+    /// RFC 3339 (+08:00): after this an unpaid order is closed.
+    pub expires_at: String,
+    /// Paid, in fen.
+    pub paid_fen: Option<u32>,
+    /// WeChat's transaction id or the POS reference.
+    pub transaction_id: Option<String>,
+    /// Paid, but the application cannot go on: void the POS purchase (or refund).
+    pub void_required: bool,
+}
+
+impl From<&PaymentRecord> for PaymentAnswer {
+    fn from(p: &PaymentRecord) -> PaymentAnswer {
+        PaymentAnswer {
+            out_trade_no: p.out_trade_no.clone(),
+            method: p.method.clone(),
+            attempt: u8::try_from(p.attempt).unwrap_or(0),
+            state: p.state.clone(),
+            amount_fen: u32::try_from(p.amount_fen).unwrap_or(0),
+            code_url: p.code_url.clone(),
+            expires_at: beijing(p.expires_at),
+            paid_fen: p.paid_fen.and_then(|f| u32::try_from(f).ok()),
+            transaction_id: p.transaction_id.clone(),
+            void_required: p.void_required,
+        }
+    }
+}
+
+/// Unix seconds as WeChat writes times.
+pub(crate) fn beijing(unix: i64) -> String {
+    OffsetDateTime::from_unix_timestamp(unix)
+        .map(payment::rfc3339_beijing)
+        .unwrap_or_default()
+}
+
+/// The POS result the kiosk reports (`/pos`), and its void (`/void`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PosReport {
+    /// The terminal approved it.
+    pub approved: bool,
+    /// The response code (`00` approved).
+    pub response_code: String,
+    /// The card number as the POS printed it (masked).
+    #[serde(default)]
+    pub card_masked: Option<String>,
+    /// 参考号.
+    #[serde(default)]
+    pub reference: Option<String>,
+    /// 授权码.
+    #[serde(default)]
+    pub auth_code: Option<String>,
+    /// RFC 3339 time of the transaction.
+    #[serde(default)]
+    pub time: Option<String>,
+}
+
+fn is_final(state: &str) -> bool {
+    TradeState::parse(state).is_some_and(TradeState::is_final)
+}
+
+fn payment_unavailable(err: PaymentError) -> AppError {
+    AppError::unavailable("payment", err)
+}
+
+fn wechat(state: &AppState) -> Result<&WechatPay, AppError> {
+    state.wechat.as_ref().ok_or_else(|| {
+        AppError::unavailable("payment", anyhow::anyhow!("WeChat Pay is not configured"))
+    })
+}
+
+fn parse_attempt(text: &str) -> Result<u8, AppError> {
+    text.parse::<u8>()
+        .ok()
+        .filter(|a| (1..=99).contains(a))
+        .ok_or_else(|| AppError::invalid("attempt", "must be 1 to 99"))
+}
+
+async fn load(state: &AppState, sid: &str, attempt: u8) -> Result<PaymentRecord, AppError> {
+    state
+        .store
+        .payment(sid, i64::from(attempt))
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("no payment attempt {attempt} in this session")))
+}
+
+async fn reload(state: &AppState, payment: &PaymentRecord) -> Result<PaymentRecord, AppError> {
+    state
+        .store
+        .payment_by_trade_no(&payment.out_trade_no)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("no payment {}", payment.out_trade_no)))
+}
+
+/// Creates payment `attempt` of the session's application (or returns it, if it exists).
+pub async fn create(
+    State(state): State<AppState>,
+    Extension(kiosk): Extension<KioskId>,
+    Path(sid): Path<String>,
+    JsonBody(request): JsonBody<CreatePaymentRequest>,
+) -> Result<Json<PaymentAnswer>, AppError> {
+    let method = match request.method.as_str() {
+        "wechat" | "unionpay" => request.method.clone(),
+        _ => return Err(AppError::invalid("method", "must be wechat or unionpay")),
+    };
+    if !(1..=99).contains(&request.attempt) {
+        return Err(AppError::invalid("attempt", "must be 1 to 99"));
+    }
+    let sid = open_session(&state, &kiosk, &sid).await?;
+    let application = state
+        .store
+        .application_by_session(sid.as_str())
+        .await?
+        .ok_or_else(|| AppError::conflict("no application in this session yet (step 10 first)"))?;
+    let fee_fen = application.fee_cny * 100;
+    if i64::from(request.amount_fen) != fee_fen {
+        return Err(AppError::invalid(
+            "amount_fen",
+            format!("the fee of this application is {fee_fen} fen"),
+        ));
+    }
+    if let Some(existing) = state
+        .store
+        .payment(sid.as_str(), i64::from(request.attempt))
+        .await?
+    {
+        if existing.method != method {
+            return Err(AppError::conflict_on(
+                "method",
+                format!(
+                    "attempt {} is a {} payment",
+                    request.attempt, existing.method
+                ),
+            ));
+        }
+        let resumed = ensure_order(&state, &application.business, existing).await?;
+        return Ok(Json((&resumed).into()));
+    }
+    if method == "wechat" {
+        wechat(&state)?;
+    }
+    // One payment per application: settle the other attempts first.
+    for other in state
+        .store
+        .payments_of_application(&application.application_no)
+        .await?
+    {
+        let other = refresh(&state, other).await?;
+        let other = if is_final(&other.state) {
+            other
+        } else {
+            close_payment(&state, other).await?
+        };
+        if other.state == "SUCCESS" {
+            return Err(AppError::conflict(format!(
+                "the application is paid (attempt {})",
+                other.attempt
+            )));
+        }
+    }
+    let out_trade_no = OutTradeNo::derive(&application.application_no, request.attempt)
+        .map_err(|err| AppError::internal("out_trade_no", err))?;
+    let now = state.now();
+    let expiry = i64::try_from(state.config.payment_expiry.as_secs()).unwrap_or(600);
+    let (payment, _) = state
+        .store
+        .create_payment(&NewPayment {
+            out_trade_no: out_trade_no.as_str().to_owned(),
+            application_no: application.application_no.clone(),
+            session_id: sid.as_str().to_owned(),
+            attempt: i64::from(request.attempt),
+            method,
+            amount_fen: fee_fen,
+            expires_at: now + expiry,
+            now,
+        })
+        .await?;
+    let payment = ensure_order(&state, &application.business, payment).await?;
+    tracing::info!(
+        session = sid.as_str(),
+        out_trade_no = payment.out_trade_no,
+        method = payment.method,
+        "payment created"
+    );
+    Ok(Json((&payment).into()))
+}
+
+/// A WeChat payment without its Native order yet (new, or a crash before the order was made):
+/// creates it. The same trade number finds the same order at the platform.
+async fn ensure_order(
+    state: &AppState,
+    business: &str,
+    payment: PaymentRecord,
+) -> Result<PaymentRecord, AppError> {
+    if payment.method != "wechat" || payment.code_url.is_some() || is_final(&payment.state) {
+        return Ok(payment);
+    }
+    let wechat = wechat(state)?;
+    let out_trade_no = OutTradeNo::parse(&payment.out_trade_no)
+        .map_err(|err| AppError::internal("out_trade_no", err))?;
+    let business = Business::parse(business).map_or("居民身份证", |b| b.prompt().zh);
+    let order = NativeOrder {
+        description: format!("居民身份证工本费（{business}）"),
+        out_trade_no,
+        amount_fen: u32::try_from(payment.amount_fen).unwrap_or(0),
+        time_expire: OffsetDateTime::from_unix_timestamp(payment.expires_at).ok(),
+    };
+    let code_url = wechat
+        .client
+        .create_native(&order)
+        .await
+        .map_err(payment_unavailable)?;
+    state
+        .store
+        .set_payment_code_url(&payment.out_trade_no, &code_url, state.now())
+        .await?;
+    reload(state, &payment).await
+}
+
+/// Brings a payment that is not final up to date: asks WeChat (recording a success), and closes
+/// an unpaid order whose expiry has passed. A UnionPay payment waits for the kiosk's report.
+async fn refresh(state: &AppState, payment: PaymentRecord) -> Result<PaymentRecord, AppError> {
+    if is_final(&payment.state) || payment.method != "wechat" {
+        return Ok(payment);
+    }
+    let wechat = wechat(state)?;
+    let out_trade_no = OutTradeNo::parse(&payment.out_trade_no)
+        .map_err(|err| AppError::internal("out_trade_no", err))?;
+    let now = state.now();
+    match wechat.client.query(&out_trade_no).await {
+        Ok(transaction) => {
+            let trade_state = transaction
+                .state()
+                .map_err(|err| AppError::internal("trade_state", err))?;
+            match trade_state {
+                TradeState::Success => {
+                    record_paid(state, &transaction).await?;
+                }
+                TradeState::NotPay | TradeState::UserPaying => {
+                    if now >= payment.expires_at {
+                        return close_payment(state, payment).await;
+                    }
+                }
+                other => {
+                    state
+                        .store
+                        .set_payment_state(&payment.out_trade_no, other.as_str(), now)
+                        .await?;
+                }
+            }
+        }
+        // Never created at the platform (a crash before the order was made).
+        Err(PaymentError::Api { code, .. }) if code == "ORDER_NOT_EXIST" => {
+            if now >= payment.expires_at {
+                state
+                    .store
+                    .set_payment_state(&payment.out_trade_no, "CLOSED", now)
+                    .await?;
+            }
+        }
+        Err(err) => return Err(payment_unavailable(err)),
+    }
+    reload(state, &payment).await
+}
+
+/// Closes a payment that is not final so it can no longer be paid. WeChat answers `ORDERPAID`
+/// when it was paid meanwhile: then the success is recorded instead.
+async fn close_payment(
+    state: &AppState,
+    payment: PaymentRecord,
+) -> Result<PaymentRecord, AppError> {
+    if is_final(&payment.state) {
+        return Ok(payment);
+    }
+    let now = state.now();
+    if payment.method == "wechat" {
+        let wechat = wechat(state)?;
+        let out_trade_no = OutTradeNo::parse(&payment.out_trade_no)
+            .map_err(|err| AppError::internal("out_trade_no", err))?;
+        match wechat.client.close(&out_trade_no).await {
+            Ok(()) => {}
+            Err(PaymentError::Api { code, .. }) if code == "ORDERPAID" => {
+                let transaction = wechat
+                    .client
+                    .query(&out_trade_no)
+                    .await
+                    .map_err(payment_unavailable)?;
+                record_paid(state, &transaction).await?;
+                return reload(state, &payment).await;
+            }
+            Err(PaymentError::Api { code, .. }) if code == "ORDER_NOT_EXIST" => {}
+            Err(err) => return Err(payment_unavailable(err)),
+        }
+    }
+    state
+        .store
+        .set_payment_state(&payment.out_trade_no, "CLOSED", now)
+        .await?;
+    reload(state, &payment).await
+}
+
+/// Records a WeChat success once, whoever saw it first; flags it when the application cannot
+/// take it. Returns whether this call recorded it.
+async fn record_paid(
+    state: &AppState,
+    transaction: &payment::wire::Transaction,
+) -> Result<bool, AppError> {
+    let Some(transaction_id) = transaction.transaction_id.as_deref() else {
+        return Err(AppError::internal(
+            "transaction",
+            PaymentError::Malformed("a paid transaction has a transaction_id".into()),
+        ));
+    };
+    let paid_fen = transaction
+        .amount
+        .payer_total
+        .unwrap_or(transaction.amount.total);
+    let paid_at = transaction
+        .success_time
+        .as_deref()
+        .and_then(payment::parse_rfc3339)
+        .map_or_else(|| state.now(), OffsetDateTime::unix_timestamp);
+    let new = state
+        .store
+        .record_payment_paid(
+            &transaction.out_trade_no,
+            transaction_id,
+            i64::from(paid_fen),
+            paid_at,
+        )
+        .await?;
+    if new {
+        tracing::info!(out_trade_no = transaction.out_trade_no, "payment recorded");
+        flag_if_cannot_go_on(state, &transaction.out_trade_no).await?;
+    }
+    Ok(new)
+}
+
+/// A payment just paid whose application was referred, or paid by another attempt already:
+/// `void_required`.
+async fn flag_if_cannot_go_on(state: &AppState, out_trade_no: &str) -> Result<(), AppError> {
+    let Some(paid) = state.store.payment_by_trade_no(out_trade_no).await? else {
+        return Ok(());
+    };
+    let application = state.store.application(&paid.application_no).await?;
+    let referred = application.as_ref().is_none_or(|a| a.status == "referred");
+    let paid_before = state
+        .store
+        .payments_of_application(&paid.application_no)
+        .await?
+        .iter()
+        .any(|p| {
+            p.out_trade_no != paid.out_trade_no && (p.state == "SUCCESS" || p.state == "REVOKED")
+        });
+    if referred || paid_before {
+        state.store.require_void(out_trade_no, state.now()).await?;
+        tracing::warn!(
+            out_trade_no,
+            referred,
+            paid_before,
+            "paid payment must be voided"
+        );
+    }
+    Ok(())
+}
+
+/// Every paid payment of a referred application: `void_required`.
+pub(crate) async fn flag_paid_for_void(
+    state: &AppState,
+    application_no: &str,
+) -> Result<(), AppError> {
+    for payment in state.store.payments_of_application(application_no).await? {
+        if payment.state == "SUCCESS" {
+            state
+                .store
+                .require_void(&payment.out_trade_no, state.now())
+                .await?;
+        }
+    }
+    Ok(())
+}
+
+/// `GET /v1/sessions/{sid}/payments/{attempt}`: the state, after asking WeChat when it is not
+/// final (and closing an expired order).
+pub async fn query(
+    State(state): State<AppState>,
+    Extension(kiosk): Extension<KioskId>,
+    Path((sid, attempt)): Path<(String, String)>,
+) -> Result<Json<PaymentAnswer>, AppError> {
+    let attempt = parse_attempt(&attempt)?;
+    let sid = open_session(&state, &kiosk, &sid).await?;
+    let payment = load(&state, sid.as_str(), attempt).await?;
+    let payment = refresh(&state, payment).await?;
+    Ok(Json((&payment).into()))
+}
+
+/// `POST /v1/sessions/{sid}/payments/{attempt}/close`: `CLOSED`, or `SUCCESS` if it was paid
+/// meanwhile.
+pub async fn close(
+    State(state): State<AppState>,
+    Extension(kiosk): Extension<KioskId>,
+    Path((sid, attempt)): Path<(String, String)>,
+) -> Result<Json<PaymentAnswer>, AppError> {
+    let attempt = parse_attempt(&attempt)?;
+    let sid = open_session(&state, &kiosk, &sid).await?;
+    let payment = load(&state, sid.as_str(), attempt).await?;
+    let payment = refresh(&state, payment).await?;
+    let payment = close_payment(&state, payment).await?;
+    Ok(Json((&payment).into()))
+}
+
+/// `POST /v1/sessions/{sid}/payments/{attempt}/pos`: the kiosk's POS result for a UnionPay
+/// payment; the first report wins.
+pub async fn pos(
+    State(state): State<AppState>,
+    Extension(kiosk): Extension<KioskId>,
+    Path((sid, attempt)): Path<(String, String)>,
+    JsonBody(report): JsonBody<PosReport>,
+) -> Result<Json<PaymentAnswer>, AppError> {
+    let attempt = parse_attempt(&attempt)?;
+    let sid = open_session(&state, &kiosk, &sid).await?;
+    let payment = load(&state, sid.as_str(), attempt).await?;
+    if payment.method != "unionpay" {
+        return Err(AppError::conflict(
+            "only a unionpay payment has a POS result",
+        ));
+    }
+    if is_final(&payment.state) {
+        return Ok(Json((&payment).into()));
+    }
+    let approved = report.approved && report.response_code == "00";
+    if approved {
+        let reference = report
+            .reference
+            .as_deref()
+            .filter(|r| !r.trim().is_empty())
+            .ok_or_else(|| {
+                AppError::invalid("reference", "an approved purchase has a reference")
+            })?;
+        if let Some(card) = report.card_masked.as_deref() {
+            documents::types::MaskedCard::parse(card)
+                .map_err(|err| AppError::invalid("card_masked", err.0))?;
+        }
+        let json = serde_json::to_string(&report).map_err(|e| AppError::internal("report", e))?;
+        let new = state
+            .store
+            .record_pos_result(
+                &payment.out_trade_no,
+                "SUCCESS",
+                &json,
+                Some(reference),
+                Some(payment.amount_fen),
+                state.now(),
+            )
+            .await?;
+        if new {
+            flag_if_cannot_go_on(&state, &payment.out_trade_no).await?;
+        }
+    } else {
+        let json = serde_json::to_string(&report).map_err(|e| AppError::internal("report", e))?;
+        state
+            .store
+            .record_pos_result(
+                &payment.out_trade_no,
+                "PAYERROR",
+                &json,
+                None,
+                None,
+                state.now(),
+            )
+            .await?;
+    }
+    let payment = reload(&state, &payment).await?;
+    Ok(Json((&payment).into()))
+}
+
+/// `POST /v1/sessions/{sid}/payments/{attempt}/void`: the kiosk voided a paid POS purchase the
+/// center flagged `void_required`; recorded as `REVOKED`. A repeat answers the same.
+pub async fn void(
+    State(state): State<AppState>,
+    Extension(kiosk): Extension<KioskId>,
+    Path((sid, attempt)): Path<(String, String)>,
+    JsonBody(report): JsonBody<PosReport>,
+) -> Result<Json<PaymentAnswer>, AppError> {
+    let attempt = parse_attempt(&attempt)?;
+    let sid = open_session(&state, &kiosk, &sid).await?;
+    let payment = load(&state, sid.as_str(), attempt).await?;
+    if payment.state == "REVOKED" {
+        return Ok(Json((&payment).into()));
+    }
+    if payment.state != "SUCCESS" || !payment.void_required {
+        return Err(AppError::conflict("this payment does not need a void"));
+    }
+    if report.approved && report.response_code == "00" {
+        let json = serde_json::to_string(&report).map_err(|e| AppError::internal("report", e))?;
+        state
+            .store
+            .record_void(&payment.out_trade_no, &json, state.now())
+            .await?;
+    }
+    let payment = reload(&state, &payment).await?;
+    Ok(Json((&payment).into()))
+}
+
+/// `POST /v1/payments/wechat/notify`: WeChat Pay's callback. Verified (signature, timestamp,
+/// serial), decrypted, checked to be ours, recorded once. `204`; `401` for a bad signature,
+/// `400` for a malformed callback, `500` when the database failed (the platform retries).
+pub async fn notify(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let Some(wechat) = state.wechat.as_ref() else {
+        return callback_error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "WeChat Pay is not configured",
+        );
+    };
+    let (notification, transaction) = match wechat.verifier.open(&headers, &body) {
+        Ok(opened) => opened,
+        Err(err) => {
+            tracing::warn!(error = %err, "payment callback refused");
+            let status = match err {
+                PaymentError::Decrypt | PaymentError::Malformed(_) => StatusCode::BAD_REQUEST,
+                _ => StatusCode::UNAUTHORIZED,
+            };
+            return callback_error(status, &err.to_string());
+        }
+    };
+    if transaction.mchid != wechat.mchid {
+        return callback_error(StatusCode::BAD_REQUEST, "callback for another merchant");
+    }
+    if notification.event_type != "TRANSACTION.SUCCESS"
+        || transaction.state().ok() != Some(TradeState::Success)
+    {
+        return StatusCode::NO_CONTENT.into_response();
+    }
+    match state
+        .store
+        .payment_by_trade_no(&transaction.out_trade_no)
+        .await
+    {
+        Ok(Some(_)) => {}
+        Ok(None) => {
+            tracing::warn!(
+                out_trade_no = transaction.out_trade_no,
+                "callback for an order this center does not know"
+            );
+            return StatusCode::NO_CONTENT.into_response();
+        }
+        Err(err) => {
+            tracing::error!(error = %err, "payment callback: database");
+            return callback_error(StatusCode::INTERNAL_SERVER_ERROR, "database");
+        }
+    }
+    match record_paid(&state, &transaction).await {
+        Ok(_) => StatusCode::NO_CONTENT.into_response(),
+        Err(err) => {
+            tracing::error!(error = %err, "payment callback: recording failed");
+            callback_error(StatusCode::INTERNAL_SERVER_ERROR, "recording failed")
+        }
+    }
+}
+
+fn callback_error(status: StatusCode, message: &str) -> Response {
+    (
+        status,
+        Json(serde_json::json!({"code": "FAIL", "message": message})),
+    )
+        .into_response()
+}

@@ -1,0 +1,515 @@
+//! The session calls of steps 6–10 and the end: receipt, faces, blobs, application, end. Each is
+//! idempotent by session id: the answer is stored, and a repeat finds and returns it.
+
+use axum::{
+    body::Bytes,
+    extract::{Path, State},
+    http::StatusCode,
+    Extension, Json,
+};
+use base64::Engine as _;
+use domain::id::CitizenId;
+use domain::mobile::MobileNumber;
+use domain::receipt::ReceiptCode;
+use domain::rules::{age_on, issue_by, Business, Household, NewCardValidity};
+use domain::session::{SessionId, SessionOutcome};
+use popsys::ReceiptOutcome;
+use serde::{Deserialize, Serialize};
+use store::sessions::{FaceScoreRecord, NewApplication, SessionReceipt};
+
+use crate::auth::KioskId;
+use crate::blobs::check_blob;
+use crate::error::AppError;
+use crate::json::JsonBody;
+use crate::wire::format_date;
+use crate::AppState;
+
+/// Checks the session id of the path and registers the session for `kiosk`; a session another
+/// kiosk started is not this kiosk's to see (404).
+pub(crate) async fn open_session(
+    state: &AppState,
+    kiosk: &KioskId,
+    sid: &str,
+) -> Result<SessionId, AppError> {
+    let id = SessionId::parse(sid).map_err(|err| AppError::invalid("sid", err.to_string()))?;
+    let owner = state
+        .store
+        .start_session(id.as_str(), &kiosk.0, state.now())
+        .await?;
+    if owner != kiosk.0 {
+        return Err(AppError::NotFound(format!(
+            "no session {sid} for this kiosk"
+        )));
+    }
+    Ok(id)
+}
+
+pub(crate) fn parse_id(state: &AppState, field: &str, text: &str) -> Result<CitizenId, AppError> {
+    CitizenId::parse(text, state.today.today())
+        .map_err(|err| AppError::invalid(field, format!("{} ({})", err, err.field.as_str())))
+}
+
+fn parse_receipt(text: &str) -> Result<ReceiptCode, AppError> {
+    ReceiptCode::parse(text).map_err(|err| AppError::invalid("receipt", err.to_string()))
+}
+
+/// `POST /v1/sessions/{sid}/receipt`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReceiptRequest {
+    /// The citizen's ID number.
+    pub id: String,
+    /// The code scanned from the photo studio's receipt.
+    pub receipt: String,
+}
+
+/// The answer of step 6.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReceiptAnswer {
+    /// A usable receipt of this citizen: the certified photo is kept under the session.
+    pub found: bool,
+}
+
+/// Step 6: looks the receipt up in the photo system (without using it: it is redeemed with the
+/// application) and keeps the certified photo, sealed, under the session.
+pub async fn receipt(
+    State(state): State<AppState>,
+    Extension(kiosk): Extension<KioskId>,
+    Path(sid): Path<String>,
+    JsonBody(request): JsonBody<ReceiptRequest>,
+) -> Result<Json<ReceiptAnswer>, AppError> {
+    let id = parse_id(&state, "id", &request.id)?;
+    let code = parse_receipt(&request.receipt)?;
+    let sid = open_session(&state, &kiosk, &sid).await?;
+    if let Some(stored) = state.store.session_receipt(sid.as_str()).await? {
+        if stored.found || stored.receipt_code == code.as_str() {
+            return Ok(Json(ReceiptAnswer {
+                found: stored.found,
+            }));
+        }
+    }
+    let today = state.today.today();
+    let outcome = state.population.resolve_receipt(&code, &id, today).await?;
+    let (found, photo) = match outcome {
+        ReceiptOutcome::Usable(receipt) => (true, receipt.jpeg),
+        other => {
+            tracing::info!(session = sid.as_str(), answer = ?std::mem::discriminant(&other), "receipt not usable");
+            (false, None)
+        }
+    };
+    let stored = state
+        .store
+        .record_receipt(
+            &SessionReceipt {
+                session_id: sid.as_str().to_owned(),
+                id_number: id.as_str().to_owned(),
+                receipt_code: code.as_str().to_owned(),
+                found,
+                photo,
+            },
+            state.now(),
+        )
+        .await?;
+    Ok(Json(ReceiptAnswer {
+        found: stored.found,
+    }))
+}
+
+/// `POST /v1/sessions/{sid}/faces`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FacesRequest {
+    /// The citizen's ID number.
+    pub id: String,
+    /// The receipt of step 6.
+    pub receipt: String,
+    /// The live photo cropped to the ID format (358×441 JPEG), base64.
+    pub live_photo: String,
+}
+
+/// The answer of step 7.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FacesAnswer {
+    /// Certified studio photo against the historical photo, 0–100.
+    pub certified_vs_history: f64,
+    /// Live photo against the historical photo, 0–100.
+    pub live_vs_history: f64,
+    /// The engine's name.
+    pub engine: String,
+    /// The engine's version.
+    pub version: String,
+    /// Both scores above their thresholds.
+    pub passed: bool,
+}
+
+impl From<FaceScoreRecord> for FacesAnswer {
+    fn from(scores: FaceScoreRecord) -> FacesAnswer {
+        FacesAnswer {
+            certified_vs_history: scores.certified_vs_history,
+            live_vs_history: scores.live_vs_history,
+            engine: scores.engine,
+            version: scores.engine_version,
+            passed: scores.passed,
+        }
+    }
+}
+
+/// Step 7: certified vs historical photo (> 95) and live vs historical (> 60), with
+/// [`face::verify`]; the scores, the engine and its version are stored with the session, and the
+/// live photo as the session's `live_photo` blob.
+pub async fn faces(
+    State(state): State<AppState>,
+    Extension(kiosk): Extension<KioskId>,
+    Path(sid): Path<String>,
+    JsonBody(request): JsonBody<FacesRequest>,
+) -> Result<Json<FacesAnswer>, AppError> {
+    let id = parse_id(&state, "id", &request.id)?;
+    let code = parse_receipt(&request.receipt)?;
+    let live = base64::engine::general_purpose::STANDARD
+        .decode(request.live_photo.trim())
+        .map_err(|err| AppError::invalid("live_photo", format!("not base64: {err}")))?;
+    let sid = open_session(&state, &kiosk, &sid).await?;
+    if let Some(stored) = state.store.face_scores(sid.as_str()).await? {
+        return Ok(Json(stored.into()));
+    }
+    let receipt = state
+        .store
+        .session_receipt(sid.as_str())
+        .await?
+        .filter(|r| r.found)
+        .ok_or_else(|| AppError::conflict("no receipt was found for this session (step 6)"))?;
+    if receipt.receipt_code != code.as_str() || receipt.id_number != id.as_str() {
+        return Err(AppError::invalid(
+            "receipt",
+            "is not the receipt found at step 6 for this number",
+        ));
+    }
+    let certified = receipt.photo.ok_or_else(|| {
+        AppError::conflict("the photo system holds no certified photo for this receipt")
+    })?;
+    let historical = state
+        .population
+        .history_photo(&id)
+        .await?
+        .and_then(|photo| photo.jpeg)
+        .ok_or_else(|| AppError::conflict("the population system holds no historical photo"))?;
+    let engine = state
+        .face
+        .clone()
+        .ok_or_else(|| AppError::unavailable("face", anyhow::anyhow!("no face engine loaded")))?;
+    let limits = face::DecodeLimits::default();
+    let live_picture = face::Picture::from_bytes("live_photo", &live, &limits)
+        .map_err(|err| AppError::invalid("live_photo", err.to_string()))?;
+    let certified_picture = face::Picture::from_bytes("certified_photo", &certified, &limits)
+        .map_err(|err| AppError::internal("the certified photo", err))?;
+    let historical_picture = face::Picture::from_bytes("historical_photo", &historical, &limits)
+        .map_err(|err| AppError::internal("the historical photo", err))?;
+    let thresholds = state.config.face_thresholds;
+    let report = tokio::task::spawn_blocking(move || {
+        face::verify(
+            engine.as_ref(),
+            &thresholds,
+            &certified_picture,
+            &historical_picture,
+            &live_picture,
+        )
+    })
+    .await
+    .map_err(|err| AppError::internal("the face engine", err))?
+    .map_err(|err| match err.picture() {
+        Some("live_photo") => AppError::invalid("live_photo", err.to_string()),
+        _ => AppError::internal("face verification", err),
+    })?;
+    state
+        .blobs
+        .put(sid.as_str(), "live_photo", &live)
+        .await
+        .map_err(AppError::Internal)?;
+    let stored = state
+        .store
+        .record_face_scores(
+            &FaceScoreRecord {
+                session_id: sid.as_str().to_owned(),
+                certified_vs_history: report.certified_vs_history.similarity,
+                live_vs_history: report.live_vs_history.similarity,
+                certified_distance: report.certified_vs_history.distance,
+                live_distance: report.live_vs_history.distance,
+                certified_threshold: report.thresholds.certified,
+                live_threshold: report.thresholds.live,
+                passed: report.passed,
+                engine: report.engine,
+                engine_version: report.version,
+            },
+            state.now(),
+        )
+        .await?;
+    tracing::info!(
+        session = sid.as_str(),
+        certified = stored.certified_vs_history,
+        live = stored.live_vs_history,
+        passed = stored.passed,
+        "faces compared"
+    );
+    Ok(Json(stored.into()))
+}
+
+/// `PUT /v1/sessions/{sid}/blobs/{kind}`: stores the raw body (sealed at rest); `204`. The first
+/// upload of a kind wins.
+pub async fn blob(
+    State(state): State<AppState>,
+    Extension(kiosk): Extension<KioskId>,
+    Path((sid, kind)): Path<(String, String)>,
+    body: Bytes,
+) -> Result<StatusCode, AppError> {
+    check_blob(&kind, &body).map_err(|reason| AppError::invalid("kind", reason))?;
+    let sid = open_session(&state, &kiosk, &sid).await?;
+    state
+        .blobs
+        .put(sid.as_str(), &kind, &body)
+        .await
+        .map_err(AppError::Internal)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// One finger of step 9.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FingerJson {
+    /// `right_index`, `left_thumb`, … (GA/T finger names).
+    pub position: String,
+    /// Quality 0–100.
+    pub quality: u8,
+}
+
+/// `POST /v1/sessions/{sid}/application`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApplicationRequest {
+    /// `expiry_renewal`, `lost`, `damaged`.
+    pub business: String,
+    /// `local`, `province`.
+    pub household: String,
+    /// The citizen's ID number.
+    pub id: String,
+    /// The receipt of step 6.
+    pub receipt: String,
+    /// Step 8's number.
+    pub mobile: String,
+    /// The fee the kiosk showed, checked against the rules.
+    pub fee_cny: u32,
+    /// The validity the kiosk showed (`10_years`, `20_years`, `long_term`), checked.
+    pub validity: String,
+    /// The issue-by date the kiosk showed (`YYYY-MM-DD`), checked.
+    pub issue_by: String,
+    /// The two fingers of step 9.
+    pub fingers: Vec<FingerJson>,
+}
+
+/// The answer of step 10.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApplicationAnswer {
+    /// 受理编号: 18 digits, city code + `YYYYMMDD` + sequence.
+    pub application_no: String,
+    /// `YYYY-MM-DD`, from the rules (60 days, 90 in a remote area).
+    pub issue_by: String,
+}
+
+/// Step 10: checks the kiosk's figures against the rules, uses the receipt, and stores the
+/// application under a number allocated by the database. A repeat returns the same number.
+pub async fn application(
+    State(state): State<AppState>,
+    Extension(kiosk): Extension<KioskId>,
+    Path(sid): Path<String>,
+    JsonBody(request): JsonBody<ApplicationRequest>,
+) -> Result<Json<ApplicationAnswer>, AppError> {
+    let sid = open_session(&state, &kiosk, &sid).await?;
+    if let Some(existing) = state.store.application_by_session(sid.as_str()).await? {
+        return Ok(Json(ApplicationAnswer {
+            application_no: existing.application_no,
+            issue_by: format_date(existing.issue_by),
+        }));
+    }
+    let today = state.today.today();
+    let business = Business::parse(&request.business).ok_or_else(|| {
+        AppError::invalid("business", "must be one of expiry_renewal, lost, damaged")
+    })?;
+    let household = Household::parse(&request.household)
+        .ok_or_else(|| AppError::invalid("household", "must be one of local, province"))?;
+    let id = parse_id(&state, "id", &request.id)?;
+    let code = parse_receipt(&request.receipt)?;
+    let mobile = MobileNumber::parse(&request.mobile)
+        .map_err(|err| AppError::invalid("mobile", err.to_string()))?;
+    if request.fingers.len() != 2 {
+        return Err(AppError::invalid(
+            "fingers",
+            "must hold the two fingers captured",
+        ));
+    }
+    for (i, finger) in request.fingers.iter().enumerate() {
+        documents::types::Finger::parse(&finger.position)
+            .map_err(|err| AppError::invalid(format!("fingers[{i}].position"), err.0))?;
+        if finger.quality > 100 {
+            return Err(AppError::invalid(
+                format!("fingers[{i}].quality"),
+                "must be 0 to 100",
+            ));
+        }
+    }
+    let receipt = state
+        .store
+        .session_receipt(sid.as_str())
+        .await?
+        .filter(|r| r.found)
+        .ok_or_else(|| AppError::conflict("no receipt was found for this session (step 6)"))?;
+    if receipt.receipt_code != code.as_str() || receipt.id_number != id.as_str() {
+        return Err(AppError::invalid(
+            "receipt",
+            "is not the receipt found at step 6 for this number",
+        ));
+    }
+    let faces = state
+        .store
+        .face_scores(sid.as_str())
+        .await?
+        .ok_or_else(|| AppError::conflict("the faces were not compared (step 7)"))?;
+    if !faces.passed {
+        return Err(AppError::conflict(
+            "the face comparison of step 7 did not pass",
+        ));
+    }
+    let record = state
+        .population
+        .citizen(&id, &state.kiosk_city, today)
+        .await?
+        .ok_or_else(|| AppError::invalid("id", "the population system has no record"))?;
+    let fee = business.fee_cny();
+    if request.fee_cny != fee {
+        return Err(AppError::invalid(
+            "fee_cny",
+            format!("the fee for {} is {fee}", business.as_str()),
+        ));
+    }
+    let validity = NewCardValidity::for_age(age_on(record.birth_date, today))
+        .ok_or_else(|| AppError::conflict("the applicant is under 16"))?;
+    if request.validity != validity.as_str() {
+        return Err(AppError::invalid(
+            "validity",
+            format!("the new card is valid {}", validity.as_str()),
+        ));
+    }
+    let deadline = issue_by(today, record.remote_area);
+    if request.issue_by != format_date(deadline) {
+        return Err(AppError::invalid(
+            "issue_by",
+            format!("the card is issued by {}", format_date(deadline)),
+        ));
+    }
+    // Use the receipt. A repeat after a crash between this and the insert finds it used today:
+    // the unique receipt column keeps it to one application.
+    match state.population.redeem_receipt(&code, &id, today).await? {
+        ReceiptOutcome::Usable(_) => {}
+        ReceiptOutcome::AlreadyUsed { used_on } if used_on == today => {}
+        ReceiptOutcome::AlreadyUsed { .. } => {
+            return Err(AppError::conflict_on(
+                "receipt",
+                "the receipt was used before",
+            ))
+        }
+        ReceiptOutcome::Expired { .. } => {
+            return Err(AppError::conflict_on("receipt", "the receipt has expired"))
+        }
+        ReceiptOutcome::NotFound => {
+            return Err(AppError::conflict_on("receipt", "the receipt is unknown"))
+        }
+    }
+    let fingers = serde_json::to_string(&request.fingers)
+        .map_err(|err| AppError::internal("fingers", err))?;
+    let new = NewApplication {
+        session_id: sid.as_str().to_owned(),
+        kiosk_id: kiosk.0.clone(),
+        city_code: state.kiosk_city.code().to_owned(),
+        id_number: id.as_str().to_owned(),
+        name: record.name.clone(),
+        nation_code: record.nation_code.clone(),
+        address: record.address.clone(),
+        business: business.as_str().to_owned(),
+        household: household.as_str().to_owned(),
+        receipt_code: code.as_str().to_owned(),
+        mobile: mobile.as_str().to_owned(),
+        fee_cny: i64::from(fee),
+        validity: validity.as_str().to_owned(),
+        accepted_on: today,
+        issue_by: deadline,
+        remote_area: record.remote_area,
+        fingers,
+        now: state.now(),
+    };
+    let (created, _) = match state.store.create_application(&new).await {
+        Ok(created) => created,
+        Err(store::StoreError::Rejected(reason)) => {
+            return Err(AppError::conflict_on(
+                "receipt",
+                format!("the application was refused: {reason}"),
+            ))
+        }
+        Err(other) => return Err(other.into()),
+    };
+    tracing::info!(
+        session = sid.as_str(),
+        application = created.application_no,
+        id = %id.masked(),
+        "application accepted"
+    );
+    Ok(Json(ApplicationAnswer {
+        application_no: created.application_no,
+        issue_by: format_date(created.issue_by),
+    }))
+}
+
+/// `POST /v1/sessions/{sid}/end`: records the outcome (the first one wins). A completed session
+/// completes its application; a referred one refers it, and any payment it made is flagged
+/// `void_required` (the money must go back).
+pub async fn end(
+    State(state): State<AppState>,
+    Extension(kiosk): Extension<KioskId>,
+    Path(sid): Path<String>,
+    JsonBody(outcome): JsonBody<SessionOutcome>,
+) -> Result<StatusCode, AppError> {
+    let sid = open_session(&state, &kiosk, &sid).await?;
+    let json = serde_json::to_string(&outcome).map_err(|err| AppError::internal("outcome", err))?;
+    let stored = state
+        .store
+        .end_session(sid.as_str(), &json, state.now())
+        .await?;
+    let outcome: SessionOutcome =
+        serde_json::from_str(&stored).map_err(|err| AppError::internal("stored outcome", err))?;
+    if let Some(application) = state.store.application_by_session(sid.as_str()).await? {
+        let status = match outcome {
+            SessionOutcome::Completed { .. } => "completed",
+            SessionOutcome::Referred { .. } => "referred",
+            SessionOutcome::PortraitFormPrinted => return Ok(StatusCode::NO_CONTENT),
+        };
+        state
+            .store
+            .finish_application(&application.application_no, status)
+            .await?;
+        if status == "referred" {
+            crate::payments::flag_paid_for_void(&state, &application.application_no).await?;
+        }
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The session's blob `kind`, or a 409 naming it.
+pub(crate) async fn required_blob(
+    state: &AppState,
+    sid: &str,
+    kind: &str,
+) -> Result<Vec<u8>, AppError> {
+    state
+        .blobs
+        .get(sid, kind)
+        .await
+        .map_err(AppError::Internal)?
+        .ok_or_else(|| AppError::conflict_on(kind.to_owned(), format!("no {kind} was uploaded")))
+}

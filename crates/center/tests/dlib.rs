@@ -1,0 +1,76 @@
+//! Step 7 with the real dlib engine on real faces, when the weights and test faces are installed
+//! (`scripts/setup/20-face.sh`); otherwise skipped with a note.
+
+use std::sync::Arc;
+
+use base64::Engine as _;
+use center::steps::FacesRequest;
+use popsys::seed::demo;
+
+use crate::sessions::receipt_request;
+use crate::world::{new_session, world_seeded};
+
+#[tokio::test]
+async fn the_real_engine_passes_the_same_person_and_refuses_another() {
+    let faces = face::paths::faces_dir();
+    let engine = match face::DlibEngine::shared() {
+        Ok(engine) if faces.join("obama.jpg").is_file() => engine,
+        Ok(_) => {
+            store::testing::report(&format!(
+                "center: dlib SKIPPED: no test faces in {}",
+                faces.display()
+            ));
+            return;
+        }
+        Err(err) => {
+            store::testing::report(&format!("center: dlib SKIPPED: {err}"));
+            return;
+        }
+    };
+    let read = |name: &str| std::fs::read(faces.join(name)).expect("a test face");
+    let db = store::testing::TestDatabase::sqlite().await.unwrap();
+    // The demo citizen's historical and certified photos: Obama.
+    let world = world_seeded(db, &read("obama.jpg"), move |state| {
+        state.face = Some(engine as Arc<dyn face::FaceEngine>);
+    })
+    .await;
+    let request = |live: &str| FacesRequest {
+        id: demo::RENEWAL_IN_WINDOW.into(),
+        receipt: demo::RECEIPT.into(),
+        live_photo: base64::engine::general_purpose::STANDARD.encode(read(live)),
+    };
+    let sid = new_session();
+    assert!(
+        world
+            .client
+            .receipt(&sid, &receipt_request())
+            .await
+            .unwrap()
+            .found
+    );
+    let same = world
+        .client
+        .faces(&sid, &request("obama2.jpg"))
+        .await
+        .unwrap();
+    assert_eq!(same.engine, face::dlib::ENGINE_NAME);
+    assert!(same.certified_vs_history > 95.0, "{same:?}");
+    assert!(same.passed, "{same:?}");
+
+    let other = new_session();
+    assert!(
+        world
+            .client
+            .receipt(&other, &receipt_request())
+            .await
+            .unwrap()
+            .found
+    );
+    let stranger = world
+        .client
+        .faces(&other, &request("biden.jpg"))
+        .await
+        .unwrap();
+    assert!(!stranger.passed, "{stranger:?}");
+    assert!(stranger.live_vs_history < 60.0, "{stranger:?}");
+}

@@ -1,0 +1,319 @@
+//! Step 11 against a real in-process paysim: create, scan and pay, callback verified and recorded
+//! once, forgeries refused, expiry, recovery by query after a lost callback, UnionPay POS reports
+//! and voids.
+
+use std::time::Duration;
+
+use center::payments::CreatePaymentRequest;
+use center::payments::PosReport;
+use domain::session::{ReferralReason, SessionOutcome};
+use payment::wire::{Transaction, TransactionAmount};
+use time::OffsetDateTime;
+
+use crate::sessions::{up_to_application, wechat};
+use crate::world::{keys, new_session, other_keys, world};
+
+fn paid_transaction(out_trade_no: &str, transaction_id: &str) -> Transaction {
+    Transaction {
+        appid: keys().merchant.appid.clone(),
+        mchid: keys().merchant.mchid.clone(),
+        out_trade_no: out_trade_no.into(),
+        transaction_id: Some(transaction_id.into()),
+        trade_type: Some("NATIVE".into()),
+        trade_state: "SUCCESS".into(),
+        trade_state_desc: "支付成功".into(),
+        bank_type: Some("OTHERS".into()),
+        attach: None,
+        success_time: Some(payment::rfc3339_beijing(OffsetDateTime::now_utc())),
+        payer: None,
+        amount: TransactionAmount {
+            total: 2000,
+            payer_total: Some(2000),
+            currency: "CNY".into(),
+            payer_currency: Some("CNY".into()),
+        },
+    }
+}
+
+fn approved() -> PosReport {
+    PosReport {
+        approved: true,
+        response_code: "00".into(),
+        card_masked: Some("622202******1234".into()),
+        reference: Some("123456789012".into()),
+        auth_code: Some("654321".into()),
+        time: Some("2026-11-25T10:40:00+08:00".into()),
+    }
+}
+
+#[tokio::test]
+async fn a_forged_callback_is_refused_and_changes_nothing() {
+    let world = world().await;
+    let sid = new_session();
+    up_to_application(&world, &sid).await;
+    let created = world.client.create_payment(&sid, &wechat(1)).await.unwrap();
+    let tx = paid_transaction(&created.out_trade_no, "4200000000000000001");
+    // Signed with another platform key.
+    let (headers, body) = payment::sim::build_callback(
+        &tx,
+        &keys().platform.apiv3_key,
+        &other_keys().platform.signer(),
+        &keys().platform.public_key_id,
+        OffsetDateTime::now_utc(),
+    )
+    .unwrap();
+    assert_eq!(world.post_callback(headers, body).await, 401);
+    // Stale by ten minutes.
+    let (headers, body) = payment::sim::build_callback(
+        &tx,
+        &keys().platform.apiv3_key,
+        &keys().platform.signer(),
+        &keys().platform.public_key_id,
+        OffsetDateTime::now_utc() - Duration::from_secs(600),
+    )
+    .unwrap();
+    assert_eq!(world.post_callback(headers, body).await, 401);
+    // Tampered body.
+    let (headers, mut body) = payment::sim::build_callback(
+        &tx,
+        &keys().platform.apiv3_key,
+        &keys().platform.signer(),
+        &keys().platform.public_key_id,
+        OffsetDateTime::now_utc(),
+    )
+    .unwrap();
+    body.push(b' ');
+    assert_eq!(world.post_callback(headers, body).await, 401);
+    let stored = world
+        .store()
+        .payment(sid.as_str(), 1)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.state, "NOTPAY");
+    assert_eq!(stored.transaction_id, None);
+}
+
+#[tokio::test]
+async fn a_duplicate_callback_is_acknowledged_and_recorded_once() {
+    let world = world().await;
+    let sid = new_session();
+    up_to_application(&world, &sid).await;
+    let created = world.client.create_payment(&sid, &wechat(1)).await.unwrap();
+    let tx = paid_transaction(&created.out_trade_no, "4200000000000000002");
+    let mut first_paid_at = None;
+    for _ in 0..3 {
+        let (headers, body) = payment::sim::build_callback(
+            &tx,
+            &keys().platform.apiv3_key,
+            &keys().platform.signer(),
+            &keys().platform.public_key_id,
+            OffsetDateTime::now_utc(),
+        )
+        .unwrap();
+        assert_eq!(world.post_callback(headers, body).await, 204);
+        let stored = world
+            .store()
+            .payment(sid.as_str(), 1)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(stored.state, "SUCCESS");
+        assert_eq!(
+            stored.transaction_id.as_deref(),
+            Some("4200000000000000002")
+        );
+        let paid_at = stored.paid_at;
+        assert_eq!(*first_paid_at.get_or_insert(paid_at), paid_at);
+        assert_eq!(stored.updated_at, first_paid_at.flatten().unwrap());
+    }
+}
+
+#[tokio::test]
+async fn an_unpaid_order_closes_on_the_first_query_after_its_expiry() {
+    let world = world().await;
+    let sid = new_session();
+    up_to_application(&world, &sid).await;
+    let created = world.client.create_payment(&sid, &wechat(1)).await.unwrap();
+    assert_eq!(world.client.payment(&sid, 1).await.unwrap().state, "NOTPAY");
+    world.clock.advance(Duration::from_secs(601));
+    assert_eq!(world.client.payment(&sid, 1).await.unwrap().state, "CLOSED");
+    // Closed at the platform too: paying it now fails.
+    let response = world
+        .http
+        .post(format!("http://{}/sim/pay", world.sim))
+        .json(&serde_json::json!({"code_url": created.code_url.unwrap()}))
+        .send()
+        .await
+        .unwrap();
+    assert!(!response.status().is_success());
+    // A new attempt is a new order.
+    let second = world.client.create_payment(&sid, &wechat(2)).await.unwrap();
+    assert_eq!(second.state, "NOTPAY");
+    assert_ne!(second.out_trade_no, created.out_trade_no);
+}
+
+#[tokio::test]
+async fn a_payment_whose_callback_was_lost_is_recovered_by_query() {
+    let world = world().await;
+    let sid = new_session();
+    up_to_application(&world, &sid).await;
+    let created = world.client.create_payment(&sid, &wechat(1)).await.unwrap();
+    // The payer pays; the callback never arrives (the center crashed between paid and recorded).
+    world
+        .scan_and_pay(created.code_url.as_deref().unwrap(), false)
+        .await;
+    assert!(world.deliveries().await.is_empty());
+    let stored = world
+        .store()
+        .payment(sid.as_str(), 1)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.state, "NOTPAY");
+    let answer = world.client.payment(&sid, 1).await.unwrap();
+    assert_eq!(answer.state, "SUCCESS");
+    assert_eq!(answer.paid_fen, Some(2000));
+    // Later, past the expiry, nothing changes: SUCCESS is final.
+    world.clock.advance(Duration::from_secs(3600));
+    assert_eq!(world.client.payment(&sid, 1).await.unwrap(), answer);
+    // No second attempt on a paid application.
+    let err = world
+        .client
+        .create_payment(&sid, &wechat(2))
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), Some(409));
+}
+
+#[tokio::test]
+async fn closing_an_unpaid_order_closes_it_and_closing_a_paid_one_finds_it_paid() {
+    let world = world().await;
+    let sid = new_session();
+    up_to_application(&world, &sid).await;
+    world.client.create_payment(&sid, &wechat(1)).await.unwrap();
+    assert_eq!(
+        world.client.close_payment(&sid, 1).await.unwrap().state,
+        "CLOSED"
+    );
+    assert_eq!(
+        world.client.close_payment(&sid, 1).await.unwrap().state,
+        "CLOSED"
+    );
+    let second = world.client.create_payment(&sid, &wechat(2)).await.unwrap();
+    world
+        .scan_and_pay(second.code_url.as_deref().unwrap(), false)
+        .await;
+    assert_eq!(
+        world.client.close_payment(&sid, 2).await.unwrap().state,
+        "SUCCESS"
+    );
+}
+
+#[tokio::test]
+async fn unionpay_is_reported_by_the_kiosk_and_a_referred_paid_application_is_voided() {
+    let world = world().await;
+    let sid = new_session();
+    up_to_application(&world, &sid).await;
+    let unionpay = CreatePaymentRequest {
+        method: "unionpay".into(),
+        attempt: 1,
+        amount_fen: 2000,
+    };
+    let created = world.client.create_payment(&sid, &unionpay).await.unwrap();
+    assert_eq!(
+        (created.state.as_str(), created.code_url.as_ref()),
+        ("NOTPAY", None)
+    );
+    let paid = world.client.report_pos(&sid, 1, &approved()).await.unwrap();
+    assert_eq!(paid.state, "SUCCESS");
+    assert_eq!(paid.transaction_id.as_deref(), Some("123456789012"));
+    // A repeated report (or a contradicting one) changes nothing.
+    let declined = PosReport {
+        approved: false,
+        response_code: "51".into(),
+        ..approved()
+    };
+    assert_eq!(
+        world.client.report_pos(&sid, 1, &declined).await.unwrap(),
+        paid
+    );
+    // Printing failed: the application cannot go on, the money must go back.
+    world
+        .client
+        .end(
+            &sid,
+            &SessionOutcome::Referred {
+                step: 12,
+                reason: ReferralReason::PrinterFault,
+            },
+        )
+        .await
+        .unwrap();
+    let flagged = world.client.payment(&sid, 1).await.unwrap();
+    assert!(flagged.void_required);
+    let voided = world
+        .client
+        .report_void(&sid, 1, &approved())
+        .await
+        .unwrap();
+    assert_eq!(voided.state, "REVOKED");
+    assert!(!voided.void_required);
+    assert_eq!(
+        world
+            .client
+            .report_void(&sid, 1, &approved())
+            .await
+            .unwrap(),
+        voided
+    );
+}
+
+#[tokio::test]
+async fn a_declined_pos_purchase_is_payerror_and_a_new_attempt_may_follow() {
+    let world = world().await;
+    let sid = new_session();
+    up_to_application(&world, &sid).await;
+    let unionpay = |attempt| CreatePaymentRequest {
+        method: "unionpay".into(),
+        attempt,
+        amount_fen: 2000,
+    };
+    world
+        .client
+        .create_payment(&sid, &unionpay(1))
+        .await
+        .unwrap();
+    let declined = PosReport {
+        approved: false,
+        response_code: "51".into(),
+        card_masked: None,
+        reference: None,
+        auth_code: None,
+        time: None,
+    };
+    assert_eq!(
+        world
+            .client
+            .report_pos(&sid, 1, &declined)
+            .await
+            .unwrap()
+            .state,
+        "PAYERROR"
+    );
+    let err = world
+        .client
+        .report_void(&sid, 1, &approved())
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), Some(409));
+    assert_eq!(
+        world
+            .client
+            .create_payment(&sid, &unionpay(2))
+            .await
+            .unwrap()
+            .state,
+        "NOTPAY"
+    );
+}

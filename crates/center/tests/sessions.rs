@@ -1,0 +1,448 @@
+//! The session API of steps 6–12 through `CenterClient` against the real router on a loopback
+//! port: every call idempotent by session id, refusals naming the field.
+
+use base64::Engine as _;
+use center::client::ClientError;
+use center::payments::CreatePaymentRequest;
+use center::steps::{ApplicationRequest, FacesRequest, FingerJson, ReceiptRequest};
+use center::wire::{CardJson, ScopeRequest};
+use domain::session::{PaymentMethod, ReferralReason, SessionOutcome};
+use popsys::seed::demo;
+use time::macros::date;
+
+use crate::support::{OTHER_KIOSK, OTHER_SECRET};
+use crate::world::{databases, jpeg, new_session, png, world, world_on, World, FACE, STRANGER};
+
+pub fn scope_request() -> ScopeRequest {
+    ScopeRequest {
+        business: "expiry_renewal".into(),
+        household: "local".into(),
+        id: demo::RENEWAL_IN_WINDOW.into(),
+        card: Some(CardJson {
+            id: demo::RENEWAL_IN_WINDOW.into(),
+            valid_from: "2016-12-20".into(),
+            valid_until: "2026-12-20".into(),
+        }),
+    }
+}
+
+pub fn receipt_request() -> ReceiptRequest {
+    ReceiptRequest {
+        id: demo::RENEWAL_IN_WINDOW.into(),
+        receipt: demo::RECEIPT.into(),
+    }
+}
+
+pub fn faces_request(colour: [u8; 3]) -> FacesRequest {
+    FacesRequest {
+        id: demo::RENEWAL_IN_WINDOW.into(),
+        receipt: demo::RECEIPT.into(),
+        live_photo: base64::engine::general_purpose::STANDARD.encode(jpeg(colour)),
+    }
+}
+
+pub fn application_request() -> ApplicationRequest {
+    ApplicationRequest {
+        business: "expiry_renewal".into(),
+        household: "local".into(),
+        id: demo::RENEWAL_IN_WINDOW.into(),
+        receipt: demo::RECEIPT.into(),
+        mobile: "13912345678".into(),
+        fee_cny: 20,
+        validity: "10_years".into(),
+        issue_by: "2027-01-24".into(),
+        fingers: vec![
+            FingerJson {
+                position: "right_index".into(),
+                quality: 81,
+            },
+            FingerJson {
+                position: "left_index".into(),
+                quality: 77,
+            },
+        ],
+    }
+}
+
+pub fn wechat(attempt: u8) -> CreatePaymentRequest {
+    CreatePaymentRequest {
+        method: "wechat".into(),
+        attempt,
+        amount_fen: 2000,
+    }
+}
+
+/// Steps 6–10 of a session of [`demo::RENEWAL_IN_WINDOW`]; returns the application number.
+pub async fn up_to_application(world: &World, sid: &domain::session::SessionId) -> String {
+    let client = &world.client;
+    assert!(client.receipt(sid, &receipt_request()).await.unwrap().found);
+    let faces = client.faces(sid, &faces_request(FACE)).await.unwrap();
+    assert!(faces.passed, "{faces:?}");
+    client.put_blob(sid, "signature", png()).await.unwrap();
+    client
+        .put_blob(sid, "fingerprint_1", b"FMR\0 20\0template".to_vec())
+        .await
+        .unwrap();
+    client
+        .application(sid, &application_request())
+        .await
+        .unwrap()
+        .application_no
+}
+
+fn refused_field(err: &ClientError) -> (u16, Option<&str>) {
+    match err {
+        ClientError::Refused { status, field, .. } => (*status, field.as_deref()),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_whole_session_on_each_backend() {
+    for db in databases("center sessions").await {
+        let backend = db.store().backend();
+        let world = world_on(db).await;
+        let client = &world.client;
+        let sid = new_session();
+
+        let scope = client.scope(&scope_request()).await.unwrap();
+        assert_eq!(scope.outcome, "accept");
+        assert!(scope.name.as_deref().is_some_and(|n| n.ends_with("晓燕")));
+
+        let receipt = client.receipt(&sid, &receipt_request()).await.unwrap();
+        assert!(receipt.found);
+        let faces = client.faces(&sid, &faces_request(FACE)).await.unwrap();
+        assert!(faces.passed && faces.certified_vs_history > 95.0 && faces.live_vs_history > 60.0);
+        assert_eq!(
+            (faces.engine.as_str(), faces.version.as_str()),
+            ("colour-double", "1")
+        );
+        // A repeat answers the first answer, even with another picture.
+        assert_eq!(
+            client.faces(&sid, &faces_request(STRANGER)).await.unwrap(),
+            faces
+        );
+
+        client.put_blob(&sid, "signature", png()).await.unwrap();
+        client.put_blob(&sid, "signature", png()).await.unwrap();
+        let answer = client
+            .application(&sid, &application_request())
+            .await
+            .unwrap();
+        let number = &answer.application_no;
+        assert_eq!(number.len(), 18, "{number}");
+        assert!(number.starts_with("32010020261125"), "{number}");
+        assert_eq!(answer.issue_by, "2027-01-24");
+        assert_eq!(
+            client
+                .application(&sid, &application_request())
+                .await
+                .unwrap(),
+            answer,
+            "a repeat returns the same number"
+        );
+
+        let payment = client.create_payment(&sid, &wechat(1)).await.unwrap();
+        assert_eq!(payment.state, "NOTPAY");
+        assert_eq!(payment.out_trade_no, format!("IDK{number}A1"));
+        let code_url = payment.code_url.clone().expect("a code_url");
+        assert_eq!(
+            client.create_payment(&sid, &wechat(1)).await.unwrap(),
+            payment
+        );
+        world.scan_and_pay(&code_url, true).await;
+        // The callback records it; the center is not asked.
+        let mut recorded = None;
+        for _ in 0..200 {
+            let stored = world
+                .store()
+                .payment(sid.as_str(), 1)
+                .await
+                .unwrap()
+                .unwrap();
+            if stored.state == "SUCCESS" {
+                recorded = Some(stored);
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        let recorded = recorded
+            .unwrap_or_else(|| panic!("{backend}: the callback never recorded the payment"));
+        assert_eq!(recorded.paid_fen, Some(2000));
+        let paid = client.payment(&sid, 1).await.unwrap();
+        assert_eq!(paid.state, "SUCCESS");
+        assert!(!paid.void_required);
+
+        if crate::world::renderer().is_some() {
+            for kind in ["certificate", "form", "notice"] {
+                let pdf = client.document(&sid, kind).await.unwrap();
+                assert!(pdf.starts_with(b"%PDF"), "{kind}");
+                assert_eq!(
+                    client.document(&sid, kind).await.unwrap(),
+                    pdf,
+                    "{kind} reproducible"
+                );
+            }
+            let documents = world.store().session_documents(sid.as_str()).await.unwrap();
+            assert_eq!(documents.len(), 3);
+        }
+
+        client
+            .end(
+                &sid,
+                &SessionOutcome::Completed {
+                    payment: PaymentMethod::WeChat,
+                },
+            )
+            .await
+            .unwrap();
+        let application = world.store().application(number).await.unwrap().unwrap();
+        assert_eq!(application.status, "completed");
+        let report = client.reconciliation(date!(2026 - 11 - 25)).await.unwrap();
+        assert_eq!(
+            (report.applications, report.paid, report.paid_fen),
+            (1, 1, 2000),
+            "{report:?}"
+        );
+        assert_eq!(report.mismatches, vec![], "{backend}");
+        world.db.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn a_receipt_not_found_can_be_scanned_again_in_the_same_session() {
+    let world = world().await;
+    let sid = new_session();
+    let wrong = ReceiptRequest {
+        receipt: demo::RECEIPT_USED.into(),
+        ..receipt_request()
+    };
+    assert!(!world.client.receipt(&sid, &wrong).await.unwrap().found);
+    assert!(!world.client.receipt(&sid, &wrong).await.unwrap().found);
+    assert!(
+        world
+            .client
+            .receipt(&sid, &receipt_request())
+            .await
+            .unwrap()
+            .found
+    );
+    // Found is final.
+    assert!(world.client.receipt(&sid, &wrong).await.unwrap().found);
+}
+
+#[tokio::test]
+async fn a_face_mismatch_is_stored_and_blocks_the_application() {
+    let world = world().await;
+    let sid = new_session();
+    assert!(
+        world
+            .client
+            .receipt(&sid, &receipt_request())
+            .await
+            .unwrap()
+            .found
+    );
+    let faces = world
+        .client
+        .faces(&sid, &faces_request(STRANGER))
+        .await
+        .unwrap();
+    assert!(!faces.passed);
+    assert!(faces.live_vs_history < 60.0, "{faces:?}");
+    let stored = world
+        .store()
+        .face_scores(sid.as_str())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!stored.passed);
+    assert_eq!(stored.live_threshold, 60.0);
+    let err = world
+        .client
+        .application(&sid, &application_request())
+        .await
+        .unwrap_err();
+    assert_eq!(refused_field(&err).0, 409);
+}
+
+#[tokio::test]
+async fn calls_out_of_order_or_with_bad_values_are_refused_naming_the_field() {
+    let world = world().await;
+    let client = &world.client;
+    let sid = new_session();
+    let err = client.faces(&sid, &faces_request(FACE)).await.unwrap_err();
+    assert_eq!(refused_field(&err).0, 409, "faces before the receipt");
+    let err = client.create_payment(&sid, &wechat(1)).await.unwrap_err();
+    assert_eq!(refused_field(&err).0, 409, "payment before the application");
+    let err = client
+        .receipt(
+            &sid,
+            &ReceiptRequest {
+                id: "320104200012100045".into(),
+                ..receipt_request()
+            },
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(refused_field(&err), (422, Some("id")));
+    let err = client
+        .put_blob(&sid, "signature", b"not a png".to_vec())
+        .await
+        .unwrap_err();
+    assert_eq!(refused_field(&err), (422, Some("kind")));
+    let err = client.put_blob(&sid, "passport", png()).await.unwrap_err();
+    assert_eq!(refused_field(&err), (422, Some("kind")));
+
+    assert!(
+        client
+            .receipt(&sid, &receipt_request())
+            .await
+            .unwrap()
+            .found
+    );
+    assert!(
+        client
+            .faces(&sid, &faces_request(FACE))
+            .await
+            .unwrap()
+            .passed
+    );
+    for (change, field) in [
+        (
+            ApplicationRequest {
+                fee_cny: 40,
+                ..application_request()
+            },
+            "fee_cny",
+        ),
+        (
+            ApplicationRequest {
+                validity: "20_years".into(),
+                ..application_request()
+            },
+            "validity",
+        ),
+        (
+            ApplicationRequest {
+                issue_by: "2027-02-23".into(),
+                ..application_request()
+            },
+            "issue_by",
+        ),
+        (
+            ApplicationRequest {
+                mobile: "12345".into(),
+                ..application_request()
+            },
+            "mobile",
+        ),
+        (
+            ApplicationRequest {
+                fingers: vec![],
+                ..application_request()
+            },
+            "fingers",
+        ),
+        (
+            ApplicationRequest {
+                receipt: demo::RECEIPT_USED.into(),
+                ..application_request()
+            },
+            "receipt",
+        ),
+    ] {
+        let err = client.application(&sid, &change).await.unwrap_err();
+        assert_eq!(refused_field(&err), (422, Some(field)));
+    }
+    let number = client
+        .application(&sid, &application_request())
+        .await
+        .unwrap();
+    let err = client
+        .create_payment(
+            &sid,
+            &CreatePaymentRequest {
+                amount_fen: 4000,
+                ..wechat(1)
+            },
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(refused_field(&err), (422, Some("amount_fen")));
+    assert_eq!(number.application_no.len(), 18);
+}
+
+#[tokio::test]
+async fn a_session_belongs_to_the_kiosk_that_started_it() {
+    let world = world().await;
+    let sid = new_session();
+    assert!(
+        world
+            .client
+            .receipt(&sid, &receipt_request())
+            .await
+            .unwrap()
+            .found
+    );
+    let other = center::client::CenterClient::new(
+        &format!("http://{}", world.center),
+        OTHER_KIOSK,
+        OTHER_SECRET,
+    );
+    let err = other.receipt(&sid, &receipt_request()).await.unwrap_err();
+    assert_eq!(refused_field(&err).0, 404);
+}
+
+#[tokio::test]
+async fn the_first_outcome_of_a_session_wins() {
+    let world = world().await;
+    let sid = new_session();
+    let number = up_to_application(&world, &sid).await;
+    let referred = SessionOutcome::Referred {
+        step: 11,
+        reason: ReferralReason::PaymentFailed,
+    };
+    world.client.end(&sid, &referred).await.unwrap();
+    world
+        .client
+        .end(
+            &sid,
+            &SessionOutcome::Completed {
+                payment: PaymentMethod::UnionPay,
+            },
+        )
+        .await
+        .unwrap();
+    let stored = world
+        .store()
+        .session_outcome(sid.as_str())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        serde_json::from_str::<SessionOutcome>(&stored).unwrap(),
+        referred
+    );
+    let application = world.store().application(&number).await.unwrap().unwrap();
+    assert_eq!(application.status, "referred");
+}
+
+#[tokio::test]
+async fn the_portrait_form_is_a_pdf() {
+    let world = world().await;
+    let request = center::paper::PortraitRequest {
+        id: demo::LONG_TERM.into(),
+        business: None,
+    };
+    match crate::world::renderer() {
+        Some(_) => {
+            let pdf = world.client.portrait_form(&request).await.unwrap();
+            assert!(pdf.starts_with(b"%PDF"));
+        }
+        None => {
+            let err = world.client.portrait_form(&request).await.unwrap_err();
+            assert!(err.is_retryable());
+        }
+    }
+}
