@@ -143,7 +143,6 @@ pub async fn start(
         outbox,
         agent.ports.center.clone(),
         deliver,
-        internal_tx,
         agent.config.retry_pause,
     ));
     agent.restore().await?;
@@ -859,12 +858,13 @@ async fn print(printer: &dyn Printer, pdf: Vec<u8>, title: &str) -> bool {
     false
 }
 
-/// Sends the queued messages to the center, in order, until each is acknowledged.
-async fn delivery_loop(
+/// Sends the queued messages to the center, in order, until each is acknowledged; a pause that
+/// grows to 10 × `retry_pause` while the center is down. `wake` shortens the wait for new
+/// messages. Runs until the task is dropped.
+pub async fn delivery_loop(
     outbox: Outbox,
     center: Arc<dyn CenterApi>,
     wake: Arc<Notify>,
-    _internal: mpsc::UnboundedSender<Internal>,
     retry_pause: Duration,
 ) {
     let mut pause = retry_pause;

@@ -162,9 +162,9 @@ impl From<SessionId> for String {
 
 pub use crate::receipt::{ReceiptCode, ReceiptCodeError};
 
-/// The two ways to pay at step 11.
+/// The two ways to pay at step 11 (`wechat`, `unionpay` on the wire).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[serde(rename_all = "lowercase")]
 pub enum PaymentMethod {
     /// 微信扫码支付: a Native order whose QR code the screen shows.
     WeChat,
