@@ -589,9 +589,21 @@ async fn extras_camera_qr_application_number_offline() {
         "{html}"
     );
     assert_prompt(&html, labels::CENTER_OFFLINE, "live_photo");
+    assert!(!html.contains("photo-problem"));
     let html = kiosk
-        .page(Screen::LivePhoto { error: None }, ViewExtras::default())
+        .page(
+            Screen::LivePhoto {
+                error: Some(local::PHOTO_UNUSABLE),
+            },
+            ViewExtras {
+                photo_problem: Some(local::ID_LENGTH),
+                ..ViewExtras::default()
+            },
+        )
         .await;
+    assert!(html.contains(r#"data-testid="photo-problem""#));
+    assert_prompt(&html, local::ID_LENGTH, "live_photo");
+    assert_prompt(&html, local::PHOTO_UNUSABLE, "live_photo");
     assert!(!html.contains("camera-preview"));
     assert_prompt(&html, labels::NO_CAMERA_PREVIEW, "live_photo");
     assert!(!html.contains("center-offline"));
@@ -625,6 +637,38 @@ async fn extras_camera_qr_application_number_offline() {
         .await;
     assert!(html.contains(r#"data-testid="application-no">A2026112500017<"#));
     assert_prompt(&html, labels::APPLICATION_NO, "finished");
+}
+
+#[tokio::test]
+async fn fingerprints_name_the_finger_the_scanner_waits_for() {
+    let kiosk = Kiosk::new();
+    let html = kiosk
+        .page(
+            Screen::Fingerprints,
+            ViewExtras {
+                finger: Some("left_index".into()),
+                ..ViewExtras::default()
+            },
+        )
+        .await;
+    assert!(
+        html.contains(r#"data-testid="finger" data-finger="left_index""#),
+        "{html}"
+    );
+    assert!(html.contains("请放置左手食指"));
+    assert!(html.contains("Place your left index finger"));
+    // A name the UI does not know is left out, never shown raw.
+    let html = kiosk
+        .page(
+            Screen::Fingerprints,
+            ViewExtras {
+                finger: Some("<toe>".into()),
+                ..ViewExtras::default()
+            },
+        )
+        .await;
+    assert!(!html.contains(r#"data-testid="finger""#));
+    assert!(!html.contains("toe"));
 }
 
 #[tokio::test]

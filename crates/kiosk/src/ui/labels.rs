@@ -162,6 +162,27 @@ pub const COMPARING_FACES: Prompt =
 /// Step 12.
 pub const PRINTING: Prompt = label("正在打印，请稍候", "Printing, please wait");
 
+/// Step 9: the caption before the finger to place.
+pub const PLACE_THIS_FINGER: Prompt = label("请放置", "Place your");
+
+/// Step 9: a finger by its stable name (`right_thumb` … `left_little`); `None` for a name we do
+/// not know, which the screen then leaves out rather than show raw.
+pub fn finger(name: &str) -> Option<Prompt> {
+    Some(match name {
+        "right_thumb" => label("右手拇指", "right thumb"),
+        "right_index" => label("右手食指", "right index finger"),
+        "right_middle" => label("右手中指", "right middle finger"),
+        "right_ring" => label("右手环指", "right ring finger"),
+        "right_little" => label("右手小指", "right little finger"),
+        "left_thumb" => label("左手拇指", "left thumb"),
+        "left_index" => label("左手食指", "left index finger"),
+        "left_middle" => label("左手中指", "left middle finger"),
+        "left_ring" => label("左手环指", "left ring finger"),
+        "left_little" => label("左手小指", "left little finger"),
+        _ => return None,
+    })
+}
+
 /// The validity of the new card as the citizen reads it.
 pub fn validity(validity: NewCardValidity) -> Prompt {
     match validity {

@@ -175,6 +175,15 @@ impl<'a> Page<'a> {
         )
     }
 
+    /// Whether the instruction is drawn: not where a button or a caption already says it (it is
+    /// still spoken).
+    pub fn shows_instruction(&self) -> bool {
+        !matches!(
+            self.view.screen,
+            Screen::Welcome { .. } | Screen::Mobile { .. }
+        )
+    }
+
     /// "第n步" and "Step n" for the referral screen.
     pub fn step_number(&self) -> (String, String) {
         labels::step_number(self.step)
@@ -193,6 +202,11 @@ impl<'a> Page<'a> {
     /// The validity label.
     pub fn validity(&self, validity: &domain::rules::NewCardValidity) -> Prompt {
         labels::validity(*validity)
+    }
+
+    /// Step 9: the finger the scanner waits for, if the agent named one we know.
+    pub fn finger(&self) -> Option<Prompt> {
+        self.view.extras.finger.as_deref().and_then(labels::finger)
     }
 
     /// The voice toggle's next value.
