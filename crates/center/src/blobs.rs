@@ -1,7 +1,8 @@
 //! Where the session's captured data (live photo, signature, fingerprints, video) is kept:
 //! the [`BlobSink`] seam. [`StoreBlobSink`] keeps them in the database table
-//! `center_session_blobs`, sealed by the store's `BlobCipher`; the encrypted object store
-//! (`store::BlobStore`, AES-256-GCM envelopes) plugs in behind the same trait.
+//! `center_session_blobs`, sealed by the store's `BlobCipher` (the default);
+//! [`EncryptedBlobSink`] puts them in `store::BlobStore` (AES-256-GCM, a data key per blob
+//! wrapped by the master key, ciphertext in an object store), owner = the session id.
 
 use async_trait::async_trait;
 use store::Store;
@@ -82,6 +83,41 @@ impl BlobSink for StoreBlobSink {
 
     async fn get(&self, session_id: &str, kind: &str) -> anyhow::Result<Option<Vec<u8>>> {
         Ok(self.store.session_blob(session_id, kind).await?)
+    }
+}
+
+/// Blobs in the encrypted object store, owned by the session id.
+#[derive(Debug, Clone)]
+pub struct EncryptedBlobSink {
+    blobs: store::BlobStore,
+}
+
+impl EncryptedBlobSink {
+    /// Blobs in `blobs`.
+    pub fn new(blobs: store::BlobStore) -> EncryptedBlobSink {
+        EncryptedBlobSink { blobs }
+    }
+}
+
+#[async_trait]
+impl BlobSink for EncryptedBlobSink {
+    async fn put(&self, session_id: &str, kind: &str, bytes: &[u8]) -> anyhow::Result<bool> {
+        // BlobStore::put replaces (a retake); the kiosk API keeps the first upload.
+        if self
+            .blobs
+            .list(session_id)
+            .await?
+            .iter()
+            .any(|meta| meta.kind == kind)
+        {
+            return Ok(false);
+        }
+        self.blobs.put(session_id, kind, bytes).await?;
+        Ok(true)
+    }
+
+    async fn get(&self, session_id: &str, kind: &str) -> anyhow::Result<Option<Vec<u8>>> {
+        Ok(self.blobs.get(session_id, kind).await?)
     }
 }
 

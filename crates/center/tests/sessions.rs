@@ -446,3 +446,49 @@ async fn the_portrait_form_is_a_pdf() {
         }
     }
 }
+
+#[tokio::test]
+async fn blobs_can_live_in_the_encrypted_blob_store() {
+    let dir = std::env::temp_dir().join(format!("idkiosk-center-blobs-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let keys = std::sync::Arc::new(store::FileKeyProvider::create(dir.join("master.key")).unwrap());
+    let db = store::testing::TestDatabase::sqlite().await.unwrap();
+    let blobs = store::BlobStore::local(db.store().clone(), dir.join("objects"), keys).unwrap();
+    let sink = center::blobs::EncryptedBlobSink::new(blobs.clone());
+    let world = crate::world::world_with(db, move |state| {
+        state.blobs = std::sync::Arc::new(sink);
+    })
+    .await;
+    let sid = new_session();
+    let signature = png();
+    world
+        .client
+        .put_blob(&sid, "signature", signature.clone())
+        .await
+        .unwrap();
+    world
+        .client
+        .put_blob(&sid, "signature", png_other())
+        .await
+        .unwrap();
+    assert_eq!(
+        blobs.get(sid.as_str(), "signature").await.unwrap(),
+        Some(signature)
+    );
+    // Nothing in the database table of the default sink.
+    assert_eq!(
+        world
+            .store()
+            .session_blob(sid.as_str(), "signature")
+            .await
+            .unwrap(),
+        None
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn png_other() -> Vec<u8> {
+    let mut bytes = png();
+    bytes.extend_from_slice(b"trailing");
+    bytes
+}
