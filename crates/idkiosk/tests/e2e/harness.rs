@@ -1,0 +1,562 @@
+//! What every browser scenario stands on: child processes that die with the test (even on a
+//! panic), chromedriver on a free port, a headless Chromium session, and the kiosk page seen
+//! through its `data-screen` and `data-testid` attributes (docs/ui.md).
+
+use std::io::{BufRead as _, BufReader, Write as _};
+use std::net::TcpListener;
+use std::os::unix::process::CommandExt as _;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use fantoccini::actions::{InputSource as _, PenActions, PointerAction};
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::{json, Value};
+
+/// Debian's Chromium (`scripts/setup/50-browser.sh`).
+pub const CHROMIUM: &str = "/usr/bin/chromium";
+/// Debian's ChromeDriver, same build as [`CHROMIUM`].
+pub const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+
+/// The touchscreen in portrait, as the kiosk's 1080×1920 screen stands.
+pub const WINDOW: (u32, u32) = (1080, 1920);
+
+/// The flags that keep Chromium quiet on a closed network (REAL-PARTS.md, machines/rust.md).
+pub const CHROMIUM_FLAGS: &[&str] = &[
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--no-default-browser-check",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+    "--hide-scrollbars",
+    "--force-device-scale-factor=1",
+    "--lang=zh-CN",
+];
+
+pub type Res<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
+
+/// Whether the browser is here. Outside CI a missing browser prints a skip note and the test
+/// returns early; with `CI` set it fails, so CI can never pass without running the suite.
+pub fn require_browser(test: &str) -> bool {
+    let missing: Vec<&str> = [CHROMIUM, CHROMEDRIVER]
+        .into_iter()
+        .filter(|path| !Path::new(path).exists())
+        .collect();
+    if missing.is_empty() {
+        return true;
+    }
+    let message = format!(
+        "{test}: {} not installed (run scripts/setup/50-browser.sh)",
+        missing.join(" and ")
+    );
+    if std::env::var_os("CI").is_some() {
+        panic!("{message}; CI is set, so the browser suite must run");
+    }
+    eprintln!("SKIPPED {message}");
+    false
+}
+
+/// A free TCP port on loopback (free when asked; the child binds it right after).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map(|addr| addr.port())
+        .expect("a free port on loopback")
+}
+
+/// A child process in a process group of its own, killed with its whole group when dropped
+/// (chromedriver's Chromium, the demo's kiosk agent and simulators go with it).
+pub struct Proc {
+    name: String,
+    child: Child,
+    lines: Arc<Mutex<Vec<String>>>,
+    log: PathBuf,
+}
+
+impl Proc {
+    /// Starts `command` with stdout and stderr written to `log` (stdout's lines also kept for
+    /// [`Proc::wait_line`]).
+    pub fn spawn(name: &str, mut command: Command, log: &Path) -> Res<Proc> {
+        let file = std::fs::File::create(log)?;
+        command
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::from(file.try_clone()?))
+            .process_group(0);
+        let mut child = command
+            .spawn()
+            .map_err(|e| format!("starting {name}: {e}"))?;
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        let stdout = child.stdout.take().expect("piped stdout");
+        let kept = Arc::clone(&lines);
+        let mut file = file;
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                let _ = writeln!(file, "{line}");
+                kept.lock().expect("lines").push(line);
+            }
+        });
+        Ok(Proc {
+            name: name.to_owned(),
+            child,
+            lines,
+            log: log.to_owned(),
+        })
+    }
+
+    /// The process id (also its process group id).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Everything it printed on stdout so far.
+    pub fn stdout(&self) -> Vec<String> {
+        self.lines.lock().expect("lines").clone()
+    }
+
+    /// The end of its log (stdout and stderr), for failure messages.
+    pub fn log_tail(&self, lines: usize) -> String {
+        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let all: Vec<&str> = text.lines().collect();
+        all[all.len().saturating_sub(lines)..].join("\n")
+    }
+
+    /// Waits until a line of stdout satisfies `find`, which returns what it found.
+    pub fn wait_line<T>(
+        &mut self,
+        timeout: Duration,
+        mut find: impl FnMut(&[String]) -> Option<T>,
+    ) -> Res<T> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(found) = find(&self.stdout()) {
+                return Ok(found);
+            }
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Err(format!(
+                    "{} exited ({status}) before printing what was awaited; its log:\n{}",
+                    self.name,
+                    self.log_tail(40)
+                )
+                .into());
+            }
+            if Instant::now() > deadline {
+                return Err(format!(
+                    "{} printed nothing awaited within {timeout:?}; its log:\n{}",
+                    self.name,
+                    self.log_tail(40)
+                )
+                .into());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// SIGTERM to the group, up to 5 s for the leader to go, then SIGKILL to the group.
+    pub fn stop(&mut self) {
+        let group = -(self.child.id() as libc::pid_t);
+        if matches!(self.child.try_wait(), Ok(None)) {
+            // SAFETY: kill(2) on a process group this test created; no memory is involved.
+            unsafe { libc::kill(group, libc::SIGTERM) };
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while matches!(self.child.try_wait(), Ok(None)) && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+        // Stragglers of the group (and the leader if SIGTERM was not enough).
+        // SAFETY: as above.
+        unsafe { libc::kill(group, libc::SIGKILL) };
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// SIGKILL to one process (the kiosk agent in the crash scenarios).
+pub fn kill_9(pid: u32) {
+    // SAFETY: kill(2) on a pid the demo reported as its kiosk agent.
+    unsafe { libc::kill(pid as libc::pid_t, libc::SIGKILL) };
+}
+
+/// chromedriver on a free port, with the Chromium it starts in its process group.
+pub struct Driver {
+    pub url: String,
+    _proc: Proc,
+}
+
+impl Driver {
+    pub async fn start(dir: &Path) -> Res<Driver> {
+        let port = free_port();
+        let mut command = Command::new(CHROMEDRIVER);
+        command
+            .arg(format!("--port={port}"))
+            .arg("--log-level=WARNING");
+        let proc = Proc::spawn("chromedriver", command, &dir.join("chromedriver.log"))?;
+        let url = format!("http://127.0.0.1:{port}");
+        let http = reqwest::Client::new();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let ready = http
+                .get(format!("{url}/status"))
+                .send()
+                .await
+                .ok()
+                .and_then(|r| r.error_for_status().ok());
+            if let Some(response) = ready {
+                let status: Value = response.json().await.unwrap_or_default();
+                if status["value"]["ready"] == json!(true) {
+                    break;
+                }
+            }
+            if Instant::now() > deadline {
+                return Err(
+                    format!("chromedriver not ready within 20 s:\n{}", proc.log_tail(20)).into(),
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        Ok(Driver { url, _proc: proc })
+    }
+
+    /// A new headless Chromium with a fresh profile in `dir`.
+    pub async fn browser(&self, dir: &Path) -> Res<Client> {
+        let profile = dir.join("chromium-profile");
+        std::fs::create_dir_all(&profile)?;
+        let mut args: Vec<String> = CHROMIUM_FLAGS.iter().map(|f| f.to_string()).collect();
+        args.push(format!("--user-data-dir={}", profile.display()));
+        args.push(format!("--window-size={},{}", WINDOW.0, WINDOW.1));
+        let capabilities = json!({
+            "browserName": "chrome",
+            "goog:chromeOptions": { "binary": CHROMIUM, "args": args },
+        });
+        let serde_json::Value::Object(capabilities) = capabilities else {
+            unreachable!()
+        };
+        let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+        let client = ClientBuilder::new(connector)
+            .capabilities(capabilities)
+            .connect(&self.url)
+            .await?;
+        Ok(client)
+    }
+}
+
+/// One screen-to-screen time after a touch.
+#[derive(Debug, Clone)]
+pub struct Timing {
+    pub touched: String,
+    pub from: String,
+    pub to: String,
+    pub ms: f64,
+}
+
+/// The kiosk touchscreen in the browser.
+pub struct Kiosk {
+    pub client: Client,
+    pub url: String,
+    pub timings: Vec<Timing>,
+}
+
+/// Text of an element in both languages (`.zh` over `.en`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Bilingual {
+    pub zh: String,
+    pub en: String,
+}
+
+impl Bilingual {
+    /// Whether it is `prompt`, word for word.
+    pub fn is(&self, prompt: domain::prompts::Prompt) -> bool {
+        self.zh == prompt.zh && self.en == prompt.en
+    }
+}
+
+const SETTLE: Duration = Duration::from_secs(15);
+
+impl Kiosk {
+    pub fn new(client: Client, url: &str) -> Kiosk {
+        Kiosk {
+            client,
+            url: url.trim_end_matches('/').to_owned(),
+            timings: Vec::new(),
+        }
+    }
+
+    /// Opens the touchscreen page.
+    pub async fn open(&self) -> Res<()> {
+        self.client.goto(&format!("{}/", self.url)).await?;
+        Ok(())
+    }
+
+    async fn js(&self, script: &str, args: Vec<Value>) -> Option<Value> {
+        self.client.execute(script, args).await.ok()
+    }
+
+    /// `body[data-screen]` now (None while a page is loading).
+    pub async fn screen(&self) -> Option<String> {
+        self.js(
+            "return document.body && document.readyState !== 'loading' \
+             ? document.body.dataset.screen || null : null",
+            vec![],
+        )
+        .await
+        .and_then(|v| v.as_str().map(str::to_owned))
+    }
+
+    /// Waits until the screen is `want`.
+    pub async fn wait_screen(&self, want: &str, timeout: Duration) -> Res<()> {
+        self.wait_screen_any(&[want], timeout).await.map(|_| ())
+    }
+
+    /// Waits until the screen is one of `wants` and returns it.
+    pub async fn wait_screen_any(&self, wants: &[&str], timeout: Duration) -> Res<String> {
+        let deadline = Instant::now() + timeout;
+        let mut last = None;
+        loop {
+            if let Some(screen) = self.screen().await {
+                if wants.contains(&screen.as_str()) {
+                    return Ok(screen);
+                }
+                last = Some(screen);
+            }
+            if Instant::now() > deadline {
+                let error = self.error().await;
+                return Err(format!(
+                    "waited {timeout:?} for screen {wants:?}; still on {last:?} with error {error:?}"
+                )
+                .into());
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Whether an element with this `data-testid` is on the page.
+    pub async fn has(&self, testid: &str) -> bool {
+        self.js(
+            "return !!document.querySelector(`[data-testid=\"${arguments[0]}\"]`)",
+            vec![json!(testid)],
+        )
+        .await
+        .and_then(|v| v.as_bool())
+        .unwrap_or(false)
+    }
+
+    /// Clicks the element with this `data-testid` (retrying while the page reloads under it).
+    async fn click_raw(&self, testid: &str) -> Res<()> {
+        let deadline = Instant::now() + SETTLE;
+        loop {
+            let attempt = async {
+                let element = self
+                    .client
+                    .find(Locator::Css(&format!("[data-testid=\"{testid}\"]")))
+                    .await?;
+                element.click().await?;
+                Ok::<_, fantoccini::error::CmdError>(())
+            }
+            .await;
+            match attempt {
+                Ok(()) => return Ok(()),
+                Err(e) if Instant::now() > deadline => {
+                    let screen = self.screen().await;
+                    return Err(format!("clicking {testid} on {screen:?}: {e}").into());
+                }
+                Err(_) => tokio::time::sleep(Duration::from_millis(30)).await,
+            }
+        }
+    }
+
+    /// A touch that leads to another page: clicks `testid`, waits for the next page and records
+    /// the time from the pointer going down to the new page's first paint.
+    pub async fn touch(&mut self, testid: &str) -> Res<()> {
+        let from = self.screen().await.unwrap_or_default();
+        self.js(
+            "window.__e2eOld = true; sessionStorage.removeItem('e2eT0'); \
+             window.addEventListener('pointerdown', function (e) { \
+               sessionStorage.setItem('e2eT0', String(performance.timeOrigin + e.timeStamp)); \
+             }, { capture: true, once: true });",
+            vec![],
+        )
+        .await;
+        self.click_raw(testid).await?;
+        let deadline = Instant::now() + SETTLE;
+        let measured = loop {
+            let probe = self
+                .js(
+                    "if (window.__e2eOld || document.readyState === 'loading') return null; \
+                     var t0 = parseFloat(sessionStorage.getItem('e2eT0')); \
+                     var paint = performance.getEntriesByName('first-contentful-paint')[0]; \
+                     var nav = performance.getEntriesByType('navigation')[0]; \
+                     var at = paint ? paint.startTime : (nav ? nav.domContentLoadedEventEnd : performance.now()); \
+                     return { screen: document.body.dataset.screen, ms: performance.timeOrigin + at - t0 };",
+                    vec![],
+                )
+                .await;
+            if let Some(value) = probe.filter(|v| !v.is_null()) {
+                break value;
+            }
+            if Instant::now() > deadline {
+                return Err(
+                    format!("no new page within {SETTLE:?} after touching {testid}").into(),
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        };
+        if let Some(ms) = measured["ms"].as_f64().filter(|ms| ms.is_finite()) {
+            self.timings.push(Timing {
+                touched: testid.to_owned(),
+                from,
+                to: measured["screen"].as_str().unwrap_or_default().to_owned(),
+                ms,
+            });
+        }
+        Ok(())
+    }
+
+    /// Types on the on-screen keypad (`key-0`…`key-9`, `key-X`), one touch per character.
+    pub async fn keypad(&self, text: &str) -> Res<()> {
+        for c in text.chars() {
+            let key = if c == 'x' { 'X' } else { c };
+            self.click_raw(&format!("key-{key}")).await?;
+        }
+        Ok(())
+    }
+
+    /// The value of an input (keypad fields).
+    pub async fn value(&self, testid: &str) -> Option<String> {
+        self.js(
+            "var e = document.querySelector(`[data-testid=\"${arguments[0]}\"]`); return e ? e.value : null;",
+            vec![json!(testid)],
+        )
+        .await
+        .and_then(|v| v.as_str().map(str::to_owned))
+    }
+
+    /// The text of the element with this `data-testid`.
+    pub async fn text(&self, testid: &str) -> Option<String> {
+        self.js(
+            "var e = document.querySelector(`[data-testid=\"${arguments[0]}\"]`); \
+             return e ? e.textContent.trim() : null;",
+            vec![json!(testid)],
+        )
+        .await
+        .and_then(|v| v.as_str().map(str::to_owned))
+    }
+
+    async fn bilingual_all(&self, testid: &str) -> Vec<Bilingual> {
+        let found = self
+            .js(
+                "return Array.prototype.map.call(document.querySelectorAll(`[data-testid=\"${arguments[0]}\"]`), \
+                 function (e) { var zh = e.querySelector('.zh'), en = e.querySelector('.en'); \
+                 return [zh ? zh.textContent : '', en ? en.textContent : '']; });",
+                vec![json!(testid)],
+            )
+            .await
+            .unwrap_or_default();
+        found
+            .as_array()
+            .map(|items| {
+                items
+                    .iter()
+                    .map(|pair| Bilingual {
+                        zh: pair[0].as_str().unwrap_or_default().to_owned(),
+                        en: pair[1].as_str().unwrap_or_default().to_owned(),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// The screen's error area (`data-testid="error"`).
+    pub async fn error(&self) -> Option<Bilingual> {
+        self.bilingual_all("error").await.into_iter().next()
+    }
+
+    /// The standing notices (`data-testid="notice"`).
+    pub async fn notices(&self) -> Vec<Bilingual> {
+        self.bilingual_all("notice").await
+    }
+
+    /// Draws a signature on the canvas with a pen: real pointer events through WebDriver.
+    pub async fn sign(&self, testid: &str) -> Res<()> {
+        let pad = self
+            .client
+            .find(Locator::Css(&format!("[data-testid=\"{testid}\"]")))
+            .await?;
+        let step = |x: f64, y: f64| PointerAction::MoveBy {
+            duration: Some(Duration::from_millis(10)),
+            x,
+            y,
+        };
+        let mut pen = PenActions::new("pen".into()).then(PointerAction::MoveToElement {
+            element: pad,
+            duration: None,
+            x: -250.0,
+            y: 0.0,
+        });
+        pen = pen.then(PointerAction::Down { button: 0 });
+        for i in 0..25 {
+            let y = if i % 2 == 0 { -30.0 } else { 30.0 };
+            pen = pen.then(step(20.0, y));
+        }
+        pen = pen.then(PointerAction::Up { button: 0 });
+        self.client.perform_actions(pen).await?;
+        self.client.release_actions().await?;
+        Ok(())
+    }
+
+    /// Saves a PNG of the viewport.
+    pub async fn screenshot(&self, path: &Path) -> Res<()> {
+        let png = self.client.screenshot().await?;
+        std::fs::write(path, png)?;
+        Ok(())
+    }
+}
+
+/// Median and 95th percentile (nearest rank) of `values`, in their unit.
+pub fn median_p95(values: &[f64]) -> Option<(f64, f64)> {
+    if values.is_empty() {
+        return None;
+    }
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let rank =
+        |q: f64| sorted[((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len()) - 1];
+    Some((rank(0.5), rank(0.95)))
+}
+
+/// Prints the screen-to-screen times of a run.
+pub fn report_timings(label: &str, timings: &[Timing]) {
+    for t in timings {
+        println!(
+            "  touch {:<24} {:>16} -> {:<16} {:7.1} ms",
+            t.touched, t.from, t.to, t.ms
+        );
+    }
+    let ms: Vec<f64> = timings.iter().map(|t| t.ms).collect();
+    if let Some((median, p95)) = median_p95(&ms) {
+        println!(
+            "{label}: screen-to-screen after a touch over {} touches: median {median:.1} ms, p95 {p95:.1} ms (goal p95 < 150 ms)",
+            ms.len()
+        );
+    }
+}
+
+/// Whether screenshots for docs/img are wanted (`IDKIOSK_SCREENSHOTS=1`).
+pub fn screenshots_wanted() -> bool {
+    std::env::var("IDKIOSK_SCREENSHOTS").is_ok_and(|v| v == "1")
+}
+
+/// docs/img in the repository.
+pub fn docs_img() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/img")
+}
