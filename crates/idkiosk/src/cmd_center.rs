@@ -8,6 +8,8 @@ use center::AppState;
 use domain::region::KioskCity;
 use popsys::HttpPopulationSystem;
 
+use crate::center_setup::{center_state, CenterOptions, WechatOptions};
+
 /// Arguments of `idkiosk center`.
 #[derive(clap::Args)]
 pub struct Args {
@@ -20,6 +22,24 @@ pub struct Args {
     /// The city the kiosks stand in (GB/T 2260 code ending in 00).
     #[arg(long, default_value = "320100")]
     city: String,
+    /// The center's database: sqlite://FILE (created) or postgres://…
+    #[arg(long, default_value = "sqlite://.idkiosk/center/center.db")]
+    database: String,
+    /// The kiosks allowed to call, `K0001=secret,K0002=secret` (or IDKIOSK_KIOSK_SECRETS)
+    #[arg(long)]
+    kiosk_secrets: Option<String>,
+    /// WeChat Pay gateway base URL (paysim's for a test bureau)
+    #[arg(long, requires = "wechat_keys")]
+    wechat_url: Option<String>,
+    /// The merchant key folder (as `idkiosk paysim --keys DIR` writes it)
+    #[arg(long, requires = "wechat_url")]
+    wechat_keys: Option<std::path::PathBuf>,
+    /// This center's URL as WeChat Pay reaches it, for callbacks
+    #[arg(long)]
+    public_url: Option<String>,
+    /// Run without the face engine (step 7 answers 503)
+    #[arg(long)]
+    no_face: bool,
 }
 
 /// Runs `idkiosk center` until SIGTERM or Ctrl-C.
@@ -33,15 +53,48 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     };
     let population = HttpPopulationSystem::new(&args.popsys)
         .with_context(|| format!("--popsys: {}", args.popsys))?;
-    let state = AppState {
-        population: Arc::new(population),
-        today: Arc::new(crate::clock::checked_today_source()?),
-        kiosk_city,
+    let Some(kiosk_secrets) = args
+        .kiosk_secrets
+        .clone()
+        .or_else(|| std::env::var("IDKIOSK_KIOSK_SECRETS").ok())
+    else {
+        eprintln!("error: --kiosk-secrets or IDKIOSK_KIOSK_SECRETS is required");
+        return Ok(ExitCode::from(2));
     };
+    if let Some(dir) = args
+        .database
+        .strip_prefix("sqlite://")
+        .and_then(|f| std::path::Path::new(f).parent())
+    {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
     let listener = tokio::net::TcpListener::bind(&args.listen)
         .await
         .with_context(|| format!("listening on {}", args.listen))?;
     let address = listener.local_addr()?;
+    let public_url = args
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{address}"));
+    let wechat = match (&args.wechat_url, &args.wechat_keys) {
+        (Some(base_url), Some(keys_dir)) => Some(WechatOptions {
+            base_url: base_url.clone(),
+            keys_dir: keys_dir.clone(),
+            notify_url: format!("{public_url}/v1/payments/wechat/notify"),
+        }),
+        _ => None,
+    };
+    let state: AppState = center_state(
+        Arc::new(population),
+        CenterOptions {
+            database_url: args.database.clone(),
+            kiosk_city,
+            kiosk_secrets,
+            wechat,
+            face: !args.no_face,
+        },
+    )
+    .await?;
     println!(
         "{}",
         serde_json::json!({ "center": format!("http://{address}") })

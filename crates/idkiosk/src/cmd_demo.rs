@@ -83,11 +83,18 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         .with_context(|| format!("listening on {} for the center", args.center_listen))?;
     let center_url = format!("http://{}", center_listener.local_addr()?);
     let population = popsys::HttpPopulationSystem::new(&popsys_url).context("popsys client")?;
-    let center_app = center::app(center::AppState {
-        population: Arc::new(population),
-        today: Arc::new(crate::clock::checked_today_source()?),
-        kiosk_city: city,
-    });
+    let center_state = crate::center_setup::center_state(
+        Arc::new(population),
+        crate::center_setup::CenterOptions {
+            database_url: format!("sqlite://{}", args.data_dir.join("center.db").display()),
+            kiosk_city: city,
+            kiosk_secrets: "K0001=demo-secret".to_owned(),
+            wechat: None,
+            face: true,
+        },
+    )
+    .await?;
+    let center_app = center::app(center_state);
 
     println!("idkiosk demo is running (Ctrl-C stops it)");
     println!("  center (kiosk API):  {center_url}   e.g. POST {center_url}/v1/scope");

@@ -4,6 +4,8 @@
 //! for (an invalid ID number, a failed device read), 2 bad usage or a malformed input, 3 an
 //! internal failure.
 
+mod center_link;
+mod center_setup;
 mod clock;
 mod cmd_center;
 mod cmd_demo;
@@ -12,6 +14,7 @@ mod cmd_docs;
 mod cmd_face;
 mod cmd_finger;
 mod cmd_id;
+mod cmd_kiosk;
 mod cmd_paysim;
 mod cmd_popsys;
 mod cmd_rules;
@@ -41,6 +44,8 @@ enum Command {
     Popsys(cmd_popsys::Args),
     /// The center: the kiosks' background service
     Center(cmd_center::Args),
+    /// The kiosk agent: devices, session, outbox, touchscreen UI
+    Kiosk(cmd_kiosk::Args),
     /// Everything on one machine with demo data (SQLite, simulators)
     Demo(cmd_demo::Args),
     /// Device simulators that speak the hardware's bytes
@@ -67,6 +72,7 @@ async fn main() -> ExitCode {
         Command::Popsys(args) => cmd_popsys::run(args).await,
         Command::Center(args) => cmd_center::run(args).await,
         Command::Demo(args) => cmd_demo::run(args).await,
+        Command::Kiosk(args) => cmd_kiosk::run(args).await,
         Command::Sim(args) => cmd_sim::run(args).await,
         Command::Device(args) => cmd_device::run(args).await,
         Command::Face(args) => cmd_face::run(args).await,

@@ -1,0 +1,74 @@
+//! Building the center's [`center::AppState`] from configuration: one place for `idkiosk center`
+//! and `idkiosk demo`, so both run the same center.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context;
+use center::auth::KioskSecrets;
+use center::payments::WechatPay;
+use center::AppState;
+use domain::region::KioskCity;
+
+/// What a center needs besides its population system.
+pub struct CenterOptions {
+    /// `sqlite://…` or `postgres://…`.
+    pub database_url: String,
+    /// The city of its kiosks.
+    pub kiosk_city: KioskCity,
+    /// `K0001=secret,K0002=secret`.
+    pub kiosk_secrets: String,
+    /// WeChat Pay: the gateway URL (paysim's in the demo) and the merchant key folder
+    /// (`idkiosk paysim --keys DIR`), and this center's public URL for callbacks.
+    pub wechat: Option<WechatOptions>,
+    /// Load the face engine (fails when the models are missing).
+    pub face: bool,
+}
+
+/// WeChat Pay settings.
+pub struct WechatOptions {
+    /// The gateway's base URL.
+    pub base_url: String,
+    /// The merchant key folder.
+    pub keys_dir: PathBuf,
+    /// The URL WeChat Pay calls back (`…/v1/payments/wechat/notify`).
+    pub notify_url: String,
+}
+
+/// Opens the database and builds the state; loads fonts, the face engine and the merchant keys.
+pub async fn center_state(
+    population: Arc<dyn popsys::PopulationSystem>,
+    options: CenterOptions,
+) -> anyhow::Result<AppState> {
+    let store = store::Store::connect(&options.database_url)
+        .await
+        .with_context(|| format!("opening the center database {}", options.database_url))?;
+    let kiosks = KioskSecrets::parse(&options.kiosk_secrets)
+        .map_err(|e| anyhow::anyhow!("kiosk secrets: {e}"))?;
+    let mut state = AppState::new(
+        population,
+        Arc::new(crate::clock::checked_today_source()?),
+        options.kiosk_city,
+        kiosks,
+        store,
+    );
+    let fonts =
+        documents::Fonts::system().context("loading the document fonts (fonts-noto-cjk)")?;
+    state.documents = Some(Arc::new(documents::Renderer::new(fonts)));
+    if options.face {
+        let engine = face::DlibEngine::shared()
+            .context("loading the face engine (run scripts/setup/20-face.sh)")?;
+        state.face = Some(engine as Arc<dyn face::FaceEngine>);
+    }
+    if let Some(wechat) = options.wechat {
+        let keys = payment::keys::MerchantKeys::load(&wechat.keys_dir)
+            .map_err(|e| anyhow::anyhow!("merchant keys in {}: {e}", wechat.keys_dir.display()))?;
+        state.wechat = Some(WechatPay::new(
+            &wechat.base_url,
+            keys,
+            &wechat.notify_url,
+            state.clock.clone(),
+        ));
+    }
+    Ok(state)
+}

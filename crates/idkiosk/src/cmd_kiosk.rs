@@ -1,0 +1,170 @@
+//! `idkiosk kiosk`: the kiosk agent of one machine. Opens the devices, the outbox and the center
+//! link, resumes a session a crash interrupted, and serves the touchscreen on loopback.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use devices::barcode::SerialBarcodeConfig;
+use devices::camera::MjpegCameraConfig;
+use devices::card_reader::SerialCardReaderConfig;
+use devices::fingerprint::SerialFingerprintConfig;
+use devices::pos::SerialPosConfig;
+use devices::recorder::FfmpegRecorderConfig;
+use devices::{
+    FfmpegRecorder, IppPrinter, IppPrinterConfig, MjpegCamera, SerialBarcodeScanner,
+    SerialCardReader, SerialFingerprintScanner, SerialPosTerminal,
+};
+use kiosk::agent::{AgentConfig, Ports};
+use kiosk::capture::{FaceCropper, PhotoCropper};
+use kiosk::outbox::Outbox;
+
+use crate::center_link::CenterLink;
+
+/// Arguments of `idkiosk kiosk`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// The center's base URL
+    #[arg(long, value_name = "URL")]
+    center: String,
+    /// This kiosk's id at the center
+    #[arg(long, default_value = "K0001")]
+    kiosk_id: String,
+    /// The kiosk's shared secret with the center (or the environment variable
+    /// IDKIOSK_KIOSK_SECRET, which keeps it out of the process list)
+    #[arg(long)]
+    secret: Option<String>,
+    /// The ID card reader's serial port
+    #[arg(long, value_name = "PATH")]
+    card_reader: PathBuf,
+    /// The barcode scanner's serial port
+    #[arg(long, value_name = "PATH")]
+    barcode: PathBuf,
+    /// The fingerprint module's serial port
+    #[arg(long, value_name = "PATH")]
+    fingerprint: PathBuf,
+    /// The UnionPay MIS-POS terminal's serial port
+    #[arg(long, value_name = "PATH")]
+    pos: PathBuf,
+    /// The camera's MJPEG stream URL
+    #[arg(long, value_name = "URL")]
+    camera: String,
+    /// The document printer's IPP URI (a CUPS queue), or the environment variable IDKIOSK_PRINTER
+    #[arg(long, value_name = "URI")]
+    printer: Option<String>,
+    /// Where the touchscreen UI listens (loopback)
+    #[arg(long, default_value = "127.0.0.1:7410")]
+    listen: SocketAddr,
+    /// The kiosk's working folder: outbox database, key file, video segments
+    #[arg(long, default_value = ".idkiosk/kiosk")]
+    data_dir: PathBuf,
+    /// Do not record the session video (a kiosk without ffmpeg; not for production)
+    #[arg(long)]
+    no_video: bool,
+    /// Inactivity timeout of a screen, in seconds
+    #[arg(long, default_value_t = 60)]
+    inactivity_secs: u64,
+}
+
+/// Runs the agent until SIGINT or SIGTERM.
+pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let Some(secret) = args
+        .secret
+        .clone()
+        .or_else(|| std::env::var("IDKIOSK_KIOSK_SECRET").ok())
+    else {
+        eprintln!("error: --secret or IDKIOSK_KIOSK_SECRET is required");
+        return Ok(ExitCode::from(2));
+    };
+    let Some(printer_uri) = args
+        .printer
+        .clone()
+        .or_else(|| std::env::var("IDKIOSK_PRINTER").ok())
+    else {
+        eprintln!("error: --printer or IDKIOSK_PRINTER is required");
+        return Ok(ExitCode::from(2));
+    };
+    std::fs::create_dir_all(&args.data_dir)
+        .with_context(|| format!("creating {}", args.data_dir.display()))?;
+    let cipher = outbox_cipher(&args.data_dir)?;
+    let outbox = Outbox::open(&args.data_dir.join("outbox.db"), cipher)
+        .await
+        .context("opening the outbox")?;
+
+    let center =
+        CenterLink::new(&args.center, &args.kiosk_id, &secret).context("the center's URL")?;
+    let engine: Arc<dyn face::FaceEngine> = face::DlibEngine::shared()
+        .map(|e| e as Arc<dyn face::FaceEngine>)
+        .context("loading the face engine (run scripts/setup/20-face.sh)")?;
+    let cropper: Arc<dyn PhotoCropper> = Arc::new(FaceCropper::new(engine));
+    let printer = IppPrinter::new(IppPrinterConfig::new(&printer_uri))
+        .map_err(|e| anyhow::anyhow!("--printer: {e}"))?;
+    let recorder: Option<Arc<dyn devices::VideoRecorder>> = if args.no_video {
+        None
+    } else {
+        Some(Arc::new(FfmpegRecorder::new(FfmpegRecorderConfig::new(
+            &args.camera,
+        ))))
+    };
+    let ports = Ports {
+        center: Arc::new(center),
+        card_reader: Arc::new(SerialCardReader::new(SerialCardReaderConfig::new(
+            &args.card_reader,
+        ))),
+        barcode: Arc::new(SerialBarcodeScanner::new(SerialBarcodeConfig::new(
+            &args.barcode,
+        ))),
+        fingerprint: Arc::new(SerialFingerprintScanner::new(SerialFingerprintConfig::new(
+            &args.fingerprint,
+        ))),
+        camera: Arc::new(MjpegCamera::new(MjpegCameraConfig::new(&args.camera))),
+        cropper,
+        pos: Arc::new(SerialPosTerminal::new(SerialPosConfig::new(&args.pos))),
+        printer: Arc::new(printer),
+        recorder,
+    };
+    let mut session = domain::session::SessionConfig::default();
+    session.inactivity_timeout_ms = args.inactivity_secs.saturating_mul(1000);
+    let today = crate::clock::checked_today_source()?;
+    let config = AgentConfig {
+        session,
+        enrol: biometrics::EnrolConfig::default(),
+        camera_preview_url: Some(args.camera.clone()),
+        video_dir: args.data_dir.join("video"),
+        today: Arc::new(today),
+        retry_pause: Duration::from_secs(1),
+    };
+    let (handle, agent) = kiosk::agent::start(ports, outbox, config)
+        .await
+        .context("starting the agent")?;
+
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("listening on {}", args.listen))?;
+    let url = format!("http://{}", listener.local_addr()?);
+    println!("kiosk screen: {url}/");
+    println!("pid: {}", std::process::id());
+    let app = kiosk::ui::router(handle);
+    let server = axum::serve(listener, app).with_graceful_shutdown(crate::shutdown::signal());
+    tokio::select! {
+        served = server => served.context("serving the touchscreen")?,
+        _ = agent => anyhow::bail!("the agent stopped"),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The outbox's envelope cipher under the kiosk's own master key file (created on first start,
+/// mode 0600): the outbox holds biometrics and the applicant's number until the center has them.
+fn outbox_cipher(data_dir: &std::path::Path) -> anyhow::Result<Arc<dyn store::BlobCipher>> {
+    let path = data_dir.join("outbox.keys");
+    let keys = if path.exists() {
+        store::FileKeyProvider::open(&path)
+    } else {
+        store::FileKeyProvider::create(&path)
+    }
+    .with_context(|| format!("the outbox key file {}", path.display()))?;
+    Ok(Arc::new(store::EnvelopeCipher::new(Arc::new(keys))))
+}
