@@ -14,6 +14,7 @@ mod cmd_docs;
 mod cmd_face;
 mod cmd_finger;
 mod cmd_id;
+mod cmd_keys;
 mod cmd_kiosk;
 mod cmd_paysim;
 mod cmd_popsys;
@@ -60,6 +61,8 @@ enum Command {
     Docs(cmd_docs::Args),
     /// The reference WeChat Pay v3 server
     Paysim(cmd_paysim::Args),
+    /// Master keys of encryption at rest: create, rotate, rewrap, status, remove
+    Keys(cmd_keys::Args),
 }
 
 #[tokio::main]
@@ -79,6 +82,7 @@ async fn main() -> ExitCode {
         Command::Finger(args) => cmd_finger::run(args).await,
         Command::Docs(args) => cmd_docs::run(args).await,
         Command::Paysim(args) => cmd_paysim::run(args).await,
+        Command::Keys(args) => cmd_keys::run(args).await,
     };
     match result {
         Ok(code) => code,

@@ -19,6 +19,8 @@
 
 use std::sync::Arc;
 
+/// The object store crate, re-exported so callers can build the store a [`BlobStore`] writes to.
+pub use object_store;
 use object_store::path::Path as ObjectPath;
 use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
 use rand::RngCore;
