@@ -450,6 +450,15 @@ impl BlobStore {
             .collect())
     }
 
+    /// Makes a new master key current ([`KeyProvider::rotate`]) and rewraps every data key under
+    /// it ([`BlobStore::rewrap_all`]); returns the new key id and what the rewrap did. The sealed
+    /// columns of the store are rewrapped by [`rewrap_sealed_columns`].
+    pub async fn rotate(&self, batch: u32) -> Result<(String, RewrapReport), BlobStoreError> {
+        let new = self.keys.rotate()?;
+        let report = self.rewrap_all(batch).await?;
+        Ok((new, report))
+    }
+
     /// Rewraps every data key not wrapped with the key provider's current master key (after
     /// `FileKeyProvider::rotate`), `batch` rows at a time. Metadata rows only; no ciphertext is
     /// read or written. Each row is updated by its own statement, conditional on its key id and

@@ -120,6 +120,14 @@ pub trait KeyProvider: Send + Sync + fmt::Debug {
     fn wrap(&self, dek: &DataKey) -> Result<WrappedKey, CryptoError>;
     /// The data key that `wrapped` holds under master key `key_id`.
     fn unwrap(&self, key_id: &str, wrapped: &[u8]) -> Result<DataKey, CryptoError>;
+    /// Makes a new master key current and returns its id, keeping the older ones for unwrapping.
+    /// Providers whose keys are rotated elsewhere (in the KMS's console) keep this default,
+    /// which refuses.
+    fn rotate(&self) -> Result<String, CryptoError> {
+        Err(CryptoError::Provider(
+            "this key provider's master keys are rotated outside idkiosk".into(),
+        ))
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -265,6 +273,7 @@ impl FileKeyProvider {
     /// is rewritten atomically (a private temporary file renamed over it). Data keys wrapped with
     /// older keys stay readable; `BlobStore::rewrap_all` moves them to the new key.
     pub fn rotate(&self) -> Result<String, CryptoError> {
+        let _lock = FileLock::take(&self.path)?;
         self.reload()?;
         let mut ring = self.ring.write().expect("key ring lock");
         let next = ring.keys.iter().map(|k| k.version).max().unwrap_or(0) + 1;
@@ -279,6 +288,7 @@ impl FileKeyProvider {
     /// Removes the master key `key_id` from the file (never the current one). Only do this once no
     /// data key is wrapped with it any more (`idkiosk keys status`): what it wrapped is lost.
     pub fn remove(&self, key_id: &str) -> Result<(), CryptoError> {
+        let _lock = FileLock::take(&self.path)?;
         self.reload()?;
         let mut ring = self.ring.write().expect("key ring lock");
         let current = current(&ring.keys).map(|k| k.id.clone());
@@ -394,6 +404,10 @@ impl KeyProvider for FileKeyProvider {
             Some(None) => Err(CryptoError::Unwrap(key_id.to_owned())),
             Some(Some(dek)) => Ok(dek),
         }
+    }
+
+    fn rotate(&self) -> Result<String, CryptoError> {
+        FileKeyProvider::rotate(self)
     }
 }
 
@@ -515,6 +529,34 @@ fn open_private(path: &Path, create_new: bool) -> Result<std::fs::File, CryptoEr
     options
         .open(path)
         .map_err(|err| key_file_error(path, format!("cannot create: {err}")))
+}
+
+/// `KEYFILE.lock`, held while the key file is rewritten, so two rotations at once cannot lose a key.
+struct FileLock(PathBuf);
+
+impl FileLock {
+    fn take(path: &Path) -> Result<FileLock, CryptoError> {
+        let mut lock = path.as_os_str().to_owned();
+        lock.push(".lock");
+        let lock = PathBuf::from(lock);
+        match open_private(&lock, true) {
+            Ok(_) => Ok(FileLock(lock)),
+            Err(_) if lock.exists() => Err(key_file_error(
+                path,
+                format!(
+                    "{} exists: another rotation is running (remove it if it is stale)",
+                    lock.display()
+                ),
+            )),
+            Err(err) => Err(err),
+        }
+    }
+}
+
+impl Drop for FileLock {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
 }
 
 fn write_atomically(path: &Path, text: &str) -> Result<(), CryptoError> {
@@ -765,6 +807,19 @@ mod tests {
             cipher.open(&sealed),
             Err(CryptoError::UnknownKey(id)) if id == old
         ));
+        let _ = std::fs::remove_file(&path);
+    }
+
+    #[test]
+    fn a_rotation_in_progress_blocks_another() {
+        let path = temp_key_file("lock");
+        let keys = FileKeyProvider::create(&path).unwrap();
+        let lock = FileLock::take(&path).unwrap();
+        let err = keys.rotate().unwrap_err();
+        assert!(err.to_string().contains("another rotation"), "{err}");
+        drop(lock);
+        keys.rotate().unwrap();
+        assert_eq!(keys.key_ids().len(), 2);
         let _ = std::fs::remove_file(&path);
     }
 
