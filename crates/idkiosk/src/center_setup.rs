@@ -23,6 +23,11 @@ pub struct CenterOptions {
     pub wechat: Option<WechatOptions>,
     /// Load the face engine (fails when the models are missing).
     pub face: bool,
+    /// The master key file (created on first start, mode 0600): every photo, fingerprint,
+    /// signature and video is sealed under a data key it wraps.
+    pub key_file: PathBuf,
+    /// Where the sealed blobs' ciphertext lives (the object store's local folder).
+    pub blob_dir: PathBuf,
 }
 
 /// WeChat Pay settings.
@@ -40,9 +45,20 @@ pub async fn center_state(
     population: Arc<dyn popsys::PopulationSystem>,
     options: CenterOptions,
 ) -> anyhow::Result<AppState> {
+    let keys: Arc<dyn store::KeyProvider> = Arc::new(
+        if options.key_file.exists() {
+            store::FileKeyProvider::open(&options.key_file)
+        } else {
+            store::FileKeyProvider::create(&options.key_file)
+        }
+        .with_context(|| format!("the master key file {}", options.key_file.display()))?,
+    );
     let store = store::Store::connect(&options.database_url)
         .await
-        .with_context(|| format!("opening the center database {}", options.database_url))?;
+        .with_context(|| format!("opening the center database {}", options.database_url))?
+        .with_cipher(Arc::new(store::EnvelopeCipher::new(keys.clone())));
+    let blobs = store::BlobStore::local(store.clone(), &options.blob_dir, keys)
+        .with_context(|| format!("the blob folder {}", options.blob_dir.display()))?;
     let kiosks = KioskSecrets::parse(&options.kiosk_secrets)
         .map_err(|e| anyhow::anyhow!("kiosk secrets: {e}"))?;
     let mut state = AppState::new(
@@ -52,6 +68,7 @@ pub async fn center_state(
         kiosks,
         store,
     );
+    state.blobs = Arc::new(center::blobs::EncryptedBlobSink::new(blobs));
     let fonts =
         documents::Fonts::system().context("loading the document fonts (fonts-noto-cjk)")?;
     state.documents = Some(Arc::new(documents::Renderer::new(fonts)));

@@ -40,6 +40,12 @@ pub struct Args {
     /// Run without the face engine (step 7 answers 503)
     #[arg(long)]
     no_face: bool,
+    /// The master key file sealing biometrics and videos (created on first start)
+    #[arg(long, default_value = ".idkiosk/center/master.keys")]
+    key_file: std::path::PathBuf,
+    /// Where sealed blobs are kept
+    #[arg(long, default_value = ".idkiosk/center/blobs")]
+    blob_dir: std::path::PathBuf,
 }
 
 /// Runs `idkiosk center` until SIGTERM or Ctrl-C.
@@ -92,6 +98,8 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             kiosk_secrets,
             wechat,
             face: !args.no_face,
+            key_file: args.key_file.clone(),
+            blob_dir: args.blob_dir.clone(),
         },
     )
     .await?;
