@@ -91,6 +91,8 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             kiosk_secrets: "K0001=demo-secret".to_owned(),
             wechat: None,
             face: true,
+            key_file: args.data_dir.join("center.keys"),
+            blob_dir: args.data_dir.join("blobs"),
         },
     )
     .await?;
