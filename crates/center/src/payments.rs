@@ -518,10 +518,12 @@ pub async fn pos(
             "only a unionpay payment has a POS result",
         ));
     }
-    if is_final(&payment.state) {
+    let approved = report.approved && report.response_code == "00";
+    // The first report wins; but an approval for an attempt closed meanwhile (a new attempt was
+    // started) is recorded: the card was charged, and the application may now be paid twice.
+    if is_final(&payment.state) && !(approved && payment.state == "CLOSED") {
         return Ok(Json((&payment).into()));
     }
-    let approved = report.approved && report.response_code == "00";
     if approved {
         let reference = report
             .reference

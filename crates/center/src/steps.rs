@@ -93,7 +93,11 @@ pub async fn receipt(
     let (found, photo) = match outcome {
         ReceiptOutcome::Usable(receipt) => (true, receipt.jpeg),
         other => {
-            tracing::info!(session = sid.as_str(), answer = ?std::mem::discriminant(&other), "receipt not usable");
+            tracing::info!(
+                session = sid.as_str(),
+                answer = receipt_answer(&other),
+                "receipt not usable"
+            );
             (false, None)
         }
     };
@@ -113,6 +117,15 @@ pub async fn receipt(
     Ok(Json(ReceiptAnswer {
         found: stored.found,
     }))
+}
+
+fn receipt_answer(outcome: &ReceiptOutcome) -> &'static str {
+    match outcome {
+        ReceiptOutcome::Usable(_) => "usable",
+        ReceiptOutcome::NotFound => "not_found",
+        ReceiptOutcome::Expired { .. } => "expired",
+        ReceiptOutcome::AlreadyUsed { .. } => "already_used",
+    }
 }
 
 /// `POST /v1/sessions/{sid}/faces`.

@@ -317,3 +317,52 @@ async fn a_declined_pos_purchase_is_payerror_and_a_new_attempt_may_follow() {
         "NOTPAY"
     );
 }
+
+// A kiosk that gave up on a POS purchase and started a new attempt, whose first purchase was
+// approved after all: the center closed attempt 1 when attempt 2 began, but the card was charged,
+// so the late approval is recorded and flagged for a void, never dropped.
+#[tokio::test]
+async fn a_late_pos_approval_on_a_closed_attempt_is_recorded_and_flagged() {
+    let world = world().await;
+    let sid = new_session();
+    let number = up_to_application(&world, &sid).await;
+    let unionpay = |attempt| CreatePaymentRequest {
+        method: "unionpay".into(),
+        attempt,
+        amount_fen: 2000,
+    };
+    world
+        .client
+        .create_payment(&sid, &unionpay(1))
+        .await
+        .unwrap();
+    world
+        .client
+        .create_payment(&sid, &unionpay(2))
+        .await
+        .unwrap();
+    assert_eq!(world.client.payment(&sid, 1).await.unwrap().state, "CLOSED");
+    let second = world.client.report_pos(&sid, 2, &approved()).await.unwrap();
+    assert_eq!(
+        (second.state.as_str(), second.void_required),
+        ("SUCCESS", false)
+    );
+    let late = PosReport {
+        reference: Some("999999999999".into()),
+        ..approved()
+    };
+    let first = world.client.report_pos(&sid, 1, &late).await.unwrap();
+    assert_eq!(
+        (first.state.as_str(), first.void_required),
+        ("SUCCESS", true)
+    );
+    let report = world
+        .client
+        .reconciliation(time::macros::date!(2026 - 11 - 25))
+        .await
+        .unwrap();
+    assert!(report.mismatches.iter().any(|m| matches!(
+        m,
+        center::reconcile::Mismatch::PaidTwice { application_no, .. } if *application_no == number
+    )));
+}

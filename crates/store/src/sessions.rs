@@ -764,8 +764,9 @@ impl Store {
     }
 
     /// Stores the kiosk's POS report and moves a payment that is not final to `state`
-    /// (`SUCCESS` with `paid_fen` and the reference, or `PAYERROR`). Returns whether this call
-    /// changed it.
+    /// (`SUCCESS` with `paid_fen` and the reference, or `PAYERROR`). An approved purchase is
+    /// recorded on a payment closed meanwhile too (the card was charged). Returns whether this
+    /// call changed it.
     pub async fn record_pos_result(
         &self,
         out_trade_no: &str,
@@ -779,7 +780,8 @@ impl Store {
         let done = on_pool!(&self.pool, |pool| sqlx::query(
             "UPDATE center_payments SET state = $2, pos_result = $3, transaction_id = $4, \
                paid_fen = $5, paid_at = $6, updated_at = $7 \
-             WHERE out_trade_no = $1 AND state IN ('NOTPAY', 'USERPAYING')"
+             WHERE out_trade_no = $1 AND (state IN ('NOTPAY', 'USERPAYING') \
+               OR ($2 = 'SUCCESS' AND state = 'CLOSED'))"
         )
         .bind(out_trade_no)
         .bind(state)
