@@ -20,8 +20,11 @@
       window.location.replace("/");
     }
   }
-  if (window.EventSource) {
-    var source = new EventSource("/events");
+  var source = null;
+  try {
+    source = window.EventSource ? new EventSource("/events") : null;
+  } catch (e) { /* no live updates: the forms still lead to the next page */ }
+  if (source) {
     source.addEventListener("view", function (event) {
       var data;
       try { data = JSON.parse(event.data); } catch (e) { return; }
