@@ -1,6 +1,8 @@
 //! Real face images for the demo: the test images of the PyPI `face_recognition` 1.3.0 sdist,
-//! fetched by `scripts/setup/20-face.sh`. popsys can seed demo citizens' historical photos, studio
-//! receipts and camera frames from them so step 7 passes and fails for real.
+//! fetched by `scripts/setup/20-face.sh`. popsys seeds the demo citizens' historical photos and
+//! studio receipts from them, and names each citizen's camera picture, so step 7 passes and fails
+//! for real: `popsys::seed::demo::{camera_image, camera_jpeg, historical_photo, certified_photo,
+//! plan}` (popsys finds the same folder without linking this crate; docs/face.md, "Demo faces").
 
 use std::path::PathBuf;
 
