@@ -77,6 +77,9 @@
       event.preventDefault();
       activate(field);
     });
+    // A WebDriver click or a keyboard focus selects the field too.
+    field.addEventListener("click", function () { activate(field); });
+    field.addEventListener("focus", function () { activate(field); });
   });
   Array.prototype.forEach.call(document.querySelectorAll(".keypad .key"), function (key) {
     key.addEventListener("click", function () {
