@@ -1,23 +1,41 @@
-//! `idkiosk demo`: everything on one machine with demo data, on an embedded SQLite database.
+//! `idkiosk demo`: everything on one machine with demo data, on embedded SQLite databases.
 //!
-//! Today it starts the reference population system (seeded with the fixed demo citizens and
-//! generated ones on first start) and the center, which reaches it over HTTP as it would reach a
-//! bureau's system. The kiosk agent and the device simulators join as they are built.
+//! In this process: the reference population system (seeded with the fixed demo citizens and
+//! generated ones on first start), the center (reaching popsys over HTTP as it would reach a
+//! bureau's system, WeChat Pay through paysim), paysim, the device simulators (card reader,
+//! barcode scanner, fingerprint module, POS terminal on ptys under `DATA_DIR/dev`, the MJPEG
+//! camera) and the simulator control panel at `/sim`. The kiosk agent runs as a child process of
+//! the same binary (`idkiosk kiosk …`), restarted 1 s after it dies, so a test can kill -9 it.
+//! See docs/demo.md.
 
+#[path = "demo/mod.rs"]
+mod demo;
+
+use std::ffi::OsString;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use domain::region::KioskCity;
-use popsys::seed::{demo, LoadPath, SeedConfig};
+use popsys::seed::{demo as citizens, LoadPath, SeedConfig};
 use popsys::StorePopulationSystem;
+
+use crate::center_setup::{center_state, CenterOptions, WechatOptions};
+use demo::panel::{Panel, Urls};
+use demo::printer::DemoPrinter;
+use demo::supervisor::Supervisor;
+
+/// A printer URI nobody listens on: the kiosk starts, and printing ends as a printer fault.
+const NO_PRINTER: &str = "ipp://127.0.0.1:1/printers/none";
 
 /// Arguments of `idkiosk demo`.
 #[derive(clap::Args)]
 pub struct Args {
-    /// Folder for the demo database (created if missing)
+    /// Folder for the demo's databases, keys, device links and the kiosk's outbox (created if
+    /// missing)
     #[arg(long, default_value = ".idkiosk/demo")]
     data_dir: PathBuf,
     /// Generated citizens on first start (the fixed demo citizens come on top)
@@ -29,12 +47,47 @@ pub struct Args {
     /// The kiosk city
     #[arg(long, default_value = "320100")]
     city: String,
-    /// Address of the center (port 0 picks a free one)
+    /// Address of the center (port 0 picks a free one, as for every address below)
     #[arg(long, default_value = "127.0.0.1:7400")]
     center_listen: SocketAddr,
-    /// Address of the population system (port 0 picks a free one)
+    /// Address of the population system
     #[arg(long, default_value = "127.0.0.1:7401")]
     popsys_listen: SocketAddr,
+    /// Address of the simulator control panel (`/sim`)
+    #[arg(long, default_value = "127.0.0.1:7402")]
+    panel_listen: SocketAddr,
+    /// Address of the kiosk's touchscreen UI
+    #[arg(long, default_value = "127.0.0.1:7410")]
+    kiosk_listen: SocketAddr,
+    /// Address of the camera simulator (MJPEG)
+    #[arg(long, default_value = "127.0.0.1:7403")]
+    camera_listen: SocketAddr,
+    /// Address of paysim, the WeChat Pay v3 reference server
+    #[arg(long, default_value = "127.0.0.1:7420")]
+    paysim_listen: SocketAddr,
+    /// The kiosk's id at the center
+    #[arg(long, default_value = "K0001")]
+    kiosk_id: String,
+    /// The kiosk's shared secret [default: random, kept in DATA_DIR/kiosk.secret]
+    #[arg(long)]
+    kiosk_secret: Option<String>,
+    /// The CUPS queue the kiosk prints to, ipp://HOST:PORT/printers/NAME [default: the
+    /// environment variable IDKIOSK_PRINTER]; scripts/demo.sh starts a private CUPS with a
+    /// cups-pdf queue
+    #[arg(long, value_name = "URI")]
+    printer: Option<String>,
+    /// Open the kiosk screen in Chromium's kiosk mode (/usr/bin/chromium)
+    #[arg(long)]
+    kiosk: bool,
+    /// Do not start the kiosk agent (run `idkiosk kiosk` yourself, e.g. under a debugger)
+    #[arg(long)]
+    no_agent: bool,
+    /// Run the center without the face engine (step 7 answers 503)
+    #[arg(long)]
+    no_face: bool,
+    /// Do not record session videos (also the default when ffmpeg is missing)
+    #[arg(long)]
+    no_video: bool,
 }
 
 /// Runs `idkiosk demo` until Ctrl-C or SIGTERM.
@@ -46,10 +99,25 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(2));
         }
     };
+    let printer_uri = args
+        .printer
+        .clone()
+        .or_else(|| std::env::var("IDKIOSK_PRINTER").ok())
+        .filter(|uri| !uri.trim().is_empty());
+    let printer = match printer_uri.as_deref().map(DemoPrinter::parse).transpose() {
+        Ok(printer) => printer,
+        Err(err) => {
+            eprintln!("error: {err}");
+            return Ok(ExitCode::from(2));
+        }
+    };
     let today = crate::clock::checked_today_source()?;
     std::fs::create_dir_all(&args.data_dir)
         .with_context(|| format!("creating {}", args.data_dir.display()))?;
-    let db_url = format!("sqlite://{}", args.data_dir.join("demo.db").display());
+    // Children get absolute paths whatever their working directory.
+    let data_dir = std::fs::canonicalize(&args.data_dir)
+        .with_context(|| format!("resolving {}", args.data_dir.display()))?;
+    let db_url = format!("sqlite://{}", data_dir.join("demo.db").display());
     let store = store::Store::connect(&db_url)
         .await
         .with_context(|| format!("opening {db_url}"))?;
@@ -67,77 +135,329 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             "seeded {} citizens in {:.1} s",
             summary.citizens, summary.seconds
         );
+        if let Some(note) = summary.note {
+            eprintln!("note: {note}");
+        }
     }
 
-    let popsys_listener = tokio::net::TcpListener::bind(args.popsys_listen)
-        .await
-        .with_context(|| format!("listening on {} for popsys", args.popsys_listen))?;
+    // Population system.
+    let popsys_listener = bind(args.popsys_listen, "popsys").await?;
     let popsys_url = format!("http://{}", popsys_listener.local_addr()?);
     let popsys_app = popsys::app(popsys::AppState {
         popsys: Arc::new(StorePopulationSystem::new(store.clone())),
-        today: Arc::new(today),
+        today: Arc::new(crate::clock::checked_today_source()?),
     });
 
-    let center_listener = tokio::net::TcpListener::bind(args.center_listen)
-        .await
-        .with_context(|| format!("listening on {} for the center", args.center_listen))?;
+    // paysim, its keys in DATA_DIR/paysim for the center's WeChat Pay client.
+    let keys_dir = data_dir.join("paysim");
+    let keys = {
+        let dir = keys_dir.clone();
+        tokio::task::spawn_blocking(move || payment::KeyPair::load_or_generate(&dir))
+            .await
+            .context("generating the paysim keys")?
+            .with_context(|| format!("paysim key material in {}", keys_dir.display()))?
+    };
+    let paysim_listener = bind(args.paysim_listen, "paysim").await?;
+    let paysim_url = format!("http://{}", paysim_listener.local_addr()?);
+    let paysim_app = payment::sim::app(payment::sim::SimConfig {
+        keys: keys.platform.clone(),
+        retry: payment::sim::RetryPolicy::default(),
+        clock: payment::system_clock(),
+    });
+
+    // The center.
+    let secret = match &args.kiosk_secret {
+        Some(secret) => secret.clone(),
+        None => kiosk_secret(&data_dir)?,
+    };
+    let center_listener = bind(args.center_listen, "the center").await?;
     let center_url = format!("http://{}", center_listener.local_addr()?);
-    let population = popsys::HttpPopulationSystem::new(&popsys_url).context("popsys client")?;
-    let center_state = crate::center_setup::center_state(
-        Arc::new(population),
-        crate::center_setup::CenterOptions {
-            database_url: format!("sqlite://{}", args.data_dir.join("center.db").display()),
-            kiosk_city: city,
-            kiosk_secrets: "K0001=demo-secret".to_owned(),
-            wechat: None,
-            face: true,
-            key_file: args.data_dir.join("center.keys"),
-            blob_dir: args.data_dir.join("blobs"),
-        },
-    )
-    .await?;
-    let center_app = center::app(center_state);
+    let population: Arc<dyn popsys::PopulationSystem> =
+        Arc::new(popsys::HttpPopulationSystem::new(&popsys_url).context("popsys client")?);
+    let options = |face: bool| CenterOptions {
+        database_url: format!("sqlite://{}", data_dir.join("center.db").display()),
+        kiosk_city: city.clone(),
+        kiosk_secrets: format!("{}={secret}", args.kiosk_id),
+        wechat: Some(WechatOptions {
+            base_url: paysim_url.clone(),
+            keys_dir: keys_dir.clone(),
+            notify_url: format!("{center_url}/v1/payments/wechat/notify"),
+        }),
+        face,
+    };
+    let state = match center_state(population.clone(), options(!args.no_face)).await {
+        Ok(state) => state,
+        Err(err) if !args.no_face => {
+            eprintln!(
+                "note: the center runs without the face engine (step 7 answers 503): {err:#}"
+            );
+            center_state(population, options(false)).await?
+        }
+        Err(err) => return Err(err),
+    };
+    let center_app = center::app(state);
+
+    // Devices.
+    let devices = demo::devices::start(&data_dir.join("dev"), today(), args.camera_listen).await?;
+    let device_urls = devices.urls();
+
+    // The kiosk agent.
+    let kiosk_addr = free_address(args.kiosk_listen)?;
+    let kiosk_url = format!("http://{kiosk_addr}/");
+    let mut kiosk_args: Vec<OsString> = vec!["kiosk".into()];
+    let mut push = |flag: &str, value: &dyn AsRef<std::ffi::OsStr>| {
+        kiosk_args.push(flag.into());
+        kiosk_args.push(value.as_ref().to_owned());
+    };
+    push("--center", &center_url);
+    push("--kiosk-id", &args.kiosk_id);
+    push("--card-reader", &device_urls.card_reader.port);
+    push("--barcode", &device_urls.barcode.port);
+    push("--fingerprint", &device_urls.fingerprint.port);
+    push("--pos", &device_urls.pos.port);
+    push("--camera", &device_urls.camera.stream);
+    push("--printer", &printer_uri.as_deref().unwrap_or(NO_PRINTER));
+    push("--listen", &kiosk_addr.to_string());
+    push("--data-dir", &data_dir.join("kiosk"));
+    let ffmpeg = Path::new("/usr/bin/ffmpeg").exists();
+    if args.no_video || !ffmpeg {
+        kiosk_args.push("--no-video".into());
+    }
+    let pid_file = data_dir.join("kiosk.pid");
+    let supervisor = (!args.no_agent).then(|| {
+        Supervisor::start(
+            kiosk_args.clone(),
+            // The secret goes by environment, out of the process list.
+            vec![("IDKIOSK_KIOSK_SECRET".to_owned(), secret.clone())],
+            pid_file.clone(),
+        )
+    });
+    let kiosk_status = supervisor
+        .as_ref()
+        .map(Supervisor::shared_status)
+        .unwrap_or_default();
+    if args.no_agent {
+        kiosk_status.lock().unwrap_or_else(|p| p.into_inner()).note =
+            Some("not started (--no-agent)".to_owned());
+    }
+
+    // The panel.
+    let panel_listener = bind(args.panel_listen, "the control panel").await?;
+    let panel_url = format!("http://{}/sim", panel_listener.local_addr()?);
+    let urls = Urls {
+        kiosk: kiosk_url.clone(),
+        panel: panel_url.clone(),
+        center: center_url.clone(),
+        popsys: popsys_url.clone(),
+        paysim: paysim_url.clone(),
+        paysim_page: format!("{paysim_url}/sim"),
+        database: db_url.clone(),
+        data_dir: data_dir.display().to_string(),
+        kiosk_id: args.kiosk_id.clone(),
+    };
+    let panel_app = demo::panel::router(Panel::new(
+        urls,
+        device_urls.clone(),
+        printer.clone(),
+        kiosk_status.clone(),
+    ));
 
     println!("idkiosk demo is running (Ctrl-C stops it)");
+    println!("  kiosk screen:        {kiosk_url}");
+    println!("  control panel:       {panel_url}");
     println!("  center (kiosk API):  {center_url}   e.g. POST {center_url}/v1/scope");
     println!(
         "  population system:   {popsys_url}   e.g. GET {popsys_url}/v1/citizens/{}",
-        demo::RENEWAL_IN_WINDOW
+        citizens::RENEWAL_IN_WINDOW
     );
+    println!(
+        "  paysim (WeChat Pay): {paysim_url}   payer's page {paysim_url}/sim, keys in {}",
+        keys_dir.display()
+    );
+    println!(
+        "  camera (MJPEG):      {}   control {}",
+        device_urls.camera.stream, device_urls.camera.control
+    );
+    for (name, device) in [
+        ("card reader", &device_urls.card_reader),
+        ("barcode scanner", &device_urls.barcode),
+        ("fingerprint", &device_urls.fingerprint),
+        ("POS terminal", &device_urls.pos),
+    ] {
+        println!(
+            "  {:<20} {}   control {}",
+            format!("{name}:"),
+            device.port.display(),
+            device.control
+        );
+    }
+    match &printer {
+        Some(p) => println!("  printer:             {}", p.uri),
+        None => println!(
+            "  printer:             none (give --printer ipp://… or IDKIOSK_PRINTER; printing ends as a printer fault)"
+        ),
+    }
     println!("  database:            {db_url}");
+    if args.no_agent {
+        println!("  kiosk agent:         not started (--no-agent); start it with:");
+        println!(
+            "    IDKIOSK_KIOSK_SECRET={secret} {} {}",
+            std::env::current_exe()?.display(),
+            kiosk_args
+                .iter()
+                .map(|a| a.to_string_lossy().into_owned())
+                .collect::<Vec<_>>()
+                .join(" ")
+        );
+    } else {
+        println!(
+            "  kiosk agent:         {} as a child process (pid in {}), restarted 1 s after it dies",
+            args.kiosk_id,
+            pid_file.display()
+        );
+    }
+    if !ffmpeg {
+        println!(
+            "  note: no ffmpeg, the kiosk records no video (scripts/setup/40-cups.sh installs it)"
+        );
+    }
     println!("try a scope lookup for a demo citizen (see docs/popsys.md for the others):");
     println!(
-        "  curl -s {center_url}/v1/scope -H 'content-type: application/json' -d '{{\"business\":\"lost\",\"household\":\"province\",\"id\":\"{}\"}}'",
-        demo::PROVINCE_REGISTERED_REMOTE
+        "  curl -s {center_url}/v1/scope -H 'content-type: application/json' -H 'x-kiosk-id: {}' -H 'authorization: Bearer {secret}' -d '{{\"business\":\"lost\",\"household\":\"province\",\"id\":\"{}\"}}'",
+        args.kiosk_id,
+        citizens::PROVINCE_REGISTERED_REMOTE
     );
 
     let (stop_tx, _) = tokio::sync::broadcast::channel::<()>(1);
-    let mut popsys_stop = stop_tx.subscribe();
-    let mut center_stop = stop_tx.subscribe();
-    let popsys_task = tokio::spawn(async move {
-        axum::serve(popsys_listener, popsys_app)
-            .with_graceful_shutdown(async move {
-                let _ = popsys_stop.recv().await;
-            })
-            .await
-    });
-    let center_task = tokio::spawn(async move {
-        axum::serve(center_listener, center_app)
-            .with_graceful_shutdown(async move {
-                let _ = center_stop.recv().await;
-            })
-            .await
-    });
+    let serve = |listener: tokio::net::TcpListener, app: axum::Router| {
+        let mut stop = stop_tx.subscribe();
+        tokio::spawn(async move {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(async move {
+                    let _ = stop.recv().await;
+                })
+                .await
+        })
+    };
+    let servers = vec![
+        ("popsys", serve(popsys_listener, popsys_app)),
+        ("paysim", serve(paysim_listener, paysim_app)),
+        ("the center", serve(center_listener, center_app)),
+        ("the control panel", serve(panel_listener, panel_app)),
+    ];
+
+    let chromium = if args.kiosk {
+        open_chromium(&kiosk_url).await
+    } else {
+        None
+    };
+
     crate::shutdown::signal().await;
+    if let Some(mut browser) = chromium {
+        let _ = browser.kill().await;
+    }
+    if let Some(supervisor) = supervisor {
+        supervisor.stop().await;
+    }
     let _ = stop_tx.send(());
-    popsys_task
-        .await
-        .context("popsys task")?
-        .context("serving popsys")?;
-    center_task
-        .await
-        .context("center task")?
-        .context("serving the center")?;
+    for (name, task) in servers {
+        // Long-lived connections (a browser's event stream) must not hold the exit up.
+        match tokio::time::timeout(Duration::from_secs(5), task).await {
+            Ok(joined) => joined
+                .with_context(|| format!("{name} task"))?
+                .with_context(|| format!("serving {name}"))?,
+            Err(_) => tracing::warn!("{name} still had open connections after 5 s"),
+        }
+    }
+    devices.shutdown().await;
     store.close().await;
     Ok(ExitCode::SUCCESS)
+}
+
+async fn bind(addr: SocketAddr, what: &str) -> anyhow::Result<tokio::net::TcpListener> {
+    tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("listening on {addr} for {what}"))
+}
+
+/// `addr`, or a free port on its host when its port is 0 (the kiosk binds it itself).
+fn free_address(addr: SocketAddr) -> anyhow::Result<SocketAddr> {
+    if addr.port() != 0 {
+        return Ok(addr);
+    }
+    let probe = std::net::TcpListener::bind(addr).context("finding a free port for the kiosk")?;
+    Ok(probe.local_addr()?)
+}
+
+/// The demo kiosk's shared secret: read from `DATA_DIR/kiosk.secret`, made on first start.
+fn kiosk_secret(data_dir: &Path) -> anyhow::Result<String> {
+    let file = data_dir.join("kiosk.secret");
+    if let Ok(text) = std::fs::read_to_string(&file) {
+        let text = text.trim();
+        if !text.is_empty() {
+            return Ok(text.to_owned());
+        }
+    }
+    let mut bytes = [0u8; 16];
+    use std::io::Read;
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut bytes))
+        .context("reading /dev/urandom")?;
+    let secret: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    std::fs::write(&file, format!("{secret}\n"))
+        .with_context(|| format!("writing {}", file.display()))?;
+    Ok(secret)
+}
+
+/// Opens `url` in Chromium's kiosk mode when `/usr/bin/chromium` exists.
+async fn open_chromium(url: &str) -> Option<tokio::process::Child> {
+    let chromium = Path::new("/usr/bin/chromium");
+    if !chromium.exists() {
+        println!("--kiosk: /usr/bin/chromium is not installed (scripts/setup/50-browser.sh installs it); open {url} in a browser");
+        return None;
+    }
+    let profile = std::env::temp_dir().join(format!("idkiosk-chromium-{}", std::process::id()));
+    let mut command = tokio::process::Command::new(chromium);
+    command.args([
+        "--kiosk",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+    ]);
+    command.arg(format!("--user-data-dir={}", profile.display()));
+    if running_as_root() {
+        // Chromium refuses to start as root with its sandbox.
+        command.arg("--no-sandbox");
+    }
+    command
+        .arg(url)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .kill_on_drop(true);
+    match command.spawn() {
+        Ok(child) => {
+            println!(
+                "opened the kiosk screen in Chromium (kiosk mode, profile {})",
+                profile.display()
+            );
+            Some(child)
+        }
+        Err(err) => {
+            println!("--kiosk: could not start Chromium: {err}");
+            None
+        }
+    }
+}
+
+fn running_as_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix("Uid:"))
+                .and_then(|uids| uids.split_whitespace().nth(1).map(|euid| euid == "0"))
+        })
+        .unwrap_or(false)
 }
