@@ -149,6 +149,7 @@ macro_rules! on_pool {
 
 // After `on_pool!`, which it uses.
 pub mod sessions;
+pub mod fleet;
 
 /// The database handle: cheap to clone, shared by every request.
 #[derive(Debug, Clone)]
