@@ -79,6 +79,8 @@ pub struct AgentConfig {
 enum Internal {
     Event(u64, Event),
     Hint(u64, Hint),
+    /// The outbox delivery reached the center (true) or could not (false).
+    Reachable(bool),
 }
 
 /// Screen data a worker learned.
@@ -139,11 +141,15 @@ pub async fn start(
         tasks: HashMap::new(),
         deliver: deliver.clone(),
     };
+    let reachability = internal_tx.clone();
     tokio::spawn(delivery_loop(
         outbox,
         agent.ports.center.clone(),
         deliver,
         agent.config.retry_pause,
+        Arc::new(move |reachable| {
+            let _ = reachability.send(Internal::Reachable(reachable));
+        }),
     ));
     agent.restore().await?;
     agent.spawn_scanner();
@@ -265,6 +271,12 @@ impl Agent {
                     Hint::Fingers(qualities) => self.state.fingers = qualities,
                 }
                 self.publish();
+            }
+            Internal::Reachable(reachable) => {
+                if self.extras.center_offline == reachable {
+                    self.extras.center_offline = !reachable;
+                    self.publish();
+                }
             }
             Internal::Event(SCANNER, event) => {
                 if matches!(self.session.screen(), Screen::ScanReceipt { .. }) {
@@ -860,12 +872,14 @@ async fn print(printer: &dyn Printer, pdf: Vec<u8>, title: &str) -> bool {
 
 /// Sends the queued messages to the center, in order, until each is acknowledged; a pause that
 /// grows to 10 × `retry_pause` while the center is down. `wake` shortens the wait for new
-/// messages. Runs until the task is dropped.
+/// messages; `reachable` hears whether the center answered, so the screen can say it is offline.
+/// Runs until the task is dropped.
 pub async fn delivery_loop(
     outbox: Outbox,
     center: Arc<dyn CenterApi>,
     wake: Arc<Notify>,
     retry_pause: Duration,
+    reachable: Arc<dyn Fn(bool) + Send + Sync>,
 ) {
     let mut pause = retry_pause;
     loop {
@@ -908,6 +922,7 @@ pub async fn delivery_loop(
         match delivered {
             Ok(answer) => {
                 pause = retry_pause;
+                reachable(true);
                 if let Err(e) = outbox.ack(&queued, answer.as_deref()).await {
                     tracing::error!(error = %e, "acknowledging an outbox message");
                 }
@@ -915,6 +930,7 @@ pub async fn delivery_loop(
             Err(e) => {
                 let _ = outbox.note_failure(queued.seq, &e.to_string()).await;
                 if e.is_retryable() {
+                    reachable(false);
                     tracing::warn!(error = %e, seq = queued.seq, "center unavailable; will retry");
                     tokio::time::sleep(pause).await;
                     pause = (pause * 2).min(retry_pause * 10);

@@ -253,14 +253,24 @@ async fn delivery_waits_for_the_center_and_sends_each_message_once_in_order() {
     let center = Arc::new(RecordingCenter::default());
     *center.down.lock().unwrap() = true;
     let wake = Arc::new(Notify::new());
+    let seen: Arc<Mutex<Vec<bool>>> = Arc::default();
     let task = tokio::spawn(delivery_loop(
         outbox.clone(),
         center.clone(),
         wake.clone(),
         Duration::from_millis(20),
+        {
+            let seen = seen.clone();
+            Arc::new(move |reachable| seen.lock().unwrap().push(reachable))
+        },
     ));
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(center.got().is_empty());
+    assert_eq!(
+        seen.lock().unwrap().last(),
+        Some(&false),
+        "the screen must learn the center is down"
+    );
     assert_eq!(
         outbox.backlog().await.unwrap(),
         3,
@@ -276,6 +286,7 @@ async fn delivery_waits_for_the_center_and_sends_each_message_once_in_order() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     task.abort();
+    assert_eq!(seen.lock().unwrap().last(), Some(&true));
     assert_eq!(
         center.got(),
         vec![
