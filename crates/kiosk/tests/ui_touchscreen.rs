@@ -913,8 +913,17 @@ async fn signature_upload_reaches_the_agent() {
 
     let mut big = png.clone();
     big.resize(1024 * 1024 + 1, 0);
-    let (status, _, _, action) = kiosk.post("/signature", "image/png", big, Ok(())).await;
+    let (status, _, text, action) = kiosk.post("/signature", "image/png", big, Ok(())).await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(text.starts_with("body:"), "{text}");
+    assert_eq!(action, None);
+
+    // Past the body limit (sized for a 1 MiB PNG as a data URL) the same answer, in the same form.
+    let mut huge = png.clone();
+    huge.resize(2 * 1024 * 1024, 0);
+    let (status, _, text, action) = kiosk.post("/signature", "image/png", huge, Ok(())).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(text.starts_with("body:"), "{text}");
     assert_eq!(action, None);
 }
 

@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use askama::Template;
 use axum::body::Bytes;
-use axum::extract::rejection::FormRejection;
+use axum::extract::rejection::{BytesRejection, FormRejection};
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
@@ -116,8 +116,15 @@ async fn act(
 async fn signature(
     State(handle): State<AgentHandle>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Result<Redirect, UiError> {
+    let body = body.map_err(|rejection| {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            UiError::Signature(SignatureError::TooLarge)
+        } else {
+            UiError::Signature(SignatureError::NotPng(rejection.body_text()))
+        }
+    })?;
     let is_png = headers
         .get(header::CONTENT_TYPE)
         .and_then(|value| value.to_str().ok())
