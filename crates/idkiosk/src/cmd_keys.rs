@@ -9,6 +9,8 @@
 //!   data keys each wraps.
 //! - `keys remove --file F --key ID --database URL` removes an old master key once nothing in the
 //!   database is wrapped with it.
+//! - `keys seal-plain --file F --database URL` seals the photo columns' values stored in plain
+//!   (before encryption at rest was turned on).
 //!
 //! One JSON document on standard output. Exit codes: 0 done, 1 refused or incomplete (a key still
 //! in use, data keys that could not be rewrapped), 2 bad usage, 3 internal failure.
@@ -19,7 +21,9 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use serde_json::json;
-use store::blobs::{count_sealed_not_under, rewrap_sealed_columns, RewrapReport};
+use store::blobs::{
+    count_sealed_not_under, rewrap_sealed_columns, seal_plain_columns, RewrapReport,
+};
 use store::{BlobStore, CryptoError, EnvelopeCipher, FileKeyProvider, KeyProvider, Store};
 
 /// Arguments of `idkiosk keys`.
@@ -41,6 +45,8 @@ enum KeysCommand {
     Status(StatusArgs),
     /// Remove an old master key once no data key in the database uses it
     Remove(RemoveArgs),
+    /// Seal the photo columns' values stored in plain (before encryption was turned on)
+    SealPlain(RewrapArgs),
 }
 
 #[derive(clap::Args)]
@@ -103,6 +109,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
         KeysCommand::Status(args) => status(args).await,
         KeysCommand::Remove(args) => remove(args).await,
+        KeysCommand::SealPlain(args) => seal_plain(args).await,
     }
 }
 
@@ -301,4 +308,30 @@ async fn remove(args: RemoveArgs) -> anyhow::Result<ExitCode> {
     keys.remove(&args.key)?;
     print(&json!({ "removed": true, "key": args.key, "current": keys.current_key_id()? }));
     Ok(ExitCode::SUCCESS)
+}
+
+async fn seal_plain(args: RewrapArgs) -> anyhow::Result<ExitCode> {
+    let Some(url) = args.database else {
+        return usage("keys seal-plain needs --database");
+    };
+    let keys = match open_keys(&args.file) {
+        Ok(keys) => keys,
+        Err(code) => return Ok(code),
+    };
+    let store = Store::connect(&url)
+        .await
+        .with_context(|| format!("cannot open {url}"))?;
+    let cipher = EnvelopeCipher::new(keys);
+    let report = seal_plain_columns(&store, &cipher, args.batch)
+        .await
+        .context("cannot seal the plain values")?;
+    store.close().await;
+    let mut out = report_json(&report);
+    out["sealed"] = json!(report.rewrapped);
+    print(&out);
+    Ok(if report.failed.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }

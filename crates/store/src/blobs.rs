@@ -599,8 +599,40 @@ pub async fn rewrap_sealed_columns(
     cipher: &EnvelopeCipher,
     batch: u32,
 ) -> Result<RewrapReport, BlobStoreError> {
+    convert_sealed_columns(store, cipher, batch, Convert::Rewrap).await
+}
+
+/// Seals the values of the [`SEALED_COLUMNS`] of `store` that are stored in plain (written before
+/// encryption at rest was turned on, e.g. by `popsys seed`), so a [`Store`] with an
+/// [`EnvelopeCipher`] can read them; `batch` rows at a time, each row by its own statement
+/// conditional on the value being unchanged. `rewrapped` in the report counts the values sealed.
+pub async fn seal_plain_columns(
+    store: &Store,
+    cipher: &EnvelopeCipher,
+    batch: u32,
+) -> Result<RewrapReport, BlobStoreError> {
+    convert_sealed_columns(store, cipher, batch, Convert::SealPlain).await
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Convert {
+    Rewrap,
+    SealPlain,
+}
+
+async fn convert_sealed_columns(
+    store: &Store,
+    cipher: &EnvelopeCipher,
+    batch: u32,
+    convert: Convert,
+) -> Result<RewrapReport, BlobStoreError> {
     let target = cipher.keys().current_key_id()?;
-    let prefix = sealed_prefix(&target);
+    // Rewrap: sealed (magic matches) and not under the current key. Seal: magic does not match
+    // (the second condition then repeats the first).
+    let (prefix, magic_op) = match convert {
+        Convert::Rewrap => (sealed_prefix(&target), "="),
+        Convert::SealPlain => (sealed_magic(), "<>"),
+    };
     let batch = i64::from(batch.max(1));
     let mut report = RewrapReport {
         target_key_id: target,
@@ -617,7 +649,7 @@ pub async fn rewrap_sealed_columns(
         };
         let select = format!(
             "SELECT {key}, {second}, {column} FROM {table} \
-             WHERE substr({column}, 1, 5) = $1 AND substr({column}, 1, $2) <> $3 \
+             WHERE substr({column}, 1, 5) {magic_op} $1 AND substr({column}, 1, $2) <> $3 \
                AND ({key} > $4 OR ({key} = $4 AND {second} > $5)) \
              ORDER BY {order} LIMIT $6"
         );
@@ -641,7 +673,11 @@ pub async fn rewrap_sealed_columns(
             };
             (after_key, after_second) = (last_key.clone(), last_second.clone());
             for (row_key, row_second, old) in &rows {
-                let new = match cipher.rewrap(old) {
+                let converted = match convert {
+                    Convert::Rewrap => cipher.rewrap(old),
+                    Convert::SealPlain => cipher.seal(old).map(Some),
+                };
+                let new = match converted {
                     Ok(Some(new)) => new,
                     Ok(None) => continue,
                     Err(err) => {

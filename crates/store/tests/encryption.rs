@@ -10,8 +10,8 @@ use std::sync::Arc;
 use domain::id::CitizenId;
 use domain::rules::RecordStatus;
 use store::blobs::{
-    count_sealed_not_under, rewrap_sealed_columns, KIND_FINGERPRINT, KIND_PHOTO, KIND_SIGNATURE,
-    KIND_VIDEO, VIDEO_RETENTION,
+    count_sealed_not_under, rewrap_sealed_columns, seal_plain_columns, KIND_FINGERPRINT,
+    KIND_PHOTO, KIND_SIGNATURE, KIND_VIDEO, VIDEO_RETENTION,
 };
 use store::testing::{self, TestDatabase};
 use store::{
@@ -668,6 +668,30 @@ async fn sealed_columns_rewrap_and_old_key_can_go(env: Arc<Env>) {
         }
     }
     assert_eq!(plain, 1);
+
+    // Sealing the plain value: then every photo reads through the envelope cipher.
+    let report = seal_plain_columns(env.db.store(), &fresh, 3).await.unwrap();
+    assert_eq!((report.rewrapped, report.skipped), (1, 0), "{report:?}");
+    assert_eq!(
+        seal_plain_columns(env.db.store(), &fresh, 3)
+            .await
+            .unwrap()
+            .rewrapped,
+        0
+    );
+    let values: Vec<Vec<u8>> = raw!(raw, |pool| sqlx::query_scalar(
+        "SELECT photo FROM history_photos WHERE photo IS NOT NULL"
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap());
+    assert_eq!(values.len(), 7);
+    let mut opened = Vec::new();
+    for value in values {
+        assert_eq!(EnvelopeCipher::header(&value).unwrap().key_id, new);
+        opened.push(fresh.open(&value).unwrap());
+    }
+    assert!(opened.contains(&jpeg(77)));
     raw!(raw, |pool| pool.close().await);
 }
 
