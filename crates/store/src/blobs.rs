@@ -529,6 +529,59 @@ impl BlobStore {
         }
     }
 
+    /// Deletes the objects of the object store that no metadata row names and that were last
+    /// modified before `modified_before`; returns how many. Such objects are left by a crash
+    /// between writing an object and its row (put) or between deleting a row and its object
+    /// (delete, purge, replace); they cannot be decrypted, since the wrapped data key was only ever
+    /// in the row. `modified_before` must leave time for puts in flight (an hour ago is ample):
+    /// a put writes its object before its row.
+    pub async fn sweep_orphans(
+        &self,
+        modified_before: OffsetDateTime,
+    ) -> Result<u64, BlobStoreError> {
+        let cutoff = modified_before.unix_timestamp();
+        let mut deleted = 0u64;
+        // Layout: <kind>/<date>/<name>; list one directory at a time.
+        let mut directories = vec![None::<ObjectPath>];
+        while let Some(directory) = directories.pop() {
+            let listing = self.objects.list_with_delimiter(directory.as_ref()).await?;
+            directories.extend(listing.common_prefixes.into_iter().map(Some));
+            if listing.objects.is_empty() {
+                continue;
+            }
+            let prefix = directory
+                .as_ref()
+                .map_or(String::new(), |d| format!("{d}/"));
+            let known: Vec<String> = with_pool!(self.store, |pool| sqlx::query_scalar(
+                "SELECT object_path FROM blobs WHERE substr(object_path, 1, $1) = $2"
+            )
+            .bind(prefix.len() as i32)
+            .bind(&prefix)
+            .fetch_all(pool)
+            .await)?;
+            let known: std::collections::HashSet<String> = known.into_iter().collect();
+            for object in listing.objects {
+                let path = object.location.to_string();
+                if object.last_modified.timestamp() >= cutoff || known.contains(&path) {
+                    continue;
+                }
+                // Checked once more alone, in case a put committed since the listing.
+                let still_unknown: Option<i64> =
+                    with_pool!(self.store, |pool| sqlx::query_scalar(
+                        "SELECT id FROM blobs WHERE object_path = $1"
+                    )
+                    .bind(&path)
+                    .fetch_optional(pool)
+                    .await)?;
+                if still_unknown.is_none() {
+                    self.delete_object(&path).await;
+                    deleted += 1;
+                }
+            }
+        }
+        Ok(deleted)
+    }
+
     async fn delete_object(&self, path: &str) {
         match self.objects.delete(&ObjectPath::from(path)).await {
             Ok(()) => {}

@@ -921,6 +921,31 @@ async fn delete_owner_wipes_a_session(env: Arc<Env>) {
         Some(jpeg(2))
     );
     assert_eq!(blobs.delete_owner("S-gone").await.unwrap(), 0);
+
+    // Objects no row names (a crash between object and row) are swept; named ones stay.
+    let orphan_dir = env.blob_dir().join("photo").join("2026-01-01");
+    std::fs::create_dir_all(&orphan_dir).unwrap();
+    std::fs::write(
+        orphan_dir.join("00ff00ff00ff00ff00ff00ff00ff00ff"),
+        [1u8; 40],
+    )
+    .unwrap();
+    std::fs::write(env.blob_dir().join("photo").join("stray"), [2u8; 40]).unwrap();
+    assert_eq!(object_files(&env.blob_dir()).len(), 3);
+    let long_ago = OffsetDateTime::now_utc() - time::Duration::hours(1);
+    assert_eq!(
+        blobs.sweep_orphans(long_ago).await.unwrap(),
+        0,
+        "too recent"
+    );
+    let later = OffsetDateTime::now_utc() + time::Duration::minutes(1);
+    assert_eq!(blobs.sweep_orphans(later).await.unwrap(), 2);
+    assert_eq!(object_files(&env.blob_dir()).len(), 1);
+    assert_eq!(
+        blobs.get("S-kept", KIND_PHOTO).await.unwrap(),
+        Some(jpeg(2))
+    );
+    assert_eq!(blobs.sweep_orphans(later).await.unwrap(), 0);
 }
 
 async fn purge_keeps_recent_videos_and_other_kinds(env: Arc<Env>) {
@@ -999,6 +1024,7 @@ fn blob_store_futures_are_send() {
         assert_send(&blobs.rewrap_all(10));
         assert_send(&blobs.rotate(10));
         assert_send(&blobs.key_usage());
+        assert_send(&blobs.sweep_orphans(now));
     }
     let store: Option<store::Store> = None;
     if let Some(store) = store {
