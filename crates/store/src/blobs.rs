@@ -306,7 +306,7 @@ impl BlobStore {
             match result {
                 Ok(old) => break old,
                 // A concurrent put of the same owner and kind won the unique index: try again.
-                Err(sqlx::Error::Database(db)) if db.is_unique_violation() && attempt < 3 => {}
+                Err(sqlx::Error::Database(db)) if db.is_unique_violation() && attempt < 5 => {}
                 Err(err) => {
                     let _ = self.objects.delete(&location).await;
                     return Err(err.into());
