@@ -110,11 +110,6 @@ impl Proc {
         })
     }
 
-    /// The process id (also its process group id).
-    pub fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
     /// Everything it printed on stdout so far.
     pub fn stdout(&self) -> Vec<String> {
         self.lines.lock().expect("lines").clone()
@@ -351,6 +346,11 @@ impl Kiosk {
         .unwrap_or(false)
     }
 
+    /// A touch that stays on the page (a field, a key).
+    pub async fn tap(&self, testid: &str) -> Res<()> {
+        self.click_raw(testid).await
+    }
+
     /// Clicks the element with this `data-testid` (retrying while the page reloads under it).
     async fn click_raw(&self, testid: &str) -> Res<()> {
         let deadline = Instant::now() + SETTLE;
@@ -474,6 +474,11 @@ impl Kiosk {
                     .collect()
             })
             .unwrap_or_default()
+    }
+
+    /// The `.zh` and `.en` texts of the element with this `data-testid`.
+    pub async fn bilingual(&self, testid: &str) -> Option<Bilingual> {
+        self.bilingual_all(testid).await.into_iter().next()
     }
 
     /// The screen's error area (`data-testid="error"`).

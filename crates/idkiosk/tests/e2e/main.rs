@@ -5,4 +5,6 @@
 //! `cargo test -p idkiosk --test e2e -- --nocapture` (needs scripts/setup/50-browser.sh).
 
 mod harness;
+mod scenarios;
 mod self_check;
+mod stack;

@@ -1,0 +1,417 @@
+//! The system under test as real processes: a private CUPS with a cups-pdf queue, `idkiosk demo`
+//! (popsys, center, paysim, simulators, the supervised kiosk agent, the `/sim` panel) on free
+//! ports with a fresh data folder, and a headless Chromium on the kiosk screen.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+use crate::harness::{free_port, require_browser, Driver, Kiosk, Proc, Res};
+
+/// The day of DOMAIN.md's decision table, which the fixed demo citizens are made for.
+pub const TODAY: &str = "2026-11-25";
+
+/// How a scenario wants the demo.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// The kiosk's inactivity timeout, when the demo lets it be set.
+    pub inactivity_secs: Option<u64>,
+}
+
+/// A private cupsd with one cups-pdf queue `PDF` whose files land in `out/`.
+pub struct Cups {
+    pub uri: String,
+    pub out: PathBuf,
+    conf: PathBuf,
+    _proc: Proc,
+}
+
+impl Cups {
+    pub fn start(dir: &Path) -> Res<Cups> {
+        for tool in ["/usr/sbin/cupsd", "/usr/sbin/lpadmin", "/usr/bin/pdftotext"] {
+            if !Path::new(tool).exists() {
+                return Err(format!("{tool} missing: run scripts/setup/40-cups.sh").into());
+            }
+        }
+        let d = dir.join("cups");
+        for sub in ["spool", "tmp", "cache", "state", "ssl", "log", "out", "ppd"] {
+            std::fs::create_dir_all(d.join(sub))?;
+        }
+        use std::os::unix::fs::PermissionsExt as _;
+        for (sub, mode) in [("tmp", 0o1777), ("out", 0o1777)] {
+            std::fs::set_permissions(d.join(sub), std::fs::Permissions::from_mode(mode))?;
+        }
+        // cupsd's filters run as lp and cups-pdf writes as nobody: they must reach the folder.
+        let mut up = Some(d.as_path());
+        while let Some(p) = up {
+            if p == Path::new("/tmp") || p == Path::new("/") {
+                break;
+            }
+            let mode = std::fs::metadata(p)?.permissions().mode();
+            std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode | 0o755))?;
+            up = p.parent();
+        }
+        let port = free_port();
+        let dd = d.display();
+        std::fs::write(
+            d.join("cups-files.conf"),
+            format!(
+                "ServerRoot {dd}\nRequestRoot {dd}/spool\nTempDir {dd}/tmp\nCacheDir {dd}/cache\n\
+                 StateDir {dd}/state\nServerKeychain {dd}/ssl\nAccessLog {dd}/log/access_log\n\
+                 ErrorLog {dd}/log/error_log\nPageLog {dd}/log/page_log\nSystemGroup root\n"
+            ),
+        )?;
+        std::fs::write(
+            d.join("cupsd.conf"),
+            format!(
+                "Listen 127.0.0.1:{port}\nBrowsing No\nWebInterface No\nLogLevel warn\n\
+                 <Location />\n  Order allow,deny\n  Allow all\n</Location>\n\
+                 <Policy default>\n  <Limit All>\n    Order deny,allow\n    Allow all\n  </Limit>\n</Policy>\n"
+            ),
+        )?;
+        let name = format!("idkiosk-e2e-{port}");
+        let conf = PathBuf::from(format!("/etc/cups/cups-pdf-{name}.conf"));
+        std::fs::write(
+            &conf,
+            format!("Out {dd}/out\nAnonDirName {dd}/out\nLabel 1\n"),
+        )
+        .map_err(|e| format!("writing {} (the suite runs as root): {e}", conf.display()))?;
+        let mut command = Command::new("/usr/sbin/cupsd");
+        command
+            .arg("-f")
+            .arg("-c")
+            .arg(d.join("cupsd.conf"))
+            .arg("-s")
+            .arg(d.join("cups-files.conf"));
+        let proc = Proc::spawn("cupsd", command, &d.join("log/cupsd.out"))?;
+        let started = Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if started.elapsed() > Duration::from_secs(10) {
+                return Err(format!("cupsd not listening: {}", proc.log_tail(20)).into());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let out = Command::new("/usr/sbin/lpadmin")
+            .args(["-h", &format!("127.0.0.1:{port}"), "-p", "PDF", "-v"])
+            .arg(format!("cups-pdf:/{name}"))
+            .args(["-m", "lsb/usr/cups-pdf/CUPS-PDF_noopt.ppd", "-E"])
+            .output()?;
+        if !out.status.success() {
+            return Err(format!("lpadmin: {}", String::from_utf8_lossy(&out.stderr)).into());
+        }
+        Ok(Cups {
+            uri: format!("ipp://127.0.0.1:{port}/printers/PDF"),
+            out: d.join("out"),
+            conf,
+            _proc: proc,
+        })
+    }
+
+    /// The PDFs printed so far.
+    pub fn pdfs(&self) -> Vec<PathBuf> {
+        let mut found: Vec<PathBuf> = std::fs::read_dir(&self.out)
+            .map(|dir| {
+                dir.filter_map(Result::ok)
+                    .map(|e| e.path())
+                    .filter(|p| p.extension().is_some_and(|x| x == "pdf"))
+                    .collect()
+            })
+            .unwrap_or_default();
+        found.sort();
+        found
+    }
+
+    /// Waits until at least `n` PDFs are printed and returns them.
+    pub async fn wait_pdfs(&self, n: usize, timeout: Duration) -> Res<Vec<PathBuf>> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let pdfs = self.pdfs();
+            if pdfs.len() >= n {
+                // cups-pdf writes the file and then renames; give the last one a moment.
+                tokio::time::sleep(Duration::from_millis(300)).await;
+                return Ok(self.pdfs());
+            }
+            if Instant::now() > deadline {
+                return Err(
+                    format!("{} of {n} PDFs printed within {timeout:?}", pdfs.len()).into(),
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+impl Drop for Cups {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.conf);
+    }
+}
+
+/// The text of a PDF (poppler's pdftotext).
+pub fn pdf_text(path: &Path) -> Res<String> {
+    let out = Command::new("pdftotext").arg(path).arg("-").output()?;
+    if !out.status.success() {
+        return Err(format!(
+            "pdftotext {}: {}",
+            path.display(),
+            String::from_utf8_lossy(&out.stderr)
+        )
+        .into());
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// The control panel's JSON API (`/sim/api/…`, docs/demo.md).
+pub struct Panel {
+    pub base: String,
+    http: reqwest::Client,
+}
+
+impl Panel {
+    async fn answer(response: reqwest::Response, what: &str) -> Res<Value> {
+        let status = response.status();
+        let text = response.text().await?;
+        if !status.is_success() {
+            return Err(format!("panel {what}: {status}: {text}").into());
+        }
+        Ok(serde_json::from_str(&text).unwrap_or(Value::String(text)))
+    }
+
+    pub async fn get(&self, path: &str) -> Res<Value> {
+        let response = self.http.get(format!("{}{path}", self.base)).send().await?;
+        Self::answer(response, &format!("GET {path}")).await
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> Res<Value> {
+        let response = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .json(&body)
+            .send()
+            .await?;
+        Self::answer(response, &format!("POST {path} {body}")).await
+    }
+
+    pub async fn status(&self) -> Res<Value> {
+        self.get("/sim/api/status").await
+    }
+
+    /// The name on record of a fixed demo citizen.
+    pub async fn citizen_name(&self, id: &str) -> Res<String> {
+        let list = self.get("/sim/api/citizens").await?;
+        list["citizens"]
+            .as_array()
+            .and_then(|all| all.iter().find(|c| c["id"] == json!(id)))
+            .and_then(|c| c["name"].as_str())
+            .map(str::to_owned)
+            .ok_or_else(|| format!("the panel does not list citizen {id}").into())
+    }
+
+    pub async fn place_card(&self, id: &str) -> Res<Value> {
+        self.post("/sim/api/card", json!({ "citizen": id })).await
+    }
+
+    pub async fn card_unreadable(&self, unreadable: bool) -> Res<Value> {
+        self.post(
+            "/sim/api/card/unreadable",
+            json!({ "unreadable": unreadable }),
+        )
+        .await
+    }
+
+    pub async fn scan_receipt_of(&self, id: &str) -> Res<Value> {
+        self.post("/sim/api/barcode", json!({ "citizen": id }))
+            .await
+    }
+
+    /// `show`: `citizen` (their own face), `other` (someone else), `none` (no face).
+    pub async fn camera(&self, show: &str, id: &str) -> Res<Value> {
+        self.post("/sim/api/camera", json!({ "show": show, "citizen": id }))
+            .await
+    }
+
+    /// `good`, `smudged`, `partial`, `blank`, `other` or `none`.
+    pub async fn finger(&self, mode: &str) -> Res<Value> {
+        self.post("/sim/api/finger", json!({ "finger": mode }))
+            .await
+    }
+
+    pub async fn insert_bank_card(&self) -> Res<Value> {
+        self.post("/sim/api/bank-card", json!({})).await
+    }
+
+    /// Pays the open WeChat order as the payer's phone would after scanning the QR code.
+    pub async fn wechat_pay(&self) -> Res<Value> {
+        self.post("/sim/api/wechat/pay", json!({})).await
+    }
+
+    /// paysim's WeChat orders: `out_trade_no`, `trade_state`, …
+    pub async fn wechat_orders(&self) -> Res<Vec<Value>> {
+        let answer = self.get("/sim/api/wechat/orders").await?;
+        Ok(answer["orders"].as_array().cloned().unwrap_or_default())
+    }
+
+    pub async fn set_paper(&self, paper: bool) -> Res<Value> {
+        self.post("/sim/api/printer", json!({ "paper": paper }))
+            .await
+    }
+
+    /// The kiosk agent's pid and start count.
+    pub async fn kiosk_agent(&self) -> Res<(Option<u32>, u64)> {
+        let status = self.status().await?;
+        let pid = status["kiosk"]["pid"].as_u64().map(|p| p as u32);
+        let starts = status["kiosk"]["starts"].as_u64().unwrap_or(0);
+        Ok((pid, starts))
+    }
+}
+
+/// Everything one scenario runs against; every process goes when it is dropped.
+pub struct Stack {
+    // Dropped in this order: the browser, the demo (and its agent), CUPS, then the files.
+    pub kiosk: Kiosk,
+    pub panel: Panel,
+    _driver: Driver,
+    pub demo: Proc,
+    pub cups: Cups,
+    _dir: tempfile::TempDir,
+}
+
+/// The `--…-listen` flags and the others `idkiosk demo --help` offers.
+fn demo_flags() -> Res<BTreeSet<String>> {
+    let out = Command::new(env!("CARGO_BIN_EXE_idkiosk"))
+        .args(["demo", "--help"])
+        .output()?;
+    let help = String::from_utf8_lossy(&out.stdout);
+    Ok(help
+        .split(|c: char| c.is_whitespace() || c == ',' || c == '=' || c == '[' || c == ']')
+        .filter(|word| word.starts_with("--") && word.len() > 2)
+        .map(|word| word.trim_end_matches(['.', ':', ')']).to_owned())
+        .collect())
+}
+
+impl Stack {
+    /// Starts everything for `scenario`; `None` (after a skip note) when the browser is missing
+    /// outside CI.
+    pub async fn start(scenario: &str, options: Options) -> Res<Option<Stack>> {
+        if !require_browser(scenario) {
+            return Ok(None);
+        }
+        let dir = tempfile::Builder::new()
+            .prefix(&format!("idkiosk-e2e-{scenario}-"))
+            .tempdir()?;
+        let cups = Cups::start(dir.path())?;
+        let flags = demo_flags()?;
+        let mut command = Command::new(env!("CARGO_BIN_EXE_idkiosk"));
+        command
+            .arg("demo")
+            .arg("--data-dir")
+            .arg(dir.path().join("demo"))
+            .env("IDKIOSK_TODAY", TODAY)
+            .env("IDKIOSK_PRINTER", &cups.uri)
+            .env("RUST_LOG", "info");
+        if flags.contains("--citizens") {
+            command.args(["--citizens", "200"]);
+        }
+        if flags.contains("--printer") {
+            command.args(["--printer", &cups.uri]);
+        }
+        for flag in flags
+            .iter()
+            .filter(|f| f.ends_with("-listen") || *f == "--listen")
+        {
+            command.args([flag.as_str(), "127.0.0.1:0"]);
+        }
+        if let Some(secs) = options.inactivity_secs {
+            if !flags.contains("--inactivity-secs") {
+                return Err("idkiosk demo has no --inactivity-secs".into());
+            }
+            command.args(["--inactivity-secs", &secs.to_string()]);
+        }
+        let mut demo = Proc::spawn("idkiosk demo", command, &dir.path().join("demo.log"))?;
+        let panel_base = demo.wait_line(Duration::from_secs(180), |lines| {
+            lines.iter().find_map(|line| {
+                line.split_whitespace()
+                    .filter(|w| w.starts_with("http://"))
+                    .find_map(|w| w.find("/sim").map(|at| w[..at].to_owned()))
+            })
+        })?;
+        let panel = Panel {
+            base: panel_base,
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(60))
+                .build()?,
+        };
+        // Ready when the agent runs and its touchscreen answers.
+        let deadline = Instant::now() + Duration::from_secs(120);
+        let kiosk_url = loop {
+            if let Ok(status) = panel.status().await {
+                if let (Some(url), Some(_pid)) = (
+                    status["urls"]["kiosk"].as_str(),
+                    status["kiosk"]["pid"].as_u64(),
+                ) {
+                    let up = reqwest::get(url)
+                        .await
+                        .is_ok_and(|r| r.status().is_success());
+                    if up {
+                        break url.to_owned();
+                    }
+                }
+            }
+            if Instant::now() > deadline {
+                return Err(format!(
+                    "the kiosk agent did not come up within 120 s:\n{}",
+                    demo.log_tail(40)
+                )
+                .into());
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
+        let driver = Driver::start(dir.path()).await?;
+        let client = driver.browser(dir.path()).await?;
+        let kiosk = Kiosk::new(client, &kiosk_url);
+        kiosk.open().await?;
+        Ok(Some(Stack {
+            kiosk,
+            panel,
+            _driver: driver,
+            demo,
+            cups,
+            _dir: dir,
+        }))
+    }
+
+    /// The demo's log, for failure messages.
+    pub fn log_tail(&self) -> String {
+        self.demo.log_tail(60)
+    }
+
+    /// Waits until the supervisor has started a new kiosk agent after `old_pid` and its
+    /// touchscreen answers again, then reloads the page.
+    pub async fn wait_agent_restarted(&self, old_pid: u32) -> Res<u32> {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Ok((Some(pid), _)) = self.panel.kiosk_agent().await {
+                if pid != old_pid {
+                    let up = reqwest::get(&self.kiosk.url)
+                        .await
+                        .is_ok_and(|r| r.status().is_success());
+                    if up {
+                        self.kiosk.open().await?;
+                        return Ok(pid);
+                    }
+                }
+            }
+            if Instant::now() > deadline {
+                return Err(format!(
+                    "no new kiosk agent after killing {old_pid}:\n{}",
+                    self.log_tail()
+                )
+                .into());
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
