@@ -429,30 +429,17 @@ async fn record_paid(
     Ok(new)
 }
 
-/// A payment just paid whose application was referred, or paid by another attempt already:
-/// `void_required`.
+/// A payment just paid: the store flagged it `void_required` in the same statement when its
+/// application was referred (or is missing) or already paid; say so in the log.
 async fn flag_if_cannot_go_on(state: &AppState, out_trade_no: &str) -> Result<(), AppError> {
-    let Some(paid) = state.store.payment_by_trade_no(out_trade_no).await? else {
-        return Ok(());
-    };
-    let application = state.store.application(&paid.application_no).await?;
-    let referred = application.as_ref().is_none_or(|a| a.status == "referred");
-    let paid_before = state
-        .store
-        .payments_of_application(&paid.application_no)
-        .await?
-        .iter()
-        .any(|p| {
-            p.out_trade_no != paid.out_trade_no && (p.state == "SUCCESS" || p.state == "REVOKED")
-        });
-    if referred || paid_before {
-        state.store.require_void(out_trade_no, state.now()).await?;
-        tracing::warn!(
-            out_trade_no,
-            referred,
-            paid_before,
-            "paid payment must be voided"
-        );
+    if let Some(paid) = state.store.payment_by_trade_no(out_trade_no).await? {
+        if paid.void_required {
+            tracing::warn!(
+                out_trade_no,
+                application = paid.application_no,
+                "paid, but the application cannot take it: void or refund required"
+            );
+        }
     }
     Ok(())
 }

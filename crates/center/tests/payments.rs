@@ -366,3 +366,56 @@ async fn a_late_pos_approval_on_a_closed_attempt_is_recorded_and_flagged() {
         center::reconcile::Mismatch::PaidTwice { application_no, .. } if *application_no == number
     )));
 }
+
+// The session was referred (the printer failed) while the payer was still scanning: the callback
+// that arrives afterwards is recorded and flagged for a refund, and the reconciliation lists it.
+#[tokio::test]
+async fn a_wechat_payment_made_after_the_session_was_referred_is_flagged_for_refund() {
+    let world = world().await;
+    let sid = new_session();
+    let number = up_to_application(&world, &sid).await;
+    let created = world.client.create_payment(&sid, &wechat(1)).await.unwrap();
+    world
+        .client
+        .end(
+            &sid,
+            &SessionOutcome::Referred {
+                step: 11,
+                reason: ReferralReason::Timeout,
+            },
+        )
+        .await
+        .unwrap();
+    world
+        .scan_and_pay(created.code_url.as_deref().unwrap(), true)
+        .await;
+    let mut flagged = None;
+    for _ in 0..200 {
+        let stored = world
+            .store()
+            .payment(sid.as_str(), 1)
+            .await
+            .unwrap()
+            .unwrap();
+        if stored.state == "SUCCESS" {
+            flagged = Some(stored);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let flagged = flagged.expect("the callback recorded the payment");
+    assert!(flagged.void_required);
+    let report = world
+        .client
+        .reconciliation(time::macros::date!(2026 - 11 - 25))
+        .await
+        .unwrap();
+    assert!(report
+        .mismatches
+        .contains(&center::reconcile::Mismatch::RefundRequired {
+            out_trade_no: created.out_trade_no.clone(),
+            application_no: number,
+            method: "wechat".into(),
+            paid_fen: 2000,
+        }));
+}

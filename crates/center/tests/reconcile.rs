@@ -114,7 +114,14 @@ async fn every_kind_of_mismatch_is_listed() {
             },
             Mismatch::PaidTwice {
                 application_no: twice.clone(),
-                out_trade_nos: vec![first, second],
+                out_trade_nos: vec![first, second.clone()],
+            },
+            // The second payment of an application is flagged for a refund as it is recorded.
+            Mismatch::RefundRequired {
+                out_trade_no: second,
+                application_no: twice.clone(),
+                method: "wechat".into(),
+                paid_fen: 2000,
             },
             Mismatch::AmountMismatch {
                 out_trade_no: short_paid,

@@ -235,6 +235,15 @@ const PAYMENT_COLUMNS: &str = "out_trade_no, application_no, session_id, attempt
      amount_fen, state, code_url, expires_at, transaction_id, paid_fen, paid_at, pos_result, \
      void_required, voided_at, void_result, created_at, updated_at";
 
+/// Set in the statement that records a payment as paid, so the flag cannot be lost to a crash:
+/// the payment's application is missing or referred, or another attempt of it was paid already.
+const VOID_REQUIRED_WHEN_PAID: &str = "(NOT EXISTS (SELECT 1 FROM center_applications a \
+       WHERE a.application_no = center_payments.application_no AND a.status <> 'referred') \
+     OR EXISTS (SELECT 1 FROM center_payments o \
+       WHERE o.application_no = center_payments.application_no \
+         AND o.out_trade_no <> center_payments.out_trade_no \
+         AND o.state IN ('SUCCESS', 'REVOKED')))";
+
 /// The largest sequence number of a city and day (four digits).
 pub const MAX_DAILY_APPLICATIONS: i64 = 9999;
 
@@ -737,7 +746,8 @@ impl Store {
     }
 
     /// Records a payment as paid, once: the first of callback, query or POS report to call this
-    /// gets `true`. A payment closed here but paid at the provider meanwhile is recorded too (the
+    /// gets `true`. In the same statement it is flagged `void_required` when its application is
+    /// missing or referred, or another attempt was paid already. A payment closed here but paid at the provider meanwhile is recorded too (the
     /// money was taken); a voided or refunded one is left alone.
     pub async fn record_payment_paid(
         &self,
@@ -747,18 +757,18 @@ impl Store {
         paid_at: i64,
     ) -> Result<bool, StoreError> {
         let done = on_pool!(&self.pool, |pool| {
-            sqlx::query(
+            sqlx::query(&format!(
             "UPDATE center_payments SET state = 'SUCCESS', transaction_id = $2, paid_fen = $3, \
-               paid_at = $4, updated_at = $4 \
+               paid_at = $4, updated_at = $4, void_required = {VOID_REQUIRED_WHEN_PAID} \
              WHERE out_trade_no = $1 AND state NOT IN ('SUCCESS', 'REVOKED', 'REFUND')"
-        )
-        .bind(out_trade_no)
-        .bind(transaction_id)
-        .bind(paid_fen)
-        .bind(paid_at)
-        .execute(pool)
-        .await
-        .map(|done| done.rows_affected())
+        ))
+            .bind(out_trade_no)
+            .bind(transaction_id)
+            .bind(paid_fen)
+            .bind(paid_at)
+            .execute(pool)
+            .await
+            .map(|done| done.rows_affected())
         })?;
         Ok(done == 1)
     }
@@ -777,12 +787,14 @@ impl Store {
         now: i64,
     ) -> Result<bool, StoreError> {
         let paid_at = paid_fen.map(|_| now);
-        let done = on_pool!(&self.pool, |pool| sqlx::query(
+        let done = on_pool!(&self.pool, |pool| sqlx::query(&format!(
             "UPDATE center_payments SET state = $2, pos_result = $3, transaction_id = $4, \
-               paid_fen = $5, paid_at = $6, updated_at = $7 \
+               paid_fen = $5, paid_at = $6, updated_at = $7, \
+               void_required = CASE WHEN $2 = 'SUCCESS' THEN {VOID_REQUIRED_WHEN_PAID} \
+                 ELSE void_required END \
              WHERE out_trade_no = $1 AND (state IN ('NOTPAY', 'USERPAYING') \
                OR ($2 = 'SUCCESS' AND state = 'CLOSED'))"
-        )
+        ))
         .bind(out_trade_no)
         .bind(state)
         .bind(report_json)
@@ -1047,7 +1059,9 @@ mod tests {
                 (paid.state.as_str(), paid.paid_fen, paid.paid_at),
                 ("SUCCESS", Some(2000), Some(5))
             );
-            assert!(store.require_void(&new.out_trade_no, 8).await.unwrap());
+            // No application 320100202611250001: flagged as it was recorded.
+            assert!(paid.void_required);
+            assert!(!store.require_void(&new.out_trade_no, 8).await.unwrap());
             assert!(store.record_void(&new.out_trade_no, "{}", 9).await.unwrap());
             let voided = store
                 .payment_by_trade_no(&new.out_trade_no)
