@@ -12,11 +12,13 @@ pub mod auth;
 pub mod blobs;
 pub mod client;
 pub mod error;
+pub mod fleet;
 pub mod json;
 pub mod paper;
 pub mod payments;
 pub mod reconcile;
 pub mod steps;
+pub mod tls;
 pub mod wire;
 
 use std::sync::Arc;
@@ -66,6 +68,8 @@ pub struct AppState {
     pub clock: Arc<dyn payment::Clock>,
     /// Tunables.
     pub config: CenterConfig,
+    /// The fleet: silence alert, operator token, mutual TLS only ([`fleet::FleetSettings`]).
+    pub fleet: fleet::FleetSettings,
 }
 
 impl AppState {
@@ -90,6 +94,7 @@ impl AppState {
             documents: None,
             clock: payment::system_clock(),
             config: CenterConfig::default(),
+            fleet: fleet::FleetSettings::default(),
         }
     }
 
@@ -166,14 +171,17 @@ pub fn app(state: AppState) -> Router {
             post(payments::void),
         )
         .route("/v1/reconciliation", get(reconcile::endpoint))
+        .route("/v1/fleet/heartbeat", post(fleet::heartbeat::heartbeat))
+        .route("/v1/fleet/config", get(fleet::config::get))
         .route_layer(middleware::from_fn_with_state(
-            state.kiosks.clone(),
-            auth::require_kiosk,
+            state.clone(),
+            tls::require_kiosk,
         ));
     Router::new()
         .route("/health", get(|| async { "ok" }))
         .route("/v1/payments/wechat/notify", post(payments::notify))
         .merge(kiosk_routes)
+        .merge(fleet::operator_routes())
         .with_state(state)
         .layer(TraceLayer::new_for_http())
 }

@@ -1,0 +1,210 @@
+//! The kiosks' remote configuration: operators store a new version with `PUT /v1/fleet/config`
+//! (the version number is allocated by the database); kiosks poll `GET /v1/fleet/config?since=V`
+//! (after a heartbeat answers a newer `config_version`) and apply it at their next idle moment.
+//!
+//! ```json
+//! {"thresholds": {"face_certified": 95, "face_live": 60, "fingerprint_quality": 40},
+//!  "timeouts": {"idle_s": 60, "step_s": 120, "payment_s": 600},
+//!  "fees": {"expiry_renewal_cny": 20, "lost_cny": 40, "damaged_cny": 40},
+//!  "payment_methods": ["wechat", "unionpay"]}
+//! ```
+//!
+//! Every field is required and unknown ones are refused, so a kiosk never applies half a
+//! configuration. Fees must equal `domain::rules` (the center checks every application's fee
+//! against the rules; a fee the rules do not know would make every application fail), so they are
+//! carried for the kiosk's screens, not to change the law.
+
+use axum::{
+    extract::{RawQuery, State},
+    http::StatusCode,
+    response::{IntoResponse, Response},
+    Json,
+};
+use domain::rules::Business;
+use serde::{Deserialize, Serialize};
+
+use super::Operator;
+use crate::error::AppError;
+use crate::json::JsonBody;
+use crate::AppState;
+
+/// Thresholds the kiosk applies.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Thresholds {
+    /// Certified photo vs historical photo, 0–100 (DOMAIN: 95).
+    pub face_certified: f64,
+    /// Live photo vs historical photo, 0–100 (DOMAIN: 60).
+    pub face_live: f64,
+    /// The least fingerprint quality accepted, 0–100.
+    pub fingerprint_quality: u8,
+}
+
+/// Timeouts, in seconds (1–3600).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Timeouts {
+    /// Back to the idle screen after this long without a touch.
+    pub idle_s: u32,
+    /// The longest a step waits for the citizen.
+    pub step_s: u32,
+    /// How long a payment QR code stays open.
+    pub payment_s: u32,
+}
+
+/// 工本费 per business, in yuan (must equal `domain::rules`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Fees {
+    /// 到期换领.
+    pub expiry_renewal_cny: u32,
+    /// 丢失补领.
+    pub lost_cny: u32,
+    /// 损坏换领.
+    pub damaged_cny: u32,
+}
+
+/// One configuration, as pushed to every kiosk.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KioskConfig {
+    /// Thresholds.
+    pub thresholds: Thresholds,
+    /// Timeouts.
+    pub timeouts: Timeouts,
+    /// Fees.
+    pub fees: Fees,
+    /// Payment methods enabled: `wechat`, `unionpay` (at least one, no repeats).
+    pub payment_methods: Vec<String>,
+}
+
+impl KioskConfig {
+    /// Checks every value; the error names the field.
+    pub fn validate(&self) -> Result<(), AppError> {
+        let t = &self.thresholds;
+        for (field, value) in [
+            ("thresholds.face_certified", t.face_certified),
+            ("thresholds.face_live", t.face_live),
+        ] {
+            if !(0.0..=100.0).contains(&value) {
+                return Err(AppError::invalid(field, "must be between 0 and 100"));
+            }
+        }
+        if t.fingerprint_quality > 100 {
+            return Err(AppError::invalid(
+                "thresholds.fingerprint_quality",
+                "must be between 0 and 100",
+            ));
+        }
+        for (field, value) in [
+            ("timeouts.idle_s", self.timeouts.idle_s),
+            ("timeouts.step_s", self.timeouts.step_s),
+            ("timeouts.payment_s", self.timeouts.payment_s),
+        ] {
+            if !(1..=3600).contains(&value) {
+                return Err(AppError::invalid(field, "must be 1–3600 seconds"));
+            }
+        }
+        for (field, value, business) in [
+            (
+                "fees.expiry_renewal_cny",
+                self.fees.expiry_renewal_cny,
+                Business::ExpiryRenewal,
+            ),
+            ("fees.lost_cny", self.fees.lost_cny, Business::Lost),
+            ("fees.damaged_cny", self.fees.damaged_cny, Business::Damaged),
+        ] {
+            if value != business.fee_cny() {
+                return Err(AppError::invalid(
+                    field,
+                    format!("the rules' fee is {} yuan", business.fee_cny()),
+                ));
+            }
+        }
+        if self.payment_methods.is_empty() {
+            return Err(AppError::invalid(
+                "payment_methods",
+                "at least one method must be enabled",
+            ));
+        }
+        for (i, method) in self.payment_methods.iter().enumerate() {
+            if !matches!(method.as_str(), "wechat" | "unionpay") {
+                return Err(AppError::invalid(
+                    format!("payment_methods[{i}]"),
+                    "must be wechat or unionpay",
+                ));
+            }
+            if self.payment_methods[..i].contains(method) {
+                return Err(AppError::invalid(
+                    format!("payment_methods[{i}]"),
+                    "listed twice",
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A stored configuration version.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VersionedConfig {
+    /// Allocated by the database, increasing.
+    pub version: i64,
+    /// When it was stored, unix seconds.
+    pub created_at: i64,
+    /// The configuration.
+    pub config: KioskConfig,
+}
+
+fn versioned(record: store::fleet::ConfigRecord) -> Result<VersionedConfig, AppError> {
+    let config = serde_json::from_str(&record.config)
+        .map_err(|err| AppError::internal("stored fleet configuration", err))?;
+    Ok(VersionedConfig {
+        version: record.version,
+        created_at: record.created_at,
+        config,
+    })
+}
+
+/// `PUT /v1/fleet/config` (operators): stores a new version; `201` with it.
+pub async fn put(
+    _operator: Operator,
+    State(state): State<AppState>,
+    JsonBody(config): JsonBody<KioskConfig>,
+) -> Result<Response, AppError> {
+    config.validate()?;
+    let json = serde_json::to_string(&config)
+        .map_err(|err| AppError::internal("fleet configuration", err))?;
+    let record = state
+        .store
+        .put_fleet_config(&json, "operator", state.now())
+        .await?;
+    tracing::info!(version = record.version, "fleet configuration stored");
+    Ok((StatusCode::CREATED, Json(versioned(record)?)).into_response())
+}
+
+/// `GET /v1/fleet/config?since=V` (kiosks): the newest version when it is newer than `V` (or
+/// when `since` is absent), `204` otherwise.
+pub async fn get(
+    State(state): State<AppState>,
+    RawQuery(query): RawQuery,
+) -> Result<Response, AppError> {
+    let mut since = None;
+    for pair in query.as_deref().unwrap_or("").split('&') {
+        match pair.split_once('=') {
+            Some(("since", value)) => {
+                since = Some(value.parse::<i64>().map_err(|_| {
+                    AppError::bad_request("since", "must be a configuration version number")
+                })?)
+            }
+            _ if pair.is_empty() => {}
+            _ => return Err(AppError::bad_request(pair, "unknown query parameter")),
+        }
+    }
+    match state.store.latest_fleet_config().await? {
+        Some(record) if since.is_none_or(|since| record.version > since) => {
+            Ok(Json(versioned(record)?).into_response())
+        }
+        _ => Ok(StatusCode::NO_CONTENT.into_response()),
+    }
+}

@@ -1,0 +1,322 @@
+//! The fleet view for operators: every kiosk the center knows (it sent a heartbeat, holds a
+//! certificate, or started a session today) with its state, when it was last heard from, its
+//! sessions today, its devices, and alerts: `silent` (no heartbeat for longer than
+//! [`super::FleetSettings::silent_after`], 2 minutes by default, or never) and `device` (a device
+//! in `error` or `disconnected`). `GET /v1/fleet/kiosks` is the JSON, `GET /fleet` the same as a
+//! server-rendered page that reloads itself every 15 seconds.
+//!
+//! No personal data: the sources are the fleet tables (kiosk ids, device states, versions,
+//! counts) and a `COUNT(*)` of sessions per kiosk; no citizen's number or name is ever read here.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use axum::{
+    extract::State,
+    response::{Html, IntoResponse, Response},
+    Json,
+};
+use serde::{Deserialize, Serialize};
+use time::{Date, UtcOffset};
+
+use super::heartbeat::Devices;
+use super::Operator;
+use crate::error::AppError;
+use crate::AppState;
+
+/// An alert on a kiosk.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Alert {
+    /// `silent` or `device`.
+    pub kind: String,
+    /// The device, for `device`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device: Option<String>,
+    /// For people.
+    pub message: String,
+}
+
+/// One kiosk in the fleet view.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KioskStatus {
+    /// The kiosk.
+    pub kiosk_id: String,
+    /// `ok`, `alert` (see `alerts`) or `revoked` (every certificate revoked).
+    pub state: String,
+    /// The last heartbeat, unix seconds.
+    pub last_seen: Option<i64>,
+    /// Seconds since the last heartbeat.
+    pub silent_for_s: Option<i64>,
+    /// The kiosk agent's version.
+    pub software_version: Option<String>,
+    /// Messages waiting in its outbox.
+    pub outbox_backlog: Option<i64>,
+    /// The configuration version it runs.
+    pub config_version: Option<i64>,
+    /// Sessions started today (Asia/Shanghai).
+    pub sessions_today: i64,
+    /// `valid` (at least one certificate in force), `revoked` (all revoked) or `none` (the kiosk
+    /// uses the shared secret).
+    pub certificate: String,
+    /// Its devices, as last reported.
+    pub devices: Devices,
+    /// What needs an operator.
+    pub alerts: Vec<Alert>,
+}
+
+/// The whole fleet.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FleetView {
+    /// When this view was made, unix seconds.
+    pub generated_at: i64,
+    /// Today (Asia/Shanghai), `YYYY-MM-DD`.
+    pub today: String,
+    /// The silence that raises an alert, seconds.
+    pub silent_after_s: u64,
+    /// Kiosks with at least one alert.
+    pub alerts: usize,
+    /// Every kiosk, by id.
+    pub kiosks: Vec<KioskStatus>,
+}
+
+/// `[start, end)` of `day` in Asia/Shanghai, unix seconds.
+pub fn day_bounds(day: Date) -> (i64, i64) {
+    let offset = UtcOffset::from_hms(8, 0, 0).expect("+08:00 is an offset");
+    let start = day.midnight().assume_offset(offset).unix_timestamp();
+    (start, start + 86_400)
+}
+
+#[derive(Default)]
+struct Gathered {
+    heartbeat: Option<store::fleet::HeartbeatRecord>,
+    sessions_today: i64,
+    certificates: usize,
+    revoked: usize,
+}
+
+/// The fleet as of now.
+pub async fn fleet_view(state: &AppState) -> Result<FleetView, AppError> {
+    let now = state.now();
+    let today = state.today.today();
+    let (from, to) = day_bounds(today);
+    let mut kiosks: BTreeMap<String, Gathered> = BTreeMap::new();
+    for beat in state.store.heartbeats().await? {
+        let kiosk = beat.kiosk_id.clone();
+        kiosks.entry(kiosk).or_default().heartbeat = Some(beat);
+    }
+    for cert in state.store.certificates().await? {
+        let entry = kiosks.entry(cert.kiosk_id).or_default();
+        entry.certificates += 1;
+        entry.revoked += usize::from(cert.revoked_at.is_some());
+    }
+    for (kiosk, count) in state.store.sessions_per_kiosk(from, to).await? {
+        kiosks.entry(kiosk).or_default().sessions_today = count;
+    }
+    let silent_after = state.fleet.silent_after.as_secs();
+    let mut list = Vec::with_capacity(kiosks.len());
+    for (kiosk_id, gathered) in kiosks {
+        let mut alerts = Vec::new();
+        let devices: Devices = match &gathered.heartbeat {
+            Some(beat) => serde_json::from_str(&beat.devices)
+                .map_err(|err| AppError::internal("stored heartbeat", err))?,
+            None => Devices::default(),
+        };
+        let silent_for = gathered
+            .heartbeat
+            .as_ref()
+            .map(|b| (now - b.received_at).max(0));
+        match silent_for {
+            None => alerts.push(Alert {
+                kind: "silent".into(),
+                device: None,
+                message: "never sent a heartbeat".into(),
+            }),
+            Some(secs) if secs > i64::try_from(silent_after).unwrap_or(i64::MAX) => {
+                alerts.push(Alert {
+                    kind: "silent".into(),
+                    device: None,
+                    message: format!("silent for {}", human(secs)),
+                })
+            }
+            Some(_) => {}
+        }
+        for (name, report) in devices.iter() {
+            if report.state.is_fault() {
+                alerts.push(Alert {
+                    kind: "device".into(),
+                    device: Some(name.into()),
+                    message: match &report.reason {
+                        Some(reason) => format!("{name} {}: {reason}", report.state.as_str()),
+                        None => format!("{name} {}", report.state.as_str()),
+                    },
+                });
+            }
+        }
+        let certificate = match (gathered.certificates, gathered.revoked) {
+            (0, _) => "none",
+            (all, revoked) if all == revoked => "revoked",
+            _ => "valid",
+        };
+        let state_name = if certificate == "revoked" {
+            "revoked"
+        } else if alerts.is_empty() {
+            "ok"
+        } else {
+            "alert"
+        };
+        let beat = gathered.heartbeat;
+        list.push(KioskStatus {
+            kiosk_id,
+            state: state_name.into(),
+            last_seen: beat.as_ref().map(|b| b.received_at),
+            silent_for_s: silent_for,
+            software_version: beat.as_ref().map(|b| b.software_version.clone()),
+            outbox_backlog: beat.as_ref().map(|b| b.outbox_backlog),
+            config_version: beat.as_ref().and_then(|b| b.config_version),
+            sessions_today: gathered.sessions_today,
+            certificate: certificate.into(),
+            devices,
+            alerts,
+        });
+    }
+    Ok(FleetView {
+        generated_at: now,
+        today: today.to_string(),
+        silent_after_s: silent_after,
+        alerts: list.iter().filter(|k| k.state == "alert").count(),
+        kiosks: list,
+    })
+}
+
+fn human(secs: i64) -> String {
+    match secs {
+        s if s < 120 => format!("{s} s"),
+        s if s < 7200 => format!("{} min", s / 60),
+        s if s < 172_800 => format!("{} h", s / 3600),
+        s => format!("{} days", s / 86_400),
+    }
+}
+
+/// `GET /v1/fleet/kiosks` (operators).
+pub async fn kiosks(
+    _operator: Operator,
+    State(state): State<AppState>,
+) -> Result<Json<FleetView>, AppError> {
+    Ok(Json(fleet_view(&state).await?))
+}
+
+/// `GET /fleet` (operators): the fleet view as HTML.
+pub async fn page(
+    _operator: Operator,
+    State(state): State<AppState>,
+) -> Result<Response, AppError> {
+    let view = fleet_view(&state).await?;
+    Ok(Html(render(&view)).into_response())
+}
+
+fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The page.
+pub fn render(view: &FleetView) -> String {
+    let mut html = String::new();
+    let _ = write!(
+        html,
+        "<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\">\
+         <meta http-equiv=\"refresh\" content=\"15\">\
+         <title>自助终端运行状态 · Kiosk fleet</title><style>\
+         body{{font-family:system-ui,'Noto Sans CJK SC',sans-serif;margin:1.5rem;color:#1a1a1a}}\
+         table{{border-collapse:collapse;width:100%}}\
+         th,td{{border-bottom:1px solid #ddd;padding:.45rem .6rem;text-align:left;vertical-align:top}}\
+         th{{background:#f3f4f6}} tr.alert td{{background:#fdecea}} tr.revoked td{{color:#888}}\
+         .dev{{display:inline-block;margin:0 .3rem .2rem 0;padding:.05rem .4rem;border-radius:.3rem;\
+         font-size:.85rem;background:#e7f5e9}} .dev.warning{{background:#fff4d6}}\
+         .dev.error,.dev.disconnected{{background:#f8c9c4}} .dev.busy{{background:#e3edfb}}\
+         .alerts{{color:#b3261e;font-weight:600}} .summary{{margin:.5rem 0 1rem}}\
+         </style></head><body data-testid=\"fleet\">\
+         <h1>自助终端运行状态 <small>Kiosk fleet</small></h1>\
+         <p class=\"summary\">{} 台终端 · {} 台告警 · 今日 {} · 超过 {} 秒无心跳即告警 \
+         ({} kiosks, {} with alerts, silent after {} s)</p>\
+         <table><thead><tr><th>终端 Kiosk</th><th>状态 State</th><th>最后心跳 Last seen</th>\
+         <th>今日业务 Sessions today</th><th>设备 Devices</th><th>版本 Version</th>\
+         <th>待发 Outbox</th><th>配置 Config</th><th>证书 Certificate</th><th>告警 Alerts</th>\
+         </tr></thead><tbody>",
+        view.kiosks.len(),
+        view.alerts,
+        escape(&view.today),
+        view.silent_after_s,
+        view.kiosks.len(),
+        view.alerts,
+        view.silent_after_s,
+    );
+    for kiosk in &view.kiosks {
+        let last_seen = match (kiosk.last_seen, kiosk.silent_for_s) {
+            (Some(at), Some(ago)) => {
+                let when = time::OffsetDateTime::from_unix_timestamp(at)
+                    .map(|t| {
+                        t.to_offset(UtcOffset::from_hms(8, 0, 0).expect("offset"))
+                            .format(&time::macros::format_description!(
+                                "[year]-[month]-[day] [hour]:[minute]:[second]"
+                            ))
+                            .unwrap_or_default()
+                    })
+                    .unwrap_or_default();
+                format!("{when} ({} ago)", human(ago))
+            }
+            _ => "never".into(),
+        };
+        let mut devices = String::new();
+        for (name, report) in kiosk.devices.iter() {
+            let mut label = format!("{name}: {}", report.state.as_str());
+            if let Some(reason) = &report.reason {
+                let _ = write!(label, " ({reason})");
+            }
+            if let Some(paper) = report.paper {
+                let _ = write!(label, " paper {}", format!("{paper:?}").to_lowercase());
+            }
+            if let Some(toner) = report.toner {
+                let _ = write!(label, " toner {}", format!("{toner:?}").to_lowercase());
+            }
+            let _ = write!(
+                devices,
+                "<span class=\"dev {}\">{}</span>",
+                report.state.as_str(),
+                escape(&label)
+            );
+        }
+        let alerts: Vec<String> = kiosk.alerts.iter().map(|a| escape(&a.message)).collect();
+        let _ = write!(
+            html,
+            "<tr class=\"{state}\" data-kiosk=\"{id}\"><td>{id}</td><td>{state}</td><td>{last}</td>\
+             <td>{sessions}</td><td>{devices}</td><td>{version}</td><td>{outbox}</td>\
+             <td>{config}</td><td>{cert}</td><td class=\"alerts\">{alerts}</td></tr>",
+            state = escape(&kiosk.state),
+            id = escape(&kiosk.kiosk_id),
+            last = escape(&last_seen),
+            sessions = kiosk.sessions_today,
+            version = escape(kiosk.software_version.as_deref().unwrap_or("–")),
+            outbox = kiosk
+                .outbox_backlog
+                .map_or("–".to_owned(), |n| n.to_string()),
+            config = kiosk
+                .config_version
+                .map_or("–".to_owned(), |n| n.to_string()),
+            cert = escape(&kiosk.certificate),
+            alerts = alerts.join("<br>"),
+        );
+    }
+    html.push_str("</tbody></table></body></html>");
+    html
+}
