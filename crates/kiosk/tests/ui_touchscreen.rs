@@ -20,6 +20,8 @@ struct Kiosk {
     app: Router,
     views: watch::Sender<View>,
     actions: mpsc::Receiver<ActionRequest>,
+    /// The `Refresh` header of the last post's answer.
+    last_refresh: Option<String>,
 }
 
 impl Kiosk {
@@ -30,6 +32,7 @@ impl Kiosk {
             app: router(AgentHandle::new(sender, view)),
             views,
             actions,
+            last_refresh: None,
         }
     }
 
@@ -95,6 +98,10 @@ impl Kiosk {
         let location = response
             .headers()
             .get(header::LOCATION)
+            .map(|value| value.to_str().expect("ascii").to_owned());
+        self.last_refresh = response
+            .headers()
+            .get(header::REFRESH)
             .map(|value| value.to_str().expect("ascii").to_owned());
         let bytes = response
             .into_body()
@@ -814,6 +821,11 @@ async fn a_bad_value_is_a_400_naming_the_field() {
     ];
     for (body, field) in cases {
         let (status, _, text, action) = kiosk.form(body).await;
+        assert_eq!(
+            kiosk.last_refresh.as_deref(),
+            Some("3; url=/"),
+            "{body}: leads back"
+        );
         assert_eq!(status, StatusCode::BAD_REQUEST, "{body}: {text}");
         assert!(text.contains(field), "{body}: {text:?} names {field}");
         assert_eq!(action, None, "{body}: nothing reached the agent");

@@ -81,9 +81,14 @@ impl IntoResponse for UiError {
             UiError::AgentGone => StatusCode::SERVICE_UNAVAILABLE,
             UiError::Render => StatusCode::INTERNAL_SERVER_ERROR,
         };
+        // The kiosk's browser has no address bar: an error page must lead back to the screen by
+        // itself.
         (
             status,
-            [(header::CACHE_CONTROL, "no-store")],
+            [
+                (header::CACHE_CONTROL, "no-store"),
+                (header::REFRESH, "3; url=/"),
+            ],
             self.to_string(),
         )
             .into_response()
