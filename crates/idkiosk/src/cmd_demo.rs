@@ -184,6 +184,8 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             notify_url: format!("{center_url}/v1/payments/wechat/notify"),
         }),
         face,
+        key_file: data_dir.join("center.keys"),
+        blob_dir: data_dir.join("blobs"),
     };
     let state = match center_state(population.clone(), options(!args.no_face)).await {
         Ok(state) => state,
