@@ -17,6 +17,7 @@ pub mod json;
 pub mod paper;
 pub mod payments;
 pub mod reconcile;
+pub mod staff;
 pub mod steps;
 pub mod tls;
 pub mod wire;
@@ -181,6 +182,7 @@ pub fn app(state: AppState) -> Router {
         .route("/health", get(|| async { "ok" }))
         .route("/v1/payments/wechat/notify", post(payments::notify))
         .merge(kiosk_routes)
+        .merge(staff::router(state.clone()))
         .merge(fleet::operator_routes())
         .with_state(state)
         .layer(TraceLayer::new_for_http())

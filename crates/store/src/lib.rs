@@ -149,6 +149,8 @@ macro_rules! on_pool {
 
 // After `on_pool!`, which it uses.
 pub mod sessions;
+pub mod audit;
+pub mod staff;
 pub mod fleet;
 
 /// The database handle: cheap to clone, shared by every request.

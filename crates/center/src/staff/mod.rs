@@ -1,0 +1,706 @@
+//! The staff console (docs/staff.md): server-rendered HTML for a desktop browser, in the center.
+//!
+//! Invariants:
+//! - Every route but the login page is built from [`ROUTES`], one table that carries each route's
+//!   roles; the router wraps every entry in [`guard`], which refuses an anonymous request (303 to
+//!   the login page), a wrong role (403) and a POST without the session's CSRF token (403). A test
+//!   walks the same table, so a route cannot be added without its check.
+//! - Sessions are server-side (`staff_sessions`), the cookie holds a random token (HttpOnly,
+//!   SameSite=Strict), idle expiry [`IDLE_SECS`]; 5 failed logins lock an account for 15 minutes.
+//! - Every view of a citizen's record, photo, signature, fingerprint image, video or document
+//!   appends an entry to the audit chain (`store::audit`) *before* the data is sent; if the audit
+//!   write fails, nothing is shown.
+//! - Citizens are found by application number or full 18-character ID number only (never by name),
+//!   and the search is a POST so the ID number stays out of URLs and access logs.
+
+mod html;
+mod pages;
+
+use std::sync::OnceLock;
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderMap, Method, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post, MethodRouter};
+use axum::{Extension, Form, Router};
+use serde::Deserialize;
+use store::audit::NewAuditEntry;
+use store::staff::token_hash;
+
+use crate::AppState;
+
+/// The session cookie.
+pub const SESSION_COOKIE: &str = "idk_staff";
+/// The login form's double-submit CSRF cookie.
+pub const LOGIN_CSRF_COOKIE: &str = "idk_staff_login";
+/// Idle expiry of a staff session (30 minutes).
+pub const IDLE_SECS: i64 = 30 * 60;
+/// Failed logins in a row that lock an account.
+pub const MAX_FAILURES: i64 = 5;
+/// How long a locked account stays locked (15 minutes).
+pub const LOCK_SECS: i64 = 15 * 60;
+/// The largest staff form body.
+const MAX_FORM_BYTES: usize = 64 * 1024;
+
+/// A staff role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Role {
+    /// 窗口民警: referrals, applications, deadlines, reprints.
+    WindowClerk,
+    /// 审计员: the audit trail and its export.
+    Auditor,
+    /// 管理员: staff accounts and the audit trail.
+    Administrator,
+}
+
+impl Role {
+    /// Every role.
+    pub const ALL: [Role; 3] = [Role::WindowClerk, Role::Auditor, Role::Administrator];
+
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::WindowClerk => "window_clerk",
+            Role::Auditor => "auditor",
+            Role::Administrator => "administrator",
+        }
+    }
+
+    /// The inverse of [`Role::as_str`].
+    pub fn parse(text: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|role| role.as_str() == text)
+    }
+
+    /// Bilingual label.
+    pub fn label(self) -> &'static str {
+        match self {
+            Role::WindowClerk => "窗口民警 Window clerk",
+            Role::Auditor => "审计员 Auditor",
+            Role::Administrator => "管理员 Administrator",
+        }
+    }
+}
+
+const ANY_ROLE: &[Role] = &[Role::WindowClerk, Role::Auditor, Role::Administrator];
+const CLERK: &[Role] = &[Role::WindowClerk];
+const AUDIT: &[Role] = &[Role::Auditor, Role::Administrator];
+const ADMIN: &[Role] = &[Role::Administrator];
+
+/// One guarded route of the console.
+pub struct StaffRoute {
+    /// `GET` or `POST`.
+    pub method: &'static str,
+    /// The axum path.
+    pub path: &'static str,
+    /// A concrete path for tests (placeholders filled in).
+    pub example: &'static str,
+    /// Who may use it.
+    pub roles: &'static [Role],
+    /// The handler.
+    pub handler: fn() -> MethodRouter<AppState>,
+}
+
+/// Every guarded route: the router is built from this table and only from it.
+pub const ROUTES: &[StaffRoute] = &[
+    StaffRoute {
+        method: "GET",
+        path: "/staff",
+        example: "/staff",
+        roles: ANY_ROLE,
+        handler: || get(pages::home),
+    },
+    StaffRoute {
+        method: "POST",
+        path: "/staff/logout",
+        example: "/staff/logout",
+        roles: ANY_ROLE,
+        handler: || post(logout),
+    },
+    StaffRoute {
+        method: "GET",
+        path: "/staff/referrals",
+        example: "/staff/referrals",
+        roles: CLERK,
+        handler: || get(pages::referrals),
+    },
+    StaffRoute {
+        method: "GET",
+        path: "/staff/referrals/{sid}",
+        example: "/staff/referrals/S-0001",
+        roles: CLERK,
+        handler: || get(pages::referral),
+    },
+    StaffRoute {
+        method: "GET",
+        path: "/staff/applications",
+        example: "/staff/applications",
+        roles: CLERK,
+        handler: || get(pages::search_form),
+    },
+    StaffRoute {
+        method: "POST",
+        path: "/staff/applications/search",
+        example: "/staff/applications/search",
+        roles: CLERK,
+        handler: || post(pages::search),
+    },
+    StaffRoute {
+        method: "GET",
+        path: "/staff/applications/{no}",
+        example: "/staff/applications/320100202611250001",
+        roles: CLERK,
+        handler: || get(pages::application),
+    },
+    StaffRoute {
+        method: "GET",
+        path: "/staff/applications/{no}/images/{kind}",
+        example: "/staff/applications/320100202611250001/images/live_photo",
+        roles: CLERK,
+        handler: || get(pages::image),
+    },
+    StaffRoute {
+        method: "GET",
+        path: "/staff/applications/{no}/video",
+        example: "/staff/applications/320100202611250001/video",
+        roles: CLERK,
+        handler: || get(pages::video),
+    },
+    StaffRoute {
+        method: "POST",
+        path: "/staff/applications/{no}/documents/{kind}",
+        example: "/staff/applications/320100202611250001/documents/certificate",
+        roles: CLERK,
+        handler: || post(pages::reprint),
+    },
+    StaffRoute {
+        method: "GET",
+        path: "/staff/deadlines",
+        example: "/staff/deadlines",
+        roles: CLERK,
+        handler: || get(pages::deadlines),
+    },
+    StaffRoute {
+        method: "GET",
+        path: "/staff/audit",
+        example: "/staff/audit",
+        roles: AUDIT,
+        handler: || get(pages::audit_page),
+    },
+    StaffRoute {
+        method: "GET",
+        path: "/staff/audit/export.csv",
+        example: "/staff/audit/export.csv",
+        roles: AUDIT,
+        handler: || get(pages::audit_export),
+    },
+    StaffRoute {
+        method: "GET",
+        path: "/staff/accounts",
+        example: "/staff/accounts",
+        roles: ADMIN,
+        handler: || get(pages::accounts),
+    },
+    StaffRoute {
+        method: "POST",
+        path: "/staff/accounts",
+        example: "/staff/accounts",
+        roles: ADMIN,
+        handler: || post(pages::create_account),
+    },
+];
+
+/// The only routes without [`guard`]: the login page and its form.
+pub const PUBLIC_ROUTES: &[(&str, &str)] = &[("GET", "/staff/login"), ("POST", "/staff/login")];
+
+/// The staff console's routes, to merge into the center's router.
+pub fn router(state: AppState) -> Router<AppState> {
+    let mut router = Router::new().route("/staff/login", get(login_page).post(login));
+    for route in ROUTES {
+        let guarded = (route.handler)().layer(middleware::from_fn_with_state(
+            Guard {
+                state: state.clone(),
+                roles: route.roles,
+            },
+            guard,
+        ));
+        router = router.route(route.path, guarded);
+    }
+    router
+}
+
+/// The signed-in staff member, put into the request by [`guard`].
+#[derive(Debug, Clone)]
+pub struct Staff {
+    /// User name.
+    pub username: String,
+    /// Role.
+    pub role: Role,
+    /// This session's CSRF token (for the forms of the page).
+    pub csrf: String,
+}
+
+#[derive(Clone)]
+struct Guard {
+    state: AppState,
+    roles: &'static [Role],
+}
+
+/// Session, role, CSRF: see the module invariants.
+async fn guard(State(guard): State<Guard>, request: Request, next: Next) -> Response {
+    let state = &guard.state;
+    let now = state.now();
+    let Some(token) = cookie(request.headers(), SESSION_COOKIE) else {
+        return to_login();
+    };
+    let hash = token_hash(&token);
+    let session = match state.store.staff_session(&hash, now).await {
+        Ok(Some(session)) => session,
+        Ok(None) => return to_login(),
+        Err(err) => return StaffError::from(err).into_response(),
+    };
+    let Some(role) = Role::parse(&session.role) else {
+        return StaffError::Forbidden("unknown role".into()).into_response();
+    };
+    if !guard.roles.contains(&role) {
+        return StaffError::Forbidden(format!(
+            "这个页面不对{}开放 This page is not open to the role {}",
+            role.label(),
+            role.as_str()
+        ))
+        .into_response();
+    }
+    let mut request = request;
+    if request.method() == Method::POST {
+        let (parts, body) = request.into_parts();
+        let bytes = match axum::body::to_bytes(body, MAX_FORM_BYTES).await {
+            Ok(bytes) => bytes,
+            Err(_) => return StaffError::BadRequest("form too large".into()).into_response(),
+        };
+        let sent = form_field(&bytes, "csrf").unwrap_or_default();
+        if !constant_time_eq(sent.as_bytes(), session.csrf.as_bytes()) {
+            return StaffError::Forbidden(
+                "表单已过期，请刷新页面 The form's CSRF token is missing or wrong: reload the page"
+                    .into(),
+            )
+            .into_response();
+        }
+        request = Request::from_parts(parts, Body::from(bytes));
+    }
+    if let Err(err) = state
+        .store
+        .touch_staff_session(&hash, now, now + IDLE_SECS)
+        .await
+    {
+        return StaffError::from(err).into_response();
+    }
+    request.extensions_mut().insert(Staff {
+        username: session.username,
+        role,
+        csrf: session.csrf,
+    });
+    next.run(request).await
+}
+
+fn to_login() -> Response {
+    Redirect::to("/staff/login").into_response()
+}
+
+/// The value of cookie `name` in the request's `Cookie` headers.
+pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(key, _)| *key == name)
+        .map(|(_, value)| value.to_owned())
+        .filter(|value| !value.is_empty())
+}
+
+/// Field `name` of an `application/x-www-form-urlencoded` body, decoded.
+pub fn form_field(body: &[u8], name: &str) -> Option<String> {
+    let text = std::str::from_utf8(body).ok()?;
+    text.split('&')
+        .filter_map(|pair| {
+            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+            Some((url_decode(key)?, url_decode(value)?))
+        })
+        .find(|(key, _)| key == name)
+        .map(|(_, value)| value)
+}
+
+fn url_decode(text: &str) -> Option<String> {
+    let mut out = Vec::with_capacity(text.len());
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' => {
+                let hex = text.get(i + 1..i + 3)?;
+                out.push(u8::from_str_radix(hex, 16).ok()?);
+                i += 2;
+            }
+            byte => out.push(byte),
+        }
+        i += 1;
+    }
+    String::from_utf8(out).ok()
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// A fresh random token (256 bits, hex).
+pub fn random_token() -> String {
+    let bytes: [u8; 32] = rand::random();
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Hashes a password with Argon2id (the `argon2` crate's defaults: m = 19 MiB, t = 2, p = 1) and a
+/// random salt, as a PHC string.
+pub fn hash_password(password: &str) -> anyhow::Result<String> {
+    let salt_bytes: [u8; 16] = rand::random();
+    let salt = SaltString::encode_b64(&salt_bytes).map_err(|err| anyhow::anyhow!("salt: {err}"))?;
+    Ok(Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map_err(|err| anyhow::anyhow!("argon2: {err}"))?
+        .to_string())
+}
+
+/// Checks a password against a PHC string (false for a malformed hash).
+pub fn verify_password(password: &str, phc: &str) -> bool {
+    PasswordHash::new(phc)
+        .map(|parsed| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &parsed)
+                .is_ok()
+        })
+        .unwrap_or(false)
+}
+
+/// A hash no password matches, verified for unknown users so they take as long as known ones.
+fn dummy_hash() -> &'static str {
+    static DUMMY: OnceLock<String> = OnceLock::new();
+    DUMMY.get_or_init(|| hash_password(&random_token()).unwrap_or_default())
+}
+
+/// Rules for a new account's name and password.
+pub fn check_new_account(username: &str, password: &str) -> Result<(), String> {
+    if username.is_empty()
+        || username.len() > 64
+        || !username
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+    {
+        return Err("user names are 1–64 characters: letters, digits, '.', '_', '-'".into());
+    }
+    if password.chars().count() < 10 {
+        return Err("a password has at least 10 characters".into());
+    }
+    Ok(())
+}
+
+/// Appends an audit entry for `staff`; the caller shows nothing if this fails.
+pub(crate) async fn audit(
+    state: &AppState,
+    staff: &Staff,
+    action: &str,
+    subject: &str,
+    detail: &str,
+) -> Result<(), StaffError> {
+    state
+        .store
+        .append_audit(&NewAuditEntry {
+            at: state.now(),
+            actor: staff.username.clone(),
+            role: staff.role.as_str().to_owned(),
+            action: action.to_owned(),
+            subject: subject.to_owned(),
+            detail: detail.to_owned(),
+        })
+        .await?;
+    Ok(())
+}
+
+/// `110101********123X` for an 18-character ID number; anything else is fully starred.
+pub fn mask_id(id: &str) -> String {
+    if id.len() == 18 && id.is_ascii() {
+        format!("{}********{}", &id[..6], &id[14..])
+    } else {
+        "*".repeat(id.chars().count())
+    }
+}
+
+/// What a console request can fail with, as an HTML page.
+#[derive(Debug, thiserror::Error)]
+pub enum StaffError {
+    /// 400.
+    #[error("{0}")]
+    BadRequest(String),
+    /// 403.
+    #[error("{0}")]
+    Forbidden(String),
+    /// 404.
+    #[error("{0}")]
+    NotFound(String),
+    /// 500; the cause goes to the log only.
+    #[error("internal error: {0:#}")]
+    Internal(anyhow::Error),
+}
+
+impl From<store::StoreError> for StaffError {
+    fn from(err: store::StoreError) -> StaffError {
+        StaffError::Internal(err.into())
+    }
+}
+
+impl From<crate::error::AppError> for StaffError {
+    fn from(err: crate::error::AppError) -> StaffError {
+        use crate::error::AppError;
+        match err {
+            AppError::NotFound(message) => StaffError::NotFound(message),
+            AppError::Internal(cause) => StaffError::Internal(cause),
+            AppError::Unavailable { service, cause } => {
+                StaffError::Internal(cause.context(format!("{service} unavailable")))
+            }
+            other => StaffError::BadRequest(other.to_string()),
+        }
+    }
+}
+
+impl IntoResponse for StaffError {
+    fn into_response(self) -> Response {
+        let (status, title, message) = match &self {
+            StaffError::BadRequest(message) => (
+                StatusCode::BAD_REQUEST,
+                "请求有误 Bad request",
+                message.clone(),
+            ),
+            StaffError::Forbidden(message) => {
+                (StatusCode::FORBIDDEN, "无权访问 Forbidden", message.clone())
+            }
+            StaffError::NotFound(message) => {
+                (StatusCode::NOT_FOUND, "未找到 Not found", message.clone())
+            }
+            StaffError::Internal(cause) => {
+                tracing::error!(error = %format!("{cause:#}"), "staff console error");
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "系统错误 Internal error",
+                    "something went wrong; see the center's log".to_owned(),
+                )
+            }
+        };
+        let body = html::page(
+            title,
+            None,
+            &format!(
+                "<p class=\"error\">{}</p><p><a href=\"/staff\">返回 Back</a></p>",
+                html::esc(&message)
+            ),
+        );
+        (status, body).into_response()
+    }
+}
+
+/// `GET /staff/login`: the form, with a fresh double-submit CSRF cookie.
+async fn login_page() -> Response {
+    login_form(None, StatusCode::OK)
+}
+
+fn login_form(error: Option<&str>, status: StatusCode) -> Response {
+    let csrf = random_token();
+    let body = html::page("登录 Sign in", None, &html::login_form(&csrf, error));
+    (
+        status,
+        [(
+            header::SET_COOKIE,
+            format!("{LOGIN_CSRF_COOKIE}={csrf}; Path=/staff/login; HttpOnly; SameSite=Strict"),
+        )],
+        body,
+    )
+        .into_response()
+}
+
+#[derive(Deserialize)]
+struct LoginForm {
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    csrf: String,
+}
+
+/// `POST /staff/login`.
+async fn login(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<LoginForm>,
+) -> Response {
+    let expected = cookie(&headers, LOGIN_CSRF_COOKIE).unwrap_or_default();
+    if expected.is_empty() || !constant_time_eq(expected.as_bytes(), form.csrf.as_bytes()) {
+        return login_form(
+            Some("表单已过期，请重试 The form expired (CSRF): try again"),
+            StatusCode::FORBIDDEN,
+        );
+    }
+    match try_login(&state, &form).await {
+        Ok(Ok(token)) => (
+            StatusCode::SEE_OTHER,
+            [
+                (header::LOCATION, "/staff".to_owned()),
+                (
+                    header::SET_COOKIE,
+                    format!("{SESSION_COOKIE}={token}; Path=/staff; HttpOnly; SameSite=Strict"),
+                ),
+            ],
+        )
+            .into_response(),
+        Ok(Err(refusal)) => login_form(Some(refusal), StatusCode::UNAUTHORIZED),
+        Err(err) => err.into_response(),
+    }
+}
+
+const WRONG: &str = "用户名或密码错误 Wrong user name or password";
+const LOCKED: &str =
+    "连续 5 次登录失败，账号已锁定 15 分钟 Locked for 15 minutes after 5 failed logins";
+
+/// `Ok(Ok(token))` signed in; `Ok(Err(why))` refused.
+async fn try_login(
+    state: &AppState,
+    form: &LoginForm,
+) -> Result<Result<String, &'static str>, StaffError> {
+    let now = state.now();
+    let username: String = form.username.trim().chars().take(64).collect();
+    let user = state.store.staff_user(&username).await?;
+    let entry = |action: &str, role: &str| NewAuditEntry {
+        at: now,
+        actor: username.clone(),
+        role: role.to_owned(),
+        action: action.to_owned(),
+        subject: "-".into(),
+        detail: String::new(),
+    };
+    if let Some(user) = &user {
+        if user.locked_until.is_some_and(|until| until > now) {
+            state
+                .store
+                .append_audit(&entry("login_refused_locked", &user.role))
+                .await?;
+            return Ok(Err(LOCKED));
+        }
+    }
+    let phc = user
+        .as_ref()
+        .map(|user| user.password_hash.clone())
+        .unwrap_or_else(|| dummy_hash().to_owned());
+    let password = form.password.clone();
+    let ok = tokio::task::spawn_blocking(move || verify_password(&password, &phc))
+        .await
+        .map_err(|err| StaffError::Internal(err.into()))?;
+    let Some(user) = user.clone().filter(|_| ok) else {
+        let role = match &user {
+            Some(user) => user.role.clone(),
+            None => "-".to_owned(),
+        };
+        let locked = match &user {
+            Some(_) => {
+                state
+                    .store
+                    .record_staff_login_failure(&username, now, MAX_FAILURES, LOCK_SECS)
+                    .await?
+            }
+            None => false,
+        };
+        state
+            .store
+            .append_audit(&entry(
+                if locked {
+                    "login_locked"
+                } else {
+                    "login_failed"
+                },
+                &role,
+            ))
+            .await?;
+        return Ok(Err(if locked { LOCKED } else { WRONG }));
+    };
+    state.store.clear_staff_login_failures(&username).await?;
+    let token = random_token();
+    state
+        .store
+        .create_staff_session(
+            &token_hash(&token),
+            &username,
+            &random_token(),
+            now,
+            now + IDLE_SECS,
+        )
+        .await?;
+    state
+        .store
+        .append_audit(&entry("login", &user.role))
+        .await?;
+    Ok(Ok(token))
+}
+
+/// `POST /staff/logout`.
+async fn logout(
+    State(state): State<AppState>,
+    Extension(staff): Extension<Staff>,
+    headers: HeaderMap,
+) -> Result<Response, StaffError> {
+    if let Some(token) = cookie(&headers, SESSION_COOKIE) {
+        state
+            .store
+            .delete_staff_session(&token_hash(&token))
+            .await?;
+    }
+    audit(&state, &staff, "logout", "-", "").await?;
+    Ok((
+        StatusCode::SEE_OTHER,
+        [
+            (header::LOCATION, "/staff/login".to_owned()),
+            (
+                header::SET_COOKIE,
+                format!("{SESSION_COOKIE}=; Path=/staff; HttpOnly; SameSite=Strict; Max-Age=0"),
+            ),
+        ],
+    )
+        .into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_hash_with_argon2id_and_verify() {
+        let phc = hash_password("correct horse battery").unwrap();
+        assert!(phc.starts_with("$argon2id$"), "{phc}");
+        assert!(verify_password("correct horse battery", &phc));
+        assert!(!verify_password("wrong", &phc));
+        assert!(!verify_password("x", "not a hash"));
+    }
+
+    #[test]
+    fn forms_and_cookies_parse() {
+        assert_eq!(
+            form_field(b"a=1&csrf=ab%2Bc+d&x", "csrf").as_deref(),
+            Some("ab+c d")
+        );
+        assert_eq!(form_field(b"a=1", "csrf"), None);
+        let mut headers = HeaderMap::new();
+        headers.insert(header::COOKIE, "x=1; idk_staff=tok".parse().unwrap());
+        assert_eq!(cookie(&headers, SESSION_COOKIE).as_deref(), Some("tok"));
+        assert_eq!(mask_id("32010420001210004X"), "320104********004X");
+    }
+}

@@ -1,0 +1,478 @@
+//! The audit chain (migration `0006_staff_audit`): every look by staff at a citizen's record,
+//! photo, video or document, and every staff login, as an append-only, hash-chained log.
+//!
+//! Invariants:
+//! - Entries are only ever inserted; `seq` counts from 1 without gaps.
+//! - `hash` = hex SHA-256 of [`canonical`] (a JSON array of every field, `prev_hash` included);
+//!   `prev_hash` is the hash of entry `seq - 1`, [`GENESIS`] for entry 1. Editing, removing or
+//!   reordering any entry breaks the chain at that entry, and [`Store::verify_audit`] names it.
+//! - The head (`audit_head`: last seq and hash) moves in the same transaction as the append, so
+//!   removing the newest entries is detected too.
+//! - Appends are serialised across replicas: on PostgreSQL by a transaction-scoped advisory lock
+//!   ([`AUDIT_LOCK_KEY`]); on SQLite by its single writer (and `seq` being the primary key, a racing
+//!   append fails instead of forking the chain, and is retried).
+
+use sha2::{Digest, Sha256};
+
+use crate::{Pool, Store, StoreError};
+
+/// `prev_hash` of entry 1.
+pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// The PostgreSQL advisory lock key serialising appends (`pg_advisory_xact_lock`).
+pub const AUDIT_LOCK_KEY: i64 = 0x6964_6b5f_6175_6474; // "idk_audt"
+
+/// An entry to append: who did what to whom.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewAuditEntry {
+    /// Unix seconds.
+    pub at: i64,
+    /// The staff user name (or the name tried, for a failed login).
+    pub actor: String,
+    /// `window_clerk`, `auditor`, `administrator`, or `-` when unknown.
+    pub role: String,
+    /// What was done: `view_record`, `view_photo`, `view_video`, `reprint_document`, `login`, …
+    pub action: String,
+    /// Whose data: an application number or a masked ID number, never a full ID number.
+    pub subject: String,
+    /// Anything else (the blob kind, the document kind, the search kind, …).
+    pub detail: String,
+}
+
+/// A stored entry.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Serialize)]
+pub struct AuditEntry {
+    /// Position in the chain, from 1.
+    pub seq: i64,
+    /// Unix seconds.
+    pub at: i64,
+    /// The staff user.
+    pub actor: String,
+    /// Their role.
+    pub role: String,
+    /// What was done.
+    pub action: String,
+    /// Whose data (application number or masked ID number).
+    pub subject: String,
+    /// Anything else.
+    pub detail: String,
+    /// The hash of the entry before.
+    pub prev_hash: String,
+    /// SHA-256 (hex) of [`canonical`].
+    pub hash: String,
+}
+
+/// The bytes hashed for an entry: `["idkiosk-audit-v1",seq,at,actor,role,action,subject,detail,prev_hash]`
+/// as compact JSON (unambiguous whatever the fields contain).
+#[allow(clippy::too_many_arguments)]
+pub fn canonical(
+    seq: i64,
+    at: i64,
+    actor: &str,
+    role: &str,
+    action: &str,
+    subject: &str,
+    detail: &str,
+    prev_hash: &str,
+) -> String {
+    serde_json::json!([
+        "idkiosk-audit-v1",
+        seq,
+        at,
+        actor,
+        role,
+        action,
+        subject,
+        detail,
+        prev_hash
+    ])
+    .to_string()
+}
+
+/// The hash of an entry with these fields.
+#[allow(clippy::too_many_arguments)]
+pub fn entry_hash(
+    seq: i64,
+    at: i64,
+    actor: &str,
+    role: &str,
+    action: &str,
+    subject: &str,
+    detail: &str,
+    prev_hash: &str,
+) -> String {
+    hex(&Sha256::digest(
+        canonical(seq, at, actor, role, action, subject, detail, prev_hash).as_bytes(),
+    ))
+}
+
+impl AuditEntry {
+    /// What the hash of this entry should be.
+    pub fn expected_hash(&self) -> String {
+        entry_hash(
+            self.seq,
+            self.at,
+            &self.actor,
+            &self.role,
+            &self.action,
+            &self.subject,
+            &self.detail,
+            &self.prev_hash,
+        )
+    }
+}
+
+/// The result of walking the chain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verification {
+    /// Every entry is intact and chained; the count.
+    Intact {
+        /// How many entries.
+        entries: u64,
+    },
+    /// The first broken entry and why.
+    Broken {
+        /// The entry number (`seq`) at which the chain breaks.
+        entry: i64,
+        /// What is wrong.
+        why: String,
+    },
+}
+
+const COLUMNS: &str = "seq, at, actor, role, action, subject, detail, prev_hash, hash";
+
+/// How many times a racing append is retried before giving up.
+const APPEND_ATTEMPTS: usize = 20;
+
+impl Store {
+    /// Appends an entry at the end of the chain and returns it as stored.
+    pub async fn append_audit(&self, entry: &NewAuditEntry) -> Result<AuditEntry, StoreError> {
+        let mut last_err = None;
+        for _ in 0..APPEND_ATTEMPTS {
+            match self.try_append_audit(entry).await {
+                Ok(stored) => return Ok(stored),
+                // Another writer took this seq first (SQLite without the lock, or a busy database):
+                // read the new head and try again.
+                Err(err @ (StoreError::Rejected(_) | StoreError::Database(_))) => {
+                    last_err = Some(err);
+                    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+                }
+                Err(other) => return Err(other),
+            }
+        }
+        Err(last_err.unwrap_or_else(|| StoreError::Rejected("audit append failed".into())))
+    }
+
+    async fn try_append_audit(&self, entry: &NewAuditEntry) -> Result<AuditEntry, StoreError> {
+        macro_rules! append {
+            ($pool:expr, $lock:expr) => {{
+                let mut tx = $pool.begin().await?;
+                if let Some(lock) = $lock {
+                    sqlx::query(lock)
+                        .bind(AUDIT_LOCK_KEY)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                let head: Option<(i64, String)> =
+                    sqlx::query_as("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                let (seq, prev_hash) = match head {
+                    Some((seq, hash)) => (seq + 1, hash),
+                    None => (1, GENESIS.to_owned()),
+                };
+                let hash = entry_hash(
+                    seq,
+                    entry.at,
+                    &entry.actor,
+                    &entry.role,
+                    &entry.action,
+                    &entry.subject,
+                    &entry.detail,
+                    &prev_hash,
+                );
+                sqlx::query(
+                    "INSERT INTO audit_log (seq, at, actor, role, action, subject, detail, \
+                     prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                )
+                .bind(seq)
+                .bind(entry.at)
+                .bind(&entry.actor)
+                .bind(&entry.role)
+                .bind(&entry.action)
+                .bind(&entry.subject)
+                .bind(&entry.detail)
+                .bind(&prev_hash)
+                .bind(&hash)
+                .execute(&mut *tx)
+                .await?;
+                sqlx::query(
+                    "INSERT INTO audit_head (id, seq, hash) VALUES (1, $1, $2) \
+                     ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash",
+                )
+                .bind(seq)
+                .bind(&hash)
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                AuditEntry {
+                    seq,
+                    at: entry.at,
+                    actor: entry.actor.clone(),
+                    role: entry.role.clone(),
+                    action: entry.action.clone(),
+                    subject: entry.subject.clone(),
+                    detail: entry.detail.clone(),
+                    prev_hash,
+                    hash,
+                }
+            }};
+        }
+        Ok(match &self.pool {
+            Pool::Sqlite(pool) => append!(pool, None::<&str>),
+            Pool::Postgres(pool) => append!(pool, Some("SELECT pg_advisory_xact_lock($1)")),
+        })
+    }
+
+    /// Entries with `from <= at < to` (unix seconds), oldest first, at most `limit`.
+    pub async fn audit_entries(
+        &self,
+        from: i64,
+        to: i64,
+        limit: i64,
+    ) -> Result<Vec<AuditEntry>, StoreError> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM audit_log WHERE at >= $1 AND at < $2 ORDER BY seq LIMIT $3"
+        );
+        Ok(on_pool!(&self.pool, |pool| sqlx::query_as(&sql)
+            .bind(from)
+            .bind(to)
+            .bind(limit)
+            .fetch_all(pool)
+            .await)?)
+    }
+
+    /// The newest `limit` entries, newest first.
+    pub async fn latest_audit_entries(&self, limit: i64) -> Result<Vec<AuditEntry>, StoreError> {
+        let sql = format!("SELECT {COLUMNS} FROM audit_log ORDER BY seq DESC LIMIT $1");
+        Ok(on_pool!(&self.pool, |pool| sqlx::query_as(&sql)
+            .bind(limit)
+            .fetch_all(pool)
+            .await)?)
+    }
+
+    /// Walks the whole chain from entry 1 and names the first broken entry: one whose hash does
+    /// not match its contents (edited), whose `prev_hash` is not the hash of the entry before
+    /// (removed, inserted or reordered), a gap in the numbering (removed), or a chain shorter or
+    /// longer than the recorded head (the newest entries removed).
+    pub async fn verify_audit(&self) -> Result<Verification, StoreError> {
+        const PAGE: i64 = 5000;
+        let mut expected_seq = 1i64;
+        let mut prev_hash = GENESIS.to_owned();
+        loop {
+            let sql =
+                format!("SELECT {COLUMNS} FROM audit_log WHERE seq >= $1 ORDER BY seq LIMIT $2");
+            let page: Vec<AuditEntry> = on_pool!(&self.pool, |pool| sqlx::query_as(&sql)
+                .bind(expected_seq)
+                .bind(PAGE)
+                .fetch_all(pool)
+                .await)?;
+            let done = (page.len() as i64) < PAGE;
+            for entry in page {
+                if entry.seq != expected_seq {
+                    return Ok(Verification::Broken {
+                        entry: expected_seq,
+                        why: format!(
+                            "entry #{expected_seq} is missing (the next entry is #{}): removed",
+                            entry.seq
+                        ),
+                    });
+                }
+                if entry.prev_hash != prev_hash {
+                    return Ok(Verification::Broken {
+                        entry: entry.seq,
+                        why: format!(
+                            "its prev_hash {} is not the hash of entry #{} ({}): an entry was \
+                             removed, inserted or reordered",
+                            short(&entry.prev_hash),
+                            entry.seq - 1,
+                            short(&prev_hash)
+                        ),
+                    });
+                }
+                let expected = entry.expected_hash();
+                if entry.hash != expected {
+                    return Ok(Verification::Broken {
+                        entry: entry.seq,
+                        why: format!(
+                            "its contents do not match its hash (stored {}, computed {}): edited",
+                            short(&entry.hash),
+                            short(&expected)
+                        ),
+                    });
+                }
+                prev_hash = entry.hash;
+                expected_seq += 1;
+            }
+            if done {
+                break;
+            }
+        }
+        let entries = expected_seq - 1;
+        let head: Option<(i64, String)> = on_pool!(&self.pool, |pool| sqlx::query_as(
+            "SELECT seq, hash FROM audit_head WHERE id = 1"
+        )
+        .fetch_optional(pool)
+        .await)?;
+        match head {
+            None if entries == 0 => {}
+            None => {
+                return Ok(Verification::Broken {
+                    entry: 1,
+                    why: "the chain's head record is missing".into(),
+                })
+            }
+            Some((seq, hash)) => {
+                if seq > entries {
+                    return Ok(Verification::Broken {
+                        entry: entries + 1,
+                        why: format!(
+                            "the head records {seq} entries but the chain ends at #{entries}: \
+                             the newest entries were removed"
+                        ),
+                    });
+                }
+                if seq < entries {
+                    return Ok(Verification::Broken {
+                        entry: seq + 1,
+                        why: format!(
+                            "the head records {seq} entries but the chain goes on to #{entries}: \
+                             entries were added outside the store"
+                        ),
+                    });
+                }
+                if hash != prev_hash {
+                    return Ok(Verification::Broken {
+                        entry: seq,
+                        why: "the head's hash is not the last entry's hash".into(),
+                    });
+                }
+            }
+        }
+        Ok(Verification::Intact {
+            entries: u64::try_from(entries).unwrap_or(0),
+        })
+    }
+}
+
+/// The entries as CSV (RFC 4180, a header line, `at` also as RFC 3339 UTC), for export.
+pub fn to_csv(entries: &[AuditEntry]) -> String {
+    let mut out = String::from("seq,at,at_utc,actor,role,action,subject,detail,prev_hash,hash\r\n");
+    for e in entries {
+        let at_utc = time::OffsetDateTime::from_unix_timestamp(e.at)
+            .ok()
+            .and_then(|at| {
+                at.format(&time::format_description::well_known::Rfc3339)
+                    .ok()
+            })
+            .unwrap_or_default();
+        let fields = [
+            e.seq.to_string(),
+            e.at.to_string(),
+            at_utc,
+            e.actor.clone(),
+            e.role.clone(),
+            e.action.clone(),
+            e.subject.clone(),
+            e.detail.clone(),
+            e.prev_hash.clone(),
+            e.hash.clone(),
+        ];
+        let line: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
+        out.push_str(&line.join(","));
+        out.push_str("\r\n");
+    }
+    out
+}
+
+fn csv_field(field: &str) -> String {
+    // A leading =, +, - or @ would be a formula in a spreadsheet: quote and prefix with '.
+    let guarded = if field.starts_with(['=', '+', '-', '@']) && field != "-" {
+        format!("'{field}")
+    } else {
+        field.to_owned()
+    };
+    if guarded.contains([',', '"', '\n', '\r']) || guarded != field {
+        format!("\"{}\"", guarded.replace('"', "\"\""))
+    } else {
+        guarded
+    }
+}
+
+fn short(hash: &str) -> &str {
+    hash.get(..12).unwrap_or(hash)
+}
+
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{postgres_url, TestDatabase};
+
+    fn entry(n: i64) -> NewAuditEntry {
+        NewAuditEntry {
+            at: 1_700_000_000 + n,
+            actor: "clerk1".into(),
+            role: "window_clerk".into(),
+            action: "view_record".into(),
+            subject: format!("32010020261125{n:04}"),
+            detail: String::new(),
+        }
+    }
+
+    async fn databases() -> Vec<TestDatabase> {
+        let mut all = vec![TestDatabase::sqlite().await.expect("sqlite")];
+        if let Some(url) = postgres_url("store::audit") {
+            all.push(TestDatabase::postgres(&url).await.expect("postgres"));
+        }
+        all
+    }
+
+    #[tokio::test]
+    async fn chain_verifies_and_concurrent_appends_do_not_fork() {
+        for db in databases().await {
+            let store = db.store().clone();
+            assert_eq!(
+                store.verify_audit().await.unwrap(),
+                Verification::Intact { entries: 0 }
+            );
+            let mut tasks = Vec::new();
+            for n in 0..20 {
+                let store = store.clone();
+                tasks.push(tokio::spawn(async move {
+                    store.append_audit(&entry(n)).await.unwrap()
+                }));
+            }
+            for task in tasks {
+                task.await.unwrap();
+            }
+            assert_eq!(
+                store.verify_audit().await.unwrap(),
+                Verification::Intact { entries: 20 }
+            );
+            db.finish().await;
+        }
+    }
+
+    #[test]
+    fn canonical_form_is_unambiguous() {
+        assert_ne!(
+            canonical(1, 2, "a\",\"b", "r", "x", "s", "d", GENESIS),
+            canonical(1, 2, "a", "b\",\"r", "x", "s", "d", GENESIS)
+        );
+        assert_eq!(entry_hash(1, 2, "a", "r", "x", "s", "d", GENESIS).len(), 64);
+    }
+}

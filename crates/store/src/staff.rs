@@ -1,0 +1,341 @@
+//! The staff console's tables (migration `0006_staff_audit`): accounts, server-side sessions, and
+//! the console's read-only queries over the center's session tables (referral queue, search by
+//! application number or full ID number, deadlines).
+//!
+//! Invariants:
+//! - Passwords never reach this module: only PHC strings (Argon2id, hashed by `center::staff`).
+//! - Session tokens are stored as their SHA-256 only; a stolen database holds no usable cookie.
+//! - Lockout counting is one conditional `UPDATE` each, safe across replicas.
+//! - No search by name: the only lookups are by application number, by full ID number, by session.
+
+use sha2::{Digest, Sha256};
+use time::Date;
+
+use crate::sessions::ApplicationRecord;
+use crate::{Store, StoreError};
+
+/// A staff account.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct StaffUser {
+    /// Login name.
+    pub username: String,
+    /// `window_clerk`, `auditor` or `administrator`.
+    pub role: String,
+    /// Argon2id PHC string.
+    pub password_hash: String,
+    /// Failures since the last success or lockout.
+    pub failed_logins: i64,
+    /// Unix seconds until which logins are refused.
+    pub locked_until: Option<i64>,
+    /// Unix seconds.
+    pub created_at: i64,
+}
+
+/// A live staff session with its user.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct StaffSession {
+    /// The user.
+    pub username: String,
+    /// Their role (as of now: a role change applies to open sessions).
+    pub role: String,
+    /// The CSRF token every POST of this session must carry.
+    pub csrf: String,
+    /// Unix seconds.
+    pub created_at: i64,
+    /// Unix seconds of the last request.
+    pub last_seen: i64,
+    /// Unix seconds after which the session is gone.
+    pub expires_at: i64,
+}
+
+/// A session that ended `referred`, for the referral queue.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct ReferralRow {
+    /// The kiosk's session id.
+    pub session_id: String,
+    /// The kiosk.
+    pub kiosk_id: String,
+    /// Unix seconds.
+    pub started_at: i64,
+    /// Unix seconds.
+    pub ended_at: Option<i64>,
+    /// The outcome JSON (`{"outcome":"referred","step":7,"reason":"face_mismatch"}`).
+    pub outcome: Option<String>,
+    /// The citizen's ID number, when the session got as far as step 6.
+    pub id_number: Option<String>,
+    /// The application number, when the session got as far as step 10.
+    pub application_no: Option<String>,
+}
+
+/// The SHA-256 (hex) under which a session token is stored.
+pub fn token_hash(token: &str) -> String {
+    crate::audit::hex(&Sha256::digest(token.as_bytes()))
+}
+
+/// The columns of [`ApplicationRecord`] (as in `sessions.rs`).
+const APPLICATION_COLUMNS: &str = "application_no, session_id, kiosk_id, city_code, id_number, \
+     name, nation_code, address, business, household, receipt_code, mobile, fee_cny, validity, \
+     accepted_on, issue_by, remote_area, fingers, status, created_at";
+
+const USER_COLUMNS: &str = "username, role, password_hash, failed_logins, locked_until, created_at";
+
+impl Store {
+    /// Creates a staff account; a duplicate name is [`StoreError::Rejected`].
+    pub async fn create_staff_user(
+        &self,
+        username: &str,
+        role: &str,
+        password_hash: &str,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        on_pool!(&self.pool, |pool| sqlx::query(
+            "INSERT INTO staff_users (username, role, password_hash, failed_logins, created_at) \
+             VALUES ($1, $2, $3, 0, $4)"
+        )
+        .bind(username)
+        .bind(role)
+        .bind(password_hash)
+        .bind(now)
+        .execute(pool)
+        .await
+        .map(drop))?;
+        Ok(())
+    }
+
+    /// Replaces a staff account's password hash (and clears its lockout); `false` if no such user.
+    pub async fn set_staff_password(
+        &self,
+        username: &str,
+        password_hash: &str,
+    ) -> Result<bool, StoreError> {
+        let done = on_pool!(&self.pool, |pool| {
+            sqlx::query(
+            "UPDATE staff_users SET password_hash = $2, failed_logins = 0, locked_until = NULL \
+             WHERE username = $1"
+        )
+        .bind(username)
+        .bind(password_hash)
+        .execute(pool)
+        .await
+        .map(|done| done.rows_affected())
+        })?;
+        Ok(done == 1)
+    }
+
+    /// A staff account by name.
+    pub async fn staff_user(&self, username: &str) -> Result<Option<StaffUser>, StoreError> {
+        let sql = format!("SELECT {USER_COLUMNS} FROM staff_users WHERE username = $1");
+        Ok(on_pool!(&self.pool, |pool| sqlx::query_as(&sql)
+            .bind(username)
+            .fetch_optional(pool)
+            .await)?)
+    }
+
+    /// Every staff account, by name.
+    pub async fn staff_users(&self) -> Result<Vec<StaffUser>, StoreError> {
+        let sql = format!("SELECT {USER_COLUMNS} FROM staff_users ORDER BY username");
+        Ok(on_pool!(&self.pool, |pool| sqlx::query_as(&sql)
+            .fetch_all(pool)
+            .await)?)
+    }
+
+    /// Counts a failed login; at `max_failures` the account is locked until `now + lock_secs`
+    /// and the count starts again. Returns whether the account is now locked.
+    pub async fn record_staff_login_failure(
+        &self,
+        username: &str,
+        now: i64,
+        max_failures: i64,
+        lock_secs: i64,
+    ) -> Result<bool, StoreError> {
+        on_pool!(&self.pool, |pool| sqlx::query(
+            "UPDATE staff_users SET failed_logins = failed_logins + 1 WHERE username = $1"
+        )
+        .bind(username)
+        .execute(pool)
+        .await
+        .map(drop))?;
+        let locked = on_pool!(&self.pool, |pool| sqlx::query(
+            "UPDATE staff_users SET failed_logins = 0, locked_until = $2 \
+             WHERE username = $1 AND failed_logins >= $3"
+        )
+        .bind(username)
+        .bind(now + lock_secs)
+        .bind(max_failures)
+        .execute(pool)
+        .await
+        .map(|done| done.rows_affected()))?;
+        Ok(locked == 1)
+    }
+
+    /// A successful login: the failure count and any expired lock are cleared.
+    pub async fn clear_staff_login_failures(&self, username: &str) -> Result<(), StoreError> {
+        on_pool!(&self.pool, |pool| sqlx::query(
+            "UPDATE staff_users SET failed_logins = 0, locked_until = NULL WHERE username = $1"
+        )
+        .bind(username)
+        .execute(pool)
+        .await
+        .map(drop))?;
+        Ok(())
+    }
+
+    /// Opens a server-side session under `token_hash` ([`token_hash`] of the cookie's token).
+    pub async fn create_staff_session(
+        &self,
+        token_hash: &str,
+        username: &str,
+        csrf: &str,
+        now: i64,
+        expires_at: i64,
+    ) -> Result<(), StoreError> {
+        on_pool!(&self.pool, |pool| sqlx::query(
+            "INSERT INTO staff_sessions (token_hash, username, csrf, created_at, last_seen, \
+             expires_at) VALUES ($1, $2, $3, $4, $4, $5)"
+        )
+        .bind(token_hash)
+        .bind(username)
+        .bind(csrf)
+        .bind(now)
+        .bind(expires_at)
+        .execute(pool)
+        .await
+        .map(drop))?;
+        Ok(())
+    }
+
+    /// The live session under `token_hash` at `now`, if any (an expired one is deleted).
+    pub async fn staff_session(
+        &self,
+        token_hash: &str,
+        now: i64,
+    ) -> Result<Option<StaffSession>, StoreError> {
+        let found: Option<StaffSession> = on_pool!(&self.pool, |pool| sqlx::query_as(
+            "SELECT u.username, u.role, s.csrf, s.created_at, s.last_seen, s.expires_at \
+             FROM staff_sessions s JOIN staff_users u ON u.username = s.username \
+             WHERE s.token_hash = $1"
+        )
+        .bind(token_hash)
+        .fetch_optional(pool)
+        .await)?;
+        match found {
+            Some(session) if session.expires_at > now => Ok(Some(session)),
+            Some(_) => {
+                self.delete_staff_session(token_hash).await?;
+                Ok(None)
+            }
+            None => Ok(None),
+        }
+    }
+
+    /// Moves a session's idle expiry on.
+    pub async fn touch_staff_session(
+        &self,
+        token_hash: &str,
+        now: i64,
+        expires_at: i64,
+    ) -> Result<(), StoreError> {
+        on_pool!(&self.pool, |pool| sqlx::query(
+            "UPDATE staff_sessions SET last_seen = $2, expires_at = $3 WHERE token_hash = $1"
+        )
+        .bind(token_hash)
+        .bind(now)
+        .bind(expires_at)
+        .execute(pool)
+        .await
+        .map(drop))?;
+        Ok(())
+    }
+
+    /// Ends a session (logout).
+    pub async fn delete_staff_session(&self, token_hash: &str) -> Result<(), StoreError> {
+        on_pool!(&self.pool, |pool| sqlx::query(
+            "DELETE FROM staff_sessions WHERE token_hash = $1"
+        )
+        .bind(token_hash)
+        .execute(pool)
+        .await
+        .map(drop))?;
+        Ok(())
+    }
+
+    /// Sessions that ended referred to the window, newest first, at most `limit`.
+    pub async fn referred_sessions(&self, limit: i64) -> Result<Vec<ReferralRow>, StoreError> {
+        self.referrals_where("s.outcome LIKE $1", None, limit).await
+    }
+
+    /// One referred session by id.
+    pub async fn referred_session(
+        &self,
+        session_id: &str,
+    ) -> Result<Option<ReferralRow>, StoreError> {
+        Ok(self
+            .referrals_where(
+                "s.outcome LIKE $1 AND s.session_id = $2",
+                Some(session_id),
+                1,
+            )
+            .await?
+            .pop())
+    }
+
+    async fn referrals_where(
+        &self,
+        condition: &str,
+        session_id: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<ReferralRow>, StoreError> {
+        let limit_param = if session_id.is_some() { "$3" } else { "$2" };
+        let sql = format!(
+            "SELECT s.session_id, s.kiosk_id, s.started_at, s.ended_at, s.outcome, \
+               r.id_number, a.application_no \
+             FROM center_sessions s \
+             LEFT JOIN center_receipts r ON r.session_id = s.session_id \
+             LEFT JOIN center_applications a ON a.session_id = s.session_id \
+             WHERE {condition} \
+             ORDER BY s.ended_at DESC, s.session_id LIMIT {limit_param}"
+        );
+        let pattern = "%\"outcome\":\"referred\"%";
+        Ok(on_pool!(&self.pool, |pool| {
+            let mut query = sqlx::query_as(&sql).bind(pattern);
+            if let Some(session_id) = session_id {
+                query = query.bind(session_id);
+            }
+            query.bind(limit).fetch_all(pool).await
+        })?)
+    }
+
+    /// The applications of a citizen by full ID number, newest first.
+    pub async fn applications_of_citizen(
+        &self,
+        id_number: &str,
+    ) -> Result<Vec<ApplicationRecord>, StoreError> {
+        let sql = format!(
+            "SELECT {APPLICATION_COLUMNS} FROM center_applications WHERE id_number = $1 \
+             ORDER BY created_at DESC"
+        );
+        Ok(on_pool!(&self.pool, |pool| sqlx::query_as(&sql)
+            .bind(id_number)
+            .fetch_all(pool)
+            .await)?)
+    }
+
+    /// Applications whose issue-by date is on or before `until`, earliest deadline first. The
+    /// center records no card issuance yet, so every application counts as not issued.
+    pub async fn applications_due_by(
+        &self,
+        until: Date,
+        limit: i64,
+    ) -> Result<Vec<ApplicationRecord>, StoreError> {
+        let sql = format!(
+            "SELECT {APPLICATION_COLUMNS} FROM center_applications \
+             WHERE issue_by <= $1 \
+             ORDER BY issue_by, application_no LIMIT $2"
+        );
+        Ok(on_pool!(&self.pool, |pool| sqlx::query_as(&sql)
+            .bind(until)
+            .bind(limit)
+            .fetch_all(pool)
+            .await)?)
+    }
+}
