@@ -6,6 +6,7 @@
 
 mod center_link;
 mod center_setup;
+mod cmd_audit;
 mod clock;
 mod cmd_center;
 mod cmd_demo;
@@ -20,6 +21,7 @@ mod cmd_paysim;
 mod cmd_popsys;
 mod cmd_rules;
 mod cmd_sim;
+mod cmd_staff;
 mod shutdown;
 
 use std::process::ExitCode;
@@ -63,6 +65,10 @@ enum Command {
     Paysim(cmd_paysim::Args),
     /// Master keys of encryption at rest: create, rotate, rewrap, status, remove
     Keys(cmd_keys::Args),
+    /// Staff console accounts: add, password, list
+    Staff(cmd_staff::Args),
+    /// The staff audit chain: verify, export
+    Audit(cmd_audit::Args),
 }
 
 #[tokio::main]
@@ -83,6 +89,8 @@ async fn main() -> ExitCode {
         Command::Docs(args) => cmd_docs::run(args).await,
         Command::Paysim(args) => cmd_paysim::run(args).await,
         Command::Keys(args) => cmd_keys::run(args).await,
+        Command::Staff(args) => cmd_staff::run(args).await,
+        Command::Audit(args) => cmd_audit::run(args).await,
     };
     match result {
         Ok(code) => code,
