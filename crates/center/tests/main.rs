@@ -3,9 +3,11 @@
 mod auth;
 mod client;
 mod dlib;
+mod fleet;
 mod payments;
 mod reconcile;
 mod scope;
 mod sessions;
 mod support;
+mod tls;
 mod world;

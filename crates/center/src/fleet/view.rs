@@ -190,7 +190,7 @@ pub async fn fleet_view(state: &AppState) -> Result<FleetView, AppError> {
 
 fn human(secs: i64) -> String {
     match secs {
-        s if s < 120 => format!("{s} s"),
+        s if s < 300 => format!("{s} s"),
         s if s < 7200 => format!("{} min", s / 60),
         s if s < 172_800 => format!("{} h", s / 3600),
         s => format!("{} days", s / 86_400),
