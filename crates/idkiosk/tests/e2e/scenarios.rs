@@ -14,7 +14,7 @@ use popsys::seed::demo;
 use time::macros::date;
 
 use crate::harness::{docs_img, report_timings, screenshots_wanted, Kiosk, Res};
-use crate::stack::{pdf_text, Options, Stack};
+use crate::stack::{pdf_pages, pdf_text, Options, Stack};
 
 /// A screen the citizen acts on (the simulators and the center answer within this).
 const QUICK: Duration = Duration::from_secs(15);
@@ -166,12 +166,22 @@ async fn mobile_to_payment(stack: &mut Stack, shots: &mut Shots) -> Res<()> {
     Ok(())
 }
 
-/// Checks the printed certificate and payment notice: two PDFs, the masked name and the
-/// issue-by date in their text.
+/// Checks the printed certificate and payment notice: two PDFs out of cups-pdf with pages, and
+/// in the text of the documents CUPS received, the certificate's title, the masked name and the
+/// issue-by date.
 async fn check_printed(stack: &Stack, masked_name: &str) -> Res<()> {
     let issue_by = domain::rules::issue_by(date!(2026 - 11 - 25), false);
     let pdfs = stack.cups.wait_pdfs(2, SLOW).await?;
-    let texts: Vec<String> = pdfs.iter().map(|p| pdf_text(p)).collect::<Res<_>>()?;
+    for pdf in &pdfs {
+        assert!(pdf_pages(pdf)? >= 1, "{} has no page", pdf.display());
+    }
+    let received = stack.cups.received();
+    assert!(
+        received.len() >= 2,
+        "CUPS kept {} documents",
+        received.len()
+    );
+    let texts: Vec<String> = received.iter().map(|p| pdf_text(p)).collect::<Res<_>>()?;
     let all = texts.join("\n");
     assert!(
         all.contains(prompts::COLLECTION_CERTIFICATE.zh),
@@ -186,7 +196,7 @@ async fn check_printed(stack: &Stack, masked_name: &str) -> Res<()> {
         "issue-by date {issue_by} not in the printed text:\n{all}"
     );
     println!(
-        "  printed {} PDFs: {}",
+        "  printed {} PDFs ({}); certificate text holds {masked_name} and {issue_by}",
         pdfs.len(),
         pdfs.iter()
             .map(|p| p
@@ -360,7 +370,6 @@ async fn e_under_16_is_referred() -> Res<()> {
 /// from the panel, the certificate and the payment notice printed to cups-pdf. Takes the
 /// screenshots (IDKIOSK_SCREENSHOTS=1) and prints the screen-to-screen times.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "WIP: not yet passing through the whole demo"]
 async fn f_happy_path_wechat() -> Res<()> {
     let mut stack = stack!("happy-wechat");
     let mut shots = Shots::new();
@@ -407,6 +416,7 @@ async fn f_happy_path_wechat() -> Res<()> {
         .filter(|o| o["trade_state"] == "SUCCESS")
         .collect();
     assert_eq!(paid.len(), 1, "one paid WeChat order: {paid:?}");
+    stack.assert_one_application_one_payment(id).await?;
     report_timings("f_happy_path_wechat", &stack.kiosk.timings);
     pass("f_happy_path_wechat");
     Ok(())
@@ -444,6 +454,7 @@ async fn g_happy_path_unionpay() -> Res<()> {
     );
     assert_eq!(k.screen().await.as_deref(), Some("finished"));
     check_printed(&stack, &mask_name(&name)).await?;
+    stack.assert_one_application_one_payment(id).await?;
     report_timings("g_happy_path_unionpay", &stack.kiosk.timings);
     pass("g_happy_path_unionpay");
     Ok(())
@@ -619,6 +630,7 @@ async fn l1_kill_9_after_face_resumes() -> Res<()> {
         prompts::PAYMENT_WECHAT,
     );
     assert_eq!(paid_orders(&stack).await?.len(), 1);
+    stack.assert_one_application_one_payment(id).await?;
     pass("l1_kill_9_after_face_resumes");
     Ok(())
 }
@@ -666,6 +678,7 @@ async fn l2_kill_9_after_payment_keeps_one_payment() -> Res<()> {
         1,
         "one payment after the restart"
     );
+    stack.assert_one_application_one_payment(id).await?;
     pass("l2_kill_9_after_payment_keeps_one_payment");
     Ok(())
 }
@@ -705,6 +718,7 @@ async fn l3_kill_9_during_printing_is_a_printer_fault() -> Res<()> {
         0,
         "UnionPay: no WeChat order"
     );
+    stack.assert_one_application_one_payment(id).await?;
     pass("l3_kill_9_during_printing_is_a_printer_fault");
     Ok(())
 }

@@ -68,6 +68,7 @@ impl Cups {
             d.join("cupsd.conf"),
             format!(
                 "Listen 127.0.0.1:{port}\nBrowsing No\nWebInterface No\nLogLevel warn\n\
+                 PreserveJobFiles Yes\n\
                  <Location />\n  Order allow,deny\n  Allow all\n</Location>\n\
                  <Policy default>\n  <Limit All>\n    Order deny,allow\n    Allow all\n  </Limit>\n</Policy>\n"
             ),
@@ -124,6 +125,26 @@ impl Cups {
         found
     }
 
+    /// The documents as CUPS received them (kept by `PreserveJobFiles`): cups-pdf's output is
+    /// re-rendered through PostScript by Ghostscript and loses the text's Unicode mapping of the
+    /// embedded CJK fonts, so the text is read from what the kiosk sent.
+    pub fn received(&self) -> Vec<PathBuf> {
+        let spool = self.out.with_file_name("spool");
+        let mut found: Vec<PathBuf> = std::fs::read_dir(spool)
+            .map(|dir| {
+                dir.filter_map(Result::ok)
+                    .map(|e| e.path())
+                    .filter(|p| {
+                        p.file_name()
+                            .is_some_and(|n| n.to_string_lossy().starts_with('d'))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        found.sort();
+        found
+    }
+
     /// Waits until at least `n` PDFs are printed and returns them.
     pub async fn wait_pdfs(&self, n: usize, timeout: Duration) -> Res<Vec<PathBuf>> {
         let deadline = Instant::now() + timeout;
@@ -148,6 +169,16 @@ impl Drop for Cups {
     fn drop(&mut self) {
         let _ = std::fs::remove_file(&self.conf);
     }
+}
+
+/// The page count of a PDF (poppler's pdfinfo).
+pub fn pdf_pages(path: &Path) -> Res<u32> {
+    let out = Command::new("pdfinfo").arg(path).output()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.lines()
+        .find_map(|l| l.strip_prefix("Pages:"))
+        .and_then(|n| n.trim().parse().ok())
+        .ok_or_else(|| format!("pdfinfo {}: no page count", path.display()).into())
 }
 
 /// The text of a PDF (poppler's pdftotext).
@@ -276,6 +307,8 @@ pub struct Stack {
     _driver: Driver,
     pub demo: Proc,
     pub cups: Cups,
+    /// The demo's `--data-dir`.
+    pub data_dir: PathBuf,
     _dir: tempfile::TempDir,
 }
 
@@ -379,8 +412,57 @@ impl Stack {
             _driver: driver,
             demo,
             cups,
+            data_dir: dir.path().join("demo"),
             _dir: dir,
         }))
+    }
+
+    /// What the center recorded (its SQLite database in the demo's folder): the applications
+    /// accepted today and every payment.
+    pub async fn center_records(
+        &self,
+    ) -> Res<(
+        Vec<store::sessions::ApplicationRecord>,
+        Vec<store::sessions::PaymentRecord>,
+    )> {
+        let url = format!("sqlite://{}", self.data_dir.join("center.db").display());
+        let db = store::Store::connect(&url).await?;
+        let applications = db
+            .applications_accepted_on(time::macros::date!(2026 - 11 - 25))
+            .await?;
+        let payments = db.payments_between(0, i64::MAX).await?;
+        db.close().await;
+        Ok((applications, payments))
+    }
+
+    /// Checks the center holds exactly one application for `id` and exactly one paid payment
+    /// (none lost, none doubled), waiting up to 30 s for the outbox to deliver.
+    pub async fn assert_one_application_one_payment(&self, id: &str) -> Res<()> {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let (applications, payments) = self.center_records().await?;
+            let mine: Vec<_> = applications.iter().filter(|a| a.id_number == id).collect();
+            let paid: Vec<_> = payments.iter().filter(|p| p.state == "SUCCESS").collect();
+            if mine.len() == 1 && paid.len() == 1 {
+                assert_eq!(paid[0].application_no, mine[0].application_no);
+                println!(
+                    "  center: one application {} and one paid payment {} ({})",
+                    mine[0].application_no, paid[0].out_trade_no, paid[0].method
+                );
+                return Ok(());
+            }
+            assert!(mine.len() <= 1, "duplicate applications: {mine:?}");
+            assert!(paid.len() <= 1, "payment doubled: {paid:?}");
+            if Instant::now() > deadline {
+                return Err(format!(
+                    "after 30 s the center has {} applications for {id} and {} paid payments: {payments:?}",
+                    mine.len(),
+                    paid.len()
+                )
+                .into());
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
     }
 
     /// The demo's log, for failure messages.
