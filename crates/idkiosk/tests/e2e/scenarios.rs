@@ -424,7 +424,6 @@ async fn f_happy_path_wechat() -> Res<()> {
 
 /// (g) The whole session paid by UnionPay card at the POS terminal.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "WIP: not yet passing through the whole demo"]
 async fn g_happy_path_unionpay() -> Res<()> {
     let mut stack = stack!("happy-unionpay");
     let mut shots = Shots {
@@ -462,7 +461,6 @@ async fn g_happy_path_unionpay() -> Res<()> {
 
 /// (h) Someone else in front of the camera: the face comparison fails.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "WIP: not yet passing through the whole demo"]
 async fn h_face_mismatch_is_referred() -> Res<()> {
     let mut stack = stack!("face-mismatch");
     let mut shots = Shots {
@@ -486,7 +484,6 @@ async fn h_face_mismatch_is_referred() -> Res<()> {
 
 /// (i) Two different mobile numbers, then an invalid one: the mobile screen with each prompt.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "WIP: not yet passing through the whole demo"]
 async fn i_mismatched_mobile_is_asked_again() -> Res<()> {
     let mut stack = stack!("mobile");
     let mut shots = Shots {
@@ -520,7 +517,6 @@ async fn i_mismatched_mobile_is_asked_again() -> Res<()> {
 
 /// (j) Blank presses on the fingerprint module: referred with the fingerprint prompt.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "WIP: not yet passing through the whole demo"]
 async fn j_fingerprint_failure_is_referred() -> Res<()> {
     let mut stack = stack!("fingerprint");
     let mut shots = Shots {
