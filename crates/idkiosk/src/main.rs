@@ -14,6 +14,7 @@ mod cmd_device;
 mod cmd_docs;
 mod cmd_face;
 mod cmd_finger;
+mod cmd_fleet;
 mod cmd_id;
 mod cmd_keys;
 mod cmd_kiosk;
@@ -65,6 +66,8 @@ enum Command {
     Paysim(cmd_paysim::Args),
     /// Master keys of encryption at rest: create, rotate, rewrap, status, remove
     Keys(cmd_keys::Args),
+    /// Fleet: the center's CA, kiosk enrolment and revocation, the center over mutual TLS
+    Fleet(cmd_fleet::Args),
     /// Staff console accounts: add, password, list
     Staff(cmd_staff::Args),
     /// The staff audit chain: verify, export
@@ -89,6 +92,7 @@ async fn main() -> ExitCode {
         Command::Docs(args) => cmd_docs::run(args).await,
         Command::Paysim(args) => cmd_paysim::run(args).await,
         Command::Keys(args) => cmd_keys::run(args).await,
+        Command::Fleet(args) => cmd_fleet::run(args).await,
         Command::Staff(args) => cmd_staff::run(args).await,
         Command::Audit(args) => cmd_audit::run(args).await,
     };
