@@ -8,6 +8,7 @@ mod payments;
 mod reconcile;
 mod scope;
 mod sessions;
+mod staff;
 mod support;
 mod tls;
 mod world;
