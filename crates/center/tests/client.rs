@@ -26,6 +26,7 @@ async fn a_wrong_secret_is_a_refusal() {
     assert!(!err.is_retryable());
     assert_eq!(err.status(), Some(401));
     client.health().await.unwrap();
+    world.finish().await;
 }
 
 #[tokio::test]
@@ -58,4 +59,5 @@ async fn a_service_down_behind_the_center_is_retryable_and_named() {
         other => panic!("expected a retryable 503, got {other:?}"),
     }
     let _ = Arc::new(());
+    world.finish().await;
 }

@@ -73,4 +73,5 @@ async fn the_real_engine_passes_the_same_person_and_refuses_another() {
         .unwrap();
     assert!(!stranger.passed, "{stranger:?}");
     assert!(stranger.live_vs_history < 60.0, "{stranger:?}");
+    world.finish().await;
 }

@@ -92,6 +92,7 @@ async fn a_forged_callback_is_refused_and_changes_nothing() {
         .unwrap();
     assert_eq!(stored.state, "NOTPAY");
     assert_eq!(stored.transaction_id, None);
+    world.finish().await;
 }
 
 #[tokio::test]
@@ -127,6 +128,7 @@ async fn a_duplicate_callback_is_acknowledged_and_recorded_once() {
         assert_eq!(*first_paid_at.get_or_insert(paid_at), paid_at);
         assert_eq!(stored.updated_at, first_paid_at.flatten().unwrap());
     }
+    world.finish().await;
 }
 
 #[tokio::test]
@@ -151,6 +153,7 @@ async fn an_unpaid_order_closes_on_the_first_query_after_its_expiry() {
     let second = world.client.create_payment(&sid, &wechat(2)).await.unwrap();
     assert_eq!(second.state, "NOTPAY");
     assert_ne!(second.out_trade_no, created.out_trade_no);
+    world.finish().await;
 }
 
 #[tokio::test]
@@ -184,6 +187,7 @@ async fn a_payment_whose_callback_was_lost_is_recovered_by_query() {
         .await
         .unwrap_err();
     assert_eq!(err.status(), Some(409));
+    world.finish().await;
 }
 
 #[tokio::test]
@@ -208,6 +212,7 @@ async fn closing_an_unpaid_order_closes_it_and_closing_a_paid_one_finds_it_paid(
         world.client.close_payment(&sid, 2).await.unwrap().state,
         "SUCCESS"
     );
+    world.finish().await;
 }
 
 #[tokio::test]
@@ -267,6 +272,7 @@ async fn unionpay_is_reported_by_the_kiosk_and_a_referred_paid_application_is_vo
             .unwrap(),
         voided
     );
+    world.finish().await;
 }
 
 #[tokio::test]
@@ -316,6 +322,7 @@ async fn a_declined_pos_purchase_is_payerror_and_a_new_attempt_may_follow() {
             .state,
         "NOTPAY"
     );
+    world.finish().await;
 }
 
 // A kiosk that gave up on a POS purchase and started a new attempt, whose first purchase was
@@ -365,6 +372,7 @@ async fn a_late_pos_approval_on_a_closed_attempt_is_recorded_and_flagged() {
         m,
         center::reconcile::Mismatch::PaidTwice { application_no, .. } if *application_no == number
     )));
+    world.finish().await;
 }
 
 // The session was referred (the printer failed) while the payer was still scanning: the callback
@@ -418,4 +426,5 @@ async fn a_wechat_payment_made_after_the_session_was_referred_is_flagged_for_ref
             method: "wechat".into(),
             paid_fen: 2000,
         }));
+    world.finish().await;
 }

@@ -229,6 +229,7 @@ async fn a_receipt_not_found_can_be_scanned_again_in_the_same_session() {
     );
     // Found is final.
     assert!(world.client.receipt(&sid, &wrong).await.unwrap().found);
+    world.finish().await;
 }
 
 #[tokio::test]
@@ -264,6 +265,7 @@ async fn a_face_mismatch_is_stored_and_blocks_the_application() {
         .await
         .unwrap_err();
     assert_eq!(refused_field(&err).0, 409);
+    world.finish().await;
 }
 
 #[tokio::test]
@@ -371,6 +373,7 @@ async fn calls_out_of_order_or_with_bad_values_are_refused_naming_the_field() {
         .unwrap_err();
     assert_eq!(refused_field(&err), (422, Some("amount_fen")));
     assert_eq!(number.application_no.len(), 18);
+    world.finish().await;
 }
 
 #[tokio::test]
@@ -392,6 +395,7 @@ async fn a_session_belongs_to_the_kiosk_that_started_it() {
     );
     let err = other.receipt(&sid, &receipt_request()).await.unwrap_err();
     assert_eq!(refused_field(&err).0, 404);
+    world.finish().await;
 }
 
 #[tokio::test]
@@ -426,6 +430,7 @@ async fn the_first_outcome_of_a_session_wins() {
     );
     let application = world.store().application(&number).await.unwrap().unwrap();
     assert_eq!(application.status, "referred");
+    world.finish().await;
 }
 
 #[tokio::test]
@@ -445,6 +450,7 @@ async fn the_portrait_form_is_a_pdf() {
             assert!(err.is_retryable());
         }
     }
+    world.finish().await;
 }
 
 #[tokio::test]
@@ -485,6 +491,7 @@ async fn blobs_can_live_in_the_encrypted_blob_store() {
         None
     );
     let _ = std::fs::remove_dir_all(&dir);
+    world.finish().await;
 }
 
 fn png_other() -> Vec<u8> {

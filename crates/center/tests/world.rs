@@ -336,4 +336,9 @@ impl World {
     pub fn store(&self) -> &Store {
         self.db.store()
     }
+
+    /// Removes the database (SQLite file or PostgreSQL database).
+    pub async fn finish(self) {
+        self.db.finish().await;
+    }
 }
