@@ -433,8 +433,8 @@ async fn configuration_versions_come_from_the_database() {
         // distinct versions, all above the first.
         let second = center::app(fleet_state(db.reconnect().await.unwrap(), clock.clone()));
         let mut pushes = Vec::new();
-        for i in 0..10 {
-            let app = if i % 2 == 0 {
+        for i in 0..10u32 {
+            let app = if i.is_multiple_of(2) {
                 app.clone()
             } else {
                 second.clone()

@@ -4,6 +4,7 @@ mod auth;
 mod client;
 mod dlib;
 mod fleet;
+mod fleet_replicas;
 mod payments;
 mod reconcile;
 mod scope;
