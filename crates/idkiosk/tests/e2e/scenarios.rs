@@ -549,7 +549,6 @@ async fn j_fingerprint_failure_is_referred() -> Res<()> {
 
 /// (k) No touch for the inactivity timeout: the countdown with its prompt, then the start.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "idkiosk demo has no --inactivity-secs yet (idkiosk kiosk has it)"]
 async fn k_inactivity_timeout_returns_to_start() -> Res<()> {
     let mut stack = stack!(
         "inactivity",

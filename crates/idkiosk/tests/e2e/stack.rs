@@ -306,6 +306,8 @@ pub struct Stack {
     pub panel: Panel,
     _driver: Driver,
     pub demo: Proc,
+    /// The kiosk agent when the test runs it instead of the demo.
+    _agent: Option<Proc>,
     pub cups: Cups,
     /// The demo's `--data-dir`.
     pub data_dir: PathBuf,
@@ -323,6 +325,53 @@ fn demo_flags() -> Res<BTreeSet<String>> {
         .filter(|word| word.starts_with("--") && word.len() > 2)
         .map(|word| word.trim_end_matches(['.', ':', ')']).to_owned())
         .collect())
+}
+
+/// Runs `idkiosk kiosk` as the demo would (`--no-agent`), with `--inactivity-secs`.
+async fn start_agent(
+    panel: &Panel,
+    data_dir: &Path,
+    printer: &str,
+    inactivity_secs: u64,
+) -> Res<Proc> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        match panel.status().await {
+            Ok(status) => break status,
+            Err(e) if Instant::now() > deadline => return Err(e),
+            Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+        }
+    };
+    let text = |v: &Value| -> Res<String> {
+        v.as_str()
+            .map(str::to_owned)
+            .ok_or_else(|| format!("the panel's status lacks a value: {status}").into())
+    };
+    let listen = text(&status["urls"]["kiosk"])?
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .to_owned();
+    let secret = std::fs::read_to_string(data_dir.join("kiosk.secret"))?;
+    let devices = &status["devices"];
+    let mut command = Command::new(env!("CARGO_BIN_EXE_idkiosk"));
+    command
+        .arg("kiosk")
+        .args(["--center", &text(&status["urls"]["center"])?])
+        .args(["--kiosk-id", &text(&status["urls"]["kiosk_id"])?])
+        .args(["--card-reader", &text(&devices["card_reader"]["port"])?])
+        .args(["--barcode", &text(&devices["barcode"]["port"])?])
+        .args(["--fingerprint", &text(&devices["fingerprint"]["port"])?])
+        .args(["--pos", &text(&devices["pos"]["port"])?])
+        .args(["--camera", &text(&devices["camera"]["stream"])?])
+        .args(["--printer", printer])
+        .args(["--listen", &listen])
+        .arg("--data-dir")
+        .arg(data_dir.join("kiosk"))
+        .arg("--no-video")
+        .args(["--inactivity-secs", &inactivity_secs.to_string()])
+        .env("IDKIOSK_KIOSK_SECRET", secret.trim())
+        .env("IDKIOSK_TODAY", TODAY);
+    Proc::spawn("idkiosk kiosk", command, &data_dir.join("../kiosk.log"))
 }
 
 impl Stack {
@@ -357,11 +406,18 @@ impl Stack {
         {
             command.args([flag.as_str(), "127.0.0.1:0"]);
         }
+        // A short inactivity timeout: through the demo if it takes one, else the test runs the
+        // kiosk agent itself (`--no-agent`) with the demo's arguments and the timeout.
+        let mut own_agent = None;
         if let Some(secs) = options.inactivity_secs {
-            if !flags.contains("--inactivity-secs") {
-                return Err("idkiosk demo has no --inactivity-secs".into());
+            if flags.contains("--inactivity-secs") {
+                command.args(["--inactivity-secs", &secs.to_string()]);
+            } else if flags.contains("--no-agent") {
+                command.arg("--no-agent");
+                own_agent = Some(secs);
+            } else {
+                return Err("idkiosk demo has neither --inactivity-secs nor --no-agent".into());
             }
-            command.args(["--inactivity-secs", &secs.to_string()]);
         }
         let mut demo = Proc::spawn("idkiosk demo", command, &dir.path().join("demo.log"))?;
         let panel_base = demo.wait_line(Duration::from_secs(180), |lines| {
@@ -377,14 +433,17 @@ impl Stack {
                 .timeout(Duration::from_secs(60))
                 .build()?,
         };
+        let data_dir = dir.path().join("demo");
+        let agent = match own_agent {
+            Some(secs) => Some(start_agent(&panel, &data_dir, &cups.uri, secs).await?),
+            None => None,
+        };
         // Ready when the agent runs and its touchscreen answers.
         let deadline = Instant::now() + Duration::from_secs(120);
         let kiosk_url = loop {
             if let Ok(status) = panel.status().await {
-                if let (Some(url), Some(_pid)) = (
-                    status["urls"]["kiosk"].as_str(),
-                    status["kiosk"]["pid"].as_u64(),
-                ) {
+                let running = agent.is_some() || status["kiosk"]["pid"].as_u64().is_some();
+                if let (Some(url), true) = (status["urls"]["kiosk"].as_str(), running) {
                     let up = reqwest::get(url)
                         .await
                         .is_ok_and(|r| r.status().is_success());
@@ -411,8 +470,9 @@ impl Stack {
             panel,
             _driver: driver,
             demo,
+            _agent: agent,
             cups,
-            data_dir: dir.path().join("demo"),
+            data_dir,
             _dir: dir,
         }))
     }
