@@ -61,6 +61,7 @@ async fn console(db: &TestDatabase) -> Console {
         store.clone(),
     );
     state.clock = clock.clone();
+    state.documents = crate::world::renderer();
     let phc = hash_password(PASSWORD).unwrap();
     for role in Role::ALL {
         store
@@ -108,7 +109,7 @@ async fn console(db: &TestDatabase) -> Console {
         .unwrap();
     for (kind, bytes) in [
         ("live_photo", b"\xFF\xD8\xFFlive".to_vec()),
-        ("signature", b"\x89PNG\r\n\x1a\nsig".to_vec()),
+        ("signature", signature_png()),
         ("video", b"\0\0\0\x18ftypmp42video".to_vec()),
     ] {
         store
@@ -147,6 +148,18 @@ async fn console(db: &TestDatabase) -> Console {
         clock,
         application_no: application.application_no,
     }
+}
+
+/// A real PNG (the documents check what they print).
+fn signature_png() -> Vec<u8> {
+    let image = image::GrayImage::from_fn(240, 80, |x, y| {
+        image::Luma([if (x + 2 * y) % 17 == 0 { 0 } else { 255 }])
+    });
+    let mut png = std::io::Cursor::new(Vec::new());
+    image
+        .write_to(&mut png, image::ImageOutputFormat::Png)
+        .unwrap();
+    png.into_inner()
 }
 
 struct Answer {
@@ -728,6 +741,59 @@ async fn two_replicas_append_to_one_chain() {
             Verification::Intact { entries: 40 }
         );
         second.close().await;
+        db.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn a_reprint_is_the_certificate_again_and_audited() {
+    if crate::world::renderer().is_none() {
+        store::testing::report("center::staff reprint: SKIPPED: no fonts for the documents");
+        return;
+    }
+    for db in databases("center::staff reprint").await {
+        let c = console(&db).await;
+        let no = c.application_no.clone();
+        let clerk = login(&c.app, "window_clerk", PASSWORD).await.ok().unwrap();
+        let csrf = csrf_of(&c.app, &clerk).await;
+        let path = format!("/staff/applications/{no}/documents/certificate");
+        let refused = post(&c.app, &path, Some(&clerk), "").await;
+        assert_eq!(
+            refused.status,
+            StatusCode::FORBIDDEN,
+            "no CSRF token, no reprint"
+        );
+        let pdf = post(&c.app, &path, Some(&clerk), &format!("csrf={csrf}")).await;
+        assert_eq!(pdf.status, StatusCode::OK, "{}", pdf.body);
+        assert!(pdf.body.starts_with("%PDF"));
+        let again = post(&c.app, &path, Some(&clerk), &format!("csrf={csrf}")).await;
+        assert_eq!(again.body, pdf.body, "byte for byte the same");
+        let trail = actions(&c.store).await;
+        let reprints: Vec<_> = trail
+            .iter()
+            .filter(|a| a.1 == "reprint_document")
+            .map(|a| (a.0.as_str(), a.2.as_str(), a.3.as_str()))
+            .collect();
+        assert_eq!(
+            reprints,
+            vec![
+                ("window_clerk", no.as_str(), "certificate"),
+                ("window_clerk", no.as_str(), "certificate")
+            ]
+        );
+        // The video in ranges, as a browser's player asks for it; each request audited.
+        let range = send(
+            &c.app,
+            Request::get(format!("/staff/applications/{no}/video"))
+                .header(header::COOKIE, format!("idk_staff={clerk}"))
+                .header(header::RANGE, "bytes=4-7")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(range.status, StatusCode::PARTIAL_CONTENT);
+        assert_eq!(range.body, "ftyp");
+        assert_eq!(actions(&c.store).await.last().unwrap().3, "video bytes=4-7");
         db.finish().await;
     }
 }

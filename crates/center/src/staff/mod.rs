@@ -302,7 +302,13 @@ async fn guard(State(guard): State<Guard>, request: Request, next: Next) -> Resp
         role,
         csrf: session.csrf,
     });
-    next.run(request).await
+    let mut response = next.run(request).await;
+    // Citizens' data must not stay in the browser's cache.
+    response
+        .headers_mut()
+        .entry(header::CACHE_CONTROL)
+        .or_insert(header::HeaderValue::from_static("no-store"));
+    response
 }
 
 fn to_login() -> Response {

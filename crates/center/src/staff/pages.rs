@@ -538,11 +538,13 @@ pub async fn image(
     Ok(private(content_type, bytes))
 }
 
-/// `GET /staff/applications/{no}/video`: the session video, MP4 (audited).
+/// `GET /staff/applications/{no}/video`: the session video, MP4, whole or a `Range` of bytes (for
+/// the browser's player); every request is audited.
 pub async fn video(
     State(state): State<AppState>,
     Extension(staff): Extension<Staff>,
     Path(no): Path<String>,
+    headers: axum::http::HeaderMap,
 ) -> Result<Response, StaffError> {
     let app = find_application(&state, &no).await?;
     let bytes = state
@@ -551,8 +553,64 @@ pub async fn video(
         .await
         .map_err(StaffError::Internal)?
         .ok_or_else(|| StaffError::NotFound("no video stored".into()))?;
-    audit(&state, &staff, "view_video", &no, "video").await?;
-    Ok(private("video/mp4", bytes))
+    let total = bytes.len();
+    let range = headers
+        .get(header::RANGE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| byte_range(v, total));
+    match range {
+        Some((start, end)) => {
+            audit(
+                &state,
+                &staff,
+                "view_video",
+                &no,
+                &format!("video bytes={start}-{end}"),
+            )
+            .await?;
+            Ok((
+                StatusCode::PARTIAL_CONTENT,
+                [
+                    (header::CONTENT_TYPE, "video/mp4".to_owned()),
+                    (header::ACCEPT_RANGES, "bytes".to_owned()),
+                    (
+                        header::CONTENT_RANGE,
+                        format!("bytes {start}-{end}/{total}"),
+                    ),
+                    (header::CACHE_CONTROL, "no-store".to_owned()),
+                ],
+                bytes[start..=end].to_vec(),
+            )
+                .into_response())
+        }
+        None => {
+            audit(&state, &staff, "view_video", &no, "video").await?;
+            let mut response = private("video/mp4", bytes);
+            response.headers_mut().insert(
+                header::ACCEPT_RANGES,
+                header::HeaderValue::from_static("bytes"),
+            );
+            Ok(response)
+        }
+    }
+}
+
+/// A single `bytes=a-b`, `bytes=a-` or `bytes=-n` range within `total` bytes, inclusive.
+fn byte_range(header: &str, total: usize) -> Option<(usize, usize)> {
+    let spec = header.strip_prefix("bytes=")?;
+    if spec.contains(',') || total == 0 {
+        return None;
+    }
+    let (a, b) = spec.split_once('-')?;
+    let (start, end) = match (a.trim(), b.trim()) {
+        ("", n) => {
+            let n: usize = n.parse().ok()?;
+            (total.saturating_sub(n), total - 1)
+        }
+        (a, "") => (a.parse().ok()?, total - 1),
+        (a, b) => (a.parse().ok()?, b.parse::<usize>().ok()?.min(total - 1)),
+    };
+    (start <= end && end < total).then_some((start, end))
 }
 
 /// `POST /staff/applications/{no}/documents/{kind}`: the PDF rendered again, byte for byte what
@@ -566,17 +624,17 @@ pub async fn reprint(
         return Err(StaffError::NotFound(format!("no document kind {kind}")));
     }
     let app = find_application(&state, &no).await?;
-    let pdf = crate::paper::document(
+    let mut pdf = crate::paper::document(
         State(state.clone()),
         Extension(KioskId(app.kiosk_id.clone())),
         Path((app.session_id.clone(), kind.clone())),
     )
     .await?;
     audit(&state, &staff, "reprint_document", &no, &kind).await?;
-    let mut pdf = pdf;
     pdf.headers_mut().insert(
-        header::CACHE_CONTROL,
-        header::HeaderValue::from_static("no-store"),
+        header::CONTENT_DISPOSITION,
+        header::HeaderValue::from_str(&format!("inline; filename=\"{no}-{kind}.pdf\""))
+            .map_err(|err| StaffError::Internal(err.into()))?,
     );
     Ok(pdf)
 }
@@ -855,4 +913,20 @@ pub async fn create_account(
     )
     .await?;
     Ok(Redirect::to("/staff/accounts").into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::byte_range;
+
+    #[test]
+    fn byte_ranges() {
+        assert_eq!(byte_range("bytes=0-", 10), Some((0, 9)));
+        assert_eq!(byte_range("bytes=2-4", 10), Some((2, 4)));
+        assert_eq!(byte_range("bytes=2-40", 10), Some((2, 9)));
+        assert_eq!(byte_range("bytes=-3", 10), Some((7, 9)));
+        assert_eq!(byte_range("bytes=10-", 10), None);
+        assert_eq!(byte_range("bytes=0-1,3-4", 10), None);
+        assert_eq!(byte_range("items=0-1", 10), None);
+    }
 }
