@@ -328,8 +328,121 @@ async fn operator_routes_refuse_kiosks_and_strangers() {
     let mut state = fleet_state(store, MovableClock::at(MORNING));
     state.fleet.operator_token = None;
     let closed = center::app(state);
-    let (status, _, _) = send(&closed, "GET", "/fleet", Some(&bearer()), None).await;
+    let (status, _, _) = send(&closed, "GET", "/v1/fleet/kiosks", Some(&bearer()), None).await;
     assert_eq!(status, 401);
+    // The page sends a browser to the staff login instead.
+    let (status, _, _) = send(&closed, "GET", "/fleet", Some(&bearer()), None).await;
+    assert_eq!(status, 303);
+}
+
+/// A request with the staff console's session cookie and, if given, the CSRF header.
+async fn as_staff(
+    app: &Router,
+    method: &str,
+    path: &str,
+    token: &str,
+    csrf: Option<&str>,
+    body: Option<Value>,
+) -> u16 {
+    let mut request = Request::builder().method(method).uri(path).header(
+        "cookie",
+        format!("{}={token}", center::staff::SESSION_COOKIE),
+    );
+    if let Some(csrf) = csrf {
+        request = request.header(center::fleet::CSRF_HEADER, csrf);
+    }
+    let request = match body {
+        Some(body) => request
+            .header("content-type", "application/json")
+            .body(Body::from(body.to_string())),
+        None => request.body(Body::empty()),
+    }
+    .unwrap();
+    app.clone()
+        .oneshot(request)
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+#[tokio::test]
+async fn staff_administrators_use_the_fleet_view_other_roles_do_not() {
+    let store = crate::support::demo_store().await;
+    let mut state = fleet_state(store.clone(), MovableClock::at(MORNING));
+    state.fleet.operator_token = None;
+    let app = center::app(state);
+    let now = MORNING.unix_timestamp();
+    for (user, role, token) in [
+        ("admin1", "administrator", "tok-admin"),
+        ("clerk1", "window_clerk", "tok-clerk"),
+        ("audit1", "auditor", "tok-audit"),
+    ] {
+        store
+            .create_staff_user(user, role, "$argon2id$not-used-here", now)
+            .await
+            .unwrap();
+        store
+            .create_staff_session(
+                &store::staff::token_hash(token),
+                user,
+                "csrf-1",
+                now,
+                now + 1800,
+            )
+            .await
+            .unwrap();
+    }
+    for path in ["/fleet", "/v1/fleet/kiosks"] {
+        assert_eq!(
+            as_staff(&app, "GET", path, "tok-admin", None, None).await,
+            200,
+            "{path}"
+        );
+        assert_eq!(
+            as_staff(&app, "GET", path, "tok-clerk", None, None).await,
+            403,
+            "{path}"
+        );
+        assert_eq!(
+            as_staff(&app, "GET", path, "tok-audit", None, None).await,
+            403,
+            "{path}"
+        );
+        assert_ne!(
+            as_staff(&app, "GET", path, "tok-unknown", None, None).await,
+            200,
+            "{path}"
+        );
+    }
+    // A write needs the session's CSRF token.
+    let put = |csrf| {
+        as_staff(
+            &app,
+            "PUT",
+            "/v1/fleet/config",
+            "tok-admin",
+            csrf,
+            Some(config()),
+        )
+    };
+    assert_eq!(put(None).await, 403);
+    assert_eq!(put(Some("csrf-2")).await, 403);
+    assert_eq!(put(Some("csrf-1")).await, 201);
+    assert_eq!(
+        as_staff(
+            &app,
+            "PUT",
+            "/v1/fleet/config",
+            "tok-clerk",
+            Some("csrf-1"),
+            Some(config())
+        )
+        .await,
+        403
+    );
+    let latest = store.latest_fleet_config().await.unwrap().unwrap();
+    assert_eq!(latest.created_by, "admin1");
 }
 
 #[tokio::test]

@@ -168,7 +168,7 @@ fn versioned(record: store::fleet::ConfigRecord) -> Result<VersionedConfig, AppE
 
 /// `PUT /v1/fleet/config` (operators): stores a new version; `201` with it.
 pub async fn put(
-    _operator: Operator,
+    Operator(operator): Operator,
     State(state): State<AppState>,
     JsonBody(config): JsonBody<KioskConfig>,
 ) -> Result<Response, AppError> {
@@ -177,9 +177,9 @@ pub async fn put(
         .map_err(|err| AppError::internal("fleet configuration", err))?;
     let record = state
         .store
-        .put_fleet_config(&json, "operator", state.now())
+        .put_fleet_config(&json, &operator, state.now())
         .await?;
-    tracing::info!(version = record.version, "fleet configuration stored");
+    tracing::info!(version = record.version, %operator, "fleet configuration stored");
     Ok((StatusCode::CREATED, Json(versioned(record)?)).into_response())
 }
 

@@ -5,10 +5,11 @@
 //! Who may call what:
 //! - kiosks (mutual TLS or the shared secret, [`crate::tls::require_kiosk`]):
 //!   `POST /v1/fleet/heartbeat`, `GET /v1/fleet/config?since=V`;
-//! - operators ([`Operator`]: `Authorization: Bearer <token>` or HTTP Basic with any user name and
-//!   the token as password, against [`FleetSettings::operator_token`]): `GET /fleet`,
-//!   `GET /v1/fleet/kiosks`, `PUT /v1/fleet/config`. No token configured refuses them all. The
-//!   staff console's administrator login replaces the token when it lands.
+//! - operators ([`Operator`]): `GET /fleet`, `GET /v1/fleet/kiosks`, `PUT /v1/fleet/config`. An
+//!   operator is a staff console session (`crate::staff`) with the administrator role (a write
+//!   also carries the session's CSRF token in `X-CSRF-Token`), or, for scripts and monitoring,
+//!   `Authorization: Bearer <token>` / HTTP Basic with the token as password, against
+//!   [`FleetSettings::operator_token`] (none configured: only administrators).
 //!
 //! Invariants: the fleet view holds no personal data (kiosk ids, device states, counts; device
 //! reasons are scrubbed of anything that looks like an ID number); nothing is kept in memory, so
@@ -76,10 +77,60 @@ pub fn operator_routes() -> Router<AppState> {
         .route("/v1/fleet/config", put(config::put))
 }
 
-/// An authenticated operator: extracting it refuses the request (`401` with a Basic challenge)
-/// unless it carries the operator token.
-#[derive(Debug, Clone, Copy)]
-pub struct Operator;
+/// An authenticated operator, by name (`operator` for the token, the staff user name for an
+/// administrator's session). Extracting it refuses anyone else: `403` for a staff session of
+/// another role or a write without the session's CSRF token, otherwise `401` (with a Basic
+/// challenge when a token is configured), or `303` to the staff login for the `/fleet` page when
+/// no token is configured.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Operator(pub String);
+
+/// The header carrying the staff session's CSRF token on a write.
+pub const CSRF_HEADER: &str = "x-csrf-token";
+
+fn refusal(status: StatusCode, message: &str) -> Response {
+    (status, Json(serde_json::json!({ "error": message }))).into_response()
+}
+
+/// An administrator's staff session, if the request carries one; `Err` refuses the request.
+async fn staff_administrator(parts: &Parts, state: &AppState) -> Result<Option<String>, Response> {
+    use crate::staff::{cookie, Role, IDLE_SECS, SESSION_COOKIE};
+    let Some(token) = cookie(&parts.headers, SESSION_COOKIE) else {
+        return Ok(None);
+    };
+    let hash = store::staff::token_hash(&token);
+    let now = state.now();
+    let session = match state.store.staff_session(&hash, now).await {
+        Ok(Some(session)) => session,
+        Ok(None) => return Ok(None),
+        Err(err) => return Err(crate::error::AppError::from(err).into_response()),
+    };
+    if Role::parse(&session.role) != Some(Role::Administrator) {
+        tracing::warn!(user = %session.username, "fleet refused: not an administrator");
+        return Err(refusal(StatusCode::FORBIDDEN, "administrators only"));
+    }
+    if parts.method != axum::http::Method::GET {
+        let sent = parts
+            .headers
+            .get(CSRF_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        if !constant_time_eq(sent.as_bytes(), session.csrf.as_bytes()) {
+            return Err(refusal(
+                StatusCode::FORBIDDEN,
+                "the session's CSRF token is missing or wrong",
+            ));
+        }
+    }
+    if let Err(err) = state
+        .store
+        .touch_staff_session(&hash, now, now + IDLE_SECS)
+        .await
+    {
+        return Err(crate::error::AppError::from(err).into_response());
+    }
+    Ok(Some(session.username))
+}
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
@@ -89,6 +140,9 @@ impl FromRequestParts<AppState> for Operator {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Operator, Response> {
+        if let Some(user) = staff_administrator(parts, state).await? {
+            return Ok(Operator(user));
+        }
         let presented = parts
             .headers
             .get(header::AUTHORIZATION)
@@ -110,16 +164,21 @@ impl FromRequestParts<AppState> for Operator {
             (Some(expected), Some(token))
                 if constant_time_eq(expected.as_bytes(), token.as_bytes()) =>
             {
-                Ok(Operator)
+                Ok(Operator("operator".into()))
             }
-            _ => {
+            (None, _) if parts.uri.path() == "/fleet" => {
+                Err(axum::response::Redirect::to("/staff/login").into_response())
+            }
+            (token, _) => {
                 tracing::warn!(path = %parts.uri.path(), "fleet operator call refused");
-                Err((
-                    StatusCode::UNAUTHORIZED,
-                    [(header::WWW_AUTHENTICATE, "Basic realm=\"idkiosk fleet\"")],
-                    Json(serde_json::json!({"error": "unauthorized"})),
-                )
-                    .into_response())
+                let mut response = refusal(StatusCode::UNAUTHORIZED, "unauthorized");
+                if token.is_some() {
+                    response.headers_mut().insert(
+                        header::WWW_AUTHENTICATE,
+                        header::HeaderValue::from_static("Basic realm=\"idkiosk fleet\""),
+                    );
+                }
+                Err(response)
             }
         }
     }
