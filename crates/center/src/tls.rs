@@ -120,6 +120,32 @@ pub fn server_config_from_dir(dir: &Path) -> Result<Arc<ServerConfig>, TlsError>
     server_config(&read("ca.pem")?, &read("server.pem")?, &read("server.key")?)
 }
 
+/// A kiosk's client configuration from the folder enrolment wrote (`kiosk.pem`, `kiosk.key`,
+/// `ca.pem`): trusts only the center's CA and presents the kiosk's certificate. For reqwest:
+/// `reqwest::Client::builder().use_preconfigured_tls((*config).clone())` with reqwest's
+/// `rustls-tls-manual-roots-no-provider` feature.
+pub fn kiosk_client_config(kiosk_dir: &Path) -> Result<Arc<rustls::ClientConfig>, TlsError> {
+    let read = |name: &str| {
+        let path = kiosk_dir.join(name);
+        std::fs::read(&path).map_err(|source| TlsError::Io {
+            path: path.display().to_string(),
+            source,
+        })
+    };
+    let mut roots = RootCertStore::empty();
+    for ca in certs("CA certificate", &read("ca.pem")?)? {
+        roots.add(ca)?;
+    }
+    let key = PrivateKeyDer::from_pem_slice(&read("kiosk.key")?)
+        .map_err(|err| TlsError::Pem(format!("kiosk key: {err}")))?;
+    let mut config = rustls::ClientConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()?
+        .with_root_certificates(roots)
+        .with_client_auth_cert(certs("kiosk certificate", &read("kiosk.pem")?)?, key)?;
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(Arc::new(config))
+}
+
 /// The kiosk id (subject CN) and serial of a DER certificate.
 pub fn identify(der: &[u8]) -> Option<ClientCertificate> {
     let (_, cert) = x509_parser::parse_x509_certificate(der).ok()?;

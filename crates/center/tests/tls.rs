@@ -213,6 +213,31 @@ async fn an_enrolled_kiosk_is_served_without_a_shared_secret() {
 }
 
 #[tokio::test]
+async fn the_files_enrolment_writes_are_all_a_kiosk_needs() {
+    let center = tls_center().await;
+    let issued = center.enrol("K0004").await;
+    let dir = center
+        .ca
+        .write_kiosk(&issued)
+        .expect("write the kiosk's files");
+    let config = center::tls::kiosk_client_config(&dir).expect("the kiosk's TLS config");
+    let (status, body) = call_once(
+        center.addr,
+        config,
+        "POST",
+        "/v1/fleet/heartbeat",
+        Some(heartbeat()),
+    )
+    .await
+    .expect("heartbeat");
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        center.store.heartbeats().await.unwrap()[0].kiosk_id,
+        "K0004"
+    );
+}
+
+#[tokio::test]
 async fn a_certificate_from_another_ca_is_refused_at_the_handshake() {
     let center = tls_center().await;
     center.enrol("K0001").await;
