@@ -242,6 +242,17 @@ impl Driver {
             .capabilities(capabilities)
             .connect(&self.url)
             .await?;
+        // --window-size is the window; make the page's viewport the screen's size.
+        let frame = client
+            .execute(
+                "return [window.outerWidth - window.innerWidth, window.outerHeight - window.innerHeight]",
+                vec![],
+            )
+            .await?;
+        let extra = |i: usize| frame[i].as_u64().unwrap_or(0) as u32;
+        client
+            .set_window_size(WINDOW.0 + extra(0), WINDOW.1 + extra(1))
+            .await?;
         Ok(client)
     }
 }
@@ -497,23 +508,45 @@ impl Kiosk {
             .client
             .find(Locator::Css(&format!("[data-testid=\"{testid}\"]")))
             .await?;
-        let step = |x: f64, y: f64| PointerAction::MoveBy {
-            duration: Some(Duration::from_millis(10)),
-            x,
-            y,
-        };
-        let mut pen = PenActions::new("pen".into()).then(PointerAction::MoveToElement {
-            element: pad,
-            duration: None,
-            x: -250.0,
-            y: 0.0,
-        });
-        pen = pen.then(PointerAction::Down { button: 0 });
-        for i in 0..25 {
-            let y = if i % 2 == 0 { -30.0 } else { 30.0 };
-            pen = pen.then(step(20.0, y));
+        // Two strokes of a cursive-looking line, as points relative to the pad's centre.
+        let strokes: [Vec<(f64, f64)>; 2] = [
+            (0..=60)
+                .map(|i| {
+                    let t = f64::from(i) / 6.0;
+                    (
+                        -330.0 + 9.0 * f64::from(i),
+                        45.0 * (1.3 * t).sin() + 18.0 * (3.7 * t).cos(),
+                    )
+                })
+                .collect(),
+            (0..=24)
+                .map(|i| {
+                    let t = f64::from(i) / 4.0;
+                    (150.0 + 8.0 * f64::from(i), 70.0 - 25.0 * (2.0 * t).sin())
+                })
+                .collect(),
+        ];
+        let mut pen = PenActions::new("pen".into());
+        for points in strokes {
+            let (x0, y0) = points[0];
+            pen = pen
+                .then(PointerAction::MoveToElement {
+                    element: pad.clone(),
+                    duration: None,
+                    x: x0.round(),
+                    y: y0.round(),
+                })
+                .then(PointerAction::Down { button: 0 });
+            for &(x, y) in &points[1..] {
+                pen = pen.then(PointerAction::MoveToElement {
+                    element: pad.clone(),
+                    duration: Some(Duration::from_millis(8)),
+                    x: x.round(),
+                    y: y.round(),
+                });
+            }
+            pen = pen.then(PointerAction::Up { button: 0 });
         }
-        pen = pen.then(PointerAction::Up { button: 0 });
         self.client.perform_actions(pen).await?;
         self.client.release_actions().await?;
         Ok(())
