@@ -773,7 +773,7 @@ async fn page(
         ));
     }
     let orders_html = match &orders {
-        Ok(list) if list.is_empty() => "no orders yet".to_owned(),
+        Ok(list) if list.is_empty() => "<li>no orders yet</li>".to_owned(),
         Ok(list) => list
             .iter()
             .map(|o| {
@@ -832,7 +832,7 @@ async fn page(
 body{{font-family:sans-serif;max-width:60em;margin:1em auto;padding:0 1em;color:#222}}
 section{{border:1px solid #ccc;border-radius:6px;padding:.5em 1em;margin:.8em 0}}
 h1{{font-size:1.4em}} h2{{font-size:1.1em;margin:.3em 0}}
-form{{display:inline-block;margin:.2em .4em .2em 0}}
+form{{display:inline-block;margin:.2em .4em .2em 0;max-width:100%}}
 button{{font-size:1em;padding:.35em .8em}} select,input{{font-size:1em;max-width:100%}}
 .state{{color:#555;font-size:.85em;word-break:break-all}} .err{{color:#b00}}
 .msg{{background:#eef6ee;border:1px solid #9c9;padding:.5em;word-break:break-all}}
