@@ -4,6 +4,7 @@
 //!
 //! `cargo test -p idkiosk --test e2e -- --nocapture` (needs scripts/setup/50-browser.sh).
 
+mod bench;
 mod harness;
 mod scenarios;
 mod self_check;
