@@ -687,6 +687,21 @@ async fn editing_or_removing_an_audit_row_breaks_the_chain_at_that_entry() {
         let (entry, why) = broken_at(store.verify_audit().await.unwrap());
         assert_eq!(entry, 6, "{why}");
         assert!(why.contains("newest entries were removed"), "{why}");
+        // Appending afterwards does not heal it: the next entry follows the head.
+        store
+            .append_audit(&NewAuditEntry {
+                at: 1_795_000_100,
+                actor: "window_clerk".into(),
+                role: "window_clerk".into(),
+                action: "login".into(),
+                subject: "-".into(),
+                detail: String::new(),
+            })
+            .await
+            .unwrap();
+        let (entry, why) = broken_at(store.verify_audit().await.unwrap());
+        assert_eq!(entry, 6, "{why}");
+        assert!(why.contains("missing"), "{why}");
         db.finish().await;
     }
     for db in databases("center::staff audit reorder").await {

@@ -6,8 +6,9 @@
 //! - `hash` = hex SHA-256 of [`canonical`] (a JSON array of every field, `prev_hash` included);
 //!   `prev_hash` is the hash of entry `seq - 1`, [`GENESIS`] for entry 1. Editing, removing or
 //!   reordering any entry breaks the chain at that entry, and [`Store::verify_audit`] names it.
-//! - The head (`audit_head`: last seq and hash) moves in the same transaction as the append, so
-//!   removing the newest entries is detected too.
+//! - The head (`audit_head`: last seq and hash) moves in the same transaction as the append, and
+//!   the next append chains from the head (not from the last row), so removing the newest entries
+//!   is detected too, also after later appends.
 //! - Appends are serialised across replicas: on PostgreSQL by a transaction-scoped advisory lock
 //!   ([`AUDIT_LOCK_KEY`]); on SQLite by its single writer (and `seq` being the primary key, a racing
 //!   append fails instead of forking the chain, and is retried).
@@ -173,10 +174,19 @@ impl Store {
                         .execute(&mut *tx)
                         .await?;
                 }
-                let head: Option<(i64, String)> =
-                    sqlx::query_as("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
+                // The head, not the last row: entries removed from the end stay detectable after
+                // the next append (its seq and prev_hash follow the head, leaving the gap).
+                let mut head: Option<(i64, String)> =
+                    sqlx::query_as("SELECT seq, hash FROM audit_head WHERE id = 1")
                         .fetch_optional(&mut *tx)
                         .await?;
+                if head.is_none() {
+                    head = sqlx::query_as(
+                        "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1",
+                    )
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                }
                 let (seq, prev_hash) = match head {
                     Some((seq, hash)) => (seq + 1, hash),
                     None => (1, GENESIS.to_owned()),
