@@ -88,6 +88,10 @@ pub struct Args {
     /// Do not record session videos (also the default when ffmpeg is missing)
     #[arg(long)]
     no_video: bool,
+    /// Let the simulated devices send as fast as the pseudo terminal goes instead of at their baud
+    /// rate (a fingerprint image then takes milliseconds, not 6 s; for benchmarks and quick tests)
+    #[arg(long)]
+    unpaced_devices: bool,
 }
 
 /// Runs `idkiosk demo` until Ctrl-C or SIGTERM.
@@ -200,7 +204,13 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let center_app = center::app(state);
 
     // Devices.
-    let devices = demo::devices::start(&data_dir.join("dev"), today(), args.camera_listen).await?;
+    let devices = demo::devices::start(
+        &data_dir.join("dev"),
+        today(),
+        args.camera_listen,
+        !args.unpaced_devices,
+    )
+    .await?;
     let device_urls = devices.urls();
 
     // The kiosk agent.
@@ -226,6 +236,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         kiosk_args.push("--no-video".into());
     }
     let pid_file = data_dir.join("kiosk.pid");
+    demo::supervisor::reap_stale(&pid_file, &data_dir.join("kiosk"));
     let supervisor = (!args.no_agent).then(|| {
         Supervisor::start(
             kiosk_args.clone(),

@@ -185,3 +185,37 @@ pub async fn kill_9(pid: u32) -> anyhow::Result<()> {
     anyhow::ensure!(status.success(), "kill -KILL {pid} failed");
     Ok(())
 }
+
+/// Kills a kiosk agent a previous demo left behind (the demo itself was killed with SIGKILL, so
+/// it could not stop its child): the pid in `pid_file`, if that process is still an
+/// `idkiosk kiosk` on `kiosk_data_dir`. It would hold the kiosk's port and outbox.
+pub fn reap_stale(pid_file: &std::path::Path, kiosk_data_dir: &std::path::Path) {
+    let Some(pid) = std::fs::read_to_string(pid_file)
+        .ok()
+        .and_then(|text| text.trim().parse::<u32>().ok())
+    else {
+        return;
+    };
+    let Ok(cmdline) = std::fs::read(format!("/proc/{pid}/cmdline")) else {
+        let _ = std::fs::remove_file(pid_file);
+        return;
+    };
+    let args: Vec<String> = cmdline
+        .split(|b| *b == 0)
+        .map(|a| String::from_utf8_lossy(a).into_owned())
+        .collect();
+    let data_dir = kiosk_data_dir.display().to_string();
+    if args.get(1).map(String::as_str) == Some("kiosk") && args.contains(&data_dir) {
+        println!("kiosk agent (pid {pid}) left running by an earlier demo: stopping it");
+        let _ = std::process::Command::new("kill")
+            .args(["-KILL", &pid.to_string()])
+            .status();
+        for _ in 0..50 {
+            if !std::path::Path::new(&format!("/proc/{pid}")).exists() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+    let _ = std::fs::remove_file(pid_file);
+}
