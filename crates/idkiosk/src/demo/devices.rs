@@ -66,42 +66,46 @@ pub struct CameraUrls {
     pub control: String,
 }
 
-fn config(dev_dir: &Path, name: &str, baud: u32) -> SimConfig {
+fn config(dev_dir: &Path, name: &str, baud: u32, paced: bool) -> SimConfig {
     SimConfig {
         link: Some(dev_dir.join(name)),
-        baud: Some(baud),
+        // Paced: bytes leave at the device's baud rate, as from hardware (a fingerprint image takes
+        // 6.4 s at 57600 baud); unpaced: as fast as the pseudo terminal goes (benchmarks).
+        baud: paced.then_some(baud),
         control: SocketAddr::from(([127, 0, 0, 1], 0)),
     }
 }
 
-/// Starts every simulator: serial ports under `dev_dir`, the camera on `camera_listen`.
+/// Starts every simulator: serial ports under `dev_dir`, the camera on `camera_listen`; `paced`
+/// sends at each device's baud rate.
 pub async fn start(
     dev_dir: &Path,
     today: time::Date,
     camera_listen: SocketAddr,
+    paced: bool,
 ) -> anyhow::Result<Devices> {
     std::fs::create_dir_all(dev_dir).with_context(|| format!("creating {}", dev_dir.display()))?;
     let card_reader = start_card_reader(
         CardReaderSim::new(CardReaderSimConfig::new(today)),
-        config(dev_dir, "card-reader", 115_200),
+        config(dev_dir, "card-reader", 115_200, paced),
     )
     .await
     .context("starting the card reader simulator")?;
     let barcode = start_barcode(
         BarcodeSim::new(Terminator::Cr),
-        config(dev_dir, "barcode", 9600),
+        config(dev_dir, "barcode", 9600, paced),
     )
     .await
     .context("starting the barcode simulator")?;
     let fingerprint = start_fingerprint(
         FingerprintSim::default(),
-        config(dev_dir, "fingerprint", 57_600),
+        config(dev_dir, "fingerprint", 57_600, paced),
     )
     .await
     .context("starting the fingerprint simulator")?;
     let pos = start_pos(
         PosSim::new(LinkConfig::default(), Duration::from_millis(300)),
-        config(dev_dir, "pos", 9600),
+        config(dev_dir, "pos", 9600, paced),
     )
     .await
     .context("starting the POS simulator")?;
