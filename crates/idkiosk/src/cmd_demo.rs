@@ -359,15 +359,31 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         ("the control panel", serve(panel_listener, panel_app)),
     ];
 
-    let chromium = if args.kiosk {
-        open_chromium(&kiosk_url).await
-    } else {
-        None
-    };
+    // Chromium, watched: when it ends on its own (no display, closed) the demo says so.
+    let (browser_stop, mut browser_stopped) = tokio::sync::oneshot::channel::<()>();
+    let browser = match args.kiosk {
+        true => open_chromium(&kiosk_url).await,
+        false => None,
+    }
+    .map(|mut child| {
+        let url = kiosk_url.clone();
+        tokio::spawn(async move {
+            tokio::select! {
+                status = child.wait() => println!(
+                    "Chromium ended ({}); open {url} in a browser",
+                    status.map(|s| s.to_string()).unwrap_or_else(|e| e.to_string())
+                ),
+                _ = &mut browser_stopped => {
+                    let _ = child.kill().await;
+                }
+            }
+        })
+    });
 
     crate::shutdown::signal().await;
-    if let Some(mut browser) = chromium {
-        let _ = browser.kill().await;
+    let _ = browser_stop.send(());
+    if let Some(task) = browser {
+        let _ = task.await;
     }
     if let Some(supervisor) = supervisor {
         supervisor.stop().await;

@@ -126,8 +126,10 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         printer: Arc::new(printer),
         recorder,
     };
-    let mut session = domain::session::SessionConfig::default();
-    session.inactivity_timeout_ms = args.inactivity_secs.saturating_mul(1000);
+    let session = domain::session::SessionConfig {
+        inactivity_timeout_ms: args.inactivity_secs.saturating_mul(1000),
+        ..Default::default()
+    };
     let today = crate::clock::checked_today_source()?;
     let config = AgentConfig {
         session,
