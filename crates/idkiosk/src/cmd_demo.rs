@@ -384,6 +384,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let _ = browser_stop.send(());
     if let Some(task) = browser {
         let _ = task.await;
+        let _ = std::fs::remove_dir_all(chromium_profile());
     }
     if let Some(supervisor) = supervisor {
         supervisor.stop().await;
@@ -438,6 +439,11 @@ fn kiosk_secret(data_dir: &Path) -> anyhow::Result<String> {
     Ok(secret)
 }
 
+/// Chromium's throwaway profile folder, removed when the demo stops.
+fn chromium_profile() -> PathBuf {
+    std::env::temp_dir().join(format!("idkiosk-chromium-{}", std::process::id()))
+}
+
 /// Opens `url` in Chromium's kiosk mode when `/usr/bin/chromium` exists.
 async fn open_chromium(url: &str) -> Option<tokio::process::Child> {
     let chromium = Path::new("/usr/bin/chromium");
@@ -445,7 +451,7 @@ async fn open_chromium(url: &str) -> Option<tokio::process::Child> {
         println!("--kiosk: /usr/bin/chromium is not installed (scripts/setup/50-browser.sh installs it); open {url} in a browser");
         return None;
     }
-    let profile = std::env::temp_dir().join(format!("idkiosk-chromium-{}", std::process::id()));
+    let profile = chromium_profile();
     let mut command = tokio::process::Command::new(chromium);
     command.args([
         "--kiosk",
