@@ -11,6 +11,8 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use time::Date;
 
+use crate::fleet::config::VersionedConfig;
+use crate::fleet::heartbeat::{HeartbeatRequest, HeartbeatResponse};
 use crate::paper::PortraitRequest;
 use crate::payments::{CreatePaymentRequest, PaymentAnswer, PosReport};
 use crate::reconcile::Report;
@@ -79,7 +81,20 @@ pub struct CenterClient {
     http: reqwest::Client,
     base_url: String,
     kiosk_id: String,
-    secret: String,
+    /// The shared secret (plain HTTP); `None` over mutual TLS, where the certificate says who
+    /// the kiosk is.
+    secret: Option<String>,
+}
+
+/// Why [`CenterClient::from_tls_dir`] could not build its client.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientSetupError {
+    /// The enrolment folder's files.
+    #[error(transparent)]
+    Tls(#[from] crate::tls::TlsError),
+    /// reqwest refused the TLS configuration.
+    #[error("building the HTTPS client: {0}")]
+    Http(#[from] reqwest::Error),
 }
 
 impl CenterClient {
@@ -100,12 +115,43 @@ impl CenterClient {
             .timeout(timeout)
             .build()
             .unwrap_or_else(|_| reqwest::Client::new());
+        CenterClient::with_client(base_url, kiosk_id, Some(secret), http)
+    }
+
+    /// A client over a `reqwest::Client` the caller built (mutual TLS, other timeouts). With a
+    /// `secret` every call carries `X-Kiosk-Id` and `Authorization: Bearer`; without one it
+    /// carries nothing and the center knows the kiosk from its TLS client certificate.
+    pub fn with_client(
+        base_url: &str,
+        kiosk_id: &str,
+        secret: Option<&str>,
+        http: reqwest::Client,
+    ) -> CenterClient {
         CenterClient {
             http,
             base_url: base_url.trim_end_matches('/').to_owned(),
             kiosk_id: kiosk_id.to_owned(),
-            secret: secret.to_owned(),
+            secret: secret.map(str::to_owned),
         }
+    }
+
+    /// A mutual-TLS client of the center at `base_url` (`https://center.example:7443`) from the
+    /// folder `idkiosk fleet enrol` wrote for the kiosk (`kiosk.pem`, `kiosk.key`, `ca.pem`):
+    /// presents the kiosk's certificate and trusts only the center's CA
+    /// ([`crate::tls::kiosk_client_config`]). No shared secret is sent. Each call times out after
+    /// `timeout`.
+    pub fn from_tls_dir(
+        base_url: &str,
+        kiosk_id: &str,
+        kiosk_dir: &std::path::Path,
+        timeout: Duration,
+    ) -> Result<CenterClient, ClientSetupError> {
+        let config = crate::tls::kiosk_client_config(kiosk_dir)?;
+        let http = reqwest::Client::builder()
+            .use_preconfigured_tls((*config).clone())
+            .timeout(timeout)
+            .build()?;
+        Ok(CenterClient::with_client(base_url, kiosk_id, None, http))
     }
 
     /// The kiosk this client speaks for.
@@ -114,10 +160,15 @@ impl CenterClient {
     }
 
     fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
-        self.http
-            .request(method, format!("{}{path}", self.base_url))
-            .header("x-kiosk-id", &self.kiosk_id)
-            .header("authorization", format!("Bearer {}", self.secret))
+        let request = self
+            .http
+            .request(method, format!("{}{path}", self.base_url));
+        match &self.secret {
+            Some(secret) => request
+                .header("x-kiosk-id", &self.kiosk_id)
+                .header("authorization", format!("Bearer {secret}")),
+            None => request,
+        }
     }
 
     async fn send(&self, request: reqwest::RequestBuilder) -> Result<Vec<u8>, ClientError> {
@@ -326,5 +377,33 @@ impl CenterClient {
     pub async fn reconciliation(&self, date: Date) -> Result<Report, ClientError> {
         let path = format!("/v1/reconciliation?date={}", crate::wire::format_date(date));
         self.json(self.request(reqwest::Method::GET, &path)).await
+    }
+
+    /// `POST /v1/fleet/heartbeat`: the kiosk's health; the answer names the newest configuration
+    /// version.
+    pub async fn heartbeat(
+        &self,
+        request: &HeartbeatRequest,
+    ) -> Result<HeartbeatResponse, ClientError> {
+        self.post_json("/v1/fleet/heartbeat", request).await
+    }
+
+    /// `GET /v1/fleet/config?since=V`: the newest configuration when it is newer than `since`
+    /// (any, without it), `None` on `204`.
+    pub async fn fleet_config(
+        &self,
+        since: Option<i64>,
+    ) -> Result<Option<VersionedConfig>, ClientError> {
+        let path = match since {
+            Some(v) => format!("/v1/fleet/config?since={v}"),
+            None => "/v1/fleet/config".to_owned(),
+        };
+        let bytes = self.send(self.request(reqwest::Method::GET, &path)).await?;
+        if bytes.is_empty() {
+            return Ok(None);
+        }
+        serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|err| ClientError::Malformed(err.to_string()))
     }
 }
