@@ -477,22 +477,34 @@ impl Stack {
         }))
     }
 
-    /// What the center recorded (its SQLite database in the demo's folder): the applications
-    /// accepted today and every payment.
-    pub async fn center_records(
-        &self,
-    ) -> Res<(
-        Vec<store::sessions::ApplicationRecord>,
-        Vec<store::sessions::PaymentRecord>,
-    )> {
-        let url = format!("sqlite://{}", self.data_dir.join("center.db").display());
-        let db = store::Store::connect(&url).await?;
-        let applications = db
-            .applications_accepted_on(time::macros::date!(2026 - 11 - 25))
-            .await?;
-        let payments = db.payments_between(0, i64::MAX).await?;
-        db.close().await;
-        Ok((applications, payments))
+    /// What the center recorded (its SQLite database in the demo's folder, opened read-only
+    /// with plain SQL so the test never migrates the demo's database): the applications as
+    /// `(application_no, id_number)` and the payments as `(out_trade_no, application_no,
+    /// method, state)`.
+    pub async fn center_records(&self) -> Res<(Vec<(String, String)>, Vec<[String; 4]>)> {
+        use sqlx::sqlite::SqliteConnectOptions;
+        use sqlx::Connection as _;
+        let options = SqliteConnectOptions::new()
+            .filename(self.data_dir.join("center.db"))
+            .read_only(true);
+        let mut db = sqlx::SqliteConnection::connect_with(&options).await?;
+        let applications: Vec<(String, String)> =
+            sqlx::query_as("SELECT application_no, id_number FROM center_applications")
+                .fetch_all(&mut db)
+                .await?;
+        let payments: Vec<(String, String, String, String)> = sqlx::query_as(
+            "SELECT out_trade_no, application_no, method, state FROM center_payments",
+        )
+        .fetch_all(&mut db)
+        .await?;
+        db.close().await?;
+        Ok((
+            applications,
+            payments
+                .into_iter()
+                .map(|(a, b, c, d)| [a, b, c, d])
+                .collect(),
+        ))
     }
 
     /// Checks the center holds exactly one application for `id` and exactly one paid payment
@@ -501,13 +513,13 @@ impl Stack {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             let (applications, payments) = self.center_records().await?;
-            let mine: Vec<_> = applications.iter().filter(|a| a.id_number == id).collect();
-            let paid: Vec<_> = payments.iter().filter(|p| p.state == "SUCCESS").collect();
+            let mine: Vec<_> = applications.iter().filter(|a| a.1 == id).collect();
+            let paid: Vec<_> = payments.iter().filter(|p| p[3] == "SUCCESS").collect();
             if mine.len() == 1 && paid.len() == 1 {
-                assert_eq!(paid[0].application_no, mine[0].application_no);
+                assert_eq!(paid[0][1], mine[0].0, "the payment is for the application");
                 println!(
                     "  center: one application {} and one paid payment {} ({})",
-                    mine[0].application_no, paid[0].out_trade_no, paid[0].method
+                    mine[0].0, paid[0][0], paid[0][2]
                 );
                 return Ok(());
             }
