@@ -31,6 +31,7 @@ use crate::capture::{card_on_reader, enrol_fingers, PhotoCropper};
 use crate::center_api::{
     ApplicationRecord, CenterApi, CenterError, DocumentKind, FingerQuality, PayState, PosResult,
 };
+use crate::fleet::ConfigUpdates;
 use crate::outbox::{AgentState, Message, Outbox, OutboxError};
 use crate::view::{ActionError, ActionRequest, AgentHandle, UiAction, View, ViewExtras};
 
@@ -108,6 +109,8 @@ struct Agent {
     internal: mpsc::UnboundedSender<Internal>,
     tasks: HashMap<&'static str, AbortHandle>,
     deliver: Arc<Notify>,
+    /// Remote configuration waiting for an idle moment ([`start_with_updates`]).
+    updates: Option<Arc<ConfigUpdates>>,
 }
 
 /// Starts the agent: restores the state the outbox holds (resuming a session a crash
@@ -116,6 +119,28 @@ pub async fn start(
     ports: Ports,
     outbox: Outbox,
     config: AgentConfig,
+) -> Result<(AgentHandle, tokio::task::JoinHandle<()>), OutboxError> {
+    start_inner(ports, outbox, config, None).await
+}
+
+/// [`start`], taking remote configurations from `updates` (the fleet task, [`crate::fleet`]):
+/// one offered is applied at the next idle moment (the start screen, no session running) and
+/// reported with [`ConfigUpdates::mark_applied`]; a running session keeps the configuration it
+/// started with.
+pub async fn start_with_updates(
+    ports: Ports,
+    outbox: Outbox,
+    config: AgentConfig,
+    updates: Arc<ConfigUpdates>,
+) -> Result<(AgentHandle, tokio::task::JoinHandle<()>), OutboxError> {
+    start_inner(ports, outbox, config, Some(updates)).await
+}
+
+async fn start_inner(
+    ports: Ports,
+    outbox: Outbox,
+    config: AgentConfig,
+    updates: Option<Arc<ConfigUpdates>>,
 ) -> Result<(AgentHandle, tokio::task::JoinHandle<()>), OutboxError> {
     let (action_tx, action_rx) = mpsc::channel::<ActionRequest>(16);
     let (internal_tx, internal_rx) = mpsc::unbounded_channel();
@@ -140,6 +165,7 @@ pub async fn start(
         internal: internal_tx.clone(),
         tasks: HashMap::new(),
         deliver: deliver.clone(),
+        updates,
     };
     let reachability = internal_tx.clone();
     tokio::spawn(delivery_loop(
@@ -190,13 +216,17 @@ impl Agent {
         mut internal: mpsc::UnboundedReceiver<Internal>,
     ) {
         loop {
+            self.apply_pending_config();
+            let updates = self.updates.clone();
             let deadline = self
                 .session
                 .poll_timeout()
                 .map(|Millis(ms)| self.origin + Duration::from_millis(ms));
             tokio::select! {
+                _ = config_offered(updates.as_deref()) => {}
                 request = actions.recv() => {
                     let Some((action, reply)) = request else { return };
+                    self.apply_pending_config();
                     let result = self.on_action(action).await;
                     let _ = reply.send(result);
                 }
@@ -206,6 +236,23 @@ impl Agent {
                 }
             }
         }
+    }
+
+    /// On the idle start screen, with no session running: takes a pending remote configuration
+    /// and uses it from the next session on.
+    fn apply_pending_config(&mut self) {
+        let Some(updates) = &self.updates else { return };
+        if self.session.is_running() || self.session.poll_timeout().is_some() {
+            return;
+        }
+        let Some(pending) = updates.take() else {
+            return;
+        };
+        self.config.session = pending.session.clone();
+        self.config.enrol = pending.enrol;
+        self.session = Session::new(pending.session, self.now());
+        updates.mark_applied(pending.version);
+        tracing::info!(version = pending.version, "remote configuration applied");
     }
 
     async fn on_action(&mut self, action: UiAction) -> Result<(), ActionError> {
@@ -724,6 +771,13 @@ impl Agent {
 
 /// The generation tag of barcode scans: they belong to whichever session shows the scan screen.
 const SCANNER: u64 = u64::MAX;
+
+async fn config_offered(updates: Option<&ConfigUpdates>) {
+    match updates {
+        Some(updates) => updates.offered().await,
+        None => std::future::pending().await,
+    }
+}
 
 async fn sleep_until(deadline: Option<Instant>) {
     match deadline {

@@ -11,4 +11,5 @@ pub mod view;
 pub mod agent;
 pub mod capture;
 pub mod center_api;
+pub mod fleet;
 pub mod outbox;

@@ -1,0 +1,426 @@
+//! The kiosk's side of the fleet (docs/fleet.md): a task that sends the center a heartbeat every
+//! 30 s (devices' health, the printer's state reasons, software version, outbox backlog, the
+//! configuration version in force) and fetches a newer remote configuration when the heartbeat's
+//! answer names one. A fetched configuration is handed to the agent through [`ConfigUpdates`];
+//! the agent applies it at its next idle moment (the start screen, no session running), never in
+//! the middle of a citizen's session.
+//!
+//! The center is behind [`FleetApi`] (the shipped implementation is `idkiosk`'s `CenterLink`
+//! over `center::client::CenterClient`), so the task is tested without a network.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use biometrics::EnrolConfig;
+use devices::{
+    BarcodeScanner, Camera, CardReader, DeviceHealth, FingerprintScanner, PosTerminal, Printer,
+};
+use domain::session::SessionConfig;
+use serde::{Deserialize, Serialize};
+use tokio::sync::{watch, Notify};
+
+use crate::agent::Ports;
+use crate::center_api::CenterError;
+use crate::outbox::Outbox;
+
+/// One device's health, as `POST /v1/fleet/heartbeat` takes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceReport {
+    /// `ready`, `busy`, `warning`, `error`, `disconnected`.
+    pub state: String,
+    /// Why, for people.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// The printer's paper: `ok`, `low`, `empty`, `unknown`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paper: Option<String>,
+    /// The printer's toner: `ok`, `low`, `empty`, `unknown`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub toner: Option<String>,
+}
+
+impl DeviceReport {
+    /// A driver's [`DeviceHealth`].
+    pub fn from_health(health: &DeviceHealth) -> DeviceReport {
+        let reason = match health {
+            DeviceHealth::Ready | DeviceHealth::Busy => None,
+            DeviceHealth::Warning { reason }
+            | DeviceHealth::Error { reason }
+            | DeviceHealth::Disconnected { reason } => Some(reason.clone()),
+        };
+        DeviceReport {
+            state: health.state().to_owned(),
+            reason,
+            paper: None,
+            toner: None,
+        }
+    }
+}
+
+/// The heartbeat's body (`center::fleet::heartbeat::HeartbeatRequest` on the wire).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Heartbeat {
+    /// The agent's version.
+    pub software_version: String,
+    /// Messages waiting in the outbox.
+    pub outbox_backlog: u32,
+    /// The remote configuration version in force (`None`: the local defaults).
+    pub config_version: Option<i64>,
+    /// `card_reader`, `scanner`, `camera`, `fingerprint`, `pos`, `printer`.
+    pub devices: BTreeMap<String, DeviceReport>,
+}
+
+/// Thresholds of a remote configuration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RemoteThresholds {
+    /// Certified photo vs historical photo, 0–100.
+    pub face_certified: f64,
+    /// Live photo vs historical photo, 0–100.
+    pub face_live: f64,
+    /// The least fingerprint quality accepted, 0–100.
+    pub fingerprint_quality: u8,
+}
+
+/// Timeouts of a remote configuration, in seconds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RemoteTimeouts {
+    /// Inactivity on a screen before the countdown.
+    pub idle_s: u32,
+    /// How long a screen waiting for the center, camera or printer may wait.
+    pub step_s: u32,
+    /// How long a payment attempt stays open.
+    pub payment_s: u32,
+}
+
+/// The part of `center::fleet::config::KioskConfig` the agent applies (fees come from
+/// `domain::rules` anyway; payment methods are not applied yet, see docs/kiosk.md).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RemoteSettings {
+    /// Thresholds.
+    pub thresholds: RemoteThresholds,
+    /// Timeouts.
+    pub timeouts: RemoteTimeouts,
+    /// `wechat`, `unionpay`.
+    #[serde(default)]
+    pub payment_methods: Vec<String>,
+}
+
+/// A configuration version as `GET /v1/fleet/config` answers it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RemoteConfig {
+    /// The center's version number.
+    pub version: i64,
+    /// The settings.
+    pub config: RemoteSettings,
+}
+
+impl RemoteConfig {
+    /// The session and enrolment configuration with this version's values over `session` and
+    /// `enrol`: `idle_s` → inactivity timeout, `step_s` → service timeout, `payment_s` → payment
+    /// timeout, face thresholds, fingerprint quality threshold.
+    pub fn apply_to(
+        &self,
+        session: &SessionConfig,
+        enrol: &EnrolConfig,
+    ) -> (SessionConfig, EnrolConfig) {
+        let c = &self.config;
+        let mut session = session.clone();
+        session.inactivity_timeout_ms = u64::from(c.timeouts.idle_s) * 1000;
+        session.service_timeout_ms = u64::from(c.timeouts.step_s) * 1000;
+        session.payment_timeout_ms = u64::from(c.timeouts.payment_s) * 1000;
+        session.face.certified_vs_history = c.thresholds.face_certified as f32;
+        session.face.live_vs_history = c.thresholds.face_live as f32;
+        let mut enrol = enrol.clone();
+        enrol.quality.threshold = c.thresholds.fingerprint_quality;
+        (session, enrol)
+    }
+}
+
+/// What the fleet task asks of the center.
+#[async_trait]
+pub trait FleetApi: Send + Sync {
+    /// `POST /v1/fleet/heartbeat`; the newest configuration version the center has.
+    async fn heartbeat(&self, heartbeat: &Heartbeat) -> Result<Option<i64>, CenterError>;
+    /// `GET /v1/fleet/config?since=V`; `None` when nothing newer.
+    async fn config_since(&self, since: Option<i64>) -> Result<Option<RemoteConfig>, CenterError>;
+}
+
+/// A configuration waiting for the agent's next idle moment.
+#[derive(Debug, Clone)]
+pub struct PendingConfig {
+    /// The center's version.
+    pub version: i64,
+    /// The state machine's configuration to use from the next session on.
+    pub session: SessionConfig,
+    /// Fingerprint enrolment's configuration.
+    pub enrol: EnrolConfig,
+}
+
+/// The hand-over between the fleet task (offers) and the agent (takes when idle, reports the
+/// version applied).
+#[derive(Debug)]
+pub struct ConfigUpdates {
+    pending: Mutex<Option<PendingConfig>>,
+    offered: Notify,
+    applied: watch::Sender<Option<i64>>,
+}
+
+impl ConfigUpdates {
+    /// Nothing pending; the local configuration (no remote version) in force.
+    pub fn new() -> Arc<ConfigUpdates> {
+        Arc::new(ConfigUpdates {
+            pending: Mutex::new(None),
+            offered: Notify::new(),
+            applied: watch::Sender::new(None),
+        })
+    }
+
+    /// Offers a configuration; replaces one still pending.
+    pub fn offer(&self, config: PendingConfig) {
+        *self.pending.lock().unwrap_or_else(|e| e.into_inner()) = Some(config);
+        self.offered.notify_one();
+    }
+
+    /// The pending configuration's version.
+    pub fn pending_version(&self) -> Option<i64> {
+        self.pending
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+            .map(|p| p.version)
+    }
+
+    /// The agent takes the pending configuration (when idle).
+    pub fn take(&self) -> Option<PendingConfig> {
+        self.pending
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+    }
+
+    /// The agent says it now runs `version`.
+    pub fn mark_applied(&self, version: i64) {
+        self.applied.send_replace(Some(version));
+    }
+
+    /// The version in force (`None`: the local configuration).
+    pub fn applied(&self) -> Option<i64> {
+        *self.applied.borrow()
+    }
+
+    /// Follows the version in force.
+    pub fn subscribe(&self) -> watch::Receiver<Option<i64>> {
+        self.applied.subscribe()
+    }
+
+    /// Resolves when a configuration was offered (the agent wakes up to apply it if idle).
+    pub async fn offered(&self) {
+        self.offered.notified().await
+    }
+}
+
+/// The devices whose health the heartbeat reports.
+#[derive(Clone)]
+pub struct FleetDevices {
+    /// ID card reader.
+    pub card_reader: Arc<dyn CardReader>,
+    /// Barcode scanner.
+    pub scanner: Arc<dyn BarcodeScanner>,
+    /// Camera.
+    pub camera: Arc<dyn Camera>,
+    /// Fingerprint module.
+    pub fingerprint: Arc<dyn FingerprintScanner>,
+    /// UnionPay terminal.
+    pub pos: Arc<dyn PosTerminal>,
+    /// Printer (asked for its state reasons at each heartbeat).
+    pub printer: Arc<dyn Printer>,
+}
+
+impl FleetDevices {
+    /// The agent's devices.
+    pub fn from_ports(ports: &Ports) -> FleetDevices {
+        FleetDevices {
+            card_reader: ports.card_reader.clone(),
+            scanner: ports.barcode.clone(),
+            camera: ports.camera.clone(),
+            fingerprint: ports.fingerprint.clone(),
+            pos: ports.pos.clone(),
+            printer: ports.printer.clone(),
+        }
+    }
+}
+
+/// The fleet task's settings.
+#[derive(Debug, Clone)]
+pub struct FleetSettings {
+    /// Between two heartbeats (30 s).
+    pub interval: Duration,
+    /// The agent's version (`env!("CARGO_PKG_VERSION")` of the binary).
+    pub software_version: String,
+    /// The local session configuration a remote version is laid over.
+    pub session: SessionConfig,
+    /// The local enrolment configuration a remote version is laid over.
+    pub enrol: EnrolConfig,
+    /// How long the printer's status query may take.
+    pub printer_timeout: Duration,
+}
+
+impl FleetSettings {
+    /// Every 30 s, over `session` and `enrol`.
+    pub fn new(software_version: &str, session: SessionConfig, enrol: EnrolConfig) -> Self {
+        FleetSettings {
+            interval: Duration::from_secs(30),
+            software_version: software_version.to_owned(),
+            session,
+            enrol,
+            printer_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+fn supply(reasons: &[String], names: &[&str]) -> &'static str {
+    let has = |suffix: &str| {
+        reasons.iter().any(|r| {
+            let r = r
+                .trim_end_matches("-error")
+                .trim_end_matches("-warning")
+                .trim_end_matches("-report");
+            names.iter().any(|n| r == format!("{n}-{suffix}"))
+        })
+    };
+    if has("empty") || has("needed") {
+        "empty"
+    } else if has("low") || has("nearly-empty") {
+        "low"
+    } else {
+        "ok"
+    }
+}
+
+/// The printer's report: its state, its `printer-state-reasons` as the reason, paper and toner
+/// read from them (`media-low`, `media-empty`, `media-needed`, `toner-low`, `toner-empty`,
+/// `marker-supply-low`, `marker-supply-empty`). When the printer does not answer: the driver's
+/// last health, paper and toner `unknown`.
+pub async fn printer_report(printer: &dyn Printer, timeout: Duration) -> DeviceReport {
+    match tokio::time::timeout(timeout, printer.status()).await {
+        Ok(Ok(status)) => {
+            let mut report = DeviceReport::from_health(&status.health);
+            if !status.reasons.is_empty() {
+                report.reason = Some(status.reasons.join(", "));
+            }
+            report.paper = Some(supply(&status.reasons, &["media"]).to_owned());
+            report.toner = Some(supply(&status.reasons, &["toner", "marker-supply"]).to_owned());
+            report
+        }
+        Ok(Err(err)) => {
+            let mut report = DeviceReport::from_health(&printer.health());
+            if report.reason.is_none() {
+                report.reason = Some(err.to_string());
+            }
+            report.paper = Some("unknown".to_owned());
+            report.toner = Some("unknown".to_owned());
+            report
+        }
+        Err(_) => {
+            let mut report = DeviceReport::from_health(&printer.health());
+            report.paper = Some("unknown".to_owned());
+            report.toner = Some("unknown".to_owned());
+            report
+        }
+    }
+}
+
+/// The heartbeat as of now.
+pub async fn collect(
+    devices: &FleetDevices,
+    outbox: &Outbox,
+    updates: &ConfigUpdates,
+    settings: &FleetSettings,
+) -> Heartbeat {
+    let mut reports = BTreeMap::new();
+    for (name, health) in [
+        ("card_reader", devices.card_reader.health()),
+        ("scanner", devices.scanner.health()),
+        ("camera", devices.camera.health()),
+        ("fingerprint", devices.fingerprint.health()),
+        ("pos", devices.pos.health()),
+    ] {
+        reports.insert(name.to_owned(), DeviceReport::from_health(&health));
+    }
+    reports.insert(
+        "printer".to_owned(),
+        printer_report(devices.printer.as_ref(), settings.printer_timeout).await,
+    );
+    let backlog = match outbox.backlog().await {
+        Ok(n) => u32::try_from(n).unwrap_or(u32::MAX),
+        Err(err) => {
+            tracing::warn!(error = %err, "heartbeat: reading the outbox backlog");
+            0
+        }
+    };
+    Heartbeat {
+        software_version: settings.software_version.clone(),
+        outbox_backlog: backlog,
+        config_version: updates.applied(),
+        devices: reports,
+    }
+}
+
+/// One round: sends the heartbeat; when the center names a configuration version newer than
+/// the one in force (and than one already pending), fetches it and offers it to the agent.
+/// Returns the version offered, if any.
+pub async fn beat_once(
+    api: &dyn FleetApi,
+    devices: &FleetDevices,
+    outbox: &Outbox,
+    updates: &ConfigUpdates,
+    settings: &FleetSettings,
+) -> Result<Option<i64>, CenterError> {
+    let heartbeat = collect(devices, outbox, updates, settings).await;
+    let latest = api.heartbeat(&heartbeat).await?;
+    let known = updates.applied().max(updates.pending_version());
+    let Some(latest) = latest else {
+        return Ok(None);
+    };
+    if known.is_some_and(|known| known >= latest) {
+        return Ok(None);
+    }
+    let Some(remote) = api.config_since(known).await? else {
+        return Ok(None);
+    };
+    if known.is_some_and(|known| known >= remote.version) {
+        return Ok(None);
+    }
+    let (session, enrol) = remote.apply_to(&settings.session, &settings.enrol);
+    tracing::info!(
+        version = remote.version,
+        "remote configuration fetched; applied at the next idle moment"
+    );
+    updates.offer(PendingConfig {
+        version: remote.version,
+        session,
+        enrol,
+    });
+    Ok(Some(remote.version))
+}
+
+/// The fleet task: [`beat_once`] now and every `settings.interval`, for ever (abort the task
+/// to stop it). A failed round is logged and the next one comes at the next tick.
+pub async fn run(
+    api: Arc<dyn FleetApi>,
+    devices: FleetDevices,
+    outbox: Outbox,
+    updates: Arc<ConfigUpdates>,
+    settings: FleetSettings,
+) {
+    let mut ticks = tokio::time::interval(settings.interval);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        if let Err(err) = beat_once(api.as_ref(), &devices, &outbox, &updates, &settings).await {
+            tracing::warn!(error = %err, "fleet heartbeat failed");
+        }
+    }
+}
