@@ -725,3 +725,226 @@ async fn l3_kill_9_during_printing_is_a_printer_fault() -> Res<()> {
     pass("l3_kill_9_during_printing_is_a_printer_fault");
     Ok(())
 }
+
+/// Business, household and number (and for a renewal the card of `card` on the reader), then
+/// through the confirm screen: the screen the scope decision leads to.
+async fn scope_outcome(
+    stack: &mut Stack,
+    business: &str,
+    household: &str,
+    id: &str,
+    card: Option<&str>,
+) -> Res<String> {
+    let mut shots = Shots {
+        wanted: false,
+        seen: BTreeSet::new(),
+    };
+    begin(stack, business, household, &mut shots).await?;
+    type_id(stack, id, &mut shots).await?;
+    if let Some(card) = card {
+        stack.kiosk.wait_screen("place_card", QUICK).await?;
+        stack.panel.place_card(card).await?;
+    }
+    let ends = ["confirm", "referred", "wrong_household", "in_scope"];
+    let mut screen = stack.kiosk.wait_screen_any(&ends, SLOW).await?;
+    if screen == "confirm" {
+        stack.kiosk.touch("confirm").await?;
+        screen = stack.kiosk.wait_screen_any(&ends[1..], SLOW).await?;
+    }
+    Ok(screen)
+}
+
+/// Renewal with another citizen's card on the reader than the number typed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn m_card_mismatch() -> Res<()> {
+    let mut stack = stack!("card-mismatch");
+    let mut shots = Shots {
+        wanted: false,
+        seen: BTreeSet::new(),
+    };
+    begin(&mut stack, "expiry_renewal", "local", &mut shots).await?;
+    type_id(&mut stack, demo::RENEWAL_IN_WINDOW, &mut shots).await?;
+    stack.kiosk.wait_screen("place_card", QUICK).await?;
+    stack.panel.place_card(demo::LONG_TERM).await?;
+    let k = &stack.kiosk;
+    let deadline = std::time::Instant::now() + SLOW;
+    while k.error().await.is_none() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no prompt for the other card"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_prompt("card mismatch", k.error().await, prompts::CARD_MISMATCH);
+    println!("  card mismatch shown on {:?}", k.screen().await);
+    pass("m_card_mismatch");
+    Ok(())
+}
+
+/// Renewal of a card that expired in 2010: not in the renewal window.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn n_not_in_renewal_window() -> Res<()> {
+    let mut stack = stack!("renewal-window");
+    let id = demo::EXPIRED_LONG_AGO;
+    let end = scope_outcome(&mut stack, "expiry_renewal", "local", id, Some(id)).await?;
+    assert_eq!(end, "referred");
+    assert_prompt(
+        "renewal window",
+        stack.kiosk.error().await,
+        prompts::NOT_IN_RENEWAL_WINDOW,
+    );
+    pass("n_not_in_renewal_window");
+    Ok(())
+}
+
+/// Registered elsewhere in the province and not in this city's residence registry.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn o_not_registered_in_city() -> Res<()> {
+    let mut stack = stack!("not-registered");
+    let end = scope_outcome(
+        &mut stack,
+        "lost",
+        "province",
+        demo::PROVINCE_NOT_REGISTERED,
+        None,
+    )
+    .await?;
+    assert_eq!(end, "referred");
+    assert_prompt(
+        "not registered",
+        stack.kiosk.error().await,
+        prompts::NOT_REGISTERED_IN_CITY,
+    );
+    pass("o_not_registered_in_city");
+    Ok(())
+}
+
+/// A household outside the province: out of scope.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn p_outside_province_is_out_of_scope() -> Res<()> {
+    let mut stack = stack!("outside-province");
+    let end = scope_outcome(&mut stack, "lost", "province", demo::OUTSIDE_PROVINCE, None).await?;
+    assert_eq!(end, "referred");
+    assert_prompt(
+        "outside the province",
+        stack.kiosk.error().await,
+        domain::rules::Reason::HouseholdOutsideProvince.prompt(),
+    );
+    pass("p_outside_province_is_out_of_scope");
+    Ok(())
+}
+
+/// Chose "local" for a household elsewhere in the province: offered to choose again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn q_wrong_household_choice() -> Res<()> {
+    let mut stack = stack!("wrong-household");
+    let end = scope_outcome(
+        &mut stack,
+        "lost",
+        "local",
+        demo::PROVINCE_REGISTERED_REMOTE,
+        None,
+    )
+    .await?;
+    assert_eq!(end, "wrong_household");
+    assert_prompt(
+        "wrong household",
+        stack.kiosk.error().await,
+        domain::rules::Reason::WrongHouseholdChoice.prompt(),
+    );
+    stack.kiosk.touch("back").await?;
+    stack.kiosk.wait_screen("household", QUICK).await?;
+    pass("q_wrong_household_choice");
+    Ok(())
+}
+
+/// A receipt code the photo system does not know: scan again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn r_unknown_receipt() -> Res<()> {
+    let mut stack = stack!("unknown-receipt");
+    let mut shots = Shots {
+        wanted: false,
+        seen: BTreeSet::new(),
+    };
+    renewal_to_in_scope(&mut stack, demo::RENEWAL_IN_WINDOW, &mut shots).await?;
+    stack.kiosk.touch("confirm").await?;
+    stack.kiosk.wait_screen("scan_receipt", QUICK).await?;
+    stack
+        .panel
+        .post(
+            "/sim/api/barcode",
+            serde_json::json!({ "code": "PS2026112599999" }),
+        )
+        .await?;
+    let k = &stack.kiosk;
+    let deadline = std::time::Instant::now() + SLOW;
+    while k.error().await.is_none() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no prompt for the unknown receipt"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    k.wait_screen("scan_receipt", QUICK).await?;
+    assert_prompt(
+        "unknown receipt",
+        k.error().await,
+        prompts::PHOTO_RECEIPT_NOT_FOUND,
+    );
+    pass("r_unknown_receipt");
+    Ok(())
+}
+
+/// The POS terminal declines the bank card: the payment screen again, with the prompt.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s_payment_declined() -> Res<()> {
+    let mut stack = stack!("declined");
+    let mut shots = Shots {
+        wanted: false,
+        seen: BTreeSet::new(),
+    };
+    let id = demo::RENEWAL_IN_WINDOW;
+    renewal_to_in_scope(&mut stack, id, &mut shots).await?;
+    let after = in_scope_to_faces(&mut stack, id, "citizen", &mut shots).await?;
+    assert_eq!(after, "mobile");
+    mobile_to_payment(&mut stack, &mut shots).await?;
+    stack
+        .panel
+        .post(
+            "/sim/api/pos/decision",
+            serde_json::json!({ "approve": false, "code": "51", "message": "余额不足" }),
+        )
+        .await?;
+    stack.kiosk.touch("payment-unionpay").await?;
+    stack.kiosk.wait_screen("paying", QUICK).await?;
+    stack.panel.insert_bank_card().await?;
+    let k = &stack.kiosk;
+    k.wait_screen("payment", SLOW).await?;
+    assert_prompt("declined", k.error().await, local::PAYMENT_DECLINED);
+    pass("s_payment_declined");
+    Ok(())
+}
+
+/// The printer out of paper when the documents go out: referred with the printing prompt.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn t_printer_out_of_paper() -> Res<()> {
+    let mut stack = stack!("no-paper");
+    let mut shots = Shots {
+        wanted: false,
+        seen: BTreeSet::new(),
+    };
+    let id = demo::RENEWAL_IN_WINDOW;
+    renewal_to_in_scope(&mut stack, id, &mut shots).await?;
+    let after = in_scope_to_faces(&mut stack, id, "citizen", &mut shots).await?;
+    assert_eq!(after, "mobile");
+    mobile_to_payment(&mut stack, &mut shots).await?;
+    stack.panel.set_paper(false).await?;
+    stack.kiosk.touch("payment-unionpay").await?;
+    stack.kiosk.wait_screen("paying", QUICK).await?;
+    stack.panel.insert_bank_card().await?;
+    let k = &stack.kiosk;
+    k.wait_screen("referred", Duration::from_secs(120)).await?;
+    assert_prompt("out of paper", k.error().await, prompts::PRINT_FAILED);
+    pass("t_printer_out_of_paper");
+    Ok(())
+}
