@@ -36,6 +36,55 @@ impl CenterLink {
             client: CenterClient::new(base, kiosk_id, secret),
         })
     }
+
+    /// A link over mutual TLS to the center at `base` (`https://host:port`), with the
+    /// certificate, key and CA that `idkiosk fleet enrol` wrote into `tls_dir` (`kiosk.pem`,
+    /// `kiosk.key`, `ca.pem`); no shared secret.
+    pub fn with_tls(
+        base: &str,
+        kiosk_id: &str,
+        tls_dir: &std::path::Path,
+    ) -> anyhow::Result<CenterLink> {
+        anyhow::ensure!(
+            base.starts_with("https://"),
+            "with a TLS folder the center URL must start with https://"
+        );
+        let client = CenterClient::from_tls_dir(
+            base,
+            kiosk_id,
+            tls_dir,
+            std::time::Duration::from_secs(30),
+        )?;
+        Ok(CenterLink { client })
+    }
+}
+
+#[async_trait]
+impl kiosk::fleet::FleetApi for CenterLink {
+    async fn heartbeat(
+        &self,
+        heartbeat: &kiosk::fleet::Heartbeat,
+    ) -> Result<Option<i64>, CenterError> {
+        // The kiosk's body and the center's type are the same JSON; the center's type checks it.
+        let request: center::fleet::heartbeat::HeartbeatRequest = serde_json::to_value(heartbeat)
+            .and_then(serde_json::from_value)
+            .map_err(|err| CenterError::Refused(format!("heartbeat: {err}")))?;
+        let answer = self.client.heartbeat(&request).await.map_err(failed)?;
+        Ok(answer.config_version)
+    }
+
+    async fn config_since(
+        &self,
+        since: Option<i64>,
+    ) -> Result<Option<kiosk::fleet::RemoteConfig>, CenterError> {
+        let Some(answer) = self.client.fleet_config(since).await.map_err(failed)? else {
+            return Ok(None);
+        };
+        serde_json::to_value(&answer)
+            .and_then(serde_json::from_value)
+            .map(Some)
+            .map_err(|_| refused("configuration"))
+    }
 }
 
 fn failed(error: ClientError) -> CenterError {

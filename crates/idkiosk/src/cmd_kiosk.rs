@@ -34,9 +34,17 @@ pub struct Args {
     #[arg(long, default_value = "K0001")]
     kiosk_id: String,
     /// The kiosk's shared secret with the center (or the environment variable
-    /// IDKIOSK_KIOSK_SECRET, which keeps it out of the process list)
+    /// IDKIOSK_KIOSK_SECRET, which keeps it out of the process list); plain HTTP only
     #[arg(long)]
     secret: Option<String>,
+    /// Mutual TLS instead of the shared secret: the folder `idkiosk fleet enrol` wrote for this
+    /// kiosk (kiosk.pem, kiosk.key, ca.pem); --center must then be an https:// URL
+    #[arg(long, value_name = "DIR")]
+    tls_dir: Option<PathBuf>,
+    /// Seconds between two heartbeats to the center (device health, outbox backlog,
+    /// configuration version; a newer remote configuration is fetched after one)
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    heartbeat_secs: u64,
     /// The ID card reader's serial port
     #[arg(long, value_name = "PATH")]
     card_reader: PathBuf,
@@ -71,14 +79,14 @@ pub struct Args {
 
 /// Runs the agent until SIGINT or SIGTERM.
 pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let Some(secret) = args
+    let secret = args
         .secret
         .clone()
-        .or_else(|| std::env::var("IDKIOSK_KIOSK_SECRET").ok())
-    else {
-        eprintln!("error: --secret or IDKIOSK_KIOSK_SECRET is required");
+        .or_else(|| std::env::var("IDKIOSK_KIOSK_SECRET").ok());
+    if secret.is_none() && args.tls_dir.is_none() {
+        eprintln!("error: --tls-dir, --secret or IDKIOSK_KIOSK_SECRET is required");
         return Ok(ExitCode::from(2));
-    };
+    }
     let Some(printer_uri) = args
         .printer
         .clone()
@@ -94,8 +102,14 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         .await
         .context("opening the outbox")?;
 
-    let center =
-        CenterLink::new(&args.center, &args.kiosk_id, &secret).context("the center's URL")?;
+    let center = Arc::new(match (&args.tls_dir, &secret) {
+        (Some(dir), _) => CenterLink::with_tls(&args.center, &args.kiosk_id, dir)
+            .with_context(|| format!("--tls-dir {}", dir.display()))?,
+        (None, Some(secret)) => {
+            CenterLink::new(&args.center, &args.kiosk_id, secret).context("the center's URL")?
+        }
+        (None, None) => unreachable!("checked above"),
+    });
     let engine: Arc<dyn face::FaceEngine> = face::DlibEngine::shared()
         .map(|e| e as Arc<dyn face::FaceEngine>)
         .context("loading the face engine (run scripts/setup/20-face.sh)")?;
@@ -110,7 +124,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         ))))
     };
     let ports = Ports {
-        center: Arc::new(center),
+        center: center.clone(),
         card_reader: Arc::new(SerialCardReader::new(SerialCardReaderConfig::new(
             &args.card_reader,
         ))),
@@ -139,9 +153,20 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         today: Arc::new(today),
         retry_pause: Duration::from_secs(1),
     };
-    let (handle, agent) = kiosk::agent::start(ports, outbox, config)
-        .await
-        .context("starting the agent")?;
+    let mut fleet = kiosk::fleet::FleetSettings::new(
+        env!("CARGO_PKG_VERSION"),
+        config.session.clone(),
+        config.enrol.clone(),
+    );
+    fleet.interval = Duration::from_secs(args.heartbeat_secs);
+    let devices = kiosk::fleet::FleetDevices::from_ports(&ports);
+    let updates = kiosk::fleet::ConfigUpdates::new();
+    let (handle, agent) =
+        kiosk::agent::start_with_updates(ports, outbox.clone(), config, updates.clone())
+            .await
+            .context("starting the agent")?;
+    let heartbeats = tokio::spawn(kiosk::fleet::run(center, devices, outbox, updates, fleet));
+    let _stop_heartbeats = AbortOnDrop(heartbeats);
 
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
@@ -156,6 +181,15 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         _ = agent => anyhow::bail!("the agent stopped"),
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Aborts the heartbeat task when `run` returns.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// The outbox's envelope cipher under the kiosk's own master key file (created on first start,
