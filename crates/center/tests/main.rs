@@ -2,6 +2,7 @@
 
 mod auth;
 mod client;
+mod client_tls;
 mod dlib;
 mod fleet;
 mod fleet_replicas;
