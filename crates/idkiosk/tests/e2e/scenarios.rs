@@ -948,3 +948,60 @@ async fn t_printer_out_of_paper() -> Res<()> {
     pass("t_printer_out_of_paper");
     Ok(())
 }
+
+/// A whole session of `business` (typed number, no card) for a local household, paid with
+/// `method` (`wechat` or `unionpay`), up to the printed documents and the center's records.
+async fn happy_typed(name: &str, business: &str, method: &str) -> Res<()> {
+    let mut stack = stack!(name);
+    let mut shots = Shots {
+        wanted: false,
+        seen: BTreeSet::new(),
+    };
+    let id = demo::RENEWAL_IN_WINDOW;
+    let citizen = stack.panel.citizen_name(id).await?;
+    begin(&mut stack, business, "local", &mut shots).await?;
+    type_id(&mut stack, id, &mut shots).await?;
+    stack.kiosk.wait_screen("confirm", SLOW).await?;
+    stack.kiosk.touch("confirm").await?;
+    stack.kiosk.wait_screen("in_scope", SLOW).await?;
+    let after = in_scope_to_faces(&mut stack, id, "citizen", &mut shots).await?;
+    assert_eq!(
+        after,
+        "mobile",
+        "face check: {:?}",
+        stack.kiosk.error().await
+    );
+    mobile_to_payment(&mut stack, &mut shots).await?;
+    stack.kiosk.touch(&format!("payment-{method}")).await?;
+    stack.kiosk.wait_screen("paying", QUICK).await?;
+    let deadline = std::time::Instant::now() + SLOW;
+    let paid_with = if method == "wechat" {
+        while stack.panel.wechat_pay().await.is_err() {
+            assert!(std::time::Instant::now() < deadline, "no open order to pay");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        prompts::PAYMENT_WECHAT
+    } else {
+        stack.panel.insert_bank_card().await?;
+        prompts::PAYMENT_UNIONPAY
+    };
+    let k = &stack.kiosk;
+    k.wait_screen("finished", SLOW).await?;
+    assert_prompt("paid with", k.bilingual("paid-with").await, paid_with);
+    check_printed(&stack, &mask_name(&citizen)).await?;
+    stack.assert_one_application_one_payment(id).await?;
+    pass(name);
+    Ok(())
+}
+
+/// Lost replacement, local household, WeChat Pay: the whole session.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn u_happy_path_lost_local_wechat() -> Res<()> {
+    happy_typed("u_happy_path_lost_local_wechat", "lost", "wechat").await
+}
+
+/// Damaged replacement, local household, UnionPay: the whole session.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn v_happy_path_damaged_local_unionpay() -> Res<()> {
+    happy_typed("v_happy_path_damaged_local_unionpay", "damaged", "unionpay").await
+}
