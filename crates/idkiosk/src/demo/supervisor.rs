@@ -115,6 +115,12 @@ async fn supervise(
                 if *stopped.borrow() {
                     break;
                 }
+                // Ctrl-C in a terminal reaches the whole process group: the agent may end a
+                // moment before the demo is told to stop. Do not announce a restart then.
+                tokio::select! {
+                    _ = tokio::time::sleep(Duration::from_millis(300)) => {}
+                    _ = stopped.changed() => break,
+                }
                 if matches!(exit_code(&how), Some(2)) {
                     // Bad usage does not mend itself; restarting would only repeat the error.
                     let note = format!("the kiosk agent refused its arguments ({how}); not restarting it");
@@ -129,7 +135,7 @@ async fn supervise(
                     pid.unwrap_or(0)
                 );
                 tokio::select! {
-                    _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                    _ = tokio::time::sleep(Duration::from_millis(700)) => {}
                     _ = stopped.changed() => break,
                 }
             }
