@@ -357,3 +357,163 @@ impl CenterApi for CenterLink {
         self.client.end(session, outcome).await.map_err(failed)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! The fleet side of the link over mutual TLS to a real center (in process, SQLite): the
+    //! heartbeat shows in the fleet view under the certificate's kiosk, a pushed configuration
+    //! is fetched; without the kiosk's identity the TLS port refuses.
+
+    use std::collections::BTreeMap;
+    use std::sync::Arc;
+
+    use center::auth::KioskSecrets;
+    use center::fleet::ca::{CertificateAuthority, LEAF_VALIDITY};
+    use devices::DeviceHealth;
+    use domain::region::KioskCity;
+    use kiosk::fleet::{DeviceReport, FleetApi, Heartbeat};
+    use serde_json::{json, Value};
+    use time::OffsetDateTime;
+
+    use super::CenterLink;
+
+    const OPERATOR: &str = "operator-token-center-link";
+
+    async fn spawn_plain(app: axum::Router) -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        url
+    }
+
+    async fn operator(method: reqwest::Method, url: &str, body: Option<Value>) -> Value {
+        let mut request = reqwest::Client::new()
+            .request(method, url)
+            .bearer_auth(OPERATOR);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        assert!(
+            response.status().is_success(),
+            "{url}: {}",
+            response.status()
+        );
+        response.json().await.unwrap()
+    }
+
+    fn heartbeat(config_version: Option<i64>) -> Heartbeat {
+        let mut devices = BTreeMap::new();
+        devices.insert(
+            "fingerprint".to_owned(),
+            DeviceReport::from_health(&DeviceHealth::Error {
+                reason: "timeout".into(),
+            }),
+        );
+        devices.insert(
+            "printer".to_owned(),
+            DeviceReport {
+                state: "warning".into(),
+                reason: Some("toner-low".into()),
+                paper: Some("ok".into()),
+                toner: Some("low".into()),
+            },
+        );
+        Heartbeat {
+            software_version: env!("CARGO_PKG_VERSION").to_owned(),
+            outbox_backlog: 2,
+            config_version,
+            devices,
+        }
+    }
+
+    #[tokio::test]
+    async fn fleet_calls_over_mutual_tls_reach_the_fleet_view_and_fetch_the_configuration() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store::Store::connect(&format!(
+            "sqlite://{}",
+            dir.path().join("center.db").display()
+        ))
+        .await
+        .unwrap();
+        let mut state = center::AppState::new(
+            Arc::new(popsys::StorePopulationSystem::new(store.clone())),
+            Arc::new(|| time::macros::date!(2026 - 11 - 25)),
+            KioskCity::parse("320100").unwrap(),
+            KioskSecrets::new([("K0001", "s3cret-K0001")]),
+            store.clone(),
+        );
+        state.fleet.operator_token = Some(OPERATOR.into());
+        let ca_dir = dir.path().join("ca");
+        let names = vec!["localhost".to_owned(), "127.0.0.1".to_owned()];
+        let ca = CertificateAuthority::init(&ca_dir, &names, OffsetDateTime::now_utc()).unwrap();
+        let issued = ca
+            .issue_kiosk("K0042", OffsetDateTime::now_utc(), LEAF_VALIDITY)
+            .unwrap();
+        store.record_certificate(&issued.record()).await.unwrap();
+        let kiosk_dir = ca.write_kiosk(&issued).unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let tls_url = format!(
+            "https://localhost:{}",
+            listener.local_addr().unwrap().port()
+        );
+        tokio::spawn(center::tls::serve(
+            listener,
+            center::tls::server_config_from_dir(&ca_dir).unwrap(),
+            center::app(state.clone()),
+        ));
+        let plain = spawn_plain(center::app(state)).await;
+
+        let link = CenterLink::with_tls(&tls_url, "K0042", &kiosk_dir).unwrap();
+        assert_eq!(link.heartbeat(&heartbeat(None)).await.unwrap(), None);
+        let view = operator(
+            reqwest::Method::GET,
+            &format!("{plain}/v1/fleet/kiosks"),
+            None,
+        )
+        .await;
+        let kiosk = view["kiosks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|k| k["kiosk_id"] == "K0042")
+            .unwrap_or_else(|| panic!("K0042 not in {view}"))
+            .clone();
+        assert_eq!(kiosk["outbox_backlog"], 2, "{kiosk}");
+        assert_eq!(kiosk["software_version"], env!("CARGO_PKG_VERSION"));
+        assert_eq!(kiosk["devices"]["printer"]["toner"], "low");
+        assert_eq!(kiosk["devices"]["fingerprint"]["state"], "error");
+
+        let pushed = operator(
+            reqwest::Method::PUT,
+            &format!("{plain}/v1/fleet/config"),
+            Some(json!({
+                "thresholds": {"face_certified": 96.0, "face_live": 65.0, "fingerprint_quality": 45},
+                "timeouts": {"idle_s": 90, "step_s": 40, "payment_s": 300},
+                "fees": {"expiry_renewal_cny": 20, "lost_cny": 40, "damaged_cny": 40},
+                "payment_methods": ["wechat", "unionpay"]})),
+        )
+        .await;
+        let version = pushed["version"].as_i64().unwrap();
+        assert_eq!(
+            link.heartbeat(&heartbeat(None)).await.unwrap(),
+            Some(version)
+        );
+        let fetched = link.config_since(None).await.unwrap().expect("a version");
+        assert_eq!(fetched.version, version);
+        assert_eq!(fetched.config.timeouts.idle_s, 90);
+        assert_eq!(fetched.config.thresholds.fingerprint_quality, 45);
+        assert_eq!(link.config_since(Some(version)).await.unwrap(), None);
+
+        // No identity: a folder without the key is refused before any call; a client that
+        // does not trust the center's CA and presents nothing never gets an answer.
+        let ca_only = dir.path().join("ca-only");
+        std::fs::create_dir_all(&ca_only).unwrap();
+        std::fs::copy(kiosk_dir.join("ca.pem"), ca_only.join("ca.pem")).unwrap();
+        assert!(CenterLink::with_tls(&tls_url, "K0042", &ca_only).is_err());
+        assert!(CenterLink::with_tls(&plain, "K0042", &kiosk_dir).is_err());
+        let secret_only = CenterLink::new(&tls_url, "K0001", "s3cret-K0001").unwrap();
+        let refused = secret_only.heartbeat(&heartbeat(None)).await.unwrap_err();
+        assert!(refused.is_retryable(), "{refused:?}");
+    }
+}
