@@ -66,6 +66,13 @@ async fn drive<P: SansIo, T>(
     loop {
         while let Some(event) = sm.poll_event() {
             if let Some(done) = on_event(event) {
+                // Send what the machine queued with the event (the ACK of a response) before
+                // returning: unacknowledged, the device resends its answer, and the next
+                // command would read that stale answer as its own.
+                sm.poll_transmit(&mut out);
+                if !out.is_empty() {
+                    port.write_all(&out).await?;
+                }
                 return Ok(done);
             }
         }

@@ -25,6 +25,10 @@ pub trait PosTerminal: Send + Sync {
     /// [`Response::is_approved`].
     async fn purchase(&self, amount_fen: u64, memo: &str) -> Result<Response, PosError>;
 
+    /// Voids (撤销) an approved purchase of today's batch, e.g. when the application it paid for
+    /// cannot be recorded. A refused void is a response too: check [`Response::is_approved`].
+    async fn void(&self, original: &Response, memo: &str) -> Result<Response, PosError>;
+
     /// The state the driver last saw.
     fn health(&self) -> DeviceHealth;
 }
@@ -149,6 +153,22 @@ impl PosTerminal for SerialPosTerminal {
             original_reference: String::new(),
             original_auth_code: String::new(),
             original_batch: String::new(),
+            memo: memo.to_owned(),
+        })
+        .await
+    }
+
+    async fn void(&self, original: &Response, memo: &str) -> Result<Response, PosError> {
+        self.transact(Request {
+            till_id: self.config.till_id.clone(),
+            operator_id: self.config.operator_id.clone(),
+            kind: TransactionType::Void,
+            amount_fen: original.amount_fen,
+            original_voucher: original.trace.clone(),
+            original_date: String::new(),
+            original_reference: original.reference.clone(),
+            original_auth_code: original.auth_code.clone(),
+            original_batch: original.batch.clone(),
             memo: memo.to_owned(),
         })
         .await

@@ -879,34 +879,82 @@ async fn pay(
             }
         }
         PaymentMethod::UnionPay => {
-            let answer = pos
-                .purchase(u64::from(amount_fen), &order.out_trade_no)
-                .await;
-            let report = match &answer {
-                Ok(response) => PosResult {
-                    approved: response.is_approved(),
-                    response_code: response.code.clone(),
-                    card_masked: response.card_number.clone(),
-                    reference: response.reference.clone(),
-                    auth_code: response.auth_code.clone(),
-                    time: response.time.clone(),
+            // The terminal's answer is kept before it is reported: after a crash the attempt is
+            // reported again, never charged again.
+            let kept = format!("pos_response_{attempt}");
+            let report = match outbox.capture(sid.as_str(), &kept).await {
+                Ok(Some(json)) => serde_json::from_slice::<PosResult>(&json).ok(),
+                _ => None,
+            };
+            let report = match report {
+                Some(report) => report,
+                None => match pos
+                    .purchase(u64::from(amount_fen), &order.out_trade_no)
+                    .await
+                {
+                    Ok(response) => {
+                        let report = PosResult {
+                            approved: response.is_approved(),
+                            response_code: response.code.clone(),
+                            card_masked: response.card_number.clone(),
+                            reference: response.reference.clone(),
+                            auth_code: response.auth_code.clone(),
+                            time: response.time.clone(),
+                            voucher: response.trace.clone(),
+                            batch: response.batch.clone(),
+                            amount_fen: response.amount_fen,
+                        };
+                        let json = serde_json::to_vec(&report).unwrap_or_default();
+                        if let Err(e) = outbox.put_capture(sid.as_str(), &kept, &json).await {
+                            tracing::error!(error = %e, "keeping the POS answer");
+                        }
+                        report
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e, "POS purchase");
+                        return result(PaymentResult::Expired);
+                    }
                 },
-                Err(e) => {
-                    tracing::error!(error = %e, "POS purchase");
-                    return result(PaymentResult::Expired);
-                }
             };
             match retry(|| center.report_pos(&sid, attempt, &report)).await {
                 Ok(PayState::Success) => result(PaymentResult::Paid),
                 Ok(_) => result(PaymentResult::Declined),
-                Err(_) if report.approved => {
-                    // Paid at the terminal but the center did not hear it: keep the report
-                    // for later delivery is not possible here; refer so the staff settle it.
+                Err(e) if report.approved => {
+                    // Charged, but the center cannot record it: give the money back at the
+                    // terminal and send the citizen to the window.
+                    tracing::error!(error = %e, "the center did not record a POS payment; voiding it");
+                    void(pos.as_ref(), &report).await;
                     Some(Event::CenterUnavailable)
                 }
                 Err(_) => result(PaymentResult::Declined),
             }
         }
+    }
+}
+
+/// Voids an approved POS purchase at the terminal (logged; the staff see it in reconciliation).
+async fn void(pos: &dyn PosTerminal, report: &PosResult) {
+    let original = devices::protocol::pos::Response {
+        code: report.response_code.clone(),
+        message: String::new(),
+        card_number: report.card_masked.clone(),
+        amount_fen: report.amount_fen,
+        trace: report.voucher.clone(),
+        batch: report.batch.clone(),
+        date: String::new(),
+        time: report.time.clone(),
+        reference: report.reference.clone(),
+        auth_code: report.auth_code.clone(),
+        merchant_id: String::new(),
+        terminal_id: String::new(),
+        memo: String::new(),
+    };
+    match pos.void(&original, "application not recorded").await {
+        Ok(answer) if answer.is_approved() => {
+            tracing::info!(voucher = %report.voucher, "POS payment voided")
+        }
+        Ok(answer) => tracing::error!(code = %answer.code, "the terminal refused the void"),
+        Err(e) => tracing::error!(error = %e, "POS void failed"),
     }
 }
 

@@ -77,6 +77,15 @@ pub struct PosResult {
     pub auth_code: String,
     /// The terminal's transaction time.
     pub time: String,
+    /// The voucher (trace) number, which a void names.
+    #[serde(default)]
+    pub voucher: String,
+    /// The batch number.
+    #[serde(default)]
+    pub batch: String,
+    /// The amount taken, in fen.
+    #[serde(default)]
+    pub amount_fen: u64,
 }
 
 /// A fingerprint's position and quality, for the application record.

@@ -57,6 +57,8 @@ pub struct PosSim {
     respond_at: Option<Millis>,
     trace: u32,
     last_response: Option<ResponseJson>,
+    /// Approved purchases by voucher (trace) number: amount and whether voided, for voids.
+    purchases: Vec<(String, u64, bool)>,
 }
 
 impl Default for PosSim {
@@ -78,6 +80,7 @@ impl PosSim {
             respond_at: None,
             trace: 0,
             last_response: None,
+            purchases: Vec::new(),
         }
     }
 
@@ -106,7 +109,12 @@ impl PosSim {
     }
 
     fn schedule(&mut self, now: Millis) {
-        if self.pending.is_some() && self.card.is_some() && self.respond_at.is_none() {
+        // A purchase waits for a card; a void is the merchant's and needs none.
+        let ready = match &self.pending {
+            Some(request) => request.kind == TransactionType::Void || self.card.is_some(),
+            None => false,
+        };
+        if ready && self.respond_at.is_none() {
             self.respond_at = Some(now + self.authorisation);
         }
     }
@@ -126,7 +134,18 @@ impl PosSim {
         self.trace = (self.trace + 1) % 1_000_000;
         let now = time::OffsetDateTime::now_utc()
             .to_offset(time::UtcOffset::from_hms(8, 0, 0).unwrap_or(time::UtcOffset::UTC));
-        let (code, message) = if self.decision.approve {
+        let (code, message) = if request.kind == TransactionType::Void {
+            let original = self.purchases.iter_mut().find(|(voucher, amount, voided)| {
+                *voucher == request.original_voucher && *amount == request.amount_fen && !*voided
+            });
+            match original {
+                Some(purchase) => {
+                    purchase.2 = true;
+                    ("00".to_owned(), "撤销成功".to_owned())
+                }
+                None => ("25".to_owned(), "原交易不存在".to_owned()),
+            }
+        } else if self.decision.approve {
             ("00".to_owned(), "交易成功".to_owned())
         } else {
             (
@@ -171,8 +190,8 @@ impl PosSim {
             match event {
                 DeviceEvent::Request(request) => {
                     tracing::info!(amount_fen = request.amount_fen, kind = ?request.kind, "POS request");
-                    if request.kind != TransactionType::Purchase {
-                        tracing::info!("only purchases are simulated; answering as a purchase");
+                    if request.kind == TransactionType::Refund {
+                        tracing::info!("refunds are not simulated; answering as a purchase");
                     }
                     self.pending = Some(*request);
                     self.respond_at = None;
@@ -217,6 +236,10 @@ impl SimDevice for PosSim {
             self.respond_at = None;
             if let Some(request) = self.pending.take() {
                 let response = self.response(&request);
+                if request.kind == TransactionType::Purchase && response.is_approved() {
+                    self.purchases
+                        .push((response.trace.clone(), response.amount_fen, false));
+                }
                 match self.device.respond(now, &response) {
                     Ok(()) => self.last_response = Some(ResponseJson::from(&response)),
                     Err(e) => tracing::error!(error = %e, "building the response"),

@@ -131,3 +131,45 @@ async fn an_amount_too_large_is_refused_before_sending() {
     assert!(matches!(err, PosError::Request(_)), "{err:?}");
     assert_eq!(sim.status().stats.bytes_in, 0);
 }
+
+#[tokio::test]
+async fn an_approved_purchase_can_be_voided_once() {
+    // A response frame takes 1.2 s at 9600 baud: the terminal must wait longer than that for
+    // the ACK (the default 2 s does), or it resends and the next request reads the resent copy.
+    let (_dir, config) = sim_config(Some(9600));
+    let terminal_link = LinkConfig {
+        ack_timeout: Duration::from_secs(3),
+        ..link()
+    };
+    let sim = start_pos(
+        PosSim::new(terminal_link, Duration::from_millis(100)),
+        config,
+    )
+    .await
+    .expect("the simulator starts");
+    insert(&sim);
+    let pos = terminal(&sim);
+    let purchase = pos.purchase(2000, "fee").await.expect("a response");
+    assert!(purchase.is_approved(), "{purchase:?}");
+    let void = pos
+        .void(&purchase, "application not recorded")
+        .await
+        .expect("a response");
+    assert!(void.is_approved(), "{void:?}");
+    assert_eq!(void.message, "撤销成功");
+    assert_eq!(void.amount_fen, 2000);
+    let again = pos.void(&purchase, "again").await.expect("a response");
+    assert_eq!(
+        again.code, "25",
+        "a second void of the same voucher must be refused: {again:?}"
+    );
+    let mut unknown = purchase.clone();
+    unknown.trace = "999999".into();
+    assert_eq!(
+        pos.void(&unknown, "unknown")
+            .await
+            .expect("a response")
+            .code,
+        "25"
+    );
+}
