@@ -275,11 +275,25 @@ async fn login(browser: &Client, center: &str, (user, password): (&str, &str)) -
         .send_keys(password)
         .await?;
     browser.find(Locator::Id("login")).await?.click().await?;
-    let at = browser.current_url().await?;
-    if at.path() != "/staff" {
-        return Err(format!("{user} logged in but is at {at}").into());
+    wait_path(browser, "/staff")
+        .await
+        .map_err(|err| format!("{user} logged in: {err}").into())
+}
+
+/// Waits until the browser is at `path` (a click's navigation may not have started when the
+/// click returns).
+async fn wait_path(browser: &Client, path: &str) -> Res<()> {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let at = browser.current_url().await?;
+        if at.path() == path {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            return Err(format!("at {at}, not at {path}").into());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    Ok(())
 }
 
 async fn sign_out(browser: &Client) -> Res<()> {
@@ -288,11 +302,9 @@ async fn sign_out(browser: &Client) -> Res<()> {
         .await?
         .click()
         .await?;
-    let at = browser.current_url().await?;
-    if at.path() != "/staff/login" {
-        return Err(format!("signed out but at {at}").into());
-    }
-    Ok(())
+    wait_path(browser, "/staff/login")
+        .await
+        .map_err(|err| format!("signed out: {err}").into())
 }
 
 /// Posts a form of the page with the browser's own cookies, as its submit button would, and
@@ -348,12 +360,7 @@ async fn a_clerk_finds_reprints_and_views_an_application_and_the_auditor_sees_it
             .await?;
         browser.find(Locator::Id("q")).await?.send_keys(&no).await?;
         browser.find(Locator::Id("search")).await?.click().await?;
-        let at = browser.current_url().await?;
-        assert_eq!(
-            at.path(),
-            format!("/staff/applications/{no}"),
-            "the search opens the application"
-        );
+        wait_path(&browser, &format!("/staff/applications/{no}")).await?;
         let page = browser.source().await?;
         assert!(
             page.contains(CITIZEN),
@@ -387,6 +394,12 @@ async fn a_clerk_finds_reprints_and_views_an_application_and_the_auditor_sees_it
         for window in browser.windows().await? {
             if window != main_window {
                 browser.switch_to_window(window).await?;
+                // The tab is the form's POST answer: the PDF at the reprint route.
+                wait_path(
+                    &browser,
+                    &format!("/staff/applications/{no}/documents/certificate"),
+                )
+                .await?;
                 browser.close_window().await?;
             }
         }
@@ -459,6 +472,11 @@ async fn a_clerk_finds_reprints_and_views_an_application_and_the_auditor_sees_it
                 entries.join("\n")
             );
         }
+        let reprints = entries
+            .iter()
+            .filter(|e| e.contains(CLERK.0) && e.contains("reprint_document"))
+            .count();
+        assert_eq!(reprints, 2, "the fetched and the clicked reprint");
         assert!(clerk_did("login", "-"), "no login of the clerk");
         assert!(clerk_did("logout", "-"), "no logout of the clerk");
         if has_video {
