@@ -241,16 +241,23 @@ impl Agent {
     /// On the idle start screen, with no session running: takes a pending remote configuration
     /// and uses it from the next session on.
     fn apply_pending_config(&mut self) {
-        let Some(updates) = &self.updates else { return };
+        let Some(updates) = self.updates.clone() else {
+            return;
+        };
         if self.session.is_running() || self.session.poll_timeout().is_some() {
             return;
         }
         let Some(pending) = updates.take() else {
             return;
         };
+        let screen = self.session.screen();
         self.config.session = pending.session.clone();
         self.config.enrol = pending.enrol;
         self.session = Session::new(pending.session, self.now());
+        if self.session.screen() != screen {
+            // The previous session's notice on the start screen is gone with the old machine.
+            self.publish();
+        }
         updates.mark_applied(pending.version);
         tracing::info!(version = pending.version, "remote configuration applied");
     }
