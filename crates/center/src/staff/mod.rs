@@ -565,7 +565,7 @@ async fn login(
                 (header::LOCATION, "/staff".to_owned()),
                 (
                     header::SET_COOKIE,
-                    format!("{SESSION_COOKIE}={token}; Path=/staff; HttpOnly; SameSite=Strict"),
+                    format!("{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict"),
                 ),
             ],
         )
@@ -677,7 +677,7 @@ async fn logout(
             (header::LOCATION, "/staff/login".to_owned()),
             (
                 header::SET_COOKIE,
-                format!("{SESSION_COOKIE}=; Path=/staff; HttpOnly; SameSite=Strict; Max-Age=0"),
+                format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0"),
             ),
         ],
     )
