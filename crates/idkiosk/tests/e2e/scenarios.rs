@@ -156,7 +156,10 @@ async fn mobile_to_payment(stack: &mut Stack, shots: &mut Shots) -> Res<()> {
     stack.kiosk.wait_screen("fingerprints", QUICK).await?;
     shots.take(&stack.kiosk).await?;
     stack.panel.finger("good").await?;
-    stack.kiosk.wait_screen("signature", SLOW).await?;
+    stack
+        .kiosk
+        .wait_screen("signature", Duration::from_secs(120))
+        .await?;
     stack.panel.finger("none").await?;
     stack.kiosk.sign("signature-pad").await?;
     shots.take(&stack.kiosk).await?;
@@ -943,7 +946,8 @@ async fn t_printer_out_of_paper() -> Res<()> {
     stack.kiosk.wait_screen("paying", QUICK).await?;
     stack.panel.insert_bank_card().await?;
     let k = &stack.kiosk;
-    k.wait_screen("referred", Duration::from_secs(120)).await?;
+    // The kiosk's IPP printer gives a stuck job up after its job timeout (120 s).
+    k.wait_screen("referred", Duration::from_secs(240)).await?;
     assert_prompt("out of paper", k.error().await, prompts::PRINT_FAILED);
     pass("t_printer_out_of_paper");
     Ok(())
