@@ -349,7 +349,14 @@ impl Agent {
             Event::Start { session_id, today } => Some((session_id.clone(), *today)),
             _ => None,
         };
+        let quiet = matches!(event, Event::Activity | Event::Tick);
+        let before = quiet.then(|| self.session.screen());
         let transition = self.session.handle(event, self.now())?;
+        if quiet && transition.commands.is_empty() && before.as_ref() == Some(&transition.screen) {
+            // Only a timer moved: nothing to save (a restart re-arms every timer) and nothing
+            // new to show, so a touch costs no disk write.
+            return Ok(());
+        }
         if let Some((session_id, today)) = started {
             self.generation += 1;
             self.state = AgentState {
@@ -556,7 +563,9 @@ impl Agent {
                 let generation = self.generation;
                 self.spawn_task("fingers", async move {
                     let result = enrol_fingers(scanner.as_ref(), &config, |finger| {
-                        hint(Hint::Finger(Some(finger.to_owned())))
+                        hint(Hint::Finger(Some(finger.to_owned())));
+                        // Each press is the citizen at work: the inactivity timer restarts.
+                        let _ = internal.send(Internal::Event(generation, Event::Activity));
                     })
                     .await;
                     hint(Hint::Finger(None));
