@@ -118,10 +118,10 @@ fn start_demo(dir: &Path, printer: &str) -> Res<Demo> {
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()?;
-    let out = BufReader::new(child.stdout.take().ok_or("no stdout")?);
+    let mut out = BufReader::new(child.stdout.take().ok_or("no stdout")?).lines();
     let process = Killed(child);
     let (mut kiosk, mut panel, mut center) = (None, None, None);
-    for line in out.lines() {
+    for line in out.by_ref() {
         let line = line?;
         let url = line.split_whitespace().find(|w| w.starts_with("http://"));
         if line.contains("kiosk screen:") && kiosk.is_none() {
@@ -135,6 +135,8 @@ fn start_demo(dir: &Path, printer: &str) -> Res<Demo> {
             break;
         }
     }
+    // Keep reading what the demo and its agent print, or a full pipe stops them.
+    std::thread::spawn(move || out.for_each(drop));
     let secret = std::fs::read_to_string(dir.join("kiosk.secret"))?
         .trim()
         .to_owned();
