@@ -6,8 +6,8 @@
 
 mod center_link;
 mod center_setup;
-mod cmd_audit;
 mod clock;
+mod cmd_audit;
 mod cmd_center;
 mod cmd_demo;
 mod cmd_device;

@@ -6,10 +6,10 @@
 //! [`view::AgentHandle`].
 #![warn(missing_docs)]
 
-pub mod ui;
-pub mod view;
 pub mod agent;
 pub mod capture;
 pub mod center_api;
 pub mod fleet;
 pub mod outbox;
+pub mod ui;
+pub mod view;

@@ -34,8 +34,8 @@ use time::Date;
 
 pub use blob::{BlobCipher, BlobError, PlainBlobs};
 pub use blobs::{BlobMeta, BlobRef, BlobStore, BlobStoreError};
-pub use crypto::{CryptoError, EnvelopeCipher, FileKeyProvider, KeyProvider};
 pub use bulk::BulkLoader;
+pub use crypto::{CryptoError, EnvelopeCipher, FileKeyProvider, KeyProvider};
 pub use model::{
     ApplicationStatus, CardStatus, Citizen, CitizenBundle, CitizenView, HistoryPhoto, IdCard,
     NewReceipt, PhotoReceipt, PopulationApplication, ReceiptCode, ReceiptCodeError, RedeemOutcome,
@@ -148,10 +148,10 @@ macro_rules! on_pool {
 }
 
 // After `on_pool!`, which it uses.
-pub mod sessions;
 pub mod audit;
-pub mod staff;
 pub mod fleet;
+pub mod sessions;
+pub mod staff;
 
 /// The database handle: cheap to clone, shared by every request.
 #[derive(Debug, Clone)]
