@@ -56,6 +56,8 @@ pub trait BlobSink: Send + Sync {
     async fn put(&self, session_id: &str, kind: &str, bytes: &[u8]) -> anyhow::Result<bool>;
     /// The session's `kind`, if stored.
     async fn get(&self, session_id: &str, kind: &str) -> anyhow::Result<Option<Vec<u8>>>;
+    /// Deletes the session's blobs except the `keep` kind; returns how many.
+    async fn discard_except(&self, session_id: &str, keep: &str) -> anyhow::Result<u64>;
 }
 
 /// Blobs in the database, sealed by the store's cipher.
@@ -83,6 +85,13 @@ impl BlobSink for StoreBlobSink {
 
     async fn get(&self, session_id: &str, kind: &str) -> anyhow::Result<Option<Vec<u8>>> {
         Ok(self.store.session_blob(session_id, kind).await?)
+    }
+
+    async fn discard_except(&self, session_id: &str, keep: &str) -> anyhow::Result<u64> {
+        Ok(self
+            .store
+            .delete_session_blobs_except(session_id, keep)
+            .await?)
     }
 }
 
@@ -118,6 +127,10 @@ impl BlobSink for EncryptedBlobSink {
 
     async fn get(&self, session_id: &str, kind: &str) -> anyhow::Result<Option<Vec<u8>>> {
         Ok(self.blobs.get(session_id, kind).await?)
+    }
+
+    async fn discard_except(&self, session_id: &str, keep: &str) -> anyhow::Result<u64> {
+        Ok(self.blobs.delete_owner_except(session_id, keep).await?)
     }
 }
 

@@ -509,6 +509,19 @@ pub async fn end(
         if status == "referred" {
             crate::payments::flag_paid_for_void(&state, &application.application_no).await?;
         }
+    } else {
+        // Retention (DESIGN.md): the biometrics of a session that did not become an application
+        // are deleted when it ends; its video stays for the video retention period.
+        let deleted = state
+            .blobs
+            .discard_except(sid.as_str(), "video")
+            .await
+            .map_err(|err| AppError::Internal(err.context("deleting a session's captures")))?;
+        tracing::info!(
+            session = sid.as_str(),
+            deleted,
+            "captures of a session without application deleted"
+        );
     }
     Ok(StatusCode::NO_CONTENT)
 }

@@ -490,6 +490,13 @@ async fn blobs_can_live_in_the_encrypted_blob_store() {
             .unwrap(),
         None
     );
+    // No application: the end deletes the captures from the encrypted store too.
+    let referred = SessionOutcome::Referred {
+        step: 10,
+        reason: ReferralReason::Cancelled,
+    };
+    world.client.end(&sid, &referred).await.unwrap();
+    assert_eq!(blobs.get(sid.as_str(), "signature").await.unwrap(), None);
     let _ = std::fs::remove_dir_all(&dir);
     world.finish().await;
 }
@@ -498,4 +505,53 @@ fn png_other() -> Vec<u8> {
     let mut bytes = png();
     bytes.extend_from_slice(b"trailing");
     bytes
+}
+
+#[tokio::test]
+async fn a_session_without_application_keeps_only_its_video() {
+    // Retention: the captures of a session that never became an application are deleted when it
+    // ends; the video stays for its retention period. A session with an application keeps all.
+    let world = world().await;
+    let referred = SessionOutcome::Referred {
+        step: 9,
+        reason: ReferralReason::FingerprintFailed,
+    };
+    let video = b"\0\0\0\x18ftypmp42 a video".to_vec();
+
+    let sid = new_session();
+    world
+        .client
+        .receipt(&sid, &receipt_request())
+        .await
+        .unwrap();
+    world
+        .client
+        .put_blob(&sid, "signature", png())
+        .await
+        .unwrap();
+    world
+        .client
+        .put_blob(&sid, "video", video.clone())
+        .await
+        .unwrap();
+    world.client.end(&sid, &referred).await.unwrap();
+    let store = world.store();
+    assert_eq!(
+        store.session_blob(sid.as_str(), "signature").await.unwrap(),
+        None
+    );
+    assert_eq!(
+        store.session_blob(sid.as_str(), "video").await.unwrap(),
+        Some(video.clone())
+    );
+
+    let filed = new_session();
+    up_to_application(&world, &filed).await;
+    world.client.end(&filed, &referred).await.unwrap();
+    assert!(store
+        .session_blob(filed.as_str(), "signature")
+        .await
+        .unwrap()
+        .is_some());
+    world.finish().await;
 }

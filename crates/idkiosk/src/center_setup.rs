@@ -28,6 +28,9 @@ pub struct CenterOptions {
     pub key_file: PathBuf,
     /// Where the sealed blobs' ciphertext lives (the object store's local folder).
     pub blob_dir: PathBuf,
+    /// How long session videos are kept (DESIGN.md: 180 days by default); an hourly job purges
+    /// older ones.
+    pub video_retention: time::Duration,
 }
 
 /// WeChat Pay settings.
@@ -68,6 +71,7 @@ pub async fn center_state(
         kiosks,
         store,
     );
+    spawn_video_purge(blobs.clone(), options.video_retention);
     state.blobs = Arc::new(center::blobs::EncryptedBlobSink::new(blobs));
     let fonts =
         documents::Fonts::system().context("loading the document fonts (fonts-noto-cjk)")?;
@@ -88,4 +92,24 @@ pub async fn center_state(
         ));
     }
     Ok(state)
+}
+
+/// The retention job: every hour (and at start) deletes session videos older than `retention`.
+/// Several replicas may run it; each deletion is one statement, so they do not step on each other.
+fn spawn_video_purge(blobs: store::BlobStore, retention: time::Duration) {
+    tokio::spawn(async move {
+        let mut every_hour = tokio::time::interval(std::time::Duration::from_secs(3600));
+        loop {
+            every_hour.tick().await;
+            let before = time::OffsetDateTime::now_utc() - retention;
+            match blobs
+                .purge_kind_older_than(store::blobs::KIND_VIDEO, before)
+                .await
+            {
+                Ok(0) => {}
+                Ok(purged) => tracing::info!(purged, "session videos past retention deleted"),
+                Err(e) => tracing::error!(error = %e, "purging old session videos"),
+            }
+        }
+    });
 }

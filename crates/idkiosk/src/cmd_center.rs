@@ -46,6 +46,9 @@ pub struct Args {
     /// Where sealed blobs are kept
     #[arg(long, default_value = ".idkiosk/center/blobs")]
     blob_dir: std::path::PathBuf,
+    /// Days session videos are kept before the hourly job deletes them
+    #[arg(long, default_value_t = 180)]
+    video_retention_days: u32,
 }
 
 /// Runs `idkiosk center` until SIGTERM or Ctrl-C.
@@ -100,6 +103,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             face: !args.no_face,
             key_file: args.key_file.clone(),
             blob_dir: args.blob_dir.clone(),
+            video_retention: time::Duration::days(i64::from(args.video_retention_days)),
         },
     )
     .await?;

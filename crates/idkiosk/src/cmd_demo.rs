@@ -190,6 +190,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         face,
         key_file: data_dir.join("center.keys"),
         blob_dir: data_dir.join("blobs"),
+        video_retention: store::blobs::VIDEO_RETENTION,
     };
     let state = match center_state(population.clone(), options(!args.no_face)).await {
         Ok(state) => state,

@@ -371,6 +371,7 @@ async fn serve(args: CenterArgs) -> anyhow::Result<ExitCode> {
             face: !args.no_face,
             key_file: args.key_file.clone(),
             blob_dir: args.blob_dir.clone(),
+            video_retention: store::blobs::VIDEO_RETENTION,
         },
     )
     .await?;

@@ -401,6 +401,26 @@ impl BlobStore {
         Ok(paths.len() as u64)
     }
 
+    /// Deletes the owner's blobs except those of the `keep` kinds (retention: the captures of a
+    /// session that did not become an application go, its video stays); returns how many.
+    pub async fn delete_owner_except(
+        &self,
+        owner: &str,
+        keep: &str,
+    ) -> Result<u64, BlobStoreError> {
+        let paths: Vec<String> = with_pool!(self.store, |pool| sqlx::query_scalar(
+            "DELETE FROM blobs WHERE owner = $1 AND kind <> $2 RETURNING object_path"
+        )
+        .bind(owner)
+        .bind(keep)
+        .fetch_all(pool)
+        .await)?;
+        for path in &paths {
+            self.delete_object(path).await;
+        }
+        Ok(paths.len() as u64)
+    }
+
     /// Deletes every `kind` blob stored before `before` (whole seconds), in batches; returns how
     /// many. Videos: `purge_kind_older_than(KIND_VIDEO, now - VIDEO_RETENTION)`.
     pub async fn purge_kind_older_than(

@@ -465,6 +465,23 @@ impl Store {
         self.open(sealed)
     }
 
+    /// Deletes the session's blobs except those of kind `keep` (retention at the end of a session
+    /// that did not become an application); returns how many.
+    pub async fn delete_session_blobs_except(
+        &self,
+        session_id: &str,
+        keep: &str,
+    ) -> Result<u64, StoreError> {
+        Ok(on_pool!(&self.pool, |pool| sqlx::query(
+            "DELETE FROM center_session_blobs WHERE session_id = $1 AND kind <> $2"
+        )
+        .bind(session_id)
+        .bind(keep)
+        .execute(pool)
+        .await
+        .map(|done| done.rows_affected()))?)
+    }
+
     /// Creates the application of a session with a newly allocated number, or returns the one the
     /// session already has (the second element is `true` when this call created it).
     ///
