@@ -114,8 +114,12 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         .map(|e| e as Arc<dyn face::FaceEngine>)
         .context("loading the face engine (run scripts/setup/20-face.sh)")?;
     let cropper: Arc<dyn PhotoCropper> = Arc::new(FaceCropper::new(engine));
-    let printer = IppPrinter::new(IppPrinterConfig::new(&printer_uri))
-        .map_err(|e| anyhow::anyhow!("--printer: {e}"))?;
+    let printer = IppPrinter::new(IppPrinterConfig {
+        // A page or two: a job still not done after 30 s is stuck (jam, no paper).
+        job_timeout: Duration::from_secs(30),
+        ..IppPrinterConfig::new(&printer_uri)
+    })
+    .map_err(|e| anyhow::anyhow!("--printer: {e}"))?;
     let recorder: Option<Arc<dyn devices::VideoRecorder>> = if args.no_video {
         None
     } else {
