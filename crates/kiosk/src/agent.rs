@@ -109,6 +109,9 @@ struct Agent {
     internal: mpsc::UnboundedSender<Internal>,
     tasks: HashMap<&'static str, AbortHandle>,
     deliver: Arc<Notify>,
+    /// The recorder's start, running beside the session (ffmpeg takes a moment to start); the
+    /// stop waits for it.
+    video_starting: Option<tokio::task::JoinHandle<()>>,
     /// Remote configuration waiting for an idle moment ([`start_with_updates`]).
     updates: Option<Arc<ConfigUpdates>>,
 }
@@ -165,6 +168,7 @@ async fn start_inner(
         internal: internal_tx.clone(),
         tasks: HashMap::new(),
         deliver: deliver.clone(),
+        video_starting: None,
         updates,
     };
     let reachability = internal_tx.clone();
@@ -442,12 +446,18 @@ impl Agent {
                         self.state.video_segments
                     ));
                     let _ = std::fs::create_dir_all(&self.config.video_dir);
-                    if let Err(e) = recorder.start(session_id.as_str(), &path).await {
-                        tracing::error!(error = %e, "the session video could not start");
-                    }
+                    // Started beside the loop, so the citizen's first touch does not wait for it.
+                    self.video_starting = Some(tokio::spawn(async move {
+                        if let Err(e) = recorder.start(session_id.as_str(), &path).await {
+                            tracing::error!(error = %e, "the session video could not start");
+                        }
+                    }));
                 }
             }
             Command::StopVideo => {
+                if let Some(starting) = self.video_starting.take() {
+                    let _ = starting.await;
+                }
                 if let (Some(recorder), Some(sid)) = (self.ports.recorder.clone(), sid.clone()) {
                     match recorder.stop(sid.as_str()).await {
                         Ok(recording) => match std::fs::read(&recording.path) {
