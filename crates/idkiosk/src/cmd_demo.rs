@@ -9,7 +9,7 @@
 //! See docs/demo.md.
 
 #[path = "demo/mod.rs"]
-mod demo;
+pub(crate) mod demo;
 
 use std::ffi::OsString;
 use std::net::SocketAddr;

@@ -329,7 +329,7 @@ async fn card_reader(args: CardReaderArgs) -> anyhow::Result<ExitCode> {
     if let Some(id) = &args.citizen {
         // A fixed popsys demo citizen carries the card the population system knows (name,
         // address, validity); any other valid number gets a card derived from the number.
-        let placed = match popsys_demo_card(id) {
+        let placed = match crate::cmd_demo::demo::citizens::card(id) {
             Some(card) => sim.place(card).map(|_| ()),
             None => sim.place_citizen(id).map(|_| ()),
         };
@@ -375,39 +375,4 @@ async fn serve<D: SimDevice>(handle: SimHandle<D>, baud: u32) -> anyhow::Result<
     crate::shutdown::signal().await;
     handle.shutdown().await;
     Ok(ExitCode::SUCCESS)
-}
-
-/// The card of a fixed popsys demo citizen (`popsys::seed::demo`), as the population system
-/// records it, so the simulator and the demo agree on names and dates.
-fn popsys_demo_card(id: &str) -> Option<CardJson> {
-    let bundle = popsys::seed::fixed_citizens()
-        .into_iter()
-        .find(|bundle| bundle.citizen.id.as_str() == id.trim().to_uppercase())?;
-    let card = bundle.card?;
-    let citizen = bundle.citizen;
-    let iso = |date: time::Date| {
-        format!(
-            "{:04}-{:02}-{:02}",
-            date.year(),
-            u8::from(date.month()),
-            date.day()
-        )
-    };
-    Some(CardJson {
-        id: citizen.id.as_str().to_owned(),
-        name: citizen.name,
-        sex: citizen.sex.as_str().to_owned(),
-        // The demo register's nation codes are 01 (汉) for the fixed citizens.
-        nation: "汉".to_owned(),
-        birth_date: iso(citizen.birth_date),
-        address: citizen.address.chars().take(35).collect(),
-        authority: card.issuing_authority.chars().take(15).collect(),
-        valid_from: iso(card.valid_from),
-        valid_until: match card.valid_until {
-            domain::rules::CardExpiry::On(date) => iso(date),
-            domain::rules::CardExpiry::LongTerm => "长期".to_owned(),
-        },
-        photo_jpeg_base64: None,
-        fingerprint_bytes: 1024,
-    })
 }
