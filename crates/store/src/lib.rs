@@ -152,6 +152,7 @@ pub mod audit;
 pub mod fleet;
 pub mod sessions;
 pub mod staff;
+pub mod studios;
 
 /// The database handle: cheap to clone, shared by every request.
 #[derive(Debug, Clone)]

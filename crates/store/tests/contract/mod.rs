@@ -19,6 +19,8 @@ use store::{
 use time::macros::date;
 use time::Date;
 
+mod studios;
+
 const TODAY: Date = date!(2026 - 11 - 25);
 
 type Check = fn(Arc<TestDatabase>) -> Pin<Box<dyn Future<Output = ()>>>;
