@@ -16,6 +16,7 @@ mod http_client;
 pub mod seed;
 mod server;
 mod store_impl;
+pub mod studio;
 mod wire;
 
 use async_trait::async_trait;

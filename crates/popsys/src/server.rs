@@ -54,6 +54,10 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/citizens/{id}/history-photo", get(history_photo))
         .route("/v1/receipts/{code}/resolve", post(resolve_receipt))
         .route("/v1/receipts/{code}/redeem", post(redeem_receipt))
+        .route(
+            "/v1/studios/{studio}/receipts",
+            post(crate::studio::add_receipt),
+        )
         .fallback(|| async {
             AppError::NotFound {
                 field: "path",

@@ -9,3 +9,4 @@ mod api;
 mod behaviour;
 mod helpers;
 mod seeding;
+mod studio;

@@ -3,17 +3,25 @@
 //! citizen a receipt code".
 //!
 //! Invariants:
-//! - A studio's secret is never stored, only its SHA-256 (hashing and the constant-time
-//!   comparison are the caller's, `popsys::studio`); nothing here decides who is authenticated.
+//! - A studio's secret is never stored, only its SHA-256 ([`secret_sha256`]); the constant-time
+//!   comparison is the caller's (`popsys::studio`): nothing here decides who is authenticated.
 //! - An uploaded receipt is written with its studio in one transaction: a `photo_receipts` row
 //!   (the photo sealed by the store's [`crate::BlobCipher`], like every receipt photo) and a
 //!   `photo_studio_receipts` row, or nothing. A code already taken writes nothing and says so,
 //!   so the caller can draw another.
 
 use domain::id::CitizenId;
+use sha2::{Digest, Sha256};
 use time::Date;
 
 use crate::{ReceiptCode, Store, StoreError};
+
+/// The SHA-256 of a studio's secret, as [`PhotoStudio::secret_sha256`] keeps it. A plain hash
+/// is enough because the secrets are random (32 bytes from `popsys::studio::new_secret`), not
+/// chosen by people.
+pub fn secret_sha256(secret: &str) -> Vec<u8> {
+    Sha256::digest(secret.as_bytes()).to_vec()
+}
 
 /// A registered photo studio.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -141,6 +149,16 @@ impl Store {
         }
         .await)?;
         Ok(added)
+    }
+
+    /// How many photo-studio receipts the database holds, seeded and uploaded.
+    pub async fn count_photo_receipts(&self) -> Result<u64, StoreError> {
+        let count: i64 = on_pool!(&self.pool, |pool| sqlx::query_scalar(
+            "SELECT COUNT(*) FROM photo_receipts"
+        )
+        .fetch_one(pool)
+        .await)?;
+        Ok(u64::try_from(count).unwrap_or(0))
     }
 
     /// The studio that uploaded the receipt `code`; `None` for an unknown code or a receipt that

@@ -109,7 +109,12 @@ async fn studio_round_trips_and_ids_are_unique(db: Arc<TestDatabase>) {
     // A second studio under the same id changes nothing.
     assert!(!store.add_photo_studio(&studio(STUDIO, 2)).await.unwrap());
     assert_eq!(
-        store.photo_studio(STUDIO).await.unwrap().unwrap().secret_sha256,
+        store
+            .photo_studio(STUDIO)
+            .await
+            .unwrap()
+            .unwrap()
+            .secret_sha256,
         vec![1; 32]
     );
     assert_eq!(store.photo_studio("S002").await.unwrap(), None);
@@ -193,6 +198,7 @@ async fn taken_code_writes_nothing(db: Arc<TestDatabase>) {
     let mut again = upload("PS2026112512345678", OTHER, date!(2026 - 11 - 26));
     again.jpeg = b"another photo".to_vec();
     assert!(!store.add_studio_receipt(&again).await.unwrap());
+    assert_eq!(store.count_photo_receipts().await.unwrap(), 1);
     // The first receipt is untouched.
     let stored = store.photo_receipt(&first.code).await.unwrap().unwrap();
     assert_eq!(stored.id, id(LOCAL));
@@ -215,7 +221,11 @@ async fn unknown_citizen_or_studio_writes_nothing(db: Arc<TestDatabase>) {
     assert!(matches!(err, StoreError::Rejected(_)), "{err:?}");
     // The receipt row of the failed transaction is gone too.
     assert_eq!(store.photo_receipt(&unregistered.code).await.unwrap(), None);
-    assert_eq!(store.receipt_studio(&unregistered.code).await.unwrap(), None);
+    assert_eq!(
+        store.receipt_studio(&unregistered.code).await.unwrap(),
+        None
+    );
+    assert_eq!(store.count_photo_receipts().await.unwrap(), 0);
 }
 
 async fn uploaded_photo_is_sealed(db: Arc<TestDatabase>) {
