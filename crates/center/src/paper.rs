@@ -13,8 +13,8 @@ use axum::{
     Extension,
 };
 use documents::types::{
-    ApplicationNumber, CodeUrl, Collection, CollectionMethod, Fen, Finger, FingerCapture,
-    JpegImage, MaskedCard, Nation, PersonName, PngImage, TextLine,
+    ApplicationNumber, Collection, CollectionMethod, Fen, Finger, FingerCapture, JpegImage,
+    MaskedCard, Nation, PersonName, PngImage, TextLine, TransactionId,
 };
 use documents::{
     CollectionCertificate, Document, PortraitForm, RegistrationForm, UnionPayNotice, WechatNotice,
@@ -22,6 +22,7 @@ use documents::{
 use domain::id::CitizenId;
 use domain::mobile::MobileNumber;
 use domain::rules::Business;
+use domain::session::PortraitApplication;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use store::sessions::{ApplicationRecord, DocumentRecord};
@@ -174,18 +175,30 @@ pub async fn document(
             let amount = Fen::new(u32::try_from(payment.amount_fen).unwrap_or(0))
                 .map_err(stored("amount_fen"))?;
             if payment.method == "wechat" {
-                let code_url = payment
-                    .code_url
-                    .as_deref()
-                    .ok_or_else(|| AppError::conflict("the WeChat order was not created yet"))?;
+                // Printed as proof of payment only: an unpaid order's QR code lives on the
+                // kiosk's screen, and the order closes when left unpaid.
+                if payment.state != "SUCCESS" {
+                    return Err(AppError::conflict("the WeChat order is not paid"));
+                }
+                let transaction_id = payment.transaction_id.as_deref().ok_or_else(|| {
+                    AppError::Internal(anyhow::anyhow!(
+                        "a paid WeChat order without transaction_id"
+                    ))
+                })?;
+                let paid_at = payment.paid_at.ok_or_else(|| {
+                    AppError::Internal(anyhow::anyhow!("a paid WeChat order without paid_at"))
+                })?;
+                let paid = payment.paid_fen.unwrap_or(payment.amount_fen);
                 Document::NoticeWechat(WechatNotice {
                     application_number: c.number,
                     business: c.business,
-                    amount,
+                    amount: Fen::new(u32::try_from(paid).unwrap_or(0))
+                        .map_err(stored("paid_fen"))?,
                     out_trade_no: line(&payment.out_trade_no, "out_trade_no")?,
-                    code_url: CodeUrl::parse(code_url).map_err(stored("code_url"))?,
-                    expires_at: OffsetDateTime::from_unix_timestamp(payment.expires_at)
-                        .map_err(|err| AppError::internal("expires_at", err))?,
+                    transaction_id: TransactionId::parse(transaction_id)
+                        .map_err(stored("transaction_id"))?,
+                    paid_at: OffsetDateTime::from_unix_timestamp(paid_at)
+                        .map_err(|err| AppError::internal("paid_at", err))?,
                     bureau: c.bureau,
                 })
             } else {
@@ -260,7 +273,8 @@ fn hex(bytes: &[u8]) -> String {
 pub struct PortraitRequest {
     /// The ID number typed at step 3.
     pub id: String,
-    /// The business the citizen came for (default `lost`).
+    /// What the form says the citizen applies for: `first_time` (首次申领, the default) or a
+    /// business (`lost` from step 3 of a lost replacement, `expiry_renewal`, `damaged`).
     #[serde(default)]
     pub business: Option<String>,
 }
@@ -271,10 +285,13 @@ pub async fn portrait_form(
     JsonBody(request): JsonBody<PortraitRequest>,
 ) -> Result<Response, AppError> {
     let id = parse_id(&state, "id", &request.id)?;
-    let business = match request.business.as_deref() {
-        None => Business::Lost,
-        Some(text) => Business::parse(text).ok_or_else(|| {
-            AppError::invalid("business", "must be one of expiry_renewal, lost, damaged")
+    let application = match request.business.as_deref() {
+        None => PortraitApplication::FirstTime,
+        Some(text) => PortraitApplication::parse(text).ok_or_else(|| {
+            AppError::invalid(
+                "business",
+                "must be one of first_time, expiry_renewal, lost, damaged",
+            )
         })?,
     };
     let today = state.today.today();
@@ -287,7 +304,7 @@ pub async fn portrait_form(
     let document = Document::Portrait(PortraitForm {
         name: PersonName::parse(&record.name).map_err(stored("name"))?,
         id_number: id,
-        business,
+        application,
         printed_on: today,
         bureau: line(&state.config.bureau, "config.bureau")?,
     });

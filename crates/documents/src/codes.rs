@@ -1,8 +1,6 @@
-//! Barcode and QR code modules for the layout: Code 128 (set B) for application and ID numbers,
-//! QR (error correction M) for the WeChat `code_url`.
+//! Barcode modules for the layout: Code 128 (set B) for application and ID numbers.
 
 use barcoders::sym::code128::Code128;
-use qrcode::{EcLevel, QrCode};
 
 use crate::RenderError;
 
@@ -15,21 +13,4 @@ pub(crate) fn code128(what: &'static str, text: &str) -> Result<Vec<u8>, RenderE
             what,
             message: e.to_string(),
         })
-}
-
-/// The modules of `text` as a QR code: (row-major modules, width).
-pub(crate) fn qr(what: &'static str, text: &str) -> Result<(Vec<bool>, usize), RenderError> {
-    let code = QrCode::with_error_correction_level(text.as_bytes(), EcLevel::M).map_err(|e| {
-        RenderError::Barcode {
-            what,
-            message: e.to_string(),
-        }
-    })?;
-    let width = code.width();
-    let modules = code
-        .to_colors()
-        .into_iter()
-        .map(|c| c == qrcode::Color::Dark)
-        .collect();
-    Ok((modules, width))
 }

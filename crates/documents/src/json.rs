@@ -3,15 +3,16 @@
 //! path (`collection.office`, `fingers[1].quality`).
 
 use base64::Engine;
+use domain::session::PortraitApplication;
 use domain::{Business, CitizenId, MobileNumber};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use time::{Date, OffsetDateTime};
 
 use crate::types::{
-    ApplicationNumber, CodeUrl, Collection, CollectionCertificate, CollectionMethod, Fen, Finger,
+    ApplicationNumber, Collection, CollectionCertificate, CollectionMethod, Fen, Finger,
     FingerCapture, JpegImage, MaskedCard, Nation, PersonName, PngImage, PortraitForm,
-    RegistrationForm, TextLine, UnionPayNotice, ValueError, WechatNotice,
+    RegistrationForm, TextLine, TransactionId, UnionPayNotice, ValueError, WechatNotice,
 };
 use crate::{Document, Kind};
 
@@ -174,10 +175,10 @@ pub struct WechatJson {
     pub amount_fen: u32,
     /// The order's `out_trade_no`.
     pub out_trade_no: String,
-    /// The order's `code_url`.
-    pub code_url: String,
-    /// The order's `time_expire`, RFC 3339.
-    pub expires_at: String,
+    /// WeChat Pay's `transaction_id` of the paid order.
+    pub transaction_id: String,
+    /// The order's `success_time`, RFC 3339.
+    pub paid_at: String,
     /// 收款单位.
     pub bureau: String,
 }
@@ -212,7 +213,7 @@ pub struct PortraitJson {
     pub name: String,
     /// ID number.
     pub id_number: String,
-    /// `expiry_renewal`, `lost` or `damaged`.
+    /// `first_time`, `expiry_renewal`, `lost` or `damaged`.
     pub business: String,
     /// `YYYY-MM-DD`.
     pub printed_on: String,
@@ -383,8 +384,8 @@ pub fn wechat(json: WechatJson) -> Result<WechatNotice, DataError> {
         business,
         amount: fee(business, json.amount_fen)?,
         out_trade_no: TextLine::parse(out_trade_no, 32).map_err(at("out_trade_no"))?,
-        code_url: CodeUrl::parse(&json.code_url).map_err(at("code_url"))?,
-        expires_at: timestamp("expires_at", &json.expires_at)?,
+        transaction_id: TransactionId::parse(&json.transaction_id).map_err(at("transaction_id"))?,
+        paid_at: timestamp("paid_at", &json.paid_at)?,
         bureau: TextLine::parse(&json.bureau, 30).map_err(at("bureau"))?,
     })
 }
@@ -411,7 +412,12 @@ pub fn portrait(json: PortraitJson) -> Result<PortraitForm, DataError> {
     Ok(PortraitForm {
         name: PersonName::parse(&json.name).map_err(at("name"))?,
         id_number: citizen_id(&json.id_number, printed_on)?,
-        business: business(&json.business)?,
+        application: PortraitApplication::parse(&json.business).ok_or_else(|| {
+            error(
+                "business",
+                "must be first_time, expiry_renewal, lost or damaged",
+            )
+        })?,
         printed_on,
         bureau: TextLine::parse(&json.bureau, 30).map_err(at("bureau"))?,
     })
@@ -435,6 +441,28 @@ mod tests {
             parse(Kind::Portrait, PORTRAIT.as_bytes()),
             Ok(Document::Portrait(_))
         ));
+    }
+
+    #[test]
+    fn portrait_application_types() {
+        let application = |business: &str| match parse(
+            Kind::Portrait,
+            PORTRAIT
+                .replace("\"lost\"", &format!("\"{business}\""))
+                .as_bytes(),
+        ) {
+            Ok(Document::Portrait(form)) => form.application,
+            other => panic!("{business}: {other:?}"),
+        };
+        assert_eq!(application("first_time"), PortraitApplication::FirstTime);
+        assert_eq!(
+            application("lost"),
+            PortraitApplication::Business(Business::Lost)
+        );
+        assert_eq!(
+            application("damaged"),
+            PortraitApplication::Business(Business::Damaged)
+        );
     }
 
     #[test]

@@ -233,35 +233,6 @@ impl<'s, 'p> Canvas<'s, 'p> {
         self.fill_path(pb);
     }
 
-    /// A QR code from its modules (row-major, `width` × `width`, true = dark), `size` mm square.
-    pub(crate) fn qr(&mut self, modules: &[bool], width: usize, x: f32, y: f32, size: f32) {
-        let module = size / width as f32;
-        let mut pb = PathBuilder::new();
-        for row in 0..width {
-            let mut col = 0;
-            while col < width {
-                if modules[row * width + col] {
-                    let start = col;
-                    while col < width && modules[row * width + col] {
-                        col += 1;
-                    }
-                    let run = (col - start) as f32;
-                    if let Some(rect) = Rect::from_xywh(
-                        (x + start as f32 * module) * PT,
-                        (y + row as f32 * module) * PT,
-                        run * module * PT,
-                        module * PT,
-                    ) {
-                        pb.push_rect(rect);
-                    }
-                } else {
-                    col += 1;
-                }
-            }
-        }
-        self.fill_path(pb);
-    }
-
     fn fill_path(&mut self, pb: PathBuilder) {
         if let Some(path) = pb.finish() {
             self.surface.set_stroke(None);

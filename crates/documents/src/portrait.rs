@@ -46,7 +46,7 @@ pub(crate) fn draw(
         Sex::Male => "男 Male",
         Sex::Female => "女 Female",
     };
-    let business = data.business.prompt();
+    let application = data.application.prompt();
     let rows = [
         (label("姓名", "Name"), data.name.as_str().to_owned()),
         (
@@ -60,7 +60,7 @@ pub(crate) fn draw(
         ),
         (
             label("申领类型", "Application"),
-            format!("{} {}", business.zh, business.en),
+            format!("{} {}", application.zh, application.en),
         ),
         (label("打印日期", "Printed on"), date_zh(data.printed_on)),
     ];

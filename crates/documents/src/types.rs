@@ -5,6 +5,7 @@
 
 use std::fmt;
 
+use domain::session::PortraitApplication;
 use domain::{Business, CitizenId, MobileNumber};
 use time::{Date, OffsetDateTime};
 
@@ -467,43 +468,41 @@ pub struct RegistrationForm {
     pub bureau: TextLine,
 }
 
-/// 缴费通知书 for WeChat Native payment: the `code_url` as a QR code (A5).
+/// 缴费通知书 for a paid WeChat Native order (A5): proof of payment, printed once the order is
+/// paid, so it carries the transaction and no QR code.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WechatNotice {
     /// 受理编号.
     pub application_number: ApplicationNumber,
     /// What the fee is for.
     pub business: Business,
-    /// 金额.
+    /// 金额, as paid.
     pub amount: Fen,
     /// 商户订单号.
     pub out_trade_no: TextLine,
-    /// The `code_url` of the Native order (`weixin://wxpay/bizpayurl?pr=…`).
-    pub code_url: CodeUrl,
-    /// The order's `time_expire`.
-    pub expires_at: OffsetDateTime,
+    /// 微信支付交易单号: WeChat Pay's `transaction_id` of the paid order.
+    pub transaction_id: TransactionId,
+    /// 支付时间: the order's `success_time`.
+    pub paid_at: OffsetDateTime,
     /// 收款单位.
     pub bureau: TextLine,
 }
 
-/// A WeChat Native `code_url`: `weixin://wxpay/bizpayurl?pr=` and a token, at most 256 bytes.
+/// A payment provider's transaction id (WeChat Pay's `transaction_id`, 28 digits in practice):
+/// 1–32 ASCII letters and digits.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CodeUrl(String);
+pub struct TransactionId(String);
 
-impl CodeUrl {
-    /// Checks the scheme and prefix.
-    pub fn parse(text: &str) -> Result<CodeUrl, ValueError> {
-        const PREFIX: &str = "weixin://wxpay/bizpayurl?pr=";
-        if !text.starts_with(PREFIX) || text.len() == PREFIX.len() {
-            return refuse(format!("must start with {PREFIX} and carry a token"));
+impl TransactionId {
+    /// Checks `text`: 1–32 ASCII letters or digits.
+    pub fn parse(text: &str) -> Result<TransactionId, ValueError> {
+        if !(1..=32).contains(&text.len()) || !text.bytes().all(|b| b.is_ascii_alphanumeric()) {
+            return refuse("must be 1 to 32 letters or digits");
         }
-        if text.len() > 256 || !text.is_ascii() || text.chars().any(|c| c.is_ascii_whitespace()) {
-            return refuse("must be an ASCII URL of at most 256 characters");
-        }
-        Ok(CodeUrl(text.to_owned()))
+        Ok(TransactionId(text.to_owned()))
     }
 
-    /// The URL.
+    /// The id.
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -562,8 +561,8 @@ pub struct PortraitForm {
     pub name: PersonName,
     /// Full ID number, printed with a Code 128 barcode for the studio's scanner.
     pub id_number: CitizenId,
-    /// The business the citizen came for.
-    pub business: Business,
+    /// 申领类型: a first application (首次申领) or the business the citizen came for.
+    pub application: PortraitApplication,
     /// The day it was printed.
     pub printed_on: Date,
     /// The bureau whose kiosk printed it.
@@ -596,6 +595,14 @@ mod tests {
     fn masked_card_refuses_a_full_number() {
         assert!(MaskedCard::parse("6228480402564890018").is_err());
         assert!(MaskedCard::parse("622848*********0018").is_ok());
+    }
+
+    #[test]
+    fn transaction_id_characters() {
+        assert!(TransactionId::parse("4200002851202611252345678901").is_ok());
+        assert!(TransactionId::parse("").is_err());
+        assert!(TransactionId::parse("4200 0028").is_err());
+        assert!(TransactionId::parse(&"1".repeat(33)).is_err());
     }
 
     #[test]

@@ -7,8 +7,9 @@ use domain::rules::{
 };
 use domain::session::{
     local, Command, Document, Event, FaceScores, FaceThresholds, FingerprintFailure, InvalidEvent,
-    Millis, PaymentMethod, PaymentResult, PrintResult, ReceiptAnswer, ReceiptCode, ReferralReason,
-    Screen, Session, SessionConfig, SessionId, SessionOutcome, Transition,
+    Millis, PaymentMethod, PaymentResult, PortraitApplication, PrintResult, ReceiptAnswer,
+    ReceiptCode, ReferralReason, Screen, Session, SessionConfig, SessionId, SessionOutcome,
+    Transition,
 };
 use domain::{CitizenId, MobileNumber};
 use proptest::prelude::*;
@@ -326,6 +327,7 @@ fn happy_path_for_every_business_household_and_payment_method() {
                     &vec![Command::Print {
                         documents: vec![
                             Document::CollectionCertificate,
+                            Document::RegistrationForm,
                             Document::PaymentNotice(method)
                         ]
                     }]
@@ -469,7 +471,14 @@ fn lost_applicant_prints_the_portrait_form_and_leaves() {
         }
     );
     assert_eq!(t[3].screen, Screen::PrintingPortraitForm);
-    assert_eq!(t[3].commands, vec![Command::PrintPortraitForm { id: id() }]);
+    // The form of a lost replacement says 丢失补领.
+    assert_eq!(
+        t[3].commands,
+        vec![Command::PrintPortraitForm {
+            id: id(),
+            application: PortraitApplication::Business(Business::Lost)
+        }]
+    );
     assert_eq!(t[4].screen, Screen::PortraitFormPrinted);
     assert_eq!(t[4].screen.step(), 3);
     assert_eq!(t[4].commands, end(SessionOutcome::PortraitFormPrinted));
@@ -492,7 +501,15 @@ fn first_time_applicant_prints_the_portrait_form() {
             error: Some(local::ID_LENGTH)
         }
     );
-    assert_eq!(t[3].commands, vec![Command::PrintPortraitForm { id: id() }]);
+    // A first-time applicant's form says 首次申领, not 丢失补领 (it did: the kiosk sent no
+    // application type and the center printed its default, lost).
+    assert_eq!(
+        t[3].commands,
+        vec![Command::PrintPortraitForm {
+            id: id(),
+            application: PortraitApplication::FirstTime
+        }]
+    );
     assert_eq!(
         t[4].screen,
         Screen::Referred {

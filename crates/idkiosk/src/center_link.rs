@@ -13,7 +13,8 @@ use center::wire::{CardJson, ScopeRequest as ScopeJson, ScopeResponse};
 use domain::id::CitizenId;
 use domain::rules::{Decision, NewCardValidity, Reason};
 use domain::session::{
-    FaceScores, PaymentMethod, ReceiptCode, ScopeRequest, SessionId, SessionOutcome,
+    FaceScores, PaymentMethod, PortraitApplication, ReceiptCode, ScopeRequest, SessionId,
+    SessionOutcome,
 };
 use kiosk::center_api::{
     ApplicationRecord, CenterApi, CenterError, DocumentKind, PayState, PaymentOrder, PosResult,
@@ -341,10 +342,14 @@ impl CenterApi for CenterLink {
             .map_err(failed)
     }
 
-    async fn portrait_form(&self, id: &CitizenId) -> Result<Vec<u8>, CenterError> {
+    async fn portrait_form(
+        &self,
+        id: &CitizenId,
+        application: PortraitApplication,
+    ) -> Result<Vec<u8>, CenterError> {
         let body = PortraitRequest {
             id: id.as_str().to_owned(),
-            business: None,
+            business: Some(application.as_str().to_owned()),
         };
         self.client.portrait_form(&body).await.map_err(failed)
     }

@@ -104,13 +104,22 @@ fn bad_data_exits_1_naming_the_field() {
     );
     check_bad(
         "notice-wechat",
-        &example.replace("weixin://", "https://"),
-        "code_url",
+        &example.replace("4200002851202611250012345678", "4200 0028"),
+        "transaction_id",
     );
     check_bad(
         "notice-wechat",
-        &example.replace("2026-11-25T10:40:00+08:00", "tomorrow"),
-        "expires_at",
+        &example.replace("2026-11-25T10:31:07+08:00", "tomorrow"),
+        "paid_at",
+    );
+    // A paid notice has no QR code any more: the unpaid order's fields are refused.
+    check_bad(
+        "notice-wechat",
+        &example.replace(
+            "\"out_trade_no\"",
+            "\"code_url\": \"weixin://wxpay/bizpayurl?pr=8cXbDtlzz\",\n  \"out_trade_no\"",
+        ),
+        "code_url",
     );
     let certificate =
         std::fs::read_to_string(root().join("docs/examples/certificate.json")).expect("example");
@@ -130,4 +139,11 @@ fn bad_data_exits_1_naming_the_field() {
         "signature_png",
     );
     check_bad("portrait", "{\"name\": \"王小明\"}", "id_number");
+    let portrait =
+        std::fs::read_to_string(root().join("docs/examples/portrait.json")).expect("example");
+    check_bad(
+        "portrait",
+        &portrait.replace("\"first_time\"", "\"temporary\""),
+        "business",
+    );
 }

@@ -680,6 +680,7 @@ impl Agent {
                     for document in documents {
                         let kind = match document {
                             Document::CollectionCertificate => DocumentKind::Certificate,
+                            Document::RegistrationForm => DocumentKind::Form,
                             Document::PaymentNotice(_) => DocumentKind::Notice,
                         };
                         let pdf = match retry(|| center.document(&sid, kind)).await {
@@ -696,10 +697,10 @@ impl Agent {
                     Some(Event::PrintResult(PrintResult::Printed))
                 });
             }
-            Command::PrintPortraitForm { id } => {
+            Command::PrintPortraitForm { id, application } => {
                 let printer = self.ports.printer.clone();
                 self.spawn_task("print", async move {
-                    let pdf = match retry(|| center.portrait_form(&id)).await {
+                    let pdf = match retry(|| center.portrait_form(&id, application)).await {
                         Ok(pdf) => pdf,
                         Err(_) => return Some(Event::PrintResult(PrintResult::PrinterFault)),
                     };

@@ -6,7 +6,8 @@ use async_trait::async_trait;
 use domain::id::CitizenId;
 use domain::rules::Decision;
 use domain::session::{
-    Application, FaceScores, PaymentMethod, ReceiptCode, ScopeRequest, SessionId, SessionOutcome,
+    Application, FaceScores, PaymentMethod, PortraitApplication, ReceiptCode, ScopeRequest,
+    SessionId, SessionOutcome,
 };
 use serde::{Deserialize, Serialize};
 
@@ -226,8 +227,12 @@ pub trait CenterApi: Send + Sync {
         session: &SessionId,
         kind: DocumentKind,
     ) -> Result<Vec<u8>, CenterError>;
-    /// The pre-filled portrait collection form for `id`.
-    async fn portrait_form(&self, id: &CitizenId) -> Result<Vec<u8>, CenterError>;
+    /// The pre-filled portrait collection form for `id`, saying what `id` applies for.
+    async fn portrait_form(
+        &self,
+        id: &CitizenId,
+        application: PortraitApplication,
+    ) -> Result<Vec<u8>, CenterError>;
     /// Records how the session ended.
     async fn end_session(
         &self,

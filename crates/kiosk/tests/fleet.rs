@@ -17,8 +17,8 @@ use devices::{
 };
 use domain::id::CitizenId;
 use domain::session::{
-    FaceScores, PaymentMethod, ReceiptCode, ScopeRequest, Screen, SessionConfig, SessionId,
-    SessionOutcome,
+    FaceScores, PaymentMethod, PortraitApplication, ReceiptCode, ScopeRequest, Screen,
+    SessionConfig, SessionId, SessionOutcome,
 };
 use kiosk::agent::{AgentConfig, Ports};
 use kiosk::capture::{PhotoCropper, PhotoRefused};
@@ -179,7 +179,11 @@ impl CenterApi for Offline {
     async fn document(&self, _: &SessionId, _: DocumentKind) -> Result<Vec<u8>, CenterError> {
         offline()
     }
-    async fn portrait_form(&self, _: &CitizenId) -> Result<Vec<u8>, CenterError> {
+    async fn portrait_form(
+        &self,
+        _: &CitizenId,
+        _: PortraitApplication,
+    ) -> Result<Vec<u8>, CenterError> {
         offline()
     }
     async fn end_session(&self, _: &SessionId, _: &SessionOutcome) -> Result<(), CenterError> {

@@ -7,7 +7,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use domain::id::CitizenId;
 use domain::session::{
-    FaceScores, PaymentMethod, ReceiptCode, ScopeRequest, SessionId, SessionOutcome,
+    FaceScores, PaymentMethod, PortraitApplication, ReceiptCode, ScopeRequest, SessionId,
+    SessionOutcome,
 };
 use kiosk::agent::delivery_loop;
 use kiosk::center_api::{
@@ -138,7 +139,11 @@ impl CenterApi for RecordingCenter {
     async fn document(&self, _: &SessionId, _: DocumentKind) -> Result<Vec<u8>, CenterError> {
         unreachable!("not used by delivery")
     }
-    async fn portrait_form(&self, _: &CitizenId) -> Result<Vec<u8>, CenterError> {
+    async fn portrait_form(
+        &self,
+        _: &CitizenId,
+        _: PortraitApplication,
+    ) -> Result<Vec<u8>, CenterError> {
         unreachable!("not used by delivery")
     }
     async fn end_session(

@@ -142,8 +142,8 @@ pub fn example(kind: Kind) -> serde_json::Value {
             "business": "expiry_renewal",
             "amount_fen": 2000,
             "out_trade_no": "IDK32010020261125000123A1",
-            "code_url": "weixin://wxpay/bizpayurl?pr=8cXbDtlzz",
-            "expires_at": "2026-11-25T10:40:00+08:00",
+            "transaction_id": "4200002851202611250012345678",
+            "paid_at": "2026-11-25T10:31:07+08:00",
             "bureau": bureau
         }),
         Kind::NoticeUnionPay => json!({
@@ -159,7 +159,7 @@ pub fn example(kind: Kind) -> serde_json::Value {
         Kind::Portrait => json!({
             "name": "王小明",
             "id_number": "320104200012100044",
-            "business": "lost",
+            "business": "first_time",
             "printed_on": "2026-11-25",
             "bureau": bureau
         }),

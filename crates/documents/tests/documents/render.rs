@@ -174,3 +174,52 @@ fn certificate_issue_by_follows_the_rule() {
     value["remote_area"] = true.into();
     assert_eq!(parse(&value).issue_by().to_string(), "2027-02-23");
 }
+
+/// The text pdftotext reads from `data` rendered as `kind`.
+fn text_of(kind: Kind, data: &serde_json::Value) -> String {
+    let document = json::parse(kind, data.to_string().as_bytes()).expect("parse");
+    let pdf = renderer().render(&document).expect("render");
+    let out = std::env::temp_dir().join(format!(
+        "idkiosk-doc-{}-text-{}.pdf",
+        kind.as_str(),
+        std::process::id()
+    ));
+    std::fs::write(&out, pdf).expect("write pdf");
+    let text = poppler("pdftotext", &["-layout", "-enc", "UTF-8"], &out);
+    std::fs::remove_file(out).ok();
+    text
+}
+
+/// The portrait form says what the citizen applies for: a first-time applicant's form said
+/// 丢失补领 (the kiosk sent no type and the center defaulted to lost).
+#[test]
+fn portrait_form_says_first_application_or_the_business() {
+    let mut data = example(Kind::Portrait);
+    let text = text_of(Kind::Portrait, &data);
+    assert!(text.contains("首次申领 First application"), "{text}");
+    assert!(!text.contains("丢失补领"), "{text}");
+    data["business"] = "lost".into();
+    let text = text_of(Kind::Portrait, &data);
+    assert!(text.contains("丢失补领 Lost replacement"), "{text}");
+    assert!(!text.contains("首次申领"), "{text}");
+}
+
+/// The WeChat notice is printed for a paid order: it says paid, with the amount, transaction id
+/// and time, and neither a QR code nor a deadline to pay (it used to print the unpaid order's
+/// "scan to pay before").
+#[test]
+fn wechat_notice_says_paid_without_a_qr_code() {
+    let data = example(Kind::NoticeWechat);
+    let text = text_of(Kind::NoticeWechat, &data);
+    for want in [
+        "已支付 Paid",
+        "¥20.00",
+        "4200002851202611250012345678",
+        "2026年11月25日 10:31 (UTC+8)",
+    ] {
+        assert!(text.contains(want), "{want} missing:\n{text}");
+    }
+    for unwanted in ["支付截止", "Pay before", "扫一扫", "Scan with WeChat"] {
+        assert!(!text.contains(unwanted), "{unwanted} printed:\n{text}");
+    }
+}

@@ -6,8 +6,8 @@ use time::Date;
 
 use super::{
     local, persist, Application, Command, Document, Event, Millis, PaymentMethod, PaymentResult,
-    PrintResult, ReceiptAnswer, ReceiptCode, ReferralReason, ScopeRequest, Screen, SessionConfig,
-    SessionId, SessionOutcome,
+    PortraitApplication, PrintResult, ReceiptAnswer, ReceiptCode, ReferralReason, ScopeRequest,
+    Screen, SessionConfig, SessionId, SessionOutcome,
 };
 use crate::id::{CitizenId, IdError, IdField};
 use crate::mask::mask_name;
@@ -770,10 +770,16 @@ impl Running {
                 Event::PortraitFormRequested(text),
             ) => match parse_id(&text) {
                 Err(notice) => stay(&self.stage, notice),
-                Ok(id) => go(
-                    Stage::PrintingPortraitForm,
-                    vec![Command::PrintPortraitForm { id }],
-                ),
+                Ok(id) => {
+                    let application = match self.stage {
+                        Stage::PortraitFormNumber => PortraitApplication::FirstTime,
+                        _ => PortraitApplication::Business(Business::Lost),
+                    };
+                    go(
+                        Stage::PrintingPortraitForm,
+                        vec![Command::PrintPortraitForm { id, application }],
+                    )
+                }
             },
             (Stage::IdNumber { business, .. }, Event::Back) => go(
                 Stage::Household {
@@ -1057,6 +1063,7 @@ impl Running {
                     vec![Command::Print {
                         documents: vec![
                             Document::CollectionCertificate,
+                            Document::RegistrationForm,
                             Document::PaymentNotice(*method),
                         ],
                     }],

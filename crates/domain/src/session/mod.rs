@@ -407,8 +407,47 @@ pub struct Application {
 pub enum Document {
     /// 居民身份证领取凭证, with the signature.
     CollectionCertificate,
-    /// The payment notice for the method used.
+    /// 居民身份证申领登记表, with the photo, the fingers and the signature (DOMAIN.md step 10).
+    RegistrationForm,
+    /// The payment notice for the method used, saying it is paid.
     PaymentNotice(PaymentMethod),
+}
+
+/// 申领类型 printed on the portrait collection form: a first application, or the business the
+/// citizen came for. The machine decides it from the button that led to the form, so a
+/// first-time applicant's form never says 丢失补领.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PortraitApplication {
+    /// 首次申领: step 1's button for a first-time applicant.
+    FirstTime,
+    /// A replacement or renewal (from step 3 of a lost replacement, 丢失补领).
+    Business(Business),
+}
+
+impl PortraitApplication {
+    /// `first_time`, or the business's code (`expiry_renewal`, `lost`, `damaged`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PortraitApplication::FirstTime => "first_time",
+            PortraitApplication::Business(business) => business.as_str(),
+        }
+    }
+
+    /// The inverse of [`PortraitApplication::as_str`].
+    pub fn parse(text: &str) -> Option<PortraitApplication> {
+        if text == "first_time" {
+            return Some(PortraitApplication::FirstTime);
+        }
+        Business::parse(text).map(PortraitApplication::Business)
+    }
+
+    /// The label printed on the form (`首次申领 First application`, `丢失补领 Lost replacement`).
+    pub fn prompt(self) -> Prompt {
+        match self {
+            PortraitApplication::FirstTime => local::FIRST_APPLICATION,
+            PortraitApplication::Business(business) => business.prompt(),
+        }
+    }
 }
 
 /// What the kiosk agent does, in the order given. None needs a decision of the agent's own.
@@ -488,6 +527,8 @@ pub enum Command {
     PrintPortraitForm {
         /// The applicant.
         id: CitizenId,
+        /// What the form says the applicant applies for.
+        application: PortraitApplication,
     },
     /// Delete every photo, fingerprint, signature and card image of the session from the kiosk's
     /// working storage (the encrypted outbox keeps its copy until the center acknowledges it).
@@ -1010,8 +1051,13 @@ pub mod local {
     };
     /// Step 12 done.
     pub const FINISHED: Prompt = Prompt {
-        zh: "办理完成，请取走居民身份证领取凭证和缴费通知。",
-        en: "Done. Please take your Collection Certificate and the payment notice.",
+        zh: "办理完成，请取走居民身份证领取凭证、申领登记表和缴费通知。",
+        en: "Done. Please take your Collection Certificate, the registration form and the payment notice.",
+    };
+    /// 首次申领: the application type on a first-time applicant's portrait collection form.
+    pub const FIRST_APPLICATION: Prompt = Prompt {
+        zh: "首次申领",
+        en: "First application",
     };
     /// The portrait form was printed.
     pub const PORTRAIT_FORM_PRINTED: Prompt = Prompt {
