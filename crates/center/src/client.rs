@@ -242,6 +242,16 @@ impl CenterClient {
         self.post_json("/v1/scope", request).await
     }
 
+    /// Steps 2–5 of a session: `POST /v1/sessions/{sid}/scope` (the decision is kept with the
+    /// session, and the application must match it).
+    pub async fn session_scope(
+        &self,
+        sid: &SessionId,
+        request: &ScopeRequest,
+    ) -> Result<ScopeResponse, ClientError> {
+        self.post_json(&Self::session(sid, "scope"), request).await
+    }
+
     /// Step 6: `POST /v1/sessions/{sid}/receipt`.
     pub async fn receipt(
         &self,

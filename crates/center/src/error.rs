@@ -40,6 +40,17 @@ pub enum AppError {
         /// Lower-case reason.
         message: String,
     },
+    /// The case is not (or no longer) within self-service scope (409): the reason code of
+    /// DOMAIN.md section 3 and the exact prompt the citizen reads.
+    #[error("out of scope: {reason}")]
+    OutOfScope {
+        /// The stable reason code (`application_in_progress`, `record_not_normal`, …).
+        reason: &'static str,
+        /// The prompt, Chinese.
+        prompt_zh: &'static str,
+        /// The prompt, English.
+        prompt_en: &'static str,
+    },
     /// A system behind the center did not answer (503); the kiosk may retry.
     #[error("{service} unavailable: {cause:#}")]
     Unavailable {
@@ -103,7 +114,7 @@ impl AppError {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, Default)]
 struct ErrorBody<'a> {
     error: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -112,6 +123,12 @@ struct ErrorBody<'a> {
     request_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     service: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    prompt_zh: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    prompt_en: Option<&'a str>,
 }
 
 impl IntoResponse for AppError {
@@ -124,6 +141,7 @@ impl IntoResponse for AppError {
                     field: field.as_deref(),
                     request_id: None,
                     service: None,
+                    ..ErrorBody::default()
                 }),
             )
                 .into_response(),
@@ -134,6 +152,7 @@ impl IntoResponse for AppError {
                     field: Some(field),
                     request_id: None,
                     service: None,
+                    ..ErrorBody::default()
                 }),
             )
                 .into_response(),
@@ -144,6 +163,7 @@ impl IntoResponse for AppError {
                     field: None,
                     request_id: None,
                     service: None,
+                    ..ErrorBody::default()
                 }),
             )
                 .into_response(),
@@ -154,6 +174,23 @@ impl IntoResponse for AppError {
                     field: field.as_deref(),
                     request_id: None,
                     service: None,
+                    ..ErrorBody::default()
+                }),
+            )
+                .into_response(),
+            AppError::OutOfScope {
+                reason,
+                prompt_zh,
+                prompt_en,
+            } => (
+                StatusCode::CONFLICT,
+                Json(ErrorBody {
+                    error: "the case is not within self-service scope",
+                    field: Some("scope"),
+                    reason: Some(reason),
+                    prompt_zh: Some(prompt_zh),
+                    prompt_en: Some(prompt_en),
+                    ..ErrorBody::default()
                 }),
             )
                 .into_response(),
@@ -166,6 +203,7 @@ impl IntoResponse for AppError {
                         field: None,
                         request_id: None,
                         service: Some(service),
+                        ..ErrorBody::default()
                     }),
                 )
                     .into_response()
@@ -180,6 +218,7 @@ impl IntoResponse for AppError {
                         field: None,
                         request_id: Some(request_id),
                         service: None,
+                        ..ErrorBody::default()
                     }),
                 )
                     .into_response()

@@ -11,12 +11,14 @@
 pub mod auth;
 pub mod blobs;
 pub mod client;
+pub mod delivery;
 pub mod error;
 pub mod fleet;
 pub mod json;
 pub mod paper;
 pub mod payments;
 pub mod reconcile;
+pub mod scope;
 pub mod staff;
 pub mod steps;
 pub mod tls;
@@ -26,23 +28,18 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::{
-    extract::{DefaultBodyLimit, State},
+    extract::DefaultBodyLimit,
     middleware,
     routing::{get, post, put},
-    Json, Router,
+    Router,
 };
-use domain::mask::mask_name;
 use domain::region::KioskCity;
-use domain::rules::{decide, ScopeCase};
 use popsys::{PopulationSystem, Today};
 use tower_http::trace::TraceLayer;
 
 use crate::auth::KioskSecrets;
 use crate::blobs::{BlobSink, StoreBlobSink};
-use crate::error::AppError;
-use crate::json::JsonBody;
 use crate::payments::WechatPay;
-use crate::wire::{MaskedIdentity, ScopeRequest, ScopeResponse};
 
 /// What every request handler shares: cheap to clone, no mutable state.
 #[derive(Clone)]
@@ -71,6 +68,8 @@ pub struct AppState {
     pub config: CenterConfig,
     /// The fleet: silence alert, operator token, mutual TLS only ([`fleet::FleetSettings`]).
     pub fleet: fleet::FleetSettings,
+    /// Rung when an application completes, so the delivery loop sends it at once.
+    pub delivery_bell: delivery::DeliveryBell,
 }
 
 impl AppState {
@@ -96,6 +95,7 @@ impl AppState {
             clock: payment::system_clock(),
             config: CenterConfig::default(),
             fleet: fleet::FleetSettings::default(),
+            delivery_bell: delivery::DeliveryBell::default(),
         }
     }
 
@@ -143,7 +143,8 @@ pub const MAX_BLOB_BYTES: usize = 256 * 1024 * 1024;
 /// authentication ([`auth::require_kiosk`]); `/health` does not.
 pub fn app(state: AppState) -> Router {
     let kiosk_routes = Router::new()
-        .route("/v1/scope", post(scope))
+        .route("/v1/scope", post(scope::scope))
+        .route("/v1/sessions/{sid}/scope", post(scope::session_scope))
         .route("/v1/portrait-form", post(paper::portrait_form))
         .route("/v1/sessions/{sid}/receipt", post(steps::receipt))
         .route("/v1/sessions/{sid}/faces", post(steps::faces))
@@ -186,36 +187,4 @@ pub fn app(state: AppState) -> Router {
         .merge(fleet::operator_routes())
         .with_state(state)
         .layer(TraceLayer::new_for_http())
-}
-
-/// Steps 2–5: looks the citizen up and decides whether the case is within self-service scope.
-async fn scope(
-    State(state): State<AppState>,
-    JsonBody(request): JsonBody<ScopeRequest>,
-) -> Result<Json<ScopeResponse>, AppError> {
-    let today = state.today.today();
-    let input = request.validate(today)?;
-    let found = state
-        .population
-        .citizen(&input.id, &state.kiosk_city, today)
-        .await
-        .map_err(AppError::from)?;
-    let name = found.as_ref().map(|found| found.name.clone());
-    let identity = found.as_ref().map(|found| MaskedIdentity {
-        id_masked: input.id.masked(),
-        name_masked: mask_name(&found.name),
-    });
-    let case = ScopeCase {
-        today,
-        kiosk_city: state.kiosk_city.clone(),
-        business: input.business,
-        household: input.household,
-        id: input.id,
-        card: input.card,
-        record: found.map(|found| found.population_record()),
-    };
-    // validate() guarantees a card for every renewal, the only case decide() refuses.
-    let decision = decide(&case).map_err(|err| AppError::invalid("card", err.to_string()))?;
-    tracing::info!(id = %case.id.masked(), reason = decision.reason_code(), "scope decided");
-    Ok(Json(ScopeResponse::new(&decision, identity, name)))
 }

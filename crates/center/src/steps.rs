@@ -11,7 +11,7 @@ use base64::Engine as _;
 use domain::id::CitizenId;
 use domain::mobile::MobileNumber;
 use domain::receipt::ReceiptCode;
-use domain::rules::{age_on, issue_by, Business, Household, NewCardValidity};
+use domain::rules::{Business, Decision, Household};
 use domain::session::{SessionId, SessionOutcome};
 use popsys::ReceiptOutcome;
 use serde::{Deserialize, Serialize};
@@ -81,6 +81,7 @@ pub async fn receipt(
     let id = parse_id(&state, "id", &request.id)?;
     let code = parse_receipt(&request.receipt)?;
     let sid = open_session(&state, &kiosk, &sid).await?;
+    crate::scope::require_accepted(&state, sid.as_str(), &id).await?;
     if let Some(stored) = state.store.session_receipt(sid.as_str()).await? {
         if stored.found || stored.receipt_code == code.as_str() {
             return Ok(Json(ReceiptAnswer {
@@ -182,6 +183,7 @@ pub async fn faces(
         .decode(request.live_photo.trim())
         .map_err(|err| AppError::invalid("live_photo", format!("not base64: {err}")))?;
     let sid = open_session(&state, &kiosk, &sid).await?;
+    crate::scope::require_accepted(&state, sid.as_str(), &id).await?;
     if let Some(stored) = state.store.face_scores(sid.as_str()).await? {
         return Ok(Json(stored.into()));
     }
@@ -368,6 +370,18 @@ pub async fn application(
             ));
         }
     }
+    // Step 5 again, on the record of this moment: a case refused then (or since) gets no
+    // application, whatever the kiosk sends.
+    let (decision, record) =
+        crate::scope::recheck(&state, sid.as_str(), &id, business, household, today).await?;
+    let Decision::Accept {
+        fee_cny: fee,
+        validity,
+        issue_by: deadline,
+    } = decision
+    else {
+        return Err(AppError::conflict_on("scope", "the case was referred"));
+    };
     let receipt = state
         .store
         .session_receipt(sid.as_str())
@@ -390,27 +404,18 @@ pub async fn application(
             "the face comparison of step 7 did not pass",
         ));
     }
-    let record = state
-        .population
-        .citizen(&id, &state.kiosk_city, today)
-        .await?
-        .ok_or_else(|| AppError::invalid("id", "the population system has no record"))?;
-    let fee = business.fee_cny();
     if request.fee_cny != fee {
         return Err(AppError::invalid(
             "fee_cny",
             format!("the fee for {} is {fee}", business.as_str()),
         ));
     }
-    let validity = NewCardValidity::for_age(age_on(record.birth_date, today))
-        .ok_or_else(|| AppError::conflict("the applicant is under 16"))?;
     if request.validity != validity.as_str() {
         return Err(AppError::invalid(
             "validity",
             format!("the new card is valid {}", validity.as_str()),
         ));
     }
-    let deadline = issue_by(today, record.remote_area);
     if request.issue_by != format_date(deadline) {
         return Err(AppError::invalid(
             "issue_by",
@@ -459,6 +464,16 @@ pub async fn application(
     };
     let (created, _) = match state.store.create_application(&new).await {
         Ok(created) => created,
+        // Another session of this citizen filed first (two kiosks racing): one live application.
+        Err(store::StoreError::Rejected(_))
+            if state
+                .store
+                .live_application_of(id.as_str())
+                .await?
+                .is_some() =>
+        {
+            return Err(crate::scope::out_of_scope_code("application_in_progress"));
+        }
         Err(store::StoreError::Rejected(reason)) => {
             return Err(AppError::conflict_on(
                 "receipt",
@@ -497,17 +512,25 @@ pub async fn end(
     let outcome: SessionOutcome =
         serde_json::from_str(&stored).map_err(|err| AppError::internal("stored outcome", err))?;
     if let Some(application) = state.store.application_by_session(sid.as_str()).await? {
-        let status = match outcome {
-            SessionOutcome::Completed { .. } => "completed",
-            SessionOutcome::Referred { .. } => "referred",
-            SessionOutcome::PortraitFormPrinted => return Ok(StatusCode::NO_CONTENT),
-        };
-        state
-            .store
-            .finish_application(&application.application_no, status)
-            .await?;
-        if status == "referred" {
-            crate::payments::flag_paid_for_void(&state, &application.application_no).await?;
+        match outcome {
+            SessionOutcome::Completed { .. } => {
+                // Completed and queued for the population system in one transaction.
+                if state
+                    .store
+                    .complete_application(&application.application_no, state.now())
+                    .await?
+                {
+                    crate::delivery::wake(&state);
+                }
+            }
+            SessionOutcome::Referred { .. } => {
+                state
+                    .store
+                    .finish_application(&application.application_no, "referred")
+                    .await?;
+                crate::payments::flag_paid_for_void(&state, &application.application_no).await?;
+            }
+            SessionOutcome::PortraitFormPrinted => {}
         }
     } else {
         // Retention (DESIGN.md): the biometrics of a session that did not become an application

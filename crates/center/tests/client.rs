@@ -37,6 +37,7 @@ async fn a_service_down_behind_the_center_is_retryable_and_named() {
     )
     .await;
     let sid = new_session();
+    crate::sessions::scoped(&world, &sid).await;
     assert!(
         world
             .client

@@ -40,6 +40,7 @@ async fn the_real_engine_passes_the_same_person_and_refuses_another() {
         live_photo: base64::engine::general_purpose::STANDARD.encode(read(live)),
     };
     let sid = new_session();
+    crate::sessions::scoped(&world, &sid).await;
     assert!(
         world
             .client
@@ -58,6 +59,7 @@ async fn the_real_engine_passes_the_same_person_and_refuses_another() {
     assert!(same.passed, "{same:?}");
 
     let other = new_session();
+    crate::sessions::scoped(&world, &other).await;
     assert!(
         world
             .client

@@ -11,6 +11,7 @@ use std::sync::Arc;
 use base64::Engine as _;
 use center::client::CenterClient;
 use center::steps::{ApplicationRequest, FacesRequest, ReceiptRequest};
+use domain::id::CitizenId;
 use domain::session::{PaymentMethod, SessionOutcome};
 use popsys::seed::demo;
 use popsys::StorePopulationSystem;
@@ -28,24 +29,37 @@ fn receipt_code(i: usize) -> String {
     format!("PSREPLICA{i:04}")
 }
 
-/// The demo citizens, with [`SESSIONS`] unused photo receipts for [`demo::RENEWAL_IN_WINDOW`].
+/// The citizen of session `i`: one citizen per session, since a citizen has at most one live
+/// application. Born the day [`demo::RENEWAL_IN_WINDOW`] was, in the same district.
+fn citizen(i: usize) -> CitizenId {
+    let sequence = u16::try_from(100 + 2 * i).unwrap();
+    CitizenId::from_parts("320104", date!(2000 - 12 - 10), sequence).unwrap()
+}
+
+/// The demo citizens, and [`SESSIONS`] copies of [`demo::RENEWAL_IN_WINDOW`] under their own
+/// numbers, each with one unused photo receipt.
 async fn seed(store: &Store) {
     let photo = jpeg(FACE);
     let mut citizens = popsys::seed::fixed_citizens();
-    for bundle in &mut citizens {
-        if bundle.citizen.id.as_str() == demo::RENEWAL_IN_WINDOW {
-            for history in &mut bundle.history_photos {
-                history.jpeg = Some(photo.clone());
-            }
-            for i in 0..SESSIONS {
-                bundle.receipts.push(NewReceipt {
-                    code: ReceiptCode::parse(&receipt_code(i)).unwrap(),
-                    jpeg: Some(photo.clone()),
-                    created_on: date!(2026 - 11 - 20),
-                    used_on: None,
-                });
-            }
+    let template = citizens
+        .iter()
+        .find(|bundle| bundle.citizen.id.as_str() == demo::RENEWAL_IN_WINDOW)
+        .cloned()
+        .expect("the renewal citizen");
+    for i in 0..SESSIONS {
+        let mut bundle = template.clone();
+        bundle.citizen.id = citizen(i);
+        bundle.applications.clear();
+        for history in &mut bundle.history_photos {
+            history.jpeg = Some(photo.clone());
         }
+        bundle.receipts = vec![NewReceipt {
+            code: ReceiptCode::parse(&receipt_code(i)).unwrap(),
+            jpeg: Some(photo.clone()),
+            created_on: date!(2026 - 11 - 20),
+            used_on: None,
+        }];
+        citizens.push(bundle);
     }
     store.insert_citizens(&citizens).await.expect("seed");
 }
@@ -71,15 +85,21 @@ async fn session(i: usize, a: CenterClient, b: CenterClient) -> (String, String)
     };
     let sid = new_session();
     let code = receipt_code(i);
-    let scope = first.scope(&scope_request()).await.expect("scope");
-    assert_eq!(scope.outcome, "accept");
+    let id = citizen(i).as_str().to_owned();
+    let mut scope = scope_request();
+    scope.id = id.clone();
+    if let Some(card) = scope.card.as_mut() {
+        card.id = id.clone();
+    }
+    let answer = first.session_scope(&sid, &scope).await.expect("scope");
+    assert_eq!(answer.outcome, "accept", "{answer:?}");
     let receipt = ReceiptRequest {
-        id: demo::RENEWAL_IN_WINDOW.into(),
+        id: id.clone(),
         receipt: code.clone(),
     };
     assert!(second.receipt(&sid, &receipt).await.expect("receipt").found);
     let faces = FacesRequest {
-        id: demo::RENEWAL_IN_WINDOW.into(),
+        id: id.clone(),
         receipt: code.clone(),
         live_photo: base64::engine::general_purpose::STANDARD.encode(jpeg(FACE)),
     };
@@ -90,6 +110,7 @@ async fn session(i: usize, a: CenterClient, b: CenterClient) -> (String, String)
         .expect("blob");
     let request = ApplicationRequest {
         receipt: code,
+        id,
         ..application_request()
     };
     let answer = first

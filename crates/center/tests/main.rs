@@ -6,6 +6,7 @@ mod client_tls;
 mod dlib;
 mod fleet;
 mod fleet_replicas;
+mod integrity;
 mod payments;
 mod reconcile;
 mod scope;

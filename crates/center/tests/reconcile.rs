@@ -10,6 +10,16 @@ use crate::world::databases;
 /// 2026-11-25 10:00 in Beijing.
 const MORNING: i64 = datetime!(2026-11-25 10:00 +8).unix_timestamp();
 
+/// A citizen of its own for each application: a citizen has at most one live application.
+fn next_citizen() -> String {
+    static NEXT: std::sync::atomic::AtomicU16 = std::sync::atomic::AtomicU16::new(100);
+    let sequence = NEXT.fetch_add(2, std::sync::atomic::Ordering::Relaxed);
+    domain::id::CitizenId::from_parts("320104", date!(2000 - 12 - 10), sequence)
+        .unwrap()
+        .as_str()
+        .to_owned()
+}
+
 async fn application(store: &Store, session: &str, status: &str) -> String {
     store
         .start_session(session, "K0001", MORNING)
@@ -20,7 +30,7 @@ async fn application(store: &Store, session: &str, status: &str) -> String {
             session_id: session.into(),
             kiosk_id: "K0001".into(),
             city_code: "320100".into(),
-            id_number: "320104200012100044".into(),
+            id_number: next_citizen(),
             name: "王晓燕".into(),
             nation_code: "01".into(),
             address: "南京市玄武区".into(),

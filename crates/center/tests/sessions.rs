@@ -75,6 +75,7 @@ pub fn wechat(attempt: u8) -> CreatePaymentRequest {
 /// Steps 6–10 of a session of [`demo::RENEWAL_IN_WINDOW`]; returns the application number.
 pub async fn up_to_application(world: &World, sid: &domain::session::SessionId) -> String {
     let client = &world.client;
+    scoped(world, sid).await;
     assert!(client.receipt(sid, &receipt_request()).await.unwrap().found);
     let faces = client.faces(sid, &faces_request(FACE)).await.unwrap();
     assert!(faces.passed, "{faces:?}");
@@ -88,6 +89,16 @@ pub async fn up_to_application(world: &World, sid: &domain::session::SessionId) 
         .await
         .unwrap()
         .application_no
+}
+
+/// Steps 2–5 of a session of [`demo::RENEWAL_IN_WINDOW`], bound to `sid`: accepted.
+pub async fn scoped(world: &World, sid: &domain::session::SessionId) {
+    let scope = world
+        .client
+        .session_scope(sid, &scope_request())
+        .await
+        .unwrap();
+    assert_eq!(scope.outcome, "accept", "{scope:?}");
 }
 
 fn refused_field(err: &ClientError) -> (u16, Option<&str>) {
@@ -104,8 +115,9 @@ async fn a_whole_session_on_each_backend() {
         let world = world_on(db).await;
         let client = &world.client;
         let sid = new_session();
+        scoped(&world, &sid).await;
 
-        let scope = client.scope(&scope_request()).await.unwrap();
+        let scope = client.session_scope(&sid, &scope_request()).await.unwrap();
         assert_eq!(scope.outcome, "accept");
         assert!(scope.name.as_deref().is_some_and(|n| n.ends_with("晓燕")));
 
@@ -213,6 +225,7 @@ async fn a_whole_session_on_each_backend() {
 async fn a_receipt_not_found_can_be_scanned_again_in_the_same_session() {
     let world = world().await;
     let sid = new_session();
+    scoped(&world, &sid).await;
     let wrong = ReceiptRequest {
         receipt: demo::RECEIPT_USED.into(),
         ..receipt_request()
@@ -236,6 +249,7 @@ async fn a_receipt_not_found_can_be_scanned_again_in_the_same_session() {
 async fn a_face_mismatch_is_stored_and_blocks_the_application() {
     let world = world().await;
     let sid = new_session();
+    scoped(&world, &sid).await;
     assert!(
         world
             .client
@@ -273,6 +287,7 @@ async fn calls_out_of_order_or_with_bad_values_are_refused_naming_the_field() {
     let world = world().await;
     let client = &world.client;
     let sid = new_session();
+    scoped(&world, &sid).await;
     let err = client.faces(&sid, &faces_request(FACE)).await.unwrap_err();
     assert_eq!(refused_field(&err).0, 409, "faces before the receipt");
     let err = client.create_payment(&sid, &wechat(1)).await.unwrap_err();
@@ -380,6 +395,7 @@ async fn calls_out_of_order_or_with_bad_values_are_refused_naming_the_field() {
 async fn a_session_belongs_to_the_kiosk_that_started_it() {
     let world = world().await;
     let sid = new_session();
+    scoped(&world, &sid).await;
     assert!(
         world
             .client
@@ -402,6 +418,7 @@ async fn a_session_belongs_to_the_kiosk_that_started_it() {
 async fn the_first_outcome_of_a_session_wins() {
     let world = world().await;
     let sid = new_session();
+    scoped(&world, &sid).await;
     let number = up_to_application(&world, &sid).await;
     let referred = SessionOutcome::Referred {
         step: 11,
@@ -466,6 +483,7 @@ async fn blobs_can_live_in_the_encrypted_blob_store() {
     })
     .await;
     let sid = new_session();
+    scoped(&world, &sid).await;
     let signature = png();
     world
         .client
@@ -519,6 +537,7 @@ async fn a_session_without_application_keeps_only_its_video() {
     let video = b"\0\0\0\x18ftypmp42 a video".to_vec();
 
     let sid = new_session();
+    scoped(&world, &sid).await;
     world
         .client
         .receipt(&sid, &receipt_request())

@@ -190,6 +190,8 @@ pub struct World {
     pub clock: Arc<TestClock>,
     /// Plain HTTP for control calls.
     pub http: reqwest::Client,
+    /// The center's state (for its background jobs, such as the delivery pass).
+    pub state: AppState,
 }
 
 /// The databases to run on: SQLite always, PostgreSQL when configured.
@@ -271,7 +273,7 @@ pub async fn world_seeded(
         payment::system_clock(),
     ));
     tune(&mut state);
-    let app = center::app(state);
+    let app = center::app(state.clone());
     tokio::spawn(async move { axum::serve(listener, app).await.expect("serve") });
     World {
         db,
@@ -280,6 +282,7 @@ pub async fn world_seeded(
         client: CenterClient::new(&format!("http://{center}"), KIOSK, SECRET),
         clock,
         http: reqwest::Client::new(),
+        state,
     }
 }
 

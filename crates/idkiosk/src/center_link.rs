@@ -154,7 +154,11 @@ fn iso(date: time::Date) -> String {
 
 #[async_trait]
 impl CenterApi for CenterLink {
-    async fn scope(&self, request: &ScopeRequest) -> Result<ScopeAnswer, CenterError> {
+    async fn scope(
+        &self,
+        session: &SessionId,
+        request: &ScopeRequest,
+    ) -> Result<ScopeAnswer, CenterError> {
         let card = request.card.as_ref().map(|card| CardJson {
             id: card.id.as_str().to_owned(),
             valid_from: iso(card.valid_from),
@@ -169,7 +173,11 @@ impl CenterApi for CenterLink {
             id: request.id.as_str().to_owned(),
             card,
         };
-        let answer = self.client.scope(&body).await.map_err(failed)?;
+        let answer = self
+            .client
+            .session_scope(session, &body)
+            .await
+            .map_err(failed)?;
         Ok(ScopeAnswer {
             decision: decision(&answer)?,
             name: answer.name.clone(),

@@ -91,6 +91,12 @@ pub async fn center_state(
             state.clock.clone(),
         ));
     }
+    // Completed applications go to the population system from an outbox in the database, so
+    // any replica may send them and none is lost to a crash (center::delivery).
+    tokio::spawn(center::delivery::run(
+        state.clone(),
+        center::delivery::DeliverySettings::default(),
+    ));
     Ok(state)
 }
 

@@ -490,8 +490,11 @@ impl Agent {
             }
             Command::CancelReadCard => self.abort("card"),
             Command::CallCenterScope(request) => {
+                let Some(sid) = sid else {
+                    return self.internal_event(Event::CenterUnavailable);
+                };
                 self.spawn_task("center", async move {
-                    Some(match retry(|| center.scope(&request)).await {
+                    Some(match retry(|| center.scope(&sid, &request)).await {
                         Ok(answer) => Event::ScopeDecided {
                             decision: answer.decision,
                             name: answer.name,

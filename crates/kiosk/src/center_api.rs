@@ -164,8 +164,12 @@ impl DocumentKind {
 /// The center's session API (docs/kiosk-api.md). Every call is idempotent under the session id.
 #[async_trait]
 pub trait CenterApi: Send + Sync {
-    /// Steps 4–5.
-    async fn scope(&self, request: &ScopeRequest) -> Result<ScopeAnswer, CenterError>;
+    /// Steps 4–5, bound to the session (the application of step 10 must match the decision).
+    async fn scope(
+        &self,
+        session: &SessionId,
+        request: &ScopeRequest,
+    ) -> Result<ScopeAnswer, CenterError>;
     /// Step 6: whether a certified photo carries `receipt`.
     async fn receipt(
         &self,

@@ -123,7 +123,7 @@ fn offline<T>() -> Result<T, CenterError> {
 
 #[async_trait]
 impl CenterApi for Offline {
-    async fn scope(&self, _: &ScopeRequest) -> Result<ScopeAnswer, CenterError> {
+    async fn scope(&self, _: &SessionId, _: &ScopeRequest) -> Result<ScopeAnswer, CenterError> {
         offline()
     }
     async fn receipt(

@@ -67,7 +67,7 @@ impl RecordingCenter {
 
 #[async_trait]
 impl CenterApi for RecordingCenter {
-    async fn scope(&self, _: &ScopeRequest) -> Result<ScopeAnswer, CenterError> {
+    async fn scope(&self, _: &SessionId, _: &ScopeRequest) -> Result<ScopeAnswer, CenterError> {
         unreachable!("not used by delivery")
     }
     async fn receipt(

@@ -9,9 +9,13 @@ use domain::region::KioskCity;
 use reqwest::StatusCode;
 use time::Date;
 
-use crate::wire::{format_date, parse_date, CitizenJson, ErrorJson, ReceiptJson, ReceiptRequest};
+use crate::wire::{
+    format_date, parse_date, CardStatusJson, CitizenJson, ErrorJson, ReceiptJson, ReceiptRequest,
+    ReportLostJson, ResidenceJson, SubmissionAnswerJson, SubmissionJson, SubmissionViewJson,
+};
 use crate::{
-    CitizenRecord, HistoryPhoto, PopsysError, PopulationSystem, ReceiptCode, ReceiptOutcome,
+    ApplicationSubmission, CardStatus, CitizenRecord, FiledApplication, HistoryPhoto, LossReport,
+    PopsysError, PopulationSystem, ReceiptCode, ReceiptOutcome, ResidenceEntry, SubmissionOutcome,
 };
 
 /// A client of a popsys server.
@@ -93,6 +97,40 @@ async fn not_found_for(field: &str, response: reqwest::Response) -> Result<(), P
 }
 
 impl HttpPopulationSystem {
+    /// A citizen record from one of the registers (`citizens`, `registers/local/citizens`, …).
+    async fn register_record(
+        &self,
+        register: &str,
+        id: &CitizenId,
+        city: &KioskCity,
+        today: Date,
+    ) -> Result<Option<CitizenRecord>, PopsysError> {
+        let url = format!("{}/v1/{register}/{}", self.base_url, id.as_str());
+        let request = self
+            .client
+            .get(url)
+            .query(&[("city", city.code()), ("on", &format_date(today))]);
+        let response = self.send(request).await?;
+        match response.status() {
+            StatusCode::OK => {
+                let body: CitizenJson = json(register, response).await?;
+                if body.id != id.as_str() || body.city != city.code() {
+                    return Err(PopsysError::Protocol(format!(
+                        "{register}: the answer is about another number or city"
+                    )));
+                }
+                body.into_record()
+                    .map(Some)
+                    .map_err(|err| PopsysError::Protocol(format!("{register}: {err}")))
+            }
+            StatusCode::NOT_FOUND => {
+                not_found_for("id", response).await?;
+                Ok(None)
+            }
+            _ => Err(unexpected(register, response).await),
+        }
+    }
+
     async fn receipt(
         &self,
         action: &str,
@@ -164,7 +202,41 @@ impl PopulationSystem for HttpPopulationSystem {
         city: &KioskCity,
         today: Date,
     ) -> Result<Option<CitizenRecord>, PopsysError> {
-        let url = format!("{}/v1/citizens/{}", self.base_url, id.as_str());
+        self.register_record("citizens", id, city, today).await
+    }
+
+    async fn local_resident(
+        &self,
+        id: &CitizenId,
+        city: &KioskCity,
+        today: Date,
+    ) -> Result<Option<CitizenRecord>, PopsysError> {
+        self.register_record("registers/local/citizens", id, city, today)
+            .await
+    }
+
+    async fn provincial_resident(
+        &self,
+        id: &CitizenId,
+        city: &KioskCity,
+        today: Date,
+    ) -> Result<Option<CitizenRecord>, PopsysError> {
+        self.register_record("registers/province/citizens", id, city, today)
+            .await
+    }
+
+    async fn residence_registration(
+        &self,
+        id: &CitizenId,
+        city: &KioskCity,
+        today: Date,
+    ) -> Result<Option<ResidenceEntry>, PopsysError> {
+        let what = "residence registration";
+        let url = format!(
+            "{}/v1/registers/residence/citizens/{}",
+            self.base_url,
+            id.as_str()
+        );
         let request = self
             .client
             .get(url)
@@ -172,21 +244,136 @@ impl PopulationSystem for HttpPopulationSystem {
         let response = self.send(request).await?;
         match response.status() {
             StatusCode::OK => {
-                let body: CitizenJson = json("citizen", response).await?;
-                if body.id != id.as_str() || body.city != city.code() {
-                    return Err(PopsysError::Protocol(
-                        "citizen: the answer is about another number or city".into(),
-                    ));
+                let body: ResidenceJson = json(what, response).await?;
+                if body.city != city.code() {
+                    return Err(PopsysError::Protocol(format!(
+                        "{what}: the answer is about another city"
+                    )));
                 }
-                body.into_record()
-                    .map(Some)
-                    .map_err(|err| PopsysError::Protocol(format!("citizen: {err}")))
+                let valid_until = parse_date(&body.valid_until).ok_or_else(|| {
+                    PopsysError::Protocol(format!("{what}: valid_until is not a date"))
+                })?;
+                Ok(Some(ResidenceEntry {
+                    valid_until,
+                    in_force: body.in_force,
+                }))
             }
             StatusCode::NOT_FOUND => {
                 not_found_for("id", response).await?;
                 Ok(None)
             }
-            _ => Err(unexpected("citizen", response).await),
+            _ => Err(unexpected(what, response).await),
+        }
+    }
+
+    async fn submit_application(
+        &self,
+        submission: &ApplicationSubmission,
+        today: Date,
+    ) -> Result<SubmissionOutcome, PopsysError> {
+        let what = "submit application";
+        let url = format!("{}/v1/applications", self.base_url);
+        let body = SubmissionJson::from_submission(submission, today);
+        let response = self.send(self.client.post(url).json(&body)).await?;
+        match response.status() {
+            StatusCode::OK | StatusCode::CREATED => {
+                let answer: SubmissionAnswerJson = json(what, response).await?;
+                if answer.application_number != submission.application_number {
+                    return Err(PopsysError::Protocol(format!(
+                        "{what}: filed under another number"
+                    )));
+                }
+                let received_on = parse_date(&answer.received_on).ok_or_else(|| {
+                    PopsysError::Protocol(format!("{what}: received_on is not a date"))
+                })?;
+                Ok(SubmissionOutcome::Accepted {
+                    application_number: answer.application_number,
+                    received_on,
+                    created: answer.created,
+                })
+            }
+            StatusCode::CONFLICT => {
+                let body: ErrorJson = json(what, response).await?;
+                let reason = body.reason.ok_or_else(|| {
+                    PopsysError::Protocol(format!("{what}: 409 without a reason"))
+                })?;
+                Ok(SubmissionOutcome::Refused {
+                    reason,
+                    message: body.error,
+                })
+            }
+            _ => Err(unexpected(what, response).await),
+        }
+    }
+
+    async fn report_card_lost(
+        &self,
+        id: &CitizenId,
+        application_number: &str,
+        today: Date,
+    ) -> Result<Option<LossReport>, PopsysError> {
+        let what = "report card lost";
+        let url = format!("{}/v1/cards/{}/report-lost", self.base_url, id.as_str());
+        let body = ReportLostJson {
+            application_number: application_number.to_owned(),
+            on: Some(format_date(today)),
+        };
+        let response = self.send(self.client.post(url).json(&body)).await?;
+        match response.status() {
+            StatusCode::OK => {
+                let answer: CardStatusJson = json(what, response).await?;
+                let card_status = answer
+                    .status
+                    .as_deref()
+                    .map(|text| {
+                        CardStatus::parse(text).ok_or_else(|| {
+                            PopsysError::Protocol(format!("{what}: unknown card status {text:?}"))
+                        })
+                    })
+                    .transpose()?;
+                let reported_on = answer
+                    .reported_lost_on
+                    .as_deref()
+                    .and_then(parse_date)
+                    .ok_or_else(|| {
+                        PopsysError::Protocol(format!("{what}: no reported_lost_on date"))
+                    })?;
+                Ok(Some(LossReport {
+                    card_status,
+                    reported_on,
+                }))
+            }
+            StatusCode::NOT_FOUND => {
+                not_found_for("id", response).await?;
+                Ok(None)
+            }
+            _ => Err(unexpected(what, response).await),
+        }
+    }
+
+    async fn filed_application(
+        &self,
+        application_number: &str,
+    ) -> Result<Option<FiledApplication>, PopsysError> {
+        let what = "filed application";
+        if application_number.is_empty() || !application_number.bytes().all(|b| b.is_ascii_digit())
+        {
+            return Ok(None);
+        }
+        let url = format!("{}/v1/applications/{application_number}", self.base_url);
+        let response = self.send(self.client.get(url)).await?;
+        match response.status() {
+            StatusCode::OK => {
+                let body: SubmissionViewJson = json(what, response).await?;
+                body.into_filed()
+                    .map(Some)
+                    .map_err(|err| PopsysError::Protocol(format!("{what}: {err}")))
+            }
+            StatusCode::NOT_FOUND => {
+                not_found_for("number", response).await?;
+                Ok(None)
+            }
+            _ => Err(unexpected(what, response).await),
         }
     }
 

@@ -21,12 +21,15 @@ mod wire;
 
 use async_trait::async_trait;
 use domain::id::{CitizenId, Sex};
+use domain::mobile::MobileNumber;
 use domain::region::KioskCity;
-use domain::rules::{PopulationRecord, RecordStatus};
+use domain::rules::{Business, Household, PopulationRecord, RecordStatus};
+use domain::session::PaymentMethod;
 use time::Date;
 
 pub use http_client::HttpPopulationSystem;
 pub use server::{app, serve, AppError, AppState, Today};
+pub use store::registers::{LossReport, SubmittedFinger};
 pub use store::{CardStatus, IdCard, ReceiptCode, ReceiptCodeError, RECEIPT_VALID_DAYS};
 pub use store_impl::StorePopulationSystem;
 
@@ -121,6 +124,128 @@ pub enum ReceiptOutcome {
     },
 }
 
+/// An application as a kiosk center submits it (受理信息上报): everything the bureau needs to make
+/// the card. The center's session id is the idempotency key: a retry never creates a second one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApplicationSubmission {
+    /// The center's session id.
+    pub idempotency_key: String,
+    /// The center's application number (受理编号), 18 digits.
+    pub application_number: String,
+    /// The citizen.
+    pub id: CitizenId,
+    /// Step 1.
+    pub business: Business,
+    /// Step 2.
+    pub household: Household,
+    /// 受理单位.
+    pub acceptance_unit: String,
+    /// The cropped GA 461 ID photo (JPEG) of step 7.
+    pub photo_jpeg: Vec<u8>,
+    /// The two fingers of step 9: position, quality and ISO/IEC 19794-2 template.
+    pub fingers: [SubmittedFinger; 2],
+    /// The signature of step 10 (PNG).
+    pub signature_png: Vec<u8>,
+    /// Step 8's number.
+    pub mobile: MobileNumber,
+    /// 工本费 paid, in fen.
+    pub fee_fen: u32,
+    /// How it was paid.
+    pub payment_method: PaymentMethod,
+    /// The payment's transaction id (WeChat) or reference number (UnionPay).
+    pub payment_reference: String,
+    /// The card is due by this day (60 days, 90 in a remote area).
+    pub issue_by: Date,
+}
+
+/// The population system's answer to a submission.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SubmissionOutcome {
+    /// Accepted (now, or before under the same key).
+    Accepted {
+        /// The application number it is filed under.
+        application_number: String,
+        /// The day it was received.
+        received_on: Date,
+        /// `false` when this was a repeat of an earlier submission.
+        created: bool,
+    },
+    /// Refused: repeating it will not help; staff must act.
+    Refused {
+        /// A stable code: `unknown_citizen`, `application_in_progress`, `number_in_use`,
+        /// `not_in_register`.
+        reason: String,
+        /// Why, for a person.
+        message: String,
+    },
+}
+
+/// An application as the population system holds it, the images and templates given by size and
+/// SHA-256 (what `GET /v1/applications/{number}` shows).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FiledApplication {
+    /// The application number.
+    pub application_number: String,
+    /// The center's session id it was submitted under.
+    pub idempotency_key: String,
+    /// The citizen.
+    pub id: CitizenId,
+    /// `expiry_renewal`, `lost`, `damaged`.
+    pub business: String,
+    /// `local`, `province`.
+    pub household: String,
+    /// 受理单位.
+    pub acceptance_unit: String,
+    /// The ID photo.
+    pub photo: BlobDigest,
+    /// The fingers: position, quality, template.
+    pub fingers: Vec<(String, u8, BlobDigest)>,
+    /// The signature.
+    pub signature: BlobDigest,
+    /// The mobile number.
+    pub mobile: String,
+    /// Paid, in fen.
+    pub fee_fen: i64,
+    /// `wechat` or `unionpay`.
+    pub payment_method: String,
+    /// The payment's reference.
+    pub payment_reference: String,
+    /// Due by.
+    pub issue_by: Date,
+    /// Received on.
+    pub received_on: Date,
+}
+
+/// The size and SHA-256 (hex) of an image or template.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlobDigest {
+    /// Bytes.
+    pub bytes: usize,
+    /// Lower-case hex SHA-256.
+    pub sha256: String,
+}
+
+impl BlobDigest {
+    /// The digest of `bytes`.
+    pub fn of(bytes: &[u8]) -> BlobDigest {
+        use sha2::Digest;
+        let hash = sha2::Sha256::digest(bytes);
+        BlobDigest {
+            bytes: bytes.len(),
+            sha256: hash.iter().map(|b| format!("{b:02x}")).collect(),
+        }
+    }
+}
+
+/// A floating-population (residence) registration (居住登记) as the city's registry reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ResidenceEntry {
+    /// Its last day.
+    pub valid_until: Date,
+    /// In force on the asked day.
+    pub in_force: bool,
+}
+
 /// Why the population system gave no answer.
 #[derive(Debug, thiserror::Error)]
 pub enum PopsysError {
@@ -167,6 +292,55 @@ pub trait PopulationSystem: Send + Sync {
         id: &CitizenId,
         today: Date,
     ) -> Result<ReceiptOutcome, PopsysError>;
+
+    /// The city's household register (常住人口登记, step 2 "local"): the record when the citizen's
+    /// household is registered in `city`, else `None`.
+    async fn local_resident(
+        &self,
+        id: &CitizenId,
+        city: &KioskCity,
+        today: Date,
+    ) -> Result<Option<CitizenRecord>, PopsysError>;
+
+    /// The provincial population system (step 2 "registered elsewhere in the province"): the
+    /// record when the household is registered in `city`'s province, else `None`. Its
+    /// `floating_registered` is not this system's to say: ask [`Self::residence_registration`].
+    async fn provincial_resident(
+        &self,
+        id: &CitizenId,
+        city: &KioskCity,
+        today: Date,
+    ) -> Result<Option<CitizenRecord>, PopsysError>;
+
+    /// The city's floating-population (residence) registry: the citizen's registration in `city`.
+    async fn residence_registration(
+        &self,
+        id: &CitizenId,
+        city: &KioskCity,
+        today: Date,
+    ) -> Result<Option<ResidenceEntry>, PopsysError>;
+
+    /// Files an application (idempotent by [`ApplicationSubmission::idempotency_key`]).
+    async fn submit_application(
+        &self,
+        submission: &ApplicationSubmission,
+        today: Date,
+    ) -> Result<SubmissionOutcome, PopsysError>;
+
+    /// Reports the citizen's card lost (挂失) for a lost replacement; repeating it changes
+    /// nothing. `None` when the number is unknown.
+    async fn report_card_lost(
+        &self,
+        id: &CitizenId,
+        application_number: &str,
+        today: Date,
+    ) -> Result<Option<LossReport>, PopsysError>;
+
+    /// An application filed here, by number (staff, tests and demos ask; the center does not).
+    async fn filed_application(
+        &self,
+        application_number: &str,
+    ) -> Result<Option<FiledApplication>, PopsysError>;
 
     /// Whether the system answers at all (the health check); `Ok` by default.
     async fn ready(&self) -> Result<(), PopsysError> {

@@ -22,8 +22,11 @@ use serde::Deserialize;
 use time::Date;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 
-use crate::wire::{format_date, parse_date, CitizenJson, ErrorJson, ReceiptJson, ReceiptRequest};
-use crate::{PopsysError, PopulationSystem, ReceiptCode, ReceiptOutcome};
+use crate::wire::{
+    format_date, parse_date, CardStatusJson, CitizenJson, ErrorJson, ReceiptJson, ReceiptRequest,
+    ReportLostJson, ResidenceJson, SubmissionAnswerJson, SubmissionJson, SubmissionViewJson,
+};
+use crate::{PopsysError, PopulationSystem, ReceiptCode, ReceiptOutcome, SubmissionOutcome};
 
 /// The calendar date the server uses when a request does not give one.
 pub trait Today: Send + Sync {
@@ -52,6 +55,15 @@ pub fn app(state: AppState) -> Router {
         .route("/health", get(health))
         .route("/v1/citizens/{id}", get(citizen))
         .route("/v1/citizens/{id}/history-photo", get(history_photo))
+        .route("/v1/registers/local/citizens/{id}", get(local_resident))
+        .route(
+            "/v1/registers/province/citizens/{id}",
+            get(provincial_resident),
+        )
+        .route("/v1/registers/residence/citizens/{id}", get(residence))
+        .route("/v1/applications", post(submit_application))
+        .route("/v1/applications/{number}", get(filed_application))
+        .route("/v1/cards/{id}/report-lost", post(report_lost))
         .route("/v1/receipts/{code}/resolve", post(resolve_receipt))
         .route("/v1/receipts/{code}/redeem", post(redeem_receipt))
         .route(
@@ -140,6 +152,13 @@ pub enum AppError {
     ReceiptExpired {
         /// Its last valid day.
         last_valid_day: Date,
+    },
+    /// 409: the population system refuses the application (`reason`: a stable code).
+    Refused {
+        /// `unknown_citizen`, `application_in_progress`, `number_in_use`.
+        reason: String,
+        /// Why.
+        message: String,
     },
     /// The request could not be read (bad JSON, wrong content type, a missing field).
     Rejected {
@@ -278,6 +297,15 @@ impl IntoResponse for AppError {
                     ..ErrorJson::default()
                 },
             ),
+            AppError::Refused { reason, message } => (
+                StatusCode::CONFLICT,
+                ErrorJson {
+                    error: message,
+                    field: Some("application".into()),
+                    reason: Some(reason),
+                    ..ErrorJson::default()
+                },
+            ),
             AppError::Rejected {
                 status,
                 field,
@@ -390,13 +418,14 @@ struct CitizenQuery {
     on: Option<String>,
 }
 
-async fn citizen(
-    State(state): State<AppState>,
-    ApiPath(id): ApiPath<String>,
-    ApiQuery(query): ApiQuery<CitizenQuery>,
-) -> Result<Json<CitizenJson>, AppError> {
-    let today = parse_on(&state, query.on.as_deref())?;
-    let id = parse_id("id", &id, today)?;
+/// The number, the city and the day of a register query.
+fn register_query(
+    state: &AppState,
+    id: &str,
+    query: CitizenQuery,
+) -> Result<(CitizenId, KioskCity, Date), AppError> {
+    let today = parse_on(state, query.on.as_deref())?;
+    let id = parse_id("id", id, today)?;
     let Some(city_text) = query.city else {
         return Err(AppError::BadRequest {
             field: "city",
@@ -411,8 +440,186 @@ async fn citizen(
         message: format!("city: {err}"),
         reason: None,
     })?;
-    match state.popsys.citizen(&id, &city, today).await? {
+    Ok((id, city, today))
+}
+
+async fn citizen(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<String>,
+    ApiQuery(query): ApiQuery<CitizenQuery>,
+) -> Result<Json<CitizenJson>, AppError> {
+    let (id, city, today) = register_query(&state, &id, query)?;
+    record_answer(
+        state.popsys.citizen(&id, &city, today).await?,
+        &city,
+        today,
+        "no citizen with this id number",
+    )
+}
+
+fn record_answer(
+    record: Option<crate::CitizenRecord>,
+    city: &KioskCity,
+    today: Date,
+    none: &str,
+) -> Result<Json<CitizenJson>, AppError> {
+    match record {
         Some(record) => Ok(Json(CitizenJson::from_record(&record, city.code(), today))),
+        None => Err(AppError::NotFound {
+            field: "id",
+            message: none.to_owned(),
+        }),
+    }
+}
+
+/// The city's household register: only citizens whose household is in `city`.
+async fn local_resident(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<String>,
+    ApiQuery(query): ApiQuery<CitizenQuery>,
+) -> Result<Json<CitizenJson>, AppError> {
+    let (id, city, today) = register_query(&state, &id, query)?;
+    record_answer(
+        state.popsys.local_resident(&id, &city, today).await?,
+        &city,
+        today,
+        "no household registration with this id number in this city",
+    )
+}
+
+/// The provincial population system: citizens whose household is in `city`'s province.
+async fn provincial_resident(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<String>,
+    ApiQuery(query): ApiQuery<CitizenQuery>,
+) -> Result<Json<CitizenJson>, AppError> {
+    let (id, city, today) = register_query(&state, &id, query)?;
+    record_answer(
+        state.popsys.provincial_resident(&id, &city, today).await?,
+        &city,
+        today,
+        "no household registration with this id number in this province",
+    )
+}
+
+/// The city's floating-population (residence) registry.
+async fn residence(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<String>,
+    ApiQuery(query): ApiQuery<CitizenQuery>,
+) -> Result<Json<ResidenceJson>, AppError> {
+    let (id, city, today) = register_query(&state, &id, query)?;
+    match state
+        .popsys
+        .residence_registration(&id, &city, today)
+        .await?
+    {
+        Some(entry) => Ok(Json(ResidenceJson {
+            city: city.code().to_owned(),
+            id_masked: id.masked(),
+            valid_until: format_date(entry.valid_until),
+            on: format_date(today),
+            in_force: entry.in_force,
+        })),
+        None => Err(AppError::NotFound {
+            field: "id",
+            message: "no residence registration with this id number in this city".into(),
+        }),
+    }
+}
+
+/// Files an application: 201 when new, 200 with the first answer for a repeated key, 409 with
+/// a reason code when refused.
+async fn submit_application(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<SubmissionJson>,
+) -> Result<Response, AppError> {
+    let today = parse_on(&state, body.on.as_deref())?;
+    let submission =
+        body.into_submission(today)
+            .map_err(|(field, message)| AppError::Rejected {
+                status: StatusCode::BAD_REQUEST,
+                field,
+                message,
+            })?;
+    match state.popsys.submit_application(&submission, today).await? {
+        SubmissionOutcome::Accepted {
+            application_number,
+            received_on,
+            created,
+        } => {
+            if created {
+                tracing::info!(
+                    id = %submission.id.masked(),
+                    application = application_number,
+                    "application filed"
+                );
+            }
+            let status = if created {
+                StatusCode::CREATED
+            } else {
+                StatusCode::OK
+            };
+            Ok((
+                status,
+                Json(SubmissionAnswerJson {
+                    application_number,
+                    received_on: format_date(received_on),
+                    created,
+                }),
+            )
+                .into_response())
+        }
+        SubmissionOutcome::Refused { reason, message } => {
+            tracing::info!(id = %submission.id.masked(), reason, "application refused");
+            Err(AppError::Refused { reason, message })
+        }
+    }
+}
+
+async fn filed_application(
+    State(state): State<AppState>,
+    ApiPath(number): ApiPath<String>,
+) -> Result<Json<SubmissionViewJson>, AppError> {
+    match state.popsys.filed_application(&number).await? {
+        Some(filed) => Ok(Json(SubmissionViewJson::from_filed(&filed))),
+        None => Err(AppError::NotFound {
+            field: "number",
+            message: "no application with this number".into(),
+        }),
+    }
+}
+
+/// Reports a card lost (挂失): its status becomes `reported_lost`.
+async fn report_lost(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(body): ApiJson<ReportLostJson>,
+) -> Result<Json<CardStatusJson>, AppError> {
+    let today = parse_on(&state, body.on.as_deref())?;
+    let id = parse_id("id", &id, today)?;
+    if body.application_number.len() != 18
+        || !body.application_number.bytes().all(|b| b.is_ascii_digit())
+    {
+        return Err(AppError::BadRequest {
+            field: "application_number",
+            message: "application_number: must be 18 digits".into(),
+            reason: None,
+        });
+    }
+    match state
+        .popsys
+        .report_card_lost(&id, &body.application_number, today)
+        .await?
+    {
+        Some(report) => {
+            tracing::info!(id = %id.masked(), "card reported lost");
+            Ok(Json(CardStatusJson {
+                id_masked: id.masked(),
+                status: report.card_status.map(|status| status.as_str().to_owned()),
+                reported_lost_on: Some(format_date(report.reported_on)),
+            }))
+        }
         None => Err(AppError::NotFound {
             field: "id",
             message: "no citizen with this id number".into(),

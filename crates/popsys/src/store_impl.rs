@@ -3,12 +3,15 @@
 use async_trait::async_trait;
 use domain::id::CitizenId;
 use domain::region::KioskCity;
-use store::{PhotoReceipt, RedeemOutcome, Store};
+use domain::session::PaymentMethod;
+use store::registers::{NewSubmission, SubmitOutcome};
+use store::{CitizenView, PhotoReceipt, RedeemOutcome, Store};
 use time::Date;
 
 use crate::{
-    CitizenRecord, HistoryPhoto, PopsysError, PopulationSystem, Receipt, ReceiptCode,
-    ReceiptOutcome,
+    ApplicationSubmission, BlobDigest, CitizenRecord, FiledApplication, HistoryPhoto, LossReport,
+    PopsysError, PopulationSystem, Receipt, ReceiptCode, ReceiptOutcome, ResidenceEntry,
+    SubmissionOutcome,
 };
 
 /// The population system on our own database (the demo's and the tests').
@@ -40,6 +43,33 @@ fn receipt(stored: PhotoReceipt) -> Receipt {
     }
 }
 
+fn citizen_record(view: CitizenView) -> CitizenRecord {
+    let citizen = view.citizen;
+    CitizenRecord {
+        id: citizen.id,
+        name: citizen.name,
+        sex: citizen.sex,
+        nation_code: citizen.nation_code,
+        birth_date: citizen.birth_date,
+        address: citizen.address,
+        household_region: citizen.household_region,
+        status: citizen.status,
+        card: view.card,
+        floating_registered: view.floating_registered,
+        history_photo: view.history_photo,
+        application_in_progress: view.application_in_progress,
+        remote_area: citizen.remote_area,
+    }
+}
+
+/// `wechat` or `unionpay`, as stored and sent.
+pub(crate) fn payment_method_str(method: PaymentMethod) -> &'static str {
+    match method {
+        PaymentMethod::WeChat => "wechat",
+        PaymentMethod::UnionPay => "unionpay",
+    }
+}
+
 #[async_trait]
 impl PopulationSystem for StorePopulationSystem {
     async fn citizen(
@@ -48,24 +78,139 @@ impl PopulationSystem for StorePopulationSystem {
         city: &KioskCity,
         today: Date,
     ) -> Result<Option<CitizenRecord>, PopsysError> {
-        let Some(view) = self.store.citizen_view(id, city, today).await? else {
+        Ok(self
+            .store
+            .citizen_view(id, city, today)
+            .await?
+            .map(citizen_record))
+    }
+
+    async fn local_resident(
+        &self,
+        id: &CitizenId,
+        city: &KioskCity,
+        today: Date,
+    ) -> Result<Option<CitizenRecord>, PopsysError> {
+        Ok(self
+            .citizen(id, city, today)
+            .await?
+            .filter(|record| city.contains(&record.household_region)))
+    }
+
+    async fn provincial_resident(
+        &self,
+        id: &CitizenId,
+        city: &KioskCity,
+        today: Date,
+    ) -> Result<Option<CitizenRecord>, PopsysError> {
+        Ok(self
+            .citizen(id, city, today)
+            .await?
+            .filter(|record| city.same_province(&record.household_region)))
+    }
+
+    async fn residence_registration(
+        &self,
+        id: &CitizenId,
+        city: &KioskCity,
+        today: Date,
+    ) -> Result<Option<ResidenceEntry>, PopsysError> {
+        Ok(self
+            .store
+            .residence_registration_until(id, city.code())
+            .await?
+            .map(|valid_until| ResidenceEntry {
+                valid_until,
+                in_force: valid_until >= today,
+            }))
+    }
+
+    async fn submit_application(
+        &self,
+        submission: &ApplicationSubmission,
+        today: Date,
+    ) -> Result<SubmissionOutcome, PopsysError> {
+        let new = NewSubmission {
+            idempotency_key: submission.idempotency_key.clone(),
+            application_number: submission.application_number.clone(),
+            id: submission.id.clone(),
+            business: submission.business.as_str().to_owned(),
+            household: submission.household.as_str().to_owned(),
+            acceptance_unit: submission.acceptance_unit.clone(),
+            photo: submission.photo_jpeg.clone(),
+            fingers: submission.fingers.clone(),
+            signature: submission.signature_png.clone(),
+            mobile: submission.mobile.as_str().to_owned(),
+            fee_fen: i64::from(submission.fee_fen),
+            payment_method: payment_method_str(submission.payment_method).to_owned(),
+            payment_reference: submission.payment_reference.clone(),
+            issue_by: submission.issue_by,
+            received_on: today,
+            received_at: time::OffsetDateTime::now_utc().unix_timestamp(),
+        };
+        Ok(match self.store.submit_application(&new).await? {
+            SubmitOutcome::Created(stored) => SubmissionOutcome::Accepted {
+                application_number: stored.application_number,
+                received_on: stored.received_on,
+                created: true,
+            },
+            SubmitOutcome::Existing(stored) => SubmissionOutcome::Accepted {
+                application_number: stored.application_number,
+                received_on: stored.received_on,
+                created: false,
+            },
+            SubmitOutcome::Refused { reason, message } => SubmissionOutcome::Refused {
+                reason: reason.to_owned(),
+                message,
+            },
+        })
+    }
+
+    async fn report_card_lost(
+        &self,
+        id: &CitizenId,
+        application_number: &str,
+        today: Date,
+    ) -> Result<Option<LossReport>, PopsysError> {
+        Ok(self
+            .store
+            .report_card_lost(id, application_number, today)
+            .await?)
+    }
+
+    async fn filed_application(
+        &self,
+        application_number: &str,
+    ) -> Result<Option<FiledApplication>, PopsysError> {
+        let Some(stored) = self.store.submission_by_number(application_number).await? else {
             return Ok(None);
         };
-        let citizen = view.citizen;
-        Ok(Some(CitizenRecord {
-            id: citizen.id,
-            name: citizen.name,
-            sex: citizen.sex,
-            nation_code: citizen.nation_code,
-            birth_date: citizen.birth_date,
-            address: citizen.address,
-            household_region: citizen.household_region,
-            status: citizen.status,
-            card: view.card,
-            floating_registered: view.floating_registered,
-            history_photo: view.history_photo,
-            application_in_progress: view.application_in_progress,
-            remote_area: citizen.remote_area,
+        Ok(Some(FiledApplication {
+            application_number: stored.application_number,
+            idempotency_key: stored.idempotency_key,
+            id: stored.id,
+            business: stored.business,
+            household: stored.household,
+            acceptance_unit: stored.acceptance_unit,
+            photo: BlobDigest::of(&stored.photo),
+            fingers: stored
+                .fingers
+                .iter()
+                .map(|finger| {
+                    (
+                        finger.position.clone(),
+                        finger.quality,
+                        BlobDigest::of(&finger.template),
+                    )
+                })
+                .collect(),
+            signature: BlobDigest::of(&stored.signature),
+            mobile: stored.mobile,
+            fee_fen: stored.fee_fen,
+            payment_method: stored.payment_method,
+            payment_reference: stored.payment_reference,
+            issue_by: stored.issue_by,
+            received_on: stored.received_on,
         }))
     }
 

@@ -8,7 +8,14 @@ use serde::{Deserialize, Serialize};
 use time::macros::format_description;
 use time::Date;
 
-use crate::{CardStatus, CitizenRecord, IdCard, Receipt, ReceiptCode};
+use domain::mobile::MobileNumber;
+use domain::rules::{Business, Household};
+use domain::session::PaymentMethod;
+
+use crate::{
+    ApplicationSubmission, BlobDigest, CardStatus, CitizenRecord, FiledApplication, IdCard,
+    Receipt, ReceiptCode, SubmittedFinger,
+};
 
 /// `YYYY-MM-DD`.
 pub(crate) fn format_date(date: Date) -> String {
@@ -205,6 +212,349 @@ impl ReceiptJson {
                         .map_err(|err| format!("photo_jpeg_base64: {err}"))
                 })
                 .transpose()?,
+        })
+    }
+}
+
+/// `POST /v1/applications` body: an application a kiosk center submits. Blobs are base64
+/// (standard alphabet, padded).
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct SubmissionJson {
+    /// The center's session id: a repeat with the same key returns the first answer.
+    pub idempotency_key: String,
+    pub application_number: String,
+    pub id_number: String,
+    pub business: String,
+    pub household: String,
+    pub acceptance_unit: String,
+    pub photo_jpeg_base64: String,
+    pub fingers: Vec<SubmittedFingerJson>,
+    pub signature_png_base64: String,
+    pub mobile: String,
+    pub fee_fen: u32,
+    /// `wechat` or `unionpay`.
+    pub payment_method: String,
+    pub payment_reference: String,
+    pub issue_by: String,
+    /// The day of submission; the server's today when absent.
+    #[serde(default)]
+    pub on: Option<String>,
+}
+
+/// One finger of a submission.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct SubmittedFingerJson {
+    pub position: String,
+    pub quality: u8,
+    pub template_base64: String,
+}
+
+/// The answer to an accepted submission (201 new, 200 a repeat).
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct SubmissionAnswerJson {
+    pub application_number: String,
+    pub received_on: String,
+    pub created: bool,
+}
+
+/// `GET /v1/applications/{number}`: the application as the population system holds it; the
+/// images are described (size, SHA-256), not sent.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct SubmissionViewJson {
+    pub application_number: String,
+    pub idempotency_key: String,
+    pub id_number: String,
+    pub business: String,
+    pub household: String,
+    pub acceptance_unit: String,
+    pub photo: BlobJson,
+    pub fingers: Vec<FingerViewJson>,
+    pub signature: BlobJson,
+    pub mobile: String,
+    pub fee_fen: i64,
+    pub payment_method: String,
+    pub payment_reference: String,
+    pub issue_by: String,
+    pub received_on: String,
+}
+
+/// An image or template held: its size and digest.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct BlobJson {
+    pub bytes: usize,
+    pub sha256: String,
+}
+
+/// A finger held.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct FingerViewJson {
+    pub position: String,
+    pub quality: u8,
+    pub template: BlobJson,
+}
+
+/// `POST /v1/cards/{id}/report-lost` body.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ReportLostJson {
+    pub application_number: String,
+    #[serde(default)]
+    pub on: Option<String>,
+}
+
+/// The card's status (`GET /v1/cards/{id}`, and the answer to a loss report).
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct CardStatusJson {
+    pub id_masked: String,
+    /// `valid`, `reported_lost`, `in_production`; null when the citizen has no card.
+    pub status: Option<String>,
+    pub reported_lost_on: Option<String>,
+}
+
+/// `GET /v1/residence/{city}/registrations/{id}`.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct ResidenceJson {
+    pub city: String,
+    pub id_masked: String,
+    pub valid_until: String,
+    pub on: String,
+    pub in_force: bool,
+}
+
+fn b64(bytes: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+fn unb64(field: &str, text: &str) -> Result<Vec<u8>, (String, String)> {
+    base64::engine::general_purpose::STANDARD
+        .decode(text.trim())
+        .map_err(|err| (field.to_owned(), format!("{field}: not base64: {err}")))
+}
+
+impl SubmissionJson {
+    pub fn from_submission(submission: &ApplicationSubmission, on: Date) -> SubmissionJson {
+        SubmissionJson {
+            idempotency_key: submission.idempotency_key.clone(),
+            application_number: submission.application_number.clone(),
+            id_number: submission.id.as_str().to_owned(),
+            business: submission.business.as_str().to_owned(),
+            household: submission.household.as_str().to_owned(),
+            acceptance_unit: submission.acceptance_unit.clone(),
+            photo_jpeg_base64: b64(&submission.photo_jpeg),
+            fingers: submission
+                .fingers
+                .iter()
+                .map(|finger| SubmittedFingerJson {
+                    position: finger.position.clone(),
+                    quality: finger.quality,
+                    template_base64: b64(&finger.template),
+                })
+                .collect(),
+            signature_png_base64: b64(&submission.signature_png),
+            mobile: submission.mobile.as_str().to_owned(),
+            fee_fen: submission.fee_fen,
+            payment_method: crate::store_impl::payment_method_str(submission.payment_method)
+                .to_owned(),
+            payment_reference: submission.payment_reference.clone(),
+            issue_by: format_date(submission.issue_by),
+            on: Some(format_date(on)),
+        }
+    }
+
+    /// The typed submission; an error is `(field, message)`.
+    pub fn into_submission(self, today: Date) -> Result<ApplicationSubmission, (String, String)> {
+        let bad = |field: &str, message: String| (field.to_owned(), format!("{field}: {message}"));
+        if self.idempotency_key.is_empty() || self.idempotency_key.len() > 64 {
+            return Err(bad("idempotency_key", "must be 1 to 64 characters".into()));
+        }
+        if self.application_number.len() != 18
+            || !self.application_number.bytes().all(|b| b.is_ascii_digit())
+        {
+            return Err(bad("application_number", "must be 18 digits".into()));
+        }
+        let id = CitizenId::parse(&self.id_number, today)
+            .map_err(|err| bad("id_number", err.message.to_string()))?;
+        let business = Business::parse(&self.business).ok_or_else(|| {
+            bad(
+                "business",
+                "must be one of expiry_renewal, lost, damaged".into(),
+            )
+        })?;
+        let household = Household::parse(&self.household)
+            .ok_or_else(|| bad("household", "must be one of local, province".into()))?;
+        if self.acceptance_unit.trim().is_empty() {
+            return Err(bad("acceptance_unit", "must not be empty".into()));
+        }
+        let photo_jpeg = unb64("photo_jpeg_base64", &self.photo_jpeg_base64)?;
+        if !photo_jpeg.starts_with(&[0xFF, 0xD8, 0xFF]) {
+            return Err(bad("photo_jpeg_base64", "is not a JPEG".into()));
+        }
+        let signature_png = unb64("signature_png_base64", &self.signature_png_base64)?;
+        if !signature_png.starts_with(b"\x89PNG\r\n\x1a\n") {
+            return Err(bad("signature_png_base64", "is not a PNG".into()));
+        }
+        if self.fingers.len() != 2 {
+            return Err(bad("fingers", "must hold the two fingers captured".into()));
+        }
+        let mut fingers = Vec::with_capacity(2);
+        for (i, finger) in self.fingers.into_iter().enumerate() {
+            if finger.position.is_empty() {
+                return Err(bad(&format!("fingers[{i}].position"), "is empty".into()));
+            }
+            if finger.quality > 100 {
+                return Err(bad(
+                    &format!("fingers[{i}].quality"),
+                    "must be 0 to 100".into(),
+                ));
+            }
+            let template = unb64(
+                &format!("fingers[{i}].template_base64"),
+                &finger.template_base64,
+            )?;
+            if template.is_empty() {
+                return Err(bad(
+                    &format!("fingers[{i}].template_base64"),
+                    "is empty".into(),
+                ));
+            }
+            fingers.push(SubmittedFinger {
+                position: finger.position,
+                quality: finger.quality,
+                template,
+            });
+        }
+        if fingers[0].position == fingers[1].position {
+            return Err(bad(
+                "fingers[1].position",
+                "is the same finger twice".into(),
+            ));
+        }
+        let fingers: [SubmittedFinger; 2] = fingers
+            .try_into()
+            .map_err(|_| bad("fingers", "must hold two fingers".into()))?;
+        let mobile =
+            MobileNumber::parse(&self.mobile).map_err(|err| bad("mobile", err.to_string()))?;
+        if self.fee_fen == 0 {
+            return Err(bad("fee_fen", "must be above 0".into()));
+        }
+        let payment_method = match self.payment_method.as_str() {
+            "wechat" => PaymentMethod::WeChat,
+            "unionpay" => PaymentMethod::UnionPay,
+            _ => return Err(bad("payment_method", "must be wechat or unionpay".into())),
+        };
+        if self.payment_reference.trim().is_empty() || self.payment_reference.len() > 64 {
+            return Err(bad(
+                "payment_reference",
+                "must be 1 to 64 characters".into(),
+            ));
+        }
+        let issue_by = parse_date(&self.issue_by).ok_or_else(|| {
+            bad(
+                "issue_by",
+                format!("{:?} is not a YYYY-MM-DD date", self.issue_by),
+            )
+        })?;
+        Ok(ApplicationSubmission {
+            idempotency_key: self.idempotency_key,
+            application_number: self.application_number,
+            id,
+            business,
+            household,
+            acceptance_unit: self.acceptance_unit,
+            photo_jpeg,
+            fingers,
+            signature_png,
+            mobile,
+            fee_fen: self.fee_fen,
+            payment_method,
+            payment_reference: self.payment_reference,
+            issue_by,
+        })
+    }
+}
+
+fn blob_json(digest: &BlobDigest) -> BlobJson {
+    BlobJson {
+        bytes: digest.bytes,
+        sha256: digest.sha256.clone(),
+    }
+}
+
+impl SubmissionViewJson {
+    pub fn from_filed(filed: &FiledApplication) -> SubmissionViewJson {
+        SubmissionViewJson {
+            application_number: filed.application_number.clone(),
+            idempotency_key: filed.idempotency_key.clone(),
+            id_number: filed.id.as_str().to_owned(),
+            business: filed.business.clone(),
+            household: filed.household.clone(),
+            acceptance_unit: filed.acceptance_unit.clone(),
+            photo: blob_json(&filed.photo),
+            fingers: filed
+                .fingers
+                .iter()
+                .map(|(position, quality, template)| FingerViewJson {
+                    position: position.clone(),
+                    quality: *quality,
+                    template: blob_json(template),
+                })
+                .collect(),
+            signature: blob_json(&filed.signature),
+            mobile: filed.mobile.clone(),
+            fee_fen: filed.fee_fen,
+            payment_method: filed.payment_method.clone(),
+            payment_reference: filed.payment_reference.clone(),
+            issue_by: format_date(filed.issue_by),
+            received_on: format_date(filed.received_on),
+        }
+    }
+}
+
+fn digest(field: &str, blob: BlobJson) -> Result<BlobDigest, String> {
+    if blob.sha256.len() != 64 || !blob.sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(format!("{field}.sha256: not a hex SHA-256"));
+    }
+    Ok(BlobDigest {
+        bytes: blob.bytes,
+        sha256: blob.sha256,
+    })
+}
+
+impl SubmissionViewJson {
+    /// The typed view; an error names the field out of protocol.
+    pub fn into_filed(self) -> Result<FiledApplication, String> {
+        let date = |field: &str, text: &str| {
+            parse_date(text).ok_or_else(|| format!("{field}: {text:?} is not a YYYY-MM-DD date"))
+        };
+        Ok(FiledApplication {
+            id: CitizenId::parse(&self.id_number, Date::MAX)
+                .map_err(|err| format!("id_number: {err}"))?,
+            issue_by: date("issue_by", &self.issue_by)?,
+            received_on: date("received_on", &self.received_on)?,
+            photo: digest("photo", self.photo)?,
+            signature: digest("signature", self.signature)?,
+            fingers: self
+                .fingers
+                .into_iter()
+                .map(|finger| {
+                    Ok((
+                        finger.position,
+                        finger.quality,
+                        digest("fingers", finger.template)?,
+                    ))
+                })
+                .collect::<Result<_, String>>()?,
+            application_number: self.application_number,
+            idempotency_key: self.idempotency_key,
+            business: self.business,
+            household: self.household,
+            acceptance_unit: self.acceptance_unit,
+            mobile: self.mobile,
+            fee_fen: self.fee_fen,
+            payment_method: self.payment_method,
+            payment_reference: self.payment_reference,
         })
     }
 }

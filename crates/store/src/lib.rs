@@ -149,7 +149,9 @@ macro_rules! on_pool {
 
 // After `on_pool!`, which it uses.
 pub mod audit;
+pub mod deliveries;
 pub mod fleet;
+pub mod registers;
 pub mod sessions;
 pub mod staff;
 pub mod studios;

@@ -227,7 +227,8 @@ struct ReceiptRow {
     photo: Option<Vec<u8>>,
 }
 
-const APPLICATION_COLUMNS: &str = "application_no, session_id, kiosk_id, city_code, id_number, \
+pub(crate) const APPLICATION_COLUMNS: &str =
+    "application_no, session_id, kiosk_id, city_code, id_number, \
      name, nation_code, address, business, household, receipt_code, mobile, fee_cny, validity, \
      accepted_on, issue_by, remote_area, fingers, status, created_at";
 

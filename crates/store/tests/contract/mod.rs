@@ -19,6 +19,7 @@ use store::{
 use time::macros::date;
 use time::Date;
 
+mod integrity;
 mod studios;
 
 const TODAY: Date = date!(2026 - 11 - 25);
@@ -581,7 +582,7 @@ async fn bulk_loads_count_every_row(db: Arc<TestDatabase>) {
 
 /// Reverses the bytes: enough to see that stored bytes are not the plain ones.
 #[derive(Debug)]
-struct Reversing;
+pub(crate) struct Reversing;
 
 impl BlobCipher for Reversing {
     fn seal(&self, plain: &[u8]) -> Vec<u8> {
