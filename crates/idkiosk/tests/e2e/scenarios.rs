@@ -9,7 +9,8 @@ use std::time::Duration;
 use domain::id::CitizenId;
 use domain::mask::mask_name;
 use domain::prompts::{self, Prompt};
-use domain::session::local;
+use domain::rules::Business;
+use domain::session::{local, PaymentMethod, PortraitApplication};
 use popsys::seed::demo;
 use time::macros::date;
 
@@ -169,37 +170,74 @@ async fn mobile_to_payment(stack: &mut Stack, shots: &mut Shots) -> Res<()> {
     Ok(())
 }
 
-/// Checks the printed certificate and payment notice: two PDFs out of cups-pdf with pages, and
-/// in the text of the documents CUPS received, the certificate's title, the masked name and the
-/// issue-by date.
-async fn check_printed(stack: &Stack, masked_name: &str) -> Res<()> {
+/// Checks the papers of step 12: three PDFs out of cups-pdf with pages, and in the text of the
+/// documents CUPS received (pdftotext), in printing order, the collection certificate (masked
+/// name, issue-by date), the registration form, and the payment notice of `method` saying it
+/// is paid `fee_cny` (a WeChat notice without a QR code or a "pay before"). Returns the notice's
+/// text.
+async fn check_printed(
+    stack: &Stack,
+    masked_name: &str,
+    method: PaymentMethod,
+    fee_cny: u32,
+) -> Res<String> {
     let issue_by = domain::rules::issue_by(date!(2026 - 11 - 25), false);
-    let pdfs = stack.cups.wait_pdfs(2, SLOW).await?;
+    let pdfs = stack.cups.wait_pdfs(3, SLOW).await?;
     for pdf in &pdfs {
         assert!(pdf_pages(pdf)? >= 1, "{} has no page", pdf.display());
     }
     let received = stack.cups.received();
-    assert!(
-        received.len() >= 2,
-        "CUPS kept {} documents",
+    assert_eq!(
+        received.len(),
+        3,
+        "CUPS kept {} documents, expected 3",
         received.len()
     );
     let texts: Vec<String> = received.iter().map(|p| pdf_text(p)).collect::<Res<_>>()?;
-    let all = texts.join("\n");
+    let titles = [
+        prompts::COLLECTION_CERTIFICATE.zh,
+        "居民身份证申领登记表",
+        "缴费通知书",
+    ];
+    for (text, title) in texts.iter().zip(titles) {
+        assert!(
+            text.contains(title),
+            "printed out of order or missing: no {title} in\n{text}"
+        );
+    }
+    let [certificate, form, notice] = [&texts[0], &texts[1], &texts[2]];
     assert!(
-        all.contains(prompts::COLLECTION_CERTIFICATE.zh),
-        "no 居民身份证领取凭证 in the printed text:\n{all}"
+        certificate.contains(masked_name),
+        "masked name {masked_name} not on the certificate:\n{certificate}"
     );
     assert!(
-        all.contains(masked_name),
-        "masked name {masked_name} not in the printed text:\n{all}"
+        certificate.contains(&issue_by.to_string()),
+        "issue-by date {issue_by} not on the certificate:\n{certificate}"
     );
     assert!(
-        all.contains(&issue_by.to_string()),
-        "issue-by date {issue_by} not in the printed text:\n{all}"
+        form.contains("Registration Form"),
+        "the registration form:\n{form}"
     );
+    let (method_zh, paid) = match method {
+        PaymentMethod::WeChat => (prompts::PAYMENT_WECHAT.zh, "交易单号"),
+        PaymentMethod::UnionPay => (prompts::PAYMENT_UNIONPAY.zh, "参考号"),
+    };
+    let amount = format!("¥{fee_cny}.00");
+    for want in [method_zh, "已支付 Paid", amount.as_str(), paid] {
+        assert!(
+            notice.contains(want),
+            "{want} not on the payment notice:\n{notice}"
+        );
+    }
+    for unwanted in ["支付截止", "Pay before", "扫一扫", "Scan with WeChat"] {
+        assert!(
+            !notice.contains(unwanted),
+            "{unwanted} on the paid notice:\n{notice}"
+        );
+    }
     println!(
-        "  printed {} PDFs ({}); certificate text holds {masked_name} and {issue_by}",
+        "  printed {} PDFs ({}): certificate with {masked_name} and {issue_by}, registration \
+         form, {method_zh} notice paid {amount}",
         pdfs.len(),
         pdfs.iter()
             .map(|p| p
@@ -210,7 +248,7 @@ async fn check_printed(stack: &Stack, masked_name: &str) -> Res<()> {
             .collect::<Vec<_>>()
             .join(", ")
     );
-    Ok(())
+    Ok(notice.clone())
 }
 
 fn masked_id(id: &str) -> String {
@@ -410,7 +448,7 @@ async fn f_happy_path_wechat() -> Res<()> {
         prompts::PAYMENT_WECHAT,
     );
     assert_eq!(k.screen().await.as_deref(), Some("finished"));
-    check_printed(&stack, &mask_name(&name)).await?;
+    let notice = check_printed(&stack, &mask_name(&name), PaymentMethod::WeChat, 20).await?;
     let paid: Vec<_> = stack
         .panel
         .wechat_orders()
@@ -419,6 +457,12 @@ async fn f_happy_path_wechat() -> Res<()> {
         .filter(|o| o["trade_state"] == "SUCCESS")
         .collect();
     assert_eq!(paid.len(), 1, "one paid WeChat order: {paid:?}");
+    if let Some(transaction_id) = paid[0]["transaction_id"].as_str() {
+        assert!(
+            notice.contains(transaction_id),
+            "transaction id {transaction_id} not on the notice:\n{notice}"
+        );
+    }
     stack.assert_one_application_one_payment(id).await?;
     report_timings("f_happy_path_wechat", &stack.kiosk.timings);
     pass("f_happy_path_wechat");
@@ -455,7 +499,7 @@ async fn g_happy_path_unionpay() -> Res<()> {
         prompts::PAYMENT_UNIONPAY,
     );
     assert_eq!(k.screen().await.as_deref(), Some("finished"));
-    check_printed(&stack, &mask_name(&name)).await?;
+    check_printed(&stack, &mask_name(&name), PaymentMethod::UnionPay, 20).await?;
     stack.assert_one_application_one_payment(id).await?;
     report_timings("g_happy_path_unionpay", &stack.kiosk.timings);
     pass("g_happy_path_unionpay");
@@ -979,20 +1023,21 @@ async fn happy_typed(name: &str, business: &str, method: &str) -> Res<()> {
     stack.kiosk.touch(&format!("payment-{method}")).await?;
     stack.kiosk.wait_screen("paying", QUICK).await?;
     let deadline = std::time::Instant::now() + SLOW;
-    let paid_with = if method == "wechat" {
+    let (paid_with, payment) = if method == "wechat" {
         while stack.panel.wechat_pay().await.is_err() {
             assert!(std::time::Instant::now() < deadline, "no open order to pay");
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
-        prompts::PAYMENT_WECHAT
+        (prompts::PAYMENT_WECHAT, PaymentMethod::WeChat)
     } else {
         stack.panel.insert_bank_card().await?;
-        prompts::PAYMENT_UNIONPAY
+        (prompts::PAYMENT_UNIONPAY, PaymentMethod::UnionPay)
     };
     let k = &stack.kiosk;
     k.wait_screen("finished", SLOW).await?;
     assert_prompt("paid with", k.bilingual("paid-with").await, paid_with);
-    check_printed(&stack, &mask_name(&citizen)).await?;
+    let fee = Business::parse(business).map_or(0, Business::fee_cny);
+    check_printed(&stack, &mask_name(&citizen), payment, fee).await?;
     stack.assert_one_application_one_payment(id).await?;
     pass(name);
     Ok(())
@@ -1008,4 +1053,44 @@ async fn u_happy_path_lost_local_wechat() -> Res<()> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn v_happy_path_damaged_local_unionpay() -> Res<()> {
     happy_typed("v_happy_path_damaged_local_unionpay", "damaged", "unionpay").await
+}
+
+/// The portrait collection form of a first-time applicant (step 1's button) says 首次申领; it
+/// said 丢失补领, the center's default when the kiosk did not say what the form was for.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn w_first_time_portrait_form() -> Res<()> {
+    let mut stack = stack!("first-time-portrait");
+    let id = demo::RENEWAL_IN_WINDOW;
+    let k = &mut stack.kiosk;
+    k.wait_screen("welcome", QUICK).await?;
+    k.touch("start").await?;
+    k.wait_screen("business", QUICK).await?;
+    k.touch("portrait-form").await?;
+    k.wait_screen("portrait_form_number", QUICK).await?;
+    k.keypad(id).await?;
+    k.touch("portrait-form-requested").await?;
+    k.wait_screen("portrait_form_printed", SLOW).await?;
+    let notices = k.notices().await;
+    assert!(
+        notices.iter().any(|n| n.is(local::PORTRAIT_FORM_PRINTED)),
+        "{:?} not among the notices {notices:?}",
+        local::PORTRAIT_FORM_PRINTED
+    );
+    stack.cups.wait_pdfs(1, SLOW).await?;
+    let received = stack.cups.received();
+    assert_eq!(received.len(), 1, "one document printed");
+    let text = pdf_text(&received[0])?;
+    let first_time = PortraitApplication::FirstTime.prompt();
+    assert!(
+        text.contains(prompts::PORTRAIT_COLLECTION_FORM.zh) && text.contains(first_time.zh),
+        "no 人像采集表 with {} in\n{text}",
+        first_time.zh
+    );
+    assert!(
+        !text.contains(prompts::BUSINESS_LOST.zh),
+        "丢失补领 on a first-time applicant's form:\n{text}"
+    );
+    println!("  printed the portrait form: 申领类型 {}", first_time.zh);
+    pass("w_first_time_portrait_form");
+    Ok(())
 }
