@@ -24,6 +24,7 @@ use popsys::seed::{demo as citizens, LoadPath, SeedConfig};
 use popsys::StorePopulationSystem;
 
 use crate::center_setup::{center_state, CenterOptions, WechatOptions};
+use crate::cmd_popsys::{DEMO_STUDIO, STUDIO_SECRET_FILE};
 use demo::panel::{Panel, Urls};
 use demo::printer::DemoPrinter;
 use demo::supervisor::Supervisor;
@@ -144,13 +145,25 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
     }
 
-    // Population system.
+    // Population system, with the demo's photo studio registered (its secret kept in
+    // DATA_DIR/studio.secret, so `idkiosk popsys receipt add` finds it).
+    let studio_secret = studio_secret(&data_dir)?;
+    popsys::studio::register_studio(
+        &store,
+        DEMO_STUDIO,
+        "演示照相馆 demo photo studio",
+        &studio_secret,
+        popsys::studio::IfRegistered::ReplaceSecret,
+    )
+    .await
+    .context("registering the demo's photo studio")?;
     let popsys_listener = bind(args.popsys_listen, "popsys").await?;
     let popsys_url = format!("http://{}", popsys_listener.local_addr()?);
-    let popsys_app = popsys::app(popsys::AppState {
-        popsys: Arc::new(StorePopulationSystem::new(store.clone())),
-        today: Arc::new(crate::clock::checked_today_source()?),
-    });
+    let popsys_app =
+        popsys::studio::StudioDesk::new(store.clone()).attach(popsys::app(popsys::AppState {
+            popsys: Arc::new(StorePopulationSystem::new(store.clone())),
+            today: Arc::new(crate::clock::checked_today_source()?),
+        }));
 
     // paysim, its keys in DATA_DIR/paysim for the center's WeChat Pay client.
     let keys_dir = data_dir.join("paysim");
@@ -274,6 +287,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         device_urls.clone(),
         printer.clone(),
         kiosk_status.clone(),
+        popsys::studio::StudioClient::new(&popsys_url, DEMO_STUDIO, &studio_secret),
     ));
 
     println!("idkiosk demo is running (Ctrl-C stops it)");
@@ -282,6 +296,12 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     println!("  center (kiosk API):  {center_url}   e.g. POST {center_url}/v1/scope");
     println!(
         "  population system:   {popsys_url}   e.g. GET {popsys_url}/v1/citizens/{}",
+        citizens::RENEWAL_IN_WINDOW
+    );
+    println!(
+        "  photo studio:        {DEMO_STUDIO}   secret {studio_secret} (in {})   e.g. idkiosk popsys receipt add --url {popsys_url} --studio {DEMO_STUDIO} --secret-file {} --citizen {} --photo FILE",
+        data_dir.join(STUDIO_SECRET_FILE).display(),
+        data_dir.join(STUDIO_SECRET_FILE).display(),
         citizens::RENEWAL_IN_WINDOW
     );
     println!(
@@ -418,6 +438,21 @@ fn free_address(addr: SocketAddr) -> anyhow::Result<SocketAddr> {
     }
     let probe = std::net::TcpListener::bind(addr).context("finding a free port for the kiosk")?;
     Ok(probe.local_addr()?)
+}
+
+/// The secret of the demo's photo studio: read from `DATA_DIR/studio.secret`, made on first start.
+fn studio_secret(data_dir: &Path) -> anyhow::Result<String> {
+    let file = data_dir.join(STUDIO_SECRET_FILE);
+    if let Ok(text) = std::fs::read_to_string(&file) {
+        let text = text.trim();
+        if !text.is_empty() {
+            return Ok(text.to_owned());
+        }
+    }
+    let secret = popsys::studio::new_secret();
+    std::fs::write(&file, format!("{secret}\n"))
+        .with_context(|| format!("writing {}", file.display()))?;
+    Ok(secret)
 }
 
 /// The demo kiosk's shared secret: read from `DATA_DIR/kiosk.secret`, made on first start.

@@ -5,9 +5,15 @@
 //! - `popsys seed --db URL --citizens N --seed S [--city 320100] [--today YYYY-MM-DD]` fills an
 //!   empty database with the fixed demo citizens and N generated ones; progress on standard error,
 //!   one JSON summary on standard output.
+//! - `popsys studio add --db URL --id S001 [--name NAME] [--replace-secret]` registers a photo
+//!   studio and prints its new secret once, as JSON.
+//! - `popsys receipt add --citizen ID --photo FILE [--url … --studio … --secret …]` uploads a
+//!   certified photo as a studio does and prints the new receipt as JSON; the defaults are the
+//!   demo's (`http://127.0.0.1:7401`, studio `S001`, the secret in `.idkiosk/demo/studio.secret`).
 
 use std::io::Write;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,6 +21,7 @@ use std::time::Duration;
 use anyhow::Context;
 use domain::region::KioskCity;
 use popsys::seed::{LoadPath, SeedConfig, SeedError};
+use popsys::studio::{IfRegistered, RegisterError, Registered, StudioClient, UploadError};
 use popsys::{AppState, StorePopulationSystem};
 use time::macros::format_description;
 use time::Date;
@@ -32,6 +39,74 @@ enum PopsysCommand {
     Serve(ServeArgs),
     /// Fill an empty database with demo citizens; prints a JSON summary
     Seed(SeedArgs),
+    /// Photo studios that upload certified photos
+    #[command(subcommand)]
+    Studio(StudioCommand),
+    /// Photo receipts, as a studio makes them
+    #[command(subcommand)]
+    Receipt(ReceiptCommand),
+}
+
+/// The demo's photo studio (`idkiosk demo` registers it; `receipt add` uses it by default).
+pub const DEMO_STUDIO: &str = "S001";
+/// Where the demo keeps that studio's secret, under its data folder.
+pub const STUDIO_SECRET_FILE: &str = "studio.secret";
+
+#[derive(clap::Subcommand)]
+enum StudioCommand {
+    /// Register a studio; prints its secret once, as JSON
+    Add(StudioAddArgs),
+}
+
+#[derive(clap::Args)]
+struct StudioAddArgs {
+    /// Database: sqlite://PATH or postgres://… (the population system's)
+    #[arg(long)]
+    db: String,
+    /// The studio's id, 1-32 characters of A-Z a-z 0-9 - _ (it appears in the upload URL)
+    #[arg(long)]
+    id: String,
+    /// The studio's name, for people
+    #[arg(long, default_value = "")]
+    name: String,
+    /// If the studio is registered already, give it a new secret (the old one stops working)
+    #[arg(long)]
+    replace_secret: bool,
+}
+
+#[derive(clap::Subcommand)]
+enum ReceiptCommand {
+    /// Upload a citizen's certified photo as a studio; prints the new receipt as JSON
+    Add(ReceiptAddArgs),
+}
+
+#[derive(clap::Args)]
+struct ReceiptAddArgs {
+    /// The citizen's ID number
+    #[arg(long)]
+    citizen: String,
+    /// The certified photo, a JPEG file
+    #[arg(long)]
+    photo: PathBuf,
+    /// The population system's base URL
+    #[arg(
+        long,
+        env = "IDKIOSK_POPSYS_URL",
+        default_value = "http://127.0.0.1:7401"
+    )]
+    url: String,
+    /// The studio's id
+    #[arg(long, env = "IDKIOSK_STUDIO", default_value = DEMO_STUDIO)]
+    studio: String,
+    /// The studio's secret [default: read from --secret-file]
+    #[arg(long, env = "IDKIOSK_STUDIO_SECRET", hide_env_values = true)]
+    secret: Option<String>,
+    /// A file holding the studio's secret, used without --secret
+    #[arg(long, default_value = ".idkiosk/demo/studio.secret")]
+    secret_file: PathBuf,
+    /// The day the receipt is made, YYYY-MM-DD [default: the population system's today]
+    #[arg(long)]
+    on: Option<String>,
 }
 
 #[derive(clap::Args)]
@@ -74,6 +149,8 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     match args.command {
         PopsysCommand::Serve(args) => serve(args).await,
         PopsysCommand::Seed(args) => seed(args).await,
+        PopsysCommand::Studio(StudioCommand::Add(args)) => studio_add(args).await,
+        PopsysCommand::Receipt(ReceiptCommand::Add(args)) => receipt_add(args).await,
     }
 }
 
@@ -91,6 +168,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         popsys: Arc::new(StorePopulationSystem::new(store.clone())),
         today: Arc::new(today),
     };
+    let app = popsys::studio::StudioDesk::new(store.clone()).attach(popsys::app(state));
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("listening on {}", args.listen))?;
@@ -98,7 +176,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     println!("http://{address}");
     std::io::stdout().flush().context("writing the URL")?;
     tracing::info!(%address, backend = %store.backend(), "popsys listening");
-    popsys::serve(listener, popsys::app(state), crate::shutdown::signal())
+    popsys::serve(listener, app, crate::shutdown::signal())
         .await
         .context("serving")?;
     store.close().await;
@@ -167,6 +245,108 @@ async fn seed(args: SeedArgs) -> anyhow::Result<ExitCode> {
         serde_json::to_string(&summary).context("writing the summary")?
     );
     Ok(ExitCode::SUCCESS)
+}
+
+async fn studio_add(args: StudioAddArgs) -> anyhow::Result<ExitCode> {
+    if let Err(why) = popsys::studio::check_studio_id(&args.id) {
+        return usage(format!("--id: {why}"));
+    }
+    let store = match store::Store::connect(&args.db).await {
+        Ok(store) => store,
+        Err(store::StoreError::UnsupportedUrl(url)) => {
+            return usage(format!(
+                "--db: {url:?} is not sqlite://PATH, sqlite::memory: or postgres://…"
+            ))
+        }
+        Err(err) => {
+            return Err(anyhow::Error::new(err))
+                .with_context(|| format!("opening the database {}", redact(&args.db)))
+        }
+    };
+    let secret = popsys::studio::new_secret();
+    let if_registered = if args.replace_secret {
+        IfRegistered::ReplaceSecret
+    } else {
+        IfRegistered::Refuse
+    };
+    let done =
+        popsys::studio::register_studio(&store, &args.id, &args.name, &secret, if_registered).await;
+    store.close().await;
+    let done = match done {
+        Ok(done) => done,
+        Err(err @ RegisterError::Exists(_)) => {
+            eprintln!("error: --id: {err} (--replace-secret gives it a new secret)");
+            return Ok(ExitCode::FAILURE);
+        }
+        Err(RegisterError::BadId(why)) => return usage(format!("--id: {why}")),
+        Err(err) => return Err(anyhow::Error::new(err)).context("registering the studio"),
+    };
+    println!(
+        "{}",
+        serde_json::json!({
+            "studio": args.id,
+            "name": args.name,
+            "secret": secret,
+            "registered": match done {
+                Registered::Added => "added",
+                Registered::SecretReplaced => "secret_replaced",
+            },
+        })
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn receipt_add(args: ReceiptAddArgs) -> anyhow::Result<ExitCode> {
+    let secret = match args.secret.filter(|s| !s.trim().is_empty()) {
+        Some(secret) => secret.trim().to_owned(),
+        None => match std::fs::read_to_string(&args.secret_file) {
+            Ok(text) if !text.trim().is_empty() => text.trim().to_owned(),
+            Ok(_) => {
+                return usage(format!(
+                    "--secret-file {}: empty",
+                    args.secret_file.display()
+                ))
+            }
+            Err(err) => {
+                return usage(format!(
+                    "no studio secret: give --secret (or IDKIOSK_STUDIO_SECRET), or \
+                     --secret-file (the demo keeps its studio's in DATA_DIR/{STUDIO_SECRET_FILE}); \
+                     {}: {err}",
+                    args.secret_file.display()
+                ))
+            }
+        },
+    };
+    let on = match &args.on {
+        Some(text) => match Date::parse(text, format_description!("[year]-[month]-[day]")) {
+            Ok(date) => Some(date),
+            Err(_) => {
+                return usage(format!(
+                    "--on: {text:?} is not a date of the form YYYY-MM-DD"
+                ))
+            }
+        },
+        None => None,
+    };
+    let jpeg = match std::fs::read(&args.photo) {
+        Ok(jpeg) => jpeg,
+        Err(err) => return usage(format!("--photo {}: {err}", args.photo.display())),
+    };
+    let client = StudioClient::new(&args.url, &args.studio, &secret);
+    match client.upload(args.citizen.trim(), &jpeg, on).await {
+        Ok(receipt) => {
+            println!(
+                "{}",
+                serde_json::to_string(&receipt).context("writing the receipt")?
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(err @ UploadError::Refused { .. }) => {
+            eprintln!("error: {err}");
+            Ok(ExitCode::FAILURE)
+        }
+        Err(err) => Err(anyhow::Error::new(err)).context("uploading the photo"),
+    }
 }
 
 /// A database URL for messages: the password, if any, replaced by `***`.

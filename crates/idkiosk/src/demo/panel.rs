@@ -12,6 +12,8 @@ use axum::http::{header, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Form, Json, Router};
+use base64::Engine;
+use popsys::studio::{StudioClient, UploadError};
 use serde::Serialize;
 use serde_json::{json, Value};
 
@@ -61,15 +63,35 @@ struct Inner {
     citizens: Vec<DemoCitizen>,
     /// The citizen last picked on the page, preselected next time.
     picked: Mutex<String>,
+    /// The demo's photo studio, as a client of popsys's studio interface.
+    studio: StudioClient,
+    /// The receipts the photo studio made through this panel, oldest first.
+    studio_receipts: Mutex<Vec<StudioVisit>>,
+}
+
+/// A receipt the panel's photo studio made.
+#[derive(Debug, Clone, Serialize)]
+pub struct StudioVisit {
+    /// The new receipt code.
+    pub code: String,
+    /// The citizen photographed.
+    pub citizen: String,
+    /// Day made, `YYYY-MM-DD`.
+    pub created_on: String,
+    /// Last day it can be used.
+    pub last_valid_day: String,
+    /// `certified` (cut from the citizen's demo face) or `blank` (no picture of them).
+    pub photo: &'static str,
 }
 
 impl Panel {
-    /// A panel over these devices, printer and kiosk agent.
+    /// A panel over these devices, printer, kiosk agent and photo studio.
     pub fn new(
         urls: Urls,
         devices: DeviceUrls,
         printer: Option<DemoPrinter>,
         kiosk: Arc<Mutex<KioskStatus>>,
+        studio: StudioClient,
     ) -> Panel {
         let citizens = citizens::list();
         let picked = citizens.first().map(|c| c.id.clone()).unwrap_or_default();
@@ -81,6 +103,8 @@ impl Panel {
                 kiosk,
                 citizens,
                 picked: Mutex::new(picked),
+                studio,
+                studio_receipts: Mutex::new(Vec::new()),
             }),
         }
     }
@@ -120,6 +144,10 @@ pub fn router(panel: Panel) -> Router {
         .route("/sim/api/card/unreadable", post(api_card_unreadable))
         .route("/sim/api/card/reseat", post(api_card_reseat))
         .route("/sim/api/barcode", post(api_barcode))
+        .route(
+            "/sim/api/studio",
+            get(api_studio_receipts).post(api_studio_visit),
+        )
         .route("/sim/api/camera", get(api_camera_get).post(api_camera_show))
         .route(
             "/sim/api/finger",
@@ -226,6 +254,92 @@ impl Panel {
         }
         let url = format!("{}/barcode", self.inner.devices.barcode.control);
         device("POST", url, Some(json!({ "code": code }))).await
+    }
+
+    /// The citizen visits the photo studio: it uploads their certified photo (`photo`, else the
+    /// demo's cut of their face, else a blank photo) through popsys's studio interface and hands
+    /// them the new receipt code, which the barcode scanner can then scan.
+    async fn visit_studio(&self, citizen: &str, photo: Option<Vec<u8>>) -> Acted {
+        let citizen = citizen.trim();
+        if citizen.is_empty() {
+            return Err(bad("citizen: an ID number"));
+        }
+        self.remember(citizen);
+        let (jpeg, kind, note) = match photo {
+            Some(jpeg) => (jpeg, "given", None),
+            None => match popsys::seed::demo::studio_photo(citizen) {
+                Ok(Some(jpeg)) => (jpeg, "certified", None),
+                Ok(None) => (
+                    popsys::seed::demo::blank_photo(),
+                    "blank",
+                    Some(
+                        "no demo face for this citizen: a blank photo (step 7 cannot match it)"
+                            .to_owned(),
+                    ),
+                ),
+                Err(err) => (
+                    popsys::seed::demo::blank_photo(),
+                    "blank",
+                    Some(format!("a blank photo (step 7 cannot match it): {err}")),
+                ),
+            },
+        };
+        let receipt = self
+            .inner
+            .studio
+            .upload(citizen, &jpeg, None)
+            .await
+            .map_err(|err| match &err {
+                UploadError::Refused { status, .. } => ApiError(
+                    StatusCode::from_u16(*status).unwrap_or(StatusCode::BAD_GATEWAY),
+                    err.to_string(),
+                ),
+                _ => ApiError(StatusCode::BAD_GATEWAY, err.to_string()),
+            })?;
+        let visit = StudioVisit {
+            code: receipt.code.clone(),
+            citizen: receipt.id_number.clone(),
+            created_on: receipt.created_on.clone(),
+            last_valid_day: receipt.last_valid_day.clone(),
+            photo: kind,
+        };
+        self.inner
+            .studio_receipts
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(visit);
+        let mut answer = serde_json::to_value(&receipt).map_err(|e| bad(e.to_string()))?;
+        answer["photo"] = json!(kind);
+        if let Some(note) = note {
+            answer["note"] = json!(note);
+        }
+        Ok(answer)
+    }
+
+    fn studio_receipts(&self) -> Vec<StudioVisit> {
+        self.inner
+            .studio_receipts
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// The receipt to scan for a citizen: the newest the studio made for them, else their
+    /// seeded one.
+    fn receipt_of(&self, citizen: &str) -> Option<String> {
+        let citizen = citizen.trim().to_uppercase();
+        self.studio_receipts()
+            .into_iter()
+            .rev()
+            .find(|visit| visit.citizen == citizen)
+            .map(|visit| visit.code)
+            .or_else(|| {
+                self.inner
+                    .citizens
+                    .iter()
+                    .find(|c| c.id == citizen)
+                    .and_then(|c| c.receipt.clone())
+            })
     }
 
     async fn camera(&self, show: &str, citizen: Option<&str>) -> Acted {
@@ -508,17 +622,35 @@ async fn api_barcode(
 ) -> Result<Json<Value>, ApiError> {
     let code = match (field(&body, "code"), field(&body, "citizen")) {
         (Some(code), _) => code.to_owned(),
-        (None, Some(id)) => panel
-            .inner
-            .citizens
-            .iter()
-            .find(|c| c.id == id)
-            .and_then(|c| c.receipt.clone())
-            .ok_or_else(|| bad(format!("citizen: {id} has no receipt")))?,
+        (None, Some(id)) => panel.receipt_of(id).ok_or_else(|| {
+            bad(format!(
+                "citizen: {id} has no receipt (POST /sim/api/studio makes one)"
+            ))
+        })?,
         (None, None) => return Err(bad("code: the barcode's text (or citizen: whose receipt)")),
     };
     let answer = panel.scan(&code).await?;
     Ok(Json(json!({ "scanned": code, "device": answer })))
+}
+
+async fn api_studio_visit(
+    State(panel): State<Panel>,
+    Json(body): Body,
+) -> Result<Json<Value>, ApiError> {
+    let citizen = field(&body, "citizen").ok_or_else(|| bad("citizen: an ID number"))?;
+    let photo = match field(&body, "photo_jpeg_base64") {
+        Some(text) => Some(
+            base64::engine::general_purpose::STANDARD
+                .decode(text.trim())
+                .map_err(|e| bad(format!("photo_jpeg_base64: not base64: {e}")))?,
+        ),
+        None => None,
+    };
+    panel.visit_studio(citizen, photo).await.map(Json)
+}
+
+async fn api_studio_receipts(State(panel): State<Panel>) -> Json<Value> {
+    Json(json!({ "receipts": panel.studio_receipts() }))
 }
 
 async fn api_camera_get(State(panel): State<Panel>) -> Result<Json<Value>, ApiError> {
@@ -651,6 +783,7 @@ async fn form_action(
         }
         "card-reseat" => panel.card("POST", "/card/reseat", None).await,
         "barcode" => panel.scan(get("typed").or(get("code")).unwrap_or("")).await,
+        "studio-visit" => panel.visit_studio(citizen.unwrap_or(""), None).await,
         "camera-citizen" => panel.camera("citizen", citizen).await,
         "camera-other" => panel.camera("other", citizen).await,
         "camera-none" => panel.camera("none", None).await,
@@ -766,6 +899,22 @@ async fn page(
     }
     let select = format!("<select name=citizen>{options}</select>");
     let mut receipts = String::new();
+    let visits = panel.studio_receipts();
+    for visit in visits.iter().rev() {
+        let name = inner
+            .citizens
+            .iter()
+            .find(|c| c.id == visit.citizen)
+            .map_or("", |c| c.name.as_str());
+        receipts.push_str(&format!(
+            "<option value=\"{code}\">{code} — {name} {id}, from the photo studio ({photo} photo), usable through {last}</option>",
+            code = esc(&visit.code),
+            name = esc(name),
+            id = esc(&visit.citizen),
+            photo = visit.photo,
+            last = esc(&visit.last_valid_day),
+        ));
+    }
     for (code, what) in citizens::receipts() {
         receipts.push_str(&format!(
             "<option value=\"{code}\">{code} — {}</option>",
@@ -854,6 +1003,12 @@ camera: <a href="{stream}">{stream}</a> ·
 <button name=action value=card-place>放置身份证 Place card</button></form>
 {remove}{unreadable}{reseat}
 <p class=state>card reader: {card}</p></section>
+
+<section><h2>照相馆 Photo studio</h2>
+<form method=post action="/sim/do">{select}
+<button name=action value=studio-visit>去照相馆拍照 Visit the photo studio</button></form>
+<p class=state>The studio uploads the citizen's certified photo to the population system
+and gets a new receipt code (valid 180 days), listed first under Receipt barcode.</p></section>
 
 <section><h2>回执条码 Receipt barcode</h2>
 <form method=post action="/sim/do"><select name=code>{receipts}</select>

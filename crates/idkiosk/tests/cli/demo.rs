@@ -251,6 +251,97 @@ fn the_demo_starts_everything_and_the_panel_drives_the_devices() {
     assert_eq!(status, 400, "a bad number is the simulator's 400: {body}");
     assert!(body["error"].is_string());
 
+    // The photo studio makes a new receipt at every visit (any number of sessions), the
+    // population system knows it, and the barcode button scans the newest one.
+    assert_eq!(urls["photo studio"], "S001", "{urls:?}");
+    let popsys = &urls["population system"];
+    let mut codes = Vec::new();
+    for _ in 0..2 {
+        let (status, body) = request(
+            "POST",
+            &format!("{panel}/sim/api/studio"),
+            &[],
+            r#"{"citizen":"320104200012100044"}"#,
+        );
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["id_number"], "320104200012100044", "{body}");
+        assert_eq!(body["studio"], "S001", "{body}");
+        assert_eq!(body["created_on"], "2026-11-25", "{body}");
+        codes.push(body["code"].as_str().expect("a receipt code").to_owned());
+    }
+    assert_ne!(codes[0], codes[1], "a new code per visit");
+    for code in &codes {
+        let (status, body) = request(
+            "POST",
+            &format!("{popsys}/v1/receipts/{code}/resolve"),
+            &[],
+            r#"{"id_number":"320104200012100044"}"#,
+        );
+        assert_eq!(status, 200, "{code}: {body}");
+        assert!(body["photo_jpeg_base64"].is_string(), "{body}");
+    }
+    let (status, body) = request(
+        "POST",
+        &format!("{panel}/sim/api/barcode"),
+        &[],
+        r#"{"citizen":"320104200012100044"}"#,
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["scanned"], codes[1].as_str(), "{body}");
+    let (status, body) = request("GET", &format!("{panel}/sim/api/studio"), &[], "");
+    assert_eq!(status, 200);
+    assert_eq!(body["receipts"].as_array().map(Vec::len), Some(2), "{body}");
+    let (status, body) = request(
+        "POST",
+        &format!("{panel}/sim/api/studio"),
+        &[],
+        r#"{"citizen":"110101199003070011"}"#,
+    );
+    assert_eq!(status, 404, "not in the register: {body}");
+    assert!(
+        body["error"].as_str().unwrap_or("").contains("id_number"),
+        "{body}"
+    );
+
+    // `idkiosk popsys receipt add` uploads as the demo's studio, with the secret it keeps.
+    let photo = data_dir.join("photo.jpg");
+    std::fs::write(&photo, popsys::seed::demo::blank_photo()).unwrap();
+    let secret_file = data_dir.join("studio.secret");
+    let add = |secret_file: &Path| {
+        Command::new(env!("CARGO_BIN_EXE_idkiosk"))
+            .args(["popsys", "receipt", "add", "--url", popsys])
+            .args(["--citizen", "320322199203150034", "--photo"])
+            .arg(&photo)
+            .arg("--secret-file")
+            .arg(secret_file)
+            .env("IDKIOSK_LOG", "warn")
+            .env_remove("IDKIOSK_STUDIO_SECRET")
+            .output()
+            .expect("idkiosk popsys receipt add runs")
+    };
+    let output = add(&secret_file);
+    assert!(output.status.success(), "{output:?}");
+    let receipt: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    assert_eq!(receipt["id_number"], "320322199203150034", "{receipt}");
+    assert_eq!(receipt["studio"], "S001", "{receipt}");
+    let code = receipt["code"].as_str().unwrap();
+    let (status, body) = request(
+        "POST",
+        &format!("{popsys}/v1/receipts/{code}/resolve"),
+        &[],
+        r#"{"id_number":"320322199203150034"}"#,
+    );
+    assert_eq!(status, 200, "{body}");
+    let wrong = data_dir.join("wrong.secret");
+    std::fs::write(&wrong, "not-the-secret\n").unwrap();
+    let output = add(&wrong);
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("401") && stderr.contains("authorization"),
+        "{stderr}"
+    );
+
     // Nothing to pay yet; the page renders.
     let (status, body) = request("POST", &format!("{panel}/sim/api/wechat/pay"), &[], "{}");
     assert_eq!(status, 409, "{body}");

@@ -368,6 +368,34 @@ pub fn certified_photo(id: &str) -> Result<Option<Vec<u8>>, FacesError> {
     cuts(&faces_dir(), file).map(|c| Some(c.certified))
 }
 
+/// The photo the demo's photo studio takes of a fixed demo citizen (a new receipt's certified
+/// photo, 358 × 441 JPEG): cut from the picture of their receipt's certified photo, else from the
+/// picture of their historical photo (the same person, so it matches it as a certified photo
+/// must). `None` for other numbers and citizens without a picture.
+pub fn studio_photo(id: &str) -> Result<Option<Vec<u8>>, FacesError> {
+    let Some(file) = plan(id).and_then(|p| p.certified.or(p.historical)) else {
+        return Ok(None);
+    };
+    cuts(&faces_dir(), file).map(|c| Some(c.certified))
+}
+
+/// A blank 358 × 441 ID photo (light grey JPEG): what the demo's photo studio uploads when it
+/// has no picture of the citizen (the demo faces are not installed, or not a fixed citizen). A
+/// receipt with it passes step 6; step 7's comparison cannot.
+pub fn blank_photo() -> Vec<u8> {
+    let pixels = vec![235u8; OUT_W * OUT_H * 3];
+    let mut jpeg = Vec::new();
+    jpeg_encoder::Encoder::new(&mut jpeg, 80)
+        .encode(
+            &pixels,
+            OUT_W as u16,
+            OUT_H as u16,
+            jpeg_encoder::ColorType::Rgb,
+        )
+        .unwrap_or_else(|e| panic!("encoding a 358x441 RGB JPEG into memory failed: {e}"));
+    jpeg
+}
+
 /// Puts the photos of [`PLANS`] into the fixed demo citizens' bundles (their historical photo
 /// records and their receipts), from the pictures in `dir`. Returns how many photos were set.
 /// On an error nothing is changed.
