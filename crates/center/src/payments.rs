@@ -413,6 +413,35 @@ async fn record_paid(
         .as_deref()
         .and_then(payment::parse_rfc3339)
         .map_or_else(|| state.now(), OffsetDateTime::unix_timestamp);
+    // Paid, but not what was ordered: not a payment of this application. Held for staff (the
+    // money goes back) and listed by the reconciliation.
+    if let Some(order) = state
+        .store
+        .payment_by_trade_no(&transaction.out_trade_no)
+        .await?
+    {
+        let ordered = order.amount_fen;
+        if i64::from(transaction.amount.total) != ordered || i64::from(paid_fen) != ordered {
+            let held = state
+                .store
+                .hold_payment(
+                    &transaction.out_trade_no,
+                    transaction_id,
+                    i64::from(paid_fen),
+                    paid_at,
+                )
+                .await?;
+            if held {
+                tracing::warn!(
+                    out_trade_no = transaction.out_trade_no,
+                    ordered,
+                    paid = paid_fen,
+                    "paid amount differs from the order: held for staff, not recorded as paid"
+                );
+            }
+            return Ok(false);
+        }
+    }
     let new = state
         .store
         .record_payment_paid(

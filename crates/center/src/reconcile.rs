@@ -54,6 +54,18 @@ pub enum Mismatch {
         /// Paid, in fen.
         paid_fen: i64,
     },
+    /// The provider reported a payment of another amount than the order's: held, not counted as
+    /// paid, and the money must go back.
+    HeldAmountMismatch {
+        /// The order.
+        out_trade_no: String,
+        /// The application.
+        application_no: String,
+        /// Ordered, in fen.
+        ordered_fen: i64,
+        /// Reported paid, in fen.
+        paid_fen: i64,
+    },
     /// Paid, but the application was referred (or the payment flagged `void_required`) and the
     /// money has not gone back yet: void the POS purchase or refund the WeChat payment.
     RefundRequired {
@@ -161,6 +173,17 @@ pub async fn report(store: &Store, date: Date) -> Result<Report, StoreError> {
                 }
             }
         }
+    }
+    for p in payments
+        .values()
+        .filter(|p| p.state != "SUCCESS" && p.void_required && p.transaction_id.is_some())
+    {
+        mismatches.push(Mismatch::HeldAmountMismatch {
+            out_trade_no: p.out_trade_no.clone(),
+            application_no: p.application_no.clone(),
+            ordered_fen: p.amount_fen,
+            paid_fen: p.paid_fen.unwrap_or(0),
+        });
     }
     for (application_no, orders) in &paid_by_application {
         if orders.len() > 1 {

@@ -535,6 +535,18 @@ async fn a_population_system_down_during_delivery_gets_each_application_once_whe
                 .claimed(),
             0
         );
+        // Still undelivered an hour later: the fleet view raises the alert.
+        let view = center::fleet::view::fleet_view(&world.state).await.unwrap();
+        assert!(
+            view.center_alerts.is_empty(),
+            "{backend}: too early for the alert"
+        );
+        world.clock.advance(Duration::from_secs(3601));
+        let view = center::fleet::view::fleet_view(&world.state).await.unwrap();
+        assert_eq!(view.center_alerts.len(), 1, "{backend}");
+        assert_eq!(view.center_alerts[0].kind, "undelivered");
+        assert!(view.center_alerts[0].message.contains(&number));
+        assert!(center::fleet::view::render(&view).contains("data-alert=\"undelivered\""));
 
         // Back up (same address). Say the first send had reached it and only the answer was
         // lost: the population system holds the application already.
@@ -559,6 +571,11 @@ async fn a_population_system_down_during_delivery_gets_each_application_once_whe
                 .len(),
             1,
             "{backend}: filed once"
+        );
+        let view = center::fleet::view::fleet_view(&world.state).await.unwrap();
+        assert!(
+            view.center_alerts.is_empty(),
+            "{backend}: delivered, no alert"
         );
         stop.send(()).unwrap();
         task.await.unwrap();

@@ -428,3 +428,48 @@ async fn a_wechat_payment_made_after_the_session_was_referred_is_flagged_for_ref
         }));
     world.finish().await;
 }
+
+// Issue 13, bad input: a callback whose amount differs from the order is not a payment of it.
+#[tokio::test]
+async fn a_callback_for_another_amount_is_held_not_recorded_as_paid() {
+    let world = world().await;
+    let sid = new_session();
+    let number = up_to_application(&world, &sid).await;
+    let created = world.client.create_payment(&sid, &wechat(1)).await.unwrap();
+    let mut tx = paid_transaction(&created.out_trade_no, "4200000000000000009");
+    tx.amount.total = 1;
+    tx.amount.payer_total = Some(1);
+    let (headers, body) = payment::sim::build_callback(
+        &tx,
+        &keys().platform.apiv3_key,
+        &keys().platform.signer(),
+        &keys().platform.public_key_id,
+        OffsetDateTime::now_utc(),
+    )
+    .unwrap();
+    // Acknowledged (it was verified and kept), so WeChat stops resending it.
+    assert_eq!(world.post_callback(headers, body).await, 204);
+    let stored = world
+        .store()
+        .payment(sid.as_str(), 1)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_ne!(stored.state, "SUCCESS");
+    assert_eq!(stored.paid_fen, Some(1));
+    assert!(stored.void_required);
+    let today = world.state.today.today();
+    let report = center::reconcile::report(world.store(), today)
+        .await
+        .unwrap();
+    assert_eq!(report.paid, 0, "{report:?}");
+    assert!(report
+        .mismatches
+        .contains(&center::reconcile::Mismatch::HeldAmountMismatch {
+            out_trade_no: created.out_trade_no.clone(),
+            application_no: number,
+            ordered_fen: 2000,
+            paid_fen: 1,
+        }));
+    world.finish().await;
+}

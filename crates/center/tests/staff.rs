@@ -812,3 +812,64 @@ async fn a_reprint_is_the_certificate_again_and_audited() {
         db.finish().await;
     }
 }
+
+// Issue 13: a clerk sees whether an application reached the population system.
+#[tokio::test]
+async fn the_record_shows_the_delivery_to_the_population_system() {
+    let db = TestDatabase::sqlite().await.unwrap();
+    let c = console(&db).await;
+    let now = 1_795_000_100;
+    c.store
+        .start_session("S-STAFF-0003", "K0001", now)
+        .await
+        .unwrap();
+    let (app, _) = c
+        .store
+        .create_application(&NewApplication {
+            session_id: "S-STAFF-0003".into(),
+            kiosk_id: "K0001".into(),
+            city_code: "320100".into(),
+            id_number: ID.into(),
+            name: "王晓燕".into(),
+            nation_code: "01".into(),
+            address: "南京市玄武区北京东路1号".into(),
+            business: "lost".into(),
+            household: "local".into(),
+            receipt_code: "R1234567891".into(),
+            mobile: "13800138000".into(),
+            fee_cny: 40,
+            validity: "20_years".into(),
+            accepted_on: date!(2026 - 11 - 25),
+            issue_by: date!(2027 - 01 - 24),
+            remote_area: false,
+            fingers: "[]".into(),
+            now,
+        })
+        .await
+        .unwrap();
+    let no = app.application_no.clone();
+    let clerk = login(&c.app, "window_clerk", PASSWORD).await.ok().unwrap();
+    let page = |body: &str| body.to_owned();
+    let record = get(&c.app, &format!("/staff/applications/{no}"), Some(&clerk)).await;
+    assert!(page(&record.body).contains("未上报"), "{}", record.body);
+
+    assert!(c.store.complete_application(&no, now).await.unwrap());
+    c.store
+        .delivery_retry(
+            &no,
+            "population system unavailable: connection refused",
+            now + 60,
+            now,
+        )
+        .await
+        .unwrap();
+    let record = get(&c.app, &format!("/staff/applications/{no}"), Some(&clerk)).await;
+    assert!(record.body.contains("重试中 retrying"), "{}", record.body);
+    assert!(record.body.contains("connection refused"));
+    assert!(record.body.contains("旧证挂失 Old card reported lost"));
+
+    c.store.delivery_done(&no, &no, now + 61).await.unwrap();
+    let record = get(&c.app, &format!("/staff/applications/{no}"), Some(&clerk)).await;
+    assert!(record.body.contains("已上报 delivered"), "{}", record.body);
+    db.finish().await;
+}

@@ -245,6 +245,12 @@ const VOID_REQUIRED_WHEN_PAID: &str = "(NOT EXISTS (SELECT 1 FROM center_applica
          AND o.out_trade_no <> center_payments.out_trade_no \
          AND o.state IN ('SUCCESS', 'REVOKED')))";
 
+/// Holds a payment reported paid with another amount than ordered ([`Store::hold_payment`]).
+const HOLD_PAYMENT: &str = "UPDATE center_payments SET state = 'PAYERROR', transaction_id = $2, \
+       paid_fen = $3, paid_at = $4, updated_at = $4, void_required = TRUE \
+     WHERE out_trade_no = $1 AND state NOT IN ('SUCCESS', 'REVOKED', 'REFUND') \
+       AND transaction_id IS NULL";
+
 /// The largest sequence number of a city and day (four digits).
 pub const MAX_DAILY_APPLICATIONS: i64 = 9999;
 
@@ -788,6 +794,27 @@ impl Store {
             .await
             .map(|done| done.rows_affected())
         })?;
+        Ok(done == 1)
+    }
+
+    /// Holds a payment the provider reports paid with an amount other than the order's: it is
+    /// not recorded as paid (`PAYERROR`), keeps the transaction and the amount for staff, and
+    /// is flagged `void_required` (the money must go back). Returns whether this call held it.
+    pub async fn hold_payment(
+        &self,
+        out_trade_no: &str,
+        transaction_id: &str,
+        paid_fen: i64,
+        paid_at: i64,
+    ) -> Result<bool, StoreError> {
+        let done = on_pool!(&self.pool, |pool| sqlx::query(HOLD_PAYMENT)
+            .bind(out_trade_no)
+            .bind(transaction_id)
+            .bind(paid_fen)
+            .bind(paid_at)
+            .execute(pool)
+            .await
+            .map(|done| done.rows_affected()))?;
         Ok(done == 1)
     }
 

@@ -77,6 +77,10 @@ pub struct FleetView {
     pub alerts: usize,
     /// Every kiosk, by id.
     pub kiosks: Vec<KioskStatus>,
+    /// Alerts of the center itself (`undelivered`: applications the population system has not
+    /// acknowledged for longer than [`crate::delivery::UNDELIVERED_ALERT`]).
+    #[serde(default)]
+    pub center_alerts: Vec<Alert>,
 }
 
 /// `[start, end)` of `day` in Asia/Shanghai, unix seconds.
@@ -179,7 +183,29 @@ pub async fn fleet_view(state: &AppState) -> Result<FleetView, AppError> {
             alerts,
         });
     }
+    let mut center_alerts = Vec::new();
+    let alert_after = i64::try_from(crate::delivery::UNDELIVERED_ALERT.as_secs()).unwrap_or(3600);
+    let undelivered = state.store.undelivered_since(now - alert_after).await?;
+    if let Some(oldest) = undelivered.first() {
+        let refused = undelivered
+            .iter()
+            .filter(|d| d.state == store::deliveries::DeliveryState::Rejected)
+            .count();
+        let ago = human(now - oldest.created_at);
+        center_alerts.push(Alert {
+            kind: "undelivered".into(),
+            device: None,
+            message: format!(
+                "{count} 份受理超过 1 小时未上报人口信息系统（{refused} 份被拒绝），最早 {no}，已 {ago} · \
+                 {count} applications not delivered to the population system for over an hour \
+                 ({refused} refused); oldest {no}, for {ago}",
+                count = undelivered.len(),
+                no = oldest.application_no,
+            ),
+        });
+    }
     Ok(FleetView {
+        center_alerts,
         generated_at: now,
         today: today.to_string(),
         silent_after_s: silent_after,
@@ -248,7 +274,7 @@ pub fn render(view: &FleetView) -> String {
          </style></head><body data-testid=\"fleet\">\
          <h1>自助终端运行状态 <small>Kiosk fleet</small></h1>\
          <p class=\"summary\">{} 台终端 · {} 台告警 · 今日 {} · 超过 {} 秒无心跳即告警 \
-         ({} kiosks, {} with alerts, silent after {} s)</p>\
+         ({} kiosks, {} with alerts, silent after {} s)</p>{}\
          <table><thead><tr><th>终端 Kiosk</th><th>状态 State</th><th>最后心跳 Last seen</th>\
          <th>今日业务 Sessions today</th><th>设备 Devices</th><th>版本 Version</th>\
          <th>待发 Outbox</th><th>配置 Config</th><th>证书 Certificate</th><th>告警 Alerts</th>\
@@ -260,6 +286,14 @@ pub fn render(view: &FleetView) -> String {
         view.kiosks.len(),
         view.alerts,
         view.silent_after_s,
+        view.center_alerts
+            .iter()
+            .map(|alert| format!(
+                "<p class=\"alerts\" role=\"alert\" data-alert=\"{}\">{}</p>",
+                escape(&alert.kind),
+                escape(&alert.message)
+            ))
+            .collect::<String>(),
     );
     for kiosk in &view.kiosks {
         let last_seen = match (kiosk.last_seen, kiosk.silent_for_s) {

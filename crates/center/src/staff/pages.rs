@@ -10,6 +10,7 @@ use domain::mask::mask_name;
 use domain::session::SessionOutcome;
 use serde::Deserialize;
 use store::audit::Verification;
+use store::deliveries::{DeliveryRecord, DeliveryState};
 use store::sessions::ApplicationRecord;
 
 use super::html::{self, esc};
@@ -342,6 +343,57 @@ async fn find_application(state: &AppState, no: &str) -> Result<ApplicationRecor
         .ok_or_else(|| StaffError::NotFound(format!("no application {no}")))
 }
 
+/// Where the application's delivery to the population system stands, for the record page.
+fn delivery_fields(delivery: Option<&DeliveryRecord>, business: &str) -> String {
+    let Some(delivery) = delivery else {
+        return html::fields(&[(
+            "状态 State",
+            "未上报：会话未完成 not queued: the session has not completed".into(),
+        )]);
+    };
+    let state = match delivery.state {
+        DeliveryState::Pending if delivery.attempts == 0 => "待上报 queued",
+        DeliveryState::Pending => "重试中 retrying",
+        DeliveryState::Delivered => "已上报 delivered",
+        DeliveryState::Rejected => "被拒绝，需人工处理 refused: staff must act",
+    };
+    let mut fields = vec![
+        (
+            "状态 State",
+            format!("<span id=\"delivery-state\">{state}</span>"),
+        ),
+        ("尝试次数 Attempts", delivery.attempts.to_string()),
+        ("入队时间 Queued at", html::time(delivery.created_at)),
+    ];
+    if let Some(at) = delivery.delivered_at {
+        fields.push(("上报时间 Delivered at", html::time(at)));
+    }
+    if delivery.state == DeliveryState::Pending && delivery.attempts > 0 {
+        fields.push((
+            "下次尝试 Next attempt",
+            html::time(delivery.next_attempt_at),
+        ));
+    }
+    if let Some(reference) = &delivery.reference {
+        fields.push(("人口系统编号 Population system reference", esc(reference)));
+    }
+    if business == "lost" {
+        fields.push((
+            "旧证挂失 Old card reported lost",
+            if delivery.lost_reported {
+                "是 yes"
+            } else {
+                "否 not yet"
+            }
+            .into(),
+        ));
+    }
+    if let Some(error) = &delivery.last_error {
+        fields.push(("最近错误 Last error", esc(error)));
+    }
+    html::fields(&fields)
+}
+
 /// `GET /staff/applications/{no}`: the whole record (audited `view_record`).
 pub async fn application(
     State(state): State<AppState>,
@@ -354,6 +406,7 @@ pub async fn application(
     let scores = state.store.face_scores(sid).await?;
     let payments = state.store.payments_of_application(&no).await?;
     let documents = state.store.session_documents(sid).await?;
+    let delivery = state.store.delivery(&no).await?;
     let base = format!("/staff/applications/{}", esc(&no));
 
     let record = html::fields(&[
@@ -463,8 +516,10 @@ pub async fn application(
         })
         .collect();
 
+    let delivery = delivery_fields(delivery.as_ref(), &app.business);
     let body = format!(
         "<section><h2>受理信息 Record</h2>{record}</section>\
+         <section><h2>上报人口信息系统 Delivery to the population system</h2>{delivery}</section>\
          <section><h2>人像比对 Face comparison</h2><p>{faces}</p>{images}</section>\
          <section><h2>指纹质量 Fingerprint quality</h2>{fingers}</section>\
          <section><h2>缴费 Payments</h2>{payments}</section>\
