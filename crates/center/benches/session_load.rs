@@ -131,18 +131,28 @@ impl KioskFigures {
         due: Instant,
         call: impl std::future::Future<Output = Result<T, E>>,
     ) -> bool {
+        self.answer(kind, due, call).await.is_some()
+    }
+
+    /// [`Self::time`], keeping the answer.
+    async fn answer<T, E: std::fmt::Display>(
+        &mut self,
+        kind: usize,
+        due: Instant,
+        call: impl std::future::Future<Output = Result<T, E>>,
+    ) -> Option<T> {
         let began = due;
         match call.await {
-            Ok(_) => {
+            Ok(answer) => {
                 self.calls.push((kind, began.elapsed()));
-                true
+                Some(answer)
             }
             Err(err) => {
                 self.errors += 1;
                 if self.first_error.is_none() {
                     self.first_error = Some(format!("{}: {err}", CALLS[kind]));
                 }
-                false
+                None
             }
         }
     }
@@ -229,10 +239,21 @@ async fn kiosk(
             id: citizen.id.clone(),
             card: None,
         };
-        if !figures.time(0, due, client.scope(&scope)).await {
+        let sid = SessionId::parse(&format!("{run}-{k}-{n}")).expect("a session id");
+        // Step 5 bound to the session: steps 6 and later are only for an accepted case.
+        let Some(decided) = figures
+            .answer(0, due, client.session_scope(&sid, &scope))
+            .await
+        else {
+            continue;
+        };
+        if decided.outcome != "accept" {
+            let due = pacer.due().await;
+            if figures.time(3, due, client.end(&sid, &outcome)).await {
+                figures.sessions += 1;
+            }
             continue;
         }
-        let sid = SessionId::parse(&format!("{run}-{k}-{n}")).expect("a session id");
         let receipt = ReceiptRequest {
             id: citizen.id.clone(),
             receipt: citizen

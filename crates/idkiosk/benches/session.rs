@@ -305,12 +305,15 @@ async fn baseline(demo: &Demo) -> Res<Duration> {
     let sid = domain::session::SessionId::parse(&format!("bench{}", std::process::id()))?;
     let started = Instant::now();
     let scope = client
-        .scope(&ScopeRequest {
-            business: "lost".into(),
-            household: "local".into(),
-            id: id.into(),
-            card: None,
-        })
+        .session_scope(
+            &sid,
+            &ScopeRequest {
+                business: "lost".into(),
+                household: "local".into(),
+                id: id.into(),
+                card: None,
+            },
+        )
         .await?;
     if scope.outcome != "accept" {
         return Err(format!("baseline scope: {}", scope.reason).into());

@@ -408,3 +408,194 @@ async fn internal_error_hides_the_cause() {
     );
     assert_eq!(body.as_object().unwrap().len(), 2, "{body}");
 }
+
+fn submission_body() -> Value {
+    use base64::Engine as _;
+    let b64 = |bytes: &[u8]| base64::engine::general_purpose::STANDARD.encode(bytes);
+    json!({
+        "idempotency_key": "session-api-1",
+        "application_number": "320100202611250001",
+        "id_number": demo::LONG_TERM,
+        "business": "damaged",
+        "household": "local",
+        "acceptance_unit": "南京市公安局",
+        "photo_jpeg_base64": b64(b"\xFF\xD8\xFFphoto"),
+        "fingers": [
+            {"position": "right_index", "quality": 81, "template_base64": b64(b"FMR\0one")},
+            {"position": "left_index", "quality": 77, "template_base64": b64(b"FMR\0two")}
+        ],
+        "signature_png_base64": b64(b"\x89PNG\r\n\x1a\nsignature"),
+        "mobile": "13912345678",
+        "fee_fen": 4000,
+        "payment_method": "wechat",
+        "payment_reference": "4200000000202611250001",
+        "issue_by": "2027-01-24",
+        "on": "2026-11-25"
+    })
+}
+
+#[tokio::test]
+async fn an_application_is_filed_once_and_shown_by_number() {
+    let api = Api::new().await;
+    let body = submission_body().to_string();
+    let first = api.post("/v1/applications", &body).await;
+    assert_eq!(first.0, StatusCode::CREATED, "{}", first.1);
+    assert_eq!(first.1["created"], true);
+    let again = api.post("/v1/applications", &body).await;
+    assert_eq!(again.0, StatusCode::OK, "{}", again.1);
+    assert_eq!(again.1["created"], false);
+    let (status, filed) = api.get("/v1/applications/320100202611250001").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(filed["idempotency_key"], "session-api-1");
+    assert_eq!(filed["fingers"][1]["position"], "left_index");
+    assert_eq!(filed["photo"]["bytes"], 8);
+    assert_eq!(
+        filed["signature"]["sha256"].as_str().map(str::len),
+        Some(64)
+    );
+    // Another session of the same citizen: refused with a reason code.
+    let mut other = submission_body();
+    other["idempotency_key"] = "session-api-2".into();
+    other["application_number"] = "320100202611250002".into();
+    let refused = api.post("/v1/applications", &other.to_string()).await;
+    assert_eq!(refused.0, StatusCode::CONFLICT, "{}", refused.1);
+    assert_eq!(refused.1["reason"], "application_in_progress");
+    assert_error(
+        &api.get("/v1/applications/320100202611259999").await,
+        StatusCode::NOT_FOUND,
+        "number",
+    );
+}
+
+#[tokio::test]
+async fn a_bad_submission_names_its_field_and_files_nothing() {
+    let api = Api::new().await;
+    let cases: &[(&str, Value, &str)] = &[
+        ("id_number", json!("320106196307084568"), "id_number"),
+        ("business", json!("renewal"), "business"),
+        (
+            "photo_jpeg_base64",
+            json!("bm90IGEganBlZw=="),
+            "photo_jpeg_base64",
+        ),
+        ("photo_jpeg_base64", json!("%%%"), "photo_jpeg_base64"),
+        (
+            "signature_png_base64",
+            json!("bm90IGEgcG5n"),
+            "signature_png_base64",
+        ),
+        ("mobile", json!("12345"), "mobile"),
+        ("fee_fen", json!(0), "fee_fen"),
+        ("payment_method", json!("cash"), "payment_method"),
+        ("issue_by", json!("2027/01/24"), "issue_by"),
+        ("application_number", json!("12"), "application_number"),
+    ];
+    for (key, value, field) in cases {
+        let mut body = submission_body();
+        body[*key] = value.clone();
+        let answer = api.post("/v1/applications", &body.to_string()).await;
+        assert_error(&answer, StatusCode::BAD_REQUEST, field);
+    }
+    let mut twice = submission_body();
+    twice["fingers"][1]["position"] = "right_index".into();
+    assert_error(
+        &api.post("/v1/applications", &twice.to_string()).await,
+        StatusCode::BAD_REQUEST,
+        "fingers[1].position",
+    );
+    let mut one = submission_body();
+    one["fingers"] = json!([one["fingers"][0].clone()]);
+    assert_error(
+        &api.post("/v1/applications", &one.to_string()).await,
+        StatusCode::BAD_REQUEST,
+        "fingers",
+    );
+    assert_error(
+        &api.get("/v1/applications/320100202611250001").await,
+        StatusCode::NOT_FOUND,
+        "number",
+    );
+}
+
+#[tokio::test]
+async fn a_card_is_reported_lost_and_the_lookup_says_so() {
+    let api = Api::new().await;
+    let body = json!({"application_number": "320100202611250001", "on": "2026-11-25"}).to_string();
+    let (status, answer) = api
+        .post(
+            &format!("/v1/cards/{}/report-lost", demo::RENEWAL_IN_WINDOW),
+            &body,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(answer["status"], "reported_lost");
+    assert_eq!(answer["reported_lost_on"], "2026-11-25");
+    let (_, citizen) = api
+        .get(&format!(
+            "/v1/citizens/{}?city=320100",
+            demo::RENEWAL_IN_WINDOW
+        ))
+        .await;
+    assert_eq!(citizen["card"]["status"], "reported_lost");
+    assert_error(
+        &api.post("/v1/cards/11010519491231002X/report-lost", &body)
+            .await,
+        StatusCode::NOT_FOUND,
+        "id",
+    );
+    assert_error(
+        &api.post(
+            &format!("/v1/cards/{}/report-lost", demo::RENEWAL_IN_WINDOW),
+            r#"{"application_number": "x"}"#,
+        )
+        .await,
+        StatusCode::BAD_REQUEST,
+        "application_number",
+    );
+}
+
+#[tokio::test]
+async fn each_register_answers_for_its_own() {
+    let api = Api::new().await;
+    let local = |number: &str| format!("/v1/registers/local/citizens/{number}?city=320100");
+    let province = |number: &str| format!("/v1/registers/province/citizens/{number}?city=320100");
+    assert_eq!(
+        api.get(&local(demo::RENEWAL_IN_WINDOW)).await.0,
+        StatusCode::OK
+    );
+    assert_error(
+        &api.get(&local(demo::PROVINCE_REGISTERED_REMOTE)).await,
+        StatusCode::NOT_FOUND,
+        "id",
+    );
+    assert_eq!(
+        api.get(&province(demo::PROVINCE_REGISTERED_REMOTE)).await.0,
+        StatusCode::OK
+    );
+    let (status, entry) = api
+        .get(&format!(
+            "/v1/registers/residence/citizens/{}?city=320100&on=2026-11-25",
+            demo::PROVINCE_REGISTERED_REMOTE
+        ))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{entry}");
+    assert_eq!(entry["in_force"], true);
+    assert_error(
+        &api.get(&format!(
+            "/v1/registers/residence/citizens/{}?city=320100",
+            demo::PROVINCE_NOT_REGISTERED
+        ))
+        .await,
+        StatusCode::NOT_FOUND,
+        "id",
+    );
+    assert_error(
+        &api.get(&format!(
+            "/v1/registers/local/citizens/{}",
+            demo::RENEWAL_IN_WINDOW
+        ))
+        .await,
+        StatusCode::BAD_REQUEST,
+        "city",
+    );
+}

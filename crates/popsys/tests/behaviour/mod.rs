@@ -26,6 +26,9 @@ async fn check_all(system: &dyn PopulationSystem) {
     history_photo_on_record(system).await;
     decision_table_rows(system).await;
     receipts(system).await;
+    registers_by_household_choice(system).await;
+    // Last: it files an application and reports a card lost.
+    applications_are_filed_once_and_a_lost_card_is_reported(system).await;
 }
 
 #[tokio::test]
@@ -417,4 +420,166 @@ where
     })
     .await;
     results.into_iter().flatten().collect()
+}
+
+/// Step 2's choice names the register asked: the city's household register, or the provincial
+/// population system with the city's floating-population registry.
+async fn registers_by_household_choice(system: &dyn PopulationSystem) {
+    let local = |number: &'static str| async move {
+        system
+            .local_resident(&id(number), &nanjing(), TODAY)
+            .await
+            .unwrap()
+            .map(|record| record.household_region)
+    };
+    let provincial = |number: &'static str| async move {
+        system
+            .provincial_resident(&id(number), &nanjing(), TODAY)
+            .await
+            .unwrap()
+            .map(|record| record.household_region)
+    };
+    assert_eq!(
+        local(demo::RENEWAL_IN_WINDOW).await.as_deref(),
+        Some("320104")
+    );
+    assert_eq!(
+        provincial(demo::RENEWAL_IN_WINDOW).await.as_deref(),
+        Some("320104")
+    );
+    assert_eq!(local(demo::PROVINCE_REGISTERED_REMOTE).await, None);
+    assert_eq!(
+        provincial(demo::PROVINCE_REGISTERED_REMOTE)
+            .await
+            .as_deref(),
+        Some("320322")
+    );
+    assert_eq!(local(demo::OUTSIDE_PROVINCE).await, None);
+    assert_eq!(provincial(demo::OUTSIDE_PROVINCE).await, None);
+
+    let residence = |number: &'static str, on| async move {
+        system
+            .residence_registration(&id(number), &nanjing(), on)
+            .await
+            .unwrap()
+    };
+    let entry = residence(demo::PROVINCE_REGISTERED_REMOTE, TODAY)
+        .await
+        .expect("registered in Nanjing");
+    assert!(entry.in_force);
+    assert_eq!(entry.valid_until, date!(2027 - 12 - 31));
+    let lapsed = residence(demo::PROVINCE_REGISTERED_REMOTE, date!(2028 - 01 - 01))
+        .await
+        .unwrap();
+    assert!(!lapsed.in_force);
+    assert_eq!(residence(demo::PROVINCE_NOT_REGISTERED, TODAY).await, None);
+}
+
+fn submission(key: &str, number: &str) -> popsys::ApplicationSubmission {
+    let finger = |position: &str, template: &[u8]| popsys::SubmittedFinger {
+        position: position.into(),
+        quality: 81,
+        template: template.to_vec(),
+    };
+    popsys::ApplicationSubmission {
+        idempotency_key: key.into(),
+        application_number: number.into(),
+        id: id(demo::LONG_TERM),
+        business: Business::Damaged,
+        household: Household::Local,
+        acceptance_unit: "南京市公安局".into(),
+        photo_jpeg: b"\xFF\xD8\xFFthe cropped photo".to_vec(),
+        fingers: [
+            finger("right_index", b"FMR\0right index"),
+            finger("left_index", b"FMR\0left index"),
+        ],
+        signature_png: b"\x89PNG\r\n\x1a\nthe signature".to_vec(),
+        mobile: domain::mobile::MobileNumber::parse("13912345678").unwrap(),
+        fee_fen: 4000,
+        payment_method: domain::session::PaymentMethod::WeChat,
+        payment_reference: "4200000000202611250001".into(),
+        issue_by: date!(2027 - 01 - 24),
+    }
+}
+
+async fn applications_are_filed_once_and_a_lost_card_is_reported(system: &dyn PopulationSystem) {
+    use popsys::{BlobDigest, SubmissionOutcome};
+    let sent = submission("session-behaviour-1", "320100202611250001");
+    let first = system.submit_application(&sent, TODAY).await.unwrap();
+    assert_eq!(
+        first,
+        SubmissionOutcome::Accepted {
+            application_number: "320100202611250001".into(),
+            received_on: TODAY,
+            created: true,
+        }
+    );
+    let again = system.submit_application(&sent, TODAY).await.unwrap();
+    assert!(
+        matches!(again, SubmissionOutcome::Accepted { created: false, .. }),
+        "{again:?}"
+    );
+    let filed = system
+        .filed_application("320100202611250001")
+        .await
+        .unwrap()
+        .expect("filed");
+    assert_eq!(filed.idempotency_key, "session-behaviour-1");
+    assert_eq!(filed.id, id(demo::LONG_TERM));
+    assert_eq!(filed.photo, BlobDigest::of(&sent.photo_jpeg));
+    assert_eq!(filed.signature, BlobDigest::of(&sent.signature_png));
+    assert_eq!(
+        filed.fingers,
+        vec![
+            (
+                "right_index".to_owned(),
+                81,
+                BlobDigest::of(&sent.fingers[0].template)
+            ),
+            (
+                "left_index".to_owned(),
+                81,
+                BlobDigest::of(&sent.fingers[1].template)
+            ),
+        ]
+    );
+    assert_eq!(filed.payment_reference, "4200000000202611250001");
+    assert!(system
+        .filed_application("320100202611259999")
+        .await
+        .unwrap()
+        .is_none());
+    let record = system
+        .citizen(&id(demo::LONG_TERM), &nanjing(), TODAY)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        record.application_in_progress,
+        "the filed application is in progress"
+    );
+    // Another application of the same citizen is refused while that one is in progress.
+    let second = submission("session-behaviour-2", "320100202611250002");
+    match system.submit_application(&second, TODAY).await.unwrap() {
+        SubmissionOutcome::Refused { reason, .. } => assert_eq!(reason, "application_in_progress"),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+
+    let report = system
+        .report_card_lost(&id(demo::LONG_TERM), "320100202611250001", TODAY)
+        .await
+        .unwrap()
+        .expect("known citizen");
+    assert_eq!(report.card_status, Some(CardStatus::ReportedLost));
+    let record = system
+        .citizen(&id(demo::LONG_TERM), &nanjing(), TODAY)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(record.card.unwrap().status, CardStatus::ReportedLost);
+    assert!(system
+        .report_card_lost(&id("11010519491231002X"), "320100202611250001", TODAY)
+        .await
+        .unwrap()
+        .is_none());
 }
