@@ -1094,3 +1094,146 @@ async fn w_first_time_portrait_form() -> Res<()> {
     pass("w_first_time_portrait_form");
     Ok(())
 }
+
+/// A GET of the demo's population system (`GET /sim/api/status`'s `urls.popsys`): the status and
+/// the JSON answer.
+async fn popsys_get(stack: &Stack, path: &str) -> Res<(u16, serde_json::Value)> {
+    let status = stack.panel.status().await?;
+    let base = status["urls"]["popsys"]
+        .as_str()
+        .ok_or("the panel's status has no popsys URL")?
+        .trim_end_matches('/')
+        .to_owned();
+    let response = reqwest::get(format!("{base}{path}")).await?;
+    let code = response.status().as_u16();
+    let text = response.text().await?;
+    Ok((code, serde_json::from_str(&text).unwrap_or_default()))
+}
+
+/// The center's scope decision for a lost replacement of `id` (local household, no card
+/// needed) through `POST /v1/scope` with the demo kiosk's secret: the answer's `reason` code.
+async fn center_scope_reason(stack: &Stack, id: &str) -> Res<String> {
+    let status = stack.panel.status().await?;
+    let center = status["urls"]["center"]
+        .as_str()
+        .ok_or("the panel's status has no center URL")?
+        .trim_end_matches('/')
+        .to_owned();
+    let kiosk_id = status["urls"]["kiosk_id"].as_str().unwrap_or("K0001");
+    let secret = std::fs::read_to_string(stack.data_dir.join("kiosk.secret"))?;
+    let body = serde_json::json!({ "business": "lost", "household": "local", "id": id });
+    let answer: serde_json::Value = reqwest::Client::new()
+        .post(format!("{center}/v1/scope"))
+        .header("x-kiosk-id", kiosk_id)
+        .bearer_auth(secret.trim())
+        .json(&body)
+        .send()
+        .await?
+        .json()
+        .await?;
+    answer["reason"]
+        .as_str()
+        .map(str::to_owned)
+        .ok_or_else(|| format!("no reason in the center's scope answer {answer}").into())
+}
+
+/// After a finished session (paid, three documents printed) the same citizen's next session is
+/// refused at step 5 with the exact prompt of `application_in_progress` (issue 13: the second
+/// session said "in scope" again, because the center's applications never reached the
+/// population system). The application reaches the population system, which then reports it in
+/// progress; the refused session stores nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn x_finished_citizen_is_refused_at_step_5_next_time() -> Res<()> {
+    let mut stack = stack!("second-session");
+    let mut shots = Shots {
+        wanted: false,
+        seen: BTreeSet::new(),
+    };
+    let id = demo::RENEWAL_IN_WINDOW;
+    let name = stack.panel.citizen_name(id).await?;
+    renewal_to_in_scope(&mut stack, id, &mut shots).await?;
+    let after = in_scope_to_faces(&mut stack, id, "citizen", &mut shots).await?;
+    assert_eq!(
+        after,
+        "mobile",
+        "face check: {:?}",
+        stack.kiosk.error().await
+    );
+    mobile_to_payment(&mut stack, &mut shots).await?;
+    stack.kiosk.touch("payment-unionpay").await?;
+    stack.kiosk.wait_screen("paying", QUICK).await?;
+    stack.panel.insert_bank_card().await?;
+    stack.kiosk.wait_screen("finished", SLOW).await?;
+    assert_prompt(
+        "paid with",
+        stack.kiosk.bilingual("paid-with").await,
+        prompts::PAYMENT_UNIONPAY,
+    );
+    let shown_number = stack.kiosk.text("application-no").await;
+    check_printed(&stack, &mask_name(&name), PaymentMethod::UnionPay, 20).await?;
+    stack.assert_one_application_one_payment(id).await?;
+    let (applications, _) = stack.center_records().await?;
+    let number = applications
+        .iter()
+        .find(|a| a.1 == id)
+        .map(|a| a.0.clone())
+        .ok_or("no application in the center")?;
+    if let Some(shown) = shown_number {
+        assert_eq!(shown, number, "the finished screen's application number");
+    }
+
+    // The delivery loop sends the application to the population system.
+    let deadline = std::time::Instant::now() + SLOW;
+    let filed = loop {
+        let (code, filed) = popsys_get(&stack, &format!("/v1/applications/{number}")).await?;
+        if code == 200 {
+            break filed;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "application {number} not at the population system after {SLOW:?} ({code} {filed})"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    assert_eq!(filed["id_number"], serde_json::json!(id), "{filed}");
+    assert_eq!(
+        filed["business"],
+        serde_json::json!("expiry_renewal"),
+        "{filed}"
+    );
+    let (_, citizen) = popsys_get(&stack, &format!("/v1/citizens/{id}?city=320100")).await?;
+    assert_eq!(
+        citizen["application_in_progress"],
+        serde_json::json!(true),
+        "the population system's record after the delivery: {citizen}"
+    );
+    println!("  popsys holds {number} and reports {id} application_in_progress");
+
+    // The next session of the same citizen.
+    stack.kiosk.touch("back-to-start").await?;
+    let end = scope_outcome(&mut stack, "expiry_renewal", "local", id, Some(id)).await?;
+    let k = &stack.kiosk;
+    assert_eq!(end, "referred", "the second session: {:?}", k.error().await);
+    let step = k
+        .client
+        .execute("return document.body.dataset.step || null;", vec![])
+        .await?;
+    assert_eq!(step, serde_json::json!("5"), "referred at step {step}");
+    assert_prompt(
+        "second session",
+        k.error().await,
+        domain::rules::Reason::ApplicationInProgress.prompt(),
+    );
+    assert_eq!(
+        center_scope_reason(&stack, id).await?,
+        domain::rules::Reason::ApplicationInProgress.code()
+    );
+    let (applications, _) = stack.center_records().await?;
+    assert_eq!(
+        applications.iter().filter(|a| a.1 == id).count(),
+        1,
+        "the refused session stored an application: {applications:?}"
+    );
+    pass("x_finished_citizen_is_refused_at_step_5_next_time");
+    Ok(())
+}
