@@ -867,9 +867,17 @@ async fn the_record_shows_the_delivery_to_the_population_system() {
     assert!(record.body.contains("重试中 retrying"), "{}", record.body);
     assert!(record.body.contains("connection refused"));
     assert!(record.body.contains("旧证挂失 Old card reported lost"));
+    let deadlines = get(&c.app, "/staff/deadlines", Some(&clerk)).await;
+    assert!(deadlines.body.contains("未上报人口信息系统"));
+    assert!(deadlines.body.contains(&no), "{}", deadlines.body);
 
     c.store.delivery_done(&no, &no, now + 61).await.unwrap();
     let record = get(&c.app, &format!("/staff/applications/{no}"), Some(&clerk)).await;
     assert!(record.body.contains("已上报 delivered"), "{}", record.body);
+    let deadlines = get(&c.app, "/staff/deadlines", Some(&clerk)).await;
+    assert!(
+        !deadlines.body.contains(&format!(">{no}<")),
+        "delivered: off the list"
+    );
     db.finish().await;
 }

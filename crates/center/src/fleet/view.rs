@@ -192,15 +192,16 @@ pub async fn fleet_view(state: &AppState) -> Result<FleetView, AppError> {
             .filter(|d| d.state == store::deliveries::DeliveryState::Rejected)
             .count();
         let ago = human(now - oldest.created_at);
+        // Counts only: application numbers stay in the staff console (办证时限 Deadlines).
         center_alerts.push(Alert {
             kind: "undelivered".into(),
             device: None,
             message: format!(
-                "{count} 份受理超过 1 小时未上报人口信息系统（{refused} 份被拒绝），最早 {no}，已 {ago} · \
-                 {count} applications not delivered to the population system for over an hour \
-                 ({refused} refused); oldest {no}, for {ago}",
+                "{count} 份受理超过 1 小时未上报人口信息系统（{refused} 份被拒绝），最早已 {ago}；\
+                 见工作台“办证时限” · {count} applications not delivered to the population \
+                 system for over an hour ({refused} refused), the oldest for {ago}; see the \
+                 staff console's Deadlines",
                 count = undelivered.len(),
-                no = oldest.application_no,
             ),
         });
     }

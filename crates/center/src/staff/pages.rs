@@ -718,10 +718,50 @@ pub async fn deadlines(State(state): State<AppState>, Extension(staff): Extensio
         .collect();
     let mut headers = APPLICATION_HEADERS.to_vec();
     headers.push("时限 Deadline");
+    // Everything not acknowledged by the population system, oldest first (the fleet view's
+    // `undelivered` alert counts those over an hour old and points here).
+    let undelivered = state.store.undelivered_since(i64::MAX).await?;
+    let undelivered_rows: Vec<(String, Vec<String>)> = undelivered
+        .iter()
+        .map(|delivery| {
+            let class = if delivery.state == DeliveryState::Rejected {
+                "past"
+            } else {
+                "near"
+            };
+            (
+                class.to_owned(),
+                vec![
+                    format!(
+                        "<a href=\"/staff/applications/{0}\">{0}</a>",
+                        esc(&delivery.application_no)
+                    ),
+                    match delivery.state {
+                        DeliveryState::Rejected => "被拒绝 refused".to_owned(),
+                        _ => "待上报/重试中 queued/retrying".to_owned(),
+                    },
+                    html::time(delivery.created_at),
+                    delivery.attempts.to_string(),
+                    delivery.last_error.as_deref().map(esc).unwrap_or_default(),
+                ],
+            )
+        })
+        .collect();
     let body = format!(
         "<p>今天 Today {today} · 7 天内到期或已超期 Due within 7 days or overdue \
-         (红色 red = overdue, 黄色 yellow = within 7 days)</p>{}",
-        html::table(&headers, &rows)
+         (红色 red = overdue, 黄色 yellow = within 7 days)</p>{}\
+         <h2 id=\"undelivered\">未上报人口信息系统 Not yet delivered to the population system</h2>{}",
+        html::table(&headers, &rows),
+        html::table(
+            &[
+                "受理编号 Application",
+                "状态 State",
+                "完成时间 Completed at",
+                "尝试次数 Attempts",
+                "最近错误 Last error",
+            ],
+            &undelivered_rows
+        )
     );
     Ok(html::page("办证时限 Deadlines", Some(&staff), &body))
 }
