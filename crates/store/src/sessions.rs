@@ -943,12 +943,23 @@ mod tests {
         all
     }
 
+    /// A session's application, for a citizen of its own (one live application per citizen):
+    /// the citizen's number follows the receipt's digits.
     fn application(session: &str, receipt: &str) -> NewApplication {
+        let sequence: u16 = receipt
+            .trim_start_matches('R')
+            .parse::<u16>()
+            .map_or(0, |n| n % 500 * 2);
+        let id_number =
+            domain::id::CitizenId::from_parts("320104", date!(2000 - 12 - 10), sequence)
+                .expect("a valid number")
+                .as_str()
+                .to_owned();
         NewApplication {
             session_id: session.into(),
             kiosk_id: "K0001".into(),
             city_code: "320100".into(),
-            id_number: "320104200012100044".into(),
+            id_number,
             name: "王晓燕".into(),
             nation_code: "01".into(),
             address: "南京市玄武区".into(),
@@ -1004,11 +1015,12 @@ mod tests {
             assert!(numbers.contains(&again.application_no));
             // A receipt serves one application only.
             db.store().start_session("S99", "K0001", 1).await.unwrap();
-            let err = db
-                .store()
-                .create_application(&application("S99", "R00000003"))
-                .await
-                .unwrap_err();
+            // (for another citizen, so only the receipt stands in the way)
+            let other = NewApplication {
+                id_number: "320106196307084567".into(),
+                ..application("S99", "R00000003")
+            };
+            let err = db.store().create_application(&other).await.unwrap_err();
             assert!(matches!(err, StoreError::Rejected(_)), "{err:?}");
             replica.close().await;
             db.finish().await;
