@@ -137,6 +137,13 @@ pub const PRINT_FAILED: Prompt = prompt(
 
 // Any screen.
 
+/// The kiosk cannot go on (it could not keep the session's state): DOMAIN.md section 11's
+/// "out of service (printer or camera down)".
+pub const OUT_OF_SERVICE: Prompt = prompt(
+    "本机暂停服务，请到窗口办理。",
+    "This kiosk is out of service; please go to the window.",
+);
+
 /// The inactivity timeout ran out.
 pub const INACTIVITY: Prompt = prompt(
     "操作超时，即将返回首页。",
@@ -198,6 +205,7 @@ pub const ALL: &[Prompt] = &[
     PAYMENT_UNIONPAY,
     COLLECTION_CERTIFICATE,
     PRINT_FAILED,
+    OUT_OF_SERVICE,
     INACTIVITY,
     VIDEO_AND_LEGAL_NOTICE,
 ];

@@ -976,6 +976,39 @@ fn center_failure_or_silence_refers_as_service_unavailable() {
     );
 }
 
+/// Issue 14: the agent could not save a transition. From the state before it, a running session
+/// ends as service_unavailable (what its stage started stopped first) on the out-of-service
+/// screen; an idle or ended kiosk shows that screen with nothing to do.
+#[test]
+fn a_transition_that_could_not_be_saved_puts_the_kiosk_out_of_service() {
+    let out_of_service = |step| Screen::Referred {
+        step,
+        prompt: prompts::OUT_OF_SERVICE,
+    };
+    let mut events = through_step_3(Business::ExpiryRenewal, Household::Local);
+    events.pop();
+    let (mut kiosk, _) = walk(&events);
+    assert_eq!(kiosk.session.screen().name(), "place_card");
+    let t = kiosk.send(Event::OutOfService);
+    assert_eq!(t.screen, out_of_service(3));
+    let mut expected = vec![Command::CancelReadCard];
+    expected.extend(end(referred(3, ReferralReason::ServiceUnavailable)));
+    assert_eq!(t.commands, expected);
+    assert!(!kiosk.session.is_running());
+
+    let mut idle = Kiosk::new();
+    let t = idle.send(Event::OutOfService);
+    assert_eq!((t.screen, t.commands), (out_of_service(1), Vec::new()));
+    // Shown like any result, then the start screen (where the next save is tried again).
+    let t = idle.expire();
+    assert_eq!(t.screen.name(), "welcome");
+    assert_eq!(
+        prompts::OUT_OF_SERVICE.zh,
+        "本机暂停服务，请到窗口办理。",
+        "DOMAIN.md section 11"
+    );
+}
+
 #[test]
 fn inactivity_shows_a_countdown_then_ends_and_wipes() {
     let (mut kiosk, _) = walk(&[start(), Event::BusinessChosen(Business::Lost)]);
@@ -1253,6 +1286,7 @@ fn any_event() -> impl Strategy<Value = Event> {
         Event::PrintResult(PrintResult::Printed),
         Event::PrintResult(PrintResult::PrinterFault),
         Event::CenterUnavailable,
+        Event::OutOfService,
         Event::Activity,
         Event::Tick,
     ];

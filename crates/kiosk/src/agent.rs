@@ -210,7 +210,7 @@ impl Agent {
             screen = transition.screen.name(),
             "resumed a session after a restart"
         );
-        self.after_transition(transition.commands).await;
+        self.after_transition(transition.commands, None).await;
         Ok(())
     }
 
@@ -355,6 +355,7 @@ impl Agent {
         };
         let quiet = matches!(event, Event::Activity | Event::Tick);
         let before = quiet.then(|| self.session.screen());
+        let unsaved = (self.session.clone(), self.state.clone());
         let transition = self.session.handle(event, self.now())?;
         if quiet && transition.commands.is_empty() && before.as_ref() == Some(&transition.screen) {
             // Only a timer moved: nothing to save (a restart re-arms every timer) and nothing
@@ -369,11 +370,19 @@ impl Agent {
                 ..AgentState::default()
             };
         }
-        self.after_transition(transition.commands).await;
+        self.after_transition(transition.commands, Some(unsaved))
+            .await;
         Ok(())
     }
 
-    async fn after_transition(&mut self, commands: Vec<Command>) {
+    /// Saves the transition, then publishes the screen and carries out its commands. A
+    /// transition that could not be saved is not acted on: the machine goes back to `unsaved`
+    /// (the state before it, when there is one) and the kiosk goes out of service from there.
+    async fn after_transition(
+        &mut self,
+        commands: Vec<Command>,
+        unsaved: Option<(Session, AgentState)>,
+    ) {
         // Learn what later commands need before saving, so it is in the same write.
         for command in &commands {
             if let Command::CallCenterScope(request) = command {
@@ -382,11 +391,39 @@ impl Agent {
         }
         self.state.snapshot = Some(self.session.snapshot());
         if let Err(e) = self.outbox.save_state(&self.state).await {
-            // Acting without a saved state would break the crash guarantee: stop the session.
-            tracing::error!(error = %e, "saving the session state failed");
+            // Acting without a saved state would break the crash guarantee: a restart would not
+            // know what was done (a card charged, a page printed).
+            tracing::error!(error = %e, "saving the session state failed: out of service");
+            if let Some((session, state)) = unsaved {
+                self.session = session;
+                self.state = state;
+            }
+            self.out_of_service().await;
+            return;
         }
         self.publish();
         for command in commands {
+            self.execute(command).await;
+        }
+    }
+
+    /// Ends the running session (its video stopped, its end queued, its captures wiped) and
+    /// shows the out-of-service screen ([`Event::OutOfService`]). The save is tried once more,
+    /// and a failure only logged: these commands end things, so they run either way.
+    async fn out_of_service(&mut self) {
+        let transition = match self.session.handle(Event::OutOfService, self.now()) {
+            Ok(transition) => transition,
+            Err(e) => {
+                tracing::error!(error = %e, "the machine refused going out of service");
+                return;
+            }
+        };
+        self.state.snapshot = Some(self.session.snapshot());
+        if let Err(e) = self.outbox.save_state(&self.state).await {
+            tracing::error!(error = %e, "saving the out-of-service state failed");
+        }
+        self.publish();
+        for command in transition.commands {
             self.execute(command).await;
         }
     }

@@ -34,7 +34,14 @@ pub(super) enum State {
 pub(super) enum EndView {
     Finished(PaymentMethod),
     PortraitFormPrinted,
-    Referred { step: u8, reason: ReferralReason },
+    Referred {
+        step: u8,
+        reason: ReferralReason,
+    },
+    /// The kiosk could not save its state ([`Event::OutOfService`]).
+    OutOfService {
+        step: u8,
+    },
 }
 
 /// A running session.
@@ -456,6 +463,10 @@ impl State {
                     step: *step,
                     prompt: reason.prompt(),
                 },
+                EndView::OutOfService { step } => Screen::Referred {
+                    step: *step,
+                    prompt: prompts::OUT_OF_SERVICE,
+                },
             },
             State::Running(running) if running.countdown => Screen::Countdown {
                 step: running.stage.step(),
@@ -471,6 +482,9 @@ impl State {
         event: Event,
         now: Millis,
     ) -> Result<(State, Vec<Command>), Refused> {
+        if matches!(event, Event::OutOfService) {
+            return Ok(self.out_of_service(config, now));
+        }
         match self {
             State::Idle { notice, until } => match event {
                 Event::Start { session_id, today } => {
@@ -507,6 +521,34 @@ impl State {
                 other => Err(other.name()),
             },
             State::Running(running) => running.next(config, event, now),
+        }
+    }
+
+    /// [`Event::OutOfService`]: a running session ends as `service_unavailable` (what its stage
+    /// started is stopped, then the usual end); the out-of-service screen shows in any case.
+    fn out_of_service(&self, config: &SessionConfig, now: Millis) -> (State, Vec<Command>) {
+        match self {
+            State::Running(running) => {
+                let step = running.stage.step();
+                let outcome = SessionOutcome::Referred {
+                    step,
+                    reason: ReferralReason::ServiceUnavailable,
+                };
+                running.end(
+                    config,
+                    now,
+                    outcome,
+                    After::Show(EndView::OutOfService { step }),
+                    running.stage.cleanup(),
+                )
+            }
+            State::Idle { .. } | State::Ended { .. } => (
+                State::Ended {
+                    view: EndView::OutOfService { step: 1 },
+                    until: now.plus(config.result_display_ms),
+                },
+                Vec::new(),
+            ),
         }
     }
 

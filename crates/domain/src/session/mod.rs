@@ -323,6 +323,11 @@ pub enum Event {
     /// The center could not be reached or failed while the machine waited for it, after the
     /// agent's own retries.
     CenterUnavailable,
+    /// The agent could not save the last transition (its outbox failed), so it acts on nothing:
+    /// from any state, a running session ends as `service_unavailable` (its video stopped, its
+    /// data wiped) and the kiosk shows that it is out of service. The agent feeds it to the state
+    /// the machine had *before* the transition it could not save.
+    OutOfService,
     /// The citizen touched the screen or a device noticed them; keeps the session alive.
     Activity,
     /// The timer from [`Session::poll_timeout`] fired (early ticks are harmless).
@@ -359,6 +364,7 @@ impl Event {
             Event::PaymentResult { .. } => "payment_result",
             Event::PrintResult(_) => "print_result",
             Event::CenterUnavailable => "center_unavailable",
+            Event::OutOfService => "out_of_service",
             Event::Activity => "activity",
             Event::Tick => "tick",
         }
@@ -559,7 +565,8 @@ pub enum ReferralReason {
     PaymentFailed,
     /// `printer_fault`: the printer failed, or a crash interrupted printing.
     PrinterFault,
-    /// `service_unavailable`: the center or a device did not answer in time.
+    /// `service_unavailable`: the center or a device did not answer in time, or the kiosk could
+    /// not save the session's state ([`Event::OutOfService`]).
     ServiceUnavailable,
     /// `cancelled`: the citizen ended the session.
     Cancelled,
