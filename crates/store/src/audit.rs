@@ -12,6 +12,13 @@
 //! - Appends are serialised across replicas: on PostgreSQL by a transaction-scoped advisory lock
 //!   ([`AUDIT_LOCK_KEY`]); on SQLite by its single writer (and `seq` being the primary key, a racing
 //!   append fails instead of forking the chain, and is retried).
+//! - The chain alone cannot tell that it was emptied or rewound (rows deleted and the head moved
+//!   back): [`checkpoint`] anchors the head outside the database, and
+//!   [`Store::verify_audit_anchored`] fails on a chain behind any checkpoint.
+
+pub mod checkpoint;
+
+use std::collections::{BTreeSet, HashMap};
 
 use sha2::{Digest, Sha256};
 
@@ -276,6 +283,85 @@ impl Store {
     /// (removed, inserted or reordered), a gap in the numbering (removed), or a chain shorter or
     /// longer than the recorded head (the newest entries removed).
     pub async fn verify_audit(&self) -> Result<Verification, StoreError> {
+        Ok(self.walk_audit(&BTreeSet::new()).await?.0)
+    }
+
+    /// [`Store::verify_audit`], then every checkpoint against the chain: the chain must reach
+    /// each checkpoint's entry count, and that entry's hash must be the checkpoint's head hash. A
+    /// chain emptied, or rewound (rows deleted and the head moved back), or rewritten up to a
+    /// checkpointed entry fails, naming the checkpoint (the one with the most entries first).
+    pub async fn verify_audit_anchored(
+        &self,
+        checkpoints: &[checkpoint::Checkpoint],
+    ) -> Result<Verification, StoreError> {
+        let wanted: BTreeSet<i64> = checkpoints.iter().map(|c| c.entries).collect();
+        let (result, hashes) = self.walk_audit(&wanted).await?;
+        let Verification::Intact { entries } = result else {
+            return Ok(result);
+        };
+        let length = i64::try_from(entries).unwrap_or(i64::MAX);
+        let mut newest_first: Vec<&checkpoint::Checkpoint> = checkpoints.iter().collect();
+        newest_first.sort_by_key(|c| std::cmp::Reverse((c.entries, c.at)));
+        for checkpoint in newest_first {
+            if checkpoint.entries > length {
+                let missing = if length + 1 == checkpoint.entries {
+                    format!("entry #{} is missing", checkpoint.entries)
+                } else {
+                    format!(
+                        "entries #{}–#{} are missing",
+                        length + 1,
+                        checkpoint.entries
+                    )
+                };
+                return Ok(Verification::Broken {
+                    entry: length + 1,
+                    why: format!(
+                        "the chain ends at entry {length} but {}: {missing} ({})",
+                        checkpoint.describe(),
+                        if length == 0 {
+                            "the chain was emptied"
+                        } else {
+                            "the chain was rewound"
+                        }
+                    ),
+                });
+            }
+            let found = if checkpoint.entries == 0 {
+                Some(GENESIS)
+            } else {
+                hashes.get(&checkpoint.entries).map(String::as_str)
+            };
+            if found != Some(checkpoint.head.as_str()) && checkpoint.entries > 0 {
+                return Ok(Verification::Broken {
+                    entry: checkpoint.entries,
+                    why: format!(
+                        "entry #{} has hash {} but {}: the chain was rewritten up to there",
+                        checkpoint.entries,
+                        short(found.unwrap_or("-")),
+                        checkpoint.describe()
+                    ),
+                });
+            }
+        }
+        Ok(Verification::Intact { entries })
+    }
+
+    /// The chain's recorded head (`audit_head`): its entry count and last hash.
+    pub async fn audit_head(&self) -> Result<Option<(i64, String)>, StoreError> {
+        Ok(on_pool!(&self.pool, |pool| sqlx::query_as(
+            "SELECT seq, hash FROM audit_head WHERE id = 1"
+        )
+        .fetch_optional(pool)
+        .await)?)
+    }
+
+    /// Walks the chain; also returns the hashes of the entries in `wanted` that it passed.
+    async fn walk_audit(
+        &self,
+        wanted: &BTreeSet<i64>,
+    ) -> Result<(Verification, HashMap<i64, String>), StoreError> {
+        let mut hashes = HashMap::new();
+        let broken = |entry: i64, why: String| Verification::Broken { entry, why };
         const PAGE: i64 = 5000;
         let mut expected_seq = 1i64;
         let mut prev_hash = GENESIS.to_owned();
@@ -290,36 +376,48 @@ impl Store {
             let done = (page.len() as i64) < PAGE;
             for entry in page {
                 if entry.seq != expected_seq {
-                    return Ok(Verification::Broken {
-                        entry: expected_seq,
-                        why: format!(
-                            "entry #{expected_seq} is missing (the next entry is #{}): removed",
-                            entry.seq
+                    return Ok((
+                        broken(
+                            expected_seq,
+                            format!(
+                                "entry #{expected_seq} is missing (the next entry is #{}): removed",
+                                entry.seq
+                            ),
                         ),
-                    });
+                        hashes,
+                    ));
                 }
                 if entry.prev_hash != prev_hash {
-                    return Ok(Verification::Broken {
-                        entry: entry.seq,
-                        why: format!(
-                            "its prev_hash {} is not the hash of entry #{} ({}): an entry was \
+                    return Ok((
+                        Verification::Broken {
+                            entry: entry.seq,
+                            why: format!(
+                                "its prev_hash {} is not the hash of entry #{} ({}): an entry was \
                              removed, inserted or reordered",
-                            short(&entry.prev_hash),
-                            entry.seq - 1,
-                            short(&prev_hash)
-                        ),
-                    });
+                                short(&entry.prev_hash),
+                                entry.seq - 1,
+                                short(&prev_hash)
+                            ),
+                        },
+                        hashes,
+                    ));
                 }
                 let expected = entry.expected_hash();
                 if entry.hash != expected {
-                    return Ok(Verification::Broken {
-                        entry: entry.seq,
-                        why: format!(
+                    return Ok((
+                        Verification::Broken {
+                            entry: entry.seq,
+                            why: format!(
                             "its contents do not match its hash (stored {}, computed {}): edited",
                             short(&entry.hash),
                             short(&expected)
                         ),
-                    });
+                        },
+                        hashes,
+                    ));
+                }
+                if wanted.contains(&entry.seq) {
+                    hashes.insert(entry.seq, entry.hash.clone());
                 }
                 prev_hash = entry.hash;
                 expected_seq += 1;
@@ -329,49 +427,60 @@ impl Store {
             }
         }
         let entries = expected_seq - 1;
-        let head: Option<(i64, String)> = on_pool!(&self.pool, |pool| sqlx::query_as(
-            "SELECT seq, hash FROM audit_head WHERE id = 1"
-        )
-        .fetch_optional(pool)
-        .await)?;
+        let head = self.audit_head().await?;
         match head {
             None if entries == 0 => {}
             None => {
-                return Ok(Verification::Broken {
-                    entry: 1,
-                    why: "the chain's head record is missing".into(),
-                })
+                return Ok((
+                    Verification::Broken {
+                        entry: 1,
+                        why: "the chain's head record is missing".into(),
+                    },
+                    hashes,
+                ))
             }
             Some((seq, hash)) => {
                 if seq > entries {
-                    return Ok(Verification::Broken {
-                        entry: entries + 1,
-                        why: format!(
-                            "the head records {seq} entries but the chain ends at #{entries}: \
+                    return Ok((
+                        Verification::Broken {
+                            entry: entries + 1,
+                            why: format!(
+                                "the head records {seq} entries but the chain ends at #{entries}: \
                              the newest entries were removed"
-                        ),
-                    });
+                            ),
+                        },
+                        hashes,
+                    ));
                 }
                 if seq < entries {
-                    return Ok(Verification::Broken {
-                        entry: seq + 1,
-                        why: format!(
+                    return Ok((
+                        Verification::Broken {
+                            entry: seq + 1,
+                            why: format!(
                             "the head records {seq} entries but the chain goes on to #{entries}: \
                              entries were added outside the store"
                         ),
-                    });
+                        },
+                        hashes,
+                    ));
                 }
                 if hash != prev_hash {
-                    return Ok(Verification::Broken {
-                        entry: seq,
-                        why: "the head's hash is not the last entry's hash".into(),
-                    });
+                    return Ok((
+                        Verification::Broken {
+                            entry: seq,
+                            why: "the head's hash is not the last entry's hash".into(),
+                        },
+                        hashes,
+                    ));
                 }
             }
         }
-        Ok(Verification::Intact {
-            entries: u64::try_from(entries).unwrap_or(0),
-        })
+        Ok((
+            Verification::Intact {
+                entries: u64::try_from(entries).unwrap_or(0),
+            },
+            hashes,
+        ))
     }
 }
 

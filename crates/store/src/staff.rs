@@ -5,7 +5,13 @@
 //! Invariants:
 //! - Passwords never reach this module: only PHC strings (Argon2id, hashed by `center::staff`).
 //! - Session tokens are stored as their SHA-256 only; a stolen database holds no usable cookie.
-//! - Lockout counting is one conditional `UPDATE` each, safe across replicas.
+//! - Lockout counting is one conditional `UPDATE` each, safe across replicas; names that are not
+//!   accounts are counted the same way (`staff_unknown_logins`), so they lock like accounts do.
+//! - User names are case-insensitive: every lookup compares `lower(username)` with the name
+//!   lower-cased here ([`normalize_username`]), and a unique index on `lower(username)` (migration
+//!   `0011_staff_hardening`) keeps one account per lower-cased name.
+//! - A password change or a disabled account ends every session of that account in the same
+//!   transaction; a disabled account's sessions are not found even if one slipped through.
 //! - No search by name: the only lookups are by application number, by full ID number, by session.
 
 use sha2::{Digest, Sha256};
@@ -29,6 +35,8 @@ pub struct StaffUser {
     pub locked_until: Option<i64>,
     /// Unix seconds.
     pub created_at: i64,
+    /// Unix seconds when the account was disabled (`idkiosk staff disable`); `None` when enabled.
+    pub disabled_at: Option<i64>,
 }
 
 /// A live staff session with its user.
@@ -77,7 +85,29 @@ const APPLICATION_COLUMNS: &str = "application_no, session_id, kiosk_id, city_co
      name, nation_code, address, business, household, receipt_code, mobile, fee_cny, validity, \
      accepted_on, issue_by, remote_area, fingers, status, created_at";
 
-const USER_COLUMNS: &str = "username, role, password_hash, failed_logins, locked_until, created_at";
+const USER_COLUMNS: &str =
+    "username, role, password_hash, failed_logins, locked_until, created_at, disabled_at";
+
+/// Deletes every session of the account whose lower-cased name is `$1`.
+const END_SESSIONS: &str = "DELETE FROM staff_sessions WHERE username IN \
+     (SELECT username FROM staff_users WHERE lower(username) = $1)";
+
+/// A user name as every lookup compares it: ASCII lower case (what SQL `lower()` does on both
+/// backends; account names are ASCII).
+pub fn normalize_username(username: &str) -> String {
+    username.to_ascii_lowercase()
+}
+
+/// The failure count of a name that is not an account (`staff_unknown_logins`).
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct UnknownLogin {
+    /// The lower-cased name tried.
+    pub name: String,
+    /// Failures since the last lock.
+    pub failed_logins: i64,
+    /// Unix seconds until which the name counts as locked.
+    pub locked_until: Option<i64>,
+}
 
 impl Store {
     /// Creates a staff account; a duplicate name is [`StoreError::Rejected`].
@@ -102,31 +132,93 @@ impl Store {
         Ok(())
     }
 
-    /// Replaces a staff account's password hash (and clears its lockout); `false` if no such user.
+    /// Replaces a staff account's password hash, clears its lockout and ends all its sessions (one
+    /// transaction); `false` if no such user.
     pub async fn set_staff_password(
         &self,
         username: &str,
         password_hash: &str,
     ) -> Result<bool, StoreError> {
+        let name = normalize_username(username);
         let done = on_pool!(&self.pool, |pool| {
-            sqlx::query(
-            "UPDATE staff_users SET password_hash = $2, failed_logins = 0, locked_until = NULL \
-             WHERE username = $1"
-        )
-        .bind(username)
-        .bind(password_hash)
-        .execute(pool)
-        .await
-        .map(|done| done.rows_affected())
+            async {
+                let mut tx = pool.begin().await?;
+                let done = sqlx::query(
+                    "UPDATE staff_users SET password_hash = $2, failed_logins = 0, \
+                     locked_until = NULL WHERE lower(username) = $1",
+                )
+                .bind(&name)
+                .bind(password_hash)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                sqlx::query(END_SESSIONS)
+                    .bind(&name)
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok::<u64, sqlx::Error>(done)
+            }
+            .await
         })?;
         Ok(done == 1)
     }
 
-    /// A staff account by name.
+    /// Disables (`true`) or enables an account; disabling ends all its sessions in the same
+    /// transaction. `false` if no such user.
+    pub async fn set_staff_disabled(
+        &self,
+        username: &str,
+        disabled: bool,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let name = normalize_username(username);
+        let done = on_pool!(&self.pool, |pool| {
+            async {
+                let mut tx = pool.begin().await?;
+                let done = sqlx::query(
+                    "UPDATE staff_users SET disabled_at = $2 WHERE lower(username) = $1",
+                )
+                .bind(&name)
+                .bind(disabled.then_some(now))
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                if disabled {
+                    sqlx::query(END_SESSIONS)
+                        .bind(&name)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                tx.commit().await?;
+                Ok::<u64, sqlx::Error>(done)
+            }
+            .await
+        })?;
+        Ok(done == 1)
+    }
+
+    /// How many sessions an account has open (expired ones included until they are presented).
+    pub async fn staff_session_count(&self, username: &str) -> Result<i64, StoreError> {
+        let name = normalize_username(username);
+        let (count,): (i64,) =
+            on_pool!(&self.pool, |pool| {
+                sqlx::query_as(
+            "SELECT COUNT(*) FROM staff_sessions s JOIN staff_users u ON u.username = s.username \
+             WHERE lower(u.username) = $1"
+        )
+        .bind(&name)
+        .fetch_one(pool)
+        .await
+            })?;
+        Ok(count)
+    }
+
+    /// A staff account by name, whatever its case.
     pub async fn staff_user(&self, username: &str) -> Result<Option<StaffUser>, StoreError> {
-        let sql = format!("SELECT {USER_COLUMNS} FROM staff_users WHERE username = $1");
+        let sql = format!("SELECT {USER_COLUMNS} FROM staff_users WHERE lower(username) = $1");
         Ok(on_pool!(&self.pool, |pool| sqlx::query_as(&sql)
-            .bind(username)
+            .bind(normalize_username(username))
             .fetch_optional(pool)
             .await)?)
     }
@@ -148,18 +240,19 @@ impl Store {
         max_failures: i64,
         lock_secs: i64,
     ) -> Result<bool, StoreError> {
+        let name = normalize_username(username);
         on_pool!(&self.pool, |pool| sqlx::query(
-            "UPDATE staff_users SET failed_logins = failed_logins + 1 WHERE username = $1"
+            "UPDATE staff_users SET failed_logins = failed_logins + 1 WHERE lower(username) = $1"
         )
-        .bind(username)
+        .bind(&name)
         .execute(pool)
         .await
         .map(drop))?;
         let locked = on_pool!(&self.pool, |pool| sqlx::query(
             "UPDATE staff_users SET failed_logins = 0, locked_until = $2 \
-             WHERE username = $1 AND failed_logins >= $3"
+             WHERE lower(username) = $1 AND failed_logins >= $3"
         )
-        .bind(username)
+        .bind(&name)
         .bind(now + lock_secs)
         .bind(max_failures)
         .execute(pool)
@@ -168,12 +261,73 @@ impl Store {
         Ok(locked == 1)
     }
 
+    /// The failure count and lock of a name that is not an account.
+    pub async fn unknown_staff_login(
+        &self,
+        name: &str,
+    ) -> Result<Option<UnknownLogin>, StoreError> {
+        Ok(on_pool!(&self.pool, |pool| sqlx::query_as(
+            "SELECT name, failed_logins, locked_until FROM staff_unknown_logins WHERE name = $1"
+        )
+        .bind(normalize_username(name))
+        .fetch_optional(pool)
+        .await)?)
+    }
+
+    /// Counts a failed login of a name that is not an account, exactly like
+    /// [`Store::record_staff_login_failure`]: at `max_failures` the name is "locked" until
+    /// `now + lock_secs`. Returns whether it is now locked.
+    pub async fn record_unknown_staff_login_failure(
+        &self,
+        name: &str,
+        now: i64,
+        max_failures: i64,
+        lock_secs: i64,
+    ) -> Result<bool, StoreError> {
+        let name = normalize_username(name);
+        on_pool!(&self.pool, |pool| sqlx::query(
+            "INSERT INTO staff_unknown_logins (name, failed_logins, last_at) VALUES ($1, 1, $2) \
+             ON CONFLICT (name) DO UPDATE SET failed_logins = staff_unknown_logins.failed_logins \
+             + 1, last_at = excluded.last_at"
+        )
+        .bind(&name)
+        .bind(now)
+        .execute(pool)
+        .await
+        .map(drop))?;
+        let locked = on_pool!(&self.pool, |pool| sqlx::query(
+            "UPDATE staff_unknown_logins SET failed_logins = 0, locked_until = $2 \
+             WHERE name = $1 AND failed_logins >= $3"
+        )
+        .bind(&name)
+        .bind(now + lock_secs)
+        .bind(max_failures)
+        .execute(pool)
+        .await
+        .map(|done| done.rows_affected()))?;
+        Ok(locked == 1)
+    }
+
+    /// Forgets the failures of unknown names last tried before `before` and not locked at it
+    /// (housekeeping; the table only grows with names tried).
+    pub async fn purge_unknown_staff_logins(&self, before: i64) -> Result<u64, StoreError> {
+        Ok(on_pool!(&self.pool, |pool| sqlx::query(
+            "DELETE FROM staff_unknown_logins WHERE last_at < $1 \
+             AND (locked_until IS NULL OR locked_until < $1)"
+        )
+        .bind(before)
+        .execute(pool)
+        .await
+        .map(|done| done.rows_affected()))?)
+    }
+
     /// A successful login: the failure count and any expired lock are cleared.
     pub async fn clear_staff_login_failures(&self, username: &str) -> Result<(), StoreError> {
         on_pool!(&self.pool, |pool| sqlx::query(
-            "UPDATE staff_users SET failed_logins = 0, locked_until = NULL WHERE username = $1"
+            "UPDATE staff_users SET failed_logins = 0, locked_until = NULL \
+             WHERE lower(username) = $1"
         )
-        .bind(username)
+        .bind(normalize_username(username))
         .execute(pool)
         .await
         .map(drop))?;
@@ -213,7 +367,7 @@ impl Store {
         let found: Option<StaffSession> = on_pool!(&self.pool, |pool| sqlx::query_as(
             "SELECT u.username, u.role, s.csrf, s.created_at, s.last_seen, s.expires_at \
              FROM staff_sessions s JOIN staff_users u ON u.username = s.username \
-             WHERE s.token_hash = $1"
+             WHERE s.token_hash = $1 AND u.disabled_at IS NULL"
         )
         .bind(token_hash)
         .fetch_optional(pool)

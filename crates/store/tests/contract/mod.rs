@@ -20,6 +20,7 @@ use time::macros::date;
 use time::Date;
 
 mod integrity;
+mod staff;
 mod studios;
 
 const TODAY: Date = date!(2026 - 11 - 25);
