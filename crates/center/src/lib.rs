@@ -70,6 +70,8 @@ pub struct AppState {
     pub fleet: fleet::FleetSettings,
     /// Rung when an application completes, so the delivery loop sends it at once.
     pub delivery_bell: delivery::DeliveryBell,
+    /// The staff console: session lifetime, secure cookies, login throttle, audit anchoring.
+    pub staff: staff::StaffSettings,
 }
 
 impl AppState {
@@ -96,6 +98,7 @@ impl AppState {
             config: CenterConfig::default(),
             fleet: fleet::FleetSettings::default(),
             delivery_bell: delivery::DeliveryBell::default(),
+            staff: staff::StaffSettings::default(),
         }
     }
 

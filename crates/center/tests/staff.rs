@@ -8,9 +8,13 @@ use std::sync::{Arc, Mutex};
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
 use axum::Router;
-use center::staff::{hash_password, Role, PUBLIC_ROUTES, ROUTES};
+use center::staff::{hash_password, Role, PUBLIC_ROUTES, REFUSED, ROUTES};
 use http_body_util::BodyExt;
 use popsys::StorePopulationSystem;
+use store::audit::checkpoint::{
+    read_checkpoints, AnchorPolicy, Anchored, AuditAnchor, Checkpoint, CheckpointPublicKey,
+    CheckpointSigner,
+};
 use store::audit::{NewAuditEntry, Verification};
 use store::sessions::{NewApplication, SessionReceipt};
 use store::testing::TestDatabase;
@@ -47,11 +51,20 @@ struct Console {
     store: Store,
     clock: Arc<MovableClock>,
     application_no: String,
+    /// The console's settings (sharing the running app's counters).
+    staff: center::staff::StaffSettings,
+    /// The whole state, for calling library functions on the same center.
+    state: center::AppState,
 }
 
 /// A center on `db` with one staff account per role and one application (with photo, signature
 /// and video) whose session was referred at step 7.
 async fn console(db: &TestDatabase) -> Console {
+    console_with(db, |_| {}).await
+}
+
+/// [`console`], with the state changed by `tune` before the app is built.
+async fn console_with(db: &TestDatabase, tune: impl FnOnce(&mut center::AppState)) -> Console {
     let store = db.store().clone();
     let clock = Arc::new(MovableClock(Mutex::new(
         OffsetDateTime::from_unix_timestamp(1_795_000_000).unwrap(),
@@ -142,11 +155,14 @@ async fn console(db: &TestDatabase) -> Console {
         )
         .await
         .unwrap();
+    tune(&mut state);
     Console {
-        app: center::app(state),
+        app: center::app(state.clone()),
         store,
         clock,
         application_no: application.application_no,
+        staff: state.staff.clone(),
+        state,
     }
 }
 
@@ -202,6 +218,16 @@ fn cookie_value(cookies: &[String], name: &str) -> Option<String> {
 
 /// Signs in; `Ok(session cookie)` or `Err(the refused answer)`.
 async fn login(app: &Router, user: &str, password: &str) -> Result<String, Answer> {
+    login_from(app, user, password, None).await
+}
+
+/// [`login`] from a client address (as `into_make_service_with_connect_info` puts it there).
+async fn login_from(
+    app: &Router,
+    user: &str,
+    password: &str,
+    from: Option<&str>,
+) -> Result<String, Answer> {
     let page = send(
         app,
         Request::get("/staff/login").body(Body::empty()).unwrap(),
@@ -210,17 +236,20 @@ async fn login(app: &Router, user: &str, password: &str) -> Result<String, Answe
     assert_eq!(page.status, StatusCode::OK);
     let csrf = cookie_value(&page.cookies, "idk_staff_login").expect("login csrf cookie");
     assert!(page.body.contains(&csrf), "the form carries the token");
-    let answer = send(
-        app,
-        Request::post("/staff/login")
-            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .header(header::COOKIE, format!("idk_staff_login={csrf}"))
-            .body(Body::from(format!(
-                "username={user}&password={password}&csrf={csrf}"
-            )))
-            .unwrap(),
-    )
-    .await;
+    let mut request = Request::post("/staff/login")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header(header::COOKIE, format!("idk_staff_login={csrf}"))
+        .body(Body::from(format!(
+            "username={user}&password={password}&csrf={csrf}"
+        )))
+        .unwrap();
+    if let Some(from) = from {
+        let peer: std::net::SocketAddr = format!("{from}:40000").parse().unwrap();
+        request
+            .extensions_mut()
+            .insert(axum::extract::ConnectInfo(peer));
+    }
+    let answer = send(app, request).await;
     if answer.status != StatusCode::SEE_OTHER {
         return Err(answer);
     }
@@ -561,15 +590,16 @@ async fn five_failed_logins_lock_the_account_for_15_minutes() {
                 .err()
                 .unwrap();
             assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
-            assert_eq!(
-                refused.body.contains("Locked for 15 minutes"),
-                attempt == 5,
+            // One answer for every refusal (issue 14): the lock is in the trail, not the page.
+            assert!(
+                refused.body.contains(&html_escaped(REFUSED)),
                 "attempt {attempt}"
             );
         }
-        // Locked: even the right password is refused.
+        // Locked: even the right password is refused, with the same answer.
         let locked = login(&c.app, "window_clerk", PASSWORD).await.err().unwrap();
-        assert!(locked.body.contains("Locked for 15 minutes"));
+        assert_eq!(locked.status, StatusCode::UNAUTHORIZED);
+        assert!(locked.body.contains(&html_escaped(REFUSED)));
         c.clock.advance(14 * 60);
         assert!(login(&c.app, "window_clerk", PASSWORD).await.is_err());
         c.clock.advance(61);
@@ -880,4 +910,523 @@ async fn the_record_shows_the_delivery_to_the_population_system() {
         "delivered: off the list"
     );
     db.finish().await;
+}
+
+fn html_escaped(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
+}
+
+/// A refused login's page without its fresh CSRF token, to compare two answers.
+fn without_token(answer: &Answer) -> String {
+    let token = cookie_value(&answer.cookies, "idk_staff_login").expect("a fresh form");
+    answer.body.replace(&token, "TOKEN")
+}
+
+// Regression (issue 14): a locked account answered in 3 ms with its own message, an unknown name
+// in 50–100 ms and never locked, so names could be enumerated. Now every refusal is one answer
+// after exactly one Argon2 verification, and unknown names lock like accounts.
+#[tokio::test]
+async fn unknown_locked_and_wrong_logins_get_one_answer_after_one_verification() {
+    for db in databases("center::staff one answer").await {
+        let c = console(&db).await;
+        let mut answers = Vec::new();
+        let attempt = |name: &'static str, password: &'static str| {
+            let app = c.app.clone();
+            let staff = c.staff.clone();
+            async move {
+                let before = staff.password_verifications();
+                let refused = login(&app, name, password).await.expect_err("refused");
+                assert_eq!(
+                    staff.password_verifications(),
+                    before + 1,
+                    "{name}: exactly one password verification"
+                );
+                assert_eq!(refused.status, StatusCode::UNAUTHORIZED, "{name}");
+                without_token(&refused)
+            }
+        };
+        // Wrong password of a known account, an unknown name: the same page.
+        answers.push(attempt("window_clerk", "wrong-password").await);
+        answers.push(attempt("nobody", "wrong-password").await);
+        // Lock the clerk and the unknown name (4 more failures each).
+        for _ in 0..4 {
+            answers.push(attempt("window_clerk", "wrong-password").await);
+            answers.push(attempt("nobody", "wrong-password").await);
+        }
+        // Locked account with its right password, locked unknown name: still the same page.
+        answers.push(attempt("window_clerk", PASSWORD).await);
+        answers.push(attempt("nobody", PASSWORD).await);
+        assert!(answers.iter().all(|a| a == &answers[0]), "one answer");
+        assert!(answers[0].contains(&html_escaped(REFUSED)));
+        // The trail tells them apart: both were locked on the 5th failure.
+        let trail: Vec<(String, String)> = actions(&c.store)
+            .await
+            .into_iter()
+            .map(|a| (a.0, a.1))
+            .collect();
+        let of = |who: &str| -> Vec<String> {
+            trail
+                .iter()
+                .filter(|(actor, _)| actor == who)
+                .map(|(_, action)| action.clone())
+                .collect()
+        };
+        let locked_sequence = [
+            "login_failed",
+            "login_failed",
+            "login_failed",
+            "login_failed",
+            "login_locked",
+            "login_refused_locked",
+        ];
+        assert_eq!(of("window_clerk"), locked_sequence);
+        assert_eq!(of("nobody"), locked_sequence);
+        db.finish().await;
+    }
+}
+
+// Regression (issue 14): nothing limited how many logins one address could try.
+#[tokio::test]
+async fn failed_logins_from_one_address_are_throttled_with_429() {
+    for db in databases("center::staff throttle").await {
+        let c = console_with(&db, |state| {
+            state.staff.login_throttle = center::staff::LoginThrottle {
+                max_failures: 3,
+                window_secs: 600,
+            };
+        })
+        .await;
+        for name in ["window_clerk", "nobody", "auditor"] {
+            let refused = login_from(&c.app, name, "wrong-password", Some("10.0.0.1"))
+                .await
+                .err()
+                .unwrap();
+            assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
+        }
+        let before = c.staff.password_verifications();
+        // The 4th try from that address is refused before any password is checked, even right.
+        let throttled = login_from(&c.app, "administrator", PASSWORD, Some("10.0.0.1"))
+            .await
+            .err()
+            .unwrap();
+        assert_eq!(throttled.status, StatusCode::TOO_MANY_REQUESTS);
+        assert!(throttled.body.contains("Too many failed logins"));
+        assert_eq!(c.staff.password_verifications(), before);
+        // Another address is not affected; a success does not count.
+        assert!(
+            login_from(&c.app, "administrator", PASSWORD, Some("10.0.0.2"))
+                .await
+                .is_ok()
+        );
+        // After the window, the address may try again.
+        c.clock.advance(601);
+        assert!(
+            login_from(&c.app, "administrator", PASSWORD, Some("10.0.0.1"))
+                .await
+                .is_ok()
+        );
+        db.finish().await;
+    }
+}
+
+// Regression (issue 14): a password change left old sessions open and there was no way to disable
+// an account.
+#[tokio::test]
+async fn a_password_change_or_disable_ends_every_session_of_the_account() {
+    for db in databases("center::staff sessions end").await {
+        let c = console(&db).await;
+        let first = login(&c.app, "window_clerk", PASSWORD).await.ok().unwrap();
+        let second = login(&c.app, "window_clerk", PASSWORD).await.ok().unwrap();
+        let other = login(&c.app, "auditor", PASSWORD).await.ok().unwrap();
+        assert_eq!(
+            c.store.staff_session_count("window_clerk").await.unwrap(),
+            2
+        );
+        let new_password = "another-long-password";
+        assert!(c
+            .store
+            .set_staff_password("window_clerk", &hash_password(new_password).unwrap())
+            .await
+            .unwrap());
+        for session in [&first, &second] {
+            let gone = get(&c.app, "/staff", Some(session)).await;
+            assert_eq!(gone.location.as_deref(), Some("/staff/login"));
+        }
+        assert_eq!(
+            get(&c.app, "/staff", Some(&other)).await.status,
+            StatusCode::OK
+        );
+        // Disabled: its session ends, and its right password gets the one refusal.
+        let third = login(&c.app, "window_clerk", new_password)
+            .await
+            .ok()
+            .unwrap();
+        assert!(c
+            .store
+            .set_staff_disabled("window_clerk", true, 1_795_000_100)
+            .await
+            .unwrap());
+        let gone = get(&c.app, "/staff", Some(&third)).await;
+        assert_eq!(gone.location.as_deref(), Some("/staff/login"));
+        let refused = login(&c.app, "window_clerk", new_password)
+            .await
+            .err()
+            .unwrap();
+        assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
+        assert!(refused.body.contains(&html_escaped(REFUSED)));
+        assert!(c
+            .store
+            .set_staff_disabled("window_clerk", false, 1_795_000_200)
+            .await
+            .unwrap());
+        assert!(login(&c.app, "window_clerk", new_password).await.is_ok());
+        let trail: Vec<String> = actions(&c.store)
+            .await
+            .into_iter()
+            .filter(|a| a.0 == "window_clerk")
+            .map(|a| a.1)
+            .collect();
+        assert_eq!(
+            trail,
+            ["login", "login", "login", "login_refused_disabled", "login"]
+        );
+        db.finish().await;
+    }
+}
+
+// Regression (issue 14): a session stayed open as long as it was used.
+#[tokio::test]
+async fn a_session_ends_after_its_absolute_lifetime_however_active() {
+    for db in databases("center::staff absolute lifetime").await {
+        let c = console(&db).await;
+        let session = login(&c.app, "window_clerk", PASSWORD).await.ok().unwrap();
+        // A request every 20 minutes for 11 h 40 min: still signed in.
+        for _ in 0..35 {
+            c.clock.advance(20 * 60);
+            let page = get(&c.app, "/staff", Some(&session)).await;
+            assert_eq!(page.status, StatusCode::OK);
+        }
+        // 12 hours after sign-in (20 more minutes), it is over.
+        c.clock.advance(20 * 60);
+        let over = get(&c.app, "/staff", Some(&session)).await;
+        assert_eq!(over.location.as_deref(), Some("/staff/login"));
+        // Configurable: a 1-hour lifetime.
+        let db2 = db_again(&db).await;
+        let short = console_with(&db2, |state| {
+            state.staff.session_lifetime_secs = 3600;
+        })
+        .await;
+        let session = login(&short.app, "window_clerk", PASSWORD)
+            .await
+            .ok()
+            .unwrap();
+        short.clock.advance(25 * 60);
+        assert_eq!(
+            get(&short.app, "/staff", Some(&session)).await.status,
+            StatusCode::OK
+        );
+        short.clock.advance(25 * 60);
+        assert_eq!(
+            get(&short.app, "/staff", Some(&session)).await.status,
+            StatusCode::OK
+        );
+        short.clock.advance(10 * 60);
+        let over = get(&short.app, "/staff", Some(&session)).await;
+        assert_eq!(over.location.as_deref(), Some("/staff/login"));
+        db2.finish().await;
+        db.finish().await;
+    }
+}
+
+/// A second, fresh database of the same backend as `db`.
+async fn db_again(db: &TestDatabase) -> TestDatabase {
+    if db.url().starts_with("sqlite:") {
+        TestDatabase::sqlite().await.unwrap()
+    } else {
+        let url = store::testing::postgres_url("center::staff second database").unwrap();
+        TestDatabase::postgres(&url).await.unwrap()
+    }
+}
+
+// Regression (issue 14): `Clerk1` and `clerk1` could be two accounts, and a lockout of one was
+// dodged by typing the other.
+#[tokio::test]
+async fn user_names_are_case_insensitive() {
+    for db in databases("center::staff case-insensitive names").await {
+        let c = console(&db).await;
+        let session = login(&c.app, "Window_Clerk", PASSWORD).await.ok().unwrap();
+        assert_eq!(
+            get(&c.app, "/staff", Some(&session)).await.status,
+            StatusCode::OK
+        );
+        let taken = c
+            .store
+            .create_staff_user(
+                "WINDOW_CLERK",
+                "auditor",
+                &hash_password(PASSWORD).unwrap(),
+                0,
+            )
+            .await;
+        assert!(
+            matches!(taken, Err(store::StoreError::Rejected(_))),
+            "{taken:?}"
+        );
+        // Failures under any case count for the one account.
+        for name in [
+            "WINDOW_CLERK",
+            "window_clerk",
+            "Window_clerk",
+            "wINDOW_CLERK",
+            "window_CLERK",
+        ] {
+            assert!(login(&c.app, name, "wrong-password").await.is_err());
+        }
+        assert!(
+            login(&c.app, "window_clerk", PASSWORD).await.is_err(),
+            "locked"
+        );
+        let trail: Vec<(String, String)> = actions(&c.store)
+            .await
+            .into_iter()
+            .map(|a| (a.0, a.1))
+            .collect();
+        assert!(
+            trail.iter().all(|(actor, _)| actor == "window_clerk"),
+            "{trail:?}"
+        );
+        assert_eq!(trail[5].1, "login_locked");
+        db.finish().await;
+    }
+}
+
+// Regression (issue 14): the cookies were never `Secure`, even behind HTTPS.
+#[tokio::test]
+async fn cookies_are_secure_when_the_console_is_served_over_tls() {
+    for db in databases("center::staff secure cookies").await {
+        let plain = console(&db).await;
+        let page = get(&plain.app, "/staff/login", None).await;
+        assert!(
+            page.cookies.iter().all(|c| !c.contains("Secure")),
+            "{:?}",
+            page.cookies
+        );
+        let db2 = db_again(&db).await;
+        let tls = console_with(&db2, |state| {
+            state.staff.secure_cookies = true;
+        })
+        .await;
+        let page = get(&tls.app, "/staff/login", None).await;
+        assert!(
+            page.cookies.iter().all(|c| c.contains("; Secure")),
+            "{:?}",
+            page.cookies
+        );
+        let page = send(
+            &tls.app,
+            Request::post("/staff/login")
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .header(header::COOKIE, "idk_staff_login=t")
+                .body(Body::from(format!(
+                    "username=window_clerk&password={PASSWORD}&csrf=t"
+                )))
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(page.status, StatusCode::SEE_OTHER);
+        let session = page
+            .cookies
+            .iter()
+            .find(|c| c.starts_with("idk_staff="))
+            .unwrap();
+        assert!(
+            session.contains("; Secure") && session.contains("HttpOnly"),
+            "{session}"
+        );
+        db2.finish().await;
+        db.finish().await;
+    }
+}
+
+/// A fresh folder for a checkpoint key and file.
+fn anchor_dir() -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("idkiosk-anchor-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn anchored(dir: &std::path::Path, every_entries: i64) -> Arc<AuditAnchor> {
+    Arc::new(
+        AuditAnchor::open(
+            &dir.join("audit.key"),
+            &dir.join("audit.checkpoints"),
+            AnchorPolicy {
+                every_entries,
+                every_secs: 3600,
+            },
+        )
+        .unwrap(),
+    )
+}
+
+async fn append_through_center(state: &center::AppState, n: i64) {
+    for i in 1..=n {
+        center::staff::append_audit(
+            state,
+            &NewAuditEntry {
+                at: 1_795_000_000 + i,
+                actor: "window_clerk".into(),
+                role: "window_clerk".into(),
+                action: "view_record".into(),
+                subject: format!("32010020261125{i:04}"),
+                detail: String::new(),
+            },
+        )
+        .await
+        .unwrap();
+    }
+}
+
+fn checkpoints_of(dir: &std::path::Path) -> Vec<Checkpoint> {
+    let key = CheckpointPublicKey::from_file(&dir.join("audit.key.pub")).unwrap();
+    read_checkpoints(&dir.join("audit.checkpoints"), &key).unwrap()
+}
+
+// Regression (issue 14): `audit verify` passed a chain whose newest rows were deleted with the head
+// rewound, and an emptied one ("audit chain ok: 0 entries"). The center now writes signed
+// checkpoints outside the database, and verification against them names what is missing.
+#[tokio::test]
+async fn a_wiped_or_rewound_chain_fails_against_its_checkpoints() {
+    for db in databases("center::staff audit anchoring").await {
+        let dir = anchor_dir();
+        let anchor = anchored(&dir, 5);
+        let c = console_with(&db, |state| state.staff.audit_anchor = Some(anchor.clone())).await;
+        append_through_center(&c.state, 12).await;
+        // Entry 1 (the first), then every 5 entries: 1, 6, 11.
+        let checkpoints = checkpoints_of(&dir);
+        let counts: Vec<i64> = checkpoints.iter().map(|cp| cp.entries).collect();
+        assert_eq!(counts, [1, 6, 11]);
+        // The hourly tick anchors the head without new entries.
+        c.clock.advance(3600);
+        assert!(matches!(
+            center::staff::checkpoint_now(&c.state, false)
+                .await
+                .unwrap(),
+            Anchored::Written(Checkpoint { entries: 12, .. })
+        ));
+        let checkpoints = checkpoints_of(&dir);
+        assert_eq!(
+            c.store.verify_audit_anchored(&checkpoints).await.unwrap(),
+            Verification::Intact { entries: 12 }
+        );
+        let head12 = checkpoints.last().unwrap().head.clone();
+
+        // Rewound: entries 8-12 deleted and the head moved back to entry 7.
+        tamper(
+            &db,
+            &[
+                "DELETE FROM audit_log WHERE seq > 7",
+                "UPDATE audit_head SET seq = 7, hash = (SELECT hash FROM audit_log WHERE seq = 7)",
+            ],
+        )
+        .await;
+        assert_eq!(
+            c.store.verify_audit().await.unwrap(),
+            Verification::Intact { entries: 7 },
+            "the chain alone cannot tell"
+        );
+        let (entry, why) = broken_at(c.store.verify_audit_anchored(&checkpoints).await.unwrap());
+        assert_eq!(entry, 8, "{why}");
+        assert!(
+            why.starts_with("the chain ends at entry 7 but checkpoint ")
+                && why.contains(&format!("covers 12 entries with head hash {head12}"))
+                && why.contains("entries #8–#12 are missing (the chain was rewound)"),
+            "{why}"
+        );
+        // The center refuses to anchor the rewound head, and the console's check fails too.
+        assert!(matches!(
+            center::staff::checkpoint_now(&c.state, true).await.unwrap(),
+            Anchored::Behind { .. }
+        ));
+        let auditor = login(&c.app, "auditor", PASSWORD).await.ok().unwrap();
+        let page = get(&c.app, "/staff/audit?verify=1", Some(&auditor)).await;
+        assert!(
+            page.body.contains(
+                "audit chain broken at entry #9: the chain ends at entry 8 but checkpoint "
+            ),
+            "{}",
+            page.body
+        );
+        // New entries after the rewind do not heal it: entry 11's hash is not the checkpoint's.
+        let rewritten = checkpoints
+            .iter()
+            .filter(|cp| cp.entries <= 11)
+            .cloned()
+            .collect::<Vec<_>>();
+        append_through_center(&c.state, 6).await;
+        let (entry, why) = broken_at(c.store.verify_audit_anchored(&rewritten).await.unwrap());
+        assert_eq!(entry, 11, "{why}");
+        assert!(why.contains("the chain was rewritten up to there"), "{why}");
+
+        // Wiped: every row and the head gone.
+        tamper(&db, &["DELETE FROM audit_log", "DELETE FROM audit_head"]).await;
+        assert_eq!(
+            c.store.verify_audit().await.unwrap(),
+            Verification::Intact { entries: 0 }
+        );
+        let (entry, why) = broken_at(c.store.verify_audit_anchored(&checkpoints).await.unwrap());
+        assert_eq!(entry, 1, "{why}");
+        assert!(
+            why.starts_with("the chain ends at entry 0 but checkpoint ")
+                && why.contains("covers 12 entries")
+                && why.contains("entries #1–#12 are missing (the chain was emptied)"),
+            "{why}"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+        db.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn a_forged_checkpoint_is_refused() {
+    let dir = anchor_dir();
+    let anchor = anchored(&dir, 1);
+    anchor
+        .offer(3, &"ab".repeat(32), 1_795_000_000, true)
+        .unwrap();
+    assert_eq!(checkpoints_of(&dir).len(), 1);
+    // A line signed by another key (someone who can write the file but has not the key).
+    let intruder = CheckpointSigner::create(&dir.join("intruder.key")).unwrap();
+    let forged = intruder.sign(Checkpoint {
+        at: 1_795_000_100,
+        entries: 2,
+        head: "cd".repeat(32),
+    });
+    store::audit::checkpoint::append_checkpoint(&dir.join("audit.checkpoints"), &forged).unwrap();
+    let key = CheckpointPublicKey::from_file(&dir.join("audit.key.pub")).unwrap();
+    let err = read_checkpoints(&dir.join("audit.checkpoints"), &key).unwrap_err();
+    assert!(
+        err.to_string().starts_with("checkpoint line 2 of ")
+            && err.to_string().contains("bad signature")
+            && err.to_string().contains("forged or damaged"),
+        "{err}"
+    );
+    // A genuine line with its count lowered (to match a rewound chain) fails the same way.
+    let text = std::fs::read_to_string(dir.join("audit.checkpoints")).unwrap();
+    let first = text
+        .lines()
+        .next()
+        .unwrap()
+        .replace("\"entries\":3", "\"entries\":1");
+    std::fs::write(dir.join("audit.checkpoints"), format!("{first}\n")).unwrap();
+    let err = read_checkpoints(&dir.join("audit.checkpoints"), &key).unwrap_err();
+    assert!(
+        err.to_string().contains("line 1") && err.to_string().contains("bad signature"),
+        "{err}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
 }

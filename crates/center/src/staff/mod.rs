@@ -6,7 +6,12 @@
 //!   the login page), a wrong role (403) and a POST without the session's CSRF token (403). A test
 //!   walks the same table, so a route cannot be added without its check.
 //! - Sessions are server-side (`staff_sessions`), the cookie holds a random token (HttpOnly,
-//!   SameSite=Strict), idle expiry [`IDLE_SECS`]; 5 failed logins lock an account for 15 minutes.
+//!   SameSite=Strict, `Secure` over TLS), idle expiry [`IDLE_SECS`] and an absolute lifetime
+//!   ([`StaffSettings::session_lifetime_secs`]); 5 failed logins lock an account for 15 minutes.
+//! - Every refused login gets the same answer ([`REFUSED`], 401) after exactly one Argon2
+//!   verification, whether the name is unknown, locked, disabled or the password wrong; unknown
+//!   names count failures and lock like accounts. Failed logins are throttled per client address
+//!   (429 after [`LoginThrottle::max_failures`] in a window).
 //! - Every view of a citizen's record, photo, signature, fingerprint image, video or document
 //!   appends an entry to the audit chain (`store::audit`) *before* the data is sent; if the audit
 //!   write fails, nothing is shown.
@@ -16,20 +21,23 @@
 mod html;
 mod pages;
 
-use std::sync::OnceLock;
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
 use axum::body::Body;
-use axum::extract::{Request, State};
+use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{header, HeaderMap, Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post, MethodRouter};
-use axum::{Extension, Form, Router};
-use serde::Deserialize;
-use store::audit::NewAuditEntry;
-use store::staff::token_hash;
+use axum::{Extension, Router};
+use store::audit::checkpoint::{Anchored, AuditAnchor};
+use store::audit::{AuditEntry, NewAuditEntry};
+use store::staff::{normalize_username, token_hash};
 
 use crate::AppState;
 
@@ -45,6 +53,137 @@ pub const MAX_FAILURES: i64 = 5;
 pub const LOCK_SECS: i64 = 15 * 60;
 /// The largest staff form body.
 const MAX_FORM_BYTES: usize = 64 * 1024;
+/// Absolute lifetime of a staff session, whatever the activity (12 hours).
+pub const SESSION_LIFETIME_SECS: i64 = 12 * 60 * 60;
+
+/// Throttling of failed logins per client address (per center process).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LoginThrottle {
+    /// Failed logins from one address in one window before it is refused (429).
+    pub max_failures: u32,
+    /// The window, in seconds.
+    pub window_secs: i64,
+}
+
+impl Default for LoginThrottle {
+    fn default() -> LoginThrottle {
+        LoginThrottle {
+            max_failures: 20,
+            window_secs: 15 * 60,
+        }
+    }
+}
+
+/// The console's settings and its per-process state (the throttle's counts, the count of
+/// password verifications). Cloning shares the state.
+#[derive(Clone)]
+pub struct StaffSettings {
+    /// Absolute session lifetime in seconds ([`SESSION_LIFETIME_SECS`]).
+    pub session_lifetime_secs: i64,
+    /// Mark the cookies `Secure`: the console is served over HTTPS (by a TLS-terminating proxy).
+    /// A request that came over the center's own TLS listener gets `Secure` cookies anyway.
+    pub secure_cookies: bool,
+    /// Failed logins per client address.
+    pub login_throttle: LoginThrottle,
+    /// Behind a reverse proxy: the header holding the client's address (`X-Forwarded-For`; its
+    /// last value is used). `None`: the TCP peer address.
+    pub client_address_header: Option<String>,
+    /// Where the audit chain's head is anchored (signed checkpoints); `None`: not anchored.
+    pub audit_anchor: Option<Arc<AuditAnchor>>,
+    throttle_counts: Arc<Mutex<HashMap<IpAddr, (i64, u32)>>>,
+    verifications: Arc<AtomicU64>,
+}
+
+impl Default for StaffSettings {
+    fn default() -> StaffSettings {
+        StaffSettings {
+            session_lifetime_secs: SESSION_LIFETIME_SECS,
+            secure_cookies: false,
+            login_throttle: LoginThrottle::default(),
+            client_address_header: None,
+            audit_anchor: None,
+            throttle_counts: Arc::default(),
+            verifications: Arc::default(),
+        }
+    }
+}
+
+impl std::fmt::Debug for StaffSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StaffSettings")
+            .field("session_lifetime_secs", &self.session_lifetime_secs)
+            .field("secure_cookies", &self.secure_cookies)
+            .field("login_throttle", &self.login_throttle)
+            .field("client_address_header", &self.client_address_header)
+            .field("audit_anchor", &self.audit_anchor)
+            .finish()
+    }
+}
+
+impl StaffSettings {
+    /// How many Argon2 password verifications the login form has run (one per login attempt
+    /// that was not throttled): the same code path for every name, known or not.
+    pub fn password_verifications(&self) -> u64 {
+        self.verifications.load(Ordering::Relaxed)
+    }
+
+    /// Whether `address` has used up its failed logins in the current window.
+    fn throttled(&self, address: Option<IpAddr>, now: i64) -> Option<i64> {
+        let address = address?;
+        let counts = self
+            .throttle_counts
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let (start, failures) = *counts.get(&address)?;
+        let retry = start + self.login_throttle.window_secs - now;
+        (retry > 0 && failures >= self.login_throttle.max_failures).then_some(retry)
+    }
+
+    fn count_failure(&self, address: Option<IpAddr>, now: i64) {
+        let Some(address) = address else { return };
+        let window = self.login_throttle.window_secs;
+        let mut counts = self
+            .throttle_counts
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if counts.len() > 100_000 {
+            counts.retain(|_, (start, _)| now - *start < window);
+        }
+        let entry = counts.entry(address).or_insert((now, 0));
+        if now - entry.0 >= window {
+            *entry = (now, 0);
+        }
+        entry.1 += 1;
+    }
+
+    fn client_address(
+        &self,
+        headers: &HeaderMap,
+        extensions: &axum::http::Extensions,
+    ) -> Option<IpAddr> {
+        if let Some(name) = &self.client_address_header {
+            return headers
+                .get_all(name.as_str())
+                .iter()
+                .filter_map(|value| value.to_str().ok())
+                .flat_map(|value| value.split(','))
+                .last()
+                .and_then(|value| value.trim().parse().ok());
+        }
+        extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ConnectInfo(peer)| peer.ip())
+    }
+
+    fn cookie_attributes(&self, extensions: &axum::http::Extensions) -> &'static str {
+        let over_tls = extensions.get::<crate::tls::ClientCertificate>().is_some();
+        if self.secure_cookies || over_tls {
+            "; HttpOnly; SameSite=Strict; Secure"
+        } else {
+            "; HttpOnly; SameSite=Strict"
+        }
+    }
+}
 
 /// A staff role.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -262,6 +401,14 @@ async fn guard(State(guard): State<Guard>, request: Request, next: Next) -> Resp
         Ok(None) => return to_login(),
         Err(err) => return StaffError::from(err).into_response(),
     };
+    let ends_at = session.created_at + state.staff.session_lifetime_secs;
+    if ends_at <= now {
+        // Past the absolute lifetime, however active.
+        if let Err(err) = state.store.delete_staff_session(&hash).await {
+            return StaffError::from(err).into_response();
+        }
+        return to_login();
+    }
     let Some(role) = Role::parse(&session.role) else {
         return StaffError::Forbidden("unknown role".into()).into_response();
     };
@@ -292,7 +439,7 @@ async fn guard(State(guard): State<Guard>, request: Request, next: Next) -> Resp
     }
     if let Err(err) = state
         .store
-        .touch_staff_session(&hash, now, now + IDLE_SECS)
+        .touch_staff_session(&hash, now, (now + IDLE_SECS).min(ends_at))
         .await
     {
         return StaffError::from(err).into_response();
@@ -421,18 +568,103 @@ pub(crate) async fn audit(
     subject: &str,
     detail: &str,
 ) -> Result<(), StaffError> {
-    state
-        .store
-        .append_audit(&NewAuditEntry {
+    append_audit(
+        state,
+        &NewAuditEntry {
             at: state.now(),
             actor: staff.username.clone(),
             role: staff.role.as_str().to_owned(),
             action: action.to_owned(),
             subject: subject.to_owned(),
             detail: detail.to_owned(),
-        })
-        .await?;
+        },
+    )
+    .await?;
     Ok(())
+}
+
+/// Appends an entry to the audit chain and, when one is due, writes a signed checkpoint of the new
+/// head ([`StaffSettings::audit_anchor`]). The center's code appends through this function.
+pub async fn append_audit(
+    state: &AppState,
+    entry: &NewAuditEntry,
+) -> Result<AuditEntry, store::StoreError> {
+    let stored = state.store.append_audit(entry).await?;
+    if let Some(anchor) = &state.staff.audit_anchor {
+        report_anchoring(anchor.offer(stored.seq, &stored.hash, state.now(), false));
+    }
+    Ok(stored)
+}
+
+/// Writes a checkpoint of the database's head if one is due by time (or `force`); the center runs
+/// this every minute ([`checkpoint_loop`]) so the chain is anchored at least hourly without appends.
+pub async fn checkpoint_now(state: &AppState, force: bool) -> anyhow::Result<Anchored> {
+    let Some(anchor) = &state.staff.audit_anchor else {
+        return Ok(Anchored::NotDue);
+    };
+    let (entries, head) = state
+        .store
+        .audit_head()
+        .await?
+        .unwrap_or((0, store::audit::GENESIS.to_owned()));
+    let anchored = anchor.offer(entries, &head, state.now(), force);
+    report_anchoring(
+        anchored
+            .as_ref()
+            .map(Clone::clone)
+            .map_err(|err| anyhow::anyhow!("{err}")),
+    );
+    Ok(anchored?)
+}
+
+/// The chain check of the console: [`store::Store::verify_audit`], and with an anchor, against
+/// every checkpoint of its file as well (a forged or unreadable checkpoint file is a broken chain).
+pub(crate) async fn verify_chain(
+    state: &AppState,
+) -> Result<store::audit::Verification, StaffError> {
+    let Some(anchor) = &state.staff.audit_anchor else {
+        return Ok(state.store.verify_audit().await?);
+    };
+    let checkpoints = if anchor.file().exists() {
+        match store::audit::checkpoint::read_checkpoints(anchor.file(), &anchor.public_key()) {
+            Ok(checkpoints) => checkpoints,
+            Err(err) => {
+                return Ok(store::audit::Verification::Broken {
+                    entry: 0,
+                    why: err.to_string(),
+                })
+            }
+        }
+    } else {
+        Vec::new()
+    };
+    Ok(state.store.verify_audit_anchored(&checkpoints).await?)
+}
+
+/// Every minute: [`checkpoint_now`] (which writes only when `every_secs` passed). Runs forever.
+pub async fn checkpoint_loop(state: AppState) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+    loop {
+        tick.tick().await;
+        if let Err(err) = checkpoint_now(&state, false).await {
+            tracing::error!(error = %format!("{err:#}"), "audit checkpoint failed");
+        }
+    }
+}
+
+fn report_anchoring<E: std::fmt::Display>(result: Result<Anchored, E>) {
+    match result {
+        Ok(Anchored::Written(checkpoint)) => {
+            tracing::info!(entries = checkpoint.entries, "audit checkpoint written")
+        }
+        Ok(Anchored::NotDue) => {}
+        Ok(Anchored::Behind { last }) => tracing::error!(
+            last = %last.describe(),
+            "the audit chain is behind its last checkpoint: entries were removed from the database; \
+             run `idkiosk audit verify`"
+        ),
+        Err(err) => tracing::error!(error = %err, "audit checkpoint could not be written"),
+    }
 }
 
 /// `110101********123X` for an 18-character ID number; anything else is fully starred.
@@ -517,47 +749,62 @@ impl IntoResponse for StaffError {
 }
 
 /// `GET /staff/login`: the form, with a fresh double-submit CSRF cookie.
-async fn login_page() -> Response {
-    login_form(None, StatusCode::OK)
+async fn login_page(State(state): State<AppState>, request: Request) -> Response {
+    let attributes = state.staff.cookie_attributes(request.extensions());
+    login_form(None, StatusCode::OK, attributes)
 }
 
-fn login_form(error: Option<&str>, status: StatusCode) -> Response {
+fn login_form(error: Option<&str>, status: StatusCode, attributes: &str) -> Response {
     let csrf = random_token();
     let body = html::page("登录 Sign in", None, &html::login_form(&csrf, error));
     (
         status,
         [(
             header::SET_COOKIE,
-            format!("{LOGIN_CSRF_COOKIE}={csrf}; Path=/staff/login; HttpOnly; SameSite=Strict"),
+            format!("{LOGIN_CSRF_COOKIE}={csrf}; Path=/staff/login{attributes}"),
         )],
         body,
     )
         .into_response()
 }
 
-#[derive(Deserialize)]
 struct LoginForm {
-    #[serde(default)]
     username: String,
-    #[serde(default)]
     password: String,
-    #[serde(default)]
-    csrf: String,
 }
 
 /// `POST /staff/login`.
-async fn login(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Form(form): Form<LoginForm>,
-) -> Response {
-    let expected = cookie(&headers, LOGIN_CSRF_COOKIE).unwrap_or_default();
-    if expected.is_empty() || !constant_time_eq(expected.as_bytes(), form.csrf.as_bytes()) {
+async fn login(State(state): State<AppState>, request: Request) -> Response {
+    let (parts, body) = request.into_parts();
+    let attributes = state.staff.cookie_attributes(&parts.extensions);
+    let Ok(bytes) = axum::body::to_bytes(body, MAX_FORM_BYTES).await else {
+        return StaffError::BadRequest("form too large".into()).into_response();
+    };
+    let field = |name: &str| form_field(&bytes, name).unwrap_or_default();
+    let expected = cookie(&parts.headers, LOGIN_CSRF_COOKIE).unwrap_or_default();
+    if expected.is_empty() || !constant_time_eq(expected.as_bytes(), field("csrf").as_bytes()) {
         return login_form(
             Some("表单已过期，请重试 The form expired (CSRF): try again"),
             StatusCode::FORBIDDEN,
+            attributes,
         );
     }
+    let now = state.now();
+    let address = state
+        .staff
+        .client_address(&parts.headers, &parts.extensions);
+    if let Some(retry) = state.staff.throttled(address, now) {
+        tracing::warn!(?address, "staff login throttled");
+        let mut response = login_form(Some(THROTTLED), StatusCode::TOO_MANY_REQUESTS, attributes);
+        if let Ok(value) = header::HeaderValue::from_str(&retry.to_string()) {
+            response.headers_mut().insert(header::RETRY_AFTER, value);
+        }
+        return response;
+    }
+    let form = LoginForm {
+        username: field("username"),
+        password: field("password"),
+    };
     match try_login(&state, &form).await {
         Ok(Ok(token)) => (
             StatusCode::SEE_OTHER,
@@ -565,96 +812,112 @@ async fn login(
                 (header::LOCATION, "/staff".to_owned()),
                 (
                     header::SET_COOKIE,
-                    format!("{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict"),
+                    format!("{SESSION_COOKIE}={token}; Path=/{attributes}"),
                 ),
             ],
         )
             .into_response(),
-        Ok(Err(refusal)) => login_form(Some(refusal), StatusCode::UNAUTHORIZED),
+        Ok(Err(())) => {
+            state.staff.count_failure(address, now);
+            login_form(Some(REFUSED), StatusCode::UNAUTHORIZED, attributes)
+        }
         Err(err) => err.into_response(),
     }
 }
 
-const WRONG: &str = "用户名或密码错误 Wrong user name or password";
-const LOCKED: &str =
-    "连续 5 次登录失败，账号已锁定 15 分钟 Locked for 15 minutes after 5 failed logins";
+/// The one answer to every refused login: unknown name, wrong password, locked or disabled
+/// account (so the answer tells nothing about which).
+pub const REFUSED: &str = "用户名或密码错误，或账号已锁定（连续 5 次失败锁定 15 分钟）\
+     Wrong user name or password, or the account is locked (5 failed logins lock it for 15 minutes)";
+/// The answer to a client address with too many failed logins (429).
+pub const THROTTLED: &str =
+    "登录失败次数过多，请稍后再试 Too many failed logins from this address: try again later";
 
-/// `Ok(Ok(token))` signed in; `Ok(Err(why))` refused.
-async fn try_login(
-    state: &AppState,
-    form: &LoginForm,
-) -> Result<Result<String, &'static str>, StaffError> {
+/// `Ok(Ok(token))` signed in; `Ok(Err(()))` refused ([`REFUSED`]). Every attempt runs exactly one
+/// Argon2 verification (against a dummy hash for an unknown name), before looking at locks, so
+/// neither the answer nor its timing tells a locked, disabled or unknown name from a wrong password.
+async fn try_login(state: &AppState, form: &LoginForm) -> Result<Result<String, ()>, StaffError> {
     let now = state.now();
-    let username: String = form.username.trim().chars().take(64).collect();
-    let user = state.store.staff_user(&username).await?;
-    let entry = |action: &str, role: &str| NewAuditEntry {
-        at: now,
-        actor: username.clone(),
-        role: role.to_owned(),
-        action: action.to_owned(),
-        subject: "-".into(),
-        detail: String::new(),
+    let tried: String = form.username.trim().chars().take(64).collect();
+    let user = state.store.staff_user(&tried).await?;
+    let unknown = match &user {
+        Some(_) => None,
+        None => state.store.unknown_staff_login(&tried).await?,
     };
-    if let Some(user) = &user {
-        if user.locked_until.is_some_and(|until| until > now) {
-            state
-                .store
-                .append_audit(&entry("login_refused_locked", &user.role))
-                .await?;
-            return Ok(Err(LOCKED));
-        }
-    }
+    let (actor, role) = match &user {
+        Some(user) => (user.username.clone(), user.role.clone()),
+        None => (normalize_username(&tried), "-".to_owned()),
+    };
+    let locked_until = match (&user, &unknown) {
+        (Some(user), _) => user.locked_until,
+        (None, Some(unknown)) => unknown.locked_until,
+        (None, None) => None,
+    };
     let phc = user
         .as_ref()
         .map(|user| user.password_hash.clone())
         .unwrap_or_else(|| dummy_hash().to_owned());
     let password = form.password.clone();
+    state.staff.verifications.fetch_add(1, Ordering::Relaxed);
     let ok = tokio::task::spawn_blocking(move || verify_password(&password, &phc))
         .await
         .map_err(|err| StaffError::Internal(err.into()))?;
-    let Some(user) = user.clone().filter(|_| ok) else {
-        let role = match &user {
-            Some(user) => user.role.clone(),
-            None => "-".to_owned(),
-        };
-        let locked = match &user {
-            Some(_) => {
-                state
-                    .store
-                    .record_staff_login_failure(&username, now, MAX_FAILURES, LOCK_SECS)
-                    .await?
-            }
-            None => false,
-        };
-        state
-            .store
-            .append_audit(&entry(
-                if locked {
-                    "login_locked"
-                } else {
-                    "login_failed"
-                },
-                &role,
-            ))
-            .await?;
-        return Ok(Err(if locked { LOCKED } else { WRONG }));
+    let entry = |action: &str| NewAuditEntry {
+        at: now,
+        actor: actor.clone(),
+        role: role.clone(),
+        action: action.to_owned(),
+        subject: "-".into(),
+        detail: String::new(),
     };
-    state.store.clear_staff_login_failures(&username).await?;
+    if locked_until.is_some_and(|until| until > now) {
+        append_audit(state, &entry("login_refused_locked")).await?;
+        return Ok(Err(()));
+    }
+    let disabled = user.as_ref().is_some_and(|user| user.disabled_at.is_some());
+    if disabled {
+        append_audit(state, &entry("login_refused_disabled")).await?;
+        return Ok(Err(()));
+    }
+    let Some(user) = user.filter(|_| ok) else {
+        let locked = if role == "-" {
+            state
+                .store
+                .record_unknown_staff_login_failure(&tried, now, MAX_FAILURES, LOCK_SECS)
+                .await?
+        } else {
+            state
+                .store
+                .record_staff_login_failure(&tried, now, MAX_FAILURES, LOCK_SECS)
+                .await?
+        };
+        append_audit(
+            state,
+            &entry(if locked {
+                "login_locked"
+            } else {
+                "login_failed"
+            }),
+        )
+        .await?;
+        return Ok(Err(()));
+    };
+    state
+        .store
+        .clear_staff_login_failures(&user.username)
+        .await?;
     let token = random_token();
     state
         .store
         .create_staff_session(
             &token_hash(&token),
-            &username,
+            &user.username,
             &random_token(),
             now,
-            now + IDLE_SECS,
+            now + IDLE_SECS.min(state.staff.session_lifetime_secs),
         )
         .await?;
-    state
-        .store
-        .append_audit(&entry("login", &user.role))
-        .await?;
+    append_audit(state, &entry("login")).await?;
     Ok(Ok(token))
 }
 
@@ -662,6 +925,7 @@ async fn try_login(
 async fn logout(
     State(state): State<AppState>,
     Extension(staff): Extension<Staff>,
+    extensions: axum::http::Extensions,
     headers: HeaderMap,
 ) -> Result<Response, StaffError> {
     if let Some(token) = cookie(&headers, SESSION_COOKIE) {
@@ -671,13 +935,14 @@ async fn logout(
             .await?;
     }
     audit(&state, &staff, "logout", "-", "").await?;
+    let attributes = state.staff.cookie_attributes(&extensions);
     Ok((
         StatusCode::SEE_OTHER,
         [
             (header::LOCATION, "/staff/login".to_owned()),
             (
                 header::SET_COOKIE,
-                format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0"),
+                format!("{SESSION_COOKIE}=; Path=/{attributes}; Max-Age=0"),
             ),
         ],
     )

@@ -810,7 +810,7 @@ pub async fn audit_page(
         None => state.store.latest_audit_entries(200).await?,
     };
     let check = if query.verify.is_some() {
-        match state.store.verify_audit().await? {
+        match super::verify_chain(&state).await? {
             Verification::Intact { entries } => format!(
                 "<p class=\"ok\" id=\"chain\">审计链完整 audit chain ok: {entries} entries</p>"
             ),
