@@ -489,6 +489,75 @@ impl Store {
         .map(|done| done.rows_affected()))?)
     }
 
+    /// Renames the session's blob `from` to `to` (a video kept for audit); `false` when there is
+    /// none or `to` exists already.
+    pub async fn rename_session_blob(
+        &self,
+        session_id: &str,
+        from: &str,
+        to: &str,
+    ) -> Result<bool, StoreError> {
+        let done = on_pool!(&self.pool, |pool| sqlx::query(
+            "UPDATE center_session_blobs SET kind = $3 WHERE session_id = $1 AND kind = $2 \
+             AND NOT EXISTS (SELECT 1 FROM center_session_blobs \
+                             WHERE session_id = $1 AND kind = $3)"
+        )
+        .bind(session_id)
+        .bind(from)
+        .bind(to)
+        .execute(pool)
+        .await
+        .map(|done| done.rows_affected()))?;
+        Ok(done == 1)
+    }
+
+    /// Charges `bytes` to the upload quota `scope` (`session:<sid>`, `kiosk:<id>:<day>`) if the
+    /// total stays within `limit`; returns the new total, or `None` (nothing charged) when it
+    /// would pass the limit. One conditional upsert, so concurrent uploads cannot both pass.
+    pub async fn charge_blob_quota(
+        &self,
+        scope: &str,
+        bytes: u64,
+        limit: u64,
+        now: i64,
+    ) -> Result<Option<u64>, StoreError> {
+        if bytes > limit {
+            return Ok(None);
+        }
+        let bytes = i64::try_from(bytes).unwrap_or(i64::MAX);
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let total: Option<i64> = on_pool!(&self.pool, |pool| sqlx::query_scalar(
+            "INSERT INTO center_blob_usage (scope, bytes, updated_at) VALUES ($1, $2, $4) \
+             ON CONFLICT (scope) DO UPDATE \
+               SET bytes = center_blob_usage.bytes + excluded.bytes, \
+                   updated_at = excluded.updated_at \
+               WHERE center_blob_usage.bytes + excluded.bytes <= $3 \
+             RETURNING bytes"
+        )
+        .bind(scope)
+        .bind(bytes)
+        .bind(limit)
+        .bind(now)
+        .fetch_optional(pool)
+        .await)?;
+        Ok(total.map(|total| u64::try_from(total).unwrap_or(0)))
+    }
+
+    /// Gives back `bytes` charged to `scope` (an upload that was not stored after all).
+    pub async fn refund_blob_quota(&self, scope: &str, bytes: u64) -> Result<(), StoreError> {
+        let bytes = i64::try_from(bytes).unwrap_or(i64::MAX);
+        on_pool!(&self.pool, |pool| sqlx::query(
+            "UPDATE center_blob_usage SET bytes = CASE WHEN bytes > $2 THEN bytes - $2 ELSE 0 END \
+             WHERE scope = $1"
+        )
+        .bind(scope)
+        .bind(bytes)
+        .execute(pool)
+        .await
+        .map(drop))?;
+        Ok(())
+    }
+
     /// Creates the application of a session with a newly allocated number, or returns the one the
     /// session already has (the second element is `true` when this call created it).
     ///
