@@ -383,10 +383,19 @@ impl CenterClient {
         .map(drop)
     }
 
-    /// `GET /v1/reconciliation?date=YYYY-MM-DD`.
-    pub async fn reconciliation(&self, date: Date) -> Result<Report, ClientError> {
+    /// `GET /v1/reconciliation?date=YYYY-MM-DD`, as an operator (the fleet's operator token):
+    /// kiosks may not read it.
+    pub async fn reconciliation(
+        &self,
+        date: Date,
+        operator_token: &str,
+    ) -> Result<Report, ClientError> {
         let path = format!("/v1/reconciliation?date={}", crate::wire::format_date(date));
-        self.json(self.request(reqwest::Method::GET, &path)).await
+        let request = self
+            .http
+            .get(format!("{}{path}", self.base_url))
+            .bearer_auth(operator_token);
+        self.json(request).await
     }
 
     /// `POST /v1/fleet/heartbeat`: the kiosk's health; the answer names the newest configuration

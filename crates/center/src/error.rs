@@ -51,6 +51,27 @@ pub enum AppError {
         /// The prompt, English.
         prompt_en: &'static str,
     },
+    /// The kiosk made more lookups of citizens than its limit allows (429).
+    #[error("too many lookups from this kiosk")]
+    TooManyLookups {
+        /// Seconds until the window allows another.
+        retry_after_s: u64,
+    },
+    /// A body over the limit (413), or an upload past a quota: `413` for a session's or a kind's
+    /// quota, `429` for a kiosk's daily quota. `quota` names which one.
+    #[error("{message}")]
+    TooLarge {
+        /// 413 or 429.
+        status: StatusCode,
+        /// The field at fault (`body`).
+        field: &'static str,
+        /// The quota passed (`json_body`, `session_bytes`, `kind_bytes`, `kiosk_daily_bytes`, …).
+        quota: &'static str,
+        /// The limit, in bytes.
+        limit: u64,
+        /// Lower-case reason.
+        message: String,
+    },
     /// A system behind the center did not answer (503); the kiosk may retry.
     #[error("{service} unavailable: {cause:#}")]
     Unavailable {
@@ -105,6 +126,22 @@ impl AppError {
         AppError::Internal(anyhow::Error::new(cause).context(context))
     }
 
+    /// A 413 (or 429 for a daily quota) naming the quota passed.
+    pub fn too_large(
+        status: StatusCode,
+        quota: &'static str,
+        limit: u64,
+        message: impl Into<String>,
+    ) -> AppError {
+        AppError::TooLarge {
+            status,
+            field: "body",
+            quota,
+            limit,
+            message: message.into(),
+        }
+    }
+
     /// A 400 naming `field`.
     pub fn bad_request(field: impl Into<String>, message: impl Into<String>) -> AppError {
         AppError::BadRequest {
@@ -129,6 +166,10 @@ struct ErrorBody<'a> {
     prompt_zh: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     prompt_en: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    quota: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    limit: Option<u64>,
 }
 
 impl IntoResponse for AppError {
@@ -190,6 +231,39 @@ impl IntoResponse for AppError {
                     reason: Some(reason),
                     prompt_zh: Some(prompt_zh),
                     prompt_en: Some(prompt_en),
+                    ..ErrorBody::default()
+                }),
+            )
+                .into_response(),
+            AppError::TooManyLookups { retry_after_s } => {
+                let mut response = (
+                    StatusCode::TOO_MANY_REQUESTS,
+                    Json(ErrorBody {
+                        error: "too many lookups of citizens from this kiosk; try again later",
+                        field: Some("kiosk"),
+                        ..ErrorBody::default()
+                    }),
+                )
+                    .into_response();
+                response.headers_mut().insert(
+                    axum::http::header::RETRY_AFTER,
+                    axum::http::HeaderValue::from(*retry_after_s),
+                );
+                response
+            }
+            AppError::TooLarge {
+                status,
+                field,
+                quota,
+                limit,
+                message,
+            } => (
+                *status,
+                Json(ErrorBody {
+                    error: message,
+                    field: Some(field),
+                    quota: Some(quota),
+                    limit: Some(*limit),
                     ..ErrorBody::default()
                 }),
             )

@@ -5,14 +5,20 @@
 use axum::{
     body::Bytes,
     extract::{FromRequest, Request},
-    http::header,
+    http::{header, StatusCode},
 };
 use serde::de::DeserializeOwned;
 
 use crate::error::AppError;
 
-/// The largest request body the center reads; a scope request is a few hundred bytes.
+/// The largest JSON body the center reads (`413` beyond it; [`crate::app`] sets it as the
+/// default body limit of every route but the blob uploads); a scope request is a few hundred
+/// bytes, a faces request with its live photo some 60 KB in base64.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// The faces call's limit: it carries the live photo in base64 (at most 1 MiB of JPEG, the
+/// `live_photo` blob's quota) and two short fields.
+pub const MAX_FACES_BODY_BYTES: usize = 1024 * 1024 / 3 * 4 + 4096;
 
 /// A JSON request body deserialized with the path of any failing field.
 pub struct JsonBody<T>(pub T);
@@ -36,12 +42,26 @@ where
                 message: "the body must be JSON (content-type: application/json)".into(),
             });
         }
-        let bytes = Bytes::from_request(req, state)
-            .await
-            .map_err(|_| AppError::BadRequest {
-                field: None,
-                message: format!("the body could not be read (at most {MAX_BODY_BYTES} bytes)"),
-            })?;
+        let limit = if req.uri().path().ends_with("/faces") {
+            MAX_FACES_BODY_BYTES
+        } else {
+            MAX_BODY_BYTES
+        };
+        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
+            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                AppError::too_large(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "json_body",
+                    limit as u64,
+                    format!("the body is over {limit} bytes"),
+                )
+            } else {
+                AppError::BadRequest {
+                    field: None,
+                    message: "the body could not be read".into(),
+                }
+            }
+        })?;
         parse(&bytes).map(JsonBody)
     }
 }

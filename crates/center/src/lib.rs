@@ -15,6 +15,7 @@ pub mod delivery;
 pub mod error;
 pub mod fleet;
 pub mod json;
+pub mod outcome;
 pub mod paper;
 pub mod payments;
 pub mod reconcile;
@@ -125,6 +126,11 @@ pub struct CenterConfig {
     /// Its opening hours.
     pub collection_hours: String,
 }
+    /// Upload quotas: per kind, per session, per kiosk and day.
+    pub blob_quotas: blobs::BlobQuotas,
+    /// The video of a session that ended without an application: deleted (default) or kept
+    /// for audit with a shorter retention.
+    pub unfinished_video: blobs::UnfinishedVideo,
 
 impl Default for CenterConfig {
     fn default() -> CenterConfig {
@@ -139,8 +145,10 @@ impl Default for CenterConfig {
     }
 }
 
-/// The largest blob upload (a session video).
+/// The largest blob upload read at all; [`blobs::BlobQuotas`] holds each kind to less.
 pub const MAX_BLOB_BYTES: usize = 256 * 1024 * 1024;
+            blob_quotas: blobs::BlobQuotas::default(),
+            unfinished_video: blobs::UnfinishedVideo::Delete,
 
 /// The center's HTTP API. Every `/v1/…` route but the WeChat Pay callback needs kiosk
 /// authentication ([`auth::require_kiosk`]); `/health` does not.
@@ -150,7 +158,60 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/sessions/{sid}/scope", post(scope::session_scope))
         .route("/v1/portrait-form", post(paper::portrait_form))
         .route("/v1/sessions/{sid}/receipt", post(steps::receipt))
-        .route("/v1/sessions/{sid}/faces", post(steps::faces))
+/// The Content-Security-Policy of every page the center serves: its own scripts, styles and
+/// images only (inline styles allowed, inline scripts not), no framing, forms to itself.
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; \
+     style-src 'self' 'unsafe-inline'; img-src 'self' data:; object-src 'none'; \
+     base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
+/// Adds the browser-hardening headers (CSP, `X-Frame-Options: DENY`, `Referrer-Policy:
+/// no-referrer`, `X-Content-Type-Options: nosniff`) to every answer that does not set its own.
+pub async fn security_headers(
+    request: axum::extract::Request,
+    next: middleware::Next,
+) -> axum::response::Response {
+    use axum::http::{header, HeaderValue};
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    for (name, value) in [
+        (header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY),
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (header::REFERRER_POLICY, "no-referrer"),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+    ] {
+        if !headers.contains_key(&name) {
+            headers.insert(name, HeaderValue::from_static(value));
+        }
+    }
+    response
+}
+
+/// `404 {"error":"…","field":"path"}` for a route the center does not have.
+async fn no_such_route() -> (axum::http::StatusCode, axum::Json<serde_json::Value>) {
+    (
+        axum::http::StatusCode::NOT_FOUND,
+        axum::Json(serde_json::json!({
+            "error": "no such route; see docs/kiosk-api.md",
+            "field": "path"
+        })),
+    )
+}
+
+/// `405 {"error":"…","field":"method"}` for a route called with a method it does not take.
+async fn method_not_allowed() -> (axum::http::StatusCode, axum::Json<serde_json::Value>) {
+    (
+        axum::http::StatusCode::METHOD_NOT_ALLOWED,
+        axum::Json(serde_json::json!({
+            "error": "this route does not take this method; see docs/kiosk-api.md",
+            "field": "method"
+        })),
+    )
+}
+
+        .route(
+            "/v1/sessions/{sid}/faces",
+            post(steps::faces).layer(DefaultBodyLimit::max(json::MAX_FACES_BODY_BYTES)),
+        )
         .route(
             "/v1/sessions/{sid}/blobs/{kind}",
             put(steps::blob).layer(DefaultBodyLimit::max(MAX_BLOB_BYTES)),
@@ -175,19 +236,26 @@ pub fn app(state: AppState) -> Router {
             "/v1/sessions/{sid}/payments/{attempt}/void",
             post(payments::void),
         )
-        .route("/v1/reconciliation", get(reconcile::endpoint))
         .route("/v1/fleet/heartbeat", post(fleet::heartbeat::heartbeat))
         .route("/v1/fleet/config", get(fleet::config::get))
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             tls::require_kiosk,
-        ));
-    Router::new()
+        ))
+        // JSON bodies: 64 KiB, 413 beyond (the blob route's own limit is inside this one).
+        .layer(DefaultBodyLimit::max(json::MAX_BODY_BYTES));
+    let router = Router::new()
         .route("/health", get(|| async { "ok" }))
         .route("/v1/payments/wechat/notify", post(payments::notify))
         .merge(kiosk_routes)
         .merge(staff::router(state.clone()))
         .merge(fleet::operator_routes())
-        .with_state(state)
+        .fallback(no_such_route)
+        .method_not_allowed_fallback(method_not_allowed)
+        .with_state(state);
+    router
+        .layer(middleware::from_fn(security_headers))
         .layer(TraceLayer::new_for_http())
 }
+        // Operators only (fleet::Operator), not kiosks: it covers the whole fleet's payments.
+        .route("/v1/reconciliation", get(reconcile::endpoint))

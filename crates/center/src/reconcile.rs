@@ -7,7 +7,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use axum::{
-    extract::{Query, State},
+    extract::{rejection::QueryRejection, Query, State},
     Json,
 };
 use serde::{Deserialize, Serialize};
@@ -16,6 +16,7 @@ use store::{Store, StoreError};
 use time::{macros::offset, Date, PrimitiveDateTime, Time};
 
 use crate::error::AppError;
+use crate::fleet::Operator;
 use crate::AppState;
 
 /// One mismatch.
@@ -214,16 +215,22 @@ pub async fn report(store: &Store, date: Date) -> Result<Report, StoreError> {
 
 /// `?date=YYYY-MM-DD`.
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ReportQuery {
     /// The day.
     pub date: Option<String>,
 }
 
-/// `GET /v1/reconciliation?date=YYYY-MM-DD`.
+/// `GET /v1/reconciliation?date=YYYY-MM-DD`: operators only ([`Operator`]: an administrator's
+/// staff session or the fleet's operator token); a kiosk's credentials are refused, since the
+/// report covers every kiosk's payments.
 pub async fn endpoint(
+    Operator(operator): Operator,
     State(state): State<AppState>,
-    Query(query): Query<ReportQuery>,
+    query: Result<Query<ReportQuery>, QueryRejection>,
 ) -> Result<Json<Report>, AppError> {
+    let Query(query) = query.map_err(|err| AppError::bad_request("query", err.body_text()))?;
+    tracing::info!(%operator, "reconciliation read");
     let text = query
         .date
         .ok_or_else(|| AppError::invalid("date", "is required (YYYY-MM-DD)"))?;

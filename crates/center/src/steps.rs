@@ -276,13 +276,19 @@ pub async fn blob(
     Path((sid, kind)): Path<(String, String)>,
     body: Bytes,
 ) -> Result<StatusCode, AppError> {
-    check_blob(&kind, &body).map_err(|reason| AppError::invalid("kind", reason))?;
-    let sid = open_session(&state, &kiosk, &sid).await?;
+    crate::blobs::check_kind(&kind).map_err(|reason| AppError::invalid("kind", reason))?;
     state
-        .blobs
-        .put(sid.as_str(), &kind, &body)
+        .config
+        .blob_quotas
+        .check_kind_size(&kind, body.len())?;
+    let checked = body.clone();
+    let check_kind = kind.clone();
+    tokio::task::spawn_blocking(move || check_blob(&check_kind, &checked))
         .await
-        .map_err(AppError::Internal)?;
+        .map_err(|err| AppError::internal("checking a blob", err))?
+        .map_err(|reason| AppError::invalid("kind", reason))?;
+    let sid = open_session(&state, &kiosk, &sid).await?;
+    crate::blobs::store_upload(&state, &kiosk.0, sid.as_str(), &kind, &body).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -363,6 +369,15 @@ pub async fn application(
     for (i, finger) in request.fingers.iter().enumerate() {
         documents::types::Finger::parse(&finger.position)
             .map_err(|err| AppError::invalid(format!("fingers[{i}].position"), err.0))?;
+        if request.fingers[..i]
+            .iter()
+            .any(|other| other.position == finger.position)
+        {
+            return Err(AppError::invalid(
+                format!("fingers[{i}].position"),
+                "the two fingers must be different fingers",
+            ));
+        }
         if finger.quality > 100 {
             return Err(AppError::invalid(
                 format!("fingers[{i}].quality"),
@@ -501,8 +516,9 @@ pub async fn end(
     State(state): State<AppState>,
     Extension(kiosk): Extension<KioskId>,
     Path(sid): Path<String>,
-    JsonBody(outcome): JsonBody<SessionOutcome>,
+    JsonBody(outcome): JsonBody<crate::outcome::OutcomeJson>,
 ) -> Result<StatusCode, AppError> {
+    let outcome = outcome.into_outcome()?;
     let sid = open_session(&state, &kiosk, &sid).await?;
     let json = serde_json::to_string(&outcome).map_err(|err| AppError::internal("outcome", err))?;
     let stored = state
@@ -533,11 +549,10 @@ pub async fn end(
             SessionOutcome::PortraitFormPrinted => {}
         }
     } else {
-        // Retention (DESIGN.md): the biometrics of a session that did not become an application
-        // are deleted when it ends; its video stays for the video retention period.
-        let deleted = state
-            .blobs
-            .discard_except(sid.as_str(), "video")
+        // Retention (issue 14): everything a session without application captured is deleted
+        // when it ends, its video too, unless the policy keeps that for audit (sealed, as
+        // `audit_video`, purged after its own shorter retention).
+        let deleted = crate::blobs::discard_unfinished(&state, sid.as_str())
             .await
             .map_err(|err| AppError::Internal(err.context("deleting a session's captures")))?;
         tracing::info!(

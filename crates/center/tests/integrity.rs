@@ -482,10 +482,11 @@ async fn popsys_on(
         .await
         .expect("bind popsys");
     let addr = listener.local_addr().unwrap();
-    let app = popsys::app(popsys::AppState {
-        popsys: Arc::new(StorePopulationSystem::new(store)),
-        today: Arc::new(|| TODAY),
-    });
+    let app = popsys::app(popsys::AppState::new(
+        Arc::new(StorePopulationSystem::new(store)),
+        Arc::new(|| TODAY),
+        popsys::ClientTokens::new([("center", crate::support::POPSYS_TOKEN)]),
+    ));
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(async move {
         popsys::serve(listener, app, async {
@@ -509,10 +510,10 @@ async fn a_population_system_down_during_delivery_gets_each_application_once_whe
             .pool_max_idle_per_host(0)
             .build()
             .unwrap();
-        let population = Arc::new(HttpPopulationSystem::with_client(
-            &format!("http://{addr}"),
-            client,
-        ));
+        let population = Arc::new(
+            HttpPopulationSystem::with_client(&format!("http://{addr}"), client)
+                .with_token(crate::support::POPSYS_TOKEN),
+        );
         let over_http = population.clone();
         let world = world_with(db, move |state| state.population = over_http).await;
         let sid = new_session();

@@ -365,7 +365,10 @@ async fn a_late_pos_approval_on_a_closed_attempt_is_recorded_and_flagged() {
     );
     let report = world
         .client
-        .reconciliation(time::macros::date!(2026 - 11 - 25))
+        .reconciliation(
+            time::macros::date!(2026 - 11 - 25),
+            crate::support::OPERATOR_TOKEN,
+        )
         .await
         .unwrap();
     assert!(report.mismatches.iter().any(|m| matches!(
@@ -415,7 +418,10 @@ async fn a_wechat_payment_made_after_the_session_was_referred_is_flagged_for_ref
     assert!(flagged.void_required);
     let report = world
         .client
-        .reconciliation(time::macros::date!(2026 - 11 - 25))
+        .reconciliation(
+            time::macros::date!(2026 - 11 - 25),
+            crate::support::OPERATOR_TOKEN,
+        )
         .await
         .unwrap();
     assert!(report

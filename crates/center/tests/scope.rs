@@ -231,16 +231,19 @@ async fn malformed_bodies_are_400_naming_the_field_where_there_is_one() {
 #[tokio::test]
 async fn the_center_reaches_popsys_over_http_with_the_same_answer() {
     let store = demo_store().await;
-    let popsys_app = popsys::app(popsys::AppState {
-        popsys: Arc::new(popsys::StorePopulationSystem::new(store.clone())),
-        today: Arc::new(|| TODAY),
-    });
+    let popsys_app = popsys::app(popsys::AppState::new(
+        Arc::new(popsys::StorePopulationSystem::new(store.clone())),
+        Arc::new(|| TODAY),
+        popsys::ClientTokens::new([("center", crate::support::POPSYS_TOKEN)]),
+    ));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
     let address = listener.local_addr().expect("address");
     tokio::spawn(async move { axum::serve(listener, popsys_app).await });
-    let http = popsys::HttpPopulationSystem::new(&format!("http://{address}")).expect("client");
+    let http = popsys::HttpPopulationSystem::new(&format!("http://{address}"))
+        .expect("client")
+        .with_token(crate::support::POPSYS_TOKEN);
 
     let app = center_over(Arc::new(http), store);
     let (status, body) = post(

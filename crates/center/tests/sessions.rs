@@ -210,7 +210,10 @@ async fn a_whole_session_on_each_backend() {
             .unwrap();
         let application = world.store().application(number).await.unwrap().unwrap();
         assert_eq!(application.status, "completed");
-        let report = client.reconciliation(date!(2026 - 11 - 25)).await.unwrap();
+        let report = client
+            .reconciliation(date!(2026 - 11 - 25), crate::support::OPERATOR_TOKEN)
+            .await
+            .unwrap();
         assert_eq!(
             (report.applications, report.paid, report.paid_fen),
             (1, 1, 2000),
@@ -526,15 +529,16 @@ fn png_other() -> Vec<u8> {
 }
 
 #[tokio::test]
-async fn a_session_without_application_keeps_only_its_video() {
-    // Retention: the captures of a session that never became an application are deleted when it
-    // ends; the video stays for its retention period. A session with an application keeps all.
+async fn a_session_without_application_keeps_nothing_not_even_its_video() {
+    // Retention (issue 14): everything a session that never became an application captured is
+    // deleted when it ends, its video too (it was kept 180 days before); a video arriving after
+    // the end is not kept. A session with an application keeps all.
     let world = world().await;
     let referred = SessionOutcome::Referred {
         step: 9,
         reason: ReferralReason::FingerprintFailed,
     };
-    let video = b"\0\0\0\x18ftypmp42 a video".to_vec();
+    let video = crate::uploads::mp4(4_000);
 
     let sid = new_session();
     scoped(&world, &sid).await;
@@ -555,13 +559,17 @@ async fn a_session_without_application_keeps_only_its_video() {
         .unwrap();
     world.client.end(&sid, &referred).await.unwrap();
     let store = world.store();
-    assert_eq!(
-        store.session_blob(sid.as_str(), "signature").await.unwrap(),
-        None
-    );
+    for kind in ["signature", "video", center::blobs::AUDIT_VIDEO] {
+        assert_eq!(store.session_blob(sid.as_str(), kind).await.unwrap(), None);
+    }
+    world
+        .client
+        .put_blob(&sid, "video", video.clone())
+        .await
+        .unwrap();
     assert_eq!(
         store.session_blob(sid.as_str(), "video").await.unwrap(),
-        Some(video.clone())
+        None
     );
 
     let filed = new_session();
@@ -572,5 +580,52 @@ async fn a_session_without_application_keeps_only_its_video() {
         .await
         .unwrap()
         .is_some());
+    world.finish().await;
+}
+
+#[tokio::test]
+async fn a_policy_may_keep_the_video_of_a_session_without_application_for_audit() {
+    let world = crate::world::world_with(
+        store::testing::TestDatabase::sqlite().await.unwrap(),
+        |state| {
+            state.config.unfinished_video = center::blobs::UnfinishedVideo::KeepForAudit {
+                retention: time::Duration::days(30),
+            };
+        },
+    )
+    .await;
+    let referred = SessionOutcome::Referred {
+        step: 7,
+        reason: ReferralReason::FaceMismatch,
+    };
+    let video = crate::uploads::mp4(4_000);
+    let sid = new_session();
+    world
+        .client
+        .put_blob(&sid, "signature", png())
+        .await
+        .unwrap();
+    world
+        .client
+        .put_blob(&sid, "video", video.clone())
+        .await
+        .unwrap();
+    world.client.end(&sid, &referred).await.unwrap();
+    let store = world.store();
+    assert_eq!(
+        store.session_blob(sid.as_str(), "signature").await.unwrap(),
+        None
+    );
+    assert_eq!(
+        store.session_blob(sid.as_str(), "video").await.unwrap(),
+        None
+    );
+    assert_eq!(
+        store
+            .session_blob(sid.as_str(), center::blobs::AUDIT_VIDEO)
+            .await
+            .unwrap(),
+        Some(video)
+    );
     world.finish().await;
 }

@@ -23,6 +23,12 @@ pub const KIOSK: &str = "K0001";
 /// The secret of [`KIOSK`].
 pub const SECRET: &str = "s3cret-K0001";
 
+/// The center's token at the population system (tests that run popsys over HTTP).
+pub const POPSYS_TOKEN: &str = "center-popsys-token-for-tests";
+
+/// The fleet operators' token (the reconciliation is theirs, not the kiosks').
+pub const OPERATOR_TOKEN: &str = "operator-token-for-center-tests";
+
 /// A second kiosk.
 pub const OTHER_KIOSK: &str = "K0002";
 /// The secret of [`OTHER_KIOSK`].

@@ -272,6 +272,7 @@ pub async fn world_seeded(
         &format!("http://{center}/v1/payments/wechat/notify"),
         payment::system_clock(),
     ));
+    state.fleet.operator_token = Some(crate::support::OPERATOR_TOKEN.into());
     tune(&mut state);
     let app = center::app(state.clone());
     tokio::spawn(async move { axum::serve(listener, app).await.expect("serve") });

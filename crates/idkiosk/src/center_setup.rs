@@ -31,6 +31,48 @@ pub struct CenterOptions {
     /// How long session videos are kept (DESIGN.md: 180 days by default); an hourly job purges
     /// older ones.
     pub video_retention: time::Duration,
+    /// The video of a session without application: deleted at its end (default) or kept for
+    /// audit, purged by the same hourly job after its own retention.
+    pub unfinished_video: center::blobs::UnfinishedVideo,
+}
+
+/// The environment variable holding the center's token for the population system.
+pub const POPSYS_TOKEN_ENV: &str = "IDKIOSK_POPSYS_TOKEN";
+
+/// The center's client of the population system at `url`, sending `token` (else
+/// `IDKIOSK_POPSYS_TOKEN`); `None` when there is no token at all.
+pub fn population_client(
+    url: &str,
+    token: Option<String>,
+) -> anyhow::Result<Option<popsys::HttpPopulationSystem>> {
+    let Some(token) = token.or_else(|| std::env::var(POPSYS_TOKEN_ENV).ok()) else {
+        return Ok(None);
+    };
+    let client = popsys::HttpPopulationSystem::new(url)
+        .with_context(|| format!("the population system client for {url}"))?;
+    Ok(Some(client.with_token(token.trim())))
+}
+
+/// The token in `file`, or a new one written there (mode 0600) on first use.
+pub fn token_file(file: &std::path::Path) -> anyhow::Result<String> {
+    if let Ok(text) = std::fs::read_to_string(file) {
+        let text = text.trim();
+        if !text.is_empty() {
+            return Ok(text.to_owned());
+        }
+    }
+    // 32 random bytes, 64 hex digits (the same draw as a studio's secret).
+    let token = popsys::studio::new_secret();
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut out = options
+        .open(file)
+        .with_context(|| format!("writing {}", file.display()))?;
+    std::io::Write::write_all(&mut out, format!("{token}\n").as_bytes())
+        .with_context(|| format!("writing {}", file.display()))?;
+    Ok(token)
 }
 
 /// WeChat Pay settings.
@@ -71,8 +113,13 @@ pub async fn center_state(
         kiosks,
         store,
     );
-    spawn_video_purge(blobs.clone(), options.video_retention);
+    spawn_video_purge(
+        blobs.clone(),
+        options.video_retention,
+        options.unfinished_video,
+    );
     state.blobs = Arc::new(center::blobs::EncryptedBlobSink::new(blobs));
+    state.config.unfinished_video = options.unfinished_video;
     let fonts =
         documents::Fonts::system().context("loading the document fonts (fonts-noto-cjk)")?;
     state.documents = Some(Arc::new(documents::Renderer::new(fonts)));
@@ -100,21 +147,33 @@ pub async fn center_state(
     Ok(state)
 }
 
-/// The retention job: every hour (and at start) deletes session videos older than `retention`.
-/// Several replicas may run it; each deletion is one statement, so they do not step on each other.
-fn spawn_video_purge(blobs: store::BlobStore, retention: time::Duration) {
+/// The retention job: every hour (and at start) deletes session videos older than `retention`,
+/// and videos kept for audit older than their own retention (all of them when the policy is to
+/// delete: none should be left). Several replicas may run it; each deletion is one statement, so
+/// they do not step on each other.
+fn spawn_video_purge(
+    blobs: store::BlobStore,
+    retention: time::Duration,
+    unfinished: center::blobs::UnfinishedVideo,
+) {
+    let audit_retention = match unfinished {
+        center::blobs::UnfinishedVideo::KeepForAudit { retention } => retention,
+        center::blobs::UnfinishedVideo::Delete => time::Duration::ZERO,
+    };
     tokio::spawn(async move {
         let mut every_hour = tokio::time::interval(std::time::Duration::from_secs(3600));
         loop {
             every_hour.tick().await;
-            let before = time::OffsetDateTime::now_utc() - retention;
-            match blobs
-                .purge_kind_older_than(store::blobs::KIND_VIDEO, before)
-                .await
-            {
-                Ok(0) => {}
-                Ok(purged) => tracing::info!(purged, "session videos past retention deleted"),
-                Err(e) => tracing::error!(error = %e, "purging old session videos"),
+            let now = time::OffsetDateTime::now_utc();
+            for (kind, keep) in [
+                (store::blobs::KIND_VIDEO, retention),
+                (center::blobs::AUDIT_VIDEO, audit_retention),
+            ] {
+                match blobs.purge_kind_older_than(kind, now - keep).await {
+                    Ok(0) => {}
+                    Ok(purged) => tracing::info!(purged, kind, "videos past retention deleted"),
+                    Err(e) => tracing::error!(error = %e, kind, "purging old videos"),
+                }
             }
         }
     });

@@ -6,7 +6,6 @@ use std::sync::Arc;
 use anyhow::Context;
 use center::AppState;
 use domain::region::KioskCity;
-use popsys::HttpPopulationSystem;
 
 use crate::center_setup::{center_state, CenterOptions, WechatOptions};
 
@@ -19,6 +18,13 @@ pub struct Args {
     /// Base URL of the population system's HTTP API.
     #[arg(long, default_value = "http://127.0.0.1:7401")]
     popsys: String,
+    /// The center's token at the population system (or IDKIOSK_POPSYS_TOKEN)
+    #[arg(long)]
+    popsys_token: Option<String>,
+    /// Keep the video of a session without application this many days for audit (sealed);
+    /// by default it is deleted when the session ends
+    #[arg(long)]
+    keep_unfinished_video_days: Option<u32>,
     /// The city the kiosks stand in (GB/T 2260 code ending in 00).
     #[arg(long, default_value = "320100")]
     city: String,
@@ -60,8 +66,17 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(2));
         }
     };
-    let population = HttpPopulationSystem::new(&args.popsys)
-        .with_context(|| format!("--popsys: {}", args.popsys))?;
+    let Some(population) =
+        crate::center_setup::population_client(&args.popsys, args.popsys_token.clone())
+            .with_context(|| format!("--popsys: {}", args.popsys))?
+    else {
+        eprintln!(
+            "error: --popsys-token or {} is required (the center's token at the population \
+             system)",
+            crate::center_setup::POPSYS_TOKEN_ENV
+        );
+        return Ok(ExitCode::from(2));
+    };
     let Some(kiosk_secrets) = args
         .kiosk_secrets
         .clone()
@@ -117,3 +132,9 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         .context("serving the center")?;
     Ok(ExitCode::SUCCESS)
 }
+            unfinished_video: match args.keep_unfinished_video_days {
+                Some(days) => center::blobs::UnfinishedVideo::KeepForAudit {
+                    retention: time::Duration::days(i64::from(days)),
+                },
+                None => center::blobs::UnfinishedVideo::Delete,
+            },

@@ -158,12 +158,15 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     .await
     .context("registering the demo's photo studio")?;
     let popsys_listener = bind(args.popsys_listen, "popsys").await?;
+    let popsys_token = crate::center_setup::token_file(&data_dir.join("popsys.token"))?;
     let popsys_url = format!("http://{}", popsys_listener.local_addr()?);
     let popsys_app =
-        popsys::studio::StudioDesk::new(store.clone()).attach(popsys::app(popsys::AppState {
-            popsys: Arc::new(StorePopulationSystem::new(store.clone())),
-            today: Arc::new(crate::clock::checked_today_source()?),
-        }));
+        popsys::studio::StudioDesk::new(store.clone()).attach(popsys::app(popsys::AppState::new(
+            Arc::new(StorePopulationSystem::new(store.clone())),
+            Arc::new(crate::clock::checked_today_source()?),
+            // The center's token, in DATA_DIR/popsys.token (0600) for tools and tests.
+            popsys::ClientTokens::new([("center", popsys_token.as_str())]),
+        )));
 
     // paysim, its keys in DATA_DIR/paysim for the center's WeChat Pay client.
     let keys_dir = data_dir.join("paysim");
@@ -189,8 +192,11 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     };
     let center_listener = bind(args.center_listen, "the center").await?;
     let center_url = format!("http://{}", center_listener.local_addr()?);
-    let population: Arc<dyn popsys::PopulationSystem> =
-        Arc::new(popsys::HttpPopulationSystem::new(&popsys_url).context("popsys client")?);
+    let population: Arc<dyn popsys::PopulationSystem> = Arc::new(
+        popsys::HttpPopulationSystem::new(&popsys_url)
+            .context("popsys client")?
+            .with_token(&popsys_token),
+    );
     let options = |face: bool| CenterOptions {
         database_url: format!("sqlite://{}", data_dir.join("center.db").display()),
         kiosk_city: city.clone(),
@@ -205,6 +211,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         blob_dir: data_dir.join("blobs"),
         video_retention: store::blobs::VIDEO_RETENTION,
     };
+        unfinished_video: center::blobs::UnfinishedVideo::Delete,
     let state = match center_state(population.clone(), options(!args.no_face)).await {
         Ok(state) => state,
         Err(err) if !args.no_face => {
@@ -295,7 +302,8 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     println!("  control panel:       {panel_url}");
     println!("  center (kiosk API):  {center_url}   e.g. POST {center_url}/v1/scope");
     println!(
-        "  population system:   {popsys_url}   e.g. GET {popsys_url}/v1/citizens/{}",
+        "  population system:   {popsys_url}   e.g. curl -H \"Authorization: Bearer $(cat {})\" {popsys_url}/v1/citizens/{}?city=320100",
+        data_dir.join("popsys.token").display(),
         citizens::RENEWAL_IN_WINDOW
     );
     println!(

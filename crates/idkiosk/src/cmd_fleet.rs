@@ -27,7 +27,6 @@ use std::time::Duration;
 use anyhow::Context;
 use center::fleet::ca::{check_kiosk_id, CaError, CertificateAuthority};
 use domain::region::KioskCity;
-use popsys::HttpPopulationSystem;
 use serde_json::json;
 use store::Store;
 use time::OffsetDateTime;
@@ -327,8 +326,11 @@ async fn serve(args: CenterArgs) -> anyhow::Result<ExitCode> {
     };
     let tls = center::tls::server_config_from_dir(&args.ca_dir)
         .with_context(|| format!("--ca-dir {}", args.ca_dir.display()))?;
-    let population = HttpPopulationSystem::new(&args.popsys)
-        .with_context(|| format!("--popsys: {}", args.popsys))?;
+    let population = crate::center_setup::population_client(&args.popsys, None)
+        .with_context(|| format!("--popsys: {}", args.popsys))?
+        .context(
+            "IDKIOSK_POPSYS_TOKEN is required (the center's token at the population system)",
+        )?;
     let kiosk_secrets = args
         .kiosk_secrets
         .clone()
@@ -372,6 +374,7 @@ async fn serve(args: CenterArgs) -> anyhow::Result<ExitCode> {
             key_file: args.key_file.clone(),
             blob_dir: args.blob_dir.clone(),
             video_retention: store::blobs::VIDEO_RETENTION,
+            unfinished_video: center::blobs::UnfinishedVideo::Delete,
         },
     )
     .await?;

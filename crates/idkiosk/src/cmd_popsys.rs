@@ -1,7 +1,8 @@
 //! `idkiosk popsys`: the reference population information system.
 //!
-//! - `popsys serve --db URL --listen ADDR` serves the HTTP API of `docs/popsys.md` and prints its
-//!   base URL on standard output once listening.
+//! - `popsys serve --db URL --listen ADDR --client-tokens center=TOKEN` serves the HTTP API of
+//!   `docs/popsys.md` to the clients named, and prints its base URL on standard output once
+//!   listening.
 //! - `popsys seed --db URL --citizens N --seed S [--city 320100] [--today YYYY-MM-DD]` fills an
 //!   empty database with the fixed demo citizens and N generated ones; progress on standard error,
 //!   one JSON summary on standard output.
@@ -117,7 +118,22 @@ struct ServeArgs {
     /// Address to listen on (port 0 picks a free one)
     #[arg(long, default_value = "127.0.0.1:8081")]
     listen: SocketAddr,
+    /// The master key file sealing the photos (created on first start, mode 0600); photos the
+    /// database holds in plain are sealed at start
+    #[arg(long, default_value = ".idkiosk/popsys/master.keys")]
+    key_file: PathBuf,
+    /// The clients allowed to call, `center=TOKEN,…` (or IDKIOSK_POPSYS_CLIENT_TOKENS); each
+    /// sends `Authorization: Bearer TOKEN` (16 characters at least)
+    #[arg(long)]
+    client_tokens: Option<String>,
+    /// Let callers choose the day with `on` (tests and demos only; otherwise the server's date,
+    /// IDKIOSK_TODAY in demos, is the only date)
+    #[arg(long)]
+    allow_caller_dates: bool,
 }
+
+/// The environment variable with the clients' tokens of `popsys serve`.
+pub const CLIENT_TOKENS_ENV: &str = "IDKIOSK_POPSYS_CLIENT_TOKENS";
 
 #[derive(clap::Args)]
 struct SeedArgs {
@@ -142,6 +158,9 @@ struct SeedArgs {
     /// Write one row per INSERT statement (the slow baseline, for comparison)
     #[arg(long)]
     row_by_row: bool,
+    /// The master key file sealing the photos, as for `popsys serve` (created if missing, 0600)
+    #[arg(long, default_value = ".idkiosk/popsys/master.keys")]
+    key_file: PathBuf,
 }
 
 /// Runs `idkiosk popsys`.
@@ -160,14 +179,37 @@ fn usage(message: impl std::fmt::Display) -> anyhow::Result<ExitCode> {
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let Some(tokens) = args
+        .client_tokens
+        .clone()
+        .or_else(|| std::env::var(CLIENT_TOKENS_ENV).ok())
+    else {
+        return usage(format!(
+            "--client-tokens or {CLIENT_TOKENS_ENV} is required (name=TOKEN,…: the clients \
+             allowed to call, e.g. center=$(openssl rand -hex 32))"
+        ));
+    };
+    let clients = match popsys::ClientTokens::parse(&tokens) {
+        Ok(clients) => clients,
+        Err(err) => return usage(format!("--client-tokens: {err}")),
+    };
     let today = crate::clock::checked_today_source()?;
     let store = store::Store::connect(&args.db)
         .await
         .with_context(|| format!("opening the database {}", redact(&args.db)))?;
-    let state = AppState {
-        popsys: Arc::new(StorePopulationSystem::new(store.clone())),
-        today: Arc::new(today),
-    };
+    if let Some(dir) = args.key_file.parent().filter(|d| !d.as_os_str().is_empty()) {
+        crate::private_files::create_dir(dir)?;
+    }
+    let store = crate::cmd_keys::sealed_store(store, &args.key_file).await?;
+    let mut state = AppState::new(
+        Arc::new(StorePopulationSystem::new(store.clone())),
+        Arc::new(today),
+        clients,
+    );
+    state.caller_dates = args.allow_caller_dates;
+    if state.caller_dates {
+        tracing::warn!("callers may choose the date (--allow-caller-dates): tests and demos only");
+    }
     let app = popsys::studio::StudioDesk::new(store.clone()).attach(popsys::app(state));
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
@@ -214,6 +256,10 @@ async fn seed(args: SeedArgs) -> anyhow::Result<ExitCode> {
                 .with_context(|| format!("opening the database {}", redact(&args.db)))
         }
     };
+    if let Some(dir) = args.key_file.parent().filter(|d| !d.as_os_str().is_empty()) {
+        crate::private_files::create_dir(dir)?;
+    }
+    let store = crate::cmd_keys::sealed_store(store, &args.key_file).await?;
     let mut config = SeedConfig::new(args.citizens, args.seed, city, today);
     config.batch_size = args.batch_size;
     let path = if args.row_by_row {

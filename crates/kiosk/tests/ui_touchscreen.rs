@@ -1051,3 +1051,27 @@ async fn assets_are_served_from_the_router() {
         "no CDN"
     );
 }
+
+// Regression (issue 14): the touchscreen's pages had no CSP, X-Frame-Options or Referrer-Policy.
+#[tokio::test]
+async fn every_page_carries_the_security_headers() {
+    let kiosk = Kiosk::new();
+    for path in ["/", "/assets/kiosk.js", "/no-such-page"] {
+        let response = kiosk
+            .app
+            .clone()
+            .oneshot(Request::get(path).body(Body::empty()).expect("request"))
+            .await
+            .expect("infallible");
+        let headers = response.headers();
+        let csp = headers
+            .get(header::CONTENT_SECURITY_POLICY)
+            .unwrap_or_else(|| panic!("{path}: no CSP"))
+            .to_str()
+            .unwrap();
+        assert!(csp.contains("frame-ancestors 'none'"), "{path}: {csp}");
+        assert!(csp.contains("script-src 'self'"), "{path}: {csp}");
+        assert_eq!(headers.get(header::X_FRAME_OPTIONS).unwrap(), "DENY");
+        assert_eq!(headers.get(header::REFERRER_POLICY).unwrap(), "no-referrer");
+    }
+}

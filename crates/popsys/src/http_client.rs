@@ -18,11 +18,26 @@ use crate::{
     PopsysError, PopulationSystem, ReceiptCode, ReceiptOutcome, ResidenceEntry, SubmissionOutcome,
 };
 
-/// A client of a popsys server.
-#[derive(Debug, Clone)]
+/// A client of a popsys server. It sends its client token ([`HttpPopulationSystem::with_token`])
+/// on every call; the server answers for its own date, so the `today` the trait passes is not
+/// sent unless [`HttpPopulationSystem::sending_dates`] (a server started to let callers choose
+/// the day: tests, demos).
+#[derive(Clone)]
 pub struct HttpPopulationSystem {
     client: reqwest::Client,
     base_url: String,
+    token: Option<String>,
+    send_dates: bool,
+}
+
+impl std::fmt::Debug for HttpPopulationSystem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpPopulationSystem")
+            .field("base_url", &self.base_url)
+            .field("token", &self.token.as_ref().map(|_| "…"))
+            .field("send_dates", &self.send_dates)
+            .finish()
+    }
 }
 
 impl HttpPopulationSystem {
@@ -42,13 +57,37 @@ impl HttpPopulationSystem {
         HttpPopulationSystem {
             client,
             base_url: base_url.trim_end_matches('/').to_owned(),
+            token: None,
+            send_dates: false,
         }
+    }
+
+    /// This client with its token (`Authorization: Bearer TOKEN` on every call).
+    pub fn with_token(mut self, token: &str) -> HttpPopulationSystem {
+        self.token = Some(token.to_owned());
+        self
+    }
+
+    /// This client sending the caller's date as `on` (only for a server that lets callers choose
+    /// the day; any other refuses such a call).
+    pub fn sending_dates(mut self) -> HttpPopulationSystem {
+        self.send_dates = true;
+        self
+    }
+
+    /// `on`, when this client sends dates.
+    fn on(&self, today: Date) -> Option<String> {
+        self.send_dates.then(|| format_date(today))
     }
 
     async fn send(
         &self,
         request: reqwest::RequestBuilder,
     ) -> Result<reqwest::Response, PopsysError> {
+        let request = match &self.token {
+            Some(token) => request.bearer_auth(token),
+            None => request,
+        };
         request.send().await.map_err(|err| {
             // reqwest's error text carries the URL, which may hold an ID number: keep it out.
             PopsysError::Unavailable(err.without_url().to_string())
@@ -106,10 +145,10 @@ impl HttpPopulationSystem {
         today: Date,
     ) -> Result<Option<CitizenRecord>, PopsysError> {
         let url = format!("{}/v1/{register}/{}", self.base_url, id.as_str());
-        let request = self
-            .client
-            .get(url)
-            .query(&[("city", city.code()), ("on", &format_date(today))]);
+        let mut request = self.client.get(url).query(&[("city", city.code())]);
+        if let Some(on) = self.on(today) {
+            request = request.query(&[("on", on)]);
+        }
         let response = self.send(request).await?;
         match response.status() {
             StatusCode::OK => {
@@ -142,7 +181,7 @@ impl HttpPopulationSystem {
         let url = format!("{}/v1/receipts/{}/{action}", self.base_url, code.as_str());
         let body = ReceiptRequest {
             id_number: Some(id.as_str().to_owned()),
-            on: Some(format_date(today)),
+            on: self.on(today),
         };
         let response = self.send(self.client.post(url).json(&body)).await?;
         match response.status() {
@@ -237,10 +276,10 @@ impl PopulationSystem for HttpPopulationSystem {
             self.base_url,
             id.as_str()
         );
-        let request = self
-            .client
-            .get(url)
-            .query(&[("city", city.code()), ("on", &format_date(today))]);
+        let mut request = self.client.get(url).query(&[("city", city.code())]);
+        if let Some(on) = self.on(today) {
+            request = request.query(&[("on", on)]);
+        }
         let response = self.send(request).await?;
         match response.status() {
             StatusCode::OK => {
@@ -273,7 +312,8 @@ impl PopulationSystem for HttpPopulationSystem {
     ) -> Result<SubmissionOutcome, PopsysError> {
         let what = "submit application";
         let url = format!("{}/v1/applications", self.base_url);
-        let body = SubmissionJson::from_submission(submission, today);
+        let mut body = SubmissionJson::from_submission(submission, today);
+        body.on = self.on(today);
         let response = self.send(self.client.post(url).json(&body)).await?;
         match response.status() {
             StatusCode::OK | StatusCode::CREATED => {
@@ -316,7 +356,7 @@ impl PopulationSystem for HttpPopulationSystem {
         let url = format!("{}/v1/cards/{}/report-lost", self.base_url, id.as_str());
         let body = ReportLostJson {
             application_number: application_number.to_owned(),
-            on: Some(format_date(today)),
+            on: self.on(today),
         };
         let response = self.send(self.client.post(url).json(&body)).await?;
         match response.status() {

@@ -28,7 +28,7 @@ use domain::session::PaymentMethod;
 use time::Date;
 
 pub use http_client::HttpPopulationSystem;
-pub use server::{app, serve, AppError, AppState, Today};
+pub use server::{app, serve, AppError, AppState, ClientTokens, Today};
 pub use store::registers::{LossReport, SubmittedFinger};
 pub use store::{CardStatus, IdCard, ReceiptCode, ReceiptCodeError, RECEIPT_VALID_DAYS};
 pub use store_impl::StorePopulationSystem;

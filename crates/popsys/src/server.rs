@@ -45,14 +45,170 @@ impl<F: Fn() -> Date + Send + Sync> Today for F {
 pub struct AppState {
     /// The records served.
     pub popsys: Arc<dyn PopulationSystem>,
-    /// The default for `on`.
+    /// The server's date: every answer is for this day.
     pub today: Arc<dyn Today>,
+    /// The clients allowed to call `/v1/…` (photo studios use their own secrets on their route).
+    pub clients: ClientTokens,
+    /// Let callers choose the day with `on` (tests and demos only: `idkiosk popsys serve
+    /// --allow-caller-dates`); otherwise a request carrying `on` is refused, so no caller can
+    /// backdate a receipt or a registration.
+    pub caller_dates: bool,
 }
 
-/// The popsys HTTP API.
+impl AppState {
+    /// A server over `popsys` on the date `today`, for the `clients`; callers cannot choose the
+    /// date.
+    pub fn new(
+        popsys: Arc<dyn PopulationSystem>,
+        today: Arc<dyn Today>,
+        clients: ClientTokens,
+    ) -> AppState {
+        AppState {
+            popsys,
+            today,
+            clients,
+            caller_dates: false,
+        }
+    }
+}
+
+/// The clients of the API and their bearer tokens, kept as SHA-256 digests and compared in
+/// constant time. `center=TOKEN,staff=TOKEN2`; a token is at least 16 characters.
+#[derive(Clone, Default)]
+pub struct ClientTokens {
+    clients: Arc<Vec<(String, [u8; 32])>>,
+}
+
+impl std::fmt::Debug for ClientTokens {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list()
+            .entries(self.clients.iter().map(|(name, _)| name))
+            .finish()
+    }
+}
+
+/// The shortest client token accepted.
+pub const MIN_TOKEN_CHARS: usize = 16;
+
+fn digest(token: &str) -> [u8; 32] {
+    use sha2::Digest as _;
+    sha2::Sha256::digest(token.as_bytes()).into()
+}
+
+impl ClientTokens {
+    /// Clients from `(name, token)` pairs.
+    pub fn new<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> ClientTokens {
+        ClientTokens {
+            clients: Arc::new(
+                pairs
+                    .into_iter()
+                    .map(|(name, token)| (name.to_owned(), digest(token)))
+                    .collect(),
+            ),
+        }
+    }
+
+    /// Parses `name=token,name=token`; an error names the entry at fault (never its token).
+    pub fn parse(text: &str) -> Result<ClientTokens, String> {
+        let mut pairs = Vec::new();
+        for entry in text.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+            let Some((name, token)) = entry.split_once('=') else {
+                return Err("each client is name=token".into());
+            };
+            let name = name.trim();
+            if name.is_empty()
+                || name.len() > 64
+                || !name
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            {
+                return Err(format!(
+                    "client {name:?}: a name is 1-64 characters of A-Z a-z 0-9 - _"
+                ));
+            }
+            if token.chars().count() < MIN_TOKEN_CHARS {
+                return Err(format!(
+                    "client {name}: a token has at least {MIN_TOKEN_CHARS} characters"
+                ));
+            }
+            if pairs.iter().any(|(other, _): &(&str, &str)| *other == name) {
+                return Err(format!("client {name} is listed twice"));
+            }
+            pairs.push((name, token));
+        }
+        if pairs.is_empty() {
+            return Err("no client: give at least one name=token".into());
+        }
+        Ok(ClientTokens::new(pairs))
+    }
+
+    /// The client whose token `presented` is, if any. Every stored digest is compared, each in
+    /// constant time, so the answer's timing does not say how much of a token was right.
+    pub fn client(&self, presented: &str) -> Option<&str> {
+        let presented = digest(presented);
+        let mut found = None;
+        for (name, expected) in self.clients.iter() {
+            let diff = expected
+                .iter()
+                .zip(presented.iter())
+                .fold(0u8, |acc, (a, b)| acc | (a ^ b));
+            if diff == 0 {
+                found = Some(name.as_str());
+            }
+        }
+        found
+    }
+
+    /// No client configured (every call is refused).
+    pub fn is_empty(&self) -> bool {
+        self.clients.is_empty()
+    }
+}
+
+/// Refuses a `/v1/…` call without a known client's `Authorization: Bearer TOKEN`: `401` field
+/// `authorization`, with `WWW-Authenticate: Bearer`.
+async fn require_client(
+    State(state): State<AppState>,
+    request: Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let presented = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Bearer "))
+        .map(str::trim);
+    match presented.and_then(|token| state.clients.client(token)) {
+        Some(client) => {
+            tracing::debug!(client, "client authenticated");
+            next.run(request).await
+        }
+        None => {
+            tracing::warn!(
+                path = %mask_path(request.uri().path()),
+                "call refused: no or unknown client token"
+            );
+            let mut response = AppError::Rejected {
+                status: StatusCode::UNAUTHORIZED,
+                field: "authorization".into(),
+                message: "a client of the population system sends Authorization: Bearer TOKEN"
+                    .into(),
+            }
+            .into_response();
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"popsys\""),
+            );
+            response
+        }
+    }
+}
+
+/// The popsys HTTP API. Every `/v1/…` route needs a client token ([`ClientTokens`]) but the
+/// photo studios' upload, where each studio authenticates with its own secret; `/health` needs
+/// none.
 pub fn app(state: AppState) -> Router {
-    Router::new()
-        .route("/health", get(health))
+    let clients = Router::new()
         .route("/v1/citizens/{id}", get(citizen))
         .route("/v1/citizens/{id}/history-photo", get(history_photo))
         .route("/v1/registers/local/citizens/{id}", get(local_resident))
@@ -66,14 +222,28 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/cards/{id}/report-lost", post(report_lost))
         .route("/v1/receipts/{code}/resolve", post(resolve_receipt))
         .route("/v1/receipts/{code}/redeem", post(redeem_receipt))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            require_client,
+        ));
+    Router::new()
+        .route("/health", get(health))
         .route(
             "/v1/studios/{studio}/receipts",
             post(crate::studio::add_receipt),
         )
+        .merge(clients)
         .fallback(|| async {
             AppError::NotFound {
                 field: "path",
                 message: "no such route; see docs/popsys.md".to_owned(),
+            }
+        })
+        .method_not_allowed_fallback(|| async {
+            AppError::Rejected {
+                status: StatusCode::METHOD_NOT_ALLOWED,
+                field: "method".into(),
+                message: "this route does not take this method; see docs/popsys.md".into(),
             }
         })
         .with_state(state)
@@ -378,9 +548,18 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ApiPath
 
 // ---- parsing at the edge ----------------------------------------------------------------------
 
-fn parse_on(state: &AppState, on: Option<&str>) -> Result<Date, AppError> {
+/// The day of a request: the server's date. `on` is refused unless the server lets callers
+/// choose it ([`AppState::caller_dates`], tests and demos).
+pub(crate) fn parse_on(state: &AppState, on: Option<&str>) -> Result<Date, AppError> {
     match on {
         None => Ok(state.today.today()),
+        Some(_) if !state.caller_dates => Err(AppError::BadRequest {
+            field: "on",
+            message: "on: the population system answers for its own date; a caller cannot \
+                      choose the day"
+                .into(),
+            reason: None,
+        }),
         Some(text) => parse_date(text).ok_or_else(|| AppError::BadRequest {
             field: "on",
             message: format!("on: {text:?} is not a date of the form YYYY-MM-DD"),
@@ -413,6 +592,7 @@ async fn health(State(state): State<AppState>) -> Result<Json<serde_json::Value>
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct CitizenQuery {
     city: Option<String>,
     on: Option<String>,

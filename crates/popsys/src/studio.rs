@@ -34,7 +34,7 @@ use store::studios::{secret_sha256, PhotoStudio, StudioReceipt};
 use store::{Store, StoreError};
 use time::Date;
 
-use crate::wire::{format_date, parse_date};
+use crate::wire::format_date;
 use crate::{AppError, AppState, PopsysError, ReceiptCode, RECEIPT_VALID_DAYS};
 
 /// The largest certified photo accepted, in bytes (a GA 461 photo is 20–60 KB).
@@ -371,12 +371,7 @@ pub(crate) async fn add_receipt(
 
     let created_on = match body.get("on") {
         None | Some(serde_json::Value::Null) => state.today.today(),
-        Some(serde_json::Value::String(text)) => parse_date(text).ok_or_else(|| {
-            bad(
-                "on",
-                format!("on: {text:?} is not a date of the form YYYY-MM-DD"),
-            )
-        })?,
+        Some(serde_json::Value::String(text)) => crate::server::parse_on(&state, Some(text))?,
         Some(_) => return Err(bad("on", "on: must be a date YYYY-MM-DD".into())),
     };
     let id_text = text_field(&body, "id_number", "the receipt is bound to one citizen")?;

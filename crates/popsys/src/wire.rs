@@ -61,8 +61,10 @@ pub(crate) struct CardJson {
 
 /// `POST /v1/receipts/{code}/resolve|redeem` body.
 #[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub(crate) struct ReceiptRequest {
     pub id_number: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub on: Option<String>,
 }
 
@@ -239,6 +241,7 @@ pub(crate) struct SubmissionJson {
     pub issue_by: String,
     /// The day of submission; the server's today when absent.
     #[serde(default)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub on: Option<String>,
 }
 
@@ -301,6 +304,7 @@ pub(crate) struct FingerViewJson {
 pub(crate) struct ReportLostJson {
     pub application_number: String,
     #[serde(default)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub on: Option<String>,
 }
 

@@ -35,12 +35,27 @@ pub async fn seeded_sqlite() -> TestDatabase {
     db
 }
 
-/// The app's state on `db`, with the clock fixed at [`TODAY`].
+/// The test client's token.
+pub const TOKEN: &str = "test-client-token-0123456789";
+
+/// The app's state on `db`, with the clock fixed at [`TODAY`], the client [`TOKEN`], and dates
+/// chosen by the caller (the behaviour tests ask about other days).
 pub fn state(db: &TestDatabase) -> AppState {
-    AppState {
-        popsys: Arc::new(StorePopulationSystem::new(db.store().clone())),
-        today: Arc::new(|| TODAY),
-    }
+    let mut state = AppState::new(
+        Arc::new(StorePopulationSystem::new(db.store().clone())),
+        Arc::new(|| TODAY),
+        popsys::ClientTokens::new([("center", TOKEN)]),
+    );
+    state.caller_dates = true;
+    state
+}
+
+/// A client of the server at `url` with [`TOKEN`], sending its dates.
+pub fn client(url: &str) -> popsys::HttpPopulationSystem {
+    popsys::HttpPopulationSystem::new(url)
+        .expect("client")
+        .with_token(TOKEN)
+        .sending_dates()
 }
 
 /// A popsys server on a free loopback port; the base URL and the task serving it.

@@ -28,6 +28,13 @@ use crate::error::AppError;
 use crate::json::JsonBody;
 use crate::AppState;
 
+/// The sane range of the certified-photo threshold (DOMAIN: 95).
+pub const FACE_CERTIFIED_RANGE: std::ops::RangeInclusive<f64> = 80.0..=99.9;
+/// The sane range of the live-photo threshold (DOMAIN: 60).
+pub const FACE_LIVE_RANGE: std::ops::RangeInclusive<f64> = 40.0..=99.0;
+/// The sane range of the least fingerprint quality.
+pub const FINGERPRINT_QUALITY_RANGE: std::ops::RangeInclusive<u8> = 1..=100;
+
 /// Thresholds the kiosk applies.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -82,18 +89,30 @@ impl KioskConfig {
     /// Checks every value; the error names the field.
     pub fn validate(&self) -> Result<(), AppError> {
         let t = &self.thresholds;
-        for (field, value) in [
-            ("thresholds.face_certified", t.face_certified),
-            ("thresholds.face_live", t.face_live),
+        // A threshold of 0 or 1 lets every face through; 100 lets none.
+        for (field, value, range) in [
+            (
+                "thresholds.face_certified",
+                t.face_certified,
+                FACE_CERTIFIED_RANGE,
+            ),
+            ("thresholds.face_live", t.face_live, FACE_LIVE_RANGE),
         ] {
-            if !(0.0..=100.0).contains(&value) {
-                return Err(AppError::invalid(field, "must be between 0 and 100"));
+            if !range.contains(&value) {
+                return Err(AppError::invalid(
+                    field,
+                    format!("must be between {} and {}", range.start(), range.end()),
+                ));
             }
         }
-        if t.fingerprint_quality > 100 {
+        if !FINGERPRINT_QUALITY_RANGE.contains(&t.fingerprint_quality) {
             return Err(AppError::invalid(
                 "thresholds.fingerprint_quality",
-                "must be between 0 and 100",
+                format!(
+                    "must be between {} and {}",
+                    FINGERPRINT_QUALITY_RANGE.start(),
+                    FINGERPRINT_QUALITY_RANGE.end()
+                ),
             ));
         }
         for (field, value) in [
@@ -166,7 +185,9 @@ fn versioned(record: store::fleet::ConfigRecord) -> Result<VersionedConfig, AppE
     })
 }
 
-/// `PUT /v1/fleet/config` (operators): stores a new version; `201` with it.
+/// `PUT /v1/fleet/config` (operators): stores a new version; `201` with it. The change goes to
+/// the staff audit chain first (who, and the whole configuration), so no version is stored
+/// unaudited.
 pub async fn put(
     Operator(operator): Operator,
     State(state): State<AppState>,
@@ -175,6 +196,22 @@ pub async fn put(
     config.validate()?;
     let json = serde_json::to_string(&config)
         .map_err(|err| AppError::internal("fleet configuration", err))?;
+    state
+        .store
+        .append_audit(&store::audit::NewAuditEntry {
+            at: state.now(),
+            actor: operator.clone(),
+            // The fleet token is `operator`; anyone else is an administrator's staff session.
+            role: if operator == "operator" {
+                "operator".into()
+            } else {
+                "administrator".into()
+            },
+            action: "fleet_config_change".into(),
+            subject: "fleet".into(),
+            detail: json.clone(),
+        })
+        .await?;
     let record = state
         .store
         .put_fleet_config(&json, &operator, state.now())

@@ -50,6 +50,36 @@ pub fn router(handle: AgentHandle) -> Router {
         .route("/assets/kiosk.css", get(css))
         .route("/assets/kiosk.js", get(js))
         .with_state(handle)
+        .layer(axum::middleware::from_fn(security_headers))
+}
+
+/// The touchscreen's Content-Security-Policy: its own script and styles (inline styles allowed,
+/// inline scripts not), images from itself and the camera preview on this machine, no framing.
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; \
+     style-src 'self' 'unsafe-inline'; img-src 'self' data: http://127.0.0.1:* \
+     http://localhost:*; object-src 'none'; base-uri 'none'; form-action 'self'; \
+     frame-ancestors 'none'";
+
+/// CSP, `X-Frame-Options: DENY`, `Referrer-Policy: no-referrer` and `X-Content-Type-Options:
+/// nosniff` on every answer of the UI.
+async fn security_headers(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::http::{header, HeaderValue};
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    for (name, value) in [
+        (header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY),
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (header::REFERRER_POLICY, "no-referrer"),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+    ] {
+        headers
+            .entry(name)
+            .or_insert(HeaderValue::from_static(value));
+    }
+    response
 }
 
 /// What a request to the UI can end in besides a page or a redirect.

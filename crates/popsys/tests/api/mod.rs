@@ -24,7 +24,19 @@ impl Api {
         }
     }
 
-    async fn send(&self, request: Request<Body>) -> (StatusCode, Vec<u8>, axum::http::HeaderMap) {
+    async fn send(
+        &self,
+        mut request: Request<Body>,
+    ) -> (StatusCode, Vec<u8>, axum::http::HeaderMap) {
+        // Every call as the test client, unless the test sends its own header (or none).
+        if !request.headers().contains_key("authorization")
+            && !request.headers().contains_key("x-no-auth")
+        {
+            request.headers_mut().insert(
+                "authorization",
+                format!("Bearer {}", crate::helpers::TOKEN).parse().unwrap(),
+            );
+        }
         let response = self.app.clone().oneshot(request).await.expect("infallible");
         let status = response.status();
         let headers = response.headers().clone();
@@ -238,6 +250,7 @@ async fn history_photo_image() {
                 "/v1/citizens/{}/history-photo",
                 demo::RENEWAL_IN_WINDOW
             ))
+            .header("authorization", format!("Bearer {}", crate::helpers::TOKEN))
             .body(Body::empty())
             .unwrap(),
         )
@@ -391,6 +404,7 @@ async fn internal_error_hides_the_cause() {
                 "/v1/citizens/{}?city=320100",
                 demo::RENEWAL_IN_WINDOW
             ))
+            .header("authorization", format!("Bearer {}", crate::helpers::TOKEN))
             .body(Body::empty())
             .unwrap(),
         )
@@ -598,4 +612,103 @@ async fn each_register_answers_for_its_own() {
         StatusCode::BAD_REQUEST,
         "city",
     );
+}
+
+// Regression (issue 14): the reference popsys API answered anyone, with no authentication.
+#[tokio::test]
+async fn a_call_without_a_client_token_is_refused() {
+    let api = Api::new().await;
+    let citizen = format!("/v1/citizens/{}?city=320100", demo::RENEWAL_IN_WINDOW);
+    for authorization in [
+        None,
+        Some("Bearer wrong-token-0123456789"),
+        Some("Basic eDp5"),
+    ] {
+        let request = match authorization {
+            Some(value) => Request::get(&citizen).header("authorization", value),
+            None => Request::get(&citizen).header("x-no-auth", "1"),
+        };
+        let (status, body, headers) = api.send(request.body(Body::empty()).unwrap()).await;
+        let body: Value = serde_json::from_slice(&body).unwrap();
+        assert!(body.get("name").is_none(), "{body}");
+        assert_error(&(status, body), StatusCode::UNAUTHORIZED, "authorization");
+        assert!(
+            headers.contains_key("www-authenticate"),
+            "{authorization:?}"
+        );
+    }
+    let request = Request::builder()
+        .method(Method::POST)
+        .uri("/v1/applications")
+        .header("content-type", "application/json")
+        .header("x-no-auth", "1")
+        .body(Body::from(submission_body().to_string()))
+        .unwrap();
+    assert_eq!(api.send(request).await.0, StatusCode::UNAUTHORIZED);
+    // The health check stays open, and the test client's token works.
+    assert_eq!(api.get("/health").await.0, StatusCode::OK);
+    assert_eq!(api.get(&citizen).await.0, StatusCode::OK);
+}
+
+// Regression (issue 14): the caller chose the date with `on`, so an expired receipt was
+// redeemed with a backdated `on`. A server that does not let callers choose the day refuses `on`
+// and answers for its own date.
+#[tokio::test]
+async fn the_server_decides_the_date() {
+    let db = seeded_sqlite().await;
+    let mut server_state = state(&db);
+    server_state.caller_dates = false;
+    let api = Api {
+        app: popsys::app(server_state),
+        _db: db,
+    };
+    let expired = format!("/v1/receipts/{}/redeem", demo::RECEIPT_EXPIRED);
+    let owner = json!({"id_number": demo::NO_HISTORY_PHOTO});
+    let backdated = json!({"id_number": demo::NO_HISTORY_PHOTO, "on": "2026-10-01"});
+    let answer = api.post(&expired, &backdated.to_string()).await;
+    assert_error(&answer, StatusCode::BAD_REQUEST, "on");
+    let answer = api.post(&expired, &owner.to_string()).await;
+    assert_error(&answer, StatusCode::GONE, "code");
+    let answer = api
+        .get(&format!(
+            "/v1/citizens/{}?city=320100&on=2020-01-01",
+            demo::RENEWAL_IN_WINDOW
+        ))
+        .await;
+    assert_error(&answer, StatusCode::BAD_REQUEST, "on");
+    let (status, body) = api
+        .get(&format!(
+            "/v1/citizens/{}?city=320100",
+            demo::RENEWAL_IN_WINDOW
+        ))
+        .await;
+    assert_eq!(
+        (status, &body["on"]),
+        (StatusCode::OK, &json!("2026-11-25"))
+    );
+    let lost = format!("/v1/cards/{}/report-lost", demo::RENEWAL_IN_WINDOW);
+    let answer = api
+        .post(
+            &lost,
+            &json!({"application_number": "320100202611250001", "on": "2026-01-01"}).to_string(),
+        )
+        .await;
+    assert_error(&answer, StatusCode::BAD_REQUEST, "on");
+}
+
+// Regression (issue 14): a wrong method had an empty body.
+#[tokio::test]
+async fn a_wrong_method_is_a_json_405() {
+    let api = Api::new().await;
+    let (status, body, _) = api
+        .send(
+            Request::builder()
+                .method(Method::DELETE)
+                .uri("/health")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    let body: Value = serde_json::from_slice(&body).expect("a JSON body");
+    assert_error(&(status, body), StatusCode::METHOD_NOT_ALLOWED, "method");
 }

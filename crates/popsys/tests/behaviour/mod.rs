@@ -60,7 +60,7 @@ async fn store_on_postgres() {
 async fn http_client_against_a_server() {
     let db = seeded_sqlite().await;
     let (url, server) = spawn_server(&db).await;
-    check_all(&HttpPopulationSystem::new(&url).expect("client")).await;
+    check_all(&crate::helpers::client(&url)).await;
     server.abort();
     db.finish().await;
     testing::report("popsys behaviour: http client ok");

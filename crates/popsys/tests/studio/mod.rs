@@ -96,11 +96,16 @@ impl Studio {
         (status, body)
     }
 
+    /// A POST as the population system's client (the kiosk's center).
     async fn post(&self, uri: &str, body: &Value) -> (StatusCode, Value) {
         let request = Request::builder()
             .method(Method::POST)
             .uri(uri)
             .header(header::CONTENT_TYPE, "application/json")
+            .header(
+                header::AUTHORIZATION,
+                format!("Bearer {}", crate::helpers::TOKEN),
+            )
             .body(Body::from(body.to_string()))
             .unwrap();
         let (status, body, _) = self.send(request).await;
