@@ -1,7 +1,13 @@
 //! `idkiosk audit`: the staff audit chain (docs/staff.md).
 //!
-//! - `audit verify --database URL` walks the chain from entry 1: `audit chain ok: N entries`
-//!   (exit 0) or `audit chain broken at entry #K: <why>` (exit 1).
+//! - `audit verify --database URL [--checkpoints FILE --public-key FILE]` walks the chain from
+//!   entry 1: `audit chain ok: N entries` (exit 0) or `audit chain broken at entry #K: <why>`
+//!   (exit 1). With checkpoints, every signed checkpoint of FILE must verify under the public key
+//!   and the chain must reach each one's entry with its head hash: an emptied, rewound or rewritten
+//!   chain fails, naming the checkpoint. Without, a warning says so.
+//! - `audit keygen --key FILE` creates the checkpoint signing key (0600) and `FILE.pub`.
+//! - `audit checkpoint --database URL --key FILE --checkpoints FILE` appends a signed checkpoint of
+//!   the current head now (the center writes them itself, see `idkiosk center --audit-key`).
 //! - `audit export --database URL [--from DAY] [--to DAY] [--format csv|json] [--out FILE]`
 //!   writes the entries whose time falls in `[from 00:00, to 24:00)` (China Standard Time days,
 //!   `YYYY-MM-DD`), oldest first, to FILE or standard output.
@@ -13,6 +19,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
+use store::audit::checkpoint::{
+    self, AnchorPolicy, Anchored, AuditAnchor, CheckpointError, CheckpointPublicKey,
+    CheckpointSigner,
+};
 use store::audit::Verification;
 use store::Store;
 
@@ -29,6 +39,10 @@ enum AuditCommand {
     Verify(VerifyArgs),
     /// Write the audit entries (optionally of a date range) as CSV or JSON
     Export(ExportArgs),
+    /// Create the key that signs checkpoints of the chain's head (and KEY.pub)
+    Keygen(KeygenArgs),
+    /// Append a signed checkpoint of the chain's current head to the checkpoint file
+    Checkpoint(CheckpointArgs),
 }
 
 #[derive(clap::Args)]
@@ -36,6 +50,32 @@ struct VerifyArgs {
     /// The center's database: sqlite://PATH or postgres://…
     #[arg(long, alias = "db")]
     database: String,
+    /// The checkpoint file the center appends to (`idkiosk center --audit-checkpoints`)
+    #[arg(long, requires = "public_key")]
+    checkpoints: Option<PathBuf>,
+    /// The checkpoint key's public half (KEY.pub, 64 hex digits), or the key itself
+    #[arg(long, requires = "checkpoints")]
+    public_key: Option<PathBuf>,
+}
+
+#[derive(clap::Args)]
+struct KeygenArgs {
+    /// The key file to create (never overwritten)
+    #[arg(long)]
+    key: PathBuf,
+}
+
+#[derive(clap::Args)]
+struct CheckpointArgs {
+    /// The center's database: sqlite://PATH or postgres://…
+    #[arg(long, alias = "db")]
+    database: String,
+    /// The checkpoint signing key
+    #[arg(long)]
+    key: PathBuf,
+    /// The checkpoint file to append to
+    #[arg(long)]
+    checkpoints: PathBuf,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -68,6 +108,59 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     match args.command {
         AuditCommand::Verify(args) => verify(args).await,
         AuditCommand::Export(args) => export(args).await,
+        AuditCommand::Keygen(args) => keygen(args),
+        AuditCommand::Checkpoint(args) => checkpoint(args).await,
+    }
+}
+
+fn keygen(args: KeygenArgs) -> anyhow::Result<ExitCode> {
+    if args.key.exists() {
+        eprintln!(
+            "error: {} exists (a key is never overwritten)",
+            args.key.display()
+        );
+        return Ok(ExitCode::from(1));
+    }
+    let signer = CheckpointSigner::create(&args.key)?;
+    println!(
+        "checkpoint key written to {} (keep it apart from the database); public key {} in {}",
+        args.key.display(),
+        signer.public_key().to_hex(),
+        checkpoint::public_key_path(&args.key).display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn checkpoint(args: CheckpointArgs) -> anyhow::Result<ExitCode> {
+    let anchor = AuditAnchor::open(&args.key, &args.checkpoints, AnchorPolicy::default())
+        .context("opening the checkpoint key and file")?;
+    let store = Store::connect(&args.database)
+        .await
+        .context("opening the database")?;
+    let head = store
+        .audit_head()
+        .await
+        .context("reading the chain's head")?;
+    store.close().await;
+    let (entries, hash) = head.unwrap_or((0, store::audit::GENESIS.to_owned()));
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    match anchor.offer(entries, &hash, now, true)? {
+        Anchored::Written(written) => {
+            println!(
+                "{} written to {}",
+                written.describe(),
+                args.checkpoints.display()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Anchored::Behind { last } => {
+            println!(
+                "refused: the chain's head is at entry {entries}, behind the last {}",
+                last.describe()
+            );
+            Ok(ExitCode::from(1))
+        }
+        Anchored::NotDue => Ok(ExitCode::SUCCESS),
     }
 }
 
@@ -75,14 +168,52 @@ async fn verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
     let store = Store::connect(&args.database)
         .await
         .context("opening the database")?;
-    let result = store
-        .verify_audit()
-        .await
-        .context("reading the audit chain")?;
+    let checkpoints = match (&args.checkpoints, &args.public_key) {
+        (Some(file), Some(key_file)) => {
+            let key = CheckpointPublicKey::from_file(key_file)?;
+            match checkpoint::read_checkpoints(file, &key) {
+                Ok(checkpoints) if checkpoints.is_empty() => {
+                    println!(
+                        "audit chain not verified: {} holds no checkpoint",
+                        file.display()
+                    );
+                    return Ok(ExitCode::from(1));
+                }
+                Ok(checkpoints) => Some(checkpoints),
+                Err(err @ CheckpointError::BadLine { .. }) => {
+                    println!("audit checkpoints broken: {err}");
+                    return Ok(ExitCode::from(1));
+                }
+                Err(err) => return Err(err.into()),
+            }
+        }
+        _ => None,
+    };
+    let result = match &checkpoints {
+        Some(checkpoints) => store.verify_audit_anchored(checkpoints).await,
+        None => store.verify_audit().await,
+    }
+    .context("reading the audit chain")?;
     store.close().await;
     Ok(match result {
         Verification::Intact { entries } => {
-            println!("audit chain ok: {entries} entries");
+            match checkpoints
+                .as_ref()
+                .and_then(|all| all.iter().max_by_key(|c| (c.entries, c.at)))
+            {
+                Some(latest) => println!(
+                    "audit chain ok: {entries} entries; {} checkpoints hold, the latest: {}",
+                    checkpoints.as_ref().map_or(0, Vec::len),
+                    latest.describe()
+                ),
+                None => {
+                    println!("audit chain ok: {entries} entries");
+                    eprintln!(
+                        "warning: no --checkpoints given: a chain emptied or rewound in the \
+                         database cannot be detected"
+                    );
+                }
+            }
             ExitCode::SUCCESS
         }
         Verification::Broken { entry, why } => {

@@ -55,6 +55,26 @@ pub struct Args {
     /// Days session videos are kept before the hourly job deletes them
     #[arg(long, default_value_t = 180)]
     video_retention_days: u32,
+    /// The key signing checkpoints of the audit chain's head (created on first start, with
+    /// KEY.pub for `idkiosk audit verify`); keep it apart from the database
+    #[arg(long, default_value = ".idkiosk/center/audit.key")]
+    audit_key: std::path::PathBuf,
+    /// The append-only file the signed checkpoints go to (`chattr +a` it, or ship its lines)
+    #[arg(long, default_value = ".idkiosk/center/audit.checkpoints")]
+    audit_checkpoints: std::path::PathBuf,
+    /// A checkpoint after at most this many audit entries (and at least hourly)
+    #[arg(long, default_value_t = 100)]
+    audit_checkpoint_every: i64,
+    /// Mark the staff console's cookies Secure (the console is served over HTTPS by a proxy)
+    #[arg(long)]
+    staff_secure_cookies: bool,
+    /// Absolute lifetime of a staff session, in hours, however active
+    #[arg(long, default_value_t = 12)]
+    staff_session_hours: i64,
+    /// Behind a reverse proxy: the header with the client's address for the login throttle
+    /// (e.g. X-Forwarded-For; its last value counts)
+    #[arg(long)]
+    staff_client_address_header: Option<String>,
 }
 
 /// Runs `idkiosk center` until SIGTERM or Ctrl-C.
@@ -108,7 +128,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         }),
         _ => None,
     };
-    let state: AppState = center_state(
+    let mut state: AppState = center_state(
         Arc::new(population),
         CenterOptions {
             database_url: args.database.clone(),
@@ -122,14 +142,31 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         },
     )
     .await?;
+    let anchor = store::audit::checkpoint::AuditAnchor::open(
+        &args.audit_key,
+        &args.audit_checkpoints,
+        store::audit::checkpoint::AnchorPolicy {
+            every_entries: args.audit_checkpoint_every.max(1),
+            every_secs: 3600,
+        },
+    )
+    .context("--audit-key / --audit-checkpoints")?;
+    state.staff.audit_anchor = Some(Arc::new(anchor));
+    state.staff.secure_cookies = args.staff_secure_cookies;
+    state.staff.session_lifetime_secs = args.staff_session_hours.max(1) * 3600;
+    state.staff.client_address_header = args.staff_client_address_header.clone();
+    tokio::spawn(center::staff::checkpoint_loop(state.clone()));
     println!(
         "{}",
         serde_json::json!({ "center": format!("http://{address}") })
     );
-    axum::serve(listener, center::app(state))
-        .with_graceful_shutdown(crate::shutdown::signal())
-        .await
-        .context("serving the center")?;
+    axum::serve(
+        listener,
+        center::app(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(crate::shutdown::signal())
+    .await
+    .context("serving the center")?;
     Ok(ExitCode::SUCCESS)
 }
             unfinished_video: match args.keep_unfinished_video_days {

@@ -3,9 +3,13 @@
 //! - `staff add --database URL --user NAME --role window_clerk|auditor|administrator
 //!   [--password-file FILE]` creates an account; the password is read from the first line of
 //!   FILE, or of standard input, never from the command line. Only its Argon2id hash is stored.
-//! - `staff password --database URL --user NAME [--password-file FILE]` sets a new password (and
-//!   lifts a lockout).
-//! - `staff list --database URL` lists the accounts (name, role, locked).
+//! - `staff password --database URL --user NAME [--password-file FILE]` sets a new password,
+//!   lifts a lockout and ends every open session of the account.
+//! - `staff disable --database URL --user NAME` ends every session of the account and refuses its
+//!   logins (with the same answer as a wrong password); `staff enable` lets it sign in again.
+//! - `staff list --database URL` lists the accounts (name, role, locked, disabled).
+//!
+//! User names are case-insensitive: `Clerk1` and `clerk1` are one account.
 //!
 //! Exit codes: 0 done, 1 refused (name taken, no such user), 2 bad usage, 3 internal failure.
 
@@ -32,6 +36,20 @@ enum StaffCommand {
     Password(PasswordArgs),
     /// List the staff accounts
     List(ListArgs),
+    /// Disable a staff account: end its sessions and refuse its logins
+    Disable(UserArgs),
+    /// Enable a disabled staff account again
+    Enable(UserArgs),
+}
+
+#[derive(clap::Args)]
+struct UserArgs {
+    /// The center's database: sqlite://PATH or postgres://…
+    #[arg(long, alias = "db")]
+    database: String,
+    /// User name (any case)
+    #[arg(long)]
+    user: String,
 }
 
 #[derive(clap::Args)]
@@ -76,7 +94,32 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         StaffCommand::Add(args) => add(args).await,
         StaffCommand::Password(args) => password(args).await,
         StaffCommand::List(args) => list(args).await,
+        StaffCommand::Disable(args) => set_disabled(args, true).await,
+        StaffCommand::Enable(args) => set_disabled(args, false).await,
     }
+}
+
+async fn set_disabled(args: UserArgs, disabled: bool) -> anyhow::Result<ExitCode> {
+    let store = Store::connect(&args.database)
+        .await
+        .context("opening the database")?;
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let sessions = store.staff_session_count(&args.user).await?;
+    let changed = store.set_staff_disabled(&args.user, disabled, now).await?;
+    store.close().await;
+    if !changed {
+        eprintln!("error: no staff account named {}", args.user);
+        return Ok(ExitCode::from(1));
+    }
+    if disabled {
+        println!(
+            "staff account {} disabled ({sessions} sessions ended)",
+            args.user
+        );
+    } else {
+        println!("staff account {} enabled", args.user);
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn read_password(file: Option<&PathBuf>) -> anyhow::Result<String> {
@@ -124,7 +167,10 @@ async fn add(args: AddArgs) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Err(store::StoreError::Rejected(_)) => {
-            eprintln!("error: a staff account named {} exists", args.user);
+            eprintln!(
+                "error: a staff account named {} exists (names are case-insensitive)",
+                args.user
+            );
             Ok(ExitCode::from(1))
         }
         Err(err) => Err(err.into()),
@@ -141,10 +187,11 @@ async fn password(args: PasswordArgs) -> anyhow::Result<ExitCode> {
     let store = Store::connect(&args.database)
         .await
         .context("opening the database")?;
+    let sessions = store.staff_session_count(&args.user).await?;
     let changed = store.set_staff_password(&args.user, &phc).await?;
     store.close().await;
     if changed {
-        println!("password of {} set", args.user);
+        println!("password of {} set ({sessions} sessions ended)", args.user);
         Ok(ExitCode::SUCCESS)
     } else {
         eprintln!("error: no staff account named {}", args.user);
@@ -162,10 +209,15 @@ async fn list(args: ListArgs) -> anyhow::Result<ExitCode> {
     for user in users {
         let locked = user.locked_until.is_some_and(|until| until > now);
         println!(
-            "{}\t{}{}",
+            "{}\t{}{}{}",
             user.username,
             user.role,
-            if locked { "\tlocked" } else { "" }
+            if locked { "\tlocked" } else { "" },
+            if user.disabled_at.is_some() {
+                "\tdisabled"
+            } else {
+                ""
+            }
         );
     }
     Ok(ExitCode::SUCCESS)

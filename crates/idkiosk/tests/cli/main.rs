@@ -1,6 +1,7 @@
 //! Integration tests of the `idkiosk` binary's tools (`id`, `rules`): each test runs the built
 //! binary as a user would and checks its standard output and exit code.
 
+mod audit;
 mod demo;
 mod id;
 mod rules;
