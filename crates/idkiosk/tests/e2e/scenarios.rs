@@ -1104,7 +1104,13 @@ async fn popsys_get(stack: &Stack, path: &str) -> Res<(u16, serde_json::Value)> 
         .ok_or("the panel's status has no popsys URL")?
         .trim_end_matches('/')
         .to_owned();
-    let response = reqwest::get(format!("{base}{path}")).await?;
+    // The population system answers its clients only: the demo's token is in DATA_DIR.
+    let token = std::fs::read_to_string(stack.data_dir.join("popsys.token"))?;
+    let response = reqwest::Client::new()
+        .get(format!("{base}{path}"))
+        .bearer_auth(token.trim())
+        .send()
+        .await?;
     let code = response.status().as_u16();
     let text = response.text().await?;
     Ok((code, serde_json::from_str(&text).unwrap_or_default()))
