@@ -125,12 +125,12 @@ pub struct CenterConfig {
     pub collection_address: String,
     /// Its opening hours.
     pub collection_hours: String,
-}
     /// Upload quotas: per kind, per session, per kiosk and day.
     pub blob_quotas: blobs::BlobQuotas,
     /// The video of a session that ended without an application: deleted (default) or kept
     /// for audit with a shorter retention.
     pub unfinished_video: blobs::UnfinishedVideo,
+}
 
 impl Default for CenterConfig {
     fn default() -> CenterConfig {
@@ -141,23 +141,15 @@ impl Default for CenterConfig {
             collection_office: "南京市公安局玄武分局户政办证大厅".into(),
             collection_address: "南京市玄武区北京东路1号".into(),
             collection_hours: "周一至周五 9:00–17:00".into(),
+            blob_quotas: blobs::BlobQuotas::default(),
+            unfinished_video: blobs::UnfinishedVideo::Delete,
         }
     }
 }
 
 /// The largest blob upload read at all; [`blobs::BlobQuotas`] holds each kind to less.
 pub const MAX_BLOB_BYTES: usize = 256 * 1024 * 1024;
-            blob_quotas: blobs::BlobQuotas::default(),
-            unfinished_video: blobs::UnfinishedVideo::Delete,
 
-/// The center's HTTP API. Every `/v1/…` route but the WeChat Pay callback needs kiosk
-/// authentication ([`auth::require_kiosk`]); `/health` does not.
-pub fn app(state: AppState) -> Router {
-    let kiosk_routes = Router::new()
-        .route("/v1/scope", post(scope::scope))
-        .route("/v1/sessions/{sid}/scope", post(scope::session_scope))
-        .route("/v1/portrait-form", post(paper::portrait_form))
-        .route("/v1/sessions/{sid}/receipt", post(steps::receipt))
 /// The Content-Security-Policy of every page the center serves: its own scripts, styles and
 /// images only (inline styles allowed, inline scripts not), no framing, forms to itself.
 pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; \
@@ -208,6 +200,14 @@ async fn method_not_allowed() -> (axum::http::StatusCode, axum::Json<serde_json:
     )
 }
 
+/// The center's HTTP API. Every `/v1/…` route but the WeChat Pay callback needs kiosk
+/// authentication ([`auth::require_kiosk`]); `/health` does not.
+pub fn app(state: AppState) -> Router {
+    let kiosk_routes = Router::new()
+        .route("/v1/scope", post(scope::scope))
+        .route("/v1/sessions/{sid}/scope", post(scope::session_scope))
+        .route("/v1/portrait-form", post(paper::portrait_form))
+        .route("/v1/sessions/{sid}/receipt", post(steps::receipt))
         .route(
             "/v1/sessions/{sid}/faces",
             post(steps::faces).layer(DefaultBodyLimit::max(json::MAX_FACES_BODY_BYTES)),
@@ -247,6 +247,8 @@ async fn method_not_allowed() -> (axum::http::StatusCode, axum::Json<serde_json:
     let router = Router::new()
         .route("/health", get(|| async { "ok" }))
         .route("/v1/payments/wechat/notify", post(payments::notify))
+        // Operators only (fleet::Operator), not kiosks: it covers the whole fleet's payments.
+        .route("/v1/reconciliation", get(reconcile::endpoint))
         .merge(kiosk_routes)
         .merge(staff::router(state.clone()))
         .merge(fleet::operator_routes())
@@ -257,5 +259,3 @@ async fn method_not_allowed() -> (axum::http::StatusCode, axum::Json<serde_json:
         .layer(middleware::from_fn(security_headers))
         .layer(TraceLayer::new_for_http())
 }
-        // Operators only (fleet::Operator), not kiosks: it covers the whole fleet's payments.
-        .route("/v1/reconciliation", get(reconcile::endpoint))
