@@ -201,16 +201,15 @@ impl Store {
     /// How many sessions an account has open (expired ones included until they are presented).
     pub async fn staff_session_count(&self, username: &str) -> Result<i64, StoreError> {
         let name = normalize_username(username);
-        let (count,): (i64,) =
-            on_pool!(&self.pool, |pool| {
-                sqlx::query_as(
+        let (count,): (i64,) = on_pool!(&self.pool, |pool| {
+            sqlx::query_as(
             "SELECT COUNT(*) FROM staff_sessions s JOIN staff_users u ON u.username = s.username \
              WHERE lower(u.username) = $1"
         )
         .bind(&name)
         .fetch_one(pool)
         .await
-            })?;
+        })?;
         Ok(count)
     }
 
