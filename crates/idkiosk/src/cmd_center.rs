@@ -139,6 +139,12 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             key_file: args.key_file.clone(),
             blob_dir: args.blob_dir.clone(),
             video_retention: time::Duration::days(i64::from(args.video_retention_days)),
+            unfinished_video: match args.keep_unfinished_video_days {
+                Some(days) => center::blobs::UnfinishedVideo::KeepForAudit {
+                    retention: time::Duration::days(i64::from(days)),
+                },
+                None => center::blobs::UnfinishedVideo::Delete,
+            },
         },
     )
     .await?;
@@ -169,9 +175,3 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     .context("serving the center")?;
     Ok(ExitCode::SUCCESS)
 }
-            unfinished_video: match args.keep_unfinished_video_days {
-                Some(days) => center::blobs::UnfinishedVideo::KeepForAudit {
-                    retention: time::Duration::days(i64::from(days)),
-                },
-                None => center::blobs::UnfinishedVideo::Delete,
-            },

@@ -210,8 +210,8 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         key_file: data_dir.join("center.keys"),
         blob_dir: data_dir.join("blobs"),
         video_retention: store::blobs::VIDEO_RETENTION,
-    };
         unfinished_video: center::blobs::UnfinishedVideo::Delete,
+    };
     let state = match center_state(population.clone(), options(!args.no_face)).await {
         Ok(state) => state,
         Err(err) if !args.no_face => {
