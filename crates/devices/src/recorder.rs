@@ -6,8 +6,15 @@
 //! recording: `-f mpjpeg` reads the camera URL with wall-clock timestamps, `libx264` encodes,
 //! `-metadata comment=session:<id>` tags the file; stopping sends SIGINT so ffmpeg writes the MP4
 //! index and exits, and the file is only handed over after it has.
+//!
+//! Nothing outlives the agent (issue 14): ffmpeg stays in the agent's process group and gets
+//! SIGKILL from the kernel when the agent dies (`PR_SET_PDEATHSIG`, set in the child before
+//! `exec`), so a `kill -9` of the agent cannot leave the booth being recorded. Each recording also
+//! writes `<out>.pid` (0600) beside its file; [`end_stale_recorders`] ends any ffmpeg such a file
+//! still names at the next start (a system without the parent-death signal, or one set too late).
 
 use std::collections::HashMap;
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
@@ -182,17 +189,27 @@ impl VideoRecorder for FfmpegRecorder {
         if self.lock().contains_key(session_id) {
             return Err(RecorderError::AlreadyRecording(session_id.to_owned()));
         }
-        let mut child = Command::new(&self.config.ffmpeg)
+        let mut command = Command::new(&self.config.ffmpeg);
+        command
             .args(self.arguments(session_id, out))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
-            .kill_on_drop(true)
+            .kill_on_drop(true);
+        die_with_parent(&mut command);
+        let mut child = command
             .spawn()
             .map_err(|e| RecorderError::NoFfmpeg(e.to_string()))?;
+        let pid_file = pid_file_of(out);
+        if let Some(pid) = child.id() {
+            if let Err(e) = write_private(&pid_file, format!("{pid}\n").as_bytes()) {
+                tracing::warn!(error = %e, file = %pid_file.display(), "writing the recorder's pid file");
+            }
+        }
         // A camera that cannot be read makes ffmpeg exit at once: report it here, not at stop.
         tokio::time::sleep(Duration::from_millis(300)).await;
         if let Ok(Some(status)) = child.try_wait() {
+            let _ = std::fs::remove_file(&pid_file);
             let err = stderr_of(&mut child).await;
             let reason = format!("{status}: {err}");
             self.health.set(DeviceHealth::Error {
@@ -223,18 +240,21 @@ impl VideoRecorder for FfmpegRecorder {
                 nix::sys::signal::Signal::SIGINT,
             );
         }
-        let status =
-            match tokio::time::timeout(self.config.stop_timeout, running.child.wait()).await {
-                Ok(status) => status.map_err(|e| RecorderError::Failed(e.to_string()))?,
-                Err(_) => {
-                    let _ = running.child.kill().await;
-                    self.update_health();
-                    return Err(RecorderError::Failed(format!(
-                        "did not close the file within {:?}",
-                        self.config.stop_timeout
-                    )));
-                }
-            };
+        let waited = tokio::time::timeout(self.config.stop_timeout, running.child.wait()).await;
+        if !matches!(waited, Ok(Ok(_))) {
+            let _ = running.child.kill().await;
+        }
+        let _ = std::fs::remove_file(pid_file_of(&running.path));
+        let status = match waited {
+            Ok(status) => status.map_err(|e| RecorderError::Failed(e.to_string()))?,
+            Err(_) => {
+                self.update_health();
+                return Err(RecorderError::Failed(format!(
+                    "did not close the file within {:?}",
+                    self.config.stop_timeout
+                )));
+            }
+        };
         self.update_health();
         // ffmpeg exits 255 on SIGINT after closing the file properly.
         if !(status.success() || status.code() == Some(255)) {
@@ -254,6 +274,114 @@ impl VideoRecorder for FfmpegRecorder {
 
     fn health(&self) -> DeviceHealth {
         self.health.get()
+    }
+}
+
+/// Where a recording into `out` keeps ffmpeg's pid: `<out>.pid`.
+pub fn pid_file_of(out: &Path) -> PathBuf {
+    let mut name = out.as_os_str().to_owned();
+    name.push(".pid");
+    PathBuf::from(name)
+}
+
+/// Creates (or replaces) `path` readable by its owner only.
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
+    file.write_all(bytes)
+}
+
+/// Asks the kernel to SIGKILL the child when its parent dies (Linux); a parent already gone by
+/// then makes the spawn fail instead of leaving an orphan recording.
+#[cfg(target_os = "linux")]
+fn die_with_parent(command: &mut Command) {
+    let parent = nix::unistd::getpid();
+    // SAFETY: prctl and getppid are async-signal-safe system calls; nothing allocates.
+    unsafe {
+        command.pre_exec(move || {
+            nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL)?;
+            if nix::unistd::getppid() != parent {
+                return Err(std::io::Error::other("the recorder's parent is gone"));
+            }
+            Ok(())
+        });
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn die_with_parent(_: &mut Command) {}
+
+/// Ends every recorder a `*.mp4.pid` file in `dir` names that is still running: a recording left
+/// by an earlier agent that died. A pid counts only when `/proc/PID/cmdline` is an `ffmpeg`
+/// writing exactly that file (a reused pid is left alone). Each gets SIGINT (ffmpeg closes the
+/// file), then SIGKILL after `grace`; every pid file is removed. Returns the pids ended.
+pub fn end_stale_recorders(dir: &Path, grace: Duration) -> Vec<u32> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut ended = Vec::new();
+    for entry in entries.flatten() {
+        let pid_file = entry.path();
+        let Some(out) = pid_file
+            .to_str()
+            .and_then(|p| p.strip_suffix(".pid"))
+            .filter(|p| p.ends_with(".mp4"))
+            .map(PathBuf::from)
+        else {
+            continue;
+        };
+        let pid = std::fs::read_to_string(&pid_file)
+            .ok()
+            .and_then(|text| text.trim().parse::<u32>().ok());
+        if let Some(pid) = pid.filter(|&pid| records_into(pid, &out)) {
+            tracing::warn!(pid, file = %out.display(), "ending a recorder left by an earlier agent");
+            stop_process(pid, grace);
+            ended.push(pid);
+        }
+        let _ = std::fs::remove_file(&pid_file);
+    }
+    ended
+}
+
+/// Whether process `pid` runs and is an ffmpeg writing `out`.
+pub fn records_into(pid: u32, out: &Path) -> bool {
+    let Ok(cmdline) = std::fs::read(format!("/proc/{pid}/cmdline")) else {
+        return false;
+    };
+    let mut args = cmdline.split(|&b| b == 0).filter(|a| !a.is_empty());
+    let is_ffmpeg = args
+        .next()
+        .map(|argv0| Path::new(std::ffi::OsStr::from_bytes(argv0)))
+        .and_then(Path::file_name)
+        .is_some_and(|name| name == "ffmpeg");
+    let out = out.as_os_str().as_bytes();
+    is_ffmpeg && args.any(|arg| arg == out) && running(pid)
+}
+
+/// Alive and not a zombie.
+fn running(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map(|stat| !stat.contains(") Z "))
+        .unwrap_or(false)
+}
+
+/// SIGINT, then SIGKILL if it still runs after `grace`.
+fn stop_process(pid: u32, grace: Duration) {
+    use nix::sys::signal::{kill, Signal};
+    let target = nix::unistd::Pid::from_raw(pid as i32);
+    let _ = kill(target, Signal::SIGINT);
+    let started = Instant::now();
+    while running(pid) && started.elapsed() < grace {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    if running(pid) {
+        let _ = kill(target, Signal::SIGKILL);
     }
 }
 

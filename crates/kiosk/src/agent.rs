@@ -8,7 +8,7 @@
 //! answer that does not fit the screen, so a double tap or a stale page changes nothing.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -181,6 +181,14 @@ async fn start_inner(
             let _ = reachability.send(Internal::Reachable(reachable));
         }),
     ));
+    // Nothing of an earlier agent goes on recording or stays in plain (issue 14).
+    let video_dir = agent.config.video_dir.clone();
+    tokio::task::spawn_blocking(move || {
+        devices::recorder::end_stale_recorders(&video_dir, Duration::from_secs(5))
+    })
+    .await
+    .unwrap_or_default();
+    seal_leftover_videos(&agent.outbox, &agent.config.video_dir).await;
     agent.restore().await?;
     agent.spawn_scanner();
     let handle = AgentHandle::new(action_tx, view_rx);
@@ -482,7 +490,7 @@ impl Agent {
                         session_id.as_str(),
                         self.state.video_segments
                     ));
-                    let _ = std::fs::create_dir_all(&self.config.video_dir);
+                    let _ = crate::outbox::create_private_dir(&self.config.video_dir);
                     // Started beside the loop, so the citizen's first touch does not wait for it.
                     self.video_starting = Some(tokio::spawn(async move {
                         if let Err(e) = recorder.start(session_id.as_str(), &path).await {
@@ -496,27 +504,20 @@ impl Agent {
                     let _ = starting.await;
                 }
                 if let (Some(recorder), Some(sid)) = (self.ports.recorder.clone(), sid.clone()) {
-                    match recorder.stop(sid.as_str()).await {
-                        Ok(recording) => match std::fs::read(&recording.path) {
-                            Ok(bytes) => {
-                                let kind = format!("video_{}", self.state.video_segments.max(1));
-                                let kept = async {
-                                    self.outbox.put_capture(sid.as_str(), &kind, &bytes).await?;
-                                    self.outbox
-                                        .enqueue(sid.as_str(), &[Message::Blob { kind }])
-                                        .await
-                                };
-                                match kept.await {
-                                    Ok(()) => {
-                                        let _ = std::fs::remove_file(&recording.path);
-                                        self.deliver.notify_one();
-                                    }
-                                    Err(e) => tracing::error!(error = %e, "keeping the video"),
-                                }
-                            }
-                            Err(e) => tracing::error!(error = %e, "reading the video"),
-                        },
-                        Err(e) => tracing::error!(error = %e, "the session video did not stop"),
+                    let segment = self.state.video_segments.max(1);
+                    let path = match recorder.stop(sid.as_str()).await {
+                        Ok(recording) => recording.path,
+                        Err(e) => {
+                            // Whatever it wrote is sealed all the same, or deleted.
+                            tracing::error!(error = %e, "the session video did not stop");
+                            self.config
+                                .video_dir
+                                .join(format!("{}-{segment}.mp4", sid.as_str()))
+                        }
+                    };
+                    let kind = format!("video_{segment}");
+                    if seal_video(&self.outbox, sid.as_str(), &kind, &path).await {
+                        self.deliver.notify_one();
                     }
                 }
             }
@@ -833,6 +834,76 @@ impl Agent {
                 }
             }
         });
+    }
+}
+
+/// Seals the video file at `path` into the outbox as capture `kind` of `session_id`, queued for
+/// the center, and deletes the file. A file that cannot be read or kept is deleted all the same:
+/// no video stays on the kiosk in plain. Returns whether it was queued.
+async fn seal_video(outbox: &Outbox, session_id: &str, kind: &str, path: &Path) -> bool {
+    let bytes = match std::fs::read(path) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return false,
+        Err(e) => {
+            tracing::error!(error = %e, file = %path.display(), "reading the video");
+            Vec::new()
+        }
+    };
+    let mut queued = false;
+    if !bytes.is_empty() {
+        let kept = async {
+            outbox.put_capture(session_id, kind, &bytes).await?;
+            outbox
+                .enqueue(
+                    session_id,
+                    &[Message::Blob {
+                        kind: kind.to_owned(),
+                    }],
+                )
+                .await
+        };
+        match kept.await {
+            Ok(()) => queued = true,
+            Err(e) => tracing::error!(error = %e, "keeping the video; it is deleted"),
+        }
+    }
+    if let Err(e) = std::fs::remove_file(path) {
+        tracing::error!(error = %e, file = %path.display(), "deleting the plain video");
+    }
+    queued
+}
+
+/// At start: every `<session>-<segment>.mp4` an earlier agent left in `dir` (a crash, a stop in
+/// the middle of a session) is sealed into the outbox for the center, or deleted
+/// ([`seal_video`]); anything else recorded there is deleted. The capture kind gets a suffix of
+/// its own, so a resumed session's new segment of the same number does not replace it.
+async fn seal_leftover_videos(outbox: &Outbox, dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.extension().and_then(|e| e.to_str()) != Some("mp4") {
+            continue;
+        }
+        let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("");
+        let named = stem.rsplit_once('-').and_then(|(sid, segment)| {
+            let segment: u32 = segment.parse().ok()?;
+            SessionId::parse(sid).ok().map(|sid| (sid, segment))
+        });
+        match named {
+            Some((sid, segment)) => {
+                let suffix = uuid::Uuid::new_v4().simple().to_string();
+                let kind = format!("video_{segment}_{}", &suffix[..8]);
+                if seal_video(outbox, sid.as_str(), &kind, &path).await {
+                    tracing::warn!(file = %path.display(), "sealed a video an earlier agent left");
+                }
+            }
+            None => {
+                tracing::warn!(file = %path.display(), "deleting a video of no session");
+                let _ = std::fs::remove_file(&path);
+            }
+        }
     }
 }
 

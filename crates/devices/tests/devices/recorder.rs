@@ -4,7 +4,10 @@ use std::process::Command;
 use std::time::Duration;
 
 use devices::images::face_jpeg;
-use devices::recorder::{FfmpegRecorder, FfmpegRecorderConfig, RecorderError, VideoRecorder};
+use devices::recorder::{
+    end_stale_recorders, pid_file_of, records_into, FfmpegRecorder, FfmpegRecorderConfig,
+    RecorderError, VideoRecorder,
+};
 use devices::sim::camera::{start_camera, CameraSimConfig};
 use devices::DeviceHealth;
 
@@ -119,4 +122,76 @@ async fn an_unreachable_camera_fails_at_start() {
             .await,
         Err(RecorderError::BadSessionId(_))
     ));
+}
+
+/// Issue 14: an ffmpeg an earlier agent left recording (its pid file beside the file) is ended at
+/// the next start; a pid file naming any other process (a reused pid) leaves that process alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_recorder_left_by_an_earlier_agent_is_ended_and_nothing_else() {
+    require("ffmpeg");
+    let sim = start_camera(vec![face_jpeg(60)], CameraSimConfig::default())
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("0f1e2d3c-1.mp4");
+    let recorder = FfmpegRecorder::new(FfmpegRecorderConfig::new(sim.stream_url()));
+    // An orphan: ffmpeg started the way the recorder starts it, by nobody who will stop it.
+    let mut orphan = Command::new("ffmpeg")
+        .args(recorder.arguments("0f1e2d3c", &out))
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let orphan_pid = orphan.id();
+    std::fs::write(pid_file_of(&out), format!("{orphan_pid}\n")).unwrap();
+    assert!(records_into(orphan_pid, &out));
+    // A pid file whose process is not our ffmpeg (the pid was reused).
+    let mut other = Command::new("sleep").arg("30").spawn().unwrap();
+    let other_out = dir.path().join("0f1e2d3c-2.mp4");
+    std::fs::write(pid_file_of(&other_out), format!("{}\n", other.id())).unwrap();
+    assert!(!records_into(other.id(), &other_out));
+
+    let ended = end_stale_recorders(dir.path(), Duration::from_secs(5));
+    assert_eq!(ended, vec![orphan_pid]);
+    let status = orphan.wait().unwrap();
+    assert!(!status.success() || status.code() == Some(255), "{status}");
+    assert!(
+        other.try_wait().unwrap().is_none(),
+        "the other process runs on"
+    );
+    assert!(!pid_file_of(&out).exists());
+    assert!(!pid_file_of(&other_out).exists());
+    let _ = other.kill();
+    let _ = other.wait();
+    sim.shutdown().await;
+}
+
+/// Issue 14: a recording names its ffmpeg in a 0600 pid file beside the video, removed at the
+/// stop. (The parent-death signal is checked where an agent can be killed: the idkiosk demo test
+/// `a_killed_agent_leaves_no_recorder_and_no_plain_video`.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_recording_names_its_ffmpeg_in_a_private_pid_file() {
+    use std::os::unix::fs::PermissionsExt;
+    require("ffmpeg");
+    let sim = start_camera(vec![face_jpeg(61)], CameraSimConfig::default())
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("S2-1.mp4");
+    let recorder = FfmpegRecorder::new(FfmpegRecorderConfig::new(sim.stream_url()));
+    recorder.start("S2", &out).await.unwrap();
+    let pid_file = pid_file_of(&out);
+    let pid: u32 = std::fs::read_to_string(&pid_file)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(records_into(pid, &out), "the pid file names our ffmpeg");
+    let mode = std::fs::metadata(&pid_file).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    recorder.stop("S2").await.unwrap();
+    assert!(!pid_file.exists(), "removed at the stop");
+    assert!(!records_into(pid, &out));
+    sim.shutdown().await;
 }
