@@ -117,8 +117,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
     };
     let today = crate::clock::checked_today_source()?;
-    std::fs::create_dir_all(&args.data_dir)
-        .with_context(|| format!("creating {}", args.data_dir.display()))?;
+    crate::private_files::create_dir(&args.data_dir)?;
     // Children get absolute paths whatever their working directory.
     let data_dir = std::fs::canonicalize(&args.data_dir)
         .with_context(|| format!("resolving {}", args.data_dir.display()))?;
@@ -126,6 +125,8 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let store = store::Store::connect(&db_url)
         .await
         .with_context(|| format!("opening {db_url}"))?;
+    // The population system's photos are sealed like the center's (issue 14).
+    let store = crate::cmd_keys::sealed_store(store, &data_dir.join("popsys.keys")).await?;
 
     if store.count_citizens().await? == 0 {
         eprintln!(
@@ -458,8 +459,7 @@ fn studio_secret(data_dir: &Path) -> anyhow::Result<String> {
         }
     }
     let secret = popsys::studio::new_secret();
-    std::fs::write(&file, format!("{secret}\n"))
-        .with_context(|| format!("writing {}", file.display()))?;
+    crate::private_files::write(&file, format!("{secret}\n").as_bytes())?;
     Ok(secret)
 }
 
@@ -478,8 +478,7 @@ fn kiosk_secret(data_dir: &Path) -> anyhow::Result<String> {
         .and_then(|mut f| f.read_exact(&mut bytes))
         .context("reading /dev/urandom")?;
     let secret: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    std::fs::write(&file, format!("{secret}\n"))
-        .with_context(|| format!("writing {}", file.display()))?;
+    crate::private_files::write(&file, format!("{secret}\n").as_bytes())?;
     Ok(secret)
 }
 

@@ -335,3 +335,30 @@ async fn seal_plain(args: RewrapArgs) -> anyhow::Result<ExitCode> {
         ExitCode::from(1)
     })
 }
+
+/// `store` sealing its photo columns under the key file `key_file` (created, mode 0600, on first
+/// use): the population system's store in `idkiosk demo` and `idkiosk popsys serve`, as the
+/// center's. Values stored in plain before (a database seeded without a key file) are sealed
+/// first; safe to repeat, and a scan that finds nothing on a sealed database.
+pub(crate) async fn sealed_store(
+    store: Store,
+    key_file: &std::path::Path,
+) -> anyhow::Result<Store> {
+    let keys = if key_file.exists() {
+        FileKeyProvider::open(key_file)
+    } else {
+        FileKeyProvider::create(key_file)
+    }
+    .with_context(|| format!("the master key file {}", key_file.display()))?;
+    let cipher = EnvelopeCipher::new(Arc::new(keys));
+    let report = seal_plain_columns(&store, &cipher, 500)
+        .await
+        .context("sealing photos stored in plain")?;
+    if report.rewrapped > 0 {
+        tracing::info!(
+            sealed = report.rewrapped,
+            "photos stored in plain are now sealed"
+        );
+    }
+    Ok(store.with_cipher(Arc::new(cipher)))
+}

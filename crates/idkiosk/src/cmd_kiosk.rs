@@ -95,8 +95,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         eprintln!("error: --printer or IDKIOSK_PRINTER is required");
         return Ok(ExitCode::from(2));
     };
-    std::fs::create_dir_all(&args.data_dir)
-        .with_context(|| format!("creating {}", args.data_dir.display()))?;
+    crate::private_files::create_dir(&args.data_dir)?;
     let cipher = outbox_cipher(&args.data_dir)?;
     let outbox = Outbox::open(&args.data_dir.join("outbox.db"), cipher)
         .await

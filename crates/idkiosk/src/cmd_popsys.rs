@@ -118,6 +118,10 @@ struct ServeArgs {
     /// Address to listen on (port 0 picks a free one)
     #[arg(long, default_value = "127.0.0.1:8081")]
     listen: SocketAddr,
+    /// The master key file sealing the photos (created on first start, mode 0600); photos the
+    /// database holds in plain are sealed at start
+    #[arg(long, default_value = ".idkiosk/popsys/master.keys")]
+    key_file: PathBuf,
     /// The clients allowed to call, `center=TOKEN,…` (or IDKIOSK_POPSYS_CLIENT_TOKENS); each
     /// sends `Authorization: Bearer TOKEN` (16 characters at least)
     #[arg(long)]
@@ -154,6 +158,9 @@ struct SeedArgs {
     /// Write one row per INSERT statement (the slow baseline, for comparison)
     #[arg(long)]
     row_by_row: bool,
+    /// The master key file sealing the photos, as for `popsys serve` (created if missing, 0600)
+    #[arg(long, default_value = ".idkiosk/popsys/master.keys")]
+    key_file: PathBuf,
 }
 
 /// Runs `idkiosk popsys`.
@@ -190,6 +197,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let store = store::Store::connect(&args.db)
         .await
         .with_context(|| format!("opening the database {}", redact(&args.db)))?;
+    if let Some(dir) = args.key_file.parent().filter(|d| !d.as_os_str().is_empty()) {
+        crate::private_files::create_dir(dir)?;
+    }
+    let store = crate::cmd_keys::sealed_store(store, &args.key_file).await?;
     let mut state = AppState::new(
         Arc::new(StorePopulationSystem::new(store.clone())),
         Arc::new(today),
@@ -245,6 +256,10 @@ async fn seed(args: SeedArgs) -> anyhow::Result<ExitCode> {
                 .with_context(|| format!("opening the database {}", redact(&args.db)))
         }
     };
+    if let Some(dir) = args.key_file.parent().filter(|d| !d.as_os_str().is_empty()) {
+        crate::private_files::create_dir(dir)?;
+    }
+    let store = crate::cmd_keys::sealed_store(store, &args.key_file).await?;
     let mut config = SeedConfig::new(args.citizens, args.seed, city, today);
     config.batch_size = args.batch_size;
     let path = if args.row_by_row {

@@ -23,6 +23,7 @@ mod cmd_popsys;
 mod cmd_rules;
 mod cmd_sim;
 mod cmd_staff;
+mod private_files;
 mod shutdown;
 
 use std::process::ExitCode;
@@ -76,6 +77,12 @@ enum Command {
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    // Everything this process and its children create (databases with their -wal and -shm,
+    // keys, secrets, outboxes, videos) is for its owner only (issue 14).
+    // SAFETY: umask only sets the process's file mode creation mask; it cannot fail.
+    unsafe {
+        libc::umask(0o077);
+    }
     let cli = Cli::parse();
     init_logging();
     let result = match cli.command {

@@ -4,6 +4,7 @@
 //! deployment): the snapshot holds the ID number and mobile, the captures are biometrics.
 //!
 //! Invariants:
+//! - The database file (and so its `-wal` and `-shm`) is created 0600, its folder 0700.
 //! - [`Outbox::save_state`] is one statement on a `synchronous = FULL` WAL database: after it
 //!   returns, a kill -9 finds the state on restart.
 //! - A queued message is delivered until the center acknowledges it, in queue order per session,
@@ -11,6 +12,7 @@
 //! - A capture stays until the message that sends it is acknowledged, then it is deleted; captures
 //!   no message refers to are deleted when the session ends (retention).
 
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::Path;
 use std::str::FromStr;
 use std::sync::Arc;
@@ -114,11 +116,30 @@ const SCHEMA: &[&str] = &[
     "CREATE INDEX IF NOT EXISTS outbox_pending ON outbox (acked_at, seq)",
 ];
 
+/// Creates `dir` and its missing parents with mode 0700 (an existing folder is left as it is).
+pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+}
+
 impl Outbox {
     /// Opens (creating) the outbox at `path`.
     pub async fn open(path: &Path, cipher: Arc<dyn BlobCipher>) -> Result<Outbox, OutboxError> {
         if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(sqlx::Error::Io)?;
+            create_private_dir(dir).map_err(sqlx::Error::Io)?;
+        }
+        // SQLite gives the -wal and -shm the database file's mode: create it 0600 first.
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(path)
+        {
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(sqlx::Error::Io(e).into()),
         }
         let options = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))?
             .create_if_missing(true)

@@ -196,18 +196,25 @@ impl KeyPair {
         KeyPair::assemble(&file, merchant_key, platform_key)
     }
 
-    /// Writes every file into `dir` (created if needed; private keys readable by the owner only).
+    /// Writes every file into `dir` (created 0700 if needed), each readable by its owner only.
     pub fn write(&self, dir: &Path) -> Result<Vec<PathBuf>, PaymentError> {
         let io =
             |path: &Path, e: std::io::Error| PaymentError::Key(format!("{}: {e}", path.display()));
-        std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
+        let mut folder = std::fs::DirBuilder::new();
+        folder.recursive(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::DirBuilderExt;
+            folder.mode(0o700);
+        }
+        folder.create(dir).map_err(|e| io(dir, e))?;
         let pem = |e: rsa::pkcs8::Error| PaymentError::Key(e.to_string());
         let spki = |e: rsa::pkcs8::spki::Error| PaymentError::Key(e.to_string());
         let json = serde_json::to_string_pretty(&self.merchant_file())
             .map_err(|e| PaymentError::Key(e.to_string()))?
             + "\n";
-        let files: [(&str, String, bool); 5] = [
-            (MERCHANT_JSON, json, false),
+        let files: [(&str, String); 5] = [
+            (MERCHANT_JSON, json),
             (
                 MERCHANT_KEY,
                 self.merchant
@@ -215,7 +222,6 @@ impl KeyPair {
                     .to_pkcs8_pem(LineEnding::LF)
                     .map_err(pem)?
                     .to_string(),
-                true,
             ),
             (
                 MERCHANT_PUB,
@@ -223,7 +229,6 @@ impl KeyPair {
                     .merchant_public_key
                     .to_public_key_pem(LineEnding::LF)
                     .map_err(spki)?,
-                false,
             ),
             (
                 PLATFORM_KEY,
@@ -232,7 +237,6 @@ impl KeyPair {
                     .to_pkcs8_pem(LineEnding::LF)
                     .map_err(pem)?
                     .to_string(),
-                true,
             ),
             (
                 PLATFORM_PUB,
@@ -240,21 +244,14 @@ impl KeyPair {
                     .platform_public_key
                     .to_public_key_pem(LineEnding::LF)
                     .map_err(spki)?,
-                false,
             ),
         ];
         let mut written = Vec::new();
-        for (name, text, private) in files {
+        for (name, text) in files {
             let path = dir.join(name);
-            std::fs::write(&path, text).map_err(|e| io(&path, e))?;
-            #[cfg(unix)]
-            if private {
-                use std::os::unix::fs::PermissionsExt;
-                std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
-                    .map_err(|e| io(&path, e))?;
-            }
-            #[cfg(not(unix))]
-            let _ = private;
+            // Every file the owner's only, created so (no moment with a wider mode): the
+            // merchant file holds the API v3 key, the key files the private keys (issue 14).
+            write_private(&path, text.as_bytes()).map_err(|e| io(&path, e))?;
             written.push(path);
         }
         Ok(written)
@@ -294,4 +291,23 @@ impl MerchantKeys {
     pub fn platform_verifier(&self) -> VerifyKey {
         VerifyKey::new(self.platform_public_key.clone())
     }
+}
+
+/// Writes `bytes` to `path`, created or replaced with mode 0600.
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    }
+    file.write_all(bytes)
 }

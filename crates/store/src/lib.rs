@@ -181,6 +181,30 @@ impl Default for StoreOptions {
     }
 }
 
+/// Creates the SQLite file of `url` empty with mode 0600 when it does not exist yet: SQLite gives
+/// its `-wal` and `-shm` the database file's mode, so all three are the owner's only whatever the
+/// process's umask (issue 14). An existing file is left as it is; in-memory databases have none.
+fn create_private_sqlite_file(url: &str) -> std::io::Result<()> {
+    if url.contains(":memory:") || url.contains("mode=memory") {
+        return Ok(());
+    }
+    let Ok(options) = SqliteConnectOptions::from_str(url) else {
+        return Ok(()); // the connection reports the bad URL
+    };
+    let mut file = std::fs::OpenOptions::new();
+    file.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        file.mode(0o600);
+    }
+    match file.open(options.get_filename()) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
 const CITIZEN_COLUMNS: &str =
     "c.id_number, c.name, c.sex, c.nation_code, c.birth_date, c.address, \
      c.household_region, c.status, c.remote_area";
@@ -194,6 +218,12 @@ impl Store {
 
     /// [`Store::connect`] with explicit pool settings.
     pub async fn connect_with(url: &str, options: &StoreOptions) -> Result<Store, StoreError> {
+        if url.starts_with("sqlite:") {
+            create_private_sqlite_file(url).map_err(|e| StoreError::Connect {
+                backend: Backend::Sqlite,
+                source: sqlx::Error::Io(e),
+            })?;
+        }
         let pool =
             if url.starts_with("sqlite:") {
                 let connect = SqliteConnectOptions::from_str(url)
