@@ -453,6 +453,20 @@ fn invalid_typed_number_names_the_field() {
     check_keypad("320104202701010012", local::ID_BIRTH_DATE);
 }
 
+/// The center's masked identity of `ID`'s record, before a portrait form.
+fn identity(name_masked: Option<&str>) -> Event {
+    Event::IdentityFound {
+        name_masked: name_masked.map(str::to_owned),
+    }
+}
+
+fn portrait_confirm(masked_name: Option<&str>) -> Screen {
+    Screen::PortraitFormConfirm {
+        masked_id: "320104********0044".to_owned(),
+        masked_name: masked_name.map(str::to_owned),
+    }
+}
+
 #[test]
 fn lost_applicant_prints_the_portrait_form_and_leaves() {
     let (kiosk, t) = walk(&[
@@ -460,6 +474,8 @@ fn lost_applicant_prints_the_portrait_form_and_leaves() {
         Event::BusinessChosen(Business::Lost),
         Event::HouseholdChosen(Household::Province),
         Event::PortraitFormRequested(ID.to_lowercase()),
+        identity(Some("*小明")),
+        Event::Confirm,
         Event::PrintResult(PrintResult::Printed),
     ]);
     assert_eq!(
@@ -470,18 +486,25 @@ fn lost_applicant_prints_the_portrait_form_and_leaves() {
             error: None
         }
     );
-    assert_eq!(t[3].screen, Screen::PrintingPortraitForm);
-    // The form of a lost replacement says 丢失补领.
+    assert_eq!(t[3].screen, Screen::PortraitFormChecking);
     assert_eq!(
         t[3].commands,
+        vec![Command::CallCenterIdentity { id: id() }]
+    );
+    assert_eq!(t[4].screen, portrait_confirm(Some("*小明")));
+    assert_eq!(t[4].commands, Vec::new());
+    assert_eq!(t[5].screen, Screen::PrintingPortraitForm);
+    // The form of a lost replacement says 丢失补领.
+    assert_eq!(
+        t[5].commands,
         vec![Command::PrintPortraitForm {
             id: id(),
             application: PortraitApplication::Business(Business::Lost)
         }]
     );
-    assert_eq!(t[4].screen, Screen::PortraitFormPrinted);
-    assert_eq!(t[4].screen.step(), 3);
-    assert_eq!(t[4].commands, end(SessionOutcome::PortraitFormPrinted));
+    assert_eq!(t[6].screen, Screen::PortraitFormPrinted);
+    assert!(t[3..].iter().all(|t| t.screen.step() == 3));
+    assert_eq!(t[6].commands, end(SessionOutcome::PortraitFormPrinted));
     assert!(!kiosk.session.is_running());
 }
 
@@ -492,6 +515,8 @@ fn first_time_applicant_prints_the_portrait_form() {
         Event::PortraitFormChosen,
         Event::PortraitFormRequested("123".to_owned()),
         Event::PortraitFormRequested(ID.to_owned()),
+        identity(Some("*小明")),
+        Event::Confirm,
         Event::PrintResult(PrintResult::PrinterFault),
     ]);
     assert_eq!(t[1].screen, Screen::PortraitFormNumber { error: None });
@@ -501,26 +526,197 @@ fn first_time_applicant_prints_the_portrait_form() {
             error: Some(local::ID_LENGTH)
         }
     );
+    assert_eq!(
+        t[3].commands,
+        vec![Command::CallCenterIdentity { id: id() }]
+    );
     // A first-time applicant's form says 首次申领, not 丢失补领 (it did: the kiosk sent no
     // application type and the center printed its default, lost).
     assert_eq!(
-        t[3].commands,
+        t[5].commands,
         vec![Command::PrintPortraitForm {
             id: id(),
             application: PortraitApplication::FirstTime
         }]
     );
     assert_eq!(
-        t[4].screen,
+        t[6].screen,
         Screen::Referred {
             step: 3,
             prompt: prompts::PRINT_FAILED
         }
     );
     assert_eq!(
-        t[4].commands,
+        t[6].commands,
         end(referred(3, ReferralReason::PrinterFault))
     );
+}
+
+/// Issue 14: a typed number printed its portrait form (name, sex, birth date) at once. Now the
+/// center's masked identity comes first and only the citizen's confirm prints; back returns to
+/// the keypad the form was asked from.
+#[test]
+fn portrait_form_prints_only_after_the_masked_identity_is_confirmed() {
+    let ways: [(Vec<Event>, Screen); 2] = [
+        (
+            vec![start(), Event::PortraitFormChosen],
+            Screen::PortraitFormNumber { error: None },
+        ),
+        (
+            vec![
+                start(),
+                Event::BusinessChosen(Business::Lost),
+                Event::HouseholdChosen(Household::Local),
+            ],
+            Screen::IdNumber {
+                business: Business::Lost,
+                portrait_form: true,
+                error: None,
+            },
+        ),
+    ];
+    for (to_keypad, keypad) in ways {
+        let (mut kiosk, _) = walk(&to_keypad);
+        let t = kiosk.send(Event::PortraitFormRequested(ID.to_owned()));
+        assert!(
+            !t.commands
+                .iter()
+                .any(|c| matches!(c, Command::PrintPortraitForm { .. })),
+            "nothing printed before the identity is confirmed"
+        );
+        // Waiting for the center is bounded like step 4's wait.
+        assert_eq!(kiosk.session.poll_timeout(), Some(kiosk.now.plus(30_000)));
+        for early in [Event::Confirm, Event::Back, Event::Cancel] {
+            let name = early.name();
+            assert!(kiosk.try_send(early).is_err(), "{name} while checking");
+        }
+        // A name in clear (a center that forgot to mask) is masked all the same.
+        let t = kiosk.send(identity(Some("欧阳娜娜")));
+        assert_eq!(t.screen, portrait_confirm(Some("**娜娜")));
+        assert_eq!(t.screen.name(), "portrait_form_confirm");
+        assert_eq!(kiosk.session.poll_timeout(), Some(kiosk.now.plus(60_000)));
+        let t = kiosk.send(Event::Back);
+        assert_eq!((t.screen, t.commands), (keypad.clone(), Vec::new()));
+
+        // Ending the session on the confirm screen prints nothing.
+        let (mut kiosk, _) = walk(&to_keypad);
+        kiosk.walk(&[
+            Event::PortraitFormRequested(ID.to_owned()),
+            identity(Some("*小明")),
+        ]);
+        let t = kiosk.send(Event::Cancel);
+        assert_eq!(t.commands, end(referred(3, ReferralReason::Cancelled)));
+    }
+}
+
+/// A number without a population record prints nothing: the confirm screen shows the number
+/// without a name (back corrects a typo), and confirming refers the citizen with the prompt step
+/// 5 gives `not_found`.
+#[test]
+fn portrait_form_of_a_number_without_a_record_is_refused_like_step_5() {
+    let (_, t) = walk(&[
+        start(),
+        Event::PortraitFormChosen,
+        Event::PortraitFormRequested(ID.to_owned()),
+        identity(None),
+        Event::Back,
+        Event::PortraitFormRequested(ID.to_owned()),
+        identity(None),
+        Event::Confirm,
+    ]);
+    assert_eq!(t[3].screen, portrait_confirm(None));
+    assert_eq!(t[4].screen, Screen::PortraitFormNumber { error: None });
+    let refused = t.last().expect("transitions");
+    assert_eq!(
+        refused.screen,
+        Screen::Referred {
+            step: 3,
+            prompt: prompts::OUT_OF_SCOPE
+        }
+    );
+    assert_eq!(Reason::NotFound.prompt(), prompts::OUT_OF_SCOPE);
+    assert_eq!(
+        refused.commands,
+        end(referred(3, ReferralReason::Scope(Reason::NotFound)))
+    );
+}
+
+#[test]
+fn portrait_identity_unavailable_or_silent_refers_as_service_unavailable() {
+    let events = [
+        start(),
+        Event::PortraitFormChosen,
+        Event::PortraitFormRequested(ID.to_owned()),
+    ];
+    let (mut kiosk, _) = walk(&events);
+    let t = kiosk.send(Event::CenterUnavailable);
+    assert_eq!(
+        t.screen,
+        Screen::Referred {
+            step: 3,
+            prompt: local::SERVICE_UNAVAILABLE
+        }
+    );
+    assert_eq!(
+        t.commands,
+        end(referred(3, ReferralReason::ServiceUnavailable))
+    );
+    let (mut kiosk, _) = walk(&events);
+    assert_eq!(
+        kiosk.expire().commands,
+        end(referred(3, ReferralReason::ServiceUnavailable))
+    );
+}
+
+/// Crash safety of the portrait path: the identity call is repeated, the confirm screen comes
+/// back as it was (nothing to repeat), a crash while printing is a printer fault.
+#[test]
+fn portrait_path_resumes_safely() {
+    let config = SessionConfig::default();
+    let mut events = vec![
+        start(),
+        Event::BusinessChosen(Business::Lost),
+        Event::HouseholdChosen(Household::Province),
+        Event::PortraitFormRequested(ID.to_owned()),
+    ];
+    let resume = |events: &[Event]| {
+        let (kiosk, _) = walk(events);
+        let json = serde_json::to_string(&kiosk.session.snapshot()).expect("serialize");
+        Session::resume(
+            config.clone(),
+            serde_json::from_str(&json).expect("deserialize"),
+            Millis(5),
+        )
+    };
+    let (_, t) = resume(&events);
+    assert_eq!(t.screen, Screen::PortraitFormChecking);
+    assert_eq!(t.commands[1..], [Command::CallCenterIdentity { id: id() }]);
+
+    events.push(identity(Some("*小明")));
+    let (mut resumed, t) = resume(&events);
+    assert_eq!(t.screen, portrait_confirm(Some("*小明")));
+    assert!(matches!(
+        t.commands.as_slice(),
+        [Command::StartVideo { .. }]
+    ));
+    // Back goes to the keypad of the lost replacement, its household kept.
+    let back = resumed.handle(Event::Back, Millis(10)).expect("back");
+    assert_eq!(
+        back.screen,
+        Screen::IdNumber {
+            business: Business::Lost,
+            portrait_form: true,
+            error: None
+        }
+    );
+
+    events.push(Event::Confirm);
+    let (resumed, t) = resume(&events);
+    assert_eq!(
+        t.commands[1..],
+        end(referred(3, ReferralReason::PrinterFault))[..]
+    );
+    assert!(!resumed.is_running());
 }
 
 #[test]
@@ -1133,6 +1329,18 @@ fn events_that_do_not_fit_leave_the_state_unchanged() {
             paid(1, PaymentResult::Paid),
         ),
         (through_step_10(Business::Lost), Event::Back),
+        (
+            vec![
+                start(),
+                Event::PortraitFormChosen,
+                Event::PortraitFormRequested(ID.to_owned()),
+            ],
+            Event::Confirm,
+        ),
+        (
+            through_step_3(Business::Lost, Household::Local),
+            identity(Some("*小明")),
+        ),
     ];
     for (events, event) in cases {
         let (mut kiosk, _) = walk(&events);
@@ -1251,6 +1459,8 @@ fn any_event() -> impl Strategy<Value = Event> {
         Event::IdNumberEntered(ID.to_owned()),
         Event::IdNumberEntered("110105194912310021".to_owned()),
         Event::PortraitFormRequested(ID.to_owned()),
+        identity(Some("*小明")),
+        identity(None),
         card(ID),
         card("11010519491231002X"),
         Event::CardUnreadable,
@@ -1301,15 +1511,30 @@ proptest! {
     fn random_sessions_stay_well_formed(
         business in proptest::sample::select(vec![Business::ExpiryRenewal, Business::Lost, Business::Damaged]),
         prefix in 0usize..20,
+        portrait in any::<bool>(),
         steps in proptest::collection::vec((any_event(), 0u64..120_000), 1..120)
     ) {
-        // A prefix of a happy path first, so the random events also land on the later steps.
-        let mut path = through_step_10(business);
-        path.extend([Event::PaymentMethodChosen(PaymentMethod::WeChat), paid(1, PaymentResult::Paid)]);
+        // A prefix of a happy path (or of a lost replacement's portrait form) first, so the
+        // random events also land on the later steps.
+        let mut path = if portrait {
+            vec![
+                start(),
+                Event::BusinessChosen(Business::Lost),
+                Event::HouseholdChosen(Household::Local),
+                Event::PortraitFormRequested(ID.to_owned()),
+                identity(Some("*小明")),
+                Event::Confirm,
+            ]
+        } else {
+            let mut path = through_step_10(business);
+            path.extend([Event::PaymentMethodChosen(PaymentMethod::WeChat), paid(1, PaymentResult::Paid)]);
+            path
+        };
         path.truncate(prefix);
         let mut kiosk = Kiosk::new();
         let mut recording = !path.is_empty();
         kiosk.walk(&path);
+        let mut shown = kiosk.session.screen();
         for (event, delay) in steps {
             // Half the time, jump to the armed deadline so timeouts fire.
             let now = match (event == Event::Tick, kiosk.session.poll_timeout()) {
@@ -1318,10 +1543,27 @@ proptest! {
             };
             kiosk.now = now;
             let before = kiosk.session.snapshot();
+            // The countdown covers a screen whose buttons still work.
+            let screen_before = match kiosk.session.screen() {
+                Screen::Countdown { .. } => shown.clone(),
+                screen => screen,
+            };
+            let confirm = event == Event::Confirm;
             match kiosk.session.handle(event, now) {
                 Ok(transition) => {
                     for command in &transition.commands {
                         match command {
+                            // Issue 14: a portrait form only after its masked identity was
+                            // shown with a name and confirmed.
+                            Command::PrintPortraitForm { .. } => prop_assert!(
+                                confirm
+                                    && matches!(
+                                        screen_before,
+                                        Screen::PortraitFormConfirm { masked_name: Some(_), .. }
+                                    ),
+                                "printed from {}",
+                                screen_before.name()
+                            ),
                             Command::StartVideo { .. } => { prop_assert!(!recording); recording = true; }
                             Command::StopVideo => { prop_assert!(recording); recording = false; }
                             _ => {}
@@ -1332,6 +1574,9 @@ proptest! {
                 Err(_) => prop_assert_eq!(&kiosk.session.snapshot(), &before),
             }
             let screen = kiosk.session.screen();
+            if !matches!(screen, Screen::Countdown { .. }) {
+                shown = screen.clone();
+            }
             prop_assert!((1..=12).contains(&screen.step()));
             prop_assert_eq!(recording, kiosk.session.is_running());
             if !matches!(screen, Screen::Welcome { notice: None }) {

@@ -197,6 +197,38 @@ impl Filed {
     }
 }
 
+/// The keypad a portrait form was asked from: where "back" returns, and what the form says the
+/// citizen applies for.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+enum FormOrigin {
+    /// Step 1's first-time button (首次申领).
+    FirstTime,
+    /// Step 3 of a lost replacement (丢失补领).
+    Lost {
+        #[serde(with = "persist::household")]
+        household: Household,
+    },
+}
+
+impl FormOrigin {
+    fn application(self) -> PortraitApplication {
+        match self {
+            FormOrigin::FirstTime => PortraitApplication::FirstTime,
+            FormOrigin::Lost { .. } => PortraitApplication::Business(Business::Lost),
+        }
+    }
+
+    fn keypad(self) -> Stage {
+        match self {
+            FormOrigin::FirstTime => Stage::PortraitFormNumber,
+            FormOrigin::Lost { household } => Stage::IdNumber {
+                business: Business::Lost,
+                household,
+            },
+        }
+    }
+}
+
 /// Where a running session is.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 enum Stage {
@@ -212,6 +244,20 @@ enum Stage {
         household: Household,
     },
     PortraitFormNumber,
+    /// Waiting for the center's masked identity of `id` (issue 14: no form without it).
+    PortraitFormChecking {
+        #[serde(with = "persist::citizen_id")]
+        id: CitizenId,
+        origin: FormOrigin,
+    },
+    /// The citizen confirms the masked identity before the form is printed.
+    PortraitFormConfirm {
+        #[serde(with = "persist::citizen_id")]
+        id: CitizenId,
+        origin: FormOrigin,
+        /// Never the name in clear; `None` when the population system has no record.
+        masked_name: Option<String>,
+    },
     PlaceCard {
         #[serde(with = "persist::business")]
         business: Business,
@@ -293,6 +339,7 @@ impl Stage {
     fn kind(&self) -> Kind {
         match self {
             Stage::PrintingPortraitForm
+            | Stage::PortraitFormChecking { .. }
             | Stage::Checking { .. }
             | Stage::FetchingPhoto { .. }
             | Stage::CapturingPhoto { .. }
@@ -315,6 +362,13 @@ impl Stage {
                 error,
             },
             Stage::PortraitFormNumber => Screen::PortraitFormNumber { error },
+            Stage::PortraitFormChecking { .. } => Screen::PortraitFormChecking,
+            Stage::PortraitFormConfirm {
+                id, masked_name, ..
+            } => Screen::PortraitFormConfirm {
+                masked_id: id.masked(),
+                masked_name: masked_name.clone(),
+            },
             Stage::PlaceCard { .. } => Screen::PlaceCard,
             Stage::PrintingPortraitForm => Screen::PrintingPortraitForm,
             Stage::Checking { .. } => Screen::Checking,
@@ -813,16 +867,56 @@ impl Running {
             ) => match parse_id(&text) {
                 Err(notice) => stay(&self.stage, notice),
                 Ok(id) => {
-                    let application = match self.stage {
-                        Stage::PortraitFormNumber => PortraitApplication::FirstTime,
-                        _ => PortraitApplication::Business(Business::Lost),
+                    let origin = match self.stage {
+                        Stage::IdNumber { household, .. } => FormOrigin::Lost { household },
+                        _ => FormOrigin::FirstTime,
                     };
+                    // The center prints a form only for a number this session looked up and
+                    // the citizen confirmed (issue 14).
                     go(
-                        Stage::PrintingPortraitForm,
-                        vec![Command::PrintPortraitForm { id, application }],
+                        Stage::PortraitFormChecking {
+                            id: id.clone(),
+                            origin,
+                        },
+                        vec![Command::CallCenterIdentity { id }],
                     )
                 }
             },
+            (Stage::PortraitFormChecking { id, origin }, Event::IdentityFound { name_masked }) => {
+                go(
+                    Stage::PortraitFormConfirm {
+                        id: id.clone(),
+                        origin: *origin,
+                        masked_name: name_masked.as_deref().map(mask_name),
+                    },
+                    Vec::new(),
+                )
+            }
+            (
+                Stage::PortraitFormConfirm {
+                    id,
+                    origin,
+                    masked_name: Some(_),
+                },
+                Event::Confirm,
+            ) => go(
+                Stage::PrintingPortraitForm,
+                vec![Command::PrintPortraitForm {
+                    id: id.clone(),
+                    application: origin.application(),
+                }],
+            ),
+            // No record (the screen showed no name; back corrects a typo): nothing is printed,
+            // refused the way step 5 refuses it.
+            (
+                Stage::PortraitFormConfirm {
+                    masked_name: None, ..
+                },
+                Event::Confirm,
+            ) => refer(step, ReferralReason::Scope(Reason::NotFound), Vec::new()),
+            (Stage::PortraitFormConfirm { origin, .. }, Event::Back) => {
+                go(origin.keypad(), Vec::new())
+            }
             (Stage::IdNumber { business, .. }, Event::Back) => go(
                 Stage::Household {
                     business: *business,
@@ -1143,7 +1237,10 @@ impl Running {
 
             // The center failed while the machine waited for it.
             (
-                Stage::Checking { .. } | Stage::FetchingPhoto { .. } | Stage::ComparingFaces { .. },
+                Stage::PortraitFormChecking { .. }
+                | Stage::Checking { .. }
+                | Stage::FetchingPhoto { .. }
+                | Stage::ComparingFaces { .. },
                 Event::CenterUnavailable,
             ) => refer(step, ReferralReason::ServiceUnavailable, Vec::new()),
             (Stage::Paying { .. }, Event::CenterUnavailable) => refer(
@@ -1165,6 +1262,9 @@ impl Running {
         }];
         let repeat = match &self.stage {
             Stage::PlaceCard { .. } => Some(Command::ReadCard),
+            Stage::PortraitFormChecking { id, .. } => {
+                Some(Command::CallCenterIdentity { id: id.clone() })
+            }
             Stage::Checking { applicant } => {
                 Some(Command::CallCenterScope(scope_request(applicant)))
             }

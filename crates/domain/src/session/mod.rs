@@ -254,6 +254,13 @@ pub enum Event {
     /// Step 3 (lost replacement or first-time): the keypad's "print the portrait collection form"
     /// button, with what was typed.
     PortraitFormRequested(String),
+    /// Step 3, before a portrait form: the center's answer to [`Command::CallCenterIdentity`],
+    /// the masked name of the number's population record (`None` when there is none). The
+    /// machine masks it again, which leaves a masked name as it is.
+    IdentityFound {
+        /// `*晓燕`.
+        name_masked: Option<String>,
+    },
     /// Step 3 (renewal): the reader read a card. The agent converts the card's text block into
     /// domain types; a block it cannot parse is [`Event::CardUnreadable`].
     CardRead {
@@ -344,6 +351,7 @@ impl Event {
             Event::HouseholdChosen(_) => "household_chosen",
             Event::IdNumberEntered(_) => "id_number_entered",
             Event::PortraitFormRequested(_) => "portrait_form_requested",
+            Event::IdentityFound { .. } => "identity_found",
             Event::CardRead { .. } => "card_read",
             Event::CardUnreadable => "card_unreadable",
             Event::ScopeDecided { .. } => "scope_decided",
@@ -461,7 +469,7 @@ impl PortraitApplication {
 /// Repeating after a crash ([`Session::resume`] lists what to repeat): every command is safe to
 /// repeat except the two print commands. `StartVideo`/`StopVideo` (recording is keyed by the
 /// session id; a restart appends a segment), `ReadCard`/`CancelReadCard`, the queries
-/// `CallCenterScope`, `FetchCertifiedPhoto` and `VerifyFaces`, the captures (they ask the citizen
+/// `CallCenterScope`, `CallCenterIdentity`, `FetchCertifiedPhoto` and `VerifyFaces`, the captures (they ask the citizen
 /// again), `SubmitApplication` and `EndSession` (the center dedups by session id),
 /// `CreatePayment`/`CancelPayment` (the trade number derives from session id and attempt, so a
 /// repeat never charges twice) and `WipeCapturedData`. `Print` and `PrintPortraitForm` are
@@ -484,6 +492,13 @@ pub enum Command {
     CancelReadCard,
     /// Ask the center for the scope decision (then [`Event::ScopeDecided`]).
     CallCenterScope(ScopeRequest),
+    /// Before a portrait form: ask the center for the masked identity of `id`, for the citizen
+    /// to confirm (then [`Event::IdentityFound`]). The center prints a portrait form only for a
+    /// number this session looked up.
+    CallCenterIdentity {
+        /// The number typed.
+        id: CitizenId,
+    },
     /// Fetch the certified photo from the photo system (then [`Event::ReceiptAnswer`]).
     FetchCertifiedPhoto {
         /// The scanned receipt.
@@ -529,7 +544,8 @@ pub enum Command {
         /// In printing order.
         documents: Vec<Document>,
     },
-    /// Print the portrait collection form pre-filled for `id` (then [`Event::PrintResult`]).
+    /// Print the portrait collection form pre-filled for `id`, once the citizen confirmed its
+    /// masked identity (then [`Event::PrintResult`]).
     PrintPortraitForm {
         /// The applicant.
         id: CitizenId,
@@ -703,6 +719,17 @@ pub enum Screen {
     },
     /// Step 3 (renewal): place the old card on the reader.
     PlaceCard,
+    /// Step 3, before a portrait form: waiting for the center's masked identity.
+    PortraitFormChecking,
+    /// Step 3, before a portrait form: confirm the masked number and name, like step 4's
+    /// [`Screen::Confirm`]. Only its confirm button prints, and only for a number with a record;
+    /// without one it refers the citizen as step 5 refuses `not_found`.
+    PortraitFormConfirm {
+        /// `320104********0044`.
+        masked_id: String,
+        /// `*小明`; `None` when no record has a name.
+        masked_name: Option<String>,
+    },
     /// Step 3: printing the portrait collection form.
     PrintingPortraitForm,
     /// Step 3: the form is printed; take it to the photo studio.
@@ -798,6 +825,8 @@ impl Screen {
             Screen::IdNumber { .. }
             | Screen::PortraitFormNumber { .. }
             | Screen::PlaceCard
+            | Screen::PortraitFormChecking
+            | Screen::PortraitFormConfirm { .. }
             | Screen::PrintingPortraitForm
             | Screen::PortraitFormPrinted => 3,
             Screen::Checking | Screen::Confirm { .. } => 4,
@@ -857,6 +886,8 @@ impl Screen {
             Screen::IdNumber { .. } => "id_number",
             Screen::PortraitFormNumber { .. } => "portrait_form_number",
             Screen::PlaceCard => "place_card",
+            Screen::PortraitFormChecking => "portrait_form_checking",
+            Screen::PortraitFormConfirm { .. } => "portrait_form_confirm",
             Screen::PrintingPortraitForm => "printing_portrait_form",
             Screen::PortraitFormPrinted => "portrait_form_printed",
             Screen::Checking => "checking",
