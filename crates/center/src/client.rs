@@ -373,6 +373,29 @@ impl CenterClient {
         .await
     }
 
+    /// Before a portrait form: `POST /v1/sessions/{sid}/identity`, the masked identity to confirm.
+    pub async fn identity(
+        &self,
+        sid: &SessionId,
+        request: &crate::paper::IdentityRequest,
+    ) -> Result<crate::paper::IdentityAnswer, ClientError> {
+        self.post_json(&Self::session(sid, "identity"), request)
+            .await
+    }
+
+    /// The portrait form of a confirmed identity: `POST /v1/sessions/{sid}/portrait-form`.
+    pub async fn session_portrait_form(
+        &self,
+        sid: &SessionId,
+        request: &PortraitRequest,
+    ) -> Result<Vec<u8>, ClientError> {
+        self.send(
+            self.request(reqwest::Method::POST, &Self::session(sid, "portrait-form"))
+                .json(request),
+        )
+        .await
+    }
+
     /// The end: `POST /v1/sessions/{sid}/end`.
     pub async fn end(&self, sid: &SessionId, outcome: &SessionOutcome) -> Result<(), ClientError> {
         self.send(

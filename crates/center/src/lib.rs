@@ -20,6 +20,7 @@ pub mod paper;
 pub mod payments;
 pub mod reconcile;
 pub mod scope;
+pub mod settlement;
 pub mod staff;
 pub mod steps;
 pub mod tls;
@@ -130,6 +131,11 @@ pub struct CenterConfig {
     /// The video of a session that ended without an application: deleted (default) or kept
     /// for audit with a shorter retention.
     pub unfinished_video: blobs::UnfinishedVideo,
+    /// Lookups of citizens one kiosk may make per minute (scope, identity, portrait form); more
+    /// are refused with 429. A real session makes one or two.
+    pub kiosk_lookups_per_minute: u32,
+    /// Refused lookups within a day after which the fleet view flags the kiosk for revocation.
+    pub lookup_refusals_to_flag: u32,
 }
 
 impl Default for CenterConfig {
@@ -143,6 +149,8 @@ impl Default for CenterConfig {
             collection_hours: "周一至周五 9:00–17:00".into(),
             blob_quotas: blobs::BlobQuotas::default(),
             unfinished_video: blobs::UnfinishedVideo::Delete,
+            kiosk_lookups_per_minute: 6,
+            lookup_refusals_to_flag: 3,
         }
     }
 }
@@ -207,6 +215,11 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/scope", post(scope::scope))
         .route("/v1/sessions/{sid}/scope", post(scope::session_scope))
         .route("/v1/portrait-form", post(paper::portrait_form))
+        .route("/v1/sessions/{sid}/identity", post(paper::identity))
+        .route(
+            "/v1/sessions/{sid}/portrait-form",
+            post(paper::session_portrait_form),
+        )
         .route("/v1/sessions/{sid}/receipt", post(steps::receipt))
         .route(
             "/v1/sessions/{sid}/faces",

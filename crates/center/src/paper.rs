@@ -10,7 +10,7 @@ use axum::{
     extract::{Path, State},
     http::header,
     response::{IntoResponse, Response},
-    Extension,
+    Extension, Json,
 };
 use documents::types::{
     ApplicationNumber, Collection, CollectionMethod, Fen, Finger, FingerCapture, JpegImage,
@@ -279,12 +279,111 @@ pub struct PortraitRequest {
     pub business: Option<String>,
 }
 
-/// Step 3 variant: the pre-filled portrait collection form (人像采集表), `application/pdf`.
-pub async fn portrait_form(
+/// `POST /v1/sessions/{sid}/identity`: the masked identity of a number, for the citizen to
+/// confirm before a portrait form is printed.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IdentityRequest {
+    /// The ID number typed.
+    pub id: String,
+}
+
+/// The answer: the masked identity, `null` when the population system has no record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdentityAnswer {
+    /// `320104********0044` and `*晓燕`.
+    pub identity: Option<crate::wire::MaskedIdentity>,
+}
+
+/// Looks a number up for the portrait form's confirmation (counted and recorded like every
+/// lookup); the kiosk learns the masked name only.
+pub async fn identity(
     State(state): State<AppState>,
+    Extension(kiosk): Extension<KioskId>,
+    Path(sid): Path<String>,
+    JsonBody(request): JsonBody<IdentityRequest>,
+) -> Result<Json<IdentityAnswer>, AppError> {
+    let id = parse_id(&state, "id", &request.id)?;
+    let sid = open_session(&state, &kiosk, &sid).await?;
+    crate::scope::lookup(
+        &state,
+        &kiosk,
+        Some(sid.as_str()),
+        store::lookups::LookupPurpose::Identity,
+        &id,
+    )
+    .await?;
+    let record = state
+        .population
+        .citizen(&id, &state.kiosk_city, state.today.today())
+        .await?;
+    Ok(Json(IdentityAnswer {
+        identity: record.map(|record| crate::wire::MaskedIdentity {
+            id_masked: id.masked(),
+            name_masked: domain::mask::mask_name(&record.name),
+        }),
+    }))
+}
+
+/// `POST /v1/sessions/{sid}/portrait-form`: the portrait form of a number whose masked identity
+/// this session looked up (`/identity`) and the citizen confirmed; recorded as a lookup and in the
+/// audit chain (actor: the kiosk).
+pub async fn session_portrait_form(
+    State(state): State<AppState>,
+    Extension(kiosk): Extension<KioskId>,
+    Path(sid): Path<String>,
     JsonBody(request): JsonBody<PortraitRequest>,
 ) -> Result<Response, AppError> {
     let id = parse_id(&state, "id", &request.id)?;
+    let sid = open_session(&state, &kiosk, &sid).await?;
+    let looked_up = state
+        .store
+        .lookups_of_session(sid.as_str(), store::lookups::LookupPurpose::Identity)
+        .await?
+        .iter()
+        .any(|masked| *masked == id.masked());
+    if !looked_up {
+        return Err(AppError::conflict_on(
+            "identity",
+            "the citizen has not confirmed this number's identity in this session",
+        ));
+    }
+    let response = portrait_form(
+        State(state.clone()),
+        Extension(kiosk.clone()),
+        JsonBody(request),
+    )
+    .await?;
+    crate::staff::append_audit(
+        &state,
+        &store::audit::NewAuditEntry {
+            at: state.now(),
+            actor: kiosk.0.clone(),
+            role: "kiosk".into(),
+            action: "print_portrait_form".into(),
+            subject: id.masked(),
+            detail: sid.as_str().to_owned(),
+        },
+    )
+    .await?;
+    Ok(response)
+}
+
+/// Step 3 variant: the pre-filled portrait collection form (人像采集表), `application/pdf`.
+pub async fn portrait_form(
+    State(state): State<AppState>,
+    Extension(kiosk): Extension<KioskId>,
+    JsonBody(request): JsonBody<PortraitRequest>,
+) -> Result<Response, AppError> {
+    let id = parse_id(&state, "id", &request.id)?;
+    crate::scope::lookup(
+        &state,
+        &kiosk,
+        None,
+        store::lookups::LookupPurpose::PortraitForm,
+        &id,
+    )
+    .await?;
     let application = match request.business.as_deref() {
         None => PortraitApplication::FirstTime,
         Some(text) => PortraitApplication::parse(text).ok_or_else(|| {

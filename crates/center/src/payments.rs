@@ -127,7 +127,7 @@ pub(crate) fn beijing(unix: i64) -> String {
 }
 
 /// The POS result the kiosk reports (`/pos`), and its void (`/void`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PosReport {
     /// The terminal approved it.
@@ -143,9 +143,87 @@ pub struct PosReport {
     /// 授权码.
     #[serde(default)]
     pub auth_code: Option<String>,
-    /// RFC 3339 time of the transaction.
+    /// Time of the transaction: RFC 3339, or the terminal's `hhmmss` / `MMDDhhmmss`.
     #[serde(default)]
     pub time: Option<String>,
+    /// 流水号 (voucher), 6 digits.
+    #[serde(default)]
+    pub voucher: Option<String>,
+    /// 批次号, 6 digits.
+    #[serde(default)]
+    pub batch: Option<String>,
+    /// The amount the terminal took, in fen.
+    #[serde(default)]
+    pub amount_fen: Option<u64>,
+}
+
+impl PosReport {
+    /// Checks every field of an approved purchase against the MIS-POS formats (DOMAIN.md 9.5),
+    /// naming the first that is wrong: a kiosk's report is not taken as free text.
+    pub fn check_approved(&self) -> Result<(), AppError> {
+        let digits =
+            |text: &str, n: usize| text.len() == n && text.bytes().all(|b| b.is_ascii_digit());
+        if !digits(&self.response_code, 2) {
+            return Err(AppError::invalid("response_code", "two digits"));
+        }
+        match self.reference.as_deref() {
+            Some(reference) if digits(reference, 12) => {}
+            Some(_) => return Err(AppError::invalid("reference", "12 digits (参考号)")),
+            None => {
+                return Err(AppError::invalid(
+                    "reference",
+                    "an approved purchase has a reference",
+                ))
+            }
+        }
+        match self.auth_code.as_deref() {
+            Some(code)
+                if code.len() == 6
+                    && code
+                        .bytes()
+                        .all(|b| b.is_ascii_digit() || b.is_ascii_uppercase()) => {}
+            _ => {
+                return Err(AppError::invalid(
+                    "auth_code",
+                    "6 digits or capital letters (授权码)",
+                ))
+            }
+        }
+        let time_ok = match self.time.as_deref() {
+            Some(text) if payment::parse_rfc3339(text).is_some() => true,
+            Some(text) if digits(text, 6) => clock_ok(text),
+            Some(text) if digits(text, 10) => {
+                let (month, day) = (&text[..2], &text[2..4]);
+                (1..=12).contains(&month.parse::<u8>().unwrap_or(0))
+                    && (1..=31).contains(&day.parse::<u8>().unwrap_or(0))
+                    && clock_ok(&text[4..])
+            }
+            _ => false,
+        };
+        if !time_ok {
+            return Err(AppError::invalid(
+                "time",
+                "RFC 3339, or the terminal's hhmmss or MMDDhhmmss",
+            ));
+        }
+        if let Some(voucher) = self.voucher.as_deref() {
+            if !digits(voucher, 6) {
+                return Err(AppError::invalid("voucher", "6 digits (流水号)"));
+            }
+        }
+        if let Some(batch) = self.batch.as_deref() {
+            if !digits(batch, 6) {
+                return Err(AppError::invalid("batch", "6 digits (批次号)"));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `hhmmss` within a day.
+fn clock_ok(text: &str) -> bool {
+    let part = |range: std::ops::Range<usize>| text.get(range).and_then(|p| p.parse::<u8>().ok());
+    matches!((part(0..2), part(2..4), part(4..6)), (Some(h), Some(m), Some(s)) if h < 24 && m < 60 && s < 60)
 }
 
 fn is_final(state: &str) -> bool {
@@ -541,18 +619,31 @@ pub async fn pos(
         return Ok(Json((&payment).into()));
     }
     if approved {
-        let reference = report
-            .reference
-            .as_deref()
-            .filter(|r| !r.trim().is_empty())
-            .ok_or_else(|| {
-                AppError::invalid("reference", "an approved purchase has a reference")
-            })?;
+        report.check_approved()?;
+        let reference = report.reference.as_deref().unwrap_or_default();
         if let Some(card) = report.card_masked.as_deref() {
             documents::types::MaskedCard::parse(card)
                 .map_err(|err| AppError::invalid("card_masked", err.0))?;
         }
         let json = serde_json::to_string(&report).map_err(|e| AppError::internal("report", e))?;
+        // The terminal took another amount than ordered: not a payment of this application.
+        if let Some(taken) = report.amount_fen {
+            let taken = i64::try_from(taken).unwrap_or(i64::MAX);
+            if taken != payment.amount_fen {
+                state
+                    .store
+                    .hold_payment(&payment.out_trade_no, reference, taken, state.now())
+                    .await?;
+                tracing::warn!(
+                    out_trade_no = payment.out_trade_no,
+                    ordered = payment.amount_fen,
+                    taken,
+                    "POS amount differs from the order: held for staff, not recorded as paid"
+                );
+                let payment = reload(&state, &payment).await?;
+                return Ok(Json((&payment).into()));
+            }
+        }
         let new = state
             .store
             .record_pos_result(

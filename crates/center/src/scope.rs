@@ -13,6 +13,7 @@ use domain::mask::mask_name;
 use domain::rules::{decide, Business, Decision, Household, ScopeCase};
 use popsys::CitizenRecord;
 use store::deliveries::ScopeDecisionRecord;
+use store::lookups::{LookupPurpose, NewLookup};
 use time::Date;
 
 use crate::auth::KioskId;
@@ -59,6 +60,42 @@ pub(crate) async fn population_record(
     Ok(record)
 }
 
+/// Records a kiosk's lookup of `id` (masked) and refuses it with 429 past the kiosk's limit per
+/// minute. Every path that reads a citizen for a kiosk goes through here first.
+pub(crate) async fn lookup(
+    state: &AppState,
+    kiosk: &KioskId,
+    session: Option<&str>,
+    purpose: LookupPurpose,
+    id: &CitizenId,
+) -> Result<(), AppError> {
+    let now = state.now();
+    let allowed = state
+        .store
+        .record_lookup(
+            &NewLookup {
+                kiosk_id: &kiosk.0,
+                session_id: session,
+                purpose,
+                id_masked: &id.masked(),
+                at: now,
+            },
+            now - 59,
+            state.config.kiosk_lookups_per_minute,
+        )
+        .await?;
+    if allowed {
+        Ok(())
+    } else {
+        tracing::warn!(
+            kiosk = kiosk.0,
+            purpose = purpose.as_str(),
+            "lookup refused: over the kiosk's limit"
+        );
+        Err(AppError::TooManyLookups { retry_after_s: 60 })
+    }
+}
+
 /// The decision for `input` on the record of this moment, with the record.
 pub(crate) async fn decide_now(
     state: &AppState,
@@ -80,22 +117,28 @@ pub(crate) async fn decide_now(
     Ok((decision, found))
 }
 
+/// The answer: a kiosk learns the masked name only (least knowledge: it shows nothing else).
 fn answer(decision: &Decision, input: &ScopeInput, found: Option<CitizenRecord>) -> ScopeResponse {
     let identity = found.as_ref().map(|found| MaskedIdentity {
         id_masked: input.id.masked(),
         name_masked: mask_name(&found.name),
     });
-    ScopeResponse::new(decision, identity, found.map(|found| found.name))
+    let name = identity
+        .as_ref()
+        .map(|identity| identity.name_masked.clone());
+    ScopeResponse::new(decision, identity, name)
 }
 
 /// `POST /v1/scope`: the decision alone, bound to no session (a session's application needs
 /// [`session_scope`]).
 pub async fn scope(
     State(state): State<AppState>,
+    Extension(kiosk): Extension<KioskId>,
     JsonBody(request): JsonBody<ScopeRequest>,
 ) -> Result<Json<ScopeResponse>, AppError> {
     let today = state.today.today();
     let input = request.validate(today)?;
+    lookup(&state, &kiosk, None, LookupPurpose::Scope, &input.id).await?;
     let (decision, found) = decide_now(&state, &input, today).await?;
     tracing::info!(id = %input.id.masked(), reason = decision.reason_code(), "scope decided");
     Ok(Json(answer(&decision, &input, found)))
@@ -122,6 +165,14 @@ pub async fn session_scope(
             "this session has filed its application: the scope cannot change",
         ));
     }
+    lookup(
+        &state,
+        &kiosk,
+        Some(sid.as_str()),
+        LookupPurpose::Scope,
+        &input.id,
+    )
+    .await?;
     let (decision, found) = decide_now(&state, &input, today).await?;
     let card = request
         .card

@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use center::client::ClientError;
 use center::payments::CreatePaymentRequest;
 use center::payments::PosReport;
 use domain::session::{ReferralReason, SessionOutcome};
@@ -43,6 +44,7 @@ fn approved() -> PosReport {
         reference: Some("123456789012".into()),
         auth_code: Some("654321".into()),
         time: Some("2026-11-25T10:40:00+08:00".into()),
+        ..PosReport::default()
     }
 }
 
@@ -297,6 +299,7 @@ async fn a_declined_pos_purchase_is_payerror_and_a_new_attempt_may_follow() {
         reference: None,
         auth_code: None,
         time: None,
+        ..PosReport::default()
     };
     assert_eq!(
         world
@@ -477,5 +480,132 @@ async fn a_callback_for_another_amount_is_held_not_recorded_as_paid() {
             ordered_fen: 2000,
             paid_fen: 1,
         }));
+    world.finish().await;
+}
+
+// Issue 14, item 4: a kiosk's POS report was stored as free text (`<script>` as transaction id).
+#[tokio::test]
+async fn a_pos_report_out_of_format_is_refused_naming_the_field_and_stores_nothing() {
+    let world = world().await;
+    let sid = new_session();
+    up_to_application(&world, &sid).await;
+    let unionpay = CreatePaymentRequest {
+        method: "unionpay".into(),
+        attempt: 1,
+        amount_fen: 2000,
+    };
+    world.client.create_payment(&sid, &unionpay).await.unwrap();
+    for (report, field) in [
+        (
+            PosReport {
+                reference: Some("<script>".into()),
+                ..approved()
+            },
+            "reference",
+        ),
+        (
+            PosReport {
+                auth_code: Some("65 321".into()),
+                ..approved()
+            },
+            "auth_code",
+        ),
+        (
+            PosReport {
+                time: Some("yesterday".into()),
+                ..approved()
+            },
+            "time",
+        ),
+        (
+            PosReport {
+                time: Some("256199".into()),
+                ..approved()
+            },
+            "time",
+        ),
+        (
+            PosReport {
+                voucher: Some("12".into()),
+                ..approved()
+            },
+            "voucher",
+        ),
+    ] {
+        let err = world.client.report_pos(&sid, 1, &report).await.unwrap_err();
+        match err {
+            ClientError::Refused {
+                status,
+                field: named,
+                ..
+            } => {
+                assert_eq!((status, named.as_deref()), (422, Some(field)))
+            }
+            other => panic!("expected a refusal naming {field}, got {other:?}"),
+        }
+    }
+    let stored = world
+        .store()
+        .payment(sid.as_str(), 1)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (stored.state.as_str(), stored.transaction_id),
+        ("NOTPAY", None)
+    );
+    // The terminal's own formats pass: hhmmss and MMDDhhmmss.
+    let paid = world
+        .client
+        .report_pos(
+            &sid,
+            1,
+            &PosReport {
+                time: Some("1125104000".into()),
+                voucher: Some("000017".into()),
+                batch: Some("000001".into()),
+                amount_fen: Some(2000),
+                ..approved()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(paid.state, "SUCCESS");
+    world.finish().await;
+}
+
+// Issue 14, item 4: the amount the terminal took must be the order's.
+#[tokio::test]
+async fn a_pos_purchase_of_another_amount_is_held() {
+    let world = world().await;
+    let sid = new_session();
+    up_to_application(&world, &sid).await;
+    let unionpay = CreatePaymentRequest {
+        method: "unionpay".into(),
+        attempt: 1,
+        amount_fen: 2000,
+    };
+    world.client.create_payment(&sid, &unionpay).await.unwrap();
+    let answer = world
+        .client
+        .report_pos(
+            &sid,
+            1,
+            &PosReport {
+                amount_fen: Some(200_000),
+                ..approved()
+            },
+        )
+        .await
+        .unwrap();
+    assert_ne!(answer.state, "SUCCESS");
+    let stored = world
+        .store()
+        .payment(sid.as_str(), 1)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.paid_fen, Some(200_000));
+    assert!(stored.void_required, "the money must go back");
     world.finish().await;
 }

@@ -387,7 +387,9 @@ async fn baseline(demo: &Demo) -> Res<Duration> {
                 card_masked: Some("622202******0123".into()),
                 reference: Some("000000000001".into()),
                 auth_code: Some("123456".into()),
-                time: Some("20261125120000".into()),
+                time: Some("2026-11-25T12:00:00+08:00".into()),
+                amount_fen: Some(u64::from(fee) * 100),
+                ..PosReport::default()
             },
         )
         .await?;

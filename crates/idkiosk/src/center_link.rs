@@ -329,6 +329,9 @@ impl CenterApi for CenterLink {
             reference: Some(result.reference.clone()),
             auth_code: Some(result.auth_code.clone()),
             time: Some(result.time.clone()),
+            voucher: Some(result.voucher.clone()).filter(|v| !v.is_empty()),
+            batch: Some(result.batch.clone()).filter(|b| !b.is_empty()),
+            amount_fen: Some(result.amount_fen).filter(|fen| *fen > 0),
         };
         pay_state(
             &self

@@ -151,6 +151,7 @@ macro_rules! on_pool {
 pub mod audit;
 pub mod deliveries;
 pub mod fleet;
+pub mod lookups;
 pub mod registers;
 pub mod sessions;
 pub mod staff;

@@ -75,6 +75,10 @@ pub fn operator_routes() -> Router<AppState> {
         .route("/fleet", get(view::page))
         .route("/v1/fleet/kiosks", get(view::kiosks))
         .route("/v1/fleet/config", put(config::put))
+        .route(
+            "/v1/reconciliation/unionpay",
+            axum::routing::post(crate::settlement::endpoint),
+        )
 }
 
 /// An authenticated operator, by name (`operator` for the token, the staff user name for an

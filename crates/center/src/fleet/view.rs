@@ -62,6 +62,9 @@ pub struct KioskStatus {
     pub devices: Devices,
     /// What needs an operator.
     pub alerts: Vec<Alert>,
+    /// Lookups of citizens in the last 24 hours: answered, refused by the rate limit.
+    #[serde(default)]
+    pub lookups_24h: (i64, i64),
 }
 
 /// The whole fleet.
@@ -96,6 +99,8 @@ struct Gathered {
     sessions_today: i64,
     certificates: usize,
     revoked: usize,
+    lookups_24h: (i64, i64),
+    refused_last_hour: i64,
 }
 
 /// The fleet as of now.
@@ -115,6 +120,12 @@ pub async fn fleet_view(state: &AppState) -> Result<FleetView, AppError> {
     }
     for (kiosk, count) in state.store.sessions_per_kiosk(from, to).await? {
         kiosks.entry(kiosk).or_default().sessions_today = count;
+    }
+    for count in state.store.lookup_counts(now - 86_400).await? {
+        kiosks.entry(count.kiosk_id).or_default().lookups_24h = (count.allowed, count.refused);
+    }
+    for count in state.store.lookup_counts(now - 3600).await? {
+        kiosks.entry(count.kiosk_id).or_default().refused_last_hour = count.refused;
     }
     let silent_after = state.fleet.silent_after.as_secs();
     let mut list = Vec::with_capacity(kiosks.len());
@@ -156,6 +167,28 @@ pub async fn fleet_view(state: &AppState) -> Result<FleetView, AppError> {
                 });
             }
         }
+        // A kiosk asking for more citizens than sessions need: a stolen credential, or a bug.
+        if gathered.refused_last_hour > 0 {
+            alerts.push(Alert {
+                kind: "lookup_limit".into(),
+                device: None,
+                message: format!(
+                    "{} lookups of citizens refused in the last hour (limit {} a minute)",
+                    gathered.refused_last_hour, state.config.kiosk_lookups_per_minute
+                ),
+            });
+        }
+        let refused_today = gathered.lookups_24h.1;
+        if refused_today >= i64::from(state.config.lookup_refusals_to_flag.max(1)) {
+            alerts.push(Alert {
+                kind: "revocation_suggested".into(),
+                device: None,
+                message: format!(
+                    "{refused_today} lookups refused in 24 h: check the kiosk and revoke its \
+                     certificate if its credential was stolen"
+                ),
+            });
+        }
         let certificate = match (gathered.certificates, gathered.revoked) {
             (0, _) => "none",
             (all, revoked) if all == revoked => "revoked",
@@ -178,6 +211,7 @@ pub async fn fleet_view(state: &AppState) -> Result<FleetView, AppError> {
             outbox_backlog: beat.as_ref().map(|b| b.outbox_backlog),
             config_version: beat.as_ref().and_then(|b| b.config_version),
             sessions_today: gathered.sessions_today,
+            lookups_24h: gathered.lookups_24h,
             certificate: certificate.into(),
             devices,
             alerts,

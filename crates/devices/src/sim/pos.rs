@@ -7,6 +7,7 @@
 //! - `POST /bank-card`: `{"number":"6222021234567890123"}` inserts a card
 //! - `DELETE /bank-card`: takes it out
 //! - `POST /decision`: `{"approve":true}` or `{"approve":false,"code":"51","message":"余额不足"}`
+//! - `GET /settlement`: the acquirer's settlement file (CSV) of the approved purchases
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -59,6 +60,59 @@ pub struct PosSim {
     last_response: Option<ResponseJson>,
     /// Approved purchases by voucher (trace) number: amount and whether voided, for voids.
     purchases: Vec<(String, u64, bool)>,
+    /// The acquirer's record of approved purchases: what `GET /settlement` lists.
+    settlement: Vec<SettlementLine>,
+}
+
+/// One transaction of the acquirer's settlement file (清算对账文件).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SettlementLine {
+    /// `YYYY-MM-DD` (Asia/Shanghai).
+    pub date: String,
+    /// `hh:mm:ss`.
+    pub time: String,
+    /// 商户号.
+    pub merchant_id: String,
+    /// 终端号.
+    pub terminal_id: String,
+    /// 流水号.
+    pub trace: String,
+    /// 批次号.
+    pub batch: String,
+    /// 参考号.
+    pub reference: String,
+    /// 授权码.
+    pub auth_code: String,
+    /// Amount in fen.
+    pub amount_fen: u64,
+    /// Masked card number.
+    pub card: String,
+    /// Voided the same day (撤销).
+    pub voided: bool,
+}
+
+/// The header line of the settlement file.
+pub const SETTLEMENT_HEADER: &str =
+    "date,time,merchant_id,terminal_id,trace,batch,reference,auth_code,amount_fen,card,status";
+
+impl SettlementLine {
+    /// The line as the file writes it (`settled` or `voided`).
+    pub fn csv(&self) -> String {
+        format!(
+            "{},{},{},{},{},{},{},{},{},{},{}",
+            self.date,
+            self.time,
+            self.merchant_id,
+            self.terminal_id,
+            self.trace,
+            self.batch,
+            self.reference,
+            self.auth_code,
+            self.amount_fen,
+            self.card,
+            if self.voided { "voided" } else { "settled" }
+        )
+    }
 }
 
 impl Default for PosSim {
@@ -81,6 +135,7 @@ impl PosSim {
             trace: 0,
             last_response: None,
             purchases: Vec::new(),
+            settlement: Vec::new(),
         }
     }
 
@@ -141,6 +196,10 @@ impl PosSim {
             match original {
                 Some(purchase) => {
                     purchase.2 = true;
+                    let voucher = purchase.0.clone();
+                    for line in self.settlement.iter_mut().filter(|l| l.trace == voucher) {
+                        line.voided = true;
+                    }
                     ("00".to_owned(), "撤销成功".to_owned())
                 }
                 None => ("25".to_owned(), "原交易不存在".to_owned()),
@@ -239,6 +298,7 @@ impl SimDevice for PosSim {
                 if request.kind == TransactionType::Purchase && response.is_approved() {
                     self.purchases
                         .push((response.trace.clone(), response.amount_fen, false));
+                    self.settlement.push(settlement_line(&response));
                 }
                 match self.device.respond(now, &response) {
                     Ok(()) => self.last_response = Some(ResponseJson::from(&response)),
@@ -328,6 +388,49 @@ struct PosStatus {
     last_response: Option<ResponseJson>,
 }
 
+/// The settlement line of an approved purchase; the year is today's (the POS answers MMDD).
+fn settlement_line(response: &Response) -> SettlementLine {
+    let year = time::OffsetDateTime::now_utc()
+        .to_offset(time::UtcOffset::from_hms(8, 0, 0).unwrap_or(time::UtcOffset::UTC))
+        .year();
+    let (month, day) = response.date.split_at(response.date.len().min(2));
+    let t = &response.time;
+    let part = |range: std::ops::Range<usize>| t.get(range).unwrap_or("00");
+    SettlementLine {
+        date: format!("{year:04}-{month}-{day}"),
+        time: format!("{}:{}:{}", part(0..2), part(2..4), part(4..6)),
+        merchant_id: response.merchant_id.clone(),
+        terminal_id: response.terminal_id.clone(),
+        trace: response.trace.clone(),
+        batch: response.batch.clone(),
+        reference: response.reference.clone(),
+        auth_code: response.auth_code.clone(),
+        amount_fen: response.amount_fen,
+        card: response.card_number.clone(),
+        voided: false,
+    }
+}
+
+/// `GET /settlement`: the acquirer's settlement file of every purchase this terminal approved
+/// (CSV, [`SETTLEMENT_HEADER`] first), as a bank makes it available to the merchant each day.
+async fn settlement(
+    State(shared): AppState,
+) -> ([(axum::http::HeaderName, &'static str); 1], String) {
+    let body = shared.with(|s, _| {
+        let mut out = String::from(SETTLEMENT_HEADER);
+        out.push('\n');
+        for line in &s.device.settlement {
+            out.push_str(&line.csv());
+            out.push('\n');
+        }
+        out
+    });
+    (
+        [(axum::http::header::CONTENT_TYPE, "text/csv; charset=utf-8")],
+        body,
+    )
+}
+
 fn pos_status(sim: &PosSim) -> PosStatus {
     PosStatus {
         bank_card: sim.card.clone(),
@@ -389,6 +492,7 @@ pub async fn start_pos(sim: PosSim, config: SimConfig) -> Result<SimHandle<PosSi
     let routes = Router::new()
         .route("/pos", get(get_pos))
         .route("/bank-card", post(insert).delete(remove))
-        .route("/decision", post(decide));
+        .route("/decision", post(decide))
+        .route("/settlement", get(settlement));
     start("pos", sim, config, routes).await
 }

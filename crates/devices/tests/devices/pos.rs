@@ -158,6 +158,20 @@ async fn an_approved_purchase_can_be_voided_once() {
     assert!(void.is_approved(), "{void:?}");
     assert_eq!(void.message, "撤销成功");
     assert_eq!(void.amount_fen, 2000);
+    // The acquirer's settlement file lists the purchase, voided (issue 14: reconciliation).
+    let file = reqwest::get(format!("{}/settlement", sim.control_url()))
+        .await
+        .expect("settlement")
+        .text()
+        .await
+        .expect("a body");
+    let lines: Vec<&str> = file.lines().collect();
+    assert_eq!(lines.len(), 2, "{file}");
+    assert!(lines[0].starts_with("date,time,merchant_id"));
+    let fields: Vec<&str> = lines[1].split(',').collect();
+    assert_eq!(fields[6], purchase.reference, "{file}");
+    assert_eq!(fields[7], purchase.auth_code);
+    assert_eq!((fields[8], fields[10]), ("2000", "voided"));
     let again = pos.void(&purchase, "again").await.expect("a response");
     assert_eq!(
         again.code, "25",
