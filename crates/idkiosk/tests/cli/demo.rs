@@ -270,11 +270,22 @@ fn the_demo_starts_everything_and_the_panel_drives_the_devices() {
         codes.push(body["code"].as_str().expect("a receipt code").to_owned());
     }
     assert_ne!(codes[0], codes[1], "a new code per visit");
+    // The population system answers its clients only: the demo's token is in DATA_DIR.
+    let token = std::fs::read_to_string(data_dir.join("popsys.token")).expect("popsys.token");
+    let bearer = format!("Bearer {}", token.trim());
+    let as_center = [("Authorization", bearer.as_str())];
+    let (status, body) = request(
+        "POST",
+        &format!("{popsys}/v1/receipts/{}/resolve", codes[0]),
+        &[],
+        r#"{"id_number":"320104200012100044"}"#,
+    );
+    assert_eq!(status, 401, "no token: {body}");
     for code in &codes {
         let (status, body) = request(
             "POST",
             &format!("{popsys}/v1/receipts/{code}/resolve"),
-            &[],
+            &as_center,
             r#"{"id_number":"320104200012100044"}"#,
         );
         assert_eq!(status, 200, "{code}: {body}");
@@ -328,7 +339,7 @@ fn the_demo_starts_everything_and_the_panel_drives_the_devices() {
     let (status, body) = request(
         "POST",
         &format!("{popsys}/v1/receipts/{code}/resolve"),
-        &[],
+        &as_center,
         r#"{"id_number":"320322199203150034"}"#,
     );
     assert_eq!(status, 200, "{body}");
