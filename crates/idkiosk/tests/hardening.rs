@@ -352,9 +352,10 @@ fn a_killed_agent_leaves_no_recorder_and_no_plain_video() {
         .args(["-KILL", &agent.to_string()])
         .status()
         .unwrap();
+    // At once: before the demo restarts the agent (1 s), whose start would end it too.
     wait_for(
         "the recorder to die with the agent",
-        Duration::from_secs(5),
+        Duration::from_millis(800),
         || !alive(recorder),
     );
 
