@@ -364,15 +364,6 @@ impl CenterClient {
         self.send(self.request(reqwest::Method::GET, &path)).await
     }
 
-    /// Step 3 variant: `POST /v1/portrait-form`: the PDF.
-    pub async fn portrait_form(&self, request: &PortraitRequest) -> Result<Vec<u8>, ClientError> {
-        self.send(
-            self.request(reqwest::Method::POST, "/v1/portrait-form")
-                .json(request),
-        )
-        .await
-    }
-
     /// Before a portrait form: `POST /v1/sessions/{sid}/identity`, the masked identity to confirm.
     pub async fn identity(
         &self,

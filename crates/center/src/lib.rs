@@ -214,7 +214,6 @@ pub fn app(state: AppState) -> Router {
     let kiosk_routes = Router::new()
         .route("/v1/scope", post(scope::scope))
         .route("/v1/sessions/{sid}/scope", post(scope::session_scope))
-        .route("/v1/portrait-form", post(paper::portrait_form))
         .route("/v1/sessions/{sid}/identity", post(paper::identity))
         .route(
             "/v1/sessions/{sid}/portrait-form",

@@ -54,8 +54,13 @@ async fn a_kiosk_learns_masked_names_and_is_limited_per_minute() {
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{answer}");
     assert_eq!(answer["field"], "kiosk");
     assert!(answer.get("name").is_none() && answer.get("reason").is_none());
-    // The portrait form counts as a lookup too.
-    let (status, _) = post(&app, "/v1/portrait-form", json!({"id": demo::LONG_TERM})).await;
+    // The identity lookup before a portrait form counts too.
+    let (status, _) = post(
+        &app,
+        "/v1/sessions/lookups-1/identity",
+        json!({"id": demo::LONG_TERM}),
+    )
+    .await;
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
     // Another kiosk has its own allowance.
     let (status, _) = post_as(
@@ -77,7 +82,7 @@ async fn a_kiosk_learns_masked_names_and_is_limited_per_minute() {
         recorded.iter().filter(|(_, _, refused)| *refused).count(),
         2
     );
-    assert_eq!(recorded[0].0, "portrait_form");
+    assert_eq!(recorded[0].0, "identity");
 
     // The fleet view: an alert for the kiosk, and a flag for revocation (2 refusals today).
     let view = center::fleet::view::fleet_view(&state).await.unwrap();

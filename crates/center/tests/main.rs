@@ -10,6 +10,7 @@ mod input;
 mod integrity;
 mod lookups;
 mod payments;
+mod portrait_forms;
 mod reconcile;
 mod scope;
 mod sessions;

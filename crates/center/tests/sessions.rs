@@ -456,17 +456,30 @@ async fn the_first_outcome_of_a_session_wins() {
 #[tokio::test]
 async fn the_portrait_form_is_a_pdf() {
     let world = world().await;
+    let sid = new_session();
     let request = center::paper::PortraitRequest {
         id: demo::LONG_TERM.into(),
         business: None,
     };
+    let identity = center::paper::IdentityRequest {
+        id: demo::LONG_TERM.into(),
+    };
+    world.client.identity(&sid, &identity).await.unwrap();
     match crate::world::renderer() {
         Some(_) => {
-            let pdf = world.client.portrait_form(&request).await.unwrap();
+            let pdf = world
+                .client
+                .session_portrait_form(&sid, &request)
+                .await
+                .unwrap();
             assert!(pdf.starts_with(b"%PDF"));
         }
         None => {
-            let err = world.client.portrait_form(&request).await.unwrap_err();
+            let err = world
+                .client
+                .session_portrait_form(&sid, &request)
+                .await
+                .unwrap_err();
             assert!(err.is_retryable());
         }
     }

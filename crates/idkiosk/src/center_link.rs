@@ -6,7 +6,7 @@
 use async_trait::async_trait;
 use base64::Engine as _;
 use center::client::{CenterClient, ClientError};
-use center::paper::PortraitRequest;
+use center::paper::{IdentityRequest, PortraitRequest};
 use center::payments::{CreatePaymentRequest, PaymentAnswer, PosReport};
 use center::steps::{ApplicationRequest, FacesRequest, FingerJson, ReceiptRequest};
 use center::wire::{CardJson, ScopeRequest as ScopeJson, ScopeResponse};
@@ -353,8 +353,31 @@ impl CenterApi for CenterLink {
             .map_err(failed)
     }
 
+    async fn identity(
+        &self,
+        session: &SessionId,
+        id: &CitizenId,
+    ) -> Result<Option<String>, CenterError> {
+        let body = IdentityRequest {
+            id: id.as_str().to_owned(),
+        };
+        let answer = self
+            .client
+            .identity(session, &body)
+            .await
+            .map_err(failed)?;
+        match answer.identity {
+            None => Ok(None),
+            Some(identity) if identity.id_masked == id.masked() => Ok(Some(identity.name_masked)),
+            Some(_) => Err(CenterError::Refused(
+                "identity: the center answered for another number".into(),
+            )),
+        }
+    }
+
     async fn portrait_form(
         &self,
+        session: &SessionId,
         id: &CitizenId,
         application: PortraitApplication,
     ) -> Result<Vec<u8>, CenterError> {
@@ -362,7 +385,10 @@ impl CenterApi for CenterLink {
             id: id.as_str().to_owned(),
             business: Some(application.as_str().to_owned()),
         };
-        self.client.portrait_form(&body).await.map_err(failed)
+        self.client
+            .session_portrait_form(session, &body)
+            .await
+            .map_err(failed)
     }
 
     async fn end_session(

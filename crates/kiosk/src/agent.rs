@@ -541,6 +541,17 @@ impl Agent {
                     })
                 });
             }
+            Command::CallCenterIdentity { id } => {
+                let Some(sid) = sid else {
+                    return self.internal_event(Event::CenterUnavailable);
+                };
+                self.spawn_task("center", async move {
+                    Some(match retry(|| center.identity(&sid, &id)).await {
+                        Ok(name_masked) => Event::IdentityFound { name_masked },
+                        Err(_) => Event::CenterUnavailable,
+                    })
+                });
+            }
             Command::FetchCertifiedPhoto { receipt } => {
                 let (Some(sid), Some(id)) = (sid, self.applicant()) else {
                     return self.internal_event(Event::CenterUnavailable);
@@ -739,11 +750,15 @@ impl Agent {
                 });
             }
             Command::PrintPortraitForm { id, application } => {
+                let Some(sid) = sid else { return };
                 let printer = self.ports.printer.clone();
                 self.spawn_task("print", async move {
-                    let pdf = match retry(|| center.portrait_form(&id, application)).await {
+                    let pdf = match retry(|| center.portrait_form(&sid, &id, application)).await {
                         Ok(pdf) => pdf,
-                        Err(_) => return Some(Event::PrintResult(PrintResult::PrinterFault)),
+                        Err(e) => {
+                            tracing::error!(error = %e, "fetching the portrait form");
+                            return Some(Event::PrintResult(PrintResult::PrinterFault));
+                        }
                     };
                     Some(Event::PrintResult(
                         if print(printer.as_ref(), pdf, "portrait").await {

@@ -231,9 +231,19 @@ pub trait CenterApi: Send + Sync {
         session: &SessionId,
         kind: DocumentKind,
     ) -> Result<Vec<u8>, CenterError>;
-    /// The pre-filled portrait collection form for `id`, saying what `id` applies for.
+    /// Before a portrait form: the masked name of `id`'s population record (`*晓燕`), `None`
+    /// when there is none. The center records the lookup with the session.
+    async fn identity(
+        &self,
+        session: &SessionId,
+        id: &CitizenId,
+    ) -> Result<Option<String>, CenterError>;
+    /// The pre-filled portrait collection form for `id`, saying what `id` applies for; the
+    /// center prints it only for a number this session looked up ([`CenterApi::identity`]) and
+    /// audits it.
     async fn portrait_form(
         &self,
+        session: &SessionId,
         id: &CitizenId,
         application: PortraitApplication,
     ) -> Result<Vec<u8>, CenterError>;

@@ -200,8 +200,12 @@ impl CenterApi for Offline {
     async fn document(&self, _: &SessionId, _: DocumentKind) -> Result<Vec<u8>, CenterError> {
         offline()
     }
+    async fn identity(&self, _: &SessionId, _: &CitizenId) -> Result<Option<String>, CenterError> {
+        offline()
+    }
     async fn portrait_form(
         &self,
+        _: &SessionId,
         _: &CitizenId,
         _: PortraitApplication,
     ) -> Result<Vec<u8>, CenterError> {

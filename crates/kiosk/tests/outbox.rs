@@ -139,8 +139,12 @@ impl CenterApi for RecordingCenter {
     async fn document(&self, _: &SessionId, _: DocumentKind) -> Result<Vec<u8>, CenterError> {
         unreachable!("not used by delivery")
     }
+    async fn identity(&self, _: &SessionId, _: &CitizenId) -> Result<Option<String>, CenterError> {
+        unreachable!("not used by delivery")
+    }
     async fn portrait_form(
         &self,
+        _: &SessionId,
         _: &CitizenId,
         _: PortraitApplication,
     ) -> Result<Vec<u8>, CenterError> {

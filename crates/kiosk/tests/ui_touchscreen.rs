@@ -220,6 +220,41 @@ fn every_screen() -> Vec<(Screen, Vec<Prompt>, Vec<&'static str>)> {
             vec![r#"data-testid="picture-place-card""#, "<svg"],
         ),
         (
+            Screen::PortraitFormChecking,
+            vec![labels::CHECKING],
+            vec![r#"data-testid="waiting""#, r#"data-step="3""#],
+        ),
+        // The confirm screen before a portrait form: step 4's labels and ids, step 3 current.
+        (
+            Screen::PortraitFormConfirm {
+                masked_id: "320104********0044".into(),
+                masked_name: Some("*晓燕".into()),
+            },
+            vec![
+                labels::CHECK_DETAILS,
+                labels::ID_NUMBER,
+                labels::NAME,
+                labels::CONFIRM,
+                labels::BACK,
+                labels::CANCEL,
+            ],
+            vec![
+                r#"data-testid="masked-id">320104********0044<"#,
+                r#"data-testid="masked-name">*晓燕<"#,
+                r#"data-testid="confirm""#,
+                r#"data-testid="back""#,
+                r#"data-step="3""#,
+            ],
+        ),
+        (
+            Screen::PortraitFormConfirm {
+                masked_id: "110105********002X".into(),
+                masked_name: None,
+            },
+            vec![labels::ID_NUMBER, labels::CONFIRM],
+            vec![r#"data-testid="masked-id">110105********002X<"#],
+        ),
+        (
             Screen::PrintingPortraitForm,
             vec![labels::PRINTING_PORTRAIT_FORM],
             vec![r#"data-testid="waiting""#],
@@ -406,6 +441,8 @@ fn covered(screen: &Screen) -> &'static str {
         | Screen::IdNumber { .. }
         | Screen::PortraitFormNumber { .. }
         | Screen::PlaceCard
+        | Screen::PortraitFormChecking
+        | Screen::PortraitFormConfirm { .. }
         | Screen::PrintingPortraitForm
         | Screen::PortraitFormPrinted
         | Screen::Checking
@@ -452,7 +489,7 @@ async fn every_screen_renders_its_exact_prompts() {
     let mut names: Vec<&str> = screens.iter().map(|(screen, ..)| covered(screen)).collect();
     names.sort_unstable();
     names.dedup();
-    assert_eq!(names.len(), 26, "one of each screen: {names:?}");
+    assert_eq!(names.len(), 28, "one of each screen: {names:?}");
 
     for (screen, texts, markup) in screens {
         let name = screen.name();
@@ -784,6 +821,7 @@ async fn the_pages_own_buttons_post_what_the_parser_takes() {
             posted += 1;
         }
         let waits = [
+            "portrait_form_checking",
             "printing_portrait_form",
             "checking",
             "fetching_photo",

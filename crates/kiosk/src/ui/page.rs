@@ -150,6 +150,7 @@ impl<'a> Page<'a> {
                 | Screen::IdNumber { .. }
                 | Screen::PortraitFormNumber { .. }
                 | Screen::PlaceCard
+                | Screen::PortraitFormConfirm { .. }
                 | Screen::Confirm { .. }
                 | Screen::InScope { .. }
                 | Screen::WrongHousehold
@@ -171,6 +172,7 @@ impl<'a> Page<'a> {
                 | Screen::IdNumber { .. }
                 | Screen::PortraitFormNumber { .. }
                 | Screen::PlaceCard
+                | Screen::PortraitFormConfirm { .. }
                 | Screen::Confirm { .. }
         )
     }
@@ -228,6 +230,8 @@ fn instruction(screen: &Screen) -> Option<Prompt> {
         Screen::IdNumber { .. } => labels::ENTER_ID_NUMBER,
         Screen::PortraitFormNumber { .. } => labels::ENTER_ID_NUMBER_FOR_FORM,
         Screen::PlaceCard => labels::PLACE_CARD,
+        Screen::PortraitFormChecking => labels::CHECKING,
+        Screen::PortraitFormConfirm { .. } => labels::CHECK_DETAILS,
         Screen::PrintingPortraitForm => labels::PRINTING_PORTRAIT_FORM,
         Screen::Checking => labels::CHECKING,
         Screen::Confirm { .. } => labels::CHECK_DETAILS,
