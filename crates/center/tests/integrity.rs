@@ -117,6 +117,7 @@ async fn pay_and_complete(world: &World, sid: &SessionId) {
         reference: Some("123456789012".into()),
         auth_code: Some("654321".into()),
         time: Some("2026-11-25T10:40:00+08:00".into()),
+        ..PosReport::default()
     };
     let paid = world.client.report_pos(sid, 1, &approved).await.unwrap();
     assert_eq!(paid.state, "SUCCESS");
@@ -701,6 +702,7 @@ async fn a_lost_replacement_reports_the_old_card_lost() {
         reference: Some("123456789013".into()),
         auth_code: Some("654321".into()),
         time: Some("2026-11-25T10:40:00+08:00".into()),
+        ..PosReport::default()
     };
     world.client.report_pos(&sid, 1, &approved).await.unwrap();
     world

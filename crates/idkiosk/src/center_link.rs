@@ -361,11 +361,7 @@ impl CenterApi for CenterLink {
         let body = IdentityRequest {
             id: id.as_str().to_owned(),
         };
-        let answer = self
-            .client
-            .identity(session, &body)
-            .await
-            .map_err(failed)?;
+        let answer = self.client.identity(session, &body).await.map_err(failed)?;
         match answer.identity {
             None => Ok(None),
             Some(identity) if identity.id_masked == id.masked() => Ok(Some(identity.name_masked)),
