@@ -1055,8 +1055,41 @@ async fn v_happy_path_damaged_local_unionpay() -> Res<()> {
     happy_typed("v_happy_path_damaged_local_unionpay", "damaged", "unionpay").await
 }
 
+/// Before a portrait form (issue 14): the confirm screen shows the masked number and the masked
+/// name of the record, with step 4's visible labels; nothing is printed until its confirm button.
+async fn confirm_portrait_identity(stack: &mut Stack, id: &str) -> Res<()> {
+    let name = stack.panel.citizen_name(id).await?;
+    let k = &mut stack.kiosk;
+    k.wait_screen("portrait_form_confirm", SLOW).await?;
+    assert_prompt(
+        "portrait confirm instruction",
+        k.bilingual("instruction").await,
+        kiosk::ui::labels::CHECK_DETAILS,
+    );
+    assert_eq!(k.text("masked-id").await, Some(masked_id(id)));
+    assert_eq!(k.text("masked-name").await, Some(mask_name(&name)));
+    assert_ne!(mask_name(&name), name);
+    for (testid, label) in [
+        ("confirm", kiosk::ui::labels::CONFIRM),
+        ("back", kiosk::ui::labels::BACK),
+    ] {
+        assert_prompt(testid, k.bilingual(testid).await, label);
+    }
+    assert!(
+        stack.cups.received().is_empty(),
+        "a portrait form printed before the identity was confirmed"
+    );
+    println!(
+        "  confirmed {} {} before the portrait form",
+        masked_id(id),
+        mask_name(&name)
+    );
+    stack.kiosk.touch("confirm").await
+}
+
 /// The portrait collection form of a first-time applicant (step 1's button) says 首次申领; it
-/// said 丢失补领, the center's default when the kiosk did not say what the form was for.
+/// said 丢失补领, the center's default when the kiosk did not say what the form was for. It is
+/// printed only after the citizen confirmed the masked identity (issue 14).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn w_first_time_portrait_form() -> Res<()> {
     let mut stack = stack!("first-time-portrait");
@@ -1069,6 +1102,8 @@ async fn w_first_time_portrait_form() -> Res<()> {
     k.wait_screen("portrait_form_number", QUICK).await?;
     k.keypad(id).await?;
     k.touch("portrait-form-requested").await?;
+    confirm_portrait_identity(&mut stack, id).await?;
+    let k = &mut stack.kiosk;
     k.wait_screen("portrait_form_printed", SLOW).await?;
     let notices = k.notices().await;
     assert!(
