@@ -13,17 +13,10 @@ use store::testing::{self, TestDatabase};
 use store::{CardStatus, Store, StoreError};
 use time::macros::date;
 
-use super::{bundle, card, id, Check, NamesFailure, LOCAL, OTHER, TODAY};
+use super::{bundle, card, id, LOCAL, OTHER, TODAY};
 
-macro_rules! integrity_checks {
-    ($($name:ident),* $(,)?) => {
-        const INTEGRITY_CHECKS: &[(&str, Check)] = &[
-            $((stringify!($name), |db| Box::pin($name(db)))),*
-        ];
-    };
-}
-
-integrity_checks![
+super::checks!(
+    INTEGRITY_CHECKS:
     submission_is_stored_once_per_key_and_marks_an_application_in_progress,
     a_second_application_of_a_citizen_in_progress_is_refused_and_writes_nothing,
     racing_submissions_of_one_key_store_one,
@@ -33,28 +26,16 @@ integrity_checks![
     racing_applications_of_one_citizen_give_one,
     completing_writes_the_delivery_and_a_lease_keeps_it_to_one_worker,
     scope_decision_is_bound_to_its_session,
-];
+);
 
 async fn run_integrity_suite(backend: &'static str, admin_url: Option<String>) {
-    for (name, check) in INTEGRITY_CHECKS {
-        let db = match &admin_url {
-            None => TestDatabase::sqlite().await,
-            Some(url) => TestDatabase::postgres(url).await,
-        }
-        .unwrap_or_else(|err| panic!("{backend}: cannot create a test database: {err:?}"));
-        let db = Arc::new(db);
-        assert_eq!(db.store().backend().as_str(), backend, "{name}");
-        let guard = NamesFailure { backend, name };
-        check(db.clone()).await;
-        std::mem::forget(guard);
-        if let Ok(db) = Arc::try_unwrap(db) {
-            db.finish().await;
-        }
-    }
-    testing::report(&format!(
-        "store contract (integrity): {backend} ok ({} checks)",
-        INTEGRITY_CHECKS.len()
-    ));
+    super::run_checks(
+        "store contract (integrity)",
+        INTEGRITY_CHECKS,
+        backend,
+        admin_url,
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -27,15 +27,18 @@ const TODAY: Date = date!(2026 - 11 - 25);
 
 type Check = fn(Arc<TestDatabase>) -> Pin<Box<dyn Future<Output = ()>>>;
 
+/// `checks!(NAME: a, b, …)` makes the table `NAME` of the checks `a`, `b`, … for [`run_checks`].
 macro_rules! checks {
-    ($($name:ident),* $(,)?) => {
-        const CHECKS: &[(&str, Check)] = &[
+    ($table:ident: $($name:ident),* $(,)?) => {
+        const $table: &[(&str, $crate::contract::Check)] = &[
             $((stringify!($name), |db| Box::pin($name(db)))),*
         ];
     };
 }
+pub(crate) use checks;
 
-checks![
+checks!(
+    CHECKS:
     migrations_are_idempotent,
     citizen_round_trips,
     unknown_citizen_is_none,
@@ -50,10 +53,17 @@ checks![
     rejected_batch_writes_nothing,
     bulk_loads_count_every_row,
     photos_pass_through_the_cipher,
-];
+);
 
-async fn run_suite(backend: &'static str, admin_url: Option<String>) {
-    for (name, check) in CHECKS {
+/// Runs every check of `checks` on a fresh database of `backend` each (PostgreSQL when
+/// `admin_url` is given), then reports `<suite>: <backend> ok (<n> checks)`.
+pub(crate) async fn run_checks(
+    suite: &str,
+    checks: &[(&'static str, Check)],
+    backend: &'static str,
+    admin_url: Option<String>,
+) {
+    for (name, check) in checks {
         let db = match &admin_url {
             None => TestDatabase::sqlite().await,
             Some(url) => TestDatabase::postgres(url).await,
@@ -68,10 +78,11 @@ async fn run_suite(backend: &'static str, admin_url: Option<String>) {
             db.finish().await;
         }
     }
-    testing::report(&format!(
-        "store contract: {backend} ok ({} checks)",
-        CHECKS.len()
-    ));
+    testing::report(&format!("{suite}: {backend} ok ({} checks)", checks.len()));
+}
+
+async fn run_suite(backend: &'static str, admin_url: Option<String>) {
+    run_checks("store contract", CHECKS, backend, admin_url).await;
 }
 
 /// Says which check on which backend failed, when one panics.

@@ -9,43 +9,16 @@ use store::staff::token_hash;
 use store::testing::{self, TestDatabase};
 use store::StoreError;
 
-use super::{Check, NamesFailure};
-
-macro_rules! staff_checks {
-    ($($name:ident),* $(,)?) => {
-        const STAFF_CHECKS: &[(&str, Check)] = &[
-            $((stringify!($name), |db| Box::pin($name(db)))),*
-        ];
-    };
-}
-
-staff_checks![
+super::checks!(
+    STAFF_CHECKS:
     user_names_are_case_insensitive,
     a_password_change_ends_every_session_of_the_account,
     a_disabled_account_has_no_sessions_until_enabled,
     unknown_names_count_failures_and_lock_like_accounts,
-];
+);
 
 async fn run_staff_suite(backend: &'static str, admin_url: Option<String>) {
-    for (name, check) in STAFF_CHECKS {
-        let db = match &admin_url {
-            None => TestDatabase::sqlite().await,
-            Some(url) => TestDatabase::postgres(url).await,
-        }
-        .unwrap_or_else(|err| panic!("{backend}: cannot create a test database: {err:?}"));
-        let db = Arc::new(db);
-        assert_eq!(db.store().backend().as_str(), backend, "{name}");
-        let guard = NamesFailure { backend, name };
-        check(db.clone()).await;
-        std::mem::forget(guard);
-        if let Ok(db) = Arc::try_unwrap(db) {
-            db.finish().await;
-        }
-    }
-    testing::report(&format!(
-        "store contract (staff): {backend} ok ({} checks)",
-        STAFF_CHECKS.len()
-    ));
+    super::run_checks("store contract (staff)", STAFF_CHECKS, backend, admin_url).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

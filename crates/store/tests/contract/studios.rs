@@ -9,45 +9,26 @@ use store::{RedeemOutcome, StoreError};
 use time::macros::date;
 use time::Date;
 
-use super::{bundle, code, id, Check, NamesFailure, LOCAL, OTHER, THIRD, TODAY};
+use super::{bundle, code, id, LOCAL, OTHER, THIRD, TODAY};
 
-macro_rules! studio_checks {
-    ($($name:ident),* $(,)?) => {
-        const STUDIO_CHECKS: &[(&str, Check)] = &[
-            $((stringify!($name), |db| Box::pin($name(db)))),*
-        ];
-    };
-}
-
-studio_checks![
+super::checks!(
+    STUDIO_CHECKS:
     studio_round_trips_and_ids_are_unique,
     studio_secret_is_replaced,
     uploaded_receipt_is_usable_once_and_names_its_studio,
     taken_code_writes_nothing,
     unknown_citizen_or_studio_writes_nothing,
     uploaded_photo_is_sealed,
-];
+);
 
 async fn run_studio_suite(backend: &'static str, admin_url: Option<String>) {
-    for (name, check) in STUDIO_CHECKS {
-        let db = match &admin_url {
-            None => TestDatabase::sqlite().await,
-            Some(url) => TestDatabase::postgres(url).await,
-        }
-        .unwrap_or_else(|err| panic!("{backend}: cannot create a test database: {err:?}"));
-        let db = Arc::new(db);
-        assert_eq!(db.store().backend().as_str(), backend, "{name}");
-        let guard = NamesFailure { backend, name };
-        check(db.clone()).await;
-        std::mem::forget(guard);
-        if let Ok(db) = Arc::try_unwrap(db) {
-            db.finish().await;
-        }
-    }
-    testing::report(&format!(
-        "store contract (studios): {backend} ok ({} checks)",
-        STUDIO_CHECKS.len()
-    ));
+    super::run_checks(
+        "store contract (studios)",
+        STUDIO_CHECKS,
+        backend,
+        admin_url,
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
