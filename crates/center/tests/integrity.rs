@@ -67,10 +67,27 @@ fn scope_json(request: &ScopeRequest) -> serde_json::Value {
     serde_json::to_value(request).unwrap()
 }
 
-/// Steps 5–10 and a UnionPay payment for `request`'s citizen; returns the application number.
+/// Steps 5–10 of an expiry renewal of [`demo::RENEWAL_IN_WINDOW`]; returns the application number.
 async fn file(world: &World, sid: &SessionId, receipt: &str) -> String {
+    file_as(world, sid, receipt, "expiry_renewal", 20).await
+}
+
+/// Steps 5–10 of `business` (fee `fee_cny`) for [`demo::RENEWAL_IN_WINDOW`], with both
+/// fingerprint templates; returns the application number.
+async fn file_as(
+    world: &World,
+    sid: &SessionId,
+    receipt: &str,
+    business: &str,
+    fee_cny: u32,
+) -> String {
     let client = &world.client;
-    let scope = client.session_scope(sid, &scope_request()).await.unwrap();
+    let mut scope = scope_request();
+    scope.business = business.into();
+    if business != "expiry_renewal" {
+        scope.card = None;
+    }
+    let scope = client.session_scope(sid, &scope).await.unwrap();
     assert_eq!(scope.outcome, "accept", "{scope:?}");
     let receipt = ReceiptRequest {
         receipt: receipt.into(),
@@ -93,6 +110,8 @@ async fn file(world: &World, sid: &SessionId, receipt: &str) -> String {
         .unwrap();
     let application = ApplicationRequest {
         receipt: receipt.receipt,
+        business: business.into(),
+        fee_cny,
         ..application_request()
     };
     client
@@ -102,19 +121,24 @@ async fn file(world: &World, sid: &SessionId, receipt: &str) -> String {
         .application_no
 }
 
-/// Pays by UnionPay and ends the session completed.
+/// Pays 20 yuan by UnionPay and ends the session completed.
 async fn pay_and_complete(world: &World, sid: &SessionId) {
+    pay_and_complete_fen(world, sid, 2000, "123456789012").await;
+}
+
+/// Pays `fen` by UnionPay (POS reference `reference`) and ends the session completed.
+async fn pay_and_complete_fen(world: &World, sid: &SessionId, fen: u32, reference: &str) {
     let unionpay = CreatePaymentRequest {
         method: "unionpay".into(),
         attempt: 1,
-        amount_fen: 2000,
+        amount_fen: fen,
     };
     world.client.create_payment(sid, &unionpay).await.unwrap();
     let approved = PosReport {
         approved: true,
         response_code: "00".into(),
         card_masked: Some("622202******1234".into()),
-        reference: Some("123456789012".into()),
+        reference: Some(reference.into()),
         auth_code: Some("654321".into()),
         time: Some("2026-11-25T10:40:00+08:00".into()),
         ..PosReport::default()
@@ -636,85 +660,8 @@ async fn a_lost_replacement_reports_the_old_card_lost() {
     assert_eq!(before.card.unwrap().status, popsys::CardStatus::Valid);
 
     let sid = new_session();
-    let lost = ScopeRequest {
-        business: "lost".into(),
-        card: None,
-        ..scope_request()
-    };
-    assert_eq!(
-        world
-            .client
-            .session_scope(&sid, &lost)
-            .await
-            .unwrap()
-            .outcome,
-        "accept"
-    );
-    assert!(
-        world
-            .client
-            .receipt(&sid, &receipt_request())
-            .await
-            .unwrap()
-            .found
-    );
-    assert!(
-        world
-            .client
-            .faces(&sid, &faces_request(FACE))
-            .await
-            .unwrap()
-            .passed
-    );
-    world
-        .client
-        .put_blob(&sid, "signature", png())
-        .await
-        .unwrap();
-    for (kind, bytes) in [("fingerprint_1", TEMPLATE_1), ("fingerprint_2", TEMPLATE_2)] {
-        world
-            .client
-            .put_blob(&sid, kind, bytes.to_vec())
-            .await
-            .unwrap();
-    }
-    let request = ApplicationRequest {
-        business: "lost".into(),
-        fee_cny: 40,
-        ..application_request()
-    };
-    let number = world
-        .client
-        .application(&sid, &request)
-        .await
-        .unwrap()
-        .application_no;
-    let unionpay = CreatePaymentRequest {
-        method: "unionpay".into(),
-        attempt: 1,
-        amount_fen: 4000,
-    };
-    world.client.create_payment(&sid, &unionpay).await.unwrap();
-    let approved = PosReport {
-        approved: true,
-        response_code: "00".into(),
-        card_masked: Some("622202******1234".into()),
-        reference: Some("123456789013".into()),
-        auth_code: Some("654321".into()),
-        time: Some("2026-11-25T10:40:00+08:00".into()),
-        ..PosReport::default()
-    };
-    world.client.report_pos(&sid, 1, &approved).await.unwrap();
-    world
-        .client
-        .end(
-            &sid,
-            &SessionOutcome::Completed {
-                payment: PaymentMethod::UnionPay,
-            },
-        )
-        .await
-        .unwrap();
+    let number = file_as(&world, &sid, demo::RECEIPT, "lost", 40).await;
+    pay_and_complete_fen(&world, &sid, 4000, "123456789013").await;
     let pass = deliver_due(&world.state, &settings()).await.unwrap();
     assert_eq!(pass.delivered, vec![number.clone()], "{pass:?}");
     let after = population
