@@ -8,6 +8,7 @@ mod fleet;
 mod fleet_replicas;
 mod input;
 mod integrity;
+mod json_fuzz;
 mod lookups;
 mod payments;
 mod portrait_forms;
