@@ -7,81 +7,19 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use devices::card_reader::CardData;
-use devices::fingerprint::FingerImage;
-use devices::pos::SerialPosConfig;
 use devices::printer::{PrintJob, PrinterStatus};
-use devices::{
-    BarcodeError, BarcodeScanner, Camera, CameraError, CardReader, CardReaderError, DeviceHealth,
-    FingerprintError, FingerprintScanner, Printer, PrinterError, SerialPosTerminal,
-};
-use domain::id::CitizenId;
-use domain::session::{
-    FaceScores, PaymentMethod, PortraitApplication, ReceiptCode, ScopeRequest, Screen,
-    SessionConfig, SessionId, SessionOutcome,
-};
-use kiosk::agent::{AgentConfig, Ports};
-use kiosk::capture::{PhotoCropper, PhotoRefused};
-use kiosk::center_api::{
-    ApplicationRecord, CenterApi, CenterError, DocumentKind, PayState, PaymentOrder, PosResult,
-    ScopeAnswer,
-};
+use devices::{DeviceHealth, Printer, PrinterError};
+use domain::session::{Screen, SessionConfig};
+use kiosk::agent::Ports;
+use kiosk::center_api::CenterError;
 use kiosk::fleet::{
     beat_once, ConfigUpdates, FleetApi, FleetDevices, FleetSettings, Heartbeat, PendingConfig,
     RemoteConfig, RemoteSettings, RemoteThresholds, RemoteTimeouts,
 };
-use kiosk::outbox::Outbox;
 use kiosk::view::UiAction;
-use store::{EnvelopeCipher, FileKeyProvider};
+use support::{agent_config, outbox, wait_for, Device, OfflineCenter};
 
-/// Every device: a fixed health, never a result (nothing in these tests reads a card).
-struct Device(DeviceHealth);
-
-#[async_trait]
-impl CardReader for Device {
-    async fn read_card(&self) -> Result<CardData, CardReaderError> {
-        std::future::pending().await
-    }
-    async fn check(&self) -> DeviceHealth {
-        self.0.clone()
-    }
-    fn health(&self) -> DeviceHealth {
-        self.0.clone()
-    }
-}
-
-#[async_trait]
-impl BarcodeScanner for Device {
-    async fn scan(&self) -> Result<String, BarcodeError> {
-        std::future::pending().await
-    }
-    fn health(&self) -> DeviceHealth {
-        self.0.clone()
-    }
-}
-
-#[async_trait]
-impl FingerprintScanner for Device {
-    async fn capture(&self) -> Result<FingerImage, FingerprintError> {
-        std::future::pending().await
-    }
-    async fn check(&self) -> DeviceHealth {
-        self.0.clone()
-    }
-    fn health(&self) -> DeviceHealth {
-        self.0.clone()
-    }
-}
-
-#[async_trait]
-impl Camera for Device {
-    async fn grab(&self) -> Result<Vec<u8>, CameraError> {
-        std::future::pending().await
-    }
-    fn health(&self) -> DeviceHealth {
-        self.0.clone()
-    }
-}
+mod support;
 
 /// A printer whose status names its state reasons.
 struct StatusPrinter(Vec<String>);
@@ -103,95 +41,6 @@ impl Printer for StatusPrinter {
         DeviceHealth::Warning {
             reason: self.0.join(", "),
         }
-    }
-}
-
-struct NoCropper;
-
-impl PhotoCropper for NoCropper {
-    fn crop(&self, _: &[u8]) -> Result<Vec<u8>, PhotoRefused> {
-        unreachable!("no photo in these tests")
-    }
-}
-
-/// A center the session never reaches (nothing gets that far); the end is accepted.
-struct Offline;
-
-fn offline<T>() -> Result<T, CenterError> {
-    Err(CenterError::Unavailable("offline".into()))
-}
-
-#[async_trait]
-impl CenterApi for Offline {
-    async fn scope(&self, _: &SessionId, _: &ScopeRequest) -> Result<ScopeAnswer, CenterError> {
-        offline()
-    }
-    async fn receipt(
-        &self,
-        _: &SessionId,
-        _: &CitizenId,
-        _: &ReceiptCode,
-    ) -> Result<bool, CenterError> {
-        offline()
-    }
-    async fn verify_faces(
-        &self,
-        _: &SessionId,
-        _: &CitizenId,
-        _: &ReceiptCode,
-        _: &[u8],
-    ) -> Result<FaceScores, CenterError> {
-        offline()
-    }
-    async fn put_blob(&self, _: &SessionId, _: &str, _: &[u8]) -> Result<(), CenterError> {
-        offline()
-    }
-    async fn submit_application(
-        &self,
-        _: &SessionId,
-        _: &ApplicationRecord,
-    ) -> Result<String, CenterError> {
-        offline()
-    }
-    async fn create_payment(
-        &self,
-        _: &SessionId,
-        _: PaymentMethod,
-        _: u8,
-        _: u32,
-    ) -> Result<PaymentOrder, CenterError> {
-        offline()
-    }
-    async fn payment_state(&self, _: &SessionId, _: u8) -> Result<PayState, CenterError> {
-        offline()
-    }
-    async fn close_payment(&self, _: &SessionId, _: u8) -> Result<PayState, CenterError> {
-        offline()
-    }
-    async fn report_pos(
-        &self,
-        _: &SessionId,
-        _: u8,
-        _: &PosResult,
-    ) -> Result<PayState, CenterError> {
-        offline()
-    }
-    async fn document(&self, _: &SessionId, _: DocumentKind) -> Result<Vec<u8>, CenterError> {
-        offline()
-    }
-    async fn identity(&self, _: &SessionId, _: &CitizenId) -> Result<Option<String>, CenterError> {
-        offline()
-    }
-    async fn portrait_form(
-        &self,
-        _: &SessionId,
-        _: &CitizenId,
-        _: PortraitApplication,
-    ) -> Result<Vec<u8>, CenterError> {
-        offline()
-    }
-    async fn end_session(&self, _: &SessionId, _: &SessionOutcome) -> Result<(), CenterError> {
-        Ok(())
     }
 }
 
@@ -236,37 +85,24 @@ fn remote(version: i64) -> RemoteConfig {
     }
 }
 
+/// The center is never reached (nothing gets that far); the card reader and the barcode scanner
+/// are ready, the POS disconnected (`support::ports`), the rest as named here; no recorder.
 fn ports() -> Ports {
     Ports {
-        center: Arc::new(Offline),
-        card_reader: Arc::new(Device(DeviceHealth::Ready)),
-        barcode: Arc::new(Device(DeviceHealth::Ready)),
-        fingerprint: Arc::new(Device(DeviceHealth::Error {
+        fingerprint: Arc::new(Device::new(DeviceHealth::Error {
             reason: "timeout".into(),
         })),
-        camera: Arc::new(Device(DeviceHealth::Busy)),
-        cropper: Arc::new(NoCropper),
-        // The real driver on a port that does not exist (the trait is being extended in the
-        // same tree): disconnected.
-        pos: Arc::new(SerialPosTerminal::new(SerialPosConfig::new(
-            "/nonexistent/ttyPOS",
-        ))),
+        camera: Arc::new(Device::new(DeviceHealth::Busy)),
         printer: Arc::new(StatusPrinter(vec![
             "toner-low-warning".into(),
             "media-empty-error".into(),
         ])),
         recorder: None,
+        ..support::ports(
+            Arc::new(OfflineCenter::default()),
+            Arc::new(Device::ready()),
+        )
     }
-}
-
-async fn outbox(dir: &std::path::Path) -> Outbox {
-    let keys = FileKeyProvider::create(dir.join("outbox.keys")).expect("key file");
-    Outbox::open(
-        &dir.join("outbox.db"),
-        Arc::new(EnvelopeCipher::new(Arc::new(keys))),
-    )
-    .await
-    .expect("outbox")
 }
 
 #[tokio::test]
@@ -333,16 +169,6 @@ async fn a_heartbeat_reports_devices_printer_backlog_and_fetches_a_newer_configu
     assert_eq!(*center.fetches.lock().unwrap(), vec![None]);
 }
 
-async fn wait_for(what: &str, mut check: impl FnMut() -> bool) {
-    for _ in 0..100 {
-        if check() {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("timed out waiting for {what}");
-}
-
 #[tokio::test]
 async fn a_new_configuration_is_applied_only_when_no_session_runs() {
     let dir = tempfile::tempdir().unwrap();
@@ -353,14 +179,7 @@ async fn a_new_configuration_is_applied_only_when_no_session_runs() {
         result_display_ms: 200,
         ..SessionConfig::default()
     };
-    let config = AgentConfig {
-        session: session.clone(),
-        enrol: biometrics::EnrolConfig::default(),
-        camera_preview_url: None,
-        video_dir: dir.path().join("video"),
-        today: Arc::new(|| time::macros::date!(2026 - 11 - 25)),
-        retry_pause: Duration::from_millis(50),
-    };
+    let config = agent_config(dir.path(), session.clone());
     let updates = ConfigUpdates::new();
     let (handle, _agent) =
         kiosk::agent::start_with_updates(ports(), outbox, config, updates.clone())

@@ -4,29 +4,19 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use async_trait::async_trait;
-use domain::id::CitizenId;
-use domain::session::{
-    FaceScores, PaymentMethod, PortraitApplication, ReceiptCode, ScopeRequest, SessionId,
-    SessionOutcome,
-};
+use domain::session::{PaymentMethod, SessionOutcome};
 use kiosk::agent::delivery_loop;
-use kiosk::center_api::{
-    ApplicationRecord, CenterApi, CenterError, DocumentKind, FingerQuality, PayState, PaymentOrder,
-    PosResult, ScopeAnswer,
-};
+use kiosk::center_api::{ApplicationRecord, CenterError, FingerQuality};
 use kiosk::outbox::{AgentState, Message, Outbox};
 use store::{EnvelopeCipher, FileKeyProvider};
+use support::{cipher, OfflineCenter};
 use tokio::sync::Notify;
+
+mod support;
 
 const SESSION: &str = "0f1e2d3c4b5a69788796a5b4c3d2e1f0";
 const ID: &str = "320104200012100044";
 const MOBILE: &str = "13912345678";
-
-fn cipher(dir: &std::path::Path) -> Arc<dyn store::BlobCipher> {
-    let keys = FileKeyProvider::create(dir.join("outbox.keys")).expect("key file");
-    Arc::new(EnvelopeCipher::new(Arc::new(keys)))
-}
 
 fn record() -> ApplicationRecord {
     ApplicationRecord {
@@ -45,123 +35,50 @@ fn record() -> ApplicationRecord {
     }
 }
 
-/// A center that records what it got and can be switched off.
+/// What the center got, and whether it is switched off.
 #[derive(Default)]
-struct RecordingCenter {
+struct Received {
     down: Mutex<bool>,
     got: Mutex<Vec<String>>,
 }
 
-impl RecordingCenter {
-    fn check(&self) -> Result<(), CenterError> {
+impl Received {
+    /// Takes `entry` unless the center is down.
+    fn take(&self, entry: String) -> Result<(), CenterError> {
         if *self.down.lock().unwrap() {
-            Err(CenterError::Unavailable("connection refused".into()))
-        } else {
-            Ok(())
+            return Err(CenterError::Unavailable("connection refused".into()));
         }
+        self.got.lock().unwrap().push(entry);
+        Ok(())
     }
     fn got(&self) -> Vec<String> {
         self.got.lock().unwrap().clone()
     }
 }
 
-#[async_trait]
-impl CenterApi for RecordingCenter {
-    async fn scope(&self, _: &SessionId, _: &ScopeRequest) -> Result<ScopeAnswer, CenterError> {
-        unreachable!("not used by delivery")
-    }
-    async fn receipt(
-        &self,
-        _: &SessionId,
-        _: &CitizenId,
-        _: &ReceiptCode,
-    ) -> Result<bool, CenterError> {
-        unreachable!("not used by delivery")
-    }
-    async fn verify_faces(
-        &self,
-        _: &SessionId,
-        _: &CitizenId,
-        _: &ReceiptCode,
-        _: &[u8],
-    ) -> Result<FaceScores, CenterError> {
-        unreachable!("not used by delivery")
-    }
-    async fn put_blob(
-        &self,
-        session: &SessionId,
-        kind: &str,
-        bytes: &[u8],
-    ) -> Result<(), CenterError> {
-        self.check()?;
-        self.got
-            .lock()
-            .unwrap()
-            .push(format!("blob {} {kind} {}", session.as_str(), bytes.len()));
-        Ok(())
-    }
-    async fn submit_application(
-        &self,
-        session: &SessionId,
-        application: &ApplicationRecord,
-    ) -> Result<String, CenterError> {
-        self.check()?;
-        self.got.lock().unwrap().push(format!(
-            "application {} {}",
-            session.as_str(),
-            application.id
-        ));
-        Ok("320100202611250001".into())
-    }
-    async fn create_payment(
-        &self,
-        _: &SessionId,
-        _: PaymentMethod,
-        _: u8,
-        _: u32,
-    ) -> Result<PaymentOrder, CenterError> {
-        unreachable!("not used by delivery")
-    }
-    async fn payment_state(&self, _: &SessionId, _: u8) -> Result<PayState, CenterError> {
-        unreachable!("not used by delivery")
-    }
-    async fn close_payment(&self, _: &SessionId, _: u8) -> Result<PayState, CenterError> {
-        unreachable!("not used by delivery")
-    }
-    async fn report_pos(
-        &self,
-        _: &SessionId,
-        _: u8,
-        _: &PosResult,
-    ) -> Result<PayState, CenterError> {
-        unreachable!("not used by delivery")
-    }
-    async fn document(&self, _: &SessionId, _: DocumentKind) -> Result<Vec<u8>, CenterError> {
-        unreachable!("not used by delivery")
-    }
-    async fn identity(&self, _: &SessionId, _: &CitizenId) -> Result<Option<String>, CenterError> {
-        unreachable!("not used by delivery")
-    }
-    async fn portrait_form(
-        &self,
-        _: &SessionId,
-        _: &CitizenId,
-        _: PortraitApplication,
-    ) -> Result<Vec<u8>, CenterError> {
-        unreachable!("not used by delivery")
-    }
-    async fn end_session(
-        &self,
-        session: &SessionId,
-        outcome: &SessionOutcome,
-    ) -> Result<(), CenterError> {
-        self.check()?;
-        self.got.lock().unwrap().push(format!(
-            "end {} {}",
-            session.as_str(),
-            serde_json::to_string(outcome).unwrap()
-        ));
-        Ok(())
+/// A center that records what delivery sends it (blobs, applications, ends) into `received`.
+fn recording_center(received: &Arc<Received>) -> OfflineCenter {
+    let (blobs, applications, ends) = (received.clone(), received.clone(), received.clone());
+    OfflineCenter {
+        put_blob: Some(Box::new(move |session, kind, bytes| {
+            blobs.take(format!("blob {} {kind} {}", session.as_str(), bytes.len()))
+        })),
+        submit_application: Some(Box::new(move |session, application| {
+            applications.take(format!(
+                "application {} {}",
+                session.as_str(),
+                application.id
+            ))?;
+            Ok("320100202611250001".into())
+        })),
+        end_session: Some(Box::new(move |session, outcome| {
+            ends.take(format!(
+                "end {} {}",
+                session.as_str(),
+                serde_json::to_string(outcome).unwrap()
+            ))
+        })),
+        ..OfflineCenter::default()
     }
 }
 
@@ -259,13 +176,13 @@ async fn delivery_waits_for_the_center_and_sends_each_message_once_in_order() {
         .await
         .unwrap();
 
-    let center = Arc::new(RecordingCenter::default());
+    let center = Arc::new(Received::default());
     *center.down.lock().unwrap() = true;
     let wake = Arc::new(Notify::new());
     let seen: Arc<Mutex<Vec<bool>>> = Arc::default();
     let task = tokio::spawn(delivery_loop(
         outbox.clone(),
-        center.clone(),
+        Arc::new(recording_center(&center)),
         wake.clone(),
         Duration::from_millis(20),
         {
