@@ -25,3 +25,5 @@ log "cargo clippy --all-targets -- -D warnings"
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 log "cargo test (SQLite and PostgreSQL at $IDKIOSK_TEST_PG_URL)"
 cargo test --workspace --no-fail-fast "$@"
+log "fuzz: every target of fuzz/ for ${IDKIOSK_FUZZ_SECONDS:-5} s (scripts/fuzz.sh; longer: scripts/fuzz.sh 600)"
+bash scripts/fuzz.sh "${IDKIOSK_FUZZ_SECONDS:-5}"
