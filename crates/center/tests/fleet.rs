@@ -650,3 +650,82 @@ async fn the_fleet_view_holds_no_personal_data() {
     }
     assert!(seen.contains("bad read of ******************"), "{seen}");
 }
+
+/// Regression (issue 15, item 8): a kiosk idle since it started showed in red. Its drivers open
+/// their serial ports at first use, so until then they report `disconnected` with the reason
+/// `not opened yet` (`devices::HealthCell`'s first value), which the view took for a fault. With
+/// fresh heartbeats and nothing else wrong such a kiosk is `ok`; a port that really went away is
+/// still an alert.
+#[tokio::test]
+async fn an_idle_healthy_kiosk_is_ok() {
+    for db in databases("center fleet idle kiosk").await {
+        let backend = db.store().backend();
+        let clock = MovableClock::at(MORNING);
+        let app = center::app(fleet_state(db.store().clone(), clock.clone()));
+        let idle = json!({"state": "disconnected", "reason": "not opened yet"});
+        // What `kiosk::fleet::collect` sends from a kiosk that has run no session yet.
+        let beat = json!({"software_version": "0.1.0", "outbox_backlog": 0, "config_version": null,
+            "devices": {"card_reader": idle, "scanner": idle, "camera": idle,
+                        "fingerprint": idle, "pos": idle,
+                        "printer": {"state": "ready", "paper": "ok", "toner": "ok"}}});
+        let (status, answer) = as_kiosk(
+            &app,
+            (KIOSK, SECRET),
+            "POST",
+            "/v1/fleet/heartbeat",
+            Some(beat.clone()),
+        )
+        .await;
+        assert_eq!(status, 200, "{backend}: {answer}");
+        // The POS of the other kiosk did go away.
+        let (status, _) = as_kiosk(
+            &app,
+            (OTHER_KIOSK, OTHER_SECRET),
+            "POST",
+            "/v1/fleet/heartbeat",
+            Some(json!({"software_version": "0.1.0", "outbox_backlog": 0,
+                        "devices": {"pos": {"state": "disconnected",
+                                            "reason": "/dev/ttyUSB3 vanished"}}})),
+        )
+        .await;
+        assert_eq!(status, 200);
+        // 30 s later, the next heartbeat: still idle, still fresh.
+        clock.advance(Duration::from_secs(30));
+        let (status, _) = as_kiosk(
+            &app,
+            (KIOSK, SECRET),
+            "POST",
+            "/v1/fleet/heartbeat",
+            Some(beat),
+        )
+        .await;
+        assert_eq!(status, 200);
+
+        let (_, _, text) = send(&app, "GET", "/v1/fleet/kiosks", Some(&bearer()), None).await;
+        let view: Value = serde_json::from_str(&text).unwrap();
+        let k1 = kiosk_of(&view, KIOSK);
+        assert_eq!(k1["state"], "ok", "{backend}: {k1}");
+        assert_eq!(k1["alerts"], json!([]), "{k1}");
+        let k2 = kiosk_of(&view, OTHER_KIOSK);
+        assert_eq!(k2["state"], "alert", "{k2}");
+        assert_eq!(view["alerts"], 1, "{view}");
+
+        let (status, _, html) = send(&app, "GET", "/fleet", Some(&bearer()), None).await;
+        assert_eq!(status, 200);
+        assert!(
+            html.contains("<tr class=\"ok\" data-kiosk=\"K0001\">"),
+            "{html}"
+        );
+        assert!(
+            html.contains(
+                "<span class=\"dev idle\">card_reader: 空闲 idle (not opened yet)</span>"
+            ),
+            "{html}"
+        );
+        assert!(
+            html.contains("<a href=\"/staff\">"),
+            "a way back to the console"
+        );
+        db.finish().await;
+    }
+}

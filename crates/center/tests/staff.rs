@@ -416,10 +416,10 @@ async fn a_clerks_views_are_in_the_audit_log() {
         let no = c.application_no.clone();
         let clerk = login(&c.app, "window_clerk", PASSWORD).await.ok().unwrap();
 
-        // The referral queue: reason code, step, prompt; masked ID only.
+        // The referral queue: reason in words, step, prompt; masked ID only.
         let queue = get(&c.app, "/staff/referrals", Some(&clerk)).await;
         assert_eq!(queue.status, StatusCode::OK);
-        assert!(queue.body.contains("face_mismatch") && queue.body.contains("card_unreadable"));
+        assert!(queue.body.contains("人像比对未通过") && queue.body.contains("旧证无法读取"));
         assert!(queue.body.contains("320104********0044"), "{}", queue.body);
         assert!(!queue.body.contains(ID), "the queue shows masked IDs only");
         let before = actions(&c.store).await.len();
@@ -433,7 +433,7 @@ async fn a_clerks_views_are_in_the_audit_log() {
         let record = get(&c.app, &format!("/staff/applications/{no}"), Some(&clerk)).await;
         assert_eq!(record.status, StatusCode::OK, "{}", record.body);
         assert!(record.body.contains(ID) && record.body.contains("王晓燕"));
-        assert!(record.body.contains("right_index") && record.body.contains("81"));
+        assert!(record.body.contains("右手食指") && record.body.contains("81"));
         let photo = get(
             &c.app,
             &format!("/staff/applications/{no}/images/live_photo"),
@@ -1429,4 +1429,254 @@ async fn a_forged_checkpoint_is_refused() {
         "{err}"
     );
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// An application on `day` for `id`, its session started (and, for a completed one, its delivery
+/// queued) at `now`; returns its number.
+async fn file_on(
+    store: &Store,
+    session: &str,
+    id: &str,
+    name: &str,
+    day: time::Date,
+    complete: bool,
+) -> String {
+    let now = 1_795_000_000;
+    store.start_session(session, "K0001", now).await.unwrap();
+    let (application, _) = store
+        .create_application(&NewApplication {
+            session_id: session.into(),
+            kiosk_id: "K0001".into(),
+            city_code: "320100".into(),
+            id_number: id.into(),
+            name: name.into(),
+            nation_code: "01".into(),
+            address: "南京市玄武区北京东路1号".into(),
+            business: "lost".into(),
+            household: "local".into(),
+            receipt_code: format!("R-{session}"),
+            mobile: "13800138001".into(),
+            fee_cny: 40,
+            validity: "10_years".into(),
+            accepted_on: day,
+            issue_by: day + time::Duration::days(60),
+            remote_area: false,
+            fingers: "[]".into(),
+            now,
+        })
+        .await
+        .unwrap();
+    if complete {
+        store
+            .complete_application(&application.application_no, now)
+            .await
+            .unwrap();
+    }
+    application.application_no
+}
+
+/// Regression (issue 15, item 8): the console showed raw codes (`expiry_renewal`, `20_years`,
+/// `PAYERROR`, `face_mismatch`, `right_index`); every page a clerk reads shows words instead,
+/// Chinese first and English beside it.
+#[tokio::test]
+async fn the_console_shows_words_not_codes() {
+    for db in databases("center::staff labels").await {
+        let c = console(&db).await;
+        let no = c.application_no.clone();
+        c.store
+            .create_payment(&store::sessions::NewPayment {
+                out_trade_no: format!("{no}-1"),
+                application_no: no.clone(),
+                session_id: SESSION.into(),
+                attempt: 1,
+                method: "wechat".into(),
+                amount_fen: 2000,
+                expires_at: 1_795_000_600,
+                now: 1_795_000_000,
+            })
+            .await
+            .unwrap();
+        c.store
+            .set_payment_state(&format!("{no}-1"), "PAYERROR", 1_795_000_100)
+            .await
+            .unwrap();
+        let clerk = login(&c.app, "window_clerk", PASSWORD).await.ok().unwrap();
+        let csrf = csrf_of(&c.app, &clerk).await;
+        let pages = [
+            get(&c.app, &format!("/staff/applications/{no}"), Some(&clerk)).await,
+            get(&c.app, "/staff/referrals", Some(&clerk)).await,
+            get(&c.app, &format!("/staff/referrals/{SESSION}"), Some(&clerk)).await,
+            get(&c.app, "/staff/deadlines", Some(&clerk)).await,
+            post(
+                &c.app,
+                "/staff/applications/search",
+                Some(&clerk),
+                &format!("csrf={csrf}&q={ID}"),
+            )
+            .await,
+        ];
+        for page in &pages {
+            assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+            for code in [
+                "expiry_renewal",
+                "20_years",
+                "PAYERROR",
+                "face_mismatch",
+                "card_unreadable",
+                "right_index",
+                ">referred<",
+                ">local<",
+                ">wechat<",
+            ] {
+                assert!(!page.body.contains(code), "{code} shown raw: {}", page.body);
+            }
+        }
+        let [record, queue, referral, due, found] = pages;
+        for words in [
+            "到期换领 Expiry renewal",
+            "20年 20 years",
+            "已转窗口 Referred to the window",
+            "本市户籍",
+            "微信支付 WeChat Pay",
+            "支付失败 Failed",
+            "右手食指 Right index finger",
+            "领取凭证 Collection certificate",
+        ] {
+            assert!(record.body.contains(words), "{words}: {}", record.body);
+        }
+        for page in [&queue, &referral] {
+            // The reason in words, with the message the kiosk showed.
+            assert!(
+                page.body.contains("人像比对未通过 Face comparison failed"),
+                "{}",
+                page.body
+            );
+            let shown = domain::session::ReferralReason::FaceMismatch.prompt();
+            assert!(page.body.contains(&html_escaped(shown.zh)), "{}", page.body);
+            assert!(
+                page.body.contains("Step 7 face comparison"),
+                "{}",
+                page.body
+            );
+        }
+        assert!(queue
+            .body
+            .contains("旧证无法读取 The old card could not be read"));
+        for page in [&due, &found] {
+            assert!(
+                page.body.contains("到期换领 Expiry renewal"),
+                "{}",
+                page.body
+            );
+        }
+        db.finish().await;
+    }
+}
+
+/// Regression (issue 15, item 8): the referral queue was filled with sessions the citizen
+/// cancelled or left to time out; they are hidden unless the clerk asks for all.
+#[tokio::test]
+async fn the_referral_queue_hides_cancellations_and_timeouts_by_default() {
+    for db in databases("center::staff queue filter").await {
+        let c = console(&db).await;
+        for (session, reason) in [("S-CANCELLED", "cancelled"), ("S-TIMED-OUT", "timeout")] {
+            c.store
+                .start_session(session, "K0003", 1_795_000_000)
+                .await
+                .unwrap();
+            c.store
+                .end_session(
+                    session,
+                    &format!(r#"{{"outcome":"referred","step":2,"reason":"{reason}"}}"#),
+                    1_795_000_010,
+                )
+                .await
+                .unwrap();
+        }
+        let clerk = login(&c.app, "window_clerk", PASSWORD).await.ok().unwrap();
+        let queue = get(&c.app, "/staff/referrals", Some(&clerk)).await;
+        assert_eq!(queue.status, StatusCode::OK);
+        assert!(queue.body.contains(SESSION) && queue.body.contains(REFERRED_SESSION));
+        assert!(
+            !queue.body.contains("S-CANCELLED") && !queue.body.contains("S-TIMED-OUT"),
+            "{}",
+            queue.body
+        );
+        assert!(queue.body.contains("已隐藏 2 条"), "{}", queue.body);
+        assert!(
+            queue.body.contains("href=\"/staff/referrals?all=1\""),
+            "a visible show-all link"
+        );
+        let all = get(&c.app, "/staff/referrals?all=1", Some(&clerk)).await;
+        assert_eq!(all.status, StatusCode::OK);
+        for session in [SESSION, REFERRED_SESSION, "S-CANCELLED", "S-TIMED-OUT"] {
+            assert!(all.body.contains(session), "{session}: {}", all.body);
+        }
+        assert!(all.body.contains("群众取消办理 Cancelled by the citizen"));
+        assert!(all.body.contains("长时间无操作 Timed out: no activity"));
+        db.finish().await;
+    }
+}
+
+/// Issue 15, item 8: the clerk's office lists today's applications (Asia/Shanghai day), masked,
+/// in words, with their delivery, each linking to its record; yesterday's are not on it.
+#[tokio::test]
+async fn todays_applications_are_listed_for_the_clerks_office() {
+    for db in databases("center::staff today").await {
+        let c = console(&db).await;
+        let today = c.state.today.today();
+        let todays = file_on(
+            &c.store,
+            "S-TODAY",
+            "320104199001010015",
+            "李建国",
+            today,
+            true,
+        )
+        .await;
+        let yesterdays = file_on(
+            &c.store,
+            "S-YESTERDAY",
+            "320104198502020027",
+            "赵敏",
+            today - time::Duration::days(1),
+            false,
+        )
+        .await;
+        let clerk = login(&c.app, "window_clerk", PASSWORD).await.ok().unwrap();
+        let home = get(&c.app, "/staff", Some(&clerk)).await;
+        assert!(home.body.contains("href=\"/staff/today\""), "{}", home.body);
+        let page = get(&c.app, "/staff/today", Some(&clerk)).await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+        assert!(
+            page.body
+                .contains(&format!("<a href=\"/staff/applications/{todays}\">")),
+            "{}",
+            page.body
+        );
+        assert!(!page.body.contains(&yesterdays), "{}", page.body);
+        assert!(
+            !page.body.contains(&c.application_no),
+            "accepted on 2026-09-01"
+        );
+        assert!(page.body.contains("320104********0015"), "{}", page.body);
+        assert!(!page.body.contains("320104199001010015"), "masked IDs only");
+        assert!(!page.body.contains("李建国"), "masked names only");
+        assert!(page.body.contains("丢失补领 Lost replacement"));
+        assert!(page.body.contains("已办结 Completed"));
+        assert!(page.body.contains("待上报 queued"), "{}", page.body);
+        assert!(!page.body.contains(">lost<") && !page.body.contains(">completed<"));
+        // Clerks only: it holds citizens' (masked) data.
+        let auditor = login(&c.app, "auditor", PASSWORD).await.ok().unwrap();
+        assert_eq!(
+            get(&c.app, "/staff/today", Some(&auditor)).await.status,
+            StatusCode::FORBIDDEN
+        );
+        // The administrator's home links to the fleet view.
+        let admin = login(&c.app, "administrator", PASSWORD).await.ok().unwrap();
+        let home = get(&c.app, "/staff", Some(&admin)).await;
+        assert!(home.body.contains("href=\"/fleet\""), "{}", home.body);
+        assert!(!home.body.contains("href=\"/staff/today\""));
+        db.finish().await;
+    }
 }

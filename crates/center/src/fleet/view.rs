@@ -2,8 +2,10 @@
 //! certificate, or started a session today) with its state, when it was last heard from, its
 //! sessions today, its devices, and alerts: `silent` (no heartbeat for longer than
 //! [`super::FleetSettings::silent_after`], 2 minutes by default, or never) and `device` (a device
-//! in `error` or `disconnected`). `GET /v1/fleet/kiosks` is the JSON, `GET /fleet` the same as a
-//! server-rendered page that reloads itself every 15 seconds.
+//! in `error` or `disconnected`). A device its driver has not opened yet (serial ports are opened
+//! at their first use, so every device of a kiosk idle since it started) is idle, not a fault:
+//! see [`not_opened_yet`]. `GET /v1/fleet/kiosks` is the JSON, `GET /fleet` the same as a
+//! server-rendered page with the time it was drawn and a link that reloads it.
 //!
 //! No personal data: the sources are the fleet tables (kiosk ids, device states, versions,
 //! counts) and a `COUNT(*)` of sessions per kiosk; no citizen's number or name is ever read here.
@@ -156,7 +158,7 @@ pub async fn fleet_view(state: &AppState) -> Result<FleetView, AppError> {
             Some(_) => {}
         }
         for (name, report) in devices.iter() {
-            if report.state.is_fault() {
+            if report.state.is_fault() && !not_opened_yet(report) {
                 alerts.push(Alert {
                     kind: "device".into(),
                     device: Some(name.into()),
@@ -249,6 +251,18 @@ pub async fn fleet_view(state: &AppState) -> Result<FleetView, AppError> {
     })
 }
 
+/// What `devices::HealthCell` reports before the driver's first operation: the drivers open
+/// their ports when first used, so a kiosk that has run no session since it started reports its
+/// devices `disconnected` with this reason. That is an idle kiosk, not a fault (it was shown as
+/// an alert, in red); a port that fails to open reports the open's own error instead.
+pub const NOT_OPENED_YET: &str = "not opened yet";
+
+/// A device reported `disconnected` only because its driver has not opened it yet.
+pub fn not_opened_yet(report: &super::heartbeat::DeviceReport) -> bool {
+    report.state == super::heartbeat::DeviceState::Disconnected
+        && report.reason.as_deref() == Some(NOT_OPENED_YET)
+}
+
 fn human(secs: i64) -> String {
     match secs {
         s if s < 300 => format!("{s} s"),
@@ -293,10 +307,26 @@ fn escape(text: &str) -> String {
 /// The page.
 pub fn render(view: &FleetView) -> String {
     let mut html = String::new();
+    // No `<meta http-equiv="refresh">`: a page that reloads on its own moves a screen reader and
+    // the scroll position away under the operator (WCAG 2.2.1, axe's `meta-refresh`). The page
+    // says when it was drawn and the operator reloads it with the link.
+    let generated = time::OffsetDateTime::from_unix_timestamp(view.generated_at)
+        .map(|t| {
+            t.to_offset(UtcOffset::from_hms(8, 0, 0).expect("offset"))
+                .format(&time::macros::format_description!(
+                    "[year]-[month]-[day] [hour]:[minute]:[second]"
+                ))
+                .unwrap_or_default()
+        })
+        .unwrap_or_default();
+    let refreshed = format!(
+        "<p class=\"refreshed\">更新于 {generated} <span lang=\"en\">(updated at {generated} China \
+         time)</span> · <a href=\"/fleet\" id=\"refresh\" data-testid=\"refresh\">刷新 \
+         <span lang=\"en\">Refresh</span></a></p>"
+    );
     let _ = write!(
         html,
         "<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\">\
-         <meta http-equiv=\"refresh\" content=\"15\">\
          <title>自助终端运行状态 · Kiosk fleet</title><style>\
          body{{font-family:system-ui,'Noto Sans CJK SC',sans-serif;margin:1.5rem;color:#1a1a1a}}\
          table{{border-collapse:collapse;width:100%}}\
@@ -305,11 +335,13 @@ pub fn render(view: &FleetView) -> String {
          .dev{{display:inline-block;margin:0 .3rem .2rem 0;padding:.05rem .4rem;border-radius:.3rem;\
          font-size:.85rem;background:#e7f5e9}} .dev.warning{{background:#fff4d6}}\
          .dev.error,.dev.disconnected{{background:#f8c9c4}} .dev.busy{{background:#e3edfb}}\
+         .dev.idle{{background:#eef0f3}}\
          .alerts{{color:#b3261e;font-weight:600}} .summary{{margin:.5rem 0 1rem}}\
          </style></head><body data-testid=\"fleet\">\
-         <h1>自助终端运行状态 <small>Kiosk fleet</small></h1>\
+         <p><a href=\"/staff\">工作台 Staff console</a></p>\
+         <h1>自助终端运行状态 <small lang=\"en\">Kiosk fleet</small></h1>\
          <p class=\"summary\">{} 台终端 · {} 台告警 · 今日 {} · 超过 {} 秒无心跳即告警 \
-         ({} kiosks, {} with alerts, silent after {} s)</p>{}\
+         <span lang=\"en\">({} kiosks, {} with alerts, silent after {} s)</span></p>{refreshed}{}\
          <table><thead><tr><th>终端 Kiosk</th><th>状态 State</th><th>最后心跳 Last seen</th>\
          <th>今日业务 Sessions today</th><th>设备 Devices</th><th>版本 Version</th>\
          <th>待发 Outbox</th><th>配置 Config</th><th>证书 Certificate</th><th>告警 Alerts</th>\
@@ -348,8 +380,14 @@ pub fn render(view: &FleetView) -> String {
         };
         let mut devices = String::new();
         for (name, report) in kiosk.devices.iter() {
-            let mut label = format!("{name}: {}", report.state.as_str());
-            if let Some(reason) = &report.reason {
+            let idle = not_opened_yet(report);
+            let class = if idle { "idle" } else { report.state.as_str() };
+            let mut label = if idle {
+                format!("{name}: 空闲 idle (not opened yet)")
+            } else {
+                format!("{name}: {}", report.state.as_str())
+            };
+            if let (false, Some(reason)) = (idle, &report.reason) {
                 let _ = write!(label, " ({reason})");
             }
             if let Some(paper) = report.paper {
@@ -361,7 +399,7 @@ pub fn render(view: &FleetView) -> String {
             let _ = write!(
                 devices,
                 "<span class=\"dev {}\">{}</span>",
-                report.state.as_str(),
+                class,
                 escape(&label)
             );
         }

@@ -42,7 +42,7 @@ pub fn page(title: &str, staff: Option<&Staff>, body: &str) -> Html<String> {
     Html(format!(
         "<!DOCTYPE html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\">\
          <title>{title} · 户政自助办证 Staff console</title><style>{STYLE}</style></head><body>\
-         <header><h1>户政工作台 Staff console</h1>{nav}</header><main><h2>{title}</h2>{body}\
+         <header><h1>户政工作台 <span lang=\"en\">Staff console</span></h1>{nav}</header><main><h2>{title}</h2>{body}\
          </main></body></html>",
         title = esc(title),
     ))
@@ -52,7 +52,8 @@ fn nav(staff: &Staff) -> String {
     let mut links = String::from("<nav>");
     if staff.role == Role::WindowClerk {
         links.push_str(
-            "<a href=\"/staff/referrals\">转窗口 Referrals</a>\
+            "<a href=\"/staff/today\">今日受理 Today</a>\
+             <a href=\"/staff/referrals\">转窗口 Referrals</a>\
              <a href=\"/staff/applications\">受理查询 Applications</a>\
              <a href=\"/staff/deadlines\">办证时限 Deadlines</a>",
         );
@@ -61,12 +62,14 @@ fn nav(staff: &Staff) -> String {
         links.push_str("<a href=\"/staff/audit\">审计日志 Audit trail</a>");
     }
     if staff.role == Role::Administrator {
-        links.push_str("<a href=\"/staff/accounts\">账号 Accounts</a>");
+        links.push_str(
+            "<a href=\"/fleet\">终端 Fleet</a><a href=\"/staff/accounts\">账号 Accounts</a>",
+        );
     }
     links.push_str("</nav>");
     format!(
         "{links}<span class=\"who\">{} · {} <form method=\"post\" action=\"/staff/logout\">\
-         {}<button type=\"submit\">退出 Sign out</button></form></span>",
+         {}<button type=\"submit\">退出 <span lang=\"en\">Sign out</span></button></form></span>",
         esc(&staff.username),
         esc(staff.role.label()),
         csrf_field(&staff.csrf)
@@ -88,13 +91,13 @@ pub fn login_form(csrf: &str, error: Option<&str>) -> String {
         .unwrap_or_default();
     format!(
         "{error}<section><form method=\"post\" action=\"/staff/login\">{}\
-         <dl><dt><label for=\"username\">用户名 User name</label></dt>\
+         <dl><dt><label for=\"username\">用户名 <span lang=\"en\">User name</span></label></dt>\
          <dd><input type=\"text\" id=\"username\" name=\"username\" autocomplete=\"username\" \
          required></dd>\
-         <dt><label for=\"password\">密码 Password</label></dt>\
+         <dt><label for=\"password\">密码 <span lang=\"en\">Password</span></label></dt>\
          <dd><input type=\"password\" id=\"password\" name=\"password\" \
          autocomplete=\"current-password\" required></dd></dl>\
-         <button type=\"submit\" id=\"login\">登录 Sign in</button></form></section>",
+         <button type=\"submit\" id=\"login\">登录 <span lang=\"en\">Sign in</span></button></form></section>",
         csrf_field(csrf)
     )
 }
@@ -119,7 +122,7 @@ pub fn table(headers: &[&str], rows: &[(String, Vec<String>)]) -> String {
     }
     if rows.is_empty() {
         out.push_str(&format!(
-            "<tr><td colspan=\"{}\">无 None</td></tr>",
+            "<tr><td colspan=\"{}\">无 <span lang=\"en\">None</span></td></tr>",
             headers.len()
         ));
     }

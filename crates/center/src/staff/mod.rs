@@ -19,6 +19,7 @@
 //!   and the search is a POST so the ID number stays out of URLs and access logs.
 
 mod html;
+mod labels;
 mod pages;
 
 use std::collections::HashMap;
@@ -258,6 +259,13 @@ pub const ROUTES: &[StaffRoute] = &[
         example: "/staff/logout",
         roles: ANY_ROLE,
         handler: || post(logout),
+    },
+    StaffRoute {
+        method: "GET",
+        path: "/staff/today",
+        example: "/staff/today",
+        roles: CLERK,
+        handler: || get(pages::today),
     },
     StaffRoute {
         method: "GET",

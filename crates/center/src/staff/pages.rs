@@ -7,14 +7,14 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::{Extension, Form};
 use domain::id::CitizenId;
 use domain::mask::mask_name;
-use domain::session::SessionOutcome;
+use domain::session::{ReferralReason, SessionOutcome};
 use serde::Deserialize;
 use store::audit::Verification;
 use store::deliveries::{DeliveryRecord, DeliveryState};
 use store::sessions::ApplicationRecord;
 
 use super::html::{self, esc};
-use super::{audit, mask_id, Role, Staff, StaffError};
+use super::{audit, labels, mask_id, Role, Staff, StaffError};
 use crate::auth::KioskId;
 use crate::AppState;
 
@@ -33,13 +33,15 @@ pub const IMAGE_KINDS: [(&str, &str, &str); 5] = [
 pub async fn home(Extension(staff): Extension<Staff>) -> Html<String> {
     let what = match staff.role {
         Role::WindowClerk => {
-            "<ul><li><a href=\"/staff/referrals\">转窗口队列 Referral queue</a></li>\
+            "<ul><li><a id=\"home-today\" href=\"/staff/today\">今日受理 Today's applications</a></li>\
+             <li><a href=\"/staff/referrals\">转窗口队列 Referral queue</a></li>\
              <li><a href=\"/staff/applications\">受理查询 Find an application</a></li>\
              <li><a href=\"/staff/deadlines\">办证时限 Deadlines</a></li></ul>"
         }
         Role::Auditor => "<ul><li><a href=\"/staff/audit\">审计日志 Audit trail</a></li></ul>",
         Role::Administrator => {
-            "<ul><li><a href=\"/staff/accounts\">账号管理 Staff accounts</a></li>\
+            "<ul><li><a id=\"home-fleet\" href=\"/fleet\">自助终端运行状态 Kiosk fleet</a></li>\
+             <li><a href=\"/staff/accounts\">账号管理 Staff accounts</a></li>\
              <li><a href=\"/staff/audit\">审计日志 Audit trail</a></li></ul>"
         }
     };
@@ -48,31 +50,71 @@ pub async fn home(Extension(staff): Extension<Staff>) -> Html<String> {
 
 struct Referral {
     step: u8,
-    code: String,
-    prompt_zh: String,
-    prompt_en: String,
+    reason: ReferralReason,
+}
+
+impl Referral {
+    /// The citizen ended the session or walked away: nothing for the window to continue.
+    fn abandoned(&self) -> bool {
+        matches!(
+            self.reason,
+            ReferralReason::Cancelled | ReferralReason::Timeout
+        )
+    }
+
+    /// The reason in words, then what the kiosk showed the citizen.
+    fn reason_and_prompt(&self) -> String {
+        let prompt = self.reason.prompt();
+        format!(
+            "<strong>{}</strong><br><small>自助机提示 Kiosk message: {}<br>{}</small>",
+            labels::referral_reason(&self.reason),
+            esc(prompt.zh),
+            esc(prompt.en)
+        )
+    }
 }
 
 fn referral_of(outcome: Option<&str>) -> Option<Referral> {
     match serde_json::from_str(outcome?).ok()? {
-        SessionOutcome::Referred { step, reason } => {
-            let prompt = reason.prompt();
-            Some(Referral {
-                step,
-                code: reason.code().to_owned(),
-                prompt_zh: prompt.zh.to_owned(),
-                prompt_en: prompt.en.to_owned(),
-            })
-        }
+        SessionOutcome::Referred { step, reason } => Some(Referral { step, reason }),
         _ => None,
     }
 }
 
-/// `GET /staff/referrals`: sessions the kiosks sent to the window, newest first. Masked IDs only.
-pub async fn referrals(State(state): State<AppState>, Extension(staff): Extension<Staff>) -> Page {
-    let rows = state.store.referred_sessions(200).await?;
+/// How many referrals the queue lists.
+const QUEUE_LENGTH: usize = 200;
+
+/// `?all=1` of the referral queue: cancellations and timeouts too.
+#[derive(Deserialize)]
+pub struct QueueQuery {
+    all: Option<String>,
+}
+
+/// `GET /staff/referrals[?all=1]`: sessions the kiosks sent to the window, newest first, without
+/// the citizen's own cancellations and inactivity timeouts unless `all` is given. Masked IDs only.
+pub async fn referrals(
+    State(state): State<AppState>,
+    Extension(staff): Extension<Staff>,
+    Query(query): Query<QueueQuery>,
+) -> Page {
+    let show_all = query
+        .all
+        .as_deref()
+        .is_some_and(|v| !v.is_empty() && v != "0");
+    // Read past the abandoned ones so the filtered queue is still full.
+    let rows = state
+        .store
+        .referred_sessions(5 * QUEUE_LENGTH as i64)
+        .await?;
+    let mut hidden = 0;
     let rows: Vec<(String, Vec<String>)> = rows
         .iter()
+        .filter(|row| {
+            let abandoned = referral_of(row.outcome.as_deref()).is_some_and(|r| r.abandoned());
+            hidden += usize::from(abandoned && !show_all);
+            show_all || !abandoned
+        })
+        .take(QUEUE_LENGTH)
         .map(|row| {
             let referral = referral_of(row.outcome.as_deref());
             (
@@ -87,39 +129,45 @@ pub async fn referrals(State(state): State<AppState>, Extension(staff): Extensio
                     row.id_number.as_deref().map(mask_id).unwrap_or("-".into()),
                     referral
                         .as_ref()
-                        .map(|r| r.step.to_string())
+                        .map(|r| labels::step(r.step))
                         .unwrap_or_default(),
                     referral
                         .as_ref()
-                        .map(|r| format!("<code>{}</code>", esc(&r.code)))
+                        .map(Referral::reason_and_prompt)
                         .unwrap_or_default(),
-                    referral
-                        .as_ref()
-                        .map(|r| {
-                            format!(
-                                "{}<br><small>{}</small>",
-                                esc(&r.prompt_zh),
-                                esc(&r.prompt_en)
-                            )
-                        })
-                        .unwrap_or_default(),
-                    row.application_no.as_deref().map(esc).unwrap_or("-".into()),
+                    row.application_no
+                        .as_deref()
+                        .map(|no| format!("<a href=\"/staff/applications/{0}\">{0}</a>", esc(no)))
+                        .unwrap_or("-".into()),
                 ],
             )
         })
         .collect();
-    let body = html::table(
-        &[
-            "结束时间 Ended",
-            "自助机 Kiosk",
-            "会话 Session",
-            "身份号码 ID (masked)",
-            "步骤 Step",
-            "原因代码 Reason code",
-            "提示 Prompt shown",
-            "受理编号 Application",
-        ],
-        &rows,
+    let filter = if show_all {
+        "<p id=\"queue-filter\">显示全部，包括群众取消和超时 Showing everything, cancellations and \
+         timeouts included · <a href=\"/staff/referrals\">只看需处理的 Only those to act on</a></p>"
+            .to_owned()
+    } else {
+        format!(
+            "<p id=\"queue-filter\">已隐藏 {hidden} 条群众取消或超时的会话 {hidden} sessions the citizen \
+             cancelled or left to time out are hidden · <a id=\"show-all\" \
+             href=\"/staff/referrals?all=1\">显示全部 Show all</a></p>"
+        )
+    };
+    let body = format!(
+        "{filter}{}",
+        html::table(
+            &[
+                "结束时间 Ended",
+                "自助机 Kiosk",
+                "会话 Session",
+                "身份号码 ID (masked)",
+                "步骤 Step",
+                "原因 Reason",
+                "受理编号 Application",
+            ],
+            &rows,
+        )
     );
     Ok(html::page("转窗口队列 Referral queue", Some(&staff), &body))
 }
@@ -165,18 +213,12 @@ pub async fn referral(
         ),
     ];
     if let Some(referral) = &referral {
-        items.push(("步骤 Step", referral.step.to_string()));
+        let prompt = referral.reason.prompt();
+        items.push(("步骤 Step", labels::step(referral.step)));
+        items.push(("原因 Reason", labels::referral_reason(&referral.reason)));
         items.push((
-            "原因代码 Reason code",
-            format!("<code>{}</code>", esc(&referral.code)),
-        ));
-        items.push((
-            "自助机提示 Prompt shown",
-            format!(
-                "{}<br>{}",
-                esc(&referral.prompt_zh),
-                esc(&referral.prompt_en)
-            ),
+            "自助机提示 Kiosk message",
+            format!("{}<br>{}", esc(prompt.zh), esc(prompt.en)),
         ));
     }
     if let Some(receipt) = &receipt {
@@ -327,8 +369,8 @@ fn application_row(app: &ApplicationRecord) -> (String, Vec<String>) {
             ),
             mask_id(&app.id_number),
             esc(&mask_name(&app.name)),
-            esc(&app.business),
-            esc(&app.status),
+            labels::business(&app.business),
+            labels::application_status(&app.status),
             app.accepted_on.to_string(),
             app.issue_by.to_string(),
         ],
@@ -346,17 +388,9 @@ async fn find_application(state: &AppState, no: &str) -> Result<ApplicationRecor
 /// Where the application's delivery to the population system stands, for the record page.
 fn delivery_fields(delivery: Option<&DeliveryRecord>, business: &str) -> String {
     let Some(delivery) = delivery else {
-        return html::fields(&[(
-            "状态 State",
-            "未上报：会话未完成 not queued: the session has not completed".into(),
-        )]);
+        return html::fields(&[("状态 State", labels::delivery(None).into())]);
     };
-    let state = match delivery.state {
-        DeliveryState::Pending if delivery.attempts == 0 => "待上报 queued",
-        DeliveryState::Pending => "重试中 retrying",
-        DeliveryState::Delivered => "已上报 delivered",
-        DeliveryState::Rejected => "被拒绝，需人工处理 refused: staff must act",
-    };
+    let state = labels::delivery(Some(delivery));
     let mut fields = vec![
         (
             "状态 State",
@@ -415,18 +449,21 @@ pub async fn application(
         ("公民身份号码 ID number", esc(&app.id_number)),
         ("民族代码 Nation code", esc(&app.nation_code)),
         ("住址 Address", esc(&app.address)),
-        ("业务 Business", esc(&app.business)),
-        ("户籍 Household", esc(&app.household)),
+        ("业务 Business", labels::business(&app.business)),
+        ("户籍 Household", labels::household(&app.household)),
         ("手机 Mobile", esc(&app.mobile)),
         ("工本费 Fee (CNY)", app.fee_cny.to_string()),
-        ("新证有效期 New card validity", esc(&app.validity)),
+        (
+            "新证有效期 New card validity",
+            labels::validity(&app.validity),
+        ),
         ("受理日期 Accepted on", app.accepted_on.to_string()),
         ("领证时限 Issue by", app.issue_by.to_string()),
         (
             "边远地区 Remote area",
             if app.remote_area { "是 yes" } else { "否 no" }.into(),
         ),
-        ("状态 Status", esc(&app.status)),
+        ("状态 Status", labels::application_status(&app.status)),
         ("自助机 Kiosk", esc(&app.kiosk_id)),
         ("会话 Session", esc(&app.session_id)),
         ("照片回执 Photo receipt", esc(&app.receipt_code)),
@@ -443,7 +480,7 @@ pub async fn application(
             (
                 String::new(),
                 vec![
-                    esc(finger["position"].as_str().unwrap_or("?")),
+                    labels::finger(finger["position"].as_str().unwrap_or("?")),
                     esc(&finger["quality"].to_string()),
                 ],
             )
@@ -454,7 +491,8 @@ pub async fn application(
         .map(|(kind, _, _)| {
             format!(
                 "<figure style=\"display:inline-block\"><img class=\"capture\" \
-                 src=\"{base}/images/{kind}\" alt=\"{kind}\"><figcaption>{kind}</figcaption></figure>"
+                 src=\"{base}/images/{kind}\" alt=\"{label}\"><figcaption>{label}</figcaption></figure>",
+                label = labels::image(kind)
             )
         })
         .collect();
@@ -465,10 +503,10 @@ pub async fn application(
                 String::new(),
                 vec![
                     p.attempt.to_string(),
-                    esc(&p.method),
+                    labels::payment_method(&p.method),
                     esc(&p.out_trade_no),
                     format!("{:.2}", p.amount_fen as f64 / 100.0),
-                    esc(&p.state),
+                    labels::payment_state(&p.state),
                     p.transaction_id.as_deref().map(esc).unwrap_or_default(),
                     p.paid_at.map(html::time).unwrap_or_default(),
                     if p.void_required {
@@ -501,7 +539,7 @@ pub async fn application(
             (
                 String::new(),
                 vec![
-                    esc(kind),
+                    labels::document(kind),
                     recorded
                         .map(|d| format!("{} B · sha256 {}…", d.size, esc(&d.sha256[..12.min(d.sha256.len())])))
                         .unwrap_or_else(|| "未打印 not printed".into()),
@@ -692,6 +730,55 @@ pub async fn reprint(
             .map_err(|err| StaffError::Internal(err.into()))?,
     );
     Ok(pdf)
+}
+
+/// `GET /staff/today`: the applications accepted today (Asia/Shanghai), for the clerk's office:
+/// masked ID and name, business, status and delivery in words, each linking to its record.
+pub async fn today(State(state): State<AppState>, Extension(staff): Extension<Staff>) -> Page {
+    let today = state.today.today();
+    let accepted = state.store.applications_accepted_on(today).await?;
+    let mut rows = Vec::with_capacity(accepted.len());
+    for app in &accepted {
+        let delivery = state.store.delivery(&app.application_no).await?;
+        rows.push((
+            String::new(),
+            vec![
+                format!(
+                    "<a href=\"/staff/applications/{0}\">{0}</a>",
+                    esc(&app.application_no)
+                ),
+                html::time(app.created_at),
+                mask_id(&app.id_number),
+                esc(&mask_name(&app.name)),
+                labels::business(&app.business),
+                labels::application_status(&app.status),
+                labels::delivery(delivery.as_ref()).to_owned(),
+                esc(&app.kiosk_id),
+            ],
+        ));
+    }
+    let body = format!(
+        "<p>今天 Today {today} · 共 {count} 件 {count} applications</p>{}",
+        html::table(
+            &[
+                "受理编号 Application",
+                "受理时间 Accepted at",
+                "身份号码 ID (masked)",
+                "姓名 Name (masked)",
+                "业务 Business",
+                "状态 Status",
+                "上报人口信息系统 Delivery",
+                "自助机 Kiosk",
+            ],
+            &rows
+        ),
+        count = accepted.len()
+    );
+    Ok(html::page(
+        "今日受理 Today's applications",
+        Some(&staff),
+        &body,
+    ))
 }
 
 /// `GET /staff/deadlines`: applications whose issue-by date is within 7 days or past.

@@ -1,0 +1,220 @@
+//! Words for the codes the console shows (Chinese first, English beside it): businesses,
+//! households, validities, statuses, payments, referral reasons, fingers, documents, deliveries.
+//! The citizen-facing words come from `domain` where it has them (the step-1 and step-2 buttons);
+//! the rest are the office's words. Every function answers HTML-safe text; a code this module
+//! does not know is shown escaped in `<code>`, so a new code is visible rather than hidden.
+
+use domain::rules::{Business, Household, Reason};
+use domain::session::ReferralReason;
+use store::deliveries::{DeliveryRecord, DeliveryState};
+
+use super::html::esc;
+
+fn unknown(code: &str) -> String {
+    format!("<code>{}</code>", esc(code))
+}
+
+fn words(zh: &str, en: &str) -> String {
+    format!("{} {}", esc(zh), esc(en))
+}
+
+/// `expiry_renewal` → 到期换领 Expiry renewal (the step-1 button's words).
+pub fn business(code: &str) -> String {
+    match Business::parse(code) {
+        Some(business) => {
+            let prompt = business.prompt();
+            words(prompt.zh, prompt.en)
+        }
+        None => unknown(code),
+    }
+}
+
+/// `local` → 本市户籍 … (the step-2 button's words).
+pub fn household(code: &str) -> String {
+    match Household::parse(code) {
+        Some(household) => {
+            let prompt = household.prompt();
+            words(prompt.zh, prompt.en)
+        }
+        None => unknown(code),
+    }
+}
+
+/// `NewCardValidity` as stored: `10_years`, `20_years`, `long_term`.
+pub fn validity(code: &str) -> String {
+    match code {
+        "10_years" => words("10年", "10 years"),
+        "20_years" => words("20年", "20 years"),
+        "long_term" => words("长期", "Long-term"),
+        _ => unknown(code),
+    }
+}
+
+/// An application's status: `accepted`, `completed`, `referred`.
+pub fn application_status(code: &str) -> String {
+    match code {
+        "accepted" => words("已受理，办理中", "Accepted, in progress"),
+        "completed" => words("已办结", "Completed"),
+        "referred" => words("已转窗口", "Referred to the window"),
+        _ => unknown(code),
+    }
+}
+
+/// A payment's state as the payment providers name it.
+pub fn payment_state(code: &str) -> String {
+    match code {
+        "NOTPAY" => words("未支付", "Not paid"),
+        "USERPAYING" => words("支付中", "Paying"),
+        "SUCCESS" => words("已支付", "Paid"),
+        "CLOSED" => words("已关闭", "Closed"),
+        "PAYERROR" => words("支付失败", "Failed"),
+        "REVOKED" => words("已撤销", "Voided"),
+        "REFUND" => words("已退款", "Refunded"),
+        _ => unknown(code),
+    }
+}
+
+/// `wechat` or `unionpay`.
+pub fn payment_method(code: &str) -> String {
+    match code {
+        "wechat" => words("微信支付", "WeChat Pay"),
+        "unionpay" => words("银联刷卡", "UnionPay card"),
+        _ => unknown(code),
+    }
+}
+
+/// Why a session was sent to the window, in the office's words.
+pub fn referral_reason(reason: &ReferralReason) -> String {
+    let (zh, en) = match reason {
+        ReferralReason::Scope(reason) => scope_reason(*reason),
+        ReferralReason::CardUnreadable => ("旧证无法读取", "The old card could not be read"),
+        ReferralReason::ReceiptNotFound => ("未找到照片回执", "Photo receipt not found"),
+        ReferralReason::PhotoUnusable => ("现场照片不合格", "No usable live photo"),
+        ReferralReason::FaceMismatch => ("人像比对未通过", "Face comparison failed"),
+        ReferralReason::FingerprintFailed => ("指纹采集失败", "Fingerprints not captured"),
+        ReferralReason::PaymentFailed => ("缴费未成功", "Payment failed"),
+        ReferralReason::PrinterFault => ("打印故障", "Printer fault"),
+        ReferralReason::ServiceUnavailable => {
+            ("系统或设备无响应", "The center or a device did not answer")
+        }
+        ReferralReason::Cancelled => ("群众取消办理", "Cancelled by the citizen"),
+        ReferralReason::Timeout => ("长时间无操作", "Timed out: no activity"),
+    };
+    words(zh, en)
+}
+
+fn scope_reason(reason: Reason) -> (&'static str, &'static str) {
+    match reason {
+        Reason::NotFound => ("人口信息系统无此人记录", "No population record"),
+        Reason::RecordNotNormal => (
+            "户籍状态非正常（注销、死亡、迁出）",
+            "Record not in force (cancelled, deceased, moved out)",
+        ),
+        Reason::Under16 => ("未满16周岁", "Under 16"),
+        Reason::HouseholdOutsideProvince => {
+            ("户籍不在本省", "Household registered outside the province")
+        }
+        Reason::WrongHouseholdChoice => ("户籍类型选择有误", "Wrong household type chosen"),
+        Reason::NotFloatingRegistered => (
+            "省内异地户籍，未在本市办理居住登记",
+            "Registered elsewhere in the province, no residence registration in the city",
+        ),
+        Reason::CardMismatch => (
+            "所读证件号码与输入不符",
+            "The card read carries another number",
+        ),
+        Reason::NotInRenewalWindow => ("不在换领期内", "Not within the renewal window"),
+        Reason::NoHistoryPhoto => ("无历史证件照片", "No historical photo to compare with"),
+        Reason::ApplicationInProgress => ("已有在办申请", "An application is already in progress"),
+    }
+}
+
+/// The step a session was at, with its name.
+pub fn step(step: u8) -> String {
+    let name = match step {
+        1 => ("选择业务", "business"),
+        2 => ("选择户籍", "household"),
+        3 => ("身份号码或读卡", "ID number or card"),
+        4 => ("信息核对", "details"),
+        5 => ("受理条件", "eligibility"),
+        6 => ("照片回执", "photo receipt"),
+        7 => ("人像比对", "face comparison"),
+        8 => ("手机号码", "mobile number"),
+        9 => ("指纹", "fingerprints"),
+        10 => ("签名", "signature"),
+        11 => ("缴费", "payment"),
+        12 => ("打印", "printing"),
+        _ => return format!("第 {step} 步 Step {step}"),
+    };
+    format!("第 {step} 步 {} · Step {step} {}", name.0, name.1)
+}
+
+/// A finger by its stable name (`right_index` …).
+pub fn finger(code: &str) -> String {
+    let (zh, en) = match code {
+        "right_thumb" => ("右手拇指", "Right thumb"),
+        "right_index" => ("右手食指", "Right index finger"),
+        "right_middle" => ("右手中指", "Right middle finger"),
+        "right_ring" => ("右手环指", "Right ring finger"),
+        "right_little" => ("右手小指", "Right little finger"),
+        "left_thumb" => ("左手拇指", "Left thumb"),
+        "left_index" => ("左手食指", "Left index finger"),
+        "left_middle" => ("左手中指", "Left middle finger"),
+        "left_ring" => ("左手环指", "Left ring finger"),
+        "left_little" => ("左手小指", "Left little finger"),
+        _ => return unknown(code),
+    };
+    words(zh, en)
+}
+
+/// A printed document kind (`crate::paper::DOCUMENT_KINDS`).
+pub fn document(kind: &str) -> String {
+    match kind {
+        "certificate" => words("领取凭证", "Collection certificate"),
+        "form" => words("申请表", "Application form"),
+        "notice" => words("告知书", "Notice"),
+        _ => unknown(kind),
+    }
+}
+
+/// An image kind of the record page.
+pub fn image(kind: &str) -> &'static str {
+    match kind {
+        "live_photo" => "现场照片 Live photo",
+        "certified_photo" => "回执照片 Certified photo",
+        "signature" => "签名 Signature",
+        "fingerprint_image_1" => "指纹图像 1 Fingerprint image 1",
+        "fingerprint_image_2" => "指纹图像 2 Fingerprint image 2",
+        _ => "图像 Image",
+    }
+}
+
+/// Where an application's delivery to the population system stands, in one phrase.
+pub fn delivery(delivery: Option<&DeliveryRecord>) -> &'static str {
+    match delivery {
+        None => "未上报：会话未完成 not queued: the session has not completed",
+        Some(d) => match d.state {
+            DeliveryState::Pending if d.attempts == 0 => "待上报 queued",
+            DeliveryState::Pending => "重试中 retrying",
+            DeliveryState::Delivered => "已上报 delivered",
+            DeliveryState::Rejected => "被拒绝，需人工处理 refused: staff must act",
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn known_codes_become_words_and_unknown_ones_stay_visible() {
+        assert_eq!(business("expiry_renewal"), "到期换领 Expiry renewal");
+        assert_eq!(validity("10_years"), "10年 10 years");
+        assert_eq!(payment_state("PAYERROR"), "支付失败 Failed");
+        assert_eq!(payment_state("<x>"), "<code>&lt;x&gt;</code>");
+        assert_eq!(
+            referral_reason(&ReferralReason::parse("under_16").unwrap()),
+            "未满16周岁 Under 16"
+        );
+    }
+}
