@@ -1,8 +1,9 @@
 //! Enrolment of two fingers for the new card (DOMAIN.md section 1, step 9), as a state machine
 //! with no I/O: the caller captures a press, hands the image in, and is told what to ask for next.
 //!
-//! A finger takes up to [`EnrolConfig::presses_per_finger`] presses. Presses that fail quality are
-//! set aside; as soon as two passing presses match each other the finger is enrolled with the best
+//! A finger takes up to [`EnrolConfig::presses_per_finger`] passing presses and
+//! [`EnrolConfig::poor_presses_per_finger`] that fail quality. Presses that fail quality are
+//! set aside (a smudge costs no passing press); as soon as two passing presses match each other the finger is enrolled with the best
 //! of the passing presses that match another one. When the citizen's record holds a template of
 //! that finger from the last application, the enrolled press must match it too. Two fingers are
 //! taken: right and left index by default, or the configured substitutes, in order, for fingers
@@ -18,7 +19,7 @@ use thiserror::Error;
 use crate::grey::GreyImage;
 use crate::matcher::{compare, MatchConfig};
 use crate::minutiae::extract;
-use crate::quality::{assess, QualityConfig, QualityReason, QualityReport};
+use crate::quality::{assess, QualityConfig, QualityMetrics, QualityReason, QualityReport};
 use crate::template::Template;
 
 /// A finger, numbered as ISO/IEC 19794-2 finger position codes.
@@ -94,8 +95,11 @@ pub struct EnrolConfig {
     pub fingers: [Finger; 2],
     /// Fingers taken instead, in this order, of one that is missing or injured.
     pub substitutes: Vec<Finger>,
-    /// Presses allowed per finger.
+    /// Passing presses allowed per finger (presses that fail quality do not count).
     pub presses_per_finger: u8,
+    /// Presses that fail quality allowed per finger before it fails; the kiosk takes it from the
+    /// session's `fingerprint_tries`, which decides the referral.
+    pub poor_presses_per_finger: u8,
     /// The quality check of each press.
     pub quality: QualityConfig,
     /// The matching of presses with each other and with the last application's templates.
@@ -115,6 +119,7 @@ impl Default for EnrolConfig {
                 Finger::LeftRing,
             ],
             presses_per_finger: 3,
+            poor_presses_per_finger: 3,
             quality: QualityConfig::default(),
             matching: MatchConfig::default(),
         }
@@ -267,6 +272,8 @@ pub struct Enrolment {
     previous: Vec<Template>,
     current: usize,
     presses: u8,
+    /// Presses of the current finger that failed quality.
+    poor: u8,
     good: Vec<Good>,
     failed: Vec<QualityReason>,
     enrolled: Vec<EnrolledFinger>,
@@ -310,6 +317,7 @@ impl Enrolment {
             previous,
             current: 0,
             presses: 0,
+            poor: 0,
             good: Vec::new(),
             failed: Vec::new(),
             enrolled: Vec::new(),
@@ -358,13 +366,46 @@ impl Enrolment {
                 template,
             });
         } else {
+            self.poor += 1;
             self.failed.extend(quality.reasons.iter().copied());
         }
+        self.after_press(finger, quality)
+    }
+
+    /// A press the module itself refused before any image (R30x `06` image too messy, `07` too
+    /// few feature points): it counts as a press that failed quality for `reason`.
+    pub fn poor_press(&mut self, reason: QualityReason) -> Step {
+        if let Some(outcome) = &self.outcome {
+            return Step::Done(outcome.clone());
+        }
+        let finger = self.fingers[self.current];
+        self.presses += 1;
+        self.poor += 1;
+        self.failed.push(reason);
+        let quality = QualityReport {
+            score: 0,
+            passed: false,
+            reasons: vec![reason],
+            metrics: QualityMetrics {
+                contact_area: 0.0,
+                ridge_area: 0.0,
+                clarity: 0.0,
+                contrast: 0.0,
+                coherence: 0.0,
+                offset: 0.0,
+            },
+        };
+        self.after_press(finger, quality)
+    }
+
+    /// What comes after a press of `finger` of `quality`, once it is counted.
+    fn after_press(&mut self, finger: Finger, quality: QualityReport) -> Step {
         match self.settle(finger) {
             Some(Ok(enrolled)) => {
                 self.enrolled.push(enrolled);
                 self.current += 1;
                 self.presses = 0;
+                self.poor = 0;
                 self.good.clear();
                 self.failed.clear();
                 if self.current == self.fingers.len() {
@@ -392,7 +433,8 @@ impl Enrolment {
     /// press (`None`).
     fn settle(&self, finger: Finger) -> Option<Result<EnrolledFinger, FailureReason>> {
         let threshold = self.config.matching.threshold;
-        let last_press = self.presses >= self.config.presses_per_finger;
+        let last_press = self.good.len() >= usize::from(self.config.presses_per_finger)
+            || self.poor >= self.config.poor_presses_per_finger;
         // Best score of each passing press against the others.
         let mut consistency = vec![0u8; self.good.len()];
         for i in 0..self.good.len() {
@@ -524,6 +566,49 @@ mod tests {
             Enrolment::new(config, &[], Vec::new()).unwrap_err(),
             EnrolError::NoPresses
         );
+    }
+
+    fn sensor_press(finger: u64, k: u32, kind: crate::PressKind) -> GreyImage {
+        crate::MasterFinger::generate(finger)
+            .impression(k, kind)
+            .quantised_4bit()
+    }
+
+    // Issue 15: a smudge between two passing presses used up the finger's three presses.
+    #[test]
+    fn poor_presses_do_not_use_up_the_passing_ones() {
+        use crate::PressKind::{Good, Smudged};
+        let mut e = Enrolment::new(EnrolConfig::default(), &[], Vec::new()).unwrap();
+        let steps: Vec<Step> = [(0, Smudged), (1, Good), (2, Smudged)]
+            .into_iter()
+            .map(|(k, kind)| e.press(&sensor_press(21, k, kind)))
+            .collect();
+        assert!(
+            steps.iter().all(|s| matches!(s, Step::PressAgain { .. })),
+            "{steps:?}"
+        );
+        assert_eq!(
+            e.press(&sensor_press(21, 3, Good)),
+            Step::NextFinger(Finger::LeftIndex)
+        );
+        // A press the module refused counts as a poor one.
+        let mut e = Enrolment::new(EnrolConfig::default(), &[], Vec::new()).unwrap();
+        assert!(matches!(
+            e.poor_press(QualityReason::Smudged),
+            Step::PressAgain { presses: 1, .. }
+        ));
+        e.poor_press(QualityReason::Smudged);
+        assert!(matches!(
+            e.poor_press(QualityReason::Smudged),
+            Step::Done(EnrolOutcome::Failed(_))
+        ));
+        // The third poor press of a finger ends it.
+        let mut e = Enrolment::new(EnrolConfig::default(), &[], Vec::new()).unwrap();
+        let last = [0, 1, 2]
+            .map(|k| e.press(&sensor_press(22, k, Smudged)))
+            .into_iter()
+            .last();
+        assert!(matches!(last, Some(Step::Done(EnrolOutcome::Failed(_)))));
     }
 
     #[test]

@@ -68,6 +68,24 @@ pub struct ReceiptRequest {
 pub struct ReceiptAnswer {
     /// A usable receipt of this citizen: the certified photo is kept under the session.
     pub found: bool,
+    /// Why a receipt gave no photo, so the kiosk says it (absent when `found`, and from centers
+    /// that predate it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<ReceiptRefusal>,
+}
+
+/// Why step 6 found no usable photo (`not_found`, `expired`, `already_used` on the wire). A
+/// receipt of another citizen is `not_found` by design: the answer never tells whether someone
+/// else's receipt exists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReceiptRefusal {
+    /// No receipt with this code for this citizen.
+    NotFound,
+    /// The receipt's validity is over.
+    Expired,
+    /// The receipt was already redeemed by an application.
+    AlreadyUsed,
 }
 
 /// Step 6: looks the receipt up in the photo system (without using it: it is redeemed with the
@@ -82,24 +100,32 @@ pub async fn receipt(
     let code = parse_receipt(&request.receipt)?;
     let sid = open_session(&state, &kiosk, &sid).await?;
     crate::scope::require_accepted(&state, sid.as_str(), &id).await?;
+    // A receipt found stays the session's; one not found is looked up again (resolving does
+    // not use it), so a repeated scan hears the same reason.
     if let Some(stored) = state.store.session_receipt(sid.as_str()).await? {
-        if stored.found || stored.receipt_code == code.as_str() {
+        if stored.found {
             return Ok(Json(ReceiptAnswer {
-                found: stored.found,
+                found: true,
+                reason: None,
             }));
         }
     }
     let today = state.today.today();
     let outcome = state.population.resolve_receipt(&code, &id, today).await?;
-    let (found, photo) = match outcome {
-        ReceiptOutcome::Usable(receipt) => (true, receipt.jpeg),
+    let (found, photo, reason) = match outcome {
+        ReceiptOutcome::Usable(receipt) => (true, receipt.jpeg, None),
         other => {
             tracing::info!(
                 session = sid.as_str(),
                 answer = receipt_answer(&other),
                 "receipt not usable"
             );
-            (false, None)
+            let reason = match other {
+                ReceiptOutcome::Expired { .. } => ReceiptRefusal::Expired,
+                ReceiptOutcome::AlreadyUsed { .. } => ReceiptRefusal::AlreadyUsed,
+                _ => ReceiptRefusal::NotFound,
+            };
+            (false, None, Some(reason))
         }
     };
     let stored = state
@@ -117,6 +143,7 @@ pub async fn receipt(
         .await?;
     Ok(Json(ReceiptAnswer {
         found: stored.found,
+        reason: if stored.found { None } else { reason },
     }))
 }
 

@@ -4,14 +4,20 @@
 use base64::Engine as _;
 use center::client::ClientError;
 use center::payments::CreatePaymentRequest;
-use center::steps::{ApplicationRequest, FacesRequest, FingerJson, ReceiptRequest};
+use center::steps::{
+    ApplicationRequest, FacesRequest, FingerJson, ReceiptAnswer, ReceiptRefusal, ReceiptRequest,
+};
 use center::wire::{CardJson, ScopeRequest};
 use domain::session::{PaymentMethod, ReferralReason, SessionOutcome};
 use popsys::seed::demo;
+use std::sync::Arc;
+use store::testing::TestDatabase;
 use time::macros::date;
 
 use crate::support::{OTHER_KIOSK, OTHER_SECRET};
-use crate::world::{databases, jpeg, new_session, png, world, world_on, World, FACE, STRANGER};
+use crate::world::{
+    databases, jpeg, new_session, png, world, world_on, world_with, World, FACE, STRANGER,
+};
 
 pub fn scope_request() -> ScopeRequest {
     ScopeRequest {
@@ -246,6 +252,97 @@ async fn a_receipt_not_found_can_be_scanned_again_in_the_same_session() {
     // Found is final.
     assert!(world.client.receipt(&sid, &wrong).await.unwrap().found);
     world.finish().await;
+}
+
+/// Steps 2–5 of a damaged-card replacement of `id`, bound to `sid`: accepted.
+async fn scoped_damaged(world: &World, sid: &domain::session::SessionId, id: &str) {
+    let request = ScopeRequest {
+        business: "damaged".into(),
+        household: "local".into(),
+        id: id.into(),
+        card: None,
+    };
+    let scope = world.client.session_scope(sid, &request).await.unwrap();
+    assert_eq!(scope.outcome, "accept", "{id}: {scope:?}");
+}
+
+// Issue 15: a used receipt was answered `found: false` only, and the kiosk said "not found,
+// scan again" forever. Each refusal now says why; another citizen's receipt stays `not_found`
+// by design (the answer must not tell that it exists).
+#[tokio::test]
+async fn a_receipt_without_photo_says_why() {
+    let world = world().await;
+    for (id, receipt, reason) in [
+        (
+            demo::LONG_TERM,
+            demo::RECEIPT_USED,
+            ReceiptRefusal::AlreadyUsed,
+        ),
+        // Another citizen's receipt.
+        (demo::LONG_TERM, demo::RECEIPT, ReceiptRefusal::NotFound),
+        (demo::LONG_TERM, "PS2099010100001", ReceiptRefusal::NotFound),
+    ] {
+        let sid = new_session();
+        scoped_damaged(&world, &sid, id).await;
+        let request = ReceiptRequest {
+            id: id.into(),
+            receipt: receipt.into(),
+        };
+        let answer = world.client.receipt(&sid, &request).await.unwrap();
+        assert_eq!(
+            answer,
+            ReceiptAnswer {
+                found: false,
+                reason: Some(reason)
+            },
+            "{receipt}"
+        );
+        // Scanned again: the same reason, not a bare "not found".
+        let again = world.client.receipt(&sid, &request).await.unwrap();
+        assert_eq!(again.reason, Some(reason), "{receipt} again");
+    }
+    // Found: no reason, and the wire carries none.
+    let sid = new_session();
+    scoped(&world, &sid).await;
+    let found = world
+        .client
+        .receipt(&sid, &receipt_request())
+        .await
+        .unwrap();
+    assert_eq!(
+        found,
+        ReceiptAnswer {
+            found: true,
+            reason: None
+        }
+    );
+    world.finish().await;
+
+    // Two days after its 180 days, the demo receipt has expired.
+    let later = world_with(TestDatabase::sqlite().await.unwrap(), |state| {
+        state.today = Arc::new(|| date!(2027 - 06 - 01));
+    })
+    .await;
+    let sid = new_session();
+    scoped(&later, &sid).await;
+    let answer = later
+        .client
+        .receipt(&sid, &receipt_request())
+        .await
+        .unwrap();
+    assert_eq!(answer.reason, Some(ReceiptRefusal::Expired), "{answer:?}");
+    later.finish().await;
+
+    let wire = serde_json::to_value(&found).unwrap();
+    assert_eq!(wire, serde_json::json!({ "found": true }));
+    let refused = ReceiptAnswer {
+        found: false,
+        reason: Some(ReceiptRefusal::AlreadyUsed),
+    };
+    assert_eq!(
+        serde_json::to_value(&refused).unwrap(),
+        serde_json::json!({ "found": false, "reason": "already_used" })
+    );
 }
 
 #[tokio::test]

@@ -88,6 +88,19 @@ pub const PHOTO_RECEIPT_NOT_FOUND: Prompt = prompt(
     "未查询到您的照片回执信息，请确认后重新扫描。",
     "No photo matches this receipt; please check it and scan again.",
 );
+/// The receipt was already redeemed by an application (DOMAIN.md section 11).
+pub const PHOTO_RECEIPT_USED: Prompt = prompt(
+    "该照片回执已使用，请联系照相馆或工作人员。",
+    "This photo receipt has already been used; please ask the photo studio or the staff.",
+);
+/// The receipt's validity is over (DOMAIN.md section 11).
+pub const PHOTO_RECEIPT_EXPIRED: Prompt = prompt(
+    "该照片回执已过期，请重新拍摄证件照。",
+    "This photo receipt has expired; please have a new ID photo taken.",
+);
+// DOMAIN.md section 11 also gives "receipt of another person" (该照片回执不属于您…). The center
+// deliberately answers such a receipt as not found, so a scan never tells whether someone
+// else's receipt exists; the kiosk shows PHOTO_RECEIPT_NOT_FOUND for it.
 
 // Step 7: live photo.
 
@@ -117,6 +130,30 @@ pub const FINGERPRINT_FAILED: Prompt = prompt(
     "指纹信息采集失败，请到户政窗口办理。",
     "Fingerprint information collection failed, please go to the household administration window.",
 );
+/// A poor press (smudged, partial, too light): try the same finger again (DOMAIN.md section 11).
+pub const FINGERPRINT_POOR_PRESS: Prompt = prompt(
+    "指纹图像不清晰，请抬起手指后重新按压。",
+    "The fingerprint was not clear; lift your finger and press again.",
+);
+/// Which finger to place, a template: `{finger}` and `{n}` are filled by [`place_finger`]
+/// (DOMAIN.md section 11).
+pub const PLACE_FINGER_OF_TWO: Prompt = prompt(
+    "请将{finger}平放在指纹采集器上（第{n}枚，共2枚）",
+    "Place your {finger} flat on the sensor ({n} of 2)",
+);
+
+/// [`PLACE_FINGER_OF_TWO`] filled in: `finger` is the finger's name in both languages, `n` 1 or 2.
+pub fn place_finger(finger: Prompt, n: u8) -> (String, String) {
+    let fill = |template: &str, name: &str| {
+        template
+            .replace("{finger}", name)
+            .replace("{n}", &n.to_string())
+    };
+    (
+        fill(PLACE_FINGER_OF_TWO.zh, finger.zh),
+        fill(PLACE_FINGER_OF_TWO.en, finger.en),
+    )
+}
 
 // Step 11: payment.
 

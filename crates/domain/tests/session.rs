@@ -6,10 +6,10 @@ use domain::rules::{
     Business, CardExpiry, CardOnReader, Decision, Household, NewCardValidity, Reason,
 };
 use domain::session::{
-    local, Command, Document, Event, FaceScores, FaceThresholds, FingerprintFailure, InvalidEvent,
-    Millis, PaymentMethod, PaymentResult, PortraitApplication, PrintResult, ReceiptAnswer,
-    ReceiptCode, ReferralReason, Screen, Session, SessionConfig, SessionId, SessionOutcome,
-    Transition,
+    local, Command, Document, Event, FaceScores, FaceThresholds, Finger, FingerPress,
+    FingerprintFailure, InvalidEvent, Millis, PaymentMethod, PaymentResult, PortraitApplication,
+    PressProblem, PrintResult, ReceiptAnswer, ReceiptCode, ReferralReason, Screen, Session,
+    SessionConfig, SessionId, SessionOutcome, Transition, TypedId,
 };
 use domain::{CitizenId, MobileNumber};
 use proptest::prelude::*;
@@ -397,6 +397,7 @@ fn card_carrying_another_number_has_its_own_prompt_then_refers() {
         business: Business::ExpiryRenewal,
         portrait_form: false,
         error: Some(prompts::CARD_MISMATCH),
+        typed: None,
     };
     assert_eq!(t.last().expect("transitions").screen, expected);
     // Second mismatch: still the prompt; third: referral with the rules' code.
@@ -429,13 +430,24 @@ fn check_keypad(input: &str, expected: Prompt) {
         Event::HouseholdChosen(Household::Local),
     ]);
     let t = kiosk.send(Event::IdNumberEntered(input.to_owned()));
+    let Screen::IdNumber {
+        business,
+        portrait_form,
+        error,
+        typed,
+    } = t.screen
+    else {
+        panic!("{input}: {:?}", t.screen)
+    };
     assert_eq!(
-        t.screen,
-        Screen::IdNumber {
-            business: Business::Damaged,
-            portrait_form: false,
-            error: Some(expected)
-        },
+        (business, portrait_form, error),
+        (Business::Damaged, false, Some(expected)),
+        "{input}"
+    );
+    // What was typed stays on the screen.
+    assert_eq!(
+        typed.map(|t| t.text),
+        Some(input.trim().to_owned()),
         "{input}"
     );
     assert!(t.commands.is_empty());
@@ -483,7 +495,8 @@ fn lost_applicant_prints_the_portrait_form_and_leaves() {
         Screen::IdNumber {
             business: Business::Lost,
             portrait_form: true,
-            error: None
+            error: None,
+            typed: None,
         }
     );
     assert_eq!(t[3].screen, Screen::PortraitFormChecking);
@@ -519,11 +532,21 @@ fn first_time_applicant_prints_the_portrait_form() {
         Event::Confirm,
         Event::PrintResult(PrintResult::PrinterFault),
     ]);
-    assert_eq!(t[1].screen, Screen::PortraitFormNumber { error: None });
+    assert_eq!(
+        t[1].screen,
+        Screen::PortraitFormNumber {
+            error: None,
+            typed: None
+        }
+    );
     assert_eq!(
         t[2].screen,
         Screen::PortraitFormNumber {
-            error: Some(local::ID_LENGTH)
+            error: Some(local::ID_LENGTH),
+            typed: Some(TypedId {
+                text: "123".to_owned(),
+                wrong: None,
+            }),
         }
     );
     assert_eq!(
@@ -560,7 +583,10 @@ fn portrait_form_prints_only_after_the_masked_identity_is_confirmed() {
     let ways: [(Vec<Event>, Screen); 2] = [
         (
             vec![start(), Event::PortraitFormChosen],
-            Screen::PortraitFormNumber { error: None },
+            Screen::PortraitFormNumber {
+                error: None,
+                typed: None,
+            },
         ),
         (
             vec![
@@ -572,6 +598,7 @@ fn portrait_form_prints_only_after_the_masked_identity_is_confirmed() {
                 business: Business::Lost,
                 portrait_form: true,
                 error: None,
+                typed: None,
             },
         ),
     ];
@@ -625,7 +652,13 @@ fn portrait_form_of_a_number_without_a_record_is_refused_like_step_5() {
         Event::Confirm,
     ]);
     assert_eq!(t[3].screen, portrait_confirm(None));
-    assert_eq!(t[4].screen, Screen::PortraitFormNumber { error: None });
+    assert_eq!(
+        t[4].screen,
+        Screen::PortraitFormNumber {
+            error: None,
+            typed: None
+        }
+    );
     let refused = t.last().expect("transitions");
     assert_eq!(
         refused.screen,
@@ -706,7 +739,8 @@ fn portrait_path_resumes_safely() {
         Screen::IdNumber {
             business: Business::Lost,
             portrait_form: true,
-            error: None
+            error: None,
+            typed: None,
         }
     );
 
@@ -773,7 +807,8 @@ fn confirm_shows_masked_number_and_masked_compound_surname() {
         Screen::IdNumber {
             business: Business::Lost,
             portrait_form: true,
-            error: None
+            error: None,
+            typed: None,
         }
     );
 }
@@ -1016,7 +1051,297 @@ fn mobile_invalid_or_mismatched_is_entered_again() {
     let t = kiosk.send(mobile("19912345678", "199-1234-5678"));
     assert_eq!(
         (t.screen, t.commands),
-        (Screen::Fingerprints, vec![Command::CaptureFingerprints])
+        (
+            Screen::Fingerprints {
+                finger: Finger::RightIndex,
+                number: 1,
+                error: None,
+                problem: None,
+            },
+            vec![Command::CaptureFingerprints]
+        )
+    );
+}
+
+/// A kiosk on the fingerprint screen (step 9) of a damaged-card replacement.
+fn at_fingerprints(config: SessionConfig) -> Kiosk {
+    let mut events = through_step_10(Business::Damaged);
+    events.truncate(events.len() - 2);
+    let mut kiosk = Kiosk::with(config);
+    kiosk.walk(&events);
+    kiosk
+}
+
+fn press(number: u8, finger: Finger, press: FingerPress) -> Event {
+    Event::FingerprintPress {
+        number,
+        finger,
+        press,
+    }
+}
+
+fn finger_screen(finger: Finger, number: u8, problem: Option<PressProblem>) -> Screen {
+    Screen::Fingerprints {
+        finger,
+        number,
+        error: problem.map(|_| prompts::FINGERPRINT_POOR_PRESS),
+        problem,
+    }
+}
+
+// Issue 15: one smudged press ended the session with the step-9 failure; it must ask again,
+// with the reason, naming the finger and "1 of 2".
+#[test]
+fn a_poor_press_asks_for_the_same_finger_again_with_the_reason() {
+    let mut kiosk = at_fingerprints(SessionConfig::default());
+    let t = kiosk.send(press(1, Finger::RightIndex, FingerPress::Asked));
+    assert_eq!(t.screen, finger_screen(Finger::RightIndex, 1, None));
+    let smudged = Some(PressProblem::Smudged);
+    let t = kiosk.send(press(
+        1,
+        Finger::RightIndex,
+        FingerPress::Poor(PressProblem::Smudged),
+    ));
+    assert_eq!(
+        (&t.screen, t.commands.len()),
+        (&finger_screen(Finger::RightIndex, 1, smudged), 0)
+    );
+    assert_eq!(t.screen.error(), Some(prompts::FINGERPRINT_POOR_PRESS));
+    assert_eq!(
+        prompts::FINGERPRINT_POOR_PRESS.zh,
+        "指纹图像不清晰，请抬起手指后重新按压。"
+    );
+    // Asked again for the same finger: the reason stays until a press passes.
+    let t = kiosk.send(press(1, Finger::RightIndex, FingerPress::Asked));
+    assert_eq!(t.screen, finger_screen(Finger::RightIndex, 1, smudged));
+    let t = kiosk.send(press(1, Finger::RightIndex, FingerPress::Passed));
+    assert_eq!(t.screen, finger_screen(Finger::RightIndex, 1, None));
+    let t = kiosk.send(press(2, Finger::LeftIndex, FingerPress::Asked));
+    assert_eq!(t.screen, finger_screen(Finger::LeftIndex, 2, None));
+    let t = kiosk.send(Event::FingerprintsCaptured);
+    assert_eq!(t.screen, Screen::Signature);
+}
+
+#[test]
+fn the_third_poor_press_of_a_finger_refers_at_step_9() {
+    let mut kiosk = at_fingerprints(SessionConfig::default());
+    let partial = press(
+        1,
+        Finger::RightIndex,
+        FingerPress::Poor(PressProblem::Partial),
+    );
+    let light = press(
+        1,
+        Finger::RightIndex,
+        FingerPress::Poor(PressProblem::TooLight),
+    );
+    kiosk.send(partial.clone());
+    let t = kiosk.send(light);
+    assert_eq!(
+        t.screen,
+        finger_screen(Finger::RightIndex, 1, Some(PressProblem::TooLight))
+    );
+    let t = kiosk.send(partial);
+    assert_eq!(
+        t.screen,
+        Screen::Referred {
+            step: 9,
+            prompt: prompts::FINGERPRINT_FAILED
+        }
+    );
+    assert_eq!(
+        t.commands,
+        end(referred(9, ReferralReason::FingerprintFailed))
+    );
+}
+
+#[test]
+fn each_finger_has_its_own_tries() {
+    let mut kiosk = at_fingerprints(SessionConfig::default());
+    let smudged = FingerPress::Poor(PressProblem::Smudged);
+    kiosk.send(press(1, Finger::RightIndex, smudged));
+    kiosk.send(press(1, Finger::RightIndex, smudged));
+    // The second finger starts afresh, without the first one's reason.
+    let t = kiosk.send(press(2, Finger::LeftIndex, FingerPress::Asked));
+    assert_eq!(t.screen, finger_screen(Finger::LeftIndex, 2, None));
+    kiosk.send(press(2, Finger::LeftIndex, smudged));
+    let t = kiosk.send(press(2, Finger::LeftIndex, smudged));
+    assert_eq!(t.screen.name(), "fingerprints");
+    let t = kiosk.send(press(2, Finger::LeftIndex, smudged));
+    assert_eq!(t.screen.name(), "referred");
+    // A passing press does not give tries back.
+    let mut kiosk = at_fingerprints(SessionConfig::default());
+    kiosk.send(press(1, Finger::RightIndex, smudged));
+    kiosk.send(press(1, Finger::RightIndex, FingerPress::Passed));
+    kiosk.send(press(1, Finger::RightIndex, smudged));
+    let t = kiosk.send(press(1, Finger::RightIndex, smudged));
+    assert_eq!(t.screen.name(), "referred");
+}
+
+#[test]
+fn fingerprint_tries_are_configurable() {
+    let config = SessionConfig {
+        fingerprint_tries: 1,
+        ..SessionConfig::default()
+    };
+    let mut kiosk = at_fingerprints(config);
+    let t = kiosk.send(press(
+        1,
+        Finger::RightIndex,
+        FingerPress::Poor(PressProblem::Smudged),
+    ));
+    assert_eq!(t.screen.name(), "referred");
+    assert_eq!(SessionConfig::default().fingerprint_tries, 3);
+    // A configuration written before the setting existed reads the default.
+    let mut json = serde_json::to_value(SessionConfig::default()).expect("serialize");
+    json.as_object_mut()
+        .expect("object")
+        .remove("fingerprint_tries");
+    let config: SessionConfig = serde_json::from_value(json).expect("deserialize");
+    assert_eq!(config.fingerprint_tries, 3);
+}
+
+#[test]
+fn a_finger_number_other_than_1_or_2_is_refused() {
+    let mut kiosk = at_fingerprints(SessionConfig::default());
+    let error = kiosk
+        .try_send(press(3, Finger::RightIndex, FingerPress::Asked))
+        .expect_err("refused");
+    assert_eq!(error.event, "fingerprint_press");
+}
+
+#[test]
+fn poor_presses_survive_a_restart() {
+    let mut kiosk = at_fingerprints(SessionConfig::default());
+    let smudged = press(
+        1,
+        Finger::RightIndex,
+        FingerPress::Poor(PressProblem::Smudged),
+    );
+    kiosk.send(smudged.clone());
+    kiosk.send(smudged.clone());
+    let json = serde_json::to_string(&kiosk.session.snapshot()).expect("serialize");
+    let (mut resumed, t) = Session::resume(
+        SessionConfig::default(),
+        serde_json::from_str(&json).expect("deserialize"),
+        Millis(5),
+    );
+    assert_eq!(
+        t.screen,
+        finger_screen(Finger::RightIndex, 1, Some(PressProblem::Smudged))
+    );
+    assert!(t.commands.contains(&Command::CaptureFingerprints));
+    let t = resumed.handle(smudged, Millis(6)).expect("fits");
+    assert_eq!(t.screen.name(), "referred");
+}
+
+// Issue 15: a used receipt was reported as "not found, scan again" forever.
+#[test]
+fn used_and_expired_receipts_get_their_own_message() {
+    let (mut kiosk, _) = walk(&through_step_5(Business::Damaged, Household::Local));
+    for (answer, prompt) in [
+        (ReceiptAnswer::AlreadyUsed, prompts::PHOTO_RECEIPT_USED),
+        (ReceiptAnswer::Expired, prompts::PHOTO_RECEIPT_EXPIRED),
+    ] {
+        kiosk.send(Event::ReceiptScanned(RECEIPT.to_owned()));
+        let t = kiosk.send(Event::ReceiptAnswer(answer));
+        assert_eq!(
+            (t.screen, t.commands),
+            (
+                Screen::ScanReceipt {
+                    error: Some(prompt)
+                },
+                vec![]
+            )
+        );
+    }
+    assert_eq!(
+        prompts::PHOTO_RECEIPT_USED.zh,
+        "该照片回执已使用，请联系照相馆或工作人员。"
+    );
+    assert_eq!(
+        prompts::PHOTO_RECEIPT_EXPIRED.zh,
+        "该照片回执已过期，请重新拍摄证件照。"
+    );
+    // They count as scans without a photo.
+    kiosk.send(Event::ReceiptScanned(RECEIPT.to_owned()));
+    let t = kiosk.send(Event::ReceiptAnswer(ReceiptAnswer::AlreadyUsed));
+    assert_eq!(
+        t.commands,
+        end(referred(6, ReferralReason::ReceiptNotFound))
+    );
+}
+
+/// The keypad screen after `input`: what was typed and the marked characters.
+fn typed_after(input: &str) -> Option<TypedId> {
+    let (mut kiosk, _) = walk(&[
+        start(),
+        Event::BusinessChosen(Business::Damaged),
+        Event::HouseholdChosen(Household::Local),
+    ]);
+    match kiosk.send(Event::IdNumberEntered(input.to_owned())).screen {
+        Screen::IdNumber { typed, .. } => typed,
+        other => panic!("{input}: {other:?}"),
+    }
+}
+
+// Issue 15: a wrong check digit emptied all 18 characters.
+#[test]
+fn a_wrong_id_number_stays_typed_with_the_wrong_characters_marked() {
+    let wrong_check = "320104200012100045";
+    let typed = typed_after(wrong_check).expect("kept");
+    assert_eq!(typed.text, wrong_check);
+    assert_eq!(typed.wrong, Some(17..18));
+    assert_eq!(
+        typed.parts(),
+        (
+            "32010420001210004".to_owned(),
+            "5".to_owned(),
+            String::new()
+        )
+    );
+    assert_eq!(
+        typed_after("999999200012100044").expect("kept").wrong,
+        Some(0..6)
+    );
+    assert_eq!(
+        typed_after("320104200013400044").expect("kept").wrong,
+        Some(6..14)
+    );
+    assert_eq!(
+        typed_after("3201042000X2100044").expect("kept").wrong,
+        Some(10..11)
+    );
+    assert_eq!(typed_after("3201042000").expect("kept").wrong, None);
+    // The correction goes on as usual and the typed text does not follow.
+    let (mut kiosk, _) = walk(&[
+        start(),
+        Event::BusinessChosen(Business::Damaged),
+        Event::HouseholdChosen(Household::Local),
+        Event::IdNumberEntered(wrong_check.to_owned()),
+    ]);
+    assert_eq!(
+        kiosk.send(Event::IdNumberEntered(ID.to_owned())).screen,
+        Screen::Checking
+    );
+}
+
+#[test]
+fn the_portrait_form_keypad_keeps_the_wrong_number_too() {
+    let (_, t) = walk(&[
+        start(),
+        Event::PortraitFormChosen,
+        Event::PortraitFormRequested("320104200012100045".to_owned()),
+    ]);
+    assert_eq!(
+        t[2].screen,
+        Screen::PortraitFormNumber {
+            error: Some(local::ID_CHECK_DIGIT),
+            typed: Some(TypedId {
+                text: "320104200012100045".to_owned(),
+                wrong: Some(17..18),
+            }),
+        }
     );
 }
 
@@ -1474,6 +1799,9 @@ fn any_event() -> impl Strategy<Value = Event> {
         Event::ReceiptScanned("?".to_owned()),
         Event::ReceiptAnswer(ReceiptAnswer::Found),
         Event::ReceiptAnswer(ReceiptAnswer::NotFound),
+        Event::ReceiptAnswer(ReceiptAnswer::Expired),
+        Event::ReceiptAnswer(ReceiptAnswer::AlreadyUsed),
+        Event::IdNumberEntered("320104200012100045".to_owned()),
         Event::TakePhoto,
         Event::PhotoCaptured,
         Event::PhotoUnusable,
@@ -1481,6 +1809,19 @@ fn any_event() -> impl Strategy<Value = Event> {
         scores(10.0, 90.0),
         mobile("13800138000", "13800138000"),
         mobile("13800138000", "1"),
+        press(1, Finger::RightIndex, FingerPress::Asked),
+        press(1, Finger::RightIndex, FingerPress::Passed),
+        press(
+            1,
+            Finger::RightIndex,
+            FingerPress::Poor(PressProblem::Smudged),
+        ),
+        press(
+            2,
+            Finger::LeftIndex,
+            FingerPress::Poor(PressProblem::Partial),
+        ),
+        press(3, Finger::LeftIndex, FingerPress::Asked),
         Event::FingerprintsCaptured,
         Event::FingerprintsFailed {
             reason: FingerprintFailure::NoFinger,

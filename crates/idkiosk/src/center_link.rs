@@ -8,13 +8,13 @@ use base64::Engine as _;
 use center::client::{CenterClient, ClientError};
 use center::paper::{IdentityRequest, PortraitRequest};
 use center::payments::{CreatePaymentRequest, PaymentAnswer, PosReport};
-use center::steps::{ApplicationRequest, FacesRequest, FingerJson, ReceiptRequest};
+use center::steps::{ApplicationRequest, FacesRequest, FingerJson, ReceiptRefusal, ReceiptRequest};
 use center::wire::{CardJson, ScopeRequest as ScopeJson, ScopeResponse};
 use domain::id::CitizenId;
 use domain::rules::{Decision, NewCardValidity, Reason};
 use domain::session::{
-    FaceScores, PaymentMethod, PortraitApplication, ReceiptCode, ScopeRequest, SessionId,
-    SessionOutcome,
+    FaceScores, PaymentMethod, PortraitApplication, ReceiptAnswer, ReceiptCode, ScopeRequest,
+    SessionId, SessionOutcome,
 };
 use kiosk::center_api::{
     ApplicationRecord, CenterApi, CenterError, DocumentKind, PayState, PaymentOrder, PosResult,
@@ -85,6 +85,17 @@ impl kiosk::fleet::FleetApi for CenterLink {
             .and_then(serde_json::from_value)
             .map(Some)
             .map_err(|_| refused("configuration"))
+    }
+}
+
+/// The center's step-6 answer in domain terms; a refusal without a reason (an older center) is
+/// "not found".
+fn receipt_answer(found: bool, reason: Option<ReceiptRefusal>) -> ReceiptAnswer {
+    match (found, reason) {
+        (true, _) => ReceiptAnswer::Found,
+        (false, Some(ReceiptRefusal::Expired)) => ReceiptAnswer::Expired,
+        (false, Some(ReceiptRefusal::AlreadyUsed)) => ReceiptAnswer::AlreadyUsed,
+        (false, Some(ReceiptRefusal::NotFound) | None) => ReceiptAnswer::NotFound,
     }
 }
 
@@ -189,17 +200,13 @@ impl CenterApi for CenterLink {
         session: &SessionId,
         id: &CitizenId,
         receipt: &ReceiptCode,
-    ) -> Result<bool, CenterError> {
+    ) -> Result<ReceiptAnswer, CenterError> {
         let body = ReceiptRequest {
             id: id.as_str().to_owned(),
             receipt: receipt.as_str().to_owned(),
         };
-        Ok(self
-            .client
-            .receipt(session, &body)
-            .await
-            .map_err(failed)?
-            .found)
+        let answer = self.client.receipt(session, &body).await.map_err(failed)?;
+        Ok(receipt_answer(answer.found, answer.reason))
     }
 
     async fn verify_faces(

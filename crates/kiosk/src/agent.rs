@@ -20,7 +20,7 @@ use devices::{
 use domain::prompts::Prompt;
 use domain::session::{
     Command, Document, Event, FingerprintFailure, Millis, PaymentMethod, PaymentResult,
-    PrintResult, ReceiptAnswer, Screen, Session, SessionConfig, SessionId,
+    PrintResult, Screen, Session, SessionConfig, SessionId,
 };
 use time::Date;
 use tokio::sync::{mpsc, watch, Notify};
@@ -89,7 +89,6 @@ enum Internal {
 enum Hint {
     WechatCode(Option<String>),
     PhotoProblem(Option<Prompt>),
-    Finger(Option<String>),
     Fingers(Vec<FingerQuality>),
 }
 
@@ -333,7 +332,6 @@ impl Agent {
                 match hint {
                     Hint::WechatCode(url) => self.extras.wechat_code_url = url,
                     Hint::PhotoProblem(prompt) => self.extras.photo_problem = prompt,
-                    Hint::Finger(name) => self.extras.finger = name,
                     Hint::Fingers(qualities) => self.state.fingers = qualities,
                 }
                 self.publish();
@@ -558,8 +556,7 @@ impl Agent {
                 };
                 self.spawn_task("center", async move {
                     Some(match retry(|| center.receipt(&sid, &id, &receipt)).await {
-                        Ok(true) => Event::ReceiptAnswer(ReceiptAnswer::Found),
-                        Ok(false) => Event::ReceiptAnswer(ReceiptAnswer::NotFound),
+                        Ok(answer) => Event::ReceiptAnswer(answer),
                         Err(_) => Event::CenterUnavailable,
                     })
                 });
@@ -618,19 +615,26 @@ impl Agent {
             Command::CaptureFingerprints => {
                 let Some(sid) = sid else { return };
                 let scanner = self.ports.fingerprint.clone();
-                let config = self.config.enrol.clone();
+                // The session decides the referral; the enrolment gives up no earlier.
+                let config = biometrics::EnrolConfig {
+                    poor_presses_per_finger: self.config.session.fingerprint_tries,
+                    ..self.config.enrol.clone()
+                };
                 let outbox = self.outbox.clone();
-                let hint = self.hint_sender();
                 let internal = self.internal.clone();
                 let generation = self.generation;
                 self.spawn_task("fingers", async move {
-                    let result = enrol_fingers(scanner.as_ref(), &config, |finger| {
-                        hint(Hint::Finger(Some(finger.to_owned())));
-                        // Each press is the citizen at work: the inactivity timer restarts.
-                        let _ = internal.send(Internal::Event(generation, Event::Activity));
-                    })
-                    .await;
-                    hint(Hint::Finger(None));
+                    let result =
+                        enrol_fingers(scanner.as_ref(), &config, |number, finger, press| {
+                            // Each report is the citizen at work: the inactivity timer restarts.
+                            let event = Event::FingerprintPress {
+                                number,
+                                finger,
+                                press,
+                            };
+                            let _ = internal.send(Internal::Event(generation, event));
+                        })
+                        .await;
                     match result {
                         Ok(fingers) => {
                             let mut kept = Ok(());

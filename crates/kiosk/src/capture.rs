@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use biometrics::quality::QualityReason;
 use biometrics::{EnrolConfig, EnrolOutcome, Enrolment, GreyImage, Step};
 use devices::protocol::card_reader::text::{CardDate, ValidUntil};
 use devices::protocol::card_reader::CardData;
@@ -10,7 +11,7 @@ use devices::FingerprintScanner;
 use domain::id::CitizenId;
 use domain::prompts::Prompt;
 use domain::rules::{CardExpiry, CardOnReader};
-use domain::session::FingerprintFailure;
+use domain::session::{Finger, FingerPress, FingerprintFailure, PressProblem};
 use face::{crop_id_photo, CropConfig, DecodeLimits, FaceEngine, Picture, QualityConfig};
 use time::Date;
 
@@ -131,12 +132,42 @@ pub struct FingersFailed {
     pub detail: String,
 }
 
-/// Enrols two fingers from the scanner (up to the configured presses each); `on_finger` is told
-/// which finger to ask for before each press.
+/// After a poor press, the time the citizen has to read why and lift the finger before the
+/// scanner looks again (a finger left on the glass would otherwise be captured, poorly, again).
+pub const LIFT_PAUSE: std::time::Duration = std::time::Duration::from_millis(1500);
+
+/// Why a press was poor, in the session's terms: what the citizen can do better.
+pub fn press_problem(reason: QualityReason) -> PressProblem {
+    match reason {
+        QualityReason::Smudged => PressProblem::Smudged,
+        QualityReason::Partial | QualityReason::TooLittleRidgeArea => PressProblem::Partial,
+        QualityReason::Blank | QualityReason::LowContrast => PressProblem::TooLight,
+    }
+}
+
+/// The module's own refusal of a press the citizen can redo: `06` image too messy (a smudged
+/// finger) and `07` too few feature points (a partial or light press). Anything else is the
+/// device's fault.
+pub fn module_poor_press(error: &devices::FingerprintError) -> Option<QualityReason> {
+    match error.code()?.code() {
+        0x06 => Some(QualityReason::Smudged),
+        0x07 => Some(QualityReason::Partial),
+        _ => None,
+    }
+}
+
+/// The session's name of an enrolment finger.
+pub fn session_finger(finger: biometrics::Finger) -> Finger {
+    Finger::parse(&position_code(finger)).unwrap_or_default()
+}
+
+/// Enrols two fingers from the scanner; `on_press(number, finger, press)` is told which finger
+/// (1 or 2) the scanner waits for before each press, and how each press went, so the session
+/// can count poor presses and refer when they are used up.
 pub async fn enrol_fingers(
     scanner: &dyn FingerprintScanner,
     config: &EnrolConfig,
-    mut on_finger: impl FnMut(&str),
+    mut on_press: impl FnMut(u8, Finger, FingerPress),
 ) -> Result<Fingers, FingersFailed> {
     let mut enrolment =
         Enrolment::new(config.clone(), &[], Vec::new()).map_err(|e| FingersFailed {
@@ -147,9 +178,26 @@ pub async fn enrol_fingers(
     let mut attempts: u8 = 0;
     let mut no_finger_in_a_row = 0;
     while let Some(finger) = enrolment.finger() {
-        on_finger(&format!("{} {}", finger.name_zh(), finger.name()));
+        let number = if enrolment.fingers()[0] == finger {
+            1
+        } else {
+            2
+        };
+        let named = session_finger(finger);
+        on_press(number, named, FingerPress::Asked);
         let image = match scanner.capture().await {
             Ok(image) => image,
+            Err(e) if module_poor_press(&e).is_some() => {
+                let reason = module_poor_press(&e).unwrap_or(QualityReason::Smudged);
+                no_finger_in_a_row = 0;
+                attempts = attempts.saturating_add(1);
+                on_press(number, named, FingerPress::Poor(press_problem(reason)));
+                if let Step::Done(_) = enrolment.poor_press(reason) {
+                    break;
+                }
+                tokio::time::sleep(LIFT_PAUSE).await;
+                continue;
+            }
             Err(devices::FingerprintError::NoFinger) => {
                 no_finger_in_a_row += 1;
                 if no_finger_in_a_row >= 3 {
@@ -176,7 +224,21 @@ pub async fn enrol_fingers(
             attempts,
             detail: e.to_string(),
         })?;
-        if let Step::Done(_) = enrolment.press(&grey) {
+        let step = enrolment.press(&grey);
+        match &step {
+            Step::PressAgain { quality, .. } if !quality.passed => {
+                let reason = quality
+                    .reasons
+                    .first()
+                    .copied()
+                    .unwrap_or(QualityReason::Smudged);
+                on_press(number, named, FingerPress::Poor(press_problem(reason)));
+                tokio::time::sleep(LIFT_PAUSE).await;
+            }
+            Step::Done(EnrolOutcome::Failed(_)) => {}
+            _ => on_press(number, named, FingerPress::Passed),
+        }
+        if let Step::Done(_) = step {
             break;
         }
     }

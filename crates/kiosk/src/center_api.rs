@@ -6,8 +6,8 @@ use async_trait::async_trait;
 use domain::id::CitizenId;
 use domain::rules::Decision;
 use domain::session::{
-    Application, FaceScores, PaymentMethod, PortraitApplication, ReceiptCode, ScopeRequest,
-    SessionId, SessionOutcome,
+    Application, FaceScores, PaymentMethod, PortraitApplication, ReceiptAnswer, ReceiptCode,
+    ScopeRequest, SessionId, SessionOutcome,
 };
 use serde::{Deserialize, Serialize};
 
@@ -170,13 +170,14 @@ pub trait CenterApi: Send + Sync {
         session: &SessionId,
         request: &ScopeRequest,
     ) -> Result<ScopeAnswer, CenterError>;
-    /// Step 6: whether a certified photo carries `receipt`.
+    /// Step 6: whether a certified photo carries `receipt`, and if not why (not found, which
+    /// includes another citizen's receipt; expired; already used).
     async fn receipt(
         &self,
         session: &SessionId,
         id: &CitizenId,
         receipt: &ReceiptCode,
-    ) -> Result<bool, CenterError>;
+    ) -> Result<ReceiptAnswer, CenterError>;
     /// Step 7: compares the certified and live photos with the historical one.
     async fn verify_faces(
         &self,

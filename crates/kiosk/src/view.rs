@@ -32,8 +32,6 @@ pub struct ViewExtras {
     /// Step 7: why the last live photo was refused (face too small, blurred, …), more specific
     /// than the screen's error.
     pub photo_problem: Option<domain::prompts::Prompt>,
-    /// Step 9: the finger to place now (`right_index`, …).
-    pub finger: Option<String>,
 }
 
 impl View {

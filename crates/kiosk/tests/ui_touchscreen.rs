@@ -8,7 +8,7 @@ use axum::http::{header, Request, StatusCode};
 use axum::Router;
 use domain::prompts::{self, Prompt};
 use domain::rules::{Business, Household, NewCardValidity};
-use domain::session::{local, PaymentMethod, Screen};
+use domain::session::{local, Finger, PaymentMethod, PressProblem, Screen, TypedId};
 use http_body_util::BodyExt;
 use kiosk::ui::{labels, router};
 use kiosk::view::{ActionError, ActionRequest, AgentHandle, UiAction, View, ViewExtras};
@@ -188,6 +188,7 @@ fn every_screen() -> Vec<(Screen, Vec<Prompt>, Vec<&'static str>)> {
                 business: Business::Lost,
                 portrait_form: true,
                 error: Some(local::ID_CHECK_DIGIT),
+                typed: None,
             },
             vec![labels::ENTER_ID_NUMBER, labels::PRINT_PORTRAIT_FORM],
             vec![
@@ -205,12 +206,16 @@ fn every_screen() -> Vec<(Screen, Vec<Prompt>, Vec<&'static str>)> {
                 business: Business::Damaged,
                 portrait_form: false,
                 error: None,
+                typed: None,
             },
             vec![labels::ENTER_ID_NUMBER, labels::CONFIRM],
             vec![r#"data-testid="id-number-confirm""#],
         ),
         (
-            Screen::PortraitFormNumber { error: None },
+            Screen::PortraitFormNumber {
+                error: None,
+                typed: None,
+            },
             vec![labels::PRINT_PORTRAIT_FORM],
             vec![r#"data-testid="portrait-form-requested""#],
         ),
@@ -344,7 +349,7 @@ fn every_screen() -> Vec<(Screen, Vec<Prompt>, Vec<&'static str>)> {
             ],
         ),
         (
-            Screen::Fingerprints,
+            fingerprints(Finger::RightIndex, 1, None),
             vec![labels::PLACE_FINGER],
             vec![r#"data-testid="picture-fingerprints""#],
         ),
@@ -455,7 +460,7 @@ fn covered(screen: &Screen) -> &'static str {
         | Screen::CapturingPhoto
         | Screen::ComparingFaces
         | Screen::Mobile { .. }
-        | Screen::Fingerprints
+        | Screen::Fingerprints { .. }
         | Screen::Signature
         | Screen::Payment { .. }
         | Screen::Paying { .. }
@@ -473,7 +478,10 @@ fn assert_prompt(html: &str, prompt: Prompt, screen: &str) {
         prompt.zh
     );
     assert!(
-        html.contains(&format!(r#"<span class="en">{}</span>"#, prompt.en)),
+        html.contains(&format!(
+            r#"<span class="en" lang="en">{}</span>"#,
+            prompt.en
+        )),
         "{screen}: English {:?} missing",
         prompt.en
     );
@@ -683,36 +691,139 @@ async fn extras_camera_qr_application_number_offline() {
     assert_prompt(&html, labels::APPLICATION_NO, "finished");
 }
 
+fn fingerprints(finger: Finger, number: u8, problem: Option<PressProblem>) -> Screen {
+    Screen::Fingerprints {
+        finger,
+        number,
+        error: problem.map(|_| prompts::FINGERPRINT_POOR_PRESS),
+        problem,
+    }
+}
+
+// Issue 15: the agent sent "右手食指 right_index" and the label lookup only knew `right_index`,
+// so the screen never said which finger, nor "1 / 2".
 #[tokio::test]
-async fn fingerprints_name_the_finger_the_scanner_waits_for() {
+async fn fingerprints_name_the_finger_and_count_it_of_two() {
     let kiosk = Kiosk::new();
     let html = kiosk
         .page(
-            Screen::Fingerprints,
-            ViewExtras {
-                finger: Some("left_index".into()),
-                ..ViewExtras::default()
-            },
+            fingerprints(Finger::RightIndex, 1, None),
+            ViewExtras::default(),
         )
         .await;
     assert!(
-        html.contains(r#"data-testid="finger" data-finger="left_index""#),
+        html.contains(r#"data-testid="finger" data-finger="right_index" data-number="1""#),
         "{html}"
     );
-    assert!(html.contains("请放置左手食指"));
-    assert!(html.contains("Place your left index finger"));
-    // A name the UI does not know is left out, never shown raw.
+    assert!(
+        html.contains("请将右手食指平放在指纹采集器上（第1枚，共2枚）"),
+        "{html}"
+    );
+    assert!(html.contains("Place your right index finger flat on the sensor (1 of 2)"));
+    assert!(
+        html.contains(r#"data-testid="finger-count">1 / 2<"#),
+        "{html}"
+    );
+    assert!(!html.contains(r#"data-testid="press-problem""#));
     let html = kiosk
         .page(
-            Screen::Fingerprints,
-            ViewExtras {
-                finger: Some("<toe>".into()),
-                ..ViewExtras::default()
-            },
+            fingerprints(Finger::LeftIndex, 2, None),
+            ViewExtras::default(),
         )
         .await;
-    assert!(!html.contains(r#"data-testid="finger""#));
-    assert!(!html.contains("toe"));
+    assert!(html.contains("请将左手食指平放在指纹采集器上（第2枚，共2枚）"));
+    assert!(html.contains(r#"data-testid="finger-count">2 / 2<"#));
+}
+
+#[tokio::test]
+async fn a_poor_press_shows_the_prompt_and_the_reason() {
+    let kiosk = Kiosk::new();
+    let html = kiosk
+        .page(
+            fingerprints(Finger::RightIndex, 1, Some(PressProblem::Smudged)),
+            ViewExtras::default(),
+        )
+        .await;
+    for text in [
+        prompts::FINGERPRINT_POOR_PRESS.zh,
+        prompts::FINGERPRINT_POOR_PRESS.en,
+        local::PRESS_SMUDGED.zh,
+        local::PRESS_SMUDGED.en,
+    ] {
+        assert!(html.contains(text), "{text}: {html}");
+    }
+    assert!(html.contains(r#"data-testid="press-problem""#));
+    assert!(html.contains(r#"data-testid="finger-count">1 / 2<"#));
+}
+
+// Issue 15: a wrong check digit emptied all 18 characters.
+#[tokio::test]
+async fn a_refused_id_number_stays_typed_with_the_wrong_character_marked() {
+    let kiosk = Kiosk::new();
+    let typed = Some(TypedId {
+        text: "320104200012100045".into(),
+        wrong: Some(17..18),
+    });
+    let html = kiosk
+        .page(
+            Screen::IdNumber {
+                business: Business::Damaged,
+                portrait_form: false,
+                error: Some(local::ID_CHECK_DIGIT),
+                typed: typed.clone(),
+            },
+            ViewExtras::default(),
+        )
+        .await;
+    assert!(html.contains(r#"value="320104200012100045""#), "{html}");
+    assert!(
+        html.contains(r#"32010420001210004<mark data-testid="typed-id-wrong">5</mark>"#),
+        "{html}"
+    );
+    let html = kiosk
+        .page(
+            Screen::PortraitFormNumber {
+                error: Some(local::ID_CHECK_DIGIT),
+                typed,
+            },
+            ViewExtras::default(),
+        )
+        .await;
+    assert!(html.contains(r#"value="320104200012100045""#));
+    assert!(html.contains(r#"data-testid="typed-id-wrong">5</mark>"#));
+    // Nothing refused: an empty field and no marks.
+    let html = kiosk
+        .page(
+            Screen::IdNumber {
+                business: Business::Damaged,
+                portrait_form: false,
+                error: None,
+                typed: None,
+            },
+            ViewExtras::default(),
+        )
+        .await;
+    assert!(html.contains(r#"maxlength="18" value="""#));
+    assert!(!html.contains("typed-id"));
+}
+
+#[tokio::test]
+async fn used_and_expired_receipts_show_their_own_prompt() {
+    let kiosk = Kiosk::new();
+    for prompt in [prompts::PHOTO_RECEIPT_USED, prompts::PHOTO_RECEIPT_EXPIRED] {
+        let html = kiosk
+            .page(
+                Screen::ScanReceipt {
+                    error: Some(prompt),
+                },
+                ViewExtras::default(),
+            )
+            .await;
+        assert!(
+            html.contains(prompt.zh) && html.contains(prompt.en),
+            "{html}"
+        );
+    }
 }
 
 #[tokio::test]

@@ -5,9 +5,10 @@ use serde::{Deserialize, Serialize};
 use time::Date;
 
 use super::{
-    local, persist, Application, Command, Document, Event, Millis, PaymentMethod, PaymentResult,
-    PortraitApplication, PrintResult, ReceiptAnswer, ReceiptCode, ReferralReason, ScopeRequest,
-    Screen, SessionConfig, SessionId, SessionOutcome,
+    local, persist, Application, Command, Document, Event, Finger, FingerPress, Millis,
+    PaymentMethod, PaymentResult, PortraitApplication, PressProblem, PrintResult, ReceiptAnswer,
+    ReceiptCode, ReferralReason, ScopeRequest, Screen, SessionConfig, SessionId, SessionOutcome,
+    TypedId,
 };
 use crate::id::{CitizenId, IdError, IdField};
 use crate::mask::mask_name;
@@ -58,6 +59,9 @@ pub(super) struct Running {
     deadline: Millis,
     /// The inactivity countdown is showing.
     countdown: bool,
+    /// The ID number refused on the keypad screen, shown again to correct.
+    #[serde(default)]
+    typed: Option<TypedId>,
 }
 
 /// Failed attempts so far, bounded by the config.
@@ -78,11 +82,15 @@ pub(super) enum Notice {
     CardUnreadable,
     CardMismatch,
     ReceiptNotFound,
+    ReceiptExpired,
+    ReceiptUsed,
     PhotoUnusable,
     MobileInvalid,
     MobileMismatch,
     PaymentDeclined,
     PaymentExpired,
+    /// A poor fingerprint press; the reason is in [`FingerProgress::problem`].
+    PoorPress,
 }
 
 /// [`IdField`] as stored data.
@@ -107,12 +115,39 @@ impl Notice {
             Notice::CardUnreadable => prompts::CARD_UNREADABLE,
             Notice::CardMismatch => prompts::CARD_MISMATCH,
             Notice::ReceiptNotFound => prompts::PHOTO_RECEIPT_NOT_FOUND,
+            Notice::ReceiptExpired => prompts::PHOTO_RECEIPT_EXPIRED,
+            Notice::ReceiptUsed => prompts::PHOTO_RECEIPT_USED,
             Notice::PhotoUnusable => local::PHOTO_UNUSABLE,
             Notice::MobileInvalid => prompts::MOBILE_INVALID,
             Notice::MobileMismatch => prompts::MOBILE_MISMATCH,
             Notice::PaymentDeclined => local::PAYMENT_DECLINED,
             Notice::PaymentExpired => local::PAYMENT_EXPIRED,
+            Notice::PoorPress => prompts::FINGERPRINT_POOR_PRESS,
         }
+    }
+
+    /// The refused entry with the characters at fault marked, for an ID number notice.
+    fn typed(self, text: &str) -> Option<TypedId> {
+        let text = text.trim();
+        let wrong = match self {
+            Notice::IdFirstGeneration | Notice::Id(IdProblem::Length) => None,
+            // The first character that is neither a digit nor a final X.
+            Notice::Id(IdProblem::Characters) => {
+                let last = text.chars().count().saturating_sub(1);
+                text.chars()
+                    .enumerate()
+                    .position(|(i, c)| !(c.is_ascii_digit() || (i == last && c == 'X')))
+                    .map(|i| i..i + 1)
+            }
+            Notice::Id(IdProblem::Region) => Some(0..6),
+            Notice::Id(IdProblem::BirthDate) => Some(6..14),
+            Notice::Id(IdProblem::CheckDigit) => Some(17..18),
+            _ => return None,
+        };
+        Some(TypedId {
+            text: text.to_owned(),
+            wrong,
+        })
     }
 
     /// The field the parser named; a 15-digit first-generation number gets its own message.
@@ -306,6 +341,8 @@ enum Stage {
     },
     Fingerprints {
         filed: Filed,
+        #[serde(default)]
+        progress: FingerProgress,
     },
     Signature {
         filed: Filed,
@@ -322,6 +359,29 @@ enum Stage {
         filed: Filed,
         method: PaymentMethod,
     },
+}
+
+/// Step 9 so far: the finger asked for and its poor presses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+struct FingerProgress {
+    finger: Finger,
+    /// 1 or 2.
+    number: u8,
+    /// Poor presses of this finger.
+    poor: u8,
+    /// Why the last press was poor; `None` after a passing one.
+    problem: Option<PressProblem>,
+}
+
+impl Default for FingerProgress {
+    fn default() -> FingerProgress {
+        FingerProgress {
+            finger: Finger::RightIndex,
+            number: 1,
+            poor: 0,
+            problem: None,
+        }
+    }
 }
 
 /// Which timer a stage arms.
@@ -360,8 +420,9 @@ impl Stage {
                 business: *business,
                 portrait_form: *business == Business::Lost,
                 error,
+                typed: None,
             },
-            Stage::PortraitFormNumber => Screen::PortraitFormNumber { error },
+            Stage::PortraitFormNumber => Screen::PortraitFormNumber { error, typed: None },
             Stage::PortraitFormChecking { .. } => Screen::PortraitFormChecking,
             Stage::PortraitFormConfirm {
                 id, masked_name, ..
@@ -388,7 +449,12 @@ impl Stage {
             Stage::CapturingPhoto { .. } => Screen::CapturingPhoto,
             Stage::ComparingFaces { .. } => Screen::ComparingFaces,
             Stage::Mobile { .. } => Screen::Mobile { error },
-            Stage::Fingerprints { .. } => Screen::Fingerprints,
+            Stage::Fingerprints { progress, .. } => Screen::Fingerprints {
+                finger: progress.finger,
+                number: progress.number,
+                error,
+                problem: progress.problem,
+            },
             Stage::Signature { .. } => Screen::Signature,
             Stage::Payment { filed } => Screen::Payment {
                 fee_cny: filed.case.terms.fee_cny,
@@ -526,7 +592,15 @@ impl State {
                 step: running.stage.step(),
                 seconds: config.countdown_ms / 1000,
             },
-            State::Running(running) => running.stage.screen(running.error.map(Notice::prompt)),
+            State::Running(running) => {
+                let mut screen = running.stage.screen(running.error.map(Notice::prompt));
+                if let Screen::IdNumber { typed, .. } | Screen::PortraitFormNumber { typed, .. } =
+                    &mut screen
+                {
+                    typed.clone_from(&running.typed);
+                }
+                screen
+            }
         }
     }
 
@@ -550,6 +624,7 @@ impl State {
                         attempts: Attempts::default(),
                         deadline: now.plus(config.inactivity_timeout_ms),
                         countdown: false,
+                        typed: None,
                     };
                     Ok((
                         State::Running(Box::new(running)),
@@ -661,6 +736,10 @@ impl Running {
             }
             _ => {}
         }
+        let typed_text = match &event {
+            Event::IdNumberEntered(text) | Event::PortraitFormRequested(text) => Some(text.clone()),
+            _ => None,
+        };
         let mut attempts = self.attempts;
         let next = self.stage_next(config, &mut attempts, event)?;
         Ok(match next {
@@ -674,6 +753,10 @@ impl Running {
                     Kind::Awaiting => config.service_timeout_ms,
                     Kind::Paying => config.payment_timeout_ms,
                 });
+                let typed = match (&typed_text, error) {
+                    (Some(text), Some(notice)) => notice.typed(text),
+                    _ => None,
+                };
                 let running = Running {
                     session_id: self.session_id.clone(),
                     today: self.today,
@@ -682,6 +765,7 @@ impl Running {
                     attempts,
                     deadline,
                     countdown: false,
+                    typed,
                 };
                 (State::Running(Box::new(running)), commands)
             }
@@ -759,6 +843,7 @@ impl Running {
                             attempts,
                             deadline: now.plus(config.inactivity_timeout_ms),
                             countdown: false,
+                            typed: None,
                         };
                         (State::Running(Box::new(running)), commands)
                     }
@@ -1067,7 +1152,9 @@ impl Running {
                         },
                         vec![Command::FetchCertifiedPhoto { receipt }],
                     ),
-                    Err(_) => receipt_not_found(config, attempts, case, step),
+                    Err(_) => {
+                        receipt_refused(config, attempts, case, step, Notice::ReceiptNotFound)
+                    }
                 }
             }
             (
@@ -1080,8 +1167,13 @@ impl Running {
                 },
                 Vec::new(),
             ),
-            (Stage::FetchingPhoto { case, .. }, Event::ReceiptAnswer(ReceiptAnswer::NotFound)) => {
-                receipt_not_found(config, attempts, case, step)
+            (Stage::FetchingPhoto { case, .. }, Event::ReceiptAnswer(answer)) => {
+                let notice = match answer {
+                    ReceiptAnswer::Expired => Notice::ReceiptExpired,
+                    ReceiptAnswer::AlreadyUsed => Notice::ReceiptUsed,
+                    ReceiptAnswer::NotFound | ReceiptAnswer::Found => Notice::ReceiptNotFound,
+                };
+                receipt_refused(config, attempts, case, step, notice)
             }
 
             (Stage::LivePhoto { case, receipt }, Event::TakePhoto) => go(
@@ -1139,6 +1231,7 @@ impl Running {
                                 receipt: receipt.clone(),
                                 mobile,
                             },
+                            progress: FingerProgress::default(),
                         },
                         vec![Command::CaptureFingerprints],
                     ),
@@ -1147,7 +1240,46 @@ impl Running {
                 }
             }
 
-            (Stage::Fingerprints { filed }, Event::FingerprintsCaptured) => go(
+            (
+                Stage::Fingerprints { filed, progress },
+                Event::FingerprintPress {
+                    number,
+                    finger,
+                    press,
+                },
+            ) if (1..=2).contains(&number) => {
+                let mut progress = *progress;
+                if (progress.number, progress.finger) != (number, finger) {
+                    // Each finger has its own tries.
+                    progress = FingerProgress {
+                        finger,
+                        number,
+                        poor: 0,
+                        problem: None,
+                    };
+                }
+                match press {
+                    FingerPress::Asked => {}
+                    FingerPress::Passed => progress.problem = None,
+                    FingerPress::Poor(problem) => {
+                        progress.poor = progress.poor.saturating_add(1);
+                        progress.problem = Some(problem);
+                    }
+                }
+                if progress.poor >= config.fingerprint_tries && progress.problem.is_some() {
+                    refer(step, ReferralReason::FingerprintFailed, Vec::new())
+                } else {
+                    Next::Go {
+                        stage: Stage::Fingerprints {
+                            filed: filed.clone(),
+                            progress,
+                        },
+                        error: progress.problem.map(|_| Notice::PoorPress),
+                        commands: Vec::new(),
+                    }
+                }
+            }
+            (Stage::Fingerprints { filed, .. }, Event::FingerprintsCaptured) => go(
                 Stage::Signature {
                     filed: filed.clone(),
                 },
@@ -1331,11 +1463,14 @@ fn checking(applicant: Applicant) -> Next {
     )
 }
 
-fn receipt_not_found(
+/// A receipt that gives no photo (not found, expired, used): scan another, with the reason,
+/// until the allowed scans are used up.
+fn receipt_refused(
     config: &SessionConfig,
     attempts: &mut Attempts,
     case: &Case,
     step: u8,
+    notice: Notice,
 ) -> Next {
     attempts.receipt = attempts.receipt.saturating_add(1);
     if attempts.receipt >= config.receipt_attempts {
@@ -1343,7 +1478,7 @@ fn receipt_not_found(
     } else {
         Next::Go {
             stage: Stage::ScanReceipt { case: case.clone() },
-            error: Some(Notice::ReceiptNotFound),
+            error: Some(notice),
             commands: Vec::new(),
         }
     }

@@ -69,6 +69,10 @@ pub struct SessionConfig {
     pub photo_attempts: u8,
     /// Payment attempts declined or expired, before referral (3).
     pub payment_attempts: u8,
+    /// Poor presses (smudged, partial, too light) of one finger, before the step-9 referral
+    /// (3); each one before that asks for the same finger again with the reason.
+    #[serde(default = "default_fingerprint_tries")]
+    pub fingerprint_tries: u8,
     /// The face comparison thresholds of DOMAIN.md section 6.
     pub face: FaceThresholds,
 }
@@ -85,9 +89,14 @@ impl Default for SessionConfig {
             receipt_attempts: 3,
             photo_attempts: 3,
             payment_attempts: 3,
+            fingerprint_tries: default_fingerprint_tries(),
             face: FaceThresholds::default(),
         }
     }
+}
+
+fn default_fingerprint_tries() -> u8 {
+    3
 }
 
 /// Similarity thresholds on the calibrated 0–100 scale; a score must be strictly above.
@@ -187,8 +196,144 @@ impl PaymentMethod {
 pub enum ReceiptAnswer {
     /// The certified photo was fetched; the agent keeps it for the comparison.
     Found,
-    /// No certified photo carries this receipt code.
+    /// No certified photo carries this receipt code. A receipt of another citizen is answered
+    /// this way by design: a scan never tells whether someone else's receipt exists.
     NotFound,
+    /// The receipt's validity is over.
+    Expired,
+    /// The receipt was already redeemed by an application.
+    AlreadyUsed,
+}
+
+/// One of the ten fingers, as step 9 names it to the citizen (`right_index` … on the wire).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[allow(missing_docs)]
+pub enum Finger {
+    RightThumb,
+    #[default]
+    RightIndex,
+    RightMiddle,
+    RightRing,
+    RightLittle,
+    LeftThumb,
+    LeftIndex,
+    LeftMiddle,
+    LeftRing,
+    LeftLittle,
+}
+
+impl Finger {
+    /// Every finger, right hand first.
+    pub const ALL: [Finger; 10] = [
+        Finger::RightThumb,
+        Finger::RightIndex,
+        Finger::RightMiddle,
+        Finger::RightRing,
+        Finger::RightLittle,
+        Finger::LeftThumb,
+        Finger::LeftIndex,
+        Finger::LeftMiddle,
+        Finger::LeftRing,
+        Finger::LeftLittle,
+    ];
+
+    /// The stable name: `right_index`, `left_thumb`, ….
+    pub fn code(self) -> &'static str {
+        match self {
+            Finger::RightThumb => "right_thumb",
+            Finger::RightIndex => "right_index",
+            Finger::RightMiddle => "right_middle",
+            Finger::RightRing => "right_ring",
+            Finger::RightLittle => "right_little",
+            Finger::LeftThumb => "left_thumb",
+            Finger::LeftIndex => "left_index",
+            Finger::LeftMiddle => "left_middle",
+            Finger::LeftRing => "left_ring",
+            Finger::LeftLittle => "left_little",
+        }
+    }
+
+    /// The finger named by [`Finger::code`]; `None` for any other text.
+    pub fn parse(code: &str) -> Option<Finger> {
+        Finger::ALL.into_iter().find(|f| f.code() == code)
+    }
+
+    /// The finger's name for the citizen: 右手食指 / right index finger.
+    pub fn prompt(self) -> Prompt {
+        let (zh, en) = match self {
+            Finger::RightThumb => ("右手拇指", "right thumb"),
+            Finger::RightIndex => ("右手食指", "right index finger"),
+            Finger::RightMiddle => ("右手中指", "right middle finger"),
+            Finger::RightRing => ("右手环指", "right ring finger"),
+            Finger::RightLittle => ("右手小指", "right little finger"),
+            Finger::LeftThumb => ("左手拇指", "left thumb"),
+            Finger::LeftIndex => ("左手食指", "left index finger"),
+            Finger::LeftMiddle => ("左手中指", "left middle finger"),
+            Finger::LeftRing => ("左手环指", "left ring finger"),
+            Finger::LeftLittle => ("左手小指", "left little finger"),
+        };
+        Prompt { zh, en }
+    }
+}
+
+/// Why a press was too poor to use; the citizen can do better by pressing again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PressProblem {
+    /// Blurred or smeared (the module's "image too messy", `06`).
+    Smudged,
+    /// Only part of the finger touched the glass.
+    Partial,
+    /// Too light: almost no contact or a faint print.
+    TooLight,
+}
+
+impl PressProblem {
+    /// The reason shown under the poor-press prompt. **our wording**
+    pub fn prompt(self) -> Prompt {
+        match self {
+            PressProblem::Smudged => local::PRESS_SMUDGED,
+            PressProblem::Partial => local::PRESS_PARTIAL,
+            PressProblem::TooLight => local::PRESS_TOO_LIGHT,
+        }
+    }
+}
+
+/// What the scanner reports about finger `number` (see [`Event::FingerprintPress`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FingerPress {
+    /// The scanner waits for this finger (before each press).
+    Asked,
+    /// The press passed quality.
+    Passed,
+    /// The press was too poor; the citizen is asked to press again.
+    Poor(PressProblem),
+}
+
+/// The ID number as typed, kept after a refusal so the citizen corrects it instead of typing
+/// all 18 characters again; `wrong` marks the characters at fault (by character index).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TypedId {
+    /// What was typed.
+    pub text: String,
+    /// The characters at fault, `start..end`; `None` when no one character is (wrong length).
+    pub wrong: Option<std::ops::Range<usize>>,
+}
+
+impl TypedId {
+    /// The text before the marked characters, the marked ones, and the rest.
+    pub fn parts(&self) -> (String, String, String) {
+        let chars: Vec<char> = self.text.chars().collect();
+        let range = self.wrong.clone().unwrap_or(chars.len()..chars.len());
+        let start = range.start.min(chars.len());
+        let end = range.end.clamp(start, chars.len());
+        (
+            chars[..start].iter().collect(),
+            chars[start..end].iter().collect(),
+            chars[end..].iter().collect(),
+        )
+    }
 }
 
 /// Similarity scores the center computed at step 7 (DOMAIN.md section 6), 0 to 100.
@@ -304,6 +449,17 @@ pub enum Event {
         /// Second entry.
         second: String,
     },
+    /// Step 9: the scanner's report on finger `number` (1 or 2) of the two: asked for, a press
+    /// that passed, or a poor press (which the machine counts against
+    /// [`SessionConfig::fingerprint_tries`]).
+    FingerprintPress {
+        /// 1 or 2.
+        number: u8,
+        /// The finger the scanner waits for.
+        finger: Finger,
+        /// What happened.
+        press: FingerPress,
+    },
     /// Step 9: two fingers captured to quality.
     FingerprintsCaptured,
     /// Step 9: the scanner gave up after its attempts.
@@ -365,6 +521,7 @@ impl Event {
             Event::PhotoUnusable => "photo_unusable",
             Event::FacesCompared(_) => "faces_compared",
             Event::MobileEntered { .. } => "mobile_entered",
+            Event::FingerprintPress { .. } => "fingerprint_press",
             Event::FingerprintsCaptured => "fingerprints_captured",
             Event::FingerprintsFailed { .. } => "fingerprints_failed",
             Event::SignatureCaptured => "signature_captured",
@@ -711,11 +868,15 @@ pub enum Screen {
         portrait_form: bool,
         /// Why the last entry was refused.
         error: Option<Prompt>,
+        /// The refused entry, to correct.
+        typed: Option<TypedId>,
     },
     /// Step 3 (first-time applicant): the keypad, whose only button prints the portrait form.
     PortraitFormNumber {
         /// Why the last entry was refused.
         error: Option<Prompt>,
+        /// The refused entry, to correct.
+        typed: Option<TypedId>,
     },
     /// Step 3 (renewal): place the old card on the reader.
     PlaceCard,
@@ -775,8 +936,17 @@ pub enum Screen {
         /// Why the last entry was refused.
         error: Option<Prompt>,
     },
-    /// Step 9: place the fingers on the scanner.
-    Fingerprints,
+    /// Step 9: place finger `number` of 2 on the scanner.
+    Fingerprints {
+        /// The finger the scanner waits for.
+        finger: Finger,
+        /// 1 or 2.
+        number: u8,
+        /// The poor-press prompt after a poor press.
+        error: Option<Prompt>,
+        /// Why the last press was poor.
+        problem: Option<PressProblem>,
+    },
     /// Step 10: sign on the screen.
     Signature,
     /// Step 11: choose WeChat or UnionPay.
@@ -834,7 +1004,7 @@ impl Screen {
             Screen::ScanReceipt { .. } | Screen::FetchingPhoto => 6,
             Screen::LivePhoto { .. } | Screen::CapturingPhoto | Screen::ComparingFaces => 7,
             Screen::Mobile { .. } => 8,
-            Screen::Fingerprints => 9,
+            Screen::Fingerprints { .. } => 9,
             Screen::Signature => 10,
             Screen::Payment { .. } | Screen::Paying { .. } => 11,
             Screen::Printing | Screen::Finished { .. } => 12,
@@ -852,10 +1022,11 @@ impl Screen {
         match self {
             Screen::Welcome { notice } => *notice,
             Screen::IdNumber { error, .. }
-            | Screen::PortraitFormNumber { error }
+            | Screen::PortraitFormNumber { error, .. }
             | Screen::ScanReceipt { error }
             | Screen::LivePhoto { error }
             | Screen::Mobile { error }
+            | Screen::Fingerprints { error, .. }
             | Screen::Payment { error, .. } => *error,
             Screen::WrongHousehold => Some(Reason::WrongHouseholdChoice.prompt()),
             Screen::Referred { prompt, .. } => Some(*prompt),
@@ -900,7 +1071,7 @@ impl Screen {
             Screen::CapturingPhoto => "capturing_photo",
             Screen::ComparingFaces => "comparing_faces",
             Screen::Mobile { .. } => "mobile",
-            Screen::Fingerprints => "fingerprints",
+            Screen::Fingerprints { .. } => "fingerprints",
             Screen::Signature => "signature",
             Screen::Payment { .. } => "payment",
             Screen::Paying { .. } => "paying",
@@ -1046,6 +1217,21 @@ pub mod local {
     pub const ID_CHECK_DIGIT: Prompt = Prompt {
         zh: "身份证号码的校验码不正确，请重新输入。",
         en: "The check character of the ID number is wrong; please enter it again.",
+    };
+    /// Step 9: why a press was poor: smudged.
+    pub const PRESS_SMUDGED: Prompt = Prompt {
+        zh: "指纹模糊，请擦干净手指，按压时不要移动。",
+        en: "The print was smudged; wipe your finger and keep it still.",
+    };
+    /// Step 9: why a press was poor: only part of the finger.
+    pub const PRESS_PARTIAL: Prompt = Prompt {
+        zh: "只采集到部分指纹，请将手指放在采集器中央。",
+        en: "Only part of the finger was read; place it in the middle of the sensor.",
+    };
+    /// Step 9: why a press was poor: too light.
+    pub const PRESS_TOO_LIGHT: Prompt = Prompt {
+        zh: "按压太轻，请稍用力按压。",
+        en: "The press was too light; press a little harder.",
     };
     /// The live photo failed a quality check.
     pub const PHOTO_UNUSABLE: Prompt = Prompt {

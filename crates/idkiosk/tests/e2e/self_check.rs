@@ -31,6 +31,7 @@ async fn fake_agent(
                 business,
                 portrait_form: business == Business::Lost,
                 error: None,
+                typed: None,
             }),
             UiAction::IdNumber(number) => {
                 let masked = format!("{}********{}", &number[..6], &number[14..]);

@@ -157,7 +157,7 @@ impl<'a> Page<'a> {
                 | Screen::ScanReceipt { .. }
                 | Screen::LivePhoto { .. }
                 | Screen::Mobile { .. }
-                | Screen::Fingerprints
+                | Screen::Fingerprints { .. }
                 | Screen::Signature
                 | Screen::Payment { .. }
                 | Screen::Countdown { .. }
@@ -206,9 +206,47 @@ impl<'a> Page<'a> {
         labels::validity(*validity)
     }
 
-    /// Step 9: the finger the scanner waits for, if the agent named one we know.
-    pub fn finger(&self) -> Option<Prompt> {
-        self.view.extras.finger.as_deref().and_then(labels::finger)
+    /// Step 9: "place your {finger} flat on the sensor ({n} of 2)" filled in (DOMAIN.md
+    /// section 11), with the finger's stable name and its number.
+    pub fn place_finger(&self) -> Option<(String, String, &'static str, u8)> {
+        match &self.view.screen {
+            Screen::Fingerprints { finger, number, .. } => {
+                let (zh, en) = prompts::place_finger(finger.prompt(), *number);
+                Some((zh, en, finger.code(), *number))
+            }
+            _ => None,
+        }
+    }
+
+    /// Step 9: why the last press was poor, under the poor-press prompt.
+    pub fn press_problem(&self) -> Option<Prompt> {
+        match &self.view.screen {
+            Screen::Fingerprints { problem, .. } => problem.map(|p| p.prompt()),
+            _ => None,
+        }
+    }
+
+    /// Steps 3: the refused number split around its marked characters.
+    pub fn typed_parts(&self) -> Option<(String, String, String)> {
+        match &self.view.screen {
+            Screen::IdNumber { typed, .. } | Screen::PortraitFormNumber { typed, .. } => {
+                typed.as_ref().map(|t| t.parts())
+            }
+            _ => None,
+        }
+    }
+
+    /// Step 3: the refused number, to correct on the keypad.
+    pub fn typed_text(&self) -> &str {
+        match &self.view.screen {
+            Screen::IdNumber {
+                typed: Some(typed), ..
+            }
+            | Screen::PortraitFormNumber {
+                typed: Some(typed), ..
+            } => &typed.text,
+            _ => "",
+        }
     }
 
     /// The voice toggle's next value.
@@ -242,7 +280,7 @@ fn instruction(screen: &Screen) -> Option<Prompt> {
         Screen::CapturingPhoto => labels::CAPTURING_PHOTO,
         Screen::ComparingFaces => labels::COMPARING_FACES,
         Screen::Mobile { .. } => labels::MOBILE_FIRST,
-        Screen::Fingerprints => labels::PLACE_FINGER,
+        Screen::Fingerprints { .. } => labels::PLACE_FINGER,
         Screen::Signature => labels::SIGN_HERE,
         Screen::Payment { .. } => labels::CHOOSE_PAYMENT,
         Screen::Paying {

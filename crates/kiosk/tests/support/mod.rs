@@ -23,8 +23,8 @@ use devices::{
 };
 use domain::id::CitizenId;
 use domain::session::{
-    FaceScores, PaymentMethod, PortraitApplication, ReceiptCode, ScopeRequest, SessionConfig,
-    SessionId, SessionOutcome,
+    FaceScores, PaymentMethod, PortraitApplication, ReceiptAnswer, ReceiptCode, ScopeRequest,
+    SessionConfig, SessionId, SessionOutcome,
 };
 use kiosk::agent::{AgentConfig, Ports};
 use kiosk::capture::{PhotoCropper, PhotoRefused};
@@ -71,7 +71,7 @@ impl CenterApi for OfflineCenter {
         _: &SessionId,
         _: &CitizenId,
         _: &ReceiptCode,
-    ) -> Result<bool, CenterError> {
+    ) -> Result<ReceiptAnswer, CenterError> {
         offline()
     }
     async fn verify_faces(
