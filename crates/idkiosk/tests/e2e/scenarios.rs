@@ -594,6 +594,74 @@ async fn j_fingerprint_failure_is_referred() -> Res<()> {
     Ok(())
 }
 
+/// Waits until the page shows `testid`.
+async fn wait_for(k: &Kiosk, testid: &str, timeout: Duration) -> Res<()> {
+    let deadline = std::time::Instant::now() + timeout;
+    while !k.has(testid).await {
+        if std::time::Instant::now() > deadline {
+            return Err(format!("no {testid} within {timeout:?}").into());
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    Ok(())
+}
+
+/// (y) Issue 15: one smudged press ended the session. Now the screen names the finger and "1 /
+/// 2", a smudged press asks for the same finger again with the reason, and the next good presses
+/// go on to the signature.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn y_smudged_press_then_good_press_continues() -> Res<()> {
+    let mut stack = stack!("smudged-finger");
+    let mut shots = Shots::new();
+    let id = demo::RENEWAL_IN_WINDOW;
+    renewal_to_in_scope(&mut stack, id, &mut shots).await?;
+    let after = in_scope_to_faces(&mut stack, id, "citizen", &mut shots).await?;
+    assert_eq!(
+        after,
+        "mobile",
+        "face check: {:?}",
+        stack.kiosk.error().await
+    );
+    enter_mobile(&mut stack.kiosk, MOBILE, MOBILE).await?;
+    stack.kiosk.wait_screen("fingerprints", QUICK).await?;
+    wait_for(&stack.kiosk, "finger", QUICK).await?;
+    assert_eq!(
+        stack.kiosk.text("finger-count").await.as_deref(),
+        Some("1 / 2")
+    );
+    let finger = stack.kiosk.bilingual("finger").await;
+    assert!(
+        finger
+            .as_ref()
+            .is_some_and(|f| f.zh.contains("右手食指") && f.zh.contains("第1枚，共2枚")),
+        "{finger:?}"
+    );
+    stack.panel.finger("smudged").await?;
+    wait_for(&stack.kiosk, "press-problem", QUICK).await?;
+    let k = &stack.kiosk;
+    assert_eq!(k.screen().await.as_deref(), Some("fingerprints"));
+    assert_prompt(
+        "poor press",
+        k.error().await,
+        prompts::FINGERPRINT_POOR_PRESS,
+    );
+    assert_prompt(
+        "why",
+        k.bilingual("press-problem").await,
+        local::PRESS_SMUDGED,
+    );
+    shots.take(k).await?;
+    // The smudged finger is lifted within the pause (a second poor press would still leave a
+    // third try) and pressed again, well.
+    stack.panel.finger("good").await?;
+    let k = &stack.kiosk;
+    k.wait_screen("signature", Duration::from_secs(120)).await?;
+    stack.panel.finger("none").await?;
+    assert_eq!(k.screen().await.as_deref(), Some("signature"));
+    pass("y_smudged_press_then_good_press_continues");
+    Ok(())
+}
+
 /// (k) No touch for the inactivity timeout: the countdown with its prompt, then the start.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn k_inactivity_timeout_returns_to_start() -> Res<()> {
