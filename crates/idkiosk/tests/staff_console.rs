@@ -2,7 +2,9 @@
 //! temporary folder, one application made by driving the kiosk over HTTP and the simulator
 //! panel, then over WebDriver a window clerk logs in, finds the application by its number, opens
 //! it, reprints its certificate (a PDF), views the session video, signs out, and an auditor sees
-//! the clerk's views in the audit trail with the chain intact (docs/staff.md).
+//! the clerk's views in the audit trail with the chain intact (docs/staff.md). Every page it
+//! passes through, and an administrator's accounts page and fleet view, go through the axe-core
+//! accessibility gate (WCAG 2.2 A/AA, docs/testing.md).
 //!
 //! `cargo test -p idkiosk --test staff_console -- --nocapture`. Needs Chromium and chromedriver
 //! (skipped with a note when missing, a failure when `CI` is set), the face models and the Noto
@@ -21,13 +23,14 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use fantoccini::{Client, Locator};
-use harness::{free_port, require_browser, Driver, Proc, Res};
+use harness::{axe_check, free_port, require_browser, Driver, Proc, Res};
 use serde_json::{json, Value};
 
 /// 王晓燕: local expiry renewal in her window, receipt PS2026112500001, her face matches.
 const CITIZEN: &str = "320104200012100044";
 const CLERK: (&str, &str) = ("clerk1", "clerk-password-1");
 const AUDITOR: (&str, &str) = ("audit1", "audit-password-1");
+const ADMIN: (&str, &str) = ("admin1", "admin-password-1");
 
 struct Demo {
     proc: Proc,
@@ -264,6 +267,7 @@ async fn application_no(demo: &Demo) -> Res<String> {
 
 async fn login(browser: &Client, center: &str, (user, password): (&str, &str)) -> Res<()> {
     browser.goto(&format!("{center}/staff/login")).await?;
+    axe_check(browser, "/staff/login").await?;
     browser
         .find(Locator::Id("username"))
         .await?
@@ -277,7 +281,14 @@ async fn login(browser: &Client, center: &str, (user, password): (&str, &str)) -
     browser.find(Locator::Id("login")).await?.click().await?;
     wait_path(browser, "/staff")
         .await
-        .map_err(|err| format!("{user} logged in: {err}").into())
+        .map_err(|err| format!("{user} logged in: {err}"))?;
+    axe_check(browser, &format!("/staff ({user})")).await
+}
+
+/// Opens `path` of the center and runs the accessibility gate on it.
+async fn visit_checked(browser: &Client, center: &str, path: &str) -> Res<()> {
+    browser.goto(&format!("{center}{path}")).await?;
+    axe_check(browser, path).await
 }
 
 /// Waits until the browser is at `path` (a click's navigation may not have started when the
@@ -337,6 +348,7 @@ async fn a_clerk_finds_reprints_and_views_an_application_and_the_auditor_sees_it
     let demo = start_demo(work.path())?;
     staff_add(&demo, CLERK, "window_clerk")?;
     staff_add(&demo, AUDITOR, "auditor")?;
+    staff_add(&demo, ADMIN, "administrator")?;
 
     let kiosk = KioskHttp {
         http: reqwest::Client::new(),
@@ -355,12 +367,15 @@ async fn a_clerk_finds_reprints_and_views_an_application_and_the_auditor_sees_it
     let outcome = async {
         // The clerk: log in, search by the application number, open it.
         login(&browser, &center, CLERK).await?;
-        browser
-            .goto(&format!("{center}/staff/applications"))
-            .await?;
+        visit_checked(&browser, &center, "/staff/today").await?;
+        visit_checked(&browser, &center, "/staff/referrals").await?;
+        visit_checked(&browser, &center, "/staff/referrals?all=1").await?;
+        visit_checked(&browser, &center, "/staff/deadlines").await?;
+        visit_checked(&browser, &center, "/staff/applications").await?;
         browser.find(Locator::Id("q")).await?.send_keys(&no).await?;
         browser.find(Locator::Id("search")).await?.click().await?;
         wait_path(&browser, &format!("/staff/applications/{no}")).await?;
+        axe_check(&browser, &format!("/staff/applications/{no}")).await?;
         let page = browser.source().await?;
         assert!(
             page.contains(CITIZEN),
@@ -444,9 +459,7 @@ async fn a_clerk_finds_reprints_and_views_an_application_and_the_auditor_sees_it
 
         // The auditor: the trail holds the clerk's views, the chain verifies.
         login(&browser, &center, AUDITOR).await?;
-        browser
-            .goto(&format!("{center}/staff/audit?verify=1"))
-            .await?;
+        visit_checked(&browser, &center, "/staff/audit?verify=1").await?;
         let chain = browser.find(Locator::Id("chain")).await?.text().await?;
         eprintln!("chain: {chain}");
         assert!(chain.contains("audit chain ok"), "chain: {chain}");
@@ -490,6 +503,17 @@ async fn a_clerk_finds_reprints_and_views_an_application_and_the_auditor_sees_it
         eprintln!(
             "audit trail: {} entries, the clerk's views all there",
             entries.len()
+        );
+        sign_out(&browser).await?;
+
+        // The administrator: the accounts page and the fleet view (administrators only).
+        login(&browser, &center, ADMIN).await?;
+        visit_checked(&browser, &center, "/staff/accounts").await?;
+        visit_checked(&browser, &center, "/fleet").await?;
+        let fleet = browser.source().await?;
+        assert!(
+            !fleet.contains("http-equiv=\"refresh\""),
+            "the fleet view reloads only when the operator asks"
         );
         Ok::<(), Box<dyn std::error::Error + Send + Sync>>(())
     }

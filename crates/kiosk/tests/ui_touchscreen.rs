@@ -478,7 +478,10 @@ fn assert_prompt(html: &str, prompt: Prompt, screen: &str) {
         prompt.zh
     );
     assert!(
-        html.contains(&format!(r#"<span class="en">{}</span>"#, prompt.en)),
+        html.contains(&format!(
+            r#"<span class="en" lang="en">{}</span>"#,
+            prompt.en
+        )),
         "{screen}: English {:?} missing",
         prompt.en
     );

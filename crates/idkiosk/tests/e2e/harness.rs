@@ -257,6 +257,128 @@ impl Driver {
     }
 }
 
+/// The axe-core release `scripts/setup/50-browser.sh` installs (npm, pinned).
+pub const AXE_VERSION: &str = "4.10.3";
+
+/// The WCAG 2.2 A/AA rules: axe-core's tags for levels A and AA of WCAG 2.0, 2.1 and 2.2.
+const AXE_RUN: &str = r#"
+const done = arguments[arguments.length - 1];
+axe.run(document, {
+  runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa']},
+  resultTypes: ['violations'],
+}).then(
+  r => done({violations: r.violations.map(v => ({
+    id: v.id, impact: v.impact, help: v.help,
+    targets: v.nodes.map(n => n.target.join(' ')),
+  }))}),
+  e => done({error: String(e)}),
+);
+"#;
+
+/// `axe.min.js`, installed by `scripts/setup/50-browser.sh` under the workspace's `.idkiosk/npm`.
+fn axe_source() -> Res<&'static str> {
+    static SOURCE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    if let Some(source) = SOURCE.get() {
+        return Ok(source);
+    }
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../.idkiosk/npm/node_modules/axe-core/axe.min.js");
+    let source = std::fs::read_to_string(&path).map_err(|err| {
+        format!(
+            "axe-core {AXE_VERSION} not found at {} ({err}): run scripts/setup/50-browser.sh",
+            path.display()
+        )
+    })?;
+    if !source.starts_with(&format!("/*! axe v{AXE_VERSION}")) {
+        return Err(format!(
+            "{} is not axe-core {AXE_VERSION}: run scripts/setup/50-browser.sh",
+            path.display()
+        )
+        .into());
+    }
+    Ok(SOURCE.get_or_init(|| source))
+}
+
+/// What one axe run gave.
+pub enum AxeRun {
+    /// The violations (empty when the page passes).
+    Done(Vec<Value>),
+    /// The page navigated away while axe ran; nothing was checked.
+    PageLeft,
+}
+
+/// Injects axe-core into the page (once per page load) and runs the WCAG 2.2 A/AA rules.
+pub async fn axe_run(client: &Client, what: &str) -> Res<AxeRun> {
+    let started = Instant::now();
+    let loaded = client
+        .execute("return typeof window.axe === 'object'", vec![])
+        .await
+        .ok()
+        .and_then(|v| v.as_bool());
+    if loaded == Some(false) && client.execute(axe_source()?, vec![]).await.is_err() {
+        return Ok(AxeRun::PageLeft);
+    }
+    let answer = match client.execute_async(AXE_RUN, vec![]).await {
+        Ok(answer) => answer,
+        Err(_) => return Ok(AxeRun::PageLeft),
+    };
+    if let Some(error) = answer["error"].as_str() {
+        // axe's own "Axe is already running" or a page torn down mid-run.
+        eprintln!("axe on {what}: {error}; not checked this time");
+        return Ok(AxeRun::PageLeft);
+    }
+    let violations = answer["violations"].as_array().cloned().unwrap_or_default();
+    eprintln!(
+        "axe {AXE_VERSION} on {what}: {} violation(s) in {} ms",
+        violations.len(),
+        started.elapsed().as_millis()
+    );
+    Ok(AxeRun::Done(violations))
+}
+
+/// Fails with every violation (rule id, impact, what it asks, the nodes' CSS targets); with
+/// `IDKIOSK_AXE_REPORT_ONLY` set it only prints them.
+pub fn axe_verdict(what: &str, violations: &[Value]) -> Res<()> {
+    if violations.is_empty() {
+        return Ok(());
+    }
+    let mut report = format!(
+        "axe-core {AXE_VERSION}: {} WCAG 2.2 A/AA violation(s) on {what}:",
+        violations.len()
+    );
+    for v in violations {
+        let targets: Vec<&str> = v["targets"]
+            .as_array()
+            .map(|t| t.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        report.push_str(&format!(
+            "\n  {} ({}): {} -> {}",
+            v["id"].as_str().unwrap_or("?"),
+            v["impact"].as_str().unwrap_or("?"),
+            v["help"].as_str().unwrap_or(""),
+            targets.join(" | ")
+        ));
+    }
+    if std::env::var_os("IDKIOSK_AXE_REPORT_ONLY").is_some() {
+        eprintln!("{report}\n(IDKIOSK_AXE_REPORT_ONLY is set: not failing)");
+        return Ok(());
+    }
+    Err(report.into())
+}
+
+/// Runs the gate on the page the browser shows now (the staff console, the fleet view), retrying
+/// once if the page navigated away under it.
+#[allow(dead_code)] // the staff console test's (crates/idkiosk/tests/staff_console.rs)
+pub async fn axe_check(client: &Client, what: &str) -> Res<()> {
+    for _ in 0..3 {
+        if let AxeRun::Done(violations) = axe_run(client, what).await? {
+            return axe_verdict(what, &violations);
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    Err(format!("axe could not finish on {what}: the page kept navigating").into())
+}
+
 /// One screen-to-screen time after a touch.
 #[derive(Debug, Clone)]
 pub struct Timing {
@@ -271,6 +393,8 @@ pub struct Kiosk {
     pub client: Client,
     pub url: String,
     pub timings: Vec<Timing>,
+    /// The screens axe-core has checked in this scenario (each once).
+    axe_checked: Mutex<std::collections::HashSet<String>>,
 }
 
 /// Text of an element in both languages (`.zh` over `.en`).
@@ -295,6 +419,7 @@ impl Kiosk {
             client,
             url: url.trim_end_matches('/').to_owned(),
             timings: Vec::new(),
+            axe_checked: Mutex::default(),
         }
     }
 
@@ -331,6 +456,7 @@ impl Kiosk {
         loop {
             if let Some(screen) = self.screen().await {
                 if wants.contains(&screen.as_str()) {
+                    self.axe_once(&screen).await?;
                     return Ok(screen);
                 }
                 last = Some(screen);
@@ -343,6 +469,22 @@ impl Kiosk {
                 .into());
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// The accessibility gate on `screen`, the first time the scenario reaches it. A page that
+    /// reloads under axe (the agent published the next screen) is checked the next time.
+    async fn axe_once(&self, screen: &str) -> Res<()> {
+        if self.axe_checked.lock().unwrap().contains(screen) {
+            return Ok(());
+        }
+        let what = format!("kiosk screen `{screen}`");
+        match axe_run(&self.client, &what).await? {
+            AxeRun::Done(violations) => {
+                self.axe_checked.lock().unwrap().insert(screen.to_owned());
+                axe_verdict(&what, &violations)
+            }
+            AxeRun::PageLeft => Ok(()),
         }
     }
 
