@@ -144,6 +144,11 @@ async fn a_recorder_left_by_an_earlier_agent_is_ended_and_nothing_else() {
         .unwrap();
     let orphan_pid = orphan.id();
     std::fs::write(pid_file_of(&out), format!("{orphan_pid}\n")).unwrap();
+    // The child shows ffmpeg's command line only once it has exec'd (slow on a loaded machine).
+    let started = std::time::Instant::now();
+    while !records_into(orphan_pid, &out) && started.elapsed() < Duration::from_secs(10) {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     assert!(records_into(orphan_pid, &out));
     // A pid file whose process is not our ffmpeg (the pid was reused).
     let mut other = Command::new("sleep").arg("30").spawn().unwrap();

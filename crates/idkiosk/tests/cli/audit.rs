@@ -139,7 +139,10 @@ async fn audit_verify_with_checkpoints_fails_on_a_rewound_or_emptied_chain() {
         "{}",
         intact.stdout
     );
+    // The database and its write-ahead log together: a CLI that exits without checkpointing
+    // leaves entries in the WAL, and a copy of the main file alone would miss them.
     let backup = std::fs::read(dir.path().join("center.db")).unwrap();
+    let backup_wal = std::fs::read(dir.path().join("center.db-wal")).ok();
 
     // Rewound: the newest 5 rows deleted and the head moved back to entry 7.
     sql(
@@ -202,7 +205,12 @@ async fn audit_verify_with_checkpoints_fails_on_a_rewound_or_emptied_chain() {
 
     // Restored, but a checkpoint signed by another key is appended: forged.
     std::fs::write(dir.path().join("center.db"), backup).unwrap();
-    let _ = std::fs::remove_file(dir.path().join("center.db-wal"));
+    match &backup_wal {
+        Some(wal) => std::fs::write(dir.path().join("center.db-wal"), wal).unwrap(),
+        None => {
+            let _ = std::fs::remove_file(dir.path().join("center.db-wal"));
+        }
+    }
     let _ = std::fs::remove_file(dir.path().join("center.db-shm"));
     assert_eq!(verify().code, 0);
     let intruder = path(dir.path(), "intruder.key");
