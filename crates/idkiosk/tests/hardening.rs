@@ -365,10 +365,19 @@ fn a_killed_agent_leaves_no_recorder_and_no_plain_video() {
         restarted = agent_pid(&dir).unwrap_or(agent);
         restarted != agent && alive(restarted) && kiosk_answers(&kiosk)
     });
+    // The resumed session may record again under the same name: the dead agent's segment is
+    // gone when the path is gone or holds another file (another inode).
+    let dead_segment = std::fs::metadata(&recording)
+        .map(|m| std::os::unix::fs::MetadataExt::ino(&m))
+        .unwrap_or(0);
     wait_for(
         "the dead agent's video sealed away",
         Duration::from_secs(30),
-        || !recording.exists(),
+        || {
+            std::fs::metadata(&recording)
+                .map(|m| std::os::unix::fs::MetadataExt::ino(&m) != dead_segment)
+                .unwrap_or(true)
+        },
     );
     // Whatever video is on disk now is the resumed session's, being recorded by the new agent.
     std::thread::sleep(Duration::from_secs(1));
