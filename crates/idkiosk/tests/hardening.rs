@@ -374,9 +374,14 @@ fn a_killed_agent_leaves_no_recorder_and_no_plain_video() {
         "the dead agent's video sealed away",
         Duration::from_secs(30),
         || {
-            std::fs::metadata(&recording)
+            let replaced = std::fs::metadata(&recording)
                 .map(|m| std::os::unix::fs::MetadataExt::ino(&m) != dead_segment)
-                .unwrap_or(true)
+                .unwrap_or(true);
+            // or the resumed session's recorder writes that name again (ffmpeg -y truncates it)
+            replaced
+                || ffmpeg_children(restarted)
+                    .into_iter()
+                    .any(|pid| devices::recorder::records_into(pid, &recording))
         },
     );
     // Whatever video is on disk now is the resumed session's, being recorded by the new agent.
