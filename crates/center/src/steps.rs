@@ -74,18 +74,20 @@ pub struct ReceiptAnswer {
     pub reason: Option<ReceiptRefusal>,
 }
 
-/// Why step 6 found no usable photo (`not_found`, `expired`, `already_used` on the wire). A
-/// receipt of another citizen is `not_found` by design: the answer never tells whether someone
-/// else's receipt exists.
+/// Why step 6 found no usable photo (`not_found`, `expired`, `already_used`, `other_person` on
+/// the wire). The kiosk's scans are bounded per session, so telling the holder of a paper that it
+/// is not theirs reveals little (docs/security.md).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ReceiptRefusal {
-    /// No receipt with this code for this citizen.
+    /// No receipt with this code.
     NotFound,
     /// The receipt's validity is over.
     Expired,
     /// The receipt was already redeemed by an application.
     AlreadyUsed,
+    /// The receipt was made for another citizen.
+    OtherPerson,
 }
 
 /// Step 6: looks the receipt up in the photo system (without using it: it is redeemed with the
@@ -123,6 +125,7 @@ pub async fn receipt(
             let reason = match other {
                 ReceiptOutcome::Expired { .. } => ReceiptRefusal::Expired,
                 ReceiptOutcome::AlreadyUsed { .. } => ReceiptRefusal::AlreadyUsed,
+                ReceiptOutcome::OtherPerson => ReceiptRefusal::OtherPerson,
                 _ => ReceiptRefusal::NotFound,
             };
             (false, None, Some(reason))
@@ -151,6 +154,7 @@ fn receipt_answer(outcome: &ReceiptOutcome) -> &'static str {
     match outcome {
         ReceiptOutcome::Usable(_) => "usable",
         ReceiptOutcome::NotFound => "not_found",
+        ReceiptOutcome::OtherPerson => "other_person",
         ReceiptOutcome::Expired { .. } => "expired",
         ReceiptOutcome::AlreadyUsed { .. } => "already_used",
     }
@@ -480,6 +484,12 @@ pub async fn application(
         }
         ReceiptOutcome::NotFound => {
             return Err(AppError::conflict_on("receipt", "the receipt is unknown"))
+        }
+        ReceiptOutcome::OtherPerson => {
+            return Err(AppError::conflict_on(
+                "receipt",
+                "the receipt was made for another id number",
+            ))
         }
     }
     let fingers = serde_json::to_string(&request.fingers)

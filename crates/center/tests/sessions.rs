@@ -267,8 +267,7 @@ async fn scoped_damaged(world: &World, sid: &domain::session::SessionId, id: &st
 }
 
 // Issue 15: a used receipt was answered `found: false` only, and the kiosk said "not found,
-// scan again" forever. Each refusal now says why; another citizen's receipt stays `not_found`
-// by design (the answer must not tell that it exists).
+// scan again" forever. Each refusal now says why, another citizen's receipt included.
 #[tokio::test]
 async fn a_receipt_without_photo_says_why() {
     let world = world().await;
@@ -279,7 +278,7 @@ async fn a_receipt_without_photo_says_why() {
             ReceiptRefusal::AlreadyUsed,
         ),
         // Another citizen's receipt.
-        (demo::LONG_TERM, demo::RECEIPT, ReceiptRefusal::NotFound),
+        (demo::LONG_TERM, demo::RECEIPT, ReceiptRefusal::OtherPerson),
         (demo::LONG_TERM, "PS2099010100001", ReceiptRefusal::NotFound),
     ] {
         let sid = new_session();

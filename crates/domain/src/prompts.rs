@@ -98,9 +98,12 @@ pub const PHOTO_RECEIPT_EXPIRED: Prompt = prompt(
     "该照片回执已过期，请重新拍摄证件照。",
     "This photo receipt has expired; please have a new ID photo taken.",
 );
-// DOMAIN.md section 11 also gives "receipt of another person" (该照片回执不属于您…). The center
-// deliberately answers such a receipt as not found, so a scan never tells whether someone
-// else's receipt exists; the kiosk shows PHOTO_RECEIPT_NOT_FOUND for it.
+/// The receipt was made for another citizen (DOMAIN.md section 11). Saying so tells the one
+/// who holds the paper only that it is not theirs; the scans of a session are bounded.
+pub const PHOTO_RECEIPT_OTHER_PERSON: Prompt = prompt(
+    "该照片回执不属于您，请确认后重新扫描。",
+    "This photo receipt belongs to someone else; please check it and scan again.",
+);
 
 // Step 7: live photo.
 

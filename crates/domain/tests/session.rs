@@ -1237,12 +1237,13 @@ fn poor_presses_survive_a_restart() {
 
 // Issue 15: a used receipt was reported as "not found, scan again" forever.
 #[test]
-fn used_and_expired_receipts_get_their_own_message() {
-    let (mut kiosk, _) = walk(&through_step_5(Business::Damaged, Household::Local));
+fn used_expired_and_other_person_receipts_get_their_own_message() {
     for (answer, prompt) in [
         (ReceiptAnswer::AlreadyUsed, prompts::PHOTO_RECEIPT_USED),
         (ReceiptAnswer::Expired, prompts::PHOTO_RECEIPT_EXPIRED),
+        (ReceiptAnswer::OtherPerson, prompts::PHOTO_RECEIPT_OTHER_PERSON),
     ] {
+        let (mut kiosk, _) = walk(&through_step_5(Business::Damaged, Household::Local));
         kiosk.send(Event::ReceiptScanned(RECEIPT.to_owned()));
         let t = kiosk.send(Event::ReceiptAnswer(answer));
         assert_eq!(
@@ -1263,7 +1264,16 @@ fn used_and_expired_receipts_get_their_own_message() {
         prompts::PHOTO_RECEIPT_EXPIRED.zh,
         "该照片回执已过期，请重新拍摄证件照。"
     );
-    // They count as scans without a photo.
+    assert_eq!(
+        prompts::PHOTO_RECEIPT_OTHER_PERSON.zh,
+        "该照片回执不属于您，请确认后重新扫描。"
+    );
+    // They count as scans without a photo: the third refusal refers.
+    let (mut kiosk, _) = walk(&through_step_5(Business::Damaged, Household::Local));
+    for answer in [ReceiptAnswer::OtherPerson, ReceiptAnswer::Expired] {
+        kiosk.send(Event::ReceiptScanned(RECEIPT.to_owned()));
+        kiosk.send(Event::ReceiptAnswer(answer));
+    }
     kiosk.send(Event::ReceiptScanned(RECEIPT.to_owned()));
     let t = kiosk.send(Event::ReceiptAnswer(ReceiptAnswer::AlreadyUsed));
     assert_eq!(
@@ -1801,6 +1811,7 @@ fn any_event() -> impl Strategy<Value = Event> {
         Event::ReceiptAnswer(ReceiptAnswer::NotFound),
         Event::ReceiptAnswer(ReceiptAnswer::Expired),
         Event::ReceiptAnswer(ReceiptAnswer::AlreadyUsed),
+        Event::ReceiptAnswer(ReceiptAnswer::OtherPerson),
         Event::IdNumberEntered("320104200012100045".to_owned()),
         Event::TakePhoto,
         Event::PhotoCaptured,

@@ -95,6 +95,7 @@ fn receipt_answer(found: bool, reason: Option<ReceiptRefusal>) -> ReceiptAnswer 
         (true, _) => ReceiptAnswer::Found,
         (false, Some(ReceiptRefusal::Expired)) => ReceiptAnswer::Expired,
         (false, Some(ReceiptRefusal::AlreadyUsed)) => ReceiptAnswer::AlreadyUsed,
+        (false, Some(ReceiptRefusal::OtherPerson)) => ReceiptAnswer::OtherPerson,
         (false, Some(ReceiptRefusal::NotFound) | None) => ReceiptAnswer::NotFound,
     }
 }

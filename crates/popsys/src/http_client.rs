@@ -192,8 +192,20 @@ impl HttpPopulationSystem {
                 ))
             }
             StatusCode::NOT_FOUND => {
-                not_found_for("code", response).await?;
-                Ok(ReceiptOutcome::NotFound)
+                let body: Option<ErrorJson> = response.json().await.ok();
+                match body {
+                    Some(body) if body.field.as_deref() == Some("code") => {
+                        if body.reason.as_deref() == Some("other_person") {
+                            Ok(ReceiptOutcome::OtherPerson)
+                        } else {
+                            Ok(ReceiptOutcome::NotFound)
+                        }
+                    }
+                    other => Err(PopsysError::Protocol(format!(
+                        "{what}: 404 naming {:?} instead of \"code\": is the base URL a popsys server?",
+                        other.and_then(|body| body.field)
+                    ))),
+                }
             }
             StatusCode::CONFLICT => {
                 let body: ErrorJson = json(&what, response).await?;

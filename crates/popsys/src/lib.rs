@@ -110,8 +110,10 @@ pub struct Receipt {
 pub enum ReceiptOutcome {
     /// Usable (resolve) or just used (redeem).
     Usable(Receipt),
-    /// No receipt with this code for this citizen.
+    /// No receipt with this code (or one dated after today).
     NotFound,
+    /// The receipt was made for another citizen (over HTTP: 404 with `reason: other_person`).
+    OtherPerson,
     /// Its last valid day has passed.
     Expired {
         /// The last day it could have been used.

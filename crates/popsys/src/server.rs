@@ -313,6 +313,8 @@ pub enum AppError {
         /// What was not found.
         message: String,
     },
+    /// 404 with `reason: other_person`: the receipt was made for another citizen.
+    ReceiptOfOtherPerson,
     /// 409: the receipt was used before.
     ReceiptUsed {
         /// The day it was used.
@@ -443,6 +445,15 @@ impl IntoResponse for AppError {
                 ErrorJson {
                     error: message,
                     field: Some(field.into()),
+                    ..ErrorJson::default()
+                },
+            ),
+            AppError::ReceiptOfOtherPerson => (
+                StatusCode::NOT_FOUND,
+                ErrorJson {
+                    error: "this photo receipt was made for another id number".into(),
+                    field: Some("code".into()),
+                    reason: Some("other_person".into()),
                     ..ErrorJson::default()
                 },
             ),
@@ -871,8 +882,9 @@ fn receipt_answer(outcome: ReceiptOutcome) -> Result<Json<ReceiptJson>, AppError
         ReceiptOutcome::Usable(receipt) => Ok(Json(ReceiptJson::from_receipt(&receipt))),
         ReceiptOutcome::NotFound => Err(AppError::NotFound {
             field: "code",
-            message: "no photo receipt with this code for this id number".into(),
+            message: "no photo receipt with this code".into(),
         }),
+        ReceiptOutcome::OtherPerson => Err(AppError::ReceiptOfOtherPerson),
         ReceiptOutcome::Expired { last_valid_day } => {
             Err(AppError::ReceiptExpired { last_valid_day })
         }

@@ -238,9 +238,12 @@ impl PopulationSystem for StorePopulationSystem {
         let Some(stored) = self.store.photo_receipt(code).await? else {
             return Ok(ReceiptOutcome::NotFound);
         };
-        // Someone else's receipt, or one dated after today: as if it did not exist.
-        if stored.id != *id || stored.created_on > today {
+        // One dated after today does not exist yet.
+        if stored.created_on > today {
             return Ok(ReceiptOutcome::NotFound);
+        }
+        if stored.id != *id {
+            return Ok(ReceiptOutcome::OtherPerson);
         }
         if let Some(used_on) = stored.used_on {
             return Ok(ReceiptOutcome::AlreadyUsed { used_on });

@@ -84,6 +84,7 @@ pub(super) enum Notice {
     ReceiptNotFound,
     ReceiptExpired,
     ReceiptUsed,
+    ReceiptOfOtherPerson,
     PhotoUnusable,
     MobileInvalid,
     MobileMismatch,
@@ -117,6 +118,7 @@ impl Notice {
             Notice::ReceiptNotFound => prompts::PHOTO_RECEIPT_NOT_FOUND,
             Notice::ReceiptExpired => prompts::PHOTO_RECEIPT_EXPIRED,
             Notice::ReceiptUsed => prompts::PHOTO_RECEIPT_USED,
+            Notice::ReceiptOfOtherPerson => prompts::PHOTO_RECEIPT_OTHER_PERSON,
             Notice::PhotoUnusable => local::PHOTO_UNUSABLE,
             Notice::MobileInvalid => prompts::MOBILE_INVALID,
             Notice::MobileMismatch => prompts::MOBILE_MISMATCH,
@@ -1171,6 +1173,7 @@ impl Running {
                 let notice = match answer {
                     ReceiptAnswer::Expired => Notice::ReceiptExpired,
                     ReceiptAnswer::AlreadyUsed => Notice::ReceiptUsed,
+                    ReceiptAnswer::OtherPerson => Notice::ReceiptOfOtherPerson,
                     ReceiptAnswer::NotFound | ReceiptAnswer::Found => Notice::ReceiptNotFound,
                 };
                 receipt_refused(config, attempts, case, step, notice)

@@ -196,13 +196,14 @@ impl PaymentMethod {
 pub enum ReceiptAnswer {
     /// The certified photo was fetched; the agent keeps it for the comparison.
     Found,
-    /// No certified photo carries this receipt code. A receipt of another citizen is answered
-    /// this way by design: a scan never tells whether someone else's receipt exists.
+    /// No certified photo carries this receipt code.
     NotFound,
     /// The receipt's validity is over.
     Expired,
     /// The receipt was already redeemed by an application.
     AlreadyUsed,
+    /// The receipt was made for another citizen.
+    OtherPerson,
 }
 
 /// One of the ten fingers, as step 9 names it to the citizen (`right_index` … on the wire).

@@ -279,14 +279,14 @@ async fn decision_table_rows(system: &dyn PopulationSystem) {
 async fn receipts(system: &dyn PopulationSystem) {
     let owner = id(demo::RENEWAL_IN_WINDOW);
     let receipt = code(demo::RECEIPT);
-    // Another citizen's receipt is not found, and asking does not spend it.
+    // Another citizen's receipt is named so, cannot be redeemed, and asking does not spend it.
     for stranger in [demo::LONG_TERM, demo::UNDER_16] {
         assert_eq!(
             system
                 .resolve_receipt(&receipt, &id(stranger), TODAY)
                 .await
                 .unwrap(),
-            ReceiptOutcome::NotFound
+            ReceiptOutcome::OtherPerson
         );
         assert_eq!(
             system

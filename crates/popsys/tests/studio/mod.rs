@@ -171,14 +171,15 @@ async fn upload_makes_a_receipt_the_kiosk_can_use_once() {
         .post(&format!("/v1/receipts/{code_text}/redeem"), &who)
         .await;
     assert_eq!(status, StatusCode::CONFLICT);
-    // Someone else's number: not found.
-    let (status, _) = studio
+    // Someone else's number: not found, naming why.
+    let (status, body) = studio
         .post(
             &format!("/v1/receipts/{code_text}/resolve"),
             &json!({"id_number": demo::RENEWAL_IN_WINDOW}),
         )
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(body["reason"], "other_person", "{body}");
 
     let recorded = studio
         .db
