@@ -186,23 +186,44 @@
     }, 1000);
   }
 
-  // Voice prompts: the screen's Chinese text, with a voice installed on the machine only.
-  if (body.dataset.voice === "on" && window.speechSynthesis && window.SpeechSynthesisUtterance) {
-    var spoken = false;
-    var speak = function () {
-      if (spoken) { return; }
-      var voices = window.speechSynthesis.getVoices().filter(function (v) {
-        return v.localService && /^zh/i.test(v.lang);
-      });
-      if (voices.length === 0) { return; }
-      spoken = true;
-      var utterance = new SpeechSynthesisUtterance(body.dataset.say || "");
-      utterance.voice = voices[0];
-      utterance.lang = voices[0].lang;
-      window.speechSynthesis.cancel();
-      window.speechSynthesis.speak(utterance);
-    };
-    speak();
-    window.speechSynthesis.addEventListener("voiceschanged", speak);
+  // Voice prompts: the agent speaks the screen's Chinese text (title, instruction, options) with
+  // its offline engine; the page plays the WAV. Chromium in kiosk mode runs with
+  // --autoplay-policy=no-user-gesture-required, and the start screen was touched anyway.
+  var audio = document.getElementById("voice-audio");
+  if (audio && body.dataset.voice === "on") {
+    var played = audio.play();
+    if (played && played.catch) { played.catch(function () { /* blocked: the text is on screen */ }); }
   }
+
+  // Physical keypad: digits (and X) type into the active field, Backspace deletes, Enter
+  // confirms, Escape goes back. Without a field, digits 1..n pick the screen's n-th option and
+  // Enter presses its main button, so a session can be done by ear and keys alone.
+  function press(button) {
+    if (button && !button.disabled) { button.click(); return true; }
+    return false;
+  }
+  document.addEventListener("keydown", function (event) {
+    if (event.ctrlKey || event.altKey || event.metaKey) { return; }
+    ping();
+    var key = event.key;
+    var handled = false;
+    var hasKeypad = !!document.querySelector(".keypad");
+    if (key === "Escape") {
+      handled = press(document.getElementById("back"));
+    } else if (hasKeypad && /^[0-9]$/.test(key)) {
+      handled = press(document.querySelector('.keypad .key[data-key="' + key + '"]'));
+    } else if (hasKeypad && (key === "x" || key === "X")) {
+      handled = press(document.querySelector('.keypad .key[data-key="X"]'));
+    } else if (hasKeypad && key === "Backspace") {
+      handled = press(document.querySelector('.keypad .key[data-key="delete"]'));
+    } else if (/^[1-9]$/.test(key)) {
+      var options = document.querySelectorAll("#screen button.choice, #screen button.toggle");
+      handled = press(options[parseInt(key, 10) - 1]);
+    } else if (key === "Enter") {
+      var focused = document.activeElement;
+      if (focused && focused.tagName === "BUTTON") { return; } // the browser presses it
+      handled = press(document.querySelector("#screen .btn.primary, #screen .btn.start"));
+    }
+    if (handled) { event.preventDefault(); }
+  });
 })();

@@ -113,6 +113,9 @@ struct Agent {
     video_starting: Option<tokio::task::JoinHandle<()>>,
     /// Remote configuration waiting for an idle moment ([`start_with_updates`]).
     updates: Option<Arc<ConfigUpdates>>,
+    /// The last published screen was the start screen (voice and large type reset on coming
+    /// back to it).
+    on_welcome: bool,
 }
 
 /// Starts the agent: restores the state the outbox holds (resuming a session a crash
@@ -169,6 +172,7 @@ async fn start_inner(
         deliver: deliver.clone(),
         video_starting: None,
         updates,
+        on_welcome: false,
     };
     let reachability = internal_tx.clone();
     tokio::spawn(delivery_loop(
@@ -315,6 +319,11 @@ impl Agent {
                 self.publish();
                 return Ok(());
             }
+            UiAction::LargeType(on) => {
+                self.extras.large_type = on;
+                self.publish();
+                return Ok(());
+            }
         };
         self.apply(event)
             .await
@@ -436,9 +445,18 @@ impl Agent {
 
     fn publish(&mut self) {
         self.version += 1;
+        let screen = self.session.screen();
+        // Voice and large type are one citizen's choice: back on the start screen after a
+        // session, the next citizen starts without them.
+        let on_welcome = matches!(screen, Screen::Welcome { .. });
+        if on_welcome && !self.on_welcome {
+            self.extras.voice = false;
+            self.extras.large_type = false;
+        }
+        self.on_welcome = on_welcome;
         let view = View {
             version: self.version,
-            screen: self.session.screen(),
+            screen,
             extras: self.extras.clone(),
         };
         self.view.send_replace(view);
@@ -783,6 +801,7 @@ impl Agent {
                 self.extras = ViewExtras {
                     camera_preview_url: self.config.camera_preview_url.clone(),
                     voice: self.extras.voice,
+                    large_type: self.extras.large_type,
                     ..ViewExtras::default()
                 };
                 self.publish();

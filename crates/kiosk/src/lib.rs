@@ -13,3 +13,4 @@ pub mod fleet;
 pub mod outbox;
 pub mod ui;
 pub mod view;
+pub mod voice;

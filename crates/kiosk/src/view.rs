@@ -27,8 +27,10 @@ pub struct ViewExtras {
     pub application_no: Option<String>,
     /// The center could not be reached on the last call; the screen says so.
     pub center_offline: bool,
-    /// Voice prompts are on (the citizen's button on the start screen).
+    /// Voice prompts are on (the citizen's button on the start screen; reset for the next one).
     pub voice: bool,
+    /// Large type is on (the citizen's button on the start screen; reset for the next one).
+    pub large_type: bool,
     /// Step 7: why the last live photo was refused (face too small, blurred, …), more specific
     /// than the screen's error.
     pub photo_problem: Option<domain::prompts::Prompt>,
@@ -84,6 +86,8 @@ pub enum UiAction {
     Activity,
     /// Voice prompts on or off.
     Voice(bool),
+    /// Large type on or off.
+    LargeType(bool),
 }
 
 /// Why an action was not taken.

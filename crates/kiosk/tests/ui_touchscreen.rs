@@ -1,6 +1,8 @@
 //! The touchscreen UI against a fake agent made of the seam's own channels: the test owns the
 //! `watch` sender (what the agent publishes) and the `mpsc` receiver (what the UI sends).
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Body;
@@ -10,7 +12,8 @@ use domain::prompts::{self, Prompt};
 use domain::rules::{Business, Household, NewCardValidity};
 use domain::session::{local, Finger, PaymentMethod, PressProblem, Screen, TypedId};
 use http_body_util::BodyExt;
-use kiosk::ui::{labels, router};
+use kiosk::ui::{labels, router_with_voice};
+use kiosk::voice::{SpeechEngine, SpeechError, Voice};
 use kiosk::view::{ActionError, ActionRequest, AgentHandle, UiAction, View, ViewExtras};
 use tokio::sync::{mpsc, watch};
 use tower::ServiceExt;
@@ -26,10 +29,15 @@ struct Kiosk {
 
 impl Kiosk {
     fn new() -> Kiosk {
+        Kiosk::with_voice(None)
+    }
+
+    /// The UI with a speech engine (`None`: a kiosk without one).
+    fn with_voice(voice: Option<Arc<Voice>>) -> Kiosk {
         let (views, view) = watch::channel(View::initial());
         let (sender, actions) = mpsc::channel(8);
         Kiosk {
-            app: router(AgentHandle::new(sender, view)),
+            app: router_with_voice(AgentHandle::new(sender, view), voice),
             views,
             actions,
             last_refresh: None,
@@ -528,7 +536,8 @@ async fn every_screen_renders_its_exact_prompts() {
 
 #[tokio::test]
 async fn start_screen_says_recording_legal_and_window_notices() {
-    let kiosk = Kiosk::new();
+    let (voice, _engine, _dir) = fake_voice();
+    let kiosk = Kiosk::with_voice(Some(voice));
     let html = kiosk
         .page(Screen::Welcome { notice: None }, ViewExtras::default())
         .await;
@@ -559,9 +568,11 @@ async fn start_screen_says_recording_legal_and_window_notices() {
         "voice on offers off"
     );
     assert!(html.contains(&format!(
-        r#"data-say="{}。{}""#,
+        r#"data-say="{}。{}。按1，{}。按2，{}""#,
         prompts::STEP_TITLES[0].zh,
-        labels::TOUCH_TO_START.zh
+        labels::TOUCH_TO_START.zh,
+        labels::VOICE_PROMPTS.zh,
+        labels::LARGE_TYPE.zh,
     )));
 }
 
@@ -883,6 +894,8 @@ async fn each_form_post_becomes_its_action() {
         ("action=activity", UiAction::Activity),
         ("action=voice&value=on", UiAction::Voice(true)),
         ("action=voice&value=off", UiAction::Voice(false)),
+        ("action=large_type&value=on", UiAction::LargeType(true)),
+        ("action=large_type&value=off", UiAction::LargeType(false)),
     ];
     for (body, expected) in cases {
         let (status, location, text, action) = kiosk.form(body).await;
@@ -960,6 +973,7 @@ async fn a_bad_value_is_a_400_naming_the_field() {
         ("action=household&value=abroad", "`value`"),
         ("action=payment_method&value=cash", "`value`"),
         ("action=voice&value=loud", "`value`"),
+        ("action=large_type&value=huge", "`value`"),
         ("action=id_number", "`value`"),
         ("action=id_number&value=1101%3Cscript%3E", "`value`"),
         ("action=mobile&second=13812345678", "`first`"),
@@ -1223,4 +1237,239 @@ async fn every_page_carries_the_security_headers() {
         assert_eq!(headers.get(header::X_FRAME_OPTIONS).unwrap(), "DENY");
         assert_eq!(headers.get(header::REFERRER_POLICY).unwrap(), "no-referrer");
     }
+}
+
+/// A speech engine that counts its calls and answers a WAV of silence, one second per four
+/// characters (a test double: the real engine is tested in `kiosk::voice`).
+#[derive(Default)]
+struct CountingEngine {
+    calls: AtomicUsize,
+}
+
+impl SpeechEngine for CountingEngine {
+    fn voice_id(&self) -> String {
+        "counting/test".into()
+    }
+
+    fn synthesize(&self, text: &str) -> Result<Vec<u8>, SpeechError> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        let data = vec![0u8; 2 * 8000 * text.chars().count() / 4];
+        let mut wav = Vec::new();
+        wav.extend_from_slice(b"RIFF");
+        wav.extend_from_slice(&(36 + data.len() as u32).to_le_bytes());
+        wav.extend_from_slice(b"WAVEfmt ");
+        wav.extend_from_slice(&16u32.to_le_bytes());
+        wav.extend_from_slice(&1u16.to_le_bytes());
+        wav.extend_from_slice(&1u16.to_le_bytes());
+        wav.extend_from_slice(&8000u32.to_le_bytes());
+        wav.extend_from_slice(&16000u32.to_le_bytes());
+        wav.extend_from_slice(&2u16.to_le_bytes());
+        wav.extend_from_slice(&16u16.to_le_bytes());
+        wav.extend_from_slice(b"data");
+        wav.extend_from_slice(&(data.len() as u32).to_le_bytes());
+        wav.extend_from_slice(&data);
+        Ok(wav)
+    }
+}
+
+fn fake_voice() -> (Arc<Voice>, Arc<CountingEngine>, tempfile::TempDir) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let engine = Arc::new(CountingEngine::default());
+    let voice = Voice::new(engine.clone(), &dir.path().join("voice")).expect("voice cache");
+    (Arc::new(voice), engine, dir)
+}
+
+/// The `src` of the page's `<audio>`, if it has one.
+fn audio_src(html: &str) -> Option<String> {
+    let audio = html.split(r#"<audio id="voice-audio""#).nth(1)?;
+    let src = audio.split(r#"src=""#).nth(1)?;
+    Some(src.split('"').next()?.to_owned())
+}
+
+fn voice_on() -> ViewExtras {
+    ViewExtras {
+        voice: true,
+        ..ViewExtras::default()
+    }
+}
+
+#[tokio::test]
+async fn without_a_speech_engine_the_voice_toggle_says_unavailable() {
+    let kiosk = Kiosk::new();
+    for extras in [ViewExtras::default(), voice_on()] {
+        let html = kiosk.page(Screen::Welcome { notice: None }, extras).await;
+        assert!(html.contains(r#"data-voice="unavailable""#));
+        let toggle = html
+            .split(r#"id="voice-toggle""#)
+            .nth(1)
+            .and_then(|rest| rest.split("</button>").next())
+            .expect("the voice toggle");
+        assert!(toggle.contains(" disabled>"), "{toggle}");
+        assert!(!toggle.contains("aria-pressed"), "{toggle}");
+        assert_prompt(toggle, labels::VOICE_UNAVAILABLE, "welcome");
+        assert!(!toggle.contains(labels::VOICE_ON.zh), "never pretends On");
+        assert_eq!(audio_src(&html), None);
+    }
+    let html = kiosk.page(Screen::Business, voice_on()).await;
+    assert_eq!(audio_src(&html), None, "nothing to play without an engine");
+    let (status, _) = kiosk.get("/voice/0123456789abcdef.wav").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn voice_and_large_type_toggles_on_the_start_screen() {
+    let (voice, _engine, _dir) = fake_voice();
+    let kiosk = Kiosk::with_voice(Some(voice));
+    let html = kiosk
+        .page(Screen::Welcome { notice: None }, ViewExtras::default())
+        .await;
+    assert!(html.contains(r#"data-voice="off""#));
+    assert!(html.contains(r#"data-large-type="off""#));
+    assert!(!html.contains(r#"class="large-type""#));
+    assert!(html.contains(r#"id="voice-toggle" data-testid="voice-toggle" aria-pressed="false""#));
+    assert!(html.contains(
+        r#"id="large-type-toggle" data-testid="large-type-toggle" aria-pressed="false""#
+    ));
+    assert!(html.contains(r#"name="action" value="large_type">"#));
+    assert_prompt(&html, labels::LARGE_TYPE, "welcome");
+    assert_eq!(audio_src(&html), None, "voice off plays nothing");
+
+    let html = kiosk
+        .page(
+            Screen::Welcome { notice: None },
+            ViewExtras {
+                large_type: true,
+                ..ViewExtras::default()
+            },
+        )
+        .await;
+    assert!(html.contains(r#"<body class="large-type""#));
+    assert!(html.contains(r#"data-large-type="on""#));
+    assert!(html.contains(
+        r#"id="large-type-toggle" data-testid="large-type-toggle" aria-pressed="true""#
+    ));
+    let large_type_form = html
+        .split(r#"value="large_type">"#)
+        .nth(1)
+        .expect("the large-type form");
+    assert!(
+        large_type_form.starts_with("\n<input type=\"hidden\" name=\"value\" value=\"off\">"),
+        "large type on offers off: {large_type_form}"
+    );
+    // Large type stays on every screen of the session.
+    let html = kiosk
+        .page(
+            Screen::Business,
+            ViewExtras {
+                large_type: true,
+                ..ViewExtras::default()
+            },
+        )
+        .await;
+    assert!(html.contains(r#"<body class="large-type""#));
+}
+
+#[tokio::test]
+async fn what_is_said_names_each_option_with_its_digit() {
+    let kiosk = Kiosk::new();
+    let html = kiosk.page(Screen::Business, ViewExtras::default()).await;
+    let expected = format!(
+        "{}。{}。按1，{}。按2，{}。按3，{}。按4，{}",
+        prompts::STEP_TITLES[0].zh,
+        labels::CHOOSE_BUSINESS.zh,
+        prompts::BUSINESS_EXPIRY_RENEWAL.zh,
+        prompts::BUSINESS_LOST.zh,
+        prompts::BUSINESS_DAMAGED.zh,
+        labels::FIRST_TIME_APPLICANT.zh,
+    );
+    assert!(html.contains(&format!(r#"data-say="{expected}""#)), "{html}");
+    assert_eq!(kiosk::ui::page::say(&Screen::Business), expected);
+
+    let household = Screen::Household {
+        business: Business::ExpiryRenewal,
+    };
+    let said = kiosk::ui::page::say(&household);
+    assert!(said.contains(&format!("按1，{}", prompts::HOUSEHOLD_LOCAL.zh)), "{said}");
+    assert!(said.contains(&format!("按2，{}", prompts::HOUSEHOLD_PROVINCE.zh)), "{said}");
+    // A screen without options says its title and instruction only.
+    let said = kiosk::ui::page::say(&Screen::PlaceCard);
+    assert!(said.contains(labels::PLACE_CARD.zh) && !said.contains('按'), "{said}");
+    // The digits the voice names are the options the page draws, in order (kiosk.js picks
+    // `#screen button.choice, #screen button.toggle`).
+    for (screen, count) in [
+        (Screen::Welcome { notice: None }, 2),
+        (Screen::Business, 4),
+        (household, 2),
+    ] {
+        let name = screen.name();
+        let html = kiosk.page(screen.clone(), ViewExtras::default()).await;
+        let section = html.split(r#"<section class="screen"#).nth(1).expect("#screen");
+        let drawn = section.matches(r#"class="btn choice"#).count()
+            + section.matches(" toggle").count();
+        assert_eq!(drawn, count, "{name}");
+        assert_eq!(kiosk::ui::page::options(&screen).len(), count, "{name}");
+    }
+}
+
+#[tokio::test]
+async fn voice_route_serves_the_current_screens_prompt_once_generated() {
+    let (voice, engine, dir) = fake_voice();
+    let kiosk = Kiosk::with_voice(Some(voice.clone()));
+    let html = kiosk.page(Screen::Business, voice_on()).await;
+    assert!(html.contains(r#"data-voice="on""#));
+    let src = audio_src(&html).expect("voice on: the page plays its prompt");
+    let key = voice.key(&kiosk::ui::page::say(&Screen::Business));
+    assert_eq!(src, format!("/voice/{key}.wav"));
+
+    let response = kiosk
+        .app
+        .clone()
+        .oneshot(Request::get(&src).body(Body::empty()).expect("request"))
+        .await
+        .expect("infallible");
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()[header::CONTENT_TYPE], "audio/wav");
+    let csp = response.headers()[header::CONTENT_SECURITY_POLICY]
+        .to_str()
+        .expect("ascii");
+    assert!(csp.contains("media-src 'self'"), "{csp}");
+    let wav = response.into_body().collect().await.expect("body").to_bytes();
+    assert_eq!(&wav[0..4], b"RIFF");
+    assert_eq!(&wav[8..12], b"WAVE");
+    assert!(wav.len() > 44);
+    assert_eq!(engine.calls.load(Ordering::SeqCst), 1);
+    let file = dir.path().join("voice").join(format!("{key}.wav"));
+    assert!(file.exists(), "cached in the data folder");
+
+    // Again, and after the screen moved on: the cache answers, the engine is not asked.
+    let (status, _) = kiosk.get(&src).await;
+    assert_eq!(status, StatusCode::OK);
+    let html = kiosk
+        .page(
+            Screen::Household {
+                business: Business::Lost,
+            },
+            voice_on(),
+        )
+        .await;
+    let (status, _) = kiosk.get(&src).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(engine.calls.load(Ordering::SeqCst), 1);
+    // The new screen's prompt is generated once.
+    let next = audio_src(&html).expect("household plays too");
+    assert_ne!(next, src);
+    assert_eq!(kiosk.get(&next).await.0, StatusCode::OK);
+    assert_eq!(kiosk.get(&next).await.0, StatusCode::OK);
+    assert_eq!(engine.calls.load(Ordering::SeqCst), 2);
+
+    // A text the kiosk did not draw is never spoken.
+    let other = voice.key("任意文本");
+    assert_eq!(
+        kiosk.get(&format!("/voice/{other}.wav")).await.0,
+        StatusCode::NOT_FOUND
+    );
+    for path in ["/voice/..%2F..%2Fetc%2Fpasswd", "/voice/abc.wav", "/voice/nothing"] {
+        assert_eq!(kiosk.get(path).await.0, StatusCode::NOT_FOUND, "{path}");
+    }
+    assert_eq!(engine.calls.load(Ordering::SeqCst), 2);
 }

@@ -51,7 +51,7 @@ impl BadField {
 }
 
 /// The `action` values, in the order of docs/ui.md.
-pub const ACTIONS: [&str; 14] = [
+pub const ACTIONS: [&str; 15] = [
     "start",
     "business",
     "portrait_form",
@@ -66,6 +66,7 @@ pub const ACTIONS: [&str; 14] = [
     "payment_method",
     "activity",
     "voice",
+    "large_type",
 ];
 
 /// The form value of a payment method.
@@ -129,19 +130,8 @@ pub fn parse_action(form: &ActionForm) -> Result<UiAction, BadField> {
             })
         }
         "activity" => UiAction::Activity,
-        "voice" => {
-            let value = required(form.value.as_deref(), "value")?;
-            UiAction::Voice(match value {
-                "on" => true,
-                "off" => false,
-                other => {
-                    return Err(BadField::new(
-                        "value",
-                        format!("voice is {other:?}, expected on or off"),
-                    ))
-                }
-            })
-        }
+        "voice" => UiAction::Voice(on_off(form.value.as_deref(), "voice")?),
+        "large_type" => UiAction::LargeType(on_off(form.value.as_deref(), "large type")?),
         other => {
             return Err(BadField::new(
                 "action",
@@ -149,6 +139,18 @@ pub fn parse_action(form: &ActionForm) -> Result<UiAction, BadField> {
             ))
         }
     })
+}
+
+/// A start-screen toggle's `on` or `off`.
+fn on_off(value: Option<&str>, what: &str) -> Result<bool, BadField> {
+    match required(value, "value")? {
+        "on" => Ok(true),
+        "off" => Ok(false),
+        other => Err(BadField::new(
+            "value",
+            format!("{what} is {other:?}, expected on or off"),
+        )),
+    }
 }
 
 fn required<'a>(value: Option<&'a str>, field: &'static str) -> Result<&'a str, BadField> {

@@ -19,6 +19,10 @@ pub const VOICE_PROMPTS: Prompt = label("语音提示", "Voice prompts");
 pub const VOICE_ON: Prompt = label("已开启", "On");
 /// The toggle's state when off.
 pub const VOICE_OFF: Prompt = label("已关闭", "Off");
+/// The voice toggle when the kiosk has no speech engine: says so rather than pretend.
+pub const VOICE_UNAVAILABLE: Prompt = label("暂不可用", "Unavailable on this kiosk");
+/// The large-type toggle on the start screen.
+pub const LARGE_TYPE: Prompt = label("大字模式", "Large type");
 /// Step 1: the first-time applicant's button (with the form's name from `prompts`).
 pub const FIRST_TIME_APPLICANT: Prompt = label("首次申领", "First-time applicant");
 /// Step 3: the button that prints the portrait collection form.
@@ -190,6 +194,11 @@ pub fn validity(validity: NewCardValidity) -> Prompt {
         NewCardValidity::TwentyYears => label("20年", "20 years"),
         NewCardValidity::LongTerm => label("长期", "Long-term"),
     }
+}
+
+/// A spoken option: "按1，到期换领" (the physical keypad's digit picks it).
+pub fn press_for(number: usize, option: Prompt) -> String {
+    format!("按{number}，{}", option.zh)
 }
 
 /// "Step n" in both languages.

@@ -12,12 +12,13 @@ pub mod page;
 pub mod qr;
 
 use std::convert::Infallible;
+use std::sync::Arc;
 use std::time::Duration;
 
 use askama::Template;
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, FormRejection};
-use axum::extract::{DefaultBodyLimit, State};
+use axum::extract::{DefaultBodyLimit, FromRef, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{Html, IntoResponse, Redirect, Response};
@@ -27,6 +28,7 @@ use tokio_stream::wrappers::WatchStream;
 use tokio_stream::{Stream, StreamExt as _};
 
 use crate::view::{ActionError, AgentHandle, UiAction, View};
+use crate::voice::Voice;
 use action::{ActionForm, BadField, SignatureError, MAX_SIGNATURE_BYTES};
 
 /// The stylesheet, served at `/assets/kiosk.css`.
@@ -34,13 +36,34 @@ const KIOSK_CSS: &str = include_str!("../../assets/kiosk.css");
 /// The page script, served at `/assets/kiosk.js`.
 const KIOSK_JS: &str = include_str!("../../assets/kiosk.js");
 
-/// The touchscreen UI over the agent behind `handle`: `GET /`, `POST /action`, `POST /signature`,
-/// `GET /events` and `GET /assets/*`. The caller binds it (on loopback) and adds tracing.
+/// The touchscreen UI over the agent behind `handle`, without a speech engine (the voice toggle
+/// says voice is unavailable): see [`router_with_voice`].
 pub fn router(handle: AgentHandle) -> Router {
+    router_with_voice(handle, None)
+}
+
+/// The UI's state: the agent and the speech engine, if the kiosk has one.
+#[derive(Clone)]
+struct UiState {
+    handle: AgentHandle,
+    voice: Option<Arc<Voice>>,
+}
+
+impl FromRef<UiState> for AgentHandle {
+    fn from_ref(state: &UiState) -> AgentHandle {
+        state.handle.clone()
+    }
+}
+
+/// The touchscreen UI over the agent behind `handle`: `GET /`, `POST /action`, `POST /signature`,
+/// `GET /events`, `GET /voice/<key>.wav` (with `voice`) and `GET /assets/*`. The caller binds it
+/// (on loopback) and adds tracing.
+pub fn router_with_voice(handle: AgentHandle, voice: Option<Arc<Voice>>) -> Router {
     // A data URL is a third longer than the PNG it carries.
     let signature_body_limit = MAX_SIGNATURE_BYTES / 3 * 4 + 1024;
     Router::new()
         .route("/", get(page))
+        .route("/voice/{file}", get(speech))
         .route("/action", post(act))
         .route(
             "/signature",
@@ -49,15 +72,16 @@ pub fn router(handle: AgentHandle) -> Router {
         .route("/events", get(events))
         .route("/assets/kiosk.css", get(css))
         .route("/assets/kiosk.js", get(js))
-        .with_state(handle)
+        .with_state(UiState { handle, voice })
         .layer(axum::middleware::from_fn(security_headers))
 }
 
 /// The touchscreen's Content-Security-Policy: its own script and styles (inline styles allowed,
-/// inline scripts not), images from itself and the camera preview on this machine, no framing.
+/// inline scripts not), images from itself and the camera preview on this machine, the voice
+/// prompts' audio from itself, no framing.
 pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; \
      style-src 'self' 'unsafe-inline'; img-src 'self' data: http://127.0.0.1:* \
-     http://localhost:*; object-src 'none'; base-uri 'none'; form-action 'self'; \
+     http://localhost:*; media-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; \
      frame-ancestors 'none'";
 
 /// CSP, `X-Frame-Options: DENY`, `Referrer-Policy: no-referrer` and `X-Content-Type-Options:
@@ -125,14 +149,17 @@ impl IntoResponse for UiError {
     }
 }
 
-/// Draws `view` as a whole page.
+/// Draws `view` as a whole page (for a kiosk without a speech engine).
 pub fn render(view: &View) -> Result<String, askama::Error> {
     page::Page::new(view).render()
 }
 
-async fn page(State(handle): State<AgentHandle>) -> Result<Response, UiError> {
-    let view = handle.view();
-    let html = render(&view).map_err(|error| {
+async fn page(State(state): State<UiState>) -> Result<Response, UiError> {
+    let view = state.handle.view();
+    let html = page::Page::new(&view)
+        .with_voice(state.voice.as_deref())
+        .render();
+    let html = html.map_err(|error| {
         tracing::error!(%error, screen = view.screen.name(), "rendering the touchscreen page");
         UiError::Render
     })?;
@@ -200,6 +227,50 @@ async fn events(
     // The current view first, then one event per published view.
     let stream = WatchStream::new(handle.subscribe()).map(|view| Ok(view_event(&view)));
     Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+}
+
+/// `GET /voice/<key>.wav`: the spoken prompt of a page. A key already in the cache is served;
+/// otherwise only the current screen's text is generated (no one can make the kiosk speak
+/// anything else), off the async threads. 404 for a stale key, 503 when the engine fails.
+async fn speech(
+    State(state): State<UiState>,
+    axum::extract::Path(file): axum::extract::Path<String>,
+) -> Response {
+    let Some(voice) = state.voice else {
+        return (StatusCode::NOT_FOUND, "this kiosk has no speech engine").into_response();
+    };
+    let Some(key) = file.strip_suffix(".wav") else {
+        return (StatusCode::NOT_FOUND, "no such prompt").into_response();
+    };
+    let wav = match voice.cached(key).await {
+        Some(wav) => wav,
+        None => {
+            let say = page::say(&state.handle.view().screen);
+            if say.is_empty() || voice.key(&say) != key {
+                return (StatusCode::NOT_FOUND, "not the current screen's prompt").into_response();
+            }
+            match voice.speak(&say).await {
+                Ok(spoken) => spoken.wav,
+                Err(error) => {
+                    tracing::error!(%error, "speaking the screen's prompt");
+                    return (StatusCode::SERVICE_UNAVAILABLE, "the speech engine failed")
+                        .into_response();
+                }
+            }
+        }
+    };
+    (
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static("audio/wav")),
+            // The key names the text and voice: the file never changes.
+            (
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("private, max-age=86400, immutable"),
+            ),
+        ],
+        wav,
+    )
+        .into_response()
 }
 
 async fn css() -> impl IntoResponse {

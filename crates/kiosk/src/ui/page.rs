@@ -9,6 +9,7 @@ use domain::session::{PaymentMethod, Screen};
 use super::action::payment_method_value;
 use super::{labels, qr};
 use crate::view::View;
+use crate::voice::Voice;
 
 /// One step of the progress bar.
 #[derive(Debug, Clone)]
@@ -41,8 +42,13 @@ pub struct Page<'a> {
     pub notices: Vec<Prompt>,
     /// The screen's instruction or wait text, if it has one.
     pub instruction: Option<Prompt>,
-    /// Chinese text the voice prompts read.
+    /// Chinese text the voice prompts read ([`say`]).
     pub say: String,
+    /// The kiosk has a speech engine ([`Page::with_voice`]); without one the voice toggle says
+    /// so.
+    pub voice_available: bool,
+    /// Where the page's audio plays from: voice on and an engine present.
+    pub audio_url: Option<String>,
     /// Changes exactly when the screen or its extras change (not with the version alone).
     pub fingerprint: String,
     /// Step 11, WeChat: the QR code as inline SVG.
@@ -98,12 +104,7 @@ impl<'a> Page<'a> {
         }
         let instruction = instruction(screen);
         let error = screen.error();
-        let say = [Some(screen.title()), error, instruction]
-            .into_iter()
-            .flatten()
-            .map(|prompt| prompt.zh)
-            .collect::<Vec<_>>()
-            .join("。");
+        let say = say(screen);
         let qr_svg = match (screen, &view.extras.wechat_code_url) {
             (
                 Screen::Paying {
@@ -124,6 +125,8 @@ impl<'a> Page<'a> {
             notices,
             instruction,
             say,
+            voice_available: false,
+            audio_url: None,
             fingerprint: fingerprint(view),
             qr_svg,
             businesses: [Business::ExpiryRenewal, Business::Lost, Business::Damaged]
@@ -139,6 +142,19 @@ impl<'a> Page<'a> {
                 .map(|m| choice("payment", payment_method_value(m), m.prompt()))
                 .collect(),
         }
+    }
+
+    /// The page with the kiosk's speech engine, if it has one: the toggle offers voice, and
+    /// with voice on the page plays `/voice/<key>.wav`.
+    pub fn with_voice(mut self, voice: Option<&Voice>) -> Page<'a> {
+        self.voice_available = voice.is_some();
+        self.audio_url = match voice {
+            Some(voice) if self.view.extras.voice && !self.say.is_empty() => {
+                Some(format!("/voice/{}.wav", voice.key(&self.say)))
+            }
+            _ => None,
+        };
+        self
     }
 
     /// Whether the screen offers "end the session" (those that wait for the citizen).
@@ -256,6 +272,51 @@ impl<'a> Page<'a> {
         } else {
             "on"
         }
+    }
+
+    /// The large-type toggle's next value.
+    pub fn large_type_next(&self) -> &'static str {
+        if self.view.extras.large_type {
+            "off"
+        } else {
+            "on"
+        }
+    }
+}
+
+/// What the voice reads on `screen`, in Chinese: the title, the error, the instruction, then the
+/// options with the digit that picks each on a physical keypad ("按1，到期换领").
+pub fn say(screen: &Screen) -> String {
+    let prompts = [Some(screen.title()), screen.error(), instruction(screen)]
+        .into_iter()
+        .flatten()
+        .map(|prompt| prompt.zh.to_owned());
+    let options = options(screen)
+        .into_iter()
+        .zip(1..)
+        .map(|(option, number)| labels::press_for(number, option));
+    prompts.chain(options).collect::<Vec<_>>().join("。")
+}
+
+/// The options of a screen in the order the page draws them (`#screen` buttons with class
+/// `choice` or `toggle`), which is the order digits 1..n pick them in kiosk.js.
+pub fn options(screen: &Screen) -> Vec<Prompt> {
+    match screen {
+        Screen::Welcome { .. } => vec![labels::VOICE_PROMPTS, labels::LARGE_TYPE],
+        Screen::Business => [Business::ExpiryRenewal, Business::Lost, Business::Damaged]
+            .into_iter()
+            .map(|b| b.prompt())
+            .chain([labels::FIRST_TIME_APPLICANT])
+            .collect(),
+        Screen::Household { .. } => [Household::Local, Household::Province]
+            .into_iter()
+            .map(|h| h.prompt())
+            .collect(),
+        Screen::Payment { .. } => [PaymentMethod::WeChat, PaymentMethod::UnionPay]
+            .into_iter()
+            .map(|m| m.prompt())
+            .collect(),
+        _ => Vec::new(),
     }
 }
 
