@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Face engine: Debian's dlib (with OpenBLAS, which makes embeddings ~15x faster than the reference
 # BLAS), the dlib model weights from the PyPI sdist `face_recognition_models` 0.3.0, and the real
-# test faces from the PyPI sdist `face_recognition` 1.3.0 (`tests/test_images/`). Everything
+# test faces from the PyPI sdist `face_recognition` 1.3.0 (`tests/test_images/`), and the liveness
+# models from ../shared/models/liveness. Everything
 # fetched lands under `.idkiosk/` (ignored by git). Safe to run again: quick when all is there.
 set -euo pipefail
 source "$(dirname "$0")/../lib.sh"
@@ -46,6 +47,32 @@ if [ ! -s "$faces_dir/obama.jpg" ] || [ ! -s "$faces_dir/biden.jpg" ]; then
     mkdir -p "$faces_dir"
     cp "$tmp"/face_recognition-1.3.0/tests/test_images/* "$faces_dir/"
     cleanup; tmp=""
+fi
+
+# The passive liveness models (MiniFASNet, Apache-2.0, from minivision-ai/Silent-Face-Anti-Spoofing)
+# as safetensors, their licence and two sample frames, from the shared folder beside the checkout.
+# The samples go in a sub-folder of the models, not among the test faces: the demo seeds citizens
+# from every JPEG there.
+liveness_src="${IDKIOSK_LIVENESS_SRC:-$IDKIOSK_ROOT/../shared/models/liveness}"
+liveness_files=(MiniFASNetV2_2.7_80x80.safetensors MiniFASNetV1SE_4.0_80x80.safetensors)
+need_liveness=0
+for m in "${liveness_files[@]}" MiniFASNet-LICENSE MiniFASNet-samples/live_sample.jpg MiniFASNet-samples/spoof_sample.jpg; do
+    [ -s "$models_dir/$m" ] || need_liveness=1
+done
+if [ "$need_liveness" -eq 1 ]; then
+    if [ ! -d "$liveness_src" ]; then
+        log "face: the liveness models are not in $liveness_src (set IDKIOSK_LIVENESS_SRC)"
+        exit 1
+    fi
+    log "face: copying the liveness models (MiniFASNet) from $liveness_src into $models_dir"
+    mkdir -p "$models_dir/MiniFASNet-samples"
+    for m in "${liveness_files[@]}"; do
+        cp "$liveness_src/$m" "$models_dir/$m.part"
+        mv "$models_dir/$m.part" "$models_dir/$m"
+    done
+    cp "$liveness_src/LICENSE" "$models_dir/MiniFASNet-LICENSE"
+    cp "$liveness_src/README.md" "$models_dir/MiniFASNet-README.md"
+    cp "$liveness_src/live_sample.jpg" "$liveness_src/spoof_sample.jpg" "$models_dir/MiniFASNet-samples/"
 fi
 
 log "face: models in $models_dir, test faces in $faces_dir"

@@ -5,4 +5,5 @@ mod bad_inputs;
 #[path = "../common/mod.rs"]
 mod common;
 mod id_photo;
+mod liveness;
 mod real_faces;
