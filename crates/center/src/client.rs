@@ -364,6 +364,15 @@ impl CenterClient {
         self.send(self.request(reqwest::Method::GET, &path)).await
     }
 
+    /// The finished screen: `GET /v1/sessions/{sid}/collection`, where the card is collected.
+    pub async fn collection(
+        &self,
+        sid: &SessionId,
+    ) -> Result<crate::paper::CollectionAnswer, ClientError> {
+        self.json(self.request(reqwest::Method::GET, &Self::session(sid, "collection")))
+            .await
+    }
+
     /// Before a portrait form: `POST /v1/sessions/{sid}/identity`, the masked identity to confirm.
     pub async fn identity(
         &self,

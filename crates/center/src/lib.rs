@@ -231,6 +231,7 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/sessions/{sid}/application", post(steps::application))
         .route("/v1/sessions/{sid}/end", post(steps::end))
         .route("/v1/sessions/{sid}/documents/{kind}", get(paper::document))
+        .route("/v1/sessions/{sid}/collection", get(paper::collection))
         .route("/v1/sessions/{sid}/payments", post(payments::create))
         .route(
             "/v1/sessions/{sid}/payments/{attempt}",

@@ -78,6 +78,38 @@ fn common(state: &AppState, application: &ApplicationRecord) -> Result<Common, A
     })
 }
 
+/// Where the new card is collected: the office the collection certificate prints, for the
+/// kiosk's finished screen (issue 15).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CollectionAnswer {
+    /// 领证地点.
+    pub office: String,
+    /// Its address.
+    pub address: String,
+    /// Its opening hours.
+    pub hours: String,
+}
+
+/// `GET /v1/sessions/{sid}/collection`: the collection office of the session's application,
+/// the same the certificate prints.
+pub async fn collection(
+    State(state): State<AppState>,
+    Extension(kiosk): Extension<KioskId>,
+    Path(sid): Path<String>,
+) -> Result<Json<CollectionAnswer>, AppError> {
+    let sid = open_session(&state, &kiosk, &sid).await?;
+    state
+        .store
+        .application_by_session(sid.as_str())
+        .await?
+        .ok_or_else(|| AppError::NotFound("no application in this session".into()))?;
+    Ok(Json(CollectionAnswer {
+        office: state.config.collection_office.clone(),
+        address: state.config.collection_address.clone(),
+        hours: state.config.collection_hours.clone(),
+    }))
+}
+
 /// `GET /v1/sessions/{sid}/documents/{certificate|form|notice}`: `application/pdf`.
 pub async fn document(
     State(state): State<AppState>,

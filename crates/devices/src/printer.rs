@@ -28,6 +28,13 @@ pub trait Printer: Send + Sync {
 
     /// The state the driver last saw.
     fn health(&self) -> DeviceHealth;
+
+    /// Cancels every job of ours that has not come out yet (after a failed print, so its pages
+    /// do not come out later for nobody) and returns how many. A printer without a queue has
+    /// nothing to cancel.
+    async fn cancel_jobs(&self) -> Result<usize, PrinterError> {
+        Ok(0)
+    }
 }
 
 /// How a print job ended.
@@ -345,6 +352,47 @@ impl Printer for IppPrinter {
 
     fn health(&self) -> DeviceHealth {
         self.health.get()
+    }
+
+    /// Get-Jobs (not completed, `my-jobs`), then Cancel-Job for each, as the user that printed
+    /// them: CUPS lets a job's owner cancel it without the admin rights Purge-Jobs needs.
+    async fn cancel_jobs(&self) -> Result<usize, PrinterError> {
+        let user = self.config.user_name.clone();
+        let response = self
+            .send(move |uri| {
+                let mut request: IppRequestResponse = IppOperationBuilder::get_jobs(uri)
+                    .user_name(user)
+                    .build()
+                    .map(Into::into)
+                    .map_err(|e| PrinterError::Malformed(e.to_string()))?;
+                request.attributes_mut().add(
+                    DelimiterTag::OperationAttributes,
+                    IppAttribute::with_name("my-jobs", IppValue::Boolean(true))
+                        .map_err(|e| PrinterError::Malformed(e.to_string()))?,
+                );
+                Ok(request)
+            })
+            .await?;
+        let jobs: Vec<i32> = response
+            .attributes()
+            .groups_of(DelimiterTag::JobAttributes)
+            .filter_map(|group| match group.get("job-id").map(IppAttribute::value) {
+                Some(IppValue::Integer(id)) => Some(*id),
+                _ => None,
+            })
+            .collect();
+        for &job_id in &jobs {
+            let user = self.config.user_name.clone();
+            self.send(move |uri| {
+                IppOperationBuilder::cancel_job(uri, job_id)
+                    .user_name(user)
+                    .build()
+                    .map(Into::into)
+                    .map_err(|e| PrinterError::Malformed(e.to_string()))
+            })
+            .await?;
+        }
+        Ok(jobs.len())
     }
 }
 

@@ -201,6 +201,32 @@ pub const STEP_TITLES: [Prompt; 12] = [
     prompt("选择业务", "Business"),
     prompt("户籍类型", "Household registration"),
     prompt("身份证号码", "ID number"),
+// A way out of every screen, and what happens next (issue 15 items 2-4). **our wording**
+
+/// The confirm step of "end the session": asked once, so one stray touch ends nothing.
+pub const END_SESSION_QUESTION: Prompt = prompt(
+    "确定要结束本次办理吗？已填写的信息将不会保存。",
+    "End this session? What you have entered will not be kept.",
+);
+/// Step 5: the household type chosen does not match the register; the citizen may choose the
+/// other type (it is the choice that was wrong, not the card).
+pub const WRONG_HOUSEHOLD_CHOICE: Prompt = prompt(
+    "您选择的户籍类型与户籍登记不一致，请重新选择户籍类型，或联系工作人员。",
+    "The household type you chose does not match the register. Please choose the household type again, or contact the staff.",
+);
+/// Step 12: paid, but the documents could not be printed.
+pub const PAID_NOT_PRINTED: Prompt = prompt(
+    "打印未完成。您的缴费已记录，无需再次缴费，请凭受理编号到窗口，工作人员将为您打印凭证。",
+    "Printing did not finish. Your payment is recorded, so you need not pay again. Please go to the window with the application number; the staff will print your papers.",
+);
+/// Finished, renewal: the old card is still on the reader.
+pub const TAKE_OLD_CARD: Prompt = prompt(
+    "请取回您的旧居民身份证。",
+    "Please take back your old ID card.",
+);
+/// Finished, UnionPay: the bank card may still be in the terminal.
+pub const TAKE_BANK_CARD: Prompt = prompt("请取回您的银行卡。", "Please take back your bank card.");
+
     prompt("信息确认", "Confirmation"),
     prompt("受理范围", "Scope check"),
     prompt("照片回执", "Photo receipt"),
@@ -268,6 +294,11 @@ mod tests {
 
     #[test]
     fn section_1_texts_word_for_word() {
+    END_SESSION_QUESTION,
+    WRONG_HOUSEHOLD_CHOICE,
+    PAID_NOT_PRINTED,
+    TAKE_OLD_CARD,
+    TAKE_BANK_CARD,
         assert_eq!(
             OUT_OF_SCOPE.zh,
             "您的居民身份证不在自助受理范围内，如需帮助请联系工作人员。"

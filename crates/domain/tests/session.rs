@@ -337,7 +337,14 @@ fn happy_path_for_every_business_household_and_payment_method() {
                     &end(SessionOutcome::Completed { payment: method }),
                     "{context}"
                 );
-                assert_eq!(t[t.len() - 2].screen, Screen::Finished { payment: method });
+                assert_eq!(
+                    t[t.len() - 2].screen,
+                    Screen::Finished {
+                        payment: method,
+                        business,
+                        issue_by: date!(2027 - 01 - 24)
+                    }
+                );
                 assert_eq!(kiosk.session.screen(), Screen::Welcome { notice: None });
                 assert_eq!(
                     kiosk.session.poll_timeout(),
@@ -569,10 +576,9 @@ fn first_time_applicant_prints_the_portrait_form() {
             prompt: prompts::PRINT_FAILED
         }
     );
-    assert_eq!(
-        t[6].commands,
-        end(referred(3, ReferralReason::PrinterFault))
-    );
+    let mut cancelled = vec![Command::CancelPrintJobs];
+    cancelled.extend(end(referred(3, ReferralReason::PrinterFault)));
+    assert_eq!(t[6].commands, cancelled);
 }
 
 /// Issue 14: a typed number printed its portrait form (name, sex, birth date) at once. Now the
@@ -635,6 +641,8 @@ fn portrait_form_prints_only_after_the_masked_identity_is_confirmed() {
         assert_eq!(t.commands, end(referred(3, ReferralReason::Cancelled)));
     }
 }
+        assert_eq!(t.screen, Screen::ConfirmEnd { step: 3 });
+        let t = kiosk.send(Event::Confirm);
 
 /// A number without a population record prints nothing: the confirm screen shows the number
 /// without a name (back corrects a typo), and confirming refers the citizen with the prompt step
@@ -747,8 +755,9 @@ fn portrait_path_resumes_safely() {
     events.push(Event::Confirm);
     let (resumed, t) = resume(&events);
     assert_eq!(
-        t.commands[1..],
+        t.commands[2..],
         end(referred(3, ReferralReason::PrinterFault))[..]
+    assert_eq!(t.commands[1], Command::CancelPrintJobs);
     );
     assert!(!resumed.is_running());
 }
@@ -878,7 +887,13 @@ fn wrong_household_choice_offers_going_back_to_step_2() {
     let screen = &t.last().expect("transitions").screen;
     assert_eq!(
         (screen, screen.step(), screen.error()),
-        (&Screen::WrongHousehold, 5, Some(prompts::OUT_OF_SCOPE))
+        (
+            &Screen::WrongHousehold {
+                other: Household::Province
+            },
+            5,
+            Some(prompts::WRONG_HOUSEHOLD_CHOICE)
+        )
     );
     let t = kiosk.send(Event::Back);
     assert_eq!(
@@ -1459,30 +1474,52 @@ fn payment_left_open_past_its_time_is_closed_and_counts_as_expired() {
 }
 
 #[test]
-fn printer_fault_refers_to_the_staff() {
+fn print_failure_after_payment_refers_as_paid_not_printed() {
     let mut events = through_step_10(Business::Damaged);
     events.extend([
+/// Issue 15: the citizen who paid is told the payment is recorded and the window prints the
+/// papers; the jobs left in the queue are cancelled so they do not come out twice later.
         Event::PaymentMethodChosen(PaymentMethod::WeChat),
         paid(1, PaymentResult::Paid),
-        Event::PrintResult(PrintResult::PrinterFault),
     ]);
     let (_, t) = walk(&events);
     let last = t.last().expect("transitions");
     assert_eq!(
         last.screen,
+    let (kiosk, _) = walk(&events);
+    let at_printing = kiosk.session.snapshot();
+    events.push(Event::PrintResult(PrintResult::PrinterFault));
         Screen::Referred {
             step: 12,
-            prompt: prompts::PRINT_FAILED
+            prompt: prompts::PAID_NOT_PRINTED
         }
     );
     assert_eq!(
-        last.commands,
-        end(referred(12, ReferralReason::PrinterFault))
+        (t.screen, t.commands),
+        (
+            Screen::Referred {
+                step: 12,
+                prompt: prompts::PAID_NOT_PRINTED
+            },
+            expected.clone()
+        )
     );
+    let mut expected = vec![Command::CancelPrintJobs];
+    expected.extend(end(referred(12, ReferralReason::PaidNotPrinted)));
+    assert_eq!(last.commands, expected);
+
+    // The printer never answers: the same, when the wait runs out.
+    let (mut kiosk, _) = walk(&events[..events.len() - 1]);
+    let t = kiosk.expire();
 }
 
 #[test]
 fn center_failure_or_silence_refers_as_service_unavailable() {
+
+    // A crash while printing: the same after the restart.
+    let (resumed, t) = Session::resume(SessionConfig::default(), at_printing, Millis(0));
+    assert_eq!(t.commands[1..], expected[..]);
+    assert!(!resumed.is_running());
     let mut events = through_step_3(Business::Lost, Household::Local);
     events.push(Event::CenterUnavailable);
     let (_, t) = walk(&events);
@@ -1614,14 +1651,167 @@ fn result_screen_returns_to_the_start_by_itself() {
 }
 
 #[test]
-fn cancel_ends_the_session_with_its_own_code() {
-    let (_, t) = walk(&[
+fn cancel_asks_to_confirm_then_ends_the_session_with_its_own_code() {
+    let (mut kiosk, t) = walk(&[
         start(),
         Event::BusinessChosen(Business::Lost),
         Event::Cancel,
     ]);
-    assert_eq!(t[2].screen, Screen::Welcome { notice: None });
-    assert_eq!(t[2].commands, end(referred(2, ReferralReason::Cancelled)));
+    assert_eq!(t[2].screen, Screen::ConfirmEnd { step: 2 });
+    assert!(t[2].commands.is_empty(), "one touch ends nothing");
+    assert!(kiosk.session.is_running());
+    // A second touch of "end" is not an answer.
+    assert!(kiosk.try_send(Event::Cancel).is_err());
+    let t = kiosk.send(Event::Confirm);
+    assert_eq!(t.screen, Screen::Welcome { notice: None });
+    assert_eq!(t.commands, end(referred(2, ReferralReason::Cancelled)));
+}
+
+#[test]
+fn going_back_from_the_end_question_resumes_the_screen() {
+    let (mut kiosk, _) = walk(&[
+        start(),
+        Event::BusinessChosen(Business::Lost),
+        Event::HouseholdChosen(Household::Local),
+        Event::IdNumberEntered("123".to_owned()),
+    ]);
+    let shown = kiosk.session.screen();
+    kiosk.send(Event::Cancel);
+    let t = kiosk.send(Event::Back);
+    assert_eq!(t.screen, shown, "the screen as it was, typed number and all");
+    assert!(t.commands.is_empty());
+    assert!(kiosk.session.is_running());
+    // The question does not keep the session forever: walking away ends it as asked.
+    kiosk.send(Event::Cancel);
+    let t = kiosk.expire();
+    assert_eq!(t.commands, end(referred(3, ReferralReason::Cancelled)));
+}
+
+/// Issue 15: the WeChat QR screen had no way out for three minutes.
+#[test]
+fn use_unionpay_instead_on_the_qr_screen_closes_the_wechat_order() {
+    let mut events = through_step_10(Business::Lost);
+    events.push(Event::PaymentMethodChosen(PaymentMethod::WeChat));
+    let (mut kiosk, _) = walk(&events);
+    let t = kiosk.send(Event::PaymentMethodChosen(PaymentMethod::UnionPay));
+    assert_eq!(
+        t.screen,
+        Screen::Paying {
+            method: PaymentMethod::UnionPay,
+            fee_cny: 40
+        }
+    );
+    assert_eq!(
+        t.commands,
+        vec![
+            Command::CancelPayment {
+                method: PaymentMethod::WeChat,
+                attempt: 1
+            },
+            Command::CreatePayment {
+                method: PaymentMethod::UnionPay,
+                amount_fen: 4000,
+                attempt: 2
+            }
+        ]
+    );
+    // The closed WeChat attempt's late answer counts for nothing; the terminal's does.
+    assert!(kiosk.try_send(paid(1, PaymentResult::Paid)).is_err());
+    let t = kiosk.send(paid(2, PaymentResult::Paid));
+    assert_eq!(t.screen, Screen::Printing);
+    // No way back from the terminal while a card may be in it.
+    let mut events = events.clone();
+    events.push(Event::PaymentMethodChosen(PaymentMethod::UnionPay));
+    let (mut kiosk, _) = walk(&events);
+    assert!(kiosk
+        .try_send(Event::PaymentMethodChosen(PaymentMethod::WeChat))
+        .is_err());
+    assert!(kiosk.try_send(Event::Cancel).is_err());
+}
+
+#[test]
+fn ending_on_the_qr_screen_asks_then_closes_the_order() {
+    let mut events = through_step_10(Business::Lost);
+    events.push(Event::PaymentMethodChosen(PaymentMethod::WeChat));
+    let (mut kiosk, _) = walk(&events);
+    let t = kiosk.send(Event::Cancel);
+    assert_eq!(t.screen, Screen::ConfirmEnd { step: 11 });
+    assert!(t.commands.is_empty());
+    let t = kiosk.send(Event::Confirm);
+    let mut expected = vec![Command::CancelPayment {
+        method: PaymentMethod::WeChat,
+        attempt: 1,
+    }];
+    expected.extend(end(referred(11, ReferralReason::Cancelled)));
+    assert_eq!(t.commands, expected);
+
+    // Paid while the question shows: the payment wins and the papers print.
+    let (mut kiosk, _) = walk(&events);
+    kiosk.send(Event::Cancel);
+    let t = kiosk.send(paid(1, PaymentResult::Paid));
+    assert_eq!(t.screen, Screen::Printing);
+}
+
+#[test]
+fn wrong_household_offers_the_other_type_in_one_touch() {
+    for (chosen, other) in [
+        (Household::Local, Household::Province),
+        (Household::Province, Household::Local),
+    ] {
+        let mut events = through_step_3(Business::Damaged, chosen);
+        events.extend([refuse(Reason::WrongHouseholdChoice), Event::Confirm]);
+        let (mut kiosk, t) = walk(&events);
+        let screen = &t.last().expect("transitions").screen;
+        assert_eq!(screen, &Screen::WrongHousehold { other });
+        assert!(
+            !screen.error().expect("says why").zh.contains("身份证"),
+            "the refusal does not blame the card"
+        );
+        // The refused type again is no answer.
+        assert!(kiosk.try_send(Event::HouseholdChosen(chosen)).is_err());
+        let t = kiosk.send(Event::HouseholdChosen(other));
+        assert_eq!(
+            t.screen,
+            Screen::IdNumber {
+                business: Business::Damaged,
+                portrait_form: false,
+                error: None,
+                typed: None
+            }
+        );
+        kiosk.walk(&[
+            Event::IdNumberEntered(ID.to_owned()),
+            accept(Business::Damaged),
+            Event::Confirm,
+        ]);
+        assert_eq!(kiosk.session.screen().name(), "in_scope");
+    }
+}
+
+#[test]
+fn finished_screen_reminds_of_the_old_card_and_the_bank_card() {
+    for business in [Business::ExpiryRenewal, Business::Lost] {
+        for method in [PaymentMethod::WeChat, PaymentMethod::UnionPay] {
+            let mut events = through_step_10(business);
+            events.extend([
+                Event::PaymentMethodChosen(method),
+                paid(1, PaymentResult::Paid),
+                Event::PrintResult(PrintResult::Printed),
+            ]);
+            let (kiosk, _) = walk(&events);
+            let notices = kiosk.session.screen().notices();
+            assert_eq!(
+                notices.contains(&prompts::TAKE_OLD_CARD),
+                business == Business::ExpiryRenewal,
+                "{business:?} {method:?}"
+            );
+            assert_eq!(
+                notices.contains(&prompts::TAKE_BANK_CARD),
+                method == PaymentMethod::UnionPay,
+                "{business:?} {method:?}"
+            );
+        }
+    }
 }
 
 #[test]
@@ -1735,7 +1925,8 @@ fn snapshot_survives_json_and_resume_repeats_only_safe_commands() {
         }
     );
 
-    // Printing is at-most-once: a crash there ends as a printer fault.
+    // Printing is at-most-once: a crash there ends as paid but not printed, what is left of
+    // the print cancelled.
     events.push(paid(1, PaymentResult::Paid));
     let (kiosk, _) = walk(&events);
     let (resumed, t) = Session::resume(config, kiosk.session.snapshot(), Millis(0));
@@ -1743,13 +1934,14 @@ fn snapshot_survives_json_and_resume_repeats_only_safe_commands() {
         t.screen,
         Screen::Referred {
             step: 12,
-            prompt: prompts::PRINT_FAILED
+            prompt: prompts::PAID_NOT_PRINTED
         }
     );
     assert_eq!(
-        t.commands[1..],
-        end(referred(12, ReferralReason::PrinterFault))[..]
+        t.commands[2..],
+        end(referred(12, ReferralReason::PaidNotPrinted))[..]
     );
+    assert_eq!(t.commands[1], Command::CancelPrintJobs);
     assert!(!resumed.is_running());
 }
 
@@ -1767,6 +1959,7 @@ fn referral_codes_are_stable_and_parse_back() {
         "cancelled",
         "timeout",
     ];
+        "paid_not_printed",
     for code in Reason::ALL
         .iter()
         .map(|reason| reason.code())

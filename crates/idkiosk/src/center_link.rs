@@ -17,8 +17,8 @@ use domain::session::{
     SessionId, SessionOutcome,
 };
 use kiosk::center_api::{
-    ApplicationRecord, CenterApi, CenterError, DocumentKind, PayState, PaymentOrder, PosResult,
-    ScopeAnswer,
+    ApplicationRecord, CenterApi, CenterError, CollectionOffice, DocumentKind, PayState,
+    PaymentOrder, PosResult, ScopeAnswer,
 };
 
 /// The link: the center's client plus the conversions.
@@ -348,6 +348,18 @@ impl CenterApi for CenterLink {
                 .await
                 .map_err(failed)?,
         )
+    }
+
+    async fn collection(
+        &self,
+        session: &SessionId,
+    ) -> Result<Option<CollectionOffice>, CenterError> {
+        let answer = self.client.collection(session).await.map_err(failed)?;
+        Ok(Some(CollectionOffice {
+            office: answer.office,
+            address: answer.address,
+            hours: answer.hours,
+        }))
     }
 
     async fn document(

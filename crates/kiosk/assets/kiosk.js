@@ -186,6 +186,16 @@
     }, 1000);
   }
 
+  // Time left on the QR and finished screens (issue 15): the agent's seconds count down.
+  Array.prototype.forEach.call(document.querySelectorAll("[data-ticks]"), function (el) {
+    var secs = parseInt(el.textContent, 10);
+    var tick = setInterval(function () {
+      secs -= 1;
+      if (secs <= 0) { secs = 0; clearInterval(tick); }
+      el.textContent = String(secs);
+    }, 1000);
+  });
+
   // Voice prompts: the agent speaks the screen's Chinese text (title, instruction, options) with
   // its offline engine; the page plays the WAV. Chromium in kiosk mode runs with
   // --autoplay-policy=no-user-gesture-required, and the start screen was touched anyway.

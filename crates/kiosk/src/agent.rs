@@ -29,7 +29,8 @@ use tokio::time::Instant;
 
 use crate::capture::{card_on_reader, enrol_fingers, PhotoCropper};
 use crate::center_api::{
-    ApplicationRecord, CenterApi, CenterError, DocumentKind, FingerQuality, PayState, PosResult,
+    ApplicationRecord, CenterApi, CenterError, CollectionOffice, DocumentKind, FingerQuality,
+    PayState, PosResult,
 };
 use crate::fleet::ConfigUpdates;
 use crate::outbox::{AgentState, Message, Outbox, OutboxError};
@@ -82,6 +83,9 @@ enum Internal {
     Hint(u64, Hint),
     /// The outbox delivery reached the center (true) or could not (false).
     Reachable(bool),
+    /// The printer's state, checked while the kiosk waits for a citizen: false when it is
+    /// paused, out of paper or unreachable.
+    PrinterUsable(bool),
 }
 
 /// Screen data a worker learned.
@@ -90,6 +94,11 @@ enum Hint {
     WechatCode(Option<String>),
     PhotoProblem(Option<Prompt>),
     Fingers(Vec<FingerQuality>),
+    /// The center filed the application: its number and where the card is collected.
+    Application {
+        no: String,
+        collection: Option<CollectionOffice>,
+    },
 }
 
 /// The running agent.
@@ -194,6 +203,7 @@ async fn start_inner(
     seal_leftover_videos(&agent.outbox, &agent.config.video_dir).await;
     agent.restore().await?;
     agent.spawn_scanner();
+    agent.spawn_printer_watch();
     let handle = AgentHandle::new(action_tx, view_rx);
     let task = tokio::spawn(agent.run(action_rx, internal_rx));
     Ok((handle, task))
@@ -279,11 +289,21 @@ impl Agent {
 
     async fn on_action(&mut self, action: UiAction) -> Result<(), ActionError> {
         let event = match action {
-            UiAction::Start => Event::Start {
-                session_id: SessionId::parse(&uuid::Uuid::new_v4().simple().to_string())
-                    .expect("a UUID is a valid session id"),
-                today: self.today(),
-            },
+            UiAction::Start => {
+                // No session starts that could not end with its papers (issue 15).
+                let usable = printer_usable(self.ports.printer.as_ref()).await;
+                self.on_printer(usable);
+                if !usable {
+                    return Err(ActionError::NotNow(
+                        "the kiosk is out of service: the printer is not ready".into(),
+                    ));
+                }
+                Event::Start {
+                    session_id: SessionId::parse(&uuid::Uuid::new_v4().simple().to_string())
+                        .expect("a UUID is a valid session id"),
+                    today: self.today(),
+                }
+            }
             UiAction::Business(b) => Event::BusinessChosen(b),
             UiAction::PortraitFormChosen => Event::PortraitFormChosen,
             UiAction::Household(h) => Event::HouseholdChosen(h),
@@ -344,6 +364,10 @@ impl Agent {
                     Hint::Fingers(qualities) => self.state.fingers = qualities,
                 }
                 self.publish();
+                    Hint::Application { no, collection } => {
+                        self.extras.application_no = Some(no);
+                        self.extras.collection = collection;
+                    }
             }
             Internal::Reachable(reachable) => {
                 if self.extras.center_offline == reachable {
@@ -353,6 +377,7 @@ impl Agent {
             }
             Internal::Event(SCANNER, event) => {
                 if matches!(self.session.screen(), Screen::ScanReceipt { .. }) {
+            Internal::PrinterUsable(usable) => self.on_printer(usable),
                     let _ = self.apply(event).await;
                 }
             }
@@ -381,6 +406,8 @@ impl Agent {
             self.generation += 1;
             self.state = AgentState {
                 session_id: Some(session_id.as_str().to_owned()),
+            self.extras.application_no = None;
+            self.extras.collection = None;
                 today: Some(today.to_string()),
                 ..AgentState::default()
             };
@@ -465,7 +492,45 @@ impl Agent {
     fn session_id(&self) -> Option<SessionId> {
         self.state
             .session_id
+    /// Records the printer's state; the start screen shows it (out of service, or back).
+    fn on_printer(&mut self, usable: bool) {
+        if self.extras.printer_down == usable {
+            self.extras.printer_down = !usable;
+            if matches!(self.session.screen(), Screen::Welcome { .. }) {
+                self.publish();
+            }
+        }
+    }
+
+    /// While no session runs, the printer is asked for its state every few seconds.
+    fn spawn_printer_watch(&self) {
+        let printer = self.ports.printer.clone();
+        let tx = self.internal.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(PRINTER_CHECK).await;
+                let usable = printer_usable(printer.as_ref()).await;
+                if tx.send(Internal::PrinterUsable(usable)).is_err() {
+                    return;
+                }
+            }
+        });
+    }
+
             .as_deref()
+        // The QR screen and the finished screen show how long their timer has left.
+        self.extras.deadline_unix_s = match self.session.screen() {
+            Screen::Paying { .. } | Screen::Finished { .. } => {
+                self.session.poll_timeout().map(|Millis(at)| {
+                    let left = Duration::from_millis(at.saturating_sub(self.now().0));
+                    (std::time::SystemTime::now() + left)
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .map(|d| (d.as_millis() as u64).div_ceil(1000))
+                        .unwrap_or_default()
+                })
+            }
+            _ => None,
+        };
             .and_then(|s| SessionId::parse(s).ok())
     }
 
@@ -793,6 +858,19 @@ impl Agent {
             }
             Command::WipeCapturedData => {
                 if let Some(sid) = &sid {
+            Command::CancelPrintJobs => {
+                self.abort("print");
+                let printer = self.ports.printer.clone();
+                tokio::spawn(async move {
+                    match printer.cancel_jobs().await {
+                        Ok(n) => tracing::info!(
+                            cancelled = n,
+                            "print jobs of the failed print cancelled"
+                        ),
+                        Err(e) => tracing::error!(error = %e, "cancelling the print jobs"),
+                    }
+                });
+            }
                     match self.outbox.wipe_unsent_captures(sid.as_str()).await {
                         Ok(n) => tracing::info!(deleted = n, "captures of the session wiped"),
                         Err(e) => tracing::error!(error = %e, "wiping the captures"),
@@ -823,6 +901,11 @@ impl Agent {
                 self.generation += 1;
                 self.state = AgentState {
                     session_id: self.state.session_id.clone(),
+                    // The result screen still gives the number and the office; the next
+                    // session's start clears them.
+                    application_no: self.extras.application_no.take(),
+                    collection: self.extras.collection.take(),
+                    printer_down: self.extras.printer_down,
                     ..AgentState::default()
                 };
                 self.state.snapshot = Some(self.session.snapshot());
@@ -970,6 +1053,25 @@ where
 {
     let mut pause = Duration::from_millis(300);
     let mut tries = 0;
+/// How often the printer's state is checked.
+const PRINTER_CHECK: Duration = Duration::from_secs(3);
+
+/// Whether the printer can print now: not paused, out of paper, jammed or unreachable (a
+/// warning such as `toner-low` still prints).
+async fn printer_usable(printer: &dyn Printer) -> bool {
+    match tokio::time::timeout(Duration::from_secs(5), printer.status()).await {
+        Ok(Ok(status)) => !matches!(
+            status.health,
+            devices::DeviceHealth::Error { .. } | devices::DeviceHealth::Disconnected { .. }
+        ),
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "printer state");
+            false
+        }
+        Err(_) => false,
+    }
+}
+
     loop {
         tries += 1;
         match call().await {
@@ -1022,7 +1124,15 @@ async fn pay(
     let mut waited = Duration::ZERO;
     loop {
         match outbox.application_no(sid.as_str()).await {
-            Ok(Some(_)) => break,
+            Ok(Some(no)) => {
+                // For the screens after payment: the number, and where to collect the card.
+                let collection = retry(|| center.collection(&sid)).await.unwrap_or_else(|e| {
+                    tracing::warn!(error = %e, "the collection office");
+                    None
+                });
+                hint(Hint::Application { no, collection });
+                break;
+            }
             _ if waited > Duration::from_secs(25) => return Some(Event::CenterUnavailable),
             _ => {
                 tokio::time::sleep(Duration::from_millis(200)).await;

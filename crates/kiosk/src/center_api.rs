@@ -38,6 +38,18 @@ pub struct ScopeAnswer {
     pub name: Option<String>,
 }
 
+/// Where the new card is collected (the office the collection certificate prints), for the
+/// finished screen.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CollectionOffice {
+    /// 领证地点.
+    pub office: String,
+    /// Its address.
+    pub address: String,
+    /// Its opening hours.
+    pub hours: String,
+}
+
 /// A payment attempt the center opened.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PaymentOrder {
@@ -254,4 +266,13 @@ pub trait CenterApi: Send + Sync {
         session: &SessionId,
         outcome: &SessionOutcome,
     ) -> Result<(), CenterError>;
+    /// Where the session's application is collected, once it is filed; `None` when the center
+    /// does not say (the finished screen then leaves the office to the printed certificate).
+    async fn collection(
+        &self,
+        session: &SessionId,
+    ) -> Result<Option<CollectionOffice>, CenterError> {
+        let _ = session;
+        Ok(None)
+    }
 }

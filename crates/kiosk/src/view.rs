@@ -23,8 +23,17 @@ pub struct ViewExtras {
     pub wechat_code_url: Option<String>,
     /// Step 7: where the browser reads the live camera preview (MJPEG), if a camera is attached.
     pub camera_preview_url: Option<String>,
-    /// The application number once the center gave one (steps 11–12).
+    /// The application number once the center gave one (steps 11–12, and the result screen
+    /// after them).
     pub application_no: Option<String>,
+    /// Where the new card is collected, once the application is filed (the finished screen).
+    pub collection: Option<crate::center_api::CollectionOffice>,
+    /// When the screen's own timer runs out, in Unix seconds: the payment's on the QR screen,
+    /// the return to the start on the finished screen (the page shows the time left).
+    pub deadline_unix_s: Option<u64>,
+    /// The printer is paused, out of paper or unreachable: the start screen says the kiosk is
+    /// out of service and starts no session.
+    pub printer_down: bool,
     /// The center could not be reached on the last call; the screen says so.
     pub center_offline: bool,
     /// Voice prompts are on (the citizen's button on the start screen; reset for the next one).

@@ -142,7 +142,6 @@ fn date(text: &str) -> time::Date {
 
 /// One of every screen, with the texts its page must carry beyond its title, error and notices.
 fn every_screen() -> Vec<(Screen, Vec<Prompt>, Vec<&'static str>)> {
-    use domain::rules::Reason;
     vec![
         (
             Screen::Welcome { notice: None },
@@ -304,13 +303,22 @@ fn every_screen() -> Vec<(Screen, Vec<Prompt>, Vec<&'static str>)> {
             vec!["20元", "CNY 20", "2026年12月25日", "2026-12-25"],
         ),
         (
-            Screen::WrongHousehold,
+            Screen::WrongHousehold {
+                other: Household::Province,
+            },
             vec![
-                Reason::WrongHouseholdChoice.prompt(),
+                prompts::WRONG_HOUSEHOLD_CHOICE,
+                labels::CHOOSE_INSTEAD,
+                prompts::HOUSEHOLD_PROVINCE,
                 labels::CHOOSE_HOUSEHOLD_AGAIN,
                 labels::CONTACT_STAFF,
             ],
-            vec![r#"data-testid="back""#, r#"data-testid="contact-staff""#],
+            vec![
+                r#"data-testid="other-household""#,
+                r#"name="value" value="province""#,
+                r#"data-testid="back""#,
+                r#"data-testid="contact-staff""#,
+            ],
         ),
         (
             Screen::ScanReceipt {
@@ -420,7 +428,20 @@ fn every_screen() -> Vec<(Screen, Vec<Prompt>, Vec<&'static str>)> {
                 prompts::PAYMENT_UNIONPAY,
                 labels::BACK_TO_START,
             ],
-            vec![r#"data-testid="back-to-start""#],
+            vec![
+                r#"data-testid="back-to-start""#,
+                r#"data-testid="ready-by""#,
+                "2026年12月25日",
+            ],
+        ),
+        (
+            Screen::ConfirmEnd { step: 6 },
+            vec![
+                prompts::END_SESSION_QUESTION,
+                labels::END_YES,
+                labels::END_NO,
+            ],
+            vec![r#"data-testid="end-yes""#, r#"data-testid="end-no""#],
         ),
         (
             Screen::Referred {
@@ -428,9 +449,14 @@ fn every_screen() -> Vec<(Screen, Vec<Prompt>, Vec<&'static str>)> {
                 prompt: prompts::FINGERPRINT_FAILED,
             },
             vec![prompts::STEP_TITLES[8], labels::BACK_TO_START],
+                business: Business::ExpiryRenewal,
+                issue_by: date("2026-12-25"),
             vec!["第9步", "Step 9", r#"data-testid="referred-step""#],
         ),
         (
+                prompts::TAKE_OLD_CARD,
+                prompts::TAKE_BANK_CARD,
+                labels::READY_BY,
             Screen::Countdown {
                 step: 8,
                 seconds: 10,
@@ -461,7 +487,7 @@ fn covered(screen: &Screen) -> &'static str {
         | Screen::Checking
         | Screen::Confirm { .. }
         | Screen::InScope { .. }
-        | Screen::WrongHousehold
+        | Screen::WrongHousehold { .. }
         | Screen::ScanReceipt { .. }
         | Screen::FetchingPhoto
         | Screen::LivePhoto { .. }
@@ -490,6 +516,7 @@ fn assert_prompt(html: &str, prompt: Prompt, screen: &str) {
             r#"<span class="en" lang="en">{}</span>"#,
             prompt.en
         )),
+        | Screen::ConfirmEnd { .. }
         "{screen}: English {:?} missing",
         prompt.en
     );
@@ -706,15 +733,39 @@ fn fingerprints(finger: Finger, number: u8, problem: Option<PressProblem>) -> Sc
     Screen::Fingerprints {
         finger,
         number,
+                business: Business::Lost,
+                issue_by: date("2027-01-24"),
         error: problem.map(|_| prompts::FINGERPRINT_POOR_PRESS),
         problem,
     }
+                collection: Some(kiosk::center_api::CollectionOffice {
+                    office: "玄武分局户政办证大厅".into(),
+                    address: "北京东路1号".into(),
+                    hours: "周一至周五 9:00–17:00".into(),
+                }),
+                deadline_unix_s: Some(
+                    std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .expect("after 1970")
+                        .as_secs()
+                        + 30,
+                ),
 }
 
 // Issue 15: the agent sent "右手食指 right_index" and the label lookup only knew `right_index`,
 // so the screen never said which finger, nor "1 / 2".
 #[tokio::test]
 async fn fingerprints_name_the_finger_and_count_it_of_two() {
+    // Issue 15: where and when to collect the card, and how long the screen stays.
+    assert!(html.contains(r#"data-testid="collection-office">玄武分局户政办证大厅<"#));
+    assert!(html.contains(r#"data-testid="collection-address">北京东路1号<"#));
+    assert!(html.contains(r#"data-testid="collection-hours">周一至周五 9:00–17:00<"#));
+    assert!(html.contains("2027年1月24日") || html.contains("2027年01月24日"));
+    assert!(
+        html.contains(r#"data-ticks="down">30<"#) || html.contains(r#"data-ticks="down">29<"#),
+        "the seconds until the start screen"
+    );
+    assert!(!html.contains(&prompts::TAKE_OLD_CARD.zh), "not a renewal");
     let kiosk = Kiosk::new();
     let html = kiosk
         .page(

@@ -94,6 +94,10 @@ pub fn referral_reason(reason: &ReferralReason) -> String {
         ReferralReason::FingerprintFailed => ("指纹采集失败", "Fingerprints not captured"),
         ReferralReason::PaymentFailed => ("缴费未成功", "Payment failed"),
         ReferralReason::PrinterFault => ("打印故障", "Printer fault"),
+        ReferralReason::PaidNotPrinted => (
+            "已缴费，凭证未打印，请按受理编号补打",
+            "Paid, papers not printed: print them by the application number",
+        ),
         ReferralReason::ServiceUnavailable => {
             ("系统或设备无响应", "The center or a device did not answer")
         }

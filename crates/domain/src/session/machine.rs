@@ -33,7 +33,12 @@ pub(super) enum State {
 /// What the result screen after a session shows.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub(super) enum EndView {
-    Finished(PaymentMethod),
+    Finished {
+        payment: PaymentMethod,
+        #[serde(with = "persist::business")]
+        business: Business,
+        issue_by: Date,
+    },
     PortraitFormPrinted,
     Referred {
         step: u8,
@@ -62,6 +67,9 @@ pub(super) struct Running {
     /// The ID number refused on the keypad screen, shown again to correct.
     #[serde(default)]
     typed: Option<TypedId>,
+    /// "End the session?" is asked over the stage's screen (after [`Event::Cancel`]).
+    #[serde(default)]
+    ending: bool,
 }
 
 /// Failed attempts so far, bounded by the config.
@@ -320,6 +328,9 @@ enum Stage {
     },
     ScanReceipt {
         case: Case,
+        /// The household type the register contradicted.
+        #[serde(with = "persist::household", default = "local_household")]
+        household: Household,
     },
     FetchingPhoto {
         case: Case,
@@ -444,7 +455,9 @@ impl Stage {
                 validity: case.terms.validity,
                 issue_by: case.terms.issue_by,
             },
-            Stage::WrongHousehold { .. } => Screen::WrongHousehold,
+            Stage::WrongHousehold { household, .. } => Screen::WrongHousehold {
+                other: other_household(*household),
+            },
             Stage::ScanReceipt { .. } => Screen::ScanReceipt { error },
             Stage::FetchingPhoto { .. } => Screen::FetchingPhoto,
             Stage::LivePhoto { .. } => Screen::LivePhoto { error },
@@ -484,10 +497,23 @@ impl Stage {
                 method: *method,
                 attempt: *attempt,
             }],
+    /// Whether "end the session" is offered: on every screen that waits for the citizen, and on
+    /// the WeChat QR screen (its open order is closed); not while a card is in the terminal.
+    fn cancellable(&self) -> bool {
+        match self {
+            Stage::Paying { method, .. } => *method == PaymentMethod::WeChat,
+            stage => stage.kind() == Kind::Input,
+        }
+    }
+
             _ => Vec::new(),
         }
     }
 
+            // A failed or interrupted print leaves no job to come out later (issue 15).
+            Stage::Printing { .. } | Stage::PrintingPortraitForm => {
+                vec![Command::CancelPrintJobs]
+            }
     /// How the session ends when abandoned here (cancel or timeout): the wrong-household screen
     /// has already told the citizen why.
     fn abandon_reason(&self, default: ReferralReason) -> ReferralReason {
@@ -579,7 +605,15 @@ impl State {
                 notice: notice.map(Notice::prompt),
             },
             State::Ended { view, .. } => match view {
-                EndView::Finished(payment) => Screen::Finished { payment: *payment },
+                EndView::Finished {
+                    payment,
+                    business,
+                    issue_by,
+                } => Screen::Finished {
+                    payment: *payment,
+                    business: *business,
+                    issue_by: *issue_by,
+                },
                 EndView::PortraitFormPrinted => Screen::PortraitFormPrinted,
                 EndView::Referred { step, reason } => Screen::Referred {
                     step: *step,
@@ -600,6 +634,9 @@ impl State {
                     &mut screen
                 {
                     typed.clone_from(&running.typed);
+            State::Running(running) if running.ending => Screen::ConfirmEnd {
+                step: running.stage.step(),
+            },
                 }
                 screen
             }
@@ -640,6 +677,7 @@ impl State {
                     State::Idle {
                         notice: *notice,
                         until: *until,
+                        ending: false,
                     },
                     Vec::new(),
                 )),
@@ -709,7 +747,6 @@ impl Running {
         now: Millis,
     ) -> Result<(State, Vec<Command>), Refused> {
         let kind = self.stage.kind();
-        let step = self.stage.step();
         match event {
             Event::Tick if now < self.deadline => {
                 return Ok((State::Running(Box::new(self.clone())), Vec::new()))
@@ -725,16 +762,24 @@ impl Running {
                 }
                 return Ok((State::Running(Box::new(running)), Vec::new()));
             }
-            Event::Cancel if kind == Kind::Input => {
-                let reason = self.stage.abandon_reason(ReferralReason::Cancelled);
-                let outcome = SessionOutcome::Referred { step, reason };
-                return Ok(self.end(
-                    config,
-                    now,
-                    outcome,
-                    After::Start(None),
-                    self.stage.cleanup(),
-                ));
+            // "End the session" asks once (issue 15): yes ends it, no returns to the screen.
+            Event::Cancel if !self.ending && self.stage.cancellable() => {
+                let mut running = self.clone();
+                running.ending = true;
+                running.countdown = false;
+                if kind == Kind::Input {
+                    running.deadline = now.plus(config.inactivity_timeout_ms);
+                }
+                return Ok((State::Running(Box::new(running)), Vec::new()));
+            }
+            Event::Confirm if self.ending => return Ok(self.cancelled(config, now)),
+            Event::Back if self.ending => {
+                let mut running = self.clone();
+                running.ending = false;
+                if kind == Kind::Input {
+                    running.deadline = now.plus(config.inactivity_timeout_ms);
+                }
+                return Ok((State::Running(Box::new(running)), Vec::new()));
             }
             _ => {}
         }
@@ -749,6 +794,7 @@ impl Running {
                 stage,
                 error,
                 commands,
+            Event::Cancel if self.ending => return Err("cancel"),
             } => {
                 let deadline = now.plus(match stage.kind() {
                     Kind::Input => config.inactivity_timeout_ms,
@@ -763,6 +809,9 @@ impl Running {
                     session_id: self.session_id.clone(),
                     today: self.today,
                     stage,
+                // A device's report on the same screen keeps the question; a new screen drops it.
+                let ending =
+                    self.ending && stage.screen(None).name() == self.stage.screen(None).name();
                     error,
                     attempts,
                     deadline,
@@ -781,6 +830,7 @@ impl Running {
 
     /// The timer ran out.
     fn on_deadline(&self, config: &SessionConfig, now: Millis) -> (State, Vec<Command>) {
+                    ending,
         let step = self.stage.step();
         match self.stage.kind() {
             Kind::Input if !self.countdown => {
@@ -792,9 +842,28 @@ impl Running {
             Kind::Input => {
                 let reason = self.stage.abandon_reason(ReferralReason::Timeout);
                 let outcome = SessionOutcome::Referred { step, reason };
+    /// The citizen confirmed "end the session": what the stage started is stopped (an open
+    /// WeChat order closed), then the usual end, straight back to the start screen.
+    fn cancelled(&self, config: &SessionConfig, now: Millis) -> (State, Vec<Command>) {
+        let step = self.stage.step();
+        let reason = self.stage.abandon_reason(ReferralReason::Cancelled);
+        let outcome = SessionOutcome::Referred { step, reason };
+        self.end(
+            config,
+            now,
+            outcome,
+            After::Start(None),
+            self.stage.cleanup(),
+        )
+    }
+
                 self.end(
                     config,
                     now,
+        if self.ending {
+            // Asked to end and walked away: it ends as they asked.
+            return self.cancelled(config, now);
+        }
                     outcome,
                     After::Start(None),
                     self.stage.cleanup(),
@@ -802,9 +871,8 @@ impl Running {
             }
             Kind::Awaiting => {
                 let reason = match self.stage {
-                    Stage::Printing { .. } | Stage::PrintingPortraitForm => {
-                        ReferralReason::PrinterFault
-                    }
+                    Stage::Printing { .. } => ReferralReason::PaidNotPrinted,
+                    Stage::PrintingPortraitForm => ReferralReason::PrinterFault,
                     _ => ReferralReason::ServiceUnavailable,
                 };
                 let outcome = SessionOutcome::Referred { step, reason };
@@ -813,7 +881,7 @@ impl Running {
                     now,
                     outcome,
                     After::Show(EndView::Referred { step, reason }),
-                    Vec::new(),
+                    self.stage.cleanup(),
                 )
             }
             Kind::Paying => {
@@ -859,6 +927,7 @@ impl Running {
                     }
                 }
             }
+                            ending: false,
         }
     }
 
@@ -1079,7 +1148,7 @@ impl Running {
                 commands: Vec::new(),
             },
             (Stage::PrintingPortraitForm, Event::PrintResult(PrintResult::PrinterFault)) => {
-                refer(step, ReferralReason::PrinterFault, Vec::new())
+                refer(step, ReferralReason::PrinterFault, self.stage.cleanup())
             }
 
             (Stage::Checking { applicant }, Event::ScopeDecided { decision, name }) => {
@@ -1129,11 +1198,12 @@ impl Running {
                 Vec::new(),
             ),
 
+                        household: applicant.household,
             (Stage::InScope { case }, Event::Confirm) => {
                 go(Stage::ScanReceipt { case: case.clone() }, Vec::new())
             }
 
-            (Stage::WrongHousehold { business }, Event::Back) => go(
+            (Stage::WrongHousehold { business, .. }, Event::Back) => go(
                 Stage::Household {
                     business: *business,
                 },
@@ -1152,6 +1222,20 @@ impl Running {
                             case: case.clone(),
                             receipt: receipt.clone(),
                         },
+            // One touch on the other household type: on to step 3 with the same business.
+            (
+                Stage::WrongHousehold {
+                    business,
+                    household: refused,
+                },
+                Event::HouseholdChosen(household),
+            ) if household != *refused => go(
+                Stage::IdNumber {
+                    business: *business,
+                    household,
+                },
+                Vec::new(),
+            ),
                         vec![Command::FetchCertifiedPhoto { receipt }],
                     ),
                     Err(_) => {
@@ -1332,6 +1416,33 @@ impl Running {
                         method: *method,
                     },
                     vec![Command::Print {
+            // "Use UnionPay instead" on the QR screen: the open WeChat order is closed, then a
+            // new attempt starts on the terminal.
+            (
+                Stage::Paying {
+                    filed,
+                    method: PaymentMethod::WeChat,
+                    ..
+                },
+                Event::PaymentMethodChosen(PaymentMethod::UnionPay),
+            ) => {
+                attempts.payment = attempts.payment.saturating_add(1);
+                let attempt = attempts.payment;
+                let mut commands = self.stage.cleanup();
+                commands.push(Command::CreatePayment {
+                    method: PaymentMethod::UnionPay,
+                    amount_fen: filed.case.terms.fee_cny.saturating_mul(100),
+                    attempt,
+                });
+                go(
+                    Stage::Paying {
+                        filed: filed.clone(),
+                        method: PaymentMethod::UnionPay,
+                        attempt,
+                    },
+                    commands,
+                )
+            }
                         documents: vec![
                             Document::CollectionCertificate,
                             Document::RegistrationForm,
@@ -1359,15 +1470,19 @@ impl Running {
                 }
             },
 
-            (Stage::Printing { method, .. }, Event::PrintResult(PrintResult::Printed)) => {
+            (Stage::Printing { method, filed }, Event::PrintResult(PrintResult::Printed)) => {
                 Next::End {
                     outcome: SessionOutcome::Completed { payment: *method },
-                    after: After::Show(EndView::Finished(*method)),
+                    after: After::Show(EndView::Finished {
+                        payment: *method,
+                        business: filed.case.applicant.business,
+                        issue_by: filed.case.terms.issue_by,
+                    }),
                     commands: Vec::new(),
                 }
             }
             (Stage::Printing { .. }, Event::PrintResult(PrintResult::PrinterFault)) => {
-                refer(step, ReferralReason::PrinterFault, Vec::new())
+                refer(step, ReferralReason::PaidNotPrinted, self.stage.cleanup())
             }
 
             // The center failed while the machine waited for it.
@@ -1399,6 +1514,7 @@ impl Running {
             Stage::PlaceCard { .. } => Some(Command::ReadCard),
             Stage::PortraitFormChecking { id, .. } => {
                 Some(Command::CallCenterIdentity { id: id.clone() })
+            // Paid and filed: the window prints the papers; the jobs left are cancelled.
             }
             Stage::Checking { applicant } => {
                 Some(Command::CallCenterScope(scope_request(applicant)))
@@ -1424,14 +1540,11 @@ impl Running {
                 attempt: *attempt,
             }),
             Stage::Printing { .. } | Stage::PrintingPortraitForm => {
-                // Printing is at-most-once: whether the job came out is unknown.
-                let outcome = SessionOutcome::Referred {
-                    step,
-                    reason: ReferralReason::PrinterFault,
-                };
-                let view = EndView::Referred {
-                    step,
-                    reason: ReferralReason::PrinterFault,
+                // Printing is at-most-once: whether the job came out is unknown, so what is
+                // left of it is cancelled and the window prints; a paid session says so.
+                let reason = match self.stage {
+                    Stage::Printing { .. } => ReferralReason::PaidNotPrinted,
+                    _ => ReferralReason::PrinterFault,
                 };
                 return self.end(config, now, outcome, After::Show(view), commands);
             }
@@ -1466,6 +1579,9 @@ fn checking(applicant: Applicant) -> Next {
     )
 }
 
+                let outcome = SessionOutcome::Referred { step, reason };
+                let view = EndView::Referred { step, reason };
+                commands.extend(self.stage.cleanup());
 /// A receipt that gives no photo (not found, expired, used): scan another, with the reason,
 /// until the allowed scans are used up.
 fn receipt_refused(
@@ -1482,6 +1598,17 @@ fn receipt_refused(
         Next::Go {
             stage: Stage::ScanReceipt { case: case.clone() },
             error: Some(notice),
+fn local_household() -> Household {
+    Household::Local
+}
+
+fn other_household(household: Household) -> Household {
+    match household {
+        Household::Local => Household::Province,
+        Household::Province => Household::Local,
+    }
+}
+
             commands: Vec::new(),
         }
     }

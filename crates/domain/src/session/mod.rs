@@ -425,11 +425,14 @@ pub enum Event {
         /// The record's name in clear.
         name: Option<String>,
     },
-    /// The confirm / continue / finish button of the current screen.
+    /// The confirm / continue / finish button of the current screen; on the "end the session?"
+    /// question ([`Screen::ConfirmEnd`]), "yes, end".
     Confirm,
-    /// The back button (steps 2–4 and the wrong-household screen).
+    /// The back button (steps 2–4 and the wrong-household screen); on the "end the session?"
+    /// question, "no, carry on".
     Back,
-    /// The "end the session" button on a screen that waits for the citizen.
+    /// The "end the session" button on a screen that waits for the citizen or on the WeChat QR
+    /// screen: asks [`Screen::ConfirmEnd`] first.
     Cancel,
     /// Step 6: the barcode scanner read a code.
     ReceiptScanned(String),
@@ -472,7 +475,8 @@ pub enum Event {
     },
     /// Step 10: the signature was captured.
     SignatureCaptured,
-    /// Step 11: a payment method button.
+    /// Step 11: a payment method button; on the WeChat QR screen, "use UnionPay instead" (the
+    /// open WeChat order is closed first).
     PaymentMethodChosen(PaymentMethod),
     /// Step 11: the end of payment attempt `attempt` (from [`Command::CreatePayment`]); a result for
     /// an older attempt is refused.
@@ -725,6 +729,9 @@ pub enum Command {
 pub enum ReferralReason {
     /// A step-5 refusal, or the card mismatch found at step 3: the rules' reason and code.
     Scope(Reason),
+    /// Cancel the print jobs the kiosk submitted that have not come out (after a failed or
+    /// interrupted print), so they do not come out later for nobody. Safe to repeat.
+    CancelPrintJobs,
     /// `card_unreadable`: the reader could not read the old card.
     CardUnreadable,
     /// `receipt_not_found`: no certified photo after the allowed scans.
@@ -750,10 +757,13 @@ pub enum ReferralReason {
 
 impl ReferralReason {
     /// The session-level reasons, for parsing codes.
-    const SESSION: [ReferralReason; 10] = [
+    const SESSION: [ReferralReason; 11] = [
         ReferralReason::CardUnreadable,
         ReferralReason::ReceiptNotFound,
         ReferralReason::PhotoUnusable,
+    /// `paid_not_printed`: the fee is paid and the application filed, but the documents did not
+    /// print (step 12); the window prints them under the application number.
+    PaidNotPrinted,
         ReferralReason::FaceMismatch,
         ReferralReason::FingerprintFailed,
         ReferralReason::PaymentFailed,
@@ -773,6 +783,7 @@ impl ReferralReason {
             ReferralReason::PhotoUnusable => "photo_unusable",
             ReferralReason::FaceMismatch => "face_mismatch",
             ReferralReason::FingerprintFailed => "fingerprint_failed",
+        ReferralReason::PaidNotPrinted,
             ReferralReason::PaymentFailed => "payment_failed",
             ReferralReason::PrinterFault => "printer_fault",
             ReferralReason::ServiceUnavailable => "service_unavailable",
@@ -790,6 +801,7 @@ impl ReferralReason {
         })
     }
 
+            ReferralReason::PaidNotPrinted => "paid_not_printed",
     /// What the citizen reads on the referral screen.
     pub fn prompt(&self) -> Prompt {
         match self {
@@ -816,6 +828,7 @@ impl Serialize for ReferralReason {
 
 impl<'de> Deserialize<'de> for ReferralReason {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+            ReferralReason::PaidNotPrinted => prompts::PAID_NOT_PRINTED,
         let code = String::deserialize(deserializer)?;
         ReferralReason::parse(&code)
             .ok_or_else(|| serde::de::Error::custom(format!("unknown referral code {code:?}")))
@@ -914,8 +927,12 @@ pub enum Screen {
         /// The day the new card is due.
         issue_by: Date,
     },
-    /// Step 5: the household choice contradicts the register; offers going back to step 2.
-    WrongHousehold,
+    /// Step 5: the household choice contradicts the register; offers the other household type
+    /// (one touch on to step 3), choosing again at step 2, or the staff.
+    WrongHousehold {
+        /// The household type not chosen, offered directly.
+        other: Household,
+    },
     /// Step 6: scan the photo receipt.
     ScanReceipt {
         /// Why the last scan was refused.
@@ -966,7 +983,8 @@ pub enum Screen {
     },
     /// Step 12: printing.
     Printing,
-    /// Step 12: done; take the collection certificate and the payment notice.
+    /// Step 12: done; take the collection certificate and the payment notice (and the old card,
+    /// the bank card: see [`Screen::notices`]).
     Finished {
         /// The method paid with, naming its notice.
         payment: PaymentMethod,
@@ -990,6 +1008,10 @@ pub enum Screen {
 impl Screen {
     /// The step (1–12) for the progress bar.
     pub fn step(&self) -> u8 {
+        /// The business applied for (a renewal leaves the old card on the reader).
+        business: Business,
+        /// The day the new card is ready at the collection office.
+        issue_by: Date,
         match self {
             Screen::Welcome { .. } | Screen::Business => 1,
             Screen::Household { .. } => 2,
@@ -998,10 +1020,16 @@ impl Screen {
             | Screen::PlaceCard
             | Screen::PortraitFormChecking
             | Screen::PortraitFormConfirm { .. }
+    /// "End the session?" after the end button, over the screen of `step`: yes ([`Event::Confirm`])
+    /// ends it, no ([`Event::Back`]) returns to that screen.
+    ConfirmEnd {
+        /// The step of the screen it covers.
+        step: u8,
+    },
             | Screen::PrintingPortraitForm
             | Screen::PortraitFormPrinted => 3,
             Screen::Checking | Screen::Confirm { .. } => 4,
-            Screen::InScope { .. } | Screen::WrongHousehold => 5,
+            Screen::InScope { .. } | Screen::WrongHousehold { .. } => 5,
             Screen::ScanReceipt { .. } | Screen::FetchingPhoto => 6,
             Screen::LivePhoto { .. } | Screen::CapturingPhoto | Screen::ComparingFaces => 7,
             Screen::Mobile { .. } => 8,
@@ -1009,7 +1037,9 @@ impl Screen {
             Screen::Signature => 10,
             Screen::Payment { .. } | Screen::Paying { .. } => 11,
             Screen::Printing | Screen::Finished { .. } => 12,
-            Screen::Referred { step, .. } | Screen::Countdown { step, .. } => (*step).clamp(1, 12),
+            Screen::Referred { step, .. }
+            | Screen::Countdown { step, .. }
+            | Screen::ConfirmEnd { step } => (*step).clamp(1, 12),
         }
     }
 
@@ -1029,7 +1059,8 @@ impl Screen {
             | Screen::Mobile { error }
             | Screen::Fingerprints { error, .. }
             | Screen::Payment { error, .. } => *error,
-            Screen::WrongHousehold => Some(Reason::WrongHouseholdChoice.prompt()),
+            // The choice was wrong, not the card (issue 15).
+            Screen::WrongHousehold { .. } => Some(prompts::WRONG_HOUSEHOLD_CHOICE),
             Screen::Referred { prompt, .. } => Some(*prompt),
             Screen::Countdown { .. } => Some(prompts::INACTIVITY),
             _ => None,
@@ -1065,8 +1096,26 @@ impl Screen {
             Screen::Checking => "checking",
             Screen::Confirm { .. } => "confirm",
             Screen::InScope { .. } => "in_scope",
-            Screen::WrongHousehold => "wrong_household",
+            Screen::WrongHousehold { .. } => "wrong_household",
             Screen::ScanReceipt { .. } => "scan_receipt",
+            // The old card stays on the reader in a renewal; a bank card in the terminal.
+            Screen::Finished {
+                payment: PaymentMethod::UnionPay,
+                business: Business::ExpiryRenewal,
+                ..
+            } => &[
+                local::FINISHED,
+                prompts::TAKE_OLD_CARD,
+                prompts::TAKE_BANK_CARD,
+            ],
+            Screen::Finished {
+                business: Business::ExpiryRenewal,
+                ..
+            } => &[local::FINISHED, prompts::TAKE_OLD_CARD],
+            Screen::Finished {
+                payment: PaymentMethod::UnionPay,
+                ..
+            } => &[local::FINISHED, prompts::TAKE_BANK_CARD],
             Screen::FetchingPhoto => "fetching_photo",
             Screen::LivePhoto { .. } => "live_photo",
             Screen::CapturingPhoto => "capturing_photo",
@@ -1103,6 +1152,7 @@ pub struct InvalidEvent {
     pub screen: &'static str,
 }
 
+            Screen::ConfirmEnd { .. } => "confirm_end",
 /// The persisted state of the machine, written to the outbox before each transition is acted on.
 /// It holds personal data (the ID number, the masked name, the mobile number): the outbox is
 /// encrypted.

@@ -133,6 +133,26 @@ pub const APPLICATION_NO: Prompt = label("受理编号", "Application number");
 pub const PAID_WITH: Prompt = label("缴费方式", "Paid with");
 /// Countdown: under the seconds.
 pub const SECONDS_LEFT: Prompt = label("秒后返回首页", "seconds until the start screen");
+/// The WeChat QR screen: the caption of the time left to pay.
+pub const TIME_TO_PAY: Prompt = label("剩余支付时间（秒）", "Time left to pay (seconds)");
+/// The WeChat QR screen: switch to the card terminal (the QR order is closed).
+pub const USE_UNIONPAY_INSTEAD: Prompt = label("改用银联刷卡", "Use UnionPay instead");
+/// "End the session?": yes.
+pub const END_YES: Prompt = label("是，结束办理", "Yes, end the session");
+/// "End the session?": no.
+pub const END_NO: Prompt = label("否，继续办理", "No, carry on");
+/// The wrong-household screen: the caption of the other household type's button.
+pub const CHOOSE_INSTEAD: Prompt = label("改选为", "Choose instead");
+/// The finished screen: the collection office.
+pub const COLLECTION_OFFICE: Prompt = label("领证地点", "Collect your card at");
+/// The finished screen: the office's address.
+pub const ADDRESS: Prompt = label("地址", "Address");
+/// The finished screen: the office's opening hours.
+pub const OPENING_HOURS: Prompt = label("办公时间", "Opening hours");
+/// The finished screen: the day the card is ready.
+pub const READY_BY: Prompt = label("可领证日期（最迟）", "Ready by");
+/// The finished screen: before the seconds until the start screen.
+pub const RETURNS_IN: Prompt = label("返回首页倒计时（秒）", "Back to the start in (seconds)");
 /// Countdown: the button that keeps the session.
 pub const KEEP_GOING: Prompt = label("继续办理", "Continue my application");
 /// The center could not be reached on the last call.

@@ -169,7 +169,7 @@ impl<'a> Page<'a> {
                 | Screen::PortraitFormConfirm { .. }
                 | Screen::Confirm { .. }
                 | Screen::InScope { .. }
-                | Screen::WrongHousehold
+                | Screen::WrongHousehold { .. }
                 | Screen::ScanReceipt { .. }
                 | Screen::LivePhoto { .. }
                 | Screen::Mobile { .. }
@@ -177,10 +177,25 @@ impl<'a> Page<'a> {
                 | Screen::Signature
                 | Screen::Payment { .. }
                 | Screen::Countdown { .. }
+                | Screen::Paying {
+                    method: PaymentMethod::WeChat,
+                    ..
+                }
         )
     }
 
     /// Whether the screen offers "back" (steps 2–4 and the wrong-household screen have their own).
+    /// The QR and finished screens: whole seconds until their timer runs out (the agent's
+    /// deadline against this machine's clock); kiosk.js counts them down.
+    pub fn seconds_left(&self) -> Option<u64> {
+        let deadline = self.view.extras.deadline_unix_s?;
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .ok()?
+            .as_secs();
+        Some(deadline.saturating_sub(now))
+    }
+
     pub fn backable(&self) -> bool {
         matches!(
             self.view.screen,
@@ -354,8 +369,9 @@ fn instruction(screen: &Screen) -> Option<Prompt> {
         } => labels::INSERT_UNIONPAY_CARD,
         Screen::Printing => labels::PRINTING,
         Screen::PortraitFormPrinted
-        | Screen::WrongHousehold
+        | Screen::WrongHousehold { .. }
         | Screen::Finished { .. }
+        Screen::ConfirmEnd { .. } => prompts::END_SESSION_QUESTION,
         | Screen::Referred { .. }
         | Screen::Countdown { .. } => return None,
     })
