@@ -1,10 +1,12 @@
 //! `idkiosk face`: compare two photos, crop an ID photo from a camera frame, run step 7's
-//! verification, and refit the score's calibration on a bureau's labelled pairs.
+//! verification, tell a live face from a print or a screen (liveness), and refit the score's
+//! calibration on a bureau's labelled pairs.
 //!
 //! Every answer is one JSON object on standard output. Exit codes: 0 done (the faces compared,
-//! the photo is good, step 7 passed), 1 a negative answer about the pictures (no face, several
-//! faces, not an image, failed quality, failed verification), 2 a malformed pairs file, 3 the
-//! engine itself cannot run (weights missing: run `scripts/setup/20-face.sh`).
+//! the photo is good, step 7 passed, the face is live), 1 a negative answer about the pictures
+//! (no face, several faces, not an image, failed quality, failed verification, a presentation
+//! attack), 2 a malformed pairs file, 3 the engine itself cannot run (weights missing: run
+//! `scripts/setup/20-face.sh`).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -12,9 +14,10 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use face::calibration::{fit, LabelledDistance};
+use face::liveness::check_picture;
 use face::{
     crop_id_photo, verify, Calibration, CropConfig, DecodeLimits, DlibEngine, FaceEngine,
-    FaceError, ModelPaths, Picture, QualityConfig, QualityReason, Thresholds,
+    FaceError, MiniFasNetEngine, ModelPaths, Picture, QualityConfig, QualityReason, Thresholds,
 };
 use serde_json::{json, Value};
 
@@ -77,6 +80,13 @@ enum FaceCommand {
         #[command(flatten)]
         calibration: CalibrationArgs,
     },
+    /// Passive liveness of the one face in a photo (MiniFASNet): prints {"live","score","label"};
+    /// exits 0 when live, 1 for an attack (a print or a screen), and 1 naming the picture and
+    /// the reason when it has no face, several, or is not an image
+    Liveness {
+        /// The camera frame
+        image: PathBuf,
+    },
     /// Fit the score's calibration (c, w) by logistic regression on labelled pairs. Each CSV line
     /// is `distance,same` or `photo_a,photo_b,same`, with same = 1/0 (or true/false); a header
     /// line is allowed
@@ -107,6 +117,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             },
             calibration,
         ),
+        FaceCommand::Liveness { image } => liveness(&image),
         FaceCommand::Calibrate { pairs } => calibrate(&pairs),
     }
 }
@@ -202,6 +213,28 @@ fn crop(input: &Path, output: &Path) -> anyhow::Result<ExitCode> {
     answer["output"] = Value::from(output.display().to_string());
     println!("{answer}");
     Ok(ExitCode::SUCCESS)
+}
+
+fn liveness(image: &Path) -> anyhow::Result<ExitCode> {
+    let faces = engine(CalibrationArgs { c: None, w: None })?;
+    let models = MiniFasNetEngine::shared().context("loading the liveness models")?;
+    let verdict = match open(image).and_then(|p| check_picture(&*faces, &*models, &p)) {
+        Ok(verdict) => verdict,
+        Err(err) => return picture_error(err),
+    };
+    println!(
+        "{}",
+        json!({
+            "live": verdict.live,
+            "score": round(f64::from(verdict.score), 3),
+            "label": verdict.label.as_str(),
+        })
+    );
+    Ok(if verdict.live {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 fn run_verify(

@@ -57,7 +57,7 @@ enum Command {
     Sim(cmd_sim::Args),
     /// Operators' device tools: read a card, scan a barcode, capture a finger, print
     Device(cmd_device::Args),
-    /// Face engine: compare two photos, crop an ID photo
+    /// Face engine: compare two photos, crop an ID photo, liveness
     Face(cmd_face::Args),
     /// Fingerprints: synthesise, check quality, match
     Finger(cmd_finger::Args),

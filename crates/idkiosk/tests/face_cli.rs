@@ -261,3 +261,94 @@ fn flat_grey_jpeg(width: u16, height: u16) -> Vec<u8> {
     out.extend([0xFF, 0xD9]);
     out
 }
+
+/// A liveness sample frame, copied beside the models by scripts/setup/20-face.sh.
+fn liveness_sample(name: &str) -> String {
+    let dir = std::env::var_os("IDKIOSK_MODELS_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join(".idkiosk/models"));
+    let path = dir.join("MiniFASNet-samples").join(name);
+    assert!(
+        path.is_file(),
+        "liveness sample {} missing: run scripts/setup/20-face.sh",
+        path.display()
+    );
+    path.display().to_string()
+}
+
+#[test]
+fn liveness_of_a_live_face_exits_0() {
+    for frame in [
+        liveness_sample("live_sample.jpg"),
+        face("obama.jpg"),
+        face("biden.jpg"),
+    ] {
+        let (code, json) = idkiosk_face(&["liveness", &frame]);
+        assert_eq!(code, 0, "{frame}: {json}");
+        assert_eq!(json["live"], true, "{frame}: {json}");
+        assert_eq!(json["label"], "live", "{frame}: {json}");
+        assert!(json["score"].as_f64().unwrap() > 0.9, "{frame}: {json}");
+        let keys: Vec<_> = json.as_object().unwrap().keys().cloned().collect();
+        assert_eq!(keys, ["label", "live", "score"]);
+    }
+}
+
+#[test]
+fn liveness_of_a_printed_photo_exits_1() {
+    let (code, json) = idkiosk_face(&["liveness", &liveness_sample("spoof_sample.jpg")]);
+    assert_eq!(code, 1, "{json}");
+    assert_eq!(json["live"], false, "{json}");
+    assert_eq!(json["label"], "attack", "{json}");
+    assert!(json["score"].as_f64().unwrap() < 0.5, "{json}");
+}
+
+#[test]
+fn liveness_names_the_picture_without_a_face_or_unreadable() {
+    let dir = scratch("liveness");
+    let blank = dir.join("wall.jpg");
+    std::fs::write(&blank, flat_grey_jpeg(640, 480)).unwrap();
+    let (code, json) = idkiosk_face(&["liveness", blank.to_str().unwrap()]);
+    assert_eq!(code, 1, "{json}");
+    assert_eq!(json["reason"], "no_face");
+    assert_eq!(json["picture"], blank.to_str().unwrap());
+
+    let text = dir.join("notes.jpg");
+    std::fs::write(&text, "not a photo").unwrap();
+    let (code, json) = idkiosk_face(&["liveness", text.to_str().unwrap()]);
+    assert_eq!(code, 1, "{json}");
+    assert_eq!(json["reason"], "not_an_image");
+
+    let missing = dir.join("missing.jpg");
+    let (code, json) = idkiosk_face(&["liveness", missing.to_str().unwrap()]);
+    assert_eq!(code, 1, "{json}");
+    assert_eq!(json["reason"], "unreadable");
+    assert_eq!(json["picture"], missing.to_str().unwrap());
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn liveness_without_its_models_fails_with_the_setup_command() {
+    // The dlib weights are there, the liveness models are not: a copy of the models folder
+    // without the safetensors.
+    let dir = scratch("liveness-models");
+    let models = root().join(".idkiosk/models");
+    for entry in std::fs::read_dir(&models).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "dat") {
+            std::os::unix::fs::symlink(&path, dir.join(path.file_name().unwrap())).unwrap();
+        }
+    }
+    let out = Command::new(env!("CARGO_BIN_EXE_idkiosk"))
+        .args(["face", "liveness", &face("obama.jpg")])
+        .env("IDKIOSK_MODELS_DIR", &dir)
+        .output()
+        .unwrap();
+    std::fs::remove_dir_all(&dir).ok();
+    assert_eq!(out.status.code(), Some(3));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("MiniFASNetV2_2.7_80x80.safetensors"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("scripts/setup/20-face.sh"), "{stderr}");
+}
