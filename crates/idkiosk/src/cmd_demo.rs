@@ -498,6 +498,8 @@ async fn open_chromium(url: &str) -> Option<tokio::process::Child> {
     let mut command = tokio::process::Command::new(chromium);
     command.args([
         "--kiosk",
+        // Voice prompts play as each screen loads, without a touch on that page.
+        "--autoplay-policy=no-user-gesture-required",
         "--no-first-run",
         "--disable-background-networking",
         "--disable-component-update",

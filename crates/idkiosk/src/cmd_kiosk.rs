@@ -177,13 +177,29 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let url = format!("http://{}", listener.local_addr()?);
     println!("kiosk screen: {url}/");
     println!("pid: {}", std::process::id());
-    let app = kiosk::ui::router(handle);
+    let app = kiosk::ui::router_with_voice(handle, voice(&args.data_dir));
     let server = axum::serve(listener, app).with_graceful_shutdown(crate::shutdown::signal());
     tokio::select! {
         served = server => served.context("serving the touchscreen")?,
         _ = agent => anyhow::bail!("the agent stopped"),
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// espeak-ng's Mandarin voice with its cache in `<data dir>/voice`, or `None` (logged; the start
+/// screen then says voice is unavailable) when it is not installed (scripts/setup/45-voice.sh).
+fn voice(data_dir: &std::path::Path) -> Option<Arc<kiosk::voice::Voice>> {
+    let Some(engine) = kiosk::voice::EspeakNg::detect() else {
+        tracing::warn!("espeak-ng with the cmn voice is not installed: no voice prompts");
+        return None;
+    };
+    match kiosk::voice::Voice::new(Arc::new(engine), &data_dir.join("voice")) {
+        Ok(voice) => Some(Arc::new(voice)),
+        Err(error) => {
+            tracing::warn!(%error, "no voice prompts");
+            None
+        }
+    }
 }
 
 /// Aborts the heartbeat task when `run` returns.
