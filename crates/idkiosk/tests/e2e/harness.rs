@@ -37,6 +37,8 @@ pub const CHROMIUM_FLAGS: &[&str] = &[
     "--hide-scrollbars",
     "--force-device-scale-factor=1",
     "--lang=zh-CN",
+    // As the kiosk's Chromium: voice prompts play when a page loads (issue 15 item 6).
+    "--autoplay-policy=no-user-gesture-required",
 ];
 
 pub type Res<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;

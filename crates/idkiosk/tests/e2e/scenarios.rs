@@ -1346,3 +1346,349 @@ async fn x_finished_citizen_is_refused_at_step_5_next_time() -> Res<()> {
     pass("x_finished_citizen_is_refused_at_step_5_next_time");
     Ok(())
 }
+
+// Issue 15 item 6: voice prompts, large type and the physical keypad.
+
+/// The page's voice prompt: its `<audio>` URL fetched, the WAV's duration by ffprobe, and the
+/// text the page says it speaks.
+async fn spoken_prompt(k: &Kiosk) -> Res<(String, f64, String)> {
+    let found = k
+        .client
+        .execute(
+            "var a = document.getElementById('voice-audio'); \
+             return a ? [a.getAttribute('src'), document.body.dataset.say] : null;",
+            vec![],
+        )
+        .await?;
+    let src = found[0]
+        .as_str()
+        .ok_or("no voice audio on the page")?
+        .to_owned();
+    let say = found[1].as_str().unwrap_or_default().to_owned();
+    let response = reqwest::get(format!("{}{src}", k.url)).await?;
+    assert_eq!(response.status(), 200, "{src}");
+    assert_eq!(
+        response.headers()["content-type"],
+        "audio/wav",
+        "{src}: served as WAV"
+    );
+    let wav = response.bytes().await?;
+    assert_eq!(&wav[..4], b"RIFF", "{src}");
+    let file = tempfile::NamedTempFile::new()?;
+    std::fs::write(file.path(), &wav)?;
+    let probe = std::process::Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-show_entries",
+            "format=duration",
+            "-of",
+            "csv=p=0",
+        ])
+        .arg(file.path())
+        .output()
+        .map_err(|e| format!("ffprobe (scripts/setup/40-cups.sh installs ffmpeg): {e}"))?;
+    let seconds: f64 = String::from_utf8_lossy(&probe.stdout)
+        .trim()
+        .parse()
+        .map_err(|e| {
+            format!(
+                "ffprobe on {src}: {e}: {}",
+                String::from_utf8_lossy(&probe.stderr)
+            )
+        })?;
+    Ok((src, seconds, say))
+}
+
+/// Voice on at the start screen, then welcome → business → household → ID number → place card
+/// → confirm: every screen plays its own prompt, a WAV whose duration fits its text (title,
+/// instruction and the options with their digits), and the browser plays it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn voice_produces_audio_for_each_screen() -> Res<()> {
+    let mut stack = stack!("voice");
+    let id = demo::RENEWAL_IN_WINDOW;
+    stack.kiosk.wait_screen("welcome", QUICK).await?;
+    assert_eq!(
+        stack
+            .kiosk
+            .client
+            .execute("return document.body.dataset.voice", vec![])
+            .await?,
+        "off",
+        "espeak-ng is installed (scripts/setup/45-voice.sh): voice is offered, and off"
+    );
+    stack.kiosk.touch("voice-toggle").await?;
+    let mut heard: Vec<(String, f64, String)> = Vec::new();
+    let mut sources = BTreeSet::new();
+    for (screen, then) in [
+        ("welcome", "start"),
+        ("business", "business-expiry_renewal"),
+        ("household", "household-local"),
+        ("id_number", ""),
+        ("place_card", ""),
+        ("confirm", ""),
+    ] {
+        let k = &mut stack.kiosk;
+        k.wait_screen(screen, SLOW).await?;
+        let (src, seconds, say) = spoken_prompt(k).await?;
+        let chars = say
+            .chars()
+            .filter(|c| !c.is_ascii_punctuation() && *c != '。' && *c != '，')
+            .count();
+        println!("voice {screen}: {seconds:.2} s for {chars} characters ({src})");
+        assert!(seconds > 0.5, "{screen}: {seconds} s");
+        let per_char = seconds / chars as f64;
+        assert!(
+            (0.1..1.0).contains(&per_char),
+            "{screen}: {seconds} s for {chars} characters of {say:?}"
+        );
+        assert!(
+            sources.insert(src),
+            "{screen}: each screen has its own prompt"
+        );
+        // The browser plays it (Chromium runs with --autoplay-policy=no-user-gesture-required).
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        loop {
+            let playing = k
+                .client
+                .execute(
+                    "var a = document.getElementById('voice-audio'); \
+                     return !!a && (a.currentTime > 0 || a.ended);",
+                    vec![],
+                )
+                .await?;
+            if playing == true {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{screen}: the page did not play its prompt"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        heard.push((screen.to_owned(), seconds, say));
+        match screen {
+            "id_number" => {
+                k.keypad(id).await?;
+                k.touch("id-number-confirm").await?;
+            }
+            "place_card" => {
+                stack.panel.place_card(id).await?;
+            }
+            "confirm" => {}
+            _ => k.touch(then).await?,
+        }
+    }
+    let said = |screen: &str| &heard.iter().find(|h| h.0 == screen).expect("heard").2;
+    for (number, option) in [
+        (1, prompts::BUSINESS_EXPIRY_RENEWAL),
+        (2, prompts::BUSINESS_LOST),
+        (3, prompts::BUSINESS_DAMAGED),
+    ] {
+        let want = format!("按{number}，{}", option.zh);
+        assert!(
+            said("business").contains(&want),
+            "{want} in {:?}",
+            said("business")
+        );
+    }
+    assert!(said("household").contains(&format!("按1，{}", prompts::HOUSEHOLD_LOCAL.zh)));
+    assert!(said("confirm").starts_with(prompts::STEP_TITLES[3].zh));
+    // A longer text speaks longer.
+    let longest = heard
+        .iter()
+        .max_by_key(|h| h.2.chars().count())
+        .expect("heard");
+    let shortest = heard
+        .iter()
+        .min_by_key(|h| h.2.chars().count())
+        .expect("heard");
+    assert!(
+        longest.1 > shortest.1,
+        "{} ({} s) vs {} ({} s)",
+        longest.0,
+        longest.1,
+        shortest.0,
+        shortest.1
+    );
+    // Generated by the agent and kept in its data folder, one file per prompt, mode 0600.
+    let cache = stack.data_dir.join("kiosk/voice");
+    for src in &sources {
+        use std::os::unix::fs::PermissionsExt as _;
+        let file = cache.join(src.trim_start_matches("/voice/"));
+        let mode = std::fs::metadata(&file)
+            .map_err(|e| format!("{}: {e}", file.display()))?
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "{}", file.display());
+    }
+    pass("voice_produces_audio_for_each_screen");
+    Ok(())
+}
+
+/// The smallest computed font sizes of the page: Chinese text outside the progress bar, and
+/// the progress bar's labels and numbers.
+async fn font_sizes(k: &Kiosk) -> Res<(f64, f64, bool)> {
+    let sizes = k
+        .client
+        .execute(
+            "var px = function (e) { return parseFloat(getComputedStyle(e).fontSize); }; \
+             var shown = function (e) { return e.getClientRects().length > 0; }; \
+             var min = function (list) { return Math.min.apply(null, list.filter(shown).map(px)); }; \
+             var all = Array.prototype.slice.call(document.querySelectorAll('.zh')); \
+             var text = all.filter(function (e) { return !e.closest('.progress'); }); \
+             var progress = Array.prototype.slice.call( \
+               document.querySelectorAll('.progress .zh, .progress .en, .progress .num')); \
+             return [min(text), min(progress), document.body.classList.contains('large-type')];",
+            vec![],
+        )
+        .await?;
+    Ok((
+        sizes[0].as_f64().unwrap_or(0.0),
+        sizes[1].as_f64().unwrap_or(0.0),
+        sizes[2].as_bool().unwrap_or(false),
+    ))
+}
+
+/// Ends the session from a screen with "end the session" (confirming when asked).
+async fn end_session(k: &mut Kiosk) -> Res<()> {
+    k.touch("cancel").await?;
+    if k.wait_screen_any(&["welcome", "confirm_end"], QUICK)
+        .await?
+        == "confirm_end"
+    {
+        k.touch("end-yes").await?;
+    }
+    k.wait_screen("welcome", QUICK).await
+}
+
+/// Large type chosen on the start screen: base text at least 48 px and the progress labels at
+/// least 24 px on the screens of the session; the next citizen starts without it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn large_type_is_chosen_at_the_start_and_reset_for_the_next_citizen() -> Res<()> {
+    let mut stack = stack!("large-type");
+    let k = &mut stack.kiosk;
+    k.wait_screen("welcome", QUICK).await?;
+    let (text, progress, large) = font_sizes(k).await?;
+    assert!(!large);
+    assert!(text < 48.0, "normal type is smaller: {text} px");
+    k.touch("large-type-toggle").await?;
+    k.wait_screen("welcome", QUICK).await?;
+    assert_eq!(
+        k.client
+            .execute(
+                "return document.getElementById('large-type-toggle').getAttribute('aria-pressed')",
+                vec![]
+            )
+            .await?,
+        "true"
+    );
+    let mut seen = vec![(text, progress)];
+    for (screen, then) in [
+        ("welcome", "start"),
+        ("business", "business-lost"),
+        ("household", ""),
+    ] {
+        k.wait_screen(screen, QUICK).await?;
+        let (text, progress, large) = font_sizes(k).await?;
+        println!("large type on {screen}: text ≥ {text} px, progress ≥ {progress} px");
+        assert!(large, "{screen}");
+        assert!(text >= 48.0, "{screen}: base text {text} px");
+        assert!(progress >= 24.0, "{screen}: progress {progress} px");
+        seen.push((text, progress));
+        if !then.is_empty() {
+            k.touch(then).await?;
+        }
+    }
+    end_session(k).await?;
+    let (text, _, large) = font_sizes(k).await?;
+    assert!(!large, "the next citizen starts without large type");
+    assert!(text < 48.0, "{text} px");
+    assert_eq!(
+        k.client
+            .execute(
+                "return document.getElementById('large-type-toggle').getAttribute('aria-pressed')",
+                vec![]
+            )
+            .await?,
+        "false"
+    );
+    pass("large_type_is_chosen_at_the_start_and_reset_for_the_next_citizen");
+    Ok(())
+}
+
+/// WebDriver key presses (a physical keypad: digits, X, Backspace, Enter, Escape).
+async fn press_keys(k: &Kiosk, keys: &str) -> Res<()> {
+    use fantoccini::actions::{InputSource, KeyAction, KeyActions};
+    let mut actions = KeyActions::new("keypad".into());
+    for key in keys.chars() {
+        actions = actions
+            .then(KeyAction::Down { value: key })
+            .then(KeyAction::Up { value: key });
+    }
+    k.client.perform_actions(actions).await?;
+    Ok(())
+}
+
+/// `document.body.dataset[key]` (None while a page loads).
+async fn body_data(k: &Kiosk, key: &str) -> Option<String> {
+    k.client
+        .execute(
+            "return document.body ? document.body.dataset[arguments[0]] || null : null",
+            vec![serde_json::json!(key)],
+        )
+        .await
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+}
+
+const ENTER: &str = "\u{e007}";
+const ESCAPE: &str = "\u{e00c}";
+const BACKSPACE: &str = "\u{e003}";
+
+/// Part of a session by keys alone: Enter starts, digits pick the business and the household,
+/// the ID number is typed with a slip corrected by Backspace, Enter confirms it, Escape goes
+/// back; voice chosen with its digit and reset when the session ends by keys.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_can_be_driven_by_keys_alone() -> Res<()> {
+    let mut stack = stack!("keys");
+    let id = demo::RENEWAL_IN_WINDOW;
+    let k = &mut stack.kiosk;
+    k.wait_screen("welcome", QUICK).await?;
+    // 1 is the first option of the start screen: voice.
+    press_keys(k, "1").await?;
+    let deadline = std::time::Instant::now() + QUICK;
+    while body_data(k, "voice").await.as_deref() != Some("on") {
+        assert!(std::time::Instant::now() < deadline, "1 turned voice on");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    k.wait_screen("welcome", QUICK).await?;
+    press_keys(k, ENTER).await?;
+    k.wait_screen("business", QUICK).await?;
+    press_keys(k, "2").await?; // 按2，丢失补领
+    k.wait_screen("household", QUICK).await?;
+    press_keys(k, "1").await?; // 按1，本市户籍
+    k.wait_screen("id_number", QUICK).await?;
+    let slipped = format!("{}7{BACKSPACE}{}", &id[..10], &id[10..]);
+    press_keys(k, &slipped).await?;
+    assert_eq!(k.value("id-number-input").await.as_deref(), Some(id));
+    press_keys(k, ENTER).await?;
+    k.wait_screen("confirm", SLOW).await?;
+    assert_eq!(k.text("masked-id").await, Some(masked_id(id)));
+    press_keys(k, ESCAPE).await?;
+    let back = k
+        .wait_screen_any(&["id_number", "household"], QUICK)
+        .await?;
+    println!("Escape on confirm went back to {back}");
+    press_keys(k, ESCAPE).await?;
+    k.wait_screen_any(&["household", "business"], QUICK).await?;
+    assert_ne!(k.screen().await.as_deref(), Some("confirm"));
+    end_session(k).await?;
+    assert_eq!(
+        body_data(k, "voice").await.as_deref(),
+        Some("off"),
+        "voice is reset for the next citizen"
+    );
+    pass("a_session_can_be_driven_by_keys_alone");
+    Ok(())
+}
