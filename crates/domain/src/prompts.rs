@@ -107,6 +107,23 @@ pub const PHOTO_RECEIPT_OTHER_PERSON: Prompt = prompt(
 
 // Step 7: live photo.
 
+/// **Our wording.** The photo just taken, shown before it is compared.
+pub const PHOTO_REVIEW: Prompt = prompt(
+    "请确认照片：满意请点击“使用此照片”，不满意可重新拍摄。",
+    "Check your photo: use it, or take it again.",
+);
+/// **Our wording.** The review once the retakes are used up: only "use this photo" is left.
+pub const PHOTO_RETAKES_USED: Prompt = prompt(
+    "已达到重拍次数上限，请使用此照片。",
+    "No more retakes are possible; please use this photo.",
+);
+/// **Our wording.** The review's button that sends the photo to the comparison.
+pub const USE_PHOTO: Prompt = prompt("使用此照片", "Use this photo");
+/// **Our wording.** The review's button that goes back to the camera.
+pub const RETAKE_PHOTO: Prompt = prompt("重新拍摄", "Retake");
+/// **Our wording.** What the review's image shows, for screen readers.
+pub const REVIEW_PHOTO_ALT: Prompt = prompt("刚拍摄的照片", "The photo just taken");
+
 /// A comparison fell below its threshold.
 pub const FACE_COMPARISON_FAILED: Prompt = prompt(
     "人像比对未通过，请联系工作人员。",
@@ -184,23 +201,6 @@ pub const OUT_OF_SERVICE: Prompt = prompt(
     "This kiosk is out of service; please go to the window.",
 );
 
-/// The inactivity timeout ran out.
-pub const INACTIVITY: Prompt = prompt(
-    "操作超时，即将返回首页。",
-    "No activity; returning to the start.",
-);
-/// The start screen's notice: the session is recorded and biometrics must be one's own.
-/// **our wording** of DOMAIN.md section 1.
-pub const VIDEO_AND_LEGAL_NOTICE: Prompt = prompt(
-    "办理过程全程录像。采集的指纹和照片必须是本人的，冒用他人身份将承担法律责任。",
-    "This session is video-recorded. Fingerprints and photos must be your own; impersonating another person carries legal liability.",
-);
-
-/// The titles of the twelve steps, in order, for the progress bar. **our wording**
-pub const STEP_TITLES: [Prompt; 12] = [
-    prompt("选择业务", "Business"),
-    prompt("户籍类型", "Household registration"),
-    prompt("身份证号码", "ID number"),
 // A way out of every screen, and what happens next (issue 15 items 2-4). **our wording**
 
 /// The confirm step of "end the session": asked once, so one stray touch ends nothing.
@@ -227,6 +227,23 @@ pub const TAKE_OLD_CARD: Prompt = prompt(
 /// Finished, UnionPay: the bank card may still be in the terminal.
 pub const TAKE_BANK_CARD: Prompt = prompt("请取回您的银行卡。", "Please take back your bank card.");
 
+/// The inactivity timeout ran out.
+pub const INACTIVITY: Prompt = prompt(
+    "操作超时，即将返回首页。",
+    "No activity; returning to the start.",
+);
+/// The start screen's notice: the session is recorded and biometrics must be one's own.
+/// **our wording** of DOMAIN.md section 1.
+pub const VIDEO_AND_LEGAL_NOTICE: Prompt = prompt(
+    "办理过程全程录像。采集的指纹和照片必须是本人的，冒用他人身份将承担法律责任。",
+    "This session is video-recorded. Fingerprints and photos must be your own; impersonating another person carries legal liability.",
+);
+
+/// The titles of the twelve steps, in order, for the progress bar. **our wording**
+pub const STEP_TITLES: [Prompt; 12] = [
+    prompt("选择业务", "Business"),
+    prompt("户籍类型", "Household registration"),
+    prompt("身份证号码", "ID number"),
     prompt("信息确认", "Confirmation"),
     prompt("受理范围", "Scope check"),
     prompt("照片回执", "Photo receipt"),
@@ -263,6 +280,11 @@ pub const ALL: &[Prompt] = &[
     NOT_IN_RENEWAL_WINDOW,
     NOT_REGISTERED_IN_CITY,
     PHOTO_RECEIPT_NOT_FOUND,
+    PHOTO_REVIEW,
+    PHOTO_RETAKES_USED,
+    USE_PHOTO,
+    RETAKE_PHOTO,
+    REVIEW_PHOTO_ALT,
     FACE_COMPARISON_FAILED,
     MOBILE_INVALID,
     MOBILE_MISMATCH,
@@ -272,6 +294,11 @@ pub const ALL: &[Prompt] = &[
     COLLECTION_CERTIFICATE,
     PRINT_FAILED,
     OUT_OF_SERVICE,
+    END_SESSION_QUESTION,
+    WRONG_HOUSEHOLD_CHOICE,
+    PAID_NOT_PRINTED,
+    TAKE_OLD_CARD,
+    TAKE_BANK_CARD,
     INACTIVITY,
     VIDEO_AND_LEGAL_NOTICE,
 ];
@@ -294,11 +321,6 @@ mod tests {
 
     #[test]
     fn section_1_texts_word_for_word() {
-    END_SESSION_QUESTION,
-    WRONG_HOUSEHOLD_CHOICE,
-    PAID_NOT_PRINTED,
-    TAKE_OLD_CARD,
-    TAKE_BANK_CARD,
         assert_eq!(
             OUT_OF_SCOPE.zh,
             "您的居民身份证不在自助受理范围内，如需帮助请联系工作人员。"

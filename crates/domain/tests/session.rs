@@ -112,6 +112,7 @@ fn through_step_10(business: Business) -> Vec<Event> {
         Event::ReceiptAnswer(ReceiptAnswer::Found),
         Event::TakePhoto,
         Event::PhotoCaptured,
+        Event::UsePhoto,
         scores(97.5, 81.0),
         mobile("13800138000", "138 0013 8000"),
         Event::FingerprintsCaptured,
@@ -203,6 +204,7 @@ fn happy_path_for_every_business_household_and_payment_method() {
                     Event::ReceiptAnswer(ReceiptAnswer::Found),
                     Event::TakePhoto,
                     Event::PhotoCaptured,
+                    Event::UsePhoto,
                     scores(97.5, 81.0),
                     mobile("13800138000", "+86 138-0013-8000"),
                     Event::FingerprintsCaptured,
@@ -227,6 +229,7 @@ fn happy_path_for_every_business_household_and_payment_method() {
                     "fetching_photo",
                     "live_photo",
                     "capturing_photo",
+                    "photo_review",
                     "comparing_faces",
                     "mobile",
                     "fingerprints",
@@ -638,11 +641,11 @@ fn portrait_form_prints_only_after_the_masked_identity_is_confirmed() {
             identity(Some("*小明")),
         ]);
         let t = kiosk.send(Event::Cancel);
+        assert_eq!(t.screen, Screen::ConfirmEnd { step: 3 });
+        let t = kiosk.send(Event::Confirm);
         assert_eq!(t.commands, end(referred(3, ReferralReason::Cancelled)));
     }
 }
-        assert_eq!(t.screen, Screen::ConfirmEnd { step: 3 });
-        let t = kiosk.send(Event::Confirm);
 
 /// A number without a population record prints nothing: the confirm screen shows the number
 /// without a name (back corrects a typo), and confirming refers the citizen with the prompt step
@@ -754,10 +757,10 @@ fn portrait_path_resumes_safely() {
 
     events.push(Event::Confirm);
     let (resumed, t) = resume(&events);
+    assert_eq!(t.commands[1], Command::CancelPrintJobs);
     assert_eq!(
         t.commands[2..],
         end(referred(3, ReferralReason::PrinterFault))[..]
-    assert_eq!(t.commands[1], Command::CancelPrintJobs);
     );
     assert!(!resumed.is_running());
 }
@@ -966,6 +969,7 @@ fn face_comparison_must_be_strictly_above_both_thresholds() {
         Event::ReceiptAnswer(ReceiptAnswer::Found),
         Event::TakePhoto,
         Event::PhotoCaptured,
+        Event::UsePhoto,
     ]);
     for (certified, live, pass) in [
         (95.01, 60.01, true),
@@ -1473,27 +1477,34 @@ fn payment_left_open_past_its_time_is_closed_and_counts_as_expired() {
     );
 }
 
+/// Issue 15: the citizen who paid is told the payment is recorded and the window prints the
+/// papers; the jobs left in the queue are cancelled so they do not come out twice later.
 #[test]
 fn print_failure_after_payment_refers_as_paid_not_printed() {
     let mut events = through_step_10(Business::Damaged);
     events.extend([
-/// Issue 15: the citizen who paid is told the payment is recorded and the window prints the
-/// papers; the jobs left in the queue are cancelled so they do not come out twice later.
         Event::PaymentMethodChosen(PaymentMethod::WeChat),
         paid(1, PaymentResult::Paid),
     ]);
+    let (kiosk, _) = walk(&events);
+    let at_printing = kiosk.session.snapshot();
+    events.push(Event::PrintResult(PrintResult::PrinterFault));
     let (_, t) = walk(&events);
     let last = t.last().expect("transitions");
     assert_eq!(
         last.screen,
-    let (kiosk, _) = walk(&events);
-    let at_printing = kiosk.session.snapshot();
-    events.push(Event::PrintResult(PrintResult::PrinterFault));
         Screen::Referred {
             step: 12,
             prompt: prompts::PAID_NOT_PRINTED
         }
     );
+    let mut expected = vec![Command::CancelPrintJobs];
+    expected.extend(end(referred(12, ReferralReason::PaidNotPrinted)));
+    assert_eq!(last.commands, expected);
+
+    // The printer never answers: the same, when the wait runs out.
+    let (mut kiosk, _) = walk(&events[..events.len() - 1]);
+    let t = kiosk.expire();
     assert_eq!(
         (t.screen, t.commands),
         (
@@ -1504,22 +1515,15 @@ fn print_failure_after_payment_refers_as_paid_not_printed() {
             expected.clone()
         )
     );
-    let mut expected = vec![Command::CancelPrintJobs];
-    expected.extend(end(referred(12, ReferralReason::PaidNotPrinted)));
-    assert_eq!(last.commands, expected);
-
-    // The printer never answers: the same, when the wait runs out.
-    let (mut kiosk, _) = walk(&events[..events.len() - 1]);
-    let t = kiosk.expire();
-}
-
-#[test]
-fn center_failure_or_silence_refers_as_service_unavailable() {
 
     // A crash while printing: the same after the restart.
     let (resumed, t) = Session::resume(SessionConfig::default(), at_printing, Millis(0));
     assert_eq!(t.commands[1..], expected[..]);
     assert!(!resumed.is_running());
+}
+
+#[test]
+fn center_failure_or_silence_refers_as_service_unavailable() {
     let mut events = through_step_3(Business::Lost, Household::Local);
     events.push(Event::CenterUnavailable);
     let (_, t) = walk(&events);
@@ -1937,11 +1941,11 @@ fn snapshot_survives_json_and_resume_repeats_only_safe_commands() {
             prompt: prompts::PAID_NOT_PRINTED
         }
     );
+    assert_eq!(t.commands[1], Command::CancelPrintJobs);
     assert_eq!(
         t.commands[2..],
         end(referred(12, ReferralReason::PaidNotPrinted))[..]
     );
-    assert_eq!(t.commands[1], Command::CancelPrintJobs);
     assert!(!resumed.is_running());
 }
 
@@ -1955,11 +1959,11 @@ fn referral_codes_are_stable_and_parse_back() {
         "fingerprint_failed",
         "payment_failed",
         "printer_fault",
+        "paid_not_printed",
         "service_unavailable",
         "cancelled",
         "timeout",
     ];
-        "paid_not_printed",
     for code in Reason::ALL
         .iter()
         .map(|reason| reason.code())
@@ -2008,6 +2012,8 @@ fn any_event() -> impl Strategy<Value = Event> {
         Event::IdNumberEntered("320104200012100045".to_owned()),
         Event::TakePhoto,
         Event::PhotoCaptured,
+        Event::UsePhoto,
+        Event::RetakePhoto,
         Event::PhotoUnusable,
         scores(99.0, 90.0),
         scores(10.0, 90.0),
@@ -2164,4 +2170,121 @@ fn session_prompts_have_both_languages() {
             "{prompt:?} duplicates a prompts constant"
         );
     }
+}
+
+// Issue 15 item 5: the citizen sees the photo taken and may retake it before it is compared.
+
+/// At the photo review after the first capture.
+fn at_photo_review(config: SessionConfig) -> Kiosk {
+    let mut events = through_step_5(Business::Damaged, Household::Local);
+    events.extend([
+        Event::ReceiptScanned(RECEIPT.to_owned()),
+        Event::ReceiptAnswer(ReceiptAnswer::Found),
+        Event::TakePhoto,
+    ]);
+    let mut kiosk = Kiosk::with(config);
+    kiosk.walk(&events);
+    let t = kiosk.send(Event::PhotoCaptured);
+    assert_eq!(t.screen, Screen::PhotoReview { can_retake: true });
+    assert!(
+        t.commands.is_empty(),
+        "nothing is compared before the citizen agrees"
+    );
+    kiosk
+}
+
+#[test]
+fn photo_review_retake_goes_back_to_the_camera_and_reviews_again() {
+    let mut kiosk = at_photo_review(SessionConfig::default());
+    let t = kiosk.send(Event::RetakePhoto);
+    assert_eq!(t.screen, Screen::LivePhoto { error: None });
+    assert!(t.commands.is_empty());
+    let t = kiosk.send(Event::TakePhoto);
+    assert_eq!(t.commands, vec![Command::CapturePhoto]);
+    let t = kiosk.send(Event::PhotoCaptured);
+    assert_eq!(t.screen, Screen::PhotoReview { can_retake: true });
+    assert_eq!(t.screen.step(), 7);
+    assert_eq!(t.screen.name(), "photo_review");
+    // "Use" is not a thing the camera screen takes.
+    kiosk.send(Event::RetakePhoto);
+    assert!(kiosk.try_send(Event::UsePhoto).is_err());
+}
+
+#[test]
+fn the_capture_after_the_last_retake_offers_no_retake() {
+    let mut kiosk = at_photo_review(SessionConfig::default());
+    for _ in 0..3 {
+        kiosk.send(Event::RetakePhoto);
+        kiosk.send(Event::TakePhoto);
+        kiosk.send(Event::PhotoCaptured);
+    }
+    // The 4th capture.
+    assert_eq!(
+        kiosk.session.screen(),
+        Screen::PhotoReview { can_retake: false }
+    );
+    assert!(kiosk.try_send(Event::RetakePhoto).is_err());
+    assert_eq!(kiosk.send(Event::UsePhoto).screen, Screen::ComparingFaces);
+
+    // The limit is configuration.
+    let mut kiosk = at_photo_review(SessionConfig {
+        photo_retakes: 1,
+        ..SessionConfig::default()
+    });
+    kiosk.send(Event::RetakePhoto);
+    kiosk.send(Event::TakePhoto);
+    assert_eq!(
+        kiosk.send(Event::PhotoCaptured).screen,
+        Screen::PhotoReview { can_retake: false }
+    );
+}
+
+#[test]
+fn using_the_photo_compares_it() {
+    let mut kiosk = at_photo_review(SessionConfig::default());
+    let t = kiosk.send(Event::UsePhoto);
+    assert_eq!(t.screen, Screen::ComparingFaces);
+    assert_eq!(
+        t.commands,
+        vec![Command::VerifyFaces {
+            id: id(),
+            receipt: ReceiptCode::parse(RECEIPT).expect("valid receipt"),
+        }]
+    );
+    assert_eq!(
+        kiosk.send(scores(97.5, 81.0)).screen,
+        Screen::Mobile { error: None }
+    );
+}
+
+#[test]
+fn photo_review_survives_a_restart_with_its_retakes_counted() {
+    let config = SessionConfig::default();
+    let mut kiosk = at_photo_review(config.clone());
+    kiosk.send(Event::RetakePhoto);
+    kiosk.send(Event::TakePhoto);
+    kiosk.send(Event::PhotoCaptured);
+    let json = serde_json::to_string(&kiosk.session.snapshot()).expect("serialize");
+    let (mut resumed, t) = Session::resume(
+        config.clone(),
+        serde_json::from_str(&json).expect("deserialize"),
+        Millis(5),
+    );
+    assert_eq!(t.screen, Screen::PhotoReview { can_retake: true });
+    // The photo is in the sealed captures: nothing is taken or compared again.
+    assert!(matches!(
+        t.commands.as_slice(),
+        [Command::StartVideo { .. }]
+    ));
+    // Two retakes are left after the restart, not three.
+    for _ in 0..2 {
+        resumed.handle(Event::RetakePhoto, Millis(6)).expect("fits");
+        resumed.handle(Event::TakePhoto, Millis(7)).expect("fits");
+        resumed
+            .handle(Event::PhotoCaptured, Millis(8))
+            .expect("fits");
+    }
+    assert_eq!(resumed.screen(), Screen::PhotoReview { can_retake: false });
+    let t = resumed.handle(Event::UsePhoto, Millis(9)).expect("fits");
+    assert_eq!(t.screen, Screen::ComparingFaces);
 }

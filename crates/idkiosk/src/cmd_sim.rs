@@ -211,7 +211,7 @@ async fn camera(args: CameraArgs) -> anyhow::Result<ExitCode> {
     } else if let Some(folder) = &args.folder {
         load_folder(folder)
     } else if let Some(id) = &args.citizen {
-        match popsys::seed::demo::camera_image(id) {
+        match popsys::seed::demo::camera_frame(id) {
             Some(path) => load_image(&path).map(|f| vec![f]),
             None => {
                 eprintln!(
@@ -242,7 +242,7 @@ async fn camera(args: CameraArgs) -> anyhow::Result<ExitCode> {
             listen: args.listen,
             fps: args.fps,
             citizen_images: Some(CitizenImages(std::sync::Arc::new(
-                popsys::seed::demo::camera_image,
+                popsys::seed::demo::camera_frame,
             ))),
         },
     )

@@ -223,6 +223,8 @@ async fn kiosk_session(kiosk: &KioskHttp<'_>) -> Res<String> {
         .await?;
     kiosk.wait("live_photo").await?;
     kiosk.act(&[("action", "take_photo")]).await?;
+    kiosk.wait("photo_review").await?;
+    kiosk.act(&[("action", "use_photo")]).await?;
     kiosk.wait("mobile").await?;
     kiosk
         .act(&[

@@ -313,6 +313,8 @@ impl Agent {
             UiAction::Back => Event::Back,
             UiAction::Cancel => Event::Cancel,
             UiAction::TakePhoto => Event::TakePhoto,
+            UiAction::UsePhoto => Event::UsePhoto,
+            UiAction::RetakePhoto => Event::RetakePhoto,
             UiAction::Mobile { first, second } => Event::MobileEntered { first, second },
             UiAction::Signature(png) => {
                 if !matches!(self.session.screen(), Screen::Signature) {
@@ -362,12 +364,12 @@ impl Agent {
                     Hint::WechatCode(url) => self.extras.wechat_code_url = url,
                     Hint::PhotoProblem(prompt) => self.extras.photo_problem = prompt,
                     Hint::Fingers(qualities) => self.state.fingers = qualities,
-                }
-                self.publish();
                     Hint::Application { no, collection } => {
                         self.extras.application_no = Some(no);
                         self.extras.collection = collection;
                     }
+                }
+                self.publish();
             }
             Internal::Reachable(reachable) => {
                 if self.extras.center_offline == reachable {
@@ -375,9 +377,9 @@ impl Agent {
                     self.publish();
                 }
             }
+            Internal::PrinterUsable(usable) => self.on_printer(usable),
             Internal::Event(SCANNER, event) => {
                 if matches!(self.session.screen(), Screen::ScanReceipt { .. }) {
-            Internal::PrinterUsable(usable) => self.on_printer(usable),
                     let _ = self.apply(event).await;
                 }
             }
@@ -404,10 +406,10 @@ impl Agent {
         }
         if let Some((session_id, today)) = started {
             self.generation += 1;
-            self.state = AgentState {
-                session_id: Some(session_id.as_str().to_owned()),
             self.extras.application_no = None;
             self.extras.collection = None;
+            self.state = AgentState {
+                session_id: Some(session_id.as_str().to_owned()),
                 today: Some(today.to_string()),
                 ..AgentState::default()
             };
@@ -443,10 +445,30 @@ impl Agent {
             self.out_of_service().await;
             return;
         }
+        self.load_review_photo().await;
         self.publish();
         for command in commands {
             self.execute(command).await;
         }
+    }
+
+    /// The photo review shows the live photo the capture sealed (after a restart too); any
+    /// other screen drops it from memory.
+    async fn load_review_photo(&mut self) {
+        if !matches!(self.session.screen(), Screen::PhotoReview { .. }) {
+            self.extras.review_photo = None;
+            return;
+        }
+        let Some(sid) = self.state.session_id.clone() else {
+            return;
+        };
+        self.extras.review_photo = match self.outbox.capture(&sid, "live_photo").await {
+            Ok(photo) => photo.map(Into::into),
+            Err(e) => {
+                tracing::error!(error = %e, "reading the live photo for the review");
+                None
+            }
+        };
     }
 
     /// Ends the running session (its video stopped, its end queued, its captures wiped) and
@@ -470,28 +492,6 @@ impl Agent {
         }
     }
 
-    fn publish(&mut self) {
-        self.version += 1;
-        let screen = self.session.screen();
-        // Voice and large type are one citizen's choice: back on the start screen after a
-        // session, the next citizen starts without them.
-        let on_welcome = matches!(screen, Screen::Welcome { .. });
-        if on_welcome && !self.on_welcome {
-            self.extras.voice = false;
-            self.extras.large_type = false;
-        }
-        self.on_welcome = on_welcome;
-        let view = View {
-            version: self.version,
-            screen,
-            extras: self.extras.clone(),
-        };
-        self.view.send_replace(view);
-    }
-
-    fn session_id(&self) -> Option<SessionId> {
-        self.state
-            .session_id
     /// Records the printer's state; the start screen shows it (out of service, or back).
     fn on_printer(&mut self, usable: bool) {
         if self.extras.printer_down == usable {
@@ -517,7 +517,7 @@ impl Agent {
         });
     }
 
-            .as_deref()
+    fn publish(&mut self) {
         // The QR screen and the finished screen show how long their timer has left.
         self.extras.deadline_unix_s = match self.session.screen() {
             Screen::Paying { .. } | Screen::Finished { .. } => {
@@ -525,12 +525,34 @@ impl Agent {
                     let left = Duration::from_millis(at.saturating_sub(self.now().0));
                     (std::time::SystemTime::now() + left)
                         .duration_since(std::time::UNIX_EPOCH)
-                        .map(|d| (d.as_millis() as u64).div_ceil(1000))
+                        .map(|d| d.as_secs())
                         .unwrap_or_default()
                 })
             }
             _ => None,
         };
+        self.version += 1;
+        let screen = self.session.screen();
+        // Voice and large type are one citizen's choice: back on the start screen after a
+        // session, the next citizen starts without them.
+        let on_welcome = matches!(screen, Screen::Welcome { .. });
+        if on_welcome && !self.on_welcome {
+            self.extras.voice = false;
+            self.extras.large_type = false;
+        }
+        self.on_welcome = on_welcome;
+        let view = View {
+            version: self.version,
+            screen,
+            extras: self.extras.clone(),
+        };
+        self.view.send_replace(view);
+    }
+
+    fn session_id(&self) -> Option<SessionId> {
+        self.state
+            .session_id
+            .as_deref()
             .and_then(|s| SessionId::parse(s).ok())
     }
 
@@ -836,6 +858,25 @@ impl Agent {
                     Some(Event::PrintResult(PrintResult::Printed))
                 });
             }
+            Command::CancelPrintJobs => {
+                self.abort("print");
+                let printer = self.ports.printer.clone();
+                tokio::spawn(async move {
+                    // Twice: a job the aborted print task was just submitting is caught too.
+                    for pass in 0..2 {
+                        if pass > 0 {
+                            tokio::time::sleep(Duration::from_secs(2)).await;
+                        }
+                        match printer.cancel_jobs().await {
+                            Ok(n) => tracing::info!(
+                                cancelled = n,
+                                "print jobs of the failed print cancelled"
+                            ),
+                            Err(e) => tracing::error!(error = %e, "cancelling the print jobs"),
+                        }
+                    }
+                });
+            }
             Command::PrintPortraitForm { id, application } => {
                 let Some(sid) = sid else { return };
                 let printer = self.ports.printer.clone();
@@ -858,19 +899,6 @@ impl Agent {
             }
             Command::WipeCapturedData => {
                 if let Some(sid) = &sid {
-            Command::CancelPrintJobs => {
-                self.abort("print");
-                let printer = self.ports.printer.clone();
-                tokio::spawn(async move {
-                    match printer.cancel_jobs().await {
-                        Ok(n) => tracing::info!(
-                            cancelled = n,
-                            "print jobs of the failed print cancelled"
-                        ),
-                        Err(e) => tracing::error!(error = %e, "cancelling the print jobs"),
-                    }
-                });
-            }
                     match self.outbox.wipe_unsent_captures(sid.as_str()).await {
                         Ok(n) => tracing::info!(deleted = n, "captures of the session wiped"),
                         Err(e) => tracing::error!(error = %e, "wiping the captures"),
@@ -879,6 +907,11 @@ impl Agent {
                 self.extras = ViewExtras {
                     camera_preview_url: self.config.camera_preview_url.clone(),
                     voice: self.extras.voice,
+                    // The result screen still gives the number and the office; the next
+                    // session's start clears them.
+                    application_no: self.extras.application_no.take(),
+                    collection: self.extras.collection.take(),
+                    printer_down: self.extras.printer_down,
                     large_type: self.extras.large_type,
                     ..ViewExtras::default()
                 };
@@ -901,11 +934,6 @@ impl Agent {
                 self.generation += 1;
                 self.state = AgentState {
                     session_id: self.state.session_id.clone(),
-                    // The result screen still gives the number and the office; the next
-                    // session's start clears them.
-                    application_no: self.extras.application_no.take(),
-                    collection: self.extras.collection.take(),
-                    printer_down: self.extras.printer_down,
                     ..AgentState::default()
                 };
                 self.state.snapshot = Some(self.session.snapshot());
@@ -1031,6 +1059,25 @@ async fn seal_leftover_videos(outbox: &Outbox, dir: &Path) {
 /// The generation tag of barcode scans: they belong to whichever session shows the scan screen.
 const SCANNER: u64 = u64::MAX;
 
+/// How often the printer's state is checked.
+const PRINTER_CHECK: Duration = Duration::from_secs(3);
+
+/// Whether the printer can print now: not paused, out of paper, jammed or unreachable (a
+/// warning such as `toner-low` still prints).
+async fn printer_usable(printer: &dyn Printer) -> bool {
+    match tokio::time::timeout(Duration::from_secs(5), printer.status()).await {
+        Ok(Ok(status)) => !matches!(
+            status.health,
+            devices::DeviceHealth::Error { .. } | devices::DeviceHealth::Disconnected { .. }
+        ),
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "printer state");
+            false
+        }
+        Err(_) => false,
+    }
+}
+
 async fn config_offered(updates: Option<&ConfigUpdates>) {
     match updates {
         Some(updates) => updates.offered().await,
@@ -1053,25 +1100,6 @@ where
 {
     let mut pause = Duration::from_millis(300);
     let mut tries = 0;
-/// How often the printer's state is checked.
-const PRINTER_CHECK: Duration = Duration::from_secs(3);
-
-/// Whether the printer can print now: not paused, out of paper, jammed or unreachable (a
-/// warning such as `toner-low` still prints).
-async fn printer_usable(printer: &dyn Printer) -> bool {
-    match tokio::time::timeout(Duration::from_secs(5), printer.status()).await {
-        Ok(Ok(status)) => !matches!(
-            status.health,
-            devices::DeviceHealth::Error { .. } | devices::DeviceHealth::Disconnected { .. }
-        ),
-        Ok(Err(e)) => {
-            tracing::warn!(error = %e, "printer state");
-            false
-        }
-        Err(_) => false,
-    }
-}
-
     loop {
         tries += 1;
         match call().await {

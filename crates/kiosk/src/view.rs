@@ -43,6 +43,10 @@ pub struct ViewExtras {
     /// Step 7: why the last live photo was refused (face too small, blurred, …), more specific
     /// than the screen's error.
     pub photo_problem: Option<domain::prompts::Prompt>,
+    /// Step 7, the photo review: the cropped photo just taken (JPEG), served at
+    /// `/photo/review.jpg` while the review screen shows; never serialized.
+    #[serde(skip)]
+    pub review_photo: Option<std::sync::Arc<[u8]>>,
 }
 
 impl View {
@@ -80,6 +84,10 @@ pub enum UiAction {
     Cancel,
     /// Step 7: take the photo.
     TakePhoto,
+    /// Step 7, the photo review: use the photo just taken.
+    UsePhoto,
+    /// Step 7, the photo review: take it again.
+    RetakePhoto,
     /// Step 8: the mobile number, twice.
     Mobile {
         /// First entry.

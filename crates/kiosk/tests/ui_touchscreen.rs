@@ -13,8 +13,8 @@ use domain::rules::{Business, Household, NewCardValidity};
 use domain::session::{local, Finger, PaymentMethod, PressProblem, Screen, TypedId};
 use http_body_util::BodyExt;
 use kiosk::ui::{labels, router_with_voice};
-use kiosk::voice::{SpeechEngine, SpeechError, Voice};
 use kiosk::view::{ActionError, ActionRequest, AgentHandle, UiAction, View, ViewExtras};
+use kiosk::voice::{SpeechEngine, SpeechError, Voice};
 use tokio::sync::{mpsc, watch};
 use tower::ServiceExt;
 
@@ -349,6 +349,20 @@ fn every_screen() -> Vec<(Screen, Vec<Prompt>, Vec<&'static str>)> {
             vec![r#"data-testid="waiting""#],
         ),
         (
+            Screen::PhotoReview { can_retake: true },
+            vec![
+                prompts::PHOTO_REVIEW,
+                prompts::RETAKE_PHOTO,
+                prompts::USE_PHOTO,
+            ],
+            vec![
+                r#"data-testid="review-photo""#,
+                r#"src="/photo/review.jpg"#,
+                r#"data-testid="retake-photo""#,
+                r#"data-testid="use-photo""#,
+            ],
+        ),
+        (
             Screen::ComparingFaces,
             vec![labels::COMPARING_FACES],
             vec![r#"data-testid="waiting""#],
@@ -422,9 +436,14 @@ fn every_screen() -> Vec<(Screen, Vec<Prompt>, Vec<&'static str>)> {
         (
             Screen::Finished {
                 payment: PaymentMethod::UnionPay,
+                business: Business::ExpiryRenewal,
+                issue_by: date("2026-12-25"),
             },
             vec![
                 local::FINISHED,
+                prompts::TAKE_OLD_CARD,
+                prompts::TAKE_BANK_CARD,
+                labels::READY_BY,
                 prompts::PAYMENT_UNIONPAY,
                 labels::BACK_TO_START,
             ],
@@ -449,14 +468,9 @@ fn every_screen() -> Vec<(Screen, Vec<Prompt>, Vec<&'static str>)> {
                 prompt: prompts::FINGERPRINT_FAILED,
             },
             vec![prompts::STEP_TITLES[8], labels::BACK_TO_START],
-                business: Business::ExpiryRenewal,
-                issue_by: date("2026-12-25"),
             vec!["第9步", "Step 9", r#"data-testid="referred-step""#],
         ),
         (
-                prompts::TAKE_OLD_CARD,
-                prompts::TAKE_BANK_CARD,
-                labels::READY_BY,
             Screen::Countdown {
                 step: 8,
                 seconds: 10,
@@ -492,6 +506,7 @@ fn covered(screen: &Screen) -> &'static str {
         | Screen::FetchingPhoto
         | Screen::LivePhoto { .. }
         | Screen::CapturingPhoto
+        | Screen::PhotoReview { .. }
         | Screen::ComparingFaces
         | Screen::Mobile { .. }
         | Screen::Fingerprints { .. }
@@ -501,6 +516,7 @@ fn covered(screen: &Screen) -> &'static str {
         | Screen::Printing
         | Screen::Finished { .. }
         | Screen::Referred { .. }
+        | Screen::ConfirmEnd { .. }
         | Screen::Countdown { .. } => screen.name(),
     }
 }
@@ -516,7 +532,6 @@ fn assert_prompt(html: &str, prompt: Prompt, screen: &str) {
             r#"<span class="en" lang="en">{}</span>"#,
             prompt.en
         )),
-        | Screen::ConfirmEnd { .. }
         "{screen}: English {:?} missing",
         prompt.en
     );
@@ -532,7 +547,7 @@ async fn every_screen_renders_its_exact_prompts() {
     let mut names: Vec<&str> = screens.iter().map(|(screen, ..)| covered(screen)).collect();
     names.sort_unstable();
     names.dedup();
-    assert_eq!(names.len(), 28, "one of each screen: {names:?}");
+    assert_eq!(names.len(), 30, "one of each screen: {names:?}");
 
     for (screen, texts, markup) in screens {
         let name = screen.name();
@@ -718,26 +733,11 @@ async fn extras_camera_qr_application_number_offline() {
         .page(
             Screen::Finished {
                 payment: PaymentMethod::WeChat,
+                business: Business::Lost,
+                issue_by: date("2027-01-24"),
             },
             ViewExtras {
                 application_no: Some("A2026112500017".into()),
-                ..ViewExtras::default()
-            },
-        )
-        .await;
-    assert!(html.contains(r#"data-testid="application-no">A2026112500017<"#));
-    assert_prompt(&html, labels::APPLICATION_NO, "finished");
-}
-
-fn fingerprints(finger: Finger, number: u8, problem: Option<PressProblem>) -> Screen {
-    Screen::Fingerprints {
-        finger,
-        number,
-                business: Business::Lost,
-                issue_by: date("2027-01-24"),
-        error: problem.map(|_| prompts::FINGERPRINT_POOR_PRESS),
-        problem,
-    }
                 collection: Some(kiosk::center_api::CollectionOffice {
                     office: "玄武分局户政办证大厅".into(),
                     address: "北京东路1号".into(),
@@ -750,12 +750,12 @@ fn fingerprints(finger: Finger, number: u8, problem: Option<PressProblem>) -> Sc
                         .as_secs()
                         + 30,
                 ),
-}
-
-// Issue 15: the agent sent "右手食指 right_index" and the label lookup only knew `right_index`,
-// so the screen never said which finger, nor "1 / 2".
-#[tokio::test]
-async fn fingerprints_name_the_finger_and_count_it_of_two() {
+                ..ViewExtras::default()
+            },
+        )
+        .await;
+    assert!(html.contains(r#"data-testid="application-no">A2026112500017<"#));
+    assert_prompt(&html, labels::APPLICATION_NO, "finished");
     // Issue 15: where and when to collect the card, and how long the screen stays.
     assert!(html.contains(r#"data-testid="collection-office">玄武分局户政办证大厅<"#));
     assert!(html.contains(r#"data-testid="collection-address">北京东路1号<"#));
@@ -765,7 +765,22 @@ async fn fingerprints_name_the_finger_and_count_it_of_two() {
         html.contains(r#"data-ticks="down">30<"#) || html.contains(r#"data-ticks="down">29<"#),
         "the seconds until the start screen"
     );
-    assert!(!html.contains(&prompts::TAKE_OLD_CARD.zh), "not a renewal");
+    assert!(!html.contains(prompts::TAKE_OLD_CARD.zh), "not a renewal");
+}
+
+fn fingerprints(finger: Finger, number: u8, problem: Option<PressProblem>) -> Screen {
+    Screen::Fingerprints {
+        finger,
+        number,
+        error: problem.map(|_| prompts::FINGERPRINT_POOR_PRESS),
+        problem,
+    }
+}
+
+// Issue 15: the agent sent "右手食指 right_index" and the label lookup only knew `right_index`,
+// so the screen never said which finger, nor "1 / 2".
+#[tokio::test]
+async fn fingerprints_name_the_finger_and_count_it_of_two() {
     let kiosk = Kiosk::new();
     let html = kiosk
         .page(
@@ -927,6 +942,8 @@ async fn each_form_post_becomes_its_action() {
         ("action=back", UiAction::Back),
         ("action=cancel", UiAction::Cancel),
         ("action=take_photo", UiAction::TakePhoto),
+        ("action=use_photo", UiAction::UsePhoto),
+        ("action=retake_photo", UiAction::RetakePhoto),
         (
             "action=mobile&first=13812345678&second=13812345679",
             UiAction::Mobile {
@@ -1227,6 +1244,77 @@ async fn events_announce_each_new_view() {
     assert!(html.contains(r#"data-version="2""#));
 }
 
+// Issue 15 item 5: the citizen sees the photo taken before it is compared.
+#[tokio::test]
+async fn photo_review_serves_the_photo_uncached_and_only_while_reviewing() {
+    let kiosk = Kiosk::new();
+    let get = |path: &'static str| {
+        let app = kiosk.app.clone();
+        async move {
+            app.oneshot(Request::get(path).body(Body::empty()).expect("request"))
+                .await
+                .expect("infallible")
+        }
+    };
+    let jpeg: Arc<[u8]> = Arc::from(&b"\xff\xd8\xff\xe0 a photo \xff\xd9"[..]);
+    let reviewing = ViewExtras {
+        review_photo: Some(jpeg.clone()),
+        ..ViewExtras::default()
+    };
+    // The retakes used up: only "use this photo", and why.
+    let html = kiosk
+        .page(
+            Screen::PhotoReview { can_retake: false },
+            ViewExtras::default(),
+        )
+        .await;
+    assert_prompt(&html, prompts::PHOTO_RETAKES_USED, "photo_review");
+    assert!(html.contains(r#"data-testid="use-photo""#));
+    assert!(!html.contains(r#"data-testid="retake-photo""#));
+    // No photo yet: 404, not cached either.
+    kiosk.show(
+        Screen::PhotoReview { can_retake: true },
+        ViewExtras::default(),
+    );
+    let response = get("/photo/review.jpg").await;
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        response
+            .headers()
+            .get(header::CACHE_CONTROL)
+            .expect("cache"),
+        "no-store"
+    );
+    // Reviewing: the photo, never stored by the browser.
+    kiosk.show(Screen::PhotoReview { can_retake: true }, reviewing.clone());
+    let response = get("/photo/review.jpg").await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        response.headers().get(header::CONTENT_TYPE).expect("type"),
+        "image/jpeg"
+    );
+    assert_eq!(
+        response
+            .headers()
+            .get(header::CACHE_CONTROL)
+            .expect("cache"),
+        "no-store"
+    );
+    let bytes = response
+        .into_body()
+        .collect()
+        .await
+        .expect("body")
+        .to_bytes();
+    assert_eq!(&bytes[..], &jpeg[..]);
+    // Once the review is over, the photo is not served, even if it is still held.
+    kiosk.show(Screen::ComparingFaces, reviewing);
+    assert_eq!(
+        get("/photo/review.jpg").await.status(),
+        StatusCode::NOT_FOUND
+    );
+}
+
 #[tokio::test]
 async fn assets_are_served_from_the_router() {
     let kiosk = Kiosk::new();
@@ -1337,6 +1425,17 @@ fn audio_src(html: &str) -> Option<String> {
     Some(src.split('"').next()?.to_owned())
 }
 
+/// The status of `GET path` (the body may be a WAV, not text).
+async fn status_of(kiosk: &Kiosk, path: &str) -> StatusCode {
+    kiosk
+        .app
+        .clone()
+        .oneshot(Request::get(path).body(Body::empty()).expect("request"))
+        .await
+        .expect("infallible")
+        .status()
+}
+
 fn voice_on() -> ViewExtras {
     ViewExtras {
         voice: true,
@@ -1351,7 +1450,7 @@ async fn without_a_speech_engine_the_voice_toggle_says_unavailable() {
         let html = kiosk.page(Screen::Welcome { notice: None }, extras).await;
         assert!(html.contains(r#"data-voice="unavailable""#));
         let toggle = html
-            .split(r#"id="voice-toggle""#)
+            .split(r#"data-testid="voice-toggle""#)
             .nth(1)
             .and_then(|rest| rest.split("</button>").next())
             .expect("the voice toggle");
@@ -1396,9 +1495,8 @@ async fn voice_and_large_type_toggles_on_the_start_screen() {
         .await;
     assert!(html.contains(r#"<body class="large-type""#));
     assert!(html.contains(r#"data-large-type="on""#));
-    assert!(html.contains(
-        r#"id="large-type-toggle" data-testid="large-type-toggle" aria-pressed="true""#
-    ));
+    assert!(html
+        .contains(r#"id="large-type-toggle" data-testid="large-type-toggle" aria-pressed="true""#));
     let large_type_form = html
         .split(r#"value="large_type">"#)
         .nth(1)
@@ -1433,18 +1531,30 @@ async fn what_is_said_names_each_option_with_its_digit() {
         prompts::BUSINESS_DAMAGED.zh,
         labels::FIRST_TIME_APPLICANT.zh,
     );
-    assert!(html.contains(&format!(r#"data-say="{expected}""#)), "{html}");
+    assert!(
+        html.contains(&format!(r#"data-say="{expected}""#)),
+        "{html}"
+    );
     assert_eq!(kiosk::ui::page::say(&Screen::Business), expected);
 
     let household = Screen::Household {
         business: Business::ExpiryRenewal,
     };
     let said = kiosk::ui::page::say(&household);
-    assert!(said.contains(&format!("按1，{}", prompts::HOUSEHOLD_LOCAL.zh)), "{said}");
-    assert!(said.contains(&format!("按2，{}", prompts::HOUSEHOLD_PROVINCE.zh)), "{said}");
+    assert!(
+        said.contains(&format!("按1，{}", prompts::HOUSEHOLD_LOCAL.zh)),
+        "{said}"
+    );
+    assert!(
+        said.contains(&format!("按2，{}", prompts::HOUSEHOLD_PROVINCE.zh)),
+        "{said}"
+    );
     // A screen without options says its title and instruction only.
     let said = kiosk::ui::page::say(&Screen::PlaceCard);
-    assert!(said.contains(labels::PLACE_CARD.zh) && !said.contains('按'), "{said}");
+    assert!(
+        said.contains(labels::PLACE_CARD.zh) && !said.contains('按'),
+        "{said}"
+    );
     // The digits the voice names are the options the page draws, in order (kiosk.js picks
     // `#screen button.choice, #screen button.toggle`).
     for (screen, count) in [
@@ -1454,9 +1564,12 @@ async fn what_is_said_names_each_option_with_its_digit() {
     ] {
         let name = screen.name();
         let html = kiosk.page(screen.clone(), ViewExtras::default()).await;
-        let section = html.split(r#"<section class="screen"#).nth(1).expect("#screen");
+        let section = html
+            .split(r#"<section class="screen"#)
+            .nth(1)
+            .expect("#screen");
         let drawn = section.matches(r#"class="btn choice"#).count()
-            + section.matches(" toggle").count();
+            + section.matches(r#"class="btn secondary toggle"#).count();
         assert_eq!(drawn, count, "{name}");
         assert_eq!(kiosk::ui::page::options(&screen).len(), count, "{name}");
     }
@@ -1484,7 +1597,12 @@ async fn voice_route_serves_the_current_screens_prompt_once_generated() {
         .to_str()
         .expect("ascii");
     assert!(csp.contains("media-src 'self'"), "{csp}");
-    let wav = response.into_body().collect().await.expect("body").to_bytes();
+    let wav = response
+        .into_body()
+        .collect()
+        .await
+        .expect("body")
+        .to_bytes();
     assert_eq!(&wav[0..4], b"RIFF");
     assert_eq!(&wav[8..12], b"WAVE");
     assert!(wav.len() > 44);
@@ -1493,8 +1611,7 @@ async fn voice_route_serves_the_current_screens_prompt_once_generated() {
     assert!(file.exists(), "cached in the data folder");
 
     // Again, and after the screen moved on: the cache answers, the engine is not asked.
-    let (status, _) = kiosk.get(&src).await;
-    assert_eq!(status, StatusCode::OK);
+    assert_eq!(status_of(&kiosk, &src).await, StatusCode::OK);
     let html = kiosk
         .page(
             Screen::Household {
@@ -1503,24 +1620,31 @@ async fn voice_route_serves_the_current_screens_prompt_once_generated() {
             voice_on(),
         )
         .await;
-    let (status, _) = kiosk.get(&src).await;
-    assert_eq!(status, StatusCode::OK);
+    assert_eq!(status_of(&kiosk, &src).await, StatusCode::OK);
     assert_eq!(engine.calls.load(Ordering::SeqCst), 1);
     // The new screen's prompt is generated once.
     let next = audio_src(&html).expect("household plays too");
     assert_ne!(next, src);
-    assert_eq!(kiosk.get(&next).await.0, StatusCode::OK);
-    assert_eq!(kiosk.get(&next).await.0, StatusCode::OK);
+    assert_eq!(status_of(&kiosk, &next).await, StatusCode::OK);
+    assert_eq!(status_of(&kiosk, &next).await, StatusCode::OK);
     assert_eq!(engine.calls.load(Ordering::SeqCst), 2);
 
     // A text the kiosk did not draw is never spoken.
     let other = voice.key("任意文本");
     assert_eq!(
-        kiosk.get(&format!("/voice/{other}.wav")).await.0,
+        status_of(&kiosk, &format!("/voice/{other}.wav")).await,
         StatusCode::NOT_FOUND
     );
-    for path in ["/voice/..%2F..%2Fetc%2Fpasswd", "/voice/abc.wav", "/voice/nothing"] {
-        assert_eq!(kiosk.get(path).await.0, StatusCode::NOT_FOUND, "{path}");
+    for path in [
+        "/voice/..%2F..%2Fetc%2Fpasswd",
+        "/voice/abc.wav",
+        "/voice/nothing",
+    ] {
+        assert_eq!(
+            status_of(&kiosk, path).await,
+            StatusCode::NOT_FOUND,
+            "{path}"
+        );
     }
     assert_eq!(engine.calls.load(Ordering::SeqCst), 2);
 }

@@ -125,6 +125,44 @@ fn camera_images_name_the_demo_pictures() {
     assert!(demo::camera_image_in(&empty, demo::RENEWAL_IN_WINDOW).is_none());
 }
 
+// Issue 15 item 5: the demo pictures are full-length, so the preview showed the face far above
+// the oval; the camera now shows a head-and-shoulders frame around the face.
+#[test]
+fn camera_frames_put_the_face_where_the_oval_is() {
+    let dir = faces();
+    let source = dir.join("obama3.jpg");
+    let framed = demo::camera_frame(demo::RENEWAL_IN_WINDOW).expect("camera frame");
+    assert_ne!(framed, source, "a frame of its own, not the picture");
+    let jpeg = std::fs::read(&framed).unwrap();
+    let mut decoder = jpeg_decoder::Decoder::new(&jpeg[..]);
+    let pixels = decoder.decode().unwrap();
+    let info = decoder.info().unwrap();
+    let (w, h) = (usize::from(info.width), usize::from(info.height));
+    // 3 : 4 like the preview box; the face (1.52 × the outer eye corners' 172 px) is 40 % of it.
+    assert_eq!((w, h), (654, 872));
+    // Pixel for pixel from the picture: the eyes' midpoint (795.5, 399) lands at (50 %, 40 %).
+    let original = std::fs::read(&source).unwrap();
+    let mut decoder = jpeg_decoder::Decoder::new(&original[..]);
+    let picture = decoder.decode().unwrap();
+    let pw = usize::from(decoder.info().unwrap().width);
+    let (left, top) = (469, 50);
+    let mut diff = 0u64;
+    for (v, u) in [(h * 2 / 5, w / 2), (h / 2, w / 2), (h / 4, w / 3)] {
+        for c in 0..3 {
+            let a = i64::from(pixels[(v * w + u) * 3 + c]);
+            let b = i64::from(picture[((top + v) * pw + left + u) * 3 + c]);
+            diff += a.abs_diff(b);
+        }
+    }
+    assert!(
+        diff < 9 * 12,
+        "the frame is the picture's window around the face ({diff})"
+    );
+    // Made once.
+    assert_eq!(demo::camera_frame(demo::RENEWAL_IN_WINDOW), Some(framed));
+    assert!(demo::camera_frame(demo::UNDER_16).is_none());
+}
+
 #[tokio::test]
 async fn seed_stores_the_photos() {
     let db = TestDatabase::sqlite().await.unwrap();

@@ -78,6 +78,9 @@ struct Attempts {
     card: u8,
     receipt: u8,
     photo: u8,
+    /// Photos retaken after the review (bounded by `photo_retakes`).
+    #[serde(default)]
+    retakes: u8,
     /// Payment attempts started (each a distinct trade number).
     payment: u8,
 }
@@ -325,12 +328,12 @@ enum Stage {
     WrongHousehold {
         #[serde(with = "persist::business")]
         business: Business,
-    },
-    ScanReceipt {
-        case: Case,
         /// The household type the register contradicted.
         #[serde(with = "persist::household", default = "local_household")]
         household: Household,
+    },
+    ScanReceipt {
+        case: Case,
     },
     FetchingPhoto {
         case: Case,
@@ -341,6 +344,11 @@ enum Stage {
         receipt: ReceiptCode,
     },
     CapturingPhoto {
+        case: Case,
+        receipt: ReceiptCode,
+    },
+    /// The captured photo is in the agent's sealed captures; the citizen uses or retakes it.
+    PhotoReview {
         case: Case,
         receipt: ReceiptCode,
     },
@@ -462,6 +470,8 @@ impl Stage {
             Stage::FetchingPhoto { .. } => Screen::FetchingPhoto,
             Stage::LivePhoto { .. } => Screen::LivePhoto { error },
             Stage::CapturingPhoto { .. } => Screen::CapturingPhoto,
+            // The retakes left are in the attempts: see `State::screen`.
+            Stage::PhotoReview { .. } => Screen::PhotoReview { can_retake: true },
             Stage::ComparingFaces { .. } => Screen::ComparingFaces,
             Stage::Mobile { .. } => Screen::Mobile { error },
             Stage::Fingerprints { progress, .. } => Screen::Fingerprints {
@@ -487,16 +497,6 @@ impl Stage {
         self.screen(None).step()
     }
 
-    /// What leaving this stage early must stop, besides what `EndSession` stops.
-    fn cleanup(&self) -> Vec<Command> {
-        match self {
-            Stage::PlaceCard { .. } => vec![Command::CancelReadCard],
-            Stage::Paying {
-                method, attempt, ..
-            } => vec![Command::CancelPayment {
-                method: *method,
-                attempt: *attempt,
-            }],
     /// Whether "end the session" is offered: on every screen that waits for the citizen, and on
     /// the WeChat QR screen (its open order is closed); not while a card is in the terminal.
     fn cancellable(&self) -> bool {
@@ -506,14 +506,24 @@ impl Stage {
         }
     }
 
-            _ => Vec::new(),
-        }
-    }
-
+    /// What leaving this stage early must stop, besides what `EndSession` stops.
+    fn cleanup(&self) -> Vec<Command> {
+        match self {
+            Stage::PlaceCard { .. } => vec![Command::CancelReadCard],
             // A failed or interrupted print leaves no job to come out later (issue 15).
             Stage::Printing { .. } | Stage::PrintingPortraitForm => {
                 vec![Command::CancelPrintJobs]
             }
+            Stage::Paying {
+                method, attempt, ..
+            } => vec![Command::CancelPayment {
+                method: *method,
+                attempt: *attempt,
+            }],
+            _ => Vec::new(),
+        }
+    }
+
     /// How the session ends when abandoned here (cancel or timeout): the wrong-household screen
     /// has already told the citizen why.
     fn abandon_reason(&self, default: ReferralReason) -> ReferralReason {
@@ -624,6 +634,9 @@ impl State {
                     prompt: prompts::OUT_OF_SERVICE,
                 },
             },
+            State::Running(running) if running.ending => Screen::ConfirmEnd {
+                step: running.stage.step(),
+            },
             State::Running(running) if running.countdown => Screen::Countdown {
                 step: running.stage.step(),
                 seconds: config.countdown_ms / 1000,
@@ -634,9 +647,9 @@ impl State {
                     &mut screen
                 {
                     typed.clone_from(&running.typed);
-            State::Running(running) if running.ending => Screen::ConfirmEnd {
-                step: running.stage.step(),
-            },
+                }
+                if let Screen::PhotoReview { can_retake } = &mut screen {
+                    *can_retake = running.attempts.retakes < config.photo_retakes;
                 }
                 screen
             }
@@ -664,6 +677,7 @@ impl State {
                         deadline: now.plus(config.inactivity_timeout_ms),
                         countdown: false,
                         typed: None,
+                        ending: false,
                     };
                     Ok((
                         State::Running(Box::new(running)),
@@ -677,7 +691,6 @@ impl State {
                     State::Idle {
                         notice: *notice,
                         until: *until,
-                        ending: false,
                     },
                     Vec::new(),
                 )),
@@ -781,6 +794,7 @@ impl Running {
                 }
                 return Ok((State::Running(Box::new(running)), Vec::new()));
             }
+            Event::Cancel if self.ending => return Err("cancel"),
             _ => {}
         }
         let typed_text = match &event {
@@ -794,8 +808,10 @@ impl Running {
                 stage,
                 error,
                 commands,
-            Event::Cancel if self.ending => return Err("cancel"),
             } => {
+                // A device's report on the same screen keeps the question; a new screen drops it.
+                let ending =
+                    self.ending && stage.screen(None).name() == self.stage.screen(None).name();
                 let deadline = now.plus(match stage.kind() {
                     Kind::Input => config.inactivity_timeout_ms,
                     Kind::Awaiting => config.service_timeout_ms,
@@ -809,14 +825,12 @@ impl Running {
                     session_id: self.session_id.clone(),
                     today: self.today,
                     stage,
-                // A device's report on the same screen keeps the question; a new screen drops it.
-                let ending =
-                    self.ending && stage.screen(None).name() == self.stage.screen(None).name();
                     error,
                     attempts,
                     deadline,
                     countdown: false,
                     typed,
+                    ending,
                 };
                 (State::Running(Box::new(running)), commands)
             }
@@ -828,20 +842,6 @@ impl Running {
         })
     }
 
-    /// The timer ran out.
-    fn on_deadline(&self, config: &SessionConfig, now: Millis) -> (State, Vec<Command>) {
-                    ending,
-        let step = self.stage.step();
-        match self.stage.kind() {
-            Kind::Input if !self.countdown => {
-                let mut running = self.clone();
-                running.countdown = true;
-                running.deadline = now.plus(config.countdown_ms);
-                (State::Running(Box::new(running)), Vec::new())
-            }
-            Kind::Input => {
-                let reason = self.stage.abandon_reason(ReferralReason::Timeout);
-                let outcome = SessionOutcome::Referred { step, reason };
     /// The citizen confirmed "end the session": what the stage started is stopped (an open
     /// WeChat order closed), then the usual end, straight back to the start screen.
     fn cancelled(&self, config: &SessionConfig, now: Millis) -> (State, Vec<Command>) {
@@ -857,13 +857,26 @@ impl Running {
         )
     }
 
-                self.end(
-                    config,
-                    now,
+    /// The timer ran out.
+    fn on_deadline(&self, config: &SessionConfig, now: Millis) -> (State, Vec<Command>) {
+        let step = self.stage.step();
         if self.ending {
             // Asked to end and walked away: it ends as they asked.
             return self.cancelled(config, now);
         }
+        match self.stage.kind() {
+            Kind::Input if !self.countdown => {
+                let mut running = self.clone();
+                running.countdown = true;
+                running.deadline = now.plus(config.countdown_ms);
+                (State::Running(Box::new(running)), Vec::new())
+            }
+            Kind::Input => {
+                let reason = self.stage.abandon_reason(ReferralReason::Timeout);
+                let outcome = SessionOutcome::Referred { step, reason };
+                self.end(
+                    config,
+                    now,
                     outcome,
                     After::Start(None),
                     self.stage.cleanup(),
@@ -914,6 +927,7 @@ impl Running {
                             deadline: now.plus(config.inactivity_timeout_ms),
                             countdown: false,
                             typed: None,
+                            ending: false,
                         };
                         (State::Running(Box::new(running)), commands)
                     }
@@ -927,7 +941,6 @@ impl Running {
                     }
                 }
             }
-                            ending: false,
         }
     }
 
@@ -1185,6 +1198,7 @@ impl Running {
                 Decided::Refer(Reason::WrongHouseholdChoice) => go(
                     Stage::WrongHousehold {
                         business: applicant.business,
+                        household: applicant.household,
                     },
                     Vec::new(),
                 ),
@@ -1198,7 +1212,6 @@ impl Running {
                 Vec::new(),
             ),
 
-                        household: applicant.household,
             (Stage::InScope { case }, Event::Confirm) => {
                 go(Stage::ScanReceipt { case: case.clone() }, Vec::new())
             }
@@ -1206,6 +1219,20 @@ impl Running {
             (Stage::WrongHousehold { business, .. }, Event::Back) => go(
                 Stage::Household {
                     business: *business,
+                },
+                Vec::new(),
+            ),
+            // One touch on the other household type: on to step 3 with the same business.
+            (
+                Stage::WrongHousehold {
+                    business,
+                    household: refused,
+                },
+                Event::HouseholdChosen(household),
+            ) if household != *refused => go(
+                Stage::IdNumber {
+                    business: *business,
+                    household,
                 },
                 Vec::new(),
             ),
@@ -1222,20 +1249,6 @@ impl Running {
                             case: case.clone(),
                             receipt: receipt.clone(),
                         },
-            // One touch on the other household type: on to step 3 with the same business.
-            (
-                Stage::WrongHousehold {
-                    business,
-                    household: refused,
-                },
-                Event::HouseholdChosen(household),
-            ) if household != *refused => go(
-                Stage::IdNumber {
-                    business: *business,
-                    household,
-                },
-                Vec::new(),
-            ),
                         vec![Command::FetchCertifiedPhoto { receipt }],
                     ),
                     Err(_) => {
@@ -1270,7 +1283,15 @@ impl Running {
                 },
                 vec![Command::CapturePhoto],
             ),
+            // The citizen sees the photo before it is compared (issue 15 item 5).
             (Stage::CapturingPhoto { case, receipt }, Event::PhotoCaptured) => go(
+                Stage::PhotoReview {
+                    case: case.clone(),
+                    receipt: receipt.clone(),
+                },
+                Vec::new(),
+            ),
+            (Stage::PhotoReview { case, receipt }, Event::UsePhoto) => go(
                 Stage::ComparingFaces {
                     case: case.clone(),
                     receipt: receipt.clone(),
@@ -1280,6 +1301,18 @@ impl Running {
                     receipt: receipt.clone(),
                 }],
             ),
+            (Stage::PhotoReview { case, receipt }, Event::RetakePhoto)
+                if attempts.retakes < config.photo_retakes =>
+            {
+                attempts.retakes = attempts.retakes.saturating_add(1);
+                go(
+                    Stage::LivePhoto {
+                        case: case.clone(),
+                        receipt: receipt.clone(),
+                    },
+                    Vec::new(),
+                )
+            }
             (Stage::CapturingPhoto { case, receipt }, Event::PhotoUnusable) => {
                 attempts.photo = attempts.photo.saturating_add(1);
                 if attempts.photo >= config.photo_attempts {
@@ -1383,6 +1416,33 @@ impl Running {
                 vec![Command::SubmitApplication(filed.application())],
             ),
 
+            // "Use UnionPay instead" on the QR screen: the open WeChat order is closed, then a
+            // new attempt starts on the terminal.
+            (
+                Stage::Paying {
+                    filed,
+                    method: PaymentMethod::WeChat,
+                    ..
+                },
+                Event::PaymentMethodChosen(PaymentMethod::UnionPay),
+            ) => {
+                attempts.payment = attempts.payment.saturating_add(1);
+                let attempt = attempts.payment;
+                let mut commands = self.stage.cleanup();
+                commands.push(Command::CreatePayment {
+                    method: PaymentMethod::UnionPay,
+                    amount_fen: filed.case.terms.fee_cny.saturating_mul(100),
+                    attempt,
+                });
+                go(
+                    Stage::Paying {
+                        filed: filed.clone(),
+                        method: PaymentMethod::UnionPay,
+                        attempt,
+                    },
+                    commands,
+                )
+            }
             (Stage::Payment { filed }, Event::PaymentMethodChosen(method)) => {
                 attempts.payment = attempts.payment.saturating_add(1);
                 let attempt = attempts.payment;
@@ -1416,33 +1476,6 @@ impl Running {
                         method: *method,
                     },
                     vec![Command::Print {
-            // "Use UnionPay instead" on the QR screen: the open WeChat order is closed, then a
-            // new attempt starts on the terminal.
-            (
-                Stage::Paying {
-                    filed,
-                    method: PaymentMethod::WeChat,
-                    ..
-                },
-                Event::PaymentMethodChosen(PaymentMethod::UnionPay),
-            ) => {
-                attempts.payment = attempts.payment.saturating_add(1);
-                let attempt = attempts.payment;
-                let mut commands = self.stage.cleanup();
-                commands.push(Command::CreatePayment {
-                    method: PaymentMethod::UnionPay,
-                    amount_fen: filed.case.terms.fee_cny.saturating_mul(100),
-                    attempt,
-                });
-                go(
-                    Stage::Paying {
-                        filed: filed.clone(),
-                        method: PaymentMethod::UnionPay,
-                        attempt,
-                    },
-                    commands,
-                )
-            }
                         documents: vec![
                             Document::CollectionCertificate,
                             Document::RegistrationForm,
@@ -1481,6 +1514,7 @@ impl Running {
                     commands: Vec::new(),
                 }
             }
+            // Paid and filed: the window prints the papers; the jobs left are cancelled.
             (Stage::Printing { .. }, Event::PrintResult(PrintResult::PrinterFault)) => {
                 refer(step, ReferralReason::PaidNotPrinted, self.stage.cleanup())
             }
@@ -1514,7 +1548,6 @@ impl Running {
             Stage::PlaceCard { .. } => Some(Command::ReadCard),
             Stage::PortraitFormChecking { id, .. } => {
                 Some(Command::CallCenterIdentity { id: id.clone() })
-            // Paid and filed: the window prints the papers; the jobs left are cancelled.
             }
             Stage::Checking { applicant } => {
                 Some(Command::CallCenterScope(scope_request(applicant)))
@@ -1546,6 +1579,9 @@ impl Running {
                     Stage::Printing { .. } => ReferralReason::PaidNotPrinted,
                     _ => ReferralReason::PrinterFault,
                 };
+                let outcome = SessionOutcome::Referred { step, reason };
+                let view = EndView::Referred { step, reason };
+                commands.extend(self.stage.cleanup());
                 return self.end(config, now, outcome, After::Show(view), commands);
             }
             _ => None,
@@ -1559,6 +1595,17 @@ impl Running {
             Kind::Paying => config.payment_timeout_ms,
         });
         (State::Running(Box::new(running)), commands)
+    }
+}
+
+fn local_household() -> Household {
+    Household::Local
+}
+
+fn other_household(household: Household) -> Household {
+    match household {
+        Household::Local => Household::Province,
+        Household::Province => Household::Local,
     }
 }
 
@@ -1579,9 +1626,6 @@ fn checking(applicant: Applicant) -> Next {
     )
 }
 
-                let outcome = SessionOutcome::Referred { step, reason };
-                let view = EndView::Referred { step, reason };
-                commands.extend(self.stage.cleanup());
 /// A receipt that gives no photo (not found, expired, used): scan another, with the reason,
 /// until the allowed scans are used up.
 fn receipt_refused(
@@ -1598,17 +1642,6 @@ fn receipt_refused(
         Next::Go {
             stage: Stage::ScanReceipt { case: case.clone() },
             error: Some(notice),
-fn local_household() -> Household {
-    Household::Local
-}
-
-fn other_household(household: Household) -> Household {
-    match household {
-        Household::Local => Household::Province,
-        Household::Province => Household::Local,
-    }
-}
-
             commands: Vec::new(),
         }
     }

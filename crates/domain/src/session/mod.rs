@@ -67,6 +67,10 @@ pub struct SessionConfig {
     pub receipt_attempts: u8,
     /// Live photos the quality check rejected, before referral (3).
     pub photo_attempts: u8,
+    /// Photos the citizen may retake after seeing them (3); the capture after the last retake
+    /// offers only "use this photo".
+    #[serde(default = "default_photo_retakes")]
+    pub photo_retakes: u8,
     /// Payment attempts declined or expired, before referral (3).
     pub payment_attempts: u8,
     /// Poor presses (smudged, partial, too light) of one finger, before the step-9 referral
@@ -88,6 +92,7 @@ impl Default for SessionConfig {
             card_attempts: 3,
             receipt_attempts: 3,
             photo_attempts: 3,
+            photo_retakes: default_photo_retakes(),
             payment_attempts: 3,
             fingerprint_tries: default_fingerprint_tries(),
             face: FaceThresholds::default(),
@@ -96,6 +101,10 @@ impl Default for SessionConfig {
 }
 
 fn default_fingerprint_tries() -> u8 {
+    3
+}
+
+fn default_photo_retakes() -> u8 {
     3
 }
 
@@ -444,6 +453,10 @@ pub enum Event {
     PhotoCaptured,
     /// Step 7: the frame failed a quality check (no face, not frontal, blurred…).
     PhotoUnusable,
+    /// Step 7, the photo review: "use this photo".
+    UsePhoto,
+    /// Step 7, the photo review: "retake" (refused once the retakes are used up).
+    RetakePhoto,
     /// Step 7: the center's similarity scores.
     FacesCompared(FaceScores),
     /// Step 8: both entries of the mobile number.
@@ -524,6 +537,8 @@ impl Event {
             Event::TakePhoto => "take_photo",
             Event::PhotoCaptured => "photo_captured",
             Event::PhotoUnusable => "photo_unusable",
+            Event::UsePhoto => "use_photo",
+            Event::RetakePhoto => "retake_photo",
             Event::FacesCompared(_) => "faces_compared",
             Event::MobileEntered { .. } => "mobile_entered",
             Event::FingerprintPress { .. } => "fingerprint_press",
@@ -714,6 +729,9 @@ pub enum Command {
         /// What the form says the applicant applies for.
         application: PortraitApplication,
     },
+    /// Cancel the print jobs the kiosk submitted that have not come out (after a failed or
+    /// interrupted print), so they do not come out later for nobody. Safe to repeat.
+    CancelPrintJobs,
     /// Delete every photo, fingerprint, signature and card image of the session from the kiosk's
     /// working storage (the encrypted outbox keeps its copy until the center acknowledges it).
     WipeCapturedData,
@@ -729,9 +747,6 @@ pub enum Command {
 pub enum ReferralReason {
     /// A step-5 refusal, or the card mismatch found at step 3: the rules' reason and code.
     Scope(Reason),
-    /// Cancel the print jobs the kiosk submitted that have not come out (after a failed or
-    /// interrupted print), so they do not come out later for nobody. Safe to repeat.
-    CancelPrintJobs,
     /// `card_unreadable`: the reader could not read the old card.
     CardUnreadable,
     /// `receipt_not_found`: no certified photo after the allowed scans.
@@ -746,6 +761,9 @@ pub enum ReferralReason {
     PaymentFailed,
     /// `printer_fault`: the printer failed, or a crash interrupted printing.
     PrinterFault,
+    /// `paid_not_printed`: the fee is paid and the application filed, but the documents did not
+    /// print (step 12); the window prints them under the application number.
+    PaidNotPrinted,
     /// `service_unavailable`: the center or a device did not answer in time, or the kiosk could
     /// not save the session's state ([`Event::OutOfService`]).
     ServiceUnavailable,
@@ -761,13 +779,11 @@ impl ReferralReason {
         ReferralReason::CardUnreadable,
         ReferralReason::ReceiptNotFound,
         ReferralReason::PhotoUnusable,
-    /// `paid_not_printed`: the fee is paid and the application filed, but the documents did not
-    /// print (step 12); the window prints them under the application number.
-    PaidNotPrinted,
         ReferralReason::FaceMismatch,
         ReferralReason::FingerprintFailed,
         ReferralReason::PaymentFailed,
         ReferralReason::PrinterFault,
+        ReferralReason::PaidNotPrinted,
         ReferralReason::ServiceUnavailable,
         ReferralReason::Cancelled,
         ReferralReason::Timeout,
@@ -783,9 +799,9 @@ impl ReferralReason {
             ReferralReason::PhotoUnusable => "photo_unusable",
             ReferralReason::FaceMismatch => "face_mismatch",
             ReferralReason::FingerprintFailed => "fingerprint_failed",
-        ReferralReason::PaidNotPrinted,
             ReferralReason::PaymentFailed => "payment_failed",
             ReferralReason::PrinterFault => "printer_fault",
+            ReferralReason::PaidNotPrinted => "paid_not_printed",
             ReferralReason::ServiceUnavailable => "service_unavailable",
             ReferralReason::Cancelled => "cancelled",
             ReferralReason::Timeout => "timeout",
@@ -801,7 +817,6 @@ impl ReferralReason {
         })
     }
 
-            ReferralReason::PaidNotPrinted => "paid_not_printed",
     /// What the citizen reads on the referral screen.
     pub fn prompt(&self) -> Prompt {
         match self {
@@ -813,6 +828,7 @@ impl ReferralReason {
             ReferralReason::FingerprintFailed => prompts::FINGERPRINT_FAILED,
             ReferralReason::PaymentFailed => local::PAYMENT_REFERRED,
             ReferralReason::PrinterFault => prompts::PRINT_FAILED,
+            ReferralReason::PaidNotPrinted => prompts::PAID_NOT_PRINTED,
             ReferralReason::ServiceUnavailable => local::SERVICE_UNAVAILABLE,
             ReferralReason::Cancelled => local::CANCELLED,
             ReferralReason::Timeout => prompts::INACTIVITY,
@@ -828,7 +844,6 @@ impl Serialize for ReferralReason {
 
 impl<'de> Deserialize<'de> for ReferralReason {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-            ReferralReason::PaidNotPrinted => prompts::PAID_NOT_PRINTED,
         let code = String::deserialize(deserializer)?;
         ReferralReason::parse(&code)
             .ok_or_else(|| serde::de::Error::custom(format!("unknown referral code {code:?}")))
@@ -947,6 +962,11 @@ pub enum Screen {
     },
     /// Step 7: taking the photo.
     CapturingPhoto,
+    /// Step 7: the photo just taken, to use or retake before it is compared.
+    PhotoReview {
+        /// Whether "retake" is offered (false once the retakes are used up).
+        can_retake: bool,
+    },
     /// Step 7: comparing the faces.
     ComparingFaces,
     /// Step 8: enter the mobile number twice.
@@ -988,6 +1008,10 @@ pub enum Screen {
     Finished {
         /// The method paid with, naming its notice.
         payment: PaymentMethod,
+        /// The business applied for (a renewal leaves the old card on the reader).
+        business: Business,
+        /// The day the new card is ready at the collection office.
+        issue_by: Date,
     },
     /// The session went to the staff at `step`; the prompt says why.
     Referred {
@@ -995,6 +1019,12 @@ pub enum Screen {
         step: u8,
         /// The reason's prompt.
         prompt: Prompt,
+    },
+    /// "End the session?" after the end button, over the screen of `step`: yes ([`Event::Confirm`])
+    /// ends it, no ([`Event::Back`]) returns to that screen.
+    ConfirmEnd {
+        /// The step of the screen it covers.
+        step: u8,
     },
     /// No activity: the countdown before the session ends.
     Countdown {
@@ -1008,10 +1038,6 @@ pub enum Screen {
 impl Screen {
     /// The step (1–12) for the progress bar.
     pub fn step(&self) -> u8 {
-        /// The business applied for (a renewal leaves the old card on the reader).
-        business: Business,
-        /// The day the new card is ready at the collection office.
-        issue_by: Date,
         match self {
             Screen::Welcome { .. } | Screen::Business => 1,
             Screen::Household { .. } => 2,
@@ -1020,18 +1046,15 @@ impl Screen {
             | Screen::PlaceCard
             | Screen::PortraitFormChecking
             | Screen::PortraitFormConfirm { .. }
-    /// "End the session?" after the end button, over the screen of `step`: yes ([`Event::Confirm`])
-    /// ends it, no ([`Event::Back`]) returns to that screen.
-    ConfirmEnd {
-        /// The step of the screen it covers.
-        step: u8,
-    },
             | Screen::PrintingPortraitForm
             | Screen::PortraitFormPrinted => 3,
             Screen::Checking | Screen::Confirm { .. } => 4,
             Screen::InScope { .. } | Screen::WrongHousehold { .. } => 5,
             Screen::ScanReceipt { .. } | Screen::FetchingPhoto => 6,
-            Screen::LivePhoto { .. } | Screen::CapturingPhoto | Screen::ComparingFaces => 7,
+            Screen::LivePhoto { .. }
+            | Screen::CapturingPhoto
+            | Screen::PhotoReview { .. }
+            | Screen::ComparingFaces => 7,
             Screen::Mobile { .. } => 8,
             Screen::Fingerprints { .. } => 9,
             Screen::Signature => 10,
@@ -1075,6 +1098,24 @@ impl Screen {
                 &[prompts::VIDEO_AND_LEGAL_NOTICE, prompts::NO_TEMPORARY_CARDS]
             }
             Screen::PortraitFormPrinted => &[local::PORTRAIT_FORM_PRINTED],
+            // The old card stays on the reader in a renewal; a bank card in the terminal.
+            Screen::Finished {
+                payment: PaymentMethod::UnionPay,
+                business: Business::ExpiryRenewal,
+                ..
+            } => &[
+                local::FINISHED,
+                prompts::TAKE_OLD_CARD,
+                prompts::TAKE_BANK_CARD,
+            ],
+            Screen::Finished {
+                business: Business::ExpiryRenewal,
+                ..
+            } => &[local::FINISHED, prompts::TAKE_OLD_CARD],
+            Screen::Finished {
+                payment: PaymentMethod::UnionPay,
+                ..
+            } => &[local::FINISHED, prompts::TAKE_BANK_CARD],
             Screen::Finished { .. } => &[local::FINISHED],
             _ => &[],
         }
@@ -1098,27 +1139,10 @@ impl Screen {
             Screen::InScope { .. } => "in_scope",
             Screen::WrongHousehold { .. } => "wrong_household",
             Screen::ScanReceipt { .. } => "scan_receipt",
-            // The old card stays on the reader in a renewal; a bank card in the terminal.
-            Screen::Finished {
-                payment: PaymentMethod::UnionPay,
-                business: Business::ExpiryRenewal,
-                ..
-            } => &[
-                local::FINISHED,
-                prompts::TAKE_OLD_CARD,
-                prompts::TAKE_BANK_CARD,
-            ],
-            Screen::Finished {
-                business: Business::ExpiryRenewal,
-                ..
-            } => &[local::FINISHED, prompts::TAKE_OLD_CARD],
-            Screen::Finished {
-                payment: PaymentMethod::UnionPay,
-                ..
-            } => &[local::FINISHED, prompts::TAKE_BANK_CARD],
             Screen::FetchingPhoto => "fetching_photo",
             Screen::LivePhoto { .. } => "live_photo",
             Screen::CapturingPhoto => "capturing_photo",
+            Screen::PhotoReview { .. } => "photo_review",
             Screen::ComparingFaces => "comparing_faces",
             Screen::Mobile { .. } => "mobile",
             Screen::Fingerprints { .. } => "fingerprints",
@@ -1128,6 +1152,7 @@ impl Screen {
             Screen::Printing => "printing",
             Screen::Finished { .. } => "finished",
             Screen::Referred { .. } => "referred",
+            Screen::ConfirmEnd { .. } => "confirm_end",
             Screen::Countdown { .. } => "countdown",
         }
     }
@@ -1152,7 +1177,6 @@ pub struct InvalidEvent {
     pub screen: &'static str,
 }
 
-            Screen::ConfirmEnd { .. } => "confirm_end",
 /// The persisted state of the machine, written to the outbox before each transition is acted on.
 /// It holds personal data (the ID number, the masked name, the mobile number): the outbox is
 /// encrypted.

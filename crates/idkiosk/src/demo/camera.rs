@@ -21,7 +21,8 @@ pub async fn start(listen: SocketAddr) -> anyhow::Result<CameraSimHandle> {
             listen,
             fps: FPS,
             citizen_images: Some(CitizenImages(Arc::new(|id: &str| {
-                popsys::seed::demo::camera_image(id)
+                // Framed as a kiosk camera is, so the face falls in the preview's oval.
+                popsys::seed::demo::camera_frame(id)
             }))),
         },
     )

@@ -135,6 +135,10 @@ async fn in_scope_to_faces(
     tokio::time::sleep(Duration::from_millis(500)).await;
     shots.take(&stack.kiosk).await?;
     stack.kiosk.touch("take-photo").await?;
+    // The citizen sees the photo before it is compared, and uses it.
+    stack.kiosk.wait_screen("photo_review", SLOW).await?;
+    shots.take(&stack.kiosk).await?;
+    stack.kiosk.touch("use-photo").await?;
     stack
         .kiosk
         .wait_screen_any(&["mobile", "referred"], SLOW)
@@ -249,6 +253,68 @@ async fn check_printed(
             .join(", ")
     );
     Ok(notice.clone())
+}
+
+/// Issue 15: the finished screen gives the application number, the collection office with its
+/// address and hours, the ready-by date, the reminders (old card for a renewal, bank card for
+/// UnionPay) and the seconds until the start screen.
+async fn check_finished_screen(k: &Kiosk, business: Business, method: PaymentMethod) -> Res<()> {
+    // The number and the office arrive with the application's answer, before the payment.
+    let no = k.text("application-no").await.unwrap_or_default();
+    assert!(
+        no.len() >= 14 && no.chars().all(|c| c.is_ascii_digit()),
+        "application number on the finished screen: {no:?}"
+    );
+    let office = k.text("collection-office").await.unwrap_or_default();
+    assert!(office.contains("办证"), "collection office: {office:?}");
+    for testid in ["collection-address", "collection-hours"] {
+        let text = k.text(testid).await.unwrap_or_default();
+        assert!(!text.is_empty(), "{testid} empty on the finished screen");
+    }
+    let issue_by = domain::rules::issue_by(date!(2026 - 11 - 25), false);
+    let ready = k
+        .bilingual("ready-by")
+        .await
+        .ok_or("no ready-by date on the finished screen")?;
+    assert_eq!(ready.en, issue_by.to_string(), "ready-by: {ready:?}");
+    let notices = k.notices().await;
+    let has = |p: Prompt| notices.iter().any(|n| n.is(p));
+    assert_eq!(
+        has(prompts::TAKE_OLD_CARD),
+        business == Business::ExpiryRenewal,
+        "old-card reminder: {notices:?}"
+    );
+    assert_eq!(
+        has(prompts::TAKE_BANK_CARD),
+        method == PaymentMethod::UnionPay,
+        "bank-card reminder: {notices:?}"
+    );
+    let left: u64 = k
+        .text("time-left-seconds")
+        .await
+        .and_then(|t| t.parse().ok())
+        .ok_or("no countdown on the finished screen")?;
+    assert!((1..=30).contains(&left), "seconds until the start: {left}");
+    println!(
+        "  finished: application {no}, {office}, ready by {issue_by}, back to the start in {left} s"
+    );
+    Ok(())
+}
+
+/// The kiosk's CUPS queue: the jobs not completed (`lpstat -o`).
+fn cups_jobs(stack: &Stack) -> Res<String> {
+    let server = stack
+        .cups
+        .uri
+        .trim_start_matches("ipp://")
+        .split('/')
+        .next()
+        .unwrap_or_default()
+        .to_owned();
+    let out = std::process::Command::new("lpstat")
+        .args(["-h", &server, "-o", "PDF"])
+        .output()?;
+    Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
 }
 
 fn masked_id(id: &str) -> String {
@@ -448,6 +514,7 @@ async fn f_happy_path_wechat() -> Res<()> {
         prompts::PAYMENT_WECHAT,
     );
     assert_eq!(k.screen().await.as_deref(), Some("finished"));
+    check_finished_screen(k, Business::ExpiryRenewal, PaymentMethod::WeChat).await?;
     let notice = check_printed(&stack, &mask_name(&name), PaymentMethod::WeChat, 20).await?;
     let paid: Vec<_> = stack
         .panel
@@ -499,6 +566,7 @@ async fn g_happy_path_unionpay() -> Res<()> {
         prompts::PAYMENT_UNIONPAY,
     );
     assert_eq!(k.screen().await.as_deref(), Some("finished"));
+    check_finished_screen(k, Business::ExpiryRenewal, PaymentMethod::UnionPay).await?;
     check_printed(&stack, &mask_name(&name), PaymentMethod::UnionPay, 20).await?;
     stack.assert_one_application_one_payment(id).await?;
     report_timings("g_happy_path_unionpay", &stack.kiosk.timings);
@@ -962,13 +1030,34 @@ async fn q_wrong_household_choice() -> Res<()> {
     )
     .await?;
     assert_eq!(end, "wrong_household");
+    // Issue 15: the choice was wrong, not the card; the other type is one touch away.
     assert_prompt(
         "wrong household",
         stack.kiosk.error().await,
-        domain::rules::Reason::WrongHouseholdChoice.prompt(),
+        prompts::WRONG_HOUSEHOLD_CHOICE,
     );
-    stack.kiosk.touch("back").await?;
-    stack.kiosk.wait_screen("household", QUICK).await?;
+    assert_prompt(
+        "the other household",
+        stack.kiosk.bilingual("other-household").await,
+        prompts::HOUSEHOLD_PROVINCE,
+    );
+    let k = &mut stack.kiosk;
+    k.touch("other-household").await?;
+    k.wait_screen("id_number", QUICK).await?;
+    // "End the session" asks once: no returns to the screen, yes ends it.
+    k.touch("cancel").await?;
+    k.wait_screen("confirm_end", QUICK).await?;
+    assert_prompt(
+        "end the session?",
+        k.bilingual("instruction").await,
+        prompts::END_SESSION_QUESTION,
+    );
+    k.touch("end-no").await?;
+    k.wait_screen("id_number", QUICK).await?;
+    k.touch("cancel").await?;
+    k.wait_screen("confirm_end", QUICK).await?;
+    k.touch("end-yes").await?;
+    k.wait_screen("welcome", QUICK).await?;
     pass("q_wrong_household_choice");
     Ok(())
 }
@@ -1040,7 +1129,11 @@ async fn s_payment_declined() -> Res<()> {
     Ok(())
 }
 
-/// The printer out of paper when the documents go out: referred with the printing prompt.
+/// Paid but out of paper (issue 15): the printer runs out when the documents go out. The
+/// citizen gets the application number and is told the payment is recorded and the window
+/// prints the papers; no job is left in the CUPS queue to come out later; the referral says it
+/// was paid; the start screen is out of service while the printer is paused and starts no
+/// session, and back to normal once the paper is back.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn t_printer_out_of_paper() -> Res<()> {
     let mut stack = stack!("no-paper");
@@ -1057,11 +1150,167 @@ async fn t_printer_out_of_paper() -> Res<()> {
     stack.kiosk.touch("payment-unionpay").await?;
     stack.kiosk.wait_screen("paying", QUICK).await?;
     stack.panel.insert_bank_card().await?;
-    let k = &stack.kiosk;
-    // The kiosk's IPP printer gives a stuck job up after its job timeout (120 s).
-    k.wait_screen("referred", Duration::from_secs(240)).await?;
-    assert_prompt("out of paper", k.error().await, prompts::PRINT_FAILED);
+    let k = &mut stack.kiosk;
+    // The printing step's own wait (30 s) runs out before the stuck job's.
+    k.wait_screen("referred", Duration::from_secs(120)).await?;
+    assert_prompt(
+        "paid, not printed",
+        k.error().await,
+        prompts::PAID_NOT_PRINTED,
+    );
+    let no = k.text("application-no").await.unwrap_or_default();
+    assert!(
+        no.len() >= 14 && no.chars().all(|c| c.is_ascii_digit()),
+        "application number on the referral: {no:?}"
+    );
+    // The failed print's jobs are cancelled: nothing comes out twice when the paper is back.
+    let deadline = std::time::Instant::now() + QUICK;
+    loop {
+        let jobs = cups_jobs(&stack)?;
+        if jobs.is_empty() {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "jobs left in the CUPS queue:\n{jobs}"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    // The referral the staff see says it was paid.
+    stack.assert_one_application_one_payment(id).await?;
+    let outcome = referral_outcome(&stack).await?;
+    assert!(
+        outcome.contains("paid_not_printed"),
+        "the center's record of the referral: {outcome}"
+    );
+    // While the printer is paused the start screen is out of service and starts nothing.
+    let k = &mut stack.kiosk;
+    k.touch("back-to-start").await?;
+    k.wait_screen("welcome", QUICK).await?;
+    assert_prompt(
+        "out of service",
+        k.bilingual("out-of-service").await,
+        prompts::OUT_OF_SERVICE,
+    );
+    assert!(!k.has("start").await, "a start button while out of service");
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    assert_eq!(k.screen().await.as_deref(), Some("welcome"));
+    assert!(k.has("out-of-service").await, "still out of service");
+    // Paper back: the start screen is back to normal.
+    stack.panel.set_paper(true).await?;
+    let k = &mut stack.kiosk;
+    let deadline = std::time::Instant::now() + QUICK;
+    while !k.has("start").await {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the start screen did not come back with the paper"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(!k.has("out-of-service").await);
+    k.touch("start").await?;
+    k.wait_screen("business", QUICK).await?;
+    assert!(
+        stack.cups.pdfs().is_empty(),
+        "the failed print came out after all: {:?}",
+        stack.cups.pdfs()
+    );
     pass("t_printer_out_of_paper");
+    Ok(())
+}
+
+/// The outcome the center recorded for the one session that ended as a referral.
+async fn referral_outcome(stack: &Stack) -> Res<String> {
+    use sqlx::sqlite::SqliteConnectOptions;
+    use sqlx::Connection as _;
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let options = SqliteConnectOptions::new()
+            .filename(stack.data_dir.join("center.db"))
+            .read_only(true);
+        let mut db = sqlx::SqliteConnection::connect_with(&options).await?;
+        let outcomes: Vec<(Option<String>,)> =
+            sqlx::query_as("SELECT outcome FROM center_sessions WHERE outcome LIKE '%referred%'")
+                .fetch_all(&mut db)
+                .await?;
+        db.close().await?;
+        if let Some((Some(outcome),)) = outcomes.into_iter().next() {
+            return Ok(outcome);
+        }
+        if std::time::Instant::now() > deadline {
+            return Err("no referral recorded at the center within 30 s".into());
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+/// The WeChat QR screen has a way out (issue 15): it shows the time left to pay, and "use
+/// UnionPay instead" closes the WeChat order and pays at the terminal.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn z_qr_screen_exit_to_unionpay() -> Res<()> {
+    let mut stack = stack!("qr-exit");
+    let mut shots = Shots {
+        wanted: false,
+        seen: BTreeSet::new(),
+    };
+    let id = demo::RENEWAL_IN_WINDOW;
+    renewal_to_in_scope(&mut stack, id, &mut shots).await?;
+    let after = in_scope_to_faces(&mut stack, id, "citizen", &mut shots).await?;
+    assert_eq!(after, "mobile");
+    mobile_to_payment(&mut stack, &mut shots).await?;
+    let k = &mut stack.kiosk;
+    k.touch("payment-wechat").await?;
+    k.wait_screen("paying", QUICK).await?;
+    let deadline = std::time::Instant::now() + SLOW;
+    while !k.has("wechat-qr").await {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no QR code on the paying screen"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let left: u64 = k
+        .text("time-left-seconds")
+        .await
+        .and_then(|t| t.parse().ok())
+        .ok_or("no time left on the QR screen")?;
+    assert!((150..=180).contains(&left), "time left to pay: {left} s");
+    assert!(k.has("cancel").await, "no way to end on the QR screen");
+    k.touch("use-unionpay").await?;
+    k.wait_screen("paying", QUICK).await?;
+    assert!(
+        k.has("picture-unionpay").await,
+        "not on the terminal after 'use UnionPay'"
+    );
+    assert!(!k.has("wechat-qr").await);
+    stack.panel.insert_bank_card().await?;
+    let k = &stack.kiosk;
+    k.wait_screen("finished", SLOW).await?;
+    assert_prompt(
+        "paid with",
+        k.bilingual("paid-with").await,
+        prompts::PAYMENT_UNIONPAY,
+    );
+    check_finished_screen(k, Business::ExpiryRenewal, PaymentMethod::UnionPay).await?;
+    // The WeChat order was closed, not left open to be paid as well.
+    let deadline = std::time::Instant::now() + QUICK;
+    loop {
+        let orders = stack.panel.wechat_orders().await?;
+        assert!(
+            orders.iter().all(|o| o["trade_state"] != "SUCCESS"),
+            "a WeChat order was paid too: {orders:?}"
+        );
+        if orders.iter().any(|o| o["trade_state"] == "CLOSED") {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the WeChat order was not closed: {orders:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    stack.assert_one_application_one_payment(id).await?;
+    pass("z_qr_screen_exit_to_unionpay");
     Ok(())
 }
 
@@ -1344,6 +1593,70 @@ async fn x_finished_citizen_is_refused_at_step_5_next_time() -> Res<()> {
         "the refused session stored an application: {applications:?}"
     );
     pass("x_finished_citizen_is_refused_at_step_5_next_time");
+    Ok(())
+}
+
+/// The review's photo has loaded and has pixels.
+async fn review_photo_width(k: &Kiosk) -> Res<u64> {
+    let deadline = std::time::Instant::now() + QUICK;
+    loop {
+        let width = k
+            .client
+            .execute(
+                "const i = document.getElementById('review-photo'); \
+                 return i && i.complete ? i.naturalWidth : 0;",
+                vec![],
+            )
+            .await?
+            .as_u64()
+            .unwrap_or(0);
+        if width > 0 || std::time::Instant::now() > deadline {
+            return Ok(width);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// (photo retake) Issue 15 item 5: after "take photo" the citizen sees the photo, retakes it,
+/// takes it again, uses it, and goes on to the mobile number.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn photo_retake() -> Res<()> {
+    let mut stack = stack!("photo-retake");
+    // With IDKIOSK_SCREENSHOTS=1: the preview with the face in the oval, and the review.
+    let mut shots = Shots::new();
+    let id = demo::RENEWAL_IN_WINDOW;
+    renewal_to_in_scope(&mut stack, id, &mut shots).await?;
+    stack.kiosk.touch("confirm").await?;
+    stack.kiosk.wait_screen("scan_receipt", QUICK).await?;
+    stack.panel.scan_receipt_of(id).await?;
+    stack.panel.camera("citizen", id).await?;
+    let k = &mut stack.kiosk;
+    k.wait_screen("live_photo", SLOW).await?;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    shots.take(k).await?;
+    k.touch("take-photo").await?;
+    k.wait_screen("photo_review", SLOW).await?;
+    let width = review_photo_width(k).await?;
+    assert!(width > 0, "the review photo did not load");
+    shots.take(k).await?;
+    assert_prompt(
+        "review",
+        k.bilingual("instruction").await,
+        prompts::PHOTO_REVIEW,
+    );
+    assert!(k.has("retake-photo").await, "a retake is offered");
+    k.touch("retake-photo").await?;
+    k.wait_screen("live_photo", QUICK).await?;
+    k.touch("take-photo").await?;
+    k.wait_screen("photo_review", SLOW).await?;
+    assert!(
+        review_photo_width(k).await? > 0,
+        "the second photo did not load"
+    );
+    k.touch("use-photo").await?;
+    let after = k.wait_screen_any(&["mobile", "referred"], SLOW).await?;
+    assert_eq!(after, "mobile", "face check: {:?}", k.error().await);
+    pass("photo_retake");
     Ok(())
 }
 

@@ -51,7 +51,7 @@ impl BadField {
 }
 
 /// The `action` values, in the order of docs/ui.md.
-pub const ACTIONS: [&str; 15] = [
+pub const ACTIONS: [&str; 17] = [
     "start",
     "business",
     "portrait_form",
@@ -62,6 +62,8 @@ pub const ACTIONS: [&str; 15] = [
     "back",
     "cancel",
     "take_photo",
+    "use_photo",
+    "retake_photo",
     "mobile",
     "payment_method",
     "activity",
@@ -112,6 +114,8 @@ pub fn parse_action(form: &ActionForm) -> Result<UiAction, BadField> {
         "back" => UiAction::Back,
         "cancel" => UiAction::Cancel,
         "take_photo" => UiAction::TakePhoto,
+        "use_photo" => UiAction::UsePhoto,
+        "retake_photo" => UiAction::RetakePhoto,
         "mobile" => UiAction::Mobile {
             first: typed(form.first.as_deref(), "first")?,
             second: typed(form.second.as_deref(), "second")?,

@@ -70,6 +70,7 @@ pub fn router_with_voice(handle: AgentHandle, voice: Option<Arc<Voice>>) -> Rout
             post(signature).layer(DefaultBodyLimit::max(signature_body_limit)),
         )
         .route("/events", get(events))
+        .route("/photo/review.jpg", get(review_photo))
         .route("/assets/kiosk.css", get(css))
         .route("/assets/kiosk.js", get(js))
         .with_state(UiState { handle, voice })
@@ -271,6 +272,28 @@ async fn speech(
         wav,
     )
         .into_response()
+}
+
+/// `GET /photo/review.jpg`: the photo just taken, while the review screen shows it; 404
+/// otherwise. A citizen's face: never cached.
+async fn review_photo(State(handle): State<AgentHandle>) -> Response {
+    let view = handle.view();
+    match (&view.screen, view.extras.review_photo) {
+        (domain::session::Screen::PhotoReview { .. }, Some(jpeg)) => (
+            [
+                (header::CONTENT_TYPE, HeaderValue::from_static("image/jpeg")),
+                (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+            ],
+            jpeg.to_vec(),
+        )
+            .into_response(),
+        _ => (
+            StatusCode::NOT_FOUND,
+            [(header::CACHE_CONTROL, HeaderValue::from_static("no-store"))],
+            "no photo to review",
+        )
+            .into_response(),
+    }
 }
 
 async fn css() -> impl IntoResponse {

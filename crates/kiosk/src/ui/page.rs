@@ -172,19 +172,19 @@ impl<'a> Page<'a> {
                 | Screen::WrongHousehold { .. }
                 | Screen::ScanReceipt { .. }
                 | Screen::LivePhoto { .. }
+                | Screen::PhotoReview { .. }
                 | Screen::Mobile { .. }
                 | Screen::Fingerprints { .. }
                 | Screen::Signature
                 | Screen::Payment { .. }
-                | Screen::Countdown { .. }
                 | Screen::Paying {
                     method: PaymentMethod::WeChat,
                     ..
                 }
+                | Screen::Countdown { .. }
         )
     }
 
-    /// Whether the screen offers "back" (steps 2–4 and the wrong-household screen have their own).
     /// The QR and finished screens: whole seconds until their timer runs out (the agent's
     /// deadline against this machine's clock); kiosk.js counts them down.
     pub fn seconds_left(&self) -> Option<u64> {
@@ -196,6 +196,7 @@ impl<'a> Page<'a> {
         Some(deadline.saturating_sub(now))
     }
 
+    /// Whether the screen offers "back" (steps 2–4 and the wrong-household screen have their own).
     pub fn backable(&self) -> bool {
         matches!(
             self.view.screen,
@@ -354,6 +355,8 @@ fn instruction(screen: &Screen) -> Option<Prompt> {
         Screen::FetchingPhoto => labels::FETCHING_PHOTO,
         Screen::LivePhoto { .. } => labels::FACE_THE_CAMERA,
         Screen::CapturingPhoto => labels::CAPTURING_PHOTO,
+        Screen::PhotoReview { can_retake: true } => prompts::PHOTO_REVIEW,
+        Screen::PhotoReview { can_retake: false } => prompts::PHOTO_RETAKES_USED,
         Screen::ComparingFaces => labels::COMPARING_FACES,
         Screen::Mobile { .. } => labels::MOBILE_FIRST,
         Screen::Fingerprints { .. } => labels::PLACE_FINGER,
@@ -368,10 +371,10 @@ fn instruction(screen: &Screen) -> Option<Prompt> {
             ..
         } => labels::INSERT_UNIONPAY_CARD,
         Screen::Printing => labels::PRINTING,
+        Screen::ConfirmEnd { .. } => prompts::END_SESSION_QUESTION,
         Screen::PortraitFormPrinted
         | Screen::WrongHousehold { .. }
         | Screen::Finished { .. }
-        Screen::ConfirmEnd { .. } => prompts::END_SESSION_QUESTION,
         | Screen::Referred { .. }
         | Screen::Countdown { .. } => return None,
     })

@@ -198,6 +198,86 @@ pub fn camera_jpeg(id: &str) -> Option<Vec<u8>> {
     std::fs::read(camera_image(id)?).ok()
 }
 
+/// Where the kiosk camera's view of a picture is kept (made once, see [`camera_frame`]); the
+/// version changes with the framing.
+const FRAME_DIR: &str = "kiosk-camera-v1";
+/// The kiosk camera's frame: 3 : 4 portrait, as the touchscreen's preview box.
+const FRAME_ASPECT: f64 = 3.0 / 4.0;
+/// The face's width (1.52 × the outer-eye-corner distance, as the ID photo counts it) as a
+/// share of the frame's width: well inside the preview's oval (63 % of its width).
+const FRAME_FACE_SHARE: f64 = 0.40;
+/// Where the eyes' midpoint falls, as shares of the frame: centred, a little above the middle,
+/// so the face sits in the oval (centre at 46 % of the height).
+const FRAME_EYES_AT: (f64, f64) = (0.5, 0.40);
+
+/// What the kiosk's camera sees of a fixed demo citizen: the demo pictures are full-length press
+/// photos with the head in the top fifth, but a kiosk camera is mounted at face height and framed
+/// on head and shoulders, so its preview puts the face in the touchscreen's oval. The frame is a
+/// 3 : 4 window of [`camera_image`] around the face, pixel for pixel (no resampling, so the
+/// kiosk's own crop and face comparison see the same pixels), rows or columns beyond the picture
+/// repeating its edge. Made once into `kiosk-camera-v1/` of [`faces_dir`]; falls back to the
+/// picture itself when that folder cannot be written.
+pub fn camera_frame(id: &str) -> Option<PathBuf> {
+    camera_frame_in(&faces_dir(), id)
+}
+
+/// [`camera_frame`] in another faces folder.
+pub fn camera_frame_in(dir: &Path, id: &str) -> Option<PathBuf> {
+    let picture_path = camera_image_in(dir, id)?;
+    let file = plan(id)?.camera;
+    let framed = dir.join(FRAME_DIR).join(file);
+    if framed.is_file() {
+        return Some(framed);
+    }
+    let made = SOURCES
+        .iter()
+        .find(|s| s.file == file)
+        .and_then(|source| Some(kiosk_view(&decode(dir, source).ok()?, source)))
+        .and_then(|jpeg| {
+            let folder = framed.parent()?;
+            std::fs::create_dir_all(folder).ok()?;
+            let tmp = folder.join(format!(".{file}.{}.tmp", std::process::id()));
+            std::fs::write(&tmp, jpeg).ok()?;
+            std::fs::rename(&tmp, &framed).ok()
+        });
+    Some(if made.is_some() { framed } else { picture_path })
+}
+
+/// The 3 : 4 window of `picture` that puts the face at [`FRAME_EYES_AT`] with
+/// [`FRAME_FACE_SHARE`] of the width, as a JPEG (quality 92).
+fn kiosk_view(picture: &Rgb, source: &Source) -> Vec<u8> {
+    let outer = (source.right_eye[0].0 - source.left_eye[0].0)
+        .hypot(source.right_eye[0].1 - source.left_eye[0].1);
+    let width = (1.52 * outer / FRAME_FACE_SHARE).round() as usize;
+    let height = (width as f64 / FRAME_ASPECT).round() as usize;
+    let eyes = (
+        (source.left_eye[0].0 + source.right_eye[0].0) / 2.0,
+        (source.left_eye[0].1 + source.right_eye[0].1) / 2.0,
+    );
+    let left = (eyes.0 - FRAME_EYES_AT.0 * width as f64).round() as i64;
+    let top = (eyes.1 - FRAME_EYES_AT.1 * height as f64).round() as i64;
+    let clamp = |v: i64, max: usize| v.clamp(0, max as i64 - 1) as usize;
+    let mut out = Vec::with_capacity(width * height * 3);
+    for v in 0..height {
+        let y = clamp(top + v as i64, picture.height);
+        for u in 0..width {
+            let x = clamp(left + u as i64, picture.width);
+            let at = (y * picture.width + x) * 3;
+            out.extend_from_slice(&picture.pixels[at..at + 3]);
+        }
+    }
+    let mut jpeg = Vec::new();
+    jpeg_encoder::Encoder::new(&mut jpeg, 92)
+        .encode(
+            &out,
+            width as u16,
+            height as u16,
+            jpeg_encoder::ColorType::Rgb,
+        )
+        .unwrap_or_else(|e| panic!("encoding a {width}x{height} RGB JPEG into memory failed: {e}"));
+    jpeg
+}
+
 /// Why the demo photos could not be made.
 #[derive(Debug, thiserror::Error)]
 pub enum FacesError {

@@ -42,8 +42,9 @@ pub mod demo {
     pub const RECEIPT_EXPIRED: &str = "PS2026050100001";
 
     pub use crate::seed::faces::{
-        attach_faces, blank_photo, camera_image, camera_image_in, camera_jpeg, certified_photo,
-        faces_dir, historical_photo, plan, studio_photo, DemoFacePlan, Expect, FacesError, PLANS,
+        attach_faces, blank_photo, camera_frame, camera_frame_in, camera_image, camera_image_in,
+        camera_jpeg, certified_photo, faces_dir, historical_photo, plan, studio_photo,
+        DemoFacePlan, Expect, FacesError, PLANS,
     };
 }
 
