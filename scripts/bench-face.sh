@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Face engine benchmark: per-pair verification latency and throughput, and crop time per frame,
 # for the Rust engine and Python's face_recognition on the same pairs in the same run
-# (crates/face/benches/verify.rs). Not part of scripts/test.sh: it installs the baselines.
+# (crates/face/benches/verify.rs); and the liveness check (MiniFASNet) per live photo on one core,
+# as a ratio to the comparison in the same run. Not part of scripts/test.sh: it installs the baselines.
 #
 # Baselines, each in its own virtualenv under .idkiosk/ (kept between runs):
 #   dlib-bin   the unofficial dlib wheel (installs in seconds; built without BLAS, so its

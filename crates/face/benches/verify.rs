@@ -5,13 +5,15 @@
 //!
 //! Run through `scripts/bench-face.sh`, which installs the Python baselines and sets
 //! `FACE_BENCH_PYTHONS=label=/path/to/python,…`. Without it only the Rust side runs.
-//! `FACE_BENCH_ROUNDS` (default 5) sets the repetitions; each figure is a median.
+//! `FACE_BENCH_ROUNDS` (default 5) sets the repetitions; each figure is a median. The liveness
+//! check (MiniFASNet) is timed per photo on one core, beside the comparison, as a ratio to it.
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use face::{
-    crop_id_photo, CropConfig, DecodeLimits, DlibEngine, FaceEngine, Picture, QualityConfig,
+    crop_id_photo, CropConfig, DecodeLimits, DlibEngine, FaceEngine, LivenessEngine,
+    MiniFasNetEngine, Picture, QualityConfig,
 };
 
 const FACES: [&str; 6] = [
@@ -70,6 +72,56 @@ fn verify_parallel(engine: &DlibEngine, a: &PathBuf, b: &PathBuf) -> f64 {
         (first.join().expect("thread"), second)
     });
     engine.compare(&da.embedding, &db.embedding).distance
+}
+
+/// The liveness check per live photo (crop, resize, both MiniFASNet forward passes) on one core,
+/// given the decoded picture and the face box step 7's comparison has already found, as a ratio
+/// to the comparison per pair measured above in the same run.
+fn liveness_section(engine: &DlibEngine, paths: &[PathBuf], rounds: usize, compare_ms: f64) {
+    // candle reads this on every operation: no thread pool for the matrix products.
+    if std::env::var_os("RAYON_NUM_THREADS").is_none() {
+        std::env::set_var("RAYON_NUM_THREADS", "1");
+    }
+    let load_start = Instant::now();
+    let models = MiniFasNetEngine::shared().unwrap_or_else(|e| panic!("{e}"));
+    let load = load_start.elapsed();
+    println!();
+    println!(
+        "liveness: {} ({}), loaded in {:.0} ms, RAYON_NUM_THREADS={}",
+        models.name(),
+        models.version(),
+        ms(load),
+        std::env::var("RAYON_NUM_THREADS").unwrap_or_default()
+    );
+    let mut means = Vec::new();
+    for p in paths {
+        let picture = Picture::open(p, &DecodeLimits::default()).expect("frame");
+        let faces = engine.detect(&picture).expect("detect");
+        let Some(face) = faces.first() else { continue };
+        models.check(&picture, face).expect("warm up");
+        let mut times = Vec::new();
+        let mut verdict = None;
+        for _ in 0..rounds.max(5) {
+            let t = Instant::now();
+            verdict = Some(models.check(&picture, face).expect("liveness"));
+            times.push(t.elapsed());
+        }
+        let t = median(times);
+        let verdict = verdict.expect("one round");
+        println!(
+            "liveness {:<24} {:>8.1} ms  {} {:.3}",
+            p.file_name().unwrap().to_string_lossy(),
+            ms(t),
+            verdict.label.as_str(),
+            verdict.score
+        );
+        means.push(ms(t));
+    }
+    let mean = means.iter().sum::<f64>() / means.len().max(1) as f64;
+    println!(
+        "liveness: mean {mean:.1} ms per live photo on one core (budget 30 ms) = {:.3} x the comparison's {compare_ms:.1} ms per pair in this run",
+        mean / compare_ms
+    );
 }
 
 fn main() {
@@ -220,6 +272,8 @@ fn main() {
     println!(
         "crop: mean {crop_mean:.1} ms per frame (decode, detect, landmarks, warp, quality, JPEG)"
     );
+
+    liveness_section(&engine, &paths, rounds, ms(rust_total) / rust.len() as f64);
 
     let pythons = std::env::var("FACE_BENCH_PYTHONS").unwrap_or_default();
     if pythons.trim().is_empty() {
