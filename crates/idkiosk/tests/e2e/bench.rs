@@ -50,6 +50,8 @@ async fn bench_screen_to_screen() -> Res<()> {
         k.touch("confirm").await?;
         k.wait_screen("scan_receipt", WAIT).await?;
         k.touch("cancel").await?;
+        k.wait_screen("confirm_end", WAIT).await?;
+        k.touch("end-yes").await?;
         k.wait_screen("welcome", WAIT).await?;
     }
     report_timings("bench_screen_to_screen", &k.timings);
