@@ -301,7 +301,10 @@ mod tests {
     fn a_missing_engine_is_detected_and_fails_to_start() {
         let missing = EspeakNg::new("/nonexistent/espeak-ng", "cmn");
         assert!(!missing.has_voice());
-        assert!(matches!(missing.synthesize("确认"), Err(SpeechError::Start(_))));
+        assert!(matches!(
+            missing.synthesize("确认"),
+            Err(SpeechError::Start(_))
+        ));
         assert!(!EspeakNg::new("espeak-ng", "no-such-voice").has_voice());
     }
 
