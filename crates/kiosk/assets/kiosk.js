@@ -222,9 +222,10 @@
       handled = press(document.getElementById("back"));
     } else if (hasKeypad && /^[0-9]$/.test(key)) {
       handled = press(document.querySelector('.keypad .key[data-key="' + key + '"]'));
-    } else if (hasKeypad && (key === "x" || key === "X")) {
+    } else if (hasKeypad && (key === "x" || key === "X" || key === "*")) {
+      // A numeric keypad has no X: its * key types the ID number's check character.
       handled = press(document.querySelector('.keypad .key[data-key="X"]'));
-    } else if (hasKeypad && key === "Backspace") {
+    } else if (hasKeypad && (key === "Backspace" || key === "Delete")) {
       handled = press(document.querySelector('.keypad .key[data-key="delete"]'));
     } else if (/^[1-9]$/.test(key)) {
       var options = document.querySelectorAll("#screen button.choice, #screen button.toggle");

@@ -1982,8 +1982,13 @@ async fn a_session_can_be_driven_by_keys_alone() -> Res<()> {
     k.wait_screen("household", QUICK).await?;
     press_keys(k, "1").await?; // 按1，本市户籍
     k.wait_screen("id_number", QUICK).await?;
-    let slipped = format!("{}7{BACKSPACE}{}", &id[..10], &id[10..]);
-    press_keys(k, &slipped).await?;
+    // A slip: a numeric keypad's * types X, Backspace takes it away.
+    press_keys(k, &format!("{}*", &id[..10])).await?;
+    assert_eq!(
+        k.value("id-number-input").await,
+        Some(format!("{}X", &id[..10]))
+    );
+    press_keys(k, &format!("{BACKSPACE}{}", &id[10..])).await?;
     assert_eq!(k.value("id-number-input").await.as_deref(), Some(id));
     press_keys(k, ENTER).await?;
     k.wait_screen("confirm", SLOW).await?;
