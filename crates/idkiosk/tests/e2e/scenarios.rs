@@ -1905,6 +1905,10 @@ async fn large_type_is_chosen_at_the_start_and_reset_for_the_next_citizen() -> R
         k.wait_screen(screen, QUICK).await?;
         let (text, progress, large) = font_sizes(k).await?;
         println!("large type on {screen}: text ≥ {text} px, progress ≥ {progress} px");
+        if screenshots_wanted() && screen != "household" {
+            let name = format!("kiosk-large-type-{screen}.png");
+            k.screenshot(&docs_img().join(name)).await?;
+        }
         assert!(large, "{screen}");
         assert!(text >= 48.0, "{screen}: base text {text} px");
         assert!(progress >= 24.0, "{screen}: progress {progress} px");
