@@ -2,6 +2,8 @@
 //! machine, write what it polls, arm the timer it asks for; plus the port's life cycle (open,
 //! lose, reopen with backoff) and the health it implies.
 
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+
 use protocol::Millis;
 use tokio::sync::Mutex;
 use tokio::time::Instant;
@@ -123,6 +125,10 @@ const MAX_RECONNECTIONS: u32 = 5;
 #[derive(Debug)]
 pub(crate) struct Connection {
     line: LineConfig,
+    /// The rate the port runs at now (a device may be told to change it).
+    baud: AtomicU32,
+    /// Ports opened so far: a new one may be a new or power-cycled device.
+    opened: AtomicU64,
     port: Mutex<Option<SerialPort>>,
     health: HealthCell,
     clock: Clock,
@@ -131,6 +137,8 @@ pub(crate) struct Connection {
 impl Connection {
     pub(crate) fn new(line: LineConfig) -> Self {
         Connection {
+            baud: AtomicU32::new(line.baud),
+            opened: AtomicU64::new(0),
             line,
             port: Mutex::new(None),
             health: HealthCell::new(),
@@ -140,6 +148,31 @@ impl Connection {
 
     pub(crate) fn health(&self) -> &HealthCell {
         &self.health
+    }
+
+    /// The configured line (its `baud` is the rate the port is opened at first).
+    pub(crate) fn line(&self) -> &LineConfig {
+        &self.line
+    }
+
+    /// The rate the port runs at now.
+    pub(crate) fn baud(&self) -> u32 {
+        self.baud.load(Ordering::SeqCst)
+    }
+
+    /// How many times the port was opened: changes when a device may have been replaced.
+    pub(crate) fn generation(&self) -> u64 {
+        self.opened.load(Ordering::SeqCst)
+    }
+
+    /// Runs the port at `baud` from now on (and when it is reopened).
+    pub(crate) async fn set_baud(&self, baud: u32) -> Result<(), LineError> {
+        let slot = self.port.lock().await;
+        if let Some(port) = slot.as_ref() {
+            port.set_baud(baud)?;
+        }
+        self.baud.store(baud, Ordering::SeqCst);
+        Ok(())
     }
 
     /// Runs one operation. `start` builds the state machine with its operation started (called
@@ -158,8 +191,13 @@ impl Connection {
                 Some(port) => port,
                 None => {
                     let deadline = Instant::now() + self.line.reconnect.give_up_after;
-                    match SerialPort::open_with_backoff(&self.line, deadline).await {
-                        Ok(port) => port,
+                    let mut line = self.line.clone();
+                    line.baud = self.baud();
+                    match SerialPort::open_with_backoff(&line, deadline).await {
+                        Ok(port) => {
+                            self.opened.fetch_add(1, Ordering::SeqCst);
+                            port
+                        }
                         Err(e) => {
                             self.health.set(DeviceHealth::Disconnected {
                                 reason: e.to_string(),

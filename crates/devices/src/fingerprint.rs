@@ -1,15 +1,22 @@
 //! The fingerprint scanner: the [`FingerprintScanner`] trait and our driver for R30x-style
-//! optical modules on a serial line (57600 8N1), around the `protocol` crate's
+//! optical modules on a serial line (57600 8N1 out of the factory), around the `protocol` crate's
 //! [`FingerprintClient`]: capture (polling until a finger is on the sensor), quality check
 //! (Img2Tz: a smudged finger is reported as `06` before any upload), image upload (256 × 288).
+//!
+//! The image upload is most of step 9's time (about 40 KB an image, 7 s at 57600), so the driver
+//! first moves the module to [`SerialFingerprintConfig::fast_baud`] (115200, the fastest an R30x
+//! has) with SetSysPara and follows on its own port, and has it send 256-byte data packets (less
+//! framing). The module keeps these settings in flash: after a new port is opened, a module that
+//! does not answer at the port's rate is tried at the other one.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use protocol::fingerprint::{
-    ClientConfig, ClientError, Confirmation, Event, FingerprintClient, Instruction,
+    ClientConfig, ClientError, Confirmation, Event, FingerprintClient, Instruction, SysParam,
 };
-use tokio::sync::watch;
+use tokio::sync::{watch, Mutex};
 
 pub use protocol::fingerprint::{FingerImage, HEIGHT, WIDTH};
 
@@ -93,22 +100,35 @@ pub struct SerialFingerprintConfig {
     pub line: LineConfig,
     /// Timeouts, retries, poll interval, how long to wait for a finger, quality check.
     pub client: ClientConfig,
+    /// The rate the module is moved to before its first capture (115200); `None` keeps
+    /// `line.baud`.
+    pub fast_baud: Option<u32>,
 }
 
 impl SerialFingerprintConfig {
-    /// The defaults on `path` at 57600 baud.
+    /// The defaults on `path`: opened at 57600 baud, then run at 115200.
     pub fn new(path: impl Into<PathBuf>) -> Self {
         SerialFingerprintConfig {
             line: LineConfig::new(path, 57_600),
             client: ClientConfig::default(),
+            fast_baud: Some(115_200),
         }
     }
 }
+
+/// How long a SetSysPara may go unanswered before the other rate is tried.
+const PROBE_TIMEOUT: Duration = Duration::from_millis(300);
+
+/// The data packet size code the driver asks for: 3, 256 bytes (11 bytes of framing a packet).
+const PACKET_SIZE_256: u8 = 3;
 
 /// An R30x-style module on a serial line.
 #[derive(Debug)]
 pub struct SerialFingerprintScanner {
     client: ClientConfig,
+    fast_baud: Option<u32>,
+    /// The port generation on which the module was last set up (rate and packet size).
+    set_up: Mutex<Option<u64>>,
     connection: Connection,
 }
 
@@ -117,8 +137,95 @@ impl SerialFingerprintScanner {
     pub fn new(config: SerialFingerprintConfig) -> Self {
         SerialFingerprintScanner {
             client: config.client,
+            fast_baud: config.fast_baud,
+            set_up: Mutex::new(None),
             connection: Connection::new(config.line),
         }
+    }
+
+    /// The rate the port runs at now (after the switch, [`SerialFingerprintConfig::fast_baud`]).
+    pub fn baud(&self) -> u32 {
+        self.connection.baud()
+    }
+
+    /// One SetSysPara, answered `00` or not; `None` when the port cannot be used.
+    async fn set(&self, parameter: SysParam, value: u8) -> Option<bool> {
+        let config = ClientConfig {
+            ack_timeout: PROBE_TIMEOUT,
+            max_retries: 1,
+            ..self.client.clone()
+        };
+        let instruction = Instruction::SetSysPara {
+            parameter: parameter.number(),
+            value,
+        };
+        self.connection
+            .run(
+                OnLoss::Fail,
+                |now| {
+                    let mut client = FingerprintClient::new(config.clone());
+                    client.start_command(now, instruction);
+                    client
+                },
+                |event| match event {
+                    Event::Answered { ack, .. } => Some(ack.code == Confirmation::Ok),
+                    _ => Some(false),
+                },
+            )
+            .await
+            .ok()
+    }
+
+    /// Moves the module to the fast rate and 256-byte packets, once per opened port. A module
+    /// that does not answer at the port's rate (set fast by an earlier run, or still at the
+    /// factory rate) is tried at the other; one that answers at neither is left to the capture
+    /// to report.
+    async fn set_up(&self) {
+        // At the line's own rate the module is left as it comes (today's behaviour).
+        let Some(fast) = self.fast_baud.filter(|&b| b != self.connection.line().baud) else {
+            return;
+        };
+        let Some(Instruction::SetSysPara { value, .. }) = Instruction::set_baud(fast) else {
+            tracing::warn!(
+                fast,
+                "not a rate an R30x module has: staying at the line's rate"
+            );
+            return;
+        };
+        let mut set_up = self.set_up.lock().await;
+        if *set_up == Some(self.connection.generation()) {
+            return;
+        }
+        let base = self.connection.line().baud;
+        // No port: nothing to set up; the operation reports it.
+        let Some(mut switched) = self.set(SysParam::Baud, value).await else {
+            return;
+        };
+        if !switched {
+            let other = if self.connection.baud() == fast {
+                base
+            } else {
+                fast
+            };
+            if self.connection.set_baud(other).await.is_ok() {
+                switched = self.set(SysParam::Baud, value).await == Some(true);
+            }
+        }
+        if !switched {
+            tracing::warn!("the fingerprint module answers at neither rate");
+            let _ = self.connection.set_baud(base).await;
+            return;
+        }
+        // Its ack came at the old rate; everything from now on is at the new one.
+        if let Err(e) = self.connection.set_baud(fast).await {
+            tracing::warn!(error = %e, "switching the port to {fast} baud");
+            return;
+        }
+        if self.set(SysParam::PacketSize, PACKET_SIZE_256).await != Some(true) {
+            tracing::info!("the module keeps its data packet size");
+        }
+        tracing::info!(baud = fast, "fingerprint module set up");
+        *set_up = Some(self.connection.generation());
     }
 
     /// Follows the module's health as it changes.
@@ -167,6 +274,7 @@ fn error_of(event: Event) -> FingerprintError {
 #[async_trait]
 impl FingerprintScanner for SerialFingerprintScanner {
     async fn capture(&self) -> Result<FingerImage, FingerprintError> {
+        self.set_up().await;
         let config = self.client.clone();
         let outcome = self
             .connection
@@ -189,6 +297,7 @@ impl FingerprintScanner for SerialFingerprintScanner {
     }
 
     async fn check(&self) -> DeviceHealth {
+        self.set_up().await;
         let config = self.client.clone();
         let outcome = self
             .connection

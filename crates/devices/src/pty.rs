@@ -58,6 +58,13 @@ impl Pty {
         &self.pty_path
     }
 
+    /// The rate the driver set on its end of the line (a pty carries it in its termios but
+    /// ignores it); `None` if it cannot be read.
+    pub fn driver_baud(&self) -> Option<u32> {
+        let tio = termios::tcgetattr(&self._slave).ok()?;
+        crate::serial::bits_per_second(termios::cfgetospeed(&tio))
+    }
+
     /// The stable link, if one was asked for.
     pub fn link(&self) -> Option<&Path> {
         self.link.as_deref()

@@ -84,6 +84,15 @@ pub struct SerialPort {
     path: PathBuf,
 }
 
+/// The bits per second of a termios rate (the simulator reads what the driver set).
+pub(crate) fn bits_per_second(rate: BaudRate) -> Option<u32> {
+    [
+        1200, 2400, 4800, 9600, 19200, 38400, 57600, 115_200, 230_400,
+    ]
+    .into_iter()
+    .find(|&b| baud_rate(b) == Some(rate))
+}
+
 fn baud_rate(baud: u32) -> Option<BaudRate> {
     Some(match baud {
         1200 => BaudRate::B1200,
@@ -201,6 +210,17 @@ impl SerialPort {
 }
 
 impl SerialPort {
+    /// Changes the line's rate, once what was written has left (a device told to change its rate
+    /// answers at the old one, then listens at the new one).
+    pub fn set_baud(&self, baud: u32) -> Result<(), LineError> {
+        let rate = baud_rate(baud).ok_or(LineError::Baud(baud))?;
+        let lost = |e: nix::errno::Errno| LineError::Lost(io::Error::from(e));
+        let file = self.fd.get_ref();
+        let mut tio = termios::tcgetattr(file).map_err(lost)?;
+        termios::cfsetspeed(&mut tio, rate).map_err(lost)?;
+        termios::tcsetattr(file, SetArg::TCSADRAIN, &tio).map_err(lost)
+    }
+
     /// Drops input received but not read yet (best effort: a failure shows on the next read).
     pub fn discard_input(&self) {
         if let Err(e) = termios::tcflush(self.fd.get_ref(), FlushArg::TCIFLUSH) {

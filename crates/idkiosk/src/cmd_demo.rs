@@ -93,6 +93,14 @@ pub struct Args {
     /// rate (a fingerprint image then takes milliseconds, not 6 s; for benchmarks and quick tests)
     #[arg(long)]
     unpaced_devices: bool,
+    /// Pace the fingerprint module at its baud rate even with --unpaced-devices (the session
+    /// benchmark times step 9 at the module's real rate)
+    #[arg(long)]
+    paced_fingerprint: bool,
+    /// The rate the kiosk moves the fingerprint module to (9600 × 1 to 12; 57600 keeps the
+    /// factory rate)
+    #[arg(long, default_value_t = 115_200)]
+    fingerprint_baud: u32,
 }
 
 /// Runs `idkiosk demo` until Ctrl-C or SIGTERM.
@@ -231,6 +239,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         today(),
         args.camera_listen,
         !args.unpaced_devices,
+        !args.unpaced_devices || args.paced_fingerprint,
     )
     .await?;
     let device_urls = devices.urls();
@@ -248,6 +257,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     push("--card-reader", &device_urls.card_reader.port);
     push("--barcode", &device_urls.barcode.port);
     push("--fingerprint", &device_urls.fingerprint.port);
+    push("--fingerprint-baud", &args.fingerprint_baud.to_string());
     push("--pos", &device_urls.pos.port);
     push("--camera", &device_urls.camera.stream);
     push("--printer", &printer_uri.as_deref().unwrap_or(NO_PRINTER));

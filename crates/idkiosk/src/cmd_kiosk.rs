@@ -54,6 +54,10 @@ pub struct Args {
     /// The fingerprint module's serial port
     #[arg(long, value_name = "PATH")]
     fingerprint: PathBuf,
+    /// The rate the fingerprint module is moved to before its first capture (9600 × 1 to 12;
+    /// 57600 keeps the factory rate)
+    #[arg(long, default_value_t = 115_200)]
+    fingerprint_baud: u32,
     /// The UnionPay MIS-POS terminal's serial port
     #[arg(long, value_name = "PATH")]
     pos: PathBuf,
@@ -134,9 +138,10 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         barcode: Arc::new(SerialBarcodeScanner::new(SerialBarcodeConfig::new(
             &args.barcode,
         ))),
-        fingerprint: Arc::new(SerialFingerprintScanner::new(SerialFingerprintConfig::new(
-            &args.fingerprint,
-        ))),
+        fingerprint: Arc::new(SerialFingerprintScanner::new(SerialFingerprintConfig {
+            fast_baud: Some(args.fingerprint_baud),
+            ..SerialFingerprintConfig::new(&args.fingerprint)
+        })),
         camera: Arc::new(MjpegCamera::new(MjpegCameraConfig::new(&args.camera))),
         cropper,
         pos: Arc::new(SerialPosTerminal::new(SerialPosConfig::new(&args.pos))),

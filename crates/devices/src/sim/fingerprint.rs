@@ -85,7 +85,6 @@ fn finger_number(seed: u64, state: FingerState) -> u64 {
 /// The simulated module and the finger on it.
 #[derive(Debug)]
 pub struct FingerprintSim {
-    config: DeviceConfig,
     device: FingerprintDevice,
     finger: FingerState,
     seed: u64,
@@ -117,8 +116,7 @@ impl FingerprintSim {
     /// A module with nothing on the sensor (finger 1, impression 0 next).
     pub fn new(config: DeviceConfig) -> Self {
         FingerprintSim {
-            device: FingerprintDevice::new(config.clone()),
-            config,
+            device: FingerprintDevice::new(config),
             finger: FingerState::None,
             seed: 1,
             impression: 0,
@@ -242,6 +240,16 @@ impl FingerprintSim {
         self.uploaded.as_ref()
     }
 
+    /// The module's line rate now (57600 until the host sets another with SetSysPara).
+    pub fn baud(&self) -> u32 {
+        self.device.baud()
+    }
+
+    /// Bytes of image data a data packet carries (128 until the host sets another size).
+    pub fn data_packet_len(&self) -> usize {
+        self.device.data_packet_len()
+    }
+
     /// Completed uploads so far.
     pub fn uploads(&self) -> u64 {
         self.uploads
@@ -298,8 +306,12 @@ impl SimDevice for FingerprintSim {
         self.device.corrupt_next(n);
         true
     }
+    fn line_baud(&self) -> Option<u32> {
+        Some(self.device.baud())
+    }
     fn line_reset(&mut self, _now: Millis) {
-        self.device = FingerprintDevice::new(self.config.clone());
+        // A power cycle: the parameters SetSysPara stored (rate, packet size) are in flash.
+        self.device = FingerprintDevice::new(self.device.config().clone());
         self.captured = None;
         if let Err(e) = self.apply() {
             tracing::warn!(error = %e, "restoring the finger after a line drop");

@@ -51,6 +51,13 @@ pub trait SimDevice: Send + 'static {
     }
     /// The line was dropped: forget half-received input and pending answers, as a power cycle.
     fn line_reset(&mut self, now: Millis);
+    /// The rate the device's UART runs at now, for a device the host can move to another rate
+    /// (the fingerprint module's SetSysPara); `None`: the configured rate, always. A paced
+    /// simulator sends what it queued before a change at the old rate and the rest at the new
+    /// one, and hears nothing the driver sends while its port is set to another rate.
+    fn line_baud(&self) -> Option<u32> {
+        None
+    }
 }
 
 /// How a simulator is started.
@@ -341,6 +348,8 @@ pub(crate) async fn start<D: SimDevice>(
 
 async fn run_line<D: SimDevice>(shared: Arc<Shared<D>>, mut pty: Pty, config: SimConfig) {
     let mut tx = Transmitter::new(config.baud);
+    // The device's own rate as last seen: a change re-paces the frames queued after it.
+    let mut device_baud = shared.lock().device.line_baud();
     let mut buf = vec![0u8; 4096];
     let mut fresh = Vec::new();
     loop {
@@ -352,6 +361,13 @@ async fn run_line<D: SimDevice>(shared: Arc<Shared<D>>, mut pty: Pty, config: Si
             state.device.poll_transmit(&mut fresh);
             if !fresh.is_empty() {
                 queue_frame(&mut state, &mut tx, std::mem::take(&mut fresh));
+            }
+            let baud = state.device.line_baud();
+            if baud != device_baud {
+                device_baud = baud;
+                if config.baud.is_some() {
+                    tx.set_baud(baud.or(config.baud));
+                }
             }
             let drop_for = state.faults.drop_ms.take().map(Duration::from_millis);
             (state.device.poll_timeout(), drop_for)
@@ -369,7 +385,17 @@ async fn run_line<D: SimDevice>(shared: Arc<Shared<D>>, mut pty: Pty, config: Si
                 Ok(n) if n > 0 => {
                     let mut state = shared.lock();
                     state.stats.bytes_in += n as u64;
-                    state.device.handle_bytes(shared.clock.now(), &buf[..n]);
+                    let heard = match (config.baud, state.device.line_baud(), pty.driver_baud()) {
+                        // A UART at another rate than the sender's sees only framing errors.
+                        (Some(_), Some(device), Some(driver)) if device != driver => {
+                            tracing::debug!(device, driver, "bytes at the wrong rate ignored");
+                            false
+                        }
+                        _ => true,
+                    };
+                    if heard {
+                        state.device.handle_bytes(shared.clock.now(), &buf[..n]);
+                    }
                 }
                 Ok(_) => {}
                 Err(e) => {

@@ -18,8 +18,10 @@ const BITS_PER_BYTE: u128 = 10;
 pub(crate) struct Transmitter {
     /// Bits per second; `None` sends everything at once.
     baud: Option<u32>,
-    /// Frames not released yet (a delay fault), in order.
-    held: VecDeque<(Instant, Vec<u8>)>,
+    /// Frames not released yet (a delay fault), in order, with the rate each goes at.
+    held: VecDeque<(Instant, Vec<u8>, Option<u32>)>,
+    /// The rate of frames pushed from now on.
+    next_baud: Option<u32>,
     /// Released bytes not yet written.
     line: VecDeque<u8>,
     burst_start: Instant,
@@ -31,8 +33,10 @@ pub(crate) struct Transmitter {
 
 impl Transmitter {
     pub(crate) fn new(baud: Option<u32>) -> Self {
+        let baud = baud.filter(|&b| b > 0);
         Transmitter {
-            baud: baud.filter(|&b| b > 0),
+            baud,
+            next_baud: baud,
             held: VecDeque::new(),
             line: VecDeque::new(),
             burst_start: Instant::now(),
@@ -43,7 +47,18 @@ impl Transmitter {
 
     /// Queues a frame that may start on the wire at `release_at`.
     pub(crate) fn push(&mut self, release_at: Instant, frame: Vec<u8>) {
-        self.held.push_back((release_at, frame));
+        self.held.push_back((release_at, frame, self.next_baud));
+    }
+
+    /// Frames pushed from now on go at `baud` (`None`: at once); those queued before keep theirs,
+    /// and a frame at a new rate waits until the line is idle.
+    pub(crate) fn set_baud(&mut self, baud: Option<u32>) {
+        self.next_baud = baud.filter(|&b| b > 0);
+    }
+
+    /// Whether the first held frame must wait for the line to empty (it goes at another rate).
+    fn blocked(&self) -> bool {
+        matches!(self.held.front(), Some((_, _, baud)) if *baud != self.baud && !self.line.is_empty())
     }
 
     /// Forgets everything not yet written (the line was dropped).
@@ -63,14 +78,18 @@ impl Transmitter {
     }
 
     fn release(&mut self, now: Instant) {
-        while let Some((at, _)) = self.held.front() {
-            if *at > now {
+        while let Some((at, _, _)) = self.held.front() {
+            if *at > now || self.blocked() {
                 break;
             }
             let at = *at;
-            let Some((_, frame)) = self.held.pop_front() else {
+            let Some((_, frame, baud)) = self.held.pop_front() else {
                 break;
             };
+            if baud != self.baud {
+                // The line is idle (see `blocked`): the new rate starts with this frame.
+                self.baud = baud;
+            }
             if self.line.is_empty() {
                 // The line is idle (every byte is written only once its wire time has passed):
                 // a new burst starts when the frame was released.
@@ -112,7 +131,11 @@ impl Transmitter {
     pub(crate) fn next_wake(&self, now: Instant) -> Option<Instant> {
         let next_byte = (!self.line.is_empty())
             .then(|| self.burst_start + self.byte_offset(self.burst_written + 1));
-        let next_release = self.held.front().map(|(at, _)| *at);
+        let next_release = if self.blocked() {
+            None
+        } else {
+            self.held.front().map(|(at, _, _)| *at)
+        };
         let wake = match (next_byte, next_release) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),

@@ -23,7 +23,13 @@ async fn sim(baud: Option<u32>) -> (tempfile::TempDir, SimHandle<FingerprintSim>
 }
 
 fn scanner(sim: &SimHandle<FingerprintSim>) -> SerialFingerprintScanner {
+    scanner_at(sim, Some(115_200))
+}
+
+/// The driver moving the module to `fast_baud` (`None`: staying at 57600).
+fn scanner_at(sim: &SimHandle<FingerprintSim>, fast_baud: Option<u32>) -> SerialFingerprintScanner {
     let mut config = SerialFingerprintConfig::new(sim.port());
+    config.fast_baud = fast_baud;
     config.client = ClientConfig {
         poll_interval: Duration::from_millis(50),
         ack_timeout: Duration::from_millis(300),
@@ -48,7 +54,7 @@ fn press(sim: &SimHandle<FingerprintSim>, finger: FingerState) {
 async fn capture_and_upload_a_good_finger_at_57600_baud() {
     let (_dir, sim) = sim(Some(57_600)).await;
     press(&sim, FingerState::Good);
-    let scanner = scanner(&sim);
+    let scanner = scanner_at(&sim, None);
     let started = tokio::time::Instant::now();
     let image = scanner.capture().await.expect("captured");
     // 288 data packets of 139 bytes at 57600 baud: about 7 s on the wire.
@@ -62,6 +68,43 @@ async fn capture_and_upload_a_good_finger_at_57600_baud() {
     let drawn = devices::sim::fingerprint::press_image(42, 0, FingerState::Good).unwrap();
     assert_eq!(image.pixels(), drawn.quantised_4bit().pixels());
     assert_eq!(scanner.health(), DeviceHealth::Ready);
+}
+
+// Issue 15 item 9: the driver moves the module to 115200 and 256-byte packets, and the paced
+// simulator sends the image at that rate: about 3.3 s instead of 7.
+#[tokio::test]
+async fn the_driver_moves_the_module_to_115200_and_the_upload_takes_half_the_time() {
+    let (_dir, sim) = sim(Some(57_600)).await;
+    press(&sim, FingerState::Good);
+    let fast = scanner(&sim);
+    let started = tokio::time::Instant::now();
+    let image = fast.capture().await.expect("captured");
+    let took = started.elapsed();
+    // 144 packets of 267 bytes at 115200 baud: 3.34 s on the wire.
+    assert!(
+        took > Duration::from_millis(3300) && took < Duration::from_millis(4500),
+        "{took:?}"
+    );
+    assert_eq!(fast.baud(), 115_200);
+    assert_eq!(sim.shared().with(|s, _| s.device.baud()), 115_200);
+    assert_eq!(sim.shared().with(|s, _| s.device.data_packet_len()), 256);
+    let drawn = devices::sim::fingerprint::press_image(42, 0, FingerState::Good).unwrap();
+    assert_eq!(image.pixels(), drawn.quantised_4bit().pixels());
+    drop(fast);
+
+    // A driver that keeps its port at 57600 is not heard by a module at 115200.
+    let slow = scanner_at(&sim, None);
+    assert!(slow.capture().await.is_err(), "heard at the wrong rate");
+    drop(slow);
+
+    // A new driver (a kiosk restarted) opens at 57600, gets no answer, finds the module at
+    // 115200 (it keeps the rate in flash) and captures.
+    let restarted = scanner(&sim);
+    restarted
+        .capture()
+        .await
+        .expect("captured after the restart");
+    assert_eq!(restarted.baud(), 115_200);
 }
 
 #[tokio::test]

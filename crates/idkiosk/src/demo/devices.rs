@@ -77,12 +77,13 @@ fn config(dev_dir: &Path, name: &str, baud: u32, paced: bool) -> SimConfig {
 }
 
 /// Starts every simulator: serial ports under `dev_dir`, the camera on `camera_listen`; `paced`
-/// sends at each device's baud rate.
+/// sends at each device's baud rate, `paced_fingerprint` the fingerprint module's.
 pub async fn start(
     dev_dir: &Path,
     today: time::Date,
     camera_listen: SocketAddr,
     paced: bool,
+    paced_fingerprint: bool,
 ) -> anyhow::Result<Devices> {
     std::fs::create_dir_all(dev_dir).with_context(|| format!("creating {}", dev_dir.display()))?;
     let card_reader = start_card_reader(
@@ -99,7 +100,7 @@ pub async fn start(
     .context("starting the barcode simulator")?;
     let fingerprint = start_fingerprint(
         FingerprintSim::default(),
-        config(dev_dir, "fingerprint", 57_600, paced),
+        config(dev_dir, "fingerprint", 57_600, paced_fingerprint),
     )
     .await
     .context("starting the fingerprint simulator")?;

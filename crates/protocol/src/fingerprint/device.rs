@@ -4,7 +4,7 @@
 use std::collections::VecDeque;
 
 use super::image::{FingerImage, ImageError};
-use super::message::{Ack, Confirmation, Instruction, SysPara};
+use super::message::{packet_len, Ack, Confirmation, Instruction, SysPara, SysParam, BAUD_UNIT};
 use super::packet::{Packet, PacketDecoder, PacketError, Pid, DEFAULT_ADDRESS};
 use crate::time::Millis;
 
@@ -91,6 +91,23 @@ impl FingerprintDevice {
             config,
             ..FingerprintDevice::default()
         }
+    }
+
+    /// The identity and parameters it answers with now (SetSysPara changes them).
+    pub fn config(&self) -> &DeviceConfig {
+        &self.config
+    }
+
+    /// The line's baud rate now (9600 × the baud multiplier; 57600 out of the factory). After a
+    /// SetSysPara of the baud, this is the new rate as soon as its ack is queued: whoever runs the
+    /// module sends what is queued at the old rate and everything after at this one.
+    pub fn baud(&self) -> u32 {
+        BAUD_UNIT * u32::from(self.config.sys_para.baud_multiplier)
+    }
+
+    /// Bytes of CONTENT in each image data packet (the packet size parameter).
+    pub fn data_packet_len(&self) -> usize {
+        packet_len(self.config.sys_para.packet_size)
     }
 
     /// Puts a finger on the sensor or lifts it.
@@ -203,11 +220,22 @@ impl FingerprintDevice {
                 code: C::Ok,
                 data: self.config.sys_para.encode(),
             },
+            Instruction::SetSysPara { parameter, value } => {
+                let para = &mut self.config.sys_para;
+                match SysParam::from_number(parameter).filter(|p| p.accepts(value)) {
+                    Some(SysParam::Baud) => para.baud_multiplier = u16::from(value),
+                    Some(SysParam::SecurityLevel) => para.security_level = u16::from(value),
+                    Some(SysParam::PacketSize) => para.packet_size = u16::from(value),
+                    None => return self.ack(Ack::code(C::InvalidRegister)),
+                }
+                Ack::code(C::Ok)
+            }
             Instruction::UpImage => match self.image.clone() {
                 None => Ack::code(C::CaptureFailed),
                 Some((img, _)) => {
                     self.ack(Ack::code(C::Ok));
-                    for packet in img.to_packets(self.config.address) {
+                    let len = self.data_packet_len();
+                    for packet in img.to_packets_of(self.config.address, len) {
                         self.emit(packet);
                     }
                     return;
@@ -223,4 +251,119 @@ fn fnv(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
         (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fingerprint::client::{ClientConfig, Event, FingerprintClient};
+    use crate::fingerprint::image::{HEIGHT, WIDTH};
+
+    fn exchange(client: &mut FingerprintClient, device: &mut FingerprintDevice) -> Vec<Event> {
+        let mut events = Vec::new();
+        for _ in 0..10_000 {
+            let mut out = Vec::new();
+            client.poll_transmit(&mut out);
+            if !out.is_empty() {
+                device.handle_bytes(Millis(0), &out);
+            }
+            let mut back = Vec::new();
+            device.poll_transmit(&mut back);
+            if !back.is_empty() {
+                client.handle_bytes(Millis(0), &back);
+            }
+            while let Some(e) = client.poll_event() {
+                events.push(e);
+            }
+            if !client.is_busy() {
+                break;
+            }
+        }
+        events
+    }
+
+    // Issue 15 item 9: the module switches to 115200 on SetSysPara(4, 12), and ReadSysPara says so.
+    #[test]
+    fn set_sys_para_changes_the_baud_after_its_ack() {
+        let mut device = FingerprintDevice::default();
+        assert_eq!(device.baud(), 57_600);
+        device.handle_bytes(
+            Millis(0),
+            &[
+                0xEF, 0x01, 0xFF, 0xFF, 0xFF, 0xFF, 0x01, 0x00, 0x05, 0x0E, 0x04, 0x0C, 0x00, 0x24,
+            ],
+        );
+        let mut ack = Vec::new();
+        device.poll_transmit(&mut ack);
+        // EF 01 | FF FF FF FF | 07 | 00 03 | 00 | 00 0A.
+        assert_eq!(
+            ack,
+            [0xEF, 0x01, 0xFF, 0xFF, 0xFF, 0xFF, 0x07, 0x00, 0x03, 0x00, 0x00, 0x0A]
+        );
+        assert_eq!(device.baud(), 115_200);
+
+        let mut client = FingerprintClient::new(ClientConfig::default());
+        client.start_command(Millis(0), Instruction::ReadSysPara);
+        let events = exchange(&mut client, &mut device);
+        let [Event::Answered { ack, .. }] = events.as_slice() else {
+            panic!("{events:?}");
+        };
+        assert_eq!(
+            SysPara::decode(&ack.data).map(|p| p.baud_multiplier),
+            Ok(12)
+        );
+
+        // 13 × 9600 is not a rate the module has: refused, the rate stays.
+        client.start_command(
+            Millis(0),
+            Instruction::SetSysPara {
+                parameter: 4,
+                value: 13,
+            },
+        );
+        let events = exchange(&mut client, &mut device);
+        assert!(
+            matches!(events.as_slice(), [Event::Answered { ack, .. }] if ack.code == Confirmation::InvalidRegister),
+            "{events:?}"
+        );
+        assert_eq!(device.baud(), 115_200);
+    }
+
+    #[test]
+    fn the_packet_size_parameter_sizes_the_image_packets() {
+        let mut device = FingerprintDevice::default();
+        let pixels: Vec<u8> = (0..WIDTH * HEIGHT).map(|i| (i % 251) as u8).collect();
+        device.set_finger(Finger::good(pixels).expect("256 x 288"));
+        let mut client = FingerprintClient::new(ClientConfig::default());
+        client.start_command(
+            Millis(0),
+            Instruction::SetSysPara {
+                parameter: 6,
+                value: 3,
+            },
+        );
+        exchange(&mut client, &mut device);
+        assert_eq!(device.data_packet_len(), 256);
+        client.start_capture(Millis(0));
+        let mut wire = 0;
+        let mut events = Vec::new();
+        for _ in 0..1000 {
+            let mut out = Vec::new();
+            client.poll_transmit(&mut out);
+            device.handle_bytes(Millis(0), &out);
+            let mut back = Vec::new();
+            device.poll_transmit(&mut back);
+            wire += back.len();
+            client.handle_bytes(Millis(0), &back);
+            while let Some(e) = client.poll_event() {
+                events.push(e);
+            }
+            if !client.is_busy() {
+                break;
+            }
+        }
+        assert!(matches!(events.as_slice(), [Event::Image(_)]), "{events:?}");
+        // Three acks, then 144 packets of 256 bytes (11 bytes of framing each).
+        assert_eq!(wire, 3 * 12 + 144 * (256 + 11));
+    }
 }

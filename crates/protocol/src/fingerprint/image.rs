@@ -73,10 +73,16 @@ impl FingerImage {
     }
     /// The data packets of an UpImage transfer, the last one with PID `08`.
     pub fn to_packets(&self, address: u32) -> Vec<Packet> {
+        self.to_packets_of(address, DATA_PACKET_LEN)
+    }
+    /// [`to_packets`](Self::to_packets) with `len` bytes of CONTENT a packet (the module's packet
+    /// size parameter: 32 to 256).
+    pub fn to_packets_of(&self, address: u32, len: usize) -> Vec<Packet> {
+        let len = len.max(1);
         let packed = self.pack();
-        let n = packed.len().div_ceil(DATA_PACKET_LEN);
+        let n = packed.len().div_ceil(len);
         packed
-            .chunks(DATA_PACKET_LEN)
+            .chunks(len)
             .enumerate()
             .map(|(i, chunk)| Packet {
                 address,

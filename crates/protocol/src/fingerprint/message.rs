@@ -18,11 +18,73 @@ pub enum Instruction {
     UpImage,
     /// `0F`: read the 16-byte system parameters.
     ReadSysPara,
+    /// `0E`: set one system parameter: CONTENT `0E | parameter | value`, answered with a
+    /// confirmation code alone (`1A` for a parameter number the module does not have). For
+    /// [`SysParam::Baud`] the ack still goes out at the old rate; the module talks at the new
+    /// rate from the next packet on.
+    SetSysPara {
+        /// Which parameter ([`SysParam`]).
+        parameter: u8,
+        /// Its new value.
+        value: u8,
+    },
+}
+
+/// The parameters [`Instruction::SetSysPara`] sets (the R30x register numbers).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum SysParam {
+    /// `4`: baud rate control N, the line runs at 9600 × N (N = 1 to 12, 57600 is 6).
+    Baud = 4,
+    /// `5`: security level 1 to 5.
+    SecurityLevel = 5,
+    /// `6`: data packet size code 0 to 3 (32, 64, 128, 256 bytes).
+    PacketSize = 6,
+}
+
+impl SysParam {
+    /// The register number on the wire.
+    pub fn number(self) -> u8 {
+        self as u8
+    }
+    /// The parameter of a register number.
+    pub fn from_number(number: u8) -> Option<SysParam> {
+        match number {
+            4 => Some(SysParam::Baud),
+            5 => Some(SysParam::SecurityLevel),
+            6 => Some(SysParam::PacketSize),
+            _ => None,
+        }
+    }
+    /// Whether `value` is one the module takes for this parameter.
+    pub fn accepts(self, value: u8) -> bool {
+        match self {
+            SysParam::Baud => (1..=12).contains(&value),
+            SysParam::SecurityLevel => (1..=5).contains(&value),
+            SysParam::PacketSize => value <= 3,
+        }
+    }
+}
+
+/// Baud rates an R30x module can be set to are multiples of 9600.
+pub const BAUD_UNIT: u32 = 9600;
+
+/// Bytes of a data packet's CONTENT for a packet size code (0 = 32 … 3 = 256).
+pub fn packet_len(code: u16) -> usize {
+    32 << code.min(3)
 }
 
 impl Instruction {
+    /// SetSysPara for the line to run at `baud`; `None` unless it is 9600 × N, N = 1 to 12.
+    pub fn set_baud(baud: u32) -> Option<Instruction> {
+        let n = baud / BAUD_UNIT;
+        (baud.is_multiple_of(BAUD_UNIT) && (1..=12).contains(&n)).then(|| Instruction::SetSysPara {
+            parameter: SysParam::Baud.number(),
+            value: n as u8,
+        })
+    }
+
     /// Every instruction, with both buffers for Img2Tz.
-    pub const ALL: [Instruction; 7] = [
+    pub const ALL: [Instruction; 8] = [
         Instruction::GenImg,
         Instruction::Img2Tz { buffer: 1 },
         Instruction::Img2Tz { buffer: 2 },
@@ -30,6 +92,10 @@ impl Instruction {
         Instruction::RegModel,
         Instruction::UpImage,
         Instruction::ReadSysPara,
+        Instruction::SetSysPara {
+            parameter: 4,
+            value: 12,
+        },
     ];
 
     /// The instruction code.
@@ -41,6 +107,7 @@ impl Instruction {
             Instruction::RegModel => 0x05,
             Instruction::UpImage => 0x0A,
             Instruction::ReadSysPara => 0x0F,
+            Instruction::SetSysPara { .. } => 0x0E,
         }
     }
 
@@ -48,6 +115,7 @@ impl Instruction {
     pub fn content(self) -> Vec<u8> {
         match self {
             Instruction::Img2Tz { buffer } => vec![self.code(), buffer],
+            Instruction::SetSysPara { parameter, value } => vec![self.code(), parameter, value],
             _ => vec![self.code()],
         }
     }
@@ -69,6 +137,11 @@ impl Instruction {
             [0x05, rest @ ..] => simple(Instruction::RegModel, rest),
             [0x0A, rest @ ..] => simple(Instruction::UpImage, rest),
             [0x0F, rest @ ..] => simple(Instruction::ReadSysPara, rest),
+            [0x0E, parameter, value] => Ok(Instruction::SetSysPara {
+                parameter: *parameter,
+                value: *value,
+            }),
+            [0x0E, ..] => Err(MessageError::Parameters(0x0E)),
             [code, ..] => Err(MessageError::UnknownInstruction(*code)),
             [] => Err(MessageError::Empty),
         }
@@ -119,6 +192,8 @@ confirmation! {
     NoMatch = 0x08, "fingerprints do not match";
     /// `0A`: the buffers could not be merged into a template.
     MergeFailed = 0x0A, "merge failed";
+    /// `1A`: SetSysPara names a register the module does not have, or a value it does not take.
+    InvalidRegister = 0x1A, "invalid register number";
 }
 
 impl std::fmt::Display for Confirmation {
@@ -240,5 +315,57 @@ impl SysPara {
             packet_size: u(12),
             baud_multiplier: u(14),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fingerprint::packet::{Packet, Pid, DEFAULT_ADDRESS};
+
+    // Issue 15 item 9: the module runs at 115200 after SetSysPara(4, 12).
+    #[test]
+    fn set_baud_is_set_sys_para_register_4_byte_for_byte() {
+        let set = Instruction::set_baud(115_200).expect("9600 × 12");
+        assert_eq!(
+            set,
+            Instruction::SetSysPara {
+                parameter: 4,
+                value: 12
+            }
+        );
+        // EF 01 | FF FF FF FF | 01 | 00 05 | 0E 04 0C | 00 24 (01 + 00 + 05 + 0E + 04 + 0C).
+        let bytes = Packet {
+            address: DEFAULT_ADDRESS,
+            pid: Pid::Command,
+            content: set.content(),
+        }
+        .to_bytes();
+        assert_eq!(
+            bytes,
+            [0xEF, 0x01, 0xFF, 0xFF, 0xFF, 0xFF, 0x01, 0x00, 0x05, 0x0E, 0x04, 0x0C, 0x00, 0x24]
+        );
+        assert_eq!(Instruction::from_content(&[0x0E, 0x04, 0x0C]), Ok(set));
+        assert_eq!(
+            Instruction::set_baud(57_600),
+            Some(Instruction::SetSysPara {
+                parameter: 4,
+                value: 6
+            })
+        );
+        for bad in [0, 4800, 115_201, 124_800, 230_400] {
+            assert_eq!(Instruction::set_baud(bad), None, "{bad}");
+        }
+        assert_eq!(
+            Instruction::from_content(&[0x0E, 0x04]),
+            Err(MessageError::Parameters(0x0E))
+        );
+        assert!(SysParam::Baud.accepts(12) && !SysParam::Baud.accepts(13));
+        assert_eq!(
+            Confirmation::from_code(0x1A),
+            Some(Confirmation::InvalidRegister)
+        );
+        assert_eq!(packet_len(2), 128);
+        assert_eq!(packet_len(3), 256);
     }
 }

@@ -15,5 +15,5 @@ pub use device::{DeviceConfig, DeviceEvent, Finger, FingerprintDevice};
 pub use image::{
     FingerImage, ImageAssembler, ImageError, DATA_PACKET_LEN, HEIGHT, PACKED_LEN, WIDTH,
 };
-pub use message::{Ack, Confirmation, Instruction, MessageError, SysPara};
+pub use message::{Ack, Confirmation, Instruction, MessageError, SysPara, SysParam};
 pub use packet::{Packet, PacketDecoder, PacketError, Pid, DEFAULT_ADDRESS};
