@@ -1912,6 +1912,18 @@ async fn large_type_is_chosen_at_the_start_and_reset_for_the_next_citizen() -> R
         assert!(large, "{screen}");
         assert!(text >= 48.0, "{screen}: base text {text} px");
         assert!(progress >= 24.0, "{screen}: progress {progress} px");
+        let overflow = k
+            .client
+            .execute(
+                "var p = document.getElementById('progress'); \
+                 return p.scrollWidth - p.clientWidth;",
+                vec![],
+            )
+            .await?;
+        assert!(
+            overflow.as_f64().unwrap_or(f64::MAX) <= 1.0,
+            "{screen}: the progress bar overflows the screen by {overflow} px"
+        );
         seen.push((text, progress));
         if !then.is_empty() {
             k.touch(then).await?;
