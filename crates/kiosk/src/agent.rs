@@ -231,6 +231,13 @@ impl Agent {
             screen = transition.screen.name(),
             "resumed a session after a restart"
         );
+        // A session filed before the crash still shows its number (a print the crash cut
+        // short ends with it on the referral screen).
+        if let Some(sid) = self.state.session_id.clone() {
+            if let Ok(Some(no)) = self.outbox.application_no(&sid).await {
+                self.extras.application_no = Some(no);
+            }
+        }
         self.after_transition(transition.commands, None).await;
         Ok(())
     }
