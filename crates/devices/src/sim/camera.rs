@@ -10,7 +10,9 @@
 //! Control, on the same loopback address (what the camera sees, switched at run time, so a test
 //! can "show the camera a face"): `POST /show` with `{"image":"PATH"}`, `{"folder":"DIR"}`,
 //! `{"citizen":"ID"}` (a demo citizen's camera picture, when the simulator was given
-//! [`CitizenImages`]), `{"jpeg_base64":"…"}` or `{"no_face":true}` (an empty backdrop); `GET /show`
+//! [`CitizenImages`]), `{"jpeg_base64":"…"}` or `{"no_face":true}` (an empty backdrop); with
+//! `citizen` or `image`, `"attack":"print"` or `"attack":"screen"` presents that picture as a
+//! printed photo or a screen held up to the lens ([`attack`], issue 20); `GET /show`
 //! says what is shown. Streams switch at their next frame; errors are `{"error":"…"}` with 400
 //! (bad body, unreadable or non-JPEG file) or 404 (a citizen without a picture).
 
@@ -27,6 +29,10 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
+
+pub mod attack;
+
+pub use attack::AttackKind;
 
 /// The boundary the simulator uses.
 pub const BOUNDARY: &str = "idkioskframe";
@@ -69,7 +75,8 @@ impl Default for CameraSimConfig {
 /// What the camera shows, as `GET /show` reports it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Showing {
-    /// `start` (what it was started with), `image`, `folder`, `citizen`, `jpeg` or `no_face`.
+    /// `start` (what it was started with), `image`, `folder`, `citizen`, `jpeg`, `no_face` or
+    /// `attack` (detail `print:ID` or `screen:ID`).
     pub source: String,
     /// The path or the citizen's number, when there is one.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -330,6 +337,8 @@ struct ShowRequest {
     jpeg_base64: Option<String>,
     #[serde(default)]
     no_face: bool,
+    /// With `citizen` or `image`: present that picture as a print or a screen (issue 20).
+    attack: Option<AttackKind>,
 }
 
 fn show_request(
@@ -346,6 +355,9 @@ fn show_request(
         return Err(CameraSimError::Request(
             "give exactly one of image, folder, citizen, jpeg_base64, no_face".into(),
         ));
+    }
+    if let Some(kind) = request.attack {
+        return show_attack(scene, citizens, request, kind);
     }
     if let Some(path) = request.image {
         let frame = load_image(&path)?;
@@ -383,6 +395,43 @@ fn show_request(
         return Ok(show(scene, vec![frame], "jpeg", None));
     }
     Ok(show(scene, vec![no_face_jpeg()], "no_face", None))
+}
+
+/// `{"citizen":ID,"attack":KIND}` or `{"image":PATH,"attack":KIND}`: the picture as the camera
+/// sees it held up as a print or on a screen.
+fn show_attack(
+    scene: &SharedScene,
+    citizens: Option<&CitizenImages>,
+    request: ShowRequest,
+    kind: AttackKind,
+) -> Result<Showing, CameraSimError> {
+    let (path, who) = match (request.citizen, request.image) {
+        (Some(id), None) => {
+            let id = id.trim().to_uppercase();
+            let path = citizens
+                .and_then(|c| (c.0)(&id))
+                .ok_or_else(|| CameraSimError::NoCitizenImage(id.clone()))?;
+            (path, id)
+        }
+        (None, Some(path)) => {
+            let who = path.display().to_string();
+            (path, who)
+        }
+        _ => {
+            return Err(CameraSimError::Request(
+                "attack: goes with citizen or image".into(),
+            ))
+        }
+    };
+    let frame = load_image(&path)?;
+    let frame = attack::present(&frame, kind)
+        .map_err(|e| CameraSimError::Request(format!("{}: {e}", path.display())))?;
+    Ok(show(
+        scene,
+        vec![frame],
+        "attack",
+        Some(format!("{}:{who}", kind.as_str())),
+    ))
 }
 
 async fn serve(
@@ -536,4 +585,61 @@ async fn respond(
     out.extend_from_slice(body);
     socket.write_all(&out).await?;
     socket.shutdown().await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scene() -> SharedScene {
+        Arc::new(RwLock::new(Scene {
+            frames: Arc::new(vec![no_face_jpeg()]),
+            showing: Showing {
+                source: "start".into(),
+                detail: None,
+                frames: 1,
+                generation: 0,
+            },
+        }))
+    }
+
+    #[test]
+    fn a_citizen_can_be_shown_as_a_print_or_a_screen() {
+        let dir =
+            std::env::temp_dir().join(format!("idkiosk-camera-attack-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let picture = dir.join("citizen.jpg");
+        std::fs::write(&picture, no_face_jpeg()).unwrap();
+        let path = picture.clone();
+        let citizens = CitizenImages(Arc::new(move |id: &str| {
+            (id == "110101199001011234").then(|| path.clone())
+        }));
+        let scene = scene();
+        for kind in ["print", "screen"] {
+            let request: ShowRequest = serde_json::from_str(&format!(
+                r#"{{"citizen":"110101199001011234","attack":"{kind}"}}"#
+            ))
+            .unwrap();
+            let showing = show_request(&scene, Some(&citizens), request).unwrap();
+            assert_eq!(showing.source, "attack");
+            assert_eq!(
+                showing.detail.as_deref(),
+                Some(format!("{kind}:110101199001011234").as_str())
+            );
+            let (frames, _) = current(&scene);
+            assert_ne!(frames[0], no_face_jpeg(), "{kind}: the picture is changed");
+            assert!(frames[0].starts_with(&[0xFF, 0xD8]));
+        }
+        // An attack needs a picture to present.
+        let request: ShowRequest =
+            serde_json::from_str(r#"{"no_face":true,"attack":"print"}"#).unwrap();
+        assert!(show_request(&scene, Some(&citizens), request).is_err());
+        let request: ShowRequest =
+            serde_json::from_str(r#"{"citizen":"X","attack":"print"}"#).unwrap();
+        assert!(matches!(
+            show_request(&scene, Some(&citizens), request),
+            Err(CameraSimError::NoCitizenImage(_))
+        ));
+        std::fs::remove_dir_all(dir).ok();
+    }
 }

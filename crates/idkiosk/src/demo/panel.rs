@@ -364,9 +364,29 @@ impl Panel {
                     someone_else(&picture).map_err(|e| ApiError(StatusCode::CONFLICT, e))?;
                 json!({ "image": other })
             }
+            // Presentation attacks (issue 20): the citizen's own picture held up as a print or
+            // on a screen, made by the camera simulator; the face matches, liveness should not.
+            "print" | "screen" => json!({
+                "citizen": citizen.ok_or_else(|| bad("citizen: needed to show a print or a screen"))?,
+                "attack": show,
+            }),
+            // The liveness models' own sample of a printed photo (another person's face): the
+            // attack frame that fails liveness for sure, where a synthetic print may not.
+            "spoof_sample" => {
+                let sample = face::paths::models_dir()
+                    .join(face::liveness::SAMPLES_DIR)
+                    .join("spoof_sample.jpg");
+                if !sample.is_file() {
+                    return Err(bad(format!(
+                        "{} missing: run scripts/setup/20-face.sh",
+                        sample.display()
+                    )));
+                }
+                json!({ "image": sample })
+            }
             other => {
                 return Err(bad(format!(
-                    "show: {other:?} is not citizen, other or none"
+                    "show: {other:?} is not citizen, other, print, screen, spoof_sample or none"
                 )))
             }
         };
@@ -787,6 +807,9 @@ async fn form_action(
         "camera-citizen" => panel.camera("citizen", citizen).await,
         "camera-other" => panel.camera("other", citizen).await,
         "camera-none" => panel.camera("none", None).await,
+        "camera-print" => panel.camera("print", citizen).await,
+        "camera-screen" => panel.camera("screen", citizen).await,
+        "camera-spoof-sample" => panel.camera("spoof_sample", None).await,
         "finger-good" | "finger-smudged" | "finger-other" | "finger-none" => {
             let seed = get("seed").and_then(|s| s.parse().ok());
             panel.finger(&action["finger-".len()..], seed).await
@@ -1019,7 +1042,10 @@ and gets a new receipt code (valid 180 days), listed first under Receipt barcode
 <img class=cam src="{stream}" alt="camera">
 <form method=post action="/sim/do">{select}<br>
 <button name=action value=camera-citizen>本人 This citizen's face</button>
-<button name=action value=camera-other>他人 Someone else</button></form>
+<button name=action value=camera-other>他人 Someone else</button><br>
+<button name=action value=camera-print>翻拍照片 A print of this citizen</button>
+<button name=action value=camera-screen>屏幕翻拍 This citizen on a screen</button>
+<button name=action value=camera-spoof-sample>样例攻击 Spoof sample</button></form>
 {noface}
 <p class=state>showing: {camera}</p><div style="clear:both"></div></section>
 
