@@ -738,3 +738,26 @@ async fn a_policy_may_keep_the_video_of_a_session_without_application_for_audit(
     );
     world.finish().await;
 }
+
+// Issue 15: the finished screen gave no place to collect the card. The kiosk asks the center
+// for the office the collection certificate prints, once the application is filed.
+#[tokio::test]
+async fn the_collection_office_is_given_once_the_application_is_filed() {
+    let world = world().await;
+    let sid = new_session();
+    scoped(&world, &sid).await;
+    let err = world.client.collection(&sid).await.unwrap_err();
+    assert_eq!(refused_field(&err).0, 404, "{err:?}");
+    up_to_application(&world, &sid).await;
+    let answer = world.client.collection(&sid).await.unwrap();
+    let config = center::CenterConfig::default();
+    assert_eq!(
+        (answer.office, answer.address, answer.hours),
+        (
+            config.collection_office,
+            config.collection_address,
+            config.collection_hours
+        )
+    );
+    world.finish().await;
+}

@@ -108,3 +108,67 @@ async fn a_transition_that_could_not_be_saved_is_not_acted_on_and_the_kiosk_is_o
     assert!(handle.act(UiAction::Start).await.is_err());
     assert_eq!(device.video_starts.load(Ordering::SeqCst), 1);
 }
+
+/// A printer that is down (paused, out of paper, unreachable) until the test puts it back.
+struct SwitchPrinter(std::sync::atomic::AtomicBool);
+
+#[async_trait::async_trait]
+impl devices::Printer for SwitchPrinter {
+    async fn print_pdf(
+        &self,
+        _: Vec<u8>,
+        _: &str,
+    ) -> Result<devices::printer::PrintJob, devices::PrinterError> {
+        std::future::pending().await
+    }
+    async fn status(&self) -> Result<devices::printer::PrinterStatus, devices::PrinterError> {
+        if self.0.load(Ordering::SeqCst) {
+            Ok(support::idle_printer_status())
+        } else {
+            Err(devices::PrinterError::Unreachable("connection refused".into()))
+        }
+    }
+    fn health(&self) -> devices::DeviceHealth {
+        devices::DeviceHealth::Ready
+    }
+}
+
+/// Issue 15: a kiosk whose printer cannot print says it is out of service on the start screen and
+/// starts no session (a citizen would pay and get no papers); when the printer is back, so is
+/// the start screen.
+#[tokio::test]
+async fn a_printer_that_cannot_print_keeps_the_start_screen_out_of_service() {
+    let dir = tempfile::tempdir().unwrap();
+    let outbox = outbox(dir.path()).await;
+    let device = Arc::new(Device::ready());
+    let printer = Arc::new(SwitchPrinter(std::sync::atomic::AtomicBool::new(false)));
+    let mut ports = ports(Arc::new(OfflineCenter::default()), device.clone());
+    ports.printer = printer.clone();
+    let config = agent_config(dir.path(), SessionConfig::default());
+    let (handle, _agent) = kiosk::agent::start(ports, outbox.clone(), config)
+        .await
+        .unwrap();
+
+    assert!(
+        handle.act(UiAction::Start).await.is_err(),
+        "a session started with the printer down"
+    );
+    let view = handle.view();
+    assert_eq!(view.screen, Screen::Welcome { notice: None });
+    assert!(view.extras.printer_down, "the start screen is not out of service");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(device.video_starts.load(Ordering::SeqCst), 0);
+
+    // The printer is back: the agent's own check (every 3 s) brings the start screen back.
+    printer.0.store(true, Ordering::SeqCst);
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while handle.view().extras.printer_down {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "still out of service with the printer back"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    handle.act(UiAction::Start).await.unwrap();
+    assert_eq!(handle.view().screen, Screen::Business);
+}
