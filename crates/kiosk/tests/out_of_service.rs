@@ -125,7 +125,9 @@ impl devices::Printer for SwitchPrinter {
         if self.0.load(Ordering::SeqCst) {
             Ok(support::idle_printer_status())
         } else {
-            Err(devices::PrinterError::Unreachable("connection refused".into()))
+            Err(devices::PrinterError::Unreachable(
+                "connection refused".into(),
+            ))
         }
     }
     fn health(&self) -> devices::DeviceHealth {
@@ -155,7 +157,10 @@ async fn a_printer_that_cannot_print_keeps_the_start_screen_out_of_service() {
     );
     let view = handle.view();
     assert_eq!(view.screen, Screen::Welcome { notice: None });
-    assert!(view.extras.printer_down, "the start screen is not out of service");
+    assert!(
+        view.extras.printer_down,
+        "the start screen is not out of service"
+    );
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(device.video_starts.load(Ordering::SeqCst), 0);
 
