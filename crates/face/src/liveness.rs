@@ -186,6 +186,9 @@ fn candle_err(path: &Path) -> impl Fn(candle_core::Error) -> FaceError + '_ {
     }
 }
 
+/// A convolution's weights with its BatchNorm folded in: the values, their shape, the bias.
+type Folded = (Vec<f32>, Vec<usize>, Vec<f32>);
+
 /// The weights of one file, read tensor by tensor with BatchNorm folded in.
 struct Weights<'a> {
     path: &'a Path,
@@ -213,7 +216,7 @@ impl Weights<'_> {
 
     /// The weight `{conv}` (out channels first) times the BatchNorm `{bn}`'s scale, and the
     /// BatchNorm's shift as a bias: conv → BN becomes one conv with a bias.
-    fn folded(&self, conv: &str, bn: &str) -> Result<(Vec<f32>, Vec<usize>, Vec<f32>), FaceError> {
+    fn folded(&self, conv: &str, bn: &str) -> Result<Folded, FaceError> {
         let (mut w, dims) = self.vec(conv)?;
         let (gamma, _) = self.vec(&format!("{bn}.weight"))?;
         let (beta, _) = self.vec(&format!("{bn}.bias"))?;
