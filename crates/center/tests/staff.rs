@@ -1680,3 +1680,45 @@ async fn todays_applications_are_listed_for_the_clerks_office() {
         db.finish().await;
     }
 }
+
+/// Issue 15, item 3: a citizen who paid but got no papers reaches the window's queue as such,
+/// with what the kiosk told them (the payment is recorded, the window prints the papers).
+#[tokio::test]
+async fn a_paid_session_whose_papers_did_not_print_is_in_the_queue_as_paid() {
+    for db in databases("center::staff paid not printed").await {
+        let c = console(&db).await;
+        c.store
+            .start_session("S-PAID-NOT-PRINTED", "K0004", 1_795_000_000)
+            .await
+            .unwrap();
+        c.store
+            .end_session(
+                "S-PAID-NOT-PRINTED",
+                r#"{"outcome":"referred","step":12,"reason":"paid_not_printed"}"#,
+                1_795_000_010,
+            )
+            .await
+            .unwrap();
+        let clerk = login(&c.app, "window_clerk", PASSWORD).await.ok().unwrap();
+        for path in ["/staff/referrals", "/staff/referrals/S-PAID-NOT-PRINTED"] {
+            let page = get(&c.app, path, Some(&clerk)).await;
+            assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+            assert!(
+                page.body.contains("已缴费，凭证未打印"),
+                "{path}: {}",
+                page.body
+            );
+            let shown = domain::prompts::PAID_NOT_PRINTED;
+            assert!(
+                page.body.contains(&html_escaped(shown.zh)),
+                "{path}: {}",
+                page.body
+            );
+            assert!(
+                !page.body.contains("paid_not_printed"),
+                "{path}: code shown raw"
+            );
+        }
+        db.finish().await;
+    }
+}
