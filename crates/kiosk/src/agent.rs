@@ -295,22 +295,17 @@ impl Agent {
     }
 
     async fn on_action(&mut self, action: UiAction) -> Result<(), ActionError> {
+        // The start screen offers step 1's choices (issue 15: a renewal in at most ten touches):
+        // choosing one there starts the session, then chooses.
+        let on_welcome = matches!(self.session.screen(), Screen::Welcome { .. });
+        if on_welcome && matches!(action, UiAction::Business(_) | UiAction::PortraitFormChosen) {
+            let start = self.start_event().await?;
+            self.apply(start)
+                .await
+                .map_err(|e| ActionError::NotNow(e.to_string()))?;
+        }
         let event = match action {
-            UiAction::Start => {
-                // No session starts that could not end with its papers (issue 15).
-                let usable = printer_usable(self.ports.printer.as_ref()).await;
-                self.on_printer(usable);
-                if !usable {
-                    return Err(ActionError::NotNow(
-                        "the kiosk is out of service: the printer is not ready".into(),
-                    ));
-                }
-                Event::Start {
-                    session_id: SessionId::parse(&uuid::Uuid::new_v4().simple().to_string())
-                        .expect("a UUID is a valid session id"),
-                    today: self.today(),
-                }
-            }
+            UiAction::Start => self.start_event().await?,
             UiAction::Business(b) => Event::BusinessChosen(b),
             UiAction::PortraitFormChosen => Event::PortraitFormChosen,
             UiAction::Household(h) => Event::HouseholdChosen(h),
@@ -357,6 +352,23 @@ impl Agent {
         self.apply(event)
             .await
             .map_err(|e| ActionError::NotNow(e.to_string()))
+    }
+
+    /// A new session's start, if the kiosk can serve one: no session starts that could not end
+    /// with its papers (issue 15).
+    async fn start_event(&mut self) -> Result<Event, ActionError> {
+        let usable = printer_usable(self.ports.printer.as_ref()).await;
+        self.on_printer(usable);
+        if !usable {
+            return Err(ActionError::NotNow(
+                "the kiosk is out of service: the printer is not ready".into(),
+            ));
+        }
+        Ok(Event::Start {
+            session_id: SessionId::parse(&uuid::Uuid::new_v4().simple().to_string())
+                .expect("a UUID is a valid session id"),
+            today: self.today(),
+        })
     }
 
     async fn on_internal(&mut self, message: Internal) {

@@ -145,18 +145,27 @@ fn every_screen() -> Vec<(Screen, Vec<Prompt>, Vec<&'static str>)> {
     vec![
         (
             Screen::Welcome { notice: None },
+            // The start screen offers step 1's choices: choosing one starts the session.
             vec![
-                labels::TOUCH_TO_START,
+                labels::CHOOSE_BUSINESS,
+                prompts::BUSINESS_EXPIRY_RENEWAL,
+                prompts::BUSINESS_LOST,
+                prompts::BUSINESS_DAMAGED,
+                labels::FIRST_TIME_APPLICANT,
                 labels::VOICE_PROMPTS,
                 prompts::UNDER_16,
             ],
-            vec![r#"data-testid="start""#, r#"data-testid="voice-toggle""#],
+            vec![
+                r#"data-testid="business-expiry_renewal""#,
+                r#"data-testid="portrait-form""#,
+                r#"data-testid="voice-toggle""#,
+            ],
         ),
         (
             Screen::Welcome {
                 notice: Some(prompts::CARD_UNREADABLE),
             },
-            vec![labels::TOUCH_TO_START],
+            vec![labels::CHOOSE_BUSINESS],
             vec![r#"data-testid="error""#],
         ),
         (
@@ -610,9 +619,13 @@ async fn start_screen_says_recording_legal_and_window_notices() {
         "voice on offers off"
     );
     assert!(html.contains(&format!(
-        r#"data-say="{}。{}。按1，{}。按2，{}""#,
+        r#"data-say="{}。{}。按1，{}。按2，{}。按3，{}。按4，{}。按5，{}。按6，{}""#,
         prompts::STEP_TITLES[0].zh,
-        labels::TOUCH_TO_START.zh,
+        labels::CHOOSE_BUSINESS.zh,
+        prompts::BUSINESS_EXPIRY_RENEWAL.zh,
+        prompts::BUSINESS_LOST.zh,
+        prompts::BUSINESS_DAMAGED.zh,
+        labels::FIRST_TIME_APPLICANT.zh,
         labels::VOICE_PROMPTS.zh,
         labels::LARGE_TYPE.zh,
     )));
@@ -1558,7 +1571,7 @@ async fn what_is_said_names_each_option_with_its_digit() {
     // The digits the voice names are the options the page draws, in order (kiosk.js picks
     // `#screen button.choice, #screen button.toggle`).
     for (screen, count) in [
-        (Screen::Welcome { notice: None }, 2),
+        (Screen::Welcome { notice: None }, 6),
         (Screen::Business, 4),
         (household, 2),
     ] {

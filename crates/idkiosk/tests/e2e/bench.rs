@@ -32,8 +32,6 @@ async fn bench_screen_to_screen() -> Res<()> {
         if session == 1 {
             k.timings.clear();
         }
-        k.touch("start").await?;
-        k.wait_screen("business", WAIT).await?;
         k.touch("business-lost").await?;
         k.wait_screen("household", WAIT).await?;
         k.touch("back").await?;

@@ -9,3 +9,4 @@ mod harness;
 mod scenarios;
 mod self_check;
 mod stack;
+mod touches;

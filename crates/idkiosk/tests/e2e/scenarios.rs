@@ -74,9 +74,7 @@ async fn begin(stack: &mut Stack, business: &str, household: &str, shots: &mut S
     let k = &mut stack.kiosk;
     k.wait_screen("welcome", QUICK).await?;
     shots.take(k).await?;
-    k.touch("start").await?;
-    k.wait_screen("business", QUICK).await?;
-    shots.take(k).await?;
+    // The start screen offers the businesses: choosing one starts the session.
     k.touch(&format!("business-{business}")).await?;
     k.wait_screen("household", QUICK).await?;
     shots.take(k).await?;
@@ -744,8 +742,8 @@ async fn k_inactivity_timeout_returns_to_start() -> Res<()> {
     );
     let k = &mut stack.kiosk;
     k.wait_screen("welcome", QUICK).await?;
-    k.touch("start").await?;
-    k.wait_screen("business", QUICK).await?;
+    k.touch("business-lost").await?;
+    k.wait_screen("household", QUICK).await?;
     k.wait_screen("countdown", QUICK).await?;
     assert_prompt("inactivity", k.error().await, prompts::INACTIVITY);
     assert_eq!(k.screen().await.as_deref(), Some("countdown"));
@@ -1244,8 +1242,8 @@ async fn t_printer_out_of_paper() -> Res<()> {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     assert!(!k.has("out-of-service").await);
-    k.touch("start").await?;
-    k.wait_screen("business", QUICK).await?;
+    k.touch("business-lost").await?;
+    k.wait_screen("household", QUICK).await?;
     assert!(
         stack.cups.pdfs().is_empty(),
         "the failed print came out after all: {:?}",
@@ -1449,8 +1447,6 @@ async fn w_first_time_portrait_form() -> Res<()> {
     let id = demo::RENEWAL_IN_WINDOW;
     let k = &mut stack.kiosk;
     k.wait_screen("welcome", QUICK).await?;
-    k.touch("start").await?;
-    k.wait_screen("business", QUICK).await?;
     k.touch("portrait-form").await?;
     k.wait_screen("portrait_form_number", QUICK).await?;
     k.keypad(id).await?;
@@ -2020,17 +2016,15 @@ async fn a_session_can_be_driven_by_keys_alone() -> Res<()> {
     let id = demo::RENEWAL_IN_WINDOW;
     let k = &mut stack.kiosk;
     k.wait_screen("welcome", QUICK).await?;
-    // 1 is the first option of the start screen: voice.
-    press_keys(k, "1").await?;
+    // The start screen's options: step 1's four choices, then voice (5) and large type (6).
+    press_keys(k, "5").await?;
     let deadline = std::time::Instant::now() + QUICK;
     while body_data(k, "voice").await.as_deref() != Some("on") {
-        assert!(std::time::Instant::now() < deadline, "1 turned voice on");
+        assert!(std::time::Instant::now() < deadline, "5 turned voice on");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     k.wait_screen("welcome", QUICK).await?;
-    press_keys(k, ENTER).await?;
-    k.wait_screen("business", QUICK).await?;
-    press_keys(k, "2").await?; // 按2，丢失补领
+    press_keys(k, "2").await?; // 按2，丢失补领: starts the session
     k.wait_screen("household", QUICK).await?;
     press_keys(k, "1").await?; // 按1，本市户籍
     k.wait_screen("id_number", QUICK).await?;

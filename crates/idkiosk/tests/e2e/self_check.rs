@@ -74,8 +74,6 @@ async fn harness_self_check() -> Res<()> {
     kiosk.open().await?;
     let wait = Duration::from_secs(10);
     kiosk.wait_screen("welcome", wait).await?;
-    kiosk.touch("start").await?;
-    kiosk.wait_screen("business", wait).await?;
     kiosk.touch("business-lost").await?;
     kiosk.wait_screen("household", wait).await?;
     kiosk.touch("household-local").await?;

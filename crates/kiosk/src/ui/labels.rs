@@ -11,8 +11,6 @@ const fn label(zh: &'static str, en: &'static str) -> Prompt {
 
 // Buttons.
 
-/// The whole start screen is this button.
-pub const TOUCH_TO_START: Prompt = label("点击屏幕开始办理", "Touch the screen to start");
 /// The voice prompts toggle on the start screen.
 pub const VOICE_PROMPTS: Prompt = label("语音提示", "Voice prompts");
 /// The toggle's state when on.

@@ -212,10 +212,7 @@ impl<'a> Page<'a> {
     /// Whether the instruction is drawn: not where a button or a caption already says it (it is
     /// still spoken).
     pub fn shows_instruction(&self) -> bool {
-        !matches!(
-            self.view.screen,
-            Screen::Welcome { .. } | Screen::Mobile { .. }
-        )
+        !matches!(self.view.screen, Screen::Mobile { .. })
     }
 
     /// "第n步" and "Step n" for the referral screen.
@@ -318,12 +315,11 @@ pub fn say(screen: &Screen) -> String {
 /// `choice` or `toggle`), which is the order digits 1..n pick them in kiosk.js.
 pub fn options(screen: &Screen) -> Vec<Prompt> {
     match screen {
-        Screen::Welcome { .. } => vec![labels::VOICE_PROMPTS, labels::LARGE_TYPE],
-        Screen::Business => [Business::ExpiryRenewal, Business::Lost, Business::Damaged]
-            .into_iter()
-            .map(|b| b.prompt())
-            .chain([labels::FIRST_TIME_APPLICANT])
+        // The start screen offers step 1's choices, then its two toggles.
+        Screen::Welcome { .. } => business_options()
+            .chain([labels::VOICE_PROMPTS, labels::LARGE_TYPE])
             .collect(),
+        Screen::Business => business_options().collect(),
         Screen::Household { .. } => [Household::Local, Household::Province]
             .into_iter()
             .map(|h| h.prompt())
@@ -336,11 +332,18 @@ pub fn options(screen: &Screen) -> Vec<Prompt> {
     }
 }
 
+/// Step 1's choices: the three businesses and the first-time applicant's form.
+fn business_options() -> impl Iterator<Item = Prompt> {
+    [Business::ExpiryRenewal, Business::Lost, Business::Damaged]
+        .into_iter()
+        .map(|b| b.prompt())
+        .chain([labels::FIRST_TIME_APPLICANT])
+}
+
 /// The instruction or wait text of each screen (our wording, in [`labels`]).
 fn instruction(screen: &Screen) -> Option<Prompt> {
     Some(match screen {
-        Screen::Welcome { .. } => labels::TOUCH_TO_START,
-        Screen::Business => labels::CHOOSE_BUSINESS,
+        Screen::Welcome { .. } | Screen::Business => labels::CHOOSE_BUSINESS,
         Screen::Household { .. } => labels::CHOOSE_HOUSEHOLD,
         Screen::IdNumber { .. } => labels::ENTER_ID_NUMBER,
         Screen::PortraitFormNumber { .. } => labels::ENTER_ID_NUMBER_FOR_FORM,
