@@ -875,8 +875,9 @@ pub enum SessionOutcome {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "screen", rename_all = "snake_case")]
 pub enum Screen {
-    /// Idle start screen (step 1): the recording and legal notices, "touch to start", and a notice
-    /// left by the previous session (card unreadable).
+    /// Idle start screen (step 1): the recording and legal notices, step 1's choices (the kiosk
+    /// starts the session when one is chosen), and a notice left by the previous session (card
+    /// unreadable).
     Welcome {
         /// Left by the previous session.
         notice: Option<Prompt>,
