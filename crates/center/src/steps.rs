@@ -201,7 +201,8 @@ impl From<FaceScoreRecord> for FacesAnswer {
 
 /// Step 7: certified vs historical photo (> 95) and live vs historical (> 60), with
 /// [`face::verify`]; the scores, the engine and its version are stored with the session, and the
-/// live photo as the session's `live_photo` blob.
+/// live photo as the session's `live_photo` blob. The live photo's liveness score is stored with
+/// them and shown to the clerk (advise mode: it does not fail the step; issue 20).
 pub async fn faces(
     State(state): State<AppState>,
     Extension(kiosk): Extension<KioskId>,
@@ -251,14 +252,27 @@ pub async fn faces(
     let historical_picture = face::Picture::from_bytes("historical_photo", &historical, &limits)
         .map_err(|err| AppError::internal("the historical photo", err))?;
     let thresholds = state.config.face_thresholds;
-    let report = tokio::task::spawn_blocking(move || {
-        face::verify(
+    let (report, liveness) = tokio::task::spawn_blocking(move || {
+        let report = face::verify(
             engine.as_ref(),
             &thresholds,
             &certified_picture,
             &historical_picture,
             &live_picture,
-        )
+        )?;
+        // Liveness of the live photo (issue 20), advisory: recorded and shown to the clerk, never
+        // failing the step; a missing model leaves it unrecorded rather than stopping step 7.
+        let liveness = face::MiniFasNetEngine::shared()
+            .and_then(|models| {
+                let verdict =
+                    face::liveness::check_picture(engine.as_ref(), models.as_ref(), &live_picture)?;
+                let name = face::LivenessEngine::name(models.as_ref());
+                let version = face::LivenessEngine::version(models.as_ref());
+                Ok((verdict, format!("{name} ({version})")))
+            })
+            .map_err(|err| tracing::warn!(error = %err, "liveness not checked"))
+            .ok();
+        Ok::<_, face::FaceError>((report, liveness))
     })
     .await
     .map_err(|err| AppError::internal("the face engine", err))?
@@ -285,6 +299,11 @@ pub async fn faces(
                 passed: report.passed,
                 engine: report.engine,
                 engine_version: report.version,
+                liveness_score: liveness
+                    .as_ref()
+                    .map(|(verdict, _)| f64::from(verdict.score)),
+                liveness_threshold: liveness.as_ref().map(|_| state.config.liveness_threshold),
+                liveness_engine: liveness.map(|(_, engine)| engine),
             },
             state.now(),
         )

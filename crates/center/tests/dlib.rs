@@ -57,6 +57,21 @@ async fn the_real_engine_passes_the_same_person_and_refuses_another() {
     assert_eq!(same.engine, face::dlib::ENGINE_NAME);
     assert!(same.certified_vs_history > 95.0, "{same:?}");
     assert!(same.passed, "{same:?}");
+    // The live photo's liveness (issue 20) is stored with the scores, advisory.
+    let stored = world
+        .state
+        .store
+        .face_scores(sid.as_str())
+        .await
+        .unwrap()
+        .expect("scores stored");
+    let score = stored.liveness_score.expect("a liveness score");
+    assert!(score > 0.9, "{stored:?}");
+    assert_eq!(stored.liveness_threshold, Some(0.5));
+    assert!(stored
+        .liveness_engine
+        .as_deref()
+        .is_some_and(|e| e.starts_with(face::liveness::ENGINE_NAME)));
 
     let other = new_session();
     crate::sessions::scoped(&world, &other).await;
@@ -75,5 +90,38 @@ async fn the_real_engine_passes_the_same_person_and_refuses_another() {
         .unwrap();
     assert!(!stranger.passed, "{stranger:?}");
     assert!(stranger.live_vs_history < 60.0, "{stranger:?}");
+
+    // The models' printed-photo sample: recorded under the bar (another person, so it fails
+    // the comparison too; advise mode does not change the answer).
+    let sample = face::paths::models_dir()
+        .join(face::liveness::SAMPLES_DIR)
+        .join("spoof_sample.jpg");
+    let print = new_session();
+    crate::sessions::scoped(&world, &print).await;
+    assert!(
+        world
+            .client
+            .receipt(&print, &receipt_request())
+            .await
+            .unwrap()
+            .found
+    );
+    let spoof = FacesRequest {
+        live_photo: base64::engine::general_purpose::STANDARD
+            .encode(std::fs::read(&sample).expect("run scripts/setup/20-face.sh")),
+        ..request("obama.jpg")
+    };
+    world.client.faces(&print, &spoof).await.unwrap();
+    let stored = world
+        .state
+        .store
+        .face_scores(print.as_str())
+        .await
+        .unwrap()
+        .expect("scores stored");
+    assert!(
+        stored.liveness_score.expect("a liveness score") < 0.5,
+        "{stored:?}"
+    );
     world.finish().await;
 }

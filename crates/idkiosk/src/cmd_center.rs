@@ -25,6 +25,10 @@ pub struct Args {
     /// by default it is deleted when the session ends
     #[arg(long)]
     keep_unfinished_video_days: Option<u32>,
+    /// The liveness score (0–1) under which the staff console flags step 7's live photo as a
+    /// possible print or screen (advisory: recorded and shown, it does not fail the step)
+    #[arg(long, default_value_t = center::CenterConfig::default().liveness_threshold)]
+    liveness_threshold: f64,
     /// The city the kiosks stand in (GB/T 2260 code ending in 00).
     #[arg(long, default_value = "320100")]
     city: String,
@@ -148,6 +152,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         },
     )
     .await?;
+    state.config.liveness_threshold = args.liveness_threshold;
     let anchor = store::audit::checkpoint::AuditAnchor::open(
         &args.audit_key,
         &args.audit_checkpoints,

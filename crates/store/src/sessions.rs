@@ -53,6 +53,13 @@ pub struct FaceScoreRecord {
     pub engine: String,
     /// The engine's version.
     pub engine_version: String,
+    /// The live photo's passive liveness score, 0–1 (issue 20); `None` when no liveness engine
+    /// ran.
+    pub liveness_score: Option<f64>,
+    /// The bar the liveness score was judged against.
+    pub liveness_threshold: Option<f64>,
+    /// The liveness engine's name and version.
+    pub liveness_engine: Option<String>,
 }
 
 /// An application to create (step 10).
@@ -392,8 +399,9 @@ impl Store {
         on_pool!(&self.pool, |pool| sqlx::query(
             "INSERT INTO center_face_scores (session_id, certified_vs_history, live_vs_history, \
                certified_distance, live_distance, certified_threshold, live_threshold, passed, \
-               engine, engine_version, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
+               engine, engine_version, created_at, liveness_score, liveness_threshold, \
+               liveness_engine) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
              ON CONFLICT (session_id) DO NOTHING"
         )
         .bind(&scores.session_id)
@@ -407,6 +415,9 @@ impl Store {
         .bind(&scores.engine)
         .bind(&scores.engine_version)
         .bind(now)
+        .bind(scores.liveness_score)
+        .bind(scores.liveness_threshold)
+        .bind(&scores.liveness_engine)
         .execute(pool)
         .await
         .map(drop))?;
@@ -422,7 +433,8 @@ impl Store {
     ) -> Result<Option<FaceScoreRecord>, StoreError> {
         Ok(on_pool!(&self.pool, |pool| sqlx::query_as(
             "SELECT session_id, certified_vs_history, live_vs_history, certified_distance, \
-               live_distance, certified_threshold, live_threshold, passed, engine, engine_version \
+               live_distance, certified_threshold, live_threshold, passed, engine, engine_version, \
+               liveness_score, liveness_threshold, liveness_engine \
              FROM center_face_scores WHERE session_id = $1"
         )
         .bind(session_id)

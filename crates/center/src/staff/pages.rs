@@ -252,8 +252,18 @@ pub async fn referral(
 }
 
 fn face_summary(scores: &store::sessions::FaceScoreRecord) -> String {
+    let liveness = match (scores.liveness_score, scores.liveness_threshold) {
+        (Some(score), Some(threshold)) if score >= threshold => {
+            format!(" · 活体 liveness {score:.2} (≥ {threshold:.2})")
+        }
+        (Some(score), Some(threshold)) => format!(
+            " · <strong data-testid=liveness-flag>活体 liveness {score:.2} (&lt; {threshold:.2}): \
+             可能为照片或屏幕 possibly a print or a screen</strong>"
+        ),
+        _ => " · 活体 liveness: 未检测 not checked".to_owned(),
+    };
     format!(
-        "证件照 certified {:.1} (≥ {:.1}) · 现场 live {:.1} (≥ {:.1}) · {} · {} {}",
+        "证件照 certified {:.1} (≥ {:.1}) · 现场 live {:.1} (≥ {:.1}) · {} · {} {}{liveness}",
         scores.certified_vs_history,
         scores.certified_threshold,
         scores.live_vs_history,
@@ -1099,7 +1109,35 @@ pub async fn create_account(
 
 #[cfg(test)]
 mod tests {
-    use super::byte_range;
+    use super::{byte_range, face_summary};
+
+    #[test]
+    fn the_clerk_sees_a_low_liveness_score_flagged() {
+        let mut scores = store::sessions::FaceScoreRecord {
+            session_id: "s".into(),
+            certified_vs_history: 99.0,
+            live_vs_history: 90.0,
+            certified_distance: 0.2,
+            live_distance: 0.4,
+            certified_threshold: 95.0,
+            live_threshold: 60.0,
+            passed: true,
+            engine: "dlib-resnet-v1".into(),
+            engine_version: "v".into(),
+            liveness_score: Some(0.97),
+            liveness_threshold: Some(0.5),
+            liveness_engine: Some("minifasnet".into()),
+        };
+        let live = face_summary(&scores);
+        assert!(live.contains("活体 liveness 0.97 (≥ 0.50)"), "{live}");
+        assert!(!live.contains("liveness-flag"), "{live}");
+        scores.liveness_score = Some(0.13);
+        let print = face_summary(&scores);
+        assert!(print.contains("data-testid=liveness-flag"), "{print}");
+        assert!(print.contains("possibly a print or a screen"), "{print}");
+        scores.liveness_score = None;
+        assert!(face_summary(&scores).contains("not checked"));
+    }
 
     #[test]
     fn byte_ranges() {
