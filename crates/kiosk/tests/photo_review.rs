@@ -1,0 +1,134 @@
+//! Issue 15 item 5: the photo review survives a crash. An agent that restarts on a saved session
+//! at the review shows the review again with the photo the capture sealed, serves it on
+//! `/photo/review.jpg`, and drops it once the citizen has used it.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{header, Request, StatusCode};
+use domain::rules::{Business, CardExpiry, CardOnReader, Decision, Household, NewCardValidity};
+use domain::session::{Event, Millis, ReceiptAnswer, Screen, Session, SessionConfig, SessionId};
+use domain::CitizenId;
+use http_body_util::BodyExt;
+use kiosk::outbox::AgentState;
+use kiosk::view::UiAction;
+use support::{agent_config, outbox, ports, wait_for, Device, OfflineCenter};
+use time::macros::date;
+use tower::ServiceExt;
+
+mod support;
+
+const ID: &str = "320104200012100044";
+const SESSION: &str = "3f2a9c1e-review-0001";
+
+/// A session driven to the photo review after its first capture.
+fn session_at_the_review() -> Session {
+    let today = date!(2026 - 11 - 25);
+    let id = CitizenId::parse(ID, today).expect("valid number");
+    let mut session = Session::new(SessionConfig::default(), Millis(0));
+    let events = [
+        Event::Start {
+            session_id: SessionId::parse(SESSION).expect("valid id"),
+            today,
+        },
+        Event::BusinessChosen(Business::ExpiryRenewal),
+        Event::HouseholdChosen(Household::Local),
+        Event::IdNumberEntered(ID.to_owned()),
+        Event::CardRead {
+            card: CardOnReader {
+                id,
+                valid_from: date!(2016 - 12 - 20),
+                valid_until: CardExpiry::On(date!(2026 - 12 - 20)),
+            },
+            name: "王小明".to_owned(),
+        },
+        Event::ScopeDecided {
+            decision: Decision::Accept {
+                fee_cny: 20,
+                validity: NewCardValidity::TenYears,
+                issue_by: date!(2027 - 01 - 24),
+            },
+            name: Some("王小明".to_owned()),
+        },
+        Event::Confirm,
+        Event::Confirm,
+        Event::ReceiptScanned("RCPT-20261125-0001".to_owned()),
+        Event::ReceiptAnswer(ReceiptAnswer::Found),
+        Event::TakePhoto,
+        Event::PhotoCaptured,
+    ];
+    for (i, event) in events.into_iter().enumerate() {
+        session
+            .handle(event, Millis(i as u64 * 100))
+            .expect("fits the session");
+    }
+    assert_eq!(session.screen(), Screen::PhotoReview { can_retake: true });
+    session
+}
+
+#[tokio::test]
+async fn a_restarted_agent_shows_the_review_with_the_sealed_photo() {
+    let dir = tempfile::tempdir().unwrap();
+    let outbox = outbox(dir.path()).await;
+    // What the crashed agent left: its state at the review and the sealed live photo.
+    let photo = b"\xff\xd8\xff\xe0 the live photo \xff\xd9".to_vec();
+    outbox
+        .put_capture(SESSION, "live_photo", &photo)
+        .await
+        .unwrap();
+    outbox
+        .save_state(&AgentState {
+            snapshot: Some(session_at_the_review().snapshot()),
+            session_id: Some(SESSION.to_owned()),
+            applicant_id: Some(ID.to_owned()),
+            today: Some("2026-11-25".to_owned()),
+            ..AgentState::default()
+        })
+        .await
+        .unwrap();
+
+    let device = Arc::new(Device::ready());
+    let ports = ports(Arc::new(OfflineCenter::default()), device.clone());
+    let config = agent_config(dir.path(), SessionConfig::default());
+    let (handle, _agent) = kiosk::agent::start(ports, outbox.clone(), config)
+        .await
+        .unwrap();
+    let view = handle.view();
+    assert_eq!(view.screen, Screen::PhotoReview { can_retake: true });
+    assert_eq!(view.extras.review_photo.as_deref(), Some(&photo[..]));
+
+    let app = kiosk::ui::router(handle.clone());
+    let response = app
+        .clone()
+        .oneshot(
+            Request::get("/photo/review.jpg")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        response.headers().get(header::CACHE_CONTROL).unwrap(),
+        "no-store"
+    );
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    assert_eq!(&bytes[..], &photo[..]);
+
+    // Used: compared (the center is offline here), and no longer held for the screen.
+    handle.act(UiAction::UsePhoto).await.unwrap();
+    wait_for("the review is over", || {
+        !matches!(handle.view().screen, Screen::PhotoReview { .. })
+    })
+    .await;
+    assert_eq!(handle.view().extras.review_photo, None);
+    let response = app
+        .oneshot(
+            Request::get("/photo/review.jpg")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+}
