@@ -3,9 +3,21 @@
 //!
 //! A finger takes up to [`EnrolConfig::presses_per_finger`] passing presses and
 //! [`EnrolConfig::poor_presses_per_finger`] that fail quality. Presses that fail quality are
-//! set aside (a smudge costs no passing press); as soon as two passing presses match each other the finger is enrolled with the best
-//! of the passing presses that match another one. When the citizen's record holds a template of
-//! that finger from the last application, the enrolled press must match it too. Two fingers are
+//! set aside (a smudge costs no passing press).
+//!
+//! By default ([`SecondPress::Module`]) only the first passing press of a finger is uploaded and
+//! assessed here (quality, template); the next presses are compared with it by the fingerprint
+//! module itself (R30x Img2Tz into CharBuffer 2, Match), which sends back a score and no image
+//! (an image is 3.3 s on the line at 115200). The finger is enrolled with the uploaded press as
+//! soon as the module scores a press at [`EnrolConfig::module_threshold`] or more
+//! ([`Enrolment::module_match`]). A press the module cannot extract (`06`, `07`) is a poor press
+//! ([`Enrolment::poor_press`]); a press it does not match counts as a passing press that did
+//! not match, and the next one is compared with the uploaded press again.
+//!
+//! With [`SecondPress::Upload`] every press is uploaded: as soon as two passing presses match
+//! each other the finger is enrolled with the best of the passing presses that match another
+//! one. When the citizen's record holds a template of that finger from the last application, the
+//! enrolled (uploaded) press must match it too. Two fingers are
 //! taken: right and left index by default, or the configured substitutes, in order, for fingers
 //! that are missing or injured. A finger that is not enrolled after its presses ends the whole
 //! enrolment with the step-9 prompt ([`domain::prompts::FINGERPRINT_FAILED`]) and a referral
@@ -87,6 +99,26 @@ impl Finger {
     }
 }
 
+/// How the presses after a finger's first passing press are checked.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SecondPress {
+    /// Matched on the fingerprint module; no image upload (the fast path).
+    #[default]
+    Module,
+    /// Uploaded and matched here like the first (four uploads for two fingers).
+    Upload,
+}
+
+/// What the kiosk does for the next press.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PressMode {
+    /// Capture and upload the image: [`Enrolment::press`].
+    Upload,
+    /// Have the module match the press with the uploaded one: [`Enrolment::module_match`].
+    Confirm,
+}
+
 /// The enrolment rules (configuration).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
@@ -104,6 +136,12 @@ pub struct EnrolConfig {
     pub quality: QualityConfig,
     /// The matching of presses with each other and with the last application's templates.
     pub matching: MatchConfig,
+    /// Whether presses after the first passing one are matched on the module (default) or
+    /// uploaded.
+    pub second_press: SecondPress,
+    /// The least module Match score that confirms a press (R30x scores; 50 is the usual bar of
+    /// its security level 3).
+    pub module_threshold: u16,
 }
 
 impl Default for EnrolConfig {
@@ -122,6 +160,8 @@ impl Default for EnrolConfig {
             poor_presses_per_finger: 3,
             quality: QualityConfig::default(),
             matching: MatchConfig::default(),
+            second_press: SecondPress::Module,
+            module_threshold: 50,
         }
     }
 }
@@ -151,8 +191,12 @@ pub struct EnrolledFinger {
     pub image: GreyImage,
     /// The kept press's quality.
     pub quality: u8,
-    /// The best score between the kept press and another press of the finger.
+    /// The best score between the kept press and another press of the finger (0 when the module
+    /// confirmed it: see `module_score`).
     pub consistency: u8,
+    /// The module's Match score of the press that confirmed the kept one
+    /// ([`SecondPress::Module`]).
+    pub module_score: Option<u16>,
     /// The score against the last application's template of this finger, if there was one.
     pub previous_score: Option<u8>,
 }
@@ -174,6 +218,14 @@ pub enum FailureReason {
         best_score: u8,
         /// The threshold.
         threshold: u8,
+    },
+    /// The module matched none of the presses after the uploaded one with it
+    /// ([`SecondPress::Module`]).
+    ModuleMismatch {
+        /// The module's best score.
+        best_score: u16,
+        /// [`EnrolConfig::module_threshold`].
+        threshold: u16,
     },
     /// The presses do not match the template of the last application.
     PreviousMismatch {
@@ -209,6 +261,9 @@ impl EnrolFailure {
             }
             FailureReason::Inconsistent { best_score, threshold } => format!(
                 "{finger}: the presses do not match each other (best score {best_score}, threshold {threshold})"
+            ),
+            FailureReason::ModuleMismatch { best_score, threshold } => format!(
+                "{finger}: the fingerprint module matched no press with the first (best score {best_score}, threshold {threshold})"
             ),
             FailureReason::PreviousMismatch { best_score, threshold } => format!(
                 "{finger}: does not match the print of the last application (best score {best_score}, threshold {threshold})"
@@ -275,6 +330,13 @@ pub struct Enrolment {
     /// Presses of the current finger that failed quality.
     poor: u8,
     good: Vec<Good>,
+    /// [`SecondPress::Module`]: the uploaded press the module compares the next ones with, and
+    /// its score against the last application's template.
+    anchor: Option<(Good, Option<u8>)>,
+    /// [`SecondPress::Module`]: the module's best score for the current finger, and the best score
+    /// of an uploaded press against the last application's template.
+    module_best: u16,
+    previous_best: u8,
     failed: Vec<QualityReason>,
     enrolled: Vec<EnrolledFinger>,
     outcome: Option<EnrolOutcome>,
@@ -319,6 +381,9 @@ impl Enrolment {
             presses: 0,
             poor: 0,
             good: Vec::new(),
+            anchor: None,
+            module_best: 0,
+            previous_best: 0,
             failed: Vec::new(),
             enrolled: Vec::new(),
             outcome: None,
@@ -344,6 +409,32 @@ impl Enrolment {
         self.outcome.as_ref()
     }
 
+    /// How the next press is to be taken: uploaded ([`press`](Self::press)) or matched on the
+    /// module ([`module_match`](Self::module_match)), once the current finger has an uploaded
+    /// passing press and [`EnrolConfig::second_press`] is [`SecondPress::Module`].
+    pub fn press_mode(&self) -> PressMode {
+        if self.anchor.is_some() {
+            PressMode::Confirm
+        } else {
+            PressMode::Upload
+        }
+    }
+
+    /// The module's Match of a press of the current finger with the uploaded one (its score; the
+    /// module's own `00`/`08` verdict is not used: the threshold is ours). At
+    /// [`EnrolConfig::module_threshold`] or more the finger is enrolled with the uploaded press;
+    /// under it the press counts as a passing press that did not match.
+    pub fn module_match(&mut self, score: u16) -> Step {
+        if let Some(outcome) = &self.outcome {
+            return Step::Done(outcome.clone());
+        }
+        let finger = self.fingers[self.current];
+        self.presses += 1;
+        self.module_best = self.module_best.max(score);
+        // The module measures no quality: the report only says the press was not a poor one.
+        self.after_press(finger, module_report(true, Vec::new()))
+    }
+
     /// Takes one press of the current finger.
     pub fn press(&mut self, image: &GreyImage) -> Step {
         if let Some(outcome) = &self.outcome {
@@ -360,11 +451,16 @@ impl Enrolment {
                 quality: quality.score,
                 minutiae: extract(image),
             };
-            self.good.push(Good {
+            let good = Good {
                 image: image.clone(),
                 quality: quality.score,
                 template,
-            });
+            };
+            if self.config.second_press == SecondPress::Module {
+                self.take_anchor(finger, good);
+            } else {
+                self.good.push(good);
+            }
         } else {
             self.poor += 1;
             self.failed.extend(quality.reasons.iter().copied());
@@ -382,20 +478,30 @@ impl Enrolment {
         self.presses += 1;
         self.poor += 1;
         self.failed.push(reason);
-        let quality = QualityReport {
-            score: 0,
-            passed: false,
-            reasons: vec![reason],
-            metrics: QualityMetrics {
-                contact_area: 0.0,
-                ridge_area: 0.0,
-                clarity: 0.0,
-                contrast: 0.0,
-                coherence: 0.0,
-                offset: 0.0,
-            },
-        };
-        self.after_press(finger, quality)
+        self.after_press(finger, module_report(false, vec![reason]))
+    }
+
+    /// [`SecondPress::Module`]: keeps an uploaded passing press as the one the module compares
+    /// the next presses with, unless it does not match the last application's print (then the
+    /// next press is uploaded again).
+    fn take_anchor(&mut self, finger: Finger, good: Good) {
+        let threshold = self.config.matching.threshold;
+        let previous_score = self
+            .previous
+            .iter()
+            .find(|t| t.position == finger.code())
+            .map(|old| {
+                compare(
+                    &good.template.minutiae,
+                    &old.minutiae,
+                    &self.config.matching,
+                )
+                .score
+            });
+        match previous_score {
+            Some(s) if s < threshold => self.previous_best = self.previous_best.max(s),
+            _ => self.anchor = Some((good, previous_score)),
+        }
     }
 
     /// What comes after a press of `finger` of `quality`, once it is counted.
@@ -407,6 +513,9 @@ impl Enrolment {
                 self.presses = 0;
                 self.poor = 0;
                 self.good.clear();
+                self.anchor = None;
+                self.module_best = 0;
+                self.previous_best = 0;
                 self.failed.clear();
                 if self.current == self.fingers.len() {
                     let outcome = EnrolOutcome::Enrolled(std::mem::take(&mut self.enrolled));
@@ -432,6 +541,9 @@ impl Enrolment {
     /// Whether the current finger is taken (`Some(Ok)`), failed (`Some(Err)`) or needs another
     /// press (`None`).
     fn settle(&self, finger: Finger) -> Option<Result<EnrolledFinger, FailureReason>> {
+        if self.config.second_press == SecondPress::Module {
+            return self.settle_on_module(finger);
+        }
         let threshold = self.config.matching.threshold;
         let last_press = self.good.len() >= usize::from(self.config.presses_per_finger)
             || self.poor >= self.config.poor_presses_per_finger;
@@ -497,6 +609,7 @@ impl Enrolment {
                 image: press.image.clone(),
                 quality: press.quality,
                 consistency: consistency[i],
+                module_score: None,
                 previous_score,
             }));
         }
@@ -508,6 +621,62 @@ impl Enrolment {
         } else {
             None
         }
+    }
+}
+
+impl Enrolment {
+    /// [`settle`](Self::settle) for [`SecondPress::Module`].
+    fn settle_on_module(&self, finger: Finger) -> Option<Result<EnrolledFinger, FailureReason>> {
+        if let Some((press, previous_score)) = &self.anchor {
+            if self.module_best >= self.config.module_threshold {
+                return Some(Ok(EnrolledFinger {
+                    finger,
+                    template: press.template.clone(),
+                    image: press.image.clone(),
+                    quality: press.quality,
+                    consistency: 0,
+                    module_score: Some(self.module_best),
+                    previous_score: *previous_score,
+                }));
+            }
+        }
+        let passing = self.presses - self.poor;
+        if self.poor >= self.config.poor_presses_per_finger {
+            return Some(Err(FailureReason::Quality {
+                reasons: most_frequent(&self.failed),
+            }));
+        }
+        if passing < self.config.presses_per_finger {
+            return None;
+        }
+        Some(Err(if self.anchor.is_some() {
+            FailureReason::ModuleMismatch {
+                best_score: self.module_best,
+                threshold: self.config.module_threshold,
+            }
+        } else {
+            FailureReason::PreviousMismatch {
+                best_score: self.previous_best,
+                threshold: self.config.matching.threshold,
+            }
+        }))
+    }
+}
+
+/// The report of a press the module judged: it measures nothing, it only passes or refuses.
+fn module_report(passed: bool, reasons: Vec<QualityReason>) -> QualityReport {
+    QualityReport {
+        score: 0,
+        passed,
+        reasons,
+        metrics: QualityMetrics {
+            contact_area: 0.0,
+            ridge_area: 0.0,
+            clarity: 0.0,
+            contrast: 0.0,
+            coherence: 0.0,
+            offset: 0.0,
+        },
     }
 }
 
@@ -578,7 +747,11 @@ mod tests {
     #[test]
     fn poor_presses_do_not_use_up_the_passing_ones() {
         use crate::PressKind::{Good, Smudged};
-        let mut e = Enrolment::new(EnrolConfig::default(), &[], Vec::new()).unwrap();
+        let upload = EnrolConfig {
+            second_press: SecondPress::Upload,
+            ..EnrolConfig::default()
+        };
+        let mut e = Enrolment::new(upload, &[], Vec::new()).unwrap();
         let steps: Vec<Step> = [(0, Smudged), (1, Good), (2, Smudged)]
             .into_iter()
             .map(|(k, kind)| e.press(&sensor_press(21, k, kind)))
@@ -609,6 +782,122 @@ mod tests {
             .into_iter()
             .last();
         assert!(matches!(last, Some(Step::Done(EnrolOutcome::Failed(_)))));
+    }
+
+    // Issue 15 item 9: only the first passing press of a finger is uploaded; the module's Match
+    // of the next press with it enrols the finger.
+    #[test]
+    fn the_module_confirms_the_second_press() {
+        use crate::PressKind::Good;
+        let mut e = Enrolment::new(EnrolConfig::default(), &[], Vec::new()).unwrap();
+        assert_eq!(e.press_mode(), PressMode::Upload);
+        assert!(matches!(
+            e.press(&sensor_press(21, 0, Good)),
+            Step::PressAgain { presses: 1, ref quality, .. } if quality.passed
+        ));
+        assert_eq!(e.press_mode(), PressMode::Confirm);
+        assert_eq!(e.module_match(120), Step::NextFinger(Finger::LeftIndex));
+        // The next finger starts with an upload again.
+        assert_eq!(e.press_mode(), PressMode::Upload);
+        e.press(&sensor_press(22, 0, Good));
+        // Exactly at the threshold confirms.
+        let Step::Done(EnrolOutcome::Enrolled(fingers)) = e.module_match(50) else {
+            panic!("not enrolled");
+        };
+        assert_eq!(fingers.len(), 2);
+        assert_eq!(fingers[0].finger, Finger::RightIndex);
+        assert_eq!(fingers[0].module_score, Some(120));
+        assert_eq!(fingers[1].module_score, Some(50));
+        // The kept press is the uploaded one.
+        assert_eq!(fingers[1].image, sensor_press(22, 0, Good));
+        assert_eq!(fingers[1].template.position, Finger::LeftIndex.code());
+    }
+
+    #[test]
+    fn a_press_the_module_does_not_match_counts_and_three_fail_the_finger() {
+        use crate::PressKind::Good;
+        let mut e = Enrolment::new(EnrolConfig::default(), &[], Vec::new()).unwrap();
+        e.press(&sensor_press(21, 0, Good));
+        // Under the threshold: asked again, still compared with the uploaded press.
+        assert!(matches!(
+            e.module_match(49),
+            Step::PressAgain { presses: 2, ref quality, .. } if quality.passed
+        ));
+        assert_eq!(e.press_mode(), PressMode::Confirm);
+        // A wrong finger then the right one: enrolled (as with uploads, a third press may match).
+        let mut again = e.clone();
+        assert_eq!(again.module_match(80), Step::NextFinger(Finger::LeftIndex));
+        // Three passing presses without a match: referred, with the module's best score.
+        let Step::Done(EnrolOutcome::Failed(failure)) = e.module_match(10) else {
+            panic!("not failed");
+        };
+        assert_eq!(
+            failure.reason,
+            FailureReason::ModuleMismatch {
+                best_score: 49,
+                threshold: 50
+            }
+        );
+        assert_eq!(
+            failure.referral(),
+            "right index finger: the fingerprint module matched no press with the first (best score 49, threshold 50)"
+        );
+        assert_eq!(failure.session_failure(), FingerprintFailure::PoorQuality);
+    }
+
+    #[test]
+    fn a_poor_second_press_is_asked_again_and_the_poor_limit_still_holds() {
+        use crate::PressKind::Good;
+        let mut e = Enrolment::new(EnrolConfig::default(), &[], Vec::new()).unwrap();
+        e.press(&sensor_press(21, 0, Good));
+        // Img2Tz `06` on the module: a poor press, with its reason; the uploaded press is kept.
+        assert!(matches!(
+            e.poor_press(QualityReason::Smudged),
+            Step::PressAgain { ref quality, .. }
+                if !quality.passed && quality.reasons == [QualityReason::Smudged]
+        ));
+        assert_eq!(e.press_mode(), PressMode::Confirm);
+        let mut then_good = e.clone();
+        assert_eq!(
+            then_good.module_match(100),
+            Step::NextFinger(Finger::LeftIndex)
+        );
+        e.poor_press(QualityReason::Partial);
+        let Step::Done(EnrolOutcome::Failed(failure)) = e.poor_press(QualityReason::Smudged) else {
+            panic!("not failed");
+        };
+        assert_eq!(
+            failure.reason,
+            FailureReason::Quality {
+                reasons: vec![QualityReason::Smudged, QualityReason::Partial]
+            }
+        );
+    }
+
+    #[test]
+    fn a_first_press_unlike_the_last_application_is_not_confirmed() {
+        use crate::PressKind::Good;
+        let old = Template {
+            position: Finger::RightIndex.code(),
+            ..template_of(&sensor_press(21, 1, Good))
+        };
+        // Another finger's first press: the next press is uploaded again, not confirmed.
+        let mut e = Enrolment::new(EnrolConfig::default(), &[], vec![old]).unwrap();
+        e.press(&sensor_press(99, 0, Good));
+        assert_eq!(e.press_mode(), PressMode::Upload);
+        e.press(&sensor_press(21, 0, Good));
+        assert_eq!(e.press_mode(), PressMode::Confirm);
+        assert_eq!(e.module_match(100), Step::NextFinger(Finger::LeftIndex));
+    }
+
+    fn template_of(image: &GreyImage) -> Template {
+        Template {
+            width: image.width() as u16,
+            height: image.height() as u16,
+            position: 0,
+            quality: 80,
+            minutiae: extract(image),
+        }
     }
 
     #[test]

@@ -19,7 +19,10 @@ pub mod quality;
 pub mod synth;
 pub mod template;
 
-pub use enrol::{EnrolConfig, EnrolFailure, EnrolOutcome, EnrolledFinger, Enrolment, Finger, Step};
+pub use enrol::{
+    EnrolConfig, EnrolFailure, EnrolOutcome, EnrolledFinger, Enrolment, Finger, PressMode,
+    SecondPress, Step,
+};
 pub use grey::{GreyImage, ImageError, HEIGHT, WIDTH};
 pub use matcher::{compare, MatchConfig, MatchResult};
 pub use minutiae::{extract, Minutia, MinutiaKind};

@@ -9,6 +9,15 @@ use biometrics::{
 use domain::prompts::FINGERPRINT_FAILED;
 
 /// A press as the R30x module delivers it.
+/// These tests take the full-upload rule (every press uploaded and matched here); the module's
+/// confirmation of the second press is tested in `enrol.rs`.
+fn upload() -> EnrolConfig {
+    EnrolConfig {
+        second_press: biometrics::SecondPress::Upload,
+        ..EnrolConfig::default()
+    }
+}
+
 fn press(finger: u64, impression: u32, kind: PressKind) -> GreyImage {
     MasterFinger::generate(finger)
         .impression(impression, kind)
@@ -28,7 +37,7 @@ fn failure(step: &Step) -> &biometrics::EnrolFailure {
 
 #[test]
 fn two_good_presses_per_finger_enrol_both_index_fingers() {
-    let mut e = Enrolment::new(EnrolConfig::default(), &[], Vec::new()).unwrap();
+    let mut e = Enrolment::new(upload(), &[], Vec::new()).unwrap();
     let steps = run(
         &mut e,
         &[
@@ -76,7 +85,7 @@ fn two_good_presses_per_finger_enrol_both_index_fingers() {
 
 #[test]
 fn a_bad_press_among_three_is_set_aside() {
-    let mut e = Enrolment::new(EnrolConfig::default(), &[], Vec::new()).unwrap();
+    let mut e = Enrolment::new(upload(), &[], Vec::new()).unwrap();
     let steps = run(
         &mut e,
         &[
@@ -94,7 +103,7 @@ fn a_bad_press_among_three_is_set_aside() {
 
 #[test]
 fn three_smudged_presses_fail_with_the_step_9_prompt() {
-    let mut e = Enrolment::new(EnrolConfig::default(), &[], Vec::new()).unwrap();
+    let mut e = Enrolment::new(upload(), &[], Vec::new()).unwrap();
     let steps = run(&mut e, &[0, 1, 2].map(|k| press(13, k, PressKind::Smudged)));
     assert!(matches!(steps[1], Step::PressAgain { presses: 2, .. }));
     let f = failure(&steps[2]);
@@ -115,7 +124,7 @@ fn three_smudged_presses_fail_with_the_step_9_prompt() {
 
 #[test]
 fn blank_and_partial_presses_on_the_second_finger_fail_it() {
-    let mut e = Enrolment::new(EnrolConfig::default(), &[], Vec::new()).unwrap();
+    let mut e = Enrolment::new(upload(), &[], Vec::new()).unwrap();
     run(
         &mut e,
         &[press(14, 0, PressKind::Good), press(14, 1, PressKind::Good)],
@@ -144,7 +153,7 @@ fn blank_and_partial_presses_on_the_second_finger_fail_it() {
 
 #[test]
 fn presses_of_different_fingers_fail_as_inconsistent() {
-    let mut e = Enrolment::new(EnrolConfig::default(), &[], Vec::new()).unwrap();
+    let mut e = Enrolment::new(upload(), &[], Vec::new()).unwrap();
     let steps = run(
         &mut e,
         &[
@@ -181,7 +190,7 @@ fn the_last_applications_prints_are_checked() {
         previous(20, Finger::RightIndex),
         previous(21, Finger::LeftIndex),
     ];
-    let mut e = Enrolment::new(EnrolConfig::default(), &[], old.clone()).unwrap();
+    let mut e = Enrolment::new(upload(), &[], old.clone()).unwrap();
     run(
         &mut e,
         &[press(20, 0, PressKind::Good), press(20, 1, PressKind::Good)],
@@ -196,7 +205,7 @@ fn the_last_applications_prints_are_checked() {
     assert!(fingers.iter().all(|f| f.previous_score.is_some()));
 
     // Someone else's finger: consistent with itself, but not the citizen's.
-    let mut e = Enrolment::new(EnrolConfig::default(), &[], old).unwrap();
+    let mut e = Enrolment::new(upload(), &[], old).unwrap();
     let steps = run(&mut e, &[0, 1, 2].map(|k| press(22, k, PressKind::Good)));
     assert!(matches!(steps[1], Step::PressAgain { .. }));
     let f = failure(&steps[2]);
@@ -211,7 +220,7 @@ fn the_last_applications_prints_are_checked() {
 
 #[test]
 fn a_substitute_is_taken_for_an_injured_finger() {
-    let mut e = Enrolment::new(EnrolConfig::default(), &[Finger::LeftIndex], Vec::new()).unwrap();
+    let mut e = Enrolment::new(upload(), &[Finger::LeftIndex], Vec::new()).unwrap();
     assert_eq!(e.fingers(), [Finger::RightIndex, Finger::RightMiddle]);
     run(
         &mut e,

@@ -1,7 +1,9 @@
 //! The fingerprint scanner: the [`FingerprintScanner`] trait and our driver for R30x-style
 //! optical modules on a serial line (57600 8N1 out of the factory), around the `protocol` crate's
 //! [`FingerprintClient`]: capture (polling until a finger is on the sensor), quality check
-//! (Img2Tz: a smudged finger is reported as `06` before any upload), image upload (256 × 288).
+//! (Img2Tz: a smudged finger is reported as `06` before any upload), image upload (256 × 288);
+//! and the confirmation of a second press on the module (Img2Tz into CharBuffer 2, Match), which
+//! uploads nothing.
 //!
 //! The image upload is most of step 9's time (about 40 KB an image, 7 s at 57600), so the driver
 //! first moves the module to [`SerialFingerprintConfig::fast_baud`] (115200, the fastest an R30x
@@ -31,11 +33,27 @@ pub trait FingerprintScanner: Send + Sync {
     /// 8-bit grey image.
     async fn capture(&self) -> Result<FingerImage, FingerprintError>;
 
+    /// Waits for a finger, captures it and has the module match it with the features of the last
+    /// [`capture`](Self::capture) (R30x: Img2Tz into CharBuffer 2, Match): the module's score,
+    /// and whether the module itself called it a match. No image is uploaded, so this takes a
+    /// fraction of a capture. A press the module cannot extract fails like a capture (`06`,
+    /// `07`).
+    async fn confirm(&self) -> Result<ModuleMatch, FingerprintError>;
+
     /// Asks the module for its parameters, updating [`health`](Self::health).
     async fn check(&self) -> DeviceHealth;
 
     /// The state the driver last saw.
     fn health(&self) -> DeviceHealth;
+}
+
+/// The module's comparison of a press with the previous one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ModuleMatch {
+    /// The Match ack's score.
+    pub score: u16,
+    /// Whether the module answered `00` (a match at its security level) rather than `08`.
+    pub matched: bool,
 }
 
 /// Why no image was captured.
@@ -265,7 +283,7 @@ fn error_of(event: Event) -> FingerprintError {
         Event::Corrupted { instruction, error } => {
             FingerprintError::Corrupted { instruction, error }
         }
-        Event::Image(_) | Event::Answered { .. } => {
+        Event::Image(_) | Event::Answered { .. } | Event::Matched { .. } => {
             FingerprintError::Disconnected("unexpected event".to_owned())
         }
     }
@@ -287,6 +305,29 @@ impl FingerprintScanner for SerialFingerprintScanner {
                 },
                 |event| match event {
                     Event::Image(image) => Some(Ok(image)),
+                    other => Some(Err(error_of(other))),
+                },
+            )
+            .await
+            .unwrap_or_else(|e| Err(FingerprintError::Disconnected(e.to_string())));
+        self.settle(outcome.as_ref().err());
+        outcome
+    }
+
+    async fn confirm(&self) -> Result<ModuleMatch, FingerprintError> {
+        self.set_up().await;
+        let config = self.client.clone();
+        let outcome = self
+            .connection
+            .run(
+                OnLoss::Restart,
+                |now| {
+                    let mut client = FingerprintClient::new(config.clone());
+                    client.start_confirm(now);
+                    client
+                },
+                |event| match event {
+                    Event::Matched { score, matched } => Some(Ok(ModuleMatch { score, matched })),
                     other => Some(Err(error_of(other))),
                 },
             )

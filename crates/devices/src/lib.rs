@@ -32,7 +32,9 @@ pub use protocol;
 pub use barcode::{BarcodeError, BarcodeScanner, SerialBarcodeScanner};
 pub use camera::{Camera, CameraError, MjpegCamera};
 pub use card_reader::{CardReader, CardReaderError, SerialCardReader};
-pub use fingerprint::{FingerprintError, FingerprintScanner, SerialFingerprintScanner};
+pub use fingerprint::{
+    FingerprintError, FingerprintScanner, ModuleMatch, SerialFingerprintScanner,
+};
 pub use health::DeviceHealth;
 pub use pos::{PosError, PosTerminal, SerialPosTerminal};
 pub use printer::{IppPrinter, IppPrinterConfig, Printer, PrinterError};

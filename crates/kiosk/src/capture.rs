@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use biometrics::quality::QualityReason;
-use biometrics::{EnrolConfig, EnrolOutcome, Enrolment, GreyImage, Step};
+use biometrics::{EnrolConfig, EnrolOutcome, Enrolment, GreyImage, PressMode, Step};
 use devices::protocol::card_reader::text::{CardDate, ValidUntil};
 use devices::protocol::card_reader::CardData;
 use devices::FingerprintScanner;
@@ -163,7 +163,9 @@ pub fn session_finger(finger: biometrics::Finger) -> Finger {
 
 /// Enrols two fingers from the scanner; `on_press(number, finger, press)` is told which finger
 /// (1 or 2) the scanner waits for before each press, and how each press went, so the session
-/// can count poor presses and refer when they are used up.
+/// can count poor presses and refer when they are used up. By default only a finger's first
+/// passing press is uploaded; the next ones are matched with it on the module
+/// ([`biometrics::SecondPress`]).
 pub async fn enrol_fingers(
     scanner: &dyn FingerprintScanner,
     config: &EnrolConfig,
@@ -185,8 +187,29 @@ pub async fn enrol_fingers(
         };
         let named = session_finger(finger);
         on_press(number, named, FingerPress::Asked);
-        let image = match scanner.capture().await {
-            Ok(image) => image,
+        let captured = match enrolment.press_mode() {
+            PressMode::Upload => scanner.capture().await.map(Captured::Image),
+            PressMode::Confirm => scanner.confirm().await.map(Captured::Matched),
+        };
+        let image = match captured {
+            Ok(Captured::Image(image)) => image,
+            Ok(Captured::Matched(matched)) => {
+                no_finger_in_a_row = 0;
+                attempts = attempts.saturating_add(1);
+                tracing::info!(
+                    finger = finger.name(),
+                    score = matched.score,
+                    "module match"
+                );
+                let step = enrolment.module_match(matched.score);
+                if !matches!(step, Step::Done(EnrolOutcome::Failed(_))) {
+                    on_press(number, named, FingerPress::Passed);
+                }
+                if let Step::Done(_) = step {
+                    break;
+                }
+                continue;
+            }
             Err(e) if module_poor_press(&e).is_some() => {
                 let reason = module_poor_press(&e).unwrap_or(QualityReason::Smudged);
                 no_finger_in_a_row = 0;
@@ -265,6 +288,12 @@ pub async fn enrol_fingers(
             detail: "enrolment ended without an outcome".into(),
         }),
     }
+}
+
+/// What a press gave: the uploaded image, or the module's match with the uploaded one.
+enum Captured {
+    Image(devices::protocol::fingerprint::FingerImage),
+    Matched(devices::ModuleMatch),
 }
 
 /// `right_index`, …: the finger's snake-case name, as the application record carries it.

@@ -12,8 +12,9 @@
 //! - `GET /finger/last.png`: the last image uploaded, as the host received it (4 bits a pixel)
 //!
 //! A press of kind `good` is impression *k* of finger *n* (`seed`); every press and, with
-//! `repress` (the default), every completed upload moves on to impression *k* + 1, as a citizen
-//! lifting and pressing again. `other` presses another finger (number *n* + [`OTHER_FINGER`]).
+//! `repress` (the default), every completed upload or Match moves on to impression *k* + 1, as a
+//! citizen lifting and pressing again. The module's Img2Tz "extracts" the finger number, so its
+//! Match says whether two presses are of the same finger (score 100) or not (`08`). `other` presses another finger (number *n* + [`OTHER_FINGER`]).
 
 use std::sync::Arc;
 
@@ -210,7 +211,8 @@ impl FingerprintSim {
             _ => Finger::good(pixels),
         }
         .map_err(|e| ControlError::Conflict(e.to_string()))?;
-        self.device.set_finger(finger);
+        self.device
+            .set_finger_of(finger, finger_number(self.seed, self.finger));
         self.on_sensor = Some(image);
         Ok(())
     }
@@ -268,9 +270,11 @@ impl FingerprintSim {
                     self.last_instruction = Some(i);
                     match i {
                         Instruction::GenImg => self.captured = self.on_sensor.clone(),
-                        Instruction::UpImage if self.captured.is_some() => {
-                            self.uploaded = self.captured.clone();
-                            self.uploads += 1;
+                        Instruction::UpImage | Instruction::Match if self.captured.is_some() => {
+                            if i == Instruction::UpImage {
+                                self.uploaded = self.captured.clone();
+                                self.uploads += 1;
+                            }
                             if self.repress && self.finger != FingerState::None {
                                 self.impression = self.next_impression;
                                 self.next_impression = self.impression.wrapping_add(1);

@@ -176,3 +176,61 @@ async fn module_unplugged_and_back() {
     assert_eq!(image.pixels().len(), WIDTH * HEIGHT);
     assert_eq!(scanner.check().await, DeviceHealth::Ready);
 }
+
+// Issue 15 item 9: the second press of a finger is matched on the module (Img2Tz into CharBuffer
+// 2, Match) with the uploaded first press: no upload, a fraction of a second at 115200.
+#[tokio::test]
+async fn the_module_confirms_a_second_press_without_an_upload() {
+    let (_dir, sim) = sim(Some(57_600)).await;
+    press(&sim, FingerState::Good);
+    let scanner = scanner(&sim);
+    scanner.capture().await.expect("the first press uploaded");
+    let uploads = || sim.shared().with(|s, _| s.device.uploads());
+    assert_eq!(uploads(), 1);
+    // The simulated citizen pressed again: another impression of the same finger.
+    assert_eq!(sim.shared().with(|s, _| s.device.impression()), 1);
+    let started = tokio::time::Instant::now();
+    let matched = scanner.confirm().await.expect("confirmed");
+    assert_eq!(
+        matched,
+        devices::ModuleMatch {
+            score: 100,
+            matched: true
+        }
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(uploads(), 1, "no image crossed the line");
+    assert_eq!(
+        sim.shared().with(|s, _| s.device.last_instruction()),
+        Some(Instruction::Match)
+    );
+    // Another finger: the module's 08, score 0.
+    press(&sim, FingerState::Other);
+    let other = scanner.confirm().await.expect("answered");
+    assert_eq!(
+        other,
+        devices::ModuleMatch {
+            score: 0,
+            matched: false
+        }
+    );
+    assert_eq!(scanner.health(), DeviceHealth::Ready);
+    // A smudged second press fails Img2Tz like a capture's, and is not matched.
+    press(&sim, FingerState::Smudged);
+    let err = scanner.confirm().await.expect_err("smudged");
+    assert!(
+        matches!(
+            err,
+            FingerprintError::Failed {
+                instruction: Instruction::Img2Tz { buffer: 2 },
+                code: Confirmation::TooMessy
+            }
+        ),
+        "{err:?}"
+    );
+    assert_eq!(uploads(), 1);
+}

@@ -212,6 +212,9 @@ impl FingerprintScanner for Device {
     async fn capture(&self) -> Result<FingerImage, FingerprintError> {
         std::future::pending().await
     }
+    async fn confirm(&self) -> Result<devices::ModuleMatch, FingerprintError> {
+        std::future::pending().await
+    }
     async fn check(&self) -> DeviceHealth {
         self.health.clone()
     }

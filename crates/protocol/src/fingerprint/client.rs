@@ -1,5 +1,6 @@
 //! The host side of the fingerprint module: capture (polling until a finger is on the sensor),
-//! optionally check the image quality, then upload the image.
+//! optionally check the image quality, then upload the image; or confirm a second press on the
+//! module itself (features into CharBuffer 2, Match against CharBuffer 1) without any upload.
 
 use std::collections::VecDeque;
 use std::time::Duration;
@@ -85,6 +86,14 @@ pub enum Event {
         /// The last error.
         error: ClientError,
     },
+    /// The module compared a press with the previous one ([`FingerprintClient::start_confirm`]):
+    /// its Match ack, `00` (matched) or `08` (no match), with the score it carries.
+    Matched {
+        /// The module's score (0 when the ack carries none).
+        score: u16,
+        /// Whether the module itself called it a match (`00`).
+        matched: bool,
+    },
     /// The ack to an instruction sent with [`FingerprintClient::start_command`].
     Answered {
         /// The instruction.
@@ -129,6 +138,8 @@ pub struct FingerprintClient {
     decoder: PacketDecoder,
     assembler: ImageAssembler,
     capture: Option<Millis>,
+    /// The running capture confirms the press on the module instead of uploading it.
+    confirm: bool,
     phase: Phase,
     transmit: Vec<u8>,
     events: VecDeque<Event>,
@@ -148,6 +159,7 @@ impl FingerprintClient {
             decoder: PacketDecoder::default(),
             assembler: ImageAssembler::default(),
             capture: None,
+            confirm: false,
             phase: Phase::Idle,
             transmit: Vec::new(),
             events: VecDeque::new(),
@@ -158,6 +170,18 @@ impl FingerprintClient {
     pub fn start_capture(&mut self, now: Millis) {
         self.reset();
         self.capture = Some(now + self.config.no_finger_after);
+        self.send(now, Instruction::GenImg, 0);
+    }
+
+    /// Waits for a finger, captures it, extracts its features into CharBuffer 2 (Img2Tz) and has
+    /// the module match them with CharBuffer 1 (the features of the last
+    /// [`start_capture`](Self::start_capture), whose quality check put them there):
+    /// [`Event::Matched`]. No image crosses the line (an upload is 3.3 s at 115200). A press the
+    /// module cannot extract is [`Event::Failed`] for Img2Tz (`06`, `07`), as in a capture.
+    pub fn start_confirm(&mut self, now: Millis) {
+        self.reset();
+        self.capture = Some(now + self.config.no_finger_after);
+        self.confirm = true;
         self.send(now, Instruction::GenImg, 0);
     }
 
@@ -238,11 +262,13 @@ impl FingerprintClient {
         self.assembler.reset();
         self.transmit.clear();
         self.capture = None;
+        self.confirm = false;
         self.phase = Phase::Idle;
     }
 
     fn finish(&mut self, event: Event) {
         self.capture = None;
+        self.confirm = false;
         self.phase = Phase::Idle;
         self.events.push_back(event);
     }
@@ -378,6 +404,17 @@ impl FingerprintClient {
                 let until = (now + self.config.poll_interval).min(give_up_at);
                 self.phase = Phase::Pause { until };
             }
+            (Instruction::GenImg, Confirmation::Ok) if self.confirm => {
+                self.send(now, Instruction::Img2Tz { buffer: 2 }, 0)
+            }
+            (Instruction::Img2Tz { buffer: 2 }, Confirmation::Ok) if self.confirm => {
+                self.send(now, Instruction::Match, 0)
+            }
+            (Instruction::Match, Confirmation::Ok | Confirmation::NoMatch) if self.confirm => self
+                .finish(Event::Matched {
+                    score: ack.score().unwrap_or(0),
+                    matched: ack.code == Confirmation::Ok,
+                }),
             (Instruction::GenImg, Confirmation::Ok) if self.config.check_quality => {
                 self.send(now, Instruction::Img2Tz { buffer: 1 }, 0)
             }
@@ -386,5 +423,123 @@ impl FingerprintClient {
             }
             (instruction, code) => self.finish(Event::Failed { instruction, code }),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fingerprint::device::{Finger, FingerprintDevice};
+    use crate::fingerprint::image::{HEIGHT, WIDTH};
+
+    fn sent(client: &mut FingerprintClient) -> Vec<u8> {
+        let mut out = Vec::new();
+        client.poll_transmit(&mut out);
+        out
+    }
+
+    fn answer(client: &mut FingerprintClient, device: &mut FingerprintDevice) -> Vec<u8> {
+        let out = sent(client);
+        device.handle_bytes(Millis(0), &out);
+        let mut back = Vec::new();
+        device.poll_transmit(&mut back);
+        client.handle_bytes(Millis(0), &back);
+        out
+    }
+
+    fn finger(shade: u8) -> Finger {
+        Finger::good(vec![shade; WIDTH * HEIGHT]).unwrap()
+    }
+
+    // Issue 15 item 9: the second press is confirmed on the module, with no upload: GenImg, Img2Tz
+    // into CharBuffer 2, Match; the Match ack's score is reported.
+    #[test]
+    fn confirm_sends_gen_img_img2tz_2_and_match_and_reports_the_score() {
+        let mut device = FingerprintDevice::default();
+        device.set_finger_of(finger(0x80), 7);
+        let mut client = FingerprintClient::default();
+        // The first press: captured, features into CharBuffer 1, uploaded.
+        client.start_capture(Millis(0));
+        for _ in 0..4 {
+            answer(&mut client, &mut device);
+        }
+        assert!(matches!(client.poll_event(), Some(Event::Image(_))));
+        // Another impression of the same finger.
+        device.set_finger_of(finger(0x90), 7);
+        client.start_confirm(Millis(0));
+        // EF01 | FFFFFFFF | 01 | 0003 | 01 | 0005: GenImg.
+        assert_eq!(
+            answer(&mut client, &mut device),
+            [0xEF, 0x01, 0xFF, 0xFF, 0xFF, 0xFF, 0x01, 0x00, 0x03, 0x01, 0x00, 0x05]
+        );
+        // 01 | 0004 | 02 02 | 0009: Img2Tz into CharBuffer 2.
+        assert_eq!(
+            answer(&mut client, &mut device),
+            [0xEF, 0x01, 0xFF, 0xFF, 0xFF, 0xFF, 0x01, 0x00, 0x04, 0x02, 0x02, 0x00, 0x09]
+        );
+        // 01 | 0003 | 03 | 0007: Match.
+        let out = sent(&mut client);
+        assert_eq!(
+            out,
+            [0xEF, 0x01, 0xFF, 0xFF, 0xFF, 0xFF, 0x01, 0x00, 0x03, 0x03, 0x00, 0x07]
+        );
+        device.handle_bytes(Millis(0), &out);
+        let mut ack = Vec::new();
+        device.poll_transmit(&mut ack);
+        // 07 | 0005 | 00 | 0064 | 0070: matched, score 100.
+        assert_eq!(
+            ack,
+            [0xEF, 0x01, 0xFF, 0xFF, 0xFF, 0xFF, 0x07, 0x00, 0x05, 0x00, 0x00, 0x64, 0x00, 0x70]
+        );
+        client.handle_bytes(Millis(0), &ack);
+        assert_eq!(
+            client.poll_event(),
+            Some(Event::Matched {
+                score: 100,
+                matched: true
+            })
+        );
+        assert!(!client.is_busy());
+        assert!(sent(&mut client).is_empty(), "no UpImage");
+    }
+
+    #[test]
+    fn confirm_of_another_finger_is_no_match_and_a_smudge_fails_img2tz() {
+        let mut device = FingerprintDevice::default();
+        device.set_finger_of(finger(0x80), 7);
+        let mut client = FingerprintClient::default();
+        client.start_capture(Millis(0));
+        for _ in 0..4 {
+            answer(&mut client, &mut device);
+        }
+        assert!(matches!(client.poll_event(), Some(Event::Image(_))));
+        device.set_finger_of(finger(0x80), 8);
+        client.start_confirm(Millis(0));
+        for _ in 0..3 {
+            answer(&mut client, &mut device);
+        }
+        assert_eq!(
+            client.poll_event(),
+            Some(Event::Matched {
+                score: 0,
+                matched: false
+            })
+        );
+        device.set_finger(Finger::smudged(vec![0x80; WIDTH * HEIGHT]).unwrap());
+        client.start_confirm(Millis(0));
+        for _ in 0..2 {
+            answer(&mut client, &mut device);
+        }
+        assert_eq!(
+            client.poll_event(),
+            Some(Event::Failed {
+                instruction: Instruction::Img2Tz { buffer: 2 },
+                code: Confirmation::TooMessy
+            })
+        );
+        assert!(
+            sent(&mut client).is_empty(),
+            "no Match after a failed Img2Tz"
+        );
     }
 }

@@ -79,6 +79,9 @@ pub struct FingerprintDevice {
     /// The last capture and whether it was smudged.
     image: Option<(FingerImage, bool)>,
     char_buffers: [Option<u64>; 2],
+    /// What Img2Tz extracts from the finger on the sensor, when the runner says which finger it is
+    /// ([`set_finger_of`](Self::set_finger_of)); otherwise a hash of the pixels.
+    identity: Option<u64>,
     transmit: Vec<u8>,
     events: VecDeque<DeviceEvent>,
     corrupt_next: u32,
@@ -112,6 +115,19 @@ impl FingerprintDevice {
 
     /// Puts a finger on the sensor or lifts it.
     pub fn set_finger(&mut self, finger: Finger) {
+        self.identity = None;
+        self.set(finger);
+    }
+
+    /// Puts finger number `identity` on the sensor: Img2Tz extracts `identity` as its features,
+    /// so two impressions of one finger match (score 100) and of two fingers do not (`08`), the
+    /// way a real module's matcher sees them.
+    pub fn set_finger_of(&mut self, finger: Finger, identity: u64) {
+        self.identity = Some(identity);
+        self.set(finger);
+    }
+
+    fn set(&mut self, finger: Finger) {
         self.finger = finger;
     }
 
@@ -197,7 +213,7 @@ impl FingerprintDevice {
                 None => Ack::code(C::CaptureFailed),
                 Some((_, true)) => Ack::code(C::TooMessy),
                 Some((img, false)) => {
-                    let features = fnv(img.pixels());
+                    let features = self.identity.unwrap_or_else(|| fnv(img.pixels()));
                     self.char_buffers[usize::from(buffer == 2)] = Some(features);
                     Ack::code(C::Ok)
                 }
