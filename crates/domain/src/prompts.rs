@@ -263,6 +263,17 @@ pub fn step_title(number: usize) -> Option<Prompt> {
         .copied()
 }
 
+/// Step 7: the live photo scored as a photo or screen held up; take it again. **our wording**
+pub const LIVENESS_RETAKE: Prompt = prompt(
+    "请本人正对摄像头，不要使用照片或屏幕。",
+    "Please face the camera yourself; no photo or screen.",
+);
+/// Step 7: scored not live again after the retake; referral `liveness_failed`. **our wording**
+pub const LIVENESS_REFERRED: Prompt = prompt(
+    "未能确认为本人现场拍摄，请联系工作人员。",
+    "The photo could not be confirmed as taken of you in person; please contact the staff.",
+);
+
 /// Every prompt of this module, for checks that apply to all of them (and for translators).
 pub const ALL: &[Prompt] = &[
     BUSINESS_EXPIRY_RENEWAL,
@@ -286,6 +297,8 @@ pub const ALL: &[Prompt] = &[
     RETAKE_PHOTO,
     REVIEW_PHOTO_ALT,
     FACE_COMPARISON_FAILED,
+    LIVENESS_RETAKE,
+    LIVENESS_REFERRED,
     MOBILE_INVALID,
     MOBILE_MISMATCH,
     FINGERPRINT_FAILED,

@@ -1260,7 +1260,10 @@ fn used_expired_and_other_person_receipts_get_their_own_message() {
     for (answer, prompt) in [
         (ReceiptAnswer::AlreadyUsed, prompts::PHOTO_RECEIPT_USED),
         (ReceiptAnswer::Expired, prompts::PHOTO_RECEIPT_EXPIRED),
-        (ReceiptAnswer::OtherPerson, prompts::PHOTO_RECEIPT_OTHER_PERSON),
+        (
+            ReceiptAnswer::OtherPerson,
+            prompts::PHOTO_RECEIPT_OTHER_PERSON,
+        ),
     ] {
         let (mut kiosk, _) = walk(&through_step_5(Business::Damaged, Household::Local));
         kiosk.send(Event::ReceiptScanned(RECEIPT.to_owned()));
@@ -1682,7 +1685,10 @@ fn going_back_from_the_end_question_resumes_the_screen() {
     let shown = kiosk.session.screen();
     kiosk.send(Event::Cancel);
     let t = kiosk.send(Event::Back);
-    assert_eq!(t.screen, shown, "the screen as it was, typed number and all");
+    assert_eq!(
+        t.screen, shown,
+        "the screen as it was, typed number and all"
+    );
     assert!(t.commands.is_empty());
     assert!(kiosk.session.is_running());
     // The question does not keep the session forever: walking away ends it as asked.
@@ -2287,4 +2293,128 @@ fn photo_review_survives_a_restart_with_its_retakes_counted() {
     assert_eq!(resumed.screen(), Screen::PhotoReview { can_retake: false });
     let t = resumed.handle(Event::UsePhoto, Millis(9)).expect("fits");
     assert_eq!(t.screen, Screen::ComparingFaces);
+}
+
+// Issue 20 item 2: the kiosk's liveness score of the full frame, at the capture, before the review.
+
+/// At the camera screen of step 7, before the first capture.
+fn at_camera(config: SessionConfig) -> Kiosk {
+    let mut events = through_step_5(Business::Damaged, Household::Local);
+    events.extend([
+        Event::ReceiptScanned(RECEIPT.to_owned()),
+        Event::ReceiptAnswer(ReceiptAnswer::Found),
+    ]);
+    let mut kiosk = Kiosk::with(config);
+    kiosk.walk(&events);
+    assert_eq!(kiosk.session.screen(), Screen::LivePhoto { error: None });
+    kiosk
+}
+
+fn scored(liveness: f32) -> Event {
+    Event::PhotoScored { liveness }
+}
+
+#[test]
+fn a_photo_scored_not_live_goes_back_to_the_camera_with_the_prompt() {
+    let mut kiosk = at_camera(SessionConfig::default());
+    kiosk.send(Event::TakePhoto);
+    let t = kiosk.send(scored(0.12));
+    assert_eq!(
+        t.screen,
+        Screen::LivePhoto {
+            error: Some(prompts::LIVENESS_RETAKE)
+        }
+    );
+    assert!(t.commands.is_empty(), "nothing is compared");
+    assert_eq!(
+        prompts::LIVENESS_RETAKE.zh,
+        "请本人正对摄像头，不要使用照片或屏幕。"
+    );
+    // A live retake goes on to the review; exactly the threshold is live.
+    kiosk.send(Event::TakePhoto);
+    assert_eq!(
+        kiosk.send(scored(0.5)).screen,
+        Screen::PhotoReview { can_retake: true }
+    );
+}
+
+#[test]
+fn a_photo_scored_not_live_twice_is_referred_liveness_failed() {
+    let mut kiosk = at_camera(SessionConfig::default());
+    kiosk.send(Event::TakePhoto);
+    kiosk.send(scored(0.3));
+    kiosk.send(Event::TakePhoto);
+    // A score that is not a number is not live either.
+    assert_eq!(
+        kiosk.send(scored(f32::NAN)).commands,
+        end(referred(7, ReferralReason::LivenessFailed))
+    );
+    assert_eq!(ReferralReason::LivenessFailed.code(), "liveness_failed");
+    assert_eq!(
+        ReferralReason::parse("liveness_failed"),
+        Some(ReferralReason::LivenessFailed)
+    );
+    assert_eq!(
+        ReferralReason::LivenessFailed.prompt(),
+        prompts::LIVENESS_REFERRED
+    );
+}
+
+#[test]
+fn advise_mode_only_records_the_score_and_the_threshold_is_configuration() {
+    use domain::session::{LivenessConfig, LivenessMode};
+    let advise = SessionConfig {
+        liveness: LivenessConfig {
+            mode: LivenessMode::Advise,
+            ..LivenessConfig::default()
+        },
+        ..SessionConfig::default()
+    };
+    let mut kiosk = at_camera(advise);
+    for _ in 0..3 {
+        kiosk.send(Event::TakePhoto);
+        assert_eq!(
+            kiosk.send(scored(0.01)).screen,
+            Screen::PhotoReview { can_retake: true }
+        );
+        kiosk.send(Event::RetakePhoto);
+    }
+
+    let strict = SessionConfig {
+        liveness: LivenessConfig {
+            threshold: 0.9,
+            ..LivenessConfig::default()
+        },
+        ..SessionConfig::default()
+    };
+    let mut kiosk = at_camera(strict);
+    kiosk.send(Event::TakePhoto);
+    assert_eq!(
+        kiosk.send(scored(0.8)).screen,
+        Screen::LivePhoto {
+            error: Some(prompts::LIVENESS_RETAKE)
+        }
+    );
+}
+
+#[test]
+fn a_restart_keeps_the_liveness_count() {
+    let config = SessionConfig::default();
+    let mut kiosk = at_camera(config.clone());
+    kiosk.send(Event::TakePhoto);
+    kiosk.send(scored(0.2));
+    let json = serde_json::to_string(&kiosk.session.snapshot()).expect("serialize");
+    let (mut resumed, t) = Session::resume(
+        config,
+        serde_json::from_str(&json).expect("deserialize"),
+        Millis(5),
+    );
+    assert!(
+        matches!(t.screen, Screen::LivePhoto { .. }),
+        "{:?}",
+        t.screen
+    );
+    resumed.handle(Event::TakePhoto, Millis(6)).expect("fits");
+    let t = resumed.handle(scored(0.2), Millis(7)).expect("fits");
+    assert_eq!(t.commands, end(referred(7, ReferralReason::LivenessFailed)));
 }

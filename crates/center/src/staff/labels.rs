@@ -91,6 +91,7 @@ pub fn referral_reason(reason: &ReferralReason) -> String {
         ReferralReason::ReceiptNotFound => ("未找到照片回执", "Photo receipt not found"),
         ReferralReason::PhotoUnusable => ("现场照片不合格", "No usable live photo"),
         ReferralReason::FaceMismatch => ("人像比对未通过", "Face comparison failed"),
+        ReferralReason::LivenessFailed => ("活体检测未通过", "Liveness check failed"),
         ReferralReason::FingerprintFailed => ("指纹采集失败", "Fingerprints not captured"),
         ReferralReason::PaymentFailed => ("缴费未成功", "Payment failed"),
         ReferralReason::PrinterFault => ("打印故障", "Printer fault"),

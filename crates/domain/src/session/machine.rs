@@ -83,6 +83,9 @@ struct Attempts {
     retakes: u8,
     /// Payment attempts started (each a distinct trade number).
     payment: u8,
+    /// Live photos scored not live in enforce mode (bounded by `liveness.attempts`).
+    #[serde(default)]
+    liveness: u8,
 }
 
 /// An error or notice on a screen; stored as a key, shown as a [`Prompt`].
@@ -97,6 +100,7 @@ pub(super) enum Notice {
     ReceiptUsed,
     ReceiptOfOtherPerson,
     PhotoUnusable,
+    NotLive,
     MobileInvalid,
     MobileMismatch,
     PaymentDeclined,
@@ -131,6 +135,7 @@ impl Notice {
             Notice::ReceiptUsed => prompts::PHOTO_RECEIPT_USED,
             Notice::ReceiptOfOtherPerson => prompts::PHOTO_RECEIPT_OTHER_PERSON,
             Notice::PhotoUnusable => local::PHOTO_UNUSABLE,
+            Notice::NotLive => prompts::LIVENESS_RETAKE,
             Notice::MobileInvalid => prompts::MOBILE_INVALID,
             Notice::MobileMismatch => prompts::MOBILE_MISMATCH,
             Notice::PaymentDeclined => local::PAYMENT_DECLINED,
@@ -1285,6 +1290,31 @@ impl Running {
             ),
             // The citizen sees the photo before it is compared (issue 15 item 5).
             (Stage::CapturingPhoto { case, receipt }, Event::PhotoCaptured) => go(
+                Stage::PhotoReview {
+                    case: case.clone(),
+                    receipt: receipt.clone(),
+                },
+                Vec::new(),
+            ),
+            // The kiosk's liveness score of the full frame, before the review (issue 20).
+            (Stage::CapturingPhoto { case, receipt }, Event::PhotoScored { liveness })
+                if config.liveness.refuses(liveness) =>
+            {
+                attempts.liveness = attempts.liveness.saturating_add(1);
+                if attempts.liveness >= config.liveness.attempts {
+                    refer(step, ReferralReason::LivenessFailed, Vec::new())
+                } else {
+                    Next::Go {
+                        stage: Stage::LivePhoto {
+                            case: case.clone(),
+                            receipt: receipt.clone(),
+                        },
+                        error: Some(Notice::NotLive),
+                        commands: Vec::new(),
+                    }
+                }
+            }
+            (Stage::CapturingPhoto { case, receipt }, Event::PhotoScored { .. }) => go(
                 Stage::PhotoReview {
                     case: case.clone(),
                     receipt: receipt.clone(),

@@ -79,6 +79,9 @@ pub struct SessionConfig {
     pub fingerprint_tries: u8,
     /// The face comparison thresholds of DOMAIN.md section 6.
     pub face: FaceThresholds,
+    /// Step 7 liveness: enforce or only record the kiosk's score, and its threshold (issue 20).
+    #[serde(default)]
+    pub liveness: LivenessConfig,
 }
 
 impl Default for SessionConfig {
@@ -96,7 +99,48 @@ impl Default for SessionConfig {
             payment_attempts: 3,
             fingerprint_tries: default_fingerprint_tries(),
             face: FaceThresholds::default(),
+            liveness: LivenessConfig::default(),
         }
+    }
+}
+
+/// What step 7 does with the kiosk's liveness score of the live photo (issue 20).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LivenessMode {
+    /// A score under the threshold asks for a retake, then refers `liveness_failed`.
+    #[default]
+    Enforce,
+    /// The score is only recorded (sent with the live photo): a bureau starting out.
+    Advise,
+}
+
+/// The liveness switch and threshold of step 7.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct LivenessConfig {
+    /// Enforce or advise.
+    pub mode: LivenessMode,
+    /// A live score (0–1) must be at least this (0.5: the samples and test faces score far
+    /// from it on both sides).
+    pub threshold: f32,
+    /// Photos scored not live, before referral (2: one retake with the prompt).
+    pub attempts: u8,
+}
+
+impl Default for LivenessConfig {
+    fn default() -> Self {
+        LivenessConfig {
+            mode: LivenessMode::Enforce,
+            threshold: 0.5,
+            attempts: 2,
+        }
+    }
+}
+
+impl LivenessConfig {
+    /// The photo is refused: enforce mode and a score under the threshold (a NaN refuses).
+    pub fn refuses(&self, score: f32) -> bool {
+        self.mode == LivenessMode::Enforce && !(score >= self.threshold)
     }
 }
 
@@ -451,6 +495,12 @@ pub enum Event {
     TakePhoto,
     /// Step 7: the camera delivered a frame that passed the ID-photo quality checks.
     PhotoCaptured,
+    /// Step 7: as [`Event::PhotoCaptured`], with the kiosk's liveness score (0–1) of the full
+    /// camera frame; the machine applies [`SessionConfig::liveness`].
+    PhotoScored {
+        /// The combined live score.
+        liveness: f32,
+    },
     /// Step 7: the frame failed a quality check (no face, not frontal, blurred…).
     PhotoUnusable,
     /// Step 7, the photo review: "use this photo".
@@ -536,6 +586,7 @@ impl Event {
             Event::ReceiptAnswer(_) => "receipt_answer",
             Event::TakePhoto => "take_photo",
             Event::PhotoCaptured => "photo_captured",
+            Event::PhotoScored { .. } => "photo_scored",
             Event::PhotoUnusable => "photo_unusable",
             Event::UsePhoto => "use_photo",
             Event::RetakePhoto => "retake_photo",
@@ -681,7 +732,8 @@ pub enum Command {
         /// The scanned receipt.
         receipt: ReceiptCode,
     },
-    /// Take a live photo, crop it to GA 461 and check its quality (then [`Event::PhotoCaptured`]
+    /// Take a live photo, score its liveness on the full frame, crop it to GA 461 and check its
+    /// quality (then [`Event::PhotoScored`], [`Event::PhotoCaptured`] without a liveness engine,
     /// or [`Event::PhotoUnusable`]).
     CapturePhoto,
     /// Ask the center to compare the certified and live photos with the historical photo of
@@ -755,6 +807,9 @@ pub enum ReferralReason {
     PhotoUnusable,
     /// `face_mismatch`: a similarity score was not above its threshold.
     FaceMismatch,
+    /// `liveness_failed`: the live photo scored as a photo or screen held up, again after the
+    /// retake (enforce mode).
+    LivenessFailed,
     /// `fingerprint_failed`: the fingerprints could not be captured.
     FingerprintFailed,
     /// `payment_failed`: every payment attempt was declined or expired.
@@ -775,11 +830,12 @@ pub enum ReferralReason {
 
 impl ReferralReason {
     /// The session-level reasons, for parsing codes.
-    const SESSION: [ReferralReason; 11] = [
+    const SESSION: [ReferralReason; 12] = [
         ReferralReason::CardUnreadable,
         ReferralReason::ReceiptNotFound,
         ReferralReason::PhotoUnusable,
         ReferralReason::FaceMismatch,
+        ReferralReason::LivenessFailed,
         ReferralReason::FingerprintFailed,
         ReferralReason::PaymentFailed,
         ReferralReason::PrinterFault,
@@ -798,6 +854,7 @@ impl ReferralReason {
             ReferralReason::ReceiptNotFound => "receipt_not_found",
             ReferralReason::PhotoUnusable => "photo_unusable",
             ReferralReason::FaceMismatch => "face_mismatch",
+            ReferralReason::LivenessFailed => "liveness_failed",
             ReferralReason::FingerprintFailed => "fingerprint_failed",
             ReferralReason::PaymentFailed => "payment_failed",
             ReferralReason::PrinterFault => "printer_fault",
@@ -825,6 +882,7 @@ impl ReferralReason {
             ReferralReason::ReceiptNotFound => local::RECEIPT_REFERRED,
             ReferralReason::PhotoUnusable => local::PHOTO_REFERRED,
             ReferralReason::FaceMismatch => prompts::FACE_COMPARISON_FAILED,
+            ReferralReason::LivenessFailed => prompts::LIVENESS_REFERRED,
             ReferralReason::FingerprintFailed => prompts::FINGERPRINT_FAILED,
             ReferralReason::PaymentFailed => local::PAYMENT_REFERRED,
             ReferralReason::PrinterFault => prompts::PRINT_FAILED,
