@@ -101,6 +101,10 @@ pub struct Args {
     /// factory rate)
     #[arg(long, default_value_t = 115_200)]
     fingerprint_baud: u32,
+    /// Upload every fingerprint press instead of matching a finger's second press on the module
+    /// (the rule before issue 15 item 9; the session benchmark's baseline)
+    #[arg(long)]
+    upload_every_press: bool,
 }
 
 /// Runs `idkiosk demo` until Ctrl-C or SIGTERM.
@@ -266,6 +270,9 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let ffmpeg = Path::new("/usr/bin/ffmpeg").exists();
     if args.no_video || !ffmpeg {
         kiosk_args.push("--no-video".into());
+    }
+    if args.upload_every_press {
+        kiosk_args.push("--upload-every-press".into());
     }
     let pid_file = data_dir.join("kiosk.pid");
     demo::supervisor::reap_stale(&pid_file, &data_dir.join("kiosk"));

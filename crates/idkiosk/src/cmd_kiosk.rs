@@ -58,6 +58,10 @@ pub struct Args {
     /// 57600 keeps the factory rate)
     #[arg(long, default_value_t = 115_200)]
     fingerprint_baud: u32,
+    /// Upload every fingerprint press instead of having the module match a finger's second
+    /// press with the uploaded first (two uploads more, about 6.6 s at 115200)
+    #[arg(long)]
+    upload_every_press: bool,
     /// The UnionPay MIS-POS terminal's serial port
     #[arg(long, value_name = "PATH")]
     pos: PathBuf,
@@ -155,7 +159,14 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let today = crate::clock::checked_today_source()?;
     let config = AgentConfig {
         session,
-        enrol: biometrics::EnrolConfig::default(),
+        enrol: biometrics::EnrolConfig {
+            second_press: if args.upload_every_press {
+                biometrics::SecondPress::Upload
+            } else {
+                biometrics::SecondPress::Module
+            },
+            ..biometrics::EnrolConfig::default()
+        },
         camera_preview_url: Some(args.camera.clone()),
         video_dir: args.data_dir.join("video"),
         today: Arc::new(today),
