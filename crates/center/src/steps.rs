@@ -170,6 +170,20 @@ pub struct FacesRequest {
     pub receipt: String,
     /// The live photo cropped to the ID format (358×441 JPEG), base64.
     pub live_photo: String,
+    /// The kiosk's liveness score of the full camera frame the live photo was cropped from
+    /// (issue 20); without it the center scores the crop, which misses prints and screens.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub liveness: Option<FacesLiveness>,
+}
+
+/// A liveness score measured by the kiosk.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FacesLiveness {
+    /// The live score, 0 to 1.
+    pub score: f64,
+    /// The engine and its version, as stored with the score.
+    pub engine: String,
 }
 
 /// The answer of step 7.
@@ -214,6 +228,18 @@ pub async fn faces(
     let live = base64::engine::general_purpose::STANDARD
         .decode(request.live_photo.trim())
         .map_err(|err| AppError::invalid("live_photo", format!("not base64: {err}")))?;
+    let kiosk_liveness = match request.liveness {
+        Some(l) if !(0.0..=1.0).contains(&l.score) => {
+            return Err(AppError::invalid(
+                "liveness",
+                "score is not between 0 and 1",
+            ))
+        }
+        Some(l) if l.engine.trim().is_empty() || l.engine.len() > 200 => {
+            return Err(AppError::invalid("liveness", "engine is empty or too long"))
+        }
+        other => other,
+    };
     let sid = open_session(&state, &kiosk, &sid).await?;
     crate::scope::require_accepted(&state, sid.as_str(), &id).await?;
     if let Some(stored) = state.store.face_scores(sid.as_str()).await? {
@@ -260,15 +286,20 @@ pub async fn faces(
             &historical_picture,
             &live_picture,
         )?;
-        // Liveness of the live photo (issue 20), advisory: recorded and shown to the clerk, never
-        // failing the step; a missing model leaves it unrecorded rather than stopping step 7.
+        // Liveness (issue 20): the kiosk's score of the full frame, which it enforces; recorded
+        // and shown to the clerk. Only when the kiosk sent none does the center score the crop
+        // (a weak fallback: the crop cuts off the paper edge or bezel the models need); a
+        // missing model leaves it unrecorded rather than stopping step 7.
+        if let Some(l) = kiosk_liveness {
+            return Ok((report, Some((l.score, l.engine))));
+        }
         let liveness = face::MiniFasNetEngine::shared()
             .and_then(|models| {
                 let verdict =
                     face::liveness::check_picture(engine.as_ref(), models.as_ref(), &live_picture)?;
                 let name = face::LivenessEngine::name(models.as_ref());
                 let version = face::LivenessEngine::version(models.as_ref());
-                Ok((verdict, format!("{name} ({version})")))
+                Ok((f64::from(verdict.score), format!("{name} ({version})")))
             })
             .map_err(|err| tracing::warn!(error = %err, "liveness not checked"))
             .ok();
@@ -299,9 +330,7 @@ pub async fn faces(
                 passed: report.passed,
                 engine: report.engine,
                 engine_version: report.version,
-                liveness_score: liveness
-                    .as_ref()
-                    .map(|(verdict, _)| f64::from(verdict.score)),
+                liveness_score: liveness.as_ref().map(|(score, _)| *score),
                 liveness_threshold: liveness.as_ref().map(|_| state.config.liveness_threshold),
                 liveness_engine: liveness.map(|(_, engine)| engine),
             },

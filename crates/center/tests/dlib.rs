@@ -38,6 +38,7 @@ async fn the_real_engine_passes_the_same_person_and_refuses_another() {
         id: demo::RENEWAL_IN_WINDOW.into(),
         receipt: demo::RECEIPT.into(),
         live_photo: base64::engine::general_purpose::STANDARD.encode(read(live)),
+        liveness: None,
     };
     let sid = new_session();
     crate::sessions::scoped(&world, &sid).await;

@@ -102,6 +102,7 @@ async fn session(i: usize, a: CenterClient, b: CenterClient) -> (String, String)
         id: id.clone(),
         receipt: code.clone(),
         live_photo: base64::engine::general_purpose::STANDARD.encode(jpeg(FACE)),
+        liveness: None,
     };
     assert!(first.faces(&sid, &faces).await.expect("faces").passed);
     second

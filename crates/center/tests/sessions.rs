@@ -5,7 +5,8 @@ use base64::Engine as _;
 use center::client::ClientError;
 use center::payments::CreatePaymentRequest;
 use center::steps::{
-    ApplicationRequest, FacesRequest, FingerJson, ReceiptAnswer, ReceiptRefusal, ReceiptRequest,
+    ApplicationRequest, FacesLiveness, FacesRequest, FingerJson, ReceiptAnswer, ReceiptRefusal,
+    ReceiptRequest,
 };
 use center::wire::{CardJson, ScopeRequest};
 use domain::session::{PaymentMethod, ReferralReason, SessionOutcome};
@@ -44,6 +45,7 @@ pub fn faces_request(colour: [u8; 3]) -> FacesRequest {
         id: demo::RENEWAL_IN_WINDOW.into(),
         receipt: demo::RECEIPT.into(),
         live_photo: base64::engine::general_purpose::STANDARD.encode(jpeg(colour)),
+        liveness: None,
     }
 }
 
@@ -378,6 +380,47 @@ async fn a_face_mismatch_is_stored_and_blocks_the_application() {
         .await
         .unwrap_err();
     assert_eq!(refused_field(&err).0, 409);
+    world.finish().await;
+}
+
+#[tokio::test]
+async fn the_kiosks_full_frame_liveness_is_stored_instead_of_scoring_the_crop() {
+    let world = world().await;
+    let sid = new_session();
+    scoped(&world, &sid).await;
+    assert!(
+        world
+            .client
+            .receipt(&sid, &receipt_request())
+            .await
+            .unwrap()
+            .found
+    );
+    let out_of_range = FacesRequest {
+        liveness: Some(FacesLiveness {
+            score: 1.5,
+            engine: "kiosk-engine".into(),
+        }),
+        ..faces_request(FACE)
+    };
+    let err = world.client.faces(&sid, &out_of_range).await.unwrap_err();
+    assert_eq!(refused_field(&err), (422, Some("liveness")));
+    let faces = FacesRequest {
+        liveness: Some(FacesLiveness {
+            score: 0.125,
+            engine: "kiosk-engine (1)".into(),
+        }),
+        ..faces_request(FACE)
+    };
+    assert!(world.client.faces(&sid, &faces).await.unwrap().passed);
+    let stored = world
+        .store()
+        .face_scores(sid.as_str())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.liveness_score, Some(0.125));
+    assert_eq!(stored.liveness_engine.as_deref(), Some("kiosk-engine (1)"));
     world.finish().await;
 }
 

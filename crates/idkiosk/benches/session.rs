@@ -349,6 +349,7 @@ async fn baseline(demo: &Demo) -> Res<Duration> {
                 id: id.into(),
                 receipt: receipt.as_str().into(),
                 live_photo: base64::engine::general_purpose::STANDARD.encode(&live),
+                liveness: None,
             },
         )
         .await?;

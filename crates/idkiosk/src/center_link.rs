@@ -221,6 +221,7 @@ impl CenterApi for CenterLink {
             id: id.as_str().to_owned(),
             receipt: receipt.as_str().to_owned(),
             live_photo: base64::engine::general_purpose::STANDARD.encode(live_photo_jpeg),
+            liveness: None,
         };
         let answer = self.client.faces(session, &body).await.map_err(failed)?;
         Ok(FaceScores {
