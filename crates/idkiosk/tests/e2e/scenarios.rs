@@ -299,6 +299,17 @@ async fn check_finished_screen(k: &Kiosk, business: Business, method: PaymentMet
     Ok(())
 }
 
+/// With `IDKIOSK_SCREENSHOTS=1`, a screenshot of the page as `docs/img/kiosk-NAME.png` (the
+/// issue 15 screens the per-screen [`Shots`] cannot name apart).
+async fn shot(k: &Kiosk, name: &str) -> Res<()> {
+    if screenshots_wanted() {
+        let dir = docs_img();
+        std::fs::create_dir_all(&dir)?;
+        k.screenshot(&dir.join(format!("kiosk-{name}.png"))).await?;
+    }
+    Ok(())
+}
+
 /// The kiosk's CUPS queue: the jobs not completed (`lpstat -o`).
 fn cups_jobs(stack: &Stack) -> Res<String> {
     let server = stack
@@ -1067,6 +1078,7 @@ async fn q_wrong_household_choice() -> Res<()> {
         prompts::HOUSEHOLD_PROVINCE,
     );
     let k = &mut stack.kiosk;
+    shot(k, "wrong-household").await?;
     k.touch("other-household").await?;
     k.wait_screen("id_number", QUICK).await?;
     // "End the session" asks once: no returns to the screen, yes ends it.
@@ -1077,6 +1089,7 @@ async fn q_wrong_household_choice() -> Res<()> {
         k.bilingual("instruction").await,
         prompts::END_SESSION_QUESTION,
     );
+    shot(k, "confirm-end").await?;
     k.touch("end-no").await?;
     k.wait_screen("id_number", QUICK).await?;
     k.touch("cancel").await?;
@@ -1197,6 +1210,7 @@ async fn t_printer_out_of_paper() -> Res<()> {
         no.len() >= 14 && no.chars().all(|c| c.is_ascii_digit()),
         "application number on the referral: {no:?}"
     );
+    shot(k, "referred-paid-not-printed").await?;
     // The failed print's jobs are cancelled: nothing comes out twice when the paper is back.
     let deadline = std::time::Instant::now() + QUICK;
     loop {
@@ -1233,6 +1247,7 @@ async fn t_printer_out_of_paper() -> Res<()> {
     );
     // The start screen's out-of-service variant passes the accessibility gate too.
     crate::harness::axe_check(&k.client, "kiosk screen `welcome` out of service").await?;
+    shot(k, "welcome-out-of-service").await?;
     tokio::time::sleep(Duration::from_secs(4)).await;
     assert_eq!(k.screen().await.as_deref(), Some("welcome"));
     assert!(k.has("out-of-service").await, "still out of service");
@@ -1316,6 +1331,7 @@ async fn z_qr_screen_exit_to_unionpay() -> Res<()> {
         .ok_or("no time left on the QR screen")?;
     assert!((150..=180).contains(&left), "time left to pay: {left} s");
     assert!(k.has("cancel").await, "no way to end on the QR screen");
+    shot(k, "paying-wechat").await?;
     k.touch("use-unionpay").await?;
     k.wait_screen("paying", QUICK).await?;
     assert!(
@@ -1332,6 +1348,7 @@ async fn z_qr_screen_exit_to_unionpay() -> Res<()> {
         prompts::PAYMENT_UNIONPAY,
     );
     check_finished_screen(k, Business::ExpiryRenewal, PaymentMethod::UnionPay).await?;
+    shot(k, "finished").await?;
     // The WeChat order was closed, not left open to be paid as well.
     let deadline = std::time::Instant::now() + QUICK;
     loop {
