@@ -8,7 +8,9 @@ use base64::Engine as _;
 use center::client::{CenterClient, ClientError};
 use center::paper::{IdentityRequest, PortraitRequest};
 use center::payments::{CreatePaymentRequest, PaymentAnswer, PosReport};
-use center::steps::{ApplicationRequest, FacesRequest, FingerJson, ReceiptRefusal, ReceiptRequest};
+use center::steps::{
+    ApplicationRequest, FacesLiveness, FacesRequest, FingerJson, ReceiptRefusal, ReceiptRequest,
+};
 use center::wire::{CardJson, ScopeRequest as ScopeJson, ScopeResponse};
 use domain::id::CitizenId;
 use domain::rules::{Decision, NewCardValidity, Reason};
@@ -17,7 +19,7 @@ use domain::session::{
     SessionId, SessionOutcome,
 };
 use kiosk::center_api::{
-    ApplicationRecord, CenterApi, CenterError, CollectionOffice, DocumentKind, PayState,
+    ApplicationRecord, CenterApi, CenterError, CollectionOffice, DocumentKind, LiveScore, PayState,
     PaymentOrder, PosResult, ScopeAnswer,
 };
 
@@ -217,11 +219,26 @@ impl CenterApi for CenterLink {
         receipt: &ReceiptCode,
         live_photo_jpeg: &[u8],
     ) -> Result<FaceScores, CenterError> {
+        self.verify_faces_scored(session, id, receipt, live_photo_jpeg, None)
+            .await
+    }
+
+    async fn verify_faces_scored(
+        &self,
+        session: &SessionId,
+        id: &CitizenId,
+        receipt: &ReceiptCode,
+        live_photo_jpeg: &[u8],
+        liveness: Option<&LiveScore>,
+    ) -> Result<FaceScores, CenterError> {
         let body = FacesRequest {
             id: id.as_str().to_owned(),
             receipt: receipt.as_str().to_owned(),
             live_photo: base64::engine::general_purpose::STANDARD.encode(live_photo_jpeg),
-            liveness: None,
+            liveness: liveness.map(|l| FacesLiveness {
+                score: f64::from(l.score),
+                engine: l.engine.clone(),
+            }),
         };
         let answer = self.client.faces(session, &body).await.map_err(failed)?;
         Ok(FaceScores {

@@ -83,6 +83,13 @@ pub struct Args {
     /// Inactivity timeout of a screen, in seconds
     #[arg(long, default_value_t = 60)]
     inactivity_secs: u64,
+    /// Step 7 liveness of the full camera frame: `enforce` (under the threshold: retake once,
+    /// then refer liveness_failed) or `advise` (the score is only recorded)
+    #[arg(long, default_value = "enforce", value_parser = ["enforce", "advise"])]
+    liveness: String,
+    /// The live score (0–1) a live photo needs in enforce mode
+    #[arg(long, default_value_t = 0.5)]
+    liveness_threshold: f32,
 }
 
 /// Runs the agent until SIGINT or SIGTERM.
@@ -120,7 +127,10 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let engine: Arc<dyn face::FaceEngine> = face::DlibEngine::shared()
         .map(|e| e as Arc<dyn face::FaceEngine>)
         .context("loading the face engine (run scripts/setup/20-face.sh)")?;
-    let cropper: Arc<dyn PhotoCropper> = Arc::new(FaceCropper::new(engine));
+    let liveness: Arc<dyn face::LivenessEngine> = face::MiniFasNetEngine::shared()
+        .map(|e| e as Arc<dyn face::LivenessEngine>)
+        .context("loading the liveness models (run scripts/setup/20-face.sh)")?;
+    let cropper: Arc<dyn PhotoCropper> = Arc::new(FaceCropper::new(engine).with_liveness(liveness));
     let printer = IppPrinter::new(IppPrinterConfig {
         // A page or two: a job still not done after 30 s is stuck (jam, no paper).
         job_timeout: Duration::from_secs(30),
@@ -154,6 +164,15 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     };
     let session = domain::session::SessionConfig {
         inactivity_timeout_ms: args.inactivity_secs.saturating_mul(1000),
+        liveness: domain::session::LivenessConfig {
+            mode: if args.liveness == "advise" {
+                domain::session::LivenessMode::Advise
+            } else {
+                domain::session::LivenessMode::Enforce
+            },
+            threshold: args.liveness_threshold,
+            ..Default::default()
+        },
         ..Default::default()
     };
     let today = crate::clock::checked_today_source()?;

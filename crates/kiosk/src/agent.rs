@@ -30,7 +30,7 @@ use tokio::time::Instant;
 use crate::capture::{card_on_reader, enrol_fingers, PhotoCropper};
 use crate::center_api::{
     ApplicationRecord, CenterApi, CenterError, CollectionOffice, DocumentKind, FingerQuality,
-    PayState, PosResult,
+    LiveScore, PayState, PosResult,
 };
 use crate::fleet::ConfigUpdates;
 use crate::outbox::{AgentState, Message, Outbox, OutboxError};
@@ -699,12 +699,29 @@ impl Agent {
                             return Some(Event::PhotoUnusable);
                         }
                     };
-                    let cropped = tokio::task::spawn_blocking(move || cropper.crop(&frame)).await;
+                    let cropped =
+                        tokio::task::spawn_blocking(move || cropper.capture(&frame)).await;
                     match cropped {
-                        Ok(Ok(jpeg)) => {
+                        Ok(Ok(photo)) => {
                             hint(Hint::PhotoProblem(None));
-                            match outbox.put_capture(sid.as_str(), "live_photo", &jpeg).await {
-                                Ok(()) => Some(Event::PhotoCaptured),
+                            // The score is kept beside the photo for the center (step 7's
+                            // comparison, maybe after a restart); `null` when not scored.
+                            let score = serde_json::to_vec(&photo.liveness).unwrap_or_default();
+                            let kept = async {
+                                outbox
+                                    .put_capture(sid.as_str(), LIVENESS_CAPTURE, &score)
+                                    .await?;
+                                outbox
+                                    .put_capture(sid.as_str(), "live_photo", &photo.jpeg)
+                                    .await
+                            };
+                            match kept.await {
+                                Ok(()) => Some(match photo.liveness {
+                                    Some(live) => Event::PhotoScored {
+                                        liveness: live.score,
+                                    },
+                                    None => Event::PhotoCaptured,
+                                }),
                                 Err(e) => {
                                     tracing::error!(error = %e, "keeping the live photo");
                                     Some(Event::PhotoUnusable)
@@ -728,12 +745,19 @@ impl Agent {
                         Ok(Some(photo)) => photo,
                         _ => return Some(Event::PhotoUnusable),
                     };
-                    Some(
-                        match retry(|| center.verify_faces(&sid, &id, &receipt, &photo)).await {
-                            Ok(scores) => Event::FacesCompared(scores),
-                            Err(_) => Event::CenterUnavailable,
-                        },
-                    )
+                    let liveness: Option<LiveScore> =
+                        match outbox.capture(sid.as_str(), LIVENESS_CAPTURE).await {
+                            Ok(Some(json)) => serde_json::from_slice(&json).unwrap_or(None),
+                            _ => None,
+                        };
+                    let compared = retry(|| {
+                        center.verify_faces_scored(&sid, &id, &receipt, &photo, liveness.as_ref())
+                    })
+                    .await;
+                    Some(match compared {
+                        Ok(scores) => Event::FacesCompared(scores),
+                        Err(_) => Event::CenterUnavailable,
+                    })
                 });
             }
             Command::CaptureFingerprints => {
@@ -818,7 +842,8 @@ impl Agent {
                     .await
                     .unwrap_or_default();
                 for kind in kinds {
-                    if !kind.starts_with("video") {
+                    // The liveness score went with the faces request, not as a blob.
+                    if !kind.starts_with("video") && kind != LIVENESS_CAPTURE {
                         messages.push(Message::Blob { kind });
                     }
                 }
@@ -1074,6 +1099,10 @@ async fn seal_leftover_videos(outbox: &Outbox, dir: &Path) {
         }
     }
 }
+
+/// The outbox capture holding the live photo's full-frame liveness score (JSON, `null` when not
+/// scored), sent with the faces request rather than uploaded as a blob (issue 20).
+const LIVENESS_CAPTURE: &str = "live_photo_liveness";
 
 /// The generation tag of barcode scans: they belong to whichever session shows the scan screen.
 const SCANNER: u64 = u64::MAX;

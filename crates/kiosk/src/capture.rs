@@ -12,10 +12,13 @@ use domain::id::CitizenId;
 use domain::prompts::Prompt;
 use domain::rules::{CardExpiry, CardOnReader};
 use domain::session::{Finger, FingerPress, FingerprintFailure, PressProblem};
-use face::{crop_id_photo, CropConfig, DecodeLimits, FaceEngine, Picture, QualityConfig};
+use face::liveness::check_picture;
+use face::{
+    crop_id_photo, CropConfig, DecodeLimits, FaceEngine, LivenessEngine, Picture, QualityConfig,
+};
 use time::Date;
 
-use crate::center_api::FingerQuality;
+use crate::center_api::{FingerQuality, LiveScore};
 
 /// The card on the reader in domain terms, with the name printed on it; `None` when its text
 /// block does not hold a valid number or dates (the session treats it as unreadable).
@@ -51,15 +54,35 @@ pub struct PhotoRefused {
     pub prompt: Option<Prompt>,
 }
 
+/// The ID photo of a camera frame, with the liveness score of the whole frame.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LivePhoto {
+    /// The ID photo JPEG.
+    pub jpeg: Vec<u8>,
+    /// The full frame's liveness; `None` without a liveness engine or when it could not score.
+    pub liveness: Option<LiveScore>,
+}
+
 /// Crops a camera frame to the ID photo and checks its quality.
 pub trait PhotoCropper: Send + Sync {
     /// The ID photo JPEG, or why the frame cannot give one.
     fn crop(&self, frame_jpeg: &[u8]) -> Result<Vec<u8>, PhotoRefused>;
+
+    /// The ID photo with the liveness of the full frame (issue 20): scored on the frame, not the
+    /// crop, because the models need the paper edge or screen bezel around the face. A cropper
+    /// without a liveness engine gives no score.
+    fn capture(&self, frame_jpeg: &[u8]) -> Result<LivePhoto, PhotoRefused> {
+        self.crop(frame_jpeg).map(|jpeg| LivePhoto {
+            jpeg,
+            liveness: None,
+        })
+    }
 }
 
-/// The face engine's cropper (DOMAIN.md section 5).
+/// The face engine's cropper (DOMAIN.md section 5), with the liveness engine beside it.
 pub struct FaceCropper {
     engine: Arc<dyn FaceEngine>,
+    liveness: Option<Arc<dyn LivenessEngine>>,
     crop: CropConfig,
     quality: QualityConfig,
 }
@@ -69,26 +92,25 @@ impl FaceCropper {
     pub fn new(engine: Arc<dyn FaceEngine>) -> FaceCropper {
         FaceCropper {
             engine,
+            liveness: None,
             crop: CropConfig::default(),
             quality: QualityConfig::default(),
         }
     }
-}
 
-impl PhotoCropper for FaceCropper {
-    fn crop(&self, frame_jpeg: &[u8]) -> Result<Vec<u8>, PhotoRefused> {
-        let frame = Picture::from_bytes("camera frame", frame_jpeg, &DecodeLimits::default())
-            .map_err(|e| {
+    /// Also scores the liveness of each frame that gives an ID photo.
+    pub fn with_liveness(mut self, liveness: Arc<dyn LivenessEngine>) -> FaceCropper {
+        self.liveness = Some(liveness);
+        self
+    }
+
+    fn crop_picture(&self, frame: &Picture) -> Result<Vec<u8>, PhotoRefused> {
+        let photo =
+            crop_id_photo(self.engine.as_ref(), frame, &self.crop, &self.quality).map_err(|e| {
                 PhotoRefused {
-                    reason: "not_an_image".into(),
+                    reason: e.to_string(),
                     prompt: None,
                 }
-                .with_log(&e)
-            })?;
-        let photo = crop_id_photo(self.engine.as_ref(), &frame, &self.crop, &self.quality)
-            .map_err(|e| PhotoRefused {
-                reason: e.to_string(),
-                prompt: None,
             })?;
         match photo.report.problems.first() {
             None => Ok(photo.jpeg),
@@ -100,6 +122,41 @@ impl PhotoCropper for FaceCropper {
                 })
             }
         }
+    }
+}
+
+fn decode_frame(frame_jpeg: &[u8]) -> Result<Picture, PhotoRefused> {
+    Picture::from_bytes("camera frame", frame_jpeg, &DecodeLimits::default()).map_err(|e| {
+        PhotoRefused {
+            reason: "not_an_image".into(),
+            prompt: None,
+        }
+        .with_log(&e)
+    })
+}
+
+impl PhotoCropper for FaceCropper {
+    fn crop(&self, frame_jpeg: &[u8]) -> Result<Vec<u8>, PhotoRefused> {
+        self.crop_picture(&decode_frame(frame_jpeg)?)
+    }
+
+    fn capture(&self, frame_jpeg: &[u8]) -> Result<LivePhoto, PhotoRefused> {
+        let frame = decode_frame(frame_jpeg)?;
+        let jpeg = self.crop_picture(&frame)?;
+        let liveness = self.liveness.as_ref().and_then(|models| {
+            match check_picture(self.engine.as_ref(), models.as_ref(), &frame) {
+                Ok(verdict) => Some(LiveScore {
+                    score: verdict.score,
+                    engine: format!("{} ({})", models.name(), models.version()),
+                }),
+                // The center scores the crop instead; the session goes on without a score.
+                Err(error) => {
+                    tracing::warn!(%error, "liveness not scored");
+                    None
+                }
+            }
+        });
+        Ok(LivePhoto { jpeg, liveness })
     }
 }
 

@@ -173,6 +173,15 @@ impl DocumentKind {
     }
 }
 
+/// The liveness score of the full camera frame a live photo was cropped from (issue 20).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LiveScore {
+    /// The live score, 0 to 1.
+    pub score: f32,
+    /// The engine and its version.
+    pub engine: String,
+}
+
 /// The center's session API (docs/kiosk-api.md). Every call is idempotent under the session id.
 #[async_trait]
 pub trait CenterApi: Send + Sync {
@@ -198,6 +207,20 @@ pub trait CenterApi: Send + Sync {
         receipt: &ReceiptCode,
         live_photo_jpeg: &[u8],
     ) -> Result<FaceScores, CenterError>;
+    /// Step 7 with the kiosk's liveness score of the full frame, stored with the face scores
+    /// (issue 20). A center client that cannot send it compares the faces without it.
+    async fn verify_faces_scored(
+        &self,
+        session: &SessionId,
+        id: &CitizenId,
+        receipt: &ReceiptCode,
+        live_photo_jpeg: &[u8],
+        liveness: Option<&LiveScore>,
+    ) -> Result<FaceScores, CenterError> {
+        let _ = liveness;
+        self.verify_faces(session, id, receipt, live_photo_jpeg)
+            .await
+    }
     /// Uploads a captured blob (`live_photo`, `signature`, `fingerprint_1`, …, `video`).
     async fn put_blob(
         &self,
