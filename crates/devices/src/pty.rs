@@ -41,6 +41,7 @@ impl Pty {
         fcntl(pair.master.as_raw_fd(), FcntlArg::F_SETFL(flags)).map_err(errno)?;
         // SAFETY: the `File` owns the master fd, and nothing else closes or replaces it while the
         // `AsyncFd` holds it.
+        #[allow(unsafe_code)]
         let master = unsafe { AsyncFd::register(File::from(pair.master))? };
         if let Some(link) = link {
             publish_link(link, &pty_path)?;

@@ -302,12 +302,16 @@ fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 #[cfg(target_os = "linux")]
 fn die_with_parent(command: &mut Command) {
     let parent = nix::unistd::getpid();
-    // SAFETY: prctl and getppid are async-signal-safe system calls; nothing allocates.
+    // SAFETY: the closure runs in the forked child before exec, where only async-signal-safe
+    // calls are sound: prctl and getppid are plain system calls, and the errors are OS error codes
+    // (no allocation, no lock).
+    #[allow(unsafe_code)]
     unsafe {
         command.pre_exec(move || {
             nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL)?;
             if nix::unistd::getppid() != parent {
-                return Err(std::io::Error::other("the recorder's parent is gone"));
+                // "No such process": the recorder's parent is gone.
+                return Err(nix::errno::Errno::ESRCH.into());
             }
             Ok(())
         });

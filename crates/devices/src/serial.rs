@@ -132,6 +132,7 @@ impl SerialPort {
         termios::tcflush(&file, FlushArg::TCIFLUSH).map_err(errno)?;
         // SAFETY: the `File` owns the fd, and nothing else closes or replaces it while the
         // `AsyncFd` holds it.
+        #[allow(unsafe_code)]
         let fd = unsafe { AsyncFd::register(file) }.map_err(|e| open_err(e.into()))?;
         Ok(SerialPort {
             fd,
