@@ -160,7 +160,20 @@ async fn start_inner(
     let (internal_tx, internal_rx) = mpsc::unbounded_channel();
     let (view_tx, view_rx) = watch::channel(View::initial());
     let origin = Instant::now();
-    let state = outbox.load_state().await?;
+    let state = match outbox.load_state().await {
+        Ok(state) => state,
+        // A state this agent cannot read (written by another version of it, or damaged) must
+        // not keep the kiosk from starting: every restart would fail the same way. Its session is
+        // not resumed; its captures stay sealed in the outbox and its video is sealed below.
+        Err(OutboxError::Sealed(why)) => {
+            tracing::error!(
+                %why,
+                "the saved agent state cannot be read: starting without it, its session is not resumed"
+            );
+            AgentState::default()
+        }
+        Err(e) => return Err(e),
+    };
     let deliver = Arc::new(Notify::new());
     let mut agent = Agent {
         session: Session::new(config.session.clone(), Millis(0)),

@@ -177,3 +177,45 @@ async fn a_printer_that_cannot_print_keeps_the_start_screen_out_of_service() {
     handle.act(UiAction::Start).await.unwrap();
     assert_eq!(handle.view().screen, Screen::Business);
 }
+
+/// A saved state the agent cannot read (written by another version of the agent before an
+/// upgrade, or damaged) once kept the agent from starting, so every restart failed the same way
+/// and the kiosk stayed dead. It starts on the start screen instead, and serves the next citizen.
+#[tokio::test]
+async fn an_unreadable_saved_state_does_not_keep_the_kiosk_from_starting() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("outbox.db");
+    let outbox = outbox(dir.path()).await;
+    let raw = sqlx::SqlitePool::connect(&format!("sqlite://{}", db.display()))
+        .await
+        .unwrap();
+    sqlx::query(
+        "INSERT INTO agent_state (id, sealed, updated_at) VALUES (1, X'00010203', CURRENT_TIMESTAMP)",
+    )
+    .execute(&raw)
+    .await
+    .unwrap();
+    raw.close().await;
+    assert!(
+        outbox.load_state().await.is_err(),
+        "the test's state must be unreadable"
+    );
+
+    let device = Arc::new(Device::ready());
+    let ports = ports(Arc::new(OfflineCenter::default()), device.clone());
+    let config = agent_config(dir.path(), SessionConfig::default());
+    let (handle, _agent) = kiosk::agent::start(ports, outbox.clone(), config)
+        .await
+        .expect("the agent starts without the state it cannot read");
+    assert_eq!(handle.view().screen, Screen::Welcome { notice: None });
+    handle
+        .act(UiAction::Business(Business::Lost))
+        .await
+        .unwrap();
+    assert!(matches!(handle.view().screen, Screen::Household { .. }));
+    // The next save replaces the unreadable state.
+    outbox
+        .load_state()
+        .await
+        .expect("a readable state once the new session saved");
+}
