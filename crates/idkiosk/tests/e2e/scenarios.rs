@@ -1715,6 +1715,45 @@ async fn photo_retake() -> Res<()> {
     Ok(())
 }
 
+/// (liveness) Issue 20 item 2: a print of the citizen's own face held up to the camera. It
+/// passes the ID-photo quality checks (and would match the historical photo: 96.3), but the
+/// kiosk scores the full frame as an attack: back to the camera with the liveness prompt, and
+/// the second print is referred to the window with `liveness_failed`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn h_print_of_the_right_face_fails_liveness() -> Res<()> {
+    let mut stack = stack!("liveness");
+    let mut shots = Shots::new();
+    let id = demo::RENEWAL_IN_WINDOW;
+    renewal_to_in_scope(&mut stack, id, &mut shots).await?;
+    stack.kiosk.touch("confirm").await?;
+    stack.kiosk.wait_screen("scan_receipt", QUICK).await?;
+    stack.panel.scan_receipt_of(id).await?;
+    stack.panel.camera("print", id).await?;
+    let k = &mut stack.kiosk;
+    k.wait_screen("live_photo", SLOW).await?;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    k.touch("take-photo").await?;
+    wait_for(k, "error", SLOW).await?;
+    k.wait_screen("live_photo", QUICK).await?;
+    assert_prompt("not live", k.error().await, prompts::LIVENESS_RETAKE);
+    assert!(!k.has("use-photo").await, "no review of an attack");
+    shots.take(k).await?;
+    // Still the print.
+    k.touch("take-photo").await?;
+    let after = k
+        .wait_screen_any(&["referred", "photo_review"], SLOW)
+        .await?;
+    assert_eq!(after, "referred", "{:?}", k.error().await);
+    assert_prompt(
+        "liveness failed",
+        k.error().await,
+        prompts::LIVENESS_REFERRED,
+    );
+    shots.take(k).await?;
+    pass("h_print_of_the_right_face_fails_liveness");
+    Ok(())
+}
+
 // Issue 15 item 6: voice prompts, large type and the physical keypad.
 
 /// The page's voice prompt: its `<audio>` URL fetched, the WAV's duration by ffprobe, and the
