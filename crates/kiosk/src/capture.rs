@@ -360,3 +360,151 @@ fn position_code(finger: biometrics::Finger) -> String {
         _ => format!("finger_{}", finger.code()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::VecDeque;
+    use std::sync::Mutex;
+
+    use async_trait::async_trait;
+    use biometrics::{MasterFinger, PressKind, SecondPress};
+    use devices::protocol::fingerprint::{Confirmation, FingerImage, Instruction};
+    use devices::{DeviceHealth, FingerprintError, ModuleMatch};
+    use domain::session::{FingerPress, FingerprintFailure, PressProblem};
+
+    use super::*;
+
+    /// What the scripted scanner answers, in order; asking the wrong way is a test failure.
+    enum Answer {
+        Capture(Result<FingerImage, FingerprintError>),
+        Confirm(Result<ModuleMatch, FingerprintError>),
+    }
+
+    /// A test double of the scanner: plays a script and counts uploads.
+    struct Scripted {
+        script: Mutex<VecDeque<Answer>>,
+        uploads: Mutex<u32>,
+    }
+
+    impl Scripted {
+        fn new(script: Vec<Answer>) -> Scripted {
+            Scripted {
+                script: Mutex::new(script.into()),
+                uploads: Mutex::new(0),
+            }
+        }
+        fn next(&self) -> Answer {
+            self.script
+                .lock()
+                .unwrap()
+                .pop_front()
+                .expect("a press after the script's end")
+        }
+    }
+
+    #[async_trait]
+    impl FingerprintScanner for Scripted {
+        async fn capture(&self) -> Result<FingerImage, FingerprintError> {
+            *self.uploads.lock().unwrap() += 1;
+            match self.next() {
+                Answer::Capture(a) => a,
+                Answer::Confirm(_) => panic!("captured (uploaded) where the script confirms"),
+            }
+        }
+        async fn confirm(&self) -> Result<ModuleMatch, FingerprintError> {
+            match self.next() {
+                Answer::Confirm(a) => a,
+                Answer::Capture(_) => panic!("confirmed where the script uploads"),
+            }
+        }
+        async fn check(&self) -> DeviceHealth {
+            DeviceHealth::Ready
+        }
+        fn health(&self) -> DeviceHealth {
+            DeviceHealth::Ready
+        }
+    }
+
+    fn good(finger: u64, k: u32) -> Answer {
+        let grey = MasterFinger::generate(finger)
+            .impression(k, PressKind::Good)
+            .quantised_4bit();
+        Answer::Capture(Ok(FingerImage::from_pixels(grey.into_pixels()).unwrap()))
+    }
+
+    fn matched(score: u16) -> Answer {
+        Answer::Confirm(Ok(ModuleMatch {
+            score,
+            matched: score >= 50,
+        }))
+    }
+
+    // Issue 15 item 9: one upload a finger; a smudged second press is asked again with its reason,
+    // a press the module does not match is asked again, the next match enrols.
+    #[tokio::test]
+    async fn one_upload_a_finger_and_the_module_confirms_the_second_press() {
+        let scanner = Scripted::new(vec![
+            good(21, 0),
+            Answer::Confirm(Err(FingerprintError::Failed {
+                instruction: Instruction::Img2Tz { buffer: 2 },
+                code: Confirmation::TooMessy,
+            })),
+            matched(100),
+            good(22, 0),
+            matched(0),
+            matched(100),
+        ]);
+        let mut presses = Vec::new();
+        let fingers = enrol_fingers(&scanner, &EnrolConfig::default(), |n, _, press| {
+            presses.push((n, press))
+        })
+        .await
+        .expect("enrolled");
+        assert_eq!(*scanner.uploads.lock().unwrap(), 2);
+        assert_eq!(fingers.templates.len(), 2);
+        assert!(scanner.script.lock().unwrap().is_empty());
+        let told: Vec<_> = presses
+            .iter()
+            .filter(|(_, p)| *p != FingerPress::Asked)
+            .collect();
+        assert_eq!(
+            told,
+            [
+                &(1, FingerPress::Passed),
+                &(1, FingerPress::Poor(PressProblem::Smudged)),
+                &(1, FingerPress::Passed),
+                &(2, FingerPress::Passed),
+                &(2, FingerPress::Passed),
+                &(2, FingerPress::Passed),
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn presses_the_module_never_matches_are_referred() {
+        let scanner = Scripted::new(vec![good(21, 0), matched(10), matched(3)]);
+        let failed = enrol_fingers(&scanner, &EnrolConfig::default(), |_, _, _| {})
+            .await
+            .expect_err("referred");
+        assert_eq!(failed.failure, FingerprintFailure::PoorQuality);
+        assert_eq!(failed.attempts, 3);
+        assert!(
+            failed.detail.contains("matched no press with the first"),
+            "{}",
+            failed.detail
+        );
+    }
+
+    #[tokio::test]
+    async fn the_old_rule_uploads_every_press() {
+        let scanner = Scripted::new(vec![good(21, 0), good(21, 1), good(22, 0), good(22, 1)]);
+        let config = EnrolConfig {
+            second_press: SecondPress::Upload,
+            ..EnrolConfig::default()
+        };
+        enrol_fingers(&scanner, &config, |_, _, _| {})
+            .await
+            .expect("enrolled");
+        assert_eq!(*scanner.uploads.lock().unwrap(), 4);
+    }
+}
