@@ -8,9 +8,9 @@
 //!
 //! `cargo test -p idkiosk --test staff_console -- --nocapture`. Needs Chromium and chromedriver
 //! (skipped with a note when missing, a failure when `CI` is set), the face models and the Noto
-//! CJK fonts (for the reprint). `IDKIOSK_TEST_PRINTER` (an `ipp://` CUPS queue) is passed to the
-//! demo when set; without it the kiosk's printing fails after the application is made, which
-//! this test does not need. Every process (demo, kiosk agent, chromedriver, Chromium) is in a
+//! CJK fonts (for the reprint). The kiosk prints to `IDKIOSK_TEST_PRINTER` (an `ipp://` CUPS
+//! queue) when set, otherwise to a private CUPS the test starts (scripts/setup/40-cups.sh): a kiosk
+//! without a printer that can print is out of service and starts no session. Every process (demo, kiosk agent, chromedriver, Chromium) is in a
 //! process group of its own and killed when the test ends, also on a panic.
 
 #[allow(dead_code)]
@@ -23,7 +23,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use fantoccini::{Client, Locator};
-use harness::{axe_check, free_port, require_browser, Driver, Proc, Res};
+use harness::{axe_check, free_port, require_browser, Cups, Driver, Proc, Res};
 use serde_json::{json, Value};
 
 /// 王晓燕: local expiry renewal in her window, receipt PS2026112500001, her face matches.
@@ -34,6 +34,8 @@ const ADMIN: (&str, &str) = ("admin1", "admin-password-1");
 
 struct Demo {
     proc: Proc,
+    /// The private CUPS the kiosk prints to, when `IDKIOSK_TEST_PRINTER` is not set.
+    _cups: Option<Cups>,
     dir: std::path::PathBuf,
     kiosk: String,
     panel: String,
@@ -57,9 +59,17 @@ fn start_demo(dir: &Path) -> Res<Demo> {
     ] {
         command.arg(flag).arg(format!("127.0.0.1:{}", free_port()));
     }
-    if let Ok(printer) = std::env::var("IDKIOSK_TEST_PRINTER") {
-        command.args(["--printer", &printer]);
-    }
+    let cups = match std::env::var("IDKIOSK_TEST_PRINTER") {
+        Ok(printer) => {
+            command.args(["--printer", &printer]);
+            None
+        }
+        Err(_) => {
+            let cups = Cups::start(dir)?;
+            command.args(["--printer", &cups.uri]);
+            Some(cups)
+        }
+    };
     let mut proc = Proc::spawn("idkiosk demo", command, &dir.join("demo.log"))?;
     let url = |lines: &[String], name: &str| {
         lines
@@ -77,6 +87,7 @@ fn start_demo(dir: &Path) -> Res<Demo> {
     })?;
     Ok(Demo {
         proc,
+        _cups: cups,
         dir: data,
         kiosk: kiosk.trim_end_matches('/').to_owned(),
         panel: panel.trim_end_matches("/sim").to_owned(),

@@ -742,3 +742,153 @@ pub fn screenshots_wanted() -> bool {
 pub fn docs_img() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/img")
 }
+
+/// A private cupsd with one cups-pdf queue `PDF` whose files land in `out/`.
+pub struct Cups {
+    pub uri: String,
+    pub out: PathBuf,
+    conf: PathBuf,
+    _proc: Proc,
+}
+
+impl Cups {
+    pub fn start(dir: &Path) -> Res<Cups> {
+        for tool in ["/usr/sbin/cupsd", "/usr/sbin/lpadmin", "/usr/bin/pdftotext"] {
+            if !Path::new(tool).exists() {
+                return Err(format!("{tool} missing: run scripts/setup/40-cups.sh").into());
+            }
+        }
+        let d = dir.join("cups");
+        for sub in ["spool", "tmp", "cache", "state", "ssl", "log", "out", "ppd"] {
+            std::fs::create_dir_all(d.join(sub))?;
+        }
+        use std::os::unix::fs::PermissionsExt as _;
+        for (sub, mode) in [("tmp", 0o1777), ("out", 0o1777)] {
+            std::fs::set_permissions(d.join(sub), std::fs::Permissions::from_mode(mode))?;
+        }
+        // cupsd's filters run as lp and cups-pdf writes as nobody: they must reach the folder.
+        let mut up = Some(d.as_path());
+        while let Some(p) = up {
+            if p == Path::new("/tmp") || p == Path::new("/") {
+                break;
+            }
+            let mode = std::fs::metadata(p)?.permissions().mode();
+            std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode | 0o755))?;
+            up = p.parent();
+        }
+        let port = free_port();
+        let dd = d.display();
+        std::fs::write(
+            d.join("cups-files.conf"),
+            format!(
+                "ServerRoot {dd}\nRequestRoot {dd}/spool\nTempDir {dd}/tmp\nCacheDir {dd}/cache\n\
+                 StateDir {dd}/state\nServerKeychain {dd}/ssl\nAccessLog {dd}/log/access_log\n\
+                 ErrorLog {dd}/log/error_log\nPageLog {dd}/log/page_log\nSystemGroup root\n"
+            ),
+        )?;
+        std::fs::write(
+            d.join("cupsd.conf"),
+            format!(
+                "Listen 127.0.0.1:{port}\nBrowsing No\nWebInterface No\nLogLevel warn\n\
+                 PreserveJobFiles Yes\n\
+                 <Location />\n  Order allow,deny\n  Allow all\n</Location>\n\
+                 <Policy default>\n  <Limit All>\n    Order deny,allow\n    Allow all\n  </Limit>\n</Policy>\n"
+            ),
+        )?;
+        let name = format!("idkiosk-e2e-{port}");
+        let conf = PathBuf::from(format!("/etc/cups/cups-pdf-{name}.conf"));
+        std::fs::write(
+            &conf,
+            format!("Out {dd}/out\nAnonDirName {dd}/out\nLabel 1\n"),
+        )
+        .map_err(|e| format!("writing {} (the suite runs as root): {e}", conf.display()))?;
+        let mut command = Command::new("/usr/sbin/cupsd");
+        command
+            .arg("-f")
+            .arg("-c")
+            .arg(d.join("cupsd.conf"))
+            .arg("-s")
+            .arg(d.join("cups-files.conf"));
+        let proc = Proc::spawn("cupsd", command, &d.join("log/cupsd.out"))?;
+        let started = Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if started.elapsed() > Duration::from_secs(10) {
+                return Err(format!("cupsd not listening: {}", proc.log_tail(20)).into());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let out = Command::new("/usr/sbin/lpadmin")
+            .args(["-h", &format!("127.0.0.1:{port}"), "-p", "PDF", "-v"])
+            .arg(format!("cups-pdf:/{name}"))
+            .args(["-m", "lsb/usr/cups-pdf/CUPS-PDF_noopt.ppd", "-E"])
+            .output()?;
+        if !out.status.success() {
+            return Err(format!("lpadmin: {}", String::from_utf8_lossy(&out.stderr)).into());
+        }
+        Ok(Cups {
+            uri: format!("ipp://127.0.0.1:{port}/printers/PDF"),
+            out: d.join("out"),
+            conf,
+            _proc: proc,
+        })
+    }
+
+    /// The PDFs printed so far.
+    pub fn pdfs(&self) -> Vec<PathBuf> {
+        let mut found: Vec<PathBuf> = std::fs::read_dir(&self.out)
+            .map(|dir| {
+                dir.filter_map(Result::ok)
+                    .map(|e| e.path())
+                    .filter(|p| p.extension().is_some_and(|x| x == "pdf"))
+                    .collect()
+            })
+            .unwrap_or_default();
+        found.sort();
+        found
+    }
+
+    /// The documents as CUPS received them (kept by `PreserveJobFiles`): cups-pdf's output is
+    /// re-rendered through PostScript by Ghostscript and loses the text's Unicode mapping of the
+    /// embedded CJK fonts, so the text is read from what the kiosk sent.
+    pub fn received(&self) -> Vec<PathBuf> {
+        let spool = self.out.with_file_name("spool");
+        let mut found: Vec<PathBuf> = std::fs::read_dir(spool)
+            .map(|dir| {
+                dir.filter_map(Result::ok)
+                    .map(|e| e.path())
+                    .filter(|p| {
+                        p.file_name()
+                            .is_some_and(|n| n.to_string_lossy().starts_with('d'))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        found.sort();
+        found
+    }
+
+    /// Waits until at least `n` PDFs are printed and returns them.
+    pub async fn wait_pdfs(&self, n: usize, timeout: Duration) -> Res<Vec<PathBuf>> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let pdfs = self.pdfs();
+            if pdfs.len() >= n {
+                // cups-pdf writes the file and then renames; give the last one a moment.
+                tokio::time::sleep(Duration::from_millis(300)).await;
+                return Ok(self.pdfs());
+            }
+            if Instant::now() > deadline {
+                return Err(
+                    format!("{} of {n} PDFs printed within {timeout:?}", pdfs.len()).into(),
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+impl Drop for Cups {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.conf);
+    }
+}
