@@ -48,7 +48,7 @@ fn acks_byte_for_byte_and_every_confirmation_code() {
         hex("EF 01 FF FF FF FF 07 00 03 02 00 0C")
     );
     let codes: Vec<u8> = Confirmation::ALL.iter().map(|c| c.code()).collect();
-    assert_eq!(codes, hex("00 01 02 03 06 07 08 0A"));
+    assert_eq!(codes, hex("00 01 02 03 06 07 08 0A 1A"));
     for code in 0..=255u8 {
         let got = Ack::from_content(&[code]);
         match Confirmation::from_code(code) {
