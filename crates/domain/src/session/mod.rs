@@ -140,7 +140,9 @@ impl Default for LivenessConfig {
 impl LivenessConfig {
     /// The photo is refused: enforce mode and a score under the threshold (a NaN refuses).
     pub fn refuses(&self, score: f32) -> bool {
-        let live = score.partial_cmp(&self.threshold).is_some_and(|o| o.is_ge());
+        let live = score
+            .partial_cmp(&self.threshold)
+            .is_some_and(|o| o.is_ge());
         self.mode == LivenessMode::Enforce && !live
     }
 }
