@@ -4,6 +4,10 @@
 //! - a `kill -9` of the kiosk agent in the middle of a recorded session leaves no recorder
 //!   running and no video in plain on disk.
 
+#[allow(dead_code)]
+#[path = "e2e/harness.rs"]
+mod harness;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::os::unix::fs::PermissionsExt;
@@ -16,6 +20,8 @@ struct Demo {
     child: Child,
     data_dir: PathBuf,
     urls: std::collections::HashMap<String, String>,
+    /// The private CUPS the kiosk prints to: without a usable printer it starts no session.
+    _cups: Option<harness::Cups>,
 }
 
 impl Drop for Demo {
@@ -29,12 +35,23 @@ impl Drop for Demo {
     }
 }
 
-/// `idkiosk demo` on free ports in a new folder, once it printed its URLs.
-fn start_demo(name: &str) -> Demo {
+/// `idkiosk demo` on free ports in a new folder, once it printed its URLs; `with_printer`: a
+/// private CUPS for sessions to start at all.
+fn start_demo(name: &str, with_printer: bool) -> Demo {
     let data_dir = std::env::temp_dir().join(format!("idkiosk-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&data_dir);
     let mut command = Command::new(env!("CARGO_BIN_EXE_idkiosk"));
     command.args(["demo", "--citizens", "50", "--no-face"]);
+    let cups = with_printer.then(|| {
+        let cups_dir =
+            std::env::temp_dir().join(format!("idkiosk-{name}-cups-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&cups_dir);
+        std::fs::create_dir_all(&cups_dir).expect("a folder for CUPS");
+        let cups =
+            harness::Cups::start(&cups_dir).expect("a private CUPS (scripts/setup/40-cups.sh)");
+        command.args(["--printer", &cups.uri]);
+        cups
+    });
     for flag in [
         "--center-listen",
         "--popsys-listen",
@@ -59,6 +76,7 @@ fn start_demo(name: &str) -> Demo {
         child,
         data_dir,
         urls: Default::default(),
+        _cups: cups,
     };
     let stdout = demo.child.stdout.take().expect("stdout");
     let (lines_tx, lines_rx) = std::sync::mpsc::channel();
@@ -224,7 +242,7 @@ fn walk(dir: &Path, found: &mut Vec<(PathBuf, bool, u32)>) {
 /// paysim/merchant.json were 0644 and popsys kept plain JPEG photos.
 #[test]
 fn a_demo_keeps_its_files_private_and_popsys_photos_sealed() {
-    let demo = start_demo("files");
+    let demo = start_demo("files", false);
     let dir = demo.data_dir.canonicalize().unwrap();
     let kiosk = demo.urls["kiosk screen"].clone();
     wait_for("the kiosk agent", Duration::from_secs(60), || {
@@ -326,7 +344,7 @@ fn a_killed_agent_leaves_no_recorder_and_no_plain_video() {
         Path::new("/usr/bin/ffmpeg").exists(),
         "ffmpeg is not installed: run scripts/setup/40-cups.sh"
     );
-    let demo = start_demo("kill");
+    let demo = start_demo("kill", true);
     let dir = demo.data_dir.canonicalize().unwrap();
     let video = dir.join("kiosk/video");
     let kiosk = demo.urls["kiosk screen"].clone();
