@@ -13,7 +13,7 @@ use axum::{
 use serde::{Deserialize, Serialize};
 use store::sessions::{ApplicationRecord, PaymentRecord};
 use store::{Store, StoreError};
-use time::{macros::offset, Date, PrimitiveDateTime, Time};
+use time::{Date, PrimitiveDateTime, Time};
 
 use crate::error::AppError;
 use crate::fleet::Operator;
@@ -101,7 +101,7 @@ pub struct Report {
 /// The reconciliation of `date` (Asia/Shanghai calendar day, UTC+8).
 pub async fn report(store: &Store, date: Date) -> Result<Report, StoreError> {
     let start = PrimitiveDateTime::new(date, Time::MIDNIGHT)
-        .assume_offset(offset!(+8))
+        .assume_offset(domain::time_zone::CHINA_STANDARD_TIME)
         .unix_timestamp();
     let applications = store.applications_accepted_on(date).await?;
     let mut payments: BTreeMap<String, PaymentRecord> = store

@@ -158,7 +158,7 @@ pub(crate) fn date_zh(date: time::Date) -> String {
 
 /// The time in Beijing: `2026年11月25日 10:40 (UTC+8)`.
 pub(crate) fn time_zh(at: time::OffsetDateTime) -> String {
-    let beijing = at.to_offset(time::macros::offset!(+8));
+    let beijing = at.to_offset(domain::time_zone::CHINA_STANDARD_TIME);
     format!(
         "{} {:02}:{:02} (UTC+8)",
         date_zh(beijing.date()),

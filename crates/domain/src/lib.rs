@@ -13,6 +13,7 @@ pub mod receipt;
 pub mod region;
 pub mod rules;
 pub mod session;
+pub mod time_zone;
 
 pub use id::{CitizenId, IdError, IdField, Sex};
 pub use mobile::{MobileError, MobileNumber};

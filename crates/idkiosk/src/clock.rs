@@ -4,7 +4,7 @@
 //! (YYYY-MM-DD) overrides the date for demos and tests.
 
 use anyhow::Context;
-use time::{macros::format_description, macros::offset, Date, OffsetDateTime};
+use time::{macros::format_description, Date, OffsetDateTime};
 
 /// Today's date in Asia/Shanghai, or `IDKIOSK_TODAY` when set.
 pub fn today() -> anyhow::Result<Date> {
@@ -33,5 +33,7 @@ fn fixed_today() -> anyhow::Result<Option<Date>> {
 }
 
 fn shanghai_today() -> Date {
-    OffsetDateTime::now_utc().to_offset(offset!(+8)).date()
+    OffsetDateTime::now_utc()
+        .to_offset(domain::time_zone::CHINA_STANDARD_TIME)
+        .date()
 }

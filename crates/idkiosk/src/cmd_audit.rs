@@ -227,8 +227,10 @@ fn day_start(text: &str) -> Result<i64, String> {
     let format = time::macros::format_description!("[year]-[month]-[day]");
     let day = time::Date::parse(text, &format)
         .map_err(|_| format!("{text:?} is not a YYYY-MM-DD date"))?;
-    let offset = time::UtcOffset::from_hms(8, 0, 0).map_err(|err| err.to_string())?;
-    Ok(day.midnight().assume_offset(offset).unix_timestamp())
+    Ok(day
+        .midnight()
+        .assume_offset(domain::time_zone::CHINA_STANDARD_TIME)
+        .unix_timestamp())
 }
 
 async fn export(args: ExportArgs) -> anyhow::Result<ExitCode> {

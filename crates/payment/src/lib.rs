@@ -107,7 +107,7 @@ pub fn system_clock() -> Arc<dyn Clock> {
 
 /// RFC 3339 at +08:00 and whole seconds, as WeChat writes times (`2026-11-25T10:40:00+08:00`).
 pub fn rfc3339_beijing(at: OffsetDateTime) -> String {
-    let at = at.to_offset(time::macros::offset!(+8));
+    let at = at.to_offset(domain::time_zone::CHINA_STANDARD_TIME);
     format!(
         "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}+08:00",
         at.year(),

@@ -19,7 +19,7 @@ use axum::{
     Json,
 };
 use serde::{Deserialize, Serialize};
-use time::{Date, UtcOffset};
+use time::Date;
 
 use super::heartbeat::Devices;
 use super::Operator;
@@ -90,8 +90,10 @@ pub struct FleetView {
 
 /// `[start, end)` of `day` in Asia/Shanghai, unix seconds.
 pub fn day_bounds(day: Date) -> (i64, i64) {
-    let offset = UtcOffset::from_hms(8, 0, 0).expect("+08:00 is an offset");
-    let start = day.midnight().assume_offset(offset).unix_timestamp();
+    let start = day
+        .midnight()
+        .assume_offset(domain::time_zone::CHINA_STANDARD_TIME)
+        .unix_timestamp();
     (start, start + 86_400)
 }
 
@@ -312,7 +314,7 @@ pub fn render(view: &FleetView) -> String {
     // says when it was drawn and the operator reloads it with the link.
     let generated = time::OffsetDateTime::from_unix_timestamp(view.generated_at)
         .map(|t| {
-            t.to_offset(UtcOffset::from_hms(8, 0, 0).expect("offset"))
+            t.to_offset(domain::time_zone::CHINA_STANDARD_TIME)
                 .format(&time::macros::format_description!(
                     "[year]-[month]-[day] [hour]:[minute]:[second]"
                 ))
@@ -367,7 +369,7 @@ pub fn render(view: &FleetView) -> String {
             (Some(at), Some(ago)) => {
                 let when = time::OffsetDateTime::from_unix_timestamp(at)
                     .map(|t| {
-                        t.to_offset(UtcOffset::from_hms(8, 0, 0).expect("offset"))
+                        t.to_offset(domain::time_zone::CHINA_STANDARD_TIME)
                             .format(&time::macros::format_description!(
                                 "[year]-[month]-[day] [hour]:[minute]:[second]"
                             ))

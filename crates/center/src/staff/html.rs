@@ -142,10 +142,9 @@ pub fn fields(items: &[(&str, String)]) -> String {
 
 /// Unix seconds as `YYYY-MM-DD HH:MM:SS` in China Standard Time.
 pub fn time(unix: i64) -> String {
-    let offset = time::UtcOffset::from_hms(8, 0, 0).unwrap_or(time::UtcOffset::UTC);
     match time::OffsetDateTime::from_unix_timestamp(unix) {
         Ok(at) => {
-            let at = at.to_offset(offset);
+            let at = at.to_offset(domain::time_zone::CHINA_STANDARD_TIME);
             format!(
                 "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
                 at.year(),

@@ -875,8 +875,10 @@ fn day_start(text: &str) -> Result<i64, StaffError> {
     let format = time::macros::format_description!("[year]-[month]-[day]");
     let day = time::Date::parse(text, &format)
         .map_err(|_| StaffError::BadRequest(format!("{text:?} is not a YYYY-MM-DD date")))?;
-    let offset = time::UtcOffset::from_hms(8, 0, 0).unwrap_or(time::UtcOffset::UTC);
-    Ok(day.midnight().assume_offset(offset).unix_timestamp())
+    Ok(day
+        .midnight()
+        .assume_offset(domain::time_zone::CHINA_STANDARD_TIME)
+        .unix_timestamp())
 }
 
 impl AuditQuery {

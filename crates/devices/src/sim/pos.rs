@@ -187,8 +187,7 @@ impl PosSim {
             card
         };
         self.trace = (self.trace + 1) % 1_000_000;
-        let now = time::OffsetDateTime::now_utc()
-            .to_offset(time::UtcOffset::from_hms(8, 0, 0).unwrap_or(time::UtcOffset::UTC));
+        let now = time::OffsetDateTime::now_utc().to_offset(domain::time_zone::CHINA_STANDARD_TIME);
         let (code, message) = if request.kind == TransactionType::Void {
             let original = self.purchases.iter_mut().find(|(voucher, amount, voided)| {
                 *voucher == request.original_voucher && *amount == request.amount_fen && !*voided
@@ -391,7 +390,7 @@ struct PosStatus {
 /// The settlement line of an approved purchase; the year is today's (the POS answers MMDD).
 fn settlement_line(response: &Response) -> SettlementLine {
     let year = time::OffsetDateTime::now_utc()
-        .to_offset(time::UtcOffset::from_hms(8, 0, 0).unwrap_or(time::UtcOffset::UTC))
+        .to_offset(domain::time_zone::CHINA_STANDARD_TIME)
         .year();
     let (month, day) = response.date.split_at(response.date.len().min(2));
     let t = &response.time;
