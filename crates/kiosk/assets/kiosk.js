@@ -233,7 +233,7 @@
     } else if (key === "Enter") {
       var focused = document.activeElement;
       if (focused && focused.tagName === "BUTTON") { return; } // the browser presses it
-      handled = press(document.querySelector("#screen .btn.primary, #screen .btn.start"));
+      handled = press(document.querySelector("#screen .btn.primary"));
     }
     if (handled) { event.preventDefault(); }
   });

@@ -1331,6 +1331,22 @@ async fn z_qr_screen_exit_to_unionpay() -> Res<()> {
         .ok_or("no time left on the QR screen")?;
     assert!((150..=180).contains(&left), "time left to pay: {left} s");
     assert!(k.has("cancel").await, "no way to end on the QR screen");
+    // The ways out are on the screen, not below the fold of a 1080 × 1920 kiosk.
+    for testid in ["use-unionpay", "time-left-seconds"] {
+        let on_screen = k
+            .client
+            .execute(
+                "var e = document.querySelector(`[data-testid=\"${arguments[0]}\"]`); \
+                 var m = document.getElementById('main'); \
+                 return !!e && e.getBoundingClientRect().bottom <= m.getBoundingClientRect().bottom;",
+                vec![serde_json::json!(testid)],
+            )
+            .await?;
+        assert_eq!(
+            on_screen, true,
+            "{testid} is below the fold of the QR screen"
+        );
+    }
     shot(k, "paying-wechat").await?;
     k.touch("use-unionpay").await?;
     k.wait_screen("paying", QUICK).await?;
