@@ -79,11 +79,10 @@ impl KioskSecrets {
     }
 }
 
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+/// Whether two secrets (kiosk secrets, staff and fleet tokens, CSRF values) are equal, in time
+/// that does not depend on where they differ (`subtle`); only a length difference shows.
+pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    subtle::ConstantTimeEq::ct_eq(a, b).into()
 }
 
 /// The authenticated kiosk, put into the request's extensions by [`require_kiosk`].
@@ -135,5 +134,14 @@ mod tests {
         assert!(!secrets.check("K0003", "abc"));
         assert!(KioskSecrets::parse("K0001").is_err());
         assert!(KioskSecrets::parse("=abc").is_err());
+    }
+
+    #[test]
+    fn compares_secrets_whole() {
+        assert!(constant_time_eq(b"csrf-token", b"csrf-token"));
+        assert!(constant_time_eq(b"", b""));
+        assert!(!constant_time_eq(b"csrf-token", b"csrf-tokem"));
+        assert!(!constant_time_eq(b"csrf-token", b"csrf-toke"));
+        assert!(!constant_time_eq(b"csrf", b"csrf-token"));
     }
 }

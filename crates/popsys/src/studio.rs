@@ -32,6 +32,7 @@ use rand::Rng;
 use serde::{Deserialize, Serialize};
 use store::studios::{secret_sha256, PhotoStudio, StudioReceipt};
 use store::{Store, StoreError};
+use subtle::ConstantTimeEq;
 use time::Date;
 
 use crate::wire::format_date;
@@ -205,13 +206,6 @@ fn unauthorized(message: &str) -> Response {
     response
 }
 
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
 /// Whether `headers` carry the secret of the registered studio `studio`. Unknown studios are
 /// compared against a hash no secret has, so they take as long as a wrong secret.
 async fn authenticated(desk: &StudioDesk, studio: &str, secret: &str) -> Result<bool, AppError> {
@@ -228,7 +222,7 @@ async fn authenticated(desk: &StudioDesk, studio: &str, secret: &str) -> Result<
         Some(studio) => (studio.secret_sha256, true),
         None => (vec![0u8; 32], false),
     };
-    Ok(constant_time_eq(&sent, &expected) & known)
+    Ok(bool::from(sent.ct_eq(&expected)) & known)
 }
 
 fn bearer(headers: &HeaderMap) -> Option<&str> {

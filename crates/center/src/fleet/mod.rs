@@ -31,6 +31,7 @@ use axum::{
 };
 use base64::Engine as _;
 
+use crate::auth::constant_time_eq;
 use crate::AppState;
 
 /// The fleet's tunables (a field of [`AppState`]).
@@ -134,10 +135,6 @@ async fn staff_administrator(parts: &Parts, state: &AppState) -> Result<Option<S
         return Err(crate::error::AppError::from(err).into_response());
     }
     Ok(Some(session.username))
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 impl FromRequestParts<AppState> for Operator {

@@ -40,6 +40,7 @@ use store::audit::checkpoint::{Anchored, AuditAnchor};
 use store::audit::{AuditEntry, NewAuditEntry};
 use store::staff::{normalize_username, token_hash};
 
+use crate::auth::constant_time_eq;
 use crate::AppState;
 
 /// The session cookie.
@@ -512,10 +513,6 @@ fn url_decode(text: &str) -> Option<String> {
         i += 1;
     }
     String::from_utf8(out).ok()
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 /// A fresh random token (256 bits, hex).
