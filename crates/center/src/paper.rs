@@ -204,8 +204,11 @@ pub async fn document(
                 .find(|p| p.state == "SUCCESS")
                 .or(payments.last())
                 .ok_or_else(|| AppError::conflict("no payment in this session yet (step 11)"))?;
-            let amount = Fen::new(u32::try_from(payment.amount_fen).unwrap_or(0))
-                .map_err(stored("amount_fen"))?;
+            let amount = Fen::new(crate::payments::stored_fen(
+                "amount_fen",
+                payment.amount_fen,
+            )?)
+            .map_err(stored("amount_fen"))?;
             if payment.method == "wechat" {
                 // Printed as proof of payment only: an unpaid order's QR code lives on the
                 // kiosk's screen, and the order closes when left unpaid.
@@ -224,7 +227,7 @@ pub async fn document(
                 Document::NoticeWechat(WechatNotice {
                     application_number: c.number,
                     business: c.business,
-                    amount: Fen::new(u32::try_from(paid).unwrap_or(0))
+                    amount: Fen::new(crate::payments::stored_fen("paid_fen", paid)?)
                         .map_err(stored("paid_fen"))?,
                     out_trade_no: line(&payment.out_trade_no, "out_trade_no")?,
                     transaction_id: TransactionId::parse(transaction_id)

@@ -102,20 +102,43 @@ pub struct PaymentAnswer {
     pub void_required: bool,
 }
 
-impl From<&PaymentRecord> for PaymentAnswer {
-    fn from(p: &PaymentRecord) -> PaymentAnswer {
-        PaymentAnswer {
+impl TryFrom<&PaymentRecord> for PaymentAnswer {
+    type Error = AppError;
+
+    /// Corrupt stored numbers are a reported error (a logged 500), never an answer of 0 fen.
+    fn try_from(p: &PaymentRecord) -> Result<PaymentAnswer, AppError> {
+        Ok(PaymentAnswer {
             out_trade_no: p.out_trade_no.clone(),
             method: p.method.clone(),
-            attempt: u8::try_from(p.attempt).unwrap_or(0),
+            attempt: u8::try_from(p.attempt).map_err(|_| {
+                AppError::Internal(anyhow::anyhow!(
+                    "stored attempt {} of {} is not an attempt number",
+                    p.attempt,
+                    p.out_trade_no
+                ))
+            })?,
             state: p.state.clone(),
-            amount_fen: u32::try_from(p.amount_fen).unwrap_or(0),
+            amount_fen: stored_fen("amount_fen", p.amount_fen)?,
             code_url: p.code_url.clone(),
             expires_at: beijing(p.expires_at),
-            paid_fen: p.paid_fen.and_then(|f| u32::try_from(f).ok()),
+            paid_fen: p
+                .paid_fen
+                .map(|fen| stored_fen("paid_fen", fen))
+                .transpose()?,
             transaction_id: p.transaction_id.clone(),
             void_required: p.void_required,
-        }
+        })
+    }
+}
+
+/// A stored amount as the whole fen (more than 0) the kiosk, WeChat Pay and the printed notices
+/// take. Anything else is corrupt data: refused and logged, never turned into a 0-fen order.
+pub(crate) fn stored_fen(column: &'static str, fen: i64) -> Result<u32, AppError> {
+    match u32::try_from(fen) {
+        Ok(fen) if fen > 0 => Ok(fen),
+        _ => Err(AppError::Internal(anyhow::anyhow!(
+            "stored {column} {fen} is not an amount of more than 0 fen"
+        ))),
     }
 }
 
@@ -305,7 +328,7 @@ pub async fn create(
             ));
         }
         let resumed = ensure_order(&state, &application.business, existing).await?;
-        return Ok(Json((&resumed).into()));
+        return Ok(Json(PaymentAnswer::try_from(&resumed)?));
     }
     if method == "wechat" {
         wechat(&state)?;
@@ -353,7 +376,7 @@ pub async fn create(
         method = payment.method,
         "payment created"
     );
-    Ok(Json((&payment).into()))
+    Ok(Json(PaymentAnswer::try_from(&payment)?))
 }
 
 /// A WeChat payment without its Native order yet (new, or a crash before the order was made):
@@ -373,7 +396,7 @@ async fn ensure_order(
     let order = NativeOrder {
         description: format!("居民身份证工本费（{business}）"),
         out_trade_no,
-        amount_fen: u32::try_from(payment.amount_fen).unwrap_or(0),
+        amount_fen: stored_fen("amount_fen", payment.amount_fen)?,
         time_expire: OffsetDateTime::from_unix_timestamp(payment.expires_at).ok(),
     };
     let code_url = wechat
@@ -578,7 +601,7 @@ pub async fn query(
     let sid = open_session(&state, &kiosk, &sid).await?;
     let payment = load(&state, sid.as_str(), attempt).await?;
     let payment = refresh(&state, payment).await?;
-    Ok(Json((&payment).into()))
+    Ok(Json(PaymentAnswer::try_from(&payment)?))
 }
 
 /// `POST /v1/sessions/{sid}/payments/{attempt}/close`: `CLOSED`, or `SUCCESS` if it was paid
@@ -593,7 +616,7 @@ pub async fn close(
     let payment = load(&state, sid.as_str(), attempt).await?;
     let payment = refresh(&state, payment).await?;
     let payment = close_payment(&state, payment).await?;
-    Ok(Json((&payment).into()))
+    Ok(Json(PaymentAnswer::try_from(&payment)?))
 }
 
 /// `POST /v1/sessions/{sid}/payments/{attempt}/pos`: the kiosk's POS result for a UnionPay
@@ -616,7 +639,7 @@ pub async fn pos(
     // The first report wins; but an approval for an attempt closed meanwhile (a new attempt was
     // started) is recorded: the card was charged, and the application may now be paid twice.
     if is_final(&payment.state) && !(approved && payment.state == "CLOSED") {
-        return Ok(Json((&payment).into()));
+        return Ok(Json(PaymentAnswer::try_from(&payment)?));
     }
     if approved {
         report.check_approved()?;
@@ -641,7 +664,7 @@ pub async fn pos(
                     "POS amount differs from the order: held for staff, not recorded as paid"
                 );
                 let payment = reload(&state, &payment).await?;
-                return Ok(Json((&payment).into()));
+                return Ok(Json(PaymentAnswer::try_from(&payment)?));
             }
         }
         let new = state
@@ -673,7 +696,7 @@ pub async fn pos(
             .await?;
     }
     let payment = reload(&state, &payment).await?;
-    Ok(Json((&payment).into()))
+    Ok(Json(PaymentAnswer::try_from(&payment)?))
 }
 
 /// `POST /v1/sessions/{sid}/payments/{attempt}/void`: the kiosk voided a paid POS purchase the
@@ -688,7 +711,7 @@ pub async fn void(
     let sid = open_session(&state, &kiosk, &sid).await?;
     let payment = load(&state, sid.as_str(), attempt).await?;
     if payment.state == "REVOKED" {
-        return Ok(Json((&payment).into()));
+        return Ok(Json(PaymentAnswer::try_from(&payment)?));
     }
     if payment.state != "SUCCESS" || !payment.void_required {
         return Err(AppError::conflict("this payment does not need a void"));
@@ -701,7 +724,7 @@ pub async fn void(
             .await?;
     }
     let payment = reload(&state, &payment).await?;
-    Ok(Json((&payment).into()))
+    Ok(Json(PaymentAnswer::try_from(&payment)?))
 }
 
 /// `POST /v1/payments/wechat/notify`: WeChat Pay's callback. Verified (signature, timestamp,

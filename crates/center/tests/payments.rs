@@ -12,6 +12,7 @@ use payment::wire::{Transaction, TransactionAmount};
 use time::OffsetDateTime;
 
 use crate::sessions::{up_to_application, wechat};
+use crate::staff::tamper;
 use crate::world::{keys, new_session, other_keys, world};
 
 fn paid_transaction(out_trade_no: &str, transaction_id: &str) -> Transaction {
@@ -94,6 +95,42 @@ async fn a_forged_callback_is_refused_and_changes_nothing() {
         .unwrap();
     assert_eq!(stored.state, "NOTPAY");
     assert_eq!(stored.transaction_id, None);
+    world.finish().await;
+}
+
+#[tokio::test]
+async fn a_corrupt_stored_amount_is_refused_and_never_ordered_as_zero_fen() {
+    let world = world().await;
+    let sid = new_session();
+    up_to_application(&world, &sid).await;
+    world.client.create_payment(&sid, &wechat(1)).await.unwrap();
+    // The schema keeps amounts above 0, but not below 2^32 fen: such an amount used to be sent
+    // as 0 fen. With the WeChat order still to be made (as after a crash), resuming the attempt
+    // must refuse it and order nothing; 2^32 + 2000 must not wrap to 2000 either.
+    for corrupt in ["4294967296", "4294969296"] {
+        tamper(
+            &world.db,
+            &[&format!(
+                "UPDATE center_payments SET amount_fen = {corrupt}, code_url = NULL"
+            )],
+        )
+        .await;
+        let err = world
+            .client
+            .create_payment(&sid, &wechat(1))
+            .await
+            .unwrap_err();
+        assert_eq!(err.status(), Some(500), "{corrupt}: {err}");
+        let err = world.client.payment(&sid, 1).await.unwrap_err();
+        assert_eq!(err.status(), Some(500), "{corrupt}: {err}");
+        let stored = world
+            .store()
+            .payment(sid.as_str(), 1)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(stored.code_url, None, "{corrupt}: no order was made");
+    }
     world.finish().await;
 }
 

@@ -652,7 +652,7 @@ async fn chain_of(store: &Store, n: i64) {
 }
 
 /// Runs raw SQL on the database behind `db`, as someone with database access would.
-async fn tamper(db: &TestDatabase, statements: &[&str]) {
+pub async fn tamper(db: &TestDatabase, statements: &[&str]) {
     let url = db.url();
     if url.starts_with("sqlite:") {
         let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
