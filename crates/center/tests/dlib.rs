@@ -1,11 +1,12 @@
 //! Step 7 with the real dlib engine on real faces, when the weights and test faces are installed
-//! (`scripts/setup/20-face.sh`); otherwise skipped with a note.
+//! (`scripts/setup/20-face.sh`); otherwise skipped with a note, and a failure when `CI` is set.
 
 use std::sync::Arc;
 
 use base64::Engine as _;
 use center::steps::FacesRequest;
 use popsys::seed::demo;
+use store::testing::{file, require};
 
 use crate::sessions::receipt_request;
 use crate::world::{new_session, world_seeded};
@@ -13,20 +14,23 @@ use crate::world::{new_session, world_seeded};
 #[tokio::test]
 async fn the_real_engine_passes_the_same_person_and_refuses_another() {
     let faces = face::paths::faces_dir();
-    let engine = match face::DlibEngine::shared() {
-        Ok(engine) if faces.join("obama.jpg").is_file() => engine,
-        Ok(_) => {
-            store::testing::report(&format!(
-                "center: dlib SKIPPED: no test faces in {}",
-                faces.display()
-            ));
-            return;
-        }
-        Err(err) => {
-            store::testing::report(&format!("center: dlib SKIPPED: {err}"));
-            return;
-        }
+    let setup = "scripts/setup/20-face.sh";
+    let Some(engine) = require(
+        "center: dlib",
+        "the dlib models",
+        face::DlibEngine::shared(),
+    ) else {
+        return;
     };
+    if require(
+        "center: dlib",
+        "the test faces",
+        file(faces.join("obama.jpg"), setup),
+    )
+    .is_none()
+    {
+        return;
+    }
     let read = |name: &str| std::fs::read(faces.join(name)).expect("a test face");
     let db = store::testing::TestDatabase::sqlite().await.unwrap();
     // The demo citizen's historical and certified photos: Obama.

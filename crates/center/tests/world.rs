@@ -37,18 +37,18 @@ pub fn other_keys() -> &'static KeyPair {
     KEYS.get_or_init(|| KeyPair::generate().expect("keys"))
 }
 
-/// The Noto CJK fonts, loaded once; `None` (with a note) when not installed.
+/// The Noto CJK fonts, loaded once; `None` (with a note) when not installed, a failure when `CI`
+/// is set (`store::testing::require`).
 pub fn renderer() -> Option<Arc<documents::Renderer>> {
     static RENDERER: OnceLock<Option<Arc<documents::Renderer>>> = OnceLock::new();
     RENDERER
-        .get_or_init(|| match documents::Fonts::system() {
-            Ok(fonts) => Some(Arc::new(documents::Renderer::new(fonts))),
-            Err(err) => {
-                store::testing::report(&format!(
-                    "center: documents SKIPPED: the Noto CJK fonts do not load ({err})"
-                ));
-                None
-            }
+        .get_or_init(|| {
+            store::testing::require(
+                "center: documents",
+                "the Noto CJK fonts (scripts/setup/30-documents.sh)",
+                documents::Fonts::system(),
+            )
+            .map(|fonts| Arc::new(documents::Renderer::new(fonts)))
         })
         .clone()
 }

@@ -217,20 +217,48 @@ async fn seed_without_faces_notes_it() {
     assert_eq!(photo.jpeg, None);
 }
 
-/// Writes the demo photos to `$IDKIOSK_DEMO_FACES_OUT` (to score them with `idkiosk face`).
+/// Every planned citizen's photos, written as `ID-historical.jpg` / `ID-certified.jpg` ID photos:
+/// to `$IDKIOSK_DEMO_FACES_OUT` when set (kept, to score them with `idkiosk face`), else to a
+/// temporary folder that is removed.
 #[test]
-fn dump_when_asked() {
-    let Some(out) = std::env::var_os("IDKIOSK_DEMO_FACES_OUT") else {
-        return;
+fn photos_are_written_for_scoring() {
+    faces();
+    let (out, keep) = match std::env::var_os("IDKIOSK_DEMO_FACES_OUT") {
+        Some(dir) => (std::path::PathBuf::from(dir), true),
+        None => (
+            std::env::temp_dir().join(format!("idkiosk-demo-faces-{}", std::process::id())),
+            false,
+        ),
     };
-    let out = std::path::PathBuf::from(out);
     std::fs::create_dir_all(&out).unwrap();
+    let mut written = 0;
     for plan in demo::PLANS {
-        if let Some(jpeg) = demo::historical_photo(plan.id).unwrap() {
-            std::fs::write(out.join(format!("{}-historical.jpg", plan.id)), jpeg).unwrap();
+        let photos = [
+            (
+                "historical",
+                plan.historical,
+                demo::historical_photo(plan.id),
+            ),
+            ("certified", plan.certified, demo::certified_photo(plan.id)),
+        ];
+        for (kind, planned, photo) in photos {
+            let photo = photo.unwrap();
+            assert_eq!(photo.is_some(), planned.is_some(), "{} {kind}", plan.id);
+            let Some(jpeg) = photo else { continue };
+            let path = out.join(format!("{}-{kind}.jpg", plan.id));
+            std::fs::write(&path, &jpeg).unwrap();
+            let read = std::fs::read(&path).unwrap();
+            assert_eq!(
+                jpeg_size(&read),
+                ((358, 441), (1, 350, 350)),
+                "{}",
+                path.display()
+            );
+            written += 1;
         }
-        if let Some(jpeg) = demo::certified_photo(plan.id).unwrap() {
-            std::fs::write(out.join(format!("{}-certified.jpg", plan.id)), jpeg).unwrap();
-        }
+    }
+    assert!(written >= 10, "{written} photos");
+    if !keep {
+        std::fs::remove_dir_all(&out).unwrap();
     }
 }

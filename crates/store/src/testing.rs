@@ -2,9 +2,10 @@
 //! database (uniquely named, so parallel runs never collide) on the server named by
 //! `IDKIOSK_TEST_PG_URL` (set by `scripts/test.sh` or `eval "$(scripts/dev-pg.sh)"`).
 //!
-//! The policy when PostgreSQL is not configured is decided here, once, for every crate's tests:
-//! with `CI` set the test fails; otherwise it reports on the terminal that PostgreSQL was skipped
-//! and why.
+//! The policy when PostgreSQL, or anything else a test needs from the machine (the dlib models,
+//! the Noto CJK fonts, ffmpeg), is missing is decided here, once, for every crate's tests
+//! ([`require`]): with `CI` set the test fails; otherwise it reports on the terminal what was
+//! skipped and why.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -47,6 +48,39 @@ pub fn report(line: &str) {
     let _ = writeln!(std::io::stderr(), "{line}");
 }
 
+/// What `test` needs from the machine: `found`'s value, or `None` when it is missing outside CI
+/// (reported on the terminal as `TEST: RESOURCE SKIPPED: why`; the caller skips what needs it).
+///
+/// # Panics
+///
+/// When it is missing and `CI` is set: CI cannot go green without running every test.
+pub fn require<T, E: std::fmt::Display>(
+    test: &str,
+    resource: &str,
+    found: Result<T, E>,
+) -> Option<T> {
+    match found {
+        Ok(value) => Some(value),
+        Err(why) if std::env::var_os("CI").is_some() => {
+            panic!("{test}: {resource} is missing but CI is set, so it must be tested: {why}")
+        }
+        Err(why) => {
+            report(&format!("{test}: {resource} SKIPPED: {why}"));
+            None
+        }
+    }
+}
+
+/// `Ok(path)` when the file `path` is there, else why not (for [`require`]).
+pub fn file(path: impl Into<PathBuf>, setup: &str) -> Result<PathBuf, String> {
+    let path = path.into();
+    if path.is_file() {
+        Ok(path)
+    } else {
+        Err(format!("{} is not there (run {setup})", path.display()))
+    }
+}
+
 /// The PostgreSQL server for tests, or `None` (with the reason reported) when it is not
 /// configured outside CI.
 ///
@@ -54,20 +88,14 @@ pub fn report(line: &str) {
 ///
 /// When `CI` is set and `IDKIOSK_TEST_PG_URL` is not: CI must test both backends.
 pub fn postgres_url(suite: &str) -> Option<String> {
-    match std::env::var(PG_URL_VAR) {
-        Ok(url) if !url.trim().is_empty() => Some(url),
-        _ if std::env::var_os("CI").is_some() => panic!(
-            "{suite}: {PG_URL_VAR} is not set but CI is: PostgreSQL must be tested in CI \
-             (run the tests through scripts/test.sh, which starts a private server)"
-        ),
-        _ => {
-            report(&format!(
-                "{suite}: postgres SKIPPED: {PG_URL_VAR} is not set \
-                 (eval \"$(scripts/dev-pg.sh)\" starts a private server)"
-            ));
-            None
-        }
-    }
+    let url = match std::env::var(PG_URL_VAR) {
+        Ok(url) if !url.trim().is_empty() => Ok(url),
+        _ => Err(format!(
+            "{PG_URL_VAR} is not set (scripts/test.sh, or eval \"$(scripts/dev-pg.sh)\", starts \
+             a private server)"
+        )),
+    };
+    require(suite, "postgres", url)
 }
 
 /// `url` with its database name replaced by `name`.
@@ -162,7 +190,25 @@ impl TestDatabase {
 
 #[cfg(test)]
 mod tests {
-    use super::with_database;
+    use super::{file, require, with_database};
+
+    #[test]
+    fn require_gives_what_is_there_and_skips_or_fails_on_what_is_not() {
+        assert_eq!(require("t", "x", Ok::<_, String>(7)), Some(7));
+        let missing = std::panic::catch_unwind(|| require::<(), _>("t", "x", Err("gone")));
+        if std::env::var_os("CI").is_some() {
+            assert!(
+                missing.is_err(),
+                "under CI a missing resource fails the test"
+            );
+        } else {
+            assert_eq!(missing.ok(), Some(None), "outside CI it is skipped");
+        }
+        assert!(file("/nonexistent/model.dat", "setup.sh")
+            .unwrap_err()
+            .contains("run setup.sh"));
+        assert!(file(env!("CARGO_MANIFEST_PATH"), "setup.sh").is_ok());
+    }
 
     #[test]
     fn replaces_the_database_name() {
