@@ -8,10 +8,9 @@ use async_trait::async_trait;
 use devices::{Camera, CameraError, DeviceHealth};
 use domain::id::CitizenId;
 use domain::prompts;
-use domain::rules::{Business, CardExpiry, CardOnReader, Decision, Household, NewCardValidity};
 use domain::session::{
-    Event, FaceScores, Millis, PaymentMethod, PortraitApplication, ReceiptAnswer, ReceiptCode,
-    ScopeRequest, Screen, Session, SessionConfig, SessionId, SessionOutcome,
+    FaceScores, PaymentMethod, PortraitApplication, ReceiptAnswer, ReceiptCode, ScopeRequest,
+    Screen, SessionConfig, SessionId, SessionOutcome,
 };
 use kiosk::capture::{LivePhoto, PhotoCropper, PhotoRefused};
 use kiosk::center_api::{
@@ -20,56 +19,14 @@ use kiosk::center_api::{
 };
 use kiosk::outbox::AgentState;
 use kiosk::view::UiAction;
-use support::{agent_config, outbox, ports, wait_for, Device, OfflineCenter};
-use time::macros::date;
+use support::{
+    agent_config, outbox, ports, session_at_the_camera, wait_for, Device, OfflineCenter,
+};
 
 mod support;
 
 const ID: &str = "320104200012100044";
 const SESSION: &str = "3f2a9c1e-liveness-0001";
-
-/// A session at the camera screen of step 7.
-fn session_at_the_camera() -> Session {
-    let today = date!(2026 - 11 - 25);
-    let id = CitizenId::parse(ID, today).expect("valid number");
-    let mut session = Session::new(SessionConfig::default(), Millis(0));
-    let events = [
-        Event::Start {
-            session_id: SessionId::parse(SESSION).expect("valid id"),
-            today,
-        },
-        Event::BusinessChosen(Business::ExpiryRenewal),
-        Event::HouseholdChosen(Household::Local),
-        Event::IdNumberEntered(ID.to_owned()),
-        Event::CardRead {
-            card: CardOnReader {
-                id,
-                valid_from: date!(2016 - 12 - 20),
-                valid_until: CardExpiry::On(date!(2026 - 12 - 20)),
-            },
-            name: "王小明".to_owned(),
-        },
-        Event::ScopeDecided {
-            decision: Decision::Accept {
-                fee_cny: 20,
-                validity: NewCardValidity::TenYears,
-                issue_by: date!(2027 - 01 - 24),
-            },
-            name: Some("王小明".to_owned()),
-        },
-        Event::Confirm,
-        Event::Confirm,
-        Event::ReceiptScanned("RCPT-20261125-0001".to_owned()),
-        Event::ReceiptAnswer(ReceiptAnswer::Found),
-    ];
-    for (i, event) in events.into_iter().enumerate() {
-        session
-            .handle(event, Millis(i as u64 * 100))
-            .expect("fits the session");
-    }
-    assert_eq!(session.screen(), Screen::LivePhoto { error: None });
-    session
-}
 
 /// A camera that always has a frame.
 struct Frame;
@@ -213,7 +170,7 @@ async fn agent_at_the_camera(
     let outbox = outbox(dir).await;
     outbox
         .save_state(&AgentState {
-            snapshot: Some(session_at_the_camera().snapshot()),
+            snapshot: Some(session_at_the_camera(SESSION, ID).snapshot()),
             session_id: Some(SESSION.to_owned()),
             applicant_id: Some(ID.to_owned()),
             today: Some("2026-11-25".to_owned()),

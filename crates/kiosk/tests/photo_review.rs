@@ -6,14 +6,14 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
-use domain::rules::{Business, CardExpiry, CardOnReader, Decision, Household, NewCardValidity};
-use domain::session::{Event, Millis, ReceiptAnswer, Screen, Session, SessionConfig, SessionId};
-use domain::CitizenId;
+use domain::session::{Event, Millis, Screen, Session, SessionConfig};
 use http_body_util::BodyExt;
 use kiosk::outbox::AgentState;
 use kiosk::view::UiAction;
-use support::{agent_config, outbox, ports, wait_for, Device, OfflineCenter};
-use time::macros::date;
+use support::{
+    agent_config, outbox, ports, session_at_the_camera, wait_for, Device, OfflineCenter,
+    AT_THE_CAMERA,
+};
 use tower::ServiceExt;
 
 mod support;
@@ -23,43 +23,13 @@ const SESSION: &str = "3f2a9c1e-review-0001";
 
 /// A session driven to the photo review after its first capture.
 fn session_at_the_review() -> Session {
-    let today = date!(2026 - 11 - 25);
-    let id = CitizenId::parse(ID, today).expect("valid number");
-    let mut session = Session::new(SessionConfig::default(), Millis(0));
-    let events = [
-        Event::Start {
-            session_id: SessionId::parse(SESSION).expect("valid id"),
-            today,
-        },
-        Event::BusinessChosen(Business::ExpiryRenewal),
-        Event::HouseholdChosen(Household::Local),
-        Event::IdNumberEntered(ID.to_owned()),
-        Event::CardRead {
-            card: CardOnReader {
-                id,
-                valid_from: date!(2016 - 12 - 20),
-                valid_until: CardExpiry::On(date!(2026 - 12 - 20)),
-            },
-            name: "王小明".to_owned(),
-        },
-        Event::ScopeDecided {
-            decision: Decision::Accept {
-                fee_cny: 20,
-                validity: NewCardValidity::TenYears,
-                issue_by: date!(2027 - 01 - 24),
-            },
-            name: Some("王小明".to_owned()),
-        },
-        Event::Confirm,
-        Event::Confirm,
-        Event::ReceiptScanned("RCPT-20261125-0001".to_owned()),
-        Event::ReceiptAnswer(ReceiptAnswer::Found),
-        Event::TakePhoto,
-        Event::PhotoCaptured,
-    ];
-    for (i, event) in events.into_iter().enumerate() {
+    let mut session = session_at_the_camera(SESSION, ID);
+    for (i, event) in [Event::TakePhoto, Event::PhotoCaptured]
+        .into_iter()
+        .enumerate()
+    {
         session
-            .handle(event, Millis(i as u64 * 100))
+            .handle(event, Millis(AT_THE_CAMERA.0 + i as u64 * 100))
             .expect("fits the session");
     }
     assert_eq!(session.screen(), Screen::PhotoReview { can_retake: true });

@@ -337,3 +337,56 @@ pub async fn wait_for(what: &str, mut check: impl FnMut() -> bool) {
     }
     panic!("timed out waiting for {what}");
 }
+
+/// A local expiry renewal of `id` (session `sid`) driven to step 7's camera screen: card read,
+/// in scope, confirmed, its receipt found. The events are 100 ms apart from 0; the next free
+/// time is [`AT_THE_CAMERA`].
+pub fn session_at_the_camera(sid: &str, id: &str) -> domain::session::Session {
+    use domain::rules::{Business, Household};
+    use domain::rules::{CardExpiry, CardOnReader, Decision, NewCardValidity};
+    use domain::session::{Event, Millis, Screen, Session};
+    use time::macros::date;
+
+    let today = date!(2026 - 11 - 25);
+    let citizen = CitizenId::parse(id, today).expect("valid number");
+    let mut session = Session::new(SessionConfig::default(), Millis(0));
+    let events = [
+        Event::Start {
+            session_id: SessionId::parse(sid).expect("valid id"),
+            today,
+        },
+        Event::BusinessChosen(Business::ExpiryRenewal),
+        Event::HouseholdChosen(Household::Local),
+        Event::IdNumberEntered(id.to_owned()),
+        Event::CardRead {
+            card: CardOnReader {
+                id: citizen,
+                valid_from: date!(2016 - 12 - 20),
+                valid_until: CardExpiry::On(date!(2026 - 12 - 20)),
+            },
+            name: "王小明".to_owned(),
+        },
+        Event::ScopeDecided {
+            decision: Decision::Accept {
+                fee_cny: 20,
+                validity: NewCardValidity::TenYears,
+                issue_by: date!(2027 - 01 - 24),
+            },
+            name: Some("王小明".to_owned()),
+        },
+        Event::Confirm,
+        Event::Confirm,
+        Event::ReceiptScanned("RCPT-20261125-0001".to_owned()),
+        Event::ReceiptAnswer(ReceiptAnswer::Found),
+    ];
+    for (i, event) in events.into_iter().enumerate() {
+        session
+            .handle(event, Millis(i as u64 * 100))
+            .expect("fits the session");
+    }
+    assert_eq!(session.screen(), Screen::LivePhoto { error: None });
+    session
+}
+
+/// The first free time after [`session_at_the_camera`]'s events.
+pub const AT_THE_CAMERA: domain::session::Millis = domain::session::Millis(1_000);
