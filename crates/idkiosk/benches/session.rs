@@ -45,7 +45,10 @@ struct Killed(Child);
 impl Drop for Killed {
     fn drop(&mut self) {
         // The demo stops its children on SIGTERM.
-        unsafe { libc::kill(self.0.id() as i32, libc::SIGTERM) };
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(self.0.id() as i32),
+            nix::sys::signal::Signal::SIGTERM,
+        );
         let deadline = Instant::now() + Duration::from_secs(10);
         while Instant::now() < deadline {
             if let Ok(Some(_)) = self.0.try_wait() {

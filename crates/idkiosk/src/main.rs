@@ -4,10 +4,6 @@
 //! for (an invalid ID number, a failed device read), 2 bad usage or a malformed input, 3 an
 //! internal failure.
 
-// The workspace denies unsafe code; this package's test harness and bench (which signal process
-// groups with `libc::kill`) are not yet under `[workspace.lints]`, so the binary denies it here.
-#![deny(unsafe_code)]
-
 mod center_link;
 mod center_setup;
 mod clock;
@@ -83,11 +79,7 @@ enum Command {
 async fn main() -> ExitCode {
     // Everything this process and its children create (databases with their -wal and -shm,
     // keys, secrets, outboxes, videos) is for its owner only (issue 14).
-    // SAFETY: umask only sets the process's file mode creation mask; it cannot fail.
-    #[allow(unsafe_code)]
-    unsafe {
-        libc::umask(0o077);
-    }
+    nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(0o077));
     let cli = Cli::parse();
     init_logging();
     let result = match cli.command {

@@ -157,18 +157,17 @@ impl Proc {
 
     /// SIGTERM to the group, up to 5 s for the leader to go, then SIGKILL to the group.
     pub fn stop(&mut self) {
-        let group = -(self.child.id() as libc::pid_t);
+        use nix::sys::signal::{killpg, Signal};
+        let group = nix::unistd::Pid::from_raw(self.child.id() as i32);
         if matches!(self.child.try_wait(), Ok(None)) {
-            // SAFETY: kill(2) on a process group this test created; no memory is involved.
-            unsafe { libc::kill(group, libc::SIGTERM) };
+            let _ = killpg(group, Signal::SIGTERM);
             let deadline = Instant::now() + Duration::from_secs(5);
             while matches!(self.child.try_wait(), Ok(None)) && Instant::now() < deadline {
                 std::thread::sleep(Duration::from_millis(20));
             }
         }
         // Stragglers of the group (and the leader if SIGTERM was not enough).
-        // SAFETY: as above.
-        unsafe { libc::kill(group, libc::SIGKILL) };
+        let _ = killpg(group, Signal::SIGKILL);
         let _ = self.child.wait();
     }
 }
@@ -181,8 +180,10 @@ impl Drop for Proc {
 
 /// SIGKILL to one process (the kiosk agent in the crash scenarios).
 pub fn kill_9(pid: u32) {
-    // SAFETY: kill(2) on a pid the demo reported as its kiosk agent.
-    unsafe { libc::kill(pid as libc::pid_t, libc::SIGKILL) };
+    let _ = nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid as i32),
+        nix::sys::signal::Signal::SIGKILL,
+    );
 }
 
 /// chromedriver on a free port, with the Chromium it starts in its process group.
