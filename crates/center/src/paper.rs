@@ -13,7 +13,7 @@ use axum::{
     Extension, Json,
 };
 use documents::types::{
-    ApplicationNumber, Collection, CollectionMethod, Fen, Finger, FingerCapture, JpegImage,
+    parse_finger, ApplicationNumber, Collection, CollectionMethod, Fen, FingerCapture, JpegImage,
     MaskedCard, Nation, PersonName, PngImage, TextLine, TransactionId,
 };
 use documents::{
@@ -164,7 +164,7 @@ pub async fn document(
                 .iter()
                 .map(|f| {
                     Ok(FingerCapture {
-                        finger: Finger::parse(&f.position).map_err(stored("fingers"))?,
+                        finger: parse_finger(&f.position).map_err(stored("fingers"))?,
                         quality: f.quality,
                     })
                 })

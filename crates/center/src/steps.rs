@@ -446,7 +446,7 @@ pub async fn application(
         ));
     }
     for (i, finger) in request.fingers.iter().enumerate() {
-        documents::types::Finger::parse(&finger.position)
+        documents::types::parse_finger(&finger.position)
             .map_err(|err| AppError::invalid(format!("fingers[{i}].position"), err.0))?;
         if request.fingers[..i]
             .iter()

@@ -87,8 +87,8 @@ pub(crate) fn draw(
         .map(|f| {
             format!(
                 "{}（指位 {}）质量 {}",
-                f.finger.zh(),
-                f.finger.code(),
+                f.finger.prompt().zh,
+                f.finger.position_code(),
                 f.quality
             )
         })

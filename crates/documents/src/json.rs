@@ -10,7 +10,7 @@ use serde::Deserialize;
 use time::{Date, OffsetDateTime};
 
 use crate::types::{
-    ApplicationNumber, Collection, CollectionCertificate, CollectionMethod, Fen, Finger,
+    parse_finger, ApplicationNumber, Collection, CollectionCertificate, CollectionMethod, Fen,
     FingerCapture, JpegImage, MaskedCard, Nation, PersonName, PngImage, PortraitForm,
     RegistrationForm, TextLine, TransactionId, UnionPayNotice, ValueError, WechatNotice,
 };
@@ -330,7 +330,7 @@ pub fn form(json: FormJson) -> Result<RegistrationForm, DataError> {
     }
     let mut fingers: Vec<FingerCapture> = Vec::with_capacity(json.fingers.len());
     for (i, f) in json.fingers.iter().enumerate() {
-        let finger = Finger::parse(&f.finger).map_err(at(&format!("fingers[{i}].finger")))?;
+        let finger = parse_finger(&f.finger).map_err(at(&format!("fingers[{i}].finger")))?;
         if fingers.iter().any(|seen| seen.finger == finger) {
             return Err(error(
                 &format!("fingers[{i}].finger"),

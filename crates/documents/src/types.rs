@@ -291,87 +291,16 @@ impl Nation {
     }
 }
 
-/// 指位: a finger, by the position codes of GA 1011 (11 right thumb … 20 left little finger).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[allow(missing_docs)]
-pub enum Finger {
-    RightThumb,
-    RightIndex,
-    RightMiddle,
-    RightRing,
-    RightLittle,
-    LeftThumb,
-    LeftIndex,
-    LeftMiddle,
-    LeftRing,
-    LeftLittle,
-}
+/// A finger: the domain's (`right_index` …, its GA 1011 position code and its names).
+pub use domain::session::Finger;
 
-impl Finger {
-    const ALL: [Finger; 10] = [
-        Finger::RightThumb,
-        Finger::RightIndex,
-        Finger::RightMiddle,
-        Finger::RightRing,
-        Finger::RightLittle,
-        Finger::LeftThumb,
-        Finger::LeftIndex,
-        Finger::LeftMiddle,
-        Finger::LeftRing,
-        Finger::LeftLittle,
-    ];
-
-    /// `right_thumb` … `left_little`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Finger::RightThumb => "right_thumb",
-            Finger::RightIndex => "right_index",
-            Finger::RightMiddle => "right_middle",
-            Finger::RightRing => "right_ring",
-            Finger::RightLittle => "right_little",
-            Finger::LeftThumb => "left_thumb",
-            Finger::LeftIndex => "left_index",
-            Finger::LeftMiddle => "left_middle",
-            Finger::LeftRing => "left_ring",
-            Finger::LeftLittle => "left_little",
-        }
-    }
-
-    /// The inverse of [`Finger::as_str`].
-    pub fn parse(text: &str) -> Result<Finger, ValueError> {
-        Finger::ALL
-            .into_iter()
-            .find(|f| f.as_str() == text)
-            .ok_or_else(|| {
-                ValueError(format!(
-                    "must be one of right_thumb … left_little, got {text:?}"
-                ))
-            })
-    }
-
-    /// The position code (11–20).
-    pub fn code(self) -> u8 {
-        Finger::ALL
-            .iter()
-            .position(|f| *f == self)
-            .map_or(0, |i| 11 + i as u8)
-    }
-
-    /// `右手拇指`.
-    pub fn zh(self) -> &'static str {
-        match self {
-            Finger::RightThumb => "右手拇指",
-            Finger::RightIndex => "右手食指",
-            Finger::RightMiddle => "右手中指",
-            Finger::RightRing => "右手环指",
-            Finger::RightLittle => "右手小指",
-            Finger::LeftThumb => "左手拇指",
-            Finger::LeftIndex => "左手食指",
-            Finger::LeftMiddle => "左手中指",
-            Finger::LeftRing => "左手环指",
-            Finger::LeftLittle => "左手小指",
-        }
-    }
+/// The finger named `text` (`right_thumb` … `left_little`), or why not.
+pub fn parse_finger(text: &str) -> Result<Finger, ValueError> {
+    Finger::parse(text).ok_or_else(|| {
+        ValueError(format!(
+            "must be one of right_thumb … left_little, got {text:?}"
+        ))
+    })
 }
 
 /// One finger captured at step 9 and the quality score of its image (0–100).

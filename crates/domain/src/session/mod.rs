@@ -316,6 +316,23 @@ impl Finger {
         Finger::ALL.into_iter().find(|f| f.code() == code)
     }
 
+    /// 指位: the position code of GA 1011 printed on the registration form (11 right thumb …
+    /// 20 left little finger).
+    pub fn position_code(self) -> u8 {
+        match self {
+            Finger::RightThumb => 11,
+            Finger::RightIndex => 12,
+            Finger::RightMiddle => 13,
+            Finger::RightRing => 14,
+            Finger::RightLittle => 15,
+            Finger::LeftThumb => 16,
+            Finger::LeftIndex => 17,
+            Finger::LeftMiddle => 18,
+            Finger::LeftRing => 19,
+            Finger::LeftLittle => 20,
+        }
+    }
+
     /// The finger's name for the citizen: 右手食指 / right index finger.
     pub fn prompt(self) -> Prompt {
         let (zh, en) = match self {
