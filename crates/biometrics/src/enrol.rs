@@ -1,4 +1,4 @@
-//! Enrolment of two fingers for the new card (DOMAIN.md section 1, step 9), as a state machine
+//! Enrolment of two fingers for the new card (docs/domain.md section 1, step 9), as a state machine
 //! with no I/O: the caller captures a press, hands the image in, and is told what to ask for next.
 //!
 //! A finger takes up to [`EnrolConfig::presses_per_finger`] passing presses and

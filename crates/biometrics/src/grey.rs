@@ -3,7 +3,7 @@
 
 use thiserror::Error;
 
-/// Width of the R30x sensor image in pixels (DOMAIN.md section 9.2).
+/// Width of the R30x sensor image in pixels (docs/domain.md section 9.2).
 pub const WIDTH: usize = 256;
 /// Height of the R30x sensor image in pixels.
 pub const HEIGHT: usize = 288;

@@ -1,6 +1,6 @@
-//! Fingerprints for the kiosk's step 9 (DOMAIN.md section 1): synthetic fingers for the simulator
-//! and the tests, image quality, minutiae templates in ISO/IEC 19794-2:2005 format, 1:1 matching
-//! and the enrolment rules of two fingers.
+//! Fingerprints for the kiosk's step 9 (docs/domain.md section 1): synthetic fingers for the
+//! simulator and the tests, image quality, minutiae templates in ISO/IEC 19794-2:2005 format, 1:1
+//! matching and the enrolment rules of two fingers.
 //!
 //! Everything here is pure computation on 8-bit grey images of the R30x sensor (256 × 288, dark
 //! ridges on a light background, about 500 dpi): no I/O apart from PNG bytes in and out, no clock,

@@ -41,7 +41,7 @@ pub enum AppError {
         message: String,
     },
     /// The case is not (or no longer) within self-service scope (409): the reason code of
-    /// DOMAIN.md section 3 and the exact prompt the citizen reads.
+    /// docs/domain.md section 3 and the exact prompt the citizen reads.
     #[error("out of scope: {reason}")]
     OutOfScope {
         /// The stable reason code (`application_in_progress`, `record_not_normal`, …).

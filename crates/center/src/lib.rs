@@ -110,7 +110,7 @@ impl AppState {
     }
 }
 
-/// The center's tunables, with the defaults of DOMAIN.md.
+/// The center's tunables, with the defaults of docs/domain.md.
 #[derive(Debug, Clone)]
 pub struct CenterConfig {
     /// How long an unpaid payment stays open (default 10 minutes, DOMAIN choice); the first

@@ -181,7 +181,7 @@ pub struct PosReport {
 }
 
 impl PosReport {
-    /// Checks every field of an approved purchase against the MIS-POS formats (DOMAIN.md 9.5),
+    /// Checks every field of an approved purchase against the MIS-POS formats (docs/domain.md 9.5),
     /// naming the first that is wrong: a kiosk's report is not taken as free text.
     pub fn check_approved(&self) -> Result<(), AppError> {
         let digits =

@@ -118,7 +118,7 @@ fn parse_date(text: &str, field: &str) -> Result<Date, AppError> {
 pub struct ScopeResponse {
     /// `accept` or `refer`.
     pub outcome: String,
-    /// `accept` or the stable reason code of DOMAIN.md section 3.
+    /// `accept` or the stable reason code of docs/domain.md section 3.
     pub reason: String,
     /// What the citizen reads, Chinese.
     pub prompt_zh: String,

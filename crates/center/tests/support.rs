@@ -15,7 +15,7 @@ use store::Store;
 use time::macros::date;
 use tower::ServiceExt;
 
-/// The date of DOMAIN.md's decision table, which the fixed demo citizens are made for.
+/// The date of the decision table (docs/domain.md 3.6), which the fixed demo citizens are made for.
 pub const TODAY: time::Date = date!(2026 - 11 - 25);
 
 /// The test kiosk and its secret.

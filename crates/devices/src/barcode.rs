@@ -1,5 +1,5 @@
 //! The barcode scanner: the [`BarcodeScanner`] trait and our driver for serial scanners
-//! (9600 8N1, one code per line, DOMAIN.md 9.3).
+//! (9600 8N1, one code per line, docs/domain.md 9.3).
 //!
 //! A scanner only talks, so the `protocol` crate has a line decoder and no state machine; the
 //! small sans-IO [`ScanWait`] here adds the one thing a scan needs besides it: a deadline.

@@ -1,4 +1,4 @@
-//! The camera (DOMAIN.md section 9.4): JPEG frames from an MJPEG-over-HTTP stream
+//! The camera (docs/domain.md section 9.4): JPEG frames from an MJPEG-over-HTTP stream
 //! (`multipart/x-mixed-replace; boundary=…`, one JPEG per part), the convention of IP cameras
 //! and of our simulator ([`crate::sim::camera`]).
 //!

@@ -1,6 +1,6 @@
 //! Synthetic images and data for the simulators: a card's chip photo (a 102 × 126 grey face as a
-//! JPEG under 1024 bytes, DOMAIN.md section 4), fingerprint ridge patterns (a stand-in until the
-//! real synthetic generator arrives), fingerprint templates, and PNG encoding for the CLI.
+//! JPEG under 1024 bytes, docs/domain.md section 4), fingerprint ridge patterns (a stand-in until
+//! the real synthetic generator arrives), fingerprint templates, and PNG encoding for the CLI.
 
 use std::f64::consts::PI;
 

@@ -1,4 +1,4 @@
-//! Device drivers and byte-exact simulators for the kiosk's peripherals (DOMAIN.md section 9).
+//! Device drivers and byte-exact simulators for the kiosk's peripherals (docs/domain.md section 9).
 //!
 //! Each kind of device has an async trait ([`CardReader`], …) so a vendor SDK adapter can stand
 //! in for our drivers. Our drivers are thin tokio loops around the sans-IO state machines of the

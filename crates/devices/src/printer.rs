@@ -1,4 +1,4 @@
-//! The receipt and form printer: IPP (RFC 8011) to a CUPS queue (DOMAIN.md section 9.7).
+//! The receipt and form printer: IPP (RFC 8011) to a CUPS queue (docs/domain.md section 9.7).
 //!
 //! [`IppPrinter`] sends Print-Job with `application/pdf`, then polls Get-Job-Attributes until the
 //! job is completed, aborted or canceled, and reads the printer's `printer-state` and

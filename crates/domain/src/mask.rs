@@ -1,5 +1,5 @@
-//! Masking personal data for screens and logs (DOMAIN.md section 2): the surname of a name becomes
-//! `*`. ID numbers mask themselves ([`crate::id::CitizenId::masked`]).
+//! Masking personal data for screens and logs (docs/domain.md section 2): the surname of a name
+//! becomes `*`. ID numbers mask themselves ([`crate::id::CitizenId::masked`]).
 
 /// The common two-character (compound) surnames, masked as a whole.
 pub const COMPOUND_SURNAMES: [&str; 16] = [

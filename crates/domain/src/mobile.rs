@@ -1,4 +1,4 @@
-//! Chinese mobile numbers (DOMAIN.md section 7): the allocated blocks of libphonenumber's CN
+//! Chinese mobile numbers (docs/domain.md section 7): the allocated blocks of libphonenumber's CN
 //! metadata, matched by hand, and the two-entry confirmation of step 8.
 
 use std::fmt;
@@ -222,7 +222,7 @@ mod tests {
         );
     }
 
-    /// The same pattern as DOMAIN.md, written out as alternatives over the first five digits.
+    /// The same pattern as docs/domain.md, written out as alternatives over the first five digits.
     fn reference(digits: &str) -> bool {
         let d = digits.as_bytes();
         if d.len() != 11 || !d.iter().all(u8::is_ascii_digit) {

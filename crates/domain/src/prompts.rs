@@ -1,5 +1,6 @@
 //! Every citizen-facing text of the kiosk as data, Chinese first and English second, word for word
-//! from DOMAIN.md section 1 where it gives them; texts marked **our wording** are ours.
+//! as the product's rules give them (all listed in docs/domain.md section 11); texts marked
+//! **our wording** are ours.
 
 use serde::Serialize;
 
@@ -60,7 +61,7 @@ pub const OUT_OF_SCOPE: Prompt = prompt(
     "您的居民身份证不在自助受理范围内，如需帮助请联系工作人员。",
     "Your resident ID card is not within the self-service acceptance scope. If you need help, please contact the staff.",
 );
-/// The acceptance of step 5 (DOMAIN.md gives none). **our wording**
+/// The acceptance of step 5 (the rules give no text; docs/domain.md 3.2). **our wording**
 pub const IN_SCOPE: Prompt = prompt(
     "您的业务在自助受理范围内，请继续办理。",
     "Your application is within the self-service acceptance scope; please continue.",
@@ -88,17 +89,17 @@ pub const PHOTO_RECEIPT_NOT_FOUND: Prompt = prompt(
     "未查询到您的照片回执信息，请确认后重新扫描。",
     "No photo matches this receipt; please check it and scan again.",
 );
-/// The receipt was already redeemed by an application (DOMAIN.md section 11).
+/// The receipt was already redeemed by an application (docs/domain.md section 11).
 pub const PHOTO_RECEIPT_USED: Prompt = prompt(
     "该照片回执已使用，请联系照相馆或工作人员。",
     "This photo receipt has already been used; please ask the photo studio or the staff.",
 );
-/// The receipt's validity is over (DOMAIN.md section 11).
+/// The receipt's validity is over (docs/domain.md section 11).
 pub const PHOTO_RECEIPT_EXPIRED: Prompt = prompt(
     "该照片回执已过期，请重新拍摄证件照。",
     "This photo receipt has expired; please have a new ID photo taken.",
 );
-/// The receipt was made for another citizen (DOMAIN.md section 11). Saying so tells the one
+/// The receipt was made for another citizen (docs/domain.md section 11). Saying so tells the one
 /// who holds the paper only that it is not theirs; the scans of a session are bounded.
 pub const PHOTO_RECEIPT_OTHER_PERSON: Prompt = prompt(
     "该照片回执不属于您，请确认后重新扫描。",
@@ -150,13 +151,14 @@ pub const FINGERPRINT_FAILED: Prompt = prompt(
     "指纹信息采集失败，请到户政窗口办理。",
     "Fingerprint information collection failed, please go to the household administration window.",
 );
-/// A poor press (smudged, partial, too light): try the same finger again (DOMAIN.md section 11).
+/// A poor press (smudged, partial, too light): try the same finger again
+/// (docs/domain.md section 11).
 pub const FINGERPRINT_POOR_PRESS: Prompt = prompt(
     "指纹图像不清晰，请抬起手指后重新按压。",
     "The fingerprint was not clear; lift your finger and press again.",
 );
 /// Which finger to place, a template: `{finger}` and `{n}` are filled by [`place_finger`]
-/// (DOMAIN.md section 11).
+/// (docs/domain.md section 11).
 pub const PLACE_FINGER_OF_TWO: Prompt = prompt(
     "请将{finger}平放在指纹采集器上（第{n}枚，共2枚）",
     "Place your {finger} flat on the sensor ({n} of 2)",
@@ -194,8 +196,8 @@ pub const PRINT_FAILED: Prompt = prompt(
 
 // Any screen.
 
-/// The kiosk cannot go on (it could not keep the session's state): DOMAIN.md section 11's
-/// "out of service (printer or camera down)".
+/// The kiosk cannot go on (it could not keep the session's state): docs/domain.md section 1's
+/// "printer or camera down" case.
 pub const OUT_OF_SERVICE: Prompt = prompt(
     "本机暂停服务，请到窗口办理。",
     "This kiosk is out of service; please go to the window.",
@@ -233,7 +235,7 @@ pub const INACTIVITY: Prompt = prompt(
     "No activity; returning to the start.",
 );
 /// The start screen's notice: the session is recorded and biometrics must be one's own.
-/// **our wording** of DOMAIN.md section 1.
+/// **our wording** of docs/domain.md section 1.
 pub const VIDEO_AND_LEGAL_NOTICE: Prompt = prompt(
     "办理过程全程录像。采集的指纹和照片必须是本人的，冒用他人身份将承担法律责任。",
     "This session is video-recorded. Fingerprints and photos must be your own; impersonating another person carries legal liability.",

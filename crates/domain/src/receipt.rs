@@ -1,4 +1,4 @@
-//! Photo-studio receipt codes (照相回执码, DOMAIN.md section 9.3): the one definition the scanner
+//! Photo-studio receipt codes (照相回执码, docs/domain.md section 9.3): the one definition the scanner
 //! protocol, the session, the store and the population system all use.
 
 use serde::{Deserialize, Serialize};

@@ -1,5 +1,5 @@
-//! Eligibility and self-service scope (DOMAIN.md section 3): the ordered decision with its stable
-//! reason codes, the new card's validity, the fee and the issue deadline.
+//! Eligibility and self-service scope (docs/domain.md section 3): the ordered decision with its
+//! stable reason codes, the new card's validity, the fee and the issue deadline.
 
 use std::fmt;
 
@@ -358,7 +358,7 @@ pub const REMOTE_AREA_EXTRA_DAYS: i64 = 30;
 /// Months either side of the expiry date within which a card may be renewed.
 pub const RENEWAL_WINDOW_MONTHS: i32 = 6;
 
-/// Decides step 5: the first of DOMAIN.md section 3's conditions that applies refers the
+/// Decides step 5: the first of docs/domain.md section 3's conditions that applies refers the
 /// application to the window, in that order; otherwise it is accepted with its fee, the new card's
 /// validity and the issue deadline.
 ///
@@ -530,7 +530,7 @@ mod tests {
         })
     }
 
-    /// DOMAIN.md section 3's decision table, row by row.
+    /// docs/domain.md section 3.6's decision table, row by row.
     #[test]
     fn decision_table() {
         use Business::*;

@@ -1,6 +1,6 @@
-//! The similarity score of DOMAIN.md section 6: `100 / (1 + exp((d − c) / w))` for an embedding
-//! distance `d`, and the thresholds of step 7. Both are configuration; [`fit`] refits `c` and `w`
-//! on a bureau's labelled pairs by logistic regression.
+//! The similarity score of docs/domain.md section 6: `100 / (1 + exp((d − c) / w))` for an
+//! embedding distance `d`, and the thresholds of step 7. Both are configuration; [`fit`] refits `c`
+//! and `w` on a bureau's labelled pairs by logistic regression.
 
 use serde::{Deserialize, Serialize};
 

@@ -1,5 +1,5 @@
-//! The ID photo of DOMAIN.md section 5 (GA 461), cropped from a camera frame: 358 × 441 pixels,
-//! 350 dpi, baseline JPEG at quality 70, placed from the landmarks.
+//! The ID photo of docs/domain.md section 5 (GA 461), cropped from a camera frame: 358 × 441
+//! pixels, 350 dpi, baseline JPEG at quality 70, placed from the landmarks.
 //!
 //! Placement: the eyes are levelled (the frame is rotated by the roll of the eye line), the frame
 //! is scaled so the face width — estimated as 1.52 × the distance between the outer eye corners —

@@ -1,6 +1,6 @@
 //! The face engine of idkiosk: detection, landmarks, alignment, embedding and a similarity score
-//! from 0 to 100 calibrated as in DOMAIN.md section 6; the ID photo of section 5 cropped from a
-//! camera frame with its quality checks; and the step-7 verification the center runs.
+//! from 0 to 100 calibrated as in docs/domain.md section 6; the ID photo of section 5 cropped from
+//! a camera frame with its quality checks; and the step-7 verification the center runs.
 //!
 //! The engine is a trait, [`FaceEngine`], so a bureau can plug in its certified engine. The
 //! implementation shipped is [`DlibEngine`]: dlib's ResNet face recognition model (LFW 99.38 %)

@@ -1,5 +1,6 @@
-//! `idkiosk rules`: the eligibility and self-service scope rules (DOMAIN.md section 3) from the
-//! command line. `rules decide` reads one JSON case on standard input and prints one JSON decision.
+//! `idkiosk rules`: the eligibility and self-service scope rules (docs/domain.md section 3) from
+//! the command line. `rules decide` reads one JSON case on standard input and prints one JSON
+//! decision.
 //!
 //! The case arrives as plain wire structs (`serde`, unknown fields rejected) whose leaves are
 //! converted by hand into domain types, so every error names its field (`card.valid_until`).

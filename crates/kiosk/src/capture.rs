@@ -79,7 +79,7 @@ pub trait PhotoCropper: Send + Sync {
     }
 }
 
-/// The face engine's cropper (DOMAIN.md section 5), with the liveness engine beside it.
+/// The face engine's cropper (docs/domain.md section 5), with the liveness engine beside it.
 pub struct FaceCropper {
     engine: Arc<dyn FaceEngine>,
     liveness: Option<Arc<dyn LivenessEngine>>,

@@ -1,4 +1,4 @@
-//! WeChat Pay API v3 signatures (DOMAIN.md section 9.6): RSA-SHA256 (PKCS#1 v1.5) over
+//! WeChat Pay API v3 signatures (docs/domain.md section 9.6): RSA-SHA256 (PKCS#1 v1.5) over
 //! `METHOD\nURL\nTIMESTAMP\nNONCE\nBODY\n` for requests and `TIMESTAMP\nNONCE\nBODY\n` for
 //! responses and callbacks, base64 encoded; the `Authorization` header and the platform's
 //! `Wechatpay-*` headers; the 300-second timestamp window.

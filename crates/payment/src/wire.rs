@@ -1,5 +1,5 @@
-//! The JSON bodies of WeChat Pay API v3, Native (DOMAIN.md section 9.6), as plain structs shared
-//! by the client and the simulator. Unknown fields are ignored, as the platform adds fields.
+//! The JSON bodies of WeChat Pay API v3, Native (docs/domain.md section 9.6), as plain structs
+//! shared by the client and the simulator. Unknown fields are ignored, as the platform adds fields.
 
 use serde::{Deserialize, Serialize};
 

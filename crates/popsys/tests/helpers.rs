@@ -10,7 +10,7 @@ use store::testing::TestDatabase;
 use time::macros::date;
 use time::Date;
 
-/// The reference date of DOMAIN.md's decision table and of the fixed demo citizens.
+/// The reference date of the decision table (docs/domain.md 3.6) and of the fixed demo citizens.
 pub const TODAY: Date = date!(2026 - 11 - 25);
 
 pub fn id(text: &str) -> CitizenId {

@@ -1,4 +1,4 @@
-//! The serial barcode scanner (DOMAIN.md 9.3): ASCII codes, one per line, ended by a
+//! The serial barcode scanner (docs/domain.md 9.3): ASCII codes, one per line, ended by a
 //! configurable terminator; and the photo-studio receipt code check.
 //!
 //! Scanners have no request/response exchange, so there is no state machine: the driver feeds

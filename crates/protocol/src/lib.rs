@@ -1,4 +1,4 @@
-//! Sans-IO codecs and state machines for the kiosk's device wire protocols (DOMAIN.md section 9).
+//! Sans-IO codecs and state machines for the kiosk's device wire protocols (docs/domain.md 9).
 //!
 //! Bytes in, events out, time passed in: nothing here opens a port, reads the clock, spawns a
 //! task or sleeps. A driver (the `devices` crate) is a small loop around each state machine:

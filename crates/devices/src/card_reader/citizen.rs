@@ -136,7 +136,7 @@ mod tests {
 
     #[test]
     fn the_demo_citizen_carries_the_card_of_the_decision_table() {
-        // DOMAIN.md section 3: 320104200012100044, card valid until 2026-12-20.
+        // docs/domain.md 3.6: 320104200012100044, card valid until 2026-12-20.
         let c = card("320104200012100044", date!(2026 - 11 - 25));
         assert_eq!(c.valid_from, "2016-12-20");
         assert_eq!(c.valid_until, "2026-12-20");

@@ -26,7 +26,7 @@ pub struct SerialCardReaderConfig {
 }
 
 impl SerialCardReaderConfig {
-    /// The defaults of DOMAIN.md 9.1 on `path` at 115200 baud.
+    /// The defaults of docs/domain.md 9.1 on `path` at 115200 baud.
     pub fn new(path: impl Into<std::path::PathBuf>) -> Self {
         SerialCardReaderConfig {
             line: LineConfig::new(path, 115_200),

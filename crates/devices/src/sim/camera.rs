@@ -1,4 +1,4 @@
-//! `idkiosk sim camera`: an IP camera serving MJPEG over HTTP on loopback (DOMAIN.md 9.4).
+//! `idkiosk sim camera`: an IP camera serving MJPEG over HTTP on loopback (docs/domain.md 9.4).
 //!
 //! `GET /stream` (also `/`, `/video`, `/mjpeg`) answers `multipart/x-mixed-replace;
 //! boundary=idkioskframe` and sends the images in name order, looping, at the configured frame

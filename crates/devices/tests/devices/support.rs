@@ -9,7 +9,7 @@ use devices::sim::card_reader::{start_card_reader, CardReaderSim, CardReaderSimC
 use devices::sim::{SimConfig, SimHandle};
 use time::macros::date;
 
-/// The demo citizen of DOMAIN.md section 3.
+/// The demo citizen of docs/domain.md section 3.
 pub const CITIZEN: &str = "320104200012100044";
 /// Another one, female too, born 1949.
 pub const OTHER_CITIZEN: &str = "11010519491231002X";

@@ -100,7 +100,7 @@ fn b64(bytes: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
-/// The example data of `kind`: the decision table's first accepted citizen (DOMAIN.md section 3).
+/// The example data of `kind`: the decision table's first accepted citizen (docs/domain.md 3.6).
 pub fn example(kind: Kind) -> serde_json::Value {
     let bureau = "南京市公安局玄武分局";
     match kind {

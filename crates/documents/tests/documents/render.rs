@@ -161,7 +161,7 @@ fn rendering_is_deterministic() {
     );
 }
 
-/// The issue-by date is the domain's: 60 days, or 90 in a remote area (DOMAIN.md section 3).
+/// The issue-by date is the domain's: 60 days, or 90 in a remote area (docs/domain.md section 3).
 #[test]
 fn certificate_issue_by_follows_the_rule() {
     let mut value = example(Kind::Certificate);

@@ -1,4 +1,4 @@
-//! `idkiosk id check` on the examples of DOMAIN.md section 2.
+//! `idkiosk id check` on the examples of docs/domain.md section 2.
 
 use crate::idkiosk;
 

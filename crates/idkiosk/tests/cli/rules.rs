@@ -1,5 +1,5 @@
-//! `idkiosk rules decide` on every row of DOMAIN.md section 3's decision table (today 2026-11-25,
-//! kiosk 320100), and on malformed cases.
+//! `idkiosk rules decide` on every row of docs/domain.md section 3.6's decision table (today
+//! 2026-11-25, kiosk 320100), and on malformed cases.
 
 use serde_json::{json, Value};
 

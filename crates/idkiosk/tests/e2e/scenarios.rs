@@ -1,7 +1,7 @@
 //! The scenarios of issue 8's "Tests in a real browser", each against its own `idkiosk demo`.
-//! Each ends with an assertion on `body[data-screen]` and on the exact prompt of DOMAIN.md
-//! section 1 (imported from `domain::prompts`, or `domain::session::local` where DOMAIN.md gives
-//! none), and prints `scenario NAME: PASS`.
+//! Each ends with an assertion on `body[data-screen]` and on the exact prompt of
+//! docs/domain.md section 1 (imported from `domain::prompts`, or `domain::session::local` where
+//! the rules give none; docs/domain.md section 11), and prints `scenario NAME: PASS`.
 
 use std::collections::BTreeSet;
 use std::time::Duration;

@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 pub use crate::harness::Cups;
 use crate::harness::{require_browser, Driver, Kiosk, Proc, Res};
 
-/// The day of DOMAIN.md's decision table, which the fixed demo citizens are made for.
+/// The day of the decision table (docs/domain.md 3.6), which the fixed demo citizens are made for.
 pub const TODAY: &str = "2026-11-25";
 
 /// How a scenario wants the demo.

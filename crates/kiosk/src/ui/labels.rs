@@ -1,6 +1,7 @@
-//! The touchscreen's own texts: button labels, instructions and captions that neither DOMAIN.md
-//! nor `domain::prompts` gives. **our wording**, all of it; Chinese first, English second, like
-//! every [`Prompt`]. Texts DOMAIN.md or the domain crate gives are never retyped here.
+//! The touchscreen's own texts: button labels, instructions and captions that neither the
+//! product's rules nor `domain::prompts` give (all listed in docs/domain.md section 11).
+//! **our wording**, all of it; Chinese first, English second, like every [`Prompt`]. Texts the
+//! rules or the domain crate give are never retyped here.
 
 use domain::prompts::Prompt;
 use domain::rules::NewCardValidity;

@@ -235,7 +235,7 @@ impl<'a> Page<'a> {
         labels::validity(*validity)
     }
 
-    /// Step 9: "place your {finger} flat on the sensor ({n} of 2)" filled in (DOMAIN.md
+    /// Step 9: "place your {finger} flat on the sensor ({n} of 2)" filled in (docs/domain.md
     /// section 11), with the finger's stable name and its number.
     pub fn place_finger(&self) -> Option<(String, String, &'static str, u8)> {
         match &self.view.screen {

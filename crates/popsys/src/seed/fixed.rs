@@ -1,7 +1,7 @@
 //! The fixed, well-known demo citizens: every seeded database has them, whatever the seed, so the
 //! demo, the docs and the tests can name them. Their dates are chosen for the reference date
-//! 2026-11-25 of DOMAIN.md's decision table (run the demo with `IDKIOSK_TODAY=2026-11-25` to see
-//! the outcomes listed in `docs/popsys.md` on another day).
+//! 2026-11-25 of the decision table in docs/domain.md 3.6 (run the demo with
+//! `IDKIOSK_TODAY=2026-11-25` to see the outcomes listed in `docs/popsys.md` on another day).
 
 use domain::id::CitizenId;
 use domain::rules::{CardExpiry, RecordStatus};

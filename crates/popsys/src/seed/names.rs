@@ -77,7 +77,7 @@ pub(crate) const SURNAMES: &[(&str, u32)] = &[
     ("秦", 20),
 ];
 
-/// Compound surnames (DOMAIN.md section 2) and their weight per 10,000 people.
+/// Compound surnames (docs/domain.md section 2) and their weight per 10,000 people.
 pub(crate) const COMPOUND_SURNAMES: &[(&str, u32)] = &[
     ("欧阳", 6),
     ("司马", 2),

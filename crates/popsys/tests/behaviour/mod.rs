@@ -1,7 +1,7 @@
 //! One set of checks for every `PopulationSystem`: `StorePopulationSystem` on SQLite and on
 //! PostgreSQL, and `HttpPopulationSystem` against a spawned server. The checks include the rows of
-//! DOMAIN.md's decision table that the fixed demo citizens stand for, decided by the domain rules
-//! on what the population system answers.
+//! the decision table (docs/domain.md 3.6) that the fixed demo citizens stand for, decided by the
+//! domain rules on what the population system answers.
 
 use std::sync::Arc;
 
@@ -182,7 +182,7 @@ async fn history_photo_on_record(system: &dyn PopulationSystem) {
         .is_none());
 }
 
-/// DOMAIN.md section 3's table, for the rows the fixed citizens stand for.
+/// docs/domain.md section 3.6's table, for the rows the fixed citizens stand for.
 async fn decision_table_rows(system: &dyn PopulationSystem) {
     let case = |number: &'static str, business, household| async move {
         let id = id(number);

@@ -10,7 +10,7 @@ use super::photo::photo_jpeg;
 use super::text::{CardText, TextError};
 use crate::time::Millis;
 
-/// Timing and retry policy; the defaults are what readers need in practice (DOMAIN.md 9.1).
+/// Timing and retry policy; the defaults are what readers need in practice (docs/domain.md 9.1).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ClientConfig {
     /// Time between two find-card commands while no card is present.

@@ -1,4 +1,4 @@
-//! The second-generation ID card reader (SAM_V over a serial line, DOMAIN.md 9.1).
+//! The second-generation ID card reader (SAM_V over a serial line, docs/domain.md 9.1).
 //!
 //! [`frame`] is the byte-level framing shared by both directions, [`message`] gives the frames
 //! meaning (commands, SW3 status codes, read answers), [`text`] and [`photo`] are the card's

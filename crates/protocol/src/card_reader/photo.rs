@@ -1,7 +1,7 @@
 //! The card's 1024-byte photo block.
 //!
 //! Real cards carry the vendors' WLT format, decoded only by a vendor library. Our cards (and the
-//! simulator's) carry a 102 × 126 JPEG of at most 1024 bytes, zero-padded (DOMAIN.md section 4);
+//! simulator's) carry a 102 × 126 JPEG of at most 1024 bytes, zero-padded (docs/domain.md 4);
 //! these helpers pad and unpad it.
 
 /// Size of the photo block.

@@ -7,7 +7,7 @@
 /// Size of the text block.
 pub const TEXT_LEN: usize = 256;
 
-/// Byte ranges of the fields (DOMAIN.md 9.1).
+/// Byte ranges of the fields (docs/domain.md 9.1).
 mod offset {
     use std::ops::Range;
     pub const NAME: Range<usize> = 0..30;

@@ -1,4 +1,4 @@
-//! The optical fingerprint module (R30x-style packets over a serial line, DOMAIN.md 9.2).
+//! The optical fingerprint module (R30x-style packets over a serial line, docs/domain.md 9.2).
 //!
 //! [`packet`] is the framing, [`message`] the instructions and confirmation codes, [`image`]
 //! the 4-bit image transfer, [`FingerprintClient`] the host side and [`FingerprintDevice`] the

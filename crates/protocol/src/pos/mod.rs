@@ -1,4 +1,4 @@
-//! The UnionPay MIS-POS terminal on a serial line (DOMAIN.md 9.5).
+//! The UnionPay MIS-POS terminal on a serial line (docs/domain.md 9.5).
 //!
 //! [`message`] is the fixed-width request and response, [`frame`] the STX/LEN/ETX/LRC framing
 //! with ACK/NAK, [`PosClient`] the kiosk's side of the link and [`PosDevice`] the terminal's
