@@ -350,7 +350,7 @@ pub struct CollectionCertificate {
     pub business: Business,
     /// 受理日期 (Asia/Shanghai calendar date).
     pub accepted_on: Date,
-    /// A remote area adds 30 days to the issue deadline (DOMAIN.md section 3).
+    /// A remote area adds 30 days to the issue deadline (docs/domain.md section 3.5).
     pub remote_area: bool,
     /// Where and how to collect.
     pub collection: Collection,

@@ -1,5 +1,5 @@
-//! The kiosk session state machine (DOMAIN.md section 1, DESIGN.md "Session flow"): the only place
-//! that decides what comes next in the twelve steps.
+//! The kiosk session state machine (docs/domain.md section 1, DESIGN.md "Session flow"): the only
+//! place that decides what comes next in the twelve steps.
 //!
 //! Sans-IO, like the device protocols: the kiosk agent feeds [`Event`]s with the time of its
 //! monotonic clock ([`Millis`]), shows [`Session::screen`] and carries out the [`Command`]s it gets
@@ -45,8 +45,8 @@ impl Millis {
     }
 }
 
-/// What a bureau may tune; [`SessionConfig::default`] holds the values of DOMAIN.md and
-/// DESIGN.md. Durations are in milliseconds.
+/// What a bureau may tune; [`SessionConfig::default`] holds the values of docs/domain.md
+/// section 16 and DESIGN.md. Durations are in milliseconds.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SessionConfig {
     /// Inactivity on a screen that waits for the citizen before the countdown (60 s).
@@ -77,7 +77,7 @@ pub struct SessionConfig {
     /// (3); each one before that asks for the same finger again with the reason.
     #[serde(default = "default_fingerprint_tries")]
     pub fingerprint_tries: u8,
-    /// The face comparison thresholds of DOMAIN.md section 6.
+    /// The face comparison thresholds of docs/domain.md section 6.
     pub face: FaceThresholds,
     /// Step 7 liveness: enforce or only record the kiosk's score, and its threshold (issue 20).
     #[serde(default)]
@@ -410,7 +410,7 @@ impl TypedId {
     }
 }
 
-/// Similarity scores the center computed at step 7 (DOMAIN.md section 6), 0 to 100.
+/// Similarity scores the center computed at step 7 (docs/domain.md section 6), 0 to 100.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct FaceScores {
     /// Certified studio photo against the historical ID photo.
@@ -627,7 +627,7 @@ impl Event {
     }
 }
 
-/// What the center needs to decide the scope (DOMAIN.md section 3); it adds today, the kiosk's
+/// What the center needs to decide the scope (docs/domain.md section 3); it adds today, the kiosk's
 /// city and the population record itself.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ScopeRequest {
@@ -669,7 +669,8 @@ pub struct Application {
 pub enum Document {
     /// 居民身份证领取凭证, with the signature.
     CollectionCertificate,
-    /// 居民身份证申领登记表, with the photo, the fingers and the signature (DOMAIN.md step 10).
+    /// 居民身份证申领登记表, with the photo, the fingers and the signature (docs/domain.md
+    /// section 1, step 10).
     RegistrationForm,
     /// The payment notice for the method used, saying it is paid.
     PaymentNotice(PaymentMethod),
@@ -1337,8 +1338,9 @@ impl Session {
     }
 }
 
-/// Texts the session shows that DOMAIN.md section 1 does not give and `prompts` does not (yet)
-/// hold. **our wording**; move them to `prompts` if other crates need them.
+/// Texts the session shows that the product's rules do not give and `prompts` does not (yet)
+/// hold (listed in docs/domain.md section 11). **our wording**; move them to `prompts` if other
+/// crates need them.
 pub mod local {
     use crate::prompts::Prompt;
 
