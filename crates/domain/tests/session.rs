@@ -1580,7 +1580,7 @@ fn a_transition_that_could_not_be_saved_puts_the_kiosk_out_of_service() {
     assert_eq!(
         prompts::OUT_OF_SERVICE.zh,
         "本机暂停服务，请到窗口办理。",
-        "DOMAIN.md section 11"
+        "docs/domain.md section 11"
     );
 }
 
