@@ -219,3 +219,112 @@ async fn an_unreadable_saved_state_does_not_keep_the_kiosk_from_starting() {
         .await
         .expect("a readable state once the new session saved");
 }
+
+/// Log lines written while a test runs (a `tracing` subscriber's output).
+#[derive(Clone, Default)]
+struct Logs(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Logs {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Logs {
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+}
+
+/// Issue 16 item 3: a command the agent cannot carry out because its state names no session
+/// (a state saved by another version, or damaged) was dropped without a word
+/// (`let Some(sid) = sid else { return }`), and the citizen waited on "printing" until the
+/// screen's timeout. It is a logged error that ends the session: out of service, video stopped.
+#[tokio::test]
+async fn a_command_with_no_session_id_is_logged_and_ends_the_session() {
+    use domain::session::{Event, Millis, Session, SessionId};
+    use kiosk::outbox::AgentState;
+
+    let logs = Logs::default();
+    let writer = logs.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .with_max_level(tracing::Level::INFO)
+        .finish();
+    // The test's runtime runs the agent's tasks on this thread.
+    let _logging = tracing::subscriber::set_default(subscriber);
+
+    let dir = tempfile::tempdir().unwrap();
+    let outbox = outbox(dir.path()).await;
+    // A portrait form session on the confirmation screen, saved without its session id.
+    let today = time::macros::date!(2026 - 11 - 25);
+    let mut session = Session::new(SessionConfig::default(), Millis(0));
+    for event in [
+        Event::Start {
+            session_id: SessionId::parse("0123456789abcdef0123456789abcdef").unwrap(),
+            today,
+        },
+        Event::PortraitFormChosen,
+        Event::PortraitFormRequested("320104200012100044".into()),
+        Event::IdentityFound {
+            name_masked: Some("*晓燕".into()),
+        },
+    ] {
+        session.handle(event, Millis(0)).unwrap();
+    }
+    assert_eq!(session.screen().name(), "portrait_form_confirm");
+    outbox
+        .save_state(&AgentState {
+            snapshot: Some(session.snapshot()),
+            session_id: None,
+            today: Some(today.to_string()),
+            ..AgentState::default()
+        })
+        .await
+        .unwrap();
+
+    let device = Arc::new(Device::ready());
+    let ports = ports(Arc::new(OfflineCenter::default()), device.clone());
+    let config = agent_config(dir.path(), SessionConfig::default());
+    let (handle, _agent) = kiosk::agent::start(ports, outbox.clone(), config)
+        .await
+        .unwrap();
+    assert_eq!(handle.view().screen.name(), "portrait_form_confirm");
+    wait_for("the resumed session's video", || {
+        device.video_starts.load(Ordering::SeqCst) == 1
+    })
+    .await;
+
+    // Confirming asks for the form to be printed, for a session the agent cannot name.
+    handle.act(UiAction::Confirm).await.unwrap();
+    wait_for("the session ended out of service", || {
+        matches!(
+            handle.view().screen,
+            Screen::Referred { prompt, .. } if prompt == prompts::OUT_OF_SERVICE
+        )
+    })
+    .await;
+    wait_for("the video stopped", || {
+        device.video_stops.load(Ordering::SeqCst) == 1
+    })
+    .await;
+    let logged = logs.text();
+    assert!(
+        logged.lines().any(|line| line.contains("ERROR")
+            && line.contains("no session id")
+            && line.contains("print_portrait_form")),
+        "the dropped command is not logged as an error: {logged}"
+    );
+    let saved = outbox.load_state().await.unwrap();
+    let (resumed, _) = Session::resume(
+        SessionConfig::default(),
+        saved.snapshot.expect("a saved state"),
+        Millis(0),
+    );
+    assert!(!resumed.is_running(), "the saved session still runs");
+}
