@@ -7,8 +7,8 @@
 //!
 //! Routes: the API (`POST /v3/pay/transactions/native`, `GET /v3/pay/transactions/out-trade-no/
 //! {n}?mchid=`, `GET /v3/pay/transactions/id/{id}?mchid=`, `POST …/out-trade-no/{n}/close`) and
-//! the control side (`POST /sim/pay`, `POST /sim/redeliver`, `GET /sim/orders`,
-//! `GET /sim/callbacks`, the page `GET /sim`).
+//! the control side (`POST /sim/pay`, `POST /sim/redeliver`, `GET /sim/orders`
+//! (each order with its `code_url`), `GET /sim/callbacks`, the page `GET /sim`).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -627,17 +627,31 @@ async fn redeliver(State(sim): State<Arc<Sim>>, Json(request): Json<RedeliverReq
     }
 }
 
-async fn list_orders(State(sim): State<Arc<Sim>>) -> Json<Vec<Transaction>> {
+/// One row of `GET /sim/orders`: the transaction as the API would answer it, and the `code_url`
+/// its QR code holds (what a payer scans, so the demo's panel can pay it).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct SimOrder {
+    /// The order as queried.
+    #[serde(flatten)]
+    pub transaction: Transaction,
+    /// What the QR code holds.
+    pub code_url: String,
+}
+
+async fn list_orders(State(sim): State<Arc<Sim>>) -> Json<Vec<SimOrder>> {
     let now = sim.now();
     let mut orders = sim.orders();
-    let mut list: Vec<Transaction> = orders
+    let mut list: Vec<SimOrder> = orders
         .values_mut()
         .map(|o| {
             o.refresh(now);
-            o.transaction()
+            SimOrder {
+                transaction: o.transaction(),
+                code_url: o.code_url.clone(),
+            }
         })
         .collect();
-    list.sort_by(|a, b| a.out_trade_no.cmp(&b.out_trade_no));
+    list.sort_by(|a, b| a.transaction.out_trade_no.cmp(&b.transaction.out_trade_no));
     Json(list)
 }
 
@@ -754,5 +768,21 @@ async fn deliver(sim: Arc<Sim>, tx: Transaction, notify_url: String) {
             tokio::time::sleep(delay).await;
             delay = (delay * 2).min(retry.max_delay);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_order_row_is_the_transaction_with_its_code_url() {
+        let text = r#"{"appid":"wx1","mchid":"19","out_trade_no":"SL1-01","trade_state":"NOTPAY","trade_state_desc":"未支付","amount":{"total":2000,"currency":"CNY"},"code_url":"weixin://wxpay/bizpayurl?pr=ab"}"#;
+        let order: SimOrder = serde_json::from_str(text).unwrap();
+        assert_eq!(order.transaction.out_trade_no, "SL1-01");
+        assert_eq!(order.code_url, "weixin://wxpay/bizpayurl?pr=ab");
+        let back = serde_json::to_value(&order).unwrap();
+        assert_eq!(back["trade_state"], "NOTPAY");
+        assert_eq!(back["code_url"], "weixin://wxpay/bizpayurl?pr=ab");
     }
 }

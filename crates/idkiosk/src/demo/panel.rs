@@ -13,6 +13,7 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Form, Json, Router};
 use base64::Engine;
+use payment::sim::SimOrder;
 use popsys::studio::{StudioClient, UploadError};
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -447,13 +448,20 @@ impl Panel {
         .await
     }
 
-    /// paysim's orders with their code_url, read from its payer page (its JSON list of orders
-    /// carries no code_url).
+    /// paysim's orders with their code_url (`GET /sim/orders`).
     async fn orders(&self) -> Result<Vec<Order>, ApiError> {
-        let page = http::request("GET", &format!("{}/sim", self.inner.urls.paysim), None)
+        let url = format!("{}/sim/orders", self.inner.urls.paysim);
+        let answer = http::request("GET", &url, None)
             .await
             .map_err(|e| ApiError(StatusCode::BAD_GATEWAY, format!("paysim: {e:#}")))?;
-        Ok(parse_orders(&page.text()))
+        if !answer.ok() {
+            return Err(ApiError(
+                StatusCode::BAD_GATEWAY,
+                format!("paysim: GET /sim/orders answered {}", answer.status),
+            ));
+        }
+        read_orders(&answer.body)
+            .map_err(|e| ApiError(StatusCode::BAD_GATEWAY, format!("paysim: {e}")))
     }
 
     async fn open_orders(&self) -> Result<Vec<Order>, ApiError> {
@@ -506,7 +514,7 @@ impl Panel {
     }
 }
 
-/// A WeChat Pay order as paysim's page lists it.
+/// A WeChat Pay order as the panel lists it (docs/demo.md).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Order {
     /// The merchant's trade number.
@@ -519,38 +527,18 @@ pub struct Order {
     pub code_url: String,
 }
 
-/// Reads the rows `<tr><td>NO</td><td>FEN</td><td>STATE</td><td><code>URL</code></td></tr>` of
-/// paysim's `/sim` page.
-fn parse_orders(page: &str) -> Vec<Order> {
-    page.split("<tr>")
-        .filter_map(|row| {
-            let row = row.split("</tr>").next()?;
-            let cells: Vec<&str> = row
-                .split("<td>")
-                .skip(1)
-                .map(|c| c.split("</td>").next().unwrap_or(""))
-                .collect();
-            if cells.len() < 4 {
-                return None;
-            }
-            let code_url = cells[3]
-                .trim_start_matches("<code>")
-                .trim_end_matches("</code>");
-            Some(Order {
-                out_trade_no: unescape(cells[0]),
-                total_fen: cells[1].trim().parse().ok()?,
-                trade_state: cells[2].trim().to_owned(),
-                code_url: unescape(code_url),
-            })
+/// paysim's `GET /sim/orders` body as the panel's orders.
+fn read_orders(body: &[u8]) -> Result<Vec<Order>, serde_json::Error> {
+    let orders: Vec<SimOrder> = serde_json::from_slice(body)?;
+    Ok(orders
+        .into_iter()
+        .map(|o| Order {
+            out_trade_no: o.transaction.out_trade_no,
+            total_fen: u64::from(o.transaction.amount.total),
+            trade_state: o.transaction.trade_state,
+            code_url: o.code_url,
         })
-        .collect()
-}
-
-fn unescape(text: &str) -> String {
-    text.replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&quot;", "\"")
-        .replace("&amp;", "&")
+        .collect())
 }
 
 /// A picture of someone else than the person in `picture` (the demo faces are of two men).
@@ -1102,9 +1090,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn paysim_rows_are_read_with_their_code_url() {
-        let page = "<table><tr><th>out_trade_no</th></tr><tr><td>SL1-01</td><td>2000</td><td>NOTPAY</td><td><code>weixin://wxpay/bizpayurl?pr=ab&amp;c</code></td></tr><tr><td>SL0-01</td><td>4000</td><td>SUCCESS</td><td><code>weixin://x</code></td></tr></table>";
-        let orders = parse_orders(page);
+    fn paysim_orders_are_read_with_their_code_url() {
+        let body = br#"[{"appid":"wx1","mchid":"19","out_trade_no":"SL1-01","trade_state":"NOTPAY","trade_state_desc":"","amount":{"total":2000,"currency":"CNY"},"code_url":"weixin://wxpay/bizpayurl?pr=ab&c"},{"appid":"wx1","mchid":"19","out_trade_no":"SL0-01","trade_state":"SUCCESS","amount":{"total":4000},"code_url":"weixin://x"}]"#;
+        let orders = read_orders(body).unwrap();
         assert_eq!(orders.len(), 2);
         assert_eq!(orders[0].code_url, "weixin://wxpay/bizpayurl?pr=ab&c");
         assert_eq!(orders[0].total_fen, 2000);
