@@ -1,9 +1,10 @@
-//! Integration tests of the face engine on real faces (the test images of the PyPI
-//! `face_recognition` 1.3.0 sdist, fetched by scripts/setup/20-face.sh).
+//! The face crate's tests, one test binary: the engine on real faces (the test images of the PyPI
+//! `face_recognition` 1.3.0 sdist, fetched by scripts/setup/20-face.sh), bad inputs, the ID photo
+//! crop, liveness, and bounded memory on huge pictures (`memory`, measured in a child process).
 
 mod bad_inputs;
-#[path = "../common/mod.rs"]
 mod common;
 mod id_photo;
 mod liveness;
+mod memory;
 mod real_faces;

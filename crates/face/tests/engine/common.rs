@@ -1,7 +1,5 @@
 //! Helpers shared by the face tests: the engine, the real test faces, and hand-made files.
 
-#![allow(dead_code)]
-
 use std::path::PathBuf;
 use std::sync::Arc;
 
