@@ -29,9 +29,11 @@ use axum::{
     routing::{get, put},
     Json, Router,
 };
-use base64::Engine as _;
+use axum_extra::headers::authorization::{Basic, Bearer};
+use axum_extra::headers::{Authorization, HeaderMapExt};
 
-use crate::auth::constant_time_eq;
+use crate::error::AppError;
+use crate::staff::{same_secret, Admits, Refused, StaffSession};
 use crate::AppState;
 
 /// The fleet's tunables (a field of [`AppState`]).
@@ -91,80 +93,47 @@ pub fn operator_routes() -> Router<AppState> {
 pub struct Operator(pub String);
 
 /// The header carrying the staff session's CSRF token on a write.
-pub const CSRF_HEADER: &str = "x-csrf-token";
+pub use crate::staff::CSRF_HEADER;
 
 fn refusal(status: StatusCode, message: &str) -> Response {
     (status, Json(serde_json::json!({ "error": message }))).into_response()
-}
-
-/// An administrator's staff session, if the request carries one; `Err` refuses the request.
-async fn staff_administrator(parts: &Parts, state: &AppState) -> Result<Option<String>, Response> {
-    use crate::staff::{cookie, Role, IDLE_SECS, SESSION_COOKIE};
-    let Some(token) = cookie(&parts.headers, SESSION_COOKIE) else {
-        return Ok(None);
-    };
-    let hash = store::staff::token_hash(&token);
-    let now = state.now();
-    let session = match state.store.staff_session(&hash, now).await {
-        Ok(Some(session)) => session,
-        Ok(None) => return Ok(None),
-        Err(err) => return Err(crate::error::AppError::from(err).into_response()),
-    };
-    if Role::parse(&session.role) != Some(Role::Administrator) {
-        tracing::warn!(user = %session.username, "fleet refused: not an administrator");
-        return Err(refusal(StatusCode::FORBIDDEN, "administrators only"));
-    }
-    if parts.method != axum::http::Method::GET {
-        let sent = parts
-            .headers
-            .get(CSRF_HEADER)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("");
-        if !constant_time_eq(sent.as_bytes(), session.csrf.as_bytes()) {
-            return Err(refusal(
-                StatusCode::FORBIDDEN,
-                "the session's CSRF token is missing or wrong",
-            ));
-        }
-    }
-    if let Err(err) = state
-        .store
-        .touch_staff_session(&hash, now, now + IDLE_SECS)
-        .await
-    {
-        return Err(crate::error::AppError::from(err).into_response());
-    }
-    Ok(Some(session.username))
 }
 
 impl FromRequestParts<AppState> for Operator {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Operator, Response> {
-        if let Some(user) = staff_administrator(parts, state).await? {
-            return Ok(Operator(user));
+        // An administrator's console session: the console's own check, answered in JSON.
+        parts.extensions.insert(Admits::ADMINISTRATORS);
+        match StaffSession::from_request_parts(parts, state).await {
+            Ok(session) => return Ok(Operator(session.username)),
+            Err(Refused::Anonymous) => {}
+            Err(Refused::Role { username, .. }) => {
+                tracing::warn!(user = %username, "fleet refused: not an administrator");
+                return Err(refusal(StatusCode::FORBIDDEN, "administrators only"));
+            }
+            Err(Refused::Csrf) => {
+                return Err(refusal(
+                    StatusCode::FORBIDDEN,
+                    "the session's CSRF token is missing or wrong",
+                ))
+            }
+            Err(Refused::Store(err)) => return Err(AppError::from(err).into_response()),
         }
+        // Scripts: the token as a bearer token, or as the password of HTTP Basic (the browser's
+        // prompt, any user name).
         let presented = parts
             .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| {
-                if let Some(token) = v.strip_prefix("Bearer ") {
-                    Some(token.to_owned())
-                } else {
-                    let basic = v.strip_prefix("Basic ")?;
-                    let decoded = base64::engine::general_purpose::STANDARD
-                        .decode(basic.trim())
-                        .ok()?;
-                    let text = String::from_utf8(decoded).ok()?;
-                    text.split_once(':')
-                        .map(|(_, password)| password.to_owned())
-                }
+            .typed_get::<Authorization<Bearer>>()
+            .map(|bearer| bearer.token().to_owned())
+            .or_else(|| {
+                parts
+                    .headers
+                    .typed_get::<Authorization<Basic>>()
+                    .map(|basic| basic.password().to_owned())
             });
         match (&state.fleet.operator_token, presented) {
-            (Some(expected), Some(token))
-                if constant_time_eq(expected.as_bytes(), token.as_bytes()) =>
-            {
+            (Some(expected), Some(token)) if same_secret(expected, &token) => {
                 Ok(Operator("operator".into()))
             }
             (None, _) if parts.uri.path() == "/fleet" => {

@@ -3,7 +3,7 @@
 
 use axum::response::Html;
 
-use super::{Role, Staff};
+use super::{Role, StaffSession};
 
 /// Escapes text for HTML content and attribute values.
 pub fn esc(text: &str) -> String {
@@ -37,7 +37,7 @@ font-size:14px;cursor:pointer}input[type=text],input[type=password],select,input
 dt{color:#55606e}dd{margin:0}";
 
 /// A whole page: header with the navigation of `staff`'s role, then `body`.
-pub fn page(title: &str, staff: Option<&Staff>, body: &str) -> Html<String> {
+pub fn page(title: &str, staff: Option<&StaffSession>, body: &str) -> Html<String> {
     let nav = staff.map(nav).unwrap_or_default();
     Html(format!(
         "<!DOCTYPE html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\">\
@@ -48,7 +48,7 @@ pub fn page(title: &str, staff: Option<&Staff>, body: &str) -> Html<String> {
     ))
 }
 
-fn nav(staff: &Staff) -> String {
+fn nav(staff: &StaffSession) -> String {
     let mut links = String::from("<nav>");
     if staff.role == Role::WindowClerk {
         links.push_str(

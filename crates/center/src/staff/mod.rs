@@ -2,9 +2,10 @@
 //!
 //! Invariants:
 //! - Every route but the login page is built from [`ROUTES`], one table that carries each route's
-//!   roles; the router wraps every entry in [`guard`], which refuses an anonymous request (303 to
-//!   the login page), a wrong role (403) and a POST without the session's CSRF token (403). A test
-//!   walks the same table, so a route cannot be added without its check.
+//!   roles; the router wraps every entry in [`guard`], which extracts a [`StaffSession`] before the
+//!   handler runs: an anonymous request gets 303 to the login page, a wrong role 403, a POST
+//!   without the session's CSRF token 403. A test walks the same table, so a route cannot be added
+//!   without its check. The fleet view's operators go through the same extractor.
 //! - Sessions are server-side (`staff_sessions`), the cookie holds a random token (HttpOnly,
 //!   SameSite=Strict, `Secure` over TLS), idle expiry [`IDLE_SECS`] and an absolute lifetime
 //!   ([`StaffSettings::session_lifetime_secs`]); 5 failed logins lock an account for 15 minutes.
@@ -21,6 +22,9 @@
 mod html;
 mod labels;
 mod pages;
+mod session;
+
+pub use session::{same_secret, Admits, Refused, StaffSession, CSRF_HEADER};
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -30,18 +34,19 @@ use std::sync::{Arc, Mutex, OnceLock};
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
 use axum::body::Body;
-use axum::extract::{ConnectInfo, Request, State};
-use axum::http::{header, HeaderMap, Method, StatusCode};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequestParts, Request, State};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post, MethodRouter};
-use axum::{Extension, Router};
+use axum::{Form, Router};
+use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 use store::audit::checkpoint::{Anchored, AuditAnchor};
 use store::audit::{AuditEntry, NewAuditEntry};
 use store::staff::{normalize_username, token_hash};
 
-use crate::auth::constant_time_eq;
 use crate::AppState;
+use session::SentCsrf;
 
 /// The session cookie.
 pub const SESSION_COOKIE: &str = "idk_staff";
@@ -177,13 +182,21 @@ impl StaffSettings {
             .map(|ConnectInfo(peer)| peer.ip())
     }
 
-    fn cookie_attributes(&self, extensions: &axum::http::Extensions) -> &'static str {
+    /// A console cookie: HttpOnly, SameSite=Strict, and `Secure` over HTTPS.
+    fn cookie(
+        &self,
+        extensions: &axum::http::Extensions,
+        name: &'static str,
+        value: String,
+        path: &'static str,
+    ) -> Cookie<'static> {
         let over_tls = extensions.get::<crate::tls::ClientCertificate>().is_some();
-        if self.secure_cookies || over_tls {
-            "; HttpOnly; SameSite=Strict; Secure"
-        } else {
-            "; HttpOnly; SameSite=Strict"
-        }
+        Cookie::build((name, value))
+            .path(path)
+            .http_only(true)
+            .same_site(SameSite::Strict)
+            .secure(self.secure_cookies || over_tls)
+            .build()
     }
 }
 
@@ -366,7 +379,12 @@ pub const PUBLIC_ROUTES: &[(&str, &str)] = &[("GET", "/staff/login"), ("POST", "
 
 /// The staff console's routes, to merge into the center's router.
 pub fn router(state: AppState) -> Router<AppState> {
-    let mut router = Router::new().route("/staff/login", get(login_page).post(login));
+    let mut router = Router::new().route(
+        "/staff/login",
+        get(login_page)
+            .post(login)
+            .layer(DefaultBodyLimit::max(MAX_FORM_BYTES)),
+    );
     for route in ROUTES {
         let guarded = (route.handler)().layer(middleware::from_fn_with_state(
             Guard {
@@ -380,85 +398,30 @@ pub fn router(state: AppState) -> Router<AppState> {
     router
 }
 
-/// The signed-in staff member, put into the request by [`guard`].
-#[derive(Debug, Clone)]
-pub struct Staff {
-    /// User name.
-    pub username: String,
-    /// Role.
-    pub role: Role,
-    /// This session's CSRF token (for the forms of the page).
-    pub csrf: String,
-}
-
 #[derive(Clone)]
 struct Guard {
     state: AppState,
     roles: &'static [Role],
 }
 
-/// Session, role, CSRF: see the module invariants.
+/// The check of every route of [`ROUTES`], before its handler: [`StaffSession`] with the route's
+/// roles (and, on a POST, the form's `csrf` field); pages are never cached.
 async fn guard(State(guard): State<Guard>, request: Request, next: Next) -> Response {
-    let state = &guard.state;
-    let now = state.now();
-    let Some(token) = cookie(request.headers(), SESSION_COOKIE) else {
-        return to_login();
-    };
-    let hash = token_hash(&token);
-    let session = match state.store.staff_session(&hash, now).await {
-        Ok(Some(session)) => session,
-        Ok(None) => return to_login(),
-        Err(err) => return StaffError::from(err).into_response(),
-    };
-    let ends_at = session.created_at + state.staff.session_lifetime_secs;
-    if ends_at <= now {
-        // Past the absolute lifetime, however active.
-        if let Err(err) = state.store.delete_staff_session(&hash).await {
-            return StaffError::from(err).into_response();
-        }
-        return to_login();
-    }
-    let Some(role) = Role::parse(&session.role) else {
-        return StaffError::Forbidden("unknown role".into()).into_response();
-    };
-    if !guard.roles.contains(&role) {
-        return StaffError::Forbidden(format!(
-            "这个页面不对{}开放 This page is not open to the role {}",
-            role.label(),
-            role.as_str()
-        ))
-        .into_response();
-    }
-    let mut request = request;
-    if request.method() == Method::POST {
-        let (parts, body) = request.into_parts();
-        let bytes = match axum::body::to_bytes(body, MAX_FORM_BYTES).await {
-            Ok(bytes) => bytes,
-            Err(_) => return StaffError::BadRequest("form too large".into()).into_response(),
+    let (mut parts, body) = request.into_parts();
+    parts.extensions.insert(Admits(guard.roles));
+    let body = if session::is_write(&parts.method) {
+        let Ok(bytes) = axum::body::to_bytes(body, MAX_FORM_BYTES).await else {
+            return StaffError::BadRequest("form too large".into()).into_response();
         };
-        let sent = form_field(&bytes, "csrf").unwrap_or_default();
-        if !constant_time_eq(sent.as_bytes(), session.csrf.as_bytes()) {
-            return StaffError::Forbidden(
-                "表单已过期，请刷新页面 The form's CSRF token is missing or wrong: reload the page"
-                    .into(),
-            )
-            .into_response();
-        }
-        request = Request::from_parts(parts, Body::from(bytes));
+        parts.extensions.insert(SentCsrf(form_csrf(&bytes)));
+        Body::from(bytes)
+    } else {
+        body
+    };
+    if let Err(refused) = StaffSession::from_request_parts(&mut parts, &guard.state).await {
+        return refused.into_response();
     }
-    if let Err(err) = state
-        .store
-        .touch_staff_session(&hash, now, (now + IDLE_SECS).min(ends_at))
-        .await
-    {
-        return StaffError::from(err).into_response();
-    }
-    request.extensions_mut().insert(Staff {
-        username: session.username,
-        role,
-        csrf: session.csrf,
-    });
-    let mut response = next.run(request).await;
+    let mut response = next.run(Request::from_parts(parts, body)).await;
     // Citizens' data must not stay in the browser's cache.
     response
         .headers_mut()
@@ -467,52 +430,16 @@ async fn guard(State(guard): State<Guard>, request: Request, next: Next) -> Resp
     response
 }
 
-fn to_login() -> Response {
-    Redirect::to("/staff/login").into_response()
-}
-
-/// The value of cookie `name` in the request's `Cookie` headers.
-pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(key, _)| *key == name)
-        .map(|(_, value)| value.to_owned())
-        .filter(|value| !value.is_empty())
-}
-
-/// Field `name` of an `application/x-www-form-urlencoded` body, decoded.
-pub fn form_field(body: &[u8], name: &str) -> Option<String> {
-    let text = std::str::from_utf8(body).ok()?;
-    text.split('&')
-        .filter_map(|pair| {
-            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-            Some((url_decode(key)?, url_decode(value)?))
-        })
-        .find(|(key, _)| key == name)
-        .map(|(_, value)| value)
-}
-
-fn url_decode(text: &str) -> Option<String> {
-    let mut out = Vec::with_capacity(text.len());
-    let bytes = text.as_bytes();
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' => {
-                let hex = text.get(i + 1..i + 3)?;
-                out.push(u8::from_str_radix(hex, 16).ok()?);
-                i += 2;
-            }
-            byte => out.push(byte),
-        }
-        i += 1;
+/// A form's `csrf` field (empty if there is none, or the body is not a form).
+fn form_csrf(body: &[u8]) -> String {
+    #[derive(serde::Deserialize)]
+    struct Csrf {
+        #[serde(default)]
+        csrf: String,
     }
-    String::from_utf8(out).ok()
+    serde_urlencoded::from_bytes::<Csrf>(body)
+        .map(|form| form.csrf)
+        .unwrap_or_default()
 }
 
 /// A fresh random token (256 bits, hex).
@@ -568,7 +495,7 @@ pub fn check_new_account(username: &str, password: &str) -> Result<(), String> {
 /// Appends an audit entry for `staff`; the caller shows nothing if this fails.
 pub(crate) async fn audit(
     state: &AppState,
-    staff: &Staff,
+    staff: &StaffSession,
     action: &str,
     subject: &str,
     detail: &str,
@@ -755,76 +682,79 @@ impl IntoResponse for StaffError {
 
 /// `GET /staff/login`: the form, with a fresh double-submit CSRF cookie.
 async fn login_page(State(state): State<AppState>, request: Request) -> Response {
-    let attributes = state.staff.cookie_attributes(request.extensions());
-    login_form(None, StatusCode::OK, attributes)
+    login_form(&state, request.extensions(), None, StatusCode::OK)
 }
 
-fn login_form(error: Option<&str>, status: StatusCode, attributes: &str) -> Response {
+fn login_form(
+    state: &AppState,
+    extensions: &axum::http::Extensions,
+    error: Option<&str>,
+    status: StatusCode,
+) -> Response {
     let csrf = random_token();
     let body = html::page("登录 Sign in", None, &html::login_form(&csrf, error));
-    (
-        status,
-        [(
-            header::SET_COOKIE,
-            format!("{LOGIN_CSRF_COOKIE}={csrf}; Path=/staff/login{attributes}"),
-        )],
-        body,
-    )
-        .into_response()
+    let jar = CookieJar::new().add(state.staff.cookie(
+        extensions,
+        LOGIN_CSRF_COOKIE,
+        csrf,
+        "/staff/login",
+    ));
+    (status, jar, body).into_response()
 }
 
+/// The login form's fields (a missing one is empty).
+#[derive(Default, serde::Deserialize)]
+#[serde(default)]
 struct LoginForm {
     username: String,
     password: String,
+    csrf: String,
 }
 
 /// `POST /staff/login`.
-async fn login(State(state): State<AppState>, request: Request) -> Response {
-    let (parts, body) = request.into_parts();
-    let attributes = state.staff.cookie_attributes(&parts.extensions);
-    let Ok(bytes) = axum::body::to_bytes(body, MAX_FORM_BYTES).await else {
-        return StaffError::BadRequest("form too large".into()).into_response();
-    };
-    let field = |name: &str| form_field(&bytes, name).unwrap_or_default();
-    let expected = cookie(&parts.headers, LOGIN_CSRF_COOKIE).unwrap_or_default();
-    if expected.is_empty() || !constant_time_eq(expected.as_bytes(), field("csrf").as_bytes()) {
+async fn login(
+    State(state): State<AppState>,
+    extensions: axum::http::Extensions,
+    jar: CookieJar,
+    headers: HeaderMap,
+    form: Result<Form<LoginForm>, axum::extract::rejection::FormRejection>,
+) -> Response {
+    let form = form.map(|Form(form)| form).unwrap_or_default();
+    let expected = jar
+        .get(LOGIN_CSRF_COOKIE)
+        .map(|cookie| cookie.value())
+        .unwrap_or_default();
+    if expected.is_empty() || !session::same_secret(expected, &form.csrf) {
         return login_form(
+            &state,
+            &extensions,
             Some("表单已过期，请重试 The form expired (CSRF): try again"),
             StatusCode::FORBIDDEN,
-            attributes,
         );
     }
     let now = state.now();
-    let address = state
-        .staff
-        .client_address(&parts.headers, &parts.extensions);
+    let address = state.staff.client_address(&headers, &extensions);
     if let Some(retry) = state.staff.throttled(address, now) {
         tracing::warn!(?address, "staff login throttled");
-        let mut response = login_form(Some(THROTTLED), StatusCode::TOO_MANY_REQUESTS, attributes);
+        let mut response = login_form(
+            &state,
+            &extensions,
+            Some(THROTTLED),
+            StatusCode::TOO_MANY_REQUESTS,
+        );
         if let Ok(value) = header::HeaderValue::from_str(&retry.to_string()) {
             response.headers_mut().insert(header::RETRY_AFTER, value);
         }
         return response;
     }
-    let form = LoginForm {
-        username: field("username"),
-        password: field("password"),
-    };
     match try_login(&state, &form).await {
-        Ok(Ok(token)) => (
-            StatusCode::SEE_OTHER,
-            [
-                (header::LOCATION, "/staff".to_owned()),
-                (
-                    header::SET_COOKIE,
-                    format!("{SESSION_COOKIE}={token}; Path=/{attributes}"),
-                ),
-            ],
-        )
-            .into_response(),
+        Ok(Ok(token)) => {
+            let jar = jar.add(state.staff.cookie(&extensions, SESSION_COOKIE, token, "/"));
+            (jar, Redirect::to("/staff")).into_response()
+        }
         Ok(Err(())) => {
             state.staff.count_failure(address, now);
-            login_form(Some(REFUSED), StatusCode::UNAUTHORIZED, attributes)
+            login_form(&state, &extensions, Some(REFUSED), StatusCode::UNAUTHORIZED)
         }
         Err(err) => err.into_response(),
     }
@@ -929,29 +859,16 @@ async fn try_login(state: &AppState, form: &LoginForm) -> Result<Result<String, 
 /// `POST /staff/logout`.
 async fn logout(
     State(state): State<AppState>,
-    Extension(staff): Extension<Staff>,
+    staff: StaffSession,
     extensions: axum::http::Extensions,
-    headers: HeaderMap,
 ) -> Result<Response, StaffError> {
-    if let Some(token) = cookie(&headers, SESSION_COOKIE) {
-        state
-            .store
-            .delete_staff_session(&token_hash(&token))
-            .await?;
-    }
+    state.store.delete_staff_session(&staff.token_hash).await?;
     audit(&state, &staff, "logout", "-", "").await?;
-    let attributes = state.staff.cookie_attributes(&extensions);
-    Ok((
-        StatusCode::SEE_OTHER,
-        [
-            (header::LOCATION, "/staff/login".to_owned()),
-            (
-                header::SET_COOKIE,
-                format!("{SESSION_COOKIE}=; Path=/{attributes}; Max-Age=0"),
-            ),
-        ],
-    )
-        .into_response())
+    let mut gone = state
+        .staff
+        .cookie(&extensions, SESSION_COOKIE, String::new(), "/");
+    gone.make_removal();
+    Ok((CookieJar::new().add(gone), Redirect::to("/staff/login")).into_response())
 }
 
 #[cfg(test)]
@@ -969,14 +886,12 @@ mod tests {
 
     #[test]
     fn forms_and_cookies_parse() {
-        assert_eq!(
-            form_field(b"a=1&csrf=ab%2Bc+d&x", "csrf").as_deref(),
-            Some("ab+c d")
-        );
-        assert_eq!(form_field(b"a=1", "csrf"), None);
+        assert_eq!(form_csrf(b"a=1&csrf=ab%2Bc+d&x"), "ab+c d");
+        assert_eq!(form_csrf(b"a=1"), "");
         let mut headers = HeaderMap::new();
         headers.insert(header::COOKIE, "x=1; idk_staff=tok".parse().unwrap());
-        assert_eq!(cookie(&headers, SESSION_COOKIE).as_deref(), Some("tok"));
+        let jar = CookieJar::from_headers(&headers);
+        assert_eq!(jar.get(SESSION_COOKIE).map(|c| c.value()), Some("tok"));
         assert_eq!(mask_id("32010420001210004X"), "320104********004X");
     }
 }

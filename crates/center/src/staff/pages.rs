@@ -14,7 +14,7 @@ use store::deliveries::{DeliveryRecord, DeliveryState};
 use store::sessions::ApplicationRecord;
 
 use super::html::{self, esc};
-use super::{audit, labels, mask_id, Role, Staff, StaffError};
+use super::{audit, labels, mask_id, Role, StaffError, StaffSession};
 use crate::auth::KioskId;
 use crate::AppState;
 
@@ -30,7 +30,7 @@ pub const IMAGE_KINDS: [(&str, &str, &str); 5] = [
 ];
 
 /// `GET /staff`.
-pub async fn home(Extension(staff): Extension<Staff>) -> Html<String> {
+pub async fn home(staff: StaffSession) -> Html<String> {
     let what = match staff.role {
         Role::WindowClerk => {
             "<ul><li><a id=\"home-today\" href=\"/staff/today\">今日受理 Today's applications</a></li>\
@@ -94,7 +94,7 @@ pub struct QueueQuery {
 /// the citizen's own cancellations and inactivity timeouts unless `all` is given. Masked IDs only.
 pub async fn referrals(
     State(state): State<AppState>,
-    Extension(staff): Extension<Staff>,
+    staff: StaffSession,
     Query(query): Query<QueueQuery>,
 ) -> Page {
     let show_all = query
@@ -175,7 +175,7 @@ pub async fn referrals(
 /// `GET /staff/referrals/{sid}`: one referral with the full ID number (audited).
 pub async fn referral(
     State(state): State<AppState>,
-    Extension(staff): Extension<Staff>,
+    staff: StaffSession,
     Path(sid): Path<String>,
 ) -> Page {
     let row = state
@@ -279,7 +279,7 @@ fn face_summary(scores: &store::sessions::FaceScoreRecord) -> String {
 }
 
 /// `GET /staff/applications`: the search form.
-pub async fn search_form(Extension(staff): Extension<Staff>) -> Html<String> {
+pub async fn search_form(staff: StaffSession) -> Html<String> {
     html::page(
         "受理查询 Find an application",
         Some(&staff),
@@ -287,7 +287,7 @@ pub async fn search_form(Extension(staff): Extension<Staff>) -> Html<String> {
     )
 }
 
-fn search_box(staff: &Staff, error: Option<&str>) -> String {
+fn search_box(staff: &StaffSession, error: Option<&str>) -> String {
     let error = error
         .map(|error| format!("<p class=\"error\">{}</p>", esc(error)))
         .unwrap_or_default();
@@ -312,7 +312,7 @@ pub struct SearchForm {
 /// `POST /staff/applications/search`: by application number (to its page) or full ID number.
 pub async fn search(
     State(state): State<AppState>,
-    Extension(staff): Extension<Staff>,
+    staff: StaffSession,
     Form(form): Form<SearchForm>,
 ) -> Result<Response, StaffError> {
     let q = form.q.trim().to_ascii_uppercase();
@@ -441,7 +441,7 @@ fn delivery_fields(delivery: Option<&DeliveryRecord>, business: &str) -> String 
 /// `GET /staff/applications/{no}`: the whole record (audited `view_record`).
 pub async fn application(
     State(state): State<AppState>,
-    Extension(staff): Extension<Staff>,
+    staff: StaffSession,
     Path(no): Path<String>,
 ) -> Page {
     let app = find_application(&state, &no).await?;
@@ -616,7 +616,7 @@ fn private(content_type: &str, bytes: Vec<u8>) -> Response {
 /// decrypted through the center's blob sink (audited).
 pub async fn image(
     State(state): State<AppState>,
-    Extension(staff): Extension<Staff>,
+    staff: StaffSession,
     Path((no, kind)): Path<(String, String)>,
 ) -> Result<Response, StaffError> {
     let Some((kind, content_type, action)) = IMAGE_KINDS.iter().find(|(k, _, _)| *k == kind) else {
@@ -645,7 +645,7 @@ pub async fn image(
 /// the browser's player); every request is audited.
 pub async fn video(
     State(state): State<AppState>,
-    Extension(staff): Extension<Staff>,
+    staff: StaffSession,
     Path(no): Path<String>,
     headers: axum::http::HeaderMap,
 ) -> Result<Response, StaffError> {
@@ -720,7 +720,7 @@ fn byte_range(header: &str, total: usize) -> Option<(usize, usize)> {
 /// the kiosk printed (audited `reprint_document`).
 pub async fn reprint(
     State(state): State<AppState>,
-    Extension(staff): Extension<Staff>,
+    staff: StaffSession,
     Path((no, kind)): Path<(String, String)>,
 ) -> Result<Response, StaffError> {
     if !crate::paper::DOCUMENT_KINDS.contains(&kind.as_str()) {
@@ -744,7 +744,7 @@ pub async fn reprint(
 
 /// `GET /staff/today`: the applications accepted today (Asia/Shanghai), for the clerk's office:
 /// masked ID and name, business, status and delivery in words, each linking to its record.
-pub async fn today(State(state): State<AppState>, Extension(staff): Extension<Staff>) -> Page {
+pub async fn today(State(state): State<AppState>, staff: StaffSession) -> Page {
     let today = state.today.today();
     let accepted = state.store.applications_accepted_on(today).await?;
     let mut rows = Vec::with_capacity(accepted.len());
@@ -792,7 +792,7 @@ pub async fn today(State(state): State<AppState>, Extension(staff): Extension<St
 }
 
 /// `GET /staff/deadlines`: applications whose issue-by date is within 7 days or past.
-pub async fn deadlines(State(state): State<AppState>, Extension(staff): Extension<Staff>) -> Page {
+pub async fn deadlines(State(state): State<AppState>, staff: StaffSession) -> Page {
     let today = state.today.today();
     let until = today + time::Duration::days(7);
     let due = state.store.applications_due_by(until, 1000).await?;
@@ -901,7 +901,7 @@ impl AuditQuery {
 /// `GET /staff/audit`: the trail (newest first, or a date range), and the chain check on demand.
 pub async fn audit_page(
     State(state): State<AppState>,
-    Extension(staff): Extension<Staff>,
+    staff: StaffSession,
     Query(query): Query<AuditQuery>,
 ) -> Page {
     let entries = match query.range()? {
@@ -970,7 +970,7 @@ pub async fn audit_page(
 /// `GET /staff/audit/export.csv`: the trail (or a date range) as CSV; the export is audited.
 pub async fn audit_export(
     State(state): State<AppState>,
-    Extension(staff): Extension<Staff>,
+    staff: StaffSession,
     Query(query): Query<AuditQuery>,
 ) -> Result<Response, StaffError> {
     let (from, to) = query.range()?.unwrap_or((i64::MIN, i64::MAX));
@@ -998,11 +998,11 @@ pub async fn audit_export(
 }
 
 /// `GET /staff/accounts`: the staff accounts and a form to add one.
-pub async fn accounts(State(state): State<AppState>, Extension(staff): Extension<Staff>) -> Page {
+pub async fn accounts(State(state): State<AppState>, staff: StaffSession) -> Page {
     accounts_page(&state, &staff, None).await
 }
 
-async fn accounts_page(state: &AppState, staff: &Staff, message: Option<&str>) -> Page {
+async fn accounts_page(state: &AppState, staff: &StaffSession, message: Option<&str>) -> Page {
     let now = state.now();
     let users = state.store.staff_users().await?;
     let rows: Vec<(String, Vec<String>)> = users
@@ -1064,7 +1064,7 @@ pub struct AccountForm {
 /// `POST /staff/accounts`: adds an account (audited `create_staff`).
 pub async fn create_account(
     State(state): State<AppState>,
-    Extension(staff): Extension<Staff>,
+    staff: StaffSession,
     Form(form): Form<AccountForm>,
 ) -> Result<Response, StaffError> {
     let username = form.username.trim().to_owned();
