@@ -190,6 +190,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         video_dir: args.data_dir.join("video"),
         today: Arc::new(today),
         retry_pause: Duration::from_secs(1),
+        policy: kiosk::agent::AgentPolicy::default(),
     };
     let mut fleet = kiosk::fleet::FleetSettings::new(
         env!("CARGO_PKG_VERSION"),

@@ -21,9 +21,9 @@ use domain::session::SessionConfig;
 use serde::{Deserialize, Serialize};
 use tokio::sync::{watch, Notify};
 
-use crate::agent::Ports;
 use crate::center_api::CenterError;
 use crate::outbox::Outbox;
+use crate::ports::Ports;
 
 /// One device's health, as `POST /v1/fleet/heartbeat` takes it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

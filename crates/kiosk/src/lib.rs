@@ -11,6 +11,7 @@ pub mod capture;
 pub mod center_api;
 pub mod fleet;
 pub mod outbox;
+pub mod ports;
 pub mod ui;
 pub mod view;
 pub mod voice;

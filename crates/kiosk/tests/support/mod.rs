@@ -26,7 +26,7 @@ use domain::session::{
     FaceScores, PaymentMethod, PortraitApplication, ReceiptAnswer, ReceiptCode, ScopeRequest,
     SessionConfig, SessionId, SessionOutcome,
 };
-use kiosk::agent::{AgentConfig, Ports};
+use kiosk::agent::{AgentConfig, AgentPolicy, Ports};
 use kiosk::capture::{PhotoCropper, PhotoRefused};
 use kiosk::center_api::{
     ApplicationRecord, CenterApi, CenterError, DocumentKind, PayState, PaymentOrder, PosResult,
@@ -324,6 +324,7 @@ pub fn agent_config(dir: &Path, session: SessionConfig) -> AgentConfig {
         video_dir: dir.join("video"),
         today: Arc::new(|| time::macros::date!(2026 - 11 - 25)),
         retry_pause: Duration::from_millis(50),
+        policy: AgentPolicy::default(),
     }
 }
 
