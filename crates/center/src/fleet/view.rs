@@ -13,6 +13,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
+use askama::Template;
 use axum::{
     extract::State,
     response::{Html, IntoResponse, Response},
@@ -288,31 +289,39 @@ pub async fn page(
     State(state): State<AppState>,
 ) -> Result<Response, AppError> {
     let view = fleet_view(&state).await?;
-    Ok(Html(render(&view)).into_response())
+    let html = FleetPage::new(&view)
+        .render()
+        .map_err(|err| AppError::internal("fleet page", err))?;
+    Ok(Html(html).into_response())
 }
 
-fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-/// The page.
+/// The page (`templates/fleet.html`); empty if the template fails, which writing strings and
+/// numbers cannot do.
 pub fn render(view: &FleetView) -> String {
-    let mut html = String::new();
-    // No `<meta http-equiv="refresh">`: a page that reloads on its own moves a screen reader and
-    // the scroll position away under the operator (WCAG 2.2.1, axe's `meta-refresh`). The page
-    // says when it was drawn and the operator reloads it with the link.
-    let generated = time::OffsetDateTime::from_unix_timestamp(view.generated_at)
+    FleetPage::new(view).render().unwrap_or_default()
+}
+
+#[derive(Template)]
+#[template(path = "fleet.html")]
+struct FleetPage<'a> {
+    view: &'a FleetView,
+    /// When the view was made, China Standard Time.
+    generated: String,
+    rows: Vec<FleetRow<'a>>,
+}
+
+struct FleetRow<'a> {
+    kiosk: &'a KioskStatus,
+    last_seen: String,
+    /// (CSS class, label) of each device.
+    devices: Vec<(&'static str, String)>,
+    version: &'a str,
+    outbox: String,
+    config: String,
+}
+
+fn china_time(unix: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(unix)
         .map(|t| {
             t.to_offset(domain::time_zone::CHINA_STANDARD_TIME)
                 .format(&time::macros::format_description!(
@@ -320,112 +329,59 @@ pub fn render(view: &FleetView) -> String {
                 ))
                 .unwrap_or_default()
         })
-        .unwrap_or_default();
-    let refreshed = format!(
-        "<p class=\"refreshed\">更新于 {generated} <span lang=\"en\">(updated at {generated} China \
-         time)</span> · <a href=\"/fleet\" id=\"refresh\" data-testid=\"refresh\">刷新 \
-         <span lang=\"en\">Refresh</span></a></p>"
-    );
-    let _ = write!(
-        html,
-        "<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\">\
-         <title>自助终端运行状态 · Kiosk fleet</title><style>\
-         body{{font-family:system-ui,'Noto Sans CJK SC',sans-serif;margin:1.5rem;color:#1a1a1a}}\
-         table{{border-collapse:collapse;width:100%}}\
-         th,td{{border-bottom:1px solid #ddd;padding:.45rem .6rem;text-align:left;vertical-align:top}}\
-         th{{background:#f3f4f6}} tr.alert td{{background:#fdecea}} tr.revoked td{{color:#888}}\
-         .dev{{display:inline-block;margin:0 .3rem .2rem 0;padding:.05rem .4rem;border-radius:.3rem;\
-         font-size:.85rem;background:#e7f5e9}} .dev.warning{{background:#fff4d6}}\
-         .dev.error,.dev.disconnected{{background:#f8c9c4}} .dev.busy{{background:#e3edfb}}\
-         .dev.idle{{background:#eef0f3}}\
-         .alerts{{color:#b3261e;font-weight:600}} .summary{{margin:.5rem 0 1rem}}\
-         </style></head><body data-testid=\"fleet\">\
-         <p><a href=\"/staff\">工作台 Staff console</a></p>\
-         <h1>自助终端运行状态 <small lang=\"en\">Kiosk fleet</small></h1>\
-         <p class=\"summary\">{} 台终端 · {} 台告警 · 今日 {} · 超过 {} 秒无心跳即告警 \
-         <span lang=\"en\">({} kiosks, {} with alerts, silent after {} s)</span></p>{refreshed}{}\
-         <table><thead><tr><th>终端 Kiosk</th><th>状态 State</th><th>最后心跳 Last seen</th>\
-         <th>今日业务 Sessions today</th><th>设备 Devices</th><th>版本 Version</th>\
-         <th>待发 Outbox</th><th>配置 Config</th><th>证书 Certificate</th><th>告警 Alerts</th>\
-         </tr></thead><tbody>",
-        view.kiosks.len(),
-        view.alerts,
-        escape(&view.today),
-        view.silent_after_s,
-        view.kiosks.len(),
-        view.alerts,
-        view.silent_after_s,
-        view.center_alerts
+        .unwrap_or_default()
+}
+
+impl<'a> FleetPage<'a> {
+    fn new(view: &'a FleetView) -> FleetPage<'a> {
+        let rows = view
+            .kiosks
             .iter()
-            .map(|alert| format!(
-                "<p class=\"alerts\" role=\"alert\" data-alert=\"{}\">{}</p>",
-                escape(&alert.kind),
-                escape(&alert.message)
-            ))
-            .collect::<String>(),
-    );
-    for kiosk in &view.kiosks {
-        let last_seen = match (kiosk.last_seen, kiosk.silent_for_s) {
-            (Some(at), Some(ago)) => {
-                let when = time::OffsetDateTime::from_unix_timestamp(at)
-                    .map(|t| {
-                        t.to_offset(domain::time_zone::CHINA_STANDARD_TIME)
-                            .format(&time::macros::format_description!(
-                                "[year]-[month]-[day] [hour]:[minute]:[second]"
-                            ))
-                            .unwrap_or_default()
-                    })
-                    .unwrap_or_default();
-                format!("{when} ({} ago)", human(ago))
-            }
-            _ => "never".into(),
-        };
-        let mut devices = String::new();
-        for (name, report) in kiosk.devices.iter() {
-            let idle = not_opened_yet(report);
-            let class = if idle { "idle" } else { report.state.as_str() };
-            let mut label = if idle {
-                format!("{name}: 空闲 idle (not opened yet)")
-            } else {
-                format!("{name}: {}", report.state.as_str())
-            };
-            if let (false, Some(reason)) = (idle, &report.reason) {
-                let _ = write!(label, " ({reason})");
-            }
-            if let Some(paper) = report.paper {
-                let _ = write!(label, " paper {}", format!("{paper:?}").to_lowercase());
-            }
-            if let Some(toner) = report.toner {
-                let _ = write!(label, " toner {}", format!("{toner:?}").to_lowercase());
-            }
-            let _ = write!(
-                devices,
-                "<span class=\"dev {}\">{}</span>",
-                class,
-                escape(&label)
-            );
+            .map(|kiosk| FleetRow {
+                kiosk,
+                last_seen: match (kiosk.last_seen, kiosk.silent_for_s) {
+                    (Some(at), Some(ago)) => format!("{} ({} ago)", china_time(at), human(ago)),
+                    _ => "never".into(),
+                },
+                devices: kiosk
+                    .devices
+                    .iter()
+                    .map(|(name, report)| device_label(name, report))
+                    .collect(),
+                version: kiosk.software_version.as_deref().unwrap_or("–"),
+                outbox: kiosk
+                    .outbox_backlog
+                    .map_or("–".to_owned(), |n| n.to_string()),
+                config: kiosk
+                    .config_version
+                    .map_or("–".to_owned(), |n| n.to_string()),
+            })
+            .collect();
+        FleetPage {
+            view,
+            generated: china_time(view.generated_at),
+            rows,
         }
-        let alerts: Vec<String> = kiosk.alerts.iter().map(|a| escape(&a.message)).collect();
-        let _ = write!(
-            html,
-            "<tr class=\"{state}\" data-kiosk=\"{id}\"><td>{id}</td><td>{state}</td><td>{last}</td>\
-             <td>{sessions}</td><td>{devices}</td><td>{version}</td><td>{outbox}</td>\
-             <td>{config}</td><td>{cert}</td><td class=\"alerts\">{alerts}</td></tr>",
-            state = escape(&kiosk.state),
-            id = escape(&kiosk.kiosk_id),
-            last = escape(&last_seen),
-            sessions = kiosk.sessions_today,
-            version = escape(kiosk.software_version.as_deref().unwrap_or("–")),
-            outbox = kiosk
-                .outbox_backlog
-                .map_or("–".to_owned(), |n| n.to_string()),
-            config = kiosk
-                .config_version
-                .map_or("–".to_owned(), |n| n.to_string()),
-            cert = escape(&kiosk.certificate),
-            alerts = alerts.join("<br>"),
-        );
     }
-    html.push_str("</tbody></table></body></html>");
-    html
+}
+
+/// A device's CSS class and label: its state, why, and its supplies.
+fn device_label(name: &str, report: &super::heartbeat::DeviceReport) -> (&'static str, String) {
+    let idle = not_opened_yet(report);
+    let class = if idle { "idle" } else { report.state.as_str() };
+    let mut label = if idle {
+        format!("{name}: 空闲 idle (not opened yet)")
+    } else {
+        format!("{name}: {}", report.state.as_str())
+    };
+    if let (false, Some(reason)) = (idle, &report.reason) {
+        let _ = write!(label, " ({reason})");
+    }
+    if let Some(paper) = report.paper {
+        let _ = write!(label, " paper {}", format!("{paper:?}").to_lowercase());
+    }
+    if let Some(toner) = report.toner {
+        let _ = write!(label, " toner {}", format!("{toner:?}").to_lowercase());
+    }
+    (class, label)
 }
