@@ -23,7 +23,6 @@ use domain::id::CitizenId;
 use domain::mobile::MobileNumber;
 use domain::rules::Business;
 use domain::session::PortraitApplication;
-use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use store::sessions::{ApplicationRecord, DocumentRecord};
 use time::OffsetDateTime;
@@ -33,6 +32,8 @@ use crate::error::AppError;
 use crate::json::JsonBody;
 use crate::steps::{open_session, parse_id, required_blob, FingerJson};
 use crate::AppState;
+
+pub use kiosk_wire::{CollectionAnswer, IdentityAnswer, IdentityRequest, PortraitRequest};
 
 /// The document kinds of `GET /v1/sessions/{sid}/documents/{kind}`.
 pub const DOCUMENT_KINDS: [&str; 3] = ["certificate", "form", "notice"];
@@ -76,18 +77,6 @@ fn common(state: &AppState, application: &ApplicationRecord) -> Result<Common, A
             .ok_or_else(|| AppError::Internal(anyhow::anyhow!("stored business")))?,
         bureau: line(&state.config.bureau, "config.bureau")?,
     })
-}
-
-/// Where the new card is collected: the office the collection certificate prints, for the
-/// kiosk's finished screen (issue 15).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CollectionAnswer {
-    /// 领证地点.
-    pub office: String,
-    /// Its address.
-    pub address: String,
-    /// Its opening hours.
-    pub hours: String,
 }
 
 /// `GET /v1/sessions/{sid}/collection`: the collection office of the session's application,
@@ -300,34 +289,6 @@ fn pdf_response(pdf: Vec<u8>) -> Response {
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// `POST /v1/portrait-form`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PortraitRequest {
-    /// The ID number typed at step 3.
-    pub id: String,
-    /// What the form says the citizen applies for: `first_time` (首次申领, the default) or a
-    /// business (`lost` from step 3 of a lost replacement, `expiry_renewal`, `damaged`).
-    #[serde(default)]
-    pub business: Option<String>,
-}
-
-/// `POST /v1/sessions/{sid}/identity`: the masked identity of a number, for the citizen to
-/// confirm before a portrait form is printed.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct IdentityRequest {
-    /// The ID number typed.
-    pub id: String,
-}
-
-/// The answer: the masked identity, `null` when the population system has no record.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct IdentityAnswer {
-    /// `320104********0044` and `*晓燕`.
-    pub identity: Option<crate::wire::MaskedIdentity>,
 }
 
 /// Looks a number up for the portrait form's confirmation (counted and recorded like every

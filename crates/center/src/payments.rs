@@ -27,7 +27,6 @@ use payment::{
     CallbackVerifier, Clock, MerchantKeys, NativeOrder, OutTradeNo, PaymentError, TradeState,
     WechatPayClient,
 };
-use serde::{Deserialize, Serialize};
 use store::sessions::{NewPayment, PaymentRecord};
 use time::OffsetDateTime;
 
@@ -36,6 +35,8 @@ use crate::error::AppError;
 use crate::json::JsonBody;
 use crate::steps::open_session;
 use crate::AppState;
+
+pub use kiosk_wire::{CreatePaymentRequest, PaymentAnswer, PosReport};
 
 /// WeChat Pay for the center: the API client and the callback verifier of one merchant.
 #[derive(Clone)]
@@ -65,70 +66,30 @@ impl WechatPay {
     }
 }
 
-/// `POST /v1/sessions/{sid}/payments`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CreatePaymentRequest {
-    /// `wechat` or `unionpay`.
-    pub method: String,
-    /// 1–99; a new attempt after a failed or expired one.
-    pub attempt: u8,
-    /// Must be the application's fee, in fen.
-    pub amount_fen: u32,
-}
-
-/// Where a payment stands (every payment call answers this).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PaymentAnswer {
-    /// 商户订单号.
-    pub out_trade_no: String,
-    /// `wechat` or `unionpay`.
-    pub method: String,
-    /// The attempt.
-    pub attempt: u8,
-    /// `NOTPAY`, `SUCCESS`, `CLOSED`, `PAYERROR`, `REVOKED` (voided), …
-    pub state: String,
-    /// Ordered, in fen.
-    pub amount_fen: u32,
-    /// WeChat: the QR code content to show and print.
-    pub code_url: Option<String>,
-    /// RFC 3339 (+08:00): after this an unpaid order is closed.
-    pub expires_at: String,
-    /// Paid, in fen.
-    pub paid_fen: Option<u32>,
-    /// WeChat's transaction id or the POS reference.
-    pub transaction_id: Option<String>,
-    /// Paid, but the application cannot go on: void the POS purchase (or refund).
-    pub void_required: bool,
-}
-
-impl TryFrom<&PaymentRecord> for PaymentAnswer {
-    type Error = AppError;
-
-    /// Corrupt stored numbers are a reported error (a logged 500), never an answer of 0 fen.
-    fn try_from(p: &PaymentRecord) -> Result<PaymentAnswer, AppError> {
-        Ok(PaymentAnswer {
-            out_trade_no: p.out_trade_no.clone(),
-            method: p.method.clone(),
-            attempt: u8::try_from(p.attempt).map_err(|_| {
-                AppError::Internal(anyhow::anyhow!(
-                    "stored attempt {} of {} is not an attempt number",
-                    p.attempt,
-                    p.out_trade_no
-                ))
-            })?,
-            state: p.state.clone(),
-            amount_fen: stored_fen("amount_fen", p.amount_fen)?,
-            code_url: p.code_url.clone(),
-            expires_at: beijing(p.expires_at),
-            paid_fen: p
-                .paid_fen
-                .map(|fen| stored_fen("paid_fen", fen))
-                .transpose()?,
-            transaction_id: p.transaction_id.clone(),
-            void_required: p.void_required,
-        })
-    }
+/// The answer of a stored payment. Corrupt stored numbers are a reported error (a logged 500),
+/// never an answer of 0 fen.
+pub(crate) fn payment_answer(p: &PaymentRecord) -> Result<PaymentAnswer, AppError> {
+    Ok(PaymentAnswer {
+        out_trade_no: p.out_trade_no.clone(),
+        method: p.method.clone(),
+        attempt: u8::try_from(p.attempt).map_err(|_| {
+            AppError::Internal(anyhow::anyhow!(
+                "stored attempt {} of {} is not an attempt number",
+                p.attempt,
+                p.out_trade_no
+            ))
+        })?,
+        state: p.state.clone(),
+        amount_fen: stored_fen("amount_fen", p.amount_fen)?,
+        code_url: p.code_url.clone(),
+        expires_at: beijing(p.expires_at),
+        paid_fen: p
+            .paid_fen
+            .map(|fen| stored_fen("paid_fen", fen))
+            .transpose()?,
+        transaction_id: p.transaction_id.clone(),
+        void_required: p.void_required,
+    })
 }
 
 /// A stored amount as the whole fen (more than 0) the kiosk, WeChat Pay and the printed notices
@@ -149,98 +110,64 @@ pub(crate) fn beijing(unix: i64) -> String {
         .unwrap_or_default()
 }
 
-/// The POS result the kiosk reports (`/pos`), and its void (`/void`).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PosReport {
-    /// The terminal approved it.
-    pub approved: bool,
-    /// The response code (`00` approved).
-    pub response_code: String,
-    /// The card number as the POS printed it (masked).
-    #[serde(default)]
-    pub card_masked: Option<String>,
-    /// 参考号.
-    #[serde(default)]
-    pub reference: Option<String>,
-    /// 授权码.
-    #[serde(default)]
-    pub auth_code: Option<String>,
-    /// Time of the transaction: RFC 3339, or the terminal's `hhmmss` / `MMDDhhmmss`.
-    #[serde(default)]
-    pub time: Option<String>,
-    /// 流水号 (voucher), 6 digits.
-    #[serde(default)]
-    pub voucher: Option<String>,
-    /// 批次号, 6 digits.
-    #[serde(default)]
-    pub batch: Option<String>,
-    /// The amount the terminal took, in fen.
-    #[serde(default)]
-    pub amount_fen: Option<u64>,
-}
-
-impl PosReport {
-    /// Checks every field of an approved purchase against the MIS-POS formats (docs/domain.md 9.5),
-    /// naming the first that is wrong: a kiosk's report is not taken as free text.
-    pub fn check_approved(&self) -> Result<(), AppError> {
-        let digits =
-            |text: &str, n: usize| text.len() == n && text.bytes().all(|b| b.is_ascii_digit());
-        if !digits(&self.response_code, 2) {
-            return Err(AppError::invalid("response_code", "two digits"));
-        }
-        match self.reference.as_deref() {
-            Some(reference) if digits(reference, 12) => {}
-            Some(_) => return Err(AppError::invalid("reference", "12 digits (参考号)")),
-            None => {
-                return Err(AppError::invalid(
-                    "reference",
-                    "an approved purchase has a reference",
-                ))
-            }
-        }
-        match self.auth_code.as_deref() {
-            Some(code)
-                if code.len() == 6
-                    && code
-                        .bytes()
-                        .all(|b| b.is_ascii_digit() || b.is_ascii_uppercase()) => {}
-            _ => {
-                return Err(AppError::invalid(
-                    "auth_code",
-                    "6 digits or capital letters (授权码)",
-                ))
-            }
-        }
-        let time_ok = match self.time.as_deref() {
-            Some(text) if payment::parse_rfc3339(text).is_some() => true,
-            Some(text) if digits(text, 6) => clock_ok(text),
-            Some(text) if digits(text, 10) => {
-                let (month, day) = (&text[..2], &text[2..4]);
-                (1..=12).contains(&month.parse::<u8>().unwrap_or(0))
-                    && (1..=31).contains(&day.parse::<u8>().unwrap_or(0))
-                    && clock_ok(&text[4..])
-            }
-            _ => false,
-        };
-        if !time_ok {
-            return Err(AppError::invalid(
-                "time",
-                "RFC 3339, or the terminal's hhmmss or MMDDhhmmss",
-            ));
-        }
-        if let Some(voucher) = self.voucher.as_deref() {
-            if !digits(voucher, 6) {
-                return Err(AppError::invalid("voucher", "6 digits (流水号)"));
-            }
-        }
-        if let Some(batch) = self.batch.as_deref() {
-            if !digits(batch, 6) {
-                return Err(AppError::invalid("batch", "6 digits (批次号)"));
-            }
-        }
-        Ok(())
+/// Checks every field of an approved purchase against the MIS-POS formats (docs/domain.md 9.5),
+/// naming the first that is wrong: a kiosk's report is not taken as free text.
+pub fn check_approved(report: &PosReport) -> Result<(), AppError> {
+    let digits = |text: &str, n: usize| text.len() == n && text.bytes().all(|b| b.is_ascii_digit());
+    if !digits(&report.response_code, 2) {
+        return Err(AppError::invalid("response_code", "two digits"));
     }
+    match report.reference.as_deref() {
+        Some(reference) if digits(reference, 12) => {}
+        Some(_) => return Err(AppError::invalid("reference", "12 digits (参考号)")),
+        None => {
+            return Err(AppError::invalid(
+                "reference",
+                "an approved purchase has a reference",
+            ))
+        }
+    }
+    match report.auth_code.as_deref() {
+        Some(code)
+            if code.len() == 6
+                && code
+                    .bytes()
+                    .all(|b| b.is_ascii_digit() || b.is_ascii_uppercase()) => {}
+        _ => {
+            return Err(AppError::invalid(
+                "auth_code",
+                "6 digits or capital letters (授权码)",
+            ))
+        }
+    }
+    let time_ok = match report.time.as_deref() {
+        Some(text) if payment::parse_rfc3339(text).is_some() => true,
+        Some(text) if digits(text, 6) => clock_ok(text),
+        Some(text) if digits(text, 10) => {
+            let (month, day) = (&text[..2], &text[2..4]);
+            (1..=12).contains(&month.parse::<u8>().unwrap_or(0))
+                && (1..=31).contains(&day.parse::<u8>().unwrap_or(0))
+                && clock_ok(&text[4..])
+        }
+        _ => false,
+    };
+    if !time_ok {
+        return Err(AppError::invalid(
+            "time",
+            "RFC 3339, or the terminal's hhmmss or MMDDhhmmss",
+        ));
+    }
+    if let Some(voucher) = report.voucher.as_deref() {
+        if !digits(voucher, 6) {
+            return Err(AppError::invalid("voucher", "6 digits (流水号)"));
+        }
+    }
+    if let Some(batch) = report.batch.as_deref() {
+        if !digits(batch, 6) {
+            return Err(AppError::invalid("batch", "6 digits (批次号)"));
+        }
+    }
+    Ok(())
 }
 
 /// `hhmmss` within a day.
@@ -328,7 +255,7 @@ pub async fn create(
             ));
         }
         let resumed = ensure_order(&state, &application.business, existing).await?;
-        return Ok(Json(PaymentAnswer::try_from(&resumed)?));
+        return Ok(Json(payment_answer(&resumed)?));
     }
     if method == "wechat" {
         wechat(&state)?;
@@ -376,7 +303,7 @@ pub async fn create(
         method = payment.method,
         "payment created"
     );
-    Ok(Json(PaymentAnswer::try_from(&payment)?))
+    Ok(Json(payment_answer(&payment)?))
 }
 
 /// A WeChat payment without its Native order yet (new, or a crash before the order was made):
@@ -601,7 +528,7 @@ pub async fn query(
     let sid = open_session(&state, &kiosk, &sid).await?;
     let payment = load(&state, sid.as_str(), attempt).await?;
     let payment = refresh(&state, payment).await?;
-    Ok(Json(PaymentAnswer::try_from(&payment)?))
+    Ok(Json(payment_answer(&payment)?))
 }
 
 /// `POST /v1/sessions/{sid}/payments/{attempt}/close`: `CLOSED`, or `SUCCESS` if it was paid
@@ -616,7 +543,7 @@ pub async fn close(
     let payment = load(&state, sid.as_str(), attempt).await?;
     let payment = refresh(&state, payment).await?;
     let payment = close_payment(&state, payment).await?;
-    Ok(Json(PaymentAnswer::try_from(&payment)?))
+    Ok(Json(payment_answer(&payment)?))
 }
 
 /// `POST /v1/sessions/{sid}/payments/{attempt}/pos`: the kiosk's POS result for a UnionPay
@@ -639,10 +566,10 @@ pub async fn pos(
     // The first report wins; but an approval for an attempt closed meanwhile (a new attempt was
     // started) is recorded: the card was charged, and the application may now be paid twice.
     if is_final(&payment.state) && !(approved && payment.state == "CLOSED") {
-        return Ok(Json(PaymentAnswer::try_from(&payment)?));
+        return Ok(Json(payment_answer(&payment)?));
     }
     if approved {
-        report.check_approved()?;
+        check_approved(&report)?;
         let reference = report.reference.as_deref().unwrap_or_default();
         if let Some(card) = report.card_masked.as_deref() {
             documents::types::MaskedCard::parse(card)
@@ -664,7 +591,7 @@ pub async fn pos(
                     "POS amount differs from the order: held for staff, not recorded as paid"
                 );
                 let payment = reload(&state, &payment).await?;
-                return Ok(Json(PaymentAnswer::try_from(&payment)?));
+                return Ok(Json(payment_answer(&payment)?));
             }
         }
         let new = state
@@ -696,7 +623,7 @@ pub async fn pos(
             .await?;
     }
     let payment = reload(&state, &payment).await?;
-    Ok(Json(PaymentAnswer::try_from(&payment)?))
+    Ok(Json(payment_answer(&payment)?))
 }
 
 /// `POST /v1/sessions/{sid}/payments/{attempt}/void`: the kiosk voided a paid POS purchase the
@@ -711,7 +638,7 @@ pub async fn void(
     let sid = open_session(&state, &kiosk, &sid).await?;
     let payment = load(&state, sid.as_str(), attempt).await?;
     if payment.state == "REVOKED" {
-        return Ok(Json(PaymentAnswer::try_from(&payment)?));
+        return Ok(Json(payment_answer(&payment)?));
     }
     if payment.state != "SUCCESS" || !payment.void_required {
         return Err(AppError::conflict("this payment does not need a void"));
@@ -724,7 +651,7 @@ pub async fn void(
             .await?;
     }
     let payment = reload(&state, &payment).await?;
-    Ok(Json(PaymentAnswer::try_from(&payment)?))
+    Ok(Json(payment_answer(&payment)?))
 }
 
 /// `POST /v1/payments/wechat/notify`: WeChat Pay's callback. Verified (signature, timestamp,

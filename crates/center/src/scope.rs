@@ -126,7 +126,7 @@ fn answer(decision: &Decision, input: &ScopeInput, found: Option<CitizenRecord>)
     let name = identity
         .as_ref()
         .map(|identity| identity.name_masked.clone());
-    ScopeResponse::new(decision, identity, name)
+    crate::wire::scope_response(decision, identity, name)
 }
 
 /// `POST /v1/scope`: the decision alone, bound to no session (a session's application needs
@@ -137,7 +137,7 @@ pub async fn scope(
     JsonBody(request): JsonBody<ScopeRequest>,
 ) -> Result<Json<ScopeResponse>, AppError> {
     let today = state.today.today();
-    let input = request.validate(today)?;
+    let input = crate::wire::validate(&request, today)?;
     lookup(&state, &kiosk, None, LookupPurpose::Scope, &input.id).await?;
     let (decision, found) = decide_now(&state, &input, today).await?;
     tracing::info!(id = %input.id.masked(), reason = decision.reason_code(), "scope decided");
@@ -153,7 +153,7 @@ pub async fn session_scope(
     JsonBody(request): JsonBody<ScopeRequest>,
 ) -> Result<Json<ScopeResponse>, AppError> {
     let today = state.today.today();
-    let input = request.validate(today)?;
+    let input = crate::wire::validate(&request, today)?;
     let sid = open_session(&state, &kiosk, &sid).await?;
     if state
         .store
@@ -244,13 +244,13 @@ pub(crate) async fn recheck(
         .map(serde_json::from_str::<CardJson>)
         .transpose()
         .map_err(|err| AppError::internal("stored card", err))?;
-    let input = ScopeRequest {
+    let request = ScopeRequest {
         business: business.as_str().to_owned(),
         household: household.as_str().to_owned(),
         id: id.as_str().to_owned(),
         card,
-    }
-    .validate(today)?;
+    };
+    let input = crate::wire::validate(&request, today)?;
     let (decision, found) = decide_now(state, &input, today).await?;
     match (&decision, found) {
         (Decision::Accept { .. }, Some(record)) => Ok((decision, record)),

@@ -14,7 +14,6 @@ use domain::receipt::ReceiptCode;
 use domain::rules::{Business, Decision, Household};
 use domain::session::{SessionId, SessionOutcome};
 use popsys::ReceiptOutcome;
-use serde::{Deserialize, Serialize};
 use store::sessions::{FaceScoreRecord, NewApplication, SessionReceipt};
 
 use crate::auth::KioskId;
@@ -22,7 +21,12 @@ use crate::blobs::check_blob;
 use crate::error::AppError;
 use crate::json::JsonBody;
 use crate::wire::format_date;
+
 use crate::AppState;
+pub use kiosk_wire::{
+    ApplicationAnswer, ApplicationRequest, FacesAnswer, FacesLiveness, FacesRequest, FingerJson,
+    ReceiptAnswer, ReceiptRefusal, ReceiptRequest,
+};
 
 /// Checks the session id of the path and registers the session for `kiosk`; a session another
 /// kiosk started is not this kiosk's to see (404).
@@ -51,43 +55,6 @@ pub(crate) fn parse_id(state: &AppState, field: &str, text: &str) -> Result<Citi
 
 fn parse_receipt(text: &str) -> Result<ReceiptCode, AppError> {
     ReceiptCode::parse(text).map_err(|err| AppError::invalid("receipt", err.to_string()))
-}
-
-/// `POST /v1/sessions/{sid}/receipt`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ReceiptRequest {
-    /// The citizen's ID number.
-    pub id: String,
-    /// The code scanned from the photo studio's receipt.
-    pub receipt: String,
-}
-
-/// The answer of step 6.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ReceiptAnswer {
-    /// A usable receipt of this citizen: the certified photo is kept under the session.
-    pub found: bool,
-    /// Why a receipt gave no photo, so the kiosk says it (absent when `found`, and from centers
-    /// that predate it).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reason: Option<ReceiptRefusal>,
-}
-
-/// Why step 6 found no usable photo (`not_found`, `expired`, `already_used`, `other_person` on
-/// the wire). The kiosk's scans are bounded per session, so telling the holder of a paper that it
-/// is not theirs reveals little (docs/security.md).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ReceiptRefusal {
-    /// No receipt with this code.
-    NotFound,
-    /// The receipt's validity is over.
-    Expired,
-    /// The receipt was already redeemed by an application.
-    AlreadyUsed,
-    /// The receipt was made for another citizen.
-    OtherPerson,
 }
 
 /// Step 6: looks the receipt up in the photo system (without using it: it is redeemed with the
@@ -160,56 +127,14 @@ fn receipt_answer(outcome: &ReceiptOutcome) -> &'static str {
     }
 }
 
-/// `POST /v1/sessions/{sid}/faces`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct FacesRequest {
-    /// The citizen's ID number.
-    pub id: String,
-    /// The receipt of step 6.
-    pub receipt: String,
-    /// The live photo cropped to the ID format (358×441 JPEG), base64.
-    pub live_photo: String,
-    /// The kiosk's liveness score of the full camera frame the live photo was cropped from
-    /// (issue 20); without it the center scores the crop, which misses prints and screens.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub liveness: Option<FacesLiveness>,
-}
-
-/// A liveness score measured by the kiosk.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct FacesLiveness {
-    /// The live score, 0 to 1.
-    pub score: f64,
-    /// The engine and its version, as stored with the score.
-    pub engine: String,
-}
-
-/// The answer of step 7.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct FacesAnswer {
-    /// Certified studio photo against the historical photo, 0–100.
-    pub certified_vs_history: f64,
-    /// Live photo against the historical photo, 0–100.
-    pub live_vs_history: f64,
-    /// The engine's name.
-    pub engine: String,
-    /// The engine's version.
-    pub version: String,
-    /// Both scores above their thresholds.
-    pub passed: bool,
-}
-
-impl From<FaceScoreRecord> for FacesAnswer {
-    fn from(scores: FaceScoreRecord) -> FacesAnswer {
-        FacesAnswer {
-            certified_vs_history: scores.certified_vs_history,
-            live_vs_history: scores.live_vs_history,
-            engine: scores.engine,
-            version: scores.engine_version,
-            passed: scores.passed,
-        }
+/// The answer of step 7 from the stored scores.
+fn faces_answer(scores: FaceScoreRecord) -> FacesAnswer {
+    FacesAnswer {
+        certified_vs_history: scores.certified_vs_history,
+        live_vs_history: scores.live_vs_history,
+        engine: scores.engine,
+        version: scores.engine_version,
+        passed: scores.passed,
     }
 }
 
@@ -243,7 +168,7 @@ pub async fn faces(
     let sid = open_session(&state, &kiosk, &sid).await?;
     crate::scope::require_accepted(&state, sid.as_str(), &id).await?;
     if let Some(stored) = state.store.face_scores(sid.as_str()).await? {
-        return Ok(Json(stored.into()));
+        return Ok(Json(faces_answer(stored)));
     }
     let receipt = state
         .store
@@ -344,7 +269,7 @@ pub async fn faces(
         passed = stored.passed,
         "faces compared"
     );
-    Ok(Json(stored.into()))
+    Ok(Json(faces_answer(stored)))
 }
 
 /// `PUT /v1/sessions/{sid}/blobs/{kind}`: stores the raw body (sealed at rest); `204`. The first
@@ -369,49 +294,6 @@ pub async fn blob(
     let sid = open_session(&state, &kiosk, &sid).await?;
     crate::blobs::store_upload(&state, &kiosk.0, sid.as_str(), &kind, &body).await?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-/// One finger of step 9.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct FingerJson {
-    /// `right_index`, `left_thumb`, … (GA/T finger names).
-    pub position: String,
-    /// Quality 0–100.
-    pub quality: u8,
-}
-
-/// `POST /v1/sessions/{sid}/application`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ApplicationRequest {
-    /// `expiry_renewal`, `lost`, `damaged`.
-    pub business: String,
-    /// `local`, `province`.
-    pub household: String,
-    /// The citizen's ID number.
-    pub id: String,
-    /// The receipt of step 6.
-    pub receipt: String,
-    /// Step 8's number.
-    pub mobile: String,
-    /// The fee the kiosk showed, checked against the rules.
-    pub fee_cny: u32,
-    /// The validity the kiosk showed (`10_years`, `20_years`, `long_term`), checked.
-    pub validity: String,
-    /// The issue-by date the kiosk showed (`YYYY-MM-DD`), checked.
-    pub issue_by: String,
-    /// The two fingers of step 9.
-    pub fingers: Vec<FingerJson>,
-}
-
-/// The answer of step 10.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ApplicationAnswer {
-    /// 受理编号: 18 digits, city code + `YYYYMMDD` + sequence.
-    pub application_no: String,
-    /// `YYYY-MM-DD`, from the rules (60 days, 90 in a remote area).
-    pub issue_by: String,
 }
 
 /// Step 10: checks the kiosk's figures against the rules, uses the receipt, and stores the

@@ -23,13 +23,13 @@ fn client_error<T>(result: Result<T, AppError>) -> Option<T> {
 /// Every body shape the routes read, from raw bytes.
 fn every_type(bytes: &[u8], today: Date) {
     if let Some(scope) = client_error(center::json::parse::<ScopeRequest>(bytes)) {
-        client_error(scope.validate(today));
+        client_error(center::wire::validate(&scope, today));
     }
     client_error(center::json::parse::<ReceiptRequest>(bytes));
     client_error(center::json::parse::<FacesRequest>(bytes));
     client_error(center::json::parse::<ApplicationRequest>(bytes));
     if let Some(report) = client_error(center::json::parse::<PosReport>(bytes)) {
-        client_error(report.check_approved());
+        client_error(center::payments::check_approved(&report));
     }
     if let Some(outcome) = client_error(center::json::parse::<OutcomeJson>(bytes)) {
         client_error(outcome.into_outcome());
@@ -130,7 +130,7 @@ proptest! {
             batch: fields[6].clone(),
             amount_fen: amount,
         };
-        if client_error(report.check_approved()).is_some() {
+        if client_error(center::payments::check_approved(&report)).is_some() {
             // What passes is the MIS-POS format, not free text.
             prop_assert!(report.response_code.bytes().all(|b| b.is_ascii_digit()));
             prop_assert!(report.reference.as_deref().is_some_and(|r| r.len() == 12));
