@@ -539,52 +539,6 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::{postgres_url, TestDatabase};
-
-    fn entry(n: i64) -> NewAuditEntry {
-        NewAuditEntry {
-            at: 1_700_000_000 + n,
-            actor: "clerk1".into(),
-            role: "window_clerk".into(),
-            action: "view_record".into(),
-            subject: format!("32010020261125{n:04}"),
-            detail: String::new(),
-        }
-    }
-
-    async fn databases() -> Vec<TestDatabase> {
-        let mut all = vec![TestDatabase::sqlite().await.expect("sqlite")];
-        if let Some(url) = postgres_url("store::audit") {
-            all.push(TestDatabase::postgres(&url).await.expect("postgres"));
-        }
-        all
-    }
-
-    #[tokio::test]
-    async fn chain_verifies_and_concurrent_appends_do_not_fork() {
-        for db in databases().await {
-            let store = db.store().clone();
-            assert_eq!(
-                store.verify_audit().await.unwrap(),
-                Verification::Intact { entries: 0 }
-            );
-            let mut tasks = Vec::new();
-            for n in 0..20 {
-                let store = store.clone();
-                tasks.push(tokio::spawn(async move {
-                    store.append_audit(&entry(n)).await.unwrap()
-                }));
-            }
-            for task in tasks {
-                task.await.unwrap();
-            }
-            assert_eq!(
-                store.verify_audit().await.unwrap(),
-                Verification::Intact { entries: 20 }
-            );
-            db.finish().await;
-        }
-    }
 
     #[test]
     fn canonical_form_is_unambiguous() {

@@ -98,6 +98,25 @@ pub fn postgres_url(suite: &str) -> Option<String> {
     require(suite, "postgres", url)
 }
 
+/// The databases a test runs on, each fresh: SQLite always, and PostgreSQL when
+/// [`postgres_url`] gives a server (outside CI a missing one is reported as skipped for `suite`;
+/// under CI it fails).
+///
+/// # Panics
+///
+/// When a database cannot be created, or PostgreSQL is missing with `CI` set.
+pub async fn databases(suite: &str) -> Vec<TestDatabase> {
+    let mut all = vec![TestDatabase::sqlite()
+        .await
+        .unwrap_or_else(|err| panic!("{suite}: cannot create a SQLite test database: {err:?}"))];
+    if let Some(url) = postgres_url(suite) {
+        all.push(TestDatabase::postgres(&url).await.unwrap_or_else(|err| {
+            panic!("{suite}: cannot create a PostgreSQL test database: {err:?}")
+        }));
+    }
+    all
+}
+
 /// `url` with its database name replaced by `name`.
 fn with_database(url: &str, name: &str) -> String {
     let (base, query) = match url.split_once('?') {

@@ -222,7 +222,9 @@ async fn submission_images_are_sealed(db: Arc<TestDatabase>) {
     assert_eq!(raw.fingers[1].template, reversed(&new.fingers[1].template));
 }
 
-fn application(session: &str, citizen: &str, receipt: &str) -> NewApplication {
+/// A lost-card application of `citizen` taken in session `session` (also for the sessions and
+/// payments checks).
+pub(super) fn application(session: &str, citizen: &str, receipt: &str) -> NewApplication {
     NewApplication {
         session_id: session.into(),
         kiosk_id: "K0001".into(),

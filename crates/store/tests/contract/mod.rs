@@ -19,7 +19,10 @@ use store::{
 use time::macros::date;
 use time::Date;
 
+mod audit;
 mod integrity;
+mod payments;
+mod sessions;
 mod staff;
 mod studios;
 
