@@ -668,15 +668,16 @@ impl IntoResponse for StaffError {
                 )
             }
         };
-        let body = html::page(
+        let page = html::ErrorPage {
             title,
-            None,
-            &format!(
-                "<p class=\"error\">{}</p><p><a href=\"/staff\">返回 Back</a></p>",
-                html::esc(&message)
-            ),
-        );
-        (status, body).into_response()
+            staff: None,
+            message: &message,
+        };
+        match html::render(&page) {
+            Ok(body) => (status, body).into_response(),
+            // The error page itself failed: say so in plain text.
+            Err(_) => (status, message).into_response(),
+        }
     }
 }
 
@@ -692,7 +693,16 @@ fn login_form(
     status: StatusCode,
 ) -> Response {
     let csrf = random_token();
-    let body = html::page("登录 Sign in", None, &html::login_form(&csrf, error));
+    let page = html::LoginPage {
+        title: "登录 Sign in",
+        staff: None,
+        csrf: &csrf,
+        error,
+    };
+    let body = match html::render(&page) {
+        Ok(body) => body,
+        Err(err) => return err.into_response(),
+    };
     let jar = CookieJar::new().add(state.staff.cookie(
         extensions,
         LOGIN_CSRF_COOKIE,

@@ -30,22 +30,11 @@ pub const IMAGE_KINDS: [(&str, &str, &str); 5] = [
 ];
 
 /// `GET /staff`.
-pub async fn home(staff: StaffSession) -> Html<String> {
-    let what = match staff.role {
-        Role::WindowClerk => {
-            "<ul><li><a id=\"home-today\" href=\"/staff/today\">今日受理 Today's applications</a></li>\
-             <li><a href=\"/staff/referrals\">转窗口队列 Referral queue</a></li>\
-             <li><a href=\"/staff/applications\">受理查询 Find an application</a></li>\
-             <li><a href=\"/staff/deadlines\">办证时限 Deadlines</a></li></ul>"
-        }
-        Role::Auditor => "<ul><li><a href=\"/staff/audit\">审计日志 Audit trail</a></li></ul>",
-        Role::Administrator => {
-            "<ul><li><a id=\"home-fleet\" href=\"/fleet\">自助终端运行状态 Kiosk fleet</a></li>\
-             <li><a href=\"/staff/accounts\">账号管理 Staff accounts</a></li>\
-             <li><a href=\"/staff/audit\">审计日志 Audit trail</a></li></ul>"
-        }
-    };
-    html::page("工作台 Home", Some(&staff), what)
+pub async fn home(staff: StaffSession) -> Page {
+    html::render(&html::HomePage {
+        title: "工作台 Home",
+        staff: Some(&staff),
+    })
 }
 
 struct Referral {
