@@ -1,25 +1,54 @@
 //! Words for the codes the console shows (Chinese first, English beside it): businesses,
 //! households, validities, statuses, payments, referral reasons, fingers, documents, deliveries.
 //! The citizen-facing words come from `domain` where it has them (the step-1 and step-2 buttons);
-//! the rest are the office's words. Every function answers HTML-safe text; a code this module
-//! does not know is shown escaped in `<code>`, so a new code is visible rather than hidden.
+//! the rest are the office's words. Every function answers a [`Label`]: the words, or a code this
+//! module does not know shown in `<code>`, so a new code is visible rather than hidden.
 
+use std::fmt;
+
+use askama::filters::{Escaper, Html, HtmlSafe};
 use domain::rules::{Business, Household, Reason};
 use domain::session::ReferralReason;
 use store::deliveries::{DeliveryRecord, DeliveryState};
 
-use super::html::esc;
-
-fn unknown(code: &str) -> String {
-    format!("<code>{}</code>", esc(code))
+/// Words for a code; as HTML (its `Display`), escaped by askama's HTML escaper.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Label {
+    /// Chinese, then English.
+    Words(&'static str, &'static str),
+    /// A code this module does not know.
+    Unknown(String),
 }
 
-fn words(zh: &str, en: &str) -> String {
-    format!("{} {}", esc(zh), esc(en))
+impl fmt::Display for Label {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Label::Words(zh, en) => {
+                Html.write_escaped_str(&mut *f, zh)?;
+                f.write_str(" ")?;
+                Html.write_escaped_str(&mut *f, en)
+            }
+            Label::Unknown(code) => {
+                f.write_str("<code>")?;
+                Html.write_escaped_str(&mut *f, code)?;
+                f.write_str("</code>")
+            }
+        }
+    }
+}
+
+impl HtmlSafe for Label {}
+
+fn unknown(code: &str) -> Label {
+    Label::Unknown(code.to_owned())
+}
+
+fn words(zh: &'static str, en: &'static str) -> Label {
+    Label::Words(zh, en)
 }
 
 /// `expiry_renewal` → 到期换领 Expiry renewal (the step-1 button's words).
-pub fn business(code: &str) -> String {
+pub fn business(code: &str) -> Label {
     match Business::parse(code) {
         Some(business) => {
             let prompt = business.prompt();
@@ -30,7 +59,7 @@ pub fn business(code: &str) -> String {
 }
 
 /// `local` → 本市户籍 … (the step-2 button's words).
-pub fn household(code: &str) -> String {
+pub fn household(code: &str) -> Label {
     match Household::parse(code) {
         Some(household) => {
             let prompt = household.prompt();
@@ -41,7 +70,7 @@ pub fn household(code: &str) -> String {
 }
 
 /// `NewCardValidity` as stored: `10_years`, `20_years`, `long_term`.
-pub fn validity(code: &str) -> String {
+pub fn validity(code: &str) -> Label {
     match code {
         "10_years" => words("10年", "10 years"),
         "20_years" => words("20年", "20 years"),
@@ -51,7 +80,7 @@ pub fn validity(code: &str) -> String {
 }
 
 /// An application's status: `accepted`, `completed`, `referred`.
-pub fn application_status(code: &str) -> String {
+pub fn application_status(code: &str) -> Label {
     match code {
         "accepted" => words("已受理，办理中", "Accepted, in progress"),
         "completed" => words("已办结", "Completed"),
@@ -61,7 +90,7 @@ pub fn application_status(code: &str) -> String {
 }
 
 /// A payment's state as the payment providers name it.
-pub fn payment_state(code: &str) -> String {
+pub fn payment_state(code: &str) -> Label {
     match code {
         "NOTPAY" => words("未支付", "Not paid"),
         "USERPAYING" => words("支付中", "Paying"),
@@ -75,7 +104,7 @@ pub fn payment_state(code: &str) -> String {
 }
 
 /// `wechat` or `unionpay`.
-pub fn payment_method(code: &str) -> String {
+pub fn payment_method(code: &str) -> Label {
     match code {
         "wechat" => words("微信支付", "WeChat Pay"),
         "unionpay" => words("银联刷卡", "UnionPay card"),
@@ -84,7 +113,7 @@ pub fn payment_method(code: &str) -> String {
 }
 
 /// Why a session was sent to the window, in the office's words.
-pub fn referral_reason(reason: &ReferralReason) -> String {
+pub fn referral_reason(reason: &ReferralReason) -> Label {
     let (zh, en) = match reason {
         ReferralReason::Scope(reason) => scope_reason(*reason),
         ReferralReason::CardUnreadable => ("旧证无法读取", "The old card could not be read"),
@@ -155,7 +184,7 @@ pub fn step(step: u8) -> String {
 }
 
 /// A finger by its stable name (`right_index` …).
-pub fn finger(code: &str) -> String {
+pub fn finger(code: &str) -> Label {
     let (zh, en) = match code {
         "right_thumb" => ("右手拇指", "Right thumb"),
         "right_index" => ("右手食指", "Right index finger"),
@@ -173,7 +202,7 @@ pub fn finger(code: &str) -> String {
 }
 
 /// A printed document kind (`crate::paper::DOCUMENT_KINDS`).
-pub fn document(kind: &str) -> String {
+pub fn document(kind: &str) -> Label {
     match kind {
         "certificate" => words("领取凭证", "Collection certificate"),
         "form" => words("申请表", "Application form"),
@@ -213,12 +242,16 @@ mod tests {
 
     #[test]
     fn known_codes_become_words_and_unknown_ones_stay_visible() {
-        assert_eq!(business("expiry_renewal"), "到期换领 Expiry renewal");
-        assert_eq!(validity("10_years"), "10年 10 years");
-        assert_eq!(payment_state("PAYERROR"), "支付失败 Failed");
-        assert_eq!(payment_state("<x>"), "<code>&lt;x&gt;</code>");
         assert_eq!(
-            referral_reason(&ReferralReason::parse("under_16").unwrap()),
+            business("expiry_renewal").to_string(),
+            "到期换领 Expiry renewal"
+        );
+        assert_eq!(validity("10_years").to_string(), "10年 10 years");
+        assert_eq!(payment_state("PAYERROR").to_string(), "支付失败 Failed");
+        // Askama's HTML escaper writes numeric entities (`&#60;` for `<`).
+        assert_eq!(payment_state("<x>").to_string(), "<code>&#60;x&#62;</code>");
+        assert_eq!(
+            referral_reason(&ReferralReason::parse("under_16").unwrap()).to_string(),
             "未满16周岁 Under 16"
         );
     }

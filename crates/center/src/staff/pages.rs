@@ -1,20 +1,24 @@
 //! The console's pages. Each handler that shows a citizen's data appends its audit entry before
 //! answering (module invariants in `staff/mod.rs`).
 
+use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::{Extension, Form};
 use domain::id::CitizenId;
 use domain::mask::mask_name;
+use domain::prompts::Prompt;
 use domain::session::{ReferralReason, SessionOutcome};
 use serde::Deserialize;
-use store::audit::Verification;
+use store::audit::{AuditEntry, Verification};
 use store::deliveries::{DeliveryRecord, DeliveryState};
-use store::sessions::ApplicationRecord;
+use store::sessions::{ApplicationRecord, FaceScoreRecord, SessionReceipt};
+use store::staff::ReferralRow;
 
-use super::html::{self, esc};
-use super::{audit, labels, mask_id, Role, StaffError, StaffSession};
+use super::html::{self, render};
+use super::labels::{self, Label};
+use super::{audit, mask_id, Role, StaffError, StaffSession};
 use crate::auth::KioskId;
 use crate::AppState;
 
@@ -51,16 +55,21 @@ impl Referral {
         )
     }
 
-    /// The reason in words, then what the kiosk showed the citizen.
-    fn reason_and_prompt(&self) -> String {
-        let prompt = self.reason.prompt();
-        format!(
-            "<strong>{}</strong><br><small>自助机提示 Kiosk message: {}<br>{}</small>",
-            labels::referral_reason(&self.reason),
-            esc(prompt.zh),
-            esc(prompt.en)
-        )
+    /// The step, the reason in words, and what the kiosk showed the citizen.
+    fn shown(&self) -> ReferralShown {
+        ReferralShown {
+            step: labels::step(self.step),
+            label: labels::referral_reason(&self.reason),
+            prompt: self.reason.prompt(),
+        }
     }
+}
+
+/// A referral as the pages show it.
+struct ReferralShown {
+    step: String,
+    label: Label,
+    prompt: Prompt,
 }
 
 fn referral_of(outcome: Option<&str>) -> Option<Referral> {
@@ -79,6 +88,26 @@ pub struct QueueQuery {
     all: Option<String>,
 }
 
+#[derive(Template)]
+#[template(path = "staff/referrals.html")]
+struct ReferralsPage<'a> {
+    title: &'a str,
+    staff: Option<&'a StaffSession>,
+    show_all: bool,
+    hidden: usize,
+    rows: Vec<QueueRow<'a>>,
+}
+
+struct QueueRow<'a> {
+    ended: String,
+    kiosk: &'a str,
+    session: &'a str,
+    id: String,
+    step: String,
+    referral: Option<ReferralShown>,
+    application: Option<&'a str>,
+}
+
 /// `GET /staff/referrals[?all=1]`: sessions the kiosks sent to the window, newest first, without
 /// the citizen's own cancellations and inactivity timeouts unless `all` is given. Masked IDs only.
 pub async fn referrals(
@@ -91,12 +120,12 @@ pub async fn referrals(
         .as_deref()
         .is_some_and(|v| !v.is_empty() && v != "0");
     // Read past the abandoned ones so the filtered queue is still full.
-    let rows = state
+    let sessions = state
         .store
         .referred_sessions(5 * QUEUE_LENGTH as i64)
         .await?;
     let mut hidden = 0;
-    let rows: Vec<(String, Vec<String>)> = rows
+    let rows = sessions
         .iter()
         .filter(|row| {
             let abandoned = referral_of(row.outcome.as_deref()).is_some_and(|r| r.abandoned());
@@ -106,59 +135,41 @@ pub async fn referrals(
         .take(QUEUE_LENGTH)
         .map(|row| {
             let referral = referral_of(row.outcome.as_deref());
-            (
-                String::new(),
-                vec![
-                    row.ended_at.map(html::time).unwrap_or_default(),
-                    esc(&row.kiosk_id),
-                    format!(
-                        "<a href=\"/staff/referrals/{0}\">{0}</a>",
-                        esc(&row.session_id)
-                    ),
-                    row.id_number.as_deref().map(mask_id).unwrap_or("-".into()),
-                    referral
-                        .as_ref()
-                        .map(|r| labels::step(r.step))
-                        .unwrap_or_default(),
-                    referral
-                        .as_ref()
-                        .map(Referral::reason_and_prompt)
-                        .unwrap_or_default(),
-                    row.application_no
-                        .as_deref()
-                        .map(|no| format!("<a href=\"/staff/applications/{0}\">{0}</a>", esc(no)))
-                        .unwrap_or("-".into()),
-                ],
-            )
+            QueueRow {
+                ended: row.ended_at.map(html::time).unwrap_or_default(),
+                kiosk: &row.kiosk_id,
+                session: &row.session_id,
+                id: row.id_number.as_deref().map(mask_id).unwrap_or("-".into()),
+                step: referral
+                    .as_ref()
+                    .map(|r| labels::step(r.step))
+                    .unwrap_or_default(),
+                referral: referral.as_ref().map(Referral::shown),
+                application: row.application_no.as_deref(),
+            }
         })
         .collect();
-    let filter = if show_all {
-        "<p id=\"queue-filter\">显示全部，包括群众取消和超时 Showing everything, cancellations and \
-         timeouts included · <a href=\"/staff/referrals\">只看需处理的 Only those to act on</a></p>"
-            .to_owned()
-    } else {
-        format!(
-            "<p id=\"queue-filter\">已隐藏 {hidden} 条群众取消或超时的会话 {hidden} sessions the citizen \
-             cancelled or left to time out are hidden · <a id=\"show-all\" \
-             href=\"/staff/referrals?all=1\">显示全部 Show all</a></p>"
-        )
-    };
-    let body = format!(
-        "{filter}{}",
-        html::table(
-            &[
-                "结束时间 Ended",
-                "自助机 Kiosk",
-                "会话 Session",
-                "身份号码 ID (masked)",
-                "步骤 Step",
-                "原因 Reason",
-                "受理编号 Application",
-            ],
-            &rows,
-        )
-    );
-    Ok(html::page("转窗口队列 Referral queue", Some(&staff), &body))
+    render(&ReferralsPage {
+        title: "转窗口队列 Referral queue",
+        staff: Some(&staff),
+        show_all,
+        hidden,
+        rows,
+    })
+}
+
+#[derive(Template)]
+#[template(path = "staff/referral.html")]
+struct ReferralPage<'a> {
+    title: &'a str,
+    staff: Option<&'a StaffSession>,
+    row: &'a ReferralRow,
+    started: String,
+    ended: String,
+    id_number: &'a str,
+    referral: Option<ReferralShown>,
+    receipt: Option<SessionReceipt>,
+    face: Option<String>,
 }
 
 /// `GET /staff/referrals/{sid}`: one referral with the full ID number (audited).
@@ -188,107 +199,76 @@ pub async fn referral(
     let referral = referral_of(row.outcome.as_deref());
     let receipt = state.store.session_receipt(&sid).await?;
     let scores = state.store.face_scores(&sid).await?;
-    let mut items = vec![
-        ("会话 Session", esc(&row.session_id)),
-        ("自助机 Kiosk", esc(&row.kiosk_id)),
-        ("开始 Started", html::time(row.started_at)),
-        (
-            "结束 Ended",
-            row.ended_at.map(html::time).unwrap_or_default(),
-        ),
-        (
-            "公民身份号码 ID number",
-            row.id_number.as_deref().map(esc).unwrap_or("-".into()),
-        ),
-    ];
-    if let Some(referral) = &referral {
-        let prompt = referral.reason.prompt();
-        items.push(("步骤 Step", labels::step(referral.step)));
-        items.push(("原因 Reason", labels::referral_reason(&referral.reason)));
-        items.push((
-            "自助机提示 Kiosk message",
-            format!("{}<br>{}", esc(prompt.zh), esc(prompt.en)),
-        ));
-    }
-    if let Some(receipt) = &receipt {
-        items.push((
-            "回执 Photo receipt",
-            format!(
-                "{} ({})",
-                esc(&receipt.receipt_code),
-                if receipt.found {
-                    "已找到 found"
-                } else {
-                    "未找到 not found"
-                }
-            ),
-        ));
-    }
-    if let Some(scores) = &scores {
-        items.push(("人像比对 Face comparison", face_summary(scores)));
-    }
-    if let Some(no) = &row.application_no {
-        items.push((
-            "受理编号 Application",
-            format!("<a href=\"/staff/applications/{0}\">{0}</a>", esc(no)),
-        ));
-    }
-    Ok(html::page(
-        "转窗口详情 Referral",
-        Some(&staff),
-        &format!("<section>{}</section>", html::fields(&items)),
-    ))
+    render(&ReferralPage {
+        title: "转窗口详情 Referral",
+        staff: Some(&staff),
+        row: &row,
+        started: html::time(row.started_at),
+        ended: row.ended_at.map(html::time).unwrap_or_default(),
+        id_number: row.id_number.as_deref().unwrap_or("-"),
+        referral: referral.as_ref().map(Referral::shown),
+        receipt,
+        face: scores.as_ref().map(face_summary).transpose()?,
+    })
 }
 
-fn face_summary(scores: &store::sessions::FaceScoreRecord) -> String {
-    let liveness = match (scores.liveness_score, scores.liveness_threshold) {
+/// A session's face comparison in one line (`templates/staff/face.html`).
+#[derive(Template)]
+#[template(path = "staff/face.html")]
+struct FaceSummary<'a> {
+    s: &'a FaceScoreRecord,
+    /// `score (≥ threshold)` of a live face.
+    live: Option<String>,
+    /// `score (< threshold)`: possibly a print or a screen.
+    flagged: Option<String>,
+}
+
+/// The face comparison as HTML.
+fn face_summary(scores: &FaceScoreRecord) -> Result<String, StaffError> {
+    let (live, flagged) = match (scores.liveness_score, scores.liveness_threshold) {
         (Some(score), Some(threshold)) if score >= threshold => {
-            format!(" · 活体 liveness {score:.2} (≥ {threshold:.2})")
+            (Some(format!("{score:.2} (≥ {threshold:.2})")), None)
         }
-        (Some(score), Some(threshold)) => format!(
-            " · <strong data-testid=liveness-flag>活体 liveness {score:.2} (&lt; {threshold:.2}): \
-             可能为照片或屏幕 possibly a print or a screen</strong>"
-        ),
-        _ => " · 活体 liveness: 未检测 not checked".to_owned(),
+        (Some(score), Some(threshold)) => (None, Some(format!("{score:.2} (< {threshold:.2})"))),
+        _ => (None, None),
     };
-    format!(
-        "证件照 certified {:.1} (≥ {:.1}) · 现场 live {:.1} (≥ {:.1}) · {} · {} {}{liveness}",
-        scores.certified_vs_history,
-        scores.certified_threshold,
-        scores.live_vs_history,
-        scores.live_threshold,
-        if scores.passed {
-            "通过 passed"
-        } else {
-            "未通过 failed"
-        },
-        esc(&scores.engine),
-        esc(&scores.engine_version)
-    )
+    FaceSummary {
+        s: scores,
+        live,
+        flagged,
+    }
+    .render()
+    .map_err(|err| StaffError::Internal(err.into()))
+}
+
+#[derive(Template)]
+#[template(path = "staff/search.html")]
+struct SearchPage<'a> {
+    title: &'a str,
+    staff: Option<&'a StaffSession>,
+    csrf: &'a str,
+    error: Option<&'a str>,
+    /// The masked ID number searched for, with its applications.
+    masked: Option<String>,
+    rows: Vec<AppRow<'a>>,
+}
+
+impl<'a> SearchPage<'a> {
+    fn new(staff: &'a StaffSession, error: Option<&'a str>) -> SearchPage<'a> {
+        SearchPage {
+            title: "受理查询 Find an application",
+            staff: Some(staff),
+            csrf: &staff.csrf,
+            error,
+            masked: None,
+            rows: Vec::new(),
+        }
+    }
 }
 
 /// `GET /staff/applications`: the search form.
-pub async fn search_form(staff: StaffSession) -> Html<String> {
-    html::page(
-        "受理查询 Find an application",
-        Some(&staff),
-        &search_box(&staff, None),
-    )
-}
-
-fn search_box(staff: &StaffSession, error: Option<&str>) -> String {
-    let error = error
-        .map(|error| format!("<p class=\"error\">{}</p>", esc(error)))
-        .unwrap_or_default();
-    format!(
-        "{error}<section><form method=\"post\" action=\"/staff/applications/search\">{}\
-         <label for=\"q\">受理编号或完整的18位公民身份号码 Application number or the full \
-         18-character ID number</label><br><input type=\"text\" id=\"q\" name=\"q\" size=\"24\" \
-         maxlength=\"18\" autocomplete=\"off\" required> \
-         <button type=\"submit\" id=\"search\">查询 Search</button></form>\
-         <p><small>不支持按姓名查询 Search by name is not offered.</small></p></section>",
-        html::csrf_field(&staff.csrf)
-    )
+pub async fn search_form(staff: StaffSession) -> Page {
+    render(&SearchPage::new(&staff, None))
 }
 
 /// The search form's fields.
@@ -305,28 +285,21 @@ pub async fn search(
     Form(form): Form<SearchForm>,
 ) -> Result<Response, StaffError> {
     let q = form.q.trim().to_ascii_uppercase();
-    let refuse = |message: &str| {
-        (
-            StatusCode::UNPROCESSABLE_ENTITY,
-            html::page(
-                "受理查询 Find an application",
-                Some(&staff),
-                &search_box(&staff, Some(message)),
-            ),
-        )
-            .into_response()
+    let refuse = |message: &str| -> Result<Response, StaffError> {
+        let page = render(&SearchPage::new(&staff, Some(message)))?;
+        Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
     };
     if q.chars().count() != 18 {
-        return Ok(refuse(
+        return refuse(
             "请输入18位受理编号或完整的18位公民身份号码 Enter an 18-digit application number or \
              a full 18-character ID number",
-        ));
+        );
     }
     if state.store.application(&q).await?.is_some() {
         return Ok(Redirect::to(&format!("/staff/applications/{q}")).into_response());
     }
     let Ok(id) = CitizenId::parse(&q, state.today.today()) else {
-        return Ok(refuse("没有这个受理编号，也不是有效的身份号码 No such application number, and not a valid ID number"));
+        return refuse("没有这个受理编号，也不是有效的身份号码 No such application number, and not a valid ID number");
     };
     let found = state.store.applications_of_citizen(id.as_str()).await?;
     audit(
@@ -337,43 +310,35 @@ pub async fn search(
         &format!("{} applications", found.len()),
     )
     .await?;
-    let rows = found.iter().map(application_row).collect::<Vec<_>>();
-    let body = format!(
-        "{}<p>{} 的受理记录 Applications of {}</p>{}",
-        search_box(&staff, None),
-        esc(&id.masked()),
-        esc(&id.masked()),
-        html::table(APPLICATION_HEADERS, &rows)
-    );
-    Ok(html::page("受理查询 Find an application", Some(&staff), &body).into_response())
+    let mut page = SearchPage::new(&staff, None);
+    page.masked = Some(id.masked());
+    page.rows = found.iter().map(AppRow::of).collect();
+    Ok(render(&page)?.into_response())
 }
 
-const APPLICATION_HEADERS: &[&str] = &[
-    "受理编号 Application",
-    "身份号码 ID (masked)",
-    "姓名 Name (masked)",
-    "业务 Business",
-    "状态 Status",
-    "受理日期 Accepted",
-    "领证时限 Issue by",
-];
+/// An application in a list: masked ID and name, business and status in words.
+struct AppRow<'a> {
+    no: &'a str,
+    id: String,
+    name: String,
+    business: Label,
+    status: Label,
+    accepted: time::Date,
+    issue_by: time::Date,
+}
 
-fn application_row(app: &ApplicationRecord) -> (String, Vec<String>) {
-    (
-        String::new(),
-        vec![
-            format!(
-                "<a href=\"/staff/applications/{0}\">{0}</a>",
-                esc(&app.application_no)
-            ),
-            mask_id(&app.id_number),
-            esc(&mask_name(&app.name)),
-            labels::business(&app.business),
-            labels::application_status(&app.status),
-            app.accepted_on.to_string(),
-            app.issue_by.to_string(),
-        ],
-    )
+impl<'a> AppRow<'a> {
+    fn of(app: &'a ApplicationRecord) -> AppRow<'a> {
+        AppRow {
+            no: &app.application_no,
+            id: mask_id(&app.id_number),
+            name: mask_name(&app.name),
+            business: labels::business(&app.business),
+            status: labels::application_status(&app.status),
+            accepted: app.accepted_on,
+            issue_by: app.issue_by,
+        }
+    }
 }
 
 async fn find_application(state: &AppState, no: &str) -> Result<ApplicationRecord, StaffError> {
@@ -384,47 +349,42 @@ async fn find_application(state: &AppState, no: &str) -> Result<ApplicationRecor
         .ok_or_else(|| StaffError::NotFound(format!("no application {no}")))
 }
 
-/// Where the application's delivery to the population system stands, for the record page.
-fn delivery_fields(delivery: Option<&DeliveryRecord>, business: &str) -> String {
-    let Some(delivery) = delivery else {
-        return html::fields(&[("状态 State", labels::delivery(None).into())]);
-    };
-    let state = labels::delivery(Some(delivery));
-    let mut fields = vec![
-        (
-            "状态 State",
-            format!("<span id=\"delivery-state\">{state}</span>"),
-        ),
-        ("尝试次数 Attempts", delivery.attempts.to_string()),
-        ("入队时间 Queued at", html::time(delivery.created_at)),
-    ];
-    if let Some(at) = delivery.delivered_at {
-        fields.push(("上报时间 Delivered at", html::time(at)));
-    }
-    if delivery.state == DeliveryState::Pending && delivery.attempts > 0 {
-        fields.push((
-            "下次尝试 Next attempt",
-            html::time(delivery.next_attempt_at),
-        ));
-    }
-    if let Some(reference) = &delivery.reference {
-        fields.push(("人口系统编号 Population system reference", esc(reference)));
-    }
-    if business == "lost" {
-        fields.push((
-            "旧证挂失 Old card reported lost",
-            if delivery.lost_reported {
-                "是 yes"
-            } else {
-                "否 not yet"
-            }
-            .into(),
-        ));
-    }
-    if let Some(error) = &delivery.last_error {
-        fields.push(("最近错误 Last error", esc(error)));
-    }
-    html::fields(&fields)
+#[derive(Template)]
+#[template(path = "staff/application.html")]
+struct ApplicationPage<'a> {
+    title: &'a str,
+    staff: Option<&'a StaffSession>,
+    csrf: &'a str,
+    app: &'a ApplicationRecord,
+    business: Label,
+    household: Label,
+    validity: Label,
+    status: Label,
+    delivery: Option<&'a DeliveryRecord>,
+    delivery_state: &'static str,
+    queued_at: String,
+    delivered_at: Option<String>,
+    /// Shown while a retry is pending.
+    next_attempt: Option<String>,
+    face: Option<String>,
+    /// (kind, label) of each image.
+    images: Vec<(&'static str, &'static str)>,
+    /// (finger, quality).
+    fingers: Vec<(Label, String)>,
+    payments: Vec<PaymentRow<'a>>,
+    /// (kind, label, what was printed).
+    documents: Vec<(String, Label, String)>,
+}
+
+struct PaymentRow<'a> {
+    attempt: i64,
+    method: Label,
+    out_trade_no: &'a str,
+    amount: String,
+    state: Label,
+    transaction_id: &'a str,
+    paid_at: String,
+    void: String,
 }
 
 /// `GET /staff/applications/{no}`: the whole record (audited `view_record`).
@@ -440,88 +400,32 @@ pub async fn application(
     let payments = state.store.payments_of_application(&no).await?;
     let documents = state.store.session_documents(sid).await?;
     let delivery = state.store.delivery(&no).await?;
-    let base = format!("/staff/applications/{}", esc(&no));
 
-    let record = html::fields(&[
-        ("受理编号 Application number", esc(&app.application_no)),
-        ("姓名 Name", esc(&app.name)),
-        ("公民身份号码 ID number", esc(&app.id_number)),
-        ("民族代码 Nation code", esc(&app.nation_code)),
-        ("住址 Address", esc(&app.address)),
-        ("业务 Business", labels::business(&app.business)),
-        ("户籍 Household", labels::household(&app.household)),
-        ("手机 Mobile", esc(&app.mobile)),
-        ("工本费 Fee (CNY)", app.fee_cny.to_string()),
-        (
-            "新证有效期 New card validity",
-            labels::validity(&app.validity),
-        ),
-        ("受理日期 Accepted on", app.accepted_on.to_string()),
-        ("领证时限 Issue by", app.issue_by.to_string()),
-        (
-            "边远地区 Remote area",
-            if app.remote_area { "是 yes" } else { "否 no" }.into(),
-        ),
-        ("状态 Status", labels::application_status(&app.status)),
-        ("自助机 Kiosk", esc(&app.kiosk_id)),
-        ("会话 Session", esc(&app.session_id)),
-        ("照片回执 Photo receipt", esc(&app.receipt_code)),
-    ]);
-
-    let faces = match &scores {
-        Some(scores) => face_summary(scores),
-        None => "无记录 not recorded".into(),
-    };
     let fingers: Vec<serde_json::Value> = serde_json::from_str(&app.fingers).unwrap_or_default();
-    let finger_rows: Vec<(String, Vec<String>)> = fingers
+    let fingers = fingers
         .iter()
         .map(|finger| {
             (
-                String::new(),
-                vec![
-                    labels::finger(finger["position"].as_str().unwrap_or("?")),
-                    esc(&finger["quality"].to_string()),
-                ],
+                labels::finger(finger["position"].as_str().unwrap_or("?")),
+                finger["quality"].to_string(),
             )
         })
         .collect();
-    let images: String = IMAGE_KINDS
+    let payments = payments
         .iter()
-        .map(|(kind, _, _)| {
-            format!(
-                "<figure style=\"display:inline-block\"><img class=\"capture\" \
-                 src=\"{base}/images/{kind}\" alt=\"{label}\"><figcaption>{label}</figcaption></figure>",
-                label = labels::image(kind)
-            )
-        })
-        .collect();
-    let payment_rows: Vec<(String, Vec<String>)> = payments
-        .iter()
-        .map(|p| {
-            (
-                String::new(),
-                vec![
-                    p.attempt.to_string(),
-                    labels::payment_method(&p.method),
-                    esc(&p.out_trade_no),
-                    format!("{:.2}", p.amount_fen as f64 / 100.0),
-                    labels::payment_state(&p.state),
-                    p.transaction_id.as_deref().map(esc).unwrap_or_default(),
-                    p.paid_at.map(html::time).unwrap_or_default(),
-                    if p.void_required {
-                        format!(
-                            "需退款 void required{}",
-                            if p.voided_at.is_some() {
-                                " · 已撤销 voided"
-                            } else {
-                                ""
-                            }
-                        )
-                    } else {
-                        String::new()
-                    },
-                ],
-            )
+        .map(|p| PaymentRow {
+            attempt: p.attempt,
+            method: labels::payment_method(&p.method),
+            out_trade_no: &p.out_trade_no,
+            amount: format!("{:.2}", p.amount_fen as f64 / 100.0),
+            state: labels::payment_state(&p.state),
+            transaction_id: p.transaction_id.as_deref().unwrap_or_default(),
+            paid_at: p.paid_at.map(html::time).unwrap_or_default(),
+            void: match (p.void_required, p.voided_at.is_some()) {
+                (true, true) => "需退款 void required · 已撤销 voided".into(),
+                (true, false) => "需退款 void required".into(),
+                (false, _) => String::new(),
+            },
         })
         .collect();
     let mut kinds: Vec<String> = documents.iter().map(|d| d.kind.clone()).collect();
@@ -531,63 +435,57 @@ pub async fn application(
             .map(|k| k.to_string())
             .collect();
     }
-    let document_rows: Vec<(String, Vec<String>)> = kinds
-        .iter()
+    let documents = kinds
+        .into_iter()
         .map(|kind| {
-            let recorded = documents.iter().find(|d| &d.kind == kind);
-            (
-                String::new(),
-                vec![
-                    labels::document(kind),
-                    recorded
-                        .map(|d| format!("{} B · sha256 {}…", d.size, esc(&d.sha256[..12.min(d.sha256.len())])))
-                        .unwrap_or_else(|| "未打印 not printed".into()),
+            let printed = documents
+                .iter()
+                .find(|d| d.kind == kind)
+                .map(|d| {
                     format!(
-                        "<form method=\"post\" action=\"{base}/documents/{kind}\" target=\"_blank\">\
-                         {}<button type=\"submit\" id=\"reprint-{kind}\">补打 Reprint</button></form>",
-                        html::csrf_field(&staff.csrf),
-                        kind = esc(kind)
-                    ),
-                ],
-            )
+                        "{} B · sha256 {}…",
+                        d.size,
+                        &d.sha256[..12.min(d.sha256.len())]
+                    )
+                })
+                .unwrap_or_else(|| "未打印 not printed".into());
+            let label = labels::document(&kind);
+            (kind, label, printed)
         })
         .collect();
-
-    let delivery = delivery_fields(delivery.as_ref(), &app.business);
-    let body = format!(
-        "<section><h2>受理信息 Record</h2>{record}</section>\
-         <section><h2>上报人口信息系统 Delivery to the population system</h2>{delivery}</section>\
-         <section><h2>人像比对 Face comparison</h2><p>{faces}</p>{images}</section>\
-         <section><h2>指纹质量 Fingerprint quality</h2>{fingers}</section>\
-         <section><h2>缴费 Payments</h2>{payments}</section>\
-         <section><h2>文书 Documents</h2>{documents}</section>\
-         <section><h2>办理录像 Session video</h2><video id=\"video\" controls preload=\"none\" \
-         width=\"480\" src=\"{base}/video\"></video><p><small>播放即记入审计日志 Playing the video \
-         is recorded in the audit trail.</small></p></section>",
-        fingers = html::table(&["手指 Finger", "质量 Quality"], &finger_rows),
-        payments = html::table(
-            &[
-                "次 Attempt",
-                "方式 Method",
-                "商户订单号 Trade no",
-                "金额 Amount (CNY)",
-                "状态 State",
-                "交易号 Transaction",
-                "支付时间 Paid at",
-                "退款 Void",
-            ],
-            &payment_rows
-        ),
-        documents = html::table(
-            &["文书 Document", "记录 Printed", "补打 Reprint"],
-            &document_rows
-        ),
-    );
-    Ok(html::page(
-        &format!("受理 Application {no}"),
-        Some(&staff),
-        &body,
-    ))
+    let title = format!("受理 Application {no}");
+    render(&ApplicationPage {
+        title: &title,
+        staff: Some(&staff),
+        csrf: &staff.csrf,
+        app: &app,
+        business: labels::business(&app.business),
+        household: labels::household(&app.household),
+        validity: labels::validity(&app.validity),
+        status: labels::application_status(&app.status),
+        delivery: delivery.as_ref(),
+        delivery_state: labels::delivery(delivery.as_ref()),
+        queued_at: delivery
+            .as_ref()
+            .map(|d| html::time(d.created_at))
+            .unwrap_or_default(),
+        delivered_at: delivery
+            .as_ref()
+            .and_then(|d| d.delivered_at)
+            .map(html::time),
+        next_attempt: delivery
+            .as_ref()
+            .filter(|d| d.state == DeliveryState::Pending && d.attempts > 0)
+            .map(|d| html::time(d.next_attempt_at)),
+        face: scores.as_ref().map(face_summary).transpose()?,
+        images: IMAGE_KINDS
+            .iter()
+            .map(|(kind, _, _)| (*kind, labels::image(kind)))
+            .collect(),
+        fingers,
+        payments,
+        documents,
+    })
 }
 
 fn private(content_type: &str, bytes: Vec<u8>) -> Response {
@@ -731,6 +629,16 @@ pub async fn reprint(
     Ok(pdf)
 }
 
+#[derive(Template)]
+#[template(path = "staff/today.html")]
+struct TodayPage<'a> {
+    title: &'a str,
+    staff: Option<&'a StaffSession>,
+    today: time::Date,
+    /// (application, accepted at, delivery, kiosk).
+    rows: Vec<(AppRow<'a>, String, &'static str, &'a str)>,
+}
+
 /// `GET /staff/today`: the applications accepted today (Asia/Shanghai), for the clerk's office:
 /// masked ID and name, business, status and delivery in words, each linking to its record.
 pub async fn today(State(state): State<AppState>, staff: StaffSession) -> Page {
@@ -740,44 +648,37 @@ pub async fn today(State(state): State<AppState>, staff: StaffSession) -> Page {
     for app in &accepted {
         let delivery = state.store.delivery(&app.application_no).await?;
         rows.push((
-            String::new(),
-            vec![
-                format!(
-                    "<a href=\"/staff/applications/{0}\">{0}</a>",
-                    esc(&app.application_no)
-                ),
-                html::time(app.created_at),
-                mask_id(&app.id_number),
-                esc(&mask_name(&app.name)),
-                labels::business(&app.business),
-                labels::application_status(&app.status),
-                labels::delivery(delivery.as_ref()).to_owned(),
-                esc(&app.kiosk_id),
-            ],
+            AppRow::of(app),
+            html::time(app.created_at),
+            labels::delivery(delivery.as_ref()),
+            app.kiosk_id.as_str(),
         ));
     }
-    let body = format!(
-        "<p>今天 Today {today} · 共 {count} 件 {count} applications</p>{}",
-        html::table(
-            &[
-                "受理编号 Application",
-                "受理时间 Accepted at",
-                "身份号码 ID (masked)",
-                "姓名 Name (masked)",
-                "业务 Business",
-                "状态 Status",
-                "上报人口信息系统 Delivery",
-                "自助机 Kiosk",
-            ],
-            &rows
-        ),
-        count = accepted.len()
-    );
-    Ok(html::page(
-        "今日受理 Today's applications",
-        Some(&staff),
-        &body,
-    ))
+    render(&TodayPage {
+        title: "今日受理 Today's applications",
+        staff: Some(&staff),
+        today,
+        rows,
+    })
+}
+
+#[derive(Template)]
+#[template(path = "staff/deadlines.html")]
+struct DeadlinesPage<'a> {
+    title: &'a str,
+    staff: Option<&'a StaffSession>,
+    today: time::Date,
+    /// (row class, application, days left or overdue).
+    due: Vec<(&'static str, AppRow<'a>, String)>,
+    undelivered: Vec<UndeliveredRow<'a>>,
+}
+
+struct UndeliveredRow<'a> {
+    no: &'a str,
+    refused: bool,
+    completed: String,
+    attempts: i64,
+    last_error: &'a str,
 }
 
 /// `GET /staff/deadlines`: applications whose issue-by date is within 7 days or past.
@@ -785,71 +686,46 @@ pub async fn deadlines(State(state): State<AppState>, staff: StaffSession) -> Pa
     let today = state.today.today();
     let until = today + time::Duration::days(7);
     let due = state.store.applications_due_by(until, 1000).await?;
-    let rows: Vec<(String, Vec<String>)> = due
+    let due = due
         .iter()
         .map(|app| {
             let days = (app.issue_by - today).whole_days();
-            let (class, left) = if days < 0 {
+            if days < 0 {
+                let late = -days;
                 (
                     "past",
-                    format!("已超期 {} 天 {} days overdue", -days, -days),
+                    AppRow::of(app),
+                    format!("已超期 {late} 天 {late} days overdue"),
                 )
             } else {
-                ("near", format!("剩 {days} 天 {days} days left"))
-            };
-            let (_, mut cells) = application_row(app);
-            cells.push(left);
-            (class.to_owned(), cells)
+                (
+                    "near",
+                    AppRow::of(app),
+                    format!("剩 {days} 天 {days} days left"),
+                )
+            }
         })
         .collect();
-    let mut headers = APPLICATION_HEADERS.to_vec();
-    headers.push("时限 Deadline");
     // Everything not acknowledged by the population system, oldest first (the fleet view's
     // `undelivered` alert counts those over an hour old and points here).
     let undelivered = state.store.undelivered_since(i64::MAX).await?;
-    let undelivered_rows: Vec<(String, Vec<String>)> = undelivered
+    let undelivered = undelivered
         .iter()
-        .map(|delivery| {
-            let class = if delivery.state == DeliveryState::Rejected {
-                "past"
-            } else {
-                "near"
-            };
-            (
-                class.to_owned(),
-                vec![
-                    format!(
-                        "<a href=\"/staff/applications/{0}\">{0}</a>",
-                        esc(&delivery.application_no)
-                    ),
-                    match delivery.state {
-                        DeliveryState::Rejected => "被拒绝 refused".to_owned(),
-                        _ => "待上报/重试中 queued/retrying".to_owned(),
-                    },
-                    html::time(delivery.created_at),
-                    delivery.attempts.to_string(),
-                    delivery.last_error.as_deref().map(esc).unwrap_or_default(),
-                ],
-            )
+        .map(|delivery| UndeliveredRow {
+            no: &delivery.application_no,
+            refused: delivery.state == DeliveryState::Rejected,
+            completed: html::time(delivery.created_at),
+            attempts: delivery.attempts,
+            last_error: delivery.last_error.as_deref().unwrap_or_default(),
         })
         .collect();
-    let body = format!(
-        "<p>今天 Today {today} · 7 天内到期或已超期 Due within 7 days or overdue \
-         (红色 red = overdue, 黄色 yellow = within 7 days)</p>{}\
-         <h2 id=\"undelivered\">未上报人口信息系统 Not yet delivered to the population system</h2>{}",
-        html::table(&headers, &rows),
-        html::table(
-            &[
-                "受理编号 Application",
-                "状态 State",
-                "完成时间 Completed at",
-                "尝试次数 Attempts",
-                "最近错误 Last error",
-            ],
-            &undelivered_rows
-        )
-    );
-    Ok(html::page("办证时限 Deadlines", Some(&staff), &body))
+    render(&DeadlinesPage {
+        title: "办证时限 Deadlines",
+        staff: Some(&staff),
+        today,
+        due,
+        undelivered,
+    })
 }
 
 /// `?from=YYYY-MM-DD&to=YYYY-MM-DD&verify=1` of the audit pages (China Standard Time days).
@@ -887,6 +763,20 @@ impl AuditQuery {
     }
 }
 
+#[derive(Template)]
+#[template(path = "staff/audit.html")]
+struct AuditPage<'a> {
+    title: &'a str,
+    staff: Option<&'a StaffSession>,
+    chain_intact: Option<u64>,
+    /// (entry, why).
+    chain_broken: Option<(i64, String)>,
+    from: &'a str,
+    to: &'a str,
+    /// (entry, time, the hash's first 12 characters).
+    entries: Vec<(&'a AuditEntry, String, &'a str)>,
+}
+
 /// `GET /staff/audit`: the trail (newest first, or a date range), and the chain check on demand.
 pub async fn audit_page(
     State(state): State<AppState>,
@@ -897,63 +787,26 @@ pub async fn audit_page(
         Some((from, to)) => state.store.audit_entries(from, to, 1000).await?,
         None => state.store.latest_audit_entries(200).await?,
     };
-    let check = if query.verify.is_some() {
+    let (chain_intact, chain_broken) = if query.verify.is_some() {
         match super::verify_chain(&state).await? {
-            Verification::Intact { entries } => format!(
-                "<p class=\"ok\" id=\"chain\">审计链完整 audit chain ok: {entries} entries</p>"
-            ),
-            Verification::Broken { entry, why } => format!(
-                "<p class=\"error\" id=\"chain\">审计链断裂 audit chain broken at entry #{entry}: {}</p>",
-                esc(&why)
-            ),
+            Verification::Intact { entries } => (Some(entries), None),
+            Verification::Broken { entry, why } => (None, Some((entry, why))),
         }
     } else {
-        String::new()
+        (None, None)
     };
-    let rows: Vec<(String, Vec<String>)> = entries
-        .iter()
-        .map(|e| {
-            (
-                String::new(),
-                vec![
-                    e.seq.to_string(),
-                    html::time(e.at),
-                    esc(&e.actor),
-                    esc(&e.role),
-                    esc(&e.action),
-                    esc(&e.subject),
-                    esc(&e.detail),
-                    format!("<code>{}…</code>", esc(&e.hash[..12.min(e.hash.len())])),
-                ],
-            )
-        })
-        .collect();
-    let value = |v: &Option<String>| esc(v.as_deref().unwrap_or(""));
-    let body = format!(
-        "{check}<section><form method=\"get\" action=\"/staff/audit\">\
-         <label>从 From <input type=\"date\" name=\"from\" value=\"{from}\"></label> \
-         <label>到 To <input type=\"date\" name=\"to\" value=\"{to}\"></label> \
-         <button type=\"submit\">筛选 Filter</button> \
-         <button type=\"submit\" name=\"verify\" value=\"1\">校验审计链 Verify the chain</button> \
-         <a id=\"export\" href=\"/staff/audit/export.csv?from={from}&amp;to={to}\">导出 CSV Export</a>\
-         </form></section>{table}",
-        from = value(&query.from),
-        to = value(&query.to),
-        table = html::table(
-            &[
-                "序号 Seq",
-                "时间 Time",
-                "人员 Actor",
-                "角色 Role",
-                "操作 Action",
-                "对象 Subject",
-                "详情 Detail",
-                "哈希 Hash",
-            ],
-            &rows
-        )
-    );
-    Ok(html::page("审计日志 Audit trail", Some(&staff), &body))
+    render(&AuditPage {
+        title: "审计日志 Audit trail",
+        staff: Some(&staff),
+        chain_intact,
+        chain_broken,
+        from: query.from.as_deref().unwrap_or(""),
+        to: query.to.as_deref().unwrap_or(""),
+        entries: entries
+            .iter()
+            .map(|e| (e, html::time(e.at), &e.hash[..12.min(e.hash.len())]))
+            .collect(),
+    })
 }
 
 /// `GET /staff/audit/export.csv`: the trail (or a date range) as CSV; the export is audited.
@@ -991,52 +844,42 @@ pub async fn accounts(State(state): State<AppState>, staff: StaffSession) -> Pag
     accounts_page(&state, &staff, None).await
 }
 
+#[derive(Template)]
+#[template(path = "staff/accounts.html")]
+struct AccountsPage<'a> {
+    title: &'a str,
+    staff: Option<&'a StaffSession>,
+    csrf: &'a str,
+    message: Option<&'a str>,
+    /// (user, role, state, created).
+    users: Vec<(String, &'static str, String, String)>,
+    roles: [Role; 3],
+}
+
 async fn accounts_page(state: &AppState, staff: &StaffSession, message: Option<&str>) -> Page {
     let now = state.now();
     let users = state.store.staff_users().await?;
-    let rows: Vec<(String, Vec<String>)> = users
-        .iter()
+    let users = users
+        .into_iter()
         .map(|u| {
-            (
-                String::new(),
-                vec![
-                    esc(&u.username),
-                    Role::parse(&u.role)
-                        .map(|r| r.label())
-                        .unwrap_or("?")
-                        .into(),
-                    match u.locked_until {
-                        Some(until) if until > now => {
-                            format!("锁定至 locked until {}", html::time(until))
-                        }
-                        _ => "正常 active".into(),
-                    },
-                    html::time(u.created_at),
-                ],
-            )
+            let role = Role::parse(&u.role).map(|r| r.label()).unwrap_or("?");
+            let state = match u.locked_until {
+                Some(until) if until > now => {
+                    format!("锁定至 locked until {}", html::time(until))
+                }
+                _ => "正常 active".into(),
+            };
+            (u.username, role, state, html::time(u.created_at))
         })
         .collect();
-    let message = message
-        .map(|m| format!("<p class=\"error\">{}</p>", esc(m)))
-        .unwrap_or_default();
-    let options: String = Role::ALL
-        .iter()
-        .map(|r| format!("<option value=\"{}\">{}</option>", r.as_str(), r.label()))
-        .collect();
-    let body = format!(
-        "{message}{}<section><h2>新增账号 Add an account</h2>\
-         <form method=\"post\" action=\"/staff/accounts\">{}\
-         <label>用户名 User name <input type=\"text\" name=\"username\" required></label> \
-         <label>角色 Role <select name=\"role\">{options}</select></label> \
-         <label>初始密码 Password <input type=\"password\" name=\"password\" minlength=\"10\" \
-         required></label> <button type=\"submit\">新增 Add</button></form></section>",
-        html::table(
-            &["用户名 User", "角色 Role", "状态 State", "创建 Created"],
-            &rows
-        ),
-        html::csrf_field(&staff.csrf)
-    );
-    Ok(html::page("账号管理 Staff accounts", Some(staff), &body))
+    render(&AccountsPage {
+        title: "账号管理 Staff accounts",
+        staff: Some(staff),
+        csrf: &staff.csrf,
+        message,
+        users,
+        roles: Role::ALL,
+    })
 }
 
 /// The new-account form.
@@ -1119,15 +962,15 @@ mod tests {
             liveness_threshold: Some(0.5),
             liveness_engine: Some("minifasnet".into()),
         };
-        let live = face_summary(&scores);
+        let live = face_summary(&scores).unwrap();
         assert!(live.contains("活体 liveness 0.97 (≥ 0.50)"), "{live}");
         assert!(!live.contains("liveness-flag"), "{live}");
         scores.liveness_score = Some(0.13);
-        let print = face_summary(&scores);
+        let print = face_summary(&scores).unwrap();
         assert!(print.contains("data-testid=liveness-flag"), "{print}");
         assert!(print.contains("possibly a print or a screen"), "{print}");
         scores.liveness_score = None;
-        assert!(face_summary(&scores).contains("not checked"));
+        assert!(face_summary(&scores).unwrap().contains("not checked"));
     }
 
     #[test]
