@@ -16,29 +16,34 @@ pub struct PrivateCups {
     child: Option<Child>,
 }
 
-fn require(tool: &str) -> PathBuf {
-    for dir in ["/usr/sbin", "/usr/bin", "/sbin", "/bin"] {
-        let path = Path::new(dir).join(tool);
-        if path.exists() {
-            return path;
-        }
-    }
-    panic!(
-        "`{tool}` is not installed: the printing tests need a real CUPS server with the cups-pdf \
-         queue; run scripts/setup/40-cups.sh (scripts/test.sh runs it)"
-    );
+/// Where `tool` is installed, or why it is not (for [`store::testing::require`]).
+fn installed(tool: &str) -> Result<PathBuf, String> {
+    ["/usr/sbin", "/usr/bin", "/sbin", "/bin"]
+        .into_iter()
+        .map(|dir| Path::new(dir).join(tool))
+        .find(|path| path.exists())
+        .ok_or_else(|| format!("`{tool}` is not installed (run scripts/setup/40-cups.sh)"))
+}
+
+/// `tool`'s path; a tool of CUPS or poppler once [`PrivateCups::start`] found them.
+fn tool_path(tool: &str) -> PathBuf {
+    installed(tool).unwrap_or_else(|why| panic!("{why}"))
 }
 
 impl PrivateCups {
-    /// Starts cupsd and adds the queue.
-    pub fn start() -> PrivateCups {
-        let cupsd = require("cupsd");
-        let lpadmin = require("lpadmin");
-        require("pdftotext");
-        assert!(
-            Path::new("/usr/lib/cups/backend/cups-pdf").exists(),
-            "the cups-pdf backend is not installed: run scripts/setup/40-cups.sh"
-        );
+    /// Starts cupsd and adds the queue; `None` when CUPS, cups-pdf or pdftotext is missing
+    /// outside CI (`test` is reported as skipped), a failure when it is missing under CI
+    /// ([`store::testing::require`]).
+    pub fn start(test: &str) -> Option<PrivateCups> {
+        let found = (|| {
+            let cupsd = installed("cupsd")?;
+            let lpadmin = installed("lpadmin")?;
+            installed("pdftotext")?;
+            store::testing::file("/usr/lib/cups/backend/cups-pdf", "scripts/setup/40-cups.sh")?;
+            Ok::<_, String>((cupsd, lpadmin))
+        })();
+        let (cupsd, lpadmin) =
+            store::testing::require(test, "CUPS with the cups-pdf queue", found)?;
         let port = {
             let l = TcpListener::bind("127.0.0.1:0").expect("a free port");
             l.local_addr().unwrap().port()
@@ -123,7 +128,7 @@ impl PrivateCups {
             String::from_utf8_lossy(&out.stderr),
             cups.logs()
         );
-        cups
+        Some(cups)
     }
 
     /// `127.0.0.1:PORT`, for `-h` of the CUPS tools.
@@ -138,7 +143,7 @@ impl PrivateCups {
 
     /// Runs a CUPS command-line tool against this server (`cupsdisable`, `cupsreject`, …).
     pub fn tool(&self, tool: &str, args: &[&str]) {
-        let out = Command::new(require(tool))
+        let out = Command::new(tool_path(tool))
             .args(["-h", &self.host()])
             .args(args)
             .output()
@@ -242,7 +247,7 @@ pub fn tiny_pdf(text: &str) -> Vec<u8> {
 
 /// The text of a PDF, through poppler's pdftotext.
 pub fn pdf_text(path: &Path) -> String {
-    let out = Command::new(require("pdftotext"))
+    let out = Command::new(tool_path("pdftotext"))
         .arg(path)
         .arg("-")
         .output()

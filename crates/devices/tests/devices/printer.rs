@@ -16,7 +16,9 @@ fn printer(cups: &PrivateCups) -> IppPrinter {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_pdf_printed_through_cups_comes_out_with_its_text() {
-    let cups = PrivateCups::start();
+    let Some(cups) = PrivateCups::start("devices::printer a_pdf_printed_through_cups") else {
+        return;
+    };
     let printer = printer(&cups);
     let status = printer.status().await.expect("the printer answers");
     assert_eq!(status.health, DeviceHealth::Ready, "{status:?}");
@@ -45,7 +47,9 @@ async fn a_pdf_printed_through_cups_comes_out_with_its_text() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stopped_queue_is_reported_and_its_job_times_out() {
-    let cups = PrivateCups::start();
+    let Some(cups) = PrivateCups::start("devices::printer a_stopped_queue") else {
+        return;
+    };
     let mut config = IppPrinterConfig::new(cups.printer_uri());
     config.poll_interval = Duration::from_millis(50);
     config.job_timeout = Duration::from_millis(600);

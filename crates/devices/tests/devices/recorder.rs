@@ -11,17 +11,33 @@ use devices::recorder::{
 use devices::sim::camera::{start_camera, CameraSimConfig};
 use devices::DeviceHealth;
 
-fn require(tool: &str) {
-    assert!(
-        Command::new(tool).arg("-version").output().is_ok(),
-        "`{tool}` is not installed: run scripts/setup/40-cups.sh (scripts/test.sh runs it)"
-    );
+/// Whether `tools` (ffmpeg, ffprobe) are installed: a missing one skips `test` outside CI and
+/// fails it under CI ([`store::testing::require`]).
+fn ffmpeg(test: &str, tools: &[&str]) -> bool {
+    let missing: Vec<&str> = tools
+        .iter()
+        .copied()
+        .filter(|tool| Command::new(tool).arg("-version").output().is_err())
+        .collect();
+    let found = if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "`{}` not installed (run scripts/setup/40-cups.sh; scripts/test.sh runs it)",
+            missing.join("`, `")
+        ))
+    };
+    store::testing::require(test, "ffmpeg", found).is_some()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_session_is_recorded_to_h264_mp4_with_its_id() {
-    require("ffmpeg");
-    require("ffprobe");
+    if !ffmpeg(
+        "devices::recorder a_session_is_recorded_to_h264_mp4_with_its_id",
+        &["ffmpeg", "ffprobe"],
+    ) {
+        return;
+    }
     let frames: Vec<Vec<u8>> = (0..5).map(|i| face_jpeg(50 + i)).collect();
     let sim = start_camera(
         frames,
@@ -93,7 +109,12 @@ async fn a_session_is_recorded_to_h264_mp4_with_its_id() {
 
 #[tokio::test]
 async fn an_unreachable_camera_fails_at_start() {
-    require("ffmpeg");
+    if !ffmpeg(
+        "devices::recorder an_unreachable_camera_fails_at_start",
+        &["ffmpeg"],
+    ) {
+        return;
+    }
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -128,7 +149,12 @@ async fn an_unreachable_camera_fails_at_start() {
 /// the next start; a pid file naming any other process (a reused pid) leaves that process alone.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_recorder_left_by_an_earlier_agent_is_ended_and_nothing_else() {
-    require("ffmpeg");
+    if !ffmpeg(
+        "devices::recorder a_recorder_left_by_an_earlier_agent_is_ended_and_nothing_else",
+        &["ffmpeg"],
+    ) {
+        return;
+    }
     let sim = start_camera(vec![face_jpeg(60)], CameraSimConfig::default())
         .await
         .unwrap();
@@ -177,7 +203,12 @@ async fn a_recorder_left_by_an_earlier_agent_is_ended_and_nothing_else() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_recording_names_its_ffmpeg_in_a_private_pid_file() {
     use std::os::unix::fs::PermissionsExt;
-    require("ffmpeg");
+    if !ffmpeg(
+        "devices::recorder a_recording_names_its_ffmpeg_in_a_private_pid_file",
+        &["ffmpeg"],
+    ) {
+        return;
+    }
     let sim = start_camera(vec![face_jpeg(61)], CameraSimConfig::default())
         .await
         .unwrap();
