@@ -19,7 +19,7 @@ use payment::sim::{RetryPolicy, SimConfig};
 use payment::KeyPair;
 use popsys::seed::demo;
 use popsys::StorePopulationSystem;
-use store::testing::{postgres_url, TestDatabase};
+use store::testing::TestDatabase;
 use store::Store;
 use time::OffsetDateTime;
 
@@ -195,13 +195,7 @@ pub struct World {
 }
 
 /// The databases to run on: SQLite always, PostgreSQL when configured.
-pub async fn databases(suite: &str) -> Vec<TestDatabase> {
-    let mut all = vec![TestDatabase::sqlite().await.expect("sqlite")];
-    if let Some(url) = postgres_url(suite) {
-        all.push(TestDatabase::postgres(&url).await.expect("postgres"));
-    }
-    all
-}
+pub use store::testing::databases;
 
 /// Seeds the fixed demo citizens, with `photo` as both the historical and the certified photo of
 /// [`demo::RENEWAL_IN_WINDOW`].
