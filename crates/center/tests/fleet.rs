@@ -445,6 +445,40 @@ async fn staff_administrators_use_the_fleet_view_other_roles_do_not() {
     assert_eq!(latest.created_by, "admin1");
 }
 
+// Regression (issue 16): the fleet view checked staff sessions with its own copy of the console's
+// check, which missed the absolute lifetime, so an administrator's session kept alive past its
+// 12 hours still opened the fleet view. Both now go through `center::staff::StaffSession`.
+#[tokio::test]
+async fn an_administrator_session_past_its_lifetime_is_refused_by_the_fleet_view() {
+    let store = crate::support::demo_store().await;
+    let mut state = fleet_state(store.clone(), MovableClock::at(MORNING));
+    state.fleet.operator_token = None;
+    let lifetime = state.staff.session_lifetime_secs;
+    let app = center::app(state);
+    let now = MORNING.unix_timestamp();
+    store
+        .create_staff_user("admin1", "administrator", "$argon2id$not-used-here", now)
+        .await
+        .unwrap();
+    let hash = store::staff::token_hash("tok-old");
+    // Signed in longer ago than the lifetime, active until now (idle expiry still ahead).
+    store
+        .create_staff_session(&hash, "admin1", "csrf-1", now - lifetime - 60, now + 1800)
+        .await
+        .unwrap();
+    for path in ["/v1/fleet/kiosks", "/fleet"] {
+        assert_ne!(
+            as_staff(&app, "GET", path, "tok-old", None, None).await,
+            200,
+            "{path}"
+        );
+    }
+    assert!(
+        store.staff_session(&hash, now).await.unwrap().is_none(),
+        "the expired session is deleted when presented"
+    );
+}
+
 #[tokio::test]
 async fn configuration_versions_come_from_the_database() {
     for db in databases("center fleet config").await {
