@@ -34,6 +34,9 @@ pub enum OutboxError {
     /// A sealed value could not be opened (wrong key, corrupted file).
     #[error("outbox value cannot be opened: {0}")]
     Sealed(String),
+    /// A value could not be written as JSON.
+    #[error("outbox value cannot be written: {0}")]
+    Encode(String),
 }
 
 /// What the agent keeps beside the state machine's snapshot, restored after a crash.
@@ -94,27 +97,9 @@ impl std::fmt::Debug for Outbox {
     }
 }
 
-const SCHEMA: &[&str] = &[
-    "CREATE TABLE IF NOT EXISTS agent_state (
-        id INTEGER PRIMARY KEY CHECK (id = 1),
-        sealed BLOB NOT NULL,
-        updated_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP)",
-    "CREATE TABLE IF NOT EXISTS captures (
-        session_id TEXT NOT NULL,
-        kind TEXT NOT NULL,
-        sealed BLOB NOT NULL,
-        PRIMARY KEY (session_id, kind))",
-    "CREATE TABLE IF NOT EXISTS outbox (
-        seq INTEGER PRIMARY KEY AUTOINCREMENT,
-        session_id TEXT NOT NULL,
-        sealed BLOB NOT NULL,
-        created_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP,
-        attempts INTEGER NOT NULL DEFAULT 0,
-        last_error TEXT,
-        acked_at TEXT,
-        answer TEXT)",
-    "CREATE INDEX IF NOT EXISTS outbox_pending ON outbox (acked_at, seq)",
-];
+/// The outbox's schema, `migrations/` of this crate. Its first migration adopts an outbox file
+/// created before there were migrations.
+static MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
 /// Creates `dir` and its missing parents with mode 0700 (an existing folder is left as it is).
 pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {
@@ -149,16 +134,13 @@ impl Outbox {
             .max_connections(4)
             .connect_with(options)
             .await?;
-        for statement in SCHEMA {
-            sqlx::query(statement).execute(&pool).await?;
-        }
+        MIGRATIONS.run(&pool).await.map_err(sqlx::Error::from)?;
         Ok(Outbox { pool, cipher })
     }
 
-    fn seal<T: Serialize>(&self, value: &T) -> Vec<u8> {
-        // Serialising our own plain structs cannot fail.
-        let json = serde_json::to_vec(value).expect("outbox values serialise");
-        self.cipher.seal(&json)
+    fn seal<T: Serialize>(&self, value: &T) -> Result<Vec<u8>, OutboxError> {
+        let json = serde_json::to_vec(value).map_err(|e| OutboxError::Encode(e.to_string()))?;
+        Ok(self.cipher.seal(&json))
     }
 
     fn open_sealed<T: for<'de> Deserialize<'de>>(&self, sealed: &[u8]) -> Result<T, OutboxError> {
@@ -186,7 +168,7 @@ impl Outbox {
             "INSERT INTO agent_state (id, sealed, updated_at) VALUES (1, $1, CURRENT_TIMESTAMP)
              ON CONFLICT (id) DO UPDATE SET sealed = excluded.sealed, updated_at = excluded.updated_at",
         )
-        .bind(self.seal(state))
+        .bind(self.seal(state)?)
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -247,7 +229,7 @@ impl Outbox {
         for message in messages {
             sqlx::query("INSERT INTO outbox (session_id, sealed) VALUES ($1, $2)")
                 .bind(session_id)
-                .bind(self.seal(message))
+                .bind(self.seal(message)?)
                 .execute(&mut *tx)
                 .await?;
         }

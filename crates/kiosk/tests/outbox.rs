@@ -235,3 +235,112 @@ async fn delivery_waits_for_the_center_and_sends_each_message_once_in_order() {
     assert_eq!(outbox.wipe_unsent_captures(SESSION).await.unwrap(), 1);
     assert!(outbox.capture_kinds(SESSION).await.unwrap().is_empty());
 }
+
+/// Issue 16: the outbox's schema moved from statements run at every open to sqlx migrations. A
+/// kiosk updated in the field has an outbox file the old statements created, with messages still
+/// waiting for the center and a session to resume: it opens, keeps all of it, and is migrated.
+#[tokio::test]
+async fn an_outbox_created_before_migrations_opens_with_its_contents() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("outbox.db");
+    let cipher = cipher(dir.path());
+    // What the agent's hand-written schema runner created, word for word.
+    let old = sqlx::SqlitePool::connect(&format!("sqlite://{}?mode=rwc", db.display()))
+        .await
+        .unwrap();
+    for statement in [
+        "CREATE TABLE IF NOT EXISTS agent_state (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            sealed BLOB NOT NULL,
+            updated_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP)",
+        "CREATE TABLE IF NOT EXISTS captures (
+            session_id TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            sealed BLOB NOT NULL,
+            PRIMARY KEY (session_id, kind))",
+        "CREATE TABLE IF NOT EXISTS outbox (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            session_id TEXT NOT NULL,
+            sealed BLOB NOT NULL,
+            created_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            last_error TEXT,
+            acked_at TEXT,
+            answer TEXT)",
+        "CREATE INDEX IF NOT EXISTS outbox_pending ON outbox (acked_at, seq)",
+    ] {
+        sqlx::query(statement).execute(&old).await.unwrap();
+    }
+    let state = AgentState {
+        session_id: Some(SESSION.into()),
+        applicant_id: Some(ID.into()),
+        ..AgentState::default()
+    };
+    let end = Message::End(SessionOutcome::Referred {
+        step: 4,
+        reason: domain::session::ReferralReason::Cancelled,
+    });
+    sqlx::query("INSERT INTO agent_state (id, sealed) VALUES (1, $1)")
+        .bind(cipher.seal(&serde_json::to_vec(&state).unwrap()))
+        .execute(&old)
+        .await
+        .unwrap();
+    sqlx::query("INSERT INTO outbox (session_id, sealed) VALUES ($1, $2)")
+        .bind(SESSION)
+        .bind(cipher.seal(&serde_json::to_vec(&end).unwrap()))
+        .execute(&old)
+        .await
+        .unwrap();
+    sqlx::query("INSERT INTO captures (session_id, kind, sealed) VALUES ($1, 'signature', $2)")
+        .bind(SESSION)
+        .bind(cipher.seal(b"\x89PNG signature"))
+        .execute(&old)
+        .await
+        .unwrap();
+    old.close().await;
+
+    // Twice: the migrated file reopens as any other.
+    for round in 0..2 {
+        let outbox = Outbox::open(&db, cipher.clone()).await.unwrap();
+        assert_eq!(outbox.load_state().await.unwrap(), state);
+        let pending = outbox
+            .next_pending()
+            .await
+            .unwrap()
+            .expect("the waiting message");
+        assert_eq!(
+            (pending.session_id.as_str(), &pending.message),
+            (SESSION, &end)
+        );
+        assert_eq!(
+            outbox
+                .capture(SESSION, "signature")
+                .await
+                .unwrap()
+                .as_deref(),
+            Some(&b"\x89PNG signature"[..])
+        );
+        // New writes go on from the old rows.
+        outbox
+            .enqueue(
+                SESSION,
+                &[Message::Blob {
+                    kind: "signature".into(),
+                }],
+            )
+            .await
+            .unwrap();
+        assert_eq!(outbox.backlog().await.unwrap(), round + 2);
+        let raw = sqlx::SqlitePool::connect(&format!("sqlite://{}", db.display()))
+            .await
+            .unwrap();
+        let versions: Vec<i64> = sqlx::query_scalar(
+            "SELECT version FROM _sqlx_migrations WHERE success ORDER BY version",
+        )
+        .fetch_all(&raw)
+        .await
+        .unwrap();
+        assert_eq!(versions, vec![1], "the old file is migrated");
+        raw.close().await;
+    }
+}
