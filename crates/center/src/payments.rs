@@ -79,7 +79,13 @@ pub(crate) fn payment_answer(p: &PaymentRecord) -> Result<PaymentAnswer, AppErro
                 p.out_trade_no
             ))
         })?,
-        state: p.state.clone(),
+        state: TradeState::parse(&p.state).ok_or_else(|| {
+            AppError::Internal(anyhow::anyhow!(
+                "stored state {:?} of {} is not a trade state",
+                p.state,
+                p.out_trade_no
+            ))
+        })?,
         amount_fen: stored_fen("amount_fen", p.amount_fen)?,
         code_url: p.code_url.clone(),
         expires_at: beijing(p.expires_at),

@@ -144,7 +144,7 @@ async fn pay_and_complete_fen(world: &World, sid: &SessionId, fen: u32, referenc
         ..PosReport::default()
     };
     let paid = world.client.report_pos(sid, 1, &approved).await.unwrap();
-    assert_eq!(paid.state, "SUCCESS");
+    assert_eq!(paid.state, payment::TradeState::Success);
     world
         .client
         .end(

@@ -176,9 +176,15 @@ async fn an_unpaid_order_closes_on_the_first_query_after_its_expiry() {
     let sid = new_session();
     up_to_application(&world, &sid).await;
     let created = world.client.create_payment(&sid, &wechat(1)).await.unwrap();
-    assert_eq!(world.client.payment(&sid, 1).await.unwrap().state, "NOTPAY");
+    assert_eq!(
+        world.client.payment(&sid, 1).await.unwrap().state,
+        payment::TradeState::NotPay
+    );
     world.clock.advance(Duration::from_secs(601));
-    assert_eq!(world.client.payment(&sid, 1).await.unwrap().state, "CLOSED");
+    assert_eq!(
+        world.client.payment(&sid, 1).await.unwrap().state,
+        payment::TradeState::Closed
+    );
     // Closed at the platform too: paying it now fails.
     let response = world
         .http
@@ -190,7 +196,7 @@ async fn an_unpaid_order_closes_on_the_first_query_after_its_expiry() {
     assert!(!response.status().is_success());
     // A new attempt is a new order.
     let second = world.client.create_payment(&sid, &wechat(2)).await.unwrap();
-    assert_eq!(second.state, "NOTPAY");
+    assert_eq!(second.state, payment::TradeState::NotPay);
     assert_ne!(second.out_trade_no, created.out_trade_no);
     world.finish().await;
 }
@@ -214,7 +220,7 @@ async fn a_payment_whose_callback_was_lost_is_recovered_by_query() {
         .unwrap();
     assert_eq!(stored.state, "NOTPAY");
     let answer = world.client.payment(&sid, 1).await.unwrap();
-    assert_eq!(answer.state, "SUCCESS");
+    assert_eq!(answer.state, payment::TradeState::Success);
     assert_eq!(answer.paid_fen, Some(2000));
     // Later, past the expiry, nothing changes: SUCCESS is final.
     world.clock.advance(Duration::from_secs(3600));
@@ -237,11 +243,11 @@ async fn closing_an_unpaid_order_closes_it_and_closing_a_paid_one_finds_it_paid(
     world.client.create_payment(&sid, &wechat(1)).await.unwrap();
     assert_eq!(
         world.client.close_payment(&sid, 1).await.unwrap().state,
-        "CLOSED"
+        payment::TradeState::Closed
     );
     assert_eq!(
         world.client.close_payment(&sid, 1).await.unwrap().state,
-        "CLOSED"
+        payment::TradeState::Closed
     );
     let second = world.client.create_payment(&sid, &wechat(2)).await.unwrap();
     world
@@ -249,7 +255,7 @@ async fn closing_an_unpaid_order_closes_it_and_closing_a_paid_one_finds_it_paid(
         .await;
     assert_eq!(
         world.client.close_payment(&sid, 2).await.unwrap().state,
-        "SUCCESS"
+        payment::TradeState::Success
     );
     world.finish().await;
 }
@@ -270,7 +276,7 @@ async fn unionpay_is_reported_by_the_kiosk_and_a_referred_paid_application_is_vo
         ("NOTPAY", None)
     );
     let paid = world.client.report_pos(&sid, 1, &approved()).await.unwrap();
-    assert_eq!(paid.state, "SUCCESS");
+    assert_eq!(paid.state, payment::TradeState::Success);
     assert_eq!(paid.transaction_id.as_deref(), Some("123456789012"));
     // A repeated report (or a contradicting one) changes nothing.
     let declined = PosReport {
@@ -301,7 +307,7 @@ async fn unionpay_is_reported_by_the_kiosk_and_a_referred_paid_application_is_vo
         .report_void(&sid, 1, &approved())
         .await
         .unwrap();
-    assert_eq!(voided.state, "REVOKED");
+    assert_eq!(voided.state, payment::TradeState::Revoked);
     assert!(!voided.void_required);
     assert_eq!(
         world
@@ -345,7 +351,7 @@ async fn a_declined_pos_purchase_is_payerror_and_a_new_attempt_may_follow() {
             .await
             .unwrap()
             .state,
-        "PAYERROR"
+        payment::TradeState::PayError
     );
     let err = world
         .client
@@ -360,7 +366,7 @@ async fn a_declined_pos_purchase_is_payerror_and_a_new_attempt_may_follow() {
             .await
             .unwrap()
             .state,
-        "NOTPAY"
+        payment::TradeState::NotPay
     );
     world.finish().await;
 }
@@ -388,7 +394,10 @@ async fn a_late_pos_approval_on_a_closed_attempt_is_recorded_and_flagged() {
         .create_payment(&sid, &unionpay(2))
         .await
         .unwrap();
-    assert_eq!(world.client.payment(&sid, 1).await.unwrap().state, "CLOSED");
+    assert_eq!(
+        world.client.payment(&sid, 1).await.unwrap().state,
+        payment::TradeState::Closed
+    );
     let second = world.client.report_pos(&sid, 2, &approved()).await.unwrap();
     assert_eq!(
         (second.state.as_str(), second.void_required),
@@ -607,7 +616,7 @@ async fn a_pos_report_out_of_format_is_refused_naming_the_field_and_stores_nothi
         )
         .await
         .unwrap();
-    assert_eq!(paid.state, "SUCCESS");
+    assert_eq!(paid.state, payment::TradeState::Success);
     world.finish().await;
 }
 
@@ -635,7 +644,7 @@ async fn a_pos_purchase_of_another_amount_is_held() {
         )
         .await
         .unwrap();
-    assert_ne!(answer.state, "SUCCESS");
+    assert_ne!(answer.state, payment::TradeState::Success);
     let stored = world
         .store()
         .payment(sid.as_str(), 1)

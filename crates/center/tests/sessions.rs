@@ -163,7 +163,7 @@ async fn a_whole_session_on_each_backend() {
         );
 
         let payment = client.create_payment(&sid, &wechat(1)).await.unwrap();
-        assert_eq!(payment.state, "NOTPAY");
+        assert_eq!(payment.state, payment::TradeState::NotPay);
         assert_eq!(payment.out_trade_no, format!("IDK{number}A1"));
         let code_url = payment.code_url.clone().expect("a code_url");
         assert_eq!(
@@ -190,7 +190,7 @@ async fn a_whole_session_on_each_backend() {
             .unwrap_or_else(|| panic!("{backend}: the callback never recorded the payment"));
         assert_eq!(recorded.paid_fen, Some(2000));
         let paid = client.payment(&sid, 1).await.unwrap();
-        assert_eq!(paid.state, "SUCCESS");
+        assert_eq!(paid.state, payment::TradeState::Success);
         assert!(!paid.void_required);
 
         if crate::world::renderer().is_some() {

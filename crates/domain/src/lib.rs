@@ -14,6 +14,7 @@ pub mod region;
 pub mod rules;
 pub mod session;
 pub mod time_zone;
+pub mod trade_state;
 
 pub use id::{CitizenId, IdError, IdField, Sex};
 pub use mobile::{MobileError, MobileNumber};

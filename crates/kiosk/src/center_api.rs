@@ -1,15 +1,29 @@
 //! What the agent asks of the center (docs/kiosk-api.md), as a trait so the agent can be tested
 //! with a test double and so an integrator can put another transport behind it. The shipped
-//! implementation is [`crate::center_link`] over `center::client::CenterClient`.
+//! implementation is [`crate::center_client`], the HTTP client of the `kiosk-wire` crate.
+//!
+//! Where the kiosk's record is the wire's body it is the wire crate's type under the kiosk's
+//! name: [`ApplicationRecord`] (the outbox keeps it until the center has it), [`FingerQuality`],
+//! [`CollectionOffice`].
 
 use async_trait::async_trait;
 use domain::id::CitizenId;
 use domain::rules::Decision;
 use domain::session::{
-    Application, FaceScores, PaymentMethod, PortraitApplication, ReceiptAnswer, ReceiptCode,
-    ScopeRequest, SessionId, SessionOutcome,
+    FaceScores, PaymentMethod, PortraitApplication, ReceiptAnswer, ReceiptCode, ScopeRequest,
+    SessionId, SessionOutcome,
 };
+use domain::trade_state::TradeState;
 use serde::{Deserialize, Serialize};
+
+/// The application as the kiosk files it (`POST /v1/sessions/{sid}/application`), kept in the
+/// outbox until the center has it.
+pub use kiosk_wire::ApplicationRequest as ApplicationRecord;
+/// Where the new card is collected (the office the collection certificate prints), for the
+/// finished screen.
+pub use kiosk_wire::CollectionAnswer as CollectionOffice;
+/// A fingerprint's position (`right_index`, …) and quality (0–100), for the application record.
+pub use kiosk_wire::FingerJson as FingerQuality;
 
 /// Why a call to the center failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -38,18 +52,6 @@ pub struct ScopeAnswer {
     pub name: Option<String>,
 }
 
-/// Where the new card is collected (the office the collection certificate prints), for the
-/// finished screen.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CollectionOffice {
-    /// 领证地点.
-    pub office: String,
-    /// Its address.
-    pub address: String,
-    /// Its opening hours.
-    pub hours: String,
-}
-
 /// A payment attempt the center opened.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PaymentOrder {
@@ -73,6 +75,19 @@ pub enum PayState {
     Closed,
     /// Failed (declined).
     Payerror,
+}
+
+impl PayState {
+    /// What the agent does on a payment's state: paid, wait, closed (expired, cancelled, voided,
+    /// refunded) or failed.
+    pub fn from_trade_state(state: TradeState) -> PayState {
+        match state {
+            TradeState::Success => PayState::Success,
+            TradeState::NotPay | TradeState::UserPaying => PayState::Notpay,
+            TradeState::Closed | TradeState::Revoked | TradeState::Refund => PayState::Closed,
+            TradeState::PayError => PayState::Payerror,
+        }
+    }
 }
 
 /// What the POS terminal answered a purchase, reported to the center.
@@ -99,56 +114,6 @@ pub struct PosResult {
     /// The amount taken, in fen.
     #[serde(default)]
     pub amount_fen: u64,
-}
-
-/// A fingerprint's position and quality, for the application record.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FingerQuality {
-    /// `right_index`, …
-    pub position: String,
-    /// 0–100.
-    pub quality: u8,
-}
-
-/// The application as the kiosk files it (docs/kiosk-api.md), kept in the outbox until the
-/// center has it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ApplicationRecord {
-    /// `expiry_renewal`, `lost`, `damaged`.
-    pub business: String,
-    /// `local`, `province`.
-    pub household: String,
-    /// The ID number.
-    pub id: String,
-    /// The photo-studio receipt.
-    pub receipt: String,
-    /// The mobile number.
-    pub mobile: String,
-    /// 工本费 in yuan.
-    pub fee_cny: u32,
-    /// `10_years`, `20_years`, `long_term`.
-    pub validity: String,
-    /// `YYYY-MM-DD`.
-    pub issue_by: String,
-    /// The fingers captured.
-    pub fingers: Vec<FingerQuality>,
-}
-
-impl ApplicationRecord {
-    /// The record of `application` with the fingers captured at step 9.
-    pub fn new(application: &Application, fingers: Vec<FingerQuality>) -> ApplicationRecord {
-        ApplicationRecord {
-            business: application.business.as_str().to_owned(),
-            household: application.household.as_str().to_owned(),
-            id: application.id.as_str().to_owned(),
-            receipt: application.receipt.as_str().to_owned(),
-            mobile: application.mobile.as_str().to_owned(),
-            fee_cny: application.fee_cny,
-            validity: application.validity.as_str().to_owned(),
-            issue_by: application.issue_by.to_string(),
-            fingers,
-        }
-    }
 }
 
 /// A document the center renders for printing.

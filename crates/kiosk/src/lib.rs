@@ -9,6 +9,7 @@
 pub mod agent;
 pub mod capture;
 pub mod center_api;
+pub mod center_client;
 pub mod fleet;
 pub mod outbox;
 pub mod ports;

@@ -6,59 +6,9 @@ use time::OffsetDateTime;
 
 use crate::PaymentError;
 
-/// `trade_state` of a payment.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum TradeState {
-    /// Paid.
-    Success,
-    /// Refunded (in part or whole).
-    Refund,
-    /// Not paid yet.
-    NotPay,
-    /// Closed (by the merchant or on expiry): can no longer be paid.
-    Closed,
-    /// Revoked (card-present only).
-    Revoked,
-    /// The payer is entering a password.
-    UserPaying,
-    /// The payment failed.
-    PayError,
-}
-
-impl TradeState {
-    /// `SUCCESS`, `REFUND`, `NOTPAY`, `CLOSED`, `REVOKED`, `USERPAYING`, `PAYERROR`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TradeState::Success => "SUCCESS",
-            TradeState::Refund => "REFUND",
-            TradeState::NotPay => "NOTPAY",
-            TradeState::Closed => "CLOSED",
-            TradeState::Revoked => "REVOKED",
-            TradeState::UserPaying => "USERPAYING",
-            TradeState::PayError => "PAYERROR",
-        }
-    }
-
-    /// The inverse of [`TradeState::as_str`].
-    pub fn parse(text: &str) -> Option<TradeState> {
-        [
-            TradeState::Success,
-            TradeState::Refund,
-            TradeState::NotPay,
-            TradeState::Closed,
-            TradeState::Revoked,
-            TradeState::UserPaying,
-            TradeState::PayError,
-        ]
-        .into_iter()
-        .find(|s| s.as_str() == text)
-    }
-
-    /// A state that will not change by itself (everything but NOTPAY and USERPAYING).
-    pub fn is_final(self) -> bool {
-        !matches!(self, TradeState::NotPay | TradeState::UserPaying)
-    }
-}
+/// `trade_state` of a payment: one type for WeChat's answers, the center's records and the
+/// kiosk–center API (it lives in `domain` so the wire crate can use it without this crate).
+pub use domain::trade_state::TradeState;
 
 /// 商户订单号: derived from the application number and the attempt, so the same attempt always
 /// names the same order (a retried create finds it; it can never be paid twice).

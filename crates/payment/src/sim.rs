@@ -525,7 +525,7 @@ fn pay(sim: &Arc<Sim>, request: &PayRequest) -> Result<PayAnswer, (StatusCode, E
     let answer = PayAnswer {
         out_trade_no: order.request.out_trade_no.clone(),
         transaction_id: order.transaction_id.clone().unwrap_or_default(),
-        trade_state: "SUCCESS".into(),
+        trade_state: TradeState::Success.as_str().into(),
     };
     let (tx, notify_url) = (order.transaction(), order.request.notify_url.clone());
     drop(orders);

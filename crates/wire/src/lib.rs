@@ -9,6 +9,8 @@
 
 use serde::{Deserialize, Serialize};
 
+pub use domain::trade_state::TradeState;
+
 #[cfg(feature = "client")]
 pub mod client;
 
@@ -41,7 +43,7 @@ pub struct ErrorBody {
 // Steps 2–5: scope.
 
 /// `POST /v1/scope`: steps 2–5 of a session.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ScopeRequest {
     /// `expiry_renewal`, `lost` or `damaged`.
@@ -56,7 +58,7 @@ pub struct ScopeRequest {
 }
 
 /// A card as the kiosk read it.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CardJson {
     /// The number printed on the card.
@@ -104,7 +106,7 @@ pub struct MaskedIdentity {
 // Steps 6–10: receipt, faces, application.
 
 /// `POST /v1/sessions/{sid}/receipt`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ReceiptRequest {
     /// The citizen's ID number.
@@ -141,7 +143,7 @@ pub enum ReceiptRefusal {
 }
 
 /// `POST /v1/sessions/{sid}/faces`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FacesRequest {
     /// The citizen's ID number.
@@ -192,7 +194,7 @@ pub struct FingerJson {
 }
 
 /// `POST /v1/sessions/{sid}/application`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ApplicationRequest {
     /// `expiry_renewal`, `lost`, `damaged`.
@@ -215,6 +217,26 @@ pub struct ApplicationRequest {
     pub fingers: Vec<FingerJson>,
 }
 
+impl ApplicationRequest {
+    /// The body of `application` with the fingers captured at step 9.
+    pub fn new(
+        application: &domain::session::Application,
+        fingers: Vec<FingerJson>,
+    ) -> ApplicationRequest {
+        ApplicationRequest {
+            business: application.business.as_str().to_owned(),
+            household: application.household.as_str().to_owned(),
+            id: application.id.as_str().to_owned(),
+            receipt: application.receipt.as_str().to_owned(),
+            mobile: application.mobile.as_str().to_owned(),
+            fee_cny: application.fee_cny,
+            validity: application.validity.as_str().to_owned(),
+            issue_by: application.issue_by.to_string(),
+            fingers,
+        }
+    }
+}
+
 /// The answer of step 10.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ApplicationAnswer {
@@ -227,7 +249,7 @@ pub struct ApplicationAnswer {
 // Step 11: payments.
 
 /// `POST /v1/sessions/{sid}/payments`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CreatePaymentRequest {
     /// `wechat` or `unionpay`.
@@ -248,7 +270,7 @@ pub struct PaymentAnswer {
     /// The attempt.
     pub attempt: u8,
     /// `NOTPAY`, `SUCCESS`, `CLOSED`, `PAYERROR`, `REVOKED` (voided), …
-    pub state: String,
+    pub state: TradeState,
     /// Ordered, in fen.
     pub amount_fen: u32,
     /// WeChat: the QR code content to show and print.
@@ -309,7 +331,7 @@ pub struct CollectionAnswer {
 }
 
 /// `POST /v1/portrait-form`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PortraitRequest {
     /// The ID number typed at step 3.
@@ -322,7 +344,7 @@ pub struct PortraitRequest {
 
 /// `POST /v1/sessions/{sid}/identity`: the masked identity of a number, for the citizen to
 /// confirm before a portrait form is printed.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct IdentityRequest {
     /// The ID number typed.
