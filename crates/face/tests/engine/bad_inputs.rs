@@ -75,6 +75,11 @@ fn huge_png_is_refused_from_its_header() {
 
 #[test]
 fn huge_jpeg_is_decoded_smaller_by_the_decoder() {
+    if !crate::common::models_and_faces(
+        "face::bad_inputs::huge_jpeg_is_decoded_smaller_by_the_decoder",
+    ) {
+        return;
+    }
     // 144 Mpx; the limit is 16 Mpx, so the decoder's DCT scaling gives 1/4: 3,000 × 3,000.
     let picture = open("huge.jpg", &flat_grey_jpeg(12_000, 12_000)).expect("decoded smaller");
     assert_eq!(picture.original_size(), (12_000, 12_000));
@@ -86,6 +91,11 @@ fn huge_jpeg_is_decoded_smaller_by_the_decoder() {
 
 #[test]
 fn large_real_photo_above_the_limit_is_scaled_and_still_recognised() {
+    if !crate::common::models_and_faces(
+        "face::bad_inputs::large_real_photo_above_the_limit_is_scaled_and_still_recognised",
+    ) {
+        return;
+    }
     // obama.jpg with a 200,000-pixel limit decodes at 1/2 or 1/4 and keeps the face.
     let limits = DecodeLimits {
         max_pixels: 300_000,
@@ -100,6 +110,11 @@ fn large_real_photo_above_the_limit_is_scaled_and_still_recognised() {
 
 #[test]
 fn truncated_jpeg_is_corrupt_or_still_a_face() {
+    if !crate::common::models_and_faces(
+        "face::bad_inputs::truncated_jpeg_is_corrupt_or_still_a_face",
+    ) {
+        return;
+    }
     let bytes = std::fs::read(face_path("obama.jpg")).unwrap();
     // Cut inside the header: corrupt.
     check_error("cut-header.jpg", &bytes[..300], "corrupt_image");
@@ -112,6 +127,11 @@ fn truncated_jpeg_is_corrupt_or_still_a_face() {
 
 #[test]
 fn png_with_alpha_is_flattened_on_white_and_recognised() {
+    if !crate::common::models_and_faces(
+        "face::bad_inputs::png_with_alpha_is_flattened_on_white_and_recognised",
+    ) {
+        return;
+    }
     let obama = picture("obama.jpg");
     let mut rgba = DynamicImage::ImageRgb8(obama.image().clone()).to_rgba8();
     // A transparent band down the left side.
@@ -127,6 +147,9 @@ fn png_with_alpha_is_flattened_on_white_and_recognised() {
 
 #[test]
 fn sixteen_bit_png_is_read() {
+    if !crate::common::models_and_faces("face::bad_inputs::sixteen_bit_png_is_read") {
+        return;
+    }
     let obama = picture("obama.jpg");
     let deep = DynamicImage::ImageRgb16(DynamicImage::ImageRgb8(obama.image().clone()).to_rgb16());
     let picture = open("deep.png", &png_of(&deep)).unwrap();
@@ -135,6 +158,9 @@ fn sixteen_bit_png_is_read() {
 
 #[test]
 fn grayscale_jpeg_is_read_and_recognised() {
+    if !crate::common::models_and_faces("face::bad_inputs::grayscale_jpeg_is_read_and_recognised") {
+        return;
+    }
     let grey = DynamicImage::ImageRgb8(picture("obama2.jpg").image().clone()).to_luma8();
     let mut bytes = Vec::new();
     image::codecs::jpeg::JpegEncoder::new_with_quality(&mut bytes, 90)
@@ -153,6 +179,9 @@ fn grayscale_jpeg_is_read_and_recognised() {
 
 #[test]
 fn exif_rotated_jpeg_is_turned_upright() {
+    if !crate::common::models_and_faces("face::bad_inputs::exif_rotated_jpeg_is_turned_upright") {
+        return;
+    }
     // The pixels stored sideways, with EXIF orientation 6 ("rotate 90° clockwise to view"), as
     // phones and many cameras write them. Upright, the face is found and is obama's.
     let obama = picture("obama.jpg");
@@ -171,6 +200,9 @@ fn exif_rotated_jpeg_is_turned_upright() {
 
 #[test]
 fn broken_exif_is_ignored() {
+    if !crate::common::models_and_faces("face::bad_inputs::broken_exif_is_ignored") {
+        return;
+    }
     let bytes = jpeg_of(picture("obama.jpg").image());
     let mut broken = bytes[..2].to_vec();
     broken.extend([0xFF, 0xE1, 0x00, 0x0A]);

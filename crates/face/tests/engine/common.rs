@@ -5,7 +5,29 @@ use std::sync::Arc;
 
 use face::{DecodeLimits, DlibEngine, Picture};
 
-/// The process-wide engine. Missing weights fail the test with what to do, never a skip.
+/// Whether what the engine tests need is installed (scripts/setup/20-face.sh): the dlib weights,
+/// the liveness models with their sample frames, and the test faces. Outside CI a missing one
+/// reports `test` as skipped and the test returns; under CI it fails
+/// (`store::testing::require`, the policy of every resource a test needs from the machine).
+pub fn models_and_faces(test: &str) -> bool {
+    let found = DlibEngine::shared()
+        .and_then(|_| face::liveness::MiniFasNetEngine::shared())
+        .map_err(|e| e.to_string())
+        .and_then(|_| {
+            store::testing::file(
+                face::paths::faces_dir().join("obama.jpg"),
+                "scripts/setup/20-face.sh",
+            )
+        });
+    store::testing::require(
+        test,
+        "the face models and test faces (scripts/setup/20-face.sh)",
+        found,
+    )
+    .is_some()
+}
+
+/// The process-wide engine (after [`models_and_faces`]).
 pub fn engine() -> Arc<DlibEngine> {
     DlibEngine::shared().unwrap_or_else(|e| {
         panic!("{e}\nthe face tests need the dlib weights: run scripts/setup/20-face.sh (scripts/test.sh does)")

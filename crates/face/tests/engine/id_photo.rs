@@ -53,6 +53,11 @@ fn frame_markers(jpeg: &[u8]) -> Vec<u8> {
 
 #[test]
 fn crop_is_358_by_441_at_350_dpi_baseline_jpeg() {
+    if !crate::common::models_and_faces(
+        "face::id_photo::crop_is_358_by_441_at_350_dpi_baseline_jpeg",
+    ) {
+        return;
+    }
     let photo = crop(&picture("obama.jpg"));
     assert!(photo.report.passed, "{:?}", photo.report);
     let decoded = image::load_from_memory(&photo.jpeg).unwrap();
@@ -77,6 +82,11 @@ fn crop_is_358_by_441_at_350_dpi_baseline_jpeg() {
 
 #[test]
 fn head_is_placed_by_the_rules_as_measured_again_on_the_photo() {
+    if !crate::common::models_and_faces(
+        "face::id_photo::head_is_placed_by_the_rules_as_measured_again_on_the_photo",
+    ) {
+        return;
+    }
     let engine = engine();
     let rules = CropConfig::default();
     for name in [
@@ -126,6 +136,9 @@ fn head_is_placed_by_the_rules_as_measured_again_on_the_photo() {
 
 #[test]
 fn crop_keeps_the_identity() {
+    if !crate::common::models_and_faces("face::id_photo::crop_keeps_the_identity") {
+        return;
+    }
     let engine = engine();
     let photo = crop(&picture("obama.jpg"));
     let cropped = Picture::from_bytes("crop", &photo.jpeg, &DecodeLimits::default()).unwrap();
@@ -138,6 +151,9 @@ fn crop_keeps_the_identity() {
 
 #[test]
 fn the_eye_rule_wins_over_the_hair_rule() {
+    if !crate::common::models_and_faces("face::id_photo::the_eye_rule_wins_over_the_hair_rule") {
+        return;
+    }
     // With a tall hair estimate the hair rule would push the eyes down past 234 px.
     let rules = CropConfig {
         hair_above_eyes: 1.3,
@@ -159,6 +175,11 @@ fn the_eye_rule_wins_over_the_hair_rule() {
 
 #[test]
 fn crop_reaching_past_the_frame_fills_with_white() {
+    if !crate::common::models_and_faces(
+        "face::id_photo::crop_reaching_past_the_frame_fills_with_white",
+    ) {
+        return;
+    }
     let photo = crop(&picture("obama_partial_face.jpg"));
     assert!(photo.report.placement.outside_frame > 0.1);
     // The face is cut at the frame's left edge: the photo's left column is white.
@@ -176,6 +197,9 @@ fn map_pixels(frame: &Picture, f: impl Fn([u8; 3]) -> [u8; 3]) -> Picture {
 
 #[test]
 fn a_blurred_frame_is_refused_as_blurred() {
+    if !crate::common::models_and_faces("face::id_photo::a_blurred_frame_is_refused_as_blurred") {
+        return;
+    }
     let frame = picture("obama.jpg");
     let blurred = Picture::from_rgb("blurred", image::imageops::blur(frame.image(), 4.0));
     let photo = crop(&blurred);
@@ -190,6 +214,9 @@ fn a_blurred_frame_is_refused_as_blurred() {
 
 #[test]
 fn a_dark_frame_is_refused_as_too_dark() {
+    if !crate::common::models_and_faces("face::id_photo::a_dark_frame_is_refused_as_too_dark") {
+        return;
+    }
     let dark = map_pixels(&picture("obama.jpg"), |p| p.map(|c| c / 4));
     let photo = crop(&dark);
     assert!(
@@ -201,6 +228,11 @@ fn a_dark_frame_is_refused_as_too_dark() {
 
 #[test]
 fn an_overexposed_frame_is_refused_as_too_bright() {
+    if !crate::common::models_and_faces(
+        "face::id_photo::an_overexposed_frame_is_refused_as_too_bright",
+    ) {
+        return;
+    }
     let bright = map_pixels(&picture("obama.jpg"), |p| {
         p.map(|c| c.saturating_mul(2).saturating_add(60))
     });
@@ -214,6 +246,9 @@ fn an_overexposed_frame_is_refused_as_too_bright() {
 
 #[test]
 fn a_distant_face_is_refused_as_too_small() {
+    if !crate::common::models_and_faces("face::id_photo::a_distant_face_is_refused_as_too_small") {
+        return;
+    }
     let frame = picture("obama.jpg");
     let (w, h) = frame.dimensions();
     let small = image::imageops::resize(
@@ -232,6 +267,9 @@ fn a_distant_face_is_refused_as_too_small() {
 
 #[test]
 fn a_tilted_head_is_refused_as_head_turned() {
+    if !crate::common::models_and_faces("face::id_photo::a_tilted_head_is_refused_as_head_turned") {
+        return;
+    }
     let frame = picture("obama.jpg");
     let tilted = rotate(frame.image(), 20f64.to_radians());
     let photo = crop(&Picture::from_rgb("tilted", tilted));
@@ -246,6 +284,9 @@ fn a_tilted_head_is_refused_as_head_turned() {
 
 #[test]
 fn a_turned_head_is_refused_as_head_turned() {
+    if !crate::common::models_and_faces("face::id_photo::a_turned_head_is_refused_as_head_turned") {
+        return;
+    }
     // obama2.jpg is a real photo of a head turned about 15° to the side; the others are within.
     let photo = crop(&picture("obama2.jpg"));
     assert_eq!(
@@ -267,6 +308,11 @@ fn a_turned_head_is_refused_as_head_turned() {
 
 #[test]
 fn dark_glasses_are_refused_as_eyes_not_visible() {
+    if !crate::common::models_and_faces(
+        "face::id_photo::dark_glasses_are_refused_as_eyes_not_visible",
+    ) {
+        return;
+    }
     let frame = picture("obama.jpg");
     let lm = engine().describe(&frame).unwrap().landmarks;
     let mut covered = frame.image().clone();
@@ -323,6 +369,11 @@ fn every_reason_has_a_code_and_both_prompts() {
 
 #[test]
 fn a_frame_without_a_face_is_an_error_with_its_reason() {
+    if !crate::common::models_and_faces(
+        "face::id_photo::a_frame_without_a_face_is_an_error_with_its_reason",
+    ) {
+        return;
+    }
     let blank = Picture::from_rgb(
         "blank",
         RgbImage::from_pixel(640, 480, Rgb([200, 200, 200])),

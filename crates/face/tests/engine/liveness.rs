@@ -32,6 +32,11 @@ fn score(picture: &Picture) -> face::Liveness {
 
 #[test]
 fn a_forward_pass_on_a_fixed_input_gives_the_recorded_logits() {
+    if !crate::common::models_and_faces(
+        "face::liveness::a_forward_pass_on_a_fixed_input_gives_the_recorded_logits",
+    ) {
+        return;
+    }
     // Computed once with this implementation (and the loader cross-checked by the README's
     // sample scores, below); a wrong tensor, fold or layer order changes them.
     let side = INPUT_SIDE as usize;
@@ -60,6 +65,9 @@ fn a_forward_pass_on_a_fixed_input_gives_the_recorded_logits() {
 
 #[test]
 fn the_sample_frames_get_their_labels() {
+    if !crate::common::models_and_faces("face::liveness::the_sample_frames_get_their_labels") {
+        return;
+    }
     let live = score(&sample("live_sample.jpg"));
     println!("live_sample.jpg: {live:?}");
     assert_eq!(live.label, LivenessLabel::Live);
@@ -76,6 +84,9 @@ fn the_sample_frames_get_their_labels() {
 
 #[test]
 fn the_real_test_faces_are_live() {
+    if !crate::common::models_and_faces("face::liveness::the_real_test_faces_are_live") {
+        return;
+    }
     for (name, readme) in [
         ("obama.jpg", 0.999),
         ("biden.jpg", 0.997),

@@ -15,6 +15,9 @@ fn similarity(a: &str, b: &str) -> f64 {
 
 #[test]
 fn same_person_scores_at_least_60() {
+    if !crate::common::models_and_faces("face::real_faces::same_person_scores_at_least_60") {
+        return;
+    }
     for (a, b) in [
         ("obama.jpg", "obama2.jpg"),
         ("obama.jpg", "obama3.jpg"),
@@ -29,6 +32,9 @@ fn same_person_scores_at_least_60() {
 
 #[test]
 fn different_people_score_below_60() {
+    if !crate::common::models_and_faces("face::real_faces::different_people_score_below_60") {
+        return;
+    }
     for obama in [
         "obama.jpg",
         "obama2.jpg",
@@ -42,6 +48,11 @@ fn different_people_score_below_60() {
 
 #[test]
 fn distances_match_the_published_model_behaviour() {
+    if !crate::common::models_and_faces(
+        "face::real_faces::distances_match_the_published_model_behaviour",
+    ) {
+        return;
+    }
     // Seen with Python face_recognition on the same images (HOG, no upsampling, 5 points):
     // obama–obama2 0.36, obama–biden 0.85. The decoders differ slightly, so a loose band.
     let engine = engine();
@@ -59,6 +70,11 @@ fn distances_match_the_published_model_behaviour() {
 
 #[test]
 fn comparing_a_picture_with_itself_scores_near_100() {
+    if !crate::common::models_and_faces(
+        "face::real_faces::comparing_a_picture_with_itself_scores_near_100",
+    ) {
+        return;
+    }
     let engine = engine();
     let a = engine.describe(&picture("obama.jpg")).unwrap();
     let c = engine.compare(&a.embedding, &a.embedding);
@@ -69,6 +85,9 @@ fn comparing_a_picture_with_itself_scores_near_100() {
 
 #[test]
 fn the_engine_loads_once_per_process() {
+    if !crate::common::models_and_faces("face::real_faces::the_engine_loads_once_per_process") {
+        return;
+    }
     let first = DlibEngine::shared().unwrap();
     let second = DlibEngine::shared().unwrap();
     assert!(Arc::ptr_eq(&first, &second));
@@ -83,6 +102,9 @@ fn the_engine_loads_once_per_process() {
 
 #[test]
 fn trait_steps_agree_with_describe() {
+    if !crate::common::models_and_faces("face::real_faces::trait_steps_agree_with_describe") {
+        return;
+    }
     let engine = engine();
     let obama = picture("obama.jpg");
     let faces = engine.detect(&obama).unwrap();
@@ -106,6 +128,11 @@ fn trait_steps_agree_with_describe() {
 
 #[test]
 fn step_7_passes_for_the_same_person_and_fails_for_another() {
+    if !crate::common::models_and_faces(
+        "face::real_faces::step_7_passes_for_the_same_person_and_fails_for_another",
+    ) {
+        return;
+    }
     let engine = engine();
     let thresholds = Thresholds::default();
     let (certified, historical) = (picture("obama.jpg"), picture("obama3.jpg"));
@@ -138,6 +165,11 @@ fn step_7_passes_for_the_same_person_and_fails_for_another() {
 
 #[test]
 fn step_7_fails_when_the_certified_photo_is_not_close_enough() {
+    if !crate::common::models_and_faces(
+        "face::real_faces::step_7_fails_when_the_certified_photo_is_not_close_enough",
+    ) {
+        return;
+    }
     // obama2 vs obama3 is the same person at d = 0.43 (score ~89): good enough live, not
     // for a certified studio photo, whose bar is 95.
     let engine = engine();
@@ -156,6 +188,10 @@ fn step_7_fails_when_the_certified_photo_is_not_close_enough() {
 
 #[test]
 fn step_7_names_the_picture_without_a_face() {
+    if !crate::common::models_and_faces("face::real_faces::step_7_names_the_picture_without_a_face")
+    {
+        return;
+    }
     let engine = engine();
     let blank = face::Picture::from_rgb(
         "live",
@@ -175,6 +211,11 @@ fn step_7_names_the_picture_without_a_face() {
 
 #[test]
 fn several_faces_are_refused_with_the_count() {
+    if !crate::common::models_and_faces(
+        "face::real_faces::several_faces_are_refused_with_the_count",
+    ) {
+        return;
+    }
     let (obama, biden) = (picture("obama.jpg"), picture("biden.jpg"));
     let height = obama.dimensions().1.max(biden.dimensions().1);
     let mut both = image::RgbImage::from_pixel(
