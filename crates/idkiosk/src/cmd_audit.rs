@@ -14,9 +14,9 @@
 //!
 //! Exit codes: 0 done, 1 chain broken, 2 bad usage, 3 internal failure.
 
+use crate::outcome::Outcome;
 use std::io::Write;
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 use anyhow::Context;
 use store::audit::checkpoint::{
@@ -104,7 +104,7 @@ struct ExportArgs {
 }
 
 /// Runs `idkiosk audit`.
-pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
+pub async fn run(args: Args) -> anyhow::Result<Outcome> {
     match args.command {
         AuditCommand::Verify(args) => verify(args).await,
         AuditCommand::Export(args) => export(args).await,
@@ -113,13 +113,13 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
 }
 
-fn keygen(args: KeygenArgs) -> anyhow::Result<ExitCode> {
+fn keygen(args: KeygenArgs) -> anyhow::Result<Outcome> {
     if args.key.exists() {
         eprintln!(
             "error: {} exists (a key is never overwritten)",
             args.key.display()
         );
-        return Ok(ExitCode::from(1));
+        return Ok(Outcome::Negative);
     }
     let signer = CheckpointSigner::create(&args.key)?;
     println!(
@@ -128,10 +128,10 @@ fn keygen(args: KeygenArgs) -> anyhow::Result<ExitCode> {
         signer.public_key().to_hex(),
         checkpoint::public_key_path(&args.key).display()
     );
-    Ok(ExitCode::SUCCESS)
+    Ok(Outcome::Success)
 }
 
-async fn checkpoint(args: CheckpointArgs) -> anyhow::Result<ExitCode> {
+async fn checkpoint(args: CheckpointArgs) -> anyhow::Result<Outcome> {
     let anchor = AuditAnchor::open(&args.key, &args.checkpoints, AnchorPolicy::default())
         .context("opening the checkpoint key and file")?;
     let store = Store::connect(&args.database)
@@ -151,20 +151,20 @@ async fn checkpoint(args: CheckpointArgs) -> anyhow::Result<ExitCode> {
                 written.describe(),
                 args.checkpoints.display()
             );
-            Ok(ExitCode::SUCCESS)
+            Ok(Outcome::Success)
         }
         Anchored::Behind { last } => {
             println!(
                 "refused: the chain's head is at entry {entries}, behind the last {}",
                 last.describe()
             );
-            Ok(ExitCode::from(1))
+            Ok(Outcome::Negative)
         }
-        Anchored::NotDue => Ok(ExitCode::SUCCESS),
+        Anchored::NotDue => Ok(Outcome::Success),
     }
 }
 
-async fn verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
+async fn verify(args: VerifyArgs) -> anyhow::Result<Outcome> {
     let store = Store::connect(&args.database)
         .await
         .context("opening the database")?;
@@ -177,12 +177,12 @@ async fn verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
                         "audit chain not verified: {} holds no checkpoint",
                         file.display()
                     );
-                    return Ok(ExitCode::from(1));
+                    return Ok(Outcome::Negative);
                 }
                 Ok(checkpoints) => Some(checkpoints),
                 Err(err @ CheckpointError::BadLine { .. }) => {
                     println!("audit checkpoints broken: {err}");
-                    return Ok(ExitCode::from(1));
+                    return Ok(Outcome::Negative);
                 }
                 Err(err) => return Err(err.into()),
             }
@@ -214,11 +214,11 @@ async fn verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
                     );
                 }
             }
-            ExitCode::SUCCESS
+            Outcome::Success
         }
         Verification::Broken { entry, why } => {
             println!("audit chain broken at entry #{entry}: {why}");
-            ExitCode::from(1)
+            Outcome::Negative
         }
     })
 }
@@ -233,19 +233,19 @@ fn day_start(text: &str) -> Result<i64, String> {
         .unix_timestamp())
 }
 
-async fn export(args: ExportArgs) -> anyhow::Result<ExitCode> {
+async fn export(args: ExportArgs) -> anyhow::Result<Outcome> {
     let from = match args.from.as_deref().map(day_start).transpose() {
         Ok(from) => from.unwrap_or(i64::MIN),
         Err(err) => {
             eprintln!("error: --from: {err}");
-            return Ok(ExitCode::from(2));
+            return Ok(Outcome::Usage);
         }
     };
     let to = match args.to.as_deref().map(day_start).transpose() {
         Ok(to) => to.map(|t| t + 86_400).unwrap_or(i64::MAX),
         Err(err) => {
             eprintln!("error: --to: {err}");
-            return Ok(ExitCode::from(2));
+            return Ok(Outcome::Usage);
         }
     };
     let store = Store::connect(&args.database)
@@ -267,5 +267,5 @@ async fn export(args: ExportArgs) -> anyhow::Result<ExitCode> {
         }
         None => std::io::stdout().write_all(text.as_bytes())?,
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(Outcome::Success)
 }

@@ -1,6 +1,6 @@
 //! `idkiosk center`: runs the center's HTTP API.
 
-use std::process::ExitCode;
+use crate::outcome::Outcome;
 use std::sync::Arc;
 
 use anyhow::Context;
@@ -82,12 +82,12 @@ pub struct Args {
 }
 
 /// Runs `idkiosk center` until SIGTERM or Ctrl-C.
-pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
+pub async fn run(args: Args) -> anyhow::Result<Outcome> {
     let kiosk_city = match KioskCity::parse(&args.city) {
         Ok(city) => city,
         Err(err) => {
             eprintln!("error: --city: {err}");
-            return Ok(ExitCode::from(2));
+            return Ok(Outcome::Usage);
         }
     };
     let Some(population) =
@@ -99,7 +99,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
              system)",
             crate::center_setup::POPSYS_TOKEN_ENV
         );
-        return Ok(ExitCode::from(2));
+        return Ok(Outcome::Usage);
     };
     let Some(kiosk_secrets) = args
         .kiosk_secrets
@@ -107,7 +107,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         .or_else(|| std::env::var("IDKIOSK_KIOSK_SECRETS").ok())
     else {
         eprintln!("error: --kiosk-secrets or IDKIOSK_KIOSK_SECRETS is required");
-        return Ok(ExitCode::from(2));
+        return Ok(Outcome::Usage);
     };
     if let Some(dir) = args
         .database
@@ -178,5 +178,5 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     .with_graceful_shutdown(crate::shutdown::signal())
     .await
     .context("serving the center")?;
-    Ok(ExitCode::SUCCESS)
+    Ok(Outcome::Success)
 }

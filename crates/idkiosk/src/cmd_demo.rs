@@ -11,10 +11,10 @@
 #[path = "demo/mod.rs"]
 pub(crate) mod demo;
 
+use crate::outcome::Outcome;
 use std::ffi::OsString;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -108,12 +108,12 @@ pub struct Args {
 }
 
 /// Runs `idkiosk demo` until Ctrl-C or SIGTERM.
-pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
+pub async fn run(args: Args) -> anyhow::Result<Outcome> {
     let city = match KioskCity::parse(&args.city) {
         Ok(city) => city,
         Err(err) => {
             eprintln!("error: --city: {err}");
-            return Ok(ExitCode::from(2));
+            return Ok(Outcome::Usage);
         }
     };
     let printer_uri = args
@@ -125,7 +125,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         Ok(printer) => printer,
         Err(err) => {
             eprintln!("error: {err}");
-            return Ok(ExitCode::from(2));
+            return Ok(Outcome::Usage);
         }
     };
     let today = crate::clock::checked_today_source()?;
@@ -448,7 +448,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     devices.shutdown().await;
     store.close().await;
-    Ok(ExitCode::SUCCESS)
+    Ok(Outcome::Success)
 }
 
 async fn bind(addr: SocketAddr, what: &str) -> anyhow::Result<tokio::net::TcpListener> {

@@ -4,8 +4,8 @@
 //! or says no (naming the card reader's SW3 status, the fingerprint module's confirmation code,
 //! the POS response code); exit 2 for bad usage.
 
+use crate::outcome::Outcome;
 use std::path::PathBuf;
-use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -137,7 +137,7 @@ struct PrintArgs {
 }
 
 /// Runs `idkiosk device`.
-pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
+pub async fn run(args: Args) -> anyhow::Result<Outcome> {
     let outcome = match args.command {
         DeviceCommand::ReadCard(a) => read_card(a).await,
         DeviceCommand::ScanBarcode(a) => scan_barcode(a).await,
@@ -146,53 +146,53 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         DeviceCommand::Print(a) => print(a).await,
     };
     match outcome {
-        Ok(Outcome::Done(body)) => {
+        Ok(Answer::Done(body)) => {
             println!("{body}");
-            Ok(ExitCode::SUCCESS)
+            Ok(Outcome::Success)
         }
-        Ok(Outcome::Failed(body)) => {
+        Ok(Answer::Failed(body)) => {
             println!("{body}");
-            Ok(ExitCode::from(1))
+            Ok(Outcome::Negative)
         }
-        Ok(Outcome::Usage(message)) => {
+        Ok(Answer::Usage(message)) => {
             eprintln!("error: {message}");
-            Ok(ExitCode::from(2))
+            Ok(Outcome::Usage)
         }
         Err(e) => Err(e),
     }
 }
 
-/// What a command ends with; the exit code follows from it. JSON is kept as text so that
+/// What a device command answers; the outcome (and so the exit code) follows from it. JSON is kept as text so that
 /// fields print in the order of the structs (a `Value` would sort them).
-enum Outcome {
+enum Answer {
     Done(String),
     Failed(String),
     Usage(String),
 }
 
-fn done(body: &impl serde::Serialize) -> anyhow::Result<Outcome> {
-    Ok(Outcome::Done(serde_json::to_string(body)?))
+fn done(body: &impl serde::Serialize) -> anyhow::Result<Answer> {
+    Ok(Answer::Done(serde_json::to_string(body)?))
 }
 
-fn failed(body: Value) -> anyhow::Result<Outcome> {
-    Ok(Outcome::Failed(body.to_string()))
+fn failed(body: Value) -> anyhow::Result<Answer> {
+    Ok(Answer::Failed(body.to_string()))
 }
 
-fn seconds(name: &str, secs: f64) -> Result<Duration, Outcome> {
+fn seconds(name: &str, secs: f64) -> Result<Duration, Answer> {
     Duration::try_from_secs_f64(secs)
-        .map_err(|_| Outcome::Usage(format!("--{name} must be a non-negative number of seconds")))
+        .map_err(|_| Answer::Usage(format!("--{name} must be a non-negative number of seconds")))
 }
 
 macro_rules! try_usage {
     ($e:expr) => {
         match $e {
             Ok(v) => v,
-            Err(outcome) => return Ok(outcome),
+            Err(answer) => return Ok(answer),
         }
     };
 }
 
-async fn read_card(args: ReadCardArgs) -> anyhow::Result<Outcome> {
+async fn read_card(args: ReadCardArgs) -> anyhow::Result<Answer> {
     let mut config = SerialCardReaderConfig::new(&args.port.port);
     config.client.no_card_after = try_usage!(seconds("wait", args.wait));
     config.line.reconnect.give_up_after = try_usage!(seconds("reconnect", args.port.reconnect));
@@ -212,7 +212,7 @@ async fn read_card(args: ReadCardArgs) -> anyhow::Result<Outcome> {
     }
 }
 
-async fn scan_barcode(args: ScanBarcodeArgs) -> anyhow::Result<Outcome> {
+async fn scan_barcode(args: ScanBarcodeArgs) -> anyhow::Result<Answer> {
     let mut config = SerialBarcodeConfig::new(&args.port.port);
     config.line.baud = args.baud;
     config.line.reconnect.give_up_after = try_usage!(seconds("reconnect", args.port.reconnect));
@@ -233,7 +233,7 @@ async fn scan_barcode(args: ScanBarcodeArgs) -> anyhow::Result<Outcome> {
     }
 }
 
-async fn fingerprint(args: FingerprintArgs) -> anyhow::Result<Outcome> {
+async fn fingerprint(args: FingerprintArgs) -> anyhow::Result<Answer> {
     let mut config = SerialFingerprintConfig::new(&args.port.port);
     config.line.reconnect.give_up_after = try_usage!(seconds("reconnect", args.port.reconnect));
     config.client.no_finger_after = try_usage!(seconds("wait", args.wait));
@@ -261,7 +261,7 @@ async fn fingerprint(args: FingerprintArgs) -> anyhow::Result<Outcome> {
     }
 }
 
-async fn pos_purchase(args: PosPurchaseArgs) -> anyhow::Result<Outcome> {
+async fn pos_purchase(args: PosPurchaseArgs) -> anyhow::Result<Answer> {
     let mut config = SerialPosConfig::new(&args.port.port);
     config.line.reconnect.give_up_after = try_usage!(seconds("reconnect", args.port.reconnect));
     config.link.response_timeout = try_usage!(seconds("timeout", args.timeout));
@@ -273,23 +273,23 @@ async fn pos_purchase(args: PosPurchaseArgs) -> anyhow::Result<Outcome> {
             "code": response.code,
             "message": response.message,
         })),
-        Err(e @ PosError::Request(_)) => Ok(Outcome::Usage(e.to_string())),
+        Err(e @ PosError::Request(_)) => Ok(Answer::Usage(e.to_string())),
         Err(e) => failed(json!({ "error": e.to_string() })),
     }
 }
 
-async fn print(args: PrintArgs) -> anyhow::Result<Outcome> {
+async fn print(args: PrintArgs) -> anyhow::Result<Answer> {
     let mut config = IppPrinterConfig::new(&args.printer);
     config.user_name = args.user;
     config.job_timeout = try_usage!(seconds("wait", args.wait));
     let printer = match IppPrinter::new(config) {
         Ok(p) => p,
-        Err(e) => return Ok(Outcome::Usage(e.to_string())),
+        Err(e) => return Ok(Answer::Usage(e.to_string())),
     };
     let pdf =
         std::fs::read(&args.file).with_context(|| format!("reading {}", args.file.display()))?;
     if !pdf.starts_with(b"%PDF-") {
-        return Ok(Outcome::Usage(format!(
+        return Ok(Answer::Usage(format!(
             "{} is not a PDF",
             args.file.display()
         )));

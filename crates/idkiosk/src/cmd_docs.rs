@@ -2,8 +2,8 @@
 //! (schemas in docs/documents.md). Bad data exits 1 with `{"error":"…","field":"…"}` on standard
 //! output; a missing font or an unwritable file is an internal failure (exit 3).
 
+use crate::outcome::Outcome;
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 use anyhow::Context;
 use documents::{json, Fonts, Kind, Renderer};
@@ -46,7 +46,7 @@ struct BadData<'a> {
 }
 
 /// Runs `idkiosk docs`.
-pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
+pub async fn run(args: Args) -> anyhow::Result<Outcome> {
     match args.command {
         DocsCommand::Render { kind, data, out } => {
             let text =
@@ -61,7 +61,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
                             field: &err.field
                         })?
                     );
-                    return Ok(ExitCode::from(1));
+                    return Ok(Outcome::Negative);
                 }
             };
             let fonts = Fonts::system().context("loading the CJK fonts")?;
@@ -73,7 +73,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
                 "{}",
                 serde_json::json!({ "document": kind.as_str(), "out": out.display().to_string(), "bytes": pdf.len() })
             );
-            Ok(ExitCode::SUCCESS)
+            Ok(Outcome::Success)
         }
     }
 }

@@ -8,8 +8,8 @@
 //! attack), 2 a malformed pairs file, 3 the engine itself cannot run (weights missing: run
 //! `scripts/setup/20-face.sh`).
 
+use crate::outcome::Outcome;
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::Context;
@@ -98,7 +98,7 @@ enum FaceCommand {
 }
 
 /// Runs `idkiosk face`.
-pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
+pub async fn run(args: Args) -> anyhow::Result<Outcome> {
     match args.command {
         FaceCommand::Compare { a, b, calibration } => compare(&a, &b, calibration),
         FaceCommand::Crop { input, output } => crop(&input, &output),
@@ -135,7 +135,7 @@ fn engine(calibration: CalibrationArgs) -> anyhow::Result<Arc<dyn FaceEngine>> {
 
 /// Prints the JSON answer for an error about a picture and returns exit 1; other errors (the
 /// engine itself) go up as exit 3.
-fn picture_error(err: FaceError) -> anyhow::Result<ExitCode> {
+fn picture_error(err: FaceError) -> anyhow::Result<Outcome> {
     if !err.is_about_picture() {
         return Err(err.into());
     }
@@ -150,7 +150,7 @@ fn picture_error(err: FaceError) -> anyhow::Result<ExitCode> {
         answer["prompt_en"] = en.into();
     }
     println!("{answer}");
-    Ok(ExitCode::from(1))
+    Ok(Outcome::Negative)
 }
 
 fn open(path: &Path) -> Result<Picture, FaceError> {
@@ -162,7 +162,7 @@ fn round(value: f64, decimals: i32) -> f64 {
     (value * scale).round() / scale
 }
 
-fn compare(a: &Path, b: &Path, calibration: CalibrationArgs) -> anyhow::Result<ExitCode> {
+fn compare(a: &Path, b: &Path, calibration: CalibrationArgs) -> anyhow::Result<Outcome> {
     let engine = engine(calibration)?;
     let described = std::thread::scope(|scope| {
         let first = scope.spawn(|| open(a).and_then(|p| engine.describe(&p)));
@@ -185,10 +185,10 @@ fn compare(a: &Path, b: &Path, calibration: CalibrationArgs) -> anyhow::Result<E
             "engine": engine.name(),
         })
     );
-    Ok(ExitCode::SUCCESS)
+    Ok(Outcome::Success)
 }
 
-fn crop(input: &Path, output: &Path) -> anyhow::Result<ExitCode> {
+fn crop(input: &Path, output: &Path) -> anyhow::Result<Outcome> {
     let engine = engine(CalibrationArgs { c: None, w: None })?;
     let photo = match open(input).and_then(|frame| {
         crop_id_photo(
@@ -206,16 +206,16 @@ fn crop(input: &Path, output: &Path) -> anyhow::Result<ExitCode> {
         answer["picture"] = Value::from(input.display().to_string());
         answer["reason"] = Value::from(problem.reason.code());
         println!("{answer}");
-        return Ok(ExitCode::from(1));
+        return Ok(Outcome::Negative);
     }
     std::fs::write(output, &photo.jpeg)
         .with_context(|| format!("writing the ID photo to {}", output.display()))?;
     answer["output"] = Value::from(output.display().to_string());
     println!("{answer}");
-    Ok(ExitCode::SUCCESS)
+    Ok(Outcome::Success)
 }
 
-fn liveness(image: &Path) -> anyhow::Result<ExitCode> {
+fn liveness(image: &Path) -> anyhow::Result<Outcome> {
     let faces = engine(CalibrationArgs { c: None, w: None })?;
     let models = MiniFasNetEngine::shared().context("loading the liveness models")?;
     let verdict = match open(image).and_then(|p| check_picture(&*faces, &*models, &p)) {
@@ -231,9 +231,9 @@ fn liveness(image: &Path) -> anyhow::Result<ExitCode> {
         })
     );
     Ok(if verdict.live {
-        ExitCode::SUCCESS
+        Outcome::Success
     } else {
-        ExitCode::from(1)
+        Outcome::Negative
     })
 }
 
@@ -241,7 +241,7 @@ fn run_verify(
     [certified, historical, live]: [&PathBuf; 3],
     thresholds: Thresholds,
     calibration: CalibrationArgs,
-) -> anyhow::Result<ExitCode> {
+) -> anyhow::Result<Outcome> {
     let engine = engine(calibration)?;
     let pictures = (|| Ok::<_, FaceError>((open(certified)?, open(historical)?, open(live)?)))();
     let report = match pictures.and_then(|(c, h, l)| verify(&*engine, &thresholds, &c, &h, &l)) {
@@ -250,9 +250,9 @@ fn run_verify(
     };
     println!("{}", serde_json::to_string(&report)?);
     Ok(if report.passed {
-        ExitCode::SUCCESS
+        Outcome::Success
     } else {
-        ExitCode::from(1)
+        Outcome::Negative
     })
 }
 
@@ -304,7 +304,7 @@ fn parse_pairs(text: &str, base: &Path) -> Result<Vec<PairLine>, String> {
     Ok(lines)
 }
 
-fn calibrate(path: &Path) -> anyhow::Result<ExitCode> {
+fn calibrate(path: &Path) -> anyhow::Result<Outcome> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     let base = path.parent().unwrap_or(Path::new("."));
@@ -315,7 +315,7 @@ fn calibrate(path: &Path) -> anyhow::Result<ExitCode> {
                 "{}",
                 json!({ "error": error, "file": path.display().to_string() })
             );
-            return Ok(ExitCode::from(2));
+            return Ok(Outcome::Usage);
         }
     };
     let needs_engine = lines.iter().any(|l| matches!(l, PairLine::Photos(..)));
@@ -354,7 +354,7 @@ fn calibrate(path: &Path) -> anyhow::Result<ExitCode> {
                 "{}",
                 json!({ "error": err.to_string(), "file": path.display().to_string() })
             );
-            return Ok(ExitCode::from(2));
+            return Ok(Outcome::Usage);
         }
     };
     let same = pairs.iter().filter(|p| p.same).count();
@@ -371,5 +371,5 @@ fn calibrate(path: &Path) -> anyhow::Result<ExitCode> {
             "distance_at_certified_threshold": round(calibration.distance_for(thresholds.certified), 4),
         })
     );
-    Ok(ExitCode::SUCCESS)
+    Ok(Outcome::Success)
 }

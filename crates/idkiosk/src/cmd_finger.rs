@@ -5,8 +5,8 @@
 //! negative answer) or an image is bad (not an image, wrong size, empty, unreadable), with
 //! `{"error": code, "file", "message"}` on standard output.
 
+use crate::outcome::Outcome;
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 
 use anyhow::Context;
 use biometrics::{
@@ -112,25 +112,21 @@ fn print(value: &impl Serialize) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn answer(ok: bool) -> ExitCode {
-    if ok {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    }
+fn answer(ok: bool) -> Outcome {
+    Outcome::answer(ok)
 }
 
-fn bad(image: BadImage) -> anyhow::Result<ExitCode> {
+fn bad(image: BadImage) -> anyhow::Result<Outcome> {
     print(&json!({
         "error": image.code,
         "file": image.file.display().to_string(),
         "message": image.message,
     }))?;
-    Ok(ExitCode::from(1))
+    Ok(Outcome::Negative)
 }
 
 /// Runs `idkiosk finger`.
-pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
+pub async fn run(args: Args) -> anyhow::Result<Outcome> {
     match args.command {
         FingerCommand::Synth {
             finger,
@@ -151,7 +147,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
                 "height": image.height(),
                 "out": out.display().to_string(),
             }))?;
-            Ok(ExitCode::SUCCESS)
+            Ok(Outcome::Success)
         }
         FingerCommand::Quality { image, threshold } => {
             let image = match load(&image) {
@@ -216,7 +212,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
                 "quality": quality.score,
                 "out": out.map(|o| o.display().to_string()),
             }))?;
-            Ok(ExitCode::SUCCESS)
+            Ok(Outcome::Success)
         }
     }
 }

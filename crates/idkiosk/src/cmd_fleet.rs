@@ -19,8 +19,8 @@
 //! One JSON document on standard output. Exit codes: 0 done, 1 refused (nothing to revoke), 2 bad
 //! usage, 3 internal failure.
 
+use crate::outcome::Outcome;
 use std::path::PathBuf;
-use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -189,18 +189,18 @@ async fn open_database(url: &str) -> anyhow::Result<Store> {
 }
 
 /// A usage error (2) or an internal one (3).
-fn ca_failure(err: CaError) -> anyhow::Result<ExitCode> {
+fn ca_failure(err: CaError) -> anyhow::Result<Outcome> {
     match err {
         CaError::Invalid { .. } | CaError::Exists(_) => {
             eprintln!("error: {err}");
-            Ok(ExitCode::from(2))
+            Ok(Outcome::Usage)
         }
         other => Err(other.into()),
     }
 }
 
 /// Runs `idkiosk fleet …`.
-pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
+pub async fn run(args: Args) -> anyhow::Result<Outcome> {
     match args.command {
         FleetCommand::Ca(CaArgs {
             command: CaCommand::Init(args),
@@ -220,7 +220,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
                     "server_names": names,
                 })
             );
-            Ok(ExitCode::SUCCESS)
+            Ok(Outcome::Success)
         }
         FleetCommand::ServerCert(args) => {
             let names = names(&args.san);
@@ -238,7 +238,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
                 json!({"server": CertificateAuthority::server_cert_path(ca.dir()),
                        "serial": server.serial, "server_names": names})
             );
-            Ok(ExitCode::SUCCESS)
+            Ok(Outcome::Success)
         }
         FleetCommand::Enrol(args) => {
             if let Err(err) = check_kiosk_id(&args.kiosk) {
@@ -272,7 +272,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
                     "ca": dir.join("ca.pem"),
                 })
             );
-            Ok(ExitCode::SUCCESS)
+            Ok(Outcome::Success)
         }
         FleetCommand::Revoke(args) => {
             let store = open_database(&args.database.database).await?;
@@ -288,15 +288,15 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
                 ),
                 _ => {
                     eprintln!("error: give --kiosk or --serial");
-                    return Ok(ExitCode::from(2));
+                    return Ok(Outcome::Usage);
                 }
             };
             println!("{}", json!({"revoked": revoked, "target": target}));
             if revoked == 0 {
                 eprintln!("nothing revoked: no certificate in force matches");
-                return Ok(ExitCode::from(1));
+                return Ok(Outcome::Negative);
             }
-            Ok(ExitCode::SUCCESS)
+            Ok(Outcome::Success)
         }
         FleetCommand::Certificates(args) => {
             let store = open_database(&args.database).await?;
@@ -310,18 +310,18 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
                 })
                 .collect();
             println!("{}", json!({ "certificates": certificates }));
-            Ok(ExitCode::SUCCESS)
+            Ok(Outcome::Success)
         }
         FleetCommand::Center(args) => serve(*args).await,
     }
 }
 
-async fn serve(args: CenterArgs) -> anyhow::Result<ExitCode> {
+async fn serve(args: CenterArgs) -> anyhow::Result<Outcome> {
     let kiosk_city = match KioskCity::parse(&args.city) {
         Ok(city) => city,
         Err(err) => {
             eprintln!("error: --city: {err}");
-            return Ok(ExitCode::from(2));
+            return Ok(Outcome::Usage);
         }
     };
     let tls = center::tls::server_config_from_dir(&args.ca_dir)
@@ -399,5 +399,5 @@ async fn serve(args: CenterArgs) -> anyhow::Result<ExitCode> {
         .await
         .context("serving the center")?;
     tls_task.abort();
-    Ok(ExitCode::SUCCESS)
+    Ok(Outcome::Success)
 }

@@ -1,7 +1,7 @@
 //! `idkiosk id`: citizen ID number tools. `id check NUMBER` prints one JSON object on standard
 //! output: exit 0 when the number is valid, 1 when it is not (with the field at fault).
 
-use std::process::ExitCode;
+use crate::outcome::Outcome;
 
 use domain::CitizenId;
 use serde::Serialize;
@@ -44,23 +44,23 @@ enum CheckAnswer<'a> {
 }
 
 /// Runs `idkiosk id`.
-pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
+pub async fn run(args: Args) -> anyhow::Result<Outcome> {
     match args.command {
         IdCommand::Check { number } => {
             let today = crate::clock::today()?;
             let (code, json) = check(&number, today)?;
             println!("{json}");
-            Ok(ExitCode::from(code))
+            Ok(code)
         }
     }
 }
 
 /// The exit code and the JSON line for `id check`.
-fn check(number: &str, today: time::Date) -> anyhow::Result<(u8, String)> {
+fn check(number: &str, today: time::Date) -> anyhow::Result<(Outcome, String)> {
     let parsed = CitizenId::parse(number, today);
     let (code, answer) = match &parsed {
         Ok(id) => (
-            0,
+            Outcome::Success,
             CheckAnswer::Valid {
                 valid: true,
                 id: id.as_str(),
@@ -71,7 +71,7 @@ fn check(number: &str, today: time::Date) -> anyhow::Result<(u8, String)> {
             },
         ),
         Err(err) => (
-            1,
+            Outcome::Negative,
             CheckAnswer::Invalid {
                 valid: false,
                 field: err.field.as_str(),
@@ -84,8 +84,13 @@ fn check(number: &str, today: time::Date) -> anyhow::Result<(u8, String)> {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use time::macros::date;
+
+    /// The check with its exit code as the process would return it.
+    fn check(number: &str, today: time::Date) -> anyhow::Result<(u8, String)> {
+        let (outcome, json) = super::check(number, today)?;
+        Ok((outcome.code(), json))
+    }
 
     #[test]
     fn valid_and_invalid_answers() {

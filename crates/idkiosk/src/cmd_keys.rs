@@ -15,8 +15,8 @@
 //! One JSON document on standard output. Exit codes: 0 done, 1 refused or incomplete (a key still
 //! in use, data keys that could not be rewrapped), 2 bad usage, 3 internal failure.
 
+use crate::outcome::Outcome;
 use std::path::PathBuf;
-use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::Context;
@@ -97,7 +97,7 @@ struct RemoveArgs {
 }
 
 /// Runs `idkiosk keys`.
-pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
+pub async fn run(args: Args) -> anyhow::Result<Outcome> {
     match args.command {
         KeysCommand::Init(args) => init(args),
         KeysCommand::Rotate(args) => rewrap(args, true).await,
@@ -113,9 +113,9 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
 }
 
-fn usage(message: impl std::fmt::Display) -> anyhow::Result<ExitCode> {
+fn usage(message: impl std::fmt::Display) -> anyhow::Result<Outcome> {
     eprintln!("error: {message}");
-    Ok(ExitCode::from(2))
+    Ok(Outcome::Usage)
 }
 
 fn print(value: &serde_json::Value) {
@@ -123,14 +123,14 @@ fn print(value: &serde_json::Value) {
 }
 
 /// Opens the key file; a missing or unsafe file is a usage error (exit 2), reported here.
-fn open_keys(file: &PathBuf) -> Result<Arc<FileKeyProvider>, ExitCode> {
+fn open_keys(file: &PathBuf) -> Result<Arc<FileKeyProvider>, Outcome> {
     FileKeyProvider::open(file).map(Arc::new).map_err(|err| {
         eprintln!("error: {err}");
-        ExitCode::from(2)
+        Outcome::Usage
     })
 }
 
-fn init(args: FileArgs) -> anyhow::Result<ExitCode> {
+fn init(args: FileArgs) -> anyhow::Result<Outcome> {
     if args.file.exists() {
         return usage(format!(
             "{} exists: a key file is never overwritten (use keys rotate)",
@@ -146,7 +146,7 @@ fn init(args: FileArgs) -> anyhow::Result<ExitCode> {
         "file": args.file.display().to_string(),
         "current": keys.current_key_id()?,
     }));
-    Ok(ExitCode::SUCCESS)
+    Ok(Outcome::Success)
 }
 
 fn report_json(report: &RewrapReport) -> serde_json::Value {
@@ -158,7 +158,7 @@ fn report_json(report: &RewrapReport) -> serde_json::Value {
     })
 }
 
-async fn rewrap(args: RewrapArgs, rotate: bool) -> anyhow::Result<ExitCode> {
+async fn rewrap(args: RewrapArgs, rotate: bool) -> anyhow::Result<Outcome> {
     let keys = match open_keys(&args.file) {
         Ok(keys) => keys,
         Err(code) => return Ok(code),
@@ -180,7 +180,7 @@ async fn rewrap(args: RewrapArgs, rotate: bool) -> anyhow::Result<ExitCode> {
              `idkiosk keys rewrap --database URL` runs; do not remove them before"
         );
         print(&out);
-        return Ok(ExitCode::SUCCESS);
+        return Ok(Outcome::Success);
     };
     let store = Store::connect(&url)
         .await
@@ -207,10 +207,10 @@ async fn rewrap(args: RewrapArgs, rotate: bool) -> anyhow::Result<ExitCode> {
     out["complete"] = json!(complete);
     print(&out);
     Ok(if complete {
-        ExitCode::SUCCESS
+        Outcome::Success
     } else {
         eprintln!("error: some data keys could not be rewrapped (see \"failed\"); keep every old master key");
-        ExitCode::from(1)
+        Outcome::Negative
     })
 }
 
@@ -229,7 +229,7 @@ async fn usage_in(
     Ok((by_key, sealed_elsewhere))
 }
 
-async fn status(args: StatusArgs) -> anyhow::Result<ExitCode> {
+async fn status(args: StatusArgs) -> anyhow::Result<Outcome> {
     let keys = match open_keys(&args.file) {
         Ok(keys) => keys,
         Err(code) => return Ok(code),
@@ -270,10 +270,10 @@ async fn status(args: StatusArgs) -> anyhow::Result<ExitCode> {
         out["sealed_values_not_under_current"] = json!(sealed_elsewhere);
     }
     print(&out);
-    Ok(ExitCode::SUCCESS)
+    Ok(Outcome::Success)
 }
 
-async fn remove(args: RemoveArgs) -> anyhow::Result<ExitCode> {
+async fn remove(args: RemoveArgs) -> anyhow::Result<Outcome> {
     let keys = match open_keys(&args.file) {
         Ok(keys) => keys,
         Err(code) => return Ok(code),
@@ -303,14 +303,14 @@ async fn remove(args: RemoveArgs) -> anyhow::Result<ExitCode> {
              yet under the current master key; run `idkiosk keys rewrap` first"
         );
         print(&json!({ "removed": false, "blobs": in_blobs, "sealed_values": sealed_elsewhere }));
-        return Ok(ExitCode::from(1));
+        return Ok(Outcome::Negative);
     }
     keys.remove(&args.key)?;
     print(&json!({ "removed": true, "key": args.key, "current": keys.current_key_id()? }));
-    Ok(ExitCode::SUCCESS)
+    Ok(Outcome::Success)
 }
 
-async fn seal_plain(args: RewrapArgs) -> anyhow::Result<ExitCode> {
+async fn seal_plain(args: RewrapArgs) -> anyhow::Result<Outcome> {
     let Some(url) = args.database else {
         return usage("keys seal-plain needs --database");
     };
@@ -330,9 +330,9 @@ async fn seal_plain(args: RewrapArgs) -> anyhow::Result<ExitCode> {
     out["sealed"] = json!(report.rewrapped);
     print(&out);
     Ok(if report.failed.is_empty() {
-        ExitCode::SUCCESS
+        Outcome::Success
     } else {
-        ExitCode::from(1)
+        Outcome::Negative
     })
 }
 

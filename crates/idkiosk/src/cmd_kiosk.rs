@@ -1,9 +1,9 @@
 //! `idkiosk kiosk`: the kiosk agent of one machine. Opens the devices, the outbox and the center
 //! link, resumes a session a crash interrupted, and serves the touchscreen on loopback.
 
+use crate::outcome::Outcome;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -93,14 +93,14 @@ pub struct Args {
 }
 
 /// Runs the agent until SIGINT or SIGTERM.
-pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
+pub async fn run(args: Args) -> anyhow::Result<Outcome> {
     let secret = args
         .secret
         .clone()
         .or_else(|| std::env::var("IDKIOSK_KIOSK_SECRET").ok());
     if secret.is_none() && args.tls_dir.is_none() {
         eprintln!("error: --tls-dir, --secret or IDKIOSK_KIOSK_SECRET is required");
-        return Ok(ExitCode::from(2));
+        return Ok(Outcome::Usage);
     }
     let Some(printer_uri) = args
         .printer
@@ -108,7 +108,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         .or_else(|| std::env::var("IDKIOSK_PRINTER").ok())
     else {
         eprintln!("error: --printer or IDKIOSK_PRINTER is required");
-        return Ok(ExitCode::from(2));
+        return Ok(Outcome::Usage);
     };
     crate::private_files::create_dir(&args.data_dir)?;
     let cipher = outbox_cipher(&args.data_dir)?;
@@ -219,7 +219,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         served = server => served.context("serving the touchscreen")?,
         _ = agent => anyhow::bail!("the agent stopped"),
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(Outcome::Success)
 }
 
 /// espeak-ng's Mandarin voice with its cache in `<data dir>/voice`, or `None` (logged; the start

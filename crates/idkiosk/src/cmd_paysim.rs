@@ -3,9 +3,9 @@
 //! client can be pointed at it (files in docs/payment.md). After binding it prints one JSON line
 //! `{"listen":"127.0.0.1:PORT","keys":"DIR","mchid":"…"}` on standard output.
 
+use crate::outcome::Outcome;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -30,7 +30,7 @@ pub struct Args {
 }
 
 /// Runs `idkiosk paysim` until SIGTERM or Ctrl-C.
-pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
+pub async fn run(args: Args) -> anyhow::Result<Outcome> {
     let keys_dir = args.keys.clone();
     let pair = tokio::task::spawn_blocking(move || KeyPair::load_or_generate(&keys_dir))
         .await
@@ -62,5 +62,5 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         .with_graceful_shutdown(crate::shutdown::signal())
         .await
         .context("serving")?;
-    Ok(ExitCode::SUCCESS)
+    Ok(Outcome::Success)
 }

@@ -12,10 +12,10 @@
 //!   certified photo as a studio does and prints the new receipt as JSON; the defaults are the
 //!   demo's (`http://127.0.0.1:7401`, studio `S001`, the secret in `.idkiosk/demo/studio.secret`).
 
+use crate::outcome::Outcome;
 use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -164,7 +164,7 @@ struct SeedArgs {
 }
 
 /// Runs `idkiosk popsys`.
-pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
+pub async fn run(args: Args) -> anyhow::Result<Outcome> {
     match args.command {
         PopsysCommand::Serve(args) => serve(args).await,
         PopsysCommand::Seed(args) => seed(args).await,
@@ -173,12 +173,12 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
 }
 
-fn usage(message: impl std::fmt::Display) -> anyhow::Result<ExitCode> {
+fn usage(message: impl std::fmt::Display) -> anyhow::Result<Outcome> {
     eprintln!("error: {message}");
-    Ok(ExitCode::from(2))
+    Ok(Outcome::Usage)
 }
 
-async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
+async fn serve(args: ServeArgs) -> anyhow::Result<Outcome> {
     let Some(tokens) = args
         .client_tokens
         .clone()
@@ -222,10 +222,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         .await
         .context("serving")?;
     store.close().await;
-    Ok(ExitCode::SUCCESS)
+    Ok(Outcome::Success)
 }
 
-async fn seed(args: SeedArgs) -> anyhow::Result<ExitCode> {
+async fn seed(args: SeedArgs) -> anyhow::Result<Outcome> {
     let city = match KioskCity::parse(&args.city) {
         Ok(city) => city,
         Err(err) => return usage(format!("--city: {err}")),
@@ -290,10 +290,10 @@ async fn seed(args: SeedArgs) -> anyhow::Result<ExitCode> {
         "{}",
         serde_json::to_string(&summary).context("writing the summary")?
     );
-    Ok(ExitCode::SUCCESS)
+    Ok(Outcome::Success)
 }
 
-async fn studio_add(args: StudioAddArgs) -> anyhow::Result<ExitCode> {
+async fn studio_add(args: StudioAddArgs) -> anyhow::Result<Outcome> {
     if let Err(why) = popsys::studio::check_studio_id(&args.id) {
         return usage(format!("--id: {why}"));
     }
@@ -322,7 +322,7 @@ async fn studio_add(args: StudioAddArgs) -> anyhow::Result<ExitCode> {
         Ok(done) => done,
         Err(err @ RegisterError::Exists(_)) => {
             eprintln!("error: --id: {err} (--replace-secret gives it a new secret)");
-            return Ok(ExitCode::FAILURE);
+            return Ok(Outcome::Negative);
         }
         Err(RegisterError::BadId(why)) => return usage(format!("--id: {why}")),
         Err(err) => return Err(anyhow::Error::new(err)).context("registering the studio"),
@@ -339,10 +339,10 @@ async fn studio_add(args: StudioAddArgs) -> anyhow::Result<ExitCode> {
             },
         })
     );
-    Ok(ExitCode::SUCCESS)
+    Ok(Outcome::Success)
 }
 
-async fn receipt_add(args: ReceiptAddArgs) -> anyhow::Result<ExitCode> {
+async fn receipt_add(args: ReceiptAddArgs) -> anyhow::Result<Outcome> {
     let secret = match args.secret.filter(|s| !s.trim().is_empty()) {
         Some(secret) => secret.trim().to_owned(),
         None => match std::fs::read_to_string(&args.secret_file) {
@@ -385,11 +385,11 @@ async fn receipt_add(args: ReceiptAddArgs) -> anyhow::Result<ExitCode> {
                 "{}",
                 serde_json::to_string(&receipt).context("writing the receipt")?
             );
-            Ok(ExitCode::SUCCESS)
+            Ok(Outcome::Success)
         }
         Err(err @ UploadError::Refused { .. }) => {
             eprintln!("error: {err}");
-            Ok(ExitCode::FAILURE)
+            Ok(Outcome::Negative)
         }
         Err(err) => Err(anyhow::Error::new(err)).context("uploading the photo"),
     }

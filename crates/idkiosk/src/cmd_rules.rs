@@ -6,8 +6,8 @@
 //! converted by hand into domain types, so every error names its field (`card.valid_until`).
 //! Exit codes: 0 accept, 1 refer (a negative answer), 2 a malformed case.
 
+use crate::outcome::Outcome;
 use std::io::Read;
-use std::process::ExitCode;
 
 use domain::rules::{
     decide, Business, CardExpiry, CardOnReader, Decision, Household, PopulationRecord,
@@ -33,30 +33,26 @@ enum RulesCommand {
 }
 
 /// Runs `idkiosk rules`.
-pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
+pub async fn run(args: Args) -> anyhow::Result<Outcome> {
     match args.command {
         RulesCommand::Decide => {
             let mut input = Vec::new();
             std::io::stdin().read_to_end(&mut input)?;
             let (code, json) = answer(&input);
             println!("{json}");
-            Ok(ExitCode::from(code))
+            Ok(code)
         }
     }
 }
 
 /// The exit code and the one JSON line for a case: the decision, or the error naming its field.
-pub fn answer(input: &[u8]) -> (u8, String) {
+pub fn answer(input: &[u8]) -> (Outcome, String) {
     let (code, json) = match read_case(input).and_then(|case| decide_case(&case)) {
         Ok(decision) => {
-            let code = if matches!(decision, Decision::Accept { .. }) {
-                0
-            } else {
-                1
-            };
+            let code = Outcome::answer(matches!(decision, Decision::Accept { .. }));
             (code, serde_json::to_string(&DecisionWire::from(decision)))
         }
-        Err(err) => (2, serde_json::to_string(&err)),
+        Err(err) => (Outcome::Usage, serde_json::to_string(&err)),
     };
     // Serialising these plain structs cannot fail; say so rather than panic if it ever did.
     (
@@ -372,6 +368,12 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
     use serde_json::json;
+
+    /// The answer with its exit code as the process would return it.
+    fn answer(input: &[u8]) -> (u8, String) {
+        let (outcome, json) = super::answer(input);
+        (outcome.code(), json)
+    }
 
     fn valid_case() -> Value {
         json!({

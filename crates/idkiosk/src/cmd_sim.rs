@@ -3,9 +3,9 @@
 //! Prints one JSON line on stdout once the port is ready: the stable port path to give a driver,
 //! the current pty, and the control API's URL (see docs/devices.md).
 
+use crate::outcome::Outcome;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -195,7 +195,7 @@ struct CardReaderArgs {
 }
 
 /// Runs `idkiosk sim`.
-pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
+pub async fn run(args: Args) -> anyhow::Result<Outcome> {
     match args.device {
         Device::CardReader(a) => card_reader(a).await,
         Device::Fingerprint(a) => fingerprint(a).await,
@@ -205,7 +205,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
 }
 
-async fn camera(args: CameraArgs) -> anyhow::Result<ExitCode> {
+async fn camera(args: CameraArgs) -> anyhow::Result<Outcome> {
     let frames = if let Some(image) = &args.image {
         load_image(image).map(|f| vec![f])
     } else if let Some(folder) = &args.folder {
@@ -218,7 +218,7 @@ async fn camera(args: CameraArgs) -> anyhow::Result<ExitCode> {
                     "error: --citizen {id}: no camera picture (not a demo citizen with a face, \
                      or the demo faces are missing: run scripts/setup/20-face.sh)"
                 );
-                return Ok(ExitCode::from(2));
+                return Ok(Outcome::Usage);
             }
         }
     } else {
@@ -228,12 +228,12 @@ async fn camera(args: CameraArgs) -> anyhow::Result<ExitCode> {
         Ok(f) => f,
         Err(e) => {
             eprintln!("error: {e}");
-            return Ok(ExitCode::from(2));
+            return Ok(Outcome::Usage);
         }
     };
     if !(args.fps > 0.0 && args.fps <= 1000.0) {
         eprintln!("error: --fps must be in (0, 1000]");
-        return Ok(ExitCode::from(2));
+        return Ok(Outcome::Usage);
     }
     let count = frames.len();
     let handle = start_camera(
@@ -261,10 +261,10 @@ async fn camera(args: CameraArgs) -> anyhow::Result<ExitCode> {
     );
     crate::shutdown::signal().await;
     handle.shutdown().await;
-    Ok(ExitCode::SUCCESS)
+    Ok(Outcome::Success)
 }
 
-async fn fingerprint(args: FingerprintArgs) -> anyhow::Result<ExitCode> {
+async fn fingerprint(args: FingerprintArgs) -> anyhow::Result<Outcome> {
     let mut sim = FingerprintSim::default();
     let finger = match args.finger {
         FingerArg::None => FingerState::None,
@@ -276,7 +276,7 @@ async fn fingerprint(args: FingerprintArgs) -> anyhow::Result<ExitCode> {
     };
     if let Err(e) = sim.press(finger, args.seed) {
         eprintln!("error: --finger {e}");
-        return Ok(ExitCode::from(2));
+        return Ok(Outcome::Usage);
     }
     let handle = start_fingerprint(sim, args.common.config("fingerprint", 57_600))
         .await
@@ -284,7 +284,7 @@ async fn fingerprint(args: FingerprintArgs) -> anyhow::Result<ExitCode> {
     serve(handle, 57_600).await
 }
 
-async fn barcode(args: BarcodeArgs) -> anyhow::Result<ExitCode> {
+async fn barcode(args: BarcodeArgs) -> anyhow::Result<Outcome> {
     let sim = BarcodeSim::new(args.terminator.into());
     let handle = start_barcode(sim, args.common.config("barcode", 9600))
         .await
@@ -292,7 +292,7 @@ async fn barcode(args: BarcodeArgs) -> anyhow::Result<ExitCode> {
     serve(handle, 9600).await
 }
 
-async fn pos(args: PosArgs) -> anyhow::Result<ExitCode> {
+async fn pos(args: PosArgs) -> anyhow::Result<Outcome> {
     let mut sim = PosSim::new(
         LinkConfig::default(),
         Duration::from_millis(args.authorisation_ms),
@@ -300,13 +300,13 @@ async fn pos(args: PosArgs) -> anyhow::Result<ExitCode> {
     if let Some(number) = &args.bank_card {
         if let Err(e) = sim.insert_card(number, devices::protocol::Millis::ZERO) {
             eprintln!("error: --bank-card {e}");
-            return Ok(ExitCode::from(2));
+            return Ok(Outcome::Usage);
         }
     }
     if let Some(code) = &args.decline {
         if code.len() != 2 || !code.is_ascii() {
             eprintln!("error: --decline takes a two-character response code");
-            return Ok(ExitCode::from(2));
+            return Ok(Outcome::Usage);
         }
         sim.decide(Decision {
             approve: false,
@@ -320,7 +320,7 @@ async fn pos(args: PosArgs) -> anyhow::Result<ExitCode> {
     serve(handle, 9600).await
 }
 
-async fn card_reader(args: CardReaderArgs) -> anyhow::Result<ExitCode> {
+async fn card_reader(args: CardReaderArgs) -> anyhow::Result<Outcome> {
     let mut config = CardReaderSimConfig::new(clock::today()?);
     config.device.find_delay = Duration::from_millis(args.find_delay_ms);
     config.device.select_delay = Duration::from_millis(args.select_delay_ms);
@@ -335,7 +335,7 @@ async fn card_reader(args: CardReaderArgs) -> anyhow::Result<ExitCode> {
         };
         if let Err(e) = placed {
             eprintln!("error: --citizen {e}");
-            return Ok(ExitCode::from(2));
+            return Ok(Outcome::Usage);
         }
     }
     if let Some(path) = &args.card {
@@ -345,12 +345,12 @@ async fn card_reader(args: CardReaderArgs) -> anyhow::Result<ExitCode> {
             Ok(card) => card,
             Err(e) => {
                 eprintln!("error: --card {}: {e}", path.display());
-                return Ok(ExitCode::from(2));
+                return Ok(Outcome::Usage);
             }
         };
         if let Err(e) = sim.place(card) {
             eprintln!("error: --card {}: {e}", path.display());
-            return Ok(ExitCode::from(2));
+            return Ok(Outcome::Usage);
         }
     }
     let handle = start_card_reader(sim, args.common.config("card-reader", 115_200))
@@ -360,7 +360,7 @@ async fn card_reader(args: CardReaderArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// Announces the simulator on stdout and runs it until SIGINT or SIGTERM.
-async fn serve<D: SimDevice>(handle: SimHandle<D>, baud: u32) -> anyhow::Result<ExitCode> {
+async fn serve<D: SimDevice>(handle: SimHandle<D>, baud: u32) -> anyhow::Result<Outcome> {
     let status = handle.status();
     println!(
         "{}",
@@ -374,5 +374,5 @@ async fn serve<D: SimDevice>(handle: SimHandle<D>, baud: u32) -> anyhow::Result<
     );
     crate::shutdown::signal().await;
     handle.shutdown().await;
-    Ok(ExitCode::SUCCESS)
+    Ok(Outcome::Success)
 }

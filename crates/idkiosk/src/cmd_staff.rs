@@ -13,9 +13,9 @@
 //!
 //! Exit codes: 0 done, 1 refused (name taken, no such user), 2 bad usage, 3 internal failure.
 
+use crate::outcome::Outcome;
 use std::io::BufRead;
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 use anyhow::Context;
 use center::staff::{check_new_account, hash_password, Role};
@@ -89,7 +89,7 @@ struct ListArgs {
 }
 
 /// Runs `idkiosk staff`.
-pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
+pub async fn run(args: Args) -> anyhow::Result<Outcome> {
     match args.command {
         StaffCommand::Add(args) => add(args).await,
         StaffCommand::Password(args) => password(args).await,
@@ -99,7 +99,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
 }
 
-async fn set_disabled(args: UserArgs, disabled: bool) -> anyhow::Result<ExitCode> {
+async fn set_disabled(args: UserArgs, disabled: bool) -> anyhow::Result<Outcome> {
     let store = Store::connect(&args.database)
         .await
         .context("opening the database")?;
@@ -109,7 +109,7 @@ async fn set_disabled(args: UserArgs, disabled: bool) -> anyhow::Result<ExitCode
     store.close().await;
     if !changed {
         eprintln!("error: no staff account named {}", args.user);
-        return Ok(ExitCode::from(1));
+        return Ok(Outcome::Negative);
     }
     if disabled {
         println!(
@@ -119,7 +119,7 @@ async fn set_disabled(args: UserArgs, disabled: bool) -> anyhow::Result<ExitCode
     } else {
         println!("staff account {} enabled", args.user);
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(Outcome::Success)
 }
 
 fn read_password(file: Option<&PathBuf>) -> anyhow::Result<String> {
@@ -142,15 +142,15 @@ fn read_password(file: Option<&PathBuf>) -> anyhow::Result<String> {
     Ok(line.trim_end_matches(['\r', '\n']).to_owned())
 }
 
-async fn add(args: AddArgs) -> anyhow::Result<ExitCode> {
+async fn add(args: AddArgs) -> anyhow::Result<Outcome> {
     let Some(role) = Role::parse(&args.role) else {
         eprintln!("error: --role must be window_clerk, auditor or administrator");
-        return Ok(ExitCode::from(2));
+        return Ok(Outcome::Usage);
     };
     let password = read_password(args.password_file.as_ref())?;
     if let Err(why) = check_new_account(&args.user, &password) {
         eprintln!("error: {why}");
-        return Ok(ExitCode::from(2));
+        return Ok(Outcome::Usage);
     }
     let phc = hash_password(&password)?;
     let store = Store::connect(&args.database)
@@ -164,24 +164,24 @@ async fn add(args: AddArgs) -> anyhow::Result<ExitCode> {
     match result {
         Ok(()) => {
             println!("staff account {} created ({})", args.user, role.as_str());
-            Ok(ExitCode::SUCCESS)
+            Ok(Outcome::Success)
         }
         Err(store::StoreError::Rejected(_)) => {
             eprintln!(
                 "error: a staff account named {} exists (names are case-insensitive)",
                 args.user
             );
-            Ok(ExitCode::from(1))
+            Ok(Outcome::Negative)
         }
         Err(err) => Err(err.into()),
     }
 }
 
-async fn password(args: PasswordArgs) -> anyhow::Result<ExitCode> {
+async fn password(args: PasswordArgs) -> anyhow::Result<Outcome> {
     let password = read_password(args.password_file.as_ref())?;
     if let Err(why) = check_new_account(&args.user, &password) {
         eprintln!("error: {why}");
-        return Ok(ExitCode::from(2));
+        return Ok(Outcome::Usage);
     }
     let phc = hash_password(&password)?;
     let store = Store::connect(&args.database)
@@ -192,14 +192,14 @@ async fn password(args: PasswordArgs) -> anyhow::Result<ExitCode> {
     store.close().await;
     if changed {
         println!("password of {} set ({sessions} sessions ended)", args.user);
-        Ok(ExitCode::SUCCESS)
+        Ok(Outcome::Success)
     } else {
         eprintln!("error: no staff account named {}", args.user);
-        Ok(ExitCode::from(1))
+        Ok(Outcome::Negative)
     }
 }
 
-async fn list(args: ListArgs) -> anyhow::Result<ExitCode> {
+async fn list(args: ListArgs) -> anyhow::Result<Outcome> {
     let store = Store::connect(&args.database)
         .await
         .context("opening the database")?;
@@ -220,5 +220,5 @@ async fn list(args: ListArgs) -> anyhow::Result<ExitCode> {
             }
         );
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(Outcome::Success)
 }

@@ -1,6 +1,7 @@
 //! The `idkiosk` command line: parses arguments, loads configuration and calls the libraries.
 //!
-//! Exit codes are decided here and only here: 0 success, 1 a negative answer the command was asked
+//! Every command returns an [`outcome::Outcome`] or an error; exit codes are decided from it in
+//! [`outcome::exit_code`] and only there: 0 success, 1 a negative answer the command was asked
 //! for (an invalid ID number, a failed device read), 2 bad usage or a malformed input, 3 an
 //! internal failure.
 
@@ -23,6 +24,7 @@ mod cmd_popsys;
 mod cmd_rules;
 mod cmd_sim;
 mod cmd_staff;
+mod outcome;
 mod private_files;
 mod shutdown;
 
@@ -100,13 +102,7 @@ async fn main() -> ExitCode {
         Command::Staff(args) => cmd_staff::run(args).await,
         Command::Audit(args) => cmd_audit::run(args).await,
     };
-    match result {
-        Ok(code) => code,
-        Err(err) => {
-            eprintln!("error: {err:#}");
-            ExitCode::from(3)
-        }
-    }
+    outcome::exit_code(result)
 }
 
 /// Logs go to standard error so that standard output stays machine-readable JSON.
