@@ -23,6 +23,7 @@ mod error;
 pub mod geometry;
 pub mod liveness;
 pub mod paths;
+mod photo_format;
 mod picture;
 pub mod quality;
 pub mod verify;

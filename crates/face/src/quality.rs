@@ -13,7 +13,7 @@
 use image::RgbImage;
 use serde::{Deserialize, Serialize};
 
-use crate::crop::{round2, CropConfig, Placement};
+use crate::photo_format::{round2, CropConfig, Placement};
 use crate::{FaceError, Landmarks, Point};
 
 /// Thresholds of the quality checks.

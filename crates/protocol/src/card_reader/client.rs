@@ -4,7 +4,9 @@
 use std::collections::VecDeque;
 use std::time::Duration;
 
-use super::frame::{AnswerDecoder, DecodeError, FrameError};
+use super::decoder::AnswerDecoder;
+use super::frame::FrameError;
+use super::message::DecodeError;
 use super::message::{Answer, Command, ReadData, ReadDataError, Sw3};
 use super::photo::photo_jpeg;
 use super::text::{CardText, TextError};

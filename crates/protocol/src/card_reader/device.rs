@@ -4,7 +4,9 @@
 use std::collections::VecDeque;
 use std::time::Duration;
 
-use super::frame::{CommandDecoder, DecodeError, FrameError};
+use super::decoder::CommandDecoder;
+use super::frame::FrameError;
+use super::message::DecodeError;
 use super::message::{Answer, Command, ReadData, Sw3};
 use super::photo::{encode_photo, PhotoError, PHOTO_LEN};
 use super::text::{encode_extra_address, CardText, TextError, TEXT_LEN};

@@ -5,8 +5,6 @@
 //! values) until it says it needs more bytes. After garbage it resynchronises on the next
 //! preamble; it never panics and never grows without bound.
 
-use super::message::{Answer, Command, Sw3};
-
 /// The five bytes every frame starts with.
 pub const PREAMBLE: [u8; 5] = [0xAA, 0xAA, 0xAA, 0x96, 0x69];
 /// Bytes before the body: preamble and LEN.
@@ -178,105 +176,4 @@ pub(crate) fn partial_suffix(hay: &[u8], needle: &[u8]) -> usize {
         .rev()
         .find(|&k| hay[hay.len() - k..] == needle[..k])
         .unwrap_or(0)
-}
-
-/// A frame that arrived intact but does not mean anything valid, or a framing error.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-pub enum DecodeError {
-    /// The bytes do not form a frame.
-    #[error(transparent)]
-    Frame(#[from] FrameError),
-    /// An answer carries an SW3 this protocol does not define.
-    #[error("unknown status code {0:02X}")]
-    UnknownStatus(u8),
-    /// An answer's SW1 SW2 are not `00 00`.
-    #[error("unexpected SW1 SW2 {0:02X} {1:02X}")]
-    StatusWord(u8, u8),
-    /// A command frame names a CMD PARA this protocol does not define.
-    #[error("unknown command {cmd:02X} {para:02X}")]
-    UnknownCommand {
-        /// CMD byte.
-        cmd: u8,
-        /// PARA byte.
-        para: u8,
-    },
-}
-
-impl DecodeError {
-    /// The SW3 a reader answers to a command frame that failed this way, if it answers at all.
-    pub fn device_status(&self) -> Option<Sw3> {
-        match self {
-            DecodeError::Frame(FrameError::Checksum { .. }) => Some(Sw3::ChecksumError),
-            DecodeError::Frame(FrameError::Length { .. } | FrameError::Oversized { .. }) => {
-                Some(Sw3::LengthError)
-            }
-            DecodeError::Frame(FrameError::Garbage { .. }) => None,
-            DecodeError::UnknownCommand { .. } => Some(Sw3::CommandError),
-            DecodeError::UnknownStatus(_) | DecodeError::StatusWord(..) => None,
-        }
-    }
-}
-
-/// Host side: decodes the reader's answer frames.
-#[derive(Clone, Debug)]
-pub struct AnswerDecoder(FrameDecoder);
-
-impl Default for AnswerDecoder {
-    fn default() -> Self {
-        AnswerDecoder(FrameDecoder::new(4, MAX_ANSWER_LEN))
-    }
-}
-
-impl AnswerDecoder {
-    /// Appends bytes received from the reader.
-    pub fn push(&mut self, bytes: &[u8]) {
-        self.0.push(bytes);
-    }
-    /// Bytes held back waiting for the rest of a frame.
-    pub fn buffered(&self) -> usize {
-        self.0.buffered()
-    }
-    /// Drops everything buffered.
-    pub fn clear(&mut self) {
-        self.0.clear();
-    }
-    /// The next answer or error; `None` when more bytes are needed.
-    pub fn next_answer(&mut self) -> Option<Result<Answer, DecodeError>> {
-        Some(
-            self.0
-                .next_frame()?
-                .map_err(DecodeError::from)
-                .and_then(|body| Answer::from_body(&body)),
-        )
-    }
-}
-
-/// Reader side: decodes the host's command frames.
-#[derive(Clone, Debug)]
-pub struct CommandDecoder(FrameDecoder);
-
-impl Default for CommandDecoder {
-    fn default() -> Self {
-        CommandDecoder(FrameDecoder::new(3, MAX_COMMAND_LEN))
-    }
-}
-
-impl CommandDecoder {
-    /// Appends bytes received from the host.
-    pub fn push(&mut self, bytes: &[u8]) {
-        self.0.push(bytes);
-    }
-    /// Bytes held back waiting for the rest of a frame.
-    pub fn buffered(&self) -> usize {
-        self.0.buffered()
-    }
-    /// The next command or error; `None` when more bytes are needed.
-    pub fn next_command(&mut self) -> Option<Result<Command, DecodeError>> {
-        Some(
-            self.0
-                .next_frame()?
-                .map_err(DecodeError::from)
-                .and_then(|body| Command::from_body(&body)),
-        )
-    }
 }

@@ -1,7 +1,7 @@
 //! What SAM_V frames mean: the host's commands, the reader's SW3 status codes, and the layout
 //! of the read answers (block lengths, then the blocks).
 
-use super::frame::{encode_frame, DecodeError};
+use super::frame::{encode_frame, FrameError};
 use super::photo::PHOTO_LEN;
 use super::text::TEXT_LEN;
 
@@ -335,4 +335,41 @@ fn blocks_of(
         });
     }
     Ok((blocks[..text].to_vec(), blocks[text..text + photo].to_vec()))
+}
+
+/// A frame that arrived intact but does not mean anything valid, or a framing error.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum DecodeError {
+    /// The bytes do not form a frame.
+    #[error(transparent)]
+    Frame(#[from] FrameError),
+    /// An answer carries an SW3 this protocol does not define.
+    #[error("unknown status code {0:02X}")]
+    UnknownStatus(u8),
+    /// An answer's SW1 SW2 are not `00 00`.
+    #[error("unexpected SW1 SW2 {0:02X} {1:02X}")]
+    StatusWord(u8, u8),
+    /// A command frame names a CMD PARA this protocol does not define.
+    #[error("unknown command {cmd:02X} {para:02X}")]
+    UnknownCommand {
+        /// CMD byte.
+        cmd: u8,
+        /// PARA byte.
+        para: u8,
+    },
+}
+
+impl DecodeError {
+    /// The SW3 a reader answers to a command frame that failed this way, if it answers at all.
+    pub fn device_status(&self) -> Option<Sw3> {
+        match self {
+            DecodeError::Frame(FrameError::Checksum { .. }) => Some(Sw3::ChecksumError),
+            DecodeError::Frame(FrameError::Length { .. } | FrameError::Oversized { .. }) => {
+                Some(Sw3::LengthError)
+            }
+            DecodeError::Frame(FrameError::Garbage { .. }) => None,
+            DecodeError::UnknownCommand { .. } => Some(Sw3::CommandError),
+            DecodeError::UnknownStatus(_) | DecodeError::StatusWord(..) => None,
+        }
+    }
 }

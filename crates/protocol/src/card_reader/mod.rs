@@ -6,6 +6,7 @@
 //! the reader side (what the simulator runs).
 
 mod client;
+mod decoder;
 mod device;
 pub mod frame;
 pub mod message;
@@ -13,9 +14,10 @@ pub mod photo;
 pub mod text;
 
 pub use client::{CardData, CardDataError, CardReaderClient, ClientConfig, Event};
+pub use decoder::{AnswerDecoder, CommandDecoder};
 pub use device::{Card, CardError, CardReaderDevice, DeviceConfig, DeviceEvent};
-pub use frame::{AnswerDecoder, CommandDecoder, DecodeError, FrameDecoder, FrameError};
-pub use message::{Answer, Command, ReadData, ReadDataError, Sw3};
+pub use frame::{FrameDecoder, FrameError};
+pub use message::{Answer, Command, DecodeError, ReadData, ReadDataError, Sw3};
 pub use photo::{encode_photo, photo_jpeg, PhotoError, PHOTO_LEN};
 pub use text::{
     decode_extra_address, encode_extra_address, CardDate, CardText, Nation, Sex, TextError,
