@@ -190,7 +190,8 @@ pub struct FingersFailed {
 }
 
 /// After a poor press, the time the citizen has to read why and lift the finger before the
-/// scanner looks again (a finger left on the glass would otherwise be captured, poorly, again).
+/// scanner looks again (a finger left on the glass would otherwise be captured, poorly, again):
+/// the default of the agent's `AgentPolicy::lift_pause`.
 pub const LIFT_PAUSE: std::time::Duration = std::time::Duration::from_millis(1500);
 
 /// Why a press was poor, in the session's terms: what the citizen can do better.
@@ -222,10 +223,11 @@ pub fn session_finger(finger: biometrics::Finger) -> Finger {
 /// (1 or 2) the scanner waits for before each press, and how each press went, so the session
 /// can count poor presses and refer when they are used up. By default only a finger's first
 /// passing press is uploaded; the next ones are matched with it on the module
-/// ([`biometrics::SecondPress`]).
+/// ([`biometrics::SecondPress`]). After a poor press it waits `lift_pause` for the finger to lift.
 pub async fn enrol_fingers(
     scanner: &dyn FingerprintScanner,
     config: &EnrolConfig,
+    lift_pause: std::time::Duration,
     mut on_press: impl FnMut(u8, Finger, FingerPress),
 ) -> Result<Fingers, FingersFailed> {
     let mut enrolment =
@@ -275,7 +277,7 @@ pub async fn enrol_fingers(
                 if let Step::Done(_) = enrolment.poor_press(reason) {
                     break;
                 }
-                tokio::time::sleep(LIFT_PAUSE).await;
+                tokio::time::sleep(lift_pause).await;
                 continue;
             }
             Err(devices::FingerprintError::NoFinger) => {
@@ -313,7 +315,7 @@ pub async fn enrol_fingers(
                     .copied()
                     .unwrap_or(QualityReason::Smudged);
                 on_press(number, named, FingerPress::Poor(press_problem(reason)));
-                tokio::time::sleep(LIFT_PAUSE).await;
+                tokio::time::sleep(lift_pause).await;
             }
             Step::Done(EnrolOutcome::Failed(_)) => {}
             _ => on_press(number, named, FingerPress::Passed),
@@ -455,9 +457,12 @@ mod tests {
             matched(100),
         ]);
         let mut presses = Vec::new();
-        let fingers = enrol_fingers(&scanner, &EnrolConfig::default(), |n, _, press| {
-            presses.push((n, press))
-        })
+        let fingers = enrol_fingers(
+            &scanner,
+            &EnrolConfig::default(),
+            LIFT_PAUSE,
+            |n, _, press| presses.push((n, press)),
+        )
         .await
         .expect("enrolled");
         assert_eq!(*scanner.uploads.lock().unwrap(), 2);
@@ -483,7 +488,7 @@ mod tests {
     #[tokio::test]
     async fn presses_the_module_never_matches_are_referred() {
         let scanner = Scripted::new(vec![good(21, 0), matched(10), matched(3)]);
-        let failed = enrol_fingers(&scanner, &EnrolConfig::default(), |_, _, _| {})
+        let failed = enrol_fingers(&scanner, &EnrolConfig::default(), LIFT_PAUSE, |_, _, _| {})
             .await
             .expect_err("referred");
         assert_eq!(failed.failure, FingerprintFailure::PoorQuality);
@@ -502,7 +507,7 @@ mod tests {
             second_press: SecondPress::Upload,
             ..EnrolConfig::default()
         };
-        enrol_fingers(&scanner, &config, |_, _, _| {})
+        enrol_fingers(&scanner, &config, LIFT_PAUSE, |_, _, _| {})
             .await
             .expect("enrolled");
         assert_eq!(*scanner.uploads.lock().unwrap(), 4);

@@ -58,6 +58,8 @@ pub struct AgentPolicy {
     pub scanner_pause: Duration,
     /// At start, how long a recorder an earlier agent left running gets to end.
     pub stale_recorder_wait: Duration,
+    /// After a poor fingerprint press, the time to read why and lift the finger.
+    pub lift_pause: Duration,
 }
 
 impl Default for AgentPolicy {
@@ -75,6 +77,7 @@ impl Default for AgentPolicy {
             card_reader_pause: Duration::from_millis(500),
             scanner_pause: Duration::from_secs(1),
             stale_recorder_wait: Duration::from_secs(5),
+            lift_pause: crate::capture::LIFT_PAUSE,
         }
     }
 }

@@ -1,15 +1,12 @@
 //! Step 9: two fingers enrolled with `biometrics`, each press reported to the machine as it
 //! happens; the templates and images sealed in the outbox.
 
-use std::sync::Arc;
-
 use biometrics::EnrolConfig;
-use devices::FingerprintScanner;
 use domain::session::{Event, FingerprintFailure, SessionId};
 use tokio::sync::mpsc;
 
 use super::{Agent, Hint, Internal, Task};
-use crate::capture::{enrol_fingers, Fingers};
+use crate::capture::{enrol_fingers, Fingers, FingersFailed};
 use crate::outbox::{Outbox, OutboxError};
 
 impl Agent {
@@ -20,34 +17,39 @@ impl Agent {
             poor_presses_per_finger: self.config.session.fingerprint_tries,
             ..self.config.enrol.clone()
         };
+        let lift_pause = self.config.policy.lift_pause;
         let outbox = self.outbox.clone();
         let internal = self.internal.clone();
         let generation = self.generation;
-        self.spawn_task(
-            Task::Fingers,
-            enrol(scanner, config, outbox, sid, internal, generation),
-        );
+        self.spawn_task(Task::Fingers, async move {
+            let fingers = enrol_fingers(
+                scanner.as_ref(),
+                &config,
+                lift_pause,
+                |number, finger, press| {
+                    // Each report is the citizen at work: the inactivity timer restarts.
+                    let event = Event::FingerprintPress {
+                        number,
+                        finger,
+                        press,
+                    };
+                    let _ = internal.send(Internal::Event(generation, event));
+                },
+            )
+            .await;
+            enrolled(fingers, outbox, sid, internal, generation).await
+        });
     }
 }
 
-async fn enrol(
-    scanner: Arc<dyn FingerprintScanner>,
-    config: EnrolConfig,
+/// Keeps the enrolled fingers, or reports why there are none.
+async fn enrolled(
+    result: Result<Fingers, FingersFailed>,
     outbox: Outbox,
     sid: SessionId,
     internal: mpsc::UnboundedSender<Internal>,
     generation: u64,
 ) -> Option<Event> {
-    let result = enrol_fingers(scanner.as_ref(), &config, |number, finger, press| {
-        // Each report is the citizen at work: the inactivity timer restarts.
-        let event = Event::FingerprintPress {
-            number,
-            finger,
-            press,
-        };
-        let _ = internal.send(Internal::Event(generation, event));
-    })
-    .await;
     match result {
         Ok(fingers) => {
             if let Err(e) = keep(&outbox, &sid, &fingers).await {
