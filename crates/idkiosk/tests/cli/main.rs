@@ -1,8 +1,20 @@
-//! Integration tests of the `idkiosk` binary's tools (`id`, `rules`): each test runs the built
+//! Integration tests of the `idkiosk` binary's tools, one test binary: each test runs the built
 //! binary as a user would and checks its standard output and exit code.
+//!
+//! - `id`, `rules`, `audit`, `demo`: the `id` and `rules` tools, the audit trail, the demo;
+//! - `devices_cli`: `idkiosk sim card-reader` and `idkiosk device read-card` over a real pty;
+//! - `docs_cli`: `idkiosk docs render` on the committed examples and on bad data;
+//! - `face_cli`: `idkiosk face` on the real test faces;
+//! - `finger_cli`: `idkiosk finger` on synthetic presses;
+//! - `demo_faces`: the popsys demo citizens' faces through the real face engine (step 7).
 
 mod audit;
 mod demo;
+mod demo_faces;
+mod devices_cli;
+mod docs_cli;
+mod face_cli;
+mod finger_cli;
 mod id;
 mod rules;
 

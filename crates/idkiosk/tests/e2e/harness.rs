@@ -43,25 +43,23 @@ pub const CHROMIUM_FLAGS: &[&str] = &[
 
 pub type Res<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
 
-/// Whether the browser is here. Outside CI a missing browser prints a skip note and the test
-/// returns early; with `CI` set it fails, so CI can never pass without running the suite.
+/// Whether the browser is here. Outside CI a missing browser is reported as skipped and the test
+/// returns early; with `CI` set it fails, so CI can never pass without running the suite
+/// (`store::testing::require`, the policy of every resource a test needs from the machine).
 pub fn require_browser(test: &str) -> bool {
     let missing: Vec<&str> = [CHROMIUM, CHROMEDRIVER]
         .into_iter()
         .filter(|path| !Path::new(path).exists())
         .collect();
-    if missing.is_empty() {
-        return true;
-    }
-    let message = format!(
-        "{test}: {} not installed (run scripts/setup/50-browser.sh)",
-        missing.join(" and ")
-    );
-    if std::env::var_os("CI").is_some() {
-        panic!("{message}; CI is set, so the browser suite must run");
-    }
-    eprintln!("SKIPPED {message}");
-    false
+    let found = if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{} not installed (run scripts/setup/50-browser.sh)",
+            missing.join(" and ")
+        ))
+    };
+    store::testing::require(test, "the browser", found).is_some()
 }
 
 /// A free TCP port on loopback (free when asked; the child binds it right after).
