@@ -222,9 +222,9 @@ pub async fn submission(
     let photo_jpeg = blob("live_photo").await?;
     let signature_png = blob("signature").await?;
     let templates = [blob("fingerprint_1").await?, blob("fingerprint_2").await?];
-    let positions: Vec<crate::steps::FingerJson> =
+    let positions: Vec<kiosk_wire::FingerJson> =
         serde_json::from_str(&application.fingers).context("the application's fingers")?;
-    let [first, second]: [crate::steps::FingerJson; 2] = positions
+    let [first, second]: [kiosk_wire::FingerJson; 2] = positions
         .try_into()
         .map_err(|_| anyhow::anyhow!("the application does not hold two fingers"))?;
     let [template_1, template_2] = templates;

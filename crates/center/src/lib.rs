@@ -16,6 +16,7 @@ pub mod error;
 pub mod fleet;
 pub mod json;
 pub mod outcome;
+mod ownership;
 pub mod paper;
 pub mod payments;
 pub mod reconcile;

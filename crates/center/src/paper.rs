@@ -30,7 +30,8 @@ use time::OffsetDateTime;
 use crate::auth::KioskId;
 use crate::error::AppError;
 use crate::json::JsonBody;
-use crate::steps::{open_session, parse_id, required_blob, FingerJson};
+use crate::ownership::open_session;
+use crate::steps::{parse_id, required_blob, FingerJson};
 use crate::AppState;
 
 pub use kiosk_wire::{CollectionAnswer, IdentityAnswer, IdentityRequest, PortraitRequest};

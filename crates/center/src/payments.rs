@@ -33,7 +33,7 @@ use time::OffsetDateTime;
 use crate::auth::KioskId;
 use crate::error::AppError;
 use crate::json::JsonBody;
-use crate::steps::open_session;
+use crate::ownership::open_session;
 use crate::AppState;
 
 pub use kiosk_wire::{CreatePaymentRequest, PaymentAnswer, PosReport};

@@ -19,7 +19,7 @@ use time::Date;
 use crate::auth::KioskId;
 use crate::error::AppError;
 use crate::json::JsonBody;
-use crate::steps::open_session;
+use crate::ownership::open_session;
 use crate::wire::{CardJson, MaskedIdentity, ScopeInput, ScopeRequest, ScopeResponse};
 use crate::AppState;
 

@@ -12,7 +12,7 @@ use domain::id::CitizenId;
 use domain::mobile::MobileNumber;
 use domain::receipt::ReceiptCode;
 use domain::rules::{Business, Decision, Household};
-use domain::session::{SessionId, SessionOutcome};
+use domain::session::SessionOutcome;
 use popsys::ReceiptOutcome;
 use store::sessions::{FaceScoreRecord, NewApplication, SessionReceipt};
 
@@ -20,6 +20,7 @@ use crate::auth::KioskId;
 use crate::blobs::check_blob;
 use crate::error::AppError;
 use crate::json::JsonBody;
+use crate::ownership::open_session;
 use crate::wire::format_date;
 
 use crate::AppState;
@@ -27,26 +28,6 @@ pub use kiosk_wire::{
     ApplicationAnswer, ApplicationRequest, FacesAnswer, FacesLiveness, FacesRequest, FingerJson,
     ReceiptAnswer, ReceiptRefusal, ReceiptRequest,
 };
-
-/// Checks the session id of the path and registers the session for `kiosk`; a session another
-/// kiosk started is not this kiosk's to see (404).
-pub(crate) async fn open_session(
-    state: &AppState,
-    kiosk: &KioskId,
-    sid: &str,
-) -> Result<SessionId, AppError> {
-    let id = SessionId::parse(sid).map_err(|err| AppError::invalid("sid", err.to_string()))?;
-    let owner = state
-        .store
-        .start_session(id.as_str(), &kiosk.0, state.now())
-        .await?;
-    if owner != kiosk.0 {
-        return Err(AppError::NotFound(format!(
-            "no session {sid} for this kiosk"
-        )));
-    }
-    Ok(id)
-}
 
 pub(crate) fn parse_id(state: &AppState, field: &str, text: &str) -> Result<CitizenId, AppError> {
     CitizenId::parse(text, state.today.today())
