@@ -1,8 +1,8 @@
 //! The popsys demo citizens' faces through the real face engine (step 7): the certified photo
 //! of a receipt against the historical photo above 95, the camera's picture (cropped as the
 //! kiosk crops it) above 60 for a matching citizen and below 60 for the mismatching one, and the
-//! camera simulator's "no face" backdrop without a face. Fails when the weights or the faces are
-//! missing (run scripts/setup/20-face.sh).
+//! camera simulator's "no face" backdrop without a face. When the weights or the faces are missing
+//! the test is reported as skipped outside CI and fails under CI (`store::testing::require`).
 
 use face::{
     crop_id_photo, verify, CropConfig, DecodeLimits, DlibEngine, FaceEngine, Picture,
@@ -16,7 +16,17 @@ fn picture(name: &str, bytes: &[u8]) -> Picture {
 
 #[test]
 fn demo_citizens_pass_and_fail_step_7_as_planned() {
-    let engine = DlibEngine::shared().expect("face engine (run scripts/setup/20-face.sh)");
+    let test = "idkiosk cli demo_faces::demo_citizens_pass_and_fail_step_7_as_planned";
+    let found = DlibEngine::shared()
+        .map_err(|e| format!("{e} (run scripts/setup/20-face.sh)"))
+        .and_then(|engine| {
+            let faces = demo::faces_dir().join("obama.jpg");
+            store::testing::file(faces, "scripts/setup/20-face.sh").map(|_| engine)
+        });
+    let Some(engine) = store::testing::require(test, "the face models and demo faces", found)
+    else {
+        return;
+    };
     let thresholds = Thresholds::default();
     let mut lines = Vec::new();
     for plan in demo::PLANS {
