@@ -5,6 +5,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::support::{agent_config, idle_printer_status, outbox, Device, OfflineCenter};
 use async_trait::async_trait;
 use devices::printer::{JobOutcome, PrintJob, PrinterStatus};
 use devices::{DeviceHealth, Printer, PrinterError};
@@ -12,9 +13,8 @@ use domain::session::{Screen, SessionConfig};
 use kiosk::agent::Ports;
 use kiosk::center_api::CenterError;
 use kiosk::view::{AgentHandle, UiAction};
-use support::{agent_config, idle_printer_status, outbox, Device, OfflineCenter};
 
-mod support;
+use crate::support;
 
 const ID: &str = "320104200012100044";
 /// Not in the center's register.

@@ -3,12 +3,10 @@
 
 use std::sync::Arc;
 
+use crate::support::{agent_config, outbox, ports, Device, OfflineCenter};
 use domain::rules::Business;
 use domain::session::{Screen, SessionConfig};
 use kiosk::view::UiAction;
-use support::{agent_config, outbox, ports, Device, OfflineCenter};
-
-mod support;
 
 #[tokio::test]
 async fn voice_and_large_type_last_one_session_and_reset_for_the_next_citizen() {

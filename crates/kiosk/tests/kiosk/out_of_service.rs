@@ -8,13 +8,13 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::support::{agent_config, outbox, ports, wait_for, Device, OfflineCenter};
 use domain::prompts;
 use domain::rules::{Business, Household};
 use domain::session::{Screen, SessionConfig};
 use kiosk::view::UiAction;
-use support::{agent_config, outbox, ports, wait_for, Device, OfflineCenter};
 
-mod support;
+use crate::support;
 
 /// From now on the outbox file refuses every write of the agent's state, as a full disk would.
 async fn refuse_state_writes(db: &Path) {

@@ -4,15 +4,13 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::support::{cipher, OfflineCenter};
 use domain::session::{PaymentMethod, SessionOutcome};
 use kiosk::agent::delivery_loop;
 use kiosk::center_api::{ApplicationRecord, CenterError, FingerQuality};
 use kiosk::outbox::{AgentState, Message, Outbox};
 use store::{EnvelopeCipher, FileKeyProvider};
-use support::{cipher, OfflineCenter};
 use tokio::sync::Notify;
-
-mod support;
 
 const SESSION: &str = "0f1e2d3c4b5a69788796a5b4c3d2e1f0";
 const ID: &str = "320104200012100044";

@@ -4,19 +4,17 @@
 
 use std::sync::Arc;
 
+use crate::support::{
+    agent_config, outbox, ports, session_at_the_camera, wait_for, Device, OfflineCenter,
+    AT_THE_CAMERA,
+};
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
 use domain::session::{Event, Millis, Screen, Session, SessionConfig};
 use http_body_util::BodyExt;
 use kiosk::outbox::AgentState;
 use kiosk::view::UiAction;
-use support::{
-    agent_config, outbox, ports, session_at_the_camera, wait_for, Device, OfflineCenter,
-    AT_THE_CAMERA,
-};
 use tower::ServiceExt;
-
-mod support;
 
 const ID: &str = "320104200012100044";
 const SESSION: &str = "3f2a9c1e-review-0001";

@@ -4,6 +4,9 @@
 
 use std::sync::{Arc, Mutex};
 
+use crate::support::{
+    agent_config, outbox, ports, session_at_the_camera, wait_for, Device, OfflineCenter,
+};
 use async_trait::async_trait;
 use devices::{Camera, CameraError, DeviceHealth};
 use domain::id::CitizenId;
@@ -19,11 +22,6 @@ use kiosk::center_api::{
 };
 use kiosk::outbox::AgentState;
 use kiosk::view::UiAction;
-use support::{
-    agent_config, outbox, ports, session_at_the_camera, wait_for, Device, OfflineCenter,
-};
-
-mod support;
 
 const ID: &str = "320104200012100044";
 const SESSION: &str = "3f2a9c1e-liveness-0001";

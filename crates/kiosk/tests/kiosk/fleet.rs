@@ -6,6 +6,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::support::{agent_config, outbox, wait_for, Device, OfflineCenter};
 use async_trait::async_trait;
 use devices::printer::{PrintJob, PrinterStatus};
 use devices::{DeviceHealth, Printer, PrinterError};
@@ -17,9 +18,8 @@ use kiosk::fleet::{
     RemoteConfig, RemoteSettings, RemoteThresholds, RemoteTimeouts,
 };
 use kiosk::view::UiAction;
-use support::{agent_config, outbox, wait_for, Device, OfflineCenter};
 
-mod support;
+use crate::support;
 
 /// A printer whose status names its state reasons.
 struct StatusPrinter(Vec<String>);

@@ -1,9 +1,7 @@
-//! Test doubles shared by the kiosk's agent test binaries (`mod support;` in each): a center
-//! that is offline unless a test gives it an answer, a device that stands for every device, the
-//! agent's ports built from them, the outbox on a fresh key and the agent's configuration.
-
-// Each test binary compiles its own copy of this module and uses only part of it.
-#![allow(dead_code)]
+//! Test doubles shared by the kiosk's agent tests (the `support` module of the one test
+//! binary): a center that is offline unless a test gives it an answer, a device that stands for
+//! every device, the agent's ports built from them, the outbox on a fresh key and the agent's
+//! configuration.
 
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
