@@ -16,6 +16,7 @@ mod docs_cli;
 mod face_cli;
 mod finger_cli;
 mod id;
+mod paysim_interop;
 mod rules;
 
 use std::io::Write;

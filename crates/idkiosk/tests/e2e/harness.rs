@@ -369,7 +369,6 @@ pub fn axe_verdict(what: &str, violations: &[Value]) -> Res<()> {
 
 /// Runs the gate on the page the browser shows now (the staff console, the fleet view), retrying
 /// once if the page navigated away under it.
-#[allow(dead_code)] // the staff console test's (crates/idkiosk/tests/staff_console.rs)
 pub async fn axe_check(client: &Client, what: &str) -> Res<()> {
     for _ in 0..3 {
         if let AxeRun::Done(violations) = axe_run(client, what).await? {

@@ -4,10 +4,7 @@
 //! - a `kill -9` of the kiosk agent in the middle of a recorded session leaves no recorder
 //!   running and no video in plain on disk.
 
-#[allow(dead_code)]
-#[path = "e2e/harness.rs"]
-mod harness;
-
+use crate::harness;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::os::unix::fs::PermissionsExt;
@@ -340,10 +337,10 @@ fn a_demo_keeps_its_files_private_and_popsys_photos_sealed() {
 /// PID 1) into a plain MP4 that was never uploaded or deleted.
 #[test]
 fn a_killed_agent_leaves_no_recorder_and_no_plain_video() {
-    assert!(
-        Path::new("/usr/bin/ffmpeg").exists(),
-        "ffmpeg is not installed: run scripts/setup/40-cups.sh"
-    );
+    let ffmpeg = store::testing::file("/usr/bin/ffmpeg", "scripts/setup/40-cups.sh");
+    if store::testing::require("a_killed_agent_leaves_no_recorder", "ffmpeg", ffmpeg).is_none() {
+        return;
+    }
     let demo = start_demo("kill", true);
     let dir = demo.data_dir.canonicalize().unwrap();
     let video = dir.join("kiosk/video");

@@ -6,24 +6,20 @@
 //! passes through, and an administrator's accounts page and fleet view, go through the axe-core
 //! accessibility gate (WCAG 2.2 A/AA, docs/testing.md).
 //!
-//! `cargo test -p idkiosk --test staff_console -- --nocapture`. Needs Chromium and chromedriver
+//! `cargo test -p idkiosk --test e2e staff_console:: -- --nocapture`. Needs Chromium and chromedriver
 //! (skipped with a note when missing, a failure when `CI` is set), the face models and the Noto
 //! CJK fonts (for the reprint). The kiosk prints to `IDKIOSK_TEST_PRINTER` (an `ipp://` CUPS
 //! queue) when set, otherwise to a private CUPS the test starts (scripts/setup/40-cups.sh): a kiosk
 //! without a printer that can print is out of service and starts no session. Every process (demo, kiosk agent, chromedriver, Chromium) is in a
 //! process group of its own and killed when the test ends, also on a panic.
 
-#[allow(dead_code)]
-#[path = "e2e/harness.rs"]
-mod harness;
-
 use std::io::Write as _;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::harness::{axe_check, free_port, require_browser, Cups, Driver, Proc, Res};
 use fantoccini::{Client, Locator};
-use harness::{axe_check, free_port, require_browser, Cups, Driver, Proc, Res};
 use serde_json::{json, Value};
 
 /// 王晓燕: local expiry renewal in her window, receipt PS2026112500001, her face matches.
