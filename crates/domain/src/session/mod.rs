@@ -31,17 +31,43 @@ use crate::rules::{Business, CardOnReader, Decision, Household, NewCardValidity,
 
 use machine::State;
 
-/// A point on the kiosk agent's monotonic clock, in milliseconds from any origin it likes (its
-/// boot, say). Only differences matter; after a restart [`Session::resume`] re-arms every timer.
+/// A point on a monotonic clock, in milliseconds from any origin the caller likes (the agent's
+/// boot, say): the one notion of time of the session and of the device protocols' state
+/// machines, which never read a clock themselves and so run on a virtual clock in tests.
+///
+/// Calling contract: the driver takes it from a monotonic clock and never passes a value smaller
+/// than one it passed before to the same state machine. Only differences matter; after a restart
+/// [`Session::resume`] re-arms every timer.
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
 )]
 pub struct Millis(pub u64);
 
 impl Millis {
+    /// The origin.
+    pub const ZERO: Millis = Millis(0);
+
     /// This instant plus `ms` milliseconds (saturating: a clock near `u64::MAX` does not wrap).
     pub fn plus(self, ms: u64) -> Millis {
         Millis(self.0.saturating_add(ms))
+    }
+
+    /// Time since `earlier`, zero if `earlier` is in the future.
+    pub fn saturating_since(self, earlier: Millis) -> std::time::Duration {
+        std::time::Duration::from_millis(self.0.saturating_sub(earlier.0))
+    }
+}
+
+impl std::ops::Add<std::time::Duration> for Millis {
+    type Output = Millis;
+    fn add(self, rhs: std::time::Duration) -> Millis {
+        self.plus(u64::try_from(rhs.as_millis()).unwrap_or(u64::MAX))
+    }
+}
+
+impl std::ops::AddAssign<std::time::Duration> for Millis {
+    fn add_assign(&mut self, rhs: std::time::Duration) {
+        *self = *self + rhs;
     }
 }
 
