@@ -18,6 +18,7 @@ mod bulk;
 pub mod crypto;
 mod model;
 mod rows;
+#[cfg(any(test, feature = "testing"))]
 pub mod testing;
 
 use std::str::FromStr;
