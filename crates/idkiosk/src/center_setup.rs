@@ -39,13 +39,13 @@ pub struct CenterOptions {
 /// The environment variable holding the center's token for the population system.
 pub const POPSYS_TOKEN_ENV: &str = "IDKIOSK_POPSYS_TOKEN";
 
-/// The center's client of the population system at `url`, sending `token` (else
-/// `IDKIOSK_POPSYS_TOKEN`); `None` when there is no token at all.
+/// The center's client of the population system at `url`, sending `token` (the flag or
+/// `IDKIOSK_POPSYS_TOKEN`, read by clap); `None` when there is no token at all.
 pub fn population_client(
     url: &str,
     token: Option<String>,
 ) -> anyhow::Result<Option<popsys::HttpPopulationSystem>> {
-    let Some(token) = token.or_else(|| std::env::var(POPSYS_TOKEN_ENV).ok()) else {
+    let Some(token) = token else {
         return Ok(None);
     };
     let client = popsys::HttpPopulationSystem::new(url)

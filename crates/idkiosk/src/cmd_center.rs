@@ -19,7 +19,7 @@ pub struct Args {
     #[arg(long, default_value = "http://127.0.0.1:7401")]
     popsys: String,
     /// The center's token at the population system (or IDKIOSK_POPSYS_TOKEN)
-    #[arg(long)]
+    #[arg(long, env = "IDKIOSK_POPSYS_TOKEN", hide_env_values = true)]
     popsys_token: Option<String>,
     /// Keep the video of a session without application this many days for audit (sealed);
     /// by default it is deleted when the session ends
@@ -36,7 +36,7 @@ pub struct Args {
     #[arg(long, default_value = "sqlite://.idkiosk/center/center.db")]
     database: String,
     /// The kiosks allowed to call, `K0001=secret,K0002=secret` (or IDKIOSK_KIOSK_SECRETS)
-    #[arg(long)]
+    #[arg(long, env = "IDKIOSK_KIOSK_SECRETS", hide_env_values = true)]
     kiosk_secrets: Option<String>,
     /// WeChat Pay gateway base URL (paysim's for a test bureau)
     #[arg(long, requires = "wechat_keys")]
@@ -101,11 +101,7 @@ pub async fn run(args: Args) -> anyhow::Result<Outcome> {
         );
         return Ok(Outcome::Usage);
     };
-    let Some(kiosk_secrets) = args
-        .kiosk_secrets
-        .clone()
-        .or_else(|| std::env::var("IDKIOSK_KIOSK_SECRETS").ok())
-    else {
+    let Some(kiosk_secrets) = args.kiosk_secrets.clone() else {
         eprintln!("error: --kiosk-secrets or IDKIOSK_KIOSK_SECRETS is required");
         return Ok(Outcome::Usage);
     };

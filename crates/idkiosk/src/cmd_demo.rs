@@ -75,7 +75,7 @@ pub struct Args {
     /// The CUPS queue the kiosk prints to, ipp://HOST:PORT/printers/NAME [default: the
     /// environment variable IDKIOSK_PRINTER]; scripts/demo.sh starts a private CUPS with a
     /// cups-pdf queue
-    #[arg(long, value_name = "URI")]
+    #[arg(long, value_name = "URI", env = "IDKIOSK_PRINTER")]
     printer: Option<String>,
     /// Open the kiosk screen in Chromium's kiosk mode (/usr/bin/chromium)
     #[arg(long)]
@@ -116,11 +116,7 @@ pub async fn run(args: Args) -> anyhow::Result<Outcome> {
             return Ok(Outcome::Usage);
         }
     };
-    let printer_uri = args
-        .printer
-        .clone()
-        .or_else(|| std::env::var("IDKIOSK_PRINTER").ok())
-        .filter(|uri| !uri.trim().is_empty());
+    let printer_uri = args.printer.clone().filter(|uri| !uri.trim().is_empty());
     let printer = match printer_uri.as_deref().map(DemoPrinter::parse).transpose() {
         Ok(printer) => printer,
         Err(err) => {

@@ -129,11 +129,14 @@ struct CenterArgs {
     #[arg(long)]
     require_client_certificate: bool,
     /// The operators' token for /fleet and PUT /v1/fleet/config (or IDKIOSK_FLEET_OPERATOR_TOKEN)
-    #[arg(long)]
+    #[arg(long, env = "IDKIOSK_FLEET_OPERATOR_TOKEN", hide_env_values = true)]
     operator_token: Option<String>,
     /// Base URL of the population system's HTTP API
     #[arg(long, default_value = "http://127.0.0.1:7401")]
     popsys: String,
+    /// The center's token at the population system (or IDKIOSK_POPSYS_TOKEN)
+    #[arg(long, env = "IDKIOSK_POPSYS_TOKEN", hide_env_values = true)]
+    popsys_token: Option<String>,
     /// The city the kiosks stand in (GB/T 2260 code ending in 00)
     #[arg(long, default_value = "320100")]
     city: String,
@@ -141,7 +144,7 @@ struct CenterArgs {
     #[arg(long, default_value = DEFAULT_DATABASE)]
     database: String,
     /// Kiosks still on shared secrets, `K0001=secret,…` (or IDKIOSK_KIOSK_SECRETS)
-    #[arg(long)]
+    #[arg(long, env = "IDKIOSK_KIOSK_SECRETS", hide_env_values = true)]
     kiosk_secrets: Option<String>,
     /// WeChat Pay gateway base URL
     #[arg(long, requires = "wechat_keys")]
@@ -326,16 +329,13 @@ async fn serve(args: CenterArgs) -> anyhow::Result<Outcome> {
     };
     let tls = center::tls::server_config_from_dir(&args.ca_dir)
         .with_context(|| format!("--ca-dir {}", args.ca_dir.display()))?;
-    let population = crate::center_setup::population_client(&args.popsys, None)
-        .with_context(|| format!("--popsys: {}", args.popsys))?
-        .context(
-            "IDKIOSK_POPSYS_TOKEN is required (the center's token at the population system)",
-        )?;
-    let kiosk_secrets = args
-        .kiosk_secrets
-        .clone()
-        .or_else(|| std::env::var("IDKIOSK_KIOSK_SECRETS").ok())
-        .unwrap_or_default();
+    let population =
+        crate::center_setup::population_client(&args.popsys, args.popsys_token.clone())
+            .with_context(|| format!("--popsys: {}", args.popsys))?
+            .context(
+                "IDKIOSK_POPSYS_TOKEN is required (the center's token at the population system)",
+            )?;
+    let kiosk_secrets = args.kiosk_secrets.clone().unwrap_or_default();
     if let Some(dir) = args
         .database
         .strip_prefix("sqlite://")
@@ -379,11 +379,7 @@ async fn serve(args: CenterArgs) -> anyhow::Result<Outcome> {
     )
     .await?;
     state.fleet.require_client_certificate = args.require_client_certificate;
-    state.fleet.operator_token = args
-        .operator_token
-        .clone()
-        .or_else(|| std::env::var("IDKIOSK_FLEET_OPERATOR_TOKEN").ok())
-        .filter(|t| !t.is_empty());
+    state.fleet.operator_token = args.operator_token.clone().filter(|t| !t.is_empty());
     let app = center::app(state);
     println!(
         "{}",

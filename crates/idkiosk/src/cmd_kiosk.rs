@@ -35,7 +35,7 @@ pub struct Args {
     kiosk_id: String,
     /// The kiosk's shared secret with the center (or the environment variable
     /// IDKIOSK_KIOSK_SECRET, which keeps it out of the process list); plain HTTP only
-    #[arg(long)]
+    #[arg(long, env = "IDKIOSK_KIOSK_SECRET", hide_env_values = true)]
     secret: Option<String>,
     /// Mutual TLS instead of the shared secret: the folder `idkiosk fleet enrol` wrote for this
     /// kiosk (kiosk.pem, kiosk.key, ca.pem); --center must then be an https:// URL
@@ -69,7 +69,7 @@ pub struct Args {
     #[arg(long, value_name = "URL")]
     camera: String,
     /// The document printer's IPP URI (a CUPS queue), or the environment variable IDKIOSK_PRINTER
-    #[arg(long, value_name = "URI")]
+    #[arg(long, value_name = "URI", env = "IDKIOSK_PRINTER")]
     printer: Option<String>,
     /// Where the touchscreen UI listens (loopback)
     #[arg(long, default_value = "127.0.0.1:7410")]
@@ -94,19 +94,12 @@ pub struct Args {
 
 /// Runs the agent until SIGINT or SIGTERM.
 pub async fn run(args: Args) -> anyhow::Result<Outcome> {
-    let secret = args
-        .secret
-        .clone()
-        .or_else(|| std::env::var("IDKIOSK_KIOSK_SECRET").ok());
+    let secret = args.secret.clone();
     if secret.is_none() && args.tls_dir.is_none() {
         eprintln!("error: --tls-dir, --secret or IDKIOSK_KIOSK_SECRET is required");
         return Ok(Outcome::Usage);
     }
-    let Some(printer_uri) = args
-        .printer
-        .clone()
-        .or_else(|| std::env::var("IDKIOSK_PRINTER").ok())
-    else {
+    let Some(printer_uri) = args.printer.clone() else {
         eprintln!("error: --printer or IDKIOSK_PRINTER is required");
         return Ok(Outcome::Usage);
     };

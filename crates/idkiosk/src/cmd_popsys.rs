@@ -124,7 +124,7 @@ struct ServeArgs {
     key_file: PathBuf,
     /// The clients allowed to call, `center=TOKEN,…` (or IDKIOSK_POPSYS_CLIENT_TOKENS); each
     /// sends `Authorization: Bearer TOKEN` (16 characters at least)
-    #[arg(long)]
+    #[arg(long, env = "IDKIOSK_POPSYS_CLIENT_TOKENS", hide_env_values = true)]
     client_tokens: Option<String>,
     /// Let callers choose the day with `on` (tests and demos only; otherwise the server's date,
     /// IDKIOSK_TODAY in demos, is the only date)
@@ -179,11 +179,7 @@ fn usage(message: impl std::fmt::Display) -> anyhow::Result<Outcome> {
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<Outcome> {
-    let Some(tokens) = args
-        .client_tokens
-        .clone()
-        .or_else(|| std::env::var(CLIENT_TOKENS_ENV).ok())
-    else {
+    let Some(tokens) = args.client_tokens.clone() else {
         return usage(format!(
             "--client-tokens or {CLIENT_TOKENS_ENV} is required (name=TOKEN,…: the clients \
              allowed to call, e.g. center=$(openssl rand -hex 32))"
