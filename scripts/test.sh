@@ -23,6 +23,9 @@ log "cargo fmt --check"
 cargo fmt --all -- --check
 log "cargo clippy --all-targets -- -D warnings"
 cargo clippy --workspace --all-targets --quiet -- -D warnings
+# The binary a kiosk or center deploys: no simulator and no demo (devices without `sim`).
+log "cargo clippy -p idkiosk --no-default-features --bins -- -D warnings"
+cargo clippy -p idkiosk --no-default-features --bins --quiet -- -D warnings
 log "cargo test (SQLite and PostgreSQL at $IDKIOSK_TEST_PG_URL)"
 cargo test --workspace --no-fail-fast "$@"
 log "fuzz: every target of fuzz/ for ${IDKIOSK_FUZZ_SECONDS:-5} s (scripts/fuzz.sh; longer: scripts/fuzz.sh 600)"

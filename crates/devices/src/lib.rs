@@ -6,9 +6,10 @@
 //! (opening and reopening the port, reading, writing, arming timers) and nothing else. The
 //! protocol's state machines own timeouts, retries and resynchronisation.
 //!
-//! The simulators run the device side of the same state machines behind a pseudo terminal
-//! ([`pty::Pty`]), pace their output to the line's baud rate, and expose a loopback HTTP control
-//! API to drive them like a person would and to inject faults ([`sim`]).
+//! The simulators (feature `sim`, off by default so a kiosk build links none) run the device side
+//! of the same state machines behind a pseudo terminal (`pty::Pty`), pace their output to the
+//! line's baud rate, and expose a loopback HTTP control API to drive them like a person would and
+//! to inject faults (`sim`).
 #![warn(missing_docs)]
 
 pub mod barcode;
@@ -17,13 +18,17 @@ pub mod card_reader;
 mod clock;
 mod engine;
 pub mod fingerprint;
+pub mod grey_png;
 pub mod health;
+#[cfg(feature = "sim")]
 pub mod images;
 pub mod pos;
 pub mod printer;
+#[cfg(feature = "sim")]
 pub mod pty;
 pub mod recorder;
 pub mod serial;
+#[cfg(feature = "sim")]
 pub mod sim;
 
 /// The sans-IO protocols the drivers and simulators run, for callers that need their types.

@@ -10,6 +10,7 @@ use std::path::PathBuf;
 
 use async_trait::async_trait;
 use protocol::pos::{ClientEvent, FieldError, LinkConfig, PosClient, Request, TransactionType};
+use serde::Serialize;
 
 pub use protocol::pos::Response;
 
@@ -176,5 +177,56 @@ impl PosTerminal for SerialPosTerminal {
 
     fn health(&self) -> DeviceHealth {
         self.connection.health().get()
+    }
+}
+
+/// A response as JSON (what `idkiosk device pos-purchase` prints, and `GET /pos` shows).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ResponseJson {
+    /// `00` approved.
+    pub code: String,
+    /// 响应信息.
+    pub message: String,
+    /// Masked card number.
+    pub card_number: String,
+    /// Amount in fen.
+    pub amount_fen: u64,
+    /// 流水号.
+    pub trace: String,
+    /// 批次号.
+    pub batch: String,
+    /// MMDD.
+    pub date: String,
+    /// hhmmss.
+    pub time: String,
+    /// 参考号.
+    pub reference: String,
+    /// 授权码.
+    pub auth_code: String,
+    /// 商户号.
+    pub merchant_id: String,
+    /// 终端号.
+    pub terminal_id: String,
+    /// Whether the code is `00`.
+    pub approved: bool,
+}
+
+impl From<&Response> for ResponseJson {
+    fn from(r: &Response) -> Self {
+        ResponseJson {
+            code: r.code.clone(),
+            message: r.message.clone(),
+            card_number: r.card_number.clone(),
+            amount_fen: r.amount_fen,
+            trace: r.trace.clone(),
+            batch: r.batch.clone(),
+            date: r.date.clone(),
+            time: r.time.clone(),
+            reference: r.reference.clone(),
+            auth_code: r.auth_code.clone(),
+            merchant_id: r.merchant_id.clone(),
+            terminal_id: r.terminal_id.clone(),
+            approved: r.is_approved(),
+        }
     }
 }

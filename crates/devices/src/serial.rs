@@ -85,6 +85,7 @@ pub struct SerialPort {
 }
 
 /// The bits per second of a termios rate (the simulator reads what the driver set).
+#[cfg(feature = "sim")]
 pub(crate) fn bits_per_second(rate: BaudRate) -> Option<u32> {
     [
         1200, 2400, 4800, 9600, 19200, 38400, 57600, 115_200, 230_400,

@@ -53,7 +53,8 @@ pub fn population_client(
     Ok(Some(client.with_token(token.trim())))
 }
 
-/// The token in `file`, or a new one written there (mode 0600) on first use.
+/// The token in `file`, or a new one written there (mode 0600) on first use (the demo's).
+#[cfg(feature = "sim")]
 pub fn token_file(file: &std::path::Path) -> anyhow::Result<String> {
     if let Ok(text) = std::fs::read_to_string(file) {
         let text = text.trim();

@@ -16,11 +16,11 @@ use devices::card_reader::{
 use devices::fingerprint::{
     FingerprintScanner, SerialFingerprintConfig, SerialFingerprintScanner, HEIGHT, WIDTH,
 };
-use devices::images::grey_png;
+use devices::grey_png::grey_png;
+use devices::pos::ResponseJson;
 use devices::pos::{PosError, PosTerminal, SerialPosConfig, SerialPosTerminal};
 use devices::printer::{IppPrinter, IppPrinterConfig, JobOutcome, Printer, PrinterError};
 use devices::protocol::barcode::{ReceiptCode, Terminator};
-use devices::sim::pos::ResponseJson;
 use serde_json::{json, Value};
 
 /// Arguments of `idkiosk device`.

@@ -10,6 +10,7 @@ mod center_setup;
 mod clock;
 mod cmd_audit;
 mod cmd_center;
+#[cfg(feature = "sim")]
 mod cmd_demo;
 mod cmd_device;
 mod cmd_docs;
@@ -22,6 +23,7 @@ mod cmd_kiosk;
 mod cmd_paysim;
 mod cmd_popsys;
 mod cmd_rules;
+#[cfg(feature = "sim")]
 mod cmd_sim;
 mod cmd_staff;
 mod outcome;
@@ -54,8 +56,10 @@ enum Command {
     /// The kiosk agent: devices, session, outbox, touchscreen UI
     Kiosk(cmd_kiosk::Args),
     /// Everything on one machine with demo data (SQLite, simulators)
+    #[cfg(feature = "sim")]
     Demo(cmd_demo::Args),
     /// Device simulators that speak the hardware's bytes
+    #[cfg(feature = "sim")]
     Sim(cmd_sim::Args),
     /// Operators' device tools: read a card, scan a barcode, capture a finger, print
     Device(cmd_device::Args),
@@ -89,8 +93,10 @@ async fn main() -> ExitCode {
         Command::Rules(args) => cmd_rules::run(args).await,
         Command::Popsys(args) => cmd_popsys::run(args).await,
         Command::Center(args) => cmd_center::run(args).await,
+        #[cfg(feature = "sim")]
         Command::Demo(args) => cmd_demo::run(args).await,
         Command::Kiosk(args) => cmd_kiosk::run(args).await,
+        #[cfg(feature = "sim")]
         Command::Sim(args) => cmd_sim::run(args).await,
         Command::Device(args) => cmd_device::run(args).await,
         Command::Face(args) => cmd_face::run(args).await,

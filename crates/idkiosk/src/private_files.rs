@@ -3,8 +3,7 @@
 //! children (the kiosk agent, ffmpeg, SQLite's `-wal` and `-shm`) create is private; these
 //! helpers say so explicitly where a secret is written, whatever the umask.
 
-use std::io::Write;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::DirBuilderExt;
 use std::path::Path;
 
 use anyhow::Context;
@@ -18,8 +17,12 @@ pub fn create_dir(dir: &Path) -> anyhow::Result<()> {
         .with_context(|| format!("creating {}", dir.display()))
 }
 
-/// Writes `bytes` to `path`, created or replaced with mode 0600.
+/// Writes `bytes` to `path`, created or replaced with mode 0600 (the demo's files).
+#[cfg(feature = "sim")]
 pub fn write(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+
     let mut file = std::fs::OpenOptions::new()
         .write(true)
         .create(true)

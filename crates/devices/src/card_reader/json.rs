@@ -6,11 +6,14 @@
 
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
-use protocol::card_reader::{Card, CardDate, CardText, Nation, Sex, ValidUntil};
+#[cfg(feature = "sim")]
+use protocol::card_reader::Card;
+use protocol::card_reader::{CardDate, CardText, Nation, Sex, ValidUntil};
 use serde::{Deserialize, Serialize};
 
 use super::nation::{nation_code, nation_name};
 use super::CardData;
+#[cfg(feature = "sim")]
 use crate::images;
 
 /// A card's contents in JSON.
@@ -137,7 +140,8 @@ impl CardJson {
     }
 
     /// The chip's blocks: the text, the JSON's photo or a drawn face, synthetic fingerprint
-    /// templates of the asked size.
+    /// templates of the asked size (what the simulator's card carries).
+    #[cfg(feature = "sim")]
     pub fn to_card(&self) -> Result<Card, CardJsonError> {
         let text = self.to_text()?;
         let seed = images::seed_of(&self.id);

@@ -2,6 +2,7 @@
 //! line ([`SerialCardReader`]), the JSON form of a card ([`CardJson`]) shared by the operators'
 //! CLI and the simulator's control API, and demo cards built from a citizen ID number.
 
+#[cfg(feature = "sim")]
 mod citizen;
 mod driver;
 mod json;
@@ -10,6 +11,7 @@ mod nation;
 use async_trait::async_trait;
 use protocol::card_reader::{CardDataError, DecodeError};
 
+#[cfg(feature = "sim")]
 pub use citizen::citizen_card;
 pub use driver::{SerialCardReader, SerialCardReaderConfig};
 pub use json::{CardJson, CardJsonError};
