@@ -24,6 +24,7 @@ use time::Date;
 use tokio::sync::Notify;
 
 use crate::AppState;
+use domain::trade_state::TradeState;
 
 /// How the delivery loop paces itself.
 #[derive(Debug, Clone)]
@@ -233,7 +234,7 @@ pub async fn submission(
         .payments_of_application(&application.application_no)
         .await?
         .into_iter()
-        .find(|payment| payment.state == "SUCCESS")
+        .find(|payment| payment.state == TradeState::Success)
         .context("no successful payment is recorded for the application")?;
     let payment_method = match payment.method.as_str() {
         "wechat" => PaymentMethod::WeChat,

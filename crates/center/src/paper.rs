@@ -33,6 +33,7 @@ use crate::json::JsonBody;
 use crate::ownership::open_session;
 use crate::steps::{parse_id, required_blob, FingerJson};
 use crate::AppState;
+use domain::trade_state::TradeState;
 
 pub use kiosk_wire::{CollectionAnswer, IdentityAnswer, IdentityRequest, PortraitRequest};
 
@@ -191,7 +192,7 @@ pub async fn document(
             // The paid attempt, else the latest.
             let payment = payments
                 .iter()
-                .find(|p| p.state == "SUCCESS")
+                .find(|p| p.state == TradeState::Success)
                 .or(payments.last())
                 .ok_or_else(|| AppError::conflict("no payment in this session yet (step 11)"))?;
             let amount = Fen::new(crate::payments::stored_fen(
@@ -202,7 +203,7 @@ pub async fn document(
             if payment.method == "wechat" {
                 // Printed as proof of payment only: an unpaid order's QR code lives on the
                 // kiosk's screen, and the order closes when left unpaid.
-                if payment.state != "SUCCESS" {
+                if payment.state != TradeState::Success {
                     return Err(AppError::conflict("the WeChat order is not paid"));
                 }
                 let transaction_id = payment.transaction_id.as_deref().ok_or_else(|| {
@@ -227,7 +228,7 @@ pub async fn document(
                     bureau: c.bureau,
                 })
             } else {
-                if payment.state != "SUCCESS" {
+                if payment.state != TradeState::Success {
                     return Err(AppError::conflict("the UnionPay payment is not approved"));
                 }
                 let report: crate::payments::PosReport = payment

@@ -79,13 +79,7 @@ pub(crate) fn payment_answer(p: &PaymentRecord) -> Result<PaymentAnswer, AppErro
                 p.out_trade_no
             ))
         })?,
-        state: TradeState::parse(&p.state).ok_or_else(|| {
-            AppError::Internal(anyhow::anyhow!(
-                "stored state {:?} of {} is not a trade state",
-                p.state,
-                p.out_trade_no
-            ))
-        })?,
+        state: p.state,
         amount_fen: stored_fen("amount_fen", p.amount_fen)?,
         code_url: p.code_url.clone(),
         expires_at: beijing(p.expires_at),
@@ -182,10 +176,6 @@ fn clock_ok(text: &str) -> bool {
     matches!((part(0..2), part(2..4), part(4..6)), (Some(h), Some(m), Some(s)) if h < 24 && m < 60 && s < 60)
 }
 
-fn is_final(state: &str) -> bool {
-    TradeState::parse(state).is_some_and(TradeState::is_final)
-}
-
 fn payment_unavailable(err: PaymentError) -> AppError {
     AppError::unavailable("payment", err)
 }
@@ -273,12 +263,12 @@ pub async fn create(
         .await?
     {
         let other = refresh(&state, other).await?;
-        let other = if is_final(&other.state) {
+        let other = if other.state.is_final() {
             other
         } else {
             close_payment(&state, other).await?
         };
-        if other.state == "SUCCESS" {
+        if other.state == TradeState::Success {
             return Err(AppError::conflict(format!(
                 "the application is paid (attempt {})",
                 other.attempt
@@ -319,7 +309,7 @@ async fn ensure_order(
     business: &str,
     payment: PaymentRecord,
 ) -> Result<PaymentRecord, AppError> {
-    if payment.method != "wechat" || payment.code_url.is_some() || is_final(&payment.state) {
+    if payment.method != "wechat" || payment.code_url.is_some() || payment.state.is_final() {
         return Ok(payment);
     }
     let wechat = wechat(state)?;
@@ -347,7 +337,7 @@ async fn ensure_order(
 /// Brings a payment that is not final up to date: asks WeChat (recording a success), and closes
 /// an unpaid order whose expiry has passed. A UnionPay payment waits for the kiosk's report.
 async fn refresh(state: &AppState, payment: PaymentRecord) -> Result<PaymentRecord, AppError> {
-    if is_final(&payment.state) || payment.method != "wechat" {
+    if payment.state.is_final() || payment.method != "wechat" {
         return Ok(payment);
     }
     let wechat = wechat(state)?;
@@ -396,7 +386,7 @@ async fn close_payment(
     state: &AppState,
     payment: PaymentRecord,
 ) -> Result<PaymentRecord, AppError> {
-    if is_final(&payment.state) {
+    if payment.state.is_final() {
         return Ok(payment);
     }
     let now = state.now();
@@ -513,7 +503,7 @@ pub(crate) async fn flag_paid_for_void(
     application_no: &str,
 ) -> Result<(), AppError> {
     for payment in state.store.payments_of_application(application_no).await? {
-        if payment.state == "SUCCESS" {
+        if payment.state == TradeState::Success {
             state
                 .store
                 .require_void(&payment.out_trade_no, state.now())
@@ -571,7 +561,7 @@ pub async fn pos(
     let approved = report.approved && report.response_code == "00";
     // The first report wins; but an approval for an attempt closed meanwhile (a new attempt was
     // started) is recorded: the card was charged, and the application may now be paid twice.
-    if is_final(&payment.state) && !(approved && payment.state == "CLOSED") {
+    if payment.state.is_final() && !(approved && payment.state == TradeState::Closed) {
         return Ok(Json(payment_answer(&payment)?));
     }
     if approved {
@@ -643,10 +633,10 @@ pub async fn void(
     let attempt = parse_attempt(&attempt)?;
     let sid = open_session(&state, &kiosk, &sid).await?;
     let payment = load(&state, sid.as_str(), attempt).await?;
-    if payment.state == "REVOKED" {
+    if payment.state == TradeState::Revoked {
         return Ok(Json(payment_answer(&payment)?));
     }
-    if payment.state != "SUCCESS" || !payment.void_required {
+    if payment.state != TradeState::Success || !payment.void_required {
         return Err(AppError::conflict("this payment does not need a void"));
     }
     if report.approved && report.response_code == "00" {

@@ -18,6 +18,7 @@ use time::{Date, PrimitiveDateTime, Time};
 use crate::error::AppError;
 use crate::fleet::Operator;
 use crate::AppState;
+use domain::trade_state::TradeState;
 
 /// One mismatch.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -132,7 +133,7 @@ pub async fn report(store: &Store, date: Date) -> Result<Report, StoreError> {
     let mut paid_by_application: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for application_no in known.keys() {
         for p in store.payments_of_application(application_no).await? {
-            if p.state == "SUCCESS" {
+            if p.state == TradeState::Success {
                 paid_by_application
                     .entry(application_no.clone())
                     .or_default()
@@ -144,7 +145,7 @@ pub async fn report(store: &Store, date: Date) -> Result<Report, StoreError> {
     let mut mismatches = Vec::new();
     let mut paid = 0;
     let mut paid_fen = 0;
-    for p in payments.values().filter(|p| p.state == "SUCCESS") {
+    for p in payments.values().filter(|p| p.state == TradeState::Success) {
         let amount = p.paid_fen.unwrap_or(0);
         paid += 1;
         paid_fen += amount;
@@ -177,7 +178,7 @@ pub async fn report(store: &Store, date: Date) -> Result<Report, StoreError> {
     }
     for p in payments
         .values()
-        .filter(|p| p.state != "SUCCESS" && p.void_required && p.transaction_id.is_some())
+        .filter(|p| p.state != TradeState::Success && p.void_required && p.transaction_id.is_some())
     {
         mismatches.push(Mismatch::HeldAmountMismatch {
             out_trade_no: p.out_trade_no.clone(),

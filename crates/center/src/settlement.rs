@@ -21,6 +21,7 @@ use crate::error::AppError;
 use crate::fleet::view::day_bounds;
 use crate::fleet::Operator;
 use crate::AppState;
+use domain::trade_state::TradeState;
 
 /// One settled transaction.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -170,7 +171,7 @@ pub fn compare(
         .collect();
     let paid: Vec<&PaymentRecord> = payments
         .iter()
-        .filter(|p| p.method == "unionpay" && p.state == "SUCCESS")
+        .filter(|p| p.method == "unionpay" && p.state == TradeState::Success)
         .collect();
     let mut mismatches = Vec::new();
     let mut matched = std::collections::BTreeSet::new();
@@ -207,7 +208,7 @@ pub fn compare(
     // center does not hold as paid is money taken without a payment.
     let revoked: std::collections::BTreeSet<String> = payments
         .iter()
-        .filter(|p| p.method == "unionpay" && p.state == "REVOKED")
+        .filter(|p| p.method == "unionpay" && p.state == TradeState::Revoked)
         .filter_map(|p| p.transaction_id.clone())
         .collect();
     for purchase in settled {

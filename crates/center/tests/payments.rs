@@ -2,6 +2,7 @@
 //! once, forgeries refused, expiry, recovery by query after a lost callback, UnionPay POS reports
 //! and voids.
 
+use domain::trade_state::TradeState;
 use std::time::Duration;
 
 use center::client::ClientError;
@@ -93,7 +94,7 @@ async fn a_forged_callback_is_refused_and_changes_nothing() {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(stored.state, "NOTPAY");
+    assert_eq!(stored.state, TradeState::NotPay);
     assert_eq!(stored.transaction_id, None);
     world.finish().await;
 }
@@ -158,7 +159,7 @@ async fn a_duplicate_callback_is_acknowledged_and_recorded_once() {
             .await
             .unwrap()
             .unwrap();
-        assert_eq!(stored.state, "SUCCESS");
+        assert_eq!(stored.state, TradeState::Success);
         assert_eq!(
             stored.transaction_id.as_deref(),
             Some("4200000000000000002")
@@ -218,7 +219,7 @@ async fn a_payment_whose_callback_was_lost_is_recovered_by_query() {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(stored.state, "NOTPAY");
+    assert_eq!(stored.state, TradeState::NotPay);
     let answer = world.client.payment(&sid, 1).await.unwrap();
     assert_eq!(answer.state, payment::TradeState::Success);
     assert_eq!(answer.paid_fen, Some(2000));
@@ -457,7 +458,7 @@ async fn a_wechat_payment_made_after_the_session_was_referred_is_flagged_for_ref
             .await
             .unwrap()
             .unwrap();
-        if stored.state == "SUCCESS" {
+        if stored.state == TradeState::Success {
             flagged = Some(stored);
             break;
         }
@@ -510,7 +511,7 @@ async fn a_callback_for_another_amount_is_held_not_recorded_as_paid() {
         .await
         .unwrap()
         .unwrap();
-    assert_ne!(stored.state, "SUCCESS");
+    assert_ne!(stored.state, TradeState::Success);
     assert_eq!(stored.paid_fen, Some(1));
     assert!(stored.void_required);
     let today = world.state.today.today();

@@ -10,6 +10,7 @@ use center::steps::{
 };
 use center::wire::{CardJson, ScopeRequest};
 use domain::session::{PaymentMethod, ReferralReason, SessionOutcome};
+use domain::trade_state::TradeState;
 use popsys::seed::demo;
 use std::sync::Arc;
 use store::testing::TestDatabase;
@@ -180,7 +181,7 @@ async fn a_whole_session_on_each_backend() {
                 .await
                 .unwrap()
                 .unwrap();
-            if stored.state == "SUCCESS" {
+            if stored.state == TradeState::Success {
                 recorded = Some(stored);
                 break;
             }

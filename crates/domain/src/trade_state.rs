@@ -65,6 +65,19 @@ impl TradeState {
     }
 }
 
+/// A stored or received state that is not one of [`TradeState`]'s spellings.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown trade state {0:?}")]
+pub struct UnknownTradeState(pub String);
+
+/// How a stored row's text becomes a state (the store reads payments with it).
+impl TryFrom<String> for TradeState {
+    type Error = UnknownTradeState;
+    fn try_from(text: String) -> Result<TradeState, UnknownTradeState> {
+        TradeState::parse(&text).ok_or(UnknownTradeState(text))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::TradeState;
@@ -84,5 +97,15 @@ mod tests {
             assert_eq!(json, format!("\"{}\"", state.as_str()));
             assert_eq!(serde_json::from_str::<TradeState>(&json).unwrap(), state);
         }
+    }
+
+    #[test]
+    fn stored_text_is_a_state_or_a_named_error() {
+        assert_eq!(
+            TradeState::try_from("REVOKED".to_owned()),
+            Ok(TradeState::Revoked)
+        );
+        let err = TradeState::try_from("PAID".to_owned()).unwrap_err();
+        assert_eq!(err.to_string(), "unknown trade state \"PAID\"");
     }
 }

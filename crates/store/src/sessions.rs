@@ -11,6 +11,7 @@
 //! - A payment's state only moves forward: `NOTPAY`/`USERPAYING` → a final state; a success is
 //!   recorded once, by whichever of callback and query sees it first.
 
+use domain::trade_state::TradeState;
 use time::Date;
 
 use crate::{Store, StoreError};
@@ -184,8 +185,10 @@ pub struct PaymentRecord {
     pub method: String,
     /// Ordered, in fen.
     pub amount_fen: i64,
-    /// `NOTPAY`, `SUCCESS`, `CLOSED`, `PAYERROR`, `REVOKED`, …
-    pub state: String,
+    /// `NOTPAY`, `SUCCESS`, `CLOSED`, `PAYERROR`, `REVOKED`, … (a row with any other text is a
+    /// decoding error, not a state nobody checks).
+    #[sqlx(try_from = "String")]
+    pub state: TradeState,
     /// WeChat Native's QR code content, once created.
     pub code_url: Option<String>,
     /// Unix seconds.

@@ -9,6 +9,7 @@ use std::fmt;
 use askama::filters::{Escaper, Html, HtmlSafe};
 use domain::rules::{Business, Household, Reason};
 use domain::session::ReferralReason;
+use domain::trade_state::TradeState;
 use store::deliveries::{DeliveryRecord, DeliveryState};
 
 /// Words for a code; as HTML (its `Display`), escaped by askama's HTML escaper.
@@ -89,17 +90,16 @@ pub fn application_status(code: &str) -> Label {
     }
 }
 
-/// A payment's state as the payment providers name it.
-pub fn payment_state(code: &str) -> Label {
-    match code {
-        "NOTPAY" => words("未支付", "Not paid"),
-        "USERPAYING" => words("支付中", "Paying"),
-        "SUCCESS" => words("已支付", "Paid"),
-        "CLOSED" => words("已关闭", "Closed"),
-        "PAYERROR" => words("支付失败", "Failed"),
-        "REVOKED" => words("已撤销", "Voided"),
-        "REFUND" => words("已退款", "Refunded"),
-        _ => unknown(code),
+/// A payment's state (the store refuses a row whose state is not one of them).
+pub fn payment_state(state: TradeState) -> Label {
+    match state {
+        TradeState::NotPay => words("未支付", "Not paid"),
+        TradeState::UserPaying => words("支付中", "Paying"),
+        TradeState::Success => words("已支付", "Paid"),
+        TradeState::Closed => words("已关闭", "Closed"),
+        TradeState::PayError => words("支付失败", "Failed"),
+        TradeState::Revoked => words("已撤销", "Voided"),
+        TradeState::Refund => words("已退款", "Refunded"),
     }
 }
 
@@ -247,9 +247,12 @@ mod tests {
             "到期换领 Expiry renewal"
         );
         assert_eq!(validity("10_years").to_string(), "10年 10 years");
-        assert_eq!(payment_state("PAYERROR").to_string(), "支付失败 Failed");
+        assert_eq!(
+            payment_state(TradeState::PayError).to_string(),
+            "支付失败 Failed"
+        );
         // Askama's HTML escaper writes numeric entities (`&#60;` for `<`).
-        assert_eq!(payment_state("<x>").to_string(), "<code>&#60;x&#62;</code>");
+        assert_eq!(validity("<x>").to_string(), "<code>&#60;x&#62;</code>");
         assert_eq!(
             referral_reason(&ReferralReason::parse("under_16").unwrap()).to_string(),
             "未满16周岁 Under 16"

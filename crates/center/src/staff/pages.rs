@@ -418,7 +418,7 @@ pub async fn application(
             method: labels::payment_method(&p.method),
             out_trade_no: &p.out_trade_no,
             amount: format!("{:.2}", p.amount_fen as f64 / 100.0),
-            state: labels::payment_state(&p.state),
+            state: labels::payment_state(p.state),
             transaction_id: p.transaction_id.as_deref().unwrap_or_default(),
             paid_at: p.paid_at.map(html::time).unwrap_or_default(),
             void: match (p.void_required, p.voided_at.is_some()) {

@@ -4,6 +4,7 @@
 //! recorded once whoever reports it, and money that cannot serve a live application is flagged to
 //! go back.
 
+use domain::trade_state::TradeState;
 use std::sync::Arc;
 
 use store::sessions::{NewPayment, PaymentRecord};
@@ -98,7 +99,7 @@ async fn a_payment_is_registered_once_and_reads_back_as_written(db: Arc<TestData
         attempt: 1,
         method: "wechat".into(),
         amount_fen: 4000,
-        state: "NOTPAY".into(),
+        state: TradeState::NotPay,
         code_url: None,
         expires_at: 700,
         transaction_id: None,
@@ -147,7 +148,7 @@ async fn a_payment_is_registered_once_and_reads_back_as_written(db: Arc<TestData
         .unwrap());
     let second = payment(&number, "S1", 2, "unionpay");
     assert!(store.create_payment(&second).await.unwrap().1);
-    let attempts: Vec<(i64, String, String)> = store
+    let attempts: Vec<(i64, String, TradeState)> = store
         .payments_of_application(&number)
         .await
         .unwrap()
@@ -157,8 +158,8 @@ async fn a_payment_is_registered_once_and_reads_back_as_written(db: Arc<TestData
     assert_eq!(
         attempts,
         [
-            (1, "wechat".into(), "CLOSED".into()),
-            (2, "unionpay".into(), "NOTPAY".into())
+            (1, "wechat".into(), TradeState::Closed),
+            (2, "unionpay".into(), TradeState::NotPay)
         ]
     );
     assert!(store
@@ -233,7 +234,10 @@ async fn success_is_recorded_once_and_final_states_do_not_move(db: Arc<TestDatab
         .record_payment_paid(&new.out_trade_no, "T1", 4000, 180)
         .await
         .unwrap());
-    assert_eq!(read(store, &new.out_trade_no).await.state, "REVOKED");
+    assert_eq!(
+        read(store, &new.out_trade_no).await.state,
+        TradeState::Revoked
+    );
     // An unpaid order cannot be voided or flagged.
     let open = payment(&number, "S1", 2, "wechat");
     store.create_payment(&open).await.unwrap();
@@ -242,7 +246,10 @@ async fn success_is_recorded_once_and_final_states_do_not_move(db: Arc<TestDatab
         .record_void(&open.out_trade_no, "{}", 190)
         .await
         .unwrap());
-    assert_eq!(read(store, &open.out_trade_no).await.state, "NOTPAY");
+    assert_eq!(
+        read(store, &open.out_trade_no).await.state,
+        TradeState::NotPay
+    );
 }
 
 async fn racing_reports_of_one_payment_record_it_once(db: Arc<TestDatabase>) {
@@ -335,7 +342,7 @@ async fn a_second_paid_attempt_must_go_back(db: Arc<TestDatabase>) {
         .unwrap());
     assert!(!read(store, &first.out_trade_no).await.void_required);
     let twice = read(store, &second.out_trade_no).await;
-    assert_eq!(twice.state, "SUCCESS");
+    assert_eq!(twice.state, TradeState::Success);
     assert!(twice.void_required, "the application was paid already");
 }
 
@@ -439,7 +446,10 @@ async fn pos_results_move_only_open_payments(db: Arc<TestDatabase>) {
         )
         .await
         .unwrap());
-    assert_eq!(read(store, &declined.out_trade_no).await.state, "PAYERROR");
+    assert_eq!(
+        read(store, &declined.out_trade_no).await.state,
+        TradeState::PayError
+    );
 
     // An approval on a payment closed meanwhile is recorded: the card was charged.
     let approved = payment(&number, "S1", 2, "unionpay");
@@ -561,5 +571,8 @@ async fn what_the_schema_forbids_is_refused(db: Arc<TestDatabase>) {
         .await
         .unwrap_err();
     assert!(matches!(err, StoreError::Rejected(_)), "{err:?}");
-    assert_eq!(read(store, &new.out_trade_no).await.state, "NOTPAY");
+    assert_eq!(
+        read(store, &new.out_trade_no).await.state,
+        TradeState::NotPay
+    );
 }

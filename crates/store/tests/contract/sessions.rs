@@ -4,6 +4,7 @@
 //! decided is written once and read back as written; a repeat gets the first answer; what the
 //! schema forbids is refused and writes nothing.
 
+use domain::trade_state::TradeState;
 use std::sync::Arc;
 
 use domain::id::CitizenId;
@@ -258,7 +259,7 @@ async fn first_answers_win_and_payments_are_paid_once(db: Arc<TestDatabase>) {
     };
     let (payment, created) = store.create_payment(&new).await.unwrap();
     assert!(created);
-    assert_eq!(payment.state, "NOTPAY");
+    assert_eq!(payment.state, TradeState::NotPay);
     assert!(!store.create_payment(&new).await.unwrap().1);
     assert!(store
         .record_payment_paid(&new.out_trade_no, "T1", 2000, 5)
@@ -286,7 +287,7 @@ async fn first_answers_win_and_payments_are_paid_once(db: Arc<TestDatabase>) {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(voided.state, "REVOKED");
+    assert_eq!(voided.state, TradeState::Revoked);
     assert!(!voided.void_required);
 
     let first = store
