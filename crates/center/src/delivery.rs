@@ -16,7 +16,6 @@ use anyhow::Context;
 use domain::id::CitizenId;
 use domain::mobile::MobileNumber;
 use domain::rules::{Business, Household};
-use domain::session::PaymentMethod;
 use popsys::{ApplicationSubmission, SubmissionOutcome, SubmittedFinger};
 use store::deliveries::DeliveryRecord;
 use store::sessions::ApplicationRecord;
@@ -236,11 +235,7 @@ pub async fn submission(
         .into_iter()
         .find(|payment| payment.state == TradeState::Success)
         .context("no successful payment is recorded for the application")?;
-    let payment_method = match payment.method.as_str() {
-        "wechat" => PaymentMethod::WeChat,
-        "unionpay" => PaymentMethod::UnionPay,
-        other => anyhow::bail!("unknown payment method {other:?}"),
-    };
+    let payment_method = payment.method;
     let fee_fen = u32::try_from(payment.paid_fen.unwrap_or(payment.amount_fen))
         .ok()
         .filter(|fen| *fen > 0)

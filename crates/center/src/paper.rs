@@ -33,6 +33,7 @@ use crate::json::JsonBody;
 use crate::ownership::open_session;
 use crate::steps::{parse_id, required_blob, FingerJson};
 use crate::AppState;
+use domain::session::PaymentMethod;
 use domain::trade_state::TradeState;
 
 pub use kiosk_wire::{CollectionAnswer, IdentityAnswer, IdentityRequest, PortraitRequest};
@@ -200,7 +201,7 @@ pub async fn document(
                 payment.amount_fen,
             )?)
             .map_err(stored("amount_fen"))?;
-            if payment.method == "wechat" {
+            if payment.method == PaymentMethod::WeChat {
                 // Printed as proof of payment only: an unpaid order's QR code lives on the
                 // kiosk's screen, and the order closes when left unpaid.
                 if payment.state != TradeState::Success {

@@ -35,6 +35,7 @@ use crate::error::AppError;
 use crate::json::JsonBody;
 use crate::ownership::open_session;
 use crate::AppState;
+use domain::session::PaymentMethod;
 
 pub use kiosk_wire::{CreatePaymentRequest, PaymentAnswer, PosReport};
 
@@ -71,7 +72,7 @@ impl WechatPay {
 pub(crate) fn payment_answer(p: &PaymentRecord) -> Result<PaymentAnswer, AppError> {
     Ok(PaymentAnswer {
         out_trade_no: p.out_trade_no.clone(),
-        method: p.method.clone(),
+        method: p.method.as_str().to_owned(),
         attempt: u8::try_from(p.attempt).map_err(|_| {
             AppError::Internal(anyhow::anyhow!(
                 "stored attempt {} of {} is not an attempt number",
@@ -216,10 +217,8 @@ pub async fn create(
     Path(sid): Path<String>,
     JsonBody(request): JsonBody<CreatePaymentRequest>,
 ) -> Result<Json<PaymentAnswer>, AppError> {
-    let method = match request.method.as_str() {
-        "wechat" | "unionpay" => request.method.clone(),
-        _ => return Err(AppError::invalid("method", "must be wechat or unionpay")),
-    };
+    let method = PaymentMethod::try_from(request.method.clone())
+        .map_err(|_| AppError::invalid("method", "must be wechat or unionpay"))?;
     if !(1..=99).contains(&request.attempt) {
         return Err(AppError::invalid("attempt", "must be 1 to 99"));
     }
@@ -246,14 +245,15 @@ pub async fn create(
                 "method",
                 format!(
                     "attempt {} is a {} payment",
-                    request.attempt, existing.method
+                    request.attempt,
+                    existing.method.as_str()
                 ),
             ));
         }
         let resumed = ensure_order(&state, &application.business, existing).await?;
         return Ok(Json(payment_answer(&resumed)?));
     }
-    if method == "wechat" {
+    if method == PaymentMethod::WeChat {
         wechat(&state)?;
     }
     // One payment per application: settle the other attempts first.
@@ -286,7 +286,7 @@ pub async fn create(
             application_no: application.application_no.clone(),
             session_id: sid.as_str().to_owned(),
             attempt: i64::from(request.attempt),
-            method,
+            method: method.as_str().to_owned(),
             amount_fen: fee_fen,
             expires_at: now + expiry,
             now,
@@ -296,7 +296,7 @@ pub async fn create(
     tracing::info!(
         session = sid.as_str(),
         out_trade_no = payment.out_trade_no,
-        method = payment.method,
+        method = payment.method.as_str(),
         "payment created"
     );
     Ok(Json(payment_answer(&payment)?))
@@ -309,7 +309,10 @@ async fn ensure_order(
     business: &str,
     payment: PaymentRecord,
 ) -> Result<PaymentRecord, AppError> {
-    if payment.method != "wechat" || payment.code_url.is_some() || payment.state.is_final() {
+    if payment.method != PaymentMethod::WeChat
+        || payment.code_url.is_some()
+        || payment.state.is_final()
+    {
         return Ok(payment);
     }
     let wechat = wechat(state)?;
@@ -337,7 +340,7 @@ async fn ensure_order(
 /// Brings a payment that is not final up to date: asks WeChat (recording a success), and closes
 /// an unpaid order whose expiry has passed. A UnionPay payment waits for the kiosk's report.
 async fn refresh(state: &AppState, payment: PaymentRecord) -> Result<PaymentRecord, AppError> {
-    if payment.state.is_final() || payment.method != "wechat" {
+    if payment.state.is_final() || payment.method != PaymentMethod::WeChat {
         return Ok(payment);
     }
     let wechat = wechat(state)?;
@@ -390,7 +393,7 @@ async fn close_payment(
         return Ok(payment);
     }
     let now = state.now();
-    if payment.method == "wechat" {
+    if payment.method == PaymentMethod::WeChat {
         let wechat = wechat(state)?;
         let out_trade_no = OutTradeNo::parse(&payment.out_trade_no)
             .map_err(|err| AppError::internal("out_trade_no", err))?;
@@ -553,7 +556,7 @@ pub async fn pos(
     let attempt = parse_attempt(&attempt)?;
     let sid = open_session(&state, &kiosk, &sid).await?;
     let payment = load(&state, sid.as_str(), attempt).await?;
-    if payment.method != "unionpay" {
+    if payment.method != PaymentMethod::UnionPay {
         return Err(AppError::conflict(
             "only a unionpay payment has a POS result",
         ));

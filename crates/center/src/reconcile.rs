@@ -169,7 +169,7 @@ pub async fn report(store: &Store, date: Date) -> Result<Report, StoreError> {
                     mismatches.push(Mismatch::RefundRequired {
                         out_trade_no: p.out_trade_no.clone(),
                         application_no: p.application_no.clone(),
-                        method: p.method.clone(),
+                        method: p.method.as_str().to_owned(),
                         paid_fen: amount,
                     });
                 }

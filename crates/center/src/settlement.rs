@@ -21,6 +21,7 @@ use crate::error::AppError;
 use crate::fleet::view::day_bounds;
 use crate::fleet::Operator;
 use crate::AppState;
+use domain::session::PaymentMethod;
 use domain::trade_state::TradeState;
 
 /// One settled transaction.
@@ -171,7 +172,7 @@ pub fn compare(
         .collect();
     let paid: Vec<&PaymentRecord> = payments
         .iter()
-        .filter(|p| p.method == "unionpay" && p.state == TradeState::Success)
+        .filter(|p| p.method == PaymentMethod::UnionPay && p.state == TradeState::Success)
         .collect();
     let mut mismatches = Vec::new();
     let mut matched = std::collections::BTreeSet::new();
@@ -208,7 +209,7 @@ pub fn compare(
     // center does not hold as paid is money taken without a payment.
     let revoked: std::collections::BTreeSet<String> = payments
         .iter()
-        .filter(|p| p.method == "unionpay" && p.state == TradeState::Revoked)
+        .filter(|p| p.method == PaymentMethod::UnionPay && p.state == TradeState::Revoked)
         .filter_map(|p| p.transaction_id.clone())
         .collect();
     for purchase in settled {

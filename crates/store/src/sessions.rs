@@ -11,6 +11,7 @@
 //! - A payment's state only moves forward: `NOTPAY`/`USERPAYING` → a final state; a success is
 //!   recorded once, by whichever of callback and query sees it first.
 
+use domain::session::PaymentMethod;
 use domain::trade_state::TradeState;
 use time::Date;
 
@@ -182,7 +183,8 @@ pub struct PaymentRecord {
     /// 1–99.
     pub attempt: i64,
     /// `wechat` or `unionpay`.
-    pub method: String,
+    #[sqlx(try_from = "String")]
+    pub method: PaymentMethod,
     /// Ordered, in fen.
     pub amount_fen: i64,
     /// `NOTPAY`, `SUCCESS`, `CLOSED`, `PAYERROR`, `REVOKED`, … (a row with any other text is a

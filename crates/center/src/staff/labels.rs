@@ -8,7 +8,7 @@ use std::fmt;
 
 use askama::filters::{Escaper, Html, HtmlSafe};
 use domain::rules::{Business, Household, Reason};
-use domain::session::ReferralReason;
+use domain::session::{PaymentMethod, ReferralReason};
 use domain::trade_state::TradeState;
 use store::deliveries::{DeliveryRecord, DeliveryState};
 
@@ -103,12 +103,11 @@ pub fn payment_state(state: TradeState) -> Label {
     }
 }
 
-/// `wechat` or `unionpay`.
-pub fn payment_method(code: &str) -> Label {
-    match code {
-        "wechat" => words("微信支付", "WeChat Pay"),
-        "unionpay" => words("银联刷卡", "UnionPay card"),
-        _ => unknown(code),
+/// WeChat Pay or a UnionPay card.
+pub fn payment_method(method: PaymentMethod) -> Label {
+    match method {
+        PaymentMethod::WeChat => words("微信支付", "WeChat Pay"),
+        PaymentMethod::UnionPay => words("银联刷卡", "UnionPay card"),
     }
 }
 

@@ -415,7 +415,7 @@ pub async fn application(
         .iter()
         .map(|p| PaymentRow {
             attempt: p.attempt,
-            method: labels::payment_method(&p.method),
+            method: labels::payment_method(p.method),
             out_trade_no: &p.out_trade_no,
             amount: format!("{:.2}", p.amount_fen as f64 / 100.0),
             state: labels::payment_state(p.state),

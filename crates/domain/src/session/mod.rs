@@ -263,7 +263,32 @@ pub enum PaymentMethod {
     UnionPay,
 }
 
+/// A stored or received method that is neither `wechat` nor `unionpay`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown payment method {0:?}")]
+pub struct UnknownPaymentMethod(pub String);
+
+/// How a stored row's text becomes a method (the store reads payments with it).
+impl TryFrom<String> for PaymentMethod {
+    type Error = UnknownPaymentMethod;
+    fn try_from(text: String) -> Result<PaymentMethod, UnknownPaymentMethod> {
+        match text.as_str() {
+            "wechat" => Ok(PaymentMethod::WeChat),
+            "unionpay" => Ok(PaymentMethod::UnionPay),
+            _ => Err(UnknownPaymentMethod(text)),
+        }
+    }
+}
+
 impl PaymentMethod {
+    /// `wechat` or `unionpay`, as the API and the store spell it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PaymentMethod::WeChat => "wechat",
+            PaymentMethod::UnionPay => "unionpay",
+        }
+    }
+
     /// The label of the method's button.
     pub fn prompt(self) -> Prompt {
         match self {
@@ -1470,4 +1495,23 @@ pub mod local {
         zh: "请取走人像采集表，到照相馆拍照后再来办理。",
         en: "Please take the portrait collection form to a photo studio, then come back.",
     };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::PaymentMethod;
+
+    #[test]
+    fn stored_method_text_is_a_method_or_a_named_error() {
+        for method in [PaymentMethod::WeChat, PaymentMethod::UnionPay] {
+            assert_eq!(
+                PaymentMethod::try_from(method.as_str().to_owned()),
+                Ok(method)
+            );
+            let json = serde_json::to_string(&method).unwrap();
+            assert_eq!(json, format!("\"{}\"", method.as_str()));
+        }
+        let err = PaymentMethod::try_from("alipay".to_owned()).unwrap_err();
+        assert_eq!(err.to_string(), "unknown payment method \"alipay\"");
+    }
 }

@@ -4,6 +4,7 @@
 //! recorded once whoever reports it, and money that cannot serve a live application is flagged to
 //! go back.
 
+use domain::session::PaymentMethod;
 use domain::trade_state::TradeState;
 use std::sync::Arc;
 
@@ -97,7 +98,7 @@ async fn a_payment_is_registered_once_and_reads_back_as_written(db: Arc<TestData
         application_no: number.clone(),
         session_id: "S1".into(),
         attempt: 1,
-        method: "wechat".into(),
+        method: PaymentMethod::WeChat,
         amount_fen: 4000,
         state: TradeState::NotPay,
         code_url: None,
@@ -148,7 +149,7 @@ async fn a_payment_is_registered_once_and_reads_back_as_written(db: Arc<TestData
         .unwrap());
     let second = payment(&number, "S1", 2, "unionpay");
     assert!(store.create_payment(&second).await.unwrap().1);
-    let attempts: Vec<(i64, String, TradeState)> = store
+    let attempts: Vec<(i64, PaymentMethod, TradeState)> = store
         .payments_of_application(&number)
         .await
         .unwrap()
@@ -158,8 +159,8 @@ async fn a_payment_is_registered_once_and_reads_back_as_written(db: Arc<TestData
     assert_eq!(
         attempts,
         [
-            (1, "wechat".into(), TradeState::Closed),
-            (2, "unionpay".into(), TradeState::NotPay)
+            (1, PaymentMethod::WeChat, TradeState::Closed),
+            (2, PaymentMethod::UnionPay, TradeState::NotPay)
         ]
     );
     assert!(store
