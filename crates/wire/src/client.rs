@@ -192,10 +192,6 @@ impl CenterClient {
             .await
     }
 
-    fn session(sid: &SessionId, rest: &str) -> String {
-        session_path(sid, rest)
-    }
-
     /// `GET /health`.
     pub async fn health(&self) -> Result<(), ClientError> {
         self.send(self.request(reqwest::Method::GET, "/health"))
@@ -216,7 +212,7 @@ impl CenterClient {
         sid: &SessionId,
         request: &ScopeRequest,
     ) -> Result<ScopeResponse, ClientError> {
-        self.post_json(&Self::session(sid, "scope"), request).await
+        self.post_json(&session_path(sid, "scope"), request).await
     }
 
     /// Step 6: `POST /v1/sessions/{sid}/receipt`.
@@ -225,8 +221,7 @@ impl CenterClient {
         sid: &SessionId,
         request: &ReceiptRequest,
     ) -> Result<ReceiptAnswer, ClientError> {
-        self.post_json(&Self::session(sid, "receipt"), request)
-            .await
+        self.post_json(&session_path(sid, "receipt"), request).await
     }
 
     /// Step 7: `POST /v1/sessions/{sid}/faces`.
@@ -235,7 +230,7 @@ impl CenterClient {
         sid: &SessionId,
         request: &FacesRequest,
     ) -> Result<FacesAnswer, ClientError> {
-        self.post_json(&Self::session(sid, "faces"), request).await
+        self.post_json(&session_path(sid, "faces"), request).await
     }
 
     /// Steps 7–10: `PUT /v1/sessions/{sid}/blobs/{kind}` (`live_photo`, `signature`,
@@ -246,7 +241,7 @@ impl CenterClient {
         kind: &str,
         bytes: Vec<u8>,
     ) -> Result<(), ClientError> {
-        let path = Self::session(sid, &format!("blobs/{kind}"));
+        let path = session_path(sid, &format!("blobs/{kind}"));
         self.send(
             self.request(reqwest::Method::PUT, &path)
                 .header("content-type", "application/octet-stream")
@@ -262,7 +257,7 @@ impl CenterClient {
         sid: &SessionId,
         request: &ApplicationRequest,
     ) -> Result<ApplicationAnswer, ClientError> {
-        self.post_json(&Self::session(sid, "application"), request)
+        self.post_json(&session_path(sid, "application"), request)
             .await
     }
 
@@ -272,7 +267,7 @@ impl CenterClient {
         sid: &SessionId,
         request: &CreatePaymentRequest,
     ) -> Result<PaymentAnswer, ClientError> {
-        self.post_json(&Self::session(sid, "payments"), request)
+        self.post_json(&session_path(sid, "payments"), request)
             .await
     }
 
@@ -282,7 +277,7 @@ impl CenterClient {
         sid: &SessionId,
         attempt: u8,
     ) -> Result<PaymentAnswer, ClientError> {
-        let path = Self::session(sid, &format!("payments/{attempt}"));
+        let path = session_path(sid, &format!("payments/{attempt}"));
         self.json(self.request(reqwest::Method::GET, &path)).await
     }
 
@@ -292,7 +287,7 @@ impl CenterClient {
         sid: &SessionId,
         attempt: u8,
     ) -> Result<PaymentAnswer, ClientError> {
-        let path = Self::session(sid, &format!("payments/{attempt}/close"));
+        let path = session_path(sid, &format!("payments/{attempt}/close"));
         self.json(self.request(reqwest::Method::POST, &path)).await
     }
 
@@ -304,7 +299,7 @@ impl CenterClient {
         report: &PosReport,
     ) -> Result<PaymentAnswer, ClientError> {
         self.post_json(
-            &Self::session(sid, &format!("payments/{attempt}/pos")),
+            &session_path(sid, &format!("payments/{attempt}/pos")),
             report,
         )
         .await
@@ -318,7 +313,7 @@ impl CenterClient {
         report: &PosReport,
     ) -> Result<PaymentAnswer, ClientError> {
         self.post_json(
-            &Self::session(sid, &format!("payments/{attempt}/void")),
+            &session_path(sid, &format!("payments/{attempt}/void")),
             report,
         )
         .await
@@ -327,13 +322,13 @@ impl CenterClient {
     /// Step 12: `GET /v1/sessions/{sid}/documents/{kind}` (`certificate`, `form`, `notice`):
     /// the PDF.
     pub async fn document(&self, sid: &SessionId, kind: &str) -> Result<Vec<u8>, ClientError> {
-        let path = Self::session(sid, &format!("documents/{kind}"));
+        let path = session_path(sid, &format!("documents/{kind}"));
         self.send(self.request(reqwest::Method::GET, &path)).await
     }
 
     /// The finished screen: `GET /v1/sessions/{sid}/collection`, where the card is collected.
     pub async fn collection(&self, sid: &SessionId) -> Result<CollectionAnswer, ClientError> {
-        self.json(self.request(reqwest::Method::GET, &Self::session(sid, "collection")))
+        self.json(self.request(reqwest::Method::GET, &session_path(sid, "collection")))
             .await
     }
 
@@ -343,7 +338,7 @@ impl CenterClient {
         sid: &SessionId,
         request: &IdentityRequest,
     ) -> Result<IdentityAnswer, ClientError> {
-        self.post_json(&Self::session(sid, "identity"), request)
+        self.post_json(&session_path(sid, "identity"), request)
             .await
     }
 
@@ -354,7 +349,7 @@ impl CenterClient {
         request: &PortraitRequest,
     ) -> Result<Vec<u8>, ClientError> {
         self.send(
-            self.request(reqwest::Method::POST, &Self::session(sid, "portrait-form"))
+            self.request(reqwest::Method::POST, &session_path(sid, "portrait-form"))
                 .json(request),
         )
         .await
@@ -363,7 +358,7 @@ impl CenterClient {
     /// The end: `POST /v1/sessions/{sid}/end`.
     pub async fn end(&self, sid: &SessionId, outcome: &SessionOutcome) -> Result<(), ClientError> {
         self.send(
-            self.request(reqwest::Method::POST, &Self::session(sid, "end"))
+            self.request(reqwest::Method::POST, &session_path(sid, "end"))
                 .json(outcome),
         )
         .await
