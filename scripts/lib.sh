@@ -4,7 +4,7 @@
 
 IDKIOSK_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
-log() { printf '==> %s\n' "$*" >&2; }
+log() { printf '==> [%4ss] %s\n' "$SECONDS" "$*" >&2; }
 
 # ensure_packages PKG... : installs the Debian packages that are missing (as root, or with sudo).
 ensure_packages() {
