@@ -22,6 +22,7 @@ pub mod barcode;
 pub mod card_reader;
 pub mod fingerprint;
 pub mod pos;
+pub mod smpp;
 mod time;
 
 pub use time::Millis;
