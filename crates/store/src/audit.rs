@@ -484,9 +484,31 @@ impl Store {
     }
 }
 
-/// The entries as CSV (RFC 4180, a header line, `at` also as RFC 3339 UTC), for export.
+/// The entries as CSV (RFC 4180: a header line, CRLF line ends, a field quoted when it holds a
+/// comma, a quote or a line break), `at` also as RFC 3339 UTC, for export.
 pub fn to_csv(entries: &[AuditEntry]) -> String {
-    let mut out = String::from("seq,at,at_utc,actor,role,action,subject,detail,prev_hash,hash\r\n");
+    // Writing to memory cannot fail, and every record has the header's ten fields.
+    let bytes = csv_bytes(entries).expect("CSV written to memory");
+    // Every field was a `String`, so the bytes are UTF-8 and nothing is replaced.
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
+fn csv_bytes(entries: &[AuditEntry]) -> Result<Vec<u8>, csv::Error> {
+    let mut out = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::CRLF)
+        .from_writer(Vec::new());
+    out.write_record([
+        "seq",
+        "at",
+        "at_utc",
+        "actor",
+        "role",
+        "action",
+        "subject",
+        "detail",
+        "prev_hash",
+        "hash",
+    ])?;
     for e in entries {
         let at_utc = time::OffsetDateTime::from_unix_timestamp(e.at)
             .ok()
@@ -495,36 +517,32 @@ pub fn to_csv(entries: &[AuditEntry]) -> String {
                     .ok()
             })
             .unwrap_or_default();
+        let (seq, at) = (e.seq.to_string(), e.at.to_string());
         let fields = [
-            e.seq.to_string(),
-            e.at.to_string(),
-            at_utc,
-            e.actor.clone(),
-            e.role.clone(),
-            e.action.clone(),
-            e.subject.clone(),
-            e.detail.clone(),
-            e.prev_hash.clone(),
-            e.hash.clone(),
-        ];
-        let line: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
-        out.push_str(&line.join(","));
-        out.push_str("\r\n");
+            &seq,
+            &at,
+            &at_utc,
+            &e.actor,
+            &e.role,
+            &e.action,
+            &e.subject,
+            &e.detail,
+            &e.prev_hash,
+            &e.hash,
+        ]
+        .map(|field| defused(field));
+        out.write_record(fields.iter().map(|field| field.as_bytes()))?;
     }
-    out
+    out.into_inner().map_err(|e| e.into_error().into())
 }
 
-fn csv_field(field: &str) -> String {
-    // A leading =, +, - or @ would be a formula in a spreadsheet: quote and prefix with '.
-    let guarded = if field.starts_with(['=', '+', '-', '@']) && field != "-" {
-        format!("'{field}")
+/// A field a spreadsheet would run as a formula (a leading `=`, `+`, `-` or `@`) gets a leading
+/// apostrophe; the unknown role's lone `-` is left as it is.
+fn defused(field: &str) -> std::borrow::Cow<'_, str> {
+    if field.starts_with(['=', '+', '-', '@']) && field != "-" {
+        format!("'{field}").into()
     } else {
-        field.to_owned()
-    };
-    if guarded.contains([',', '"', '\n', '\r']) || guarded != field {
-        format!("\"{}\"", guarded.replace('"', "\"\""))
-    } else {
-        guarded
+        field.into()
     }
 }
 
@@ -547,5 +565,96 @@ mod tests {
             canonical(1, 2, "a", "b\",\"r", "x", "s", "d", GENESIS)
         );
         assert_eq!(entry_hash(1, 2, "a", "r", "x", "s", "d", GENESIS).len(), 64);
+    }
+
+    fn entry(detail: &str) -> AuditEntry {
+        AuditEntry {
+            seq: 7,
+            at: 1_795_000_000,
+            actor: "clerk1".into(),
+            role: "window_clerk".into(),
+            action: "view_photo".into(),
+            subject: "320100-20261125-000123".into(),
+            detail: detail.into(),
+            prev_hash: "ab12".into(),
+            hash: "cd34".into(),
+        }
+    }
+
+    /// The CSV line of an entry whose `detail` is `detail`.
+    #[track_caller]
+    fn check(detail: &str, line: &str) {
+        let csv = to_csv(&[entry(detail)]);
+        let expected = format!(
+            "seq,at,at_utc,actor,role,action,subject,detail,prev_hash,hash\r\n\
+             7,1795000000,2026-11-18T11:06:40Z,clerk1,window_clerk,view_photo,\
+             320100-20261125-000123,{line},ab12,cd34\r\n"
+        );
+        assert_eq!(csv, expected);
+    }
+
+    #[test]
+    fn csv_has_a_header_and_one_crlf_line_per_entry() {
+        check("photo", "photo");
+        check("", "");
+        check("两张 two photos", "两张 two photos");
+        assert_eq!(
+            to_csv(&[]),
+            "seq,at,at_utc,actor,role,action,subject,detail,prev_hash,hash\r\n"
+        );
+        assert_eq!(to_csv(&[entry("a"), entry("b")]).matches("\r\n").count(), 3);
+    }
+
+    #[test]
+    fn csv_quotes_commas_quotes_and_line_breaks() {
+        check("a,b", "\"a,b\"");
+        check("say \"hi\"", "\"say \"\"hi\"\"\"");
+        check("two\nlines", "\"two\nlines\"");
+        check("cr\r", "\"cr\r\"");
+    }
+
+    #[test]
+    fn csv_fields_that_would_be_formulas_get_an_apostrophe() {
+        check("=SUM(A1:A9)", "'=SUM(A1:A9)");
+        check("+86", "'+86");
+        check("-1", "'-1");
+        check("@cmd", "'@cmd");
+        check("=a,\"b\"", "\"'=a,\"\"b\"\"\"");
+        // The unknown role is a lone dash, not a formula.
+        check("-", "-");
+    }
+
+    /// What a spreadsheet or CSV reader sees: every field back, the guarded ones with their
+    /// apostrophe.
+    #[test]
+    fn csv_reads_back_field_for_field() {
+        let details = [
+            "plain",
+            "a,b",
+            "say \"hi\"",
+            "two\r\nlines",
+            "=1+1",
+            "-",
+            "",
+        ];
+        let entries: Vec<AuditEntry> = details.iter().map(|d| entry(d)).collect();
+        let text = to_csv(&entries);
+        let mut reader = csv::Reader::from_reader(text.as_bytes());
+        let read: Vec<String> = reader
+            .records()
+            .map(|record| record.expect("a record")[7].to_owned())
+            .collect();
+        assert_eq!(
+            read,
+            [
+                "plain",
+                "a,b",
+                "say \"hi\"",
+                "two\r\nlines",
+                "'=1+1",
+                "-",
+                ""
+            ]
+        );
     }
 }
