@@ -1,16 +1,13 @@
 //! [`CenterClient`]: the session API's typed client (`kiosk_wire::client`, the one the kiosk
 //! uses) with what only the center's operators and tests call besides: a mutual-TLS client from
-//! an enrolment folder, the reconciliation, and the fleet calls with the center's own types.
-//! Every session call (`receipt`, `faces`, `application`, …) is the wire client's, reached
-//! through `Deref`.
+//! an enrolment folder and the reconciliation. Every session and fleet call (`receipt`, `faces`,
+//! `application`, `heartbeat`, `fleet_config`, …) is the wire client's, reached through `Deref`.
 
 use std::ops::Deref;
 use std::time::Duration;
 
 use time::Date;
 
-use crate::fleet::config::VersionedConfig;
-use crate::fleet::heartbeat::{HeartbeatRequest, HeartbeatResponse};
 use crate::reconcile::Report;
 
 pub use kiosk_wire::client::ClientError;
@@ -113,24 +110,6 @@ impl CenterClient {
             .bare_request(reqwest::Method::GET, &path)
             .bearer_auth(operator_token);
         self.0.json(request).await
-    }
-
-    /// `POST /v1/fleet/heartbeat`: the kiosk's health; the answer names the newest configuration
-    /// version.
-    pub async fn heartbeat(
-        &self,
-        request: &HeartbeatRequest,
-    ) -> Result<HeartbeatResponse, ClientError> {
-        self.0.heartbeat(request).await
-    }
-
-    /// `GET /v1/fleet/config?since=V`: the newest configuration when it is newer than `since`
-    /// (any, without it), `None` on `204`.
-    pub async fn fleet_config(
-        &self,
-        since: Option<i64>,
-    ) -> Result<Option<VersionedConfig>, ClientError> {
-        self.0.fleet_config(since).await
     }
 }
 

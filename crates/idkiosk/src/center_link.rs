@@ -49,14 +49,15 @@ mod tests {
     //! heartbeat shows in the fleet view under the certificate's kiosk, a pushed configuration
     //! is fetched; without the kiosk's identity the TLS port refuses.
 
-    use std::collections::BTreeMap;
     use std::sync::Arc;
 
     use center::auth::KioskSecrets;
     use center::fleet::ca::{CertificateAuthority, LEAF_VALIDITY};
     use devices::DeviceHealth;
     use domain::region::KioskCity;
-    use kiosk::fleet::{DeviceReport, FleetApi, Heartbeat};
+    use kiosk::fleet::{
+        device_report, DeviceReport, DeviceState, Devices, FleetApi, HeartbeatRequest, Supply,
+    };
     use serde_json::{json, Value};
     use time::OffsetDateTime;
 
@@ -87,24 +88,20 @@ mod tests {
         response.json().await.unwrap()
     }
 
-    fn heartbeat(config_version: Option<i64>) -> Heartbeat {
-        let mut devices = BTreeMap::new();
-        devices.insert(
-            "fingerprint".to_owned(),
-            DeviceReport::from_health(&DeviceHealth::Error {
+    fn heartbeat(config_version: Option<i64>) -> HeartbeatRequest {
+        let devices = Devices {
+            fingerprint: Some(device_report(&DeviceHealth::Error {
                 reason: "timeout".into(),
-            }),
-        );
-        devices.insert(
-            "printer".to_owned(),
-            DeviceReport {
-                state: "warning".into(),
+            })),
+            printer: Some(DeviceReport {
+                state: DeviceState::Warning,
                 reason: Some("toner-low".into()),
-                paper: Some("ok".into()),
-                toner: Some("low".into()),
-            },
-        );
-        Heartbeat {
+                paper: Some(Supply::Ok),
+                toner: Some(Supply::Low),
+            }),
+            ..Devices::default()
+        };
+        HeartbeatRequest {
             software_version: env!("CARGO_PKG_VERSION").to_owned(),
             outbox_backlog: 2,
             config_version,

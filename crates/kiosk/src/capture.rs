@@ -146,7 +146,7 @@ impl PhotoCropper for FaceCropper {
         let liveness = self.liveness.as_ref().and_then(|models| {
             match check_picture(self.engine.as_ref(), models.as_ref(), &frame) {
                 Ok(verdict) => Some(LiveScore {
-                    score: verdict.score,
+                    score: f64::from(verdict.score),
                     engine: format!("{} ({})", models.name(), models.version()),
                 }),
                 // The center scores the crop instead; the session goes on without a score.

@@ -4,7 +4,8 @@
 //!
 //! Where the kiosk's record is the wire's body it is the wire crate's type under the kiosk's
 //! name: [`ApplicationRecord`] (the outbox keeps it until the center has it), [`FingerQuality`],
-//! [`CollectionOffice`].
+//! [`CollectionOffice`], [`PosResult`] and [`LiveScore`] (both also kept in the outbox as
+//! captures, so an answer survives a restart in the shape it is sent in).
 
 use async_trait::async_trait;
 use domain::id::CitizenId;
@@ -90,31 +91,9 @@ impl PayState {
     }
 }
 
-/// What the POS terminal answered a purchase, reported to the center.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PosResult {
-    /// Response code `00`.
-    pub approved: bool,
-    /// The terminal's response code.
-    pub response_code: String,
-    /// The card number, masked by the terminal.
-    pub card_masked: String,
-    /// The retrieval reference number.
-    pub reference: String,
-    /// The authorisation code.
-    pub auth_code: String,
-    /// The terminal's transaction time.
-    pub time: String,
-    /// The voucher (trace) number, which a void names.
-    #[serde(default)]
-    pub voucher: String,
-    /// The batch number.
-    #[serde(default)]
-    pub batch: String,
-    /// The amount taken, in fen.
-    #[serde(default)]
-    pub amount_fen: u64,
-}
+/// What the POS terminal answered a purchase (or a void), reported to the center
+/// (`POST …/payments/{attempt}/pos`); `agent::payment` builds it from the terminal's answer.
+pub use kiosk_wire::PosReport as PosResult;
 
 /// A document the center renders for printing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -138,14 +117,9 @@ impl DocumentKind {
     }
 }
 
-/// The liveness score of the full camera frame a live photo was cropped from (issue 20).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct LiveScore {
-    /// The live score, 0 to 1.
-    pub score: f32,
-    /// The engine and its version.
-    pub engine: String,
-}
+/// The liveness score (0–1) of the full camera frame a live photo was cropped from, and its
+/// engine (issue 20): the `liveness` of the faces call.
+pub use kiosk_wire::FacesLiveness as LiveScore;
 
 /// The center's session API (docs/kiosk-api.md). Every call is idempotent under the session id.
 #[async_trait]

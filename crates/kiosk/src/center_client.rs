@@ -16,16 +16,15 @@ use domain::session::{
     SessionId, SessionOutcome,
 };
 use kiosk_wire::{
-    CardJson, CreatePaymentRequest, FacesLiveness, FacesRequest, IdentityRequest, PortraitRequest,
-    PosReport, ReceiptRefusal, ReceiptRequest, ScopeResponse,
+    CardJson, CreatePaymentRequest, FacesRequest, IdentityRequest, PortraitRequest, ReceiptRefusal,
+    ReceiptRequest, ScopeResponse,
 };
-use serde::Deserialize;
 
 use crate::center_api::{
     ApplicationRecord, CenterApi, CenterError, CollectionOffice, DocumentKind, LiveScore, PayState,
     PaymentOrder, PosResult, ScopeAnswer,
 };
-use crate::fleet::{FleetApi, Heartbeat, RemoteConfig};
+use crate::fleet::{FleetApi, HeartbeatRequest, VersionedConfig};
 
 pub use kiosk_wire::client::{CenterClient, ClientError};
 
@@ -88,21 +87,6 @@ fn decision(answer: &ScopeResponse) -> Result<Decision, CenterError> {
             .map(Decision::Refer)
             .ok_or_else(|| refused("reason")),
         _ => Err(refused("outcome")),
-    }
-}
-
-/// The POS terminal's answer as the center takes it: empty texts and a zero amount are absent.
-fn pos_report(result: &PosResult) -> PosReport {
-    PosReport {
-        approved: result.approved,
-        response_code: result.response_code.clone(),
-        card_masked: Some(result.card_masked.clone()),
-        reference: Some(result.reference.clone()),
-        auth_code: Some(result.auth_code.clone()),
-        time: Some(result.time.clone()),
-        voucher: Some(result.voucher.clone()).filter(|v| !v.is_empty()),
-        batch: Some(result.batch.clone()).filter(|b| !b.is_empty()),
-        amount_fen: Some(result.amount_fen).filter(|fen| *fen > 0),
     }
 }
 
@@ -173,10 +157,7 @@ impl CenterApi for CenterClient {
             id: id.as_str().to_owned(),
             receipt: receipt.as_str().to_owned(),
             live_photo: base64::engine::general_purpose::STANDARD.encode(live_photo_jpeg),
-            liveness: liveness.map(|l| FacesLiveness {
-                score: f64::from(l.score),
-                engine: l.engine.clone(),
-            }),
+            liveness: liveness.cloned(),
         };
         let answer = self.faces(session, &body).await.map_err(failed)?;
         Ok(FaceScores {
@@ -257,7 +238,7 @@ impl CenterApi for CenterClient {
         attempt: u8,
         result: &PosResult,
     ) -> Result<PayState, CenterError> {
-        let answer = CenterClient::report_pos(self, session, attempt, &pos_report(result))
+        let answer = CenterClient::report_pos(self, session, attempt, result)
             .await
             .map_err(failed)?;
         Ok(PayState::from_trade_state(answer.state))
@@ -327,23 +308,19 @@ impl CenterApi for CenterClient {
     }
 }
 
-/// The part of the heartbeat's answer the kiosk uses.
-#[derive(Deserialize)]
-struct HeartbeatAnswer {
-    #[serde(default)]
-    config_version: Option<i64>,
-}
-
 #[async_trait]
 impl FleetApi for CenterClient {
-    async fn heartbeat(&self, heartbeat: &Heartbeat) -> Result<Option<i64>, CenterError> {
-        let answer: HeartbeatAnswer = CenterClient::heartbeat(self, heartbeat)
+    async fn heartbeat(&self, heartbeat: &HeartbeatRequest) -> Result<Option<i64>, CenterError> {
+        let answer = CenterClient::heartbeat(self, heartbeat)
             .await
             .map_err(failed)?;
         Ok(answer.config_version)
     }
 
-    async fn config_since(&self, since: Option<i64>) -> Result<Option<RemoteConfig>, CenterError> {
+    async fn config_since(
+        &self,
+        since: Option<i64>,
+    ) -> Result<Option<VersionedConfig>, CenterError> {
         self.fleet_config(since).await.map_err(|err| match err {
             ClientError::Malformed(_) => refused("configuration"),
             other => failed(other),
@@ -366,25 +343,5 @@ mod tests {
             receipt_answer(true, Some(ReceiptRefusal::Expired)),
             ReceiptAnswer::Found
         );
-    }
-
-    #[test]
-    fn an_empty_voucher_and_a_zero_amount_are_not_reported() {
-        let result = PosResult {
-            approved: true,
-            response_code: "00".into(),
-            card_masked: "622202******1234".into(),
-            reference: "123456789012".into(),
-            auth_code: "654321".into(),
-            time: "2026-11-25T10:40:00+08:00".into(),
-            voucher: String::new(),
-            batch: "000001".into(),
-            amount_fen: 0,
-        };
-        let report = pos_report(&result);
-        assert_eq!(report.voucher, None);
-        assert_eq!(report.batch.as_deref(), Some("000001"));
-        assert_eq!(report.amount_fen, None);
-        assert_eq!(report.reference.as_deref(), Some("123456789012"));
     }
 }

@@ -5,10 +5,10 @@
 //! the agent applies it at its next idle moment (the start screen, no session running), never in
 //! the middle of a citizen's session.
 //!
-//! The center is behind [`FleetApi`] (the shipped implementation is `idkiosk`'s `CenterLink`
-//! over `center::client::CenterClient`), so the task is tested without a network.
+//! The center is behind [`FleetApi`] (the shipped implementation is `kiosk::center_client`'s, the
+//! `kiosk-wire` client), so the task is tested without a network. The heartbeat and the
+//! configuration are the `kiosk_wire::fleet` bodies the center's handlers take and give.
 
-use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -18,133 +18,65 @@ use devices::{
     BarcodeScanner, Camera, CardReader, DeviceHealth, FingerprintScanner, PosTerminal, Printer,
 };
 use domain::session::SessionConfig;
-use serde::{Deserialize, Serialize};
 use tokio::sync::{watch, Notify};
 
 use crate::center_api::CenterError;
 use crate::outbox::Outbox;
 use crate::ports::Ports;
 
-/// One device's health, as `POST /v1/fleet/heartbeat` takes it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct DeviceReport {
-    /// `ready`, `busy`, `warning`, `error`, `disconnected`.
-    pub state: String,
-    /// Why, for people.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
-    /// The printer's paper: `ok`, `low`, `empty`, `unknown`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub paper: Option<String>,
-    /// The printer's toner: `ok`, `low`, `empty`, `unknown`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub toner: Option<String>,
-}
+/// The bodies are the wire crate's, the center's too.
+pub use kiosk_wire::fleet::{
+    DeviceReport, DeviceState, Devices, Fees, HeartbeatRequest, KioskConfig, Supply, Thresholds,
+    Timeouts, VersionedConfig,
+};
 
-impl DeviceReport {
-    /// A driver's [`DeviceHealth`].
-    pub fn from_health(health: &DeviceHealth) -> DeviceReport {
-        let reason = match health {
-            DeviceHealth::Ready | DeviceHealth::Busy => None,
-            DeviceHealth::Warning { reason }
-            | DeviceHealth::Error { reason }
-            | DeviceHealth::Disconnected { reason } => Some(reason.clone()),
-        };
-        DeviceReport {
-            state: health.state().to_owned(),
-            reason,
-            paper: None,
-            toner: None,
-        }
+/// A driver's [`DeviceHealth`] as the heartbeat reports it.
+pub fn device_report(health: &DeviceHealth) -> DeviceReport {
+    let (state, reason) = match health {
+        DeviceHealth::Ready => (DeviceState::Ready, None),
+        DeviceHealth::Busy => (DeviceState::Busy, None),
+        DeviceHealth::Warning { reason } => (DeviceState::Warning, Some(reason.clone())),
+        DeviceHealth::Error { reason } => (DeviceState::Error, Some(reason.clone())),
+        DeviceHealth::Disconnected { reason } => (DeviceState::Disconnected, Some(reason.clone())),
+    };
+    DeviceReport {
+        state,
+        reason,
+        paper: None,
+        toner: None,
     }
 }
 
-/// The heartbeat's body (`center::fleet::heartbeat::HeartbeatRequest` on the wire).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Heartbeat {
-    /// The agent's version.
-    pub software_version: String,
-    /// Messages waiting in the outbox.
-    pub outbox_backlog: u32,
-    /// The remote configuration version in force (`None`: the local defaults).
-    pub config_version: Option<i64>,
-    /// `card_reader`, `scanner`, `camera`, `fingerprint`, `pos`, `printer`.
-    pub devices: BTreeMap<String, DeviceReport>,
-}
-
-/// Thresholds of a remote configuration.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct RemoteThresholds {
-    /// Certified photo vs historical photo, 0–100.
-    pub face_certified: f64,
-    /// Live photo vs historical photo, 0–100.
-    pub face_live: f64,
-    /// The least fingerprint quality accepted, 0–100.
-    pub fingerprint_quality: u8,
-}
-
-/// Timeouts of a remote configuration, in seconds.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RemoteTimeouts {
-    /// Inactivity on a screen before the countdown.
-    pub idle_s: u32,
-    /// How long a screen waiting for the center, camera or printer may wait.
-    pub step_s: u32,
-    /// How long a payment attempt stays open.
-    pub payment_s: u32,
-}
-
-/// The part of `center::fleet::config::KioskConfig` the agent applies (fees come from
-/// `domain::rules` anyway; payment methods are not applied yet, see docs/kiosk.md).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct RemoteSettings {
-    /// Thresholds.
-    pub thresholds: RemoteThresholds,
-    /// Timeouts.
-    pub timeouts: RemoteTimeouts,
-    /// `wechat`, `unionpay`.
-    #[serde(default)]
-    pub payment_methods: Vec<String>,
-}
-
-/// A configuration version as `GET /v1/fleet/config` answers it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct RemoteConfig {
-    /// The center's version number.
-    pub version: i64,
-    /// The settings.
-    pub config: RemoteSettings,
-}
-
-impl RemoteConfig {
-    /// The session and enrolment configuration with this version's values over `session` and
-    /// `enrol`: `idle_s` → inactivity timeout, `step_s` → service timeout, `payment_s` → payment
-    /// timeout, face thresholds, fingerprint quality threshold.
-    pub fn apply_to(
-        &self,
-        session: &SessionConfig,
-        enrol: &EnrolConfig,
-    ) -> (SessionConfig, EnrolConfig) {
-        let c = &self.config;
-        let mut session = session.clone();
-        session.inactivity_timeout_ms = u64::from(c.timeouts.idle_s) * 1000;
-        session.service_timeout_ms = u64::from(c.timeouts.step_s) * 1000;
-        session.payment_timeout_ms = u64::from(c.timeouts.payment_s) * 1000;
-        session.face.certified_vs_history = c.thresholds.face_certified as f32;
-        session.face.live_vs_history = c.thresholds.face_live as f32;
-        let mut enrol = enrol.clone();
-        enrol.quality.threshold = c.thresholds.fingerprint_quality;
-        (session, enrol)
-    }
+/// The session and enrolment configuration with a remote configuration's values over `session`
+/// and `enrol`: `idle_s` → inactivity timeout, `step_s` → service timeout, `payment_s` → payment
+/// timeout, face thresholds, fingerprint quality threshold (fees come from `domain::rules`
+/// anyway; payment methods are not applied yet, see docs/kiosk.md).
+pub fn apply_remote(
+    config: &KioskConfig,
+    session: &SessionConfig,
+    enrol: &EnrolConfig,
+) -> (SessionConfig, EnrolConfig) {
+    let mut session = session.clone();
+    session.inactivity_timeout_ms = u64::from(config.timeouts.idle_s) * 1000;
+    session.service_timeout_ms = u64::from(config.timeouts.step_s) * 1000;
+    session.payment_timeout_ms = u64::from(config.timeouts.payment_s) * 1000;
+    session.face.certified_vs_history = config.thresholds.face_certified as f32;
+    session.face.live_vs_history = config.thresholds.face_live as f32;
+    let mut enrol = enrol.clone();
+    enrol.quality.threshold = config.thresholds.fingerprint_quality;
+    (session, enrol)
 }
 
 /// What the fleet task asks of the center.
 #[async_trait]
 pub trait FleetApi: Send + Sync {
     /// `POST /v1/fleet/heartbeat`; the newest configuration version the center has.
-    async fn heartbeat(&self, heartbeat: &Heartbeat) -> Result<Option<i64>, CenterError>;
+    async fn heartbeat(&self, heartbeat: &HeartbeatRequest) -> Result<Option<i64>, CenterError>;
     /// `GET /v1/fleet/config?since=V`; `None` when nothing newer.
-    async fn config_since(&self, since: Option<i64>) -> Result<Option<RemoteConfig>, CenterError>;
+    async fn config_since(
+        &self,
+        since: Option<i64>,
+    ) -> Result<Option<VersionedConfig>, CenterError>;
 }
 
 /// A configuration waiting for the agent's next idle moment.
@@ -280,7 +212,7 @@ impl FleetSettings {
     }
 }
 
-fn supply(reasons: &[String], names: &[&str]) -> &'static str {
+fn supply(reasons: &[String], names: &[&str]) -> Supply {
     let has = |suffix: &str| {
         reasons.iter().any(|r| {
             let r = r
@@ -291,11 +223,11 @@ fn supply(reasons: &[String], names: &[&str]) -> &'static str {
         })
     };
     if has("empty") || has("needed") {
-        "empty"
+        Supply::Empty
     } else if has("low") || has("nearly-empty") {
-        "low"
+        Supply::Low
     } else {
-        "ok"
+        Supply::Ok
     }
 }
 
@@ -306,27 +238,27 @@ fn supply(reasons: &[String], names: &[&str]) -> &'static str {
 pub async fn printer_report(printer: &dyn Printer, timeout: Duration) -> DeviceReport {
     match tokio::time::timeout(timeout, printer.status()).await {
         Ok(Ok(status)) => {
-            let mut report = DeviceReport::from_health(&status.health);
+            let mut report = device_report(&status.health);
             if !status.reasons.is_empty() {
                 report.reason = Some(status.reasons.join(", "));
             }
-            report.paper = Some(supply(&status.reasons, &["media"]).to_owned());
-            report.toner = Some(supply(&status.reasons, &["toner", "marker-supply"]).to_owned());
+            report.paper = Some(supply(&status.reasons, &["media"]));
+            report.toner = Some(supply(&status.reasons, &["toner", "marker-supply"]));
             report
         }
         Ok(Err(err)) => {
-            let mut report = DeviceReport::from_health(&printer.health());
+            let mut report = device_report(&printer.health());
             if report.reason.is_none() {
                 report.reason = Some(err.to_string());
             }
-            report.paper = Some("unknown".to_owned());
-            report.toner = Some("unknown".to_owned());
+            report.paper = Some(Supply::Unknown);
+            report.toner = Some(Supply::Unknown);
             report
         }
         Err(_) => {
-            let mut report = DeviceReport::from_health(&printer.health());
-            report.paper = Some("unknown".to_owned());
-            report.toner = Some("unknown".to_owned());
+            let mut report = device_report(&printer.health());
+            report.paper = Some(Supply::Unknown);
+            report.toner = Some(Supply::Unknown);
             report
         }
     }
@@ -338,21 +270,15 @@ pub async fn collect(
     outbox: &Outbox,
     updates: &ConfigUpdates,
     settings: &FleetSettings,
-) -> Heartbeat {
-    let mut reports = BTreeMap::new();
-    for (name, health) in [
-        ("card_reader", devices.card_reader.health()),
-        ("scanner", devices.scanner.health()),
-        ("camera", devices.camera.health()),
-        ("fingerprint", devices.fingerprint.health()),
-        ("pos", devices.pos.health()),
-    ] {
-        reports.insert(name.to_owned(), DeviceReport::from_health(&health));
-    }
-    reports.insert(
-        "printer".to_owned(),
-        printer_report(devices.printer.as_ref(), settings.printer_timeout).await,
-    );
+) -> HeartbeatRequest {
+    let reports = Devices {
+        card_reader: Some(device_report(&devices.card_reader.health())),
+        scanner: Some(device_report(&devices.scanner.health())),
+        camera: Some(device_report(&devices.camera.health())),
+        fingerprint: Some(device_report(&devices.fingerprint.health())),
+        pos: Some(device_report(&devices.pos.health())),
+        printer: Some(printer_report(devices.printer.as_ref(), settings.printer_timeout).await),
+    };
     let backlog = match outbox.backlog().await {
         Ok(n) => u32::try_from(n).unwrap_or(u32::MAX),
         Err(err) => {
@@ -360,7 +286,7 @@ pub async fn collect(
             0
         }
     };
-    Heartbeat {
+    HeartbeatRequest {
         software_version: settings.software_version.clone(),
         outbox_backlog: backlog,
         config_version: updates.applied(),
@@ -393,7 +319,7 @@ pub async fn beat_once(
     if known.is_some_and(|known| known >= remote.version) {
         return Ok(None);
     }
-    let (session, enrol) = remote.apply_to(&settings.session, &settings.enrol);
+    let (session, enrol) = apply_remote(&remote.config, &settings.session, &settings.enrol);
     tracing::info!(
         version = remote.version,
         "remote configuration fetched; applied at the next idle moment"

@@ -11,6 +11,7 @@ use domain::session::{SessionId, SessionOutcome};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+use crate::fleet::{HeartbeatRequest, HeartbeatResponse, VersionedConfig};
 use crate::{
     session_path, ApplicationAnswer, ApplicationRequest, CollectionAnswer, CreatePaymentRequest,
     ErrorBody, FacesAnswer, FacesRequest, IdentityAnswer, IdentityRequest, PaymentAnswer,
@@ -365,23 +366,22 @@ impl CenterClient {
         .map(drop)
     }
 
-    /// `POST /v1/fleet/heartbeat`: the kiosk's health (the fleet's body, `kiosk::fleet::Heartbeat`
-    /// on the kiosk, `center::fleet::heartbeat::HeartbeatRequest` at the center); the answer
-    /// names the newest configuration version.
-    pub async fn heartbeat<B: Serialize, T: DeserializeOwned>(
+    /// `POST /v1/fleet/heartbeat`: the kiosk's health; the answer names the newest
+    /// configuration version.
+    pub async fn heartbeat(
         &self,
-        request: &B,
-    ) -> Result<T, ClientError> {
+        request: &HeartbeatRequest,
+    ) -> Result<HeartbeatResponse, ClientError> {
         self.post_json(&format!("{}/fleet/heartbeat", crate::PREFIX), request)
             .await
     }
 
     /// `GET /v1/fleet/config?since=V`: the newest configuration when it is newer than `since`
     /// (any, without it), `None` on `204`.
-    pub async fn fleet_config<T: DeserializeOwned>(
+    pub async fn fleet_config(
         &self,
         since: Option<i64>,
-    ) -> Result<Option<T>, ClientError> {
+    ) -> Result<Option<VersionedConfig>, ClientError> {
         let path = match since {
             Some(v) => format!("{}/fleet/config?since={v}", crate::PREFIX),
             None => format!("{}/fleet/config", crate::PREFIX),

@@ -5,7 +5,8 @@
 //! into domain types at its edge (the center names the bad field in its `422`).
 //!
 //! Every request body refuses unknown fields (`400` at the center); answers accept them, so a
-//! newer center can add a field without breaking older kiosks.
+//! newer center can add a field without breaking older kiosks. The fleet's heartbeat and remote
+//! configuration are in [`fleet`].
 
 use serde::{Deserialize, Serialize};
 
@@ -13,6 +14,7 @@ pub use domain::trade_state::TradeState;
 
 #[cfg(feature = "client")]
 pub mod client;
+pub mod fleet;
 
 /// The API's version: the path prefix of every call but `GET /health`.
 pub const VERSION: &str = "v1";

@@ -21,7 +21,6 @@ use axum::{
     Json,
 };
 use domain::rules::Business;
-use serde::{Deserialize, Serialize};
 
 use super::Operator;
 use crate::error::AppError;
@@ -35,144 +34,88 @@ pub const FACE_LIVE_RANGE: std::ops::RangeInclusive<f64> = 40.0..=99.0;
 /// The sane range of the least fingerprint quality.
 pub const FINGERPRINT_QUALITY_RANGE: std::ops::RangeInclusive<u8> = 1..=100;
 
-/// Thresholds the kiosk applies.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Thresholds {
-    /// Certified photo vs historical photo, 0–100 (DOMAIN: 95).
-    pub face_certified: f64,
-    /// Live photo vs historical photo, 0–100 (DOMAIN: 60).
-    pub face_live: f64,
-    /// The least fingerprint quality accepted, 0–100.
-    pub fingerprint_quality: u8,
-}
+/// The bodies are the wire crate's, the kiosk's too.
+pub use kiosk_wire::fleet::{Fees, KioskConfig, Thresholds, Timeouts, VersionedConfig};
 
-/// Timeouts, in seconds (1–3600).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Timeouts {
-    /// Back to the idle screen after this long without a touch.
-    pub idle_s: u32,
-    /// The longest a step waits for the citizen.
-    pub step_s: u32,
-    /// How long a payment QR code stays open.
-    pub payment_s: u32,
-}
-
-/// 工本费 per business, in yuan (must equal `domain::rules`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Fees {
-    /// 到期换领.
-    pub expiry_renewal_cny: u32,
-    /// 丢失补领.
-    pub lost_cny: u32,
-    /// 损坏换领.
-    pub damaged_cny: u32,
-}
-
-/// One configuration, as pushed to every kiosk.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct KioskConfig {
-    /// Thresholds.
-    pub thresholds: Thresholds,
-    /// Timeouts.
-    pub timeouts: Timeouts,
-    /// Fees.
-    pub fees: Fees,
-    /// Payment methods enabled: `wechat`, `unionpay` (at least one, no repeats).
-    pub payment_methods: Vec<String>,
-}
-
-impl KioskConfig {
-    /// Checks every value; the error names the field.
-    pub fn validate(&self) -> Result<(), AppError> {
-        let t = &self.thresholds;
-        // A threshold of 0 or 1 lets every face through; 100 lets none.
-        for (field, value, range) in [
-            (
-                "thresholds.face_certified",
-                t.face_certified,
-                FACE_CERTIFIED_RANGE,
-            ),
-            ("thresholds.face_live", t.face_live, FACE_LIVE_RANGE),
-        ] {
-            if !range.contains(&value) {
-                return Err(AppError::invalid(
-                    field,
-                    format!("must be between {} and {}", range.start(), range.end()),
-                ));
-            }
-        }
-        if !FINGERPRINT_QUALITY_RANGE.contains(&t.fingerprint_quality) {
+/// Checks every value of a configuration; the error names the field.
+pub fn validate(config: &KioskConfig) -> Result<(), AppError> {
+    let t = &config.thresholds;
+    // A threshold of 0 or 1 lets every face through; 100 lets none.
+    for (field, value, range) in [
+        (
+            "thresholds.face_certified",
+            t.face_certified,
+            FACE_CERTIFIED_RANGE,
+        ),
+        ("thresholds.face_live", t.face_live, FACE_LIVE_RANGE),
+    ] {
+        if !range.contains(&value) {
             return Err(AppError::invalid(
-                "thresholds.fingerprint_quality",
-                format!(
-                    "must be between {} and {}",
-                    FINGERPRINT_QUALITY_RANGE.start(),
-                    FINGERPRINT_QUALITY_RANGE.end()
-                ),
+                field,
+                format!("must be between {} and {}", range.start(), range.end()),
             ));
         }
-        for (field, value) in [
-            ("timeouts.idle_s", self.timeouts.idle_s),
-            ("timeouts.step_s", self.timeouts.step_s),
-            ("timeouts.payment_s", self.timeouts.payment_s),
-        ] {
-            if !(1..=3600).contains(&value) {
-                return Err(AppError::invalid(field, "must be 1–3600 seconds"));
-            }
-        }
-        for (field, value, business) in [
-            (
-                "fees.expiry_renewal_cny",
-                self.fees.expiry_renewal_cny,
-                Business::ExpiryRenewal,
-            ),
-            ("fees.lost_cny", self.fees.lost_cny, Business::Lost),
-            ("fees.damaged_cny", self.fees.damaged_cny, Business::Damaged),
-        ] {
-            if value != business.fee_cny() {
-                return Err(AppError::invalid(
-                    field,
-                    format!("the rules' fee is {} yuan", business.fee_cny()),
-                ));
-            }
-        }
-        if self.payment_methods.is_empty() {
-            return Err(AppError::invalid(
-                "payment_methods",
-                "at least one method must be enabled",
-            ));
-        }
-        for (i, method) in self.payment_methods.iter().enumerate() {
-            if !matches!(method.as_str(), "wechat" | "unionpay") {
-                return Err(AppError::invalid(
-                    format!("payment_methods[{i}]"),
-                    "must be wechat or unionpay",
-                ));
-            }
-            if self.payment_methods[..i].contains(method) {
-                return Err(AppError::invalid(
-                    format!("payment_methods[{i}]"),
-                    "listed twice",
-                ));
-            }
-        }
-        Ok(())
     }
-}
-
-/// A stored configuration version.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct VersionedConfig {
-    /// Allocated by the database, increasing.
-    pub version: i64,
-    /// When it was stored, unix seconds.
-    pub created_at: i64,
-    /// The configuration.
-    pub config: KioskConfig,
+    if !FINGERPRINT_QUALITY_RANGE.contains(&t.fingerprint_quality) {
+        return Err(AppError::invalid(
+            "thresholds.fingerprint_quality",
+            format!(
+                "must be between {} and {}",
+                FINGERPRINT_QUALITY_RANGE.start(),
+                FINGERPRINT_QUALITY_RANGE.end()
+            ),
+        ));
+    }
+    for (field, value) in [
+        ("timeouts.idle_s", config.timeouts.idle_s),
+        ("timeouts.step_s", config.timeouts.step_s),
+        ("timeouts.payment_s", config.timeouts.payment_s),
+    ] {
+        if !(1..=3600).contains(&value) {
+            return Err(AppError::invalid(field, "must be 1–3600 seconds"));
+        }
+    }
+    for (field, value, business) in [
+        (
+            "fees.expiry_renewal_cny",
+            config.fees.expiry_renewal_cny,
+            Business::ExpiryRenewal,
+        ),
+        ("fees.lost_cny", config.fees.lost_cny, Business::Lost),
+        (
+            "fees.damaged_cny",
+            config.fees.damaged_cny,
+            Business::Damaged,
+        ),
+    ] {
+        if value != business.fee_cny() {
+            return Err(AppError::invalid(
+                field,
+                format!("the rules' fee is {} yuan", business.fee_cny()),
+            ));
+        }
+    }
+    if config.payment_methods.is_empty() {
+        return Err(AppError::invalid(
+            "payment_methods",
+            "at least one method must be enabled",
+        ));
+    }
+    for (i, method) in config.payment_methods.iter().enumerate() {
+        if !matches!(method.as_str(), "wechat" | "unionpay") {
+            return Err(AppError::invalid(
+                format!("payment_methods[{i}]"),
+                "must be wechat or unionpay",
+            ));
+        }
+        if config.payment_methods[..i].contains(method) {
+            return Err(AppError::invalid(
+                format!("payment_methods[{i}]"),
+                "listed twice",
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn versioned(record: store::fleet::ConfigRecord) -> Result<VersionedConfig, AppError> {
@@ -193,7 +136,7 @@ pub async fn put(
     State(state): State<AppState>,
     JsonBody(config): JsonBody<KioskConfig>,
 ) -> Result<Response, AppError> {
-    config.validate()?;
+    validate(&config)?;
     let json = serde_json::to_string(&config)
         .map_err(|err| AppError::internal("fleet configuration", err))?;
     state

@@ -13,163 +13,29 @@
 //! ```
 //!
 //! `state` is `devices::DeviceHealth`'s (`ready`, `busy`, `warning`, `error`, `disconnected`);
-//! `paper` and `toner` are `ok`, `low`, `empty` or `unknown`. Answer:
+//! `paper` and `toner` are `ok`, `low`, `empty` or `unknown` (the types are `kiosk_wire::fleet`'s,
+//! which the kiosk sends). Answer:
 //! `{"received_at":1764038400,"config_version":4}` (the newest configuration version, `null` when
 //! none was pushed): a kiosk running an older one fetches `GET /v1/fleet/config?since=…`.
 
 use axum::{extract::State, Extension, Json};
-use serde::{Deserialize, Serialize};
 
 use crate::auth::KioskId;
 use crate::error::AppError;
 use crate::json::JsonBody;
 use crate::AppState;
 
-/// A device's state, as `devices::DeviceHealth` serialises it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum DeviceState {
-    /// Open and answering.
-    Ready,
-    /// An operation is running.
-    Busy,
-    /// Needs attention soon (toner low).
-    Warning,
-    /// The device's own fault.
-    Error,
-    /// The port is gone.
-    Disconnected,
-}
+/// The bodies are the wire crate's, the kiosk's too.
+pub use kiosk_wire::fleet::{
+    DeviceReport, DeviceState, Devices, HeartbeatRequest, HeartbeatResponse, Supply,
+};
 
-impl DeviceState {
-    /// The device cannot serve a citizen (an alert).
-    pub fn is_fault(self) -> bool {
-        matches!(self, DeviceState::Error | DeviceState::Disconnected)
+/// The devices with every reason scrubbed ([`super::scrub`]) before they are stored.
+fn scrubbed(mut devices: Devices) -> Devices {
+    for report in devices.iter_mut() {
+        report.reason = report.reason.as_deref().map(super::scrub);
     }
-
-    /// `ready`, `busy`, …
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DeviceState::Ready => "ready",
-            DeviceState::Busy => "busy",
-            DeviceState::Warning => "warning",
-            DeviceState::Error => "error",
-            DeviceState::Disconnected => "disconnected",
-        }
-    }
-}
-
-/// A supply level of the printer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Supply {
-    /// Enough.
-    Ok,
-    /// Running low.
-    Low,
-    /// Out.
-    Empty,
-    /// The printer does not say.
-    Unknown,
-}
-
-/// One device's health.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct DeviceReport {
-    /// The state.
-    pub state: DeviceState,
-    /// Why, for people (scrubbed, at most 200 characters).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
-    /// The printer's paper.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub paper: Option<Supply>,
-    /// The printer's toner.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub toner: Option<Supply>,
-}
-
-/// The kiosk's devices; a kiosk without one (no POS) leaves it out.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Devices {
-    /// ID card reader.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub card_reader: Option<DeviceReport>,
-    /// Barcode scanner.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub scanner: Option<DeviceReport>,
-    /// Camera.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub camera: Option<DeviceReport>,
-    /// Fingerprint module.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub fingerprint: Option<DeviceReport>,
-    /// UnionPay MIS-POS.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub pos: Option<DeviceReport>,
-    /// Document printer.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub printer: Option<DeviceReport>,
-}
-
-impl Devices {
-    /// `(name, report)` of every device reported, in a fixed order.
-    pub fn iter(&self) -> impl Iterator<Item = (&'static str, &DeviceReport)> {
-        [
-            ("card_reader", &self.card_reader),
-            ("scanner", &self.scanner),
-            ("camera", &self.camera),
-            ("fingerprint", &self.fingerprint),
-            ("pos", &self.pos),
-            ("printer", &self.printer),
-        ]
-        .into_iter()
-        .filter_map(|(name, report)| report.as_ref().map(|r| (name, r)))
-    }
-
-    fn scrubbed(mut self) -> Devices {
-        for report in [
-            &mut self.card_reader,
-            &mut self.scanner,
-            &mut self.camera,
-            &mut self.fingerprint,
-            &mut self.pos,
-            &mut self.printer,
-        ]
-        .into_iter()
-        .flatten()
-        {
-            report.reason = report.reason.as_deref().map(super::scrub);
-        }
-        self
-    }
-}
-
-/// The heartbeat's body.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct HeartbeatRequest {
-    /// The kiosk agent's version.
-    pub software_version: String,
-    /// Messages waiting in the outbox.
-    pub outbox_backlog: u32,
-    /// The configuration version the kiosk runs.
-    #[serde(default)]
-    pub config_version: Option<i64>,
-    /// Device health.
-    #[serde(default)]
-    pub devices: Devices,
-}
-
-/// The answer.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct HeartbeatResponse {
-    /// When the center recorded it, unix seconds.
-    pub received_at: i64,
-    /// The newest configuration version, if any.
-    pub config_version: Option<i64>,
+    devices
 }
 
 /// `POST /v1/fleet/heartbeat`.
@@ -186,7 +52,7 @@ pub async fn heartbeat(
         ));
     }
     let now = state.now();
-    let devices = serde_json::to_string(&body.devices.scrubbed())
+    let devices = serde_json::to_string(&scrubbed(body.devices))
         .map_err(|err| AppError::internal("heartbeat", err))?;
     state
         .store

@@ -5,6 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use devices::protocol::pos::Response;
 use devices::PosTerminal;
 use domain::session::{Event, PaymentMethod, PaymentResult, SessionId};
 
@@ -172,8 +173,9 @@ impl Payment {
     async fn purchase(&self, order: &PaymentOrder, amount_fen: u32) -> Option<PosResult> {
         let kept = format!("pos_response_{}", self.attempt);
         if let Ok(Some(json)) = self.outbox.capture(self.sid.as_str(), &kept).await {
+            // A report kept by an older kiosk may carry an empty voucher or a zero amount.
             if let Ok(report) = serde_json::from_slice::<PosResult>(&json) {
-                return Some(report);
+                return Some(absent_if_empty(report));
             }
         }
         let response = match self
@@ -187,17 +189,7 @@ impl Payment {
                 return None;
             }
         };
-        let report = PosResult {
-            approved: response.is_approved(),
-            response_code: response.code.clone(),
-            card_masked: response.card_number.clone(),
-            reference: response.reference.clone(),
-            auth_code: response.auth_code.clone(),
-            time: response.time.clone(),
-            voucher: response.trace.clone(),
-            batch: response.batch.clone(),
-            amount_fen: response.amount_fen,
-        };
+        let report = pos_report(&response);
         let json = serde_json::to_vec(&report).unwrap_or_default();
         if let Err(e) = self
             .outbox
@@ -210,28 +202,98 @@ impl Payment {
     }
 }
 
+/// The terminal's answer as the center takes it ([`absent_if_empty`]).
+fn pos_report(response: &Response) -> PosResult {
+    absent_if_empty(PosResult {
+        approved: response.is_approved(),
+        response_code: response.code.clone(),
+        card_masked: Some(response.card_number.clone()),
+        reference: Some(response.reference.clone()),
+        auth_code: Some(response.auth_code.clone()),
+        time: Some(response.time.clone()),
+        voucher: Some(response.trace.clone()),
+        batch: Some(response.batch.clone()),
+        amount_fen: Some(response.amount_fen),
+    })
+}
+
+/// An empty voucher or batch and a zero amount are left out: the center checks a voucher and a
+/// batch it is given (6 digits), and holds a payment whose amount differs from the order's.
+fn absent_if_empty(report: PosResult) -> PosResult {
+    PosResult {
+        voucher: report.voucher.filter(|v| !v.is_empty()),
+        batch: report.batch.filter(|b| !b.is_empty()),
+        amount_fen: report.amount_fen.filter(|fen| *fen > 0),
+        ..report
+    }
+}
+
 /// Voids an approved POS purchase at the terminal (logged; the staff see it in reconciliation).
 async fn void(pos: &dyn PosTerminal, report: &PosResult) {
-    let original = devices::protocol::pos::Response {
+    let text = |field: &Option<String>| field.clone().unwrap_or_default();
+    let original = Response {
         code: report.response_code.clone(),
         message: String::new(),
-        card_number: report.card_masked.clone(),
-        amount_fen: report.amount_fen,
-        trace: report.voucher.clone(),
-        batch: report.batch.clone(),
+        card_number: text(&report.card_masked),
+        amount_fen: report.amount_fen.unwrap_or_default(),
+        trace: text(&report.voucher),
+        batch: text(&report.batch),
         date: String::new(),
-        time: report.time.clone(),
-        reference: report.reference.clone(),
-        auth_code: report.auth_code.clone(),
+        time: text(&report.time),
+        reference: text(&report.reference),
+        auth_code: text(&report.auth_code),
         merchant_id: String::new(),
         terminal_id: String::new(),
         memo: String::new(),
     };
     match pos.void(&original, "application not recorded").await {
         Ok(answer) if answer.is_approved() => {
-            tracing::info!(voucher = %report.voucher, "POS payment voided")
+            tracing::info!(voucher = %original.trace, "POS payment voided")
         }
         Ok(answer) => tracing::error!(code = %answer.code, "the terminal refused the void"),
         Err(e) => tracing::error!(error = %e, "POS void failed"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_empty_voucher_and_a_zero_amount_are_not_reported() {
+        let response = Response {
+            code: "00".into(),
+            message: String::new(),
+            card_number: "622202******1234".into(),
+            amount_fen: 0,
+            trace: String::new(),
+            batch: "000001".into(),
+            date: String::new(),
+            time: "2026-11-25T10:40:00+08:00".into(),
+            reference: "123456789012".into(),
+            auth_code: "654321".into(),
+            merchant_id: String::new(),
+            terminal_id: String::new(),
+            memo: String::new(),
+        };
+        let report = pos_report(&response);
+        assert_eq!(report.voucher, None);
+        assert_eq!(report.batch.as_deref(), Some("000001"));
+        assert_eq!(report.amount_fen, None);
+        assert_eq!(report.reference.as_deref(), Some("123456789012"));
+    }
+
+    // A POS answer kept before this kiosk reported it in the wire's shape has every text and
+    // the amount present; read back it is reported as a new one would be.
+    #[test]
+    fn a_pos_answer_kept_in_the_former_shape_is_reported_the_same() {
+        let kept = r#"{"approved":true,"response_code":"00","card_masked":"622202******1234","reference":"123456789012","auth_code":"654321","time":"104000","voucher":"","batch":"000001","amount_fen":0}"#;
+        let report = match serde_json::from_str::<PosResult>(kept) {
+            Ok(report) => absent_if_empty(report),
+            Err(err) => panic!("the former shape no longer reads: {err}"),
+        };
+        assert_eq!(report.voucher, None);
+        assert_eq!(report.amount_fen, None);
+        assert_eq!(report.time.as_deref(), Some("104000"));
     }
 }

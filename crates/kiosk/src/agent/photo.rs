@@ -85,8 +85,9 @@ async fn capture(
             };
             match kept.await {
                 Ok(()) => Some(match photo.liveness {
+                    // The engine scores in f32; the wire carries it widened, losslessly.
                     Some(live) => Event::PhotoScored {
-                        liveness: live.score,
+                        liveness: live.score as f32,
                     },
                     None => Event::PhotoCaptured,
                 }),

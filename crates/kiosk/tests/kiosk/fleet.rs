@@ -14,8 +14,8 @@ use domain::session::{Screen, SessionConfig};
 use kiosk::agent::Ports;
 use kiosk::center_api::CenterError;
 use kiosk::fleet::{
-    beat_once, ConfigUpdates, FleetApi, FleetDevices, FleetSettings, Heartbeat, PendingConfig,
-    RemoteConfig, RemoteSettings, RemoteThresholds, RemoteTimeouts,
+    beat_once, ConfigUpdates, Fees, FleetApi, FleetDevices, FleetSettings, HeartbeatRequest,
+    KioskConfig, PendingConfig, Thresholds, Timeouts, VersionedConfig,
 };
 use kiosk::view::UiAction;
 
@@ -46,18 +46,21 @@ impl Printer for StatusPrinter {
 
 /// The center's fleet side: records heartbeats, serves one configuration version.
 struct FleetCenter {
-    latest: Option<RemoteConfig>,
-    heartbeats: Mutex<Vec<Heartbeat>>,
+    latest: Option<VersionedConfig>,
+    heartbeats: Mutex<Vec<HeartbeatRequest>>,
     fetches: Mutex<Vec<Option<i64>>>,
 }
 
 #[async_trait]
 impl FleetApi for FleetCenter {
-    async fn heartbeat(&self, heartbeat: &Heartbeat) -> Result<Option<i64>, CenterError> {
+    async fn heartbeat(&self, heartbeat: &HeartbeatRequest) -> Result<Option<i64>, CenterError> {
         self.heartbeats.lock().unwrap().push(heartbeat.clone());
         Ok(self.latest.as_ref().map(|c| c.version))
     }
-    async fn config_since(&self, since: Option<i64>) -> Result<Option<RemoteConfig>, CenterError> {
+    async fn config_since(
+        &self,
+        since: Option<i64>,
+    ) -> Result<Option<VersionedConfig>, CenterError> {
         self.fetches.lock().unwrap().push(since);
         Ok(self
             .latest
@@ -66,19 +69,25 @@ impl FleetApi for FleetCenter {
     }
 }
 
-fn remote(version: i64) -> RemoteConfig {
-    RemoteConfig {
+fn remote(version: i64) -> VersionedConfig {
+    VersionedConfig {
         version,
-        config: RemoteSettings {
-            thresholds: RemoteThresholds {
+        created_at: 1_795_591_860,
+        config: KioskConfig {
+            thresholds: Thresholds {
                 face_certified: 96.0,
                 face_live: 65.0,
                 fingerprint_quality: 45,
             },
-            timeouts: RemoteTimeouts {
+            timeouts: Timeouts {
                 idle_s: 90,
                 step_s: 40,
                 payment_s: 300,
+            },
+            fees: Fees {
+                expiry_renewal_cny: 20,
+                lost_cny: 40,
+                damaged_cny: 40,
             },
             payment_methods: vec!["wechat".into()],
         },

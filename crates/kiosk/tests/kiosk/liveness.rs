@@ -40,7 +40,7 @@ impl Camera for Frame {
 }
 
 /// A cropper whose every frame gives a photo with the liveness `score`.
-struct Scored(f32);
+struct Scored(f64);
 
 const PHOTO: &[u8] = b"\xff\xd8 the ID photo \xff\xd9";
 
