@@ -912,12 +912,13 @@ async fn the_record_shows_the_delivery_to_the_population_system() {
     db.finish().await;
 }
 
+/// `text` as the console prints it, through askama's HTML escaper (the templates' own).
 fn html_escaped(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&#39;")
+    use askama::filters::{Escaper, Html};
+    let mut out = String::new();
+    Html.write_escaped_str(&mut out, text)
+        .expect("writing to a String");
+    out
 }
 
 /// A refused login's page without its fresh CSRF token, to compare two answers.

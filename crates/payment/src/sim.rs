@@ -14,6 +14,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use askama::Template;
 use axum::body::Bytes;
 use axum::extract::{OriginalUri, Path, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
@@ -552,50 +553,60 @@ async fn pay_form(State(sim): State<Arc<Sim>>, Form(form): Form<PayForm>) -> Res
         code_url: form.code_url.trim().to_owned(),
         deliver_callback: true,
     };
-    let text = match pay(&sim, &request) {
-        Ok(answer) => format!(
-            "支付成功 Paid: {} ({})",
-            html_escape(&answer.out_trade_no),
-            answer.transaction_id
-        ),
-        Err((_, body)) => format!(
-            "支付失败 Not paid: {} {}",
-            body.code,
-            html_escape(&body.message)
-        ),
-    };
-    Html(format!(
-        "{PAGE_HEAD}<p>{text}</p><p><a href=\"/sim\">返回 Back</a></p></body></html>"
-    ))
-    .into_response()
+    let paid = pay(&sim, &request).map_err(|(_, body)| body);
+    html(&PaidPage { paid })
 }
 
-const PAGE_HEAD: &str = "<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><title>paysim</title></head><body style=\"font-family:sans-serif;max-width:40em;margin:2em auto\"><h1>微信支付模拟器 paysim</h1>";
+/// The answer to the page's form.
+#[derive(Template)]
+#[template(path = "paysim/paid.html")]
+struct PaidPage {
+    paid: Result<PayAnswer, ErrorBody>,
+}
 
-async fn page(State(sim): State<Arc<Sim>>) -> Html<String> {
+/// `GET /sim`: the orders, and a form to pay one by its code_url.
+#[derive(Template)]
+#[template(path = "paysim/orders.html")]
+struct OrdersPage {
+    orders: Vec<OrderRow>,
+}
+
+/// An order as the page shows it.
+struct OrderRow {
+    out_trade_no: String,
+    total: u32,
+    trade_state: &'static str,
+    code_url: String,
+}
+
+async fn page(State(sim): State<Arc<Sim>>) -> Response {
     let now = sim.now();
-    let mut rows = String::new();
-    for order in sim.orders().values_mut() {
-        order.refresh(now);
-        rows.push_str(&format!(
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td><code>{}</code></td></tr>",
-            html_escape(&order.request.out_trade_no),
-            order.request.amount.total,
-            order.state.as_str(),
-            html_escape(&order.code_url)
-        ));
-    }
-    Html(format!(
-        "{PAGE_HEAD}<form method=\"post\" action=\"/sim/pay-form\"><label>code_url <input name=\"code_url\" size=\"45\" placeholder=\"weixin://wxpay/bizpayurl?pr=…\"></label> <button>扫码支付 Scan and pay</button></form>\
-         <table border=\"1\" cellpadding=\"4\" style=\"margin-top:1em;border-collapse:collapse\"><tr><th>out_trade_no</th><th>fen</th><th>trade_state</th><th>code_url</th></tr>{rows}</table></body></html>"
-    ))
+    let orders = sim
+        .orders()
+        .values_mut()
+        .map(|order| {
+            order.refresh(now);
+            OrderRow {
+                out_trade_no: order.request.out_trade_no.clone(),
+                total: order.request.amount.total,
+                trade_state: order.state.as_str(),
+                code_url: order.code_url.clone(),
+            }
+        })
+        .collect();
+    html(&OrdersPage { orders })
 }
 
-fn html_escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
+/// A page (a template cannot fail on the strings and numbers it is given; if it does, the answer
+/// is a 500 and the log says why).
+fn html(page: &impl Template) -> Response {
+    match page.render() {
+        Ok(text) => Html(text).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "rendering a paysim page");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
 }
 
 /// `POST /sim/redeliver`: sends a paid order's callback again (the platform may deliver twice).
@@ -784,5 +795,52 @@ mod tests {
         let back = serde_json::to_value(&order).unwrap();
         assert_eq!(back["trade_state"], "NOTPAY");
         assert_eq!(back["code_url"], "weixin://wxpay/bizpayurl?pr=ab");
+    }
+
+    /// The pages print what a merchant sent (an out_trade_no, a code_url) through askama's
+    /// escaper, so markup in them stays text.
+    #[test]
+    fn the_pages_escape_what_they_print() {
+        let page = OrdersPage {
+            orders: vec![OrderRow {
+                out_trade_no: "<b>SL1</b>".into(),
+                total: 2000,
+                trade_state: "NOTPAY",
+                code_url: "weixin://wxpay/bizpayurl?pr=a&b=\"c\"".into(),
+            }],
+        }
+        .render()
+        .unwrap();
+        assert!(
+            page.contains("<tr><td>&#60;b&#62;SL1&#60;/b&#62;</td><td>2000</td><td>NOTPAY</td><td><code>weixin://wxpay/bizpayurl?pr=a&#38;b=&#34;c&#34;</code></td></tr>"),
+            "{page}"
+        );
+        assert!(page.starts_with("<!doctype html>") && page.ends_with("</table></body></html>"));
+
+        let paid = PaidPage {
+            paid: Ok(PayAnswer {
+                out_trade_no: "SL1<".into(),
+                transaction_id: "4200".into(),
+                trade_state: "SUCCESS".into(),
+            }),
+        }
+        .render()
+        .unwrap();
+        assert!(
+            paid.contains("<p>支付成功 Paid: SL1&#60; (4200)</p>"),
+            "{paid}"
+        );
+        let refused = PaidPage {
+            paid: Err(ErrorBody {
+                code: "ORDERPAID".into(),
+                message: "the order is \"paid\"".into(),
+            }),
+        }
+        .render()
+        .unwrap();
+        assert!(
+            refused.contains("<p>支付失败 Not paid: ORDERPAID the order is &#34;paid&#34;</p>"),
+            "{refused}"
+        );
     }
 }
