@@ -23,7 +23,7 @@
 //! enrolment with the step-9 prompt ([`domain::prompts::FINGERPRINT_FAILED`]) and a referral
 //! reason for the window naming the finger and what failed.
 
-use domain::prompts::{Prompt, FINGERPRINT_FAILED};
+use domain::prompts::{self, Prompt, FINGERPRINT_FAILED};
 use domain::session::FingerprintFailure;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
@@ -68,33 +68,27 @@ impl Finger {
 
     /// The finger's name for a referral (English, lower case).
     pub fn name(self) -> &'static str {
-        match self {
-            Finger::RightThumb => "right thumb",
-            Finger::RightIndex => "right index finger",
-            Finger::RightMiddle => "right middle finger",
-            Finger::RightRing => "right ring finger",
-            Finger::RightLittle => "right little finger",
-            Finger::LeftThumb => "left thumb",
-            Finger::LeftIndex => "left index finger",
-            Finger::LeftMiddle => "left middle finger",
-            Finger::LeftRing => "left ring finger",
-            Finger::LeftLittle => "left little finger",
-        }
+        self.prompt().en
     }
 
     /// The finger's name in Chinese, for the screen.
     pub fn name_zh(self) -> &'static str {
+        self.prompt().zh
+    }
+
+    /// The finger's name in both languages, from `domain::prompts`.
+    fn prompt(self) -> Prompt {
         match self {
-            Finger::RightThumb => "右手拇指",
-            Finger::RightIndex => "右手食指",
-            Finger::RightMiddle => "右手中指",
-            Finger::RightRing => "右手环指",
-            Finger::RightLittle => "右手小指",
-            Finger::LeftThumb => "左手拇指",
-            Finger::LeftIndex => "左手食指",
-            Finger::LeftMiddle => "左手中指",
-            Finger::LeftRing => "左手环指",
-            Finger::LeftLittle => "左手小指",
+            Finger::RightThumb => prompts::FINGER_RIGHT_THUMB,
+            Finger::RightIndex => prompts::FINGER_RIGHT_INDEX,
+            Finger::RightMiddle => prompts::FINGER_RIGHT_MIDDLE,
+            Finger::RightRing => prompts::FINGER_RIGHT_RING,
+            Finger::RightLittle => prompts::FINGER_RIGHT_LITTLE,
+            Finger::LeftThumb => prompts::FINGER_LEFT_THUMB,
+            Finger::LeftIndex => prompts::FINGER_LEFT_INDEX,
+            Finger::LeftMiddle => prompts::FINGER_LEFT_MIDDLE,
+            Finger::LeftRing => prompts::FINGER_LEFT_RING,
+            Finger::LeftLittle => prompts::FINGER_LEFT_LITTLE,
         }
     }
 }

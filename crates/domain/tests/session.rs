@@ -6,10 +6,10 @@ use domain::rules::{
     Business, CardExpiry, CardOnReader, Decision, Household, NewCardValidity, Reason,
 };
 use domain::session::{
-    local, Command, Document, Event, FaceScores, FaceThresholds, Finger, FingerPress,
-    FingerprintFailure, InvalidEvent, Millis, PaymentMethod, PaymentResult, PortraitApplication,
-    PressProblem, PrintResult, ReceiptAnswer, ReceiptCode, ReferralReason, Screen, Session,
-    SessionConfig, SessionId, SessionOutcome, Transition, TypedId,
+    Command, Document, Event, FaceScores, FaceThresholds, Finger, FingerPress, FingerprintFailure,
+    InvalidEvent, Millis, PaymentMethod, PaymentResult, PortraitApplication, PressProblem,
+    PrintResult, ReceiptAnswer, ReceiptCode, ReferralReason, Screen, Session, SessionConfig,
+    SessionId, SessionOutcome, Transition, TypedId,
 };
 use domain::{CitizenId, MobileNumber};
 use proptest::prelude::*;
@@ -465,14 +465,14 @@ fn check_keypad(input: &str, expected: Prompt) {
 
 #[test]
 fn invalid_typed_number_names_the_field() {
-    check_keypad("110105194912310021", local::ID_CHECK_DIGIT);
-    check_keypad("320402198502290016", local::ID_BIRTH_DATE);
-    check_keypad("110105194912", local::ID_LENGTH);
-    check_keypad("110105491231002", local::ID_FIRST_GENERATION);
-    check_keypad("11010519491231002Y", local::ID_CHARACTERS);
-    check_keypad("990105194912310024", local::ID_REGION);
+    check_keypad("110105194912310021", prompts::ID_CHECK_DIGIT);
+    check_keypad("320402198502290016", prompts::ID_BIRTH_DATE);
+    check_keypad("110105194912", prompts::ID_LENGTH);
+    check_keypad("110105491231002", prompts::ID_FIRST_GENERATION);
+    check_keypad("11010519491231002Y", prompts::ID_CHARACTERS);
+    check_keypad("990105194912310024", prompts::ID_REGION);
     // A birth date after the session's date is refused too.
-    check_keypad("320104202701010012", local::ID_BIRTH_DATE);
+    check_keypad("320104202701010012", prompts::ID_BIRTH_DATE);
 }
 
 /// The center's masked identity of `ID`'s record, before a portrait form.
@@ -552,7 +552,7 @@ fn first_time_applicant_prints_the_portrait_form() {
     assert_eq!(
         t[2].screen,
         Screen::PortraitFormNumber {
-            error: Some(local::ID_LENGTH),
+            error: Some(prompts::ID_LENGTH),
             typed: Some(TypedId {
                 text: "123".to_owned(),
                 wrong: None,
@@ -698,7 +698,7 @@ fn portrait_identity_unavailable_or_silent_refers_as_service_unavailable() {
         t.screen,
         Screen::Referred {
             step: 3,
-            prompt: local::SERVICE_UNAVAILABLE
+            prompt: prompts::SERVICE_UNAVAILABLE
         }
     );
     assert_eq!(
@@ -952,7 +952,7 @@ fn receipt_not_found_asks_to_scan_again_a_bounded_number_of_times() {
         t.screen,
         Screen::Referred {
             step: 6,
-            prompt: local::RECEIPT_REFERRED
+            prompt: prompts::RECEIPT_REFERRED
         }
     );
     assert_eq!(
@@ -1031,7 +1031,7 @@ fn unusable_live_photo_is_retaken_then_referred() {
         assert_eq!(
             kiosk.send(Event::PhotoUnusable).screen,
             Screen::LivePhoto {
-                error: Some(local::PHOTO_UNUSABLE)
+                error: Some(prompts::PHOTO_UNUSABLE)
             }
         );
     }
@@ -1368,7 +1368,7 @@ fn the_portrait_form_keypad_keeps_the_wrong_number_too() {
     assert_eq!(
         t[2].screen,
         Screen::PortraitFormNumber {
-            error: Some(local::ID_CHECK_DIGIT),
+            error: Some(prompts::ID_CHECK_DIGIT),
             typed: Some(TypedId {
                 text: "320104200012100045".to_owned(),
                 wrong: Some(17..18),
@@ -1413,7 +1413,7 @@ fn declined_payment_can_be_retried_or_paid_another_way() {
         t.screen,
         Screen::Payment {
             fee_cny: 20,
-            error: Some(local::PAYMENT_DECLINED)
+            error: Some(prompts::PAYMENT_DECLINED)
         }
     );
     let t = kiosk.send(Event::PaymentMethodChosen(PaymentMethod::UnionPay));
@@ -1441,7 +1441,7 @@ fn declined_payment_can_be_retried_or_paid_another_way() {
         t.screen,
         Screen::Payment {
             fee_cny: 20,
-            error: Some(local::PAYMENT_EXPIRED)
+            error: Some(prompts::PAYMENT_EXPIRED)
         }
     );
     kiosk.send(Event::PaymentMethodChosen(PaymentMethod::UnionPay));
@@ -1450,7 +1450,7 @@ fn declined_payment_can_be_retried_or_paid_another_way() {
         t.screen,
         Screen::Referred {
             step: 11,
-            prompt: local::PAYMENT_REFERRED
+            prompt: prompts::PAYMENT_REFERRED
         }
     );
     assert_eq!(t.commands, end(referred(11, ReferralReason::PaymentFailed)));
@@ -1468,7 +1468,7 @@ fn payment_left_open_past_its_time_is_closed_and_counts_as_expired() {
         t.screen,
         Screen::Payment {
             fee_cny: 40,
-            error: Some(local::PAYMENT_EXPIRED)
+            error: Some(prompts::PAYMENT_EXPIRED)
         }
     );
     assert_eq!(
@@ -1542,7 +1542,7 @@ fn center_failure_or_silence_refers_as_service_unavailable() {
         t.screen,
         Screen::Referred {
             step: 4,
-            prompt: local::SERVICE_UNAVAILABLE
+            prompt: prompts::SERVICE_UNAVAILABLE
         }
     );
     assert_eq!(
@@ -2149,31 +2149,33 @@ proptest! {
 #[test]
 fn session_prompts_have_both_languages() {
     let all = [
-        local::ID_FIRST_GENERATION,
-        local::ID_LENGTH,
-        local::ID_CHARACTERS,
-        local::ID_REGION,
-        local::ID_BIRTH_DATE,
-        local::ID_CHECK_DIGIT,
-        local::PHOTO_UNUSABLE,
-        local::PAYMENT_DECLINED,
-        local::PAYMENT_EXPIRED,
-        local::RECEIPT_REFERRED,
-        local::PHOTO_REFERRED,
-        local::PAYMENT_REFERRED,
-        local::SERVICE_UNAVAILABLE,
-        local::CANCELLED,
-        local::FINISHED,
-        local::PORTRAIT_FORM_PRINTED,
+        prompts::ID_FIRST_GENERATION,
+        prompts::ID_LENGTH,
+        prompts::ID_CHARACTERS,
+        prompts::ID_REGION,
+        prompts::ID_BIRTH_DATE,
+        prompts::ID_CHECK_DIGIT,
+        prompts::PHOTO_UNUSABLE,
+        prompts::PAYMENT_DECLINED,
+        prompts::PAYMENT_EXPIRED,
+        prompts::RECEIPT_REFERRED,
+        prompts::PHOTO_REFERRED,
+        prompts::PAYMENT_REFERRED,
+        prompts::SERVICE_UNAVAILABLE,
+        prompts::CANCELLED,
+        prompts::FINISHED,
+        prompts::PORTRAIT_FORM_PRINTED,
     ];
     for prompt in all {
         assert!(
             !prompt.zh.is_ascii() && prompt.en.is_ascii() && !prompt.en.is_empty(),
             "{prompt:?}"
         );
-        assert!(
-            !prompts::ALL.contains(&prompt),
-            "{prompt:?} duplicates a prompts constant"
+        // Issue 16 item 6: one place for every citizen-facing text, each listed once.
+        assert_eq!(
+            prompts::ALL.iter().filter(|p| **p == prompt).count(),
+            1,
+            "{prompt:?} is not listed once in prompts::ALL"
         );
     }
 }

@@ -10,6 +10,7 @@
 //!   an open eye shows white and iris, a closed or covered eye is flat;
 //! - face too small: the face in the camera frame must be wide enough not to be enlarged much.
 
+use domain::prompts;
 use image::RgbImage;
 use serde::{Deserialize, Serialize};
 
@@ -90,46 +91,20 @@ impl QualityReason {
         }
     }
 
-    /// The kiosk's prompt: (Chinese, English).
+    /// The kiosk's prompt: (Chinese, English), from `domain::prompts`.
     pub fn prompt(self) -> (&'static str, &'static str) {
-        match self {
-            QualityReason::NoFace => (
-                "未检测到人脸，请正对摄像头。",
-                "No face was found; please face the camera.",
-            ),
-            QualityReason::SeveralFaces => (
-                "检测到多张人脸，请确保画面中只有您本人。",
-                "More than one face was found; please make sure only you are in view.",
-            ),
-            QualityReason::FaceTooSmall => (
-                "人脸过小，请靠近摄像头。",
-                "Your face is too small in the picture; please come closer to the camera.",
-            ),
-            QualityReason::HeadTurned => (
-                "请正对摄像头，不要转头或歪头。",
-                "Please look straight at the camera without turning or tilting your head.",
-            ),
-            QualityReason::Blurred => (
-                "照片模糊，请保持不动。",
-                "The photo is blurred; please hold still.",
-            ),
-            QualityReason::TooDark => (
-                "光线过暗，请调整位置或联系工作人员。",
-                "The light is too dark; please adjust your position or contact the staff.",
-            ),
-            QualityReason::TooBright => (
-                "光线过亮，请调整位置或联系工作人员。",
-                "The light is too bright; please adjust your position or contact the staff.",
-            ),
-            QualityReason::EyesNotVisible => (
-                "请睁开双眼，并摘下眼镜、帽子等遮挡物。",
-                "Please open your eyes and remove glasses, hats or anything covering your face.",
-            ),
-            QualityReason::NotAnImage => (
-                "无法读取照片，请重新拍摄。",
-                "The photo cannot be read; please take it again.",
-            ),
-        }
+        let prompt = match self {
+            QualityReason::NoFace => prompts::PHOTO_NO_FACE,
+            QualityReason::SeveralFaces => prompts::PHOTO_SEVERAL_FACES,
+            QualityReason::FaceTooSmall => prompts::PHOTO_FACE_TOO_SMALL,
+            QualityReason::HeadTurned => prompts::PHOTO_HEAD_TURNED,
+            QualityReason::Blurred => prompts::PHOTO_BLURRED,
+            QualityReason::TooDark => prompts::PHOTO_TOO_DARK,
+            QualityReason::TooBright => prompts::PHOTO_TOO_BRIGHT,
+            QualityReason::EyesNotVisible => prompts::PHOTO_EYES_NOT_VISIBLE,
+            QualityReason::NotAnImage => prompts::PHOTO_NOT_AN_IMAGE,
+        };
+        (prompt.zh, prompt.en)
     }
 
     /// The quality reason for an error met while reading or searching a frame, when there is one.

@@ -5,10 +5,9 @@ use serde::{Deserialize, Serialize};
 use time::Date;
 
 use super::{
-    local, persist, Application, Command, Document, Event, Finger, FingerPress, Millis,
-    PaymentMethod, PaymentResult, PortraitApplication, PressProblem, PrintResult, ReceiptAnswer,
-    ReceiptCode, ReferralReason, ScopeRequest, Screen, SessionConfig, SessionId, SessionOutcome,
-    TypedId,
+    persist, Application, Command, Document, Event, Finger, FingerPress, Millis, PaymentMethod,
+    PaymentResult, PortraitApplication, PressProblem, PrintResult, ReceiptAnswer, ReceiptCode,
+    ReferralReason, ScopeRequest, Screen, SessionConfig, SessionId, SessionOutcome, TypedId,
 };
 use crate::id::{CitizenId, IdError, IdField};
 use crate::mask::mask_name;
@@ -122,24 +121,24 @@ pub(super) enum IdProblem {
 impl Notice {
     fn prompt(self) -> Prompt {
         match self {
-            Notice::IdFirstGeneration => local::ID_FIRST_GENERATION,
-            Notice::Id(IdProblem::Length) => local::ID_LENGTH,
-            Notice::Id(IdProblem::Characters) => local::ID_CHARACTERS,
-            Notice::Id(IdProblem::Region) => local::ID_REGION,
-            Notice::Id(IdProblem::BirthDate) => local::ID_BIRTH_DATE,
-            Notice::Id(IdProblem::CheckDigit) => local::ID_CHECK_DIGIT,
+            Notice::IdFirstGeneration => prompts::ID_FIRST_GENERATION,
+            Notice::Id(IdProblem::Length) => prompts::ID_LENGTH,
+            Notice::Id(IdProblem::Characters) => prompts::ID_CHARACTERS,
+            Notice::Id(IdProblem::Region) => prompts::ID_REGION,
+            Notice::Id(IdProblem::BirthDate) => prompts::ID_BIRTH_DATE,
+            Notice::Id(IdProblem::CheckDigit) => prompts::ID_CHECK_DIGIT,
             Notice::CardUnreadable => prompts::CARD_UNREADABLE,
             Notice::CardMismatch => prompts::CARD_MISMATCH,
             Notice::ReceiptNotFound => prompts::PHOTO_RECEIPT_NOT_FOUND,
             Notice::ReceiptExpired => prompts::PHOTO_RECEIPT_EXPIRED,
             Notice::ReceiptUsed => prompts::PHOTO_RECEIPT_USED,
             Notice::ReceiptOfOtherPerson => prompts::PHOTO_RECEIPT_OTHER_PERSON,
-            Notice::PhotoUnusable => local::PHOTO_UNUSABLE,
+            Notice::PhotoUnusable => prompts::PHOTO_UNUSABLE,
             Notice::NotLive => prompts::LIVENESS_RETAKE,
             Notice::MobileInvalid => prompts::MOBILE_INVALID,
             Notice::MobileMismatch => prompts::MOBILE_MISMATCH,
-            Notice::PaymentDeclined => local::PAYMENT_DECLINED,
-            Notice::PaymentExpired => local::PAYMENT_EXPIRED,
+            Notice::PaymentDeclined => prompts::PAYMENT_DECLINED,
+            Notice::PaymentExpired => prompts::PAYMENT_EXPIRED,
             Notice::PoorPress => prompts::FINGERPRINT_POOR_PRESS,
         }
     }

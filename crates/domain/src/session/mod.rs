@@ -386,19 +386,18 @@ impl Finger {
 
     /// The finger's name for the citizen: 右手食指 / right index finger.
     pub fn prompt(self) -> Prompt {
-        let (zh, en) = match self {
-            Finger::RightThumb => ("右手拇指", "right thumb"),
-            Finger::RightIndex => ("右手食指", "right index finger"),
-            Finger::RightMiddle => ("右手中指", "right middle finger"),
-            Finger::RightRing => ("右手环指", "right ring finger"),
-            Finger::RightLittle => ("右手小指", "right little finger"),
-            Finger::LeftThumb => ("左手拇指", "left thumb"),
-            Finger::LeftIndex => ("左手食指", "left index finger"),
-            Finger::LeftMiddle => ("左手中指", "left middle finger"),
-            Finger::LeftRing => ("左手环指", "left ring finger"),
-            Finger::LeftLittle => ("左手小指", "left little finger"),
-        };
-        Prompt { zh, en }
+        match self {
+            Finger::RightThumb => prompts::FINGER_RIGHT_THUMB,
+            Finger::RightIndex => prompts::FINGER_RIGHT_INDEX,
+            Finger::RightMiddle => prompts::FINGER_RIGHT_MIDDLE,
+            Finger::RightRing => prompts::FINGER_RIGHT_RING,
+            Finger::RightLittle => prompts::FINGER_RIGHT_LITTLE,
+            Finger::LeftThumb => prompts::FINGER_LEFT_THUMB,
+            Finger::LeftIndex => prompts::FINGER_LEFT_INDEX,
+            Finger::LeftMiddle => prompts::FINGER_LEFT_MIDDLE,
+            Finger::LeftRing => prompts::FINGER_LEFT_RING,
+            Finger::LeftLittle => prompts::FINGER_LEFT_LITTLE,
+        }
     }
 }
 
@@ -418,9 +417,9 @@ impl PressProblem {
     /// The reason shown under the poor-press prompt. **our wording**
     pub fn prompt(self) -> Prompt {
         match self {
-            PressProblem::Smudged => local::PRESS_SMUDGED,
-            PressProblem::Partial => local::PRESS_PARTIAL,
-            PressProblem::TooLight => local::PRESS_TOO_LIGHT,
+            PressProblem::Smudged => prompts::PRESS_SMUDGED,
+            PressProblem::Partial => prompts::PRESS_PARTIAL,
+            PressProblem::TooLight => prompts::PRESS_TOO_LIGHT,
         }
     }
 }
@@ -758,7 +757,7 @@ impl PortraitApplication {
     /// The label printed on the form (`首次申领 First application`, `丢失补领 Lost replacement`).
     pub fn prompt(self) -> Prompt {
         match self {
-            PortraitApplication::FirstTime => local::FIRST_APPLICATION,
+            PortraitApplication::FirstTime => prompts::FIRST_APPLICATION,
             PortraitApplication::Business(business) => business.prompt(),
         }
     }
@@ -951,16 +950,16 @@ impl ReferralReason {
         match self {
             ReferralReason::Scope(reason) => reason.prompt(),
             ReferralReason::CardUnreadable => prompts::CARD_UNREADABLE,
-            ReferralReason::ReceiptNotFound => local::RECEIPT_REFERRED,
-            ReferralReason::PhotoUnusable => local::PHOTO_REFERRED,
+            ReferralReason::ReceiptNotFound => prompts::RECEIPT_REFERRED,
+            ReferralReason::PhotoUnusable => prompts::PHOTO_REFERRED,
             ReferralReason::FaceMismatch => prompts::FACE_COMPARISON_FAILED,
             ReferralReason::LivenessFailed => prompts::LIVENESS_REFERRED,
             ReferralReason::FingerprintFailed => prompts::FINGERPRINT_FAILED,
-            ReferralReason::PaymentFailed => local::PAYMENT_REFERRED,
+            ReferralReason::PaymentFailed => prompts::PAYMENT_REFERRED,
             ReferralReason::PrinterFault => prompts::PRINT_FAILED,
             ReferralReason::PaidNotPrinted => prompts::PAID_NOT_PRINTED,
-            ReferralReason::ServiceUnavailable => local::SERVICE_UNAVAILABLE,
-            ReferralReason::Cancelled => local::CANCELLED,
+            ReferralReason::ServiceUnavailable => prompts::SERVICE_UNAVAILABLE,
+            ReferralReason::Cancelled => prompts::CANCELLED,
             ReferralReason::Timeout => prompts::INACTIVITY,
         }
     }
@@ -1228,26 +1227,26 @@ impl Screen {
             Screen::Welcome { .. } | Screen::Business => {
                 &[prompts::VIDEO_AND_LEGAL_NOTICE, prompts::NO_TEMPORARY_CARDS]
             }
-            Screen::PortraitFormPrinted => &[local::PORTRAIT_FORM_PRINTED],
+            Screen::PortraitFormPrinted => &[prompts::PORTRAIT_FORM_PRINTED],
             // The old card stays on the reader in a renewal; a bank card in the terminal.
             Screen::Finished {
                 payment: PaymentMethod::UnionPay,
                 business: Business::ExpiryRenewal,
                 ..
             } => &[
-                local::FINISHED,
+                prompts::FINISHED,
                 prompts::TAKE_OLD_CARD,
                 prompts::TAKE_BANK_CARD,
             ],
             Screen::Finished {
                 business: Business::ExpiryRenewal,
                 ..
-            } => &[local::FINISHED, prompts::TAKE_OLD_CARD],
+            } => &[prompts::FINISHED, prompts::TAKE_OLD_CARD],
             Screen::Finished {
                 payment: PaymentMethod::UnionPay,
                 ..
-            } => &[local::FINISHED, prompts::TAKE_BANK_CARD],
-            Screen::Finished { .. } => &[local::FINISHED],
+            } => &[prompts::FINISHED, prompts::TAKE_BANK_CARD],
+            Screen::Finished { .. } => &[prompts::FINISHED],
             _ => &[],
         }
     }
@@ -1387,114 +1386,6 @@ impl Session {
         };
         (session, transition)
     }
-}
-
-/// Texts the session shows that the product's rules do not give and `prompts` does not (yet)
-/// hold (listed in docs/domain.md section 11). **our wording**; move them to `prompts` if other
-/// crates need them.
-pub mod local {
-    use crate::prompts::Prompt;
-
-    /// A 15-digit first-generation number was typed.
-    pub const ID_FIRST_GENERATION: Prompt = Prompt {
-        zh: "请输入18位居民身份证号码。",
-        en: "Please enter the 18-digit ID number.",
-    };
-    /// The number typed does not have 18 characters.
-    pub const ID_LENGTH: Prompt = Prompt {
-        zh: "身份证号码应为18位，请重新输入。",
-        en: "An ID number has 18 characters; please enter it again.",
-    };
-    /// The number typed holds other characters than digits and a final X.
-    pub const ID_CHARACTERS: Prompt = Prompt {
-        zh: "身份证号码只能包含数字和末位X，请重新输入。",
-        en: "An ID number holds only digits and a final X; please enter it again.",
-    };
-    /// The first six digits were never a region code.
-    pub const ID_REGION: Prompt = Prompt {
-        zh: "身份证号码的地区代码不正确，请重新输入。",
-        en: "The region code of the ID number is not valid; please enter it again.",
-    };
-    /// The birth date digits are not a possible date.
-    pub const ID_BIRTH_DATE: Prompt = Prompt {
-        zh: "身份证号码的出生日期不正确，请重新输入。",
-        en: "The birth date in the ID number is not valid; please enter it again.",
-    };
-    /// The check character does not match.
-    pub const ID_CHECK_DIGIT: Prompt = Prompt {
-        zh: "身份证号码的校验码不正确，请重新输入。",
-        en: "The check character of the ID number is wrong; please enter it again.",
-    };
-    /// Step 9: why a press was poor: smudged.
-    pub const PRESS_SMUDGED: Prompt = Prompt {
-        zh: "指纹模糊，请擦干净手指，按压时不要移动。",
-        en: "The print was smudged; wipe your finger and keep it still.",
-    };
-    /// Step 9: why a press was poor: only part of the finger.
-    pub const PRESS_PARTIAL: Prompt = Prompt {
-        zh: "只采集到部分指纹，请将手指放在采集器中央。",
-        en: "Only part of the finger was read; place it in the middle of the sensor.",
-    };
-    /// Step 9: why a press was poor: too light.
-    pub const PRESS_TOO_LIGHT: Prompt = Prompt {
-        zh: "按压太轻，请稍用力按压。",
-        en: "The press was too light; press a little harder.",
-    };
-    /// The live photo failed a quality check.
-    pub const PHOTO_UNUSABLE: Prompt = Prompt {
-        zh: "照片不符合要求，请正对镜头重新拍摄。",
-        en: "The photo does not meet the requirements; please face the camera and try again.",
-    };
-    /// A payment attempt was declined.
-    pub const PAYMENT_DECLINED: Prompt = Prompt {
-        zh: "支付未成功，请重试或选择其他支付方式。",
-        en: "The payment did not go through; please try again or choose another method.",
-    };
-    /// A payment attempt expired.
-    pub const PAYMENT_EXPIRED: Prompt = Prompt {
-        zh: "支付已超时，请重试或选择其他支付方式。",
-        en: "The payment timed out; please try again or choose another method.",
-    };
-    /// Referral after the allowed receipt scans.
-    pub const RECEIPT_REFERRED: Prompt = Prompt {
-        zh: "未查询到您的照片回执信息，请联系工作人员。",
-        en: "No photo matches this receipt; please contact the staff.",
-    };
-    /// Referral after the allowed live photos.
-    pub const PHOTO_REFERRED: Prompt = Prompt {
-        zh: "未能拍摄合格的照片，请联系工作人员。",
-        en: "No usable photo could be taken; please contact the staff.",
-    };
-    /// Referral after the allowed payment attempts.
-    pub const PAYMENT_REFERRED: Prompt = Prompt {
-        zh: "支付未成功，请联系工作人员。",
-        en: "The payment did not go through; please contact the staff.",
-    };
-    /// The center or a device did not answer.
-    pub const SERVICE_UNAVAILABLE: Prompt = Prompt {
-        zh: "系统暂时无法办理，请联系工作人员。",
-        en: "The service is unavailable at the moment; please contact the staff.",
-    };
-    /// The citizen ended the session.
-    pub const CANCELLED: Prompt = Prompt {
-        zh: "已取消办理。",
-        en: "The application was cancelled.",
-    };
-    /// Step 12 done.
-    pub const FINISHED: Prompt = Prompt {
-        zh: "办理完成，请取走居民身份证领取凭证、申领登记表和缴费通知。",
-        en: "Done. Please take your Collection Certificate, the registration form and the payment notice.",
-    };
-    /// 首次申领: the application type on a first-time applicant's portrait collection form.
-    pub const FIRST_APPLICATION: Prompt = Prompt {
-        zh: "首次申领",
-        en: "First application",
-    };
-    /// The portrait form was printed.
-    pub const PORTRAIT_FORM_PRINTED: Prompt = Prompt {
-        zh: "请取走人像采集表，到照相馆拍照后再来办理。",
-        en: "Please take the portrait collection form to a photo studio, then come back.",
-    };
 }
 
 #[cfg(test)]

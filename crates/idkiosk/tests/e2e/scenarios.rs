@@ -1,7 +1,7 @@
 //! The scenarios of issue 8's "Tests in a real browser", each against its own `idkiosk demo`.
 //! Each ends with an assertion on `body[data-screen]` and on the exact prompt of
-//! docs/domain.md section 1 (imported from `domain::prompts`, or `domain::session::local` where
-//! the rules give none; docs/domain.md section 11), and prints `scenario NAME: PASS`.
+//! docs/domain.md section 1 (imported from `domain::prompts`, where every citizen-facing text is;
+//! docs/domain.md section 11), and prints `scenario NAME: PASS`.
 
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -10,7 +10,7 @@ use domain::id::CitizenId;
 use domain::mask::mask_name;
 use domain::prompts::{self, Prompt};
 use domain::rules::Business;
-use domain::session::{local, PaymentMethod, PortraitApplication};
+use domain::session::{PaymentMethod, PortraitApplication};
 use popsys::seed::demo;
 use time::macros::date;
 
@@ -427,7 +427,7 @@ async fn c_invalid_id_number_shows_the_error_prompt() -> Res<()> {
     assert_prompt(
         "wrong check character",
         k.error().await,
-        local::ID_CHECK_DIGIT,
+        prompts::ID_CHECK_DIGIT,
     );
     assert_eq!(k.screen().await.as_deref(), Some("id_number"));
     pass("c_invalid_id_number_shows_the_error_prompt");
@@ -738,7 +738,7 @@ async fn y_smudged_press_then_good_press_continues() -> Res<()> {
     assert_prompt(
         "why",
         k.bilingual("press-problem").await,
-        local::PRESS_SMUDGED,
+        prompts::PRESS_SMUDGED,
     );
     shots.take(k).await?;
     // The smudged finger is lifted within the pause (a second poor press would still leave a
@@ -1172,7 +1172,7 @@ async fn s_payment_declined() -> Res<()> {
     stack.panel.insert_bank_card().await?;
     let k = &stack.kiosk;
     k.wait_screen("payment", SLOW).await?;
-    assert_prompt("declined", k.error().await, local::PAYMENT_DECLINED);
+    assert_prompt("declined", k.error().await, prompts::PAYMENT_DECLINED);
     pass("s_payment_declined");
     Ok(())
 }
@@ -1464,14 +1464,14 @@ async fn confirm_portrait_identity(stack: &mut Stack, id: &str) -> Res<()> {
     assert_prompt(
         "portrait confirm instruction",
         k.bilingual("instruction").await,
-        kiosk::ui::labels::CHECK_DETAILS,
+        prompts::screen::CHECK_DETAILS,
     );
     assert_eq!(k.text("masked-id").await, Some(masked_id(id)));
     assert_eq!(k.text("masked-name").await, Some(mask_name(&name)));
     assert_ne!(mask_name(&name), name);
     for (testid, label) in [
-        ("confirm", kiosk::ui::labels::CONFIRM),
-        ("back", kiosk::ui::labels::BACK),
+        ("confirm", prompts::screen::CONFIRM),
+        ("back", prompts::screen::BACK),
     ] {
         assert_prompt(testid, k.bilingual(testid).await, label);
     }
@@ -1505,9 +1505,9 @@ async fn w_first_time_portrait_form() -> Res<()> {
     k.wait_screen("portrait_form_printed", SLOW).await?;
     let notices = k.notices().await;
     assert!(
-        notices.iter().any(|n| n.is(local::PORTRAIT_FORM_PRINTED)),
+        notices.iter().any(|n| n.is(prompts::PORTRAIT_FORM_PRINTED)),
         "{:?} not among the notices {notices:?}",
-        local::PORTRAIT_FORM_PRINTED
+        prompts::PORTRAIT_FORM_PRINTED
     );
     stack.cups.wait_pdfs(1, SLOW).await?;
     let received = stack.cups.received();

@@ -7,7 +7,6 @@
 //! Nothing here decides what comes next: the page draws [`View::screen`] and passes touches on.
 
 pub mod action;
-pub mod labels;
 pub mod page;
 pub mod qr;
 

@@ -2,12 +2,12 @@
 //! the view (the progress bar, the QR code, the text to speak, the page's fingerprint).
 
 use askama::Template;
-use domain::prompts::{self, Prompt};
+use domain::prompts::{self, screen, Prompt};
 use domain::rules::{Business, Household};
 use domain::session::{PaymentMethod, Screen};
 
 use super::action::payment_method_value;
-use super::{labels, qr};
+use super::qr;
 use crate::view::View;
 use crate::voice::Voice;
 
@@ -217,22 +217,22 @@ impl<'a> Page<'a> {
 
     /// "第n步" and "Step n" for the referral screen.
     pub fn step_number(&self) -> (String, String) {
-        labels::step_number(self.step)
+        screen::step_number(self.step)
     }
 
     /// The amount in both languages.
     pub fn yuan(&self, amount: &u32) -> (String, String) {
-        labels::yuan(*amount)
+        screen::yuan(*amount)
     }
 
     /// The date in both languages.
     pub fn date(&self, date: &time::Date) -> (String, String) {
-        labels::date(*date)
+        screen::date(*date)
     }
 
     /// The validity label.
     pub fn validity(&self, validity: &domain::rules::NewCardValidity) -> Prompt {
-        labels::validity(*validity)
+        screen::validity(*validity)
     }
 
     /// Step 9: "place your {finger} flat on the sensor ({n} of 2)" filled in (docs/domain.md
@@ -307,7 +307,7 @@ pub fn say(screen: &Screen) -> String {
     let options = options(screen)
         .into_iter()
         .zip(1..)
-        .map(|(option, number)| labels::press_for(number, option));
+        .map(|(option, number)| screen::press_for(number, option));
     prompts.chain(options).collect::<Vec<_>>().join("。")
 }
 
@@ -317,7 +317,7 @@ pub fn options(screen: &Screen) -> Vec<Prompt> {
     match screen {
         // The start screen offers step 1's choices, then its two toggles.
         Screen::Welcome { .. } => business_options()
-            .chain([labels::VOICE_PROMPTS, labels::LARGE_TYPE])
+            .chain([screen::VOICE_PROMPTS, screen::LARGE_TYPE])
             .collect(),
         Screen::Business => business_options().collect(),
         Screen::Household { .. } => [Household::Local, Household::Province]
@@ -337,43 +337,43 @@ fn business_options() -> impl Iterator<Item = Prompt> {
     [Business::ExpiryRenewal, Business::Lost, Business::Damaged]
         .into_iter()
         .map(|b| b.prompt())
-        .chain([labels::FIRST_TIME_APPLICANT])
+        .chain([screen::FIRST_TIME_APPLICANT])
 }
 
-/// The instruction or wait text of each screen (our wording, in [`labels`]).
+/// The instruction or wait text of each screen (our wording, in [`screen`]).
 fn instruction(screen: &Screen) -> Option<Prompt> {
     Some(match screen {
-        Screen::Welcome { .. } | Screen::Business => labels::CHOOSE_BUSINESS,
-        Screen::Household { .. } => labels::CHOOSE_HOUSEHOLD,
-        Screen::IdNumber { .. } => labels::ENTER_ID_NUMBER,
-        Screen::PortraitFormNumber { .. } => labels::ENTER_ID_NUMBER_FOR_FORM,
-        Screen::PlaceCard => labels::PLACE_CARD,
-        Screen::PortraitFormChecking => labels::CHECKING,
-        Screen::PortraitFormConfirm { .. } => labels::CHECK_DETAILS,
-        Screen::PrintingPortraitForm => labels::PRINTING_PORTRAIT_FORM,
-        Screen::Checking => labels::CHECKING,
-        Screen::Confirm { .. } => labels::CHECK_DETAILS,
+        Screen::Welcome { .. } | Screen::Business => screen::CHOOSE_BUSINESS,
+        Screen::Household { .. } => screen::CHOOSE_HOUSEHOLD,
+        Screen::IdNumber { .. } => screen::ENTER_ID_NUMBER,
+        Screen::PortraitFormNumber { .. } => screen::ENTER_ID_NUMBER_FOR_FORM,
+        Screen::PlaceCard => screen::PLACE_CARD,
+        Screen::PortraitFormChecking => screen::CHECKING,
+        Screen::PortraitFormConfirm { .. } => screen::CHECK_DETAILS,
+        Screen::PrintingPortraitForm => screen::PRINTING_PORTRAIT_FORM,
+        Screen::Checking => screen::CHECKING,
+        Screen::Confirm { .. } => screen::CHECK_DETAILS,
         Screen::InScope { .. } => prompts::IN_SCOPE,
-        Screen::ScanReceipt { .. } => labels::SCAN_RECEIPT,
-        Screen::FetchingPhoto => labels::FETCHING_PHOTO,
-        Screen::LivePhoto { .. } => labels::FACE_THE_CAMERA,
-        Screen::CapturingPhoto => labels::CAPTURING_PHOTO,
+        Screen::ScanReceipt { .. } => screen::SCAN_RECEIPT,
+        Screen::FetchingPhoto => screen::FETCHING_PHOTO,
+        Screen::LivePhoto { .. } => screen::FACE_THE_CAMERA,
+        Screen::CapturingPhoto => screen::CAPTURING_PHOTO,
         Screen::PhotoReview { can_retake: true } => prompts::PHOTO_REVIEW,
         Screen::PhotoReview { can_retake: false } => prompts::PHOTO_RETAKES_USED,
-        Screen::ComparingFaces => labels::COMPARING_FACES,
-        Screen::Mobile { .. } => labels::MOBILE_FIRST,
-        Screen::Fingerprints { .. } => labels::PLACE_FINGER,
-        Screen::Signature => labels::SIGN_HERE,
-        Screen::Payment { .. } => labels::CHOOSE_PAYMENT,
+        Screen::ComparingFaces => screen::COMPARING_FACES,
+        Screen::Mobile { .. } => screen::MOBILE_FIRST,
+        Screen::Fingerprints { .. } => screen::PLACE_FINGER,
+        Screen::Signature => screen::SIGN_HERE,
+        Screen::Payment { .. } => screen::CHOOSE_PAYMENT,
         Screen::Paying {
             method: PaymentMethod::WeChat,
             ..
-        } => labels::SCAN_QR_WITH_WECHAT,
+        } => screen::SCAN_QR_WITH_WECHAT,
         Screen::Paying {
             method: PaymentMethod::UnionPay,
             ..
-        } => labels::INSERT_UNIONPAY_CARD,
-        Screen::Printing => labels::PRINTING,
+        } => screen::INSERT_UNIONPAY_CARD,
+        Screen::Printing => screen::PRINTING,
         Screen::ConfirmEnd { .. } => prompts::END_SESSION_QUESTION,
         Screen::PortraitFormPrinted
         | Screen::WrongHousehold { .. }

@@ -8,11 +8,11 @@ use std::time::Duration;
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
 use axum::Router;
-use domain::prompts::{self, Prompt};
+use domain::prompts::{self, screen, Prompt};
 use domain::rules::{Business, Household, NewCardValidity};
-use domain::session::{local, Finger, PaymentMethod, PressProblem, Screen, TypedId};
+use domain::session::{Finger, PaymentMethod, PressProblem, Screen, TypedId};
 use http_body_util::BodyExt;
-use kiosk::ui::{labels, router_with_voice};
+use kiosk::ui::router_with_voice;
 use kiosk::view::{ActionError, ActionRequest, AgentHandle, UiAction, View, ViewExtras};
 use kiosk::voice::{SpeechEngine, SpeechError, Voice};
 use tokio::sync::{mpsc, watch};
@@ -147,12 +147,12 @@ fn every_screen() -> Vec<(Screen, Vec<Prompt>, Vec<&'static str>)> {
             Screen::Welcome { notice: None },
             // The start screen offers step 1's choices: choosing one starts the session.
             vec![
-                labels::CHOOSE_BUSINESS,
+                screen::CHOOSE_BUSINESS,
                 prompts::BUSINESS_EXPIRY_RENEWAL,
                 prompts::BUSINESS_LOST,
                 prompts::BUSINESS_DAMAGED,
-                labels::FIRST_TIME_APPLICANT,
-                labels::VOICE_PROMPTS,
+                screen::FIRST_TIME_APPLICANT,
+                screen::VOICE_PROMPTS,
                 prompts::UNDER_16,
             ],
             vec![
@@ -165,7 +165,7 @@ fn every_screen() -> Vec<(Screen, Vec<Prompt>, Vec<&'static str>)> {
             Screen::Welcome {
                 notice: Some(prompts::CARD_UNREADABLE),
             },
-            vec![labels::CHOOSE_BUSINESS],
+            vec![screen::CHOOSE_BUSINESS],
             vec![r#"data-testid="error""#],
         ),
         (
@@ -175,8 +175,8 @@ fn every_screen() -> Vec<(Screen, Vec<Prompt>, Vec<&'static str>)> {
                 prompts::BUSINESS_LOST,
                 prompts::BUSINESS_DAMAGED,
                 prompts::PORTRAIT_COLLECTION_FORM,
-                labels::FIRST_TIME_APPLICANT,
-                labels::CANCEL,
+                screen::FIRST_TIME_APPLICANT,
+                screen::CANCEL,
             ],
             vec![
                 r#"data-testid="business-expiry_renewal""#,
@@ -192,7 +192,7 @@ fn every_screen() -> Vec<(Screen, Vec<Prompt>, Vec<&'static str>)> {
             vec![
                 prompts::HOUSEHOLD_LOCAL,
                 prompts::HOUSEHOLD_PROVINCE,
-                labels::BACK,
+                screen::BACK,
             ],
             vec![
                 r#"data-testid="household-local""#,
@@ -203,10 +203,10 @@ fn every_screen() -> Vec<(Screen, Vec<Prompt>, Vec<&'static str>)> {
             Screen::IdNumber {
                 business: Business::Lost,
                 portrait_form: true,
-                error: Some(local::ID_CHECK_DIGIT),
+                error: Some(prompts::ID_CHECK_DIGIT),
                 typed: None,
             },
-            vec![labels::ENTER_ID_NUMBER, labels::PRINT_PORTRAIT_FORM],
+            vec![screen::ENTER_ID_NUMBER, screen::PRINT_PORTRAIT_FORM],
             vec![
                 r#"data-testid="key-X""#,
                 r#"data-testid="key-delete""#,
@@ -224,7 +224,7 @@ fn every_screen() -> Vec<(Screen, Vec<Prompt>, Vec<&'static str>)> {
                 error: None,
                 typed: None,
             },
-            vec![labels::ENTER_ID_NUMBER, labels::CONFIRM],
+            vec![screen::ENTER_ID_NUMBER, screen::CONFIRM],
             vec![r#"data-testid="id-number-confirm""#],
         ),
         (
@@ -232,17 +232,17 @@ fn every_screen() -> Vec<(Screen, Vec<Prompt>, Vec<&'static str>)> {
                 error: None,
                 typed: None,
             },
-            vec![labels::PRINT_PORTRAIT_FORM],
+            vec![screen::PRINT_PORTRAIT_FORM],
             vec![r#"data-testid="portrait-form-requested""#],
         ),
         (
             Screen::PlaceCard,
-            vec![labels::PLACE_CARD],
+            vec![screen::PLACE_CARD],
             vec![r#"data-testid="picture-place-card""#, "<svg"],
         ),
         (
             Screen::PortraitFormChecking,
-            vec![labels::CHECKING],
+            vec![screen::CHECKING],
             vec![r#"data-testid="waiting""#, r#"data-step="3""#],
         ),
         // The confirm screen before a portrait form: step 4's labels and ids, step 3 current.
@@ -252,12 +252,12 @@ fn every_screen() -> Vec<(Screen, Vec<Prompt>, Vec<&'static str>)> {
                 masked_name: Some("*晓燕".into()),
             },
             vec![
-                labels::CHECK_DETAILS,
-                labels::ID_NUMBER,
-                labels::NAME,
-                labels::CONFIRM,
-                labels::BACK,
-                labels::CANCEL,
+                screen::CHECK_DETAILS,
+                screen::ID_NUMBER,
+                screen::NAME,
+                screen::CONFIRM,
+                screen::BACK,
+                screen::CANCEL,
             ],
             vec![
                 r#"data-testid="masked-id">320104********0044<"#,
@@ -272,22 +272,22 @@ fn every_screen() -> Vec<(Screen, Vec<Prompt>, Vec<&'static str>)> {
                 masked_id: "110105********002X".into(),
                 masked_name: None,
             },
-            vec![labels::ID_NUMBER, labels::CONFIRM],
+            vec![screen::ID_NUMBER, screen::CONFIRM],
             vec![r#"data-testid="masked-id">110105********002X<"#],
         ),
         (
             Screen::PrintingPortraitForm,
-            vec![labels::PRINTING_PORTRAIT_FORM],
+            vec![screen::PRINTING_PORTRAIT_FORM],
             vec![r#"data-testid="waiting""#],
         ),
         (
             Screen::PortraitFormPrinted,
-            vec![local::PORTRAIT_FORM_PRINTED, labels::BACK_TO_START],
+            vec![prompts::PORTRAIT_FORM_PRINTED, screen::BACK_TO_START],
             vec![r#"data-testid="back-to-start""#],
         ),
         (
             Screen::Checking,
-            vec![labels::CHECKING],
+            vec![screen::CHECKING],
             vec![r#"data-testid="waiting""#],
         ),
         (
@@ -295,7 +295,7 @@ fn every_screen() -> Vec<(Screen, Vec<Prompt>, Vec<&'static str>)> {
                 masked_id: "320104********0044".into(),
                 masked_name: Some("*小明".into()),
             },
-            vec![labels::ID_NUMBER, labels::NAME, labels::CONFIRM],
+            vec![screen::ID_NUMBER, screen::NAME, screen::CONFIRM],
             vec!["320104********0044", "*小明"],
         ),
         (
@@ -306,8 +306,8 @@ fn every_screen() -> Vec<(Screen, Vec<Prompt>, Vec<&'static str>)> {
             },
             vec![
                 prompts::IN_SCOPE,
-                labels::FEE,
-                labels::validity(NewCardValidity::TwentyYears),
+                screen::FEE,
+                screen::validity(NewCardValidity::TwentyYears),
             ],
             vec!["20元", "CNY 20", "2026年12月25日", "2026-12-25"],
         ),
@@ -317,10 +317,10 @@ fn every_screen() -> Vec<(Screen, Vec<Prompt>, Vec<&'static str>)> {
             },
             vec![
                 prompts::WRONG_HOUSEHOLD_CHOICE,
-                labels::CHOOSE_INSTEAD,
+                screen::CHOOSE_INSTEAD,
                 prompts::HOUSEHOLD_PROVINCE,
-                labels::CHOOSE_HOUSEHOLD_AGAIN,
-                labels::CONTACT_STAFF,
+                screen::CHOOSE_HOUSEHOLD_AGAIN,
+                screen::CONTACT_STAFF,
             ],
             vec![
                 r#"data-testid="other-household""#,
@@ -333,19 +333,19 @@ fn every_screen() -> Vec<(Screen, Vec<Prompt>, Vec<&'static str>)> {
             Screen::ScanReceipt {
                 error: Some(prompts::PHOTO_RECEIPT_NOT_FOUND),
             },
-            vec![labels::SCAN_RECEIPT],
+            vec![screen::SCAN_RECEIPT],
             vec![r#"data-testid="picture-scan-receipt""#],
         ),
         (
             Screen::FetchingPhoto,
-            vec![labels::FETCHING_PHOTO],
+            vec![screen::FETCHING_PHOTO],
             vec![r#"data-testid="waiting""#],
         ),
         (
             Screen::LivePhoto {
-                error: Some(local::PHOTO_UNUSABLE),
+                error: Some(prompts::PHOTO_UNUSABLE),
             },
-            vec![labels::FACE_THE_CAMERA, labels::TAKE_PHOTO],
+            vec![screen::FACE_THE_CAMERA, screen::TAKE_PHOTO],
             vec![
                 r#"data-testid="face-guide""#,
                 "<ellipse",
@@ -354,7 +354,7 @@ fn every_screen() -> Vec<(Screen, Vec<Prompt>, Vec<&'static str>)> {
         ),
         (
             Screen::CapturingPhoto,
-            vec![labels::CAPTURING_PHOTO],
+            vec![screen::CAPTURING_PHOTO],
             vec![r#"data-testid="waiting""#],
         ),
         (
@@ -373,14 +373,14 @@ fn every_screen() -> Vec<(Screen, Vec<Prompt>, Vec<&'static str>)> {
         ),
         (
             Screen::ComparingFaces,
-            vec![labels::COMPARING_FACES],
+            vec![screen::COMPARING_FACES],
             vec![r#"data-testid="waiting""#],
         ),
         (
             Screen::Mobile {
                 error: Some(prompts::MOBILE_MISMATCH),
             },
-            vec![labels::MOBILE_FIRST, labels::MOBILE_SECOND],
+            vec![screen::MOBILE_FIRST, screen::MOBILE_SECOND],
             vec![
                 r#"data-testid="mobile-first""#,
                 r#"data-testid="mobile-second""#,
@@ -389,12 +389,12 @@ fn every_screen() -> Vec<(Screen, Vec<Prompt>, Vec<&'static str>)> {
         ),
         (
             fingerprints(Finger::RightIndex, 1, None),
-            vec![labels::PLACE_FINGER],
+            vec![screen::PLACE_FINGER],
             vec![r#"data-testid="picture-fingerprints""#],
         ),
         (
             Screen::Signature,
-            vec![labels::SIGN_HERE, labels::CLEAR_SIGNATURE],
+            vec![screen::SIGN_HERE, screen::CLEAR_SIGNATURE],
             vec![
                 r#"data-testid="signature-pad""#,
                 r#"data-testid="signature-clear""#,
@@ -404,12 +404,12 @@ fn every_screen() -> Vec<(Screen, Vec<Prompt>, Vec<&'static str>)> {
         (
             Screen::Payment {
                 fee_cny: 40,
-                error: Some(local::PAYMENT_DECLINED),
+                error: Some(prompts::PAYMENT_DECLINED),
             },
             vec![
                 prompts::PAYMENT_WECHAT,
                 prompts::PAYMENT_UNIONPAY,
-                labels::FEE,
+                screen::FEE,
             ],
             vec![
                 "40元",
@@ -424,8 +424,8 @@ fn every_screen() -> Vec<(Screen, Vec<Prompt>, Vec<&'static str>)> {
             },
             vec![
                 prompts::PAYMENT_WECHAT,
-                labels::SCAN_QR_WITH_WECHAT,
-                labels::QR_PENDING,
+                screen::SCAN_QR_WITH_WECHAT,
+                screen::QR_PENDING,
             ],
             vec![r#"data-testid="qr-pending""#],
         ),
@@ -434,12 +434,12 @@ fn every_screen() -> Vec<(Screen, Vec<Prompt>, Vec<&'static str>)> {
                 method: PaymentMethod::UnionPay,
                 fee_cny: 20,
             },
-            vec![prompts::PAYMENT_UNIONPAY, labels::INSERT_UNIONPAY_CARD],
+            vec![prompts::PAYMENT_UNIONPAY, screen::INSERT_UNIONPAY_CARD],
             vec![r#"data-testid="picture-unionpay""#],
         ),
         (
             Screen::Printing,
-            vec![labels::PRINTING],
+            vec![screen::PRINTING],
             vec![r#"data-testid="waiting""#],
         ),
         (
@@ -449,12 +449,12 @@ fn every_screen() -> Vec<(Screen, Vec<Prompt>, Vec<&'static str>)> {
                 issue_by: date("2026-12-25"),
             },
             vec![
-                local::FINISHED,
+                prompts::FINISHED,
                 prompts::TAKE_OLD_CARD,
                 prompts::TAKE_BANK_CARD,
-                labels::READY_BY,
+                screen::READY_BY,
                 prompts::PAYMENT_UNIONPAY,
-                labels::BACK_TO_START,
+                screen::BACK_TO_START,
             ],
             vec![
                 r#"data-testid="back-to-start""#,
@@ -466,8 +466,8 @@ fn every_screen() -> Vec<(Screen, Vec<Prompt>, Vec<&'static str>)> {
             Screen::ConfirmEnd { step: 6 },
             vec![
                 prompts::END_SESSION_QUESTION,
-                labels::END_YES,
-                labels::END_NO,
+                screen::END_YES,
+                screen::END_NO,
             ],
             vec![r#"data-testid="end-yes""#, r#"data-testid="end-no""#],
         ),
@@ -476,7 +476,7 @@ fn every_screen() -> Vec<(Screen, Vec<Prompt>, Vec<&'static str>)> {
                 step: 9,
                 prompt: prompts::FINGERPRINT_FAILED,
             },
-            vec![prompts::STEP_TITLES[8], labels::BACK_TO_START],
+            vec![prompts::STEP_TITLES[8], screen::BACK_TO_START],
             vec!["第9步", "Step 9", r#"data-testid="referred-step""#],
         ),
         (
@@ -484,7 +484,7 @@ fn every_screen() -> Vec<(Screen, Vec<Prompt>, Vec<&'static str>)> {
                 step: 8,
                 seconds: 10,
             },
-            vec![labels::SECONDS_LEFT, labels::KEEP_GOING],
+            vec![screen::SECONDS_LEFT, screen::KEEP_GOING],
             vec![
                 r#"data-seconds="10""#,
                 "animation-duration: 10s",
@@ -621,13 +621,13 @@ async fn start_screen_says_recording_legal_and_window_notices() {
     assert!(html.contains(&format!(
         r#"data-say="{}。{}。按1，{}。按2，{}。按3，{}。按4，{}。按5，{}。按6，{}""#,
         prompts::STEP_TITLES[0].zh,
-        labels::CHOOSE_BUSINESS.zh,
+        screen::CHOOSE_BUSINESS.zh,
         prompts::BUSINESS_EXPIRY_RENEWAL.zh,
         prompts::BUSINESS_LOST.zh,
         prompts::BUSINESS_DAMAGED.zh,
-        labels::FIRST_TIME_APPLICANT.zh,
-        labels::VOICE_PROMPTS.zh,
-        labels::LARGE_TYPE.zh,
+        screen::FIRST_TIME_APPLICANT.zh,
+        screen::VOICE_PROMPTS.zh,
+        screen::LARGE_TYPE.zh,
     )));
 }
 
@@ -679,7 +679,7 @@ async fn referral_and_countdown_mark_the_step_they_cover() {
         .page(
             Screen::Referred {
                 step: 11,
-                prompt: local::PAYMENT_REFERRED,
+                prompt: prompts::PAYMENT_REFERRED,
             },
             ViewExtras::default(),
         )
@@ -706,24 +706,24 @@ async fn extras_camera_qr_application_number_offline() {
             || html.contains(r#"<img id="camera-preview" data-testid="camera-preview" src="http://127.0.0.1:8081/preview.mjpg?a=1&amp;b=2""#),
         "{html}"
     );
-    assert_prompt(&html, labels::CENTER_OFFLINE, "live_photo");
+    assert_prompt(&html, screen::CENTER_OFFLINE, "live_photo");
     assert!(!html.contains("photo-problem"));
     let html = kiosk
         .page(
             Screen::LivePhoto {
-                error: Some(local::PHOTO_UNUSABLE),
+                error: Some(prompts::PHOTO_UNUSABLE),
             },
             ViewExtras {
-                photo_problem: Some(local::ID_LENGTH),
+                photo_problem: Some(prompts::ID_LENGTH),
                 ..ViewExtras::default()
             },
         )
         .await;
     assert!(html.contains(r#"data-testid="photo-problem""#));
-    assert_prompt(&html, local::ID_LENGTH, "live_photo");
-    assert_prompt(&html, local::PHOTO_UNUSABLE, "live_photo");
+    assert_prompt(&html, prompts::ID_LENGTH, "live_photo");
+    assert_prompt(&html, prompts::PHOTO_UNUSABLE, "live_photo");
     assert!(!html.contains("camera-preview"));
-    assert_prompt(&html, labels::NO_CAMERA_PREVIEW, "live_photo");
+    assert_prompt(&html, screen::NO_CAMERA_PREVIEW, "live_photo");
     assert!(!html.contains("center-offline"));
 
     let html = kiosk
@@ -768,7 +768,7 @@ async fn extras_camera_qr_application_number_offline() {
         )
         .await;
     assert!(html.contains(r#"data-testid="application-no">A2026112500017<"#));
-    assert_prompt(&html, labels::APPLICATION_NO, "finished");
+    assert_prompt(&html, screen::APPLICATION_NO, "finished");
     // Issue 15: where and when to collect the card, and how long the screen stays.
     assert!(html.contains(r#"data-testid="collection-office">玄武分局户政办证大厅<"#));
     assert!(html.contains(r#"data-testid="collection-address">北京东路1号<"#));
@@ -837,8 +837,8 @@ async fn a_poor_press_shows_the_prompt_and_the_reason() {
     for text in [
         prompts::FINGERPRINT_POOR_PRESS.zh,
         prompts::FINGERPRINT_POOR_PRESS.en,
-        local::PRESS_SMUDGED.zh,
-        local::PRESS_SMUDGED.en,
+        prompts::PRESS_SMUDGED.zh,
+        prompts::PRESS_SMUDGED.en,
     ] {
         assert!(html.contains(text), "{text}: {html}");
     }
@@ -859,7 +859,7 @@ async fn a_refused_id_number_stays_typed_with_the_wrong_character_marked() {
             Screen::IdNumber {
                 business: Business::Damaged,
                 portrait_form: false,
-                error: Some(local::ID_CHECK_DIGIT),
+                error: Some(prompts::ID_CHECK_DIGIT),
                 typed: typed.clone(),
             },
             ViewExtras::default(),
@@ -873,7 +873,7 @@ async fn a_refused_id_number_stays_typed_with_the_wrong_character_marked() {
     let html = kiosk
         .page(
             Screen::PortraitFormNumber {
-                error: Some(local::ID_CHECK_DIGIT),
+                error: Some(prompts::ID_CHECK_DIGIT),
                 typed,
             },
             ViewExtras::default(),
@@ -1469,8 +1469,8 @@ async fn without_a_speech_engine_the_voice_toggle_says_unavailable() {
             .expect("the voice toggle");
         assert!(toggle.contains(" disabled>"), "{toggle}");
         assert!(!toggle.contains("aria-pressed"), "{toggle}");
-        assert_prompt(toggle, labels::VOICE_UNAVAILABLE, "welcome");
-        assert!(!toggle.contains(labels::VOICE_ON.zh), "never pretends On");
+        assert_prompt(toggle, screen::VOICE_UNAVAILABLE, "welcome");
+        assert!(!toggle.contains(screen::VOICE_ON.zh), "never pretends On");
         assert_eq!(audio_src(&html), None);
     }
     let html = kiosk.page(Screen::Business, voice_on()).await;
@@ -1494,7 +1494,7 @@ async fn voice_and_large_type_toggles_on_the_start_screen() {
         r#"id="large-type-toggle" data-testid="large-type-toggle" aria-pressed="false""#
     ));
     assert!(html.contains(r#"name="action" value="large_type">"#));
-    assert_prompt(&html, labels::LARGE_TYPE, "welcome");
+    assert_prompt(&html, screen::LARGE_TYPE, "welcome");
     assert_eq!(audio_src(&html), None, "voice off plays nothing");
 
     let html = kiosk
@@ -1538,11 +1538,11 @@ async fn what_is_said_names_each_option_with_its_digit() {
     let expected = format!(
         "{}。{}。按1，{}。按2，{}。按3，{}。按4，{}",
         prompts::STEP_TITLES[0].zh,
-        labels::CHOOSE_BUSINESS.zh,
+        screen::CHOOSE_BUSINESS.zh,
         prompts::BUSINESS_EXPIRY_RENEWAL.zh,
         prompts::BUSINESS_LOST.zh,
         prompts::BUSINESS_DAMAGED.zh,
-        labels::FIRST_TIME_APPLICANT.zh,
+        screen::FIRST_TIME_APPLICANT.zh,
     );
     assert!(
         html.contains(&format!(r#"data-say="{expected}""#)),
@@ -1565,7 +1565,7 @@ async fn what_is_said_names_each_option_with_its_digit() {
     // A screen without options says its title and instruction only.
     let said = kiosk::ui::page::say(&Screen::PlaceCard);
     assert!(
-        said.contains(labels::PLACE_CARD.zh) && !said.contains('按'),
+        said.contains(screen::PLACE_CARD.zh) && !said.contains('按'),
         "{said}"
     );
     // The digits the voice names are the options the page draws, in order (kiosk.js picks

@@ -1,10 +1,11 @@
-//! The touchscreen's own texts: button labels, instructions and captions that neither the
-//! product's rules nor `domain::prompts` give (all listed in docs/domain.md section 11).
+//! The touchscreen's own texts: button labels, instructions and captions that the product's rules
+//! do not give and the session does not choose (all listed in docs/domain.md section 11).
 //! **our wording**, all of it; Chinese first, English second, like every [`Prompt`]. Texts the
-//! rules or the domain crate give are never retyped here.
+//! rules give, and the session's own prompts, are in [`crate::prompts`] and never retyped here.
 
-use domain::prompts::Prompt;
-use domain::rules::NewCardValidity;
+use super::Prompt;
+use crate::rules::NewCardValidity;
+use crate::session::Finger;
 
 const fn label(zh: &'static str, en: &'static str) -> Prompt {
     Prompt { zh, en }
@@ -188,23 +189,77 @@ pub const PRINTING: Prompt = label("正在打印，请稍候", "Printing, please
 /// Step 9: the caption before the finger to place.
 pub const PLACE_THIS_FINGER: Prompt = label("请放置", "Place your");
 
-/// Step 9: a finger by its stable name (`right_thumb` … `left_little`); `None` for a name we do
-/// not know, which the screen then leaves out rather than show raw.
+/// Step 9: a finger by its stable name (`right_thumb` … `left_little`, [`Finger::code`]); `None`
+/// for a name we do not know, which the screen then leaves out rather than show raw.
 pub fn finger(name: &str) -> Option<Prompt> {
-    Some(match name {
-        "right_thumb" => label("右手拇指", "right thumb"),
-        "right_index" => label("右手食指", "right index finger"),
-        "right_middle" => label("右手中指", "right middle finger"),
-        "right_ring" => label("右手环指", "right ring finger"),
-        "right_little" => label("右手小指", "right little finger"),
-        "left_thumb" => label("左手拇指", "left thumb"),
-        "left_index" => label("左手食指", "left index finger"),
-        "left_middle" => label("左手中指", "left middle finger"),
-        "left_ring" => label("左手环指", "left ring finger"),
-        "left_little" => label("左手小指", "left little finger"),
-        _ => return None,
-    })
+    Finger::parse(name).map(Finger::prompt)
 }
+
+/// Every constant of this module, for checks that apply to all of them (and for translators).
+pub const ALL: &[Prompt] = &[
+    VOICE_PROMPTS,
+    VOICE_ON,
+    VOICE_OFF,
+    VOICE_UNAVAILABLE,
+    LARGE_TYPE,
+    FIRST_TIME_APPLICANT,
+    PRINT_PORTRAIT_FORM,
+    CONFIRM,
+    CONTINUE,
+    BACK,
+    CANCEL,
+    BACK_TO_START,
+    KEY_DELETE,
+    KEY_CLEAR,
+    TAKE_PHOTO,
+    CLEAR_SIGNATURE,
+    CHOOSE_HOUSEHOLD_AGAIN,
+    CONTACT_STAFF,
+    CHOOSE_BUSINESS,
+    CHOOSE_HOUSEHOLD,
+    ENTER_ID_NUMBER,
+    ENTER_ID_NUMBER_FOR_FORM,
+    PLACE_CARD,
+    CHECK_DETAILS,
+    ID_NUMBER,
+    NAME,
+    FEE,
+    VALIDITY,
+    ISSUE_BY,
+    SCAN_RECEIPT,
+    FACE_THE_CAMERA,
+    NO_CAMERA_PREVIEW,
+    MOBILE_FIRST,
+    MOBILE_SECOND,
+    PLACE_FINGER,
+    SIGN_HERE,
+    CHOOSE_PAYMENT,
+    SCAN_QR_WITH_WECHAT,
+    QR_PENDING,
+    INSERT_UNIONPAY_CARD,
+    APPLICATION_NO,
+    PAID_WITH,
+    SECONDS_LEFT,
+    TIME_TO_PAY,
+    USE_UNIONPAY_INSTEAD,
+    END_YES,
+    END_NO,
+    CHOOSE_INSTEAD,
+    COLLECTION_OFFICE,
+    ADDRESS,
+    OPENING_HOURS,
+    READY_BY,
+    RETURNS_IN,
+    KEEP_GOING,
+    CENTER_OFFLINE,
+    PRINTING_PORTRAIT_FORM,
+    CHECKING,
+    FETCHING_PHOTO,
+    CAPTURING_PHOTO,
+    COMPARING_FACES,
+    PRINTING,
+    PLACE_THIS_FINGER,
+];
 
 /// The validity of the new card as the citizen reads it.
 pub fn validity(validity: NewCardValidity) -> Prompt {
@@ -246,4 +301,34 @@ pub fn date(date: time::Date) -> (String, String) {
             date.day()
         ),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_finger_and_validity_has_a_name() {
+        for finger in Finger::ALL {
+            assert_eq!(self::finger(finger.code()), Some(finger.prompt()));
+        }
+        assert_eq!(self::finger("right_toe"), None);
+        assert_eq!(validity(NewCardValidity::TenYears).zh, "10年");
+        assert_eq!(validity(NewCardValidity::LongTerm).en, "Long-term");
+    }
+
+    #[test]
+    fn formatted_texts() {
+        assert_eq!(
+            press_for(1, super::super::BUSINESS_EXPIRY_RENEWAL),
+            "按1，到期换领"
+        );
+        assert_eq!(step_number(3), ("第3步".to_owned(), "Step 3".to_owned()));
+        assert_eq!(yuan(20), ("20元".to_owned(), "CNY 20".to_owned()));
+        let day = time::macros::date!(2026 - 12 - 05);
+        assert_eq!(
+            date(day),
+            ("2026年12月5日".to_owned(), "2026-12-05".to_owned())
+        );
+    }
 }
