@@ -114,7 +114,7 @@ pub async fn require_kiosk(
             tracing::warn!(kiosk = ?kiosk, "kiosk call refused: unknown kiosk or wrong secret");
             (
                 StatusCode::UNAUTHORIZED,
-                Json(serde_json::json!({"error": "unauthorized"})),
+                Json(crate::error::ErrorBody::new("unauthorized")),
             )
                 .into_response()
         }

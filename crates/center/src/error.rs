@@ -8,7 +8,8 @@ use axum::{
     response::{IntoResponse, Response},
     Json,
 };
-use serde::Serialize;
+/// The body of every error answer: the wire crate's, which the kiosk's client reads.
+pub use kiosk_wire::ErrorBody;
 
 /// What went wrong with a request.
 #[derive(Debug, thiserror::Error)]
@@ -151,105 +152,55 @@ impl AppError {
     }
 }
 
-#[derive(Serialize, Default)]
-struct ErrorBody<'a> {
-    error: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    field: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    request_id: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    service: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    reason: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    prompt_zh: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    prompt_en: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    quota: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    limit: Option<u64>,
-}
-
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
-        match &self {
+        let (status, body) = match &self {
             AppError::BadRequest { field, message } => (
                 StatusCode::BAD_REQUEST,
-                Json(ErrorBody {
-                    error: message,
-                    field: field.as_deref(),
-                    request_id: None,
-                    service: None,
-                    ..ErrorBody::default()
-                }),
-            )
-                .into_response(),
+                ErrorBody {
+                    field: field.clone(),
+                    ..ErrorBody::new(message)
+                },
+            ),
             AppError::Invalid { field, message } => (
                 StatusCode::UNPROCESSABLE_ENTITY,
-                Json(ErrorBody {
-                    error: message,
-                    field: Some(field),
-                    request_id: None,
-                    service: None,
-                    ..ErrorBody::default()
-                }),
-            )
-                .into_response(),
-            AppError::NotFound(message) => (
-                StatusCode::NOT_FOUND,
-                Json(ErrorBody {
-                    error: message,
-                    field: None,
-                    request_id: None,
-                    service: None,
-                    ..ErrorBody::default()
-                }),
-            )
-                .into_response(),
+                ErrorBody::with_field(message, field),
+            ),
+            AppError::NotFound(message) => (StatusCode::NOT_FOUND, ErrorBody::new(message)),
             AppError::Conflict { field, message } => (
                 StatusCode::CONFLICT,
-                Json(ErrorBody {
-                    error: message,
-                    field: field.as_deref(),
-                    request_id: None,
-                    service: None,
-                    ..ErrorBody::default()
-                }),
-            )
-                .into_response(),
+                ErrorBody {
+                    field: field.clone(),
+                    ..ErrorBody::new(message)
+                },
+            ),
             AppError::OutOfScope {
                 reason,
                 prompt_zh,
                 prompt_en,
             } => (
                 StatusCode::CONFLICT,
-                Json(ErrorBody {
-                    error: "the case is not within self-service scope",
-                    field: Some("scope"),
-                    reason: Some(reason),
-                    prompt_zh: Some(prompt_zh),
-                    prompt_en: Some(prompt_en),
-                    ..ErrorBody::default()
-                }),
-            )
-                .into_response(),
+                ErrorBody {
+                    reason: Some((*reason).to_owned()),
+                    prompt_zh: Some((*prompt_zh).to_owned()),
+                    prompt_en: Some((*prompt_en).to_owned()),
+                    ..ErrorBody::with_field("the case is not within self-service scope", "scope")
+                },
+            ),
             AppError::TooManyLookups { retry_after_s } => {
                 let mut response = (
                     StatusCode::TOO_MANY_REQUESTS,
-                    Json(ErrorBody {
-                        error: "too many lookups of citizens from this kiosk; try again later",
-                        field: Some("kiosk"),
-                        ..ErrorBody::default()
-                    }),
+                    Json(ErrorBody::with_field(
+                        "too many lookups of citizens from this kiosk; try again later",
+                        "kiosk",
+                    )),
                 )
                     .into_response();
                 response.headers_mut().insert(
                     axum::http::header::RETRY_AFTER,
                     axum::http::HeaderValue::from(*retry_after_s),
                 );
-                response
+                return response;
             }
             AppError::TooLarge {
                 status,
@@ -259,45 +210,35 @@ impl IntoResponse for AppError {
                 message,
             } => (
                 *status,
-                Json(ErrorBody {
-                    error: message,
-                    field: Some(field),
-                    quota: Some(quota),
+                ErrorBody {
+                    quota: Some((*quota).to_owned()),
                     limit: Some(*limit),
-                    ..ErrorBody::default()
-                }),
-            )
-                .into_response(),
+                    ..ErrorBody::with_field(message, *field)
+                },
+            ),
             AppError::Unavailable { service, cause } => {
                 tracing::warn!(service, "unavailable: {cause:#}");
                 (
                     StatusCode::SERVICE_UNAVAILABLE,
-                    Json(ErrorBody {
-                        error: "unavailable",
-                        field: None,
-                        request_id: None,
-                        service: Some(service),
-                        ..ErrorBody::default()
-                    }),
+                    ErrorBody {
+                        service: Some((*service).to_owned()),
+                        ..ErrorBody::new("unavailable")
+                    },
                 )
-                    .into_response()
             }
             AppError::Internal(cause) => {
                 let request_id = uuid::Uuid::new_v4().to_string();
                 tracing::error!(%request_id, "request failed: {cause:#}");
                 (
                     StatusCode::INTERNAL_SERVER_ERROR,
-                    Json(ErrorBody {
-                        error: "something went wrong",
-                        field: None,
+                    ErrorBody {
                         request_id: Some(request_id),
-                        service: None,
-                        ..ErrorBody::default()
-                    }),
+                        ..ErrorBody::new("something went wrong")
+                    },
                 )
-                    .into_response()
             }
-        }
+        };
+        (status, Json(body)).into_response()
     }
 }
 

@@ -221,7 +221,7 @@ pub async fn serve(listener: TcpListener, config: Arc<ServerConfig>, app: Router
 fn unauthorized() -> Response {
     (
         StatusCode::UNAUTHORIZED,
-        Json(serde_json::json!({"error": "unauthorized"})),
+        Json(crate::error::ErrorBody::new("unauthorized")),
     )
         .into_response()
 }

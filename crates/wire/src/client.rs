@@ -154,11 +154,8 @@ impl CenterClient {
         if status.is_success() {
             return Ok(bytes.to_vec());
         }
-        let error: ErrorBody = serde_json::from_slice(&bytes).unwrap_or(ErrorBody {
-            error: String::from_utf8_lossy(&bytes).into_owned(),
-            field: None,
-            service: None,
-        });
+        let error: ErrorBody = serde_json::from_slice(&bytes)
+            .unwrap_or_else(|_| ErrorBody::new(String::from_utf8_lossy(&bytes)));
         if status.is_server_error() {
             Err(ClientError::Retryable {
                 status: Some(status.as_u16()),

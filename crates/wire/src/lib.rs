@@ -27,8 +27,8 @@ pub fn session_path(sid: &domain::session::SessionId, rest: &str) -> String {
     format!("{PREFIX}/sessions/{}/{rest}", sid.as_str())
 }
 
-/// An error answer as the kiosk reads it (the center writes more fields: `reason`, `prompt_zh`,
-/// `quota`, `request_id`, …).
+/// Every error answer of the center (`center::error::AppError` writes it; the client reads
+/// `error`, `field` and `service`). A field that does not apply is left out.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ErrorBody {
     /// What went wrong.
@@ -37,9 +37,45 @@ pub struct ErrorBody {
     /// The field at fault, when one is.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
+    /// The id of a `500` in the center's log.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
     /// `population`, `face`, `payment`, `documents` in a `503`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service: Option<String>,
+    /// A `409 scope`: the reason code of docs/domain.md section 3.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// A `409 scope`: the reason's prompt, Chinese.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prompt_zh: Option<String>,
+    /// A `409 scope`: the reason's prompt, English.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prompt_en: Option<String>,
+    /// A `413`/`429` over a quota: which one (`json_body`, `kind_bytes`, …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quota: Option<String>,
+    /// The quota's limit, in bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u64>,
+}
+
+impl ErrorBody {
+    /// `{"error": error}`.
+    pub fn new(error: impl Into<String>) -> ErrorBody {
+        ErrorBody {
+            error: error.into(),
+            ..ErrorBody::default()
+        }
+    }
+
+    /// `{"error": error, "field": field}`.
+    pub fn with_field(error: impl Into<String>, field: impl Into<String>) -> ErrorBody {
+        ErrorBody {
+            field: Some(field.into()),
+            ..ErrorBody::new(error)
+        }
+    }
 }
 
 // Steps 2–5: scope.
@@ -409,6 +445,13 @@ mod tests {
         );
         round_trip::<IdentityAnswer>(r#"{"identity":null}"#);
         round_trip::<IdentityRequest>(r#"{"id":"320104199001010044"}"#);
+        round_trip::<ErrorBody>(r#"{"error":"unauthorized"}"#);
+        round_trip::<ErrorBody>(
+            r#"{"error":"the case is not within self-service scope","field":"scope","reason":"application_in_progress","prompt_zh":"…","prompt_en":"…"}"#,
+        );
+        round_trip::<ErrorBody>(
+            r#"{"error":"too large","field":"body","quota":"json_body","limit":65536}"#,
+        );
     }
 
     #[test]

@@ -96,7 +96,7 @@ pub struct Operator(pub String);
 pub use crate::staff::CSRF_HEADER;
 
 fn refusal(status: StatusCode, message: &str) -> Response {
-    (status, Json(serde_json::json!({ "error": message }))).into_response()
+    (status, Json(crate::error::ErrorBody::new(message))).into_response()
 }
 
 impl FromRequestParts<AppState> for Operator {
