@@ -6,7 +6,7 @@ use std::sync::OnceLock;
 
 use documents::{json, Kind, Renderer};
 
-use crate::fixtures::{example, example_path, root, updating};
+use crate::fixtures::{example, example_path, updating_examples};
 
 /// The renderer on the system's Noto CJK fonts, once poppler's tools are there too: `None` when
 /// either is missing outside CI (`test` is reported as skipped), a failure under CI
@@ -79,21 +79,9 @@ fn check_snapshot(kind: Kind) {
     };
     let pdf = render_example(renderer, kind);
     let text = poppler("pdftotext", &["-layout", "-enc", "UTF-8"], &pdf);
-    let snapshot = root()
-        .join("crates/documents/tests/snapshots")
-        .join(format!("{}.txt", kind.as_str()));
-    if updating() {
-        std::fs::write(&snapshot, &text).expect("write snapshot");
-    }
-    let expected = std::fs::read_to_string(&snapshot)
-        .unwrap_or_else(|e| panic!("{}: {e} (UPDATE_SNAPSHOTS=1 writes it)", snapshot.display()));
-    assert_eq!(
-        text,
-        expected,
-        "pdftotext of {} differs from {}",
-        kind.as_str(),
-        snapshot.display()
-    );
+    // snapshots/documents__render__<kind>.snap; `cargo insta review` (or INSTA_UPDATE=always)
+    // updates it.
+    insta::assert_snapshot!(kind.as_str(), text);
 
     let info = poppler_no_dash("pdfinfo", &pdf);
     assert!(
@@ -145,13 +133,13 @@ fn portrait_form_text_pages_fonts() {
     check_snapshot(Kind::Portrait);
 }
 
-/// The committed examples are the fixtures: regenerated with UPDATE_SNAPSHOTS=1.
+/// The committed examples are the fixtures: regenerated with INSTA_UPDATE=always.
 #[test]
 fn examples_are_the_fixtures() {
     for kind in Kind::ALL {
         let path = example_path(kind);
         let expected = serde_json::to_string_pretty(&example(kind)).expect("json") + "\n";
-        if updating() {
+        if updating_examples() {
             std::fs::create_dir_all(path.parent().expect("dir")).expect("mkdir");
             std::fs::write(&path, &expected).expect("write example");
         }
@@ -160,7 +148,7 @@ fn examples_are_the_fixtures() {
         assert_eq!(
             committed,
             expected,
-            "{} is stale (UPDATE_SNAPSHOTS=1 rewrites it)",
+            "{} is stale (INSTA_UPDATE=always rewrites it)",
             path.display()
         );
     }
