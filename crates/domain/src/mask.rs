@@ -1,5 +1,6 @@
 //! Masking personal data for screens and logs (docs/domain.md section 2): the surname of a name
-//! becomes `*`. ID numbers mask themselves ([`crate::id::CitizenId::masked`]).
+//! becomes `*`, the middle four digits of a mobile number too. ID numbers mask themselves
+//! ([`crate::id::CitizenId::masked`]).
 
 /// The common two-character (compound) surnames, masked as a whole.
 pub const COMPOUND_SURNAMES: [&str; 16] = [
@@ -29,9 +30,35 @@ pub fn mask_name(name: &str) -> String {
     masked
 }
 
+/// A mobile number for a log line: 13800138000 → `138****8000`. Anything other than 11
+/// characters (a number not yet parsed) keeps only its last four, `*` for the rest.
+pub fn mask_mobile(number: &str) -> String {
+    let chars: Vec<char> = number.trim().chars().collect();
+    if chars.len() == 11 {
+        let mut masked: String = chars[..3].iter().collect();
+        masked.push_str("****");
+        masked.extend(&chars[7..]);
+        return masked;
+    }
+    let keep = chars.len().saturating_sub(7).min(4);
+    let mut masked = "*".repeat(chars.len() - keep);
+    masked.extend(&chars[chars.len() - keep..]);
+    masked
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn mobiles() {
+        assert_eq!(mask_mobile("13800138000"), "138****8000");
+        assert_eq!(mask_mobile(" 19912345678 "), "199****5678");
+        assert_eq!(mask_mobile("+8613800138000"), "**********8000");
+        assert_eq!(mask_mobile("1380013"), "*******");
+        assert_eq!(mask_mobile("13800138"), "*******8");
+        assert_eq!(mask_mobile(""), "");
+    }
 
     fn check(name: &str, expected: &str) {
         assert_eq!(mask_name(name), expected, "{name}");

@@ -395,6 +395,8 @@ pub enum SmscEvent {
         /// The message.
         submit: Box<SubmitSm>,
     },
+    /// An enquire_link (already answered).
+    EnquireLink,
     /// The ESME unbound (unbind_resp is queued): write it and close.
     Unbound,
     /// A malformed PDU (already answered when it deserves an answer).
@@ -471,11 +473,14 @@ impl SmscSession {
                     sequence_number: seq,
                     submit,
                 }),
-                Body::EnquireLink => self.send(&Pdu {
-                    command_status: CommandStatus::OK,
-                    sequence_number: seq,
-                    body: Body::EnquireLinkResp,
-                }),
+                Body::EnquireLink => {
+                    self.send(&Pdu {
+                        command_status: CommandStatus::OK,
+                        sequence_number: seq,
+                        body: Body::EnquireLinkResp,
+                    });
+                    self.events.push_back(SmscEvent::EnquireLink);
+                }
                 Body::Unbind => {
                     self.bound = false;
                     self.send(&Pdu {

@@ -575,6 +575,11 @@ fn an_unanswered_submit_times_out_and_an_idle_link_is_enquired() {
     assert_eq!(p.esme.poll_timeout(), Some(start + Duration::from_secs(30)));
     let seq = p.esme.submit(p.now, *submit_box());
     p.send_to_smsc();
+    // The SMSC never answers it.
+    assert!(matches!(
+        p.smsc.poll_event(),
+        Some(SmscEvent::Submit { .. })
+    ));
     assert_eq!(p.esme.poll_timeout(), Some(start + Duration::from_secs(5)));
     p.now = start + Duration::from_secs(5);
     p.esme.handle_timeout(p.now);
@@ -592,6 +597,7 @@ fn an_unanswered_submit_times_out_and_an_idle_link_is_enquired() {
     p.esme.handle_timeout(p.now);
     let wire = p.send_to_smsc();
     assert_eq!(wire[4..8], [0, 0, 0, 0x15]);
+    assert_eq!(p.smsc.poll_event(), Some(SmscEvent::EnquireLink));
     let answer = p.send_to_esme();
     assert_eq!(answer[4..8], [0x80, 0, 0, 0x15]);
     assert_eq!(p.esme.poll_event(), None);
