@@ -1,7 +1,8 @@
 //! `idkiosk sim <device>`: runs a device simulator on a pseudo terminal until SIGINT or SIGTERM.
 //!
 //! Prints one JSON line on stdout once the port is ready: the stable port path to give a driver,
-//! the current pty, and the control API's URL (see docs/devices.md).
+//! the current pty, and the control API's URL (see docs/devices.md). `idkiosk sim smsc` is the
+//! SMS center the notices go to: SMPP 3.4 on TCP instead of a pty.
 
 use crate::outcome::Outcome;
 use std::net::SocketAddr;
@@ -21,6 +22,7 @@ use devices::sim::fingerprint::{start_fingerprint, FingerState, FingerprintSim};
 use devices::sim::pos::{start_pos, Decision, PosSim};
 use devices::sim::{SimConfig, SimDevice, SimHandle};
 use serde_json::json;
+use sms::sim::{start_smsc, SmscSimConfig};
 
 use crate::clock;
 
@@ -43,6 +45,39 @@ enum Device {
     Pos(PosArgs),
     /// IP camera: MJPEG over HTTP on loopback, from one image or a folder of JPEGs
     Camera(CameraArgs),
+    /// SMS center: SMPP 3.4 on TCP, listing the messages it received on its control API
+    Smsc(SmscArgs),
+}
+
+#[derive(clap::Args)]
+struct SmscArgs {
+    /// Where to speak SMPP
+    #[arg(
+        long,
+        value_name = "ADDR",
+        env = "IDKIOSK_SMSC_LISTEN",
+        default_value = "127.0.0.1:2775"
+    )]
+    listen: SocketAddr,
+    /// Control API address (loopback)
+    #[arg(
+        long,
+        value_name = "ADDR",
+        env = "IDKIOSK_SMSC_CONTROL",
+        default_value = "127.0.0.1:0"
+    )]
+    control: SocketAddr,
+    /// The system_id a bind must give (at most 15 characters)
+    #[arg(long, env = "IDKIOSK_SMSC_SYSTEM_ID", default_value = "idkiosk")]
+    system_id: String,
+    /// The password a bind must give (at most 8 characters)
+    #[arg(
+        long,
+        env = "IDKIOSK_SMSC_PASSWORD",
+        hide_env_values = true,
+        default_value = "secret"
+    )]
+    password: String,
 }
 
 #[derive(clap::Args)]
@@ -202,7 +237,37 @@ pub async fn run(args: Args) -> anyhow::Result<Outcome> {
         Device::Barcode(a) => barcode(a).await,
         Device::Pos(a) => pos(a).await,
         Device::Camera(a) => camera(a).await,
+        Device::Smsc(a) => smsc(a).await,
     }
+}
+
+async fn smsc(args: SmscArgs) -> anyhow::Result<Outcome> {
+    if args.system_id.len() > 15 || args.password.len() > 8 {
+        eprintln!(
+            "error: --system-id takes at most 15 characters, --password at most 8 (SMPP 3.4)"
+        );
+        return Ok(Outcome::Usage);
+    }
+    let handle = start_smsc(SmscSimConfig {
+        listen: args.listen,
+        control: args.control,
+        system_id: args.system_id.clone(),
+        password: args.password,
+    })
+    .await
+    .with_context(|| format!("starting the SMSC simulator on {}", args.listen))?;
+    println!(
+        "{}",
+        json!({
+            "device": "smsc",
+            "smpp": handle.smpp_addr().to_string(),
+            "control": handle.control_url(),
+            "system_id": args.system_id,
+        })
+    );
+    crate::shutdown::signal().await;
+    handle.shutdown().await;
+    Ok(Outcome::Success)
 }
 
 async fn camera(args: CameraArgs) -> anyhow::Result<Outcome> {
