@@ -13,13 +13,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use domain::id::CitizenId;
 use domain::mobile::MobileNumber;
-use domain::rules::{Business, Household};
 use popsys::{ApplicationSubmission, SubmissionOutcome, SubmittedFinger};
 use store::deliveries::DeliveryRecord;
 use store::sessions::ApplicationRecord;
-use time::Date;
 use tokio::sync::Notify;
 
 use crate::AppState;
@@ -175,7 +172,7 @@ async fn deliver_one(state: &AppState, row: &DeliveryRecord) -> anyhow::Result<S
         .context("the application of a delivery row is missing")?;
     let submission = submission(state, &application).await?;
     let today = state.today.today();
-    if submission.business == Business::Lost && !row.lost_reported {
+    if submission.business == domain::rules::Business::Lost && !row.lost_reported {
         let report = state
             .population
             .report_card_lost(&submission.id, &application.application_no, today)
@@ -236,27 +233,25 @@ pub async fn submission(
         .find(|payment| payment.state == TradeState::Success)
         .context("no successful payment is recorded for the application")?;
     let payment_method = payment.method;
-    let fee_fen = u32::try_from(payment.paid_fen.unwrap_or(payment.amount_fen))
-        .ok()
-        .filter(|fen| *fen > 0)
-        .context("the payment's amount is out of range")?;
+    let fee_fen = crate::payments::paid_fen(&payment)?
+        .unwrap_or(payment.amount_fen)
+        .get();
     Ok(ApplicationSubmission {
         idempotency_key: application.session_id.clone(),
         application_number: application.application_no.clone(),
-        id: CitizenId::parse(&application.id_number, Date::MAX)
-            .map_err(|err| anyhow::anyhow!("stored id number: {err}"))?,
-        business: Business::parse(&application.business).context("stored business")?,
-        household: Household::parse(&application.household).context("stored household")?,
+        id: application.id_number.clone(),
+        business: application.business,
+        household: application.household,
         acceptance_unit: state.config.bureau.clone(),
         photo_jpeg,
         fingers: [
             SubmittedFinger {
-                position: first.position,
+                position: stored_finger(&first.position)?,
                 quality: first.quality,
                 template: template_1,
             },
             SubmittedFinger {
-                position: second.position,
+                position: stored_finger(&second.position)?,
                 quality: second.quality,
                 template: template_2,
             },
@@ -264,11 +259,17 @@ pub async fn submission(
         signature_png,
         mobile: MobileNumber::parse(&application.mobile)
             .map_err(|err| anyhow::anyhow!("stored mobile number: {err}"))?,
-        fee_fen,
+        fee_fen: domain::money::Fen::new(fee_fen).context("the payment's amount")?,
         payment_method,
         payment_reference: payment
             .transaction_id
             .context("the successful payment has no transaction id")?,
         issue_by: application.issue_by,
     })
+}
+
+/// A finger position as the application stored it (`right_index`, …).
+fn stored_finger(code: &str) -> anyhow::Result<domain::session::Finger> {
+    domain::session::Finger::parse(code)
+        .with_context(|| format!("the application's finger {code:?} is not a finger"))
 }

@@ -13,7 +13,7 @@ use axum::{
     Extension, Json,
 };
 use documents::types::{
-    parse_finger, ApplicationNumber, Collection, CollectionMethod, Fen, FingerCapture, JpegImage,
+    parse_finger, ApplicationNumber, Collection, CollectionMethod, FingerCapture, JpegImage,
     MaskedCard, Nation, PersonName, PngImage, TextLine, TransactionId,
 };
 use documents::{
@@ -74,10 +74,8 @@ fn common(state: &AppState, application: &ApplicationRecord) -> Result<Common, A
         number: ApplicationNumber::parse(&application.application_no)
             .map_err(stored("application_no"))?,
         name: PersonName::parse(&application.name).map_err(stored("name"))?,
-        id: CitizenId::parse(&application.id_number, application.accepted_on)
-            .map_err(|err| AppError::Internal(anyhow::anyhow!("stored id_number: {err}")))?,
-        business: Business::parse(&application.business)
-            .ok_or_else(|| AppError::Internal(anyhow::anyhow!("stored business")))?,
+        id: application.id_number.clone(),
+        business: application.business,
         bureau: line(&state.config.bureau, "config.bureau")?,
     })
 }
@@ -196,11 +194,7 @@ pub async fn document(
                 .find(|p| p.state == TradeState::Success)
                 .or(payments.last())
                 .ok_or_else(|| AppError::conflict("no payment in this session yet (step 11)"))?;
-            let amount = Fen::new(crate::payments::stored_fen(
-                "amount_fen",
-                payment.amount_fen,
-            )?)
-            .map_err(stored("amount_fen"))?;
+            let amount = payment.amount_fen;
             if payment.method == PaymentMethod::WeChat {
                 // Printed as proof of payment only: an unpaid order's QR code lives on the
                 // kiosk's screen, and the order closes when left unpaid.
@@ -215,12 +209,11 @@ pub async fn document(
                 let paid_at = payment.paid_at.ok_or_else(|| {
                     AppError::Internal(anyhow::anyhow!("a paid WeChat order without paid_at"))
                 })?;
-                let paid = payment.paid_fen.unwrap_or(payment.amount_fen);
+                let paid = crate::payments::paid_fen(payment)?.unwrap_or(payment.amount_fen);
                 Document::NoticeWechat(WechatNotice {
                     application_number: c.number,
                     business: c.business,
-                    amount: Fen::new(crate::payments::stored_fen("paid_fen", paid)?)
-                        .map_err(stored("paid_fen"))?,
+                    amount: paid,
                     out_trade_no: line(&payment.out_trade_no, "out_trade_no")?,
                     transaction_id: TransactionId::parse(transaction_id)
                         .map_err(stored("transaction_id"))?,

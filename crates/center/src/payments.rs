@@ -22,6 +22,7 @@ use axum::{
     response::{IntoResponse, Response},
     Extension, Json,
 };
+use domain::money::Fen;
 use domain::rules::Business;
 use payment::{
     CallbackVerifier, Clock, MerchantKeys, NativeOrder, OutTradeNo, PaymentError, TradeState,
@@ -81,27 +82,23 @@ pub(crate) fn payment_answer(p: &PaymentRecord) -> Result<PaymentAnswer, AppErro
             ))
         })?,
         state: p.state,
-        amount_fen: stored_fen("amount_fen", p.amount_fen)?,
+        amount_fen: p.amount_fen.get(),
         code_url: p.code_url.clone(),
         expires_at: beijing(p.expires_at),
-        paid_fen: p
-            .paid_fen
-            .map(|fen| stored_fen("paid_fen", fen))
-            .transpose()?,
+        paid_fen: paid_fen(p)?.map(Fen::get),
         transaction_id: p.transaction_id.clone(),
         void_required: p.void_required,
     })
 }
 
-/// A stored amount as the whole fen (more than 0) the kiosk, WeChat Pay and the printed notices
-/// take. Anything else is corrupt data: refused and logged, never turned into a 0-fen order.
-pub(crate) fn stored_fen(column: &'static str, fen: i64) -> Result<u32, AppError> {
-    match u32::try_from(fen) {
-        Ok(fen) if fen > 0 => Ok(fen),
-        _ => Err(AppError::Internal(anyhow::anyhow!(
-            "stored {column} {fen} is not an amount of more than 0 fen"
-        ))),
-    }
+/// The amount paid, when recorded. The ordered amount decodes as a [`Fen`] with the row; the
+/// optional paid amount is checked here the same way: a zero, negative or oversized value is
+/// corrupt data, refused and logged, never turned into a 0-fen notice.
+pub(crate) fn paid_fen(p: &PaymentRecord) -> Result<Option<Fen>, AppError> {
+    p.paid_fen
+        .map(Fen::try_from)
+        .transpose()
+        .map_err(|err| AppError::internal("paid_fen", err))
 }
 
 /// Unix seconds as WeChat writes times.
@@ -228,11 +225,12 @@ pub async fn create(
         .application_by_session(sid.as_str())
         .await?
         .ok_or_else(|| AppError::conflict("no application in this session yet (step 10 first)"))?;
-    let fee_fen = application.fee_cny * 100;
-    if i64::from(request.amount_fen) != fee_fen {
+    let fee =
+        Fen::from_yuan(application.fee_cny).map_err(|err| AppError::internal("fee_cny", err))?;
+    if request.amount_fen != fee.get() {
         return Err(AppError::invalid(
             "amount_fen",
-            format!("the fee of this application is {fee_fen} fen"),
+            format!("the fee of this application is {} fen", fee.get()),
         ));
     }
     if let Some(existing) = state
@@ -250,7 +248,7 @@ pub async fn create(
                 ),
             ));
         }
-        let resumed = ensure_order(&state, &application.business, existing).await?;
+        let resumed = ensure_order(&state, application.business, existing).await?;
         return Ok(Json(payment_answer(&resumed)?));
     }
     if method == PaymentMethod::WeChat {
@@ -286,13 +284,13 @@ pub async fn create(
             application_no: application.application_no.clone(),
             session_id: sid.as_str().to_owned(),
             attempt: i64::from(request.attempt),
-            method: method.as_str().to_owned(),
-            amount_fen: fee_fen,
+            method,
+            amount_fen: fee,
             expires_at: now + expiry,
             now,
         })
         .await?;
-    let payment = ensure_order(&state, &application.business, payment).await?;
+    let payment = ensure_order(&state, application.business, payment).await?;
     tracing::info!(
         session = sid.as_str(),
         out_trade_no = payment.out_trade_no,
@@ -306,7 +304,7 @@ pub async fn create(
 /// creates it. The same trade number finds the same order at the platform.
 async fn ensure_order(
     state: &AppState,
-    business: &str,
+    business: Business,
     payment: PaymentRecord,
 ) -> Result<PaymentRecord, AppError> {
     if payment.method != PaymentMethod::WeChat
@@ -318,11 +316,10 @@ async fn ensure_order(
     let wechat = wechat(state)?;
     let out_trade_no = OutTradeNo::parse(&payment.out_trade_no)
         .map_err(|err| AppError::internal("out_trade_no", err))?;
-    let business = Business::parse(business).map_or("居民身份证", |b| b.prompt().zh);
     let order = NativeOrder {
-        description: format!("居民身份证工本费（{business}）"),
+        description: format!("居民身份证工本费（{}）", business.prompt().zh),
         out_trade_no,
-        amount_fen: stored_fen("amount_fen", payment.amount_fen)?,
+        amount_fen: payment.amount_fen.get(),
         time_expire: OffsetDateTime::from_unix_timestamp(payment.expires_at).ok(),
     };
     let code_url = wechat
@@ -364,7 +361,7 @@ async fn refresh(state: &AppState, payment: PaymentRecord) -> Result<PaymentReco
                 other => {
                     state
                         .store
-                        .set_payment_state(&payment.out_trade_no, other.as_str(), now)
+                        .set_payment_state(&payment.out_trade_no, other, now)
                         .await?;
                 }
             }
@@ -374,7 +371,7 @@ async fn refresh(state: &AppState, payment: PaymentRecord) -> Result<PaymentReco
             if now >= payment.expires_at {
                 state
                     .store
-                    .set_payment_state(&payment.out_trade_no, "CLOSED", now)
+                    .set_payment_state(&payment.out_trade_no, TradeState::Closed, now)
                     .await?;
             }
         }
@@ -414,7 +411,7 @@ async fn close_payment(
     }
     state
         .store
-        .set_payment_state(&payment.out_trade_no, "CLOSED", now)
+        .set_payment_state(&payment.out_trade_no, TradeState::Closed, now)
         .await?;
     reload(state, &payment).await
 }
@@ -447,7 +444,7 @@ async fn record_paid(
         .payment_by_trade_no(&transaction.out_trade_no)
         .await?
     {
-        let ordered = order.amount_fen;
+        let ordered = order.amount_fen.as_i64();
         if i64::from(transaction.amount.total) != ordered || i64::from(paid_fen) != ordered {
             let held = state
                 .store
@@ -578,14 +575,14 @@ pub async fn pos(
         // The terminal took another amount than ordered: not a payment of this application.
         if let Some(taken) = report.amount_fen {
             let taken = i64::try_from(taken).unwrap_or(i64::MAX);
-            if taken != payment.amount_fen {
+            if taken != payment.amount_fen.as_i64() {
                 state
                     .store
                     .hold_payment(&payment.out_trade_no, reference, taken, state.now())
                     .await?;
                 tracing::warn!(
                     out_trade_no = payment.out_trade_no,
-                    ordered = payment.amount_fen,
+                    ordered = payment.amount_fen.get(),
                     taken,
                     "POS amount differs from the order: held for staff, not recorded as paid"
                 );
@@ -600,7 +597,7 @@ pub async fn pos(
                 "SUCCESS",
                 &json,
                 Some(reference),
-                Some(payment.amount_fen),
+                Some(payment.amount_fen.as_i64()),
                 state.now(),
             )
             .await?;

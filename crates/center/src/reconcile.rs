@@ -11,7 +11,7 @@ use axum::{
     Json,
 };
 use serde::{Deserialize, Serialize};
-use store::sessions::{ApplicationRecord, PaymentRecord};
+use store::sessions::{ApplicationRecord, KioskStatus, PaymentRecord};
 use store::{Store, StoreError};
 use time::{Date, PrimitiveDateTime, Time};
 
@@ -156,7 +156,7 @@ pub async fn report(store: &Store, date: Date) -> Result<Report, StoreError> {
                 paid_fen: amount,
             }),
             Some(application) => {
-                let fee_fen = application.fee_cny * 100;
+                let fee_fen = i64::from(application.fee_cny) * 100;
                 if amount != fee_fen {
                     mismatches.push(Mismatch::AmountMismatch {
                         out_trade_no: p.out_trade_no.clone(),
@@ -165,7 +165,7 @@ pub async fn report(store: &Store, date: Date) -> Result<Report, StoreError> {
                         paid_fen: amount,
                     });
                 }
-                if p.void_required || application.status == "referred" {
+                if p.void_required || application.status == KioskStatus::Referred {
                     mismatches.push(Mismatch::RefundRequired {
                         out_trade_no: p.out_trade_no.clone(),
                         application_no: p.application_no.clone(),
@@ -183,7 +183,7 @@ pub async fn report(store: &Store, date: Date) -> Result<Report, StoreError> {
         mismatches.push(Mismatch::HeldAmountMismatch {
             out_trade_no: p.out_trade_no.clone(),
             application_no: p.application_no.clone(),
-            ordered_fen: p.amount_fen,
+            ordered_fen: p.amount_fen.as_i64(),
             paid_fen: p.paid_fen.unwrap_or(0),
         });
     }
@@ -196,7 +196,7 @@ pub async fn report(store: &Store, date: Date) -> Result<Report, StoreError> {
         }
     }
     for application in &applications {
-        if application.status == "completed"
+        if application.status == KioskStatus::Completed
             && !paid_by_application.contains_key(&application.application_no)
         {
             mismatches.push(Mismatch::CompletedWithoutPayment {

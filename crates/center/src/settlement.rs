@@ -187,7 +187,7 @@ pub fn compare(
         match by_reference.get(reference.as_str()) {
             Some(settled) if !settled.voided => {
                 matched.insert(reference.clone());
-                let recorded_fen = payment.paid_fen.unwrap_or(payment.amount_fen);
+                let recorded_fen = payment.paid_fen.unwrap_or(payment.amount_fen.as_i64());
                 if recorded_fen != settled.amount_fen || recorded_auth != settled.auth_code {
                     mismatches.push(SettlementMismatch::DetailsDiffer {
                         out_trade_no: payment.out_trade_no.clone(),

@@ -14,7 +14,7 @@ use domain::receipt::ReceiptCode;
 use domain::rules::{Business, Decision, Household};
 use domain::session::SessionOutcome;
 use popsys::ReceiptOutcome;
-use store::sessions::{FaceScoreRecord, NewApplication, SessionReceipt};
+use store::sessions::{FaceScoreRecord, KioskStatus, NewApplication, SessionReceipt};
 
 use crate::auth::KioskId;
 use crate::blobs::check_blob;
@@ -409,16 +409,16 @@ pub async fn application(
         session_id: sid.as_str().to_owned(),
         kiosk_id: kiosk.0.clone(),
         city_code: state.kiosk_city.code().to_owned(),
-        id_number: id.as_str().to_owned(),
+        id_number: id.clone(),
         name: record.name.clone(),
         nation_code: record.nation_code.clone(),
         address: record.address.clone(),
-        business: business.as_str().to_owned(),
-        household: household.as_str().to_owned(),
+        business,
+        household,
         receipt_code: code.as_str().to_owned(),
         mobile: mobile.as_str().to_owned(),
-        fee_cny: i64::from(fee),
-        validity: validity.as_str().to_owned(),
+        fee_cny: fee,
+        validity,
         accepted_on: today,
         issue_by: deadline,
         remote_area: record.remote_area,
@@ -490,7 +490,7 @@ pub async fn end(
             SessionOutcome::Referred { .. } => {
                 state
                     .store
-                    .finish_application(&application.application_no, "referred")
+                    .finish_application(&application.application_no, KioskStatus::Referred)
                     .await?;
                 crate::payments::flag_paid_for_void(&state, &application.application_no).await?;
             }

@@ -9,6 +9,7 @@ use axum::body::Body;
 use axum::http::Request;
 use axum::Router;
 use base64::Engine as _;
+use center::staff::Role;
 use center::AppState;
 use http_body_util::BodyExt;
 use popsys::seed::demo;
@@ -374,9 +375,9 @@ async fn staff_administrators_use_the_fleet_view_other_roles_do_not() {
     let app = center::app(state);
     let now = MORNING.unix_timestamp();
     for (user, role, token) in [
-        ("admin1", "administrator", "tok-admin"),
-        ("clerk1", "window_clerk", "tok-clerk"),
-        ("audit1", "auditor", "tok-audit"),
+        ("admin1", Role::Administrator, "tok-admin"),
+        ("clerk1", Role::WindowClerk, "tok-clerk"),
+        ("audit1", Role::Auditor, "tok-audit"),
     ] {
         store
             .create_staff_user(user, role, "$argon2id$not-used-here", now)
@@ -457,7 +458,12 @@ async fn an_administrator_session_past_its_lifetime_is_refused_by_the_fleet_view
     let app = center::app(state);
     let now = MORNING.unix_timestamp();
     store
-        .create_staff_user("admin1", "administrator", "$argon2id$not-used-here", now)
+        .create_staff_user(
+            "admin1",
+            Role::Administrator,
+            "$argon2id$not-used-here",
+            now,
+        )
         .await
         .unwrap();
     let hash = store::staff::token_hash("tok-old");

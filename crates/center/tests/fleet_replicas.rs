@@ -186,7 +186,11 @@ async fn two_replicas_on_one_database_number_and_record_each_session_once() {
             );
             let app = store.application_by_session(sid).await.unwrap().unwrap();
             assert_eq!(&app.application_no, number);
-            assert_eq!(app.status, "completed", "{backend}: {number}");
+            assert_eq!(
+                app.status,
+                store::sessions::KioskStatus::Completed,
+                "{backend}: {number}"
+            );
         }
         store::testing::report(&format!(
             "center replicas: {backend}: {SESSIONS} sessions through two replicas, numbers {}..{}",

@@ -450,9 +450,9 @@ async fn check_filed(population: &dyn PopulationSystem, world: &World, number: &
         templates,
         vec![BlobDigest::of(TEMPLATE_1), BlobDigest::of(TEMPLATE_2)]
     );
-    assert_eq!(filed.fingers[0].0, "right_index");
+    assert_eq!(filed.fingers[0].0, domain::session::Finger::RightIndex);
     assert_eq!(filed.payment_reference, "123456789012");
-    assert_eq!(filed.fee_fen, 2000);
+    assert_eq!(filed.fee_fen.get(), 2000);
 }
 
 #[tokio::test]
@@ -686,7 +686,7 @@ async fn a_lost_replacement_reports_the_old_card_lost() {
             .unwrap()
             .unwrap()
             .business,
-        "lost"
+        domain::rules::Business::Lost
     );
     world.finish().await;
 }

@@ -1,7 +1,11 @@
 //! Daily reconciliation: one seeded mismatch of each kind, found and named; a clean day is clean.
 
 use center::reconcile::{report, Mismatch};
-use store::sessions::{NewApplication, NewPayment};
+use domain::money::Fen;
+use domain::rules::{Business, Household, NewCardValidity};
+use domain::session::PaymentMethod;
+use domain::CitizenId;
+use store::sessions::{KioskStatus, NewApplication, NewPayment};
 use store::Store;
 use time::macros::{date, datetime};
 
@@ -20,7 +24,7 @@ fn next_citizen() -> String {
         .to_owned()
 }
 
-async fn application(store: &Store, session: &str, status: &str) -> String {
+async fn application(store: &Store, session: &str, status: KioskStatus) -> String {
     store
         .start_session(session, "K0001", MORNING)
         .await
@@ -30,16 +34,16 @@ async fn application(store: &Store, session: &str, status: &str) -> String {
             session_id: session.into(),
             kiosk_id: "K0001".into(),
             city_code: "320100".into(),
-            id_number: next_citizen(),
+            id_number: CitizenId::try_from(next_citizen()).unwrap(),
             name: "王晓燕".into(),
             nation_code: "01".into(),
             address: "南京市玄武区".into(),
-            business: "expiry_renewal".into(),
-            household: "local".into(),
+            business: Business::ExpiryRenewal,
+            household: Household::Local,
             receipt_code: format!("R-{session}"),
             mobile: "13912345678".into(),
             fee_cny: 20,
-            validity: "10_years".into(),
+            validity: NewCardValidity::TenYears,
             accepted_on: date!(2026 - 11 - 25),
             issue_by: date!(2027 - 01 - 24),
             remote_area: false,
@@ -48,7 +52,7 @@ async fn application(store: &Store, session: &str, status: &str) -> String {
         })
         .await
         .unwrap();
-    if status != "accepted" {
+    if status != KioskStatus::Accepted {
         assert!(store
             .finish_application(&created.application_no, status)
             .await
@@ -71,8 +75,8 @@ async fn paid(
             application_no: application_no.into(),
             session_id: session.into(),
             attempt,
-            method: "wechat".into(),
-            amount_fen: 2000,
+            method: PaymentMethod::WeChat,
+            amount_fen: Fen::new(2000).unwrap(),
             expires_at: MORNING + 600,
             now: MORNING,
         })
@@ -95,21 +99,21 @@ async fn every_kind_of_mismatch_is_listed() {
     for db in databases("center reconciliation").await {
         let store = db.store();
         // Clean: completed and paid once, the fee.
-        let clean = application(store, "clean", "completed").await;
+        let clean = application(store, "clean", KioskStatus::Completed).await;
         paid(store, &clean, "clean", 1, 2000).await;
         // Paid without application.
         let orphan = paid(store, "320100202611259999", "orphan", 1, 2000).await;
         // Completed without a paid payment.
-        let unpaid = application(store, "unpaid", "completed").await;
+        let unpaid = application(store, "unpaid", KioskStatus::Completed).await;
         // Paid twice.
-        let twice = application(store, "twice", "completed").await;
+        let twice = application(store, "twice", KioskStatus::Completed).await;
         let first = paid(store, &twice, "twice", 1, 2000).await;
         let second = paid(store, &twice, "twice", 2, 2000).await;
         // Amount is not the fee.
-        let short = application(store, "short", "completed").await;
+        let short = application(store, "short", KioskStatus::Completed).await;
         let short_paid = paid(store, &short, "short", 1, 1000).await;
         // Paid but referred.
-        let referred = application(store, "referred", "referred").await;
+        let referred = application(store, "referred", KioskStatus::Referred).await;
         let referred_paid = paid(store, &referred, "referred", 1, 2000).await;
 
         let report = report(store, date!(2026 - 11 - 25)).await.unwrap();

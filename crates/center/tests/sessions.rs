@@ -218,7 +218,7 @@ async fn a_whole_session_on_each_backend() {
             .await
             .unwrap();
         let application = world.store().application(number).await.unwrap().unwrap();
-        assert_eq!(application.status, "completed");
+        assert_eq!(application.status, store::sessions::KioskStatus::Completed);
         let report = client
             .reconciliation(date!(2026 - 11 - 25), crate::support::OPERATOR_TOKEN)
             .await
@@ -589,7 +589,7 @@ async fn the_first_outcome_of_a_session_wins() {
         referred
     );
     let application = world.store().application(&number).await.unwrap().unwrap();
-    assert_eq!(application.status, "referred");
+    assert_eq!(application.status, store::sessions::KioskStatus::Referred);
     world.finish().await;
 }
 

@@ -78,7 +78,7 @@ async fn console_with(db: &TestDatabase, tune: impl FnOnce(&mut center::AppState
     let phc = hash_password(PASSWORD).unwrap();
     for role in Role::ALL {
         store
-            .create_staff_user(role.as_str(), role.as_str(), &phc, 0)
+            .create_staff_user(role.as_str(), role, &phc, 0)
             .await
             .unwrap();
     }
@@ -102,16 +102,16 @@ async fn console_with(db: &TestDatabase, tune: impl FnOnce(&mut center::AppState
             session_id: SESSION.into(),
             kiosk_id: "K0001".into(),
             city_code: "320100".into(),
-            id_number: ID.into(),
+            id_number: domain::CitizenId::try_from(ID.to_owned()).unwrap(),
             name: "王晓燕".into(),
             nation_code: "01".into(),
             address: "南京市玄武区北京东路1号".into(),
-            business: "expiry_renewal".into(),
-            household: "local".into(),
+            business: domain::rules::Business::ExpiryRenewal,
+            household: domain::rules::Household::Local,
             receipt_code: "R1234567890".into(),
             mobile: "13800138000".into(),
             fee_cny: 20,
-            validity: "20_years".into(),
+            validity: domain::rules::NewCardValidity::TwentyYears,
             accepted_on: date!(2026 - 09 - 01),
             issue_by: date!(2026 - 11 - 30),
             remote_area: false,
@@ -139,7 +139,10 @@ async fn console_with(db: &TestDatabase, tune: impl FnOnce(&mut center::AppState
         .await
         .unwrap();
     store
-        .finish_application(&application.application_no, "referred")
+        .finish_application(
+            &application.application_no,
+            store::sessions::KioskStatus::Referred,
+        )
         .await
         .unwrap();
     // A referral before any ID was known (step 1).
@@ -859,16 +862,16 @@ async fn the_record_shows_the_delivery_to_the_population_system() {
             session_id: "S-STAFF-0003".into(),
             kiosk_id: "K0001".into(),
             city_code: "320100".into(),
-            id_number: ID.into(),
+            id_number: domain::CitizenId::try_from(ID.to_owned()).unwrap(),
             name: "王晓燕".into(),
             nation_code: "01".into(),
             address: "南京市玄武区北京东路1号".into(),
-            business: "lost".into(),
-            household: "local".into(),
+            business: domain::rules::Business::Lost,
+            household: domain::rules::Household::Local,
             receipt_code: "R1234567891".into(),
             mobile: "13800138000".into(),
             fee_cny: 40,
-            validity: "20_years".into(),
+            validity: domain::rules::NewCardValidity::TwentyYears,
             accepted_on: date!(2026 - 11 - 25),
             issue_by: date!(2027 - 01 - 24),
             remote_area: false,
@@ -1168,7 +1171,7 @@ async fn user_names_are_case_insensitive() {
             .store
             .create_staff_user(
                 "WINDOW_CLERK",
-                "auditor",
+                Role::Auditor,
                 &hash_password(PASSWORD).unwrap(),
                 0,
             )
@@ -1449,16 +1452,16 @@ async fn file_on(
             session_id: session.into(),
             kiosk_id: "K0001".into(),
             city_code: "320100".into(),
-            id_number: id.into(),
+            id_number: domain::CitizenId::try_from(id.to_owned()).unwrap(),
             name: name.into(),
             nation_code: "01".into(),
             address: "南京市玄武区北京东路1号".into(),
-            business: "lost".into(),
-            household: "local".into(),
+            business: domain::rules::Business::Lost,
+            household: domain::rules::Household::Local,
             receipt_code: format!("R-{session}"),
             mobile: "13800138001".into(),
             fee_cny: 40,
-            validity: "10_years".into(),
+            validity: domain::rules::NewCardValidity::TenYears,
             accepted_on: day,
             issue_by: day + time::Duration::days(60),
             remote_area: false,
@@ -1490,15 +1493,19 @@ async fn the_console_shows_words_not_codes() {
                 application_no: no.clone(),
                 session_id: SESSION.into(),
                 attempt: 1,
-                method: "wechat".into(),
-                amount_fen: 2000,
+                method: domain::session::PaymentMethod::WeChat,
+                amount_fen: domain::money::Fen::new(2000).unwrap(),
                 expires_at: 1_795_000_600,
                 now: 1_795_000_000,
             })
             .await
             .unwrap();
         c.store
-            .set_payment_state(&format!("{no}-1"), "PAYERROR", 1_795_000_100)
+            .set_payment_state(
+                &format!("{no}-1"),
+                domain::trade_state::TradeState::PayError,
+                1_795_000_100,
+            )
             .await
             .unwrap();
         let clerk = login(&c.app, "window_clerk", PASSWORD).await.ok().unwrap();
@@ -1629,7 +1636,7 @@ async fn todays_applications_are_listed_for_the_clerks_office() {
         let todays = file_on(
             &c.store,
             "S-TODAY",
-            "320104199001010015",
+            "320104199001010013",
             "李建国",
             today,
             true,
@@ -1638,7 +1645,7 @@ async fn todays_applications_are_listed_for_the_clerks_office() {
         let yesterdays = file_on(
             &c.store,
             "S-YESTERDAY",
-            "320104198502020027",
+            "320104198502020020",
             "赵敏",
             today - time::Duration::days(1),
             false,
@@ -1660,8 +1667,8 @@ async fn todays_applications_are_listed_for_the_clerks_office() {
             !page.body.contains(&c.application_no),
             "accepted on 2026-09-01"
         );
-        assert!(page.body.contains("320104********0015"), "{}", page.body);
-        assert!(!page.body.contains("320104199001010015"), "masked IDs only");
+        assert!(page.body.contains("320104********0013"), "{}", page.body);
+        assert!(!page.body.contains("320104199001010013"), "masked IDs only");
         assert!(!page.body.contains("李建国"), "masked names only");
         assert!(page.body.contains("丢失补领 Lost replacement"));
         assert!(page.body.contains("已办结 Completed"));

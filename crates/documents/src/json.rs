@@ -266,7 +266,9 @@ fn fee(business: Business, amount_fen: u32) -> Result<Fen, DataError> {
             ),
         ));
     }
-    Fen::new(amount_fen).map_err(at("amount_fen"))
+    Fen::new(amount_fen)
+        .map_err(ValueError::from)
+        .map_err(at("amount_fen"))
 }
 
 fn code(

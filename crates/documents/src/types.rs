@@ -100,95 +100,11 @@ impl ApplicationNumber {
     }
 }
 
-/// An amount of money in fen (0.01 CNY), printed as `¥20.00` and in capital numerals.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Fen(u32);
+pub use domain::money::Fen;
 
-impl Fen {
-    /// A positive amount below 100,000,000.00 yuan.
-    pub fn new(fen: u32) -> Result<Fen, ValueError> {
-        if fen == 0 {
-            return refuse("must be more than 0 fen");
-        }
-        Ok(Fen(fen))
-    }
-
-    /// The amount of `yuan` whole yuan.
-    pub fn from_yuan(yuan: u32) -> Result<Fen, ValueError> {
-        yuan.checked_mul(100)
-            .ok_or_else(|| ValueError("is too large".into()))
-            .and_then(Fen::new)
-    }
-
-    /// The amount in fen.
-    pub fn get(self) -> u32 {
-        self.0
-    }
-
-    /// `¥20.00`.
-    pub fn display(self) -> String {
-        format!("¥{}.{:02}", self.0 / 100, self.0 % 100)
-    }
-
-    /// The amount in capital numerals as written on Chinese receipts (人民币大写):
-    /// 20.00 → `贰拾元整`, 1005.50 → `壹仟零伍元伍角`.
-    pub fn capital(self) -> String {
-        const DIGITS: [char; 10] = ['零', '壹', '贰', '叁', '肆', '伍', '陆', '柒', '捌', '玖'];
-        const UNITS: [&str; 4] = ["", "拾", "佰", "仟"];
-        let yuan = self.0 / 100;
-        let jiao = (self.0 / 10) % 10;
-        let fen = self.0 % 10;
-        let mut out = String::new();
-        if yuan > 0 {
-            // Positions 7..0 (千万 … 个); a run of zeros inside the number is one 零, and 万 closes
-            // the upper group whenever it is not empty. u32 fen stays below 10^8 yuan.
-            let mut zero_pending = false;
-            let mut started = false;
-            for pos in (0..8u32).rev() {
-                let digit = (yuan / 10u32.pow(pos)) % 10;
-                if digit == 0 {
-                    zero_pending |= started;
-                } else {
-                    if zero_pending {
-                        out.push('零');
-                        zero_pending = false;
-                    }
-                    out.push(DIGITS[digit as usize]);
-                    out.push_str(UNITS[(pos % 4) as usize]);
-                    started = true;
-                }
-                if pos == 4 && yuan >= 10_000 {
-                    out.push('万');
-                }
-            }
-            out.push('元');
-        }
-        match (jiao, fen) {
-            (0, 0) => out.push('整'),
-            (j, 0) => {
-                out.push(DIGITS[j as usize]);
-                out.push('角');
-            }
-            (j, f) => {
-                if j == 0 {
-                    if yuan > 0 {
-                        out.push('零');
-                    }
-                } else {
-                    out.push(DIGITS[j as usize]);
-                    out.push('角');
-                }
-                out.push(DIGITS[f as usize]);
-                out.push('分');
-            }
-        }
-        out
-    }
-}
-
-impl fmt::Display for Fen {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.display())
+impl From<domain::money::MoneyError> for ValueError {
+    fn from(err: domain::money::MoneyError) -> ValueError {
+        ValueError(err.to_string())
     }
 }
 

@@ -4,9 +4,11 @@
 //! No I/O, no async and no clock: today's date is always passed in.
 #![warn(missing_docs)]
 
+pub mod codes;
 pub mod id;
 pub mod mask;
 pub mod mobile;
+pub mod money;
 pub mod nation;
 pub mod prompts;
 pub mod receipt;

@@ -306,6 +306,17 @@ impl NewCardValidity {
             NewCardValidity::LongTerm => "long_term",
         }
     }
+
+    /// The inverse of [`NewCardValidity::as_str`].
+    pub fn parse(text: &str) -> Option<NewCardValidity> {
+        [
+            NewCardValidity::TenYears,
+            NewCardValidity::TwentyYears,
+            NewCardValidity::LongTerm,
+        ]
+        .into_iter()
+        .find(|validity| validity.as_str() == text)
+    }
 }
 
 /// The outcome of step 5.

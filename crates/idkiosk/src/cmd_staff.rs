@@ -157,9 +157,7 @@ async fn add(args: AddArgs) -> anyhow::Result<Outcome> {
         .await
         .context("opening the database")?;
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
-    let result = store
-        .create_staff_user(&args.user, role.as_str(), &phc, now)
-        .await;
+    let result = store.create_staff_user(&args.user, role, &phc, now).await;
     store.close().await;
     match result {
         Ok(()) => {
@@ -211,7 +209,7 @@ async fn list(args: ListArgs) -> anyhow::Result<Outcome> {
         println!(
             "{}\t{}{}{}",
             user.username,
-            user.role,
+            user.role.as_str(),
             if locked { "\tlocked" } else { "" },
             if user.disabled_at.is_some() {
                 "\tdisabled"

@@ -22,9 +22,10 @@ mod wire;
 use async_trait::async_trait;
 use domain::id::{CitizenId, Sex};
 use domain::mobile::MobileNumber;
+use domain::money::Fen;
 use domain::region::KioskCity;
 use domain::rules::{Business, Household, PopulationRecord, RecordStatus};
-use domain::session::PaymentMethod;
+use domain::session::{Finger, PaymentMethod};
 use time::Date;
 
 pub use http_client::HttpPopulationSystem;
@@ -150,8 +151,8 @@ pub struct ApplicationSubmission {
     pub signature_png: Vec<u8>,
     /// Step 8's number.
     pub mobile: MobileNumber,
-    /// 工本费 paid, in fen.
-    pub fee_fen: u32,
+    /// 工本费 paid.
+    pub fee_fen: Fen,
     /// How it was paid.
     pub payment_method: PaymentMethod,
     /// The payment's transaction id (WeChat) or reference number (UnionPay).
@@ -192,24 +193,24 @@ pub struct FiledApplication {
     pub idempotency_key: String,
     /// The citizen.
     pub id: CitizenId,
-    /// `expiry_renewal`, `lost`, `damaged`.
-    pub business: String,
-    /// `local`, `province`.
-    pub household: String,
+    /// Step 1's choice.
+    pub business: Business,
+    /// Step 2's choice.
+    pub household: Household,
     /// 受理单位.
     pub acceptance_unit: String,
     /// The ID photo.
     pub photo: BlobDigest,
     /// The fingers: position, quality, template.
-    pub fingers: Vec<(String, u8, BlobDigest)>,
+    pub fingers: Vec<(Finger, u8, BlobDigest)>,
     /// The signature.
     pub signature: BlobDigest,
     /// The mobile number.
     pub mobile: String,
-    /// Paid, in fen.
-    pub fee_fen: i64,
-    /// `wechat` or `unionpay`.
-    pub payment_method: String,
+    /// Paid.
+    pub fee_fen: Fen,
+    /// How it was paid.
+    pub payment_method: PaymentMethod,
     /// The payment's reference.
     pub payment_reference: String,
     /// Due by.

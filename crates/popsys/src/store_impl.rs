@@ -3,7 +3,6 @@
 use async_trait::async_trait;
 use domain::id::CitizenId;
 use domain::region::KioskCity;
-use domain::session::PaymentMethod;
 use store::registers::{NewSubmission, SubmitOutcome};
 use store::{CitizenView, PhotoReceipt, RedeemOutcome, Store};
 use time::Date;
@@ -59,14 +58,6 @@ fn citizen_record(view: CitizenView) -> CitizenRecord {
         history_photo: view.history_photo,
         application_in_progress: view.application_in_progress,
         remote_area: citizen.remote_area,
-    }
-}
-
-/// `wechat` or `unionpay`, as stored and sent.
-pub(crate) fn payment_method_str(method: PaymentMethod) -> &'static str {
-    match method {
-        PaymentMethod::WeChat => "wechat",
-        PaymentMethod::UnionPay => "unionpay",
     }
 }
 
@@ -134,15 +125,15 @@ impl PopulationSystem for StorePopulationSystem {
             idempotency_key: submission.idempotency_key.clone(),
             application_number: submission.application_number.clone(),
             id: submission.id.clone(),
-            business: submission.business.as_str().to_owned(),
-            household: submission.household.as_str().to_owned(),
+            business: submission.business,
+            household: submission.household,
             acceptance_unit: submission.acceptance_unit.clone(),
             photo: submission.photo_jpeg.clone(),
             fingers: submission.fingers.clone(),
             signature: submission.signature_png.clone(),
             mobile: submission.mobile.as_str().to_owned(),
-            fee_fen: i64::from(submission.fee_fen),
-            payment_method: payment_method_str(submission.payment_method).to_owned(),
+            fee_fen: submission.fee_fen,
+            payment_method: submission.payment_method,
             payment_reference: submission.payment_reference.clone(),
             issue_by: submission.issue_by,
             received_on: today,
@@ -198,7 +189,7 @@ impl PopulationSystem for StorePopulationSystem {
                 .iter()
                 .map(|finger| {
                     (
-                        finger.position.clone(),
+                        finger.position,
                         finger.quality,
                         BlobDigest::of(&finger.template),
                     )

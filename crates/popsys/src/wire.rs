@@ -9,8 +9,9 @@ use time::macros::format_description;
 use time::Date;
 
 use domain::mobile::MobileNumber;
+use domain::money::Fen;
 use domain::rules::{Business, Household};
-use domain::session::PaymentMethod;
+use domain::session::{Finger, PaymentMethod};
 
 use crate::{
     ApplicationSubmission, BlobDigest, CardStatus, CitizenRecord, FiledApplication, IdCard,
@@ -351,16 +352,15 @@ impl SubmissionJson {
                 .fingers
                 .iter()
                 .map(|finger| SubmittedFingerJson {
-                    position: finger.position.clone(),
+                    position: finger.position.code().to_owned(),
                     quality: finger.quality,
                     template_base64: b64(&finger.template),
                 })
                 .collect(),
             signature_png_base64: b64(&submission.signature_png),
             mobile: submission.mobile.as_str().to_owned(),
-            fee_fen: submission.fee_fen,
-            payment_method: crate::store_impl::payment_method_str(submission.payment_method)
-                .to_owned(),
+            fee_fen: submission.fee_fen.get(),
+            payment_method: submission.payment_method.as_str().to_owned(),
             payment_reference: submission.payment_reference.clone(),
             issue_by: format_date(submission.issue_by),
             on: Some(format_date(on)),
@@ -404,9 +404,15 @@ impl SubmissionJson {
         }
         let mut fingers = Vec::with_capacity(2);
         for (i, finger) in self.fingers.into_iter().enumerate() {
-            if finger.position.is_empty() {
-                return Err(bad(&format!("fingers[{i}].position"), "is empty".into()));
-            }
+            let Some(position) = Finger::parse(&finger.position) else {
+                return Err(bad(
+                    &format!("fingers[{i}].position"),
+                    format!(
+                        "{:?} is not a finger (right_thumb … left_little)",
+                        finger.position
+                    ),
+                ));
+            };
             if finger.quality > 100 {
                 return Err(bad(
                     &format!("fingers[{i}].quality"),
@@ -424,7 +430,7 @@ impl SubmissionJson {
                 ));
             }
             fingers.push(SubmittedFinger {
-                position: finger.position,
+                position,
                 quality: finger.quality,
                 template,
             });
@@ -440,9 +446,7 @@ impl SubmissionJson {
             .map_err(|_| bad("fingers", "must hold two fingers".into()))?;
         let mobile =
             MobileNumber::parse(&self.mobile).map_err(|err| bad("mobile", err.to_string()))?;
-        if self.fee_fen == 0 {
-            return Err(bad("fee_fen", "must be above 0".into()));
-        }
+        let fee_fen = Fen::new(self.fee_fen).map_err(|err| bad("fee_fen", err.to_string()))?;
         let payment_method = match self.payment_method.as_str() {
             "wechat" => PaymentMethod::WeChat,
             "unionpay" => PaymentMethod::UnionPay,
@@ -471,7 +475,7 @@ impl SubmissionJson {
             fingers,
             signature_png,
             mobile,
-            fee_fen: self.fee_fen,
+            fee_fen,
             payment_method,
             payment_reference: self.payment_reference,
             issue_by,
@@ -492,23 +496,23 @@ impl SubmissionViewJson {
             application_number: filed.application_number.clone(),
             idempotency_key: filed.idempotency_key.clone(),
             id_number: filed.id.as_str().to_owned(),
-            business: filed.business.clone(),
-            household: filed.household.clone(),
+            business: filed.business.as_str().to_owned(),
+            household: filed.household.as_str().to_owned(),
             acceptance_unit: filed.acceptance_unit.clone(),
             photo: blob_json(&filed.photo),
             fingers: filed
                 .fingers
                 .iter()
                 .map(|(position, quality, template)| FingerViewJson {
-                    position: position.clone(),
+                    position: position.code().to_owned(),
                     quality: *quality,
                     template: blob_json(template),
                 })
                 .collect(),
             signature: blob_json(&filed.signature),
             mobile: filed.mobile.clone(),
-            fee_fen: filed.fee_fen,
-            payment_method: filed.payment_method.clone(),
+            fee_fen: filed.fee_fen.as_i64(),
+            payment_method: filed.payment_method.as_str().to_owned(),
             payment_reference: filed.payment_reference.clone(),
             issue_by: format_date(filed.issue_by),
             received_on: format_date(filed.received_on),
@@ -544,7 +548,9 @@ impl SubmissionViewJson {
                 .into_iter()
                 .map(|finger| {
                     Ok((
-                        finger.position,
+                        Finger::parse(&finger.position).ok_or_else(|| {
+                            format!("fingers: {:?} is not a finger", finger.position)
+                        })?,
                         finger.quality,
                         digest("fingers", finger.template)?,
                     ))
@@ -552,12 +558,15 @@ impl SubmissionViewJson {
                 .collect::<Result<_, String>>()?,
             application_number: self.application_number,
             idempotency_key: self.idempotency_key,
-            business: self.business,
-            household: self.household,
+            business: Business::parse(&self.business)
+                .ok_or_else(|| format!("business: {:?} is not a business", self.business))?,
+            household: Household::parse(&self.household)
+                .ok_or_else(|| format!("household: {:?} is not a household", self.household))?,
             acceptance_unit: self.acceptance_unit,
             mobile: self.mobile,
-            fee_fen: self.fee_fen,
-            payment_method: self.payment_method,
+            fee_fen: Fen::try_from(self.fee_fen).map_err(|err| format!("fee_fen: {err}"))?,
+            payment_method: PaymentMethod::try_from(self.payment_method)
+                .map_err(|err| format!("payment_method: {err}"))?,
             payment_reference: self.payment_reference,
         })
     }

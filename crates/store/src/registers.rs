@@ -11,6 +11,9 @@
 //!   [`crate::BlobCipher`] before they reach the database.
 
 use domain::id::CitizenId;
+use domain::money::Fen;
+use domain::rules::{Business, Household};
+use domain::session::{Finger, PaymentMethod};
 use time::Date;
 
 use crate::model::IN_PROGRESS_SQL;
@@ -19,8 +22,8 @@ use crate::{rows, CardStatus, Store, StoreError};
 /// One fingerprint of a submission.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct SubmittedFinger {
-    /// `right_index`, `left_thumb`, … (GA/T finger names).
-    pub position: String,
+    /// Which finger (`right_index`, … in the stored JSON).
+    pub position: Finger,
     /// Quality 0–100.
     pub quality: u8,
     /// The ISO/IEC 19794-2 template.
@@ -37,10 +40,10 @@ pub struct NewSubmission {
     pub application_number: String,
     /// The citizen.
     pub id: CitizenId,
-    /// `expiry_renewal`, `lost`, `damaged`.
-    pub business: String,
-    /// `local`, `province`.
-    pub household: String,
+    /// Step 1's choice.
+    pub business: Business,
+    /// Step 2's choice.
+    pub household: Household,
     /// 受理单位.
     pub acceptance_unit: String,
     /// The cropped GA 461 ID photo (JPEG).
@@ -51,10 +54,10 @@ pub struct NewSubmission {
     pub signature: Vec<u8>,
     /// The mobile number (11 digits).
     pub mobile: String,
-    /// 工本费 paid, in fen.
-    pub fee_fen: i64,
-    /// `wechat` or `unionpay`.
-    pub payment_method: String,
+    /// 工本费 paid.
+    pub fee_fen: Fen,
+    /// How it was paid.
+    pub payment_method: PaymentMethod,
     /// The payment's transaction id (WeChat) or reference number (UnionPay).
     pub payment_reference: String,
     /// The card is due by this day.
@@ -86,8 +89,10 @@ struct SubmissionRow {
     idempotency_key: String,
     application_number: String,
     id_number: String,
-    business: String,
-    household: String,
+    #[sqlx(try_from = "String")]
+    business: Business,
+    #[sqlx(try_from = "String")]
+    household: Household,
     acceptance_unit: String,
     photo: Vec<u8>,
     fingers: String,
@@ -95,8 +100,10 @@ struct SubmissionRow {
     template_2: Vec<u8>,
     signature: Vec<u8>,
     mobile: String,
-    fee_fen: i64,
-    payment_method: String,
+    #[sqlx(try_from = "i64")]
+    fee_fen: Fen,
+    #[sqlx(try_from = "String")]
+    payment_method: PaymentMethod,
     payment_reference: String,
     issue_by: Date,
     received_on: Date,
@@ -203,8 +210,8 @@ impl Store {
                     .bind(&new.idempotency_key)
                     .bind(&new.application_number)
                     .bind(new.id.as_str())
-                    .bind(&new.business)
-                    .bind(&new.household)
+                    .bind(new.business.as_str())
+                    .bind(new.household.as_str())
                     .bind(&new.acceptance_unit)
                     .bind(seal(&new.photo))
                     .bind(&fingers)
@@ -212,8 +219,8 @@ impl Store {
                     .bind(seal(&new.fingers[1].template))
                     .bind(seal(&new.signature))
                     .bind(&new.mobile)
-                    .bind(new.fee_fen)
-                    .bind(&new.payment_method)
+                    .bind(new.fee_fen.as_i64())
+                    .bind(new.payment_method.as_str())
                     .bind(&new.payment_reference)
                     .bind(new.issue_by)
                     .bind(new.received_on)

@@ -11,8 +11,11 @@
 //! - A payment's state only moves forward: `NOTPAY`/`USERPAYING` → a final state; a success is
 //!   recorded once, by whichever of callback and query sees it first.
 
+use domain::money::Fen;
+use domain::rules::{Business, Household, NewCardValidity};
 use domain::session::PaymentMethod;
 use domain::trade_state::TradeState;
+use domain::CitizenId;
 use time::Date;
 
 use crate::{Store, StoreError};
@@ -74,25 +77,25 @@ pub struct NewApplication {
     /// The kiosk's city, the first six digits of the number.
     pub city_code: String,
     /// The citizen.
-    pub id_number: String,
+    pub id_number: CitizenId,
     /// Full name, from the population system.
     pub name: String,
     /// Nation code `01`–`56`.
     pub nation_code: String,
     /// Household address.
     pub address: String,
-    /// `expiry_renewal`, `lost`, `damaged`.
-    pub business: String,
-    /// `local`, `province`.
-    pub household: String,
+    /// Step 1's choice.
+    pub business: Business,
+    /// Step 2's choice.
+    pub household: Household,
     /// The photo receipt (used by this application only).
     pub receipt_code: String,
     /// Mobile number.
     pub mobile: String,
     /// 工本费 in yuan.
-    pub fee_cny: i64,
-    /// `10_years`, `20_years`, `long_term`.
-    pub validity: String,
+    pub fee_cny: u32,
+    /// The new card's validity.
+    pub validity: NewCardValidity,
     /// The day of acceptance (Asia/Shanghai), also the number's date part.
     pub accepted_on: Date,
     /// The issue deadline.
@@ -117,25 +120,30 @@ pub struct ApplicationRecord {
     /// The kiosk's city.
     pub city_code: String,
     /// The citizen.
-    pub id_number: String,
+    #[sqlx(try_from = "String")]
+    pub id_number: CitizenId,
     /// Full name.
     pub name: String,
     /// Nation code.
     pub nation_code: String,
     /// Household address.
     pub address: String,
-    /// `expiry_renewal`, `lost`, `damaged`.
-    pub business: String,
-    /// `local`, `province`.
-    pub household: String,
+    /// Step 1's choice.
+    #[sqlx(try_from = "String")]
+    pub business: Business,
+    /// Step 2's choice.
+    #[sqlx(try_from = "String")]
+    pub household: Household,
     /// The photo receipt.
     pub receipt_code: String,
     /// Mobile number.
     pub mobile: String,
     /// 工本费 in yuan.
-    pub fee_cny: i64,
+    #[sqlx(try_from = "i64")]
+    pub fee_cny: u32,
     /// New card validity.
-    pub validity: String,
+    #[sqlx(try_from = "String")]
+    pub validity: NewCardValidity,
     /// Day of acceptance.
     pub accepted_on: Date,
     /// Issue deadline.
@@ -144,10 +152,55 @@ pub struct ApplicationRecord {
     pub remote_area: bool,
     /// Fingers, JSON.
     pub fingers: String,
-    /// `accepted`, then `completed` or `referred` when the session ends.
-    pub status: String,
+    /// Accepted, then completed or referred when the session ends.
+    #[sqlx(try_from = "String")]
+    pub status: KioskStatus,
     /// Unix seconds.
     pub created_at: i64,
+}
+
+/// Where an application stands at the kiosk: accepted at step 10, then completed (the papers
+/// printed) or referred to the window when the session ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum KioskStatus {
+    /// Step 10 stored it; the session goes on.
+    Accepted,
+    /// The session finished at the kiosk.
+    Completed,
+    /// The session ended at the window.
+    Referred,
+}
+
+impl KioskStatus {
+    /// The stored text.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KioskStatus::Accepted => "accepted",
+            KioskStatus::Completed => "completed",
+            KioskStatus::Referred => "referred",
+        }
+    }
+
+    /// The inverse of [`KioskStatus::as_str`].
+    pub fn parse(text: &str) -> Option<KioskStatus> {
+        [
+            KioskStatus::Accepted,
+            KioskStatus::Completed,
+            KioskStatus::Referred,
+        ]
+        .into_iter()
+        .find(|status| status.as_str() == text)
+    }
+}
+
+impl TryFrom<String> for KioskStatus {
+    type Error = domain::codes::UnknownCode;
+    fn try_from(text: String) -> Result<KioskStatus, Self::Error> {
+        KioskStatus::parse(&text).ok_or(domain::codes::UnknownCode {
+            kind: "kiosk status",
+            text,
+        })
+    }
 }
 
 /// A payment to register (step 11).
@@ -161,10 +214,10 @@ pub struct NewPayment {
     pub session_id: String,
     /// 1–99.
     pub attempt: i64,
-    /// `wechat` or `unionpay`.
-    pub method: String,
-    /// In fen.
-    pub amount_fen: i64,
+    /// WeChat or UnionPay.
+    pub method: PaymentMethod,
+    /// The fee.
+    pub amount_fen: Fen,
     /// Unix seconds after which an unpaid order is closed.
     pub expires_at: i64,
     /// Unix seconds.
@@ -185,8 +238,9 @@ pub struct PaymentRecord {
     /// `wechat` or `unionpay`.
     #[sqlx(try_from = "String")]
     pub method: PaymentMethod,
-    /// Ordered, in fen.
-    pub amount_fen: i64,
+    /// Ordered.
+    #[sqlx(try_from = "i64")]
+    pub amount_fen: Fen,
     /// `NOTPAY`, `SUCCESS`, `CLOSED`, `PAYERROR`, `REVOKED`, … (a row with any other text is a
     /// decoding error, not a state nobody checks).
     #[sqlx(try_from = "String")]
@@ -623,16 +677,16 @@ impl Store {
                     .bind(&new.session_id)
                     .bind(&new.kiosk_id)
                     .bind(&new.city_code)
-                    .bind(&new.id_number)
+                    .bind(new.id_number.as_str())
                     .bind(&new.name)
                     .bind(&new.nation_code)
                     .bind(&new.address)
-                    .bind(&new.business)
-                    .bind(&new.household)
+                    .bind(new.business.as_str())
+                    .bind(new.household.as_str())
                     .bind(&new.receipt_code)
                     .bind(&new.mobile)
-                    .bind(new.fee_cny)
-                    .bind(&new.validity)
+                    .bind(i64::from(new.fee_cny))
+                    .bind(new.validity.as_str())
                     .bind(new.accepted_on)
                     .bind(new.issue_by)
                     .bind(new.remote_area)
@@ -705,19 +759,24 @@ impl Store {
             .await)?)
     }
 
-    /// Moves an `accepted` application to `status` (`completed` or `referred`); the first end
-    /// wins. Returns whether this call changed it.
+    /// Moves an accepted application to `end` (completed or referred); the first end wins.
+    /// Returns whether this call changed it.
     pub async fn finish_application(
         &self,
         application_no: &str,
-        status: &str,
+        end: KioskStatus,
     ) -> Result<bool, StoreError> {
+        if end == KioskStatus::Accepted {
+            return Err(StoreError::Rejected(
+                "an application ends completed or referred, not accepted".into(),
+            ));
+        }
         let done = on_pool!(&self.pool, |pool| sqlx::query(
             "UPDATE center_applications SET status = $2 \
              WHERE application_no = $1 AND status = 'accepted'"
         )
         .bind(application_no)
-        .bind(status)
+        .bind(end.as_str())
         .execute(pool)
         .await
         .map(|done| done.rows_affected()))?;
@@ -740,8 +799,8 @@ impl Store {
         .bind(&new.application_no)
         .bind(&new.session_id)
         .bind(new.attempt)
-        .bind(&new.method)
-        .bind(new.amount_fen)
+        .bind(new.method.as_str())
+        .bind(new.amount_fen.as_i64())
         .bind(new.expires_at)
         .bind(new.now)
         .execute(pool)
@@ -839,7 +898,7 @@ impl Store {
     pub async fn set_payment_state(
         &self,
         out_trade_no: &str,
-        state: &str,
+        state: TradeState,
         now: i64,
     ) -> Result<bool, StoreError> {
         let done = on_pool!(&self.pool, |pool| sqlx::query(
@@ -847,7 +906,7 @@ impl Store {
              WHERE out_trade_no = $1 AND state IN ('NOTPAY', 'USERPAYING')"
         )
         .bind(out_trade_no)
-        .bind(state)
+        .bind(state.as_str())
         .bind(now)
         .execute(pool)
         .await

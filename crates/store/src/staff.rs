@@ -20,13 +20,61 @@ use time::Date;
 use crate::sessions::ApplicationRecord;
 use crate::{Store, StoreError};
 
+/// A staff role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Role {
+    /// 窗口民警: referrals, applications, deadlines, reprints.
+    WindowClerk,
+    /// 审计员: the audit trail and its export.
+    Auditor,
+    /// 管理员: staff accounts and the audit trail.
+    Administrator,
+}
+
+impl Role {
+    /// Every role.
+    pub const ALL: [Role; 3] = [Role::WindowClerk, Role::Auditor, Role::Administrator];
+
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::WindowClerk => "window_clerk",
+            Role::Auditor => "auditor",
+            Role::Administrator => "administrator",
+        }
+    }
+
+    /// The inverse of [`Role::as_str`].
+    pub fn parse(text: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|role| role.as_str() == text)
+    }
+
+    /// Bilingual label.
+    pub fn label(self) -> &'static str {
+        match self {
+            Role::WindowClerk => "窗口民警 Window clerk",
+            Role::Auditor => "审计员 Auditor",
+            Role::Administrator => "管理员 Administrator",
+        }
+    }
+}
+
+/// How a stored role reads back; any other text is a decoding error.
+impl TryFrom<String> for Role {
+    type Error = domain::codes::UnknownCode;
+    fn try_from(text: String) -> Result<Role, Self::Error> {
+        Role::parse(&text).ok_or(domain::codes::UnknownCode { kind: "role", text })
+    }
+}
+
 /// A staff account.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct StaffUser {
     /// Login name.
     pub username: String,
-    /// `window_clerk`, `auditor` or `administrator`.
-    pub role: String,
+    /// What they may do.
+    #[sqlx(try_from = "String")]
+    pub role: Role,
     /// Argon2id PHC string.
     pub password_hash: String,
     /// Failures since the last success or lockout.
@@ -45,7 +93,8 @@ pub struct StaffSession {
     /// The user.
     pub username: String,
     /// Their role (as of now: a role change applies to open sessions).
-    pub role: String,
+    #[sqlx(try_from = "String")]
+    pub role: Role,
     /// The CSRF token every POST of this session must carry.
     pub csrf: String,
     /// Unix seconds.
@@ -114,7 +163,7 @@ impl Store {
     pub async fn create_staff_user(
         &self,
         username: &str,
-        role: &str,
+        role: Role,
         password_hash: &str,
         now: i64,
     ) -> Result<(), StoreError> {
@@ -123,7 +172,7 @@ impl Store {
              VALUES ($1, $2, $3, 0, $4)"
         )
         .bind(username)
-        .bind(role)
+        .bind(role.as_str())
         .bind(password_hash)
         .bind(now)
         .execute(pool)

@@ -7,10 +7,11 @@
 use std::fmt;
 
 use askama::filters::{Escaper, Html, HtmlSafe};
-use domain::rules::{Business, Household, Reason};
+use domain::rules::{Business, Household, NewCardValidity, Reason};
 use domain::session::{PaymentMethod, ReferralReason};
 use domain::trade_state::TradeState;
 use store::deliveries::{DeliveryRecord, DeliveryState};
+use store::sessions::KioskStatus;
 
 /// Words for a code; as HTML (its `Display`), escaped by askama's HTML escaper.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,45 +49,33 @@ fn words(zh: &'static str, en: &'static str) -> Label {
     Label::Words(zh, en)
 }
 
-/// `expiry_renewal` → 到期换领 Expiry renewal (the step-1 button's words).
-pub fn business(code: &str) -> Label {
-    match Business::parse(code) {
-        Some(business) => {
-            let prompt = business.prompt();
-            words(prompt.zh, prompt.en)
-        }
-        None => unknown(code),
+/// 到期换领 Expiry renewal … (the step-1 button's words).
+pub fn business(business: Business) -> Label {
+    let prompt = business.prompt();
+    words(prompt.zh, prompt.en)
+}
+
+/// 本市户籍 … (the step-2 button's words).
+pub fn household(household: Household) -> Label {
+    let prompt = household.prompt();
+    words(prompt.zh, prompt.en)
+}
+
+/// The new card's validity.
+pub fn validity(validity: NewCardValidity) -> Label {
+    match validity {
+        NewCardValidity::TenYears => words("10年", "10 years"),
+        NewCardValidity::TwentyYears => words("20年", "20 years"),
+        NewCardValidity::LongTerm => words("长期", "Long-term"),
     }
 }
 
-/// `local` → 本市户籍 … (the step-2 button's words).
-pub fn household(code: &str) -> Label {
-    match Household::parse(code) {
-        Some(household) => {
-            let prompt = household.prompt();
-            words(prompt.zh, prompt.en)
-        }
-        None => unknown(code),
-    }
-}
-
-/// `NewCardValidity` as stored: `10_years`, `20_years`, `long_term`.
-pub fn validity(code: &str) -> Label {
-    match code {
-        "10_years" => words("10年", "10 years"),
-        "20_years" => words("20年", "20 years"),
-        "long_term" => words("长期", "Long-term"),
-        _ => unknown(code),
-    }
-}
-
-/// An application's status: `accepted`, `completed`, `referred`.
-pub fn application_status(code: &str) -> Label {
-    match code {
-        "accepted" => words("已受理，办理中", "Accepted, in progress"),
-        "completed" => words("已办结", "Completed"),
-        "referred" => words("已转窗口", "Referred to the window"),
-        _ => unknown(code),
+/// Where an application stands at the kiosk.
+pub fn application_status(status: KioskStatus) -> Label {
+    match status {
+        KioskStatus::Accepted => words("已受理，办理中", "Accepted, in progress"),
+        KioskStatus::Completed => words("已办结", "Completed"),
+        KioskStatus::Referred => words("已转窗口", "Referred to the window"),
     }
 }
 
@@ -242,16 +231,19 @@ mod tests {
     #[test]
     fn known_codes_become_words_and_unknown_ones_stay_visible() {
         assert_eq!(
-            business("expiry_renewal").to_string(),
+            business(Business::ExpiryRenewal).to_string(),
             "到期换领 Expiry renewal"
         );
-        assert_eq!(validity("10_years").to_string(), "10年 10 years");
+        assert_eq!(
+            validity(NewCardValidity::TenYears).to_string(),
+            "10年 10 years"
+        );
         assert_eq!(
             payment_state(TradeState::PayError).to_string(),
             "支付失败 Failed"
         );
         // Askama's HTML escaper writes numeric entities (`&#60;` for `<`).
-        assert_eq!(validity("<x>").to_string(), "<code>&#60;x&#62;</code>");
+        assert_eq!(unknown("<x>").to_string(), "<code>&#60;x&#62;</code>");
         assert_eq!(
             referral_reason(&ReferralReason::parse("under_16").unwrap()).to_string(),
             "未满16周岁 Under 16"

@@ -200,44 +200,7 @@ impl StaffSettings {
     }
 }
 
-/// A staff role.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Role {
-    /// 窗口民警: referrals, applications, deadlines, reprints.
-    WindowClerk,
-    /// 审计员: the audit trail and its export.
-    Auditor,
-    /// 管理员: staff accounts and the audit trail.
-    Administrator,
-}
-
-impl Role {
-    /// Every role.
-    pub const ALL: [Role; 3] = [Role::WindowClerk, Role::Auditor, Role::Administrator];
-
-    /// The stored name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::WindowClerk => "window_clerk",
-            Role::Auditor => "auditor",
-            Role::Administrator => "administrator",
-        }
-    }
-
-    /// The inverse of [`Role::as_str`].
-    pub fn parse(text: &str) -> Option<Role> {
-        Role::ALL.into_iter().find(|role| role.as_str() == text)
-    }
-
-    /// Bilingual label.
-    pub fn label(self) -> &'static str {
-        match self {
-            Role::WindowClerk => "窗口民警 Window clerk",
-            Role::Auditor => "审计员 Auditor",
-            Role::Administrator => "管理员 Administrator",
-        }
-    }
-}
+pub use store::staff::Role;
 
 const ANY_ROLE: &[Role] = &[Role::WindowClerk, Role::Auditor, Role::Administrator];
 const CLERK: &[Role] = &[Role::WindowClerk];
@@ -790,7 +753,7 @@ async fn try_login(state: &AppState, form: &LoginForm) -> Result<Result<String, 
         None => state.store.unknown_staff_login(&tried).await?,
     };
     let (actor, role) = match &user {
-        Some(user) => (user.username.clone(), user.role.clone()),
+        Some(user) => (user.username.clone(), user.role.as_str().to_owned()),
         None => (normalize_username(&tried), "-".to_owned()),
     };
     let locked_until = match (&user, &unknown) {

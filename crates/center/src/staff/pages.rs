@@ -331,10 +331,10 @@ impl<'a> AppRow<'a> {
     fn of(app: &'a ApplicationRecord) -> AppRow<'a> {
         AppRow {
             no: &app.application_no,
-            id: mask_id(&app.id_number),
+            id: mask_id(app.id_number.as_str()),
             name: mask_name(&app.name),
-            business: labels::business(&app.business),
-            status: labels::application_status(&app.status),
+            business: labels::business(app.business),
+            status: labels::application_status(app.status),
             accepted: app.accepted_on,
             issue_by: app.issue_by,
         }
@@ -356,6 +356,8 @@ struct ApplicationPage<'a> {
     staff: Option<&'a StaffSession>,
     csrf: &'a str,
     app: &'a ApplicationRecord,
+    /// A lost-card replacement: the page shows whether the old card was reported lost.
+    lost: bool,
     business: Label,
     household: Label,
     validity: Label,
@@ -394,7 +396,14 @@ pub async fn application(
     Path(no): Path<String>,
 ) -> Page {
     let app = find_application(&state, &no).await?;
-    audit(&state, &staff, "view_record", &no, &mask_id(&app.id_number)).await?;
+    audit(
+        &state,
+        &staff,
+        "view_record",
+        &no,
+        &mask_id(app.id_number.as_str()),
+    )
+    .await?;
     let sid = &app.session_id;
     let scores = state.store.face_scores(sid).await?;
     let payments = state.store.payments_of_application(&no).await?;
@@ -417,7 +426,7 @@ pub async fn application(
             attempt: p.attempt,
             method: labels::payment_method(p.method),
             out_trade_no: &p.out_trade_no,
-            amount: format!("{:.2}", p.amount_fen as f64 / 100.0),
+            amount: format!("{:.2}", f64::from(p.amount_fen.get()) / 100.0),
             state: labels::payment_state(p.state),
             transaction_id: p.transaction_id.as_deref().unwrap_or_default(),
             paid_at: p.paid_at.map(html::time).unwrap_or_default(),
@@ -459,10 +468,11 @@ pub async fn application(
         staff: Some(&staff),
         csrf: &staff.csrf,
         app: &app,
-        business: labels::business(&app.business),
-        household: labels::household(&app.household),
-        validity: labels::validity(&app.validity),
-        status: labels::application_status(&app.status),
+        lost: app.business == domain::rules::Business::Lost,
+        business: labels::business(app.business),
+        household: labels::household(app.household),
+        validity: labels::validity(app.validity),
+        status: labels::application_status(app.status),
         delivery: delivery.as_ref(),
         delivery_state: labels::delivery(delivery.as_ref()),
         queued_at: delivery
@@ -862,7 +872,7 @@ async fn accounts_page(state: &AppState, staff: &StaffSession, message: Option<&
     let users = users
         .into_iter()
         .map(|u| {
-            let role = Role::parse(&u.role).map(|r| r.label()).unwrap_or("?");
+            let role = u.role.label();
             let state = match u.locked_until {
                 Some(until) if until > now => {
                     format!("锁定至 locked until {}", html::time(until))
@@ -917,7 +927,7 @@ pub async fn create_account(
         .map_err(StaffError::Internal)?;
     match state
         .store
-        .create_staff_user(&username, role.as_str(), &phc, state.now())
+        .create_staff_user(&username, role, &phc, state.now())
         .await
     {
         Ok(()) => {}

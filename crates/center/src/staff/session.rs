@@ -57,7 +57,7 @@ pub enum Refused {
         /// Whose session.
         username: String,
         /// The session's role.
-        role: Option<Role>,
+        role: Role,
     },
     /// A write without the session's CSRF token.
     Csrf,
@@ -76,12 +76,7 @@ impl IntoResponse for Refused {
     fn into_response(self) -> Response {
         match self {
             Refused::Anonymous => Redirect::to("/staff/login").into_response(),
-            Refused::Role { role: None, .. } => {
-                StaffError::Forbidden("unknown role".into()).into_response()
-            }
-            Refused::Role {
-                role: Some(role), ..
-            } => StaffError::Forbidden(format!(
+            Refused::Role { role, .. } => StaffError::Forbidden(format!(
                 "这个页面不对{}开放 This page is not open to the role {}",
                 role.label(),
                 role.as_str()
@@ -141,15 +136,13 @@ impl FromRequestParts<AppState> for StaffSession {
             .get::<Admits>()
             .copied()
             .unwrap_or(Admits::ADMINISTRATORS);
-        let role = match Role::parse(&session.role) {
-            Some(role) if admits.0.contains(&role) => role,
-            role => {
-                return Err(Refused::Role {
-                    username: session.username,
-                    role,
-                })
-            }
-        };
+        let role = session.role;
+        if !admits.0.contains(&role) {
+            return Err(Refused::Role {
+                username: session.username,
+                role,
+            });
+        }
         if is_write(&parts.method) {
             let sent = parts
                 .headers

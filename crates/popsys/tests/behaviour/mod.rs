@@ -477,7 +477,7 @@ async fn registers_by_household_choice(system: &dyn PopulationSystem) {
 
 fn submission(key: &str, number: &str) -> popsys::ApplicationSubmission {
     let finger = |position: &str, template: &[u8]| popsys::SubmittedFinger {
-        position: position.into(),
+        position: domain::session::Finger::try_from(position.to_owned()).unwrap(),
         quality: 81,
         template: template.to_vec(),
     };
@@ -495,7 +495,7 @@ fn submission(key: &str, number: &str) -> popsys::ApplicationSubmission {
         ],
         signature_png: b"\x89PNG\r\n\x1a\nthe signature".to_vec(),
         mobile: domain::mobile::MobileNumber::parse("13912345678").unwrap(),
-        fee_fen: 4000,
+        fee_fen: domain::money::Fen::new(4000).unwrap(),
         payment_method: domain::session::PaymentMethod::WeChat,
         payment_reference: "4200000000202611250001".into(),
         issue_by: date!(2027 - 01 - 24),
@@ -532,12 +532,12 @@ async fn applications_are_filed_once_and_a_lost_card_is_reported(system: &dyn Po
         filed.fingers,
         vec![
             (
-                "right_index".to_owned(),
+                domain::session::Finger::RightIndex,
                 81,
                 BlobDigest::of(&sent.fingers[0].template)
             ),
             (
-                "left_index".to_owned(),
+                domain::session::Finger::LeftIndex,
                 81,
                 BlobDigest::of(&sent.fingers[1].template)
             ),

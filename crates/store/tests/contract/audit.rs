@@ -10,6 +10,8 @@ use store::audit::checkpoint::Checkpoint;
 use store::audit::{AuditEntry, NewAuditEntry, Verification, GENESIS};
 use store::testing::{self, TestDatabase};
 
+use super::behind_the_store;
+
 super::checks!(
     AUDIT_CHECKS:
     chain_verifies_and_concurrent_appends_do_not_fork,
@@ -56,23 +58,6 @@ async fn appended(db: &TestDatabase, n: i64) -> Vec<AuditEntry> {
         stored.push(db.store().append_audit(&entry(i)).await.unwrap());
     }
     stored
-}
-
-/// Runs `sql` on the database behind the store's back (as someone with write access to the
-/// tables would); the rows it changed.
-async fn behind_the_store(db: &TestDatabase, sql: &str) -> u64 {
-    let url = db.url();
-    if url.starts_with("sqlite:") {
-        let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
-        let done = sqlx::query(sql).execute(&pool).await.unwrap();
-        pool.close().await;
-        done.rows_affected()
-    } else {
-        let pool = sqlx::PgPool::connect(&url).await.unwrap();
-        let done = sqlx::query(sql).execute(&pool).await.unwrap();
-        pool.close().await;
-        done.rows_affected()
-    }
 }
 
 /// The entry at which the chain is broken, or `None` when it is intact.

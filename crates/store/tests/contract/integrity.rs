@@ -6,9 +6,10 @@
 use std::sync::Arc;
 
 use domain::region::KioskCity;
+use domain::rules::{Business, Household, NewCardValidity};
 use store::deliveries::{DeliveryState, ScopeDecisionRecord};
 use store::registers::{NewSubmission, SubmitOutcome, SubmittedFinger};
-use store::sessions::NewApplication;
+use store::sessions::{KioskStatus, NewApplication};
 use store::testing::{self, TestDatabase};
 use store::{CardStatus, Store, StoreError};
 use time::macros::date;
@@ -52,7 +53,7 @@ async fn store_contract_integrity_postgres() {
 
 fn submission(key: &str, number: &str, citizen: &str) -> NewSubmission {
     let finger = |position: &str, template: &[u8]| SubmittedFinger {
-        position: position.into(),
+        position: domain::session::Finger::try_from(position.to_owned()).unwrap(),
         quality: 80,
         template: template.to_vec(),
     };
@@ -60,8 +61,8 @@ fn submission(key: &str, number: &str, citizen: &str) -> NewSubmission {
         idempotency_key: key.into(),
         application_number: number.into(),
         id: id(citizen),
-        business: "lost".into(),
-        household: "local".into(),
+        business: Business::Lost,
+        household: Household::Local,
         acceptance_unit: "南京市公安局".into(),
         photo: b"\xff\xd8\xffPHOTO-MARKER".to_vec(),
         fingers: [
@@ -70,8 +71,8 @@ fn submission(key: &str, number: &str, citizen: &str) -> NewSubmission {
         ],
         signature: b"\x89PNG\r\n\x1a\nSIGNATURE-MARKER".to_vec(),
         mobile: "13912345678".into(),
-        fee_fen: 4000,
-        payment_method: "wechat".into(),
+        fee_fen: domain::money::Fen::new(4000).unwrap(),
+        payment_method: domain::session::PaymentMethod::WeChat,
         payment_reference: "4200000000202611250001".into(),
         issue_by: date!(2027 - 01 - 24),
         received_on: TODAY,
@@ -229,16 +230,16 @@ pub(super) fn application(session: &str, citizen: &str, receipt: &str) -> NewApp
         session_id: session.into(),
         kiosk_id: "K0001".into(),
         city_code: "320100".into(),
-        id_number: citizen.into(),
+        id_number: domain::CitizenId::try_from(citizen.to_owned()).unwrap(),
         name: "王小明".into(),
         nation_code: "01".into(),
         address: "南京市".into(),
-        business: "lost".into(),
-        household: "local".into(),
+        business: Business::Lost,
+        household: Household::Local,
         receipt_code: receipt.into(),
         mobile: "13912345678".into(),
         fee_cny: 40,
-        validity: "10_years".into(),
+        validity: NewCardValidity::TenYears,
         accepted_on: TODAY,
         issue_by: date!(2027 - 01 - 24),
         remote_area: false,
@@ -277,7 +278,7 @@ async fn one_live_application_per_citizen(db: Arc<TestDatabase>) {
         .await
         .is_err());
     assert!(!store
-        .finish_application(&first.application_no, "referred")
+        .finish_application(&first.application_no, KioskStatus::Referred)
         .await
         .unwrap());
     // (a completed application is not referred by a late end; only an accepted one is)
@@ -288,7 +289,7 @@ async fn one_live_application_per_citizen(db: Arc<TestDatabase>) {
             .unwrap()
             .unwrap()
             .status,
-        "completed"
+        KioskStatus::Completed
     );
     let (_, created) = store
         .create_application(&application("s3", OTHER, "PSRECEIPT03"))

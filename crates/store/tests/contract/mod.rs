@@ -165,6 +165,41 @@ const LOCAL: &str = "320104200012100044";
 const OTHER: &str = "320106196307084567";
 const THIRD: &str = "320113197001020075";
 
+/// Runs `sql` on the database behind the store's back (as someone with write access to the
+/// tables would); the rows it changed. Panics when the database refuses it: see
+/// [`refused_behind_the_store`].
+pub(crate) async fn behind_the_store(db: &TestDatabase, sql: &str) -> u64 {
+    let url = db.url();
+    if url.starts_with("sqlite:") {
+        let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+        let done = sqlx::query(sql).execute(&pool).await.unwrap();
+        pool.close().await;
+        done.rows_affected()
+    } else {
+        let pool = sqlx::PgPool::connect(&url).await.unwrap();
+        let done = sqlx::query(sql).execute(&pool).await.unwrap();
+        pool.close().await;
+        done.rows_affected()
+    }
+}
+
+/// Whether the database itself refuses `sql` (a CHECK or NOT NULL constraint), run behind the
+/// store's back.
+pub(crate) async fn refused_behind_the_store(db: &TestDatabase, sql: &str) -> bool {
+    let url = db.url();
+    if url.starts_with("sqlite:") {
+        let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+        let done = sqlx::query(sql).execute(&pool).await;
+        pool.close().await;
+        done.is_err()
+    } else {
+        let pool = sqlx::PgPool::connect(&url).await.unwrap();
+        let done = sqlx::query(sql).execute(&pool).await;
+        pool.close().await;
+        done.is_err()
+    }
+}
+
 fn id(text: &str) -> CitizenId {
     CitizenId::parse(text, TODAY).expect("test id is valid")
 }

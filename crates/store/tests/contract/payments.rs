@@ -4,16 +4,18 @@
 //! recorded once whoever reports it, and money that cannot serve a live application is flagged to
 //! go back.
 
-use domain::session::PaymentMethod;
-use domain::trade_state::TradeState;
 use std::sync::Arc;
 
-use store::sessions::{NewPayment, PaymentRecord};
+use domain::money::Fen;
+use domain::session::PaymentMethod;
+use domain::trade_state::TradeState;
+
+use store::sessions::{KioskStatus, NewPayment, PaymentRecord};
 use store::testing::{self, TestDatabase};
 use store::{Store, StoreError};
 
 use super::integrity::application;
-use super::{LOCAL, OTHER};
+use super::{refused_behind_the_store, LOCAL, OTHER};
 
 super::checks!(
     PAYMENT_CHECKS:
@@ -70,8 +72,8 @@ fn payment(application_no: &str, session: &str, attempt: i64, method: &str) -> N
         application_no: application_no.into(),
         session_id: session.into(),
         attempt,
-        method: method.into(),
-        amount_fen: 4000,
+        method: PaymentMethod::try_from(method.to_owned()).unwrap(),
+        amount_fen: Fen::new(4000).unwrap(),
         expires_at: 700,
         now: 100,
     }
@@ -99,7 +101,7 @@ async fn a_payment_is_registered_once_and_reads_back_as_written(db: Arc<TestData
         session_id: "S1".into(),
         attempt: 1,
         method: PaymentMethod::WeChat,
-        amount_fen: 4000,
+        amount_fen: Fen::new(4000).unwrap(),
         state: TradeState::NotPay,
         code_url: None,
         expires_at: 700,
@@ -116,7 +118,7 @@ async fn a_payment_is_registered_once_and_reads_back_as_written(db: Arc<TestData
     assert_eq!(created, expected);
     // A repeat (even with another amount) registers nothing and answers with the first.
     let repeat = NewPayment {
-        amount_fen: 1,
+        amount_fen: Fen::new(1).unwrap(),
         now: 200,
         ..new.clone()
     };
@@ -144,7 +146,7 @@ async fn a_payment_is_registered_once_and_reads_back_as_written(db: Arc<TestData
 
     // A second attempt with the other method; the application lists both by attempt.
     assert!(store
-        .set_payment_state(&new.out_trade_no, "CLOSED", 160)
+        .set_payment_state(&new.out_trade_no, TradeState::Closed, 160)
         .await
         .unwrap());
     let second = payment(&number, "S1", 2, "unionpay");
@@ -176,7 +178,7 @@ async fn success_is_recorded_once_and_final_states_do_not_move(db: Arc<TestDatab
     let new = payment(&number, "S1", 1, "wechat");
     store.create_payment(&new).await.unwrap();
     assert!(store
-        .set_payment_state(&new.out_trade_no, "USERPAYING", 110)
+        .set_payment_state(&new.out_trade_no, TradeState::UserPaying, 110)
         .await
         .unwrap());
     assert!(store
@@ -188,13 +190,13 @@ async fn success_is_recorded_once_and_final_states_do_not_move(db: Arc<TestDatab
         .record_payment_paid(&new.out_trade_no, "T2", 3999, 130)
         .await
         .unwrap());
-    for state in ["CLOSED", "NOTPAY", "PAYERROR"] {
+    for state in [TradeState::Closed, TradeState::NotPay, TradeState::PayError] {
         assert!(
             !store
                 .set_payment_state(&new.out_trade_no, state, 140)
                 .await
                 .unwrap(),
-            "SUCCESS does not move to {state}"
+            "SUCCESS does not move to {state:?}"
         );
     }
     let paid = read(store, &new.out_trade_no).await;
@@ -300,11 +302,11 @@ async fn a_closed_order_paid_meanwhile_is_recorded(db: Arc<TestDatabase>) {
     let new = payment(&number, "S1", 1, "wechat");
     store.create_payment(&new).await.unwrap();
     assert!(store
-        .set_payment_state(&new.out_trade_no, "CLOSED", 110)
+        .set_payment_state(&new.out_trade_no, TradeState::Closed, 110)
         .await
         .unwrap());
     assert!(!store
-        .set_payment_state(&new.out_trade_no, "NOTPAY", 111)
+        .set_payment_state(&new.out_trade_no, TradeState::NotPay, 111)
         .await
         .unwrap());
     // The payer's money was taken before the close reached the provider.
@@ -352,7 +354,7 @@ async fn paid_for_a_referred_application_must_go_back(db: Arc<TestDatabase>) {
     let referred = accepted(store, "S1", LOCAL).await;
     let live = accepted(store, "S2", OTHER).await;
     assert!(store
-        .finish_application(&referred, "referred")
+        .finish_application(&referred, KioskStatus::Referred)
         .await
         .unwrap());
     let late = payment(&referred, "S1", 1, "wechat");
@@ -456,7 +458,7 @@ async fn pos_results_move_only_open_payments(db: Arc<TestDatabase>) {
     let approved = payment(&number, "S1", 2, "unionpay");
     store.create_payment(&approved).await.unwrap();
     store
-        .set_payment_state(&approved.out_trade_no, "CLOSED", 140)
+        .set_payment_state(&approved.out_trade_no, TradeState::Closed, 140)
         .await
         .unwrap();
     assert!(store
@@ -544,16 +546,6 @@ async fn what_the_schema_forbids_is_refused(db: Arc<TestDatabase>) {
     };
     let base = || payment(&number, "S1", 1, "wechat");
     refused(NewPayment {
-        method: "cash".into(),
-        ..base()
-    })
-    .await;
-    refused(NewPayment {
-        amount_fen: 0,
-        ..base()
-    })
-    .await;
-    refused(NewPayment {
         attempt: 100,
         out_trade_no: "IDK-A100".into(),
         ..base()
@@ -564,14 +556,23 @@ async fn what_the_schema_forbids_is_refused(db: Arc<TestDatabase>) {
         .await
         .unwrap()
         .is_empty());
-    // A state the schema does not know is refused and the payment stays as it was.
+    // A method, amount or state the schema does not know is refused by the database itself
+    // (the types cannot even write one) and the payment stays as it was.
     let new = base();
     store.create_payment(&new).await.unwrap();
-    let err = store
-        .set_payment_state(&new.out_trade_no, "PAID", 110)
-        .await
-        .unwrap_err();
-    assert!(matches!(err, StoreError::Rejected(_)), "{err:?}");
+    for set in ["state = 'PAID'", "method = 'cash'", "amount_fen = 0"] {
+        assert!(
+            refused_behind_the_store(
+                &db,
+                &format!(
+                    "UPDATE center_payments SET {set} WHERE out_trade_no = '{}'",
+                    new.out_trade_no
+                )
+            )
+            .await,
+            "{set}"
+        );
+    }
     assert_eq!(
         read(store, &new.out_trade_no).await.state,
         TradeState::NotPay

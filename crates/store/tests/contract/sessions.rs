@@ -4,19 +4,20 @@
 //! decided is written once and read back as written; a repeat gets the first answer; what the
 //! schema forbids is refused and writes nothing.
 
-use domain::trade_state::TradeState;
 use std::sync::Arc;
 
 use domain::id::CitizenId;
+use domain::rules::{Business, Household, NewCardValidity};
+use domain::trade_state::TradeState;
 use store::sessions::{
-    ApplicationRecord, DocumentRecord, FaceScoreRecord, NewApplication, SessionReceipt,
+    ApplicationRecord, DocumentRecord, FaceScoreRecord, KioskStatus, NewApplication, SessionReceipt,
 };
 use store::testing::{self, TestDatabase};
 use store::StoreError;
 use time::macros::date;
 
 use super::integrity::application;
-use super::{Reversing, LOCAL, OTHER, TODAY};
+use super::{behind_the_store, refused_behind_the_store, Reversing, LOCAL, OTHER, TODAY};
 
 super::checks!(
     SESSION_CHECKS:
@@ -31,6 +32,7 @@ super::checks!(
     application_numbers_are_allocated_in_the_database_across_replicas,
     an_application_ends_once,
     what_the_schema_forbids_is_refused,
+    a_stored_code_nobody_knows_is_refused_or_a_named_decoding_error,
     documents_keep_their_first_record_of_a_kind,
 );
 
@@ -95,17 +97,17 @@ fn as_stored(new: &NewApplication, number: &str) -> ApplicationRecord {
         name: new.name.clone(),
         nation_code: new.nation_code.clone(),
         address: new.address.clone(),
-        business: new.business.clone(),
-        household: new.household.clone(),
+        business: new.business,
+        household: new.household,
         receipt_code: new.receipt_code.clone(),
         mobile: new.mobile.clone(),
         fee_cny: new.fee_cny,
-        validity: new.validity.clone(),
+        validity: new.validity,
         accepted_on: new.accepted_on,
         issue_by: new.issue_by,
         remote_area: new.remote_area,
         fingers: new.fingers.clone(),
-        status: "accepted".into(),
+        status: KioskStatus::Accepted,
         created_at: new.now,
     }
 }
@@ -252,8 +254,8 @@ async fn first_answers_win_and_payments_are_paid_once(db: Arc<TestDatabase>) {
         application_no: "320100202611250001".into(),
         session_id: "S1".into(),
         attempt: 1,
-        method: "wechat".into(),
-        amount_fen: 2000,
+        method: domain::session::PaymentMethod::WeChat,
+        amount_fen: domain::money::Fen::new(2000).unwrap(),
         expires_at: 600,
         now: 1,
     };
@@ -270,7 +272,7 @@ async fn first_answers_win_and_payments_are_paid_once(db: Arc<TestDatabase>) {
         .await
         .unwrap());
     assert!(!store
-        .set_payment_state(&new.out_trade_no, "CLOSED", 7)
+        .set_payment_state(&new.out_trade_no, TradeState::Closed, 7)
         .await
         .unwrap());
     let paid = store.payment("S1", 1).await.unwrap().unwrap();
@@ -500,10 +502,10 @@ async fn applications_are_numbered_per_city_and_day_and_read_back_as_written(
         store.start_session(session, "K0001", 1).await.unwrap();
     }
     let written = NewApplication {
-        business: "expiry_renewal".into(),
-        household: "province".into(),
+        business: Business::ExpiryRenewal,
+        household: Household::Province,
         fee_cny: 20,
-        validity: "20_years".into(),
+        validity: NewCardValidity::TwentyYears,
         remote_area: true,
         fingers: r#"[{"position":"right_index","quality":81}]"#.into(),
         ..application("S1", LOCAL, "PSRECEIPT01")
@@ -578,7 +580,7 @@ async fn application_numbers_are_allocated_in_the_database_across_replicas(db: A
             .parse::<u16>()
             .map_or(0, |n| n % 500 * 2);
         NewApplication {
-            business: "expiry_renewal".into(),
+            business: Business::ExpiryRenewal,
             fee_cny: 20,
             ..application(session, &citizen(sequence), receipt)
         }
@@ -620,7 +622,7 @@ async fn application_numbers_are_allocated_in_the_database_across_replicas(db: A
     // the way).
     db.store().start_session("S99", "K0001", 1).await.unwrap();
     let other = NewApplication {
-        id_number: "320106196307084567".into(),
+        id_number: domain::CitizenId::try_from("320106196307084567".to_owned()).unwrap(),
         ..numbered("S99", "R00000003")
     };
     let err = db.store().create_application(&other).await.unwrap_err();
@@ -642,30 +644,36 @@ async fn an_application_ends_once(db: Arc<TestDatabase>) {
         .await
         .unwrap();
     assert!(store
-        .finish_application(&first.application_no, "completed")
+        .finish_application(&first.application_no, KioskStatus::Completed)
         .await
         .unwrap());
     assert!(!store
-        .finish_application(&first.application_no, "referred")
+        .finish_application(&first.application_no, KioskStatus::Referred)
         .await
         .unwrap());
     assert!(store
-        .finish_application(&second.application_no, "referred")
+        .finish_application(&second.application_no, KioskStatus::Referred)
         .await
         .unwrap());
     assert!(!store
-        .finish_application(&second.application_no, "completed")
+        .finish_application(&second.application_no, KioskStatus::Completed)
         .await
         .unwrap());
     let status =
         |number: String| async move { store.application(&number).await.unwrap().unwrap().status };
-    assert_eq!(status(first.application_no.clone()).await, "completed");
-    assert_eq!(status(second.application_no.clone()).await, "referred");
+    assert_eq!(
+        status(first.application_no.clone()).await,
+        KioskStatus::Completed
+    );
+    assert_eq!(
+        status(second.application_no.clone()).await,
+        KioskStatus::Referred
+    );
     assert!(!store
-        .finish_application("320100202611259999", "completed")
+        .finish_application("320100202611259999", KioskStatus::Completed)
         .await
         .unwrap());
-    // A status the schema does not know is refused.
+    // "Accepted" is not an end: refused, and the application stays as it was.
     let (third, _) = {
         store.start_session("S3", "K0001", 1).await.unwrap();
         store
@@ -674,11 +682,26 @@ async fn an_application_ends_once(db: Arc<TestDatabase>) {
             .unwrap()
     };
     let err = store
-        .finish_application(&third.application_no, "paid")
+        .finish_application(&third.application_no, KioskStatus::Accepted)
         .await
         .unwrap_err();
     assert!(matches!(err, StoreError::Rejected(_)), "{err:?}");
-    assert_eq!(status(third.application_no).await, "accepted");
+    assert_eq!(
+        status(third.application_no.clone()).await,
+        KioskStatus::Accepted
+    );
+    // A status the schema does not know is refused by the database itself.
+    assert!(
+        refused_behind_the_store(
+            &db,
+            &format!(
+                "UPDATE center_applications SET status = 'paid' WHERE application_no = '{}'",
+                third.application_no
+            )
+        )
+        .await
+    );
+    assert_eq!(status(third.application_no).await, KioskStatus::Accepted);
 }
 
 async fn what_the_schema_forbids_is_refused(db: Arc<TestDatabase>) {
@@ -691,21 +714,6 @@ async fn what_the_schema_forbids_is_refused(db: Arc<TestDatabase>) {
         assert!(matches!(err, StoreError::Rejected(_)), "{new:?}: {err:?}");
     };
     let base = || application("S1", LOCAL, "PSRECEIPT01");
-    refused(NewApplication {
-        business: "renewal".into(),
-        ..base()
-    })
-    .await;
-    refused(NewApplication {
-        household: "abroad".into(),
-        ..base()
-    })
-    .await;
-    refused(NewApplication {
-        id_number: "3201042000121000".into(),
-        ..base()
-    })
-    .await;
     // A session that was never started has no application.
     refused(application("S9", LOCAL, "PSRECEIPT01")).await;
     // Nothing was written, and no number was spent: the next one is still the first.
@@ -764,4 +772,45 @@ async fn documents_keep_their_first_record_of_a_kind(db: Arc<TestDatabase>) {
     };
     let err = store.record_document(&orphan, 5).await.unwrap_err();
     assert!(matches!(err, StoreError::Rejected(_)), "{err:?}");
+}
+
+/// What the types make impossible to write (an unknown business, a short ID number) the schema
+/// refuses too; a code the schema lets through but no type knows (a validity edited behind the
+/// store's back) is a decoding error that names its column, never a string compared later.
+async fn a_stored_code_nobody_knows_is_refused_or_a_named_decoding_error(db: Arc<TestDatabase>) {
+    let store = db.store();
+    store.start_session("S1", "K0001", 1).await.unwrap();
+    let (created, _) = store
+        .create_application(&application("S1", LOCAL, "PSRECEIPT01"))
+        .await
+        .unwrap();
+    let no = &created.application_no;
+    for set in [
+        "business = 'renewal'",
+        "household = 'abroad'",
+        "id_number = '3201042000121000'",
+    ] {
+        assert!(
+            refused_behind_the_store(
+                &db,
+                &format!("UPDATE center_applications SET {set} WHERE application_no = '{no}'")
+            )
+            .await,
+            "{set}"
+        );
+    }
+    assert_eq!(store.application(no).await.unwrap(), Some(created.clone()));
+    behind_the_store(
+        &db,
+        &format!(
+            "UPDATE center_applications SET validity = 'forever' WHERE application_no = '{no}'"
+        ),
+    )
+    .await;
+    let err = format!("{:?}", store.application(no).await.unwrap_err());
+    // sqlx names the column (the conversion's own message does not survive its error type).
+    assert!(
+        err.contains("ColumnDecode") && err.contains("validity"),
+        "{err}"
+    );
 }

@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use store::staff::token_hash;
+use store::staff::{token_hash, Role};
 use store::testing::{self, TestDatabase};
 use store::StoreError;
 
@@ -55,12 +55,12 @@ async fn live(db: &TestDatabase, token: &str) -> bool {
 async fn user_names_are_case_insensitive(db: Arc<TestDatabase>) {
     let store = db.store();
     store
-        .create_staff_user("Clerk1", "window_clerk", PHC, NOW)
+        .create_staff_user("Clerk1", Role::WindowClerk, PHC, NOW)
         .await
         .unwrap();
     for other in ["clerk1", "CLERK1", "cLeRk1"] {
         let err = store
-            .create_staff_user(other, "auditor", PHC, NOW)
+            .create_staff_user(other, Role::Auditor, PHC, NOW)
             .await
             .unwrap_err();
         assert!(matches!(err, StoreError::Rejected(_)), "{other}: {err:?}");
@@ -104,11 +104,11 @@ async fn user_names_are_case_insensitive(db: Arc<TestDatabase>) {
 async fn a_password_change_ends_every_session_of_the_account(db: Arc<TestDatabase>) {
     let store = db.store();
     store
-        .create_staff_user("clerk1", "window_clerk", PHC, NOW)
+        .create_staff_user("clerk1", Role::WindowClerk, PHC, NOW)
         .await
         .unwrap();
     store
-        .create_staff_user("audit1", "auditor", PHC, NOW)
+        .create_staff_user("audit1", Role::Auditor, PHC, NOW)
         .await
         .unwrap();
     session(&db, "a", "clerk1").await;
@@ -125,7 +125,7 @@ async fn a_password_change_ends_every_session_of_the_account(db: Arc<TestDatabas
 async fn a_disabled_account_has_no_sessions_until_enabled(db: Arc<TestDatabase>) {
     let store = db.store();
     store
-        .create_staff_user("clerk1", "window_clerk", PHC, NOW)
+        .create_staff_user("clerk1", Role::WindowClerk, PHC, NOW)
         .await
         .unwrap();
     session(&db, "a", "clerk1").await;
