@@ -4,6 +4,8 @@
 //! names it, never a string compared somewhere later.
 
 use crate::id::{CitizenId, IdError};
+use crate::journey::ApplicationState;
+use crate::notice::NoticeKind;
 use crate::rules::{Business, Household, NewCardValidity, RecordStatus};
 use crate::session::Finger;
 
@@ -34,6 +36,8 @@ stored_code!(
     NewCardValidity => "card validity",
     RecordStatus => "record status",
     Finger => "finger",
+    ApplicationState => "application state",
+    NoticeKind => "notice kind",
 );
 
 /// A stored ID number, checked again (it was checked on the way in; the database may have been

@@ -6,10 +6,12 @@
 
 pub mod codes;
 pub mod id;
+pub mod journey;
 pub mod mask;
 pub mod mobile;
 pub mod money;
 pub mod nation;
+pub mod notice;
 pub mod prompts;
 pub mod receipt;
 pub mod region;
