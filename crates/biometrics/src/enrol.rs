@@ -23,7 +23,7 @@
 //! enrolment with the step-9 prompt ([`domain::prompts::FINGERPRINT_FAILED`]) and a referral
 //! reason for the window naming the finger and what failed.
 
-use domain::prompts::{self, Prompt, FINGERPRINT_FAILED};
+use domain::prompts::{Prompt, FINGERPRINT_FAILED};
 use domain::session::FingerprintFailure;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
@@ -34,64 +34,9 @@ use crate::minutiae::extract;
 use crate::quality::{assess, QualityConfig, QualityMetrics, QualityReason, QualityReport};
 use crate::template::Template;
 
-/// A finger, numbered as ISO/IEC 19794-2 finger position codes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Finger {
-    /// 右手拇指.
-    RightThumb = 1,
-    /// 右手食指.
-    RightIndex = 2,
-    /// 右手中指.
-    RightMiddle = 3,
-    /// 右手环指.
-    RightRing = 4,
-    /// 右手小指.
-    RightLittle = 5,
-    /// 左手拇指.
-    LeftThumb = 6,
-    /// 左手食指.
-    LeftIndex = 7,
-    /// 左手中指.
-    LeftMiddle = 8,
-    /// 左手环指.
-    LeftRing = 9,
-    /// 左手小指.
-    LeftLittle = 10,
-}
-
-impl Finger {
-    /// The ISO/IEC 19794-2 finger position code.
-    pub fn code(self) -> u8 {
-        self as u8
-    }
-
-    /// The finger's name for a referral (English, lower case).
-    pub fn name(self) -> &'static str {
-        self.prompt().en
-    }
-
-    /// The finger's name in Chinese, for the screen.
-    pub fn name_zh(self) -> &'static str {
-        self.prompt().zh
-    }
-
-    /// The finger's name in both languages, from `domain::prompts`.
-    fn prompt(self) -> Prompt {
-        match self {
-            Finger::RightThumb => prompts::FINGER_RIGHT_THUMB,
-            Finger::RightIndex => prompts::FINGER_RIGHT_INDEX,
-            Finger::RightMiddle => prompts::FINGER_RIGHT_MIDDLE,
-            Finger::RightRing => prompts::FINGER_RIGHT_RING,
-            Finger::RightLittle => prompts::FINGER_RIGHT_LITTLE,
-            Finger::LeftThumb => prompts::FINGER_LEFT_THUMB,
-            Finger::LeftIndex => prompts::FINGER_LEFT_INDEX,
-            Finger::LeftMiddle => prompts::FINGER_LEFT_MIDDLE,
-            Finger::LeftRing => prompts::FINGER_LEFT_RING,
-            Finger::LeftLittle => prompts::FINGER_LEFT_LITTLE,
-        }
-    }
-}
+/// One of the ten fingers: the session's own type, so an enrolled finger is the finger the
+/// application records (`right_index`, …) with no conversion between two enums.
+pub use domain::session::Finger;
 
 /// How the presses after a finger's first passing press are checked.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -247,7 +192,7 @@ impl EnrolFailure {
 
     /// The referral reason for the window clerk: the finger and what failed.
     pub fn referral(&self) -> String {
-        let finger = self.finger.name();
+        let finger = self.finger.prompt().en;
         match &self.reason {
             FailureReason::Quality { reasons } => {
                 let why: Vec<&str> = reasons.iter().map(|r| r.as_str()).collect();
@@ -441,7 +386,7 @@ impl Enrolment {
             let template = Template {
                 width: image.width() as u16,
                 height: image.height() as u16,
-                position: finger.code(),
+                position: finger.iso_position(),
                 quality: quality.score,
                 minutiae: extract(image),
             };
@@ -483,7 +428,7 @@ impl Enrolment {
         let previous_score = self
             .previous
             .iter()
-            .find(|t| t.position == finger.code())
+            .find(|t| t.position == finger.iso_position())
             .map(|old| {
                 compare(
                     &good.template.minutiae,
@@ -577,7 +522,10 @@ impl Enrolment {
         consistent.sort_by(|&a, &b| {
             (self.good[b].quality, consistency[b]).cmp(&(self.good[a].quality, consistency[a]))
         });
-        let previous = self.previous.iter().find(|t| t.position == finger.code());
+        let previous = self
+            .previous
+            .iter()
+            .find(|t| t.position == finger.iso_position());
         let mut previous_best = 0u8;
         for &i in &consistent {
             let press = &self.good[i];
@@ -804,7 +752,10 @@ mod tests {
         assert_eq!(fingers[1].module_score, Some(50));
         // The kept press is the uploaded one.
         assert_eq!(fingers[1].image, sensor_press(22, 0, Good));
-        assert_eq!(fingers[1].template.position, Finger::LeftIndex.code());
+        assert_eq!(
+            fingers[1].template.position,
+            Finger::LeftIndex.iso_position()
+        );
     }
 
     #[test]
@@ -872,7 +823,7 @@ mod tests {
     fn a_first_press_unlike_the_last_application_is_not_confirmed() {
         use crate::PressKind::Good;
         let old = Template {
-            position: Finger::RightIndex.code(),
+            position: Finger::RightIndex.iso_position(),
             ..template_of(&sensor_press(21, 1, Good))
         };
         // Another finger's first press: the next press is uploaded again, not confirmed.

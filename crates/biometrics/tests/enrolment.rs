@@ -177,7 +177,7 @@ fn previous(finger: u64, position: Finger) -> Template {
     Template {
         width: 256,
         height: 288,
-        position: position.code(),
+        position: position.iso_position(),
         quality: 80,
         minutiae: biometrics::extract(&image),
     }

@@ -246,12 +246,12 @@ pub async fn submission(
         photo_jpeg,
         fingers: [
             SubmittedFinger {
-                position: stored_finger(&first.position)?,
+                position: first.position,
                 quality: first.quality,
                 template: template_1,
             },
             SubmittedFinger {
-                position: stored_finger(&second.position)?,
+                position: second.position,
                 quality: second.quality,
                 template: template_2,
             },
@@ -266,10 +266,4 @@ pub async fn submission(
             .context("the successful payment has no transaction id")?,
         issue_by: application.issue_by,
     })
-}
-
-/// A finger position as the application stored it (`right_index`, …).
-fn stored_finger(code: &str) -> anyhow::Result<domain::session::Finger> {
-    domain::session::Finger::parse(code)
-        .with_context(|| format!("the application's finger {code:?} is not a finger"))
 }

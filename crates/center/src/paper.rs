@@ -13,7 +13,7 @@ use axum::{
     Extension, Json,
 };
 use documents::types::{
-    parse_finger, ApplicationNumber, Collection, CollectionMethod, FingerCapture, JpegImage,
+    ApplicationNumber, Collection, CollectionMethod, FingerCapture, JpegImage,
     MaskedCard, Nation, PersonName, PngImage, TextLine, TransactionId,
 };
 use documents::{
@@ -154,7 +154,7 @@ pub async fn document(
                 .iter()
                 .map(|f| {
                     Ok(FingerCapture {
-                        finger: parse_finger(&f.position).map_err(stored("fingers"))?,
+                        finger: f.position,
                         quality: f.quality,
                     })
                 })

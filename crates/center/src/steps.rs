@@ -309,8 +309,6 @@ pub async fn application(
         ));
     }
     for (i, finger) in request.fingers.iter().enumerate() {
-        documents::types::parse_finger(&finger.position)
-            .map_err(|err| AppError::invalid(format!("fingers[{i}].position"), err.0))?;
         if request.fingers[..i]
             .iter()
             .any(|other| other.position == finger.position)

@@ -62,11 +62,11 @@ pub fn application_request() -> ApplicationRequest {
         issue_by: "2027-01-24".into(),
         fingers: vec![
             FingerJson {
-                position: "right_index".into(),
+                position: domain::session::Finger::RightIndex,
                 quality: 81,
             },
             FingerJson {
-                position: "left_index".into(),
+                position: domain::session::Finger::LeftIndex,
                 quality: 77,
             },
         ],

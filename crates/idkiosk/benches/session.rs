@@ -384,11 +384,11 @@ async fn baseline(demo: &Demo) -> Res<Duration> {
                 issue_by: scope.issue_by.clone().ok_or("no issue_by")?,
                 fingers: vec![
                     FingerJson {
-                        position: "right_index".into(),
+                        position: domain::session::Finger::RightIndex,
                         quality: 80,
                     },
                     FingerJson {
-                        position: "left_index".into(),
+                        position: domain::session::Finger::LeftIndex,
                         quality: 80,
                     },
                 ],

@@ -214,11 +214,6 @@ pub fn module_poor_press(error: &devices::FingerprintError) -> Option<QualityRea
     }
 }
 
-/// The session's name of an enrolment finger.
-pub fn session_finger(finger: biometrics::Finger) -> Finger {
-    Finger::parse(&position_code(finger)).unwrap_or_default()
-}
-
 /// Enrols two fingers from the scanner; `on_press(number, finger, press)` is told which finger
 /// (1 or 2) the scanner waits for before each press, and how each press went, so the session
 /// can count poor presses and refer when they are used up. By default only a finger's first
@@ -244,8 +239,7 @@ pub async fn enrol_fingers(
         } else {
             2
         };
-        let named = session_finger(finger);
-        on_press(number, named, FingerPress::Asked);
+        on_press(number, finger, FingerPress::Asked);
         let captured = match enrolment.press_mode() {
             PressMode::Upload => scanner.capture().await.map(Captured::Image),
             PressMode::Confirm => scanner.confirm().await.map(Captured::Matched),
@@ -256,13 +250,13 @@ pub async fn enrol_fingers(
                 no_finger_in_a_row = 0;
                 attempts = attempts.saturating_add(1);
                 tracing::info!(
-                    finger = finger.name(),
+                    finger = finger.prompt().en,
                     score = matched.score,
                     "module match"
                 );
                 let step = enrolment.module_match(matched.score);
                 if !matches!(step, Step::Done(EnrolOutcome::Failed(_))) {
-                    on_press(number, named, FingerPress::Passed);
+                    on_press(number, finger, FingerPress::Passed);
                 }
                 if let Step::Done(_) = step {
                     break;
@@ -273,7 +267,7 @@ pub async fn enrol_fingers(
                 let reason = module_poor_press(&e).unwrap_or(QualityReason::Smudged);
                 no_finger_in_a_row = 0;
                 attempts = attempts.saturating_add(1);
-                on_press(number, named, FingerPress::Poor(press_problem(reason)));
+                on_press(number, finger, FingerPress::Poor(press_problem(reason)));
                 if let Step::Done(_) = enrolment.poor_press(reason) {
                     break;
                 }
@@ -286,7 +280,7 @@ pub async fn enrol_fingers(
                     return Err(FingersFailed {
                         failure: FingerprintFailure::NoFinger,
                         attempts,
-                        detail: format!("{}: no finger placed", finger.name()),
+                        detail: format!("{}: no finger placed", finger.prompt().en),
                     });
                 }
                 continue;
@@ -295,7 +289,7 @@ pub async fn enrol_fingers(
                 return Err(FingersFailed {
                     failure: FingerprintFailure::DeviceFault,
                     attempts,
-                    detail: format!("{}: scanner: {e}", finger.name()),
+                    detail: format!("{}: scanner: {e}", finger.prompt().en),
                 })
             }
         };
@@ -314,11 +308,11 @@ pub async fn enrol_fingers(
                     .first()
                     .copied()
                     .unwrap_or(QualityReason::Smudged);
-                on_press(number, named, FingerPress::Poor(press_problem(reason)));
+                on_press(number, finger, FingerPress::Poor(press_problem(reason)));
                 tokio::time::sleep(lift_pause).await;
             }
             Step::Done(EnrolOutcome::Failed(_)) => {}
-            _ => on_press(number, named, FingerPress::Passed),
+            _ => on_press(number, finger, FingerPress::Passed),
         }
         if let Step::Done(_) = step {
             break;
@@ -331,7 +325,7 @@ pub async fn enrol_fingers(
             qualities: fingers
                 .iter()
                 .map(|f| FingerQuality {
-                    position: position_code(f.finger),
+                    position: f.finger,
                     quality: f.quality,
                 })
                 .collect(),
@@ -353,14 +347,6 @@ pub async fn enrol_fingers(
 enum Captured {
     Image(devices::protocol::fingerprint::FingerImage),
     Matched(devices::ModuleMatch),
-}
-
-/// `right_index`, …: the finger's snake-case name, as the application record carries it.
-fn position_code(finger: biometrics::Finger) -> String {
-    match serde_json::to_value(finger) {
-        Ok(serde_json::Value::String(code)) => code,
-        _ => format!("finger_{}", finger.code()),
-    }
 }
 
 #[cfg(test)]

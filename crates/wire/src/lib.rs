@@ -225,8 +225,8 @@ pub struct FacesAnswer {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FingerJson {
-    /// `right_index`, `left_thumb`, … (GA/T finger names).
-    pub position: String,
+    /// Which finger (`right_index`, `left_thumb`, … on the wire).
+    pub position: domain::session::Finger,
     /// Quality 0–100.
     pub quality: u8,
 }
@@ -432,7 +432,10 @@ mod tests {
         let application: ApplicationRequest = round_trip(
             r#"{"business":"lost","household":"local","id":"320104199001010044","receipt":"R1","mobile":"13800138000","fee_cny":40,"validity":"20_years","issue_by":"2027-01-24","fingers":[{"position":"right_index","quality":81},{"position":"left_index","quality":77}]}"#,
         );
-        assert_eq!(application.fingers[1].position, "left_index");
+        assert_eq!(
+            application.fingers[1].position,
+            domain::session::Finger::LeftIndex
+        );
         round_trip::<ApplicationAnswer>(
             r#"{"application_no":"320100202611250001","issue_by":"2027-01-24"}"#,
         );

@@ -24,7 +24,7 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, Router};
 use biometrics::{GreyImage, MasterFinger, PressKind};
-use protocol::fingerprint::{DeviceConfig, DeviceEvent, Finger, FingerprintDevice, Instruction};
+use protocol::fingerprint::{DeviceConfig, DeviceEvent, FingerprintDevice, Instruction, OnSensor};
 use protocol::Millis;
 use serde::{Deserialize, Serialize};
 
@@ -200,15 +200,15 @@ impl FingerprintSim {
     fn apply(&mut self) -> Result<(), ControlError> {
         let Some(kind) = self.finger.press_kind() else {
             self.on_sensor = None;
-            self.device.set_finger(Finger::Absent);
+            self.device.set_finger(OnSensor::Absent);
             return Ok(());
         };
         let master = self.master(finger_number(self.seed, self.finger));
         let image = master.impression(self.impression, kind);
         let pixels = image.pixels().to_vec();
         let finger = match self.finger {
-            FingerState::Smudged | FingerState::Blank => Finger::smudged(pixels),
-            _ => Finger::good(pixels),
+            FingerState::Smudged | FingerState::Blank => OnSensor::smudged(pixels),
+            _ => OnSensor::good(pixels),
         }
         .map_err(|e| ControlError::Conflict(e.to_string()))?;
         self.device

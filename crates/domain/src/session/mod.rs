@@ -367,6 +367,12 @@ impl Finger {
         Finger::ALL.into_iter().find(|f| f.code() == code)
     }
 
+    /// The ISO/IEC 19794-2 finger position code (1 right thumb … 10 left little finger) that
+    /// the fingerprint templates carry.
+    pub fn iso_position(self) -> u8 {
+        self.position_code() - 10
+    }
+
     /// 指位: the position code of GA 1011 printed on the registration form (11 right thumb …
     /// 20 left little finger).
     pub fn position_code(self) -> u8 {

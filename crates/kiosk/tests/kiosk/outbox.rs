@@ -27,7 +27,7 @@ fn record() -> ApplicationRecord {
         validity: "10_years".into(),
         issue_by: "2027-01-24".into(),
         fingers: vec![FingerQuality {
-            position: "right_index".into(),
+            position: domain::session::Finger::RightIndex,
             quality: 80,
         }],
     }

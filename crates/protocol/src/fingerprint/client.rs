@@ -429,7 +429,7 @@ impl FingerprintClient {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fingerprint::device::{Finger, FingerprintDevice};
+    use crate::fingerprint::device::{FingerprintDevice, OnSensor};
     use crate::fingerprint::image::{HEIGHT, WIDTH};
 
     fn sent(client: &mut FingerprintClient) -> Vec<u8> {
@@ -447,8 +447,8 @@ mod tests {
         out
     }
 
-    fn finger(shade: u8) -> Finger {
-        Finger::good(vec![shade; WIDTH * HEIGHT]).unwrap()
+    fn finger(shade: u8) -> OnSensor {
+        OnSensor::good(vec![shade; WIDTH * HEIGHT]).unwrap()
     }
 
     // Issue 15 item 9: the second press is confirmed on the module, with no upload: GenImg, Img2Tz
@@ -525,7 +525,7 @@ mod tests {
                 matched: false
             })
         );
-        device.set_finger(Finger::smudged(vec![0x80; WIDTH * HEIGHT]).unwrap());
+        device.set_finger(OnSensor::smudged(vec![0x80; WIDTH * HEIGHT]).unwrap());
         client.start_confirm(Millis(0));
         for _ in 0..2 {
             answer(&mut client, &mut device);

@@ -8,9 +8,9 @@ use super::message::{packet_len, Ack, Confirmation, Instruction, SysPara, SysPar
 use super::packet::{Packet, PacketDecoder, PacketError, Pid, DEFAULT_ADDRESS};
 use crate::time::Millis;
 
-/// What is on the sensor.
+/// What is on the sensor (named apart from `domain::session::Finger`, which finger it is).
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
-pub enum Finger {
+pub enum OnSensor {
     /// Nothing: GenImg answers `02`.
     #[default]
     Absent,
@@ -20,14 +20,14 @@ pub enum Finger {
     Smudged(FingerImage),
 }
 
-impl Finger {
+impl OnSensor {
     /// A good finger from 8-bit 256 × 288 pixels.
-    pub fn good(pixels: Vec<u8>) -> Result<Finger, ImageError> {
-        FingerImage::from_pixels(pixels).map(Finger::Good)
+    pub fn good(pixels: Vec<u8>) -> Result<OnSensor, ImageError> {
+        FingerImage::from_pixels(pixels).map(OnSensor::Good)
     }
     /// A smudged finger from 8-bit 256 × 288 pixels.
-    pub fn smudged(pixels: Vec<u8>) -> Result<Finger, ImageError> {
-        FingerImage::from_pixels(pixels).map(Finger::Smudged)
+    pub fn smudged(pixels: Vec<u8>) -> Result<OnSensor, ImageError> {
+        FingerImage::from_pixels(pixels).map(OnSensor::Smudged)
     }
 }
 
@@ -75,7 +75,7 @@ pub enum DeviceEvent {
 pub struct FingerprintDevice {
     config: DeviceConfig,
     decoder: PacketDecoder,
-    finger: Finger,
+    finger: OnSensor,
     /// The last capture and whether it was smudged.
     image: Option<(FingerImage, bool)>,
     char_buffers: [Option<u64>; 2],
@@ -114,7 +114,7 @@ impl FingerprintDevice {
     }
 
     /// Puts a finger on the sensor or lifts it.
-    pub fn set_finger(&mut self, finger: Finger) {
+    pub fn set_finger(&mut self, finger: OnSensor) {
         self.identity = None;
         self.set(finger);
     }
@@ -122,12 +122,12 @@ impl FingerprintDevice {
     /// Puts finger number `identity` on the sensor: Img2Tz extracts `identity` as its features,
     /// so two impressions of one finger match (score 100) and of two fingers do not (`08`), the
     /// way a real module's matcher sees them.
-    pub fn set_finger_of(&mut self, finger: Finger, identity: u64) {
+    pub fn set_finger_of(&mut self, finger: OnSensor, identity: u64) {
         self.identity = Some(identity);
         self.set(finger);
     }
 
-    fn set(&mut self, finger: Finger) {
+    fn set(&mut self, finger: OnSensor) {
         self.finger = finger;
     }
 
@@ -199,12 +199,12 @@ impl FingerprintDevice {
         use Confirmation as C;
         let ack = match instruction {
             Instruction::GenImg => match &self.finger {
-                Finger::Absent => Ack::code(C::NoFinger),
-                Finger::Good(img) => {
+                OnSensor::Absent => Ack::code(C::NoFinger),
+                OnSensor::Good(img) => {
                     self.image = Some((img.clone(), false));
                     Ack::code(C::Ok)
                 }
-                Finger::Smudged(img) => {
+                OnSensor::Smudged(img) => {
                     self.image = Some((img.clone(), true));
                     Ack::code(C::Ok)
                 }
@@ -349,7 +349,7 @@ mod tests {
     fn the_packet_size_parameter_sizes_the_image_packets() {
         let mut device = FingerprintDevice::default();
         let pixels: Vec<u8> = (0..WIDTH * HEIGHT).map(|i| (i % 251) as u8).collect();
-        device.set_finger(Finger::good(pixels).expect("256 x 288"));
+        device.set_finger(OnSensor::good(pixels).expect("256 x 288"));
         let mut client = FingerprintClient::new(ClientConfig::default());
         client.start_command(
             Millis(0),

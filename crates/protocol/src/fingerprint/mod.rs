@@ -11,7 +11,7 @@ pub mod message;
 pub mod packet;
 
 pub use client::{ClientConfig, ClientError, Event, FingerprintClient};
-pub use device::{DeviceConfig, DeviceEvent, Finger, FingerprintDevice};
+pub use device::{DeviceConfig, DeviceEvent, FingerprintDevice, OnSensor};
 pub use image::{
     FingerImage, ImageAssembler, ImageError, DATA_PACKET_LEN, HEIGHT, PACKED_LEN, WIDTH,
 };

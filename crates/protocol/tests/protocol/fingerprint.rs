@@ -271,7 +271,7 @@ impl Pair {
 #[test]
 fn capture_uploads_the_image() {
     let mut p = Pair::new(ClientConfig::default());
-    p.device.set_finger(Finger::good(gradient()).unwrap());
+    p.device.set_finger(OnSensor::good(gradient()).unwrap());
     p.client.start_capture(p.now);
     let Event::Image(img) = p.run(10) else {
         panic!("{:?}", p.events)
@@ -303,7 +303,7 @@ fn a_finger_placed_later_is_captured() {
         p.now = t;
         p.client.handle_timeout(t);
     }
-    p.device.set_finger(Finger::good(gradient()).unwrap());
+    p.device.set_finger(OnSensor::good(gradient()).unwrap());
     assert!(matches!(p.run(10), Event::Image(_)));
     assert_eq!(p.now, Millis(600));
 }
@@ -311,7 +311,7 @@ fn a_finger_placed_later_is_captured() {
 #[test]
 fn smudged_finger_is_reported_before_upload() {
     let mut p = Pair::new(ClientConfig::default());
-    p.device.set_finger(Finger::smudged(gradient()).unwrap());
+    p.device.set_finger(OnSensor::smudged(gradient()).unwrap());
     p.client.start_capture(p.now);
     assert_eq!(
         p.run(10),
@@ -328,7 +328,7 @@ fn corrupted_image_packets_restart_the_upload() {
         check_quality: false,
         ..ClientConfig::default()
     });
-    p.device.set_finger(Finger::good(gradient()).unwrap());
+    p.device.set_finger(OnSensor::good(gradient()).unwrap());
     p.client.start_capture(p.now);
     // GenImg ack goes through; then corrupt the UpImage ack's first data packet.
     let mut out = Vec::new();
@@ -344,7 +344,7 @@ fn corrupted_image_packets_restart_the_upload() {
         check_quality: false,
         ..ClientConfig::default()
     });
-    p.device.set_finger(Finger::good(gradient()).unwrap());
+    p.device.set_finger(OnSensor::good(gradient()).unwrap());
     p.client.start_command(p.now, Instruction::UpImage);
     p.pump();
     assert_eq!(
@@ -373,7 +373,7 @@ fn corrupted_image_packets_restart_the_upload() {
 #[test]
 fn corrupted_command_is_answered_packet_error_and_resent() {
     let mut p = Pair::new(ClientConfig::default());
-    p.device.set_finger(Finger::good(gradient()).unwrap());
+    p.device.set_finger(OnSensor::good(gradient()).unwrap());
     p.client.start_command(p.now, Instruction::ReadSysPara);
     let mut out = Vec::new();
     p.client.poll_transmit(&mut out);
@@ -398,7 +398,7 @@ fn corrupted_command_is_answered_packet_error_and_resent() {
 #[test]
 fn enrol_and_match_commands() {
     let mut p = Pair::new(ClientConfig::default());
-    p.device.set_finger(Finger::good(gradient()).unwrap());
+    p.device.set_finger(OnSensor::good(gradient()).unwrap());
     for instruction in [
         Instruction::GenImg,
         Instruction::Img2Tz { buffer: 1 },
