@@ -147,6 +147,85 @@ pub enum Verification {
     },
 }
 
+/// The PostgreSQL statement that serialises appends ([`AUDIT_LOCK_KEY`]).
+pub(crate) const PG_AUDIT_LOCK: &str = "SELECT pg_advisory_xact_lock($1)";
+
+/// Appends `$entry` inside the open transaction `$tx` (after taking `$lock`, the PostgreSQL
+/// advisory lock, when given) and evaluates to the stored [`AuditEntry`]; `?` on a database
+/// error. For writes that must be audited in their own transaction (`store::journey`).
+macro_rules! append_in_tx {
+    ($tx:expr, $lock:expr, $entry:expr) => {{
+        let tx = $tx;
+        let entry: &$crate::audit::NewAuditEntry = $entry;
+        if let Some(lock) = $lock {
+            sqlx::query(lock)
+                .bind($crate::audit::AUDIT_LOCK_KEY)
+                .execute(&mut **tx)
+                .await?;
+        }
+        // The head, not the last row: entries removed from the end stay detectable after
+        // the next append (its seq and prev_hash follow the head, leaving the gap).
+        let mut head: Option<(i64, String)> =
+            sqlx::query_as("SELECT seq, hash FROM audit_head WHERE id = 1")
+                .fetch_optional(&mut **tx)
+                .await?;
+        if head.is_none() {
+            head = sqlx::query_as("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
+                .fetch_optional(&mut **tx)
+                .await?;
+        }
+        let (seq, prev_hash) = match head {
+            Some((seq, hash)) => (seq + 1, hash),
+            None => (1, $crate::audit::GENESIS.to_owned()),
+        };
+        let hash = $crate::audit::entry_hash(
+            seq,
+            entry.at,
+            &entry.actor,
+            &entry.role,
+            &entry.action,
+            &entry.subject,
+            &entry.detail,
+            &prev_hash,
+        );
+        sqlx::query(
+            "INSERT INTO audit_log (seq, at, actor, role, action, subject, detail, \
+             prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(seq)
+        .bind(entry.at)
+        .bind(&entry.actor)
+        .bind(&entry.role)
+        .bind(&entry.action)
+        .bind(&entry.subject)
+        .bind(&entry.detail)
+        .bind(&prev_hash)
+        .bind(&hash)
+        .execute(&mut **tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO audit_head (id, seq, hash) VALUES (1, $1, $2) \
+             ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash",
+        )
+        .bind(seq)
+        .bind(&hash)
+        .execute(&mut **tx)
+        .await?;
+        $crate::audit::AuditEntry {
+            seq,
+            at: entry.at,
+            actor: entry.actor.clone(),
+            role: entry.role.clone(),
+            action: entry.action.clone(),
+            subject: entry.subject.clone(),
+            detail: entry.detail.clone(),
+            prev_hash,
+            hash,
+        }
+    }};
+}
+pub(crate) use append_in_tx;
+
 const COLUMNS: &str = "seq, at, actor, role, action, subject, detail, prev_hash, hash";
 
 /// How many times a racing append is retried before giving up.
@@ -172,82 +251,19 @@ impl Store {
     }
 
     async fn try_append_audit(&self, entry: &NewAuditEntry) -> Result<AuditEntry, StoreError> {
-        macro_rules! append {
-            ($pool:expr, $lock:expr) => {{
-                let mut tx = $pool.begin().await?;
-                if let Some(lock) = $lock {
-                    sqlx::query(lock)
-                        .bind(AUDIT_LOCK_KEY)
-                        .execute(&mut *tx)
-                        .await?;
-                }
-                // The head, not the last row: entries removed from the end stay detectable after
-                // the next append (its seq and prev_hash follow the head, leaving the gap).
-                let mut head: Option<(i64, String)> =
-                    sqlx::query_as("SELECT seq, hash FROM audit_head WHERE id = 1")
-                        .fetch_optional(&mut *tx)
-                        .await?;
-                if head.is_none() {
-                    head = sqlx::query_as(
-                        "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1",
-                    )
-                    .fetch_optional(&mut *tx)
-                    .await?;
-                }
-                let (seq, prev_hash) = match head {
-                    Some((seq, hash)) => (seq + 1, hash),
-                    None => (1, GENESIS.to_owned()),
-                };
-                let hash = entry_hash(
-                    seq,
-                    entry.at,
-                    &entry.actor,
-                    &entry.role,
-                    &entry.action,
-                    &entry.subject,
-                    &entry.detail,
-                    &prev_hash,
-                );
-                sqlx::query(
-                    "INSERT INTO audit_log (seq, at, actor, role, action, subject, detail, \
-                     prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-                )
-                .bind(seq)
-                .bind(entry.at)
-                .bind(&entry.actor)
-                .bind(&entry.role)
-                .bind(&entry.action)
-                .bind(&entry.subject)
-                .bind(&entry.detail)
-                .bind(&prev_hash)
-                .bind(&hash)
-                .execute(&mut *tx)
-                .await?;
-                sqlx::query(
-                    "INSERT INTO audit_head (id, seq, hash) VALUES (1, $1, $2) \
-                     ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash",
-                )
-                .bind(seq)
-                .bind(&hash)
-                .execute(&mut *tx)
-                .await?;
-                tx.commit().await?;
-                AuditEntry {
-                    seq,
-                    at: entry.at,
-                    actor: entry.actor.clone(),
-                    role: entry.role.clone(),
-                    action: entry.action.clone(),
-                    subject: entry.subject.clone(),
-                    detail: entry.detail.clone(),
-                    prev_hash,
-                    hash,
-                }
-            }};
-        }
         Ok(match &self.pool {
-            Pool::Sqlite(pool) => append!(pool, None::<&str>),
-            Pool::Postgres(pool) => append!(pool, Some("SELECT pg_advisory_xact_lock($1)")),
+            Pool::Sqlite(pool) => {
+                let mut tx = pool.begin().await?;
+                let stored = append_in_tx!(&mut tx, None::<&str>, entry);
+                tx.commit().await?;
+                stored
+            }
+            Pool::Postgres(pool) => {
+                let mut tx = pool.begin().await?;
+                let stored = append_in_tx!(&mut tx, Some(PG_AUDIT_LOCK), entry);
+                tx.commit().await?;
+                stored
+            }
         })
     }
 

@@ -80,6 +80,12 @@ pub enum StoreError {
         /// Why it is invalid.
         reason: String,
     },
+    /// A move of an application's journey not allowed from its state (named in the message).
+    #[error(transparent)]
+    Transition(domain::journey::TransitionError),
+    /// No application with this number.
+    #[error("no application {0}")]
+    UnknownApplication(String),
     /// A sealed photo could not be opened.
     #[error(transparent)]
     Blob(#[from] BlobError),
@@ -152,6 +158,7 @@ macro_rules! on_pool {
 pub mod audit;
 pub mod deliveries;
 pub mod fleet;
+pub mod journey;
 pub mod lookups;
 pub mod registers;
 pub mod sessions;

@@ -21,6 +21,7 @@ use time::Date;
 
 mod audit;
 mod integrity;
+mod journey;
 mod payments;
 mod sessions;
 mod staff;
