@@ -11,6 +11,7 @@
 pub mod auth;
 pub mod blobs;
 pub mod client;
+pub mod config;
 pub mod delivery;
 pub mod error;
 pub mod fleet;
@@ -111,7 +112,11 @@ impl AppState {
     }
 }
 
-/// The center's tunables, with the defaults of docs/domain.md.
+/// The center's tunables, with the defaults of docs/domain.md, and the bureau it serves.
+///
+/// [`CenterConfig::default`] names no bureau and no collection office (papers are refused
+/// until a configuration names them): a bureau's values come from its file
+/// ([`config::CenterFile`], docs/configuration.md; the demo's is `config/demo/center.toml`).
 #[derive(Debug, Clone)]
 pub struct CenterConfig {
     /// How long an unpaid payment stays open (default 10 minutes, DOMAIN choice); the first
@@ -119,6 +124,9 @@ pub struct CenterConfig {
     pub payment_expiry: Duration,
     /// Step 7's bars (95 certified, 60 live).
     pub face_thresholds: face::Thresholds,
+    /// The face engine's map from embedding distance to score (docs/domain.md section 6); the
+    /// reference one unless a bureau refits it.
+    pub face_calibration: face::Calibration,
     /// The liveness score (0–1) under which the clerk sees the live photo flagged as a possible
     /// print or screen (issue 20). Default 0.5: the models' samples and test faces gave live
     /// 0.91–1.00, the printed-photo sample 0.13 and our synthetic attacks at most 0.44. Advise
@@ -126,14 +134,18 @@ pub struct CenterConfig {
     pub liveness_threshold: f64,
     /// 受理单位 printed on the documents.
     pub bureau: String,
-    /// 领证地点 printed on the collection certificate.
-    pub collection_office: String,
-    /// Its address.
-    pub collection_address: String,
-    /// Its opening hours.
-    pub collection_hours: String,
+    /// The collection offices (领证地点) of the bureau.
+    pub collection_offices: Vec<CollectionOffice>,
+    /// The code of the office the papers print for now (every application is collected there).
+    pub default_office: String,
+    /// The fee of each business, in yuan (the national fees by default).
+    pub fees: config::Fees,
+    /// The payment methods the center takes.
+    pub payment_methods: Vec<domain::session::PaymentMethod>,
     /// Upload quotas: per kind, per session, per kiosk and day.
     pub blob_quotas: blobs::BlobQuotas,
+    /// How long session videos are kept before the hourly purge deletes them (180 days).
+    pub video_retention: time::Duration,
     /// The video of a session that ended without an application: deleted (default) or kept
     /// for audit with a shorter retention.
     pub unfinished_video: blobs::UnfinishedVideo,
@@ -142,6 +154,23 @@ pub struct CenterConfig {
     pub kiosk_lookups_per_minute: u32,
     /// Refused lookups within a day after which the fleet view flags the kiosk for revocation.
     pub lookup_refusals_to_flag: u32,
+    /// The SMS notices' texts and gateway (the shape only: nothing sends them yet).
+    pub sms: config::SmsConfig,
+}
+
+/// A collection office (领证地点) printed on the collection certificate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CollectionOffice {
+    /// The bureau's code for it (`XW`), unique in the configuration.
+    pub code: String,
+    /// Its name, e.g. 某市公安局某分局户政办证大厅.
+    pub name: String,
+    /// Its address.
+    pub address: String,
+    /// Its opening hours.
+    pub hours: String,
+    /// In a remote area (90 days to be ready instead of 60).
+    pub remote_area: bool,
 }
 
 impl Default for CenterConfig {
@@ -149,16 +178,33 @@ impl Default for CenterConfig {
         CenterConfig {
             payment_expiry: Duration::from_secs(600),
             face_thresholds: face::Thresholds::default(),
+            face_calibration: face::Calibration::default(),
             liveness_threshold: 0.5,
-            bureau: "南京市公安局".into(),
-            collection_office: "南京市公安局玄武分局户政办证大厅".into(),
-            collection_address: "南京市玄武区北京东路1号".into(),
-            collection_hours: "周一至周五 9:00–17:00".into(),
+            bureau: String::new(),
+            collection_offices: Vec::new(),
+            default_office: String::new(),
+            fees: config::Fees::default(),
+            payment_methods: vec![
+                domain::session::PaymentMethod::WeChat,
+                domain::session::PaymentMethod::UnionPay,
+            ],
             blob_quotas: blobs::BlobQuotas::default(),
+            video_retention: store::blobs::VIDEO_RETENTION,
             unfinished_video: blobs::UnfinishedVideo::Delete,
             kiosk_lookups_per_minute: 6,
             lookup_refusals_to_flag: 3,
+            sms: config::SmsConfig::default(),
         }
+    }
+}
+
+impl CenterConfig {
+    /// The office the papers print ([`CenterConfig::default_office`]), if the configuration has
+    /// it (a loaded file always does).
+    pub fn collection_office(&self) -> Option<&CollectionOffice> {
+        self.collection_offices
+            .iter()
+            .find(|office| office.code == self.default_office)
     }
 }
 

@@ -69,6 +69,17 @@ struct Common {
     bureau: TextLine,
 }
 
+/// The office the papers print; a center without one is misconfigured (a loaded file always has
+/// it).
+fn collection_office(state: &AppState) -> Result<&crate::CollectionOffice, AppError> {
+    state.config.collection_office().ok_or_else(|| {
+        AppError::Internal(anyhow::anyhow!(
+            "the configuration names no collection office {:?}",
+            state.config.default_office
+        ))
+    })
+}
+
 fn common(state: &AppState, application: &ApplicationRecord) -> Result<Common, AppError> {
     Ok(Common {
         number: ApplicationNumber::parse(&application.application_no)
@@ -93,10 +104,11 @@ pub async fn collection(
         .application_by_session(sid.as_str())
         .await?
         .ok_or_else(|| AppError::NotFound("no application in this session".into()))?;
+    let office = collection_office(&state)?;
     Ok(Json(CollectionAnswer {
-        office: state.config.collection_office.clone(),
-        address: state.config.collection_address.clone(),
-        hours: state.config.collection_hours.clone(),
+        office: office.name.clone(),
+        address: office.address.clone(),
+        hours: office.hours.clone(),
     }))
 }
 
@@ -132,13 +144,10 @@ pub async fn document(
                 remote_area: application.remote_area,
                 collection: Collection {
                     method: CollectionMethod::InPerson,
-                    office: line(&state.config.collection_office, "config.collection_office")?,
-                    address: line(
-                        &state.config.collection_address,
-                        "config.collection_address",
-                    )?,
-                    hours: TextLine::parse(&state.config.collection_hours, 40)
-                        .map_err(stored("config.collection_hours"))?,
+                    office: line(&collection_office(&state)?.name, "config.office.name")?,
+                    address: line(&collection_office(&state)?.address, "config.office.address")?,
+                    hours: TextLine::parse(&collection_office(&state)?.hours, 40)
+                        .map_err(stored("config.office.hours"))?,
                 },
                 signature: PngImage::parse(signature)
                     .map_err(|err| AppError::conflict_on("signature", err.0))?,

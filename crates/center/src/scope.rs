@@ -113,7 +113,11 @@ pub(crate) async fn decide_now(
         record: found.as_ref().map(CitizenRecord::population_record),
     };
     // validate() guarantees a card for every renewal, the only case decide() refuses.
-    let decision = decide(&case).map_err(|err| AppError::invalid("card", err.to_string()))?;
+    let mut decision = decide(&case).map_err(|err| AppError::invalid("card", err.to_string()))?;
+    // The bureau's fee (its configuration), not the national default the rules carry.
+    if let Decision::Accept { fee_cny, .. } = &mut decision {
+        *fee_cny = state.config.fees.for_business(input.business);
+    }
     Ok((decision, found))
 }
 

@@ -1,6 +1,7 @@
 //! The center's HTTP API, driven like a kiosk drives it: requests in, JSON out.
 
 mod auth;
+mod bureau_config;
 mod client;
 mod client_tls;
 mod dlib;

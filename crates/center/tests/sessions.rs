@@ -794,13 +794,14 @@ async fn the_collection_office_is_given_once_the_application_is_filed() {
     assert_eq!(refused_field(&err).0, 404, "{err:?}");
     up_to_application(&world, &sid).await;
     let answer = world.client.collection(&sid).await.unwrap();
-    let config = center::CenterConfig::default();
+    let config = crate::support::demo_config();
+    let office = config.collection_office().expect("the demo's office");
     assert_eq!(
         (answer.office, answer.address, answer.hours),
         (
-            config.collection_office,
-            config.collection_address,
-            config.collection_hours
+            office.name.clone(),
+            office.address.clone(),
+            office.hours.clone()
         )
     );
     world.finish().await;

@@ -7,7 +7,6 @@ use axum::http::{Request, StatusCode};
 use axum::Router;
 use center::auth::KioskSecrets;
 use center::AppState;
-use domain::region::KioskCity;
 use http_body_util::BodyExt;
 use popsys::{PopulationSystem, StorePopulationSystem};
 use serde_json::Value;
@@ -52,15 +51,36 @@ pub fn center_over(population: Arc<dyn PopulationSystem>, store: Store) -> Route
     center::app(state_over(population, store))
 }
 
-/// The center's state over `population` and `store`, in 南京 (320100), on [`TODAY`].
+/// The demo bureau's file, as `idkiosk demo` runs it (南京, 320100).
+pub const DEMO_CENTER_TOML: &str = include_str!("../../../config/demo/center.toml");
+
+/// A center file's `[center]` table, checked (the binary adds the environment's overrides).
+pub fn settings_from(toml: &str) -> center::config::CenterSettings {
+    use figment::providers::Format;
+    figment::Figment::from(figment::providers::Toml::string(toml))
+        .extract_inner::<center::config::CenterFile>("center")
+        .expect("a center file")
+        .settings()
+        .unwrap_or_else(|problems| panic!("the file does not check: {problems:?}"))
+}
+
+/// The demo bureau's configuration ([`DEMO_CENTER_TOML`]).
+pub fn demo_config() -> center::CenterConfig {
+    settings_from(DEMO_CENTER_TOML).config
+}
+
+/// The center's state over `population` and `store`, with the demo bureau's configuration (南京,
+/// 320100), on [`TODAY`].
 pub fn state_over(population: Arc<dyn PopulationSystem>, store: Store) -> AppState {
+    let settings = settings_from(DEMO_CENTER_TOML);
     let mut state = AppState::new(
         population,
         Arc::new(|| TODAY),
-        KioskCity::parse("320100").expect("320100 is a city"),
+        settings.city,
         KioskSecrets::new([(KIOSK, SECRET), (OTHER_KIOSK, OTHER_SECRET)]),
         store,
     );
+    state.config = settings.config;
     // The tests look many citizens up from one kiosk in a second; the limit has its own test.
     state.config.kiosk_lookups_per_minute = 100_000;
     state

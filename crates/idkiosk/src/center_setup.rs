@@ -8,14 +8,14 @@ use anyhow::Context;
 use center::auth::KioskSecrets;
 use center::payments::WechatPay;
 use center::AppState;
-use domain::region::KioskCity;
 
 /// What a center needs besides its population system.
 pub struct CenterOptions {
     /// `sqlite://…` or `postgres://…`.
     pub database_url: String,
-    /// The city of its kiosks.
-    pub kiosk_city: KioskCity,
+    /// The bureau's configuration file, checked: the kiosks' city and [`center::CenterConfig`]
+    /// (fees, offices, thresholds, retention…).
+    pub settings: center::config::CenterSettings,
     /// `K0001=secret,K0002=secret`.
     pub kiosk_secrets: String,
     /// WeChat Pay: the gateway URL (paysim's in the demo) and the merchant key folder
@@ -28,12 +28,6 @@ pub struct CenterOptions {
     pub key_file: PathBuf,
     /// Where the sealed blobs' ciphertext lives (the object store's local folder).
     pub blob_dir: PathBuf,
-    /// How long session videos are kept (DESIGN.md: 180 days by default); an hourly job purges
-    /// older ones.
-    pub video_retention: time::Duration,
-    /// The video of a session without application: deleted at its end (default) or kept for
-    /// audit, purged by the same hourly job after its own retention.
-    pub unfinished_video: center::blobs::UnfinishedVideo,
 }
 
 /// The environment variable holding the center's token for the population system.
@@ -110,23 +104,31 @@ pub async fn center_state(
     let mut state = AppState::new(
         population,
         Arc::new(crate::clock::checked_today_source()?),
-        options.kiosk_city,
+        options.settings.city,
         kiosks,
         store,
     );
+    state.config = options.settings.config;
+    // Session videos are kept `video_retention` (180 days by default), an unfinished session's
+    // deleted at its end or kept for audit; the hourly job purges what is older.
     spawn_video_purge(
         blobs.clone(),
-        options.video_retention,
-        options.unfinished_video,
+        state.config.video_retention,
+        state.config.unfinished_video,
     );
     state.blobs = Arc::new(center::blobs::EncryptedBlobSink::new(blobs));
-    state.config.unfinished_video = options.unfinished_video;
     let fonts =
         documents::Fonts::system().context("loading the document fonts (fonts-noto-cjk)")?;
     state.documents = Some(Arc::new(documents::Renderer::new(fonts)));
     if options.face {
-        let engine = face::DlibEngine::shared()
-            .context("loading the face engine (run scripts/setup/20-face.sh)")?;
+        // The process-wide engine has the reference calibration; a bureau's own gets its own.
+        let engine = if state.config.face_calibration == face::Calibration::default() {
+            face::DlibEngine::shared()
+        } else {
+            face::DlibEngine::load(&face::ModelPaths::from_env(), state.config.face_calibration)
+                .map(Arc::new)
+        }
+        .context("loading the face engine (run scripts/setup/20-face.sh)")?;
         state.face = Some(engine as Arc<dyn face::FaceEngine>);
     }
     if let Some(wechat) = options.wechat {

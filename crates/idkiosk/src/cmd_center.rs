@@ -3,9 +3,9 @@
 use crate::outcome::Outcome;
 use std::sync::Arc;
 
+use crate::config::Kind;
 use anyhow::Context;
 use center::AppState;
-use domain::region::KioskCity;
 
 use crate::center_setup::{center_state, CenterOptions, WechatOptions};
 
@@ -21,17 +21,11 @@ pub struct Args {
     /// The center's token at the population system (or IDKIOSK_POPSYS_TOKEN)
     #[arg(long, env = "IDKIOSK_POPSYS_TOKEN", hide_env_values = true)]
     popsys_token: Option<String>,
-    /// Keep the video of a session without application this many days for audit (sealed);
-    /// by default it is deleted when the session ends
-    #[arg(long)]
-    keep_unfinished_video_days: Option<u32>,
-    /// The liveness score (0–1) under which the staff console flags step 7's live photo as a
-    /// possible print or screen (advisory: recorded and shown, it does not fail the step)
-    #[arg(long, default_value_t = center::CenterConfig::default().liveness_threshold)]
-    liveness_threshold: f64,
-    /// The city the kiosks stand in (GB/T 2260 code ending in 00).
-    #[arg(long, default_value = "320100")]
-    city: String,
+    /// The bureau's configuration file (or IDKIOSK_CONFIG): city, bureau, collection offices,
+    /// fees, face thresholds, retention… (docs/configuration.md; the demo's is
+    /// config/demo/center.toml)
+    #[arg(long, value_name = "FILE")]
+    config: Option<std::path::PathBuf>,
     /// The center's database: sqlite://FILE (created) or postgres://…
     #[arg(long, default_value = "sqlite://.idkiosk/center/center.db")]
     database: String,
@@ -56,9 +50,6 @@ pub struct Args {
     /// Where sealed blobs are kept
     #[arg(long, default_value = ".idkiosk/center/blobs")]
     blob_dir: std::path::PathBuf,
-    /// Days session videos are kept before the hourly job deletes them
-    #[arg(long, default_value_t = 180)]
-    video_retention_days: u32,
     /// The key signing checkpoints of the audit chain's head (created on first start, with
     /// KEY.pub for `idkiosk audit verify`); keep it apart from the database
     #[arg(long, default_value = ".idkiosk/center/audit.key")]
@@ -83,12 +74,20 @@ pub struct Args {
 
 /// Runs `idkiosk center` until SIGTERM or Ctrl-C.
 pub async fn run(args: Args) -> anyhow::Result<Outcome> {
-    let kiosk_city = match KioskCity::parse(&args.city) {
-        Ok(city) => city,
-        Err(err) => {
-            eprintln!("error: --city: {err}");
+    let settings = match crate::config::for_start(Kind::Center, args.config.as_deref()) {
+        Ok(Some(loaded)) => loaded.center(),
+        Ok(None) => {
+            eprintln!(
+                "error: --config FILE or {} is required: the bureau's configuration \
+                 (docs/configuration.md; the demo's is config/demo/center.toml)",
+                crate::config::CONFIG_ENV
+            );
             return Ok(Outcome::Usage);
         }
+        Err(()) => return Ok(Outcome::Usage),
+    };
+    let Some(settings) = settings else {
+        anyhow::bail!("a center file loaded as another kind");
     };
     let Some(population) =
         crate::center_setup::population_client(&args.popsys, args.popsys_token.clone())
@@ -132,23 +131,15 @@ pub async fn run(args: Args) -> anyhow::Result<Outcome> {
         Arc::new(population),
         CenterOptions {
             database_url: args.database.clone(),
-            kiosk_city,
+            settings,
             kiosk_secrets,
             wechat,
             face: !args.no_face,
             key_file: args.key_file.clone(),
             blob_dir: args.blob_dir.clone(),
-            video_retention: time::Duration::days(i64::from(args.video_retention_days)),
-            unfinished_video: match args.keep_unfinished_video_days {
-                Some(days) => center::blobs::UnfinishedVideo::KeepForAudit {
-                    retention: time::Duration::days(i64::from(days)),
-                },
-                None => center::blobs::UnfinishedVideo::Delete,
-            },
         },
     )
     .await?;
-    state.config.liveness_threshold = args.liveness_threshold;
     let anchor = store::audit::checkpoint::AuditAnchor::open(
         &args.audit_key,
         &args.audit_checkpoints,

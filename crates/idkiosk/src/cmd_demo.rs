@@ -19,7 +19,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use domain::region::KioskCity;
 use popsys::seed::{demo as citizens, LoadPath, SeedConfig};
 use popsys::StorePopulationSystem;
 
@@ -45,9 +44,10 @@ pub struct Args {
     /// Random seed of the generated citizens
     #[arg(long, default_value_t = 1)]
     seed: u64,
-    /// The kiosk city
-    #[arg(long, default_value = "320100")]
-    city: String,
+    /// A folder with the bureau's center.toml, kiosk.toml and popsys.toml (docs/configuration.md)
+    /// [default: the demo's, config/demo, built into the binary]
+    #[arg(long, value_name = "DIR")]
+    config_dir: Option<PathBuf>,
     /// Address of the center (port 0 picks a free one, as for every address below)
     #[arg(long, default_value = "127.0.0.1:7400")]
     center_listen: SocketAddr,
@@ -109,13 +109,10 @@ pub struct Args {
 
 /// Runs `idkiosk demo` until Ctrl-C or SIGTERM.
 pub async fn run(args: Args) -> anyhow::Result<Outcome> {
-    let city = match KioskCity::parse(&args.city) {
-        Ok(city) => city,
-        Err(err) => {
-            eprintln!("error: --city: {err}");
-            return Ok(Outcome::Usage);
-        }
+    let Ok(files) = DemoFiles::load(args.config_dir.as_deref()) else {
+        return Ok(Outcome::Usage);
     };
+    let city = files.popsys.city.clone();
     let printer_uri = args.printer.clone().filter(|uri| !uri.trim().is_empty());
     let printer = match printer_uri.as_deref().map(DemoPrinter::parse).transpose() {
         Ok(printer) => printer,
@@ -208,7 +205,7 @@ pub async fn run(args: Args) -> anyhow::Result<Outcome> {
     );
     let options = |face: bool| CenterOptions {
         database_url: format!("sqlite://{}", data_dir.join("center.db").display()),
-        kiosk_city: city.clone(),
+        settings: files.center.clone(),
         kiosk_secrets: format!("{}={secret}", args.kiosk_id),
         wechat: Some(WechatOptions {
             base_url: paysim_url.clone(),
@@ -218,8 +215,6 @@ pub async fn run(args: Args) -> anyhow::Result<Outcome> {
         face,
         key_file: data_dir.join("center.keys"),
         blob_dir: data_dir.join("blobs"),
-        video_retention: store::blobs::VIDEO_RETENTION,
-        unfinished_video: center::blobs::UnfinishedVideo::Delete,
     };
     let state = match center_state(population.clone(), options(!args.no_face)).await {
         Ok(state) => state,
@@ -263,6 +258,7 @@ pub async fn run(args: Args) -> anyhow::Result<Outcome> {
     push("--printer", &printer_uri.as_deref().unwrap_or(NO_PRINTER));
     push("--listen", &kiosk_addr.to_string());
     push("--data-dir", &data_dir.join("kiosk"));
+    push("--config", &files.kiosk_file(&data_dir)?);
     let ffmpeg = Path::new("/usr/bin/ffmpeg").exists();
     if args.no_video || !ffmpeg {
         kiosk_args.push("--no-video".into());
@@ -316,9 +312,10 @@ pub async fn run(args: Args) -> anyhow::Result<Outcome> {
     println!("  control panel:       {panel_url}");
     println!("  center (kiosk API):  {center_url}   e.g. POST {center_url}/v1/scope");
     println!(
-        "  population system:   {popsys_url}   e.g. curl -H \"Authorization: Bearer $(cat {})\" {popsys_url}/v1/citizens/{}?city=320100",
+        "  population system:   {popsys_url}   e.g. curl -H \"Authorization: Bearer $(cat {})\" {popsys_url}/v1/citizens/{}?city={}",
         data_dir.join("popsys.token").display(),
-        citizens::RENEWAL_IN_WINDOW
+        citizens::RENEWAL_IN_WINDOW,
+        city.code()
     );
     println!(
         "  photo studio:        {DEMO_STUDIO}   secret {studio_secret} (in {})   e.g. idkiosk popsys receipt add --url {popsys_url} --studio {DEMO_STUDIO} --secret-file {} --citizen {} --photo FILE",
@@ -445,6 +442,64 @@ pub async fn run(args: Args) -> anyhow::Result<Outcome> {
     devices.shutdown().await;
     store.close().await;
     Ok(Outcome::Success)
+}
+
+/// The demo's configuration files: the demo's own (config/demo, built in) or a folder's.
+struct DemoFiles {
+    center: center::config::CenterSettings,
+    popsys: popsys::config::PopsysSettings,
+    /// The folder of the files; `None`: the built-in ones.
+    dir: Option<PathBuf>,
+}
+
+impl DemoFiles {
+    const CENTER: &'static str = include_str!("../../../config/demo/center.toml");
+    const KIOSK: &'static str = include_str!("../../../config/demo/kiosk.toml");
+    const POPSYS: &'static str = include_str!("../../../config/demo/popsys.toml");
+
+    /// Loads and checks the three files; a wrong one is reported on standard error.
+    fn load(dir: Option<&Path>) -> Result<DemoFiles, ()> {
+        use crate::config::{load_file, load_text, report, Kind, Loaded};
+        let one = |kind: Kind, builtin: &str| -> Result<Loaded, ()> {
+            match dir {
+                Some(dir) => {
+                    let path = dir.join(format!("{}.toml", kind.as_str()));
+                    load_file(kind, &path).map_err(|invalid| report(&path, &invalid))
+                }
+                None => load_text(kind, builtin, std::env::vars()).map_err(|invalid| {
+                    report(
+                        Path::new(&format!("config/demo/{}.toml", kind.as_str())),
+                        &invalid,
+                    )
+                }),
+            }
+        };
+        let center = one(Kind::Center, Self::CENTER)?.center().ok_or(())?;
+        one(Kind::Kiosk, Self::KIOSK)?;
+        let popsys = one(Kind::Popsys, Self::POPSYS)?.popsys().ok_or(())?;
+        Ok(DemoFiles {
+            center,
+            popsys,
+            dir: dir.map(Path::to_owned),
+        })
+    }
+
+    /// The kiosk agent's `--config`: the folder's file, or the built-in one written to the data
+    /// folder.
+    fn kiosk_file(&self, data_dir: &Path) -> anyhow::Result<PathBuf> {
+        match &self.dir {
+            Some(dir) => {
+                let path = dir.join("kiosk.toml");
+                std::fs::canonicalize(&path)
+                    .with_context(|| format!("resolving {}", path.display()))
+            }
+            None => {
+                let path = data_dir.join("kiosk.toml");
+                crate::private_files::write(&path, Self::KIOSK.as_bytes())?;
+                Ok(path)
+            }
+        }
+    }
 }
 
 async fn bind(addr: SocketAddr, what: &str) -> anyhow::Result<tokio::net::TcpListener> {

@@ -26,7 +26,6 @@ use std::time::Duration;
 
 use anyhow::Context;
 use center::fleet::ca::{check_kiosk_id, CaError, CertificateAuthority};
-use domain::region::KioskCity;
 use serde_json::json;
 use store::Store;
 use time::OffsetDateTime;
@@ -137,9 +136,10 @@ struct CenterArgs {
     /// The center's token at the population system (or IDKIOSK_POPSYS_TOKEN)
     #[arg(long, env = "IDKIOSK_POPSYS_TOKEN", hide_env_values = true)]
     popsys_token: Option<String>,
-    /// The city the kiosks stand in (GB/T 2260 code ending in 00)
-    #[arg(long, default_value = "320100")]
-    city: String,
+    /// The bureau's configuration file (or IDKIOSK_CONFIG), as for `idkiosk center`
+    /// (docs/configuration.md)
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
     /// The center's database: sqlite://FILE (created) or postgres://…
     #[arg(long, default_value = DEFAULT_DATABASE)]
     database: String,
@@ -320,12 +320,18 @@ pub async fn run(args: Args) -> anyhow::Result<Outcome> {
 }
 
 async fn serve(args: CenterArgs) -> anyhow::Result<Outcome> {
-    let kiosk_city = match KioskCity::parse(&args.city) {
-        Ok(city) => city,
-        Err(err) => {
-            eprintln!("error: --city: {err}");
-            return Ok(Outcome::Usage);
-        }
+    let settings =
+        match crate::config::for_start(crate::config::Kind::Center, args.config.as_deref()) {
+            Ok(loaded) => loaded.and_then(|loaded| loaded.center()),
+            Err(()) => return Ok(Outcome::Usage),
+        };
+    let Some(settings) = settings else {
+        eprintln!(
+            "error: --config FILE or {} is required: the bureau's configuration \
+             (docs/configuration.md; the demo's is config/demo/center.toml)",
+            crate::config::CONFIG_ENV
+        );
+        return Ok(Outcome::Usage);
     };
     let tls = center::tls::server_config_from_dir(&args.ca_dir)
         .with_context(|| format!("--ca-dir {}", args.ca_dir.display()))?;
@@ -367,14 +373,12 @@ async fn serve(args: CenterArgs) -> anyhow::Result<Outcome> {
         Arc::new(population),
         CenterOptions {
             database_url: args.database.clone(),
-            kiosk_city,
+            settings,
             kiosk_secrets,
             wechat,
             face: !args.no_face,
             key_file: args.key_file.clone(),
             blob_dir: args.blob_dir.clone(),
-            video_retention: store::blobs::VIDEO_RETENTION,
-            unfinished_video: center::blobs::UnfinishedVideo::Delete,
         },
     )
     .await?;

@@ -23,6 +23,7 @@ use kiosk::capture::{FaceCropper, PhotoCropper};
 use kiosk::outbox::Outbox;
 
 use crate::center_link::CenterLink;
+use crate::config::Kind;
 
 /// Arguments of `idkiosk kiosk`.
 #[derive(clap::Args)]
@@ -41,10 +42,16 @@ pub struct Args {
     /// kiosk (kiosk.pem, kiosk.key, ca.pem); --center must then be an https:// URL
     #[arg(long, value_name = "DIR")]
     tls_dir: Option<PathBuf>,
+    /// The kiosk's configuration file (or IDKIOSK_CONFIG): timeouts, attempts, liveness
+    /// (docs/configuration.md; the demo's is config/demo/kiosk.toml) [default: the defaults of
+    /// docs/domain.md section 16]; the flags below replace its values
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
     /// Seconds between two heartbeats to the center (device health, outbox backlog,
-    /// configuration version; a newer remote configuration is fetched after one)
-    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
-    heartbeat_secs: u64,
+    /// configuration version; a newer remote configuration is fetched after one) [default: the
+    /// file's, 30]
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    heartbeat_secs: Option<u64>,
     /// The ID card reader's serial port
     #[arg(long, value_name = "PATH")]
     card_reader: PathBuf,
@@ -80,20 +87,29 @@ pub struct Args {
     /// Do not record the session video (a kiosk without ffmpeg; not for production)
     #[arg(long)]
     no_video: bool,
-    /// Inactivity timeout of a screen, in seconds
-    #[arg(long, default_value_t = 60)]
-    inactivity_secs: u64,
+    /// Inactivity timeout of a screen, in seconds [default: the file's, 60]
+    #[arg(long)]
+    inactivity_secs: Option<u64>,
     /// Step 7 liveness of the full camera frame: `enforce` (under the threshold: retake once,
-    /// then refer liveness_failed) or `advise` (the score is only recorded)
-    #[arg(long, default_value = "enforce", value_parser = ["enforce", "advise"])]
-    liveness: String,
-    /// The live score (0–1) a live photo needs in enforce mode
-    #[arg(long, default_value_t = 0.5)]
-    liveness_threshold: f32,
+    /// then refer liveness_failed) or `advise` (the score is only recorded) [default: the
+    /// file's, enforce]
+    #[arg(long, value_parser = ["enforce", "advise"])]
+    liveness: Option<String>,
+    /// The live score (0–1) a live photo needs in enforce mode [default: the file's, 0.5]
+    #[arg(long)]
+    liveness_threshold: Option<f32>,
 }
 
 /// Runs the agent until SIGINT or SIGTERM.
 pub async fn run(args: Args) -> anyhow::Result<Outcome> {
+    let settings = match crate::config::for_start(Kind::Kiosk, args.config.as_deref()) {
+        Ok(Some(loaded)) => loaded.kiosk(),
+        Ok(None) => kiosk::config::KioskFile::default().settings().ok(),
+        Err(()) => return Ok(Outcome::Usage),
+    };
+    let Some(settings) = settings else {
+        anyhow::bail!("the kiosk's default configuration does not check");
+    };
     let secret = args.secret.clone();
     if secret.is_none() && args.tls_dir.is_none() {
         eprintln!("error: --tls-dir, --secret or IDKIOSK_KIOSK_SECRET is required");
@@ -155,19 +171,18 @@ pub async fn run(args: Args) -> anyhow::Result<Outcome> {
         printer: Arc::new(printer),
         recorder,
     };
-    let session = domain::session::SessionConfig {
-        inactivity_timeout_ms: args.inactivity_secs.saturating_mul(1000),
-        liveness: domain::session::LivenessConfig {
-            mode: if args.liveness == "advise" {
-                domain::session::LivenessMode::Advise
-            } else {
-                domain::session::LivenessMode::Enforce
-            },
-            threshold: args.liveness_threshold,
-            ..Default::default()
-        },
-        ..Default::default()
-    };
+    let mut session = settings.session;
+    if let Some(secs) = args.inactivity_secs {
+        session.inactivity_timeout_ms = secs.saturating_mul(1000);
+    }
+    match args.liveness.as_deref() {
+        Some("advise") => session.liveness.mode = domain::session::LivenessMode::Advise,
+        Some(_) => session.liveness.mode = domain::session::LivenessMode::Enforce,
+        None => {}
+    }
+    if let Some(threshold) = args.liveness_threshold {
+        session.liveness.threshold = threshold;
+    }
     let today = crate::clock::checked_today_source()?;
     let config = AgentConfig {
         session,
@@ -190,7 +205,9 @@ pub async fn run(args: Args) -> anyhow::Result<Outcome> {
         config.session.clone(),
         config.enrol.clone(),
     );
-    fleet.interval = Duration::from_secs(args.heartbeat_secs);
+    fleet.interval = args
+        .heartbeat_secs
+        .map_or(settings.heartbeat, Duration::from_secs);
     let devices = kiosk::fleet::FleetDevices::from_ports(&ports);
     let updates = kiosk::fleet::ConfigUpdates::new();
     let (handle, agent) =

@@ -3,15 +3,16 @@
 //! - `popsys serve --db URL --listen ADDR --client-tokens center=TOKEN` serves the HTTP API of
 //!   `docs/popsys.md` to the clients named, and prints its base URL on standard output once
 //!   listening.
-//! - `popsys seed --db URL --citizens N --seed S [--city 320100] [--today YYYY-MM-DD]` fills an
-//!   empty database with the fixed demo citizens and N generated ones; progress on standard error,
-//!   one JSON summary on standard output.
+//! - `popsys seed --db URL --citizens N --seed S (--city 320100 | --config FILE) [--today
+//!   YYYY-MM-DD]` fills an empty database with the fixed demo citizens and N generated ones;
+//!   progress on standard error, one JSON summary on standard output.
 //! - `popsys studio add --db URL --id S001 [--name NAME] [--replace-secret]` registers a photo
 //!   studio and prints its new secret once, as JSON.
 //! - `popsys receipt add --citizen ID --photo FILE [--url … --studio … --secret …]` uploads a
 //!   certified photo as a studio does and prints the new receipt as JSON; the defaults are the
 //!   demo's (`http://127.0.0.1:7401`, studio `S001`, the secret in `.idkiosk/demo/studio.secret`).
 
+use crate::config::Kind;
 use crate::outcome::Outcome;
 use std::io::Write;
 use std::net::SocketAddr;
@@ -127,9 +128,12 @@ struct ServeArgs {
     #[arg(long, env = "IDKIOSK_POPSYS_CLIENT_TOKENS", hide_env_values = true)]
     client_tokens: Option<String>,
     /// Let callers choose the day with `on` (tests and demos only; otherwise the server's date,
-    /// IDKIOSK_TODAY in demos, is the only date)
+    /// IDKIOSK_TODAY in demos, is the only date); also the file's `allow_caller_dates`
     #[arg(long)]
     allow_caller_dates: bool,
+    /// The population system's configuration file (or IDKIOSK_CONFIG; docs/configuration.md)
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
 }
 
 /// The environment variable with the clients' tokens of `popsys serve`.
@@ -147,8 +151,13 @@ struct SeedArgs {
     #[arg(long, default_value_t = 1)]
     seed: u64,
     /// The kiosk city (its districts are local, the rest of its province in-province)
-    #[arg(long, default_value = "320100")]
-    city: String,
+    /// [default: the configuration file's `city`]
+    #[arg(long)]
+    city: Option<String>,
+    /// The population system's configuration file (or IDKIOSK_CONFIG; docs/configuration.md,
+    /// the demo's is config/demo/popsys.toml)
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
     /// Reference date YYYY-MM-DD for ages and validity (default: today, or IDKIOSK_TODAY)
     #[arg(long)]
     today: Option<String>,
@@ -179,6 +188,10 @@ fn usage(message: impl std::fmt::Display) -> anyhow::Result<Outcome> {
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<Outcome> {
+    let settings = match crate::config::for_start(Kind::Popsys, args.config.as_deref()) {
+        Ok(loaded) => loaded.and_then(|loaded| loaded.popsys()),
+        Err(()) => return Ok(Outcome::Usage),
+    };
     let Some(tokens) = args.client_tokens.clone() else {
         return usage(format!(
             "--client-tokens or {CLIENT_TOKENS_ENV} is required (name=TOKEN,…: the clients \
@@ -202,7 +215,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<Outcome> {
         Arc::new(today),
         clients,
     );
-    state.caller_dates = args.allow_caller_dates;
+    state.caller_dates = args.allow_caller_dates || settings.is_some_and(|s| s.allow_caller_dates);
     if state.caller_dates {
         tracing::warn!("callers may choose the date (--allow-caller-dates): tests and demos only");
     }
@@ -222,9 +235,23 @@ async fn serve(args: ServeArgs) -> anyhow::Result<Outcome> {
 }
 
 async fn seed(args: SeedArgs) -> anyhow::Result<Outcome> {
-    let city = match KioskCity::parse(&args.city) {
-        Ok(city) => city,
-        Err(err) => return usage(format!("--city: {err}")),
+    let settings = match crate::config::for_start(Kind::Popsys, args.config.as_deref()) {
+        Ok(loaded) => loaded.and_then(|loaded| loaded.popsys()),
+        Err(()) => return Ok(Outcome::Usage),
+    };
+    let city = match (&args.city, settings) {
+        (Some(city), _) => match KioskCity::parse(city) {
+            Ok(city) => city,
+            Err(err) => return usage(format!("--city: {err}")),
+        },
+        (None, Some(settings)) => settings.city,
+        (None, None) => {
+            return usage(format!(
+                "--city or a configuration file (--config FILE or {}) is required: the city \
+                 whose districts are local (the demo's is config/demo/popsys.toml)",
+                crate::config::CONFIG_ENV
+            ))
+        }
     };
     let today = match &args.today {
         Some(text) => match Date::parse(text, format_description!("[year]-[month]-[day]")) {

@@ -10,6 +10,7 @@ mod center_setup;
 mod clock;
 mod cmd_audit;
 mod cmd_center;
+mod cmd_config;
 #[cfg(feature = "sim")]
 mod cmd_demo;
 mod cmd_device;
@@ -26,6 +27,7 @@ mod cmd_rules;
 #[cfg(feature = "sim")]
 mod cmd_sim;
 mod cmd_staff;
+mod config;
 mod outcome;
 mod private_files;
 mod shutdown;
@@ -75,6 +77,8 @@ enum Command {
     Keys(cmd_keys::Args),
     /// Fleet: the center's CA, kiosk enrolment and revocation, the center over mutual TLS
     Fleet(cmd_fleet::Args),
+    /// Configuration files: check one
+    Config(cmd_config::Args),
     /// Staff console accounts: add, password, list
     Staff(cmd_staff::Args),
     /// The staff audit chain: verify, export
@@ -105,6 +109,7 @@ async fn main() -> ExitCode {
         Command::Paysim(args) => cmd_paysim::run(args).await,
         Command::Keys(args) => cmd_keys::run(args).await,
         Command::Fleet(args) => cmd_fleet::run(args).await,
+        Command::Config(args) => cmd_config::run(args).await,
         Command::Staff(args) => cmd_staff::run(args).await,
         Command::Audit(args) => cmd_audit::run(args).await,
     };

@@ -9,10 +9,10 @@ pub enum Outcome {
     /// Exit code 0: done, or the answer asked for is yes.
     Success,
     /// Exit code 1: a negative answer the command was asked for (an invalid ID number, a failed
-    /// device read, a chain that does not verify).
+    /// device read, a chain that does not verify, a configuration file that does not check).
     Negative,
     /// Exit code 2: bad usage or a malformed input, already explained on standard error or in the
-    /// JSON answer.
+    /// JSON answer (a process whose configuration file is wrong stops with it).
     Usage,
 }
 

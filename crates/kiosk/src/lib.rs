@@ -10,6 +10,7 @@ pub mod agent;
 pub mod capture;
 pub mod center_api;
 pub mod center_client;
+pub mod config;
 pub mod fleet;
 pub mod outbox;
 pub mod ports;

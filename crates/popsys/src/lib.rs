@@ -12,6 +12,7 @@
 //!   agree on one calendar date (Asia/Shanghai).
 #![warn(missing_docs)]
 
+pub mod config;
 mod http_client;
 pub mod seed;
 mod server;

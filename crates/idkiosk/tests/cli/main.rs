@@ -2,6 +2,7 @@
 //! binary as a user would and checks its standard output and exit code.
 //!
 //! - `id`, `rules`, `audit`, `demo`: the `id` and `rules` tools, the audit trail, the demo;
+//! - `config_cli`: `idkiosk config check` on the shipped files and wrong ones;
 //! - `devices_cli`: `idkiosk sim card-reader` and `idkiosk device read-card` over a real pty;
 //! - `docs_cli`: `idkiosk docs render` on the committed examples and on bad data;
 //! - `face_cli`: `idkiosk face` on the real test faces;
@@ -9,6 +10,7 @@
 //! - `demo_faces`: the popsys demo citizens' faces through the real face engine (step 7).
 
 mod audit;
+mod config_cli;
 mod demo;
 mod demo_faces;
 mod devices_cli;

@@ -1,0 +1,75 @@
+//! A bureau's own configuration (issue 17 item 5): what the papers print comes from its file,
+//! not from the code.
+
+use std::process::Command;
+
+use store::testing::TestDatabase;
+
+use crate::sessions::up_to_application;
+use crate::support::settings_from;
+use crate::world::{new_session, renderer, world_with};
+
+/// The text poppler's pdftotext reads from `pdf`; `None` (with a note, a failure under CI) when
+/// it is not installed.
+fn pdf_text(pdf: &[u8]) -> Option<String> {
+    let path = std::env::temp_dir().join(format!("idkiosk-center-{}.pdf", uuid::Uuid::new_v4()));
+    std::fs::write(&path, pdf).expect("write the PDF");
+    let out = store::testing::require(
+        "center: pdftotext",
+        "poppler-utils (scripts/setup/30-documents.sh)",
+        Command::new("pdftotext")
+            .args(["-enc", "UTF-8"])
+            .arg(&path)
+            .arg("-")
+            .output(),
+    );
+    let _ = std::fs::remove_file(&path);
+    let out = out?;
+    assert!(out.status.success(), "pdftotext: {out:?}");
+    Some(String::from_utf8(out.stdout).expect("UTF-8 text"))
+}
+
+#[tokio::test]
+async fn a_second_city_prints_its_own_papers() {
+    let suzhou = settings_from(include_str!("../../../config/examples/suzhou-center.toml"));
+    if renderer().is_none() {
+        return;
+    }
+    // The fixed demo citizens live in 南京, so the kiosks' city stays the world's (320100):
+    // only the bureau's table is Suzhou's, and that is all the papers print of the bureau.
+    let config = suzhou.config.clone();
+    let world = world_with(
+        TestDatabase::sqlite().await.expect("sqlite"),
+        move |state| {
+            let lookups = state.config.kiosk_lookups_per_minute;
+            state.config = config;
+            state.config.kiosk_lookups_per_minute = lookups;
+        },
+    )
+    .await;
+    let sid = new_session();
+    up_to_application(&world, &sid).await;
+
+    let collection = world.client.collection(&sid).await.unwrap();
+    assert_eq!(collection.office, "苏州市公安局姑苏分局户政办证大厅");
+    assert_eq!(collection.address, "苏州市姑苏区人民路1001号");
+
+    let pdf = world.client.document(&sid, "certificate").await.unwrap();
+    if let Some(text) = pdf_text(&pdf) {
+        // pdftotext may break a long line; the CJK text has no spaces of its own.
+        let text: String = text.split_whitespace().collect();
+        for wanted in [
+            "苏州市公安局",
+            "苏州市公安局姑苏分局户政办证大厅",
+            "苏州市姑苏区人民路1001号",
+        ] {
+            assert!(text.contains(wanted), "{wanted} not in:\n{text}");
+        }
+        assert!(
+            !text.contains("南京市公安局"),
+            "Nanjing's bureau in:\n{text}"
+        );
+        assert!(!text.contains("北京东路"), "Nanjing's address in:\n{text}");
+    }
+    world.finish().await;
+}
