@@ -183,7 +183,7 @@ pub async fn faces(
         .map_err(|err| AppError::internal("the certified photo", err))?;
     let historical_picture = face::Picture::from_bytes("historical_photo", &historical, &limits)
         .map_err(|err| AppError::internal("the historical photo", err))?;
-    let thresholds = state.config.face_thresholds;
+    let thresholds = face_thresholds(&state).await?;
     let (report, liveness) = tokio::task::spawn_blocking(move || {
         let report = face::verify(
             engine.as_ref(),
@@ -522,4 +522,18 @@ pub(crate) async fn required_blob(
         .await
         .map_err(AppError::Internal)?
         .ok_or_else(|| AppError::conflict_on(kind.to_owned(), format!("no {kind} was uploaded")))
+}
+
+/// The bars of step 7: the fleet configuration's when an operator has stored one (so a change
+/// reaches every kiosk at once), else the bureau configuration's. The kiosk obeys the verdict.
+async fn face_thresholds(state: &AppState) -> Result<face::Thresholds, AppError> {
+    let Some(record) = state.store.latest_fleet_config().await? else {
+        return Ok(state.config.face_thresholds);
+    };
+    let fleet: kiosk_wire::fleet::KioskConfig = serde_json::from_str(&record.config)
+        .map_err(|err| AppError::internal("the stored fleet configuration", err))?;
+    Ok(face::Thresholds {
+        certified: fleet.thresholds.face_certified,
+        live: fleet.thresholds.face_live,
+    })
 }

@@ -806,3 +806,54 @@ async fn the_collection_office_is_given_once_the_application_is_filed() {
     );
     world.finish().await;
 }
+
+/// Issue 17 item 5: step 7's verdict is the center's, with the fleet configuration's bars once an
+/// operator has stored one (the kiosk obeys `passed` and keeps no thresholds of its own).
+#[tokio::test]
+async fn the_fleet_configuration_sets_the_bars_of_the_centers_face_verdict() {
+    let world = world().await;
+    let first = new_session();
+    scoped(&world, &first).await;
+    assert!(
+        world
+            .client
+            .receipt(&first, &receipt_request())
+            .await
+            .unwrap()
+            .found
+    );
+    let faces = world
+        .client
+        .faces(&first, &faces_request(FACE))
+        .await
+        .unwrap();
+    assert!(faces.passed, "{faces:?}");
+    assert!(faces.certified_vs_history < 99.9, "{faces:?}");
+    world
+        .store()
+        .put_fleet_config(
+            r#"{"thresholds":{"face_certified":99.9,"face_live":60.0,"fingerprint_quality":40},"timeouts":{"idle_s":60,"step_s":120,"payment_s":600},"fees":{"expiry_renewal_cny":20,"lost_cny":40,"damaged_cny":40},"payment_methods":["wechat","unionpay"]}"#,
+            "operator",
+            1_795_000_000,
+        )
+        .await
+        .unwrap();
+    // The same photos against the fleet's bar of 99.9 (its highest) for the certified photo.
+    let second = new_session();
+    scoped(&world, &second).await;
+    assert!(
+        world
+            .client
+            .receipt(&second, &receipt_request())
+            .await
+            .unwrap()
+            .found
+    );
+    let faces = world
+        .client
+        .faces(&second, &faces_request(FACE))
+        .await
+        .unwrap();
+    assert!(!faces.passed, "{faces:?}");
+    world.finish().await;
+}

@@ -163,6 +163,7 @@ impl CenterApi for CenterClient {
         Ok(FaceScores {
             certified_vs_history: answer.certified_vs_history as f32,
             live_vs_history: answer.live_vs_history as f32,
+            passed: answer.passed,
         })
     }
 

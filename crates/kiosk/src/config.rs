@@ -110,8 +110,8 @@ impl Default for LivenessFile {
 /// A file's values, checked.
 #[derive(Debug, Clone)]
 pub struct KioskSettings {
-    /// The state machine's timeouts, attempts and liveness (its face thresholds are the
-    /// defaults).
+    /// The state machine's timeouts, attempts and liveness (step 7's face verdict is the
+    /// center's).
     pub session: SessionConfig,
     /// Between two heartbeats.
     pub heartbeat: Duration,

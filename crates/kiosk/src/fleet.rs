@@ -49,7 +49,8 @@ pub fn device_report(health: &DeviceHealth) -> DeviceReport {
 
 /// The session and enrolment configuration with a remote configuration's values over `session`
 /// and `enrol`: `idle_s` → inactivity timeout, `step_s` → service timeout, `payment_s` → payment
-/// timeout, face thresholds, fingerprint quality threshold (fees come from `domain::rules`
+/// timeout, fingerprint quality threshold (the face thresholds are the center's, which decides
+/// step 7 with them; fees come from `domain::rules`
 /// anyway; payment methods are not applied yet, see docs/kiosk.md).
 pub fn apply_remote(
     config: &KioskConfig,
@@ -60,8 +61,6 @@ pub fn apply_remote(
     session.inactivity_timeout_ms = u64::from(config.timeouts.idle_s) * 1000;
     session.service_timeout_ms = u64::from(config.timeouts.step_s) * 1000;
     session.payment_timeout_ms = u64::from(config.timeouts.payment_s) * 1000;
-    session.face.certified_vs_history = config.thresholds.face_certified as f32;
-    session.face.live_vs_history = config.thresholds.face_live as f32;
     let mut enrol = enrol.clone();
     enrol.quality.threshold = config.thresholds.fingerprint_quality;
     (session, enrol)

@@ -1358,7 +1358,7 @@ impl Running {
                 }
             }
             (Stage::ComparingFaces { case, receipt }, Event::FacesCompared(scores)) => {
-                if config.face.pass(scores) {
+                if scores.passed {
                     go(
                         Stage::Mobile {
                             case: case.clone(),

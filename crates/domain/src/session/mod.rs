@@ -103,8 +103,6 @@ pub struct SessionConfig {
     /// (3); each one before that asks for the same finger again with the reason.
     #[serde(default = "default_fingerprint_tries")]
     pub fingerprint_tries: u8,
-    /// The face comparison thresholds of docs/domain.md section 6.
-    pub face: FaceThresholds,
     /// Step 7 liveness: enforce or only record the kiosk's score, and its threshold (issue 20).
     #[serde(default)]
     pub liveness: LivenessConfig,
@@ -124,7 +122,6 @@ impl Default for SessionConfig {
             photo_retakes: default_photo_retakes(),
             payment_attempts: 3,
             fingerprint_tries: default_fingerprint_tries(),
-            face: FaceThresholds::default(),
             liveness: LivenessConfig::default(),
         }
     }
@@ -179,32 +176,6 @@ fn default_fingerprint_tries() -> u8 {
 
 fn default_photo_retakes() -> u8 {
     3
-}
-
-/// Similarity thresholds on the calibrated 0–100 scale; a score must be strictly above.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct FaceThresholds {
-    /// Certified studio photo against the historical ID photo (95).
-    pub certified_vs_history: f32,
-    /// Live photo against the historical ID photo (60).
-    pub live_vs_history: f32,
-}
-
-impl Default for FaceThresholds {
-    fn default() -> Self {
-        FaceThresholds {
-            certified_vs_history: 95.0,
-            live_vs_history: 60.0,
-        }
-    }
-}
-
-impl FaceThresholds {
-    /// Both comparisons above their bars (a NaN score fails).
-    pub fn pass(&self, scores: FaceScores) -> bool {
-        scores.certified_vs_history > self.certified_vs_history
-            && scores.live_vs_history > self.live_vs_history
-    }
 }
 
 /// The idempotency key of one citizen's session (DESIGN.md): the center sees each application once
@@ -473,6 +444,10 @@ pub struct FaceScores {
     pub certified_vs_history: f32,
     /// Live photo against the historical ID photo.
     pub live_vs_history: f32,
+    /// The center's verdict: both scores above the bars it applies (its bureau configuration,
+    /// or the fleet's). The kiosk obeys it and keeps no thresholds of its own, so one place
+    /// decides step 7.
+    pub passed: bool,
 }
 
 /// Why the fingerprint scanner gave up (for the agent's log; the referral code is the same).
