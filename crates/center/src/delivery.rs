@@ -117,6 +117,13 @@ pub async fn deliver_due(state: &AppState, settings: &DeliverySettings) -> anyho
                     .delivery_done(&number, &reference, state.now())
                     .await?;
                 tracing::info!(application = number, "application delivered");
+                if let Err(err) = crate::journey::delivered(state, &number).await {
+                    tracing::error!(
+                        application = number,
+                        error = %format!("{err:#}"),
+                        "recording the acceptance"
+                    );
+                }
                 pass.delivered.push(number);
             }
             Ok(Sent::Refused(reason)) => {
@@ -125,6 +132,13 @@ pub async fn deliver_due(state: &AppState, settings: &DeliverySettings) -> anyho
                     .delivery_rejected(&number, &reason, state.now())
                     .await?;
                 tracing::warn!(application = number, reason, "application refused");
+                if let Err(err) = crate::journey::refused(state, &number, &reason).await {
+                    tracing::error!(
+                        application = number,
+                        error = %format!("{err:#}"),
+                        "recording the refusal"
+                    );
+                }
                 pass.rejected.push(number);
             }
             Err(err) => {

@@ -15,6 +15,7 @@ pub mod config;
 pub mod delivery;
 pub mod error;
 pub mod fleet;
+pub mod journey;
 pub mod json;
 pub mod outcome;
 mod ownership;

@@ -68,7 +68,7 @@ fn scope_json(request: &ScopeRequest) -> serde_json::Value {
 }
 
 /// Steps 5–10 of an expiry renewal of [`demo::RENEWAL_IN_WINDOW`]; returns the application number.
-async fn file(world: &World, sid: &SessionId, receipt: &str) -> String {
+pub(crate) async fn file(world: &World, sid: &SessionId, receipt: &str) -> String {
     file_as(world, sid, receipt, "expiry_renewal", 20).await
 }
 
@@ -122,7 +122,7 @@ async fn file_as(
 }
 
 /// Pays 20 yuan by UnionPay and ends the session completed.
-async fn pay_and_complete(world: &World, sid: &SessionId) {
+pub(crate) async fn pay_and_complete(world: &World, sid: &SessionId) {
     pay_and_complete_fen(world, sid, 2000, "123456789012").await;
 }
 

@@ -9,6 +9,7 @@ mod fleet;
 mod fleet_replicas;
 mod input;
 mod integrity;
+mod journey;
 mod json_fuzz;
 mod lookups;
 mod payments;

@@ -147,6 +147,10 @@ pub async fn center_state(
         state.clone(),
         center::delivery::DeliverySettings::default(),
     ));
+    // The journey after delivery: production progress polled from the population system, and
+    // the SMS notices sent from their outbox in a task of their own (center::journey).
+    let gateway = center::journey::gateway_from_config(&state.config.sms)?;
+    center::journey::spawn(&state, gateway, center::journey::JourneySettings::default());
     Ok(state)
 }
 

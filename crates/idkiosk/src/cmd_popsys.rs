@@ -11,6 +11,10 @@
 //! - `popsys receipt add --citizen ID --photo FILE [--url … --studio … --secret …]` uploads a
 //!   certified photo as a studio does and prints the new receipt as JSON; the defaults are the
 //!   demo's (`http://127.0.0.1:7401`, studio `S001`, the secret in `.idkiosk/demo/studio.secret`).
+//! - `popsys produce --db URL (--application NO | --all) [--to in_production|ready]` advances card
+//!   production (`produce.rs`).
+
+mod produce;
 
 use crate::config::Kind;
 use crate::outcome::Outcome;
@@ -47,6 +51,8 @@ enum PopsysCommand {
     /// Photo receipts, as a studio makes them
     #[command(subcommand)]
     Receipt(ReceiptCommand),
+    /// Advance card production (accepted → in_production → ready); prints JSON
+    Produce(produce::ProduceArgs),
 }
 
 /// The demo's photo studio (`idkiosk demo` registers it; `receipt add` uses it by default).
@@ -179,6 +185,7 @@ pub async fn run(args: Args) -> anyhow::Result<Outcome> {
         PopsysCommand::Seed(args) => seed(args).await,
         PopsysCommand::Studio(StudioCommand::Add(args)) => studio_add(args).await,
         PopsysCommand::Receipt(ReceiptCommand::Add(args)) => receipt_add(args).await,
+        PopsysCommand::Produce(args) => produce::run(args).await,
     }
 }
 

@@ -32,7 +32,9 @@ use time::Date;
 pub use http_client::HttpPopulationSystem;
 pub use server::{app, serve, AppError, AppState, ClientTokens, Today};
 pub use store::registers::{LossReport, SubmittedFinger};
-pub use store::{CardStatus, IdCard, ReceiptCode, ReceiptCodeError, RECEIPT_VALID_DAYS};
+pub use store::{
+    ApplicationStatus, CardStatus, IdCard, ReceiptCode, ReceiptCodeError, RECEIPT_VALID_DAYS,
+};
 pub use store_impl::StorePopulationSystem;
 
 /// What the population system holds about one citizen, as seen from one kiosk city on one day.
@@ -218,6 +220,8 @@ pub struct FiledApplication {
     pub issue_by: Date,
     /// Received on.
     pub received_on: Date,
+    /// Where production stands (`accepted`, `in_production`, `ready`, …).
+    pub status: ApplicationStatus,
 }
 
 /// The size and SHA-256 (hex) of an image or template.
@@ -340,7 +344,8 @@ pub trait PopulationSystem: Send + Sync {
         today: Date,
     ) -> Result<Option<LossReport>, PopsysError>;
 
-    /// An application filed here, by number (staff, tests and demos ask; the center does not).
+    /// An application filed here, by number, with its production status (the center polls it
+    /// for progress; staff, tests and demos ask too).
     async fn filed_application(
         &self,
         application_number: &str,

@@ -176,6 +176,13 @@ impl PopulationSystem for StorePopulationSystem {
         let Some(stored) = self.store.submission_by_number(application_number).await? else {
             return Ok(None);
         };
+        let Some(status) = self
+            .store
+            .population_application_status(application_number)
+            .await?
+        else {
+            return Ok(None);
+        };
         Ok(Some(FiledApplication {
             application_number: stored.application_number,
             idempotency_key: stored.idempotency_key,
@@ -202,6 +209,7 @@ impl PopulationSystem for StorePopulationSystem {
             payment_reference: stored.payment_reference,
             issue_by: stored.issue_by,
             received_on: stored.received_on,
+            status,
         }))
     }
 

@@ -14,8 +14,8 @@ use domain::rules::{Business, Household};
 use domain::session::{Finger, PaymentMethod};
 
 use crate::{
-    ApplicationSubmission, BlobDigest, CardStatus, CitizenRecord, FiledApplication, IdCard,
-    Receipt, ReceiptCode, SubmittedFinger,
+    ApplicationStatus, ApplicationSubmission, BlobDigest, CardStatus, CitizenRecord,
+    FiledApplication, IdCard, Receipt, ReceiptCode, SubmittedFinger,
 };
 
 /// `YYYY-MM-DD`.
@@ -282,6 +282,8 @@ pub(crate) struct SubmissionViewJson {
     pub payment_reference: String,
     pub issue_by: String,
     pub received_on: String,
+    /// `accepted`, `in_production`, `ready`, `collected` or `withdrawn`.
+    pub status: String,
 }
 
 /// An image or template held: its size and digest.
@@ -516,6 +518,7 @@ impl SubmissionViewJson {
             payment_reference: filed.payment_reference.clone(),
             issue_by: format_date(filed.issue_by),
             received_on: format_date(filed.received_on),
+            status: filed.status.as_str().to_owned(),
         }
     }
 }
@@ -568,6 +571,8 @@ impl SubmissionViewJson {
             payment_method: PaymentMethod::try_from(self.payment_method)
                 .map_err(|err| format!("payment_method: {err}"))?,
             payment_reference: self.payment_reference,
+            status: ApplicationStatus::parse(&self.status)
+                .ok_or_else(|| format!("status: {:?} is not an application status", self.status))?,
         })
     }
 }

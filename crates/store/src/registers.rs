@@ -414,3 +414,88 @@ impl Store {
         .await)?)
     }
 }
+
+/// The status each production move of the reference population system comes from.
+fn production_predecessor(to: crate::ApplicationStatus) -> Option<crate::ApplicationStatus> {
+    use crate::ApplicationStatus as S;
+    match to {
+        S::InProduction => Some(S::Accepted),
+        S::Ready => Some(S::InProduction),
+        S::Collected => Some(S::Ready),
+        S::Accepted | S::Withdrawn => None,
+    }
+}
+
+impl Store {
+    /// Where an application of the population system stands; `None` for an unknown number.
+    pub async fn population_application_status(
+        &self,
+        application_number: &str,
+    ) -> Result<Option<crate::ApplicationStatus>, StoreError> {
+        let text: Option<String> = on_pool!(&self.pool, |pool| sqlx::query_scalar(
+            "SELECT status FROM population_applications WHERE application_number = $1"
+        )
+        .bind(application_number)
+        .fetch_optional(pool)
+        .await)?;
+        text.map(|text| {
+            crate::ApplicationStatus::parse(&text).ok_or(StoreError::Corrupt {
+                column: "population_applications.status",
+                value: text,
+                reason: "unknown application status".into(),
+            })
+        })
+        .transpose()
+    }
+
+    /// The reference population system's production (`idkiosk popsys produce`): moves an
+    /// application one step, `accepted` → `in_production` → `ready` → `collected`, with a
+    /// compare-and-set on the step before. `Ok(None)` for an unknown number; a move from any
+    /// other status is [`StoreError::Rejected`] naming the status.
+    pub async fn advance_population_application(
+        &self,
+        application_number: &str,
+        to: crate::ApplicationStatus,
+    ) -> Result<Option<crate::ApplicationStatus>, StoreError> {
+        if let Some(from) = production_predecessor(to) {
+            let moved = on_pool!(&self.pool, |pool| sqlx::query(
+                "UPDATE population_applications SET status = $2 \
+                 WHERE application_number = $1 AND status = $3"
+            )
+            .bind(application_number)
+            .bind(to.as_str())
+            .bind(from.as_str())
+            .execute(pool)
+            .await
+            .map(|done| done.rows_affected()))?;
+            if moved == 1 {
+                return Ok(Some(from));
+            }
+        }
+        match self
+            .population_application_status(application_number)
+            .await?
+        {
+            None => Ok(None),
+            Some(current) => Err(StoreError::Rejected(format!(
+                "cannot mark {}: the application is {}",
+                to.as_str(),
+                current.as_str()
+            ))),
+        }
+    }
+
+    /// The numbers of the population system's applications in `status`, in order.
+    pub async fn population_applications_in(
+        &self,
+        status: crate::ApplicationStatus,
+    ) -> Result<Vec<String>, StoreError> {
+        Ok(on_pool!(&self.pool, |pool| sqlx::query_scalar(
+            "SELECT application_number FROM population_applications WHERE status = $1 \
+             ORDER BY application_number"
+        )
+        .bind(status.as_str())
+        .fetch_all(pool)
+        .await)?)
+    }
+}

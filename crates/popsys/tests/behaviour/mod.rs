@@ -525,6 +525,7 @@ async fn applications_are_filed_once_and_a_lost_card_is_reported(system: &dyn Po
         .unwrap()
         .expect("filed");
     assert_eq!(filed.idempotency_key, "session-behaviour-1");
+    assert_eq!(filed.status, popsys::ApplicationStatus::Accepted);
     assert_eq!(filed.id, id(demo::LONG_TERM));
     assert_eq!(filed.photo, BlobDigest::of(&sent.photo_jpeg));
     assert_eq!(filed.signature, BlobDigest::of(&sent.signature_png));

@@ -1,0 +1,120 @@
+//! `idkiosk popsys produce --db URL (--application NO | --all) [--to in_production|ready]`: the
+//! reference population system's card production, advanced by hand so a demo can show an
+//! application's whole journey (issue 17). Each application moves one step (`accepted` →
+//! `in_production` → `ready`), or to `--to` when it is the next step; the center learns it at its
+//! next poll. One JSON line on standard output: `{"moved":[{"application","from","to"}],
+//! "refused":[{"application","error"}]}`. Exit 1 when nothing moved.
+
+use anyhow::Context;
+use store::{ApplicationStatus, StoreError};
+
+use super::{redact, usage};
+use crate::outcome::Outcome;
+
+/// Arguments of `idkiosk popsys produce`.
+#[derive(clap::Args)]
+pub(super) struct ProduceArgs {
+    /// Database: sqlite://PATH or postgres://… (the population system's)
+    #[arg(long)]
+    db: String,
+    /// The application to advance (18 digits)
+    #[arg(long, conflicts_with = "all", required_unless_present = "all")]
+    application: Option<String>,
+    /// Every application not yet ready: accepted ones go into production, those in production
+    /// become ready
+    #[arg(long)]
+    all: bool,
+    /// The status to reach: in_production or ready [default: the next step]
+    #[arg(long)]
+    to: Option<String>,
+}
+
+/// The step after `from`, when production has one.
+fn next_step(from: ApplicationStatus) -> Option<ApplicationStatus> {
+    match from {
+        ApplicationStatus::Accepted => Some(ApplicationStatus::InProduction),
+        ApplicationStatus::InProduction => Some(ApplicationStatus::Ready),
+        _ => None,
+    }
+}
+
+pub(super) async fn run(args: ProduceArgs) -> anyhow::Result<Outcome> {
+    let to = match args.to.as_deref() {
+        None => None,
+        Some("in_production") => Some(ApplicationStatus::InProduction),
+        Some("ready") => Some(ApplicationStatus::Ready),
+        Some(other) => {
+            return usage(format!(
+                "--to: {other:?} is not in_production or ready (rejection after acceptance is \
+                 not built yet)"
+            ))
+        }
+    };
+    let store = match store::Store::connect(&args.db).await {
+        Ok(store) => store,
+        Err(StoreError::UnsupportedUrl(url)) => {
+            return usage(format!(
+                "--db: {url:?} is not sqlite://PATH, sqlite::memory: or postgres://…"
+            ))
+        }
+        Err(err) => {
+            return Err(anyhow::Error::new(err))
+                .with_context(|| format!("opening the database {}", redact(&args.db)))
+        }
+    };
+    let numbers = match &args.application {
+        Some(number) => vec![number.clone()],
+        None => {
+            let mut numbers = store
+                .population_applications_in(ApplicationStatus::Accepted)
+                .await?;
+            numbers.extend(
+                store
+                    .population_applications_in(ApplicationStatus::InProduction)
+                    .await?,
+            );
+            numbers
+        }
+    };
+    let mut moved = Vec::new();
+    let mut refused = Vec::new();
+    for number in numbers {
+        let current = store.population_application_status(&number).await?;
+        let Some(current) = current else {
+            refused.push(serde_json::json!({
+                "application": number, "error": "no application with this number"
+            }));
+            continue;
+        };
+        let target = to.or_else(|| next_step(current));
+        let Some(target) = target else {
+            refused.push(serde_json::json!({
+                "application": number,
+                "error": format!("nothing follows: the application is {}", current.as_str())
+            }));
+            continue;
+        };
+        match store.advance_population_application(&number, target).await {
+            Ok(Some(from)) => moved.push(serde_json::json!({
+                "application": number, "from": from.as_str(), "to": target.as_str()
+            })),
+            Ok(None) => refused.push(serde_json::json!({
+                "application": number, "error": "no application with this number"
+            })),
+            Err(StoreError::Rejected(why)) => {
+                refused.push(serde_json::json!({ "application": number, "error": why }))
+            }
+            Err(err) => {
+                store.close().await;
+                return Err(anyhow::Error::new(err)).context("advancing production");
+            }
+        }
+    }
+    store.close().await;
+    let any_moved = !moved.is_empty();
+    println!(
+        "{}",
+        serde_json::json!({ "moved": moved, "refused": refused })
+    );
+    Ok(Outcome::answer(any_moved))
+}
