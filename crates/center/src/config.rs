@@ -73,13 +73,13 @@ pub struct SmsTemplates {
 }
 
 impl Default for SmsTemplates {
-    /// The texts of docs/domain.md section 10.
+    /// The application journey's texts (`domain::notice`).
     fn default() -> SmsTemplates {
         SmsTemplates {
-            accepted: "【居民身份证】{name}，您的居民身份证申请（受理编号{no}）已受理，预计{date}前制证完成，届时将短信通知您领取。".into(),
-            ready: "【居民身份证】{name}，您的居民身份证已制作完成，请持领取凭证到{office}（{address}，{hours}）领取。".into(),
-            rejected: "【居民身份证】{name}，您的居民身份证申请（受理编号{no}）未通过审核：{reason}。请到户政窗口办理。".into(),
-            overdue: "【居民身份证】{name}，抱歉，您的居民身份证（受理编号{no}）未能按期制作完成，预计{date}前完成，届时另行通知。".into(),
+            accepted: domain::notice::ACCEPTED.into(),
+            ready: domain::notice::READY.into(),
+            rejected: domain::notice::REJECTED.into(),
+            overdue: domain::notice::OVERDUE.into(),
         }
     }
 }
