@@ -464,3 +464,85 @@ pub fn spawn(state: &AppState, gateway: Option<Arc<dyn SmsGateway>>, settings: J
     tokio::spawn(run_poll(state.clone(), settings.clone()));
     tokio::spawn(run_sender(state.clone(), gateway, settings));
 }
+
+/// An application's journey as the staff console shows it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct JourneyView {
+    /// The state, in words (Chinese and code).
+    pub state: String,
+    /// Every move, oldest first.
+    pub transitions: Vec<TransitionRow>,
+    /// Every notice, in the order queued.
+    pub notices: Vec<NoticeRow>,
+}
+
+/// A move on the staff console.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TransitionRow {
+    /// When (Asia/Shanghai).
+    pub at: String,
+    /// From state.
+    pub from: String,
+    /// To state.
+    pub to: String,
+    /// Who.
+    pub actor: String,
+    /// Why, or empty.
+    pub reason: String,
+}
+
+/// A notice on the staff console: the mobile masked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NoticeRow {
+    /// `accepted`, `ready`, `rejected`, `overdue`.
+    pub kind: &'static str,
+    /// The mobile, masked (138****8000).
+    pub mobile: String,
+    /// `pending`, `sent`, `failed`.
+    pub state: &'static str,
+    /// Sends tried.
+    pub attempts: i64,
+    /// The last failure, or empty.
+    pub last_error: String,
+    /// When it was sent, or empty.
+    pub sent_at: String,
+}
+
+fn state_words(state: ApplicationState) -> String {
+    format!("{} {}", state.label_zh(), state.as_str())
+}
+
+/// The journey of `number` for the staff console; `time` formats a unix time.
+pub async fn staff_view(
+    state: &AppState,
+    number: &str,
+    time: fn(i64) -> String,
+) -> Result<JourneyView, StoreError> {
+    let current = state.store.application_state(number).await?;
+    let transitions = state.store.application_transitions(number).await?;
+    let notices = state.store.notices_of_application(number).await?;
+    Ok(JourneyView {
+        state: current.map(state_words).unwrap_or_default(),
+        transitions: transitions
+            .into_iter()
+            .map(|t| TransitionRow {
+                at: time(t.at),
+                from: state_words(t.from),
+                to: state_words(t.to),
+                actor: t.actor,
+                reason: t.reason.unwrap_or_default(),
+            })
+            .collect(),
+        notices: notices
+            .into_iter()
+            .map(|n| NoticeRow {
+                kind: n.kind.as_str(),
+                mobile: mask_mobile(&n.mobile),
+                state: n.state.as_str(),
+                attempts: n.attempts,
+                last_error: n.last_error.unwrap_or_default(),
+                sent_at: n.sent_at.map(time).unwrap_or_default(),
+            })
+            .collect(),
+    })
+}

@@ -912,6 +912,46 @@ async fn the_record_shows_the_delivery_to_the_population_system() {
         !deadlines.body.contains(&format!(">{no}<")),
         "delivered: off the list"
     );
+
+    // The journey (issue 17): each move with its actor, each notice with its state and last
+    // error, the mobile masked.
+    c.store
+        .advance_application(&store::journey::Advance {
+            application_no: no.clone(),
+            to: domain::journey::ApplicationState::Accepted,
+            actor: "popsys".into(),
+            role: "system".into(),
+            reason: None,
+            at: now + 62,
+            notice: Some(store::journey::NewNotice {
+                kind: domain::notice::NoticeKind::Accepted,
+                mobile: "13800138000".into(),
+                text: "已受理".into(),
+            }),
+        })
+        .await
+        .unwrap();
+    let notice = c.store.claim_due_notices(now + 62, 60, 10).await.unwrap();
+    c.store
+        .notice_retry(notice[0].id, "no connection to the SMSC: refused", now + 92)
+        .await
+        .unwrap();
+    let record = get(&c.app, &format!("/staff/applications/{no}"), Some(&clerk)).await;
+    let journey = record
+        .body
+        .split("制证进度 Journey")
+        .nth(1)
+        .and_then(|rest| rest.split("</section>").next())
+        .expect("the journey section");
+    assert!(journey.contains("已受理 accepted"), "{journey}");
+    assert!(journey.contains("<td>popsys</td>"), "{journey}");
+    assert!(journey.contains("138****8000"), "{journey}");
+    assert!(!journey.contains("13800138000"), "the mobile is masked");
+    assert!(journey.contains("pending"), "{journey}");
+    assert!(
+        journey.contains("no connection to the SMSC: refused"),
+        "{journey}"
+    );
     db.finish().await;
 }
 

@@ -376,6 +376,8 @@ struct ApplicationPage<'a> {
     payments: Vec<PaymentRow<'a>>,
     /// (kind, label, what was printed).
     documents: Vec<(String, Label, String)>,
+    /// The journey after the kiosk: its state, moves and SMS notices (issue 17).
+    journey: crate::journey::JourneyView,
 }
 
 struct PaymentRow<'a> {
@@ -409,6 +411,7 @@ pub async fn application(
     let payments = state.store.payments_of_application(&no).await?;
     let documents = state.store.session_documents(sid).await?;
     let delivery = state.store.delivery(&no).await?;
+    let journey = crate::journey::staff_view(&state, &no, html::time).await?;
 
     let fingers: Vec<serde_json::Value> = serde_json::from_str(&app.fingers).unwrap_or_default();
     let fingers = fingers
@@ -495,6 +498,7 @@ pub async fn application(
         fingers,
         payments,
         documents,
+        journey,
     })
 }
 
