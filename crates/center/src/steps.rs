@@ -526,7 +526,7 @@ pub(crate) async fn required_blob(
 
 /// The bars of step 7: the fleet configuration's when an operator has stored one (so a change
 /// reaches every kiosk at once), else the bureau configuration's. The kiosk obeys the verdict.
-async fn face_thresholds(state: &AppState) -> Result<face::Thresholds, AppError> {
+pub(crate) async fn face_thresholds(state: &AppState) -> Result<face::Thresholds, AppError> {
     let Some(record) = state.store.latest_fleet_config().await? else {
         return Ok(state.config.face_thresholds);
     };

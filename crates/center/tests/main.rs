@@ -4,6 +4,7 @@ mod auth;
 mod bureau_config;
 mod client;
 mod client_tls;
+mod collection;
 mod dlib;
 mod fleet;
 mod fleet_replicas;

@@ -19,6 +19,7 @@
 //! - Citizens are found by application number or full 18-character ID number only (never by name),
 //!   and the search is a POST so the ID number stays out of URLs and access logs.
 
+mod collection;
 mod html;
 mod labels;
 mod pages;
@@ -309,6 +310,27 @@ pub const ROUTES: &[StaffRoute] = &[
     },
     StaffRoute {
         method: "GET",
+        path: "/staff/collection",
+        example: "/staff/collection",
+        roles: CLERK,
+        handler: || get(collection::scan),
+    },
+    StaffRoute {
+        method: "GET",
+        path: "/staff/collection/{no}",
+        example: "/staff/collection/320100202611250001",
+        roles: CLERK,
+        handler: || get(collection::application),
+    },
+    StaffRoute {
+        method: "POST",
+        path: collection::COLLECT_PATH,
+        example: "/staff/collection/320100202611250001",
+        roles: CLERK,
+        handler: || post(collection::collect),
+    },
+    StaffRoute {
+        method: "GET",
         path: "/staff/audit",
         example: "/staff/audit",
         roles: AUDIT,
@@ -353,6 +375,12 @@ pub fn router(state: AppState) -> Router<AppState> {
             Guard {
                 state: state.clone(),
                 roles: route.roles,
+                // The window's hand-over carries a photo.
+                max_body: if route.path == collection::COLLECT_PATH {
+                    collection::MAX_UPLOAD_BYTES
+                } else {
+                    MAX_FORM_BYTES
+                },
             },
             guard,
         ));
@@ -365,6 +393,7 @@ pub fn router(state: AppState) -> Router<AppState> {
 struct Guard {
     state: AppState,
     roles: &'static [Role],
+    max_body: usize,
 }
 
 /// The check of every route of [`ROUTES`], before its handler: [`StaffSession`] with the route's
@@ -373,10 +402,12 @@ async fn guard(State(guard): State<Guard>, request: Request, next: Next) -> Resp
     let (mut parts, body) = request.into_parts();
     parts.extensions.insert(Admits(guard.roles));
     let body = if session::is_write(&parts.method) {
-        let Ok(bytes) = axum::body::to_bytes(body, MAX_FORM_BYTES).await else {
+        let Ok(bytes) = axum::body::to_bytes(body, guard.max_body).await else {
             return StaffError::BadRequest("form too large".into()).into_response();
         };
-        parts.extensions.insert(SentCsrf(form_csrf(&bytes)));
+        let sent = collection::multipart_csrf(&parts.headers, &bytes)
+            .unwrap_or_else(|| form_csrf(&bytes));
+        parts.extensions.insert(SentCsrf(sent));
         Body::from(bytes)
     } else {
         body

@@ -1,0 +1,551 @@
+//! Collection at the window (issue 17 item 4, docs/staff.md "Collection at the window"): the clerk
+//! scans or types the certificate's application number, sees the applicant's photos, confirms the
+//! person (the face engine compares a photo taken at the window with the application's live photo,
+//! or the clerk confirms by eye) and marks the card collected, by the applicant or a proxy.
+//!
+//! Invariants:
+//! - Only a `ready` application is handed over; any other state is refused (409) naming it, and
+//!   nothing is written. The move is `store::Store::advance_application` (compare-and-set, its
+//!   audit entry in the same transaction), so two clerks cannot both hand over one card.
+//! - What the hand-over recorded (method, face score and threshold, collector, the proxy's masked
+//!   ID number and masked name) is the move's reason, kept with the transition and in the audit
+//!   entry; no full ID number and no full name is written there.
+//! - A face comparison at or below step 7's live bar (`crate::steps::face_thresholds`: the fleet
+//!   configuration's, else the bureau's `face.live`, 60) refuses the hand-over.
+
+use std::collections::HashMap;
+
+use askama::Template;
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use domain::id::CitizenId;
+use domain::journey::ApplicationState;
+use domain::mask::mask_name;
+use serde::Deserialize;
+use store::journey::Advance;
+use store::sessions::ApplicationRecord;
+use store::StoreError;
+
+use super::html::{self, render};
+use super::{audit, Role, StaffError, StaffSession};
+use crate::AppState;
+
+/// The largest hand-over form: a photo from the window's camera (the guard reads the body whole
+/// to find its CSRF token, so this route, and only this one, takes more than a plain form).
+pub const MAX_UPLOAD_BYTES: usize = 8 * 1024 * 1024;
+
+/// The path of the hand-over form's POST (the guard gives it [`MAX_UPLOAD_BYTES`]).
+pub const COLLECT_PATH: &str = "/staff/collection/{no}";
+
+/// A certificate's application number: its barcode, 18 digits.
+fn is_application_no(text: &str) -> bool {
+    text.len() == 18 && text.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// The scan form.
+#[derive(Template)]
+#[template(path = "staff/collection.html")]
+struct ScanPage<'a> {
+    title: &'a str,
+    staff: Option<&'a StaffSession>,
+    error: Option<&'a str>,
+    no: &'a str,
+}
+
+/// One application at the window.
+#[derive(Template)]
+#[template(path = "staff/collection_application.html")]
+struct CollectionPage<'a> {
+    title: &'a str,
+    staff: Option<&'a StaffSession>,
+    csrf: &'a str,
+    no: &'a str,
+    masked_id: String,
+    masked_name: String,
+    state_zh: &'static str,
+    state: &'static str,
+    ready: bool,
+    /// The last move's reason when collected (what the hand-over recorded).
+    collected: Option<String>,
+    threshold: String,
+}
+
+/// The scan form's query.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct ScanQuery {
+    no: String,
+}
+
+/// `GET /staff/collection[?no=…]`: the scan form; with a number, on to its page.
+pub async fn scan(staff: StaffSession, Query(query): Query<ScanQuery>) -> Response {
+    let no = query.no.trim();
+    if is_application_no(no) {
+        return Redirect::to(&format!("/staff/collection/{no}")).into_response();
+    }
+    let error = (!no.is_empty()).then_some(
+        "受理编号为 18 位数字 The application number (no) is 18 digits: scan the certificate's barcode",
+    );
+    let page = ScanPage {
+        title: "领证 Collection",
+        staff: Some(&staff),
+        error,
+        no,
+    };
+    let status = if error.is_some() {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    match render(&page) {
+        Ok(body) => (status, body).into_response(),
+        Err(err) => err.into_response(),
+    }
+}
+
+async fn find(state: &AppState, no: &str) -> Result<ApplicationRecord, StaffError> {
+    if !is_application_no(no) {
+        return Err(StaffError::BadRequest(
+            "no: the application number is 18 digits".into(),
+        ));
+    }
+    state
+        .store
+        .application(no)
+        .await?
+        .ok_or_else(|| StaffError::NotFound(format!("no application {no}")))
+}
+
+async fn current_state(state: &AppState, no: &str) -> Result<ApplicationState, StaffError> {
+    state
+        .store
+        .application_state(no)
+        .await?
+        .ok_or_else(|| StaffError::NotFound(format!("no application {no}")))
+}
+
+/// `GET /staff/collection/{no}`: the masked applicant, the journey state, the photos and, when
+/// ready, the hand-over form. Audited `view_collection` (the photos by their own route).
+pub async fn application(
+    State(state): State<AppState>,
+    staff: StaffSession,
+    Path(no): Path<String>,
+) -> Result<Html<String>, StaffError> {
+    let app = find(&state, &no).await?;
+    let journey = current_state(&state, &no).await?;
+    audit(
+        &state,
+        &staff,
+        "view_collection",
+        &no,
+        &app.id_number.masked(),
+    )
+    .await?;
+    let collected = if journey == ApplicationState::Collected {
+        state
+            .store
+            .application_transitions(&no)
+            .await?
+            .into_iter()
+            .rev()
+            .find(|t| t.to == ApplicationState::Collected)
+            .map(|t| {
+                format!(
+                    "{} · {} · {}",
+                    html::time(t.at),
+                    t.actor,
+                    t.reason.unwrap_or_default()
+                )
+            })
+    } else {
+        None
+    };
+    render(&CollectionPage {
+        title: "领证 Collection",
+        staff: Some(&staff),
+        csrf: &staff.csrf,
+        no: &no,
+        masked_id: app.id_number.masked(),
+        masked_name: mask_name(&app.name),
+        state_zh: journey.label_zh(),
+        state: journey.as_str(),
+        ready: journey == ApplicationState::Ready,
+        collected,
+        threshold: format!("{:.0}", crate::steps::face_thresholds(&state).await?.live),
+    })
+}
+
+/// A refusal page with its own status (409 for a state, 422 for a failed face comparison).
+fn refusal(status: StatusCode, message: &str) -> Response {
+    let page = html::ErrorPage {
+        title: "不能领取 Cannot collect",
+        staff: None,
+        message,
+    };
+    match render(&page) {
+        Ok(body) => (status, body).into_response(),
+        Err(err) => err.into_response(),
+    }
+}
+
+/// The refusal of a state that is not `ready`.
+fn not_ready(from: ApplicationState) -> Response {
+    refusal(
+        StatusCode::CONFLICT,
+        &format!(
+            "该申请当前状态为\u{201c}{}\u{201d}，不能领取 / The application is {}; it cannot be collected",
+            from.label_zh(),
+            from.as_str()
+        ),
+    )
+}
+
+/// How the clerk confirmed the person.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Check {
+    /// The face engine compared a photo taken at the window with the live photo.
+    Face,
+    /// The clerk compared the person with the photos.
+    ByEye,
+}
+
+/// Who took the card.
+#[derive(Debug, Clone, PartialEq)]
+enum Collector {
+    /// The applicant.
+    Applicant,
+    /// A proxy, with their ID number and name.
+    Proxy { id: CitizenId, name: String },
+}
+
+/// The hand-over form, checked.
+#[derive(Debug)]
+struct Handover {
+    check: Check,
+    photo: Option<Vec<u8>>,
+    collector: Collector,
+}
+
+/// The form's fields: text fields by name and the `photo` file.
+#[derive(Debug, Default)]
+struct Fields {
+    text: HashMap<String, String>,
+    photo: Option<Vec<u8>>,
+}
+
+impl Fields {
+    fn get(&self, name: &str) -> &str {
+        self.text.get(name).map(|v| v.trim()).unwrap_or("")
+    }
+}
+
+/// A multipart body's boundary, from its `Content-Type`.
+fn boundary(headers: &HeaderMap) -> Option<String> {
+    let content_type = headers.get(header::CONTENT_TYPE)?.to_str().ok()?;
+    let (kind, params) = content_type.split_once(';')?;
+    if !kind.trim().eq_ignore_ascii_case("multipart/form-data") {
+        return None;
+    }
+    params.split(';').find_map(|param| {
+        let (name, value) = param.trim().split_once('=')?;
+        name.eq_ignore_ascii_case("boundary")
+            .then(|| value.trim_matches('"').to_owned())
+    })
+}
+
+fn find_bytes(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack
+        .windows(needle.len())
+        .position(|window| window == needle)
+}
+
+/// The parts of a `multipart/form-data` body (RFC 7578): `(name, is a file, bytes)`. A part
+/// without a name is skipped; a body that does not parse gives the parts read so far.
+fn multipart_parts(boundary: &str, body: &[u8]) -> Vec<(String, bool, Vec<u8>)> {
+    let delimiter = format!("--{boundary}");
+    let mut parts = Vec::new();
+    let Some(start) = find_bytes(body, delimiter.as_bytes()) else {
+        return parts;
+    };
+    let mut rest = &body[start + delimiter.len()..];
+    let next = format!("\r\n--{boundary}");
+    while let Some(after) = rest.strip_prefix(b"\r\n") {
+        let Some(head_end) = find_bytes(after, b"\r\n\r\n") else {
+            break;
+        };
+        let head = String::from_utf8_lossy(&after[..head_end]);
+        let content = &after[head_end + 4..];
+        let Some(end) = find_bytes(content, next.as_bytes()) else {
+            break;
+        };
+        let disposition = head
+            .lines()
+            .find(|line| {
+                line.to_ascii_lowercase()
+                    .starts_with("content-disposition:")
+            })
+            .unwrap_or("");
+        let param = |key: &str| {
+            disposition.split(';').find_map(|p| {
+                let (k, v) = p.trim().split_once('=')?;
+                (k == key).then(|| v.trim_matches('"').to_owned())
+            })
+        };
+        if let Some(name) = param("name") {
+            parts.push((name, param("filename").is_some(), content[..end].to_vec()));
+        }
+        rest = &content[end + next.len()..];
+    }
+    parts
+}
+
+/// The `csrf` field of a multipart body (for the console's guard); `None` if the body is not
+/// multipart.
+pub(super) fn multipart_csrf(headers: &HeaderMap, body: &[u8]) -> Option<String> {
+    let boundary = boundary(headers)?;
+    Some(
+        multipart_parts(&boundary, body)
+            .into_iter()
+            .find(|(name, file, _)| name == "csrf" && !file)
+            .map(|(_, _, bytes)| String::from_utf8_lossy(&bytes).into_owned())
+            .unwrap_or_default(),
+    )
+}
+
+/// The form's fields, multipart (the page's form, with its photo) or URL-encoded (no photo).
+fn fields(headers: &HeaderMap, body: &[u8]) -> Result<Fields, StaffError> {
+    let mut fields = Fields::default();
+    if let Some(boundary) = boundary(headers) {
+        for (name, file, bytes) in multipart_parts(&boundary, body) {
+            if name == "photo" && file {
+                fields.photo = (!bytes.is_empty()).then_some(bytes);
+            } else {
+                fields
+                    .text
+                    .insert(name, String::from_utf8_lossy(&bytes).into_owned());
+            }
+        }
+    } else {
+        fields.text = serde_urlencoded::from_bytes(body)
+            .map_err(|err| StaffError::BadRequest(format!("the form does not parse: {err}")))?;
+    }
+    Ok(fields)
+}
+
+/// Checks the form: every refusal names its field.
+fn handover(fields: Fields, today: time::Date) -> Result<Handover, StaffError> {
+    let check = match fields.get("method") {
+        "face" => Check::Face,
+        "by_eye" => Check::ByEye,
+        "" => {
+            return Err(StaffError::BadRequest(
+                "method: choose face or by_eye 请选择核验方式".into(),
+            ))
+        }
+        other => {
+            return Err(StaffError::BadRequest(format!(
+                "method: {other:?} is not face or by_eye"
+            )))
+        }
+    };
+    if check == Check::Face && fields.photo.is_none() {
+        return Err(StaffError::BadRequest(
+            "photo: take a photo at the window for the face comparison 请拍摄现场照片".into(),
+        ));
+    }
+    if check == Check::ByEye && fields.get("confirmed") != "yes" {
+        return Err(StaffError::BadRequest(
+            "confirmed: tick \"I compared the person with the photos\" 请确认已人工核对".into(),
+        ));
+    }
+    let collector = match fields.get("collector") {
+        "applicant" => Collector::Applicant,
+        "proxy" => {
+            let id = fields.get("proxy_id");
+            if id.is_empty() {
+                return Err(StaffError::BadRequest(
+                    "proxy_id: a proxy's ID number is required 请填写代领人身份号码".into(),
+                ));
+            }
+            let id = CitizenId::parse(id, today)
+                .map_err(|err| StaffError::BadRequest(format!("proxy_id: {err}")))?;
+            let name = fields.get("proxy_name");
+            if name.is_empty() || name.chars().count() > 50 {
+                return Err(StaffError::BadRequest(
+                    "proxy_name: a proxy's name is required (at most 50 characters) 请填写代领人姓名"
+                        .into(),
+                ));
+            }
+            Collector::Proxy {
+                id,
+                name: name.to_owned(),
+            }
+        }
+        "" => {
+            return Err(StaffError::BadRequest(
+                "collector: applicant or proxy 请选择领取人".into(),
+            ))
+        }
+        other => {
+            return Err(StaffError::BadRequest(format!(
+                "collector: {other:?} is not applicant or proxy"
+            )))
+        }
+    };
+    Ok(Handover {
+        check,
+        photo: fields.photo,
+        collector,
+    })
+}
+
+/// `POST /staff/collection/{no}`: confirms the person and marks the card collected.
+pub async fn collect(
+    State(state): State<AppState>,
+    staff: StaffSession,
+    Path(no): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, StaffError> {
+    let body: Bytes = axum::body::to_bytes(body, MAX_UPLOAD_BYTES)
+        .await
+        .map_err(|_| StaffError::BadRequest("photo: the form is too large".into()))?;
+    let app = find(&state, &no).await?;
+    let journey = current_state(&state, &no).await?;
+    if journey != ApplicationState::Ready {
+        return Ok(not_ready(journey));
+    }
+    let handover = handover(fields(&headers, &body)?, state.today.today())?;
+    let method = match (&handover.check, handover.photo) {
+        (Check::ByEye, _) => "method=by_eye".to_owned(),
+        (Check::Face, None) => {
+            return Err(StaffError::BadRequest(
+                "photo: take a photo at the window".into(),
+            ))
+        }
+        (Check::Face, Some(photo)) => {
+            let threshold = crate::steps::face_thresholds(&state).await?.live;
+            let score = compare(&state, &app, photo).await?;
+            let detail = format!(
+                "method=face score={score:.1} threshold={threshold:.1} engine={}",
+                state
+                    .face
+                    .as_ref()
+                    .map(|engine| engine.name().to_owned())
+                    .unwrap_or_default()
+            );
+            if score <= threshold {
+                audit(&state, &staff, "collection_face_refused", &no, &detail).await?;
+                return Ok(refusal(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    &format!(
+                        "人像比对未通过（相似度 {score:.1}，须高于 {threshold:.0}），未领取 \
+                         The face comparison did not pass (score {score:.1}, must be above \
+                         {threshold:.0}): the card was not handed over"
+                    ),
+                ));
+            }
+            detail
+        }
+    };
+    let collector = match &handover.collector {
+        Collector::Applicant => "collector=applicant".to_owned(),
+        Collector::Proxy { id, name } => format!(
+            "collector=proxy proxy_id={} proxy_name={}",
+            id.masked(),
+            mask_name(name)
+        ),
+    };
+    let advance = Advance {
+        application_no: no.clone(),
+        to: ApplicationState::Collected,
+        actor: staff.username.clone(),
+        role: staff.role.as_str().to_owned(),
+        reason: Some(format!("{method}; {collector}")),
+        at: state.now(),
+        notice: None,
+    };
+    match state.store.advance_application(&advance).await {
+        Ok(_) => {
+            tracing::info!(application = %no, clerk = %staff.username, "card collected");
+            Ok(Redirect::to(&format!("/staff/collection/{no}")).into_response())
+        }
+        Err(StoreError::Transition(refused)) => Ok(not_ready(refused.from)),
+        Err(StoreError::UnknownApplication(no)) => {
+            Err(StaffError::NotFound(format!("no application {no}")))
+        }
+        Err(err) => Err(err.into()),
+    }
+}
+
+/// The window photo against the application's live photo (step 7's engine); the score.
+async fn compare(
+    state: &AppState,
+    app: &ApplicationRecord,
+    photo: Vec<u8>,
+) -> Result<f64, StaffError> {
+    let engine = state.face.clone().ok_or_else(|| {
+        StaffError::BadRequest(
+            "method: no face engine is loaded at this center; confirm by eye".into(),
+        )
+    })?;
+    let live = state
+        .blobs
+        .get(&app.session_id, "live_photo")
+        .await
+        .map_err(StaffError::Internal)?
+        .ok_or_else(|| {
+            StaffError::BadRequest(
+                "method: the application has no live photo to compare with; confirm by eye".into(),
+            )
+        })?;
+    let limits = face::DecodeLimits::default();
+    let window = face::Picture::from_bytes("window_photo", &photo, &limits)
+        .map_err(|err| StaffError::BadRequest(format!("photo: {err}")))?;
+    let live = face::Picture::from_bytes("live_photo", &live, &limits)
+        .map_err(|err| StaffError::Internal(anyhow::anyhow!("the stored live photo: {err}")))?;
+    let comparison = tokio::task::spawn_blocking(move || engine.compare_pictures(&window, &live))
+        .await
+        .map_err(|err| StaffError::Internal(err.into()))?;
+    match comparison {
+        Ok(comparison) => Ok(comparison.similarity),
+        Err(err) if err.picture() == Some("window_photo") => {
+            Err(StaffError::BadRequest(format!("photo: {err}")))
+        }
+        Err(err) => Err(StaffError::Internal(anyhow::anyhow!(
+            "face comparison: {err}"
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn multipart_bodies_give_their_fields() {
+        let body = b"--XyZ\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\nabc\r\n\
+--XyZ\r\nContent-Disposition: form-data; name=\"photo\"; filename=\"w.jpg\"\r\n\
+Content-Type: image/jpeg\r\n\r\n\xFF\xD8\r\n\xFF\r\n--XyZ--\r\n";
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::CONTENT_TYPE,
+            "multipart/form-data; boundary=XyZ".parse().unwrap(),
+        );
+        assert_eq!(multipart_csrf(&headers, body).as_deref(), Some("abc"));
+        let fields = fields(&headers, body).unwrap();
+        assert_eq!(fields.get("csrf"), "abc");
+        assert_eq!(fields.photo.as_deref(), Some(&b"\xFF\xD8\r\n\xFF"[..]));
+        let form = HeaderMap::new();
+        assert_eq!(multipart_csrf(&form, b"csrf=abc"), None);
+    }
+
+    #[test]
+    fn application_numbers_are_18_digits() {
+        assert!(is_application_no("320100202611250001"));
+        assert!(!is_application_no("32010020261125000"));
+        assert!(!is_application_no("32010020261125000X"));
+    }
+}
