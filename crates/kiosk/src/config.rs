@@ -173,7 +173,6 @@ impl KioskFile {
                 threshold: self.liveness.threshold,
                 attempts: self.liveness.attempts,
             },
-            ..SessionConfig::default()
         };
         Ok(KioskSettings {
             session,
