@@ -13,8 +13,8 @@ use axum::{
     Extension, Json,
 };
 use documents::types::{
-    ApplicationNumber, Collection, CollectionMethod, FingerCapture, JpegImage,
-    MaskedCard, Nation, PersonName, PngImage, TextLine, TransactionId,
+    ApplicationNumber, Collection, CollectionMethod, FingerCapture, JpegImage, MaskedCard, Nation,
+    PersonName, PngImage, TextLine, TransactionId,
 };
 use documents::{
     CollectionCertificate, Document, PortraitForm, RegistrationForm, UnionPayNotice, WechatNotice,
