@@ -5,6 +5,7 @@ mod bureau_config;
 mod client;
 mod client_tls;
 mod collection;
+mod compliance;
 mod dlib;
 mod fleet;
 mod fleet_replicas;

@@ -156,6 +156,7 @@ macro_rules! on_pool {
 
 // After `on_pool!`, which it uses.
 pub mod audit;
+pub mod compliance;
 pub mod deliveries;
 pub mod fleet;
 pub mod journey;

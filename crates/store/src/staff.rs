@@ -15,7 +15,6 @@
 //! - No search by name: the only lookups are by application number, by full ID number, by session.
 
 use sha2::{Digest, Sha256};
-use time::Date;
 
 use crate::sessions::ApplicationRecord;
 use crate::{Store, StoreError};
@@ -518,25 +517,6 @@ impl Store {
         );
         Ok(on_pool!(&self.pool, |pool| sqlx::query_as(&sql)
             .bind(id_number)
-            .fetch_all(pool)
-            .await)?)
-    }
-
-    /// Applications whose issue-by date is on or before `until`, earliest deadline first. The
-    /// center records no card issuance yet, so every application counts as not issued.
-    pub async fn applications_due_by(
-        &self,
-        until: Date,
-        limit: i64,
-    ) -> Result<Vec<ApplicationRecord>, StoreError> {
-        let sql = format!(
-            "SELECT {APPLICATION_COLUMNS} FROM center_applications \
-             WHERE issue_by <= $1 \
-             ORDER BY issue_by, application_no LIMIT $2"
-        );
-        Ok(on_pool!(&self.pool, |pool| sqlx::query_as(&sql)
-            .bind(until)
-            .bind(limit)
             .fetch_all(pool)
             .await)?)
     }

@@ -7,6 +7,7 @@
 use std::fmt;
 
 use askama::filters::{Escaper, Html, HtmlSafe};
+use domain::journey::ApplicationState;
 use domain::rules::{Business, Household, NewCardValidity, Reason};
 use domain::session::{PaymentMethod, ReferralReason};
 use domain::trade_state::TradeState;
@@ -222,6 +223,21 @@ pub fn delivery(delivery: Option<&DeliveryRecord>) -> &'static str {
             DeliveryState::Rejected => "被拒绝，需人工处理 refused: staff must act",
         },
     }
+}
+
+/// Where an application stands after the kiosk (`domain::journey`'s Chinese label, English beside).
+pub fn journey_state(state: ApplicationState) -> Label {
+    let en = match state {
+        ApplicationState::Submitted => "Submitted",
+        ApplicationState::Accepted => "Accepted by the population system",
+        ApplicationState::Rejected => "Rejected",
+        ApplicationState::InProduction => "In production",
+        ApplicationState::Ready => "Ready for collection",
+        ApplicationState::Collected => "Collected",
+        ApplicationState::Returned => "Returned",
+        ApplicationState::Cancelled => "Cancelled",
+    };
+    words(state.label_zh(), en)
 }
 
 #[cfg(test)]

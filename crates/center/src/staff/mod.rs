@@ -20,6 +20,7 @@
 //!   and the search is a POST so the ID number stays out of URLs and access logs.
 
 mod collection;
+mod compliance;
 mod html;
 mod labels;
 mod pages;
@@ -307,6 +308,20 @@ pub const ROUTES: &[StaffRoute] = &[
         example: "/staff/deadlines",
         roles: CLERK,
         handler: || get(pages::deadlines),
+    },
+    StaffRoute {
+        method: "GET",
+        path: "/staff/compliance",
+        example: "/staff/compliance",
+        roles: compliance::ROLES,
+        handler: || get(compliance::page),
+    },
+    StaffRoute {
+        method: "GET",
+        path: "/staff/compliance.csv",
+        example: "/staff/compliance.csv",
+        roles: compliance::ROLES,
+        handler: || get(compliance::csv),
     },
     StaffRoute {
         method: "GET",

@@ -682,9 +682,16 @@ struct DeadlinesPage<'a> {
     title: &'a str,
     staff: Option<&'a StaffSession>,
     today: time::Date,
-    /// (row class, application, days left or overdue).
-    due: Vec<(&'static str, AppRow<'a>, String)>,
+    offices: Vec<DueAtOffice<'a>>,
     undelivered: Vec<UndeliveredRow<'a>>,
+}
+
+/// One collection office's applications on the deadlines page.
+struct DueAtOffice<'a> {
+    code: String,
+    name: String,
+    /// (row class, application, journey state, days left or overdue).
+    due: Vec<(&'static str, AppRow<'a>, Label, String)>,
 }
 
 struct UndeliveredRow<'a> {
@@ -695,31 +702,42 @@ struct UndeliveredRow<'a> {
     last_error: &'a str,
 }
 
-/// `GET /staff/deadlines`: applications whose issue-by date is within 7 days or past.
+/// `GET /staff/deadlines`: applications not yet ready whose issue-by date is within 7 days or
+/// past, by collection office (every application is the default office's: none records one).
 pub async fn deadlines(State(state): State<AppState>, staff: StaffSession) -> Page {
     let today = state.today.today();
     let until = today + time::Duration::days(7);
-    let due = state.store.applications_due_by(until, 1000).await?;
-    let due = due
+    let not_ready = state.store.not_ready_due_by(until, 1000).await?;
+    let due = not_ready
         .iter()
-        .map(|app| {
+        .map(|due| {
+            let app = &due.application;
+            let journey = labels::journey_state(due.state);
             let days = (app.issue_by - today).whole_days();
             if days < 0 {
                 let late = -days;
                 (
                     "past",
                     AppRow::of(app),
+                    journey,
                     format!("已超期 {late} 天 {late} days overdue"),
                 )
             } else {
                 (
                     "near",
                     AppRow::of(app),
+                    journey,
                     format!("剩 {days} 天 {days} days left"),
                 )
             }
         })
         .collect();
+    let office = super::compliance::report_office(&state.config);
+    let offices = vec![DueAtOffice {
+        code: office.code,
+        name: office.name,
+        due,
+    }];
     // Everything not acknowledged by the population system, oldest first (the fleet view's
     // `undelivered` alert counts those over an hour old and points here).
     let undelivered = state.store.undelivered_since(i64::MAX).await?;
@@ -737,7 +755,7 @@ pub async fn deadlines(State(state): State<AppState>, staff: StaffSession) -> Pa
         title: "办证时限 Deadlines",
         staff: Some(&staff),
         today,
-        due,
+        offices,
         undelivered,
     })
 }

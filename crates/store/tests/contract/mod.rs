@@ -20,6 +20,7 @@ use time::macros::date;
 use time::Date;
 
 mod audit;
+mod compliance;
 mod integrity;
 mod journey;
 mod payments;
