@@ -25,6 +25,7 @@ use domain::mask::mask_mobile;
 use domain::notice::{Notice, NoticeKind, Office};
 use popsys::ApplicationStatus;
 use sms::SmsGateway;
+use store::deliveries::DeliveryState;
 use store::journey::{Advance, NewNotice, NoticeRecord};
 use store::sessions::ApplicationRecord;
 use store::StoreError;
@@ -124,8 +125,9 @@ async fn record(state: &AppState, number: &str) -> anyhow::Result<ApplicationRec
         .with_context(|| format!("application {number} is missing"))
 }
 
-/// The population system took the application: `accepted`, with the "accepted" notice.
-pub async fn delivered(state: &AppState, number: &str) -> anyhow::Result<()> {
+/// The population system took the application: `accepted`, with the "accepted" notice. Whether
+/// this call moved it.
+pub async fn delivered(state: &AppState, number: &str) -> anyhow::Result<bool> {
     let record = record(state, number).await?;
     let notice = Notice::Accepted {
         name: record.name.clone(),
@@ -142,13 +144,14 @@ pub async fn delivered(state: &AppState, number: &str) -> anyhow::Result<()> {
         None,
         Some(queued),
     )
-    .await?;
-    Ok(())
+    .await
+    .map(|moved| moved.is_some())
 }
 
 /// The population system refused the application (`reason` as the delivery recorded it,
 /// `code: message`): `rejected`, with the "rejected" notice giving the reason in Chinese.
-pub async fn refused(state: &AppState, number: &str, reason: &str) -> anyhow::Result<()> {
+/// Whether this call moved it.
+pub async fn refused(state: &AppState, number: &str, reason: &str) -> anyhow::Result<bool> {
     let record = record(state, number).await?;
     let notice = Notice::Rejected {
         name: record.name.clone(),
@@ -165,8 +168,8 @@ pub async fn refused(state: &AppState, number: &str, reason: &str) -> anyhow::Re
         Some(reason.to_owned()),
         Some(queued),
     )
-    .await?;
-    Ok(())
+    .await
+    .map(|moved| moved.is_some())
 }
 
 /// A refusal's reason as the citizen reads it: the population system's known codes in Chinese,
@@ -219,6 +222,29 @@ pub async fn poll_production(
     let today = state.today.today();
     for application in open {
         let number = application.application_no.clone();
+        if application.state == ApplicationState::Submitted {
+            // The delivery's answer is recorded but the move after it is not: catch up.
+            let Some(delivery) = state.store.delivery(&number).await? else {
+                continue;
+            };
+            match delivery.state {
+                DeliveryState::Delivered => {
+                    if delivered(state, &number).await? {
+                        pass.moved
+                            .push((number.clone(), ApplicationState::Accepted));
+                    }
+                }
+                DeliveryState::Rejected => {
+                    let reason = delivery.last_error.unwrap_or_default();
+                    if refused(state, &number, &reason).await? {
+                        pass.moved
+                            .push((number.clone(), ApplicationState::Rejected));
+                    }
+                    continue;
+                }
+                DeliveryState::Pending => continue,
+            }
+        }
         let filed = match state.population.filed_application(&number).await {
             Ok(Some(filed)) => filed,
             Ok(None) => {
@@ -239,7 +265,14 @@ pub async fn poll_production(
                 continue;
             }
         };
-        let mut current = application.state;
+        let mut current = match application.state {
+            ApplicationState::Submitted => state
+                .store
+                .application_state(&number)
+                .await?
+                .unwrap_or(application.state),
+            other => other,
+        };
         for &step in steps_for(filed.status) {
             if journey::transition(current, event_to(step)).is_err() {
                 continue;

@@ -264,3 +264,70 @@ async fn an_smsc_that_is_down_holds_nothing_up_and_each_notice_is_sent_once_when
         world.finish().await;
     }
 }
+
+// A delivery answered but the move after it not recorded (a crash or a database error between
+// the two) left the application `submitted` for good, with no notice; the poll now catches up.
+#[tokio::test]
+async fn an_answered_delivery_whose_move_was_not_recorded_is_caught_up_by_the_poll() {
+    for db in databases("center journey catch-up").await {
+        let world = crate::world::world_on(db).await;
+        let settings = JourneySettings::default();
+        let number = completed(&world).await;
+        let store = world.store();
+        let now = 1_795_000_000;
+        assert_eq!(
+            store
+                .claim_due_deliveries(4_000_000_000, 60, 10)
+                .await
+                .unwrap()
+                .len(),
+            1
+        );
+        store.delivery_done(&number, &number, now).await.unwrap();
+        assert_eq!(
+            state_of(&world, &number).await,
+            Some(ApplicationState::Submitted)
+        );
+        let pass = poll_production(&world.state, &settings).await.unwrap();
+        assert_eq!(pass.moved, [(number.clone(), ApplicationState::Accepted)]);
+        let notices = store.notices_of_application(&number).await.unwrap();
+        assert_eq!(notices.len(), 1);
+        assert_eq!(notices[0].text, ACCEPTED_TEXT.replace("{no}", &number));
+        let pass = poll_production(&world.state, &settings).await.unwrap();
+        assert!(pass.moved.is_empty(), "{pass:?}");
+        world.finish().await;
+    }
+    let world = crate::world::world().await;
+    let number = completed(&world).await;
+    let store = world.store();
+    store
+        .claim_due_deliveries(4_000_000_000, 60, 10)
+        .await
+        .unwrap();
+    store
+        .delivery_rejected(
+            &number,
+            "unknown_citizen: no citizen with this id number",
+            0,
+        )
+        .await
+        .unwrap();
+    let pass = poll_production(&world.state, &JourneySettings::default())
+        .await
+        .unwrap();
+    assert_eq!(pass.moved, [(number.clone(), ApplicationState::Rejected)]);
+    let notices = store.notices_of_application(&number).await.unwrap();
+    assert_eq!(
+        notices[0].text,
+        format!(
+            "【居民身份证】*晓燕，您的居民身份证申请（受理编号{number}）未通过审核：\
+             人口信息系统中未找到您的户籍信息。请到户政窗口办理。"
+        )
+    );
+    let moves = store.application_transitions(&number).await.unwrap();
+    assert_eq!(
+        moves[0].reason.as_deref(),
+        Some("unknown_citizen: no citizen with this id number")
+    );
+    world.finish().await;
+}

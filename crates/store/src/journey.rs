@@ -327,7 +327,9 @@ impl Store {
     }
 
     /// The applications the population system still has work on (`accepted`, `in_production`),
-    /// oldest first, at most `limit`.
+    /// and those still `submitted` although their delivery was answered (the move after the
+    /// answer was not recorded: a crash or a database error between the two), by number, at
+    /// most `limit`.
     pub async fn applications_in_production(
         &self,
         limit: i64,
@@ -335,6 +337,9 @@ impl Store {
         Ok(on_pool!(&self.pool, |pool| sqlx::query_as(
             "SELECT application_no, journey_state, issue_by FROM center_applications \
              WHERE journey_state IN ('accepted', 'in_production') \
+                OR (journey_state = 'submitted' AND application_no IN \
+                    (SELECT application_no FROM center_deliveries \
+                     WHERE state IN ('delivered', 'rejected'))) \
              ORDER BY application_no LIMIT $1"
         )
         .bind(limit)
