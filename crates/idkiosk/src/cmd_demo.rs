@@ -4,7 +4,8 @@
 //! generated ones on first start), the center (reaching popsys over HTTP as it would reach a
 //! bureau's system, WeChat Pay through paysim), paysim, the device simulators (card reader,
 //! barcode scanner, fingerprint module, POS terminal on ptys under `DATA_DIR/dev`, the MJPEG
-//! camera) and the simulator control panel at `/sim`. The kiosk agent runs as a child process of
+//! camera), an SMSC simulator for the center's SMS notices (unless the center file names a
+//! gateway) and the simulator control panel at `/sim`. The kiosk agent runs as a child process of
 //! the same binary (`idkiosk kiosk …`), restarted 1 s after it dies, so a test can kill -9 it.
 //! See docs/demo.md.
 
@@ -30,6 +31,11 @@ use demo::supervisor::Supervisor;
 
 /// A printer URI nobody listens on: the kiosk starts, and printing ends as a printer fault.
 const NO_PRINTER: &str = "ipp://127.0.0.1:1/printers/none";
+
+/// The SMSC simulator's account, when the center file names no gateway (loopback only).
+const DEMO_SMSC_SYSTEM_ID: &str = "idkiosk-demo";
+/// Its password.
+const DEMO_SMSC_PASSWORD: &str = "demo-sms";
 
 /// Arguments of `idkiosk demo`.
 #[derive(clap::Args)]
@@ -191,6 +197,42 @@ pub async fn run(args: Args) -> anyhow::Result<Outcome> {
         clock: payment::system_clock(),
     });
 
+    // The SMSC the center sends its notices to: the center file's `[center.sms.gateway]`, else
+    // an SMSC simulator in this process (its messages on the panel and at its control URL).
+    let mut center_settings = files.center.clone();
+    let smsc = match center_settings.config.sms.gateway {
+        Some(_) => None,
+        None => {
+            let loopback = SocketAddr::from(([127, 0, 0, 1], 0));
+            let smsc = sms::sim::start_smsc(sms::sim::SmscSimConfig {
+                listen: loopback,
+                control: loopback,
+                system_id: DEMO_SMSC_SYSTEM_ID.to_owned(),
+                password: DEMO_SMSC_PASSWORD.to_owned(),
+            })
+            .await
+            .context("starting the SMSC simulator")?;
+            center_settings.config.sms.gateway = Some(center::config::SmsGateway {
+                kind: "smpp".to_owned(),
+                address: smsc.smpp_addr().to_string(),
+                system_id: DEMO_SMSC_SYSTEM_ID.to_owned(),
+                password: DEMO_SMSC_PASSWORD.to_owned(),
+                system_type: String::new(),
+            });
+            Some(Arc::new(smsc))
+        }
+    };
+    let smsc_line = match (&smsc, &center_settings.config.sms.gateway) {
+        (Some(smsc), _) => format!(
+            "{}   received texts: GET {}/sim/messages (SMPP on {})",
+            smsc.control_url(),
+            smsc.control_url(),
+            smsc.smpp_addr()
+        ),
+        (None, Some(gateway)) => format!("the center file's gateway, {}", gateway.address),
+        (None, None) => "none".to_owned(),
+    };
+
     // The center.
     let secret = match &args.kiosk_secret {
         Some(secret) => secret.clone(),
@@ -205,7 +247,7 @@ pub async fn run(args: Args) -> anyhow::Result<Outcome> {
     );
     let options = |face: bool| CenterOptions {
         database_url: format!("sqlite://{}", data_dir.join("center.db").display()),
-        settings: files.center.clone(),
+        settings: center_settings.clone(),
         kiosk_secrets: format!("{}={secret}", args.kiosk_id),
         wechat: Some(WechatOptions {
             base_url: paysim_url.clone(),
@@ -298,6 +340,7 @@ pub async fn run(args: Args) -> anyhow::Result<Outcome> {
         database: db_url.clone(),
         data_dir: data_dir.display().to_string(),
         kiosk_id: args.kiosk_id.clone(),
+        smsc: smsc.as_ref().map(|smsc| smsc.control_url()),
     };
     let panel_app = demo::panel::router(Panel::new(
         urls,
@@ -305,6 +348,8 @@ pub async fn run(args: Args) -> anyhow::Result<Outcome> {
         printer.clone(),
         kiosk_status.clone(),
         popsys::studio::StudioClient::new(&popsys_url, DEMO_STUDIO, &studio_secret),
+        store.clone(),
+        smsc.clone(),
     ));
 
     println!("idkiosk demo is running (Ctrl-C stops it)");
@@ -327,6 +372,7 @@ pub async fn run(args: Args) -> anyhow::Result<Outcome> {
         "  paysim (WeChat Pay): {paysim_url}   payer's page {paysim_url}/sim, keys in {}",
         keys_dir.display()
     );
+    println!("  SMSC (SMS notices):  {smsc_line}");
     println!(
         "  camera (MJPEG):      {}   control {}",
         device_urls.camera.stream, device_urls.camera.control
@@ -440,6 +486,9 @@ pub async fn run(args: Args) -> anyhow::Result<Outcome> {
         }
     }
     devices.shutdown().await;
+    if let Some(smsc) = smsc.and_then(|smsc| Arc::try_unwrap(smsc).ok()) {
+        smsc.shutdown().await;
+    }
     store.close().await;
     Ok(Outcome::Success)
 }

@@ -14,7 +14,7 @@
 //! - `popsys produce --db URL (--application NO | --all) [--to in_production|ready]` advances card
 //!   production (`produce.rs`).
 
-mod produce;
+pub(crate) mod produce;
 
 use crate::config::Kind;
 use crate::outcome::Outcome;

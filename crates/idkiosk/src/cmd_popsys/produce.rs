@@ -38,17 +38,92 @@ fn next_step(from: ApplicationStatus) -> Option<ApplicationStatus> {
     }
 }
 
+/// `in_production` or `ready` as the status to reach; anything else is `None`.
+pub(crate) fn target(text: &str) -> Option<ApplicationStatus> {
+    match text {
+        "in_production" => Some(ApplicationStatus::InProduction),
+        "ready" => Some(ApplicationStatus::Ready),
+        _ => None,
+    }
+}
+
+/// What one `produce` did: `moved` `{application, from, to}` and `refused`
+/// `{application, error}`, as the command prints them.
+#[derive(Debug, Default, serde::Serialize)]
+pub(crate) struct Produced {
+    /// The applications that moved.
+    pub moved: Vec<serde_json::Value>,
+    /// The applications that could not move, with why.
+    pub refused: Vec<serde_json::Value>,
+}
+
+/// Advances `application` (else every application accepted or in production) one step, or to
+/// `to` when it is the next step: `idkiosk popsys produce` and the demo panel's Production
+/// buttons.
+pub(crate) async fn produce(
+    store: &store::Store,
+    application: Option<&str>,
+    to: Option<ApplicationStatus>,
+) -> Result<Produced, StoreError> {
+    let numbers = match application {
+        Some(number) => vec![number.to_owned()],
+        None => {
+            let mut numbers = store
+                .population_applications_in(ApplicationStatus::Accepted)
+                .await?;
+            numbers.extend(
+                store
+                    .population_applications_in(ApplicationStatus::InProduction)
+                    .await?,
+            );
+            numbers
+        }
+    };
+    let mut done = Produced::default();
+    for number in numbers {
+        let current = store.population_application_status(&number).await?;
+        let Some(current) = current else {
+            done.refused.push(serde_json::json!({
+                "application": number, "error": "no application with this number"
+            }));
+            continue;
+        };
+        let target = to.or_else(|| next_step(current));
+        let Some(target) = target else {
+            done.refused.push(serde_json::json!({
+                "application": number,
+                "error": format!("nothing follows: the application is {}", current.as_str())
+            }));
+            continue;
+        };
+        match store.advance_population_application(&number, target).await {
+            Ok(Some(from)) => done.moved.push(serde_json::json!({
+                "application": number, "from": from.as_str(), "to": target.as_str()
+            })),
+            Ok(None) => done.refused.push(serde_json::json!({
+                "application": number, "error": "no application with this number"
+            })),
+            Err(StoreError::Rejected(why)) => done
+                .refused
+                .push(serde_json::json!({ "application": number, "error": why })),
+            Err(err) => return Err(err),
+        }
+    }
+    Ok(done)
+}
+
 pub(super) async fn run(args: ProduceArgs) -> anyhow::Result<Outcome> {
     let to = match args.to.as_deref() {
         None => None,
-        Some("in_production") => Some(ApplicationStatus::InProduction),
-        Some("ready") => Some(ApplicationStatus::Ready),
-        Some(other) => {
-            return usage(format!(
-                "--to: {other:?} is not in_production or ready (rejection after acceptance is \
-                 not built yet)"
-            ))
-        }
+        Some(text) => match target(text) {
+            Some(to) => Some(to),
+            None => {
+                return usage(format!(
+                    "--to: {text:?} is not in_production or ready (rejection after acceptance is \
+                     not built yet)"
+                ))
+            }
+        },
     };
     let store = match store::Store::connect(&args.db).await {
         Ok(store) => store,
@@ -62,59 +137,13 @@ pub(super) async fn run(args: ProduceArgs) -> anyhow::Result<Outcome> {
                 .with_context(|| format!("opening the database {}", redact(&args.db)))
         }
     };
-    let numbers = match &args.application {
-        Some(number) => vec![number.clone()],
-        None => {
-            let mut numbers = store
-                .population_applications_in(ApplicationStatus::Accepted)
-                .await?;
-            numbers.extend(
-                store
-                    .population_applications_in(ApplicationStatus::InProduction)
-                    .await?,
-            );
-            numbers
-        }
-    };
-    let mut moved = Vec::new();
-    let mut refused = Vec::new();
-    for number in numbers {
-        let current = store.population_application_status(&number).await?;
-        let Some(current) = current else {
-            refused.push(serde_json::json!({
-                "application": number, "error": "no application with this number"
-            }));
-            continue;
-        };
-        let target = to.or_else(|| next_step(current));
-        let Some(target) = target else {
-            refused.push(serde_json::json!({
-                "application": number,
-                "error": format!("nothing follows: the application is {}", current.as_str())
-            }));
-            continue;
-        };
-        match store.advance_population_application(&number, target).await {
-            Ok(Some(from)) => moved.push(serde_json::json!({
-                "application": number, "from": from.as_str(), "to": target.as_str()
-            })),
-            Ok(None) => refused.push(serde_json::json!({
-                "application": number, "error": "no application with this number"
-            })),
-            Err(StoreError::Rejected(why)) => {
-                refused.push(serde_json::json!({ "application": number, "error": why }))
-            }
-            Err(err) => {
-                store.close().await;
-                return Err(anyhow::Error::new(err)).context("advancing production");
-            }
-        }
-    }
+    let done = produce(&store, args.application.as_deref(), to).await;
     store.close().await;
-    let any_moved = !moved.is_empty();
+    let done = done.context("advancing production")?;
+    let any_moved = !done.moved.is_empty();
     println!(
         "{}",
-        serde_json::json!({ "moved": moved, "refused": refused })
+        serde_json::json!({ "moved": done.moved, "refused": done.refused })
     );
     Ok(Outcome::answer(any_moved))
 }

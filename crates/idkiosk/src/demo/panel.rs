@@ -17,6 +17,7 @@ use payment::sim::SimOrder;
 use popsys::studio::{StudioClient, UploadError};
 use serde::Serialize;
 use serde_json::{json, Value};
+use sms::sim::SmscSimHandle;
 
 use super::citizens::{self, DemoCitizen};
 use super::devices::DeviceUrls;
@@ -48,6 +49,9 @@ pub struct Urls {
     pub data_dir: String,
     /// The kiosk's id at the center.
     pub kiosk_id: String,
+    /// The SMSC simulator's control API (`GET …/sim/messages`); `None` when the center file
+    /// names its own gateway.
+    pub smsc: Option<String>,
 }
 
 /// What the panel's handlers share.
@@ -68,6 +72,10 @@ struct Inner {
     studio: StudioClient,
     /// The receipts the photo studio made through this panel, oldest first.
     studio_receipts: Mutex<Vec<StudioVisit>>,
+    /// The population system's database, where production is advanced.
+    popsys: store::Store,
+    /// The SMSC simulator the center sends its notices to, when the demo started one.
+    smsc: Option<Arc<SmscSimHandle>>,
 }
 
 /// A receipt the panel's photo studio made.
@@ -93,6 +101,8 @@ impl Panel {
         printer: Option<DemoPrinter>,
         kiosk: Arc<Mutex<KioskStatus>>,
         studio: StudioClient,
+        popsys: store::Store,
+        smsc: Option<Arc<SmscSimHandle>>,
     ) -> Panel {
         let citizens = citizens::list();
         let picked = citizens.first().map(|c| c.id.clone()).unwrap_or_default();
@@ -106,6 +116,8 @@ impl Panel {
                 picked: Mutex::new(picked),
                 studio,
                 studio_receipts: Mutex::new(Vec::new()),
+                popsys,
+                smsc,
             }),
         }
     }
@@ -167,6 +179,8 @@ pub fn router(panel: Panel) -> Router {
             get(api_printer_get).post(api_printer_set),
         )
         .route("/sim/api/kiosk/kill", post(api_kiosk_kill))
+        .route("/sim/api/popsys/produce", post(api_produce))
+        .route("/sim/api/sms", get(api_sms))
         .with_state(panel)
 }
 
@@ -500,6 +514,39 @@ impl Panel {
         Ok(json!({ "uri": printer.uri, "queue": printer.queue, "state": state }))
     }
 
+    /// Advances card production in the demo's popsys as `idkiosk popsys produce` does: the
+    /// application typed, else every one accepted or in production, to `to`. The center learns
+    /// it at its next poll (every 10 s) and sends the notices.
+    async fn produce(&self, to: &str, application: Option<&str>) -> Acted {
+        let target = crate::cmd_popsys::produce::target(to)
+            .ok_or_else(|| bad(format!("to: {to:?} is not in_production or ready")))?;
+        let application = application.map(str::trim).filter(|a| !a.is_empty());
+        let done =
+            crate::cmd_popsys::produce::produce(&self.inner.popsys, application, Some(target))
+                .await
+                .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+        let note = if done.moved.is_empty() {
+            format!("nothing moved to {to}")
+        } else {
+            format!(
+                "{} application(s) moved to {to}; the center learns it within 10 s",
+                done.moved.len()
+            )
+        };
+        Ok(json!({ "moved": done.moved, "refused": done.refused, "note": note }))
+    }
+
+    /// The texts the SMSC simulator received, newest first, the numbers masked.
+    fn sms(&self) -> Result<Vec<Sms>, ApiError> {
+        let smsc = self.inner.smsc.as_ref().ok_or_else(|| {
+            ApiError(
+                StatusCode::NOT_FOUND,
+                "no SMSC simulator: the center file names its own [center.sms.gateway]".to_owned(),
+            )
+        })?;
+        Ok(received(smsc.messages()))
+    }
+
     async fn kill_kiosk(&self) -> Acted {
         let Some(pid) = self.kiosk().pid else {
             return Err(ApiError(
@@ -512,6 +559,30 @@ impl Panel {
             .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, format!("{e:#}")))?;
         Ok(json!({ "killed": pid, "note": "the demo starts the agent again in 1 s" }))
     }
+}
+
+/// A text the SMSC simulator received, as the panel lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Sms {
+    /// The mobile number, masked (`138****8000`).
+    pub to: String,
+    /// The text.
+    pub text: String,
+    /// When it came (RFC 3339, UTC).
+    pub received_at: String,
+}
+
+/// The simulator's messages (oldest first) as the panel lists them: newest first, masked.
+fn received(messages: Vec<sms::sim::ReceivedMessage>) -> Vec<Sms> {
+    messages
+        .into_iter()
+        .rev()
+        .map(|m| Sms {
+            to: domain::mask::mask_mobile(&m.to),
+            text: m.text,
+            received_at: m.received_at,
+        })
+        .collect()
 }
 
 /// A WeChat Pay order as the panel lists it (docs/demo.md).
@@ -761,6 +832,21 @@ async fn api_kiosk_kill(State(panel): State<Panel>) -> Result<Json<Value>, ApiEr
     panel.kill_kiosk().await.map(Json)
 }
 
+async fn api_produce(
+    State(panel): State<Panel>,
+    Json(body): Body,
+) -> Result<Json<Value>, ApiError> {
+    let to = field(&body, "to").ok_or_else(|| bad("to: in_production or ready"))?;
+    panel
+        .produce(to, field(&body, "application"))
+        .await
+        .map(Json)
+}
+
+async fn api_sms(State(panel): State<Panel>) -> Result<Json<Value>, ApiError> {
+    Ok(Json(json!({ "messages": panel.sms()? })))
+}
+
 // ---------------------------------------------------------------------------------------------
 // The page.
 
@@ -827,6 +913,8 @@ async fn form_action(
         "paper-out" => panel.set_paper(false).await,
         "paper-in" => panel.set_paper(true).await,
         "kiosk-kill" => panel.kill_kiosk().await,
+        "produce-in-production" => panel.produce("in_production", get("application")).await,
+        "produce-ready" => panel.produce("ready", get("application")).await,
         other => Err(bad(format!("action: {other:?} is not a panel action"))),
     };
     let message = match done {
@@ -961,6 +1049,29 @@ async fn page(
               with a cups-pdf queue).</p>"
             .to_owned(),
     };
+    let sms_html = match panel.sms() {
+        Ok(list) if list.is_empty() => "<li>no text yet</li>".to_owned(),
+        Ok(list) => list
+            .iter()
+            .map(|m| {
+                format!(
+                    "<li><b>{}</b> <span class=state>{}</span><br>{}</li>",
+                    esc(&m.to),
+                    esc(&m.received_at),
+                    esc(&m.text)
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(""),
+        Err(ApiError(_, why)) => format!("<li><span class=err>{}</span></li>", esc(&why)),
+    };
+    let smsc_link = match &urls.smsc {
+        Some(url) => format!(
+            " · 短信模拟器 SMSC: <a href=\"{url}/sim/messages\">{url}/sim/messages</a>",
+            url = esc(url)
+        ),
+        None => String::new(),
+    };
     let message = query
         .get("m")
         .map(|m| format!("<p class=msg>{}</p>", esc(m)))
@@ -1003,7 +1114,7 @@ img.cam{{max-height:200px;border:1px solid #999;float:right;margin-left:1em}}
 <section><h2>链接 Links</h2>
 <p>自助机屏幕 Kiosk screen: <a href="{kiosk_url}">{kiosk_url}</a> ·
 微信支付模拟器 paysim: <a href="{paysim_page}">{paysim_page}</a> ·
-camera: <a href="{stream}">{stream}</a> ·
+camera: <a href="{stream}">{stream}</a>{smsc_link} ·
 <a href="/sim/api/status">status JSON</a></p>
 <p>Kiosk agent {kiosk_id}: {kiosk_line}</p>
 {kill}
@@ -1056,6 +1167,18 @@ and gets a new receipt code (valid 180 days), listed first under Receipt barcode
 <ul>{orders_html}</ul></section>
 
 <section><h2>打印机 Printer</h2>{printer_html}</section>
+
+<section><h2>制证 Production</h2>
+<form method=post action="/sim/do"><input name=application placeholder="application number (empty: all)" size=24>
+<button name=action value=produce-in-production>制证中 In production</button>
+<button name=action value=produce-ready>制证完成 Ready</button></form>
+<p class=state>Advances card production in the population system, as <code>idkiosk popsys
+produce</code> does: the application typed, else every one accepted (In production) or in
+production (Ready). The center learns it at its next poll (every 10 s) and texts the citizen.</p>
+</section>
+
+<section><h2>收到的短信 SMS received</h2>
+<ul>{sms_html}</ul></section>
 </body></html>"#,
         kiosk_url = esc(&urls.kiosk),
         paysim_page = esc(&urls.paysim_page),
@@ -1097,6 +1220,52 @@ mod tests {
         assert_eq!(orders[0].code_url, "weixin://wxpay/bizpayurl?pr=ab&c");
         assert_eq!(orders[0].total_fen, 2000);
         assert_eq!(orders[1].trade_state, "SUCCESS");
+    }
+
+    #[test]
+    fn received_texts_are_listed_newest_first_with_the_number_masked() {
+        let message = |id: &str, to: &str, text: &str, at: &str| sms::sim::ReceivedMessage {
+            message_id: id.into(),
+            message_ids: vec![id.into()],
+            to: to.into(),
+            from: "10690001".into(),
+            text: text.into(),
+            parts: 1,
+            received_at: at.into(),
+        };
+        let listed = received(vec![
+            message("1", "13912345678", "已受理", "2026-12-07T16:00:00Z"),
+            message("2", "13800138000", "已制作完成", "2026-12-07T16:00:20Z"),
+        ]);
+        assert_eq!(
+            listed,
+            [
+                Sms {
+                    to: "138****8000".into(),
+                    text: "已制作完成".into(),
+                    received_at: "2026-12-07T16:00:20Z".into(),
+                },
+                Sms {
+                    to: "139****5678".into(),
+                    text: "已受理".into(),
+                    received_at: "2026-12-07T16:00:00Z".into(),
+                },
+            ]
+        );
+        let json = serde_json::to_string(&listed).unwrap();
+        assert!(!json.contains("13800138000") && !json.contains("13912345678"));
+    }
+
+    #[test]
+    fn production_goes_to_in_production_or_ready_only() {
+        use crate::cmd_popsys::produce::target;
+        assert_eq!(
+            target("in_production"),
+            Some(store::ApplicationStatus::InProduction)
+        );
+        assert_eq!(target("ready"), Some(store::ApplicationStatus::Ready));
+        assert_eq!(target("collected"), None);
+        assert_eq!(target("accepted"), None);
     }
 
     #[test]
