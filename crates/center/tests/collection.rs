@@ -28,20 +28,20 @@ const ID: &str = "320104200012100044";
 const PROXY_ID: &str = "11010519491231002X";
 const NOW: i64 = 1_795_000_000;
 
-struct Window {
-    app: Router,
-    store: Store,
-    clerk: String,
-    csrf: String,
+pub(crate) struct Window {
+    pub(crate) app: Router,
+    pub(crate) store: Store,
+    pub(crate) clerk: String,
+    pub(crate) csrf: String,
 }
 
-struct Answer {
-    status: StatusCode,
-    location: Option<String>,
-    body: String,
+pub(crate) struct Answer {
+    pub(crate) status: StatusCode,
+    pub(crate) location: Option<String>,
+    pub(crate) body: String,
 }
 
-async fn send(app: &Router, request: Request<Body>) -> Answer {
+pub(crate) async fn send(app: &Router, request: Request<Body>) -> Answer {
     let response = app.clone().oneshot(request).await.expect("answers");
     let status = response.status();
     let location = response
@@ -56,7 +56,7 @@ async fn send(app: &Router, request: Request<Body>) -> Answer {
     }
 }
 
-async fn get(app: &Router, path: &str, session: &str) -> Answer {
+pub(crate) async fn get(app: &Router, path: &str, session: &str) -> Answer {
     send(
         app,
         Request::get(path)
@@ -68,7 +68,7 @@ async fn get(app: &Router, path: &str, session: &str) -> Answer {
 }
 
 /// Signs `user` in; the session cookie and its CSRF token.
-async fn login(app: &Router, user: &str) -> (String, String) {
+pub(crate) async fn login(app: &Router, user: &str) -> (String, String) {
     let page = send(
         app,
         Request::get("/staff/login").body(Body::empty()).unwrap(),
@@ -118,7 +118,7 @@ async fn login(app: &Router, user: &str) -> (String, String) {
 
 /// A center on `db` with one account per role and one application (live photo of [`FACE`]),
 /// moved to `state` along the journey.
-async fn window(db: &TestDatabase, state: ApplicationState) -> (Window, String) {
+pub(crate) async fn window(db: &TestDatabase, state: ApplicationState) -> (Window, String) {
     let store = db.store().clone();
     let mut center = state_over(
         Arc::new(StorePopulationSystem::new(store.clone())),
@@ -188,7 +188,7 @@ async fn window(db: &TestDatabase, state: ApplicationState) -> (Window, String) 
     )
 }
 
-async fn move_to(store: &Store, no: &str, to: ApplicationState) {
+pub(crate) async fn move_to(store: &Store, no: &str, to: ApplicationState) {
     store
         .advance_application(&Advance {
             application_no: no.to_owned(),
@@ -257,11 +257,11 @@ impl Window {
         .await
     }
 
-    async fn state(&self, no: &str) -> ApplicationState {
+    pub(crate) async fn state(&self, no: &str) -> ApplicationState {
         self.store.application_state(no).await.unwrap().unwrap()
     }
 
-    async fn audit(&self) -> Vec<(String, String, String, String)> {
+    pub(crate) async fn audit(&self) -> Vec<(String, String, String, String)> {
         self.store
             .audit_entries(i64::MIN, i64::MAX, 10_000)
             .await

@@ -2,6 +2,7 @@
 
 mod auth;
 mod bureau_config;
+mod cancel;
 mod client;
 mod client_tls;
 mod collection;

@@ -179,8 +179,13 @@ pub async fn application(
 
 /// A refusal page with its own status (409 for a state, 422 for a failed face comparison).
 fn refusal(status: StatusCode, message: &str) -> Response {
+    refusal_titled(status, "不能领取 Cannot collect", message)
+}
+
+/// A refusal page with its own status and title (the journey's other moves use it too).
+pub(super) fn refusal_titled(status: StatusCode, title: &str, message: &str) -> Response {
     let page = html::ErrorPage {
-        title: "不能领取 Cannot collect",
+        title,
         staff: None,
         message,
     };

@@ -19,6 +19,7 @@
 //! - Citizens are found by application number or full 18-character ID number only (never by name),
 //!   and the search is a POST so the ID number stays out of URLs and access logs.
 
+mod cancel;
 mod collection;
 mod compliance;
 mod html;
@@ -301,6 +302,13 @@ pub const ROUTES: &[StaffRoute] = &[
         example: "/staff/applications/320100202611250001/documents/certificate",
         roles: CLERK,
         handler: || post(pages::reprint),
+    },
+    StaffRoute {
+        method: "POST",
+        path: "/staff/applications/{no}/cancel",
+        example: "/staff/applications/320100202611250001/cancel",
+        roles: CLERK,
+        handler: || post(cancel::cancel),
     },
     StaffRoute {
         method: "GET",

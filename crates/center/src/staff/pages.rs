@@ -378,6 +378,10 @@ struct ApplicationPage<'a> {
     documents: Vec<(String, Label, String)>,
     /// The journey after the kiosk: its state, moves and SMS notices (issue 17).
     journey: crate::journey::JourneyView,
+    /// The state allows cancelling: the page shows the cancel form.
+    cancellable: bool,
+    /// The longest cancel reason, in characters.
+    max_reason: usize,
 }
 
 struct PaymentRow<'a> {
@@ -412,6 +416,11 @@ pub async fn application(
     let documents = state.store.session_documents(sid).await?;
     let delivery = state.store.delivery(&no).await?;
     let journey = crate::journey::staff_view(&state, &no, html::time).await?;
+    let cancellable = state
+        .store
+        .application_state(&no)
+        .await?
+        .is_some_and(super::cancel::can_cancel);
 
     let fingers: Vec<serde_json::Value> = serde_json::from_str(&app.fingers).unwrap_or_default();
     let fingers = fingers
@@ -499,6 +508,8 @@ pub async fn application(
         payments,
         documents,
         journey,
+        cancellable,
+        max_reason: super::cancel::MAX_REASON_CHARS,
     })
 }
 
