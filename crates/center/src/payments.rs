@@ -8,6 +8,8 @@
 //! receives the platform's callback (`POST /v1/payments/wechat/notify`, verified with
 //! [`payment::CallbackVerifier`]). The first of callback and query to see `SUCCESS` records it.
 //! UnionPay: the kiosk runs the POS purchase and reports the result (`/pos`).
+//! A new payment in a method the bureau has not enabled (`CenterConfig::payment_methods`) is
+//! refused naming `method`, before anything is written.
 //!
 //! A paid application that cannot go on (the session was referred, or a second attempt was paid
 //! too) is flagged `void_required`; the kiosk voids the POS purchase and reports it (`/void`),
@@ -251,6 +253,18 @@ pub async fn create(
         let resumed = ensure_order(&state, application.business, existing).await?;
         return Ok(Json(payment_answer(&resumed)?));
     }
+    // The bureau's enabled methods (`payment_methods`); an attempt made before a change of the
+    // file is resumed above, so a paid order is never lost to it.
+    if !state.config.payment_methods.contains(&method) {
+        return Err(AppError::invalid(
+            "method",
+            format!(
+                "{} is not accepted by this bureau; it accepts {}",
+                method.as_str(),
+                accepted_methods(&state.config.payment_methods)
+            ),
+        ));
+    }
     if method == PaymentMethod::WeChat {
         wechat(&state)?;
     }
@@ -298,6 +312,15 @@ pub async fn create(
         "payment created"
     );
     Ok(Json(payment_answer(&payment)?))
+}
+
+/// The enabled methods in words: `wechat, unionpay`.
+fn accepted_methods(methods: &[PaymentMethod]) -> String {
+    methods
+        .iter()
+        .map(|method| method.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// A WeChat payment without its Native order yet (new, or a crash before the order was made):

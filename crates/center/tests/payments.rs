@@ -656,3 +656,62 @@ async fn a_pos_purchase_of_another_amount_is_held() {
     assert!(stored.void_required, "the money must go back");
     world.finish().await;
 }
+
+// The bureau's `payment_methods` used to be checked at load and then ignored: a kiosk could pay by
+// a method the bureau had not enabled.
+#[tokio::test]
+async fn a_method_the_bureau_has_not_enabled_is_refused_naming_the_field_and_nothing_is_written() {
+    let db = store::testing::TestDatabase::sqlite()
+        .await
+        .expect("sqlite");
+    let world = crate::world::world_with(db, |state| {
+        state.config.payment_methods = vec![domain::session::PaymentMethod::UnionPay];
+    })
+    .await;
+    let sid = new_session();
+    let number = up_to_application(&world, &sid).await;
+    let err = world
+        .client
+        .create_payment(&sid, &wechat(1))
+        .await
+        .expect_err("wechat is not enabled");
+    match err {
+        ClientError::Refused {
+            status,
+            field,
+            message,
+        } => {
+            assert_eq!(
+                (status, field.as_deref()),
+                (422, Some("method")),
+                "{message}"
+            );
+            assert!(
+                message.contains("wechat is not accepted by this bureau; it accepts unionpay"),
+                "{message}"
+            );
+        }
+        other => panic!("expected a refusal naming method, got {other:?}"),
+    }
+    assert_eq!(world.store().payment(sid.as_str(), 1).await.unwrap(), None);
+    assert!(
+        world
+            .store()
+            .payments_of_application(&number)
+            .await
+            .unwrap()
+            .is_empty(),
+        "nothing written"
+    );
+    let unionpay = CreatePaymentRequest {
+        method: "unionpay".into(),
+        attempt: 1,
+        amount_fen: 2000,
+    };
+    let created = world.client.create_payment(&sid, &unionpay).await.unwrap();
+    assert_eq!(
+        (created.method.as_str(), created.state.as_str()),
+        ("unionpay", "NOTPAY")
+    );
+    world.finish().await;
+}
