@@ -246,72 +246,45 @@ impl Fields {
     }
 }
 
-/// A multipart body's boundary, from its `Content-Type`.
-fn boundary(headers: &HeaderMap) -> Option<String> {
+/// The parts of a `multipart/form-data` body (RFC 7578) as `(name, is a file, bytes)`, parsed
+/// by multer (the parser behind axum's `Multipart`); `None` when the body is not multipart. The
+/// console's guard has already read the whole body (CSRF comes first), hence one chunk.
+async fn multipart_parts(
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Option<Result<Vec<(String, bool, Vec<u8>)>, multer::Error>> {
     let content_type = headers.get(header::CONTENT_TYPE)?.to_str().ok()?;
-    let (kind, params) = content_type.split_once(';')?;
-    if !kind.trim().eq_ignore_ascii_case("multipart/form-data") {
-        return None;
-    }
-    params.split(';').find_map(|param| {
-        let (name, value) = param.trim().split_once('=')?;
-        name.eq_ignore_ascii_case("boundary")
-            .then(|| value.trim_matches('"').to_owned())
-    })
-}
-
-fn find_bytes(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack
-        .windows(needle.len())
-        .position(|window| window == needle)
-}
-
-/// The parts of a `multipart/form-data` body (RFC 7578): `(name, is a file, bytes)`. A part
-/// without a name is skipped; a body that does not parse gives the parts read so far.
-fn multipart_parts(boundary: &str, body: &[u8]) -> Vec<(String, bool, Vec<u8>)> {
-    let delimiter = format!("--{boundary}");
+    let boundary = multer::parse_boundary(content_type).ok()?;
+    let chunk = axum::body::Bytes::copy_from_slice(body);
+    let stream = futures_util::stream::once(async move { Ok::<_, std::io::Error>(chunk) });
+    let mut multipart = multer::Multipart::new(stream, boundary);
     let mut parts = Vec::new();
-    let Some(start) = find_bytes(body, delimiter.as_bytes()) else {
-        return parts;
-    };
-    let mut rest = &body[start + delimiter.len()..];
-    let next = format!("\r\n--{boundary}");
-    while let Some(after) = rest.strip_prefix(b"\r\n") {
-        let Some(head_end) = find_bytes(after, b"\r\n\r\n") else {
-            break;
+    loop {
+        let field = match multipart.next_field().await {
+            Ok(Some(field)) => field,
+            Ok(None) => return Some(Ok(parts)),
+            Err(err) => return Some(Err(err)),
         };
-        let head = String::from_utf8_lossy(&after[..head_end]);
-        let content = &after[head_end + 4..];
-        let Some(end) = find_bytes(content, next.as_bytes()) else {
-            break;
-        };
-        let disposition = head
-            .lines()
-            .find(|line| {
-                line.to_ascii_lowercase()
-                    .starts_with("content-disposition:")
-            })
-            .unwrap_or("");
-        let param = |key: &str| {
-            disposition.split(';').find_map(|p| {
-                let (k, v) = p.trim().split_once('=')?;
-                (k == key).then(|| v.trim_matches('"').to_owned())
-            })
-        };
-        if let Some(name) = param("name") {
-            parts.push((name, param("filename").is_some(), content[..end].to_vec()));
+        let name = field.name().map(str::to_owned);
+        let file = field.file_name().is_some();
+        match field.bytes().await {
+            Ok(bytes) => {
+                if let Some(name) = name {
+                    parts.push((name, file, bytes.to_vec()));
+                }
+            }
+            Err(err) => return Some(Err(err)),
         }
-        rest = &content[end + next.len()..];
     }
-    parts
 }
 
 /// The `csrf` field of a multipart body (for the console's guard); `None` if the body is not
-/// multipart.
-pub(super) fn multipart_csrf(headers: &HeaderMap, body: &[u8]) -> Option<String> {
-    let boundary = boundary(headers)?;
+/// multipart, empty when it has no such field or does not parse.
+pub(super) async fn multipart_csrf(headers: &HeaderMap, body: &[u8]) -> Option<String> {
+    let parts = multipart_parts(headers, body).await?;
     Some(
-        multipart_parts(&boundary, body)
+        parts
+            .unwrap_or_default()
             .into_iter()
             .find(|(name, file, _)| name == "csrf" && !file)
             .map(|(_, _, bytes)| String::from_utf8_lossy(&bytes).into_owned())
@@ -320,10 +293,12 @@ pub(super) fn multipart_csrf(headers: &HeaderMap, body: &[u8]) -> Option<String>
 }
 
 /// The form's fields, multipart (the page's form, with its photo) or URL-encoded (no photo).
-fn fields(headers: &HeaderMap, body: &[u8]) -> Result<Fields, StaffError> {
+async fn fields(headers: &HeaderMap, body: &[u8]) -> Result<Fields, StaffError> {
     let mut fields = Fields::default();
-    if let Some(boundary) = boundary(headers) {
-        for (name, file, bytes) in multipart_parts(&boundary, body) {
+    if let Some(parts) = multipart_parts(headers, body).await {
+        let parts = parts
+            .map_err(|err| StaffError::BadRequest(format!("the form does not parse: {err}")))?;
+        for (name, file, bytes) in parts {
             if name == "photo" && file {
                 fields.photo = (!bytes.is_empty()).then_some(bytes);
             } else {
@@ -422,7 +397,7 @@ pub async fn collect(
     if journey != ApplicationState::Ready {
         return Ok(not_ready(journey));
     }
-    let handover = handover(fields(&headers, &body)?, state.today.today())?;
+    let handover = handover(fields(&headers, &body).await?, state.today.today())?;
     let method = match (&handover.check, handover.photo) {
         (Check::ByEye, _) => "method=by_eye".to_owned(),
         (Check::Face, None) => {
@@ -529,8 +504,8 @@ async fn compare(
 mod tests {
     use super::*;
 
-    #[test]
-    fn multipart_bodies_give_their_fields() {
+    #[tokio::test]
+    async fn multipart_bodies_give_their_fields() {
         let body = b"--XyZ\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\nabc\r\n\
 --XyZ\r\nContent-Disposition: form-data; name=\"photo\"; filename=\"w.jpg\"\r\n\
 Content-Type: image/jpeg\r\n\r\n\xFF\xD8\r\n\xFF\r\n--XyZ--\r\n";
@@ -539,12 +514,18 @@ Content-Type: image/jpeg\r\n\r\n\xFF\xD8\r\n\xFF\r\n--XyZ--\r\n";
             header::CONTENT_TYPE,
             "multipart/form-data; boundary=XyZ".parse().unwrap(),
         );
-        assert_eq!(multipart_csrf(&headers, body).as_deref(), Some("abc"));
-        let fields = fields(&headers, body).unwrap();
+        assert_eq!(multipart_csrf(&headers, body).await.as_deref(), Some("abc"));
+        let fields = fields(&headers, body).await.unwrap();
         assert_eq!(fields.get("csrf"), "abc");
         assert_eq!(fields.photo.as_deref(), Some(&b"\xFF\xD8\r\n\xFF"[..]));
         let form = HeaderMap::new();
-        assert_eq!(multipart_csrf(&form, b"csrf=abc"), None);
+        assert_eq!(multipart_csrf(&form, b"csrf=abc").await, None);
+        // A body cut short is refused, not read as the fields it has so far.
+        assert!(fields_err(&headers, &body[..40]).await);
+    }
+
+    async fn fields_err(headers: &HeaderMap, body: &[u8]) -> bool {
+        super::fields(headers, body).await.is_err()
     }
 
     #[test]

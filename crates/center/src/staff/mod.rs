@@ -428,8 +428,10 @@ async fn guard(State(guard): State<Guard>, request: Request, next: Next) -> Resp
         let Ok(bytes) = axum::body::to_bytes(body, guard.max_body).await else {
             return StaffError::BadRequest("form too large".into()).into_response();
         };
-        let sent =
-            collection::multipart_csrf(&parts.headers, &bytes).unwrap_or_else(|| form_csrf(&bytes));
+        let sent = match collection::multipart_csrf(&parts.headers, &bytes).await {
+            Some(csrf) => csrf,
+            None => form_csrf(&bytes),
+        };
         parts.extensions.insert(SentCsrf(sent));
         Body::from(bytes)
     } else {
