@@ -143,9 +143,9 @@ fuzz_target!(|input: Input| {
             ),
             Op::Cancel => client.cancel(),
             Op::Finger(kind) => device.set_finger(match kind % 3 {
-                0 => Finger::Absent,
-                1 => Finger::good(pixels()).unwrap(),
-                _ => Finger::smudged(pixels()).unwrap(),
+                0 => OnSensor::Absent,
+                1 => OnSensor::good(pixels()).unwrap(),
+                _ => OnSensor::smudged(pixels()).unwrap(),
             }),
             Op::CorruptNext(n) => device.corrupt_next(u32::from(n % 4)),
             Op::Content(content) => {
@@ -176,7 +176,7 @@ fuzz_target!(|input: Input| {
 
     // Whatever happened, the client still captures a finger from a working module.
     let mut fresh = FingerprintDevice::new(DeviceConfig::default());
-    fresh.set_finger(Finger::good(pixels()).unwrap());
+    fresh.set_finger(OnSensor::good(pixels()).unwrap());
     let mut client = FingerprintClient::new(ClientConfig {
         address: DeviceConfig::default().address,
         no_finger_after: Duration::from_secs(10),
