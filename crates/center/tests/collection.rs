@@ -17,7 +17,6 @@ use store::journey::Advance;
 use store::sessions::NewApplication;
 use store::testing::TestDatabase;
 use store::Store;
-use time::macros::date;
 use tower::ServiceExt;
 
 use crate::support::state_over;
@@ -136,24 +135,8 @@ pub(crate) async fn window(db: &TestDatabase, state: ApplicationState) -> (Windo
     store.start_session(session, "K0001", NOW).await.unwrap();
     let (application, _) = store
         .create_application(&NewApplication {
-            session_id: session.into(),
-            kiosk_id: "K0001".into(),
-            city_code: "320100".into(),
-            id_number: domain::CitizenId::try_from(ID.to_owned()).unwrap(),
-            name: "王晓燕".into(),
-            nation_code: "01".into(),
-            address: "南京市玄武区北京东路1号".into(),
-            business: domain::rules::Business::ExpiryRenewal,
-            household: domain::rules::Household::Local,
             receipt_code: "R1234567890".into(),
-            mobile: "13800138000".into(),
-            fee_cny: 20,
-            validity: domain::rules::NewCardValidity::TwentyYears,
-            accepted_on: date!(2026 - 09 - 01),
-            issue_by: date!(2026 - 11 - 30),
-            remote_area: false,
-            fingers: "[]".into(),
-            now: NOW,
+            ..crate::support::new_application(session, ID, NOW)
         })
         .await
         .unwrap();

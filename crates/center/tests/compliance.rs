@@ -109,24 +109,10 @@ async fn filed(store: &Store, n: u16, remote_area: bool) -> String {
     store.start_session(&session, "K0001", 0).await.unwrap();
     let (application, _) = store
         .create_application(&NewApplication {
-            session_id: session.clone(),
-            kiosk_id: "K0001".into(),
-            city_code: "320100".into(),
-            id_number: id,
-            name: "王晓燕".into(),
-            nation_code: "01".into(),
-            address: "南京市玄武区北京东路1号".into(),
-            business: domain::rules::Business::ExpiryRenewal,
-            household: domain::rules::Household::Local,
-            receipt_code: format!("R-{session}"),
-            mobile: "13800138000".into(),
-            fee_cny: 20,
-            validity: domain::rules::NewCardValidity::TwentyYears,
             accepted_on: FILED,
             issue_by: domain::rules::issue_by(FILED, remote_area),
             remote_area,
-            fingers: "[]".into(),
-            now: 0,
+            ..crate::support::new_application(&session, id.as_str(), 0)
         })
         .await
         .unwrap();

@@ -99,24 +99,9 @@ async fn console_with(db: &TestDatabase, tune: impl FnOnce(&mut center::AppState
         .unwrap();
     let (application, _) = store
         .create_application(&NewApplication {
-            session_id: SESSION.into(),
-            kiosk_id: "K0001".into(),
-            city_code: "320100".into(),
-            id_number: domain::CitizenId::try_from(ID.to_owned()).unwrap(),
-            name: "王晓燕".into(),
-            nation_code: "01".into(),
-            address: "南京市玄武区北京东路1号".into(),
-            business: domain::rules::Business::ExpiryRenewal,
-            household: domain::rules::Household::Local,
             receipt_code: "R1234567890".into(),
-            mobile: "13800138000".into(),
-            fee_cny: 20,
-            validity: domain::rules::NewCardValidity::TwentyYears,
-            accepted_on: date!(2026 - 09 - 01),
-            issue_by: date!(2026 - 11 - 30),
-            remote_area: false,
             fingers: r#"[{"position":"right_index","quality":81},{"position":"left_index","quality":77}]"#.into(),
-            now,
+            ..crate::support::new_application(SESSION, ID, now)
         })
         .await
         .unwrap();
@@ -859,24 +844,12 @@ async fn the_record_shows_the_delivery_to_the_population_system() {
     let (app, _) = c
         .store
         .create_application(&NewApplication {
-            session_id: "S-STAFF-0003".into(),
-            kiosk_id: "K0001".into(),
-            city_code: "320100".into(),
-            id_number: domain::CitizenId::try_from(ID.to_owned()).unwrap(),
-            name: "王晓燕".into(),
-            nation_code: "01".into(),
-            address: "南京市玄武区北京东路1号".into(),
             business: domain::rules::Business::Lost,
-            household: domain::rules::Household::Local,
             receipt_code: "R1234567891".into(),
-            mobile: "13800138000".into(),
             fee_cny: 40,
-            validity: domain::rules::NewCardValidity::TwentyYears,
             accepted_on: date!(2026 - 11 - 25),
             issue_by: date!(2027 - 01 - 24),
-            remote_area: false,
-            fingers: "[]".into(),
-            now,
+            ..crate::support::new_application("S-STAFF-0003", ID, now)
         })
         .await
         .unwrap();
@@ -1489,24 +1462,14 @@ async fn file_on(
     store.start_session(session, "K0001", now).await.unwrap();
     let (application, _) = store
         .create_application(&NewApplication {
-            session_id: session.into(),
-            kiosk_id: "K0001".into(),
-            city_code: "320100".into(),
-            id_number: domain::CitizenId::try_from(id.to_owned()).unwrap(),
             name: name.into(),
-            nation_code: "01".into(),
-            address: "南京市玄武区北京东路1号".into(),
             business: domain::rules::Business::Lost,
-            household: domain::rules::Household::Local,
-            receipt_code: format!("R-{session}"),
             mobile: "13800138001".into(),
             fee_cny: 40,
             validity: domain::rules::NewCardValidity::TenYears,
             accepted_on: day,
             issue_by: day + time::Duration::days(60),
-            remote_area: false,
-            fingers: "[]".into(),
-            now,
+            ..crate::support::new_application(session, id, now)
         })
         .await
         .unwrap();

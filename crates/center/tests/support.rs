@@ -134,3 +134,28 @@ pub async fn post_as(
 pub async fn post(app: &Router, path: &str, body: Value) -> (StatusCode, Value) {
     post_raw(app, path, &body.to_string()).await
 }
+
+/// 王晓燕's expiry renewal (Nanjing, local household, 20-year card) taken in `session` on
+/// 2026-09-01, due 2026-11-30; each test overrides what it is about with struct update syntax.
+pub fn new_application(session: &str, id: &str, now: i64) -> store::sessions::NewApplication {
+    store::sessions::NewApplication {
+        session_id: session.into(),
+        kiosk_id: "K0001".into(),
+        city_code: "320100".into(),
+        id_number: domain::CitizenId::try_from(id.to_owned()).expect("a valid test ID number"),
+        name: "王晓燕".into(),
+        nation_code: "01".into(),
+        address: "南京市玄武区北京东路1号".into(),
+        business: domain::rules::Business::ExpiryRenewal,
+        household: domain::rules::Household::Local,
+        receipt_code: format!("R-{session}"),
+        mobile: "13800138000".into(),
+        fee_cny: 20,
+        validity: domain::rules::NewCardValidity::TwentyYears,
+        accepted_on: date!(2026 - 09 - 01),
+        issue_by: date!(2026 - 11 - 30),
+        remote_area: false,
+        fingers: "[]".into(),
+        now,
+    }
+}
