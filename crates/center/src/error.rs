@@ -73,10 +73,11 @@ pub enum AppError {
         /// Lower-case reason.
         message: String,
     },
-    /// A system behind the center did not answer (503); the kiosk may retry.
+    /// A system behind the center did not answer (503, `Retry-After`); the kiosk may retry.
     #[error("{service} unavailable: {cause:#}")]
     Unavailable {
-        /// `population`, `face`, `payment` or `documents`.
+        /// `population`, `face`, `payment`, `documents` or `database` (unreachable, or failing
+        /// over to its replica).
         service: &'static str,
         /// Why, for the log.
         cause: anyhow::Error,
@@ -218,13 +219,19 @@ impl IntoResponse for AppError {
             ),
             AppError::Unavailable { service, cause } => {
                 tracing::warn!(service, "unavailable: {cause:#}");
-                (
+                let mut response = (
                     StatusCode::SERVICE_UNAVAILABLE,
-                    ErrorBody {
+                    Json(ErrorBody {
                         service: Some((*service).to_owned()),
                         ..ErrorBody::new("unavailable")
-                    },
+                    }),
                 )
+                    .into_response();
+                response.headers_mut().insert(
+                    axum::http::header::RETRY_AFTER,
+                    axum::http::HeaderValue::from(UNAVAILABLE_RETRY_AFTER_S),
+                );
+                return response;
             }
             AppError::Internal(cause) => {
                 let request_id = uuid::Uuid::new_v4().to_string();
@@ -242,9 +249,16 @@ impl IntoResponse for AppError {
     }
 }
 
+/// The pause a 503 suggests: a database failover takes 10-15 s, a kiosk retries meanwhile.
+const UNAVAILABLE_RETRY_AFTER_S: u64 = 2;
+
 impl From<store::StoreError> for AppError {
     fn from(err: store::StoreError) -> AppError {
-        AppError::internal("database", err)
+        if err.is_unavailable() {
+            AppError::unavailable("database", err)
+        } else {
+            AppError::internal("database", err)
+        }
     }
 }
 
@@ -252,7 +266,57 @@ impl From<popsys::PopsysError> for AppError {
     fn from(err: popsys::PopsysError) -> AppError {
         match err {
             popsys::PopsysError::Unavailable(_) => AppError::unavailable("population", err),
+            // The reference population system on the center's own database.
+            popsys::PopsysError::Store(store) => AppError::from(store),
             other => AppError::internal("population system", other),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn status_and_retry_after(err: AppError) -> (StatusCode, Option<String>) {
+        let response = err.into_response();
+        let retry_after = response
+            .headers()
+            .get(axum::http::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        (response.status(), retry_after)
+    }
+
+    fn cut() -> sqlx::Error {
+        sqlx::Error::Io(std::io::Error::new(
+            std::io::ErrorKind::UnexpectedEof,
+            "the primary went away",
+        ))
+    }
+
+    // Regression (issue 18): a database connection lost during a failover was a 500, which the
+    // kiosk does not retry as it retries a 503.
+    #[test]
+    fn a_database_that_cannot_be_reached_is_503_with_retry_after() {
+        let unavailable = (StatusCode::SERVICE_UNAVAILABLE, Some("2".to_owned()));
+        let lost = store::StoreError::Database(cut());
+        assert_eq!(status_and_retry_after(lost.into()), unavailable);
+        let timed_out = store::StoreError::Database(sqlx::Error::PoolTimedOut);
+        assert_eq!(status_and_retry_after(timed_out.into()), unavailable);
+        let via_population = popsys::PopsysError::Store(store::StoreError::Database(cut()));
+        assert_eq!(status_and_retry_after(via_population.into()), unavailable);
+    }
+
+    #[test]
+    fn other_database_errors_stay_internal() {
+        for err in [
+            store::StoreError::Database(sqlx::Error::RowNotFound),
+            store::StoreError::Rejected("duplicate key".into()),
+        ] {
+            assert_eq!(
+                status_and_retry_after(err.into()),
+                (StatusCode::INTERNAL_SERVER_ERROR, None)
+            );
         }
     }
 }

@@ -112,6 +112,38 @@ impl From<sqlx::Error> for StoreError {
     }
 }
 
+impl StoreError {
+    /// Whether the database could not be reached or is changing hands (a connection refused,
+    /// cut or timed out, a server shutting down or still starting, a read-only server during a
+    /// failover): a retry may succeed once a primary answers again, so callers answer "try again"
+    /// (the center's 503), not an internal error. Nothing of the failed call was committed unless
+    /// the connection broke during the commit itself, which is why every write is idempotent.
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            StoreError::Connect { source, .. } | StoreError::Database(source) => {
+                sqlx_unavailable(source)
+            }
+            _ => false,
+        }
+    }
+}
+
+/// [`StoreError::is_unavailable`] for a driver error.
+fn sqlx_unavailable(err: &sqlx::Error) -> bool {
+    match err {
+        sqlx::Error::Io(_) | sqlx::Error::Tls(_) | sqlx::Error::PoolTimedOut => true,
+        sqlx::Error::Database(db) => db.code().is_some_and(|code| unavailable_sqlstate(&code)),
+        _ => false,
+    }
+}
+
+/// PostgreSQL's SQLSTATEs of a server that cannot take the call now: class 08 (connection
+/// exception), 57P01-57P03 (admin shutdown, crash shutdown, cannot connect now), 53300 (too many
+/// connections) and 25006 (a read-only transaction: a demoted or not yet promoted server).
+fn unavailable_sqlstate(code: &str) -> bool {
+    code.starts_with("08") || matches!(code, "57P01" | "57P02" | "57P03" | "53300" | "25006")
+}
+
 /// Which database engine a [`Store`] runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Backend {
@@ -180,6 +212,10 @@ pub struct StoreOptions {
     pub max_connections: u32,
     /// How long a query waits for a locked SQLite database before failing.
     pub sqlite_busy_timeout: Duration,
+    /// How long a PostgreSQL call waits for a connection (a free one, or a new one while the
+    /// server is unreachable) before failing as unavailable: short, so that during a failover the
+    /// center answers 503 at once instead of holding the kiosk's request.
+    pub acquire_timeout: Duration,
 }
 
 impl Default for StoreOptions {
@@ -187,6 +223,7 @@ impl Default for StoreOptions {
         StoreOptions {
             max_connections: 8,
             sqlite_busy_timeout: Duration::from_secs(10),
+            acquire_timeout: Duration::from_secs(3),
         }
     }
 }
@@ -268,6 +305,7 @@ impl Store {
             } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
                 let pool = PgPoolOptions::new()
                     .max_connections(options.max_connections)
+                    .acquire_timeout(options.acquire_timeout)
                     .connect(url)
                     .await
                     .map_err(|source| StoreError::Connect {
@@ -494,5 +532,51 @@ impl Store {
             created_on: row.created_on,
             used_on: row.used_on,
         })
+    }
+}
+
+#[cfg(test)]
+mod unavailable_tests {
+    use super::*;
+
+    fn check(err: StoreError, unavailable: bool) {
+        assert_eq!(err.is_unavailable(), unavailable, "{err:?}");
+    }
+
+    #[test]
+    fn a_lost_or_refused_connection_is_unavailable_and_a_refused_write_is_not() {
+        let io = |kind| sqlx::Error::Io(std::io::Error::new(kind, "cut"));
+        check(
+            StoreError::Database(io(std::io::ErrorKind::UnexpectedEof)),
+            true,
+        );
+        check(
+            StoreError::Database(io(std::io::ErrorKind::ConnectionReset)),
+            true,
+        );
+        check(StoreError::Database(sqlx::Error::PoolTimedOut), true);
+        check(
+            StoreError::Connect {
+                backend: Backend::Postgres,
+                source: io(std::io::ErrorKind::ConnectionRefused),
+            },
+            true,
+        );
+        check(StoreError::Database(sqlx::Error::RowNotFound), false);
+        check(StoreError::Database(sqlx::Error::PoolClosed), false);
+        check(StoreError::Rejected("duplicate key".into()), false);
+        check(StoreError::UnknownApplication("x".into()), false);
+    }
+
+    #[test]
+    fn sqlstates_of_a_server_changing_hands_are_unavailable() {
+        for code in [
+            "08006", "08001", "57P01", "57P02", "57P03", "53300", "25006",
+        ] {
+            assert!(unavailable_sqlstate(code), "{code}");
+        }
+        for code in ["23505", "40001", "42P01", "22003"] {
+            assert!(!unavailable_sqlstate(code), "{code}");
+        }
     }
 }
