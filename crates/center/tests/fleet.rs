@@ -630,6 +630,55 @@ async fn configuration_versions_come_from_the_database() {
     }
 }
 
+/// Regression (issue 17): the remote configuration's fees were checked against the national fees
+/// of `domain::rules`, so a bureau charging its own could store none that its kiosks show right.
+#[tokio::test]
+async fn configuration_fees_are_the_bureaus_own() {
+    for db in databases("center fleet config fees").await {
+        let backend = db.store().backend();
+        let mut state = fleet_state(db.store().clone(), MovableClock::at(MORNING));
+        state.config.fees.lost_cny = 50;
+        let app = center::app(state);
+
+        // The national fee is refused, naming the bureau's.
+        let (status, _, text) = send(
+            &app,
+            "PUT",
+            "/v1/fleet/config",
+            Some(&bearer()),
+            Some(config()),
+        )
+        .await;
+        assert_eq!(status, 422, "{backend}: {text}");
+        let answer: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(answer["field"], "fees.lost_cny", "{answer}");
+        assert!(
+            answer["error"]
+                .as_str()
+                .unwrap()
+                .contains("the bureau's fee is 50 yuan"),
+            "{answer}"
+        );
+        let (status, _) = as_kiosk(&app, (KIOSK, SECRET), "GET", "/v1/fleet/config", None).await;
+        assert_eq!(status, 204, "{backend}: nothing stored");
+
+        // The bureau's fees are taken.
+        let mut own = config();
+        own["fees"]["lost_cny"] = json!(50);
+        let (status, _, text) = send(
+            &app,
+            "PUT",
+            "/v1/fleet/config",
+            Some(&bearer()),
+            Some(own.clone()),
+        )
+        .await;
+        assert_eq!(status, 201, "{backend}: {text}");
+        let stored: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(stored["config"], own);
+    }
+}
+
 /// True when `text` holds 17 digits followed by a digit or X: an 18-character ID number.
 fn has_id_number(text: &str) -> Option<String> {
     let chars: Vec<char> = text.chars().collect();

@@ -10,9 +10,10 @@
 //! ```
 //!
 //! Every field is required and unknown ones are refused, so a kiosk never applies half a
-//! configuration. Fees must equal `domain::rules` (the center checks every application's fee
-//! against the rules; a fee the rules do not know would make every application fail), so they are
-//! carried for the kiosk's screens, not to change the law.
+//! configuration. Fees must equal the bureau's own (`[center.fees]` of its file,
+//! [`crate::CenterConfig::fees`]: the center checks every application's fee against them; another
+//! fee would make every application fail), so they are carried for the kiosk's screens, not to
+//! change what is charged.
 
 use axum::{
     extract::{RawQuery, State},
@@ -23,6 +24,7 @@ use axum::{
 use domain::rules::Business;
 
 use super::Operator;
+use crate::config::Fees as BureauFees;
 use crate::error::AppError;
 use crate::json::JsonBody;
 use crate::AppState;
@@ -37,8 +39,8 @@ pub const FINGERPRINT_QUALITY_RANGE: std::ops::RangeInclusive<u8> = 1..=100;
 /// The bodies are the wire crate's, the kiosk's too.
 pub use kiosk_wire::fleet::{Fees, KioskConfig, Thresholds, Timeouts, VersionedConfig};
 
-/// Checks every value of a configuration; the error names the field.
-pub fn validate(config: &KioskConfig) -> Result<(), AppError> {
+/// Checks every value of a configuration against the bureau's `fees`; the error names the field.
+pub fn validate(config: &KioskConfig, fees: &BureauFees) -> Result<(), AppError> {
     let t = &config.thresholds;
     // A threshold of 0 or 1 lets every face through; 100 lets none.
     for (field, value, range) in [
@@ -88,10 +90,11 @@ pub fn validate(config: &KioskConfig) -> Result<(), AppError> {
             Business::Damaged,
         ),
     ] {
-        if value != business.fee_cny() {
+        let bureau = fees.for_business(business);
+        if value != bureau {
             return Err(AppError::invalid(
                 field,
-                format!("the rules' fee is {} yuan", business.fee_cny()),
+                format!("the bureau's fee is {bureau} yuan"),
             ));
         }
     }
@@ -136,7 +139,7 @@ pub async fn put(
     State(state): State<AppState>,
     JsonBody(config): JsonBody<KioskConfig>,
 ) -> Result<Response, AppError> {
-    validate(&config)?;
+    validate(&config, &state.config.fees)?;
     let json = serde_json::to_string(&config)
         .map_err(|err| AppError::internal("fleet configuration", err))?;
     state
