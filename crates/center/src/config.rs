@@ -49,13 +49,32 @@ impl Fees {
 }
 
 /// The SMS notices of docs/domain.md section 10: their texts and the gateway they go through.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SmsConfig {
     /// The four texts.
     pub templates: SmsTemplates,
     /// The SMPP gateway; `None`: no notice is sent.
     pub gateway: Option<SmsGateway>,
+    /// The sender shown on the handset (SMPP's `source_addr`): the bureau's service number.
+    pub source_addr: String,
 }
+
+impl Default for SmsConfig {
+    fn default() -> SmsConfig {
+        SmsConfig {
+            templates: SmsTemplates::default(),
+            gateway: None,
+            source_addr: crate::journey::DEFAULT_SOURCE_ADDR.into(),
+        }
+    }
+}
+
+/// The default of `[center.journey] production_poll_s`: the population system is asked for
+/// production progress every 10 seconds.
+pub const DEFAULT_PRODUCTION_POLL: Duration = Duration::from_secs(10);
+/// The longest production poll interval a file may set (an hour: a card ready later than that
+/// is told late).
+pub const MAX_PRODUCTION_POLL_S: u64 = 3600;
 
 /// The texts of the notices, with `{name}`, `{no}`, `{date}`, `{office}`, `{address}`, `{hours}`
 /// and `{reason}` filled in.
@@ -142,6 +161,9 @@ pub struct CenterFile {
     /// SMS notices.
     #[serde(default)]
     pub sms: SmsFile,
+    /// The application's journey after the kiosk.
+    #[serde(default)]
+    pub journey: JourneyFile,
 }
 
 /// One `[[center.collection_offices]]`.
@@ -307,13 +329,42 @@ impl Default for RetentionFile {
 }
 
 /// `[center.sms]`.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct SmsFile {
+    /// The sender shown on the handset (SMPP `source_addr`), 1 to 20 digits (`10690001`).
+    pub source_addr: String,
     /// `[center.sms.templates]`.
     pub templates: SmsTemplates,
     /// `[center.sms.gateway]`; absent: no gateway.
     pub gateway: Option<SmsGateway>,
+}
+
+impl Default for SmsFile {
+    fn default() -> SmsFile {
+        let config = SmsConfig::default();
+        SmsFile {
+            source_addr: config.source_addr,
+            templates: config.templates,
+            gateway: config.gateway,
+        }
+    }
+}
+
+/// `[center.journey]`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct JourneyFile {
+    /// Seconds between two polls of the population system for production progress (10).
+    pub production_poll_s: u64,
+}
+
+impl Default for JourneyFile {
+    fn default() -> JourneyFile {
+        JourneyFile {
+            production_poll_s: DEFAULT_PRODUCTION_POLL.as_secs(),
+        }
+    }
 }
 
 fn default_payment_methods() -> Vec<String> {
@@ -474,6 +525,16 @@ impl CenterFile {
                 bad(&format!("sms.templates.{field}"), &why);
             }
         }
+        let source_addr = &self.sms.source_addr;
+        if source_addr.is_empty()
+            || source_addr.len() > 20
+            || !source_addr.bytes().all(|b| b.is_ascii_digit())
+        {
+            bad(
+                "sms.source_addr",
+                "must be 1 to 20 digits (the bureau's service number, SMPP 3.4)",
+            );
+        }
         if let Some(gateway) = &self.sms.gateway {
             if gateway.kind != "smpp" {
                 bad("sms.gateway.kind", "must be smpp");
@@ -503,6 +564,12 @@ impl CenterFile {
                     );
                 }
             }
+        }
+        if !(1..=MAX_PRODUCTION_POLL_S).contains(&self.journey.production_poll_s) {
+            bad(
+                "journey.production_poll_s",
+                &format!("must be between 1 and {MAX_PRODUCTION_POLL_S} seconds"),
+            );
         }
         if !problems.is_empty() {
             return Err(problems);
@@ -557,7 +624,9 @@ impl CenterFile {
             sms: SmsConfig {
                 templates: self.sms.templates.clone(),
                 gateway: self.sms.gateway.clone(),
+                source_addr: self.sms.source_addr.clone(),
             },
+            production_poll: Duration::from_secs(self.journey.production_poll_s),
         };
         Ok(CenterSettings { city, config })
     }

@@ -36,8 +36,8 @@ use crate::AppState;
 pub const POPSYS_ACTOR: &str = "popsys";
 /// The audit role of automatic moves.
 pub const SYSTEM_ROLE: &str = "system";
-/// The sender shown on the handset when the configuration names none (the bureau's service
-/// number).
+/// The sender shown on the handset when the configuration names none (`[center.sms]
+/// source_addr`'s default).
 pub const DEFAULT_SOURCE_ADDR: &str = "10690001";
 
 /// How the journey's tasks pace themselves.
@@ -60,7 +60,7 @@ pub struct JourneySettings {
 impl Default for JourneySettings {
     fn default() -> JourneySettings {
         JourneySettings {
-            poll: Duration::from_secs(10),
+            poll: crate::config::DEFAULT_PRODUCTION_POLL,
             send_every: Duration::from_secs(5),
             first_backoff: Duration::from_secs(30),
             max_backoff: Duration::from_secs(3600),
@@ -454,7 +454,7 @@ pub fn gateway_from_config(
         &gateway.address,
         &gateway.system_id,
         &gateway.password,
-        DEFAULT_SOURCE_ADDR,
+        &config.source_addr,
     );
     smpp.system_type = gateway.system_type.clone();
     let gateway = sms::SmppGateway::new(smpp).context("the SMS gateway's configuration")?;

@@ -155,8 +155,10 @@ pub struct CenterConfig {
     pub kiosk_lookups_per_minute: u32,
     /// Refused lookups within a day after which the fleet view flags the kiosk for revocation.
     pub lookup_refusals_to_flag: u32,
-    /// The SMS notices' texts and gateway (the shape only: nothing sends them yet).
+    /// The SMS notices' texts, gateway and sender number.
     pub sms: config::SmsConfig,
+    /// How often the population system is asked for production progress (10 s).
+    pub production_poll: Duration,
 }
 
 /// A collection office (领证地点) printed on the collection certificate.
@@ -195,6 +197,7 @@ impl Default for CenterConfig {
             kiosk_lookups_per_minute: 6,
             lookup_refusals_to_flag: 3,
             sms: config::SmsConfig::default(),
+            production_poll: config::DEFAULT_PRODUCTION_POLL,
         }
     }
 }

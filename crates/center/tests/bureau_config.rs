@@ -73,3 +73,41 @@ async fn a_second_city_prints_its_own_papers() {
     }
     world.finish().await;
 }
+
+/// Regression (issue 17): the SMS sender number was hard-coded (`10690001`) and the production
+/// poll ran every 10 s whatever the bureau's file said; both are now its keys.
+#[tokio::test]
+async fn the_sender_number_and_the_production_poll_come_from_the_file() {
+    let text = crate::support::DEMO_CENTER_TOML
+        .replace(
+            "source_addr = \"10690001\"",
+            "source_addr = \"106573200001\"",
+        )
+        .replace("production_poll_s = 10", "production_poll_s = 45");
+    let mut config = settings_from(&text).config;
+    assert_eq!(config.production_poll, std::time::Duration::from_secs(45));
+
+    let sim = sms::sim::start_smsc(sms::sim::SmscSimConfig {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        ..sms::sim::SmscSimConfig::default()
+    })
+    .await
+    .expect("the SMSC simulator starts");
+    config.sms.gateway = Some(center::config::SmsGateway {
+        kind: "smpp".into(),
+        address: sim.smpp_addr().to_string(),
+        system_id: "idkiosk".into(),
+        password: "secret".into(),
+        system_type: String::new(),
+    });
+    let gateway = center::journey::gateway_from_config(&config.sms)
+        .expect("a valid gateway")
+        .expect("a gateway");
+    gateway
+        .send("13912345678", "【居民身份证】测试")
+        .await
+        .expect("sent");
+    let received = sim.messages();
+    assert_eq!(received.len(), 1, "{received:?}");
+    assert_eq!(received[0].from, "106573200001");
+}

@@ -150,7 +150,11 @@ pub async fn center_state(
     // The journey after delivery: production progress polled from the population system, and
     // the SMS notices sent from their outbox in a task of their own (center::journey).
     let gateway = center::journey::gateway_from_config(&state.config.sms)?;
-    center::journey::spawn(&state, gateway, center::journey::JourneySettings::default());
+    let journey = center::journey::JourneySettings {
+        poll: state.config.production_poll,
+        ..center::journey::JourneySettings::default()
+    };
+    center::journey::spawn(&state, gateway, journey);
     Ok(state)
 }
 

@@ -69,6 +69,36 @@ fn a_wrong_file_names_each_wrong_field() {
     );
 }
 
+/// Issue 17: the production poll interval and the SMS sender number are the bureau's keys, checked.
+#[test]
+fn a_wrong_poll_interval_and_sender_number_are_named() {
+    let (_dir, path) = wrong_center(|text| {
+        text.replace("production_poll_s = 10", "production_poll_s = 0")
+            .replace("source_addr = \"10690001\"", "source_addr = \"GOV-ID\"")
+    });
+    let file = path.to_str().expect("a UTF-8 path");
+    let (code, stdout, _) = run(&["config", "check", file], &[]);
+    assert_eq!(code, 1, "{stdout}");
+    assert_eq!(
+        stdout,
+        format!(
+            "{file}: center.sms.source_addr: must be 1 to 20 digits (the bureau's service \
+             number, SMPP 3.4)\n\
+             {file}: center.journey.production_poll_s: must be between 1 and 3600 seconds\n"
+        )
+    );
+    let (code, stdout, _) = run(
+        &["config", "check", "config/demo/center.toml"],
+        &[("IDKIOSK_CENTER__JOURNEY__PRODUCTION_POLL_S", "3601")],
+    );
+    assert_eq!(code, 1);
+    assert_eq!(
+        stdout,
+        "config/demo/center.toml: center.journey.production_poll_s: must be between 1 and 3600 \
+         seconds\n"
+    );
+}
+
 #[test]
 fn an_unknown_key_is_named() {
     let (_dir, path) =
