@@ -3,6 +3,12 @@
 //! detector without upsampling, and its 5-point landmark model, through the
 //! `dlib-face-recognition` crate linked against Debian's `libdlib` and OpenBLAS.
 //!
+//! [`FaceEngine::describe`] finds the face with [`Detection::Fast`] (issue 18): HOG on the frame
+//! shrunk so that the smallest face kept is still above HOG's 80-pixel window, then HOG again at
+//! full resolution on a crop around the face found, so the box (and the landmarks and embedding
+//! that follow from it) are those of the full-frame path at a fraction of its cost.
+//! [`DlibEngine::describe_with`] takes [`Detection::FullFrame`], the path before issue 18.
+//!
 //! Load it once per process ([`DlibEngine::shared`]): reading the weights takes about half a
 //! second. dlib's detector and network keep scratch state, so each is used by one thread at a
 //! time; the engine keeps one of each per core behind mutexes, so two comparisons run side by side.
@@ -92,8 +98,57 @@ impl<T> Pool<T> {
     }
 }
 
+/// How [`DlibEngine::describe_with`] finds the face.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Detection {
+    /// HOG on the whole frame at full resolution (the engine's path before issue 18).
+    FullFrame,
+    /// HOG on a shrunk frame, refined at full resolution on a crop around the face found.
+    Fast(FastDetection),
+}
+
+impl Default for Detection {
+    fn default() -> Detection {
+        Detection::Fast(FastDetection::default())
+    }
+}
+
+/// The fast path's settings.
+///
+/// The frame is shrunk by the whole factor `k` that keeps a face of `smallest_face` pixels at
+/// least [`HOG_WINDOW`] wide (box-filtered, so nothing aliases), and HOG runs on that. One face
+/// found: HOG runs again at full resolution on the box grown by `margin` on each side, and the
+/// box found there that overlaps the coarse one most is the face. When the shrunk frame shows no
+/// face, or the crop does not show it again, the full frame is searched as before, so a face the
+/// fast path misses costs time, never a decision. Several faces on the shrunk frame are several
+/// faces. What it gives up: a second face smaller than `smallest_face` beside a larger one is not
+/// seen (the full frame would answer `several_faces`); step 7's photos are ID photos of one face.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FastDetection {
+    /// Width in pixels, in the frame as decoded, of the smallest face the shrunk frame must show.
+    pub smallest_face: u32,
+    /// How much of the coarse box's size is added on each side of the refining crop.
+    pub margin: f64,
+}
+
+impl Default for FastDetection {
+    fn default() -> FastDetection {
+        FastDetection {
+            // The ID photo's face is 207 px wide and the kiosk refuses frames under 120 px
+            // (`QualityConfig`), where HOG's box is about 150; 160 keeps both.
+            smallest_face: 160,
+            margin: 0.5,
+        }
+    }
+}
+
+/// The side of dlib's frontal HOG detector's window: the smallest face it finds without
+/// upsampling.
+pub const HOG_WINDOW: u32 = 80;
+
 /// dlib's face recognition, loaded once.
 pub struct DlibEngine {
+    detection: Detection,
     detectors: Pool<FaceDetector>,
     predictor: LandmarkPredictor,
     encoders: Pool<FaceEncoderNetwork>,
@@ -134,6 +189,7 @@ impl DlibEngine {
             .take(copies)
             .collect();
         Ok(DlibEngine {
+            detection: Detection::default(),
             detectors: Pool { slots: detectors },
             predictor,
             encoders: Pool { slots: encoders },
@@ -160,6 +216,103 @@ impl DlibEngine {
             Calibration::default(),
         )?);
         Ok(ENGINE.get_or_init(|| engine).clone())
+    }
+
+    /// The same engine, describing faces with `detection` (default [`Detection::Fast`]).
+    pub fn with_detection(self, detection: Detection) -> DlibEngine {
+        DlibEngine { detection, ..self }
+    }
+
+    /// The detection [`FaceEngine::describe`] uses.
+    pub fn detection(&self) -> Detection {
+        self.detection
+    }
+
+    /// [`FaceEngine::describe`] with the face found by `detection`.
+    pub fn describe_with(
+        &self,
+        picture: &Picture,
+        detection: Detection,
+    ) -> Result<DescribedFace, FaceError> {
+        // One copy of the pixels into dlib's matrix for landmarks and embedding.
+        let matrix = DlibEngine::matrix(picture);
+        let face = match detection {
+            Detection::FullFrame => None,
+            Detection::Fast(fast) => self.detect_fast(picture, &fast)?,
+        };
+        let face = match face {
+            Some(face) => face,
+            None => single_face(picture, self.detect_in(&matrix))?,
+        };
+        let raw = self.dlib_landmarks(&matrix, &face);
+        let landmarks = to_landmarks(face, &raw, picture)?;
+        let embedding = self.embed_in(&matrix, raw, picture)?;
+        Ok(DescribedFace {
+            landmarks,
+            embedding,
+        })
+    }
+
+    /// The face found the fast way: `Ok(None)` when the full frame must be searched instead,
+    /// an error when the shrunk frame shows several faces.
+    fn detect_fast(
+        &self,
+        picture: &Picture,
+        fast: &FastDetection,
+    ) -> Result<Option<FaceBox>, FaceError> {
+        let image = picture.image();
+        let factor = (fast.smallest_face / HOG_WINDOW).max(1);
+        if factor < 2 {
+            return Ok(None); // nothing to shrink: the full frame is the coarse frame
+        }
+        let small = shrink(image, factor);
+        if small.width() < HOG_WINDOW || small.height() < HOG_WINDOW {
+            return Ok(None);
+        }
+        let coarse = self.detect_in(&ImageMatrix::from_image(&small));
+        let coarse = match coarse.as_slice() {
+            [] => return Ok(None),
+            [one] => scale_box(one, i64::from(factor)),
+            _ => {
+                return Err(FaceError::SeveralFaces {
+                    picture: picture.name().to_owned(),
+                    count: coarse.len(),
+                })
+            }
+        };
+        let grow_x = (coarse.width() as f64 * fast.margin).ceil() as i64;
+        let grow_y = (coarse.height() as f64 * fast.margin).ceil() as i64;
+        let (width, height) = (i64::from(image.width()), i64::from(image.height()));
+        let left = (coarse.left - grow_x).clamp(0, width);
+        let top = (coarse.top - grow_y).clamp(0, height);
+        let right = (coarse.right + grow_x).clamp(0, width);
+        let bottom = (coarse.bottom + grow_y).clamp(0, height);
+        if right - left < i64::from(HOG_WINDOW) || bottom - top < i64::from(HOG_WINDOW) {
+            return Ok(None);
+        }
+        // In bounds and non-negative after the clamps.
+        let crop = image::imageops::crop_imm(
+            image,
+            left as u32,
+            top as u32,
+            (right - left) as u32,
+            (bottom - top) as u32,
+        )
+        .to_image();
+        let refined = self
+            .detect_in(&ImageMatrix::from_image(&crop))
+            .into_iter()
+            .map(|b| FaceBox {
+                left: b.left + left,
+                top: b.top + top,
+                right: b.right + left,
+                bottom: b.bottom + top,
+            })
+            .map(|b| (overlap(&b, &coarse), b))
+            .filter(|(area, _)| *area > 0)
+            .max_by_key(|(area, _)| *area)
+            .map(|(_, b)| b);
+        Ok(refined)
     }
 
     fn matrix(picture: &Picture) -> ImageMatrix {
@@ -271,17 +424,62 @@ impl FaceEngine for DlibEngine {
     }
 
     fn describe(&self, picture: &Picture) -> Result<DescribedFace, FaceError> {
-        // One copy of the pixels into dlib's matrix for all three steps.
-        let matrix = DlibEngine::matrix(picture);
-        let face = single_face(picture, self.detect_in(&matrix))?;
-        let raw = self.dlib_landmarks(&matrix, &face);
-        let landmarks = to_landmarks(face, &raw, picture)?;
-        let embedding = self.embed_in(&matrix, raw, picture)?;
-        Ok(DescribedFace {
-            landmarks,
-            embedding,
-        })
+        self.describe_with(picture, self.detection)
     }
+}
+
+/// `image` shrunk by the whole factor `k`, each pixel the mean of a `k` × `k` block (the last
+/// partial row and column of blocks are dropped).
+fn shrink(image: &image::RgbImage, k: u32) -> image::RgbImage {
+    let (width, height) = (image.width() / k, image.height() / k);
+    let mut out = image::RgbImage::new(width, height);
+    let stride = image.width() as usize * 3;
+    let raw = image.as_raw();
+    let block = k * k;
+    let mut sums = vec![0u32; width as usize * 3];
+    for y in 0..height {
+        sums.iter_mut().for_each(|s| *s = 0);
+        for row in 0..k {
+            let start = (y * k + row) as usize * stride;
+            let line = &raw[start..start + width as usize * k as usize * 3];
+            for (x, pixel) in line.chunks_exact(3).enumerate() {
+                let at = x / k as usize * 3;
+                sums[at] += u32::from(pixel[0]);
+                sums[at + 1] += u32::from(pixel[1]);
+                sums[at + 2] += u32::from(pixel[2]);
+            }
+        }
+        for x in 0..width {
+            let at = x as usize * 3;
+            out.put_pixel(
+                x,
+                y,
+                image::Rgb([
+                    ((sums[at] + block / 2) / block) as u8,
+                    ((sums[at + 1] + block / 2) / block) as u8,
+                    ((sums[at + 2] + block / 2) / block) as u8,
+                ]),
+            );
+        }
+    }
+    out
+}
+
+/// A box of the shrunk frame in the frame's coordinates.
+fn scale_box(face: &FaceBox, k: i64) -> FaceBox {
+    FaceBox {
+        left: face.left * k,
+        top: face.top * k,
+        right: face.right * k + k - 1,
+        bottom: face.bottom * k + k - 1,
+    }
+}
+
+/// The area two boxes share, 0 when they do not meet.
+fn overlap(a: &FaceBox, b: &FaceBox) -> i64 {
+    let width = a.right.min(b.right) - a.left.max(b.left);
+    let height = a.bottom.min(b.bottom) - a.top.max(b.top);
+    width.max(0) * height.max(0)
 }
 
 /// `dlib 19.24.0 (Debian libdlib), face_recognition_models 0.3.0, HOG no upsampling, 5 points`:

@@ -30,11 +30,11 @@ pub mod verify;
 
 pub use calibration::{Calibration, Thresholds};
 pub use crop::{crop_id_photo, CropConfig, IdPhoto};
-pub use dlib::{DlibEngine, ModelPaths};
+pub use dlib::{Detection, DlibEngine, FastDetection, ModelPaths};
 pub use engine::{AlignedFace, Comparison, DescribedFace, Embedding, FaceEngine};
 pub use error::FaceError;
 pub use geometry::{FaceBox, Landmarks, Point};
 pub use liveness::{Liveness, LivenessEngine, LivenessLabel, MiniFasNetEngine};
 pub use picture::{DecodeLimits, Picture};
 pub use quality::{QualityConfig, QualityProblem, QualityReason, QualityReport};
-pub use verify::{verify, VerificationReport};
+pub use verify::{verify, verify_against, VerificationReport};

@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{Comparison, FaceEngine, FaceError, Picture, Thresholds};
+use crate::{Comparison, Embedding, FaceEngine, FaceError, Picture, Thresholds};
 
 /// The outcome of step 7, as stored with the application.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -48,11 +48,49 @@ pub fn verify(
         (join(certified), historical, join(live))
     });
     let historical = historical?;
-    let certified_vs_history = engine.compare(&certified?.embedding, &historical.embedding);
-    let live_vs_history = engine.compare(&live?.embedding, &historical.embedding);
+    Ok(report(
+        engine,
+        thresholds,
+        &certified?.embedding,
+        &historical.embedding,
+        &live?.embedding,
+    ))
+}
+
+/// Step 7 with the historical photo's embedding already known (kept from an earlier session,
+/// issue 18): only the certified and live photos are described, one after the other on the
+/// calling thread (the center runs it on one worker of its face pool). Given the embedding
+/// [`verify`] computes for the historical photo, the report is the same.
+pub fn verify_against(
+    engine: &dyn FaceEngine,
+    thresholds: &Thresholds,
+    certified: &Picture,
+    historical: &Embedding,
+    live: &Picture,
+) -> Result<VerificationReport, FaceError> {
+    let certified = engine.describe(certified)?;
+    let live = engine.describe(live)?;
+    Ok(report(
+        engine,
+        thresholds,
+        &certified.embedding,
+        historical,
+        &live.embedding,
+    ))
+}
+
+fn report(
+    engine: &dyn FaceEngine,
+    thresholds: &Thresholds,
+    certified: &Embedding,
+    historical: &Embedding,
+    live: &Embedding,
+) -> VerificationReport {
+    let certified_vs_history = engine.compare(certified, historical);
+    let live_vs_history = engine.compare(live, historical);
     let certified_passed = certified_vs_history.similarity > thresholds.certified;
     let live_passed = live_vs_history.similarity > thresholds.live;
-    Ok(VerificationReport {
+    VerificationReport {
         certified_vs_history,
         live_vs_history,
         certified_passed,
@@ -61,5 +99,5 @@ pub fn verify(
         thresholds: *thresholds,
         engine: engine.name().to_owned(),
         version: engine.version().to_owned(),
-    })
+    }
 }

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use face::{verify, DlibEngine, FaceEngine, Thresholds};
+use face::{verify, Detection, DlibEngine, FaceEngine, FastDetection, Thresholds};
 
 use crate::common::{engine, picture};
 
@@ -113,7 +113,14 @@ fn trait_steps_agree_with_describe() {
     assert!(landmarks.left_eye().x < landmarks.right_eye().x);
     assert!(landmarks.nose.y > landmarks.left_eye().y);
     let embedding = engine.embed(&obama, &landmarks).unwrap();
-    assert_eq!(embedding, engine.describe(&obama).unwrap().embedding);
+    // The trait's steps search the full frame; `describe` takes the fast path (issue 18).
+    assert_eq!(
+        embedding,
+        engine
+            .describe_with(&obama, Detection::FullFrame)
+            .unwrap()
+            .embedding
+    );
 
     let aligned = engine.align(&obama, &landmarks).unwrap();
     assert_eq!(aligned.chip.dimensions(), (150, 150));
@@ -230,4 +237,96 @@ fn several_faces_are_refused_with_the_count() {
         .unwrap_err();
     assert_eq!(err.reason(), "several_faces");
     assert!(err.to_string().contains("both.jpg: 2 faces"), "{err}");
+}
+
+/// Issue 18: the fast detection (HOG on a shrunk frame, refined at full resolution on a crop
+/// around the face) gives the decisions of the full-frame path on every pair of the test faces,
+/// at both of step 7's bars, and the same distances give or take a little.
+#[test]
+fn the_fast_detection_decides_as_the_full_frame_on_every_pair() {
+    if !crate::common::models_and_faces(
+        "face::real_faces::the_fast_detection_decides_as_the_full_frame_on_every_pair",
+    ) {
+        return;
+    }
+    let engine = engine();
+    let thresholds = Thresholds::default();
+    let faces = [
+        "obama.jpg",
+        "obama2.jpg",
+        "obama3.jpg",
+        "biden.jpg",
+        "obama_partial_face.jpg",
+        "obama_partial_face2.jpg",
+    ];
+    let described: Vec<_> = faces
+        .iter()
+        .map(|name| {
+            let picture = picture(name);
+            let full = engine
+                .describe_with(&picture, Detection::FullFrame)
+                .unwrap();
+            let fast = engine
+                .describe_with(&picture, Detection::Fast(FastDetection::default()))
+                .unwrap();
+            let moved = full.landmarks.face;
+            let shift = fast.landmarks.face;
+            println!(
+                "{name}: full {moved:?} fast {shift:?}, embeddings {:.4} apart",
+                engine.compare(&full.embedding, &fast.embedding).distance
+            );
+            (full, fast)
+        })
+        .collect();
+    assert_eq!(
+        engine.describe(&picture("obama.jpg")).unwrap(),
+        described[0].1,
+        "describe takes the fast path"
+    );
+    let mut pairs = 0;
+    for i in 0..faces.len() {
+        for j in i + 1..faces.len() {
+            let full = engine.compare(&described[i].0.embedding, &described[j].0.embedding);
+            let fast = engine.compare(&described[i].1.embedding, &described[j].1.embedding);
+            let (a, b) = (faces[i], faces[j]);
+            assert_eq!(
+                full.similarity > thresholds.live,
+                fast.similarity > thresholds.live,
+                "{a} vs {b}: live decision, full {full:?} fast {fast:?}"
+            );
+            assert_eq!(
+                full.similarity > thresholds.certified,
+                fast.similarity > thresholds.certified,
+                "{a} vs {b}: certified decision, full {full:?} fast {fast:?}"
+            );
+            assert!(
+                (full.distance - fast.distance).abs() < 0.03,
+                "{a} vs {b}: full {full:?} fast {fast:?}"
+            );
+            pairs += 1;
+        }
+    }
+    assert_eq!(pairs, 15);
+}
+
+/// Issue 18: step 7 against the historical photo's kept embedding gives the report of step 7
+/// computing it, on the same and on another person.
+#[test]
+fn step_7_against_a_kept_embedding_reports_as_computing_it() {
+    if !crate::common::models_and_faces(
+        "face::real_faces::step_7_against_a_kept_embedding_reports_as_computing_it",
+    ) {
+        return;
+    }
+    let engine = engine();
+    let thresholds = Thresholds::default();
+    let (certified, historical) = (picture("obama.jpg"), picture("obama3.jpg"));
+    let kept = engine.describe(&historical).unwrap().embedding;
+    for live in ["obama2.jpg", "biden.jpg"] {
+        let live = picture(live);
+        let computed = verify(&*engine, &thresholds, &certified, &historical, &live).unwrap();
+        let against =
+            face::verify_against(&*engine, &thresholds, &certified, &kept, &live).unwrap();
+        assert_eq!(computed, against);
+    }
 }
