@@ -190,6 +190,7 @@ macro_rules! on_pool {
 pub mod audit;
 pub mod compliance;
 pub mod deliveries;
+pub mod face_embeddings;
 pub mod fleet;
 pub mod journey;
 pub mod lookups;

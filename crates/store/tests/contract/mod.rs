@@ -21,6 +21,7 @@ use time::Date;
 
 mod audit;
 mod compliance;
+mod face_embeddings;
 mod integrity;
 mod journey;
 mod payments;
