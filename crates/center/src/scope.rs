@@ -121,8 +121,14 @@ pub(crate) async fn decide_now(
     Ok((decision, found))
 }
 
-/// The answer: a kiosk learns the masked name only (least knowledge: it shows nothing else).
-fn answer(decision: &Decision, input: &ScopeInput, found: Option<CitizenRecord>) -> ScopeResponse {
+/// The answer: a kiosk learns the masked name only (least knowledge: it shows nothing else), and
+/// the payment methods the bureau takes, for step 11's screen.
+fn answer(
+    state: &AppState,
+    decision: &Decision,
+    input: &ScopeInput,
+    found: Option<CitizenRecord>,
+) -> ScopeResponse {
     let identity = found.as_ref().map(|found| MaskedIdentity {
         id_masked: input.id.masked(),
         name_masked: mask_name(&found.name),
@@ -130,7 +136,7 @@ fn answer(decision: &Decision, input: &ScopeInput, found: Option<CitizenRecord>)
     let name = identity
         .as_ref()
         .map(|identity| identity.name_masked.clone());
-    crate::wire::scope_response(decision, identity, name)
+    crate::wire::scope_response(decision, identity, name, &state.config.payment_methods)
 }
 
 /// `POST /v1/scope`: the decision alone, bound to no session (a session's application needs
@@ -145,7 +151,7 @@ pub async fn scope(
     lookup(&state, &kiosk, None, LookupPurpose::Scope, &input.id).await?;
     let (decision, found) = decide_now(&state, &input, today).await?;
     tracing::info!(id = %input.id.masked(), reason = decision.reason_code(), "scope decided");
-    Ok(Json(answer(&decision, &input, found)))
+    Ok(Json(answer(&state, &decision, &input, found)))
 }
 
 /// `POST /v1/sessions/{sid}/scope`: steps 2–5 of a session. The decision is kept with the
@@ -204,7 +210,7 @@ pub async fn session_scope(
         reason = decision.reason_code(),
         "scope decided"
     );
-    Ok(Json(answer(&decision, &input, found)))
+    Ok(Json(answer(&state, &decision, &input, found)))
 }
 
 /// Step 10's re-check: the session's bound decision must be an acceptance for this citizen,

@@ -3,6 +3,7 @@
 
 use domain::id::CitizenId;
 use domain::rules::{Business, CardExpiry, CardOnReader, Decision, Household};
+use domain::session::PaymentMethod;
 use time::{macros::format_description, Date};
 
 use crate::error::AppError;
@@ -87,6 +88,7 @@ pub fn scope_response(
     decision: &Decision,
     identity: Option<MaskedIdentity>,
     name: Option<String>,
+    payment_methods: &[PaymentMethod],
 ) -> ScopeResponse {
     let prompt = decision.prompt();
     let (outcome, fee_cny, new_card_validity, issue_by) = match decision {
@@ -112,6 +114,10 @@ pub fn scope_response(
         fee_cny,
         new_card_validity,
         issue_by,
+        payment_methods: payment_methods
+            .iter()
+            .map(|method| method.as_str().to_owned())
+            .collect(),
     }
 }
 

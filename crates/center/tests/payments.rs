@@ -669,6 +669,13 @@ async fn a_method_the_bureau_has_not_enabled_is_refused_naming_the_field_and_not
     })
     .await;
     let sid = new_session();
+    // The scope answer tells the kiosk which methods to offer (issue 17): UnionPay only.
+    let scope = world
+        .client
+        .session_scope(&sid, &crate::sessions::scope_request())
+        .await
+        .unwrap();
+    assert_eq!(scope.payment_methods, ["unionpay"]);
     let number = up_to_application(&world, &sid).await;
     let err = world
         .client

@@ -51,6 +51,9 @@ pub struct ScopeAnswer {
     pub decision: Decision,
     /// The record's name in clear (only masked on screen), `None` when there is no record.
     pub name: Option<String>,
+    /// The payment methods the bureau takes (step 11 offers only those); never empty: a center
+    /// that names none is taken to accept every method.
+    pub payment_methods: Vec<PaymentMethod>,
 }
 
 /// A payment attempt the center opened.

@@ -59,6 +59,21 @@ fn method_code(method: PaymentMethod) -> &'static str {
     }
 }
 
+/// The methods a scope answer names that this kiosk can take, in the kiosk's order; every method
+/// when it names none (a center that predates the list). A method this kiosk does not know is
+/// left out: it has no way to take it.
+fn payment_methods(named: &[String]) -> Vec<PaymentMethod> {
+    let known: Vec<PaymentMethod> = [PaymentMethod::WeChat, PaymentMethod::UnionPay]
+        .into_iter()
+        .filter(|method| named.iter().any(|name| name == method_code(*method)))
+        .collect();
+    if named.is_empty() {
+        vec![PaymentMethod::WeChat, PaymentMethod::UnionPay]
+    } else {
+        known
+    }
+}
+
 /// The decision of a scope answer.
 fn decision(answer: &ScopeResponse) -> Result<Decision, CenterError> {
     match answer.outcome.as_str() {
@@ -114,6 +129,7 @@ impl CenterApi for CenterClient {
         let answer = self.session_scope(session, &body).await.map_err(failed)?;
         Ok(ScopeAnswer {
             decision: decision(&answer)?,
+            payment_methods: payment_methods(&answer.payment_methods),
             name: answer.name,
         })
     }

@@ -51,7 +51,7 @@ pub fn device_report(health: &DeviceHealth) -> DeviceReport {
 /// and `enrol`: `idle_s` → inactivity timeout, `step_s` → service timeout, `payment_s` → payment
 /// timeout, fingerprint quality threshold (the face thresholds are the center's, which decides
 /// step 7 with them; fees come from `domain::rules`
-/// anyway; payment methods are not applied yet, see docs/kiosk.md).
+/// anyway; the payment methods offered are the bureau's, named by each scope answer).
 pub fn apply_remote(
     config: &KioskConfig,
     session: &SessionConfig,

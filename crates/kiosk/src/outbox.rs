@@ -54,6 +54,9 @@ pub struct AgentState {
     pub fingers: Vec<FingerQuality>,
     /// Segments of video recorded so far (a restart appends one).
     pub video_segments: u32,
+    /// The bureau's payment methods, from the scope answer (empty: not yet told).
+    #[serde(default)]
+    pub payment_methods: Vec<domain::session::PaymentMethod>,
 }
 
 /// A message for the center.

@@ -47,6 +47,28 @@ pub struct ViewExtras {
     /// `/photo/review.jpg` while the review screen shows; never serialized.
     #[serde(skip)]
     pub review_photo: Option<std::sync::Arc<[u8]>>,
+    /// Step 11: the payment methods the bureau takes, as the center's scope answer named them;
+    /// empty until it did ([`ViewExtras::offered_payment_methods`]).
+    pub payment_methods: Vec<PaymentMethod>,
+}
+
+/// Every method a kiosk can take, in the order step 11 offers them.
+pub const ALL_PAYMENT_METHODS: [PaymentMethod; 2] =
+    [PaymentMethod::WeChat, PaymentMethod::UnionPay];
+
+impl ViewExtras {
+    /// What step 11 offers: the bureau's methods, or every method when the center has named
+    /// none (a center that predates the list; it still refuses a method it does not take).
+    pub fn offered_payment_methods(&self) -> Vec<PaymentMethod> {
+        if self.payment_methods.is_empty() {
+            ALL_PAYMENT_METHODS.to_vec()
+        } else {
+            ALL_PAYMENT_METHODS
+                .into_iter()
+                .filter(|method| self.payment_methods.contains(method))
+                .collect()
+        }
+    }
 }
 
 impl View {

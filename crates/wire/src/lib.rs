@@ -130,6 +130,10 @@ pub struct ScopeResponse {
     pub new_card_validity: Option<String>,
     /// `YYYY-MM-DD`, when accepted.
     pub issue_by: Option<String>,
+    /// The payment methods this bureau takes (`wechat`, `unionpay`), for step 11's screen to
+    /// offer only those; absent from a center that predates it (the kiosk then offers both).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub payment_methods: Vec<String>,
 }
 
 /// Step 4: the number and the name as the screen shows them.
@@ -420,6 +424,9 @@ mod tests {
         round_trip::<ScopeResponse>(
             r#"{"outcome":"accept","reason":"accept","prompt_zh":"可以办理","prompt_en":"OK","identity":{"id_masked":"320104********0044","name_masked":"*小明"},"name":"*小明","fee_cny":20,"new_card_validity":"20_years","issue_by":"2027-01-24"}"#,
         );
+        round_trip::<ScopeResponse>(
+            r#"{"outcome":"accept","reason":"accept","prompt_zh":"可以办理","prompt_en":"OK","identity":null,"name":null,"fee_cny":40,"new_card_validity":"20_years","issue_by":"2027-01-24","payment_methods":["unionpay"]}"#,
+        );
         round_trip::<ReceiptAnswer>(r#"{"found":true}"#);
         let refused: ReceiptAnswer = round_trip(r#"{"found":false,"reason":"already_used"}"#);
         assert_eq!(refused.reason, Some(ReceiptRefusal::AlreadyUsed));
@@ -455,6 +462,21 @@ mod tests {
         round_trip::<ErrorBody>(
             r#"{"error":"too large","field":"body","quota":"json_body","limit":65536}"#,
         );
+    }
+
+    #[test]
+    fn a_scope_answer_names_the_bureaus_payment_methods_and_an_older_one_none() {
+        let answer: ScopeResponse = serde_json::from_str(
+            r#"{"outcome":"accept","reason":"accept","prompt_zh":"可以办理","prompt_en":"OK","identity":null,"fee_cny":20,"new_card_validity":"10_years","issue_by":"2027-01-24","payment_methods":["unionpay"]}"#,
+        )
+        .unwrap();
+        assert_eq!(answer.payment_methods, ["unionpay"]);
+        // A center from before the field: no list, and the kiosk offers every method.
+        let older: ScopeResponse = serde_json::from_str(
+            r#"{"outcome":"refer","reason":"not_found","prompt_zh":"…","prompt_en":"…","identity":null,"fee_cny":null,"new_card_validity":null,"issue_by":null}"#,
+        )
+        .unwrap();
+        assert!(older.payment_methods.is_empty());
     }
 
     #[test]

@@ -7,19 +7,24 @@ use std::future::Future;
 use domain::id::CitizenId;
 use domain::session::{Event, ReceiptCode, ScopeRequest, SessionId};
 
-use super::{Agent, CenterRetry, Task};
+use super::{Agent, CenterRetry, Hint, Task};
 use crate::center_api::CenterError;
 
 impl Agent {
     pub(super) fn call_scope(&mut self, sid: SessionId, request: ScopeRequest) {
         let center = self.ports.center.clone();
         let tries = self.config.policy.center_retry;
+        let hint = self.hint_sender();
         self.spawn_task(Task::Center, async move {
             Some(match retry(tries, || center.scope(&sid, &request)).await {
-                Ok(answer) => Event::ScopeDecided {
-                    decision: answer.decision,
-                    name: answer.name,
-                },
+                Ok(answer) => {
+                    // Before the decision, so step 11 never shows a method the bureau refuses.
+                    hint(Hint::PaymentMethods(answer.payment_methods));
+                    Event::ScopeDecided {
+                        decision: answer.decision,
+                        name: answer.name,
+                    }
+                }
                 Err(_) => Event::CenterUnavailable,
             })
         });

@@ -28,7 +28,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use domain::prompts::Prompt;
-use domain::session::{Command, Event, Millis, Screen, Session, SessionId};
+use domain::session::{Command, Event, Millis, PaymentMethod, Screen, Session, SessionId};
 use time::Date;
 use tokio::sync::{mpsc, watch, Notify};
 use tokio::task::{AbortHandle, JoinHandle};
@@ -61,6 +61,8 @@ enum Hint {
     WechatCode(Option<String>),
     PhotoProblem(Option<Prompt>),
     Fingers(Vec<FingerQuality>),
+    /// The bureau's payment methods, from the scope answer.
+    PaymentMethods(Vec<PaymentMethod>),
     /// The center filed the application: its number and where the card is collected.
     Application {
         no: String,
@@ -240,6 +242,7 @@ impl Agent {
                 self.extras.application_no = Some(no);
             }
         }
+        self.extras.payment_methods = self.state.payment_methods.clone();
         self.after_transition(transition.commands, None).await;
         Ok(())
     }
@@ -321,6 +324,12 @@ impl Agent {
             UiAction::RetakePhoto => Event::RetakePhoto,
             UiAction::Mobile { first, second } => Event::MobileEntered { first, second },
             UiAction::Signature(png) => self.keep_signature(&png).await?,
+            UiAction::PaymentMethod(m) if !self.extras.offered_payment_methods().contains(&m) => {
+                return Err(ActionError::NotNow(format!(
+                    "{} is not accepted by this bureau",
+                    m.as_str()
+                )));
+            }
             UiAction::PaymentMethod(m) => Event::PaymentMethodChosen(m),
             UiAction::Activity => Event::Activity,
             UiAction::Voice(on) => {
@@ -402,6 +411,11 @@ impl Agent {
                     Hint::WechatCode(url) => self.extras.wechat_code_url = url,
                     Hint::PhotoProblem(prompt) => self.extras.photo_problem = prompt,
                     Hint::Fingers(qualities) => self.state.fingers = qualities,
+                    Hint::PaymentMethods(methods) => {
+                        // Kept with the state the next transition saves, for a restart.
+                        self.state.payment_methods = methods.clone();
+                        self.extras.payment_methods = methods;
+                    }
                     Hint::Application { no, collection } => {
                         self.extras.application_no = Some(no);
                         self.extras.collection = collection;
@@ -446,6 +460,7 @@ impl Agent {
             self.generation += 1;
             self.extras.application_no = None;
             self.extras.collection = None;
+            self.extras.payment_methods = Vec::new();
             self.state = AgentState {
                 session_id: Some(session_id.as_str().to_owned()),
                 today: Some(today.to_string()),

@@ -245,7 +245,8 @@ async fn speech(
     let wav = match voice.cached(key).await {
         Some(wav) => wav,
         None => {
-            let say = page::say(&state.handle.view().screen);
+            let view = state.handle.view();
+            let say = page::say(&view.screen, &view.extras);
             if say.is_empty() || voice.key(&say) != key {
                 return (StatusCode::NOT_FOUND, "not the current screen's prompt").into_response();
             }

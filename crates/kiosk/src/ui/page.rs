@@ -8,7 +8,7 @@ use domain::session::{PaymentMethod, Screen};
 
 use super::action::payment_method_value;
 use super::qr;
-use crate::view::View;
+use crate::view::{View, ViewExtras};
 use crate::voice::Voice;
 
 /// One step of the progress bar.
@@ -104,7 +104,7 @@ impl<'a> Page<'a> {
         }
         let instruction = instruction(screen);
         let error = screen.error();
-        let say = say(screen);
+        let say = say(screen, &view.extras);
         let qr_svg = match (screen, &view.extras.wechat_code_url) {
             (
                 Screen::Paying {
@@ -137,11 +137,21 @@ impl<'a> Page<'a> {
                 .into_iter()
                 .map(|h| choice("household", h.as_str(), h.prompt()))
                 .collect(),
-            payment_methods: [PaymentMethod::WeChat, PaymentMethod::UnionPay]
+            payment_methods: view
+                .extras
+                .offered_payment_methods()
                 .into_iter()
                 .map(|m| choice("payment", payment_method_value(m), m.prompt()))
                 .collect(),
         }
+    }
+
+    /// The WeChat QR screen offers "use UnionPay instead" only where the bureau takes UnionPay.
+    pub fn offers_unionpay(&self) -> bool {
+        self.view
+            .extras
+            .offered_payment_methods()
+            .contains(&PaymentMethod::UnionPay)
     }
 
     /// The page with the kiosk's speech engine, if it has one: the toggle offers voice, and
@@ -298,13 +308,14 @@ impl<'a> Page<'a> {
 }
 
 /// What the voice reads on `screen`, in Chinese: the title, the error, the instruction, then the
-/// options with the digit that picks each on a physical keypad ("按1，到期换领").
-pub fn say(screen: &Screen) -> String {
+/// options with the digit that picks each on a physical keypad ("按1，到期换领"); step 11's are
+/// the payment methods of `extras`.
+pub fn say(screen: &Screen, extras: &ViewExtras) -> String {
     let prompts = [Some(screen.title()), screen.error(), instruction(screen)]
         .into_iter()
         .flatten()
         .map(|prompt| prompt.zh.to_owned());
-    let options = options(screen)
+    let options = options(screen, extras)
         .into_iter()
         .zip(1..)
         .map(|(option, number)| screen::press_for(number, option));
@@ -312,8 +323,9 @@ pub fn say(screen: &Screen) -> String {
 }
 
 /// The options of a screen in the order the page draws them (`#screen` buttons with class
-/// `choice` or `toggle`), which is the order digits 1..n pick them in kiosk.js.
-pub fn options(screen: &Screen) -> Vec<Prompt> {
+/// `choice` or `toggle`), which is the order digits 1..n pick them in kiosk.js; step 11's are the
+/// payment methods the bureau takes ([`ViewExtras::offered_payment_methods`]).
+pub fn options(screen: &Screen, extras: &ViewExtras) -> Vec<Prompt> {
     match screen {
         // The start screen offers step 1's choices, then its two toggles.
         Screen::Welcome { .. } => business_options()
@@ -324,7 +336,8 @@ pub fn options(screen: &Screen) -> Vec<Prompt> {
             .into_iter()
             .map(|h| h.prompt())
             .collect(),
-        Screen::Payment { .. } => [PaymentMethod::WeChat, PaymentMethod::UnionPay]
+        Screen::Payment { .. } => extras
+            .offered_payment_methods()
             .into_iter()
             .map(|m| m.prompt())
             .collect(),

@@ -7,6 +7,7 @@ mod fleet;
 mod liveness;
 mod out_of_service;
 mod outbox;
+mod payment_methods;
 mod photo_review;
 mod portrait_form;
 mod ui_touchscreen;

@@ -1548,12 +1548,15 @@ async fn what_is_said_names_each_option_with_its_digit() {
         html.contains(&format!(r#"data-say="{expected}""#)),
         "{html}"
     );
-    assert_eq!(kiosk::ui::page::say(&Screen::Business), expected);
+    assert_eq!(
+        kiosk::ui::page::say(&Screen::Business, &ViewExtras::default()),
+        expected
+    );
 
     let household = Screen::Household {
         business: Business::ExpiryRenewal,
     };
-    let said = kiosk::ui::page::say(&household);
+    let said = kiosk::ui::page::say(&household, &ViewExtras::default());
     assert!(
         said.contains(&format!("按1，{}", prompts::HOUSEHOLD_LOCAL.zh)),
         "{said}"
@@ -1563,7 +1566,7 @@ async fn what_is_said_names_each_option_with_its_digit() {
         "{said}"
     );
     // A screen without options says its title and instruction only.
-    let said = kiosk::ui::page::say(&Screen::PlaceCard);
+    let said = kiosk::ui::page::say(&Screen::PlaceCard, &ViewExtras::default());
     assert!(
         said.contains(screen::PLACE_CARD.zh) && !said.contains('按'),
         "{said}"
@@ -1584,7 +1587,11 @@ async fn what_is_said_names_each_option_with_its_digit() {
         let drawn = section.matches(r#"class="btn choice"#).count()
             + section.matches(r#"class="btn secondary toggle"#).count();
         assert_eq!(drawn, count, "{name}");
-        assert_eq!(kiosk::ui::page::options(&screen).len(), count, "{name}");
+        assert_eq!(
+            kiosk::ui::page::options(&screen, &ViewExtras::default()).len(),
+            count,
+            "{name}"
+        );
     }
 }
 
@@ -1595,7 +1602,10 @@ async fn voice_route_serves_the_current_screens_prompt_once_generated() {
     let html = kiosk.page(Screen::Business, voice_on()).await;
     assert!(html.contains(r#"data-voice="on""#));
     let src = audio_src(&html).expect("voice on: the page plays its prompt");
-    let key = voice.key(&kiosk::ui::page::say(&Screen::Business));
+    let key = voice.key(&kiosk::ui::page::say(
+        &Screen::Business,
+        &ViewExtras::default(),
+    ));
     assert_eq!(src, format!("/voice/{key}.wav"));
 
     let response = kiosk
@@ -1660,4 +1670,67 @@ async fn voice_route_serves_the_current_screens_prompt_once_generated() {
         );
     }
     assert_eq!(engine.calls.load(Ordering::SeqCst), 2);
+}
+
+/// Issue 17: step 11 offered WeChat and UnionPay whatever the bureau took, so a citizen could
+/// choose a method the center then refused. The screen offers the methods the center's scope
+/// answer named (both when it named none), and the voice and keypad digits follow.
+#[tokio::test]
+async fn step_11_offers_only_the_bureaus_payment_methods() {
+    let kiosk = Kiosk::new();
+    let payment = Screen::Payment {
+        fee_cny: 40,
+        error: None,
+    };
+    let only = |methods: Vec<PaymentMethod>| ViewExtras {
+        payment_methods: methods,
+        ..ViewExtras::default()
+    };
+    let buttons = |html: &str| -> Vec<&'static str> {
+        ["payment-wechat", "payment-unionpay", "use-unionpay"]
+            .into_iter()
+            .filter(|testid| html.contains(&format!(r#"data-testid="{testid}""#)))
+            .collect()
+    };
+
+    let html = kiosk
+        .page(payment.clone(), only(vec![PaymentMethod::UnionPay]))
+        .await;
+    assert_eq!(buttons(&html), ["payment-unionpay"]);
+    let said = kiosk::ui::page::say(&payment, &only(vec![PaymentMethod::UnionPay]));
+    assert!(
+        said.contains(&format!("按1，{}", prompts::PAYMENT_UNIONPAY.zh))
+            && !said.contains(prompts::PAYMENT_WECHAT.zh),
+        "{said}"
+    );
+
+    let html = kiosk
+        .page(payment.clone(), only(vec![PaymentMethod::WeChat]))
+        .await;
+    assert_eq!(buttons(&html), ["payment-wechat"]);
+    // Without UnionPay, the QR screen does not offer it instead.
+    let html = kiosk
+        .page(
+            Screen::Paying {
+                method: PaymentMethod::WeChat,
+                fee_cny: 40,
+            },
+            only(vec![PaymentMethod::WeChat]),
+        )
+        .await;
+    assert_eq!(buttons(&html), Vec::<&str>::new());
+
+    // A center that names none (older than the list): both, as before.
+    let html = kiosk.page(payment.clone(), ViewExtras::default()).await;
+    assert_eq!(buttons(&html), ["payment-wechat", "payment-unionpay"]);
+    let html = kiosk
+        .page(
+            Screen::Paying {
+                method: PaymentMethod::WeChat,
+                fee_cny: 40,
+            },
+            ViewExtras::default(),
+        )
+        .await;
+    assert_eq!(buttons(&html), ["use-unionpay"]);
 }

@@ -42,11 +42,14 @@ pub type PortraitForm = dyn Fn(&SessionId, &CitizenId, PortraitApplication) -> R
     + Send
     + Sync;
 pub type EndSession = dyn Fn(&SessionId, &SessionOutcome) -> Result<(), CenterError> + Send + Sync;
+pub type Scope =
+    dyn Fn(&SessionId, &ScopeRequest) -> Result<ScopeAnswer, CenterError> + Send + Sync;
 
 /// A center that is not there: every call answers `CenterError::Unavailable`, except the end of
 /// a session, which is accepted. A test gives the calls it needs an answer of its own.
 #[derive(Default)]
 pub struct OfflineCenter {
+    pub scope: Option<Box<Scope>>,
     pub put_blob: Option<Box<PutBlob>>,
     pub submit_application: Option<Box<SubmitApplication>>,
     pub identity: Option<Box<Identity>>,
@@ -61,8 +64,14 @@ fn offline<T>() -> Result<T, CenterError> {
 
 #[async_trait]
 impl CenterApi for OfflineCenter {
-    async fn scope(&self, _: &SessionId, _: &ScopeRequest) -> Result<ScopeAnswer, CenterError> {
-        offline()
+    async fn scope(
+        &self,
+        session: &SessionId,
+        request: &ScopeRequest,
+    ) -> Result<ScopeAnswer, CenterError> {
+        self.scope
+            .as_ref()
+            .map_or_else(offline, |answer| answer(session, request))
     }
     async fn receipt(
         &self,
