@@ -198,7 +198,10 @@ pub struct PollPass {
 /// The center's steps a production status reaches, in order.
 fn steps_for(status: ApplicationStatus) -> &'static [ApplicationState] {
     match status {
-        ApplicationStatus::Accepted | ApplicationStatus::Withdrawn => &[],
+        // A rejection is recorded with its reason (`refused`), not as a step.
+        ApplicationStatus::Accepted
+        | ApplicationStatus::Withdrawn
+        | ApplicationStatus::Rejected => &[],
         ApplicationStatus::InProduction => &[ApplicationState::InProduction],
         // Collection is recorded at the center's window, not taken from the population system.
         ApplicationStatus::Ready | ApplicationStatus::Collected => {
@@ -265,6 +268,15 @@ pub async fn poll_production(
                 continue;
             }
         };
+        if filed.status == ApplicationStatus::Rejected {
+            // Refused after it was accepted: rejected with the system's reason and its notice.
+            let reason = filed.rejection_reason.unwrap_or_default();
+            if refused(state, &number, &reason).await? {
+                pass.moved
+                    .push((number.clone(), ApplicationState::Rejected));
+            }
+            continue;
+        }
         let mut current = match application.state {
             ApplicationState::Submitted => state
                 .store

@@ -17,6 +17,7 @@ mod json_fuzz;
 mod lookups;
 mod payments;
 mod portrait_forms;
+mod popsys_rejection;
 mod reconcile;
 mod scope;
 mod sessions;

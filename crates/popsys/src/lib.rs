@@ -220,8 +220,10 @@ pub struct FiledApplication {
     pub issue_by: Date,
     /// Received on.
     pub received_on: Date,
-    /// Where production stands (`accepted`, `in_production`, `ready`, …).
+    /// Where production stands (`accepted`, `in_production`, `ready`, …, `rejected`).
     pub status: ApplicationStatus,
+    /// Why it was refused after it was accepted: present exactly when `status` is `rejected`.
+    pub rejection_reason: Option<String>,
 }
 
 /// The size and SHA-256 (hex) of an image or template.

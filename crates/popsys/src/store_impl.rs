@@ -210,6 +210,8 @@ impl PopulationSystem for StorePopulationSystem {
             issue_by: stored.issue_by,
             received_on: stored.received_on,
             status,
+            // The reference schema has no rejected status yet (see `ApplicationStatus::Rejected`).
+            rejection_reason: None,
         }))
     }
 

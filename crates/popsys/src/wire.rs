@@ -282,8 +282,11 @@ pub(crate) struct SubmissionViewJson {
     pub payment_reference: String,
     pub issue_by: String,
     pub received_on: String,
-    /// `accepted`, `in_production`, `ready`, `collected` or `withdrawn`.
+    /// `accepted`, `in_production`, `ready`, `collected`, `withdrawn` or `rejected`.
     pub status: String,
+    /// Why a `rejected` application was refused (required then, absent otherwise).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 /// An image or template held: its size and digest.
@@ -519,6 +522,7 @@ impl SubmissionViewJson {
             issue_by: format_date(filed.issue_by),
             received_on: format_date(filed.received_on),
             status: filed.status.as_str().to_owned(),
+            reason: filed.rejection_reason.clone(),
         }
     }
 }
@@ -538,6 +542,17 @@ impl SubmissionViewJson {
     pub fn into_filed(self) -> Result<FiledApplication, String> {
         let date = |field: &str, text: &str| {
             parse_date(text).ok_or_else(|| format!("{field}: {text:?} is not a YYYY-MM-DD date"))
+        };
+        let status = ApplicationStatus::parse(&self.status)
+            .ok_or_else(|| format!("status: {:?} is not an application status", self.status))?;
+        let rejection_reason = match (status, self.reason) {
+            (ApplicationStatus::Rejected, Some(reason)) if !reason.trim().is_empty() => {
+                Some(reason.trim().to_owned())
+            }
+            (ApplicationStatus::Rejected, _) => {
+                return Err("reason: a rejected application needs its reason".into())
+            }
+            (_, _) => None,
         };
         Ok(FiledApplication {
             id: CitizenId::parse(&self.id_number, Date::MAX)
@@ -571,8 +586,55 @@ impl SubmissionViewJson {
             payment_method: PaymentMethod::try_from(self.payment_method)
                 .map_err(|err| format!("payment_method: {err}"))?,
             payment_reference: self.payment_reference,
-            status: ApplicationStatus::parse(&self.status)
-                .ok_or_else(|| format!("status: {:?} is not an application status", self.status))?,
+            status,
+            rejection_reason,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `GET /v1/applications/{number}` of an application in `status`, with `reason` if given.
+    fn view(status: &str, reason: Option<&str>) -> Result<FiledApplication, String> {
+        let blob = format!(r#"{{"bytes":3,"sha256":"{}"}}"#, "ab".repeat(32));
+        let reason = reason.map_or(String::new(), |r| format!(r#","reason":"{r}""#));
+        let text = format!(
+            r#"{{"application_number":"320100202611250001","idempotency_key":"s-1",
+            "id_number":"320104200012100044","business":"lost","household":"local",
+            "acceptance_unit":"南京市公安局","photo":{blob},"fingers":[],"signature":{blob},
+            "mobile":"13912345678","fee_fen":4000,"payment_method":"wechat",
+            "payment_reference":"T1","issue_by":"2027-01-24","received_on":"2026-11-25",
+            "status":"{status}"{reason}}}"#
+        );
+        serde_json::from_str::<SubmissionViewJson>(&text)
+            .map_err(|err| err.to_string())?
+            .into_filed()
+    }
+
+    #[test]
+    fn a_rejected_application_carries_its_reason_and_needs_one() {
+        let filed = view("rejected", Some("照片不符合要求")).unwrap();
+        assert_eq!(filed.status, ApplicationStatus::Rejected);
+        assert_eq!(filed.rejection_reason.as_deref(), Some("照片不符合要求"));
+        assert_eq!(
+            view("rejected", None).unwrap_err(),
+            "reason: a rejected application needs its reason"
+        );
+        let ready = view("ready", None).unwrap();
+        assert_eq!(
+            (ready.status, ready.rejection_reason),
+            (ApplicationStatus::Ready, None)
+        );
+        // Written back as it came.
+        let json = serde_json::to_value(SubmissionViewJson::from_filed(&filed)).unwrap();
+        assert_eq!(
+            (&json["status"], &json["reason"]),
+            (
+                &serde_json::json!("rejected"),
+                &serde_json::json!("照片不符合要求")
+            )
+        );
     }
 }

@@ -57,10 +57,14 @@ pub enum ApplicationStatus {
     Collected,
     /// Withdrawn: finished (已撤销).
     Withdrawn,
+    /// Refused after it was accepted, with a reason: finished (审核不通过). A population system
+    /// behind `popsys::PopulationSystem` reports it; the reference system's schema cannot store
+    /// it yet (its `status` CHECK predates it).
+    Rejected,
 }
 
 impl ApplicationStatus {
-    /// Stable text: `accepted`, `in_production`, `ready`, `collected`, `withdrawn`.
+    /// Stable text: `accepted`, `in_production`, `ready`, `collected`, `withdrawn`, `rejected`.
     pub fn as_str(self) -> &'static str {
         match self {
             ApplicationStatus::Accepted => "accepted",
@@ -68,6 +72,7 @@ impl ApplicationStatus {
             ApplicationStatus::Ready => "ready",
             ApplicationStatus::Collected => "collected",
             ApplicationStatus::Withdrawn => "withdrawn",
+            ApplicationStatus::Rejected => "rejected",
         }
     }
 
@@ -79,6 +84,7 @@ impl ApplicationStatus {
             "ready" => Some(ApplicationStatus::Ready),
             "collected" => Some(ApplicationStatus::Collected),
             "withdrawn" => Some(ApplicationStatus::Withdrawn),
+            "rejected" => Some(ApplicationStatus::Rejected),
             _ => None,
         }
     }

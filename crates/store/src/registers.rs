@@ -422,7 +422,7 @@ fn production_predecessor(to: crate::ApplicationStatus) -> Option<crate::Applica
         S::InProduction => Some(S::Accepted),
         S::Ready => Some(S::InProduction),
         S::Collected => Some(S::Ready),
-        S::Accepted | S::Withdrawn => None,
+        S::Accepted | S::Withdrawn | S::Rejected => None,
     }
 }
 
