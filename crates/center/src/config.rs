@@ -181,6 +181,10 @@ pub struct OfficeFile {
     /// In a remote area.
     #[serde(default)]
     pub remote_area: bool,
+    /// The kiosks standing in its hall: their applications are collected here (a kiosk in no
+    /// office's list: the default office).
+    #[serde(default)]
+    pub kiosks: Vec<String>,
 }
 
 /// `[center.fees]`, yuan; signed so that a negative fee is named rather than a type error.
@@ -403,6 +407,7 @@ impl CenterFile {
             bad("collection_offices", "at least one office is needed");
         }
         let mut codes = BTreeSet::new();
+        let mut kiosks = BTreeSet::new();
         for (i, office) in self.collection_offices.iter().enumerate() {
             let at = |field: &str| format!("collection_offices[{i}].{field}");
             check_line(&mut bad, &at("code"), &office.code, 16);
@@ -412,6 +417,16 @@ impl CenterFile {
             check_line(&mut bad, &at("name"), &office.name, LINE_CHARS);
             check_line(&mut bad, &at("address"), &office.address, LINE_CHARS);
             check_line(&mut bad, &at("hours"), &office.hours, HOURS_CHARS);
+            for kiosk in &office.kiosks {
+                if kiosk.trim().is_empty() || kiosk.len() > 64 {
+                    bad(&at("kiosks"), "a kiosk id is 1 to 64 characters");
+                } else if !kiosks.insert(kiosk.trim()) {
+                    bad(
+                        &at("kiosks"),
+                        &format!("kiosk {:?} is listed in two offices", kiosk.trim()),
+                    );
+                }
+            }
         }
         let default_office = match &self.default_office {
             Some(code) => {
@@ -598,6 +613,7 @@ impl CenterFile {
                     address: o.address.trim().to_owned(),
                     hours: o.hours.trim().to_owned(),
                     remote_area: o.remote_area,
+                    kiosks: o.kiosks.iter().map(|k| k.trim().to_owned()).collect(),
                 })
                 .collect(),
             default_office: default_office.trim().to_owned(),

@@ -339,14 +339,16 @@ fn event_to(state: ApplicationState) -> journey::JourneyEvent {
 }
 
 async fn ready_notice(state: &AppState, number: &str) -> anyhow::Result<Option<NewNotice>> {
-    let Some(office) = state.config.collection_office() else {
+    let record = record(state, number).await?;
+    let stored = record.collection_office.as_deref();
+    let Some(office) = state.config.office_of_application(stored) else {
         tracing::warn!(
             application = number,
-            "no collection office configured: the ready notice is not queued"
+            office = stored.unwrap_or(&state.config.default_office),
+            "the application's collection office is not configured: the ready notice is not queued"
         );
         return Ok(None);
     };
-    let record = record(state, number).await?;
     let notice = Notice::Ready {
         name: record.name.clone(),
         office: Office {

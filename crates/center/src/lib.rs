@@ -137,7 +137,7 @@ pub struct CenterConfig {
     pub bureau: String,
     /// The collection offices (领证地点) of the bureau.
     pub collection_offices: Vec<CollectionOffice>,
-    /// The code of the office the papers print for now (every application is collected there).
+    /// The code of the office where the applications of a kiosk no office lists are collected.
     pub default_office: String,
     /// The fee of each business, in yuan (the national fees by default).
     pub fees: config::Fees,
@@ -174,6 +174,8 @@ pub struct CollectionOffice {
     pub hours: String,
     /// In a remote area (90 days to be ready instead of 60).
     pub remote_area: bool,
+    /// The kiosks standing in its hall, whose applications are collected here.
+    pub kiosks: Vec<String>,
 }
 
 impl Default for CenterConfig {
@@ -203,12 +205,35 @@ impl Default for CenterConfig {
 }
 
 impl CenterConfig {
-    /// The office the papers print ([`CenterConfig::default_office`]), if the configuration has
-    /// it (a loaded file always does).
+    /// The default office ([`CenterConfig::default_office`]), if the configuration has it (a
+    /// loaded file always does).
     pub fn collection_office(&self) -> Option<&CollectionOffice> {
+        self.office(&self.default_office)
+    }
+
+    /// The office whose hall a kiosk stands in (its `kiosks` list), else the default office:
+    /// where the kiosk's applications are collected.
+    pub fn office_of_kiosk(&self, kiosk_id: &str) -> Option<&CollectionOffice> {
         self.collection_offices
             .iter()
-            .find(|office| office.code == self.default_office)
+            .find(|office| office.kiosks.iter().any(|k| k == kiosk_id))
+            .or_else(|| self.collection_office())
+    }
+
+    /// The office of an application: the code it stored, or the default office for one stored
+    /// before offices were recorded. `None` when the configuration no longer has that office.
+    pub fn office_of_application(&self, stored: Option<&str>) -> Option<&CollectionOffice> {
+        match stored {
+            Some(code) => self.office(code),
+            None => self.collection_office(),
+        }
+    }
+
+    /// The office with this code.
+    pub fn office(&self, code: &str) -> Option<&CollectionOffice> {
+        self.collection_offices
+            .iter()
+            .find(|office| office.code == code)
     }
 }
 

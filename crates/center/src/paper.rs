@@ -69,13 +69,18 @@ struct Common {
     bureau: TextLine,
 }
 
-/// The office the papers print; a center without one is misconfigured (a loaded file always has
-/// it).
-fn collection_office(state: &AppState) -> Result<&crate::CollectionOffice, AppError> {
-    state.config.collection_office().ok_or_else(|| {
+/// The office where the application's card is collected, the one the papers print; an office
+/// the configuration does not have is a misconfigured center (an office removed while its cards
+/// still wait).
+fn collection_office<'a>(
+    state: &'a AppState,
+    application: &ApplicationRecord,
+) -> Result<&'a crate::CollectionOffice, AppError> {
+    let stored = application.collection_office.as_deref();
+    state.config.office_of_application(stored).ok_or_else(|| {
         AppError::Internal(anyhow::anyhow!(
-            "the configuration names no collection office {:?}",
-            state.config.default_office
+            "the configuration has no collection office {:?}",
+            stored.unwrap_or(&state.config.default_office)
         ))
     })
 }
@@ -99,12 +104,12 @@ pub async fn collection(
     Path(sid): Path<String>,
 ) -> Result<Json<CollectionAnswer>, AppError> {
     let sid = open_session(&state, &kiosk, &sid).await?;
-    state
+    let application = state
         .store
         .application_by_session(sid.as_str())
         .await?
         .ok_or_else(|| AppError::NotFound("no application in this session".into()))?;
-    let office = collection_office(&state)?;
+    let office = collection_office(&state, &application)?;
     Ok(Json(CollectionAnswer {
         office: office.name.clone(),
         address: office.address.clone(),
@@ -142,12 +147,15 @@ pub async fn document(
                 business: c.business,
                 accepted_on: application.accepted_on,
                 remote_area: application.remote_area,
-                collection: Collection {
-                    method: CollectionMethod::InPerson,
-                    office: line(&collection_office(&state)?.name, "config.office.name")?,
-                    address: line(&collection_office(&state)?.address, "config.office.address")?,
-                    hours: TextLine::parse(&collection_office(&state)?.hours, 40)
-                        .map_err(stored("config.office.hours"))?,
+                collection: {
+                    let office = collection_office(&state, &application)?;
+                    Collection {
+                        method: CollectionMethod::InPerson,
+                        office: line(&office.name, "config.office.name")?,
+                        address: line(&office.address, "config.office.address")?,
+                        hours: TextLine::parse(&office.hours, 40)
+                            .map_err(stored("config.office.hours"))?,
+                    }
                 },
                 signature: PngImage::parse(signature)
                     .map_err(|err| AppError::conflict_on("signature", err.0))?,

@@ -421,6 +421,10 @@ pub async fn application(
         issue_by: deadline,
         remote_area: record.remote_area,
         fingers,
+        collection_office: state
+            .config
+            .office_of_kiosk(&kiosk.0)
+            .map(|office| office.code.clone()),
         now: state.now(),
     };
     let (created, _) = match state.store.create_application(&new).await {

@@ -1,12 +1,13 @@
 //! An application's journey after the kiosk (issue 17), on SQLite and, when configured,
 //! PostgreSQL: filed at a kiosk, delivered to the population system and accepted, produced
-//! (`popsys produce`'s store call), made ready; the center's poll records each step with actor
-//! `popsys`, and the notices reach an in-process SMSC simulator word for word, each once, also
-//! when the SMSC is down for a while.
+//! (`popsys produce`'s store call), made ready, handed over at the staff console's window; the
+//! center's poll records each step with actor `popsys`, and the notices reach an in-process SMSC
+//! simulator word for word, each once, also when the SMSC is down for a while.
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::http::StatusCode;
 use center::delivery::{deliver_due, DeliverySettings};
 use center::journey::{poll_production, send_due_notices, JourneySettings};
 use domain::journey::ApplicationState;
@@ -185,6 +186,34 @@ async fn an_application_goes_from_the_kiosk_to_the_office_and_each_notice_arrive
             err.to_string(),
             "cannot mark ready: the application is ready"
         );
+
+        // At the window: the clerk hands the card over (by eye, to the applicant).
+        let window = crate::collection::window_over(world.state.clone()).await;
+        let done = window
+            .collect(&number, crate::collection::BY_EYE, None)
+            .await;
+        assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+        assert_eq!(
+            state_of(&world, &number).await,
+            Some(ApplicationState::Collected)
+        );
+        let last = store.application_transitions(&number).await.unwrap();
+        let last = last.last().unwrap();
+        assert_eq!(
+            (last.from, last.to, last.actor.as_str()),
+            (
+                ApplicationState::Ready,
+                ApplicationState::Collected,
+                "window_clerk"
+            )
+        );
+        assert!(store.collection_of(&number).await.unwrap().is_some());
+        // Collecting is the end of the journey: no notice for it, none sent twice.
+        let sent = send_due_notices(&world.state, &gateway, &settings)
+            .await
+            .unwrap();
+        assert!(sent.sent.is_empty(), "{sent:?}");
+        assert_eq!(sim.messages().len(), 2);
         sim.shutdown().await;
         world.finish().await;
     }

@@ -15,6 +15,7 @@ mod integrity;
 mod journey;
 mod json_fuzz;
 mod lookups;
+mod offices;
 mod payments;
 mod portrait_forms;
 mod popsys_rejection;

@@ -48,6 +48,7 @@ async fn application(store: &Store, session: &str, status: KioskStatus) -> Strin
             issue_by: date!(2027 - 01 - 24),
             remote_area: false,
             fingers: "[]".into(),
+            collection_office: Some("XW".into()),
             now: MORNING,
         })
         .await

@@ -156,6 +156,7 @@ pub fn new_application(session: &str, id: &str, now: i64) -> store::sessions::Ne
         issue_by: date!(2026 - 11 - 30),
         remote_area: false,
         fingers: "[]".into(),
+        collection_office: Some("XW".into()),
         now,
     }
 }

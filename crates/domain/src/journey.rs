@@ -234,6 +234,52 @@ pub fn overdue_new_date(today: Date) -> Date {
         .unwrap_or(Date::MAX)
 }
 
+/// How the window confirmed the person collecting a card.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum IdentityCheck {
+    /// The face engine compared a photo taken at the window with the live photo: its score.
+    Face {
+        /// The similarity, 0–100.
+        score: f64,
+    },
+    /// The clerk compared the person with the photos.
+    ByEye,
+}
+
+impl IdentityCheck {
+    /// `face` or `by_eye`, as stored.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            IdentityCheck::Face { .. } => "face",
+            IdentityCheck::ByEye => "by_eye",
+        }
+    }
+}
+
+/// Who took the card at the window.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Collector {
+    /// The applicant.
+    Applicant,
+    /// A proxy, as the collection certificate's note allows: their ID number and name.
+    Proxy {
+        /// The proxy's ID number (check digit verified).
+        id: crate::CitizenId,
+        /// The proxy's name.
+        name: String,
+    },
+}
+
+impl Collector {
+    /// `applicant` or `proxy`, as stored.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Collector::Applicant => "applicant",
+            Collector::Proxy { .. } => "proxy",
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

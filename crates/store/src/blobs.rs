@@ -620,6 +620,13 @@ pub const SEALED_COLUMNS: &[(&str, &str, Option<&str>, &str)] = &[
     ("photo_receipts", "code", None, "photo"),
     ("center_receipts", "session_id", None, "photo"),
     ("center_session_blobs", "session_id", Some("kind"), "bytes"),
+    (
+        "center_collections",
+        "application_no",
+        None,
+        "proxy_id_number",
+    ),
+    ("center_collections", "application_no", None, "proxy_name"),
 ];
 
 /// The header prefix of a sealed value under `key_id` (magic, version, key id length, key id).

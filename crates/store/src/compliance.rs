@@ -20,7 +20,7 @@ const NOT_READY: &str = "('submitted', 'accepted', 'in_production')";
 const COLUMNS: &str = "a.application_no, a.session_id, a.kiosk_id, a.city_code, a.id_number, \
      a.name, a.nation_code, a.address, a.business, a.household, a.receipt_code, a.mobile, \
      a.fee_cny, a.validity, a.accepted_on, a.issue_by, a.remote_area, a.fingers, a.status, \
-     a.created_at, a.journey_state";
+     a.created_at, a.collection_office, a.journey_state";
 
 /// An application not yet ready, with its journey state.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -183,6 +183,8 @@ pub struct ComplianceRow {
     pub ready_on: Option<Date>,
     /// How it stands against the date, today.
     pub outcome: Outcome,
+    /// The code of its collection office (`None`: stored before offices were recorded).
+    pub collection_office: Option<String>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -195,6 +197,7 @@ struct MonthRow {
     #[sqlx(try_from = "String")]
     journey_state: ApplicationState,
     ready_at: Option<i64>,
+    collection_office: Option<String>,
 }
 
 /// The China Standard Time day of unix seconds `at`.
@@ -236,7 +239,7 @@ impl Store {
         let (start, end) = month.unix_range();
         let sql = format!(
             "SELECT a.application_no, a.id_number, a.accepted_on, a.issue_by, a.remote_area, \
-               a.journey_state, t.at AS ready_at \
+               a.journey_state, t.at AS ready_at, a.collection_office \
              FROM center_applications a \
              LEFT JOIN center_application_transitions t \
                ON t.application_no = a.application_no AND t.to_state = 'ready' \
@@ -270,6 +273,7 @@ impl Store {
                     remote_area: row.remote_area,
                     state: row.journey_state,
                     ready_on,
+                    collection_office: row.collection_office,
                 })
             })
             .collect()
@@ -277,9 +281,10 @@ impl Store {
 }
 
 /// A month's report as CSV (RFC 4180, CRLF, a header line): one line per application, the ID
-/// number masked by `mask_id`, under the office `office`.
+/// number masked by `mask_id`, under its collection office (`default_office` for one stored
+/// before offices were recorded).
 pub fn to_csv(
-    office: &str,
+    default_office: &str,
     rows: &[ComplianceRow],
     mask_id: impl Fn(&str) -> String,
 ) -> Result<String, csv::Error> {
@@ -300,7 +305,10 @@ pub fn to_csv(
     ])?;
     for row in rows {
         out.write_record([
-            office.to_owned(),
+            row.collection_office
+                .as_deref()
+                .unwrap_or(default_office)
+                .to_owned(),
             row.application_no.clone(),
             mask_id(&row.id_number),
             row.accepted_on.to_string(),

@@ -11,7 +11,7 @@
 //! - At most one notice of a kind per application (`UNIQUE (application_no, kind)`); a notice is
 //!   claimed with a lease before it is sent, so replicas do not send one at the same time.
 
-use domain::journey::{transition, ApplicationState, JourneyEvent};
+use domain::journey::{transition, ApplicationState, Collector, IdentityCheck, JourneyEvent};
 use domain::notice::NoticeKind;
 
 use crate::audit::{append_in_tx, NewAuditEntry, PG_AUDIT_LOCK};
@@ -34,6 +34,38 @@ pub struct Advance {
     pub at: i64,
     /// The notice the move causes, queued with it.
     pub notice: Option<NewNotice>,
+}
+
+/// The hand-over of a card at the window, stored with the move to collected
+/// ([`Store::collect_card`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Handover {
+    /// How the person was confirmed.
+    pub check: IdentityCheck,
+    /// Who took the card.
+    pub collector: Collector,
+}
+
+/// A stored hand-over, the proxy's ID number and name opened.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CollectionRecord {
+    /// The application.
+    pub application_no: String,
+    /// How the person was confirmed, and who took the card.
+    pub handover: Handover,
+    /// The clerk.
+    pub clerk: String,
+    /// Unix seconds.
+    pub at: i64,
+}
+
+/// A hand-over as written: the proxy's fields sealed.
+struct SealedHandover {
+    method: &'static str,
+    face_score: Option<f64>,
+    collector: &'static str,
+    proxy_id_number: Option<Vec<u8>>,
+    proxy_name: Option<Vec<u8>>,
 }
 
 /// A notice to queue.
@@ -176,6 +208,127 @@ impl Store {
     /// [`StoreError::Transition`] naming that state; an unknown application
     /// [`StoreError::UnknownApplication`]. A notice of a kind already queued is not queued again.
     pub async fn advance_application(&self, advance: &Advance) -> Result<Transition, StoreError> {
+        self.advance_with(advance, None).await
+    }
+
+    /// Moves a ready application to collected and stores its hand-over, in the move's
+    /// transaction: the proxy's ID number and name sealed by the store's cipher (encrypted at
+    /// rest), the clerk and time from `advance`. Refused like [`Store::advance_application`].
+    pub async fn collect_card(
+        &self,
+        advance: &Advance,
+        handover: &Handover,
+    ) -> Result<Transition, StoreError> {
+        if advance.to != ApplicationState::Collected {
+            return Err(StoreError::Rejected(format!(
+                "a hand-over moves to collected, not {}",
+                advance.to
+            )));
+        }
+        let (proxy_id_number, proxy_name) = match &handover.collector {
+            Collector::Applicant => (None, None),
+            Collector::Proxy { id, name } => (
+                self.seal(Some(id.as_str().as_bytes())),
+                self.seal(Some(name.as_bytes())),
+            ),
+        };
+        let sealed = SealedHandover {
+            method: handover.check.as_str(),
+            face_score: match handover.check {
+                IdentityCheck::Face { score } => Some(score),
+                IdentityCheck::ByEye => None,
+            },
+            collector: handover.collector.as_str(),
+            proxy_id_number,
+            proxy_name,
+        };
+        self.advance_with(advance, Some(&sealed)).await
+    }
+
+    /// The hand-over of a collected application, `None` when none was stored.
+    pub async fn collection_of(
+        &self,
+        application_no: &str,
+    ) -> Result<Option<CollectionRecord>, StoreError> {
+        type Row = (
+            String,
+            Option<f64>,
+            String,
+            Option<Vec<u8>>,
+            Option<Vec<u8>>,
+            String,
+            i64,
+        );
+        let row: Option<Row> = on_pool!(&self.pool, |pool| sqlx::query_as(
+            "SELECT method, face_score, collector, proxy_id_number, proxy_name, clerk, at \
+             FROM center_collections WHERE application_no = $1"
+        )
+        .bind(application_no)
+        .fetch_optional(pool)
+        .await)?;
+        let Some((method, score, collector, proxy_id, proxy_name, clerk, at)) = row else {
+            return Ok(None);
+        };
+        let corrupt = |column: &'static str, value: String, reason: &str| StoreError::Corrupt {
+            column,
+            value,
+            reason: reason.into(),
+        };
+        let check = match (method.as_str(), score) {
+            ("face", Some(score)) => IdentityCheck::Face { score },
+            ("by_eye", None) => IdentityCheck::ByEye,
+            _ => {
+                return Err(corrupt(
+                    "center_collections.method",
+                    method,
+                    "a face check needs its score, by eye none",
+                ))
+            }
+        };
+        let collector = match collector.as_str() {
+            "applicant" => Collector::Applicant,
+            "proxy" => {
+                let opened = |sealed: Option<Vec<u8>>, column: &'static str| {
+                    let plain = self
+                        .open(sealed)?
+                        .ok_or_else(|| corrupt(column, String::new(), "missing for a proxy"))?;
+                    String::from_utf8(plain)
+                        .map_err(|_| corrupt(column, String::new(), "not UTF-8"))
+                };
+                let id = opened(proxy_id, "center_collections.proxy_id_number")?;
+                let id = domain::CitizenId::try_from(id).map_err(|err| {
+                    corrupt(
+                        "center_collections.proxy_id_number",
+                        String::new(),
+                        &err.to_string(),
+                    )
+                })?;
+                Collector::Proxy {
+                    id,
+                    name: opened(proxy_name, "center_collections.proxy_name")?,
+                }
+            }
+            _ => {
+                return Err(corrupt(
+                    "center_collections.collector",
+                    collector,
+                    "not applicant or proxy",
+                ))
+            }
+        };
+        Ok(Some(CollectionRecord {
+            application_no: application_no.to_owned(),
+            handover: Handover { check, collector },
+            clerk,
+            at,
+        }))
+    }
+
+    async fn advance_with(
+        &self,
+        advance: &Advance,
+        handover: Option<&SealedHandover>,
+    ) -> Result<Transition, StoreError> {
         let Some(event) = JourneyEvent::reaching(advance.to) else {
             return Err(StoreError::Rejected(
                 "no move leads back to submitted".into(),
@@ -247,6 +400,23 @@ impl Store {
                 .bind(advance.at)
                 .execute(&mut *tx)
                 .await?;
+                if let Some(handover) = handover {
+                    sqlx::query(
+                        "INSERT INTO center_collections (application_no, method, face_score, \
+                         collector, proxy_id_number, proxy_name, clerk, at) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                    )
+                    .bind(&advance.application_no)
+                    .bind(handover.method)
+                    .bind(handover.face_score)
+                    .bind(handover.collector)
+                    .bind(&handover.proxy_id_number)
+                    .bind(&handover.proxy_name)
+                    .bind(&advance.actor)
+                    .bind(advance.at)
+                    .execute(&mut *tx)
+                    .await?;
+                }
                 if let Some(notice) = &advance.notice {
                     sqlx::query(INSERT_NOTICE)
                         .bind(&advance.application_no)

@@ -104,6 +104,9 @@ pub struct NewApplication {
     pub remote_area: bool,
     /// The fingers captured, JSON.
     pub fingers: String,
+    /// The code of the office where the card is collected (the kiosk's office); `None` only at
+    /// a center configured without offices.
+    pub collection_office: Option<String>,
     /// Unix seconds.
     pub now: i64,
 }
@@ -157,6 +160,9 @@ pub struct ApplicationRecord {
     pub status: KioskStatus,
     /// Unix seconds.
     pub created_at: i64,
+    /// The code of the office where the card is collected; `None` for an application stored
+    /// before offices were recorded (migration 0016): the configuration's default office.
+    pub collection_office: Option<String>,
 }
 
 /// Where an application stands at the kiosk: accepted at step 10, then completed (the papers
@@ -296,7 +302,7 @@ struct ReceiptRow {
 pub(crate) const APPLICATION_COLUMNS: &str =
     "application_no, session_id, kiosk_id, city_code, id_number, \
      name, nation_code, address, business, household, receipt_code, mobile, fee_cny, validity, \
-     accepted_on, issue_by, remote_area, fingers, status, created_at";
+     accepted_on, issue_by, remote_area, fingers, status, created_at, collection_office";
 
 const PAYMENT_COLUMNS: &str = "out_trade_no, application_no, session_id, attempt, method, \
      amount_fen, state, code_url, expires_at, transaction_id, paid_fen, paid_at, pos_result, \
@@ -650,7 +656,7 @@ impl Store {
         let insert = format!(
             "INSERT INTO center_applications ({APPLICATION_COLUMNS}) VALUES \
              ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, \
-              'accepted', $19)"
+              'accepted', $19, $20)"
         );
         let result: Result<String, StoreError> = on_pool!(&self.pool, |pool| {
             async {
@@ -692,6 +698,7 @@ impl Store {
                     .bind(new.remote_area)
                     .bind(&new.fingers)
                     .bind(new.now)
+                    .bind(&new.collection_office)
                     .execute(&mut *tx)
                     .await?;
                 tx.commit().await?;

@@ -16,7 +16,7 @@
 
 use sha2::{Digest, Sha256};
 
-use crate::sessions::ApplicationRecord;
+use crate::sessions::{ApplicationRecord, APPLICATION_COLUMNS};
 use crate::{Store, StoreError};
 
 /// A staff role.
@@ -127,11 +127,6 @@ pub struct ReferralRow {
 pub fn token_hash(token: &str) -> String {
     crate::audit::hex(&Sha256::digest(token.as_bytes()))
 }
-
-/// The columns of [`ApplicationRecord`] (as in `sessions.rs`).
-const APPLICATION_COLUMNS: &str = "application_no, session_id, kiosk_id, city_code, id_number, \
-     name, nation_code, address, business, household, receipt_code, mobile, fee_cny, validity, \
-     accepted_on, issue_by, remote_area, fingers, status, created_at";
 
 const USER_COLUMNS: &str =
     "username, role, password_hash, failed_logins, locked_until, created_at, disabled_at";

@@ -21,10 +21,10 @@ use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use domain::id::CitizenId;
-use domain::journey::ApplicationState;
+use domain::journey::{ApplicationState, Collector, IdentityCheck};
 use domain::mask::mask_name;
 use serde::Deserialize;
-use store::journey::Advance;
+use store::journey::{Advance, Handover as StoredHandover};
 use store::sessions::ApplicationRecord;
 use store::StoreError;
 
@@ -216,15 +216,6 @@ enum Check {
     ByEye,
 }
 
-/// Who took the card.
-#[derive(Debug, Clone, PartialEq)]
-enum Collector {
-    /// The applicant.
-    Applicant,
-    /// A proxy, with their ID number and name.
-    Proxy { id: CitizenId, name: String },
-}
-
 /// The hand-over form, checked.
 #[derive(Debug)]
 struct Handover {
@@ -398,8 +389,8 @@ pub async fn collect(
         return Ok(not_ready(journey));
     }
     let handover = handover(fields(&headers, &body).await?, state.today.today())?;
-    let method = match (&handover.check, handover.photo) {
-        (Check::ByEye, _) => "method=by_eye".to_owned(),
+    let (check, method) = match (&handover.check, handover.photo) {
+        (Check::ByEye, _) => (IdentityCheck::ByEye, "method=by_eye".to_owned()),
         (Check::Face, None) => {
             return Err(StaffError::BadRequest(
                 "photo: take a photo at the window".into(),
@@ -427,7 +418,7 @@ pub async fn collect(
                     ),
                 ));
             }
-            detail
+            (IdentityCheck::Face { score }, detail)
         }
     };
     let collector = match &handover.collector {
@@ -447,7 +438,11 @@ pub async fn collect(
         at: state.now(),
         notice: None,
     };
-    match state.store.advance_application(&advance).await {
+    let handover = StoredHandover {
+        check,
+        collector: handover.collector,
+    };
+    match state.store.collect_card(&advance, &handover).await {
         Ok(_) => {
             tracing::info!(application = %no, clerk = %staff.username, "card collected");
             Ok(Redirect::to(&format!("/staff/collection/{no}")).into_response())

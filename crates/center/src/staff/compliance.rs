@@ -3,8 +3,9 @@
 //! their issue-by date, with the late ones listed; as a page and as CSV. Both views are audited
 //! before they answer; ID numbers are masked.
 //!
-//! An application records no collection office: every one is reported under the bureau's default
-//! office ([`report_office`]).
+//! An application is reported under the collection office it recorded (the office of the kiosk
+//! that took it); one stored before offices were recorded, under the default office
+//! ([`by_office`]).
 
 use askama::Template;
 use axum::extract::rejection::QueryRejection;
@@ -29,19 +30,40 @@ pub(super) struct ReportOffice {
     pub name: String,
 }
 
-/// The office every application is collected at today: the configuration's default office (an
-/// application does not record one).
-pub(super) fn report_office(config: &CenterConfig) -> ReportOffice {
-    match config.collection_office() {
-        Some(office) => ReportOffice {
-            code: office.code.clone(),
-            name: office.name.clone(),
-        },
-        None => ReportOffice {
-            code: "-".into(),
-            name: "未配置领证地点 No collection office configured".into(),
-        },
+/// `items` grouped by collection office: every configured office in the configuration's order
+/// (empty ones too), then any office an application recorded that the configuration no longer
+/// has. `office_of` gives an item's stored office code; `None` is the default office.
+pub(super) fn by_office<T>(
+    config: &CenterConfig,
+    items: Vec<T>,
+    office_of: impl Fn(&T) -> Option<&str>,
+) -> Vec<(ReportOffice, Vec<T>)> {
+    let mut groups: Vec<(ReportOffice, Vec<T>)> = config
+        .collection_offices
+        .iter()
+        .map(|office| {
+            let office = ReportOffice {
+                code: office.code.clone(),
+                name: office.name.clone(),
+            };
+            (office, Vec::new())
+        })
+        .collect();
+    for item in items {
+        let code = office_of(&item).unwrap_or(&config.default_office);
+        let code = if code.is_empty() { "-" } else { code };
+        match groups.iter_mut().find(|(office, _)| office.code == code) {
+            Some((_, group)) => group.push(item),
+            None => {
+                let office = ReportOffice {
+                    code: code.to_owned(),
+                    name: "未配置的领证地点 An office not in the configuration".into(),
+                };
+                groups.push((office, vec![item]));
+            }
+        }
     }
+    groups
 }
 
 /// `?month=YYYY-MM`; the previous month when absent or empty.
@@ -101,7 +123,7 @@ struct OfficeReport {
 }
 
 impl OfficeReport {
-    fn of(office: ReportOffice, rows: &[ComplianceRow]) -> OfficeReport {
+    fn of((office, rows): (ReportOffice, Vec<ComplianceRow>)) -> OfficeReport {
         let count = |pick: fn(&Outcome) -> bool| rows.iter().filter(|r| pick(&r.outcome)).count();
         let listed = |pick: fn(&Outcome) -> bool| {
             let mut listed: Vec<ReportRow> = rows
@@ -160,7 +182,10 @@ pub async fn page(
         staff: Some(&staff),
         month: month.to_string(),
         today,
-        offices: vec![OfficeReport::of(report_office(&state.config), &rows)],
+        offices: by_office(&state.config, rows, |row| row.collection_office.as_deref())
+            .into_iter()
+            .map(OfficeReport::of)
+            .collect(),
     })
 }
 
@@ -176,8 +201,7 @@ pub async fn csv(
         .store
         .compliance_month(month, state.today.today())
         .await?;
-    let office = report_office(&state.config);
-    let body = store::compliance::to_csv(&office.code, &rows, mask_id)
+    let body = store::compliance::to_csv(&state.config.default_office, &rows, mask_id)
         .map_err(|err| StaffError::Internal(err.into()))?;
     audit(
         &state,
@@ -199,4 +223,57 @@ pub async fn csv(
         body,
     )
         .into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::CollectionOffice;
+
+    fn office(code: &str) -> CollectionOffice {
+        CollectionOffice {
+            code: code.into(),
+            name: format!("{code} hall"),
+            address: String::new(),
+            hours: String::new(),
+            remote_area: false,
+            kiosks: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn applications_are_grouped_under_the_office_they_recorded() {
+        let config = CenterConfig {
+            collection_offices: vec![office("XW"), office("GL"), office("JY")],
+            default_office: "XW".into(),
+            ..CenterConfig::default()
+        };
+        let items = vec![
+            ("1", Some("GL")),
+            ("2", None),
+            ("3", Some("QH")),
+            ("4", Some("GL")),
+        ];
+        let groups = by_office(&config, items, |item| item.1);
+        let seen: Vec<(&str, Vec<&str>)> = groups
+            .iter()
+            .map(|(office, items)| {
+                (
+                    office.code.as_str(),
+                    items.iter().map(|item| item.0).collect(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                ("XW", vec!["2"]),
+                ("GL", vec!["1", "4"]),
+                ("JY", vec![]),
+                ("QH", vec!["3"]),
+            ]
+        );
+        assert_eq!(groups[1].0.name, "GL hall");
+        assert!(groups[3].0.name.contains("not in the configuration"));
+    }
 }

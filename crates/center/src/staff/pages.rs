@@ -714,41 +714,38 @@ struct UndeliveredRow<'a> {
 }
 
 /// `GET /staff/deadlines`: applications not yet ready whose issue-by date is within 7 days or
-/// past, by collection office (every application is the default office's: none records one).
+/// past, by the collection office each recorded.
 pub async fn deadlines(State(state): State<AppState>, staff: StaffSession) -> Page {
     let today = state.today.today();
     let until = today + time::Duration::days(7);
     let not_ready = state.store.not_ready_due_by(until, 1000).await?;
-    let due = not_ready
-        .iter()
-        .map(|due| {
-            let app = &due.application;
-            let journey = labels::journey_state(due.state);
-            let days = (app.issue_by - today).whole_days();
-            if days < 0 {
-                let late = -days;
-                (
-                    "past",
-                    AppRow::of(app),
-                    journey,
-                    format!("已超期 {late} 天 {late} days overdue"),
-                )
-            } else {
-                (
-                    "near",
-                    AppRow::of(app),
-                    journey,
-                    format!("剩 {days} 天 {days} days left"),
-                )
-            }
+    fn row<'a>(
+        due: &'a store::compliance::NotReady,
+        today: time::Date,
+    ) -> (&'static str, AppRow<'a>, Label, String) {
+        let app = &due.application;
+        let journey = labels::journey_state(due.state);
+        let days = (app.issue_by - today).whole_days();
+        if days < 0 {
+            let late = -days;
+            let left = format!("已超期 {late} 天 {late} days overdue");
+            ("past", AppRow::of(app), journey, left)
+        } else {
+            let left = format!("剩 {days} 天 {days} days left");
+            ("near", AppRow::of(app), journey, left)
+        }
+    }
+    let grouped = super::compliance::by_office(&state.config, not_ready.iter().collect(), |due| {
+        due.application.collection_office.as_deref()
+    });
+    let offices = grouped
+        .into_iter()
+        .map(|(office, due)| DueAtOffice {
+            code: office.code,
+            name: office.name,
+            due: due.into_iter().map(|due| row(due, today)).collect(),
         })
         .collect();
-    let office = super::compliance::report_office(&state.config);
-    let offices = vec![DueAtOffice {
-        code: office.code,
-        name: office.name,
-        due,
-    }];
     // Everything not acknowledged by the population system, oldest first (the fleet view's
     // `undelivered` alert counts those over an hour old and points here).
     let undelivered = state.store.undelivered_since(i64::MAX).await?;

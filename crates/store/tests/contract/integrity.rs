@@ -244,6 +244,7 @@ pub(super) fn application(session: &str, citizen: &str, receipt: &str) -> NewApp
         issue_by: date!(2027 - 01 - 24),
         remote_area: false,
         fingers: "[]".into(),
+        collection_office: Some("XW".into()),
         now: 1_764_000_000,
     }
 }

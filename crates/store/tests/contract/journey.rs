@@ -6,10 +6,10 @@
 
 use std::sync::Arc;
 
-use domain::journey::ApplicationState;
+use domain::journey::{ApplicationState, Collector, IdentityCheck};
 use domain::notice::NoticeKind;
 use store::audit::Verification;
-use store::journey::{Advance, NewNotice, NoticeState};
+use store::journey::{Advance, CollectionRecord, Handover, NewNotice, NoticeState};
 use store::testing::{self, TestDatabase};
 use store::{Store, StoreError};
 
@@ -22,6 +22,7 @@ super::checks!(
     a_move_not_allowed_is_refused_naming_the_state,
     racing_moves_from_one_state_keep_one,
     a_notice_is_queued_once_per_kind_and_claimed_by_one_sender,
+    a_hand_over_is_stored_with_the_move_and_the_proxy_sealed,
 );
 
 async fn run_journey_suite(backend: &'static str, admin_url: Option<String>) {
@@ -351,5 +352,91 @@ async fn a_notice_is_queued_once_per_kind_and_claimed_by_one_sender(db: Arc<Test
     assert_eq!(
         stored[1].last_error.as_deref(),
         Some("permanent: invalid destination")
+    );
+}
+
+/// The hand-over is written in the move's transaction; a proxy's ID number and name go through
+/// the store's cipher (what a store without it reads is not an ID number), and a second
+/// hand-over or a hand-over that is not a move to collected is refused without a row.
+async fn a_hand_over_is_stored_with_the_move_and_the_proxy_sealed(db: Arc<TestDatabase>) {
+    let sealing = db.store().clone().with_cipher(Arc::new(super::Reversing));
+    let number = completed(&sealing).await;
+    let proxy = Handover {
+        check: IdentityCheck::Face { score: 88.5 },
+        collector: Collector::Proxy {
+            id: domain::CitizenId::try_from("11010519491231002X".to_owned()).unwrap(),
+            name: "李四".into(),
+        },
+    };
+    let collected = Advance {
+        actor: "clerk1".into(),
+        role: "window_clerk".into(),
+        ..advance(&number, ApplicationState::Collected, 400)
+    };
+    // Not ready yet: refused naming the state, nothing kept.
+    match sealing.collect_card(&collected, &proxy).await {
+        Err(StoreError::Transition(refused)) => {
+            assert_eq!(refused.from, ApplicationState::Submitted)
+        }
+        other => panic!("collected before ready: {other:?}"),
+    }
+    assert_eq!(sealing.collection_of(&number).await.unwrap(), None);
+    for (to, at) in [
+        (ApplicationState::Accepted, 100),
+        (ApplicationState::InProduction, 200),
+        (ApplicationState::Ready, 300),
+    ] {
+        sealing
+            .advance_application(&advance(&number, to, at))
+            .await
+            .unwrap();
+    }
+    // A hand-over is a move to collected only.
+    let returned = advance(&number, ApplicationState::Returned, 350);
+    assert!(matches!(
+        sealing.collect_card(&returned, &proxy).await,
+        Err(StoreError::Rejected(_))
+    ));
+    assert_eq!(
+        sealing.application_state(&number).await.unwrap(),
+        Some(ApplicationState::Ready)
+    );
+    sealing.collect_card(&collected, &proxy).await.unwrap();
+    assert_eq!(
+        sealing.collection_of(&number).await.unwrap(),
+        Some(CollectionRecord {
+            application_no: number.clone(),
+            handover: proxy.clone(),
+            clerk: "clerk1".into(),
+            at: 400,
+        })
+    );
+    // At rest the proxy's fields are what the cipher made of them, not the ID number.
+    assert!(
+        matches!(
+            db.store().collection_of(&number).await,
+            Err(StoreError::Corrupt { column, .. }) if column.starts_with("center_collections.proxy")
+        ),
+        "the proxy's ID number is stored unsealed"
+    );
+    // Collected twice: refused with the state named, the first hand-over kept.
+    let again = Handover {
+        check: IdentityCheck::ByEye,
+        collector: Collector::Applicant,
+    };
+    match sealing.collect_card(&collected, &again).await {
+        Err(StoreError::Transition(refused)) => {
+            assert_eq!(refused.from, ApplicationState::Collected)
+        }
+        other => panic!("collected twice: {other:?}"),
+    }
+    assert_eq!(
+        sealing
+            .collection_of(&number)
+            .await
+            .unwrap()
+            .unwrap()
+            .handover,
+        proxy
     );
 }

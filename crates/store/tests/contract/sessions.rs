@@ -109,6 +109,7 @@ fn as_stored(new: &NewApplication, number: &str) -> ApplicationRecord {
         fingers: new.fingers.clone(),
         status: KioskStatus::Accepted,
         created_at: new.now,
+        collection_office: new.collection_office.clone(),
     }
 }
 
