@@ -14,6 +14,7 @@ pub mod client;
 pub mod config;
 pub mod delivery;
 pub mod error;
+pub mod faces;
 pub mod fleet;
 pub mod journey;
 pub mod json;
@@ -61,6 +62,9 @@ pub struct AppState {
     pub store: store::Store,
     /// The face engine of step 7; `None` answers `503 face`.
     pub face: Option<Arc<dyn face::FaceEngine>>,
+    /// The worker threads step 7's face work runs on, behind a bounded queue (one per core by
+    /// default; a full queue answers `503 face` with `Retry-After`).
+    pub face_pool: faces::FacePool,
     /// Where captured data goes ([`StoreBlobSink`] by default).
     pub blobs: Arc<dyn BlobSink>,
     /// WeChat Pay (client and callback verifier); `None` answers `503 payment` for WeChat.
@@ -97,6 +101,7 @@ impl AppState {
             blobs: Arc::new(StoreBlobSink::new(store.clone())),
             store,
             face: None,
+            face_pool: faces::FacePool::default(),
             wechat: None,
             documents: None,
             clock: payment::system_clock(),

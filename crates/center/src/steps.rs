@@ -120,7 +120,8 @@ fn faces_answer(scores: FaceScoreRecord) -> FacesAnswer {
 }
 
 /// Step 7: certified vs historical photo (> 95) and live vs historical (> 60), with
-/// [`face::verify`]; the scores, the engine and its version are stored with the session, and the
+/// [`face::verify_against`] on the face pool ([`crate::faces`]: `503 face` with `Retry-After` when
+/// its queue is full; the historical photo's embedding kept once computed); the scores, the engine and its version are stored with the session, and the
 /// live photo as the session's `live_photo` blob. The live photo's liveness score is stored with
 /// them and shown to the clerk (advise mode: it does not fail the step; issue 20).
 pub async fn faces(
@@ -176,47 +177,68 @@ pub async fn faces(
         .face
         .clone()
         .ok_or_else(|| AppError::unavailable("face", anyhow::anyhow!("no face engine loaded")))?;
-    let limits = face::DecodeLimits::default();
-    let live_picture = face::Picture::from_bytes("live_photo", &live, &limits)
-        .map_err(|err| AppError::invalid("live_photo", err.to_string()))?;
-    let certified_picture = face::Picture::from_bytes("certified_photo", &certified, &limits)
-        .map_err(|err| AppError::internal("the certified photo", err))?;
-    let historical_picture = face::Picture::from_bytes("historical_photo", &historical, &limits)
-        .map_err(|err| AppError::internal("the historical photo", err))?;
     let thresholds = face_thresholds(&state).await?;
-    let (report, liveness) = tokio::task::spawn_blocking(move || {
-        let report = face::verify(
-            engine.as_ref(),
-            &thresholds,
-            &certified_picture,
-            &historical_picture,
-            &live_picture,
-        )?;
-        // Liveness (issue 20): the kiosk's score of the full frame, which it enforces; recorded
-        // and shown to the clerk. Only when the kiosk sent none does the center score the crop
-        // (a weak fallback: the crop cuts off the paper edge or bezel the models need); a
-        // missing model leaves it unrecorded rather than stopping step 7.
-        if let Some(l) = kiosk_liveness {
-            return Ok((report, Some((l.score, l.engine))));
-        }
-        let liveness = face::MiniFasNetEngine::shared()
-            .and_then(|models| {
-                let verdict =
-                    face::liveness::check_picture(engine.as_ref(), models.as_ref(), &live_picture)?;
-                let name = face::LivenessEngine::name(models.as_ref());
-                let version = face::LivenessEngine::version(models.as_ref());
-                Ok((f64::from(verdict.score), format!("{name} ({version})")))
-            })
-            .map_err(|err| tracing::warn!(error = %err, "liveness not checked"))
-            .ok();
-        Ok::<_, face::FaceError>((report, liveness))
-    })
-    .await
-    .map_err(|err| AppError::internal("the face engine", err))?
-    .map_err(|err| match err.picture() {
-        Some("live_photo") => AppError::invalid("live_photo", err.to_string()),
-        _ => AppError::internal("face verification", err),
-    })?;
+    // Issue 18: the historical photo's embedding is computed once and kept, sealed, under the
+    // photo's hash; the decoding and describing run on the bounded face pool (503 when full).
+    let history_hash = store::face_embeddings::PhotoHash::of(&historical);
+    let kept = crate::faces::kept_history_embedding(&state, engine.as_ref(), &history_hash).await?;
+    let job_engine = engine.clone();
+    let live_bytes = live.clone();
+    let (report, liveness, computed) = state
+        .face_pool
+        .run(move || -> Result<_, face::FaceError> {
+            let engine = job_engine;
+            let limits = face::DecodeLimits::default();
+            let live_picture = face::Picture::from_bytes("live_photo", &live_bytes, &limits)?;
+            let certified_picture =
+                face::Picture::from_bytes("certified_photo", &certified, &limits)?;
+            let (history, computed) = match kept {
+                Some(kept) => (kept, false),
+                None => {
+                    let picture =
+                        face::Picture::from_bytes("historical_photo", &historical, &limits)?;
+                    (engine.describe(&picture)?.embedding, true)
+                }
+            };
+            let report = face::verify_against(
+                engine.as_ref(),
+                &thresholds,
+                &certified_picture,
+                &history,
+                &live_picture,
+            )?;
+            // Liveness (issue 20): the kiosk's score of the full frame, which it enforces;
+            // recorded and shown to the clerk. Only when the kiosk sent none does the center
+            // score the crop (a weak fallback: the crop cuts off the paper edge or bezel the
+            // models need); a missing model leaves it unrecorded rather than stopping step 7.
+            let computed = computed.then_some(history);
+            if let Some(l) = kiosk_liveness {
+                return Ok((report, Some((l.score, l.engine)), computed));
+            }
+            let liveness = face::MiniFasNetEngine::shared()
+                .and_then(|models| {
+                    let verdict = face::liveness::check_picture(
+                        engine.as_ref(),
+                        models.as_ref(),
+                        &live_picture,
+                    )?;
+                    let name = face::LivenessEngine::name(models.as_ref());
+                    let version = face::LivenessEngine::version(models.as_ref());
+                    Ok((f64::from(verdict.score), format!("{name} ({version})")))
+                })
+                .map_err(|err| tracing::warn!(error = %err, "liveness not checked"))
+                .ok();
+            Ok::<_, face::FaceError>((report, liveness, computed))
+        })
+        .await?
+        .map_err(|err| match err.picture() {
+            Some("live_photo") => AppError::invalid("live_photo", err.to_string()),
+            _ => AppError::internal("face verification", err),
+        })?;
+    if let Some(embedding) = computed {
+        crate::faces::keep_history_embedding(&state, engine.as_ref(), &history_hash, &embedding)
+            .await;
+    }
     state
         .blobs
         .put(sid.as_str(), "live_photo", &live)

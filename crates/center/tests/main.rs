@@ -8,6 +8,7 @@ mod client_tls;
 mod collection;
 mod compliance;
 mod dlib;
+mod faces;
 mod fleet;
 mod fleet_replicas;
 mod input;
