@@ -115,20 +115,25 @@ impl Default for Detection {
 
 /// The fast path's settings.
 ///
-/// The frame is shrunk by the whole factor `k` that keeps a face of `smallest_face` pixels at
-/// least [`HOG_WINDOW`] wide (box-filtered, so nothing aliases), and HOG runs on that. One face
-/// found: HOG runs again at full resolution on the box grown by `margin` on each side, and the
-/// box found there that overlaps the coarse one most is the face. When the shrunk frame shows no
-/// face, or the crop does not show it again, the full frame is searched as before, so a face the
-/// fast path misses costs time, never a decision. Several faces on the shrunk frame are several
-/// faces. What it gives up: a second face smaller than `smallest_face` beside a larger one is not
-/// seen (the full frame would answer `several_faces`); step 7's photos are ID photos of one face.
+/// A frame larger than `whole_frame_up_to` pixels is shrunk by the whole factor `k` that keeps
+/// a face of `smallest_face` pixels at least [`HOG_WINDOW`] wide (box-filtered, so nothing
+/// aliases), and HOG runs on that. One face found: HOG runs again at full resolution on the box
+/// grown by `margin` on each side, and the box found there that overlaps the coarse one most is
+/// the face. When the shrunk frame shows no face, or the crop does not show it again, the full
+/// frame is searched as before, so a face the fast path misses costs time, never a decision.
+/// Several faces on the shrunk frame are several faces. What it gives up: a second face smaller
+/// than `smallest_face` beside a larger one is not seen (the full frame would answer
+/// `several_faces`); step 7's photos are ID photos of one face.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct FastDetection {
     /// Width in pixels, in the frame as decoded, of the smallest face the shrunk frame must show.
     pub smallest_face: u32,
     /// How much of the coarse box's size is added on each side of the refining crop.
     pub margin: f64,
+    /// Frames of at most this many pixels are searched whole, as before: on a small frame (the
+    /// center's 358 × 441 ID photos, the 102 × 126 chip photo) the refining crop would be most
+    /// of the frame, so the shrunk pass would only add work.
+    pub whole_frame_up_to: u64,
 }
 
 impl Default for FastDetection {
@@ -138,6 +143,8 @@ impl Default for FastDetection {
             // (`QualityConfig`), where HOG's box is about 150; 160 keeps both.
             smallest_face: 160,
             margin: 0.5,
+            // 640 × 480.
+            whole_frame_up_to: 307_200,
         }
     }
 }
@@ -262,8 +269,9 @@ impl DlibEngine {
     ) -> Result<Option<FaceBox>, FaceError> {
         let image = picture.image();
         let factor = (fast.smallest_face / HOG_WINDOW).max(1);
-        if factor < 2 {
-            return Ok(None); // nothing to shrink: the full frame is the coarse frame
+        let pixels = u64::from(image.width()) * u64::from(image.height());
+        if factor < 2 || pixels <= fast.whole_frame_up_to {
+            return Ok(None); // the full frame as before
         }
         let small = shrink(image, factor);
         if small.width() < HOG_WINDOW || small.height() < HOG_WINDOW {

@@ -330,3 +330,27 @@ fn step_7_against_a_kept_embedding_reports_as_computing_it() {
         assert_eq!(computed, against);
     }
 }
+
+/// Issue 18: a frame of an ID photo's size (the center's live and certified photos) is searched
+/// whole, as before: the fast path gives exactly the full-frame description.
+#[test]
+fn a_small_frame_is_described_exactly_as_before() {
+    if !crate::common::models_and_faces(
+        "face::real_faces::a_small_frame_is_described_exactly_as_before",
+    ) {
+        return;
+    }
+    let engine = engine();
+    let obama = picture("obama.jpg");
+    let small = image::imageops::resize(
+        obama.image(),
+        364,
+        455,
+        image::imageops::FilterType::Triangle,
+    );
+    let small = face::Picture::from_rgb("small.jpg", small);
+    assert_eq!(
+        engine.describe(&small).unwrap(),
+        engine.describe_with(&small, Detection::FullFrame).unwrap()
+    );
+}
