@@ -360,3 +360,87 @@ async fn an_answered_delivery_whose_move_was_not_recorded_is_caught_up_by_the_po
     );
     world.finish().await;
 }
+
+/// The reference population system refuses an application it had accepted (`idkiosk popsys
+/// produce --to rejected --reason …`, `Store::reject_population_application`): the center's poll
+/// moves it to rejected with the reason and the citizen gets the rejection text once.
+#[tokio::test]
+async fn the_reference_population_system_rejects_after_acceptance_and_the_citizen_is_told() {
+    const REJECTED_TEXT: &str = "【居民身份证】*晓燕，您的居民身份证申请（受理编号{no}）未通过审核：照片不符合要求。请到户政窗口办理。";
+    for db in databases("center journey rejected by popsys").await {
+        let backend = db.store().backend();
+        let world = crate::world::world_on(db).await;
+        let (sim, gateway) = smsc().await;
+        let settings = JourneySettings::default();
+        let number = completed(&world).await;
+        deliver_due(&world.state, &DeliverySettings::default())
+            .await
+            .unwrap();
+        let store = world.store();
+        store
+            .advance_population_application(&number, ApplicationStatus::InProduction)
+            .await
+            .unwrap();
+        // A rejection needs its reason.
+        assert!(store
+            .reject_population_application(&number, "  ")
+            .await
+            .is_err());
+        assert_eq!(
+            store
+                .reject_population_application(&number, "照片不符合要求")
+                .await
+                .unwrap(),
+            Some(ApplicationStatus::InProduction)
+        );
+        assert_eq!(
+            store.population_application_status(&number).await.unwrap(),
+            Some(ApplicationStatus::Rejected)
+        );
+        // Refused twice: the state named; an unknown number is none.
+        let again = store
+            .reject_population_application(&number, "照片不符合要求")
+            .await
+            .unwrap_err();
+        assert!(
+            again
+                .to_string()
+                .ends_with("cannot mark rejected: the application is rejected"),
+            "{backend}: {again}"
+        );
+        assert_eq!(
+            store
+                .reject_population_application("320100209901010001", "x")
+                .await
+                .unwrap(),
+            None
+        );
+
+        let pass = poll_production(&world.state, &settings).await.unwrap();
+        assert_eq!(pass.moved, [(number.clone(), ApplicationState::Rejected)]);
+        let pass = poll_production(&world.state, &settings).await.unwrap();
+        assert!(pass.moved.is_empty(), "{pass:?}");
+        let moves = store.application_transitions(&number).await.unwrap();
+        let last = moves.last().unwrap();
+        assert_eq!(last.to, ApplicationState::Rejected);
+        assert!(
+            last.reason
+                .as_deref()
+                .unwrap_or_default()
+                .contains("照片不符合要求"),
+            "{last:?}"
+        );
+        send_due_notices(&world.state, &gateway, &settings)
+            .await
+            .unwrap();
+        let texts: Vec<String> = sim.messages().into_iter().map(|m| m.text).collect();
+        assert_eq!(
+            texts.last().map(String::as_str),
+            Some(REJECTED_TEXT.replace("{no}", &number).as_str()),
+            "{backend}"
+        );
+        assert_eq!(texts.iter().filter(|t| t.contains("未通过审核")).count(), 1);
+        sim.shutdown().await;
+        world.finish().await;
+    }
+}

@@ -8,9 +8,9 @@ use store::{CitizenView, PhotoReceipt, RedeemOutcome, Store};
 use time::Date;
 
 use crate::{
-    ApplicationSubmission, BlobDigest, CitizenRecord, FiledApplication, HistoryPhoto, LossReport,
-    PopsysError, PopulationSystem, Receipt, ReceiptCode, ReceiptOutcome, ResidenceEntry,
-    SubmissionOutcome,
+    ApplicationStatus, ApplicationSubmission, BlobDigest, CitizenRecord, FiledApplication,
+    HistoryPhoto, LossReport, PopsysError, PopulationSystem, Receipt, ReceiptCode, ReceiptOutcome,
+    ResidenceEntry, SubmissionOutcome,
 };
 
 /// The population system on our own database (the demo's and the tests').
@@ -183,6 +183,14 @@ impl PopulationSystem for StorePopulationSystem {
         else {
             return Ok(None);
         };
+        let rejection_reason = match status {
+            ApplicationStatus::Rejected => {
+                self.store
+                    .population_rejection_reason(application_number)
+                    .await?
+            }
+            _ => None,
+        };
         Ok(Some(FiledApplication {
             application_number: stored.application_number,
             idempotency_key: stored.idempotency_key,
@@ -210,8 +218,7 @@ impl PopulationSystem for StorePopulationSystem {
             issue_by: stored.issue_by,
             received_on: stored.received_on,
             status,
-            // The reference schema has no rejected status yet (see `ApplicationStatus::Rejected`).
-            rejection_reason: None,
+            rejection_reason,
         }))
     }
 

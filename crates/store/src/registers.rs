@@ -485,6 +485,71 @@ impl Store {
         }
     }
 
+    /// The reference population system refuses an application it had accepted (`idkiosk popsys
+    /// produce --to rejected --reason …`): from `accepted` or `in_production` to `rejected`, with
+    /// its reason (1 to 200 characters), compare-and-set. `Ok(None)` for an unknown number; from
+    /// any other status [`StoreError::Rejected`] naming the status.
+    pub async fn reject_population_application(
+        &self,
+        application_number: &str,
+        reason: &str,
+    ) -> Result<Option<crate::ApplicationStatus>, StoreError> {
+        let reason = reason.trim();
+        if reason.is_empty() || reason.chars().count() > 200 {
+            return Err(StoreError::Rejected(
+                "reason: a rejection needs its reason, 1 to 200 characters".into(),
+            ));
+        }
+        for from in [
+            crate::ApplicationStatus::Accepted,
+            crate::ApplicationStatus::InProduction,
+        ] {
+            let moved =
+                on_pool!(&self.pool, |pool| {
+                    sqlx::query(
+                "UPDATE population_applications SET status = 'rejected', rejection_reason = $2 \
+                 WHERE application_number = $1 AND status = $3"
+            )
+            .bind(application_number)
+            .bind(reason)
+            .bind(from.as_str())
+            .execute(pool)
+            .await
+            .map(|done| done.rows_affected())
+                })?;
+            if moved == 1 {
+                return Ok(Some(from));
+            }
+        }
+        match self
+            .population_application_status(application_number)
+            .await?
+        {
+            None => Ok(None),
+            Some(current) => Err(StoreError::Rejected(format!(
+                "cannot mark rejected: the application is {}",
+                current.as_str()
+            ))),
+        }
+    }
+
+    /// Why the population system refused an application; `None` unless it is `rejected`.
+    pub async fn population_rejection_reason(
+        &self,
+        application_number: &str,
+    ) -> Result<Option<String>, StoreError> {
+        let reason: Option<Option<String>> =
+            on_pool!(&self.pool, |pool| {
+                sqlx::query_scalar(
+            "SELECT rejection_reason FROM population_applications WHERE application_number = $1"
+        )
+        .bind(application_number)
+        .fetch_optional(pool)
+        .await
+            })?;
+        Ok(reason.flatten())
+    }
+
     /// The numbers of the population system's applications in `status`, in order.
     pub async fn population_applications_in(
         &self,

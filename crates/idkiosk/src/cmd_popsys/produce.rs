@@ -1,8 +1,9 @@
-//! `idkiosk popsys produce --db URL (--application NO | --all) [--to in_production|ready]`: the
-//! reference population system's card production, advanced by hand so a demo can show an
-//! application's whole journey (issue 17). Each application moves one step (`accepted` →
-//! `in_production` → `ready`), or to `--to` when it is the next step; the center learns it at its
-//! next poll. One JSON line on standard output: `{"moved":[{"application","from","to"}],
+//! `idkiosk popsys produce --db URL (--application NO | --all) [--to in_production|ready]`, or
+//! `--application NO --to rejected --reason TEXT`: the reference population system's card
+//! production, advanced by hand so a demo can show an application's whole journey (issue 17).
+//! Each application moves one step (`accepted` → `in_production` → `ready`), or to `--to` when it
+//! is the next step; `rejected` refuses one accepted or in production, with its reason (the
+//! center texts it to the citizen). The center learns it at its next poll. One JSON line on standard output: `{"moved":[{"application","from","to"}],
 //! "refused":[{"application","error"}]}`. Exit 1 when nothing moved.
 
 use anyhow::Context;
@@ -24,9 +25,12 @@ pub(super) struct ProduceArgs {
     /// become ready
     #[arg(long)]
     all: bool,
-    /// The status to reach: in_production or ready [default: the next step]
+    /// The status to reach: in_production, ready or rejected [default: the next step]
     #[arg(long)]
     to: Option<String>,
+    /// Why the application is refused (with --to rejected; sent to the citizen)
+    #[arg(long)]
+    reason: Option<String>,
 }
 
 /// The step after `from`, when production has one.
@@ -38,11 +42,12 @@ fn next_step(from: ApplicationStatus) -> Option<ApplicationStatus> {
     }
 }
 
-/// `in_production` or `ready` as the status to reach; anything else is `None`.
+/// `in_production`, `ready` or `rejected` as the status to reach; anything else is `None`.
 pub(crate) fn target(text: &str) -> Option<ApplicationStatus> {
     match text {
         "in_production" => Some(ApplicationStatus::InProduction),
         "ready" => Some(ApplicationStatus::Ready),
+        "rejected" => Some(ApplicationStatus::Rejected),
         _ => None,
     }
 }
@@ -58,12 +63,14 @@ pub(crate) struct Produced {
 }
 
 /// Advances `application` (else every application accepted or in production) one step, or to
-/// `to` when it is the next step: `idkiosk popsys produce` and the demo panel's Production
-/// buttons.
+/// `to` when it is the next step, or refuses it (`to` rejected, with `reason`):
+/// `idkiosk popsys produce` and the demo panel's Production buttons. The caller checks that a
+/// rejection names one application and its reason.
 pub(crate) async fn produce(
     store: &store::Store,
     application: Option<&str>,
     to: Option<ApplicationStatus>,
+    reason: Option<&str>,
 ) -> Result<Produced, StoreError> {
     let numbers = match application {
         Some(number) => vec![number.to_owned()],
@@ -96,7 +103,14 @@ pub(crate) async fn produce(
             }));
             continue;
         };
-        match store.advance_population_application(&number, target).await {
+        let moved = match target {
+            ApplicationStatus::Rejected => {
+                let reason = reason.unwrap_or_default();
+                store.reject_population_application(&number, reason).await
+            }
+            _ => store.advance_population_application(&number, target).await,
+        };
+        match moved {
             Ok(Some(from)) => done.moved.push(serde_json::json!({
                 "application": number, "from": from.as_str(), "to": target.as_str()
             })),
@@ -119,12 +133,14 @@ pub(super) async fn run(args: ProduceArgs) -> anyhow::Result<Outcome> {
             Some(to) => Some(to),
             None => {
                 return usage(format!(
-                    "--to: {text:?} is not in_production or ready (rejection after acceptance is \
-                     not built yet)"
+                    "--to: {text:?} is not in_production, ready or rejected"
                 ))
             }
         },
     };
+    if let Err(why) = rejection_args(to, args.application.as_deref(), args.reason.as_deref()) {
+        return usage(why);
+    }
     let store = match store::Store::connect(&args.db).await {
         Ok(store) => store,
         Err(StoreError::UnsupportedUrl(url)) => {
@@ -137,7 +153,13 @@ pub(super) async fn run(args: ProduceArgs) -> anyhow::Result<Outcome> {
                 .with_context(|| format!("opening the database {}", redact(&args.db)))
         }
     };
-    let done = produce(&store, args.application.as_deref(), to).await;
+    let done = produce(
+        &store,
+        args.application.as_deref(),
+        to,
+        args.reason.as_deref(),
+    )
+    .await;
     store.close().await;
     let done = done.context("advancing production")?;
     let any_moved = !done.moved.is_empty();
@@ -146,4 +168,60 @@ pub(super) async fn run(args: ProduceArgs) -> anyhow::Result<Outcome> {
         serde_json::json!({ "moved": done.moved, "refused": done.refused })
     );
     Ok(Outcome::answer(any_moved))
+}
+
+/// A rejection names one application and its reason (1 to 200 characters); a reason goes with a
+/// rejection only.
+pub(crate) fn rejection_args(
+    to: Option<ApplicationStatus>,
+    application: Option<&str>,
+    reason: Option<&str>,
+) -> Result<(), String> {
+    let reason = reason.map(str::trim);
+    match (to, reason) {
+        (Some(ApplicationStatus::Rejected), _) if application.is_none() => {
+            Err("--to rejected: name the application (--application NO), not --all".into())
+        }
+        (Some(ApplicationStatus::Rejected), None | Some("")) => {
+            Err("--reason: a rejection needs its reason (sent to the citizen)".into())
+        }
+        (Some(ApplicationStatus::Rejected), Some(reason)) if reason.chars().count() > 200 => {
+            Err("--reason: at most 200 characters".into())
+        }
+        (Some(ApplicationStatus::Rejected), Some(_)) => Ok(()),
+        (_, Some(_)) => Err("--reason: only with --to rejected".into()),
+        (_, None) => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_rejection_names_one_application_and_its_reason() {
+        let rejected = Some(ApplicationStatus::Rejected);
+        assert_eq!(
+            rejection_args(rejected, Some("1"), Some("照片不合格")),
+            Ok(())
+        );
+        assert!(rejection_args(rejected, None, Some("照片不合格"))
+            .unwrap_err()
+            .contains("--application"));
+        assert!(rejection_args(rejected, Some("1"), None)
+            .unwrap_err()
+            .starts_with("--reason"));
+        assert!(rejection_args(rejected, Some("1"), Some("  "))
+            .unwrap_err()
+            .starts_with("--reason"));
+        assert!(rejection_args(rejected, Some("1"), Some(&"字".repeat(201)))
+            .unwrap_err()
+            .contains("200"));
+        assert!(
+            rejection_args(Some(ApplicationStatus::Ready), Some("1"), Some("x"))
+                .unwrap_err()
+                .contains("only with")
+        );
+        assert_eq!(rejection_args(None, None, None), Ok(()));
+    }
 }

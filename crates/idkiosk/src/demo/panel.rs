@@ -517,14 +517,19 @@ impl Panel {
     /// Advances card production in the demo's popsys as `idkiosk popsys produce` does: the
     /// application typed, else every one accepted or in production, to `to`. The center learns
     /// it at its next poll (every 10 s) and sends the notices.
-    async fn produce(&self, to: &str, application: Option<&str>) -> Acted {
-        let target = crate::cmd_popsys::produce::target(to)
-            .ok_or_else(|| bad(format!("to: {to:?} is not in_production or ready")))?;
+    async fn produce(&self, to: &str, application: Option<&str>, reason: Option<&str>) -> Acted {
+        use crate::cmd_popsys::produce;
+        let target = produce::target(to).ok_or_else(|| {
+            bad(format!(
+                "to: {to:?} is not in_production, ready or rejected"
+            ))
+        })?;
         let application = application.map(str::trim).filter(|a| !a.is_empty());
-        let done =
-            crate::cmd_popsys::produce::produce(&self.inner.popsys, application, Some(target))
-                .await
-                .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+        let reason = reason.map(str::trim).filter(|r| !r.is_empty());
+        produce::rejection_args(Some(target), application, reason).map_err(bad)?;
+        let done = produce::produce(&self.inner.popsys, application, Some(target), reason)
+            .await
+            .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
         let note = if done.moved.is_empty() {
             format!("nothing moved to {to}")
         } else {
@@ -836,9 +841,9 @@ async fn api_produce(
     State(panel): State<Panel>,
     Json(body): Body,
 ) -> Result<Json<Value>, ApiError> {
-    let to = field(&body, "to").ok_or_else(|| bad("to: in_production or ready"))?;
+    let to = field(&body, "to").ok_or_else(|| bad("to: in_production, ready or rejected"))?;
     panel
-        .produce(to, field(&body, "application"))
+        .produce(to, field(&body, "application"), field(&body, "reason"))
         .await
         .map(Json)
 }
@@ -913,8 +918,17 @@ async fn form_action(
         "paper-out" => panel.set_paper(false).await,
         "paper-in" => panel.set_paper(true).await,
         "kiosk-kill" => panel.kill_kiosk().await,
-        "produce-in-production" => panel.produce("in_production", get("application")).await,
-        "produce-ready" => panel.produce("ready", get("application")).await,
+        "produce-in-production" => {
+            panel
+                .produce("in_production", get("application"), None)
+                .await
+        }
+        "produce-ready" => panel.produce("ready", get("application"), None).await,
+        "produce-rejected" => {
+            panel
+                .produce("rejected", get("application"), get("reason"))
+                .await
+        }
         other => Err(bad(format!("action: {other:?} is not a panel action"))),
     };
     let message = match done {
@@ -1169,12 +1183,16 @@ and gets a new receipt code (valid 180 days), listed first under Receipt barcode
 <section><h2>打印机 Printer</h2>{printer_html}</section>
 
 <section><h2>制证 Production</h2>
-<form method=post action="/sim/do"><input name=application placeholder="application number (empty: all)" size=24>
+<form method=post action="/sim/do"><input name=application placeholder="application number (empty: all)" size=24 aria-label="application number (empty: all)">
 <button name=action value=produce-in-production>制证中 In production</button>
 <button name=action value=produce-ready>制证完成 Ready</button></form>
+<form method=post action="/sim/do"><input name=application placeholder="application number" size=24 aria-label="application number to reject">
+<input name=reason placeholder="reason, e.g. 照片不符合要求" size=24 aria-label="rejection reason">
+<button name=action value=produce-rejected>审核不通过 Rejected</button></form>
 <p class=state>Advances card production in the population system, as <code>idkiosk popsys
 produce</code> does: the application typed, else every one accepted (In production) or in
-production (Ready). The center learns it at its next poll (every 10 s) and texts the citizen.</p>
+production (Ready); Rejected refuses the application typed with its reason. The center learns it
+at its next poll and texts the citizen.</p>
 </section>
 
 <section><h2>收到的短信 SMS received</h2>
