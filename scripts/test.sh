@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The README's test command: installs what the tests need, starts a private PostgreSQL so the store
-# runs its contract suite on both backends, then checks formatting and lints and runs every test.
+# runs its contract suite on both backends and a private S3 server (SeaweedFS) for the blob store,
+# then checks formatting and lints and runs every test.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$IDKIOSK_ROOT"
@@ -16,8 +17,12 @@ for setup in scripts/setup/*.sh; do
 done
 
 pg_dir=$(mktemp -d /tmp/idkiosk-test-pg.XXXXXX)
-trap 'stop_private_pg' EXIT
+trap 'stop_private_pg; stop_private_s3' EXIT
 start_private_pg "$pg_dir"
+# The S3 blob test (crates/center/tests/s3_blobs.rs) runs against SeaweedFS, installed from PyPI
+# by scripts/setup/60-s3.sh; it exports IDKIOSK_TEST_S3_*.
+s3_dir=$(mktemp -d /tmp/idkiosk-test-s3.XXXXXX)
+start_private_s3 "$s3_dir"
 
 # A fresh CI clone builds everything once: incremental caches would only cost time to write.
 if [ "${CI:-}" = true ]; then export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"; fi

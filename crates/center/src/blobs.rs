@@ -8,10 +8,20 @@
 //! parses as MP4 box by box, a photo decodes as JPEG, the others start with their magic bytes)
 //! and the quotas of [`BlobQuotas`] (the session's bytes, the kiosk's bytes of the day), charged
 //! in the database so replicas share them.
+//!
+//! Where the encrypted store's ciphertext goes (a local folder, or S3) is `[center.blobs]`
+//! ([`BlobBackend`], [`open_blob_store`]).
 
 use async_trait::async_trait;
 use axum::http::StatusCode;
 use store::Store;
+
+mod backend;
+
+pub use backend::{
+    open_blob_store, s3_object_store, BlobBackend, BlobsFile, S3Credentials, S3Settings,
+    ACCESS_KEY_ID_ENV, SECRET_ACCESS_KEY_ENV,
+};
 
 use crate::error::AppError;
 use crate::AppState;

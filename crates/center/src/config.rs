@@ -140,6 +140,9 @@ pub struct CenterFile {
     /// The fees in yuan.
     #[serde(default)]
     pub fees: FeesFile,
+    /// Where blobs' ciphertext is kept: the local folder (default) or S3.
+    #[serde(default)]
+    pub blobs: crate::blobs::BlobsFile,
     /// The payment methods taken: `wechat`, `unionpay`.
     #[serde(default = "default_payment_methods")]
     pub payment_methods: Vec<String>,
@@ -382,6 +385,8 @@ pub struct CenterSettings {
     pub city: KioskCity,
     /// Everything else.
     pub config: CenterConfig,
+    /// Where blobs' ciphertext is kept (read at start by `center::blobs::open_blob_store`).
+    pub blobs: crate::blobs::BlobBackend,
 }
 
 /// The longest line the papers print for the bureau, an office's name or address (characters).
@@ -586,6 +591,7 @@ impl CenterFile {
                 &format!("must be between 1 and {MAX_PRODUCTION_POLL_S} seconds"),
             );
         }
+        let blobs = self.blobs.check(&mut bad);
         if !problems.is_empty() {
             return Err(problems);
         }
@@ -644,7 +650,11 @@ impl CenterFile {
             },
             production_poll: Duration::from_secs(self.journey.production_poll_s),
         };
-        Ok(CenterSettings { city, config })
+        Ok(CenterSettings {
+            city,
+            config,
+            blobs,
+        })
     }
 }
 

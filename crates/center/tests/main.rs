@@ -21,6 +21,7 @@ mod payments;
 mod popsys_rejection;
 mod portrait_forms;
 mod reconcile;
+mod s3_blobs;
 mod scope;
 mod sessions;
 mod settlement;

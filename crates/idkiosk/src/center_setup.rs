@@ -26,7 +26,7 @@ pub struct CenterOptions {
     /// The master key file (created on first start, mode 0600): every photo, fingerprint,
     /// signature and video is sealed under a data key it wraps.
     pub key_file: PathBuf,
-    /// Where the sealed blobs' ciphertext lives (the object store's local folder).
+    /// Where the sealed blobs' ciphertext lives when `[center.blobs]` says `local` (the default).
     pub blob_dir: PathBuf,
 }
 
@@ -97,8 +97,14 @@ pub async fn center_state(
         .await
         .with_context(|| format!("opening the center database {}", options.database_url))?
         .with_cipher(Arc::new(store::EnvelopeCipher::new(keys.clone())));
-    let blobs = store::BlobStore::local(store.clone(), &options.blob_dir, keys)
-        .with_context(|| format!("the blob folder {}", options.blob_dir.display()))?;
+    // `[center.blobs]`: the local folder (`--blob-dir`) or an S3-compatible store.
+    let blobs = center::blobs::open_blob_store(
+        store.clone(),
+        &options.settings.blobs,
+        &options.blob_dir,
+        keys,
+    )
+    .await?;
     let kiosks = KioskSecrets::parse(&options.kiosk_secrets)
         .map_err(|e| anyhow::anyhow!("kiosk secrets: {e}"))?;
     let mut state = AppState::new(
