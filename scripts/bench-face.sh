@@ -1,5 +1,8 @@
 #!/usr/bin/env bash
-# Face engine benchmark: per-pair verification latency and throughput, and crop time per frame,
+# Face engine benchmark: step 7 per session (live and certified photos against the historical one,
+# its embedding kept, fast detection; issue 18) as ratios against Python's face_recognition on the
+# same photos and against the engine's path before issue 18 (full frame, historical photo described
+# every time), all in one run; then per-pair verification latency and throughput, crop time per frame,
 # for the Rust engine and Python's face_recognition on the same pairs in the same run
 # (crates/face/benches/verify.rs); and the liveness check (MiniFASNet) per live photo on one core,
 # as a ratio to the comparison in the same run. Not part of scripts/test.sh: it installs the baselines.

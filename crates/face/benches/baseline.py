@@ -3,6 +3,9 @@ pairs, with the same model and detector settings as the Rust engine (HOG, no ups
 5-point landmarks, one jitter). Prints one JSON object on stdout.
 
 Usage: python baseline.py ROUNDS A1 B1 A2 B2 ...
+       python baseline.py ROUNDS --photos P1 P2 ...
+The second form times the description (load, detect, encode) of each photo alone and prints its
+median time and encoding, from which the benchmark builds per-session figures (issue 18).
 """
 import json
 import multiprocessing
@@ -35,8 +38,41 @@ def verify_pair(pair):
     return time.perf_counter() - start, distance, na, nb
 
 
+def photos(rounds, paths):
+    describe(paths[0])  # warm up
+    results = []
+    for path in paths:
+        times, encoding, faces = [], None, 0
+        for _ in range(rounds):
+            start = time.perf_counter()
+            encoding, faces = describe(path)
+            times.append(time.perf_counter() - start)
+        times.sort()
+        results.append(
+            {
+                "path": path,
+                "seconds": times[len(times) // 2],
+                "encoding": None if encoding is None else [float(x) for x in encoding],
+                "faces": faces,
+            }
+        )
+    print(
+        json.dumps(
+            {
+                "dlib": dlib.__version__,
+                "blas": bool(getattr(dlib, "DLIB_USE_BLAS", False)),
+                "avx": bool(getattr(dlib, "USE_AVX_INSTRUCTIONS", False)),
+                "photos": results,
+            }
+        )
+    )
+
+
 def main():
     rounds = int(sys.argv[1])
+    if sys.argv[2:3] == ["--photos"]:
+        photos(rounds, sys.argv[3:])
+        return
     paths = sys.argv[2:]
     pairs = list(zip(paths[0::2], paths[1::2]))
     verify_pair(pairs[0])  # warm up: models are loaded at import, first call touches them

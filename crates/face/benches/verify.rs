@@ -1,4 +1,8 @@
-//! Benchmark of step-7 verification per pair (decode both photos, detect, landmark and embed
+//! Benchmark of step 7 per session (issue 18): the live and certified photos against the
+//! historical photo, the historical embedding kept from an earlier session and the face found
+//! with [`Detection::Fast`], as ratios in the same run against (a) Python's `face_recognition`
+//! describing the same photos and (b) the engine's path before issue 18 (full-frame detection,
+//! the historical photo described every time). Then, as before, verification per pair (decode both photos, detect, landmark and embed
 //! both, compare) and of the ID-photo crop per frame, side by side with Python's
 //! `face_recognition` on the same pairs in the same run: same model, same detector settings (HOG,
 //! no upsampling), same 5-point landmarks, one jitter.
@@ -11,9 +15,12 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use std::collections::HashMap;
+
 use face::{
-    crop_id_photo, CropConfig, DecodeLimits, DlibEngine, FaceEngine, LivenessEngine,
-    MiniFasNetEngine, Picture, QualityConfig,
+    crop_id_photo, Comparison, CropConfig, DecodeLimits, Detection, DlibEngine, Embedding,
+    FaceEngine, FastDetection, LivenessEngine, MiniFasNetEngine, Picture, QualityConfig,
+    Thresholds,
 };
 
 const FACES: [&str; 6] = [
@@ -72,6 +79,278 @@ fn verify_parallel(engine: &DlibEngine, a: &PathBuf, b: &PathBuf) -> f64 {
         (first.join().expect("thread"), second)
     });
     engine.compare(&da.embedding, &db.embedding).distance
+}
+
+/// One step-7 session over the test faces: indexes into the photos.
+#[derive(Debug, Clone, Copy)]
+struct Session {
+    historical: usize,
+    certified: usize,
+    live: usize,
+}
+
+/// A session for each of the 15 pairs: the first photo is the historical one, the second the
+/// certified one, the next photo along (not the historical one) the live one.
+fn sessions(count: usize) -> Vec<Session> {
+    let mut out = Vec::new();
+    for i in 0..count {
+        for j in i + 1..count {
+            let mut k = (j + 1) % count;
+            if k == i {
+                k = (k + 1) % count;
+            }
+            out.push(Session {
+                historical: i,
+                certified: j,
+                live: k,
+            });
+        }
+    }
+    out
+}
+
+/// Step 7's two decisions: certified above 95, live above 60.
+fn decisions(engine: &DlibEngine, certified: f64, live: f64) -> (bool, bool) {
+    let t = Thresholds::default();
+    let cal = engine.calibration();
+    (
+        cal.similarity(certified) > t.certified,
+        cal.similarity(live) > t.live,
+    )
+}
+
+fn describe_path(engine: &DlibEngine, path: &PathBuf, detection: Detection) -> Embedding {
+    let picture = Picture::open(path, &DecodeLimits::default()).expect("picture");
+    engine
+        .describe_with(&picture, detection)
+        .expect("face")
+        .embedding
+}
+
+/// The engine's path before issue 18: three photos decoded and described on the full frame.
+fn session_before(engine: &DlibEngine, paths: &[PathBuf], s: Session) -> (Comparison, Comparison) {
+    let full = Detection::FullFrame;
+    let historical = describe_path(engine, &paths[s.historical], full);
+    let certified = describe_path(engine, &paths[s.certified], full);
+    let live = describe_path(engine, &paths[s.live], full);
+    (
+        engine.compare(&certified, &historical),
+        engine.compare(&live, &historical),
+    )
+}
+
+/// Issue 18's path: the historical embedding kept, two photos described the fast way.
+fn session_now(
+    engine: &DlibEngine,
+    paths: &[PathBuf],
+    s: Session,
+    kept: &HashMap<usize, Embedding>,
+) -> (Comparison, Comparison) {
+    let fast = Detection::Fast(FastDetection::default());
+    let historical = &kept[&s.historical];
+    let certified = describe_path(engine, &paths[s.certified], fast);
+    let live = describe_path(engine, &paths[s.live], fast);
+    (
+        engine.compare(&certified, historical),
+        engine.compare(&live, historical),
+    )
+}
+
+/// Sessions per second with one worker thread per core pulling sessions.
+fn sessions_per_second(workers: usize, work: &[Session], run: &(dyn Fn(Session) + Sync)) -> f64 {
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let t = Instant::now();
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            scope.spawn(|| loop {
+                let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some(&s) = work.get(k) else { break };
+                run(s);
+            });
+        }
+    });
+    work.len() as f64 / t.elapsed().as_secs_f64()
+}
+
+/// What the Python baseline gave for each photo: median seconds to describe it alone, and its
+/// encoding.
+struct PythonPhotos {
+    label: String,
+    detail: String,
+    seconds: Vec<f64>,
+    encodings: Vec<Option<Embedding>>,
+}
+
+fn python_photos(label: &str, python: &str, rounds: usize, paths: &[PathBuf]) -> PythonPhotos {
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("benches/baseline.py");
+    let out = std::process::Command::new(python.trim())
+        .arg(&script)
+        .arg(rounds.to_string())
+        .arg("--photos")
+        .args(paths)
+        .output()
+        .unwrap_or_else(|e| panic!("running {python}: {e}"));
+    if !out.status.success() {
+        panic!(
+            "python baseline {label} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("baseline JSON");
+    let photos = json["photos"].as_array().expect("photos");
+    PythonPhotos {
+        label: label.to_owned(),
+        detail: format!(
+            "face_recognition on dlib {} (BLAS {}, AVX {})",
+            json["dlib"], json["blas"], json["avx"]
+        ),
+        seconds: photos
+            .iter()
+            .map(|p| p["seconds"].as_f64().unwrap_or(f64::NAN))
+            .collect(),
+        encodings: photos
+            .iter()
+            .map(|p| {
+                p["encoding"]
+                    .as_array()
+                    .map(|e| Embedding(e.iter().filter_map(|x| x.as_f64()).collect()))
+            })
+            .collect(),
+    }
+}
+
+/// Step 7 per session: today's path, the path before issue 18 and Python, in one run. Returns
+/// whether today's path decided as the path before on every session.
+fn session_section(
+    engine: &DlibEngine,
+    paths: &[PathBuf],
+    rounds: usize,
+    workers: usize,
+    pythons: &[(String, String)],
+) -> bool {
+    let sessions = sessions(paths.len());
+    // The kept embeddings: what the first session of each citizen computed and stored.
+    let fast = Detection::Fast(FastDetection::default());
+    let kept: HashMap<usize, Embedding> = (0..paths.len())
+        .map(|i| (i, describe_path(engine, &paths[i], fast)))
+        .collect();
+    let mut before_ms = Vec::new();
+    let mut now_ms = Vec::new();
+    let mut agree_before = 0;
+    let mut rows = Vec::new();
+    for &s in &sessions {
+        let (mut tb, mut tn) = (Vec::new(), Vec::new());
+        let (mut before, mut now) = (None, None);
+        for _ in 0..rounds {
+            let t = Instant::now();
+            before = Some(session_before(engine, paths, s));
+            tb.push(t.elapsed());
+            let t = Instant::now();
+            now = Some(session_now(engine, paths, s, &kept));
+            tn.push(t.elapsed());
+        }
+        let (before, now) = (before.expect("a round"), now.expect("a round"));
+        let db = decisions(engine, before.0.distance, before.1.distance);
+        let dn = decisions(engine, now.0.distance, now.1.distance);
+        if db == dn {
+            agree_before += 1;
+        }
+        before_ms.push(ms(median(tb)));
+        now_ms.push(ms(median(tn)));
+        rows.push((s, before, now, db == dn));
+    }
+    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
+    let (before_mean, now_mean) = (mean(&before_ms), mean(&now_ms));
+    let work: Vec<Session> = sessions
+        .iter()
+        .copied()
+        .cycle()
+        .take(sessions.len() * rounds)
+        .collect();
+    let before_rate = sessions_per_second(workers, &work, &|s| {
+        session_before(engine, paths, s);
+    });
+    let now_rate = sessions_per_second(workers, &work, &|s| {
+        session_now(engine, paths, s, &kept);
+    });
+    let name = |i: usize| paths[i].file_name().unwrap().to_string_lossy().to_string();
+    println!(
+        "step 7 per session: {} sessions (historical / certified / live), {rounds} rounds, medians",
+        sessions.len()
+    );
+    println!(
+        "{:<58} {:>9} {:>9} {:>9} {:>9} {:>6}",
+        "session", "before ms", "now ms", "d cert", "d live", "agree"
+    );
+    for ((s, _before, now, agree), (b, n)) in rows.iter().zip(before_ms.iter().zip(&now_ms)) {
+        println!(
+            "{:<58} {:>9.1} {:>9.1} {:>9.4} {:>9.4} {:>6}",
+            format!(
+                "{} / {} / {}",
+                name(s.historical),
+                name(s.certified),
+                name(s.live)
+            ),
+            b,
+            n,
+            now.0.distance,
+            now.1.distance,
+            agree
+        );
+    }
+    println!(
+        "rust now (historical embedding kept, fast detection, 2 photos): {now_mean:.1} ms per session, {now_rate:.2} sessions/s on {workers} threads"
+    );
+    println!(
+        "rust before issue 18 (full frame, 3 photos): {before_mean:.1} ms per session, {before_rate:.2} sessions/s on {workers} threads"
+    );
+    println!(
+        "ratio vs before: {:.2}x per session, {:.2}x throughput; same decisions on {agree_before}/{} sessions",
+        before_mean / now_mean,
+        now_rate / before_rate,
+        sessions.len()
+    );
+    let all_agree = agree_before == sessions.len();
+    for (label, python) in pythons {
+        let py = python_photos(label, python, rounds, paths);
+        let mut py_all = Vec::new();
+        let mut py_kept = Vec::new();
+        let mut agree = 0;
+        for (s, _, now, _) in &rows {
+            py_all.push(
+                1000.0 * (py.seconds[s.historical] + py.seconds[s.certified] + py.seconds[s.live]),
+            );
+            py_kept.push(1000.0 * (py.seconds[s.certified] + py.seconds[s.live]));
+            let enc = |i: usize| py.encodings[i].as_ref();
+            let py_decisions = match (enc(s.historical), enc(s.certified), enc(s.live)) {
+                (Some(h), Some(c), Some(l)) => Some(decisions(
+                    engine,
+                    c.euclidean_distance(h),
+                    l.euclidean_distance(h),
+                )),
+                _ => None,
+            };
+            if py_decisions == Some(decisions(engine, now.0.distance, now.1.distance)) {
+                agree += 1;
+            }
+        }
+        let (py_all, py_kept) = (mean(&py_all), mean(&py_kept));
+        println!(
+            "python `{}` ({}): {py_all:.1} ms per session describing 3 photos, {py_kept:.1} ms describing 2 (had it kept the historical one)",
+            py.label, py.detail
+        );
+        println!(
+            "ratio vs python `{}`: {:.2}x per session (vs its 3 photos), {:.2}x (vs its 2 photos); same decisions on {agree}/{} sessions",
+            py.label,
+            py_all / now_mean,
+            py_kept / now_mean,
+            sessions.len()
+        );
+        // Reported, not required: Python decodes JPEGs with another decoder and runs another
+        // dlib, so a pair near a bar can fall on either side.
+    }
+    println!();
+    all_agree
 }
 
 /// The liveness check per live photo (crop, resize, both MiniFASNet forward passes) on one core,
@@ -162,6 +441,27 @@ fn main() {
     // Warm up.
     verify_sequential(&engine, &paths[0], &paths[1]);
 
+    let workers = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    let pythons: Vec<(String, String)> = std::env::var("FACE_BENCH_PYTHONS")
+        .unwrap_or_default()
+        .split(',')
+        .filter(|e| !e.trim().is_empty())
+        .map(|e| {
+            let (label, python) = e.split_once('=').unwrap_or(("python", e));
+            (label.trim().to_owned(), python.trim().to_owned())
+        })
+        .collect();
+    let sessions_agree = session_section(&engine, &paths, rounds, workers, &pythons);
+    if std::env::var_os("FACE_BENCH_SESSIONS_ONLY").is_some() {
+        if !sessions_agree {
+            eprintln!("decisions differ on some session");
+            std::process::exit(1);
+        }
+        return;
+    }
+
     let mut rust = Vec::new();
     for &(i, j) in &pairs {
         let (a, b) = (&paths[i], &paths[j]);
@@ -188,9 +488,6 @@ fn main() {
 
     // Throughput: one worker thread per core pulling pairs (the engine keeps a detector and a
     // network per core).
-    let workers = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1);
     let work: Vec<(usize, usize)> = pairs
         .iter()
         .copied()
@@ -275,16 +572,18 @@ fn main() {
 
     liveness_section(&engine, &paths, rounds, ms(rust_total) / rust.len() as f64);
 
-    let pythons = std::env::var("FACE_BENCH_PYTHONS").unwrap_or_default();
-    if pythons.trim().is_empty() {
+    if pythons.is_empty() {
         println!("\nno Python baseline (set FACE_BENCH_PYTHONS, or run scripts/bench-face.sh)");
+        if !sessions_agree {
+            eprintln!("decisions differ on some session");
+            std::process::exit(1);
+        }
         return;
     }
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("benches/baseline.py");
-    let mut failed = false;
-    for entry in pythons.split(',').filter(|e| !e.trim().is_empty()) {
-        let (label, python) = entry.split_once('=').unwrap_or(("python", entry));
-        let mut cmd = std::process::Command::new(python.trim());
+    let mut failed = !sessions_agree;
+    for (label, python) in &pythons {
+        let mut cmd = std::process::Command::new(python);
         cmd.arg(&script).arg(rounds.to_string());
         for p in &rust {
             cmd.arg(&p.a).arg(&p.b);
