@@ -216,6 +216,23 @@ struct Try {
     sent: Instant,
     answered: Instant,
     answer: Answer,
+    /// The system a 503 named (`database`, `face`, …).
+    service: Option<String>,
+}
+
+impl Try {
+    /// A failure of the database's (or of no answer at all), not a busy face pool's.
+    fn database_failure(&self) -> bool {
+        self.answer != Answer::Ok && self.service.as_deref().is_none_or(|s| s == "database")
+    }
+
+    fn label(&self) -> String {
+        match (self.answer, &self.service) {
+            (Answer::Status(status), Some(service)) => format!("{status} {service}"),
+            (Answer::Status(status), None) => status.to_string(),
+            _ => "no answer".to_owned(),
+        }
+    }
 }
 
 /// What a kiosk was told, and every try it made.
@@ -244,6 +261,10 @@ impl KioskLog {
             let sent = Instant::now();
             let result = call().await;
             let answered = Instant::now();
+            let service = match &result {
+                Err(ClientError::Retryable { service, .. }) => service.clone(),
+                _ => None,
+            };
             let answer = match &result {
                 Ok(_) => Answer::Ok,
                 Err(err) => match err.status() {
@@ -256,6 +277,7 @@ impl KioskLog {
                 sent,
                 answered,
                 answer,
+                service,
             });
             match result {
                 Err(err) if err.is_retryable() => {
@@ -515,6 +537,15 @@ fn main() {
     let per_kiosk = (duration.as_secs_f64() / period.as_secs_f64()).ceil() as usize + 1;
     let sessions = kiosks * per_kiosk;
 
+    // The center's errors (a 500's cause) on stderr; `RUST_LOG=warn,tower_http=off` adds each
+    // 503's cause.
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("error,tower_http=off")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -624,6 +655,11 @@ fn main() {
         }
         tries.sort_by_key(|t| t.sent);
         let failed: Vec<&Try> = tries.iter().filter(|t| t.answer != Answer::Ok).collect();
+        let database_failed: Vec<&Try> = failed
+            .iter()
+            .copied()
+            .filter(|t| t.database_failure())
+            .collect();
         let first_accepted = tries
             .iter()
             .filter(|t| t.kind == APPLICATION && t.answer == Answer::Ok && t.sent >= killed)
@@ -631,17 +667,20 @@ fn main() {
             .min();
         let mut statuses: HashMap<String, usize> = HashMap::new();
         for t in &failed {
-            let key = match t.answer {
-                Answer::Status(s) => s.to_string(),
-                _ => "no answer".to_owned(),
-            };
-            *statuses.entry(key).or_default() += 1;
+            *statuses.entry(t.label()).or_default() += 1;
         }
         let mut statuses: Vec<_> = statuses.into_iter().collect();
         statuses.sort();
         let mut failed_calls: HashMap<&str, usize> = HashMap::new();
         for t in &failed {
             *failed_calls.entry(CALLS[t.kind]).or_default() += 1;
+        }
+        for t in failed.iter().filter(|t| t.answer == Answer::Status(500)) {
+            eprintln!(
+                "[failover] 500 on {} sent {} s after the kill",
+                CALLS[t.kind],
+                seconds(killed, t.sent)
+            );
         }
         let mut failed_calls: Vec<_> = failed_calls.into_iter().collect();
         failed_calls.sort();
@@ -659,9 +698,16 @@ fn main() {
             "| seconds from the kill to the first application accepted (a call sent after the kill) | {} |",
             first_accepted.map_or("none".to_owned(), |t| seconds(killed, t))
         );
+        if let (Some(first), Some(last)) = (database_failed.first(), database_failed.last()) {
+            println!(
+                "| tries failed for the database (503 database, 500, no answer): first sent / last answered, seconds after the kill | {} / {} |",
+                seconds(killed, first.sent),
+                seconds(killed, last.answered)
+            );
+        }
         if let (Some(first), Some(last)) = (failed.first(), failed.last()) {
             println!(
-                "| failed tries: first sent / last answered, seconds after the kill | {} / {} |",
+                "| any failed try: first sent / last answered, seconds after the kill | {} / {} |",
                 seconds(killed, first.sent),
                 seconds(killed, last.answered)
             );

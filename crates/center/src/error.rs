@@ -153,9 +153,25 @@ impl AppError {
     }
 }
 
+/// Whether an internal error is, somewhere in its chain, a database that cannot be reached
+/// (errors that crossed an `anyhow` seam, such as the blob sink's, keep the store's error inside).
+fn database_unavailable(cause: &anyhow::Error) -> bool {
+    cause.chain().any(|err| {
+        err.downcast_ref::<store::StoreError>()
+            .is_some_and(store::StoreError::is_unavailable)
+    })
+}
+
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
-        let (status, body) = match &self {
+        let this = match self {
+            AppError::Internal(cause) if database_unavailable(&cause) => AppError::Unavailable {
+                service: "database",
+                cause,
+            },
+            other => other,
+        };
+        let (status, body) = match &this {
             AppError::BadRequest { field, message } => (
                 StatusCode::BAD_REQUEST,
                 ErrorBody {
@@ -305,6 +321,11 @@ mod tests {
         assert_eq!(status_and_retry_after(timed_out.into()), unavailable);
         let via_population = popsys::PopsysError::Store(store::StoreError::Database(cut()));
         assert_eq!(status_and_retry_after(via_population.into()), unavailable);
+        // Through an anyhow seam (the blob sink), with context.
+        let via_blobs = AppError::Internal(
+            anyhow::Error::new(store::StoreError::Database(cut())).context("storing a blob"),
+        );
+        assert_eq!(status_and_retry_after(via_blobs), unavailable);
     }
 
     #[test]
