@@ -37,6 +37,9 @@ pub enum OutboxError {
     /// A value could not be written as JSON.
     #[error("outbox value cannot be written: {0}")]
     Encode(String),
+    /// The outbox file was migrated by a newer idkiosk (a downgrade): nothing in it is changed.
+    #[error("outbox: {0}")]
+    NewerSchema(String),
 }
 
 /// What the agent keeps beside the state machine's snapshot, restored after a crash.
@@ -137,6 +140,22 @@ impl Outbox {
             .max_connections(4)
             .connect_with(options)
             .await?;
+        let known: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM sqlite_master WHERE name = '_sqlx_migrations'",
+        )
+        .fetch_one(&pool)
+        .await?;
+        let applied: Vec<i64> = if known == 1 {
+            sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success")
+                .fetch_all(&pool)
+                .await?
+        } else {
+            Vec::new()
+        };
+        if let Err(err) = store::check_schema_version(&MIGRATIONS, &applied) {
+            pool.close().await;
+            return Err(OutboxError::NewerSchema(err.to_string()));
+        }
         MIGRATIONS.run(&pool).await.map_err(sqlx::Error::from)?;
         Ok(Outbox { pool, cipher })
     }

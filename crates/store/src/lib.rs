@@ -48,6 +48,34 @@ use rows::{CitizenRow, HistoryPhotoRow, ReceiptRow, ViewRow};
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
+/// Before migrating: a database migrated by a newer binary is refused with
+/// [`StoreError::NewerSchema`] (sqlx would only say a migration is missing), and the migrations
+/// about to run are logged, so an upgrade says what it changes. `applied`: the versions in the
+/// database's `_sqlx_migrations` (empty for a new database). The kiosk's outbox uses it too.
+pub fn check_schema_version(
+    migrator: &sqlx::migrate::Migrator,
+    applied: &[i64],
+) -> Result<(), StoreError> {
+    let binary = migrator.iter().map(|m| m.version).max().unwrap_or(0);
+    if let Some(&database) = applied.iter().max().filter(|&&newest| newest > binary) {
+        return Err(StoreError::NewerSchema { database, binary });
+    }
+    let pending: Vec<String> = migrator
+        .iter()
+        .filter(|m| !applied.contains(&m.version))
+        .map(|m| format!("{:04} {}", m.version, m.description))
+        .collect();
+    if !pending.is_empty() && !applied.is_empty() {
+        tracing::info!(
+            from = applied.iter().max().copied().unwrap_or(0),
+            to = binary,
+            migrations = %pending.join(", "),
+            "upgrading the database schema"
+        );
+    }
+    Ok(())
+}
+
 /// Everything that can go wrong in the store.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -66,6 +94,19 @@ pub enum StoreError {
     /// The schema migrations failed.
     #[error("cannot migrate the database schema")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// The database was migrated by a newer idkiosk: this binary does not know its schema and
+    /// changes nothing in it.
+    #[error(
+        "the database's schema is at migration {database}, newer than this idkiosk knows (up to \
+         {binary}): run the newer idkiosk that upgraded it, or restore the backup taken before \
+         the upgrade"
+    )]
+    NewerSchema {
+        /// The newest migration applied to the database.
+        database: i64,
+        /// The newest migration this binary carries.
+        binary: i64,
+    },
     /// A write broke a rule of the schema (a duplicate key, a row for an unknown citizen, a value
     /// out of range); nothing of that write was kept.
     #[error("rejected by the database: {0}")]
@@ -301,6 +342,20 @@ impl Store {
                         source,
                     }
                 })?;
+                let applied: Vec<i64> = if sqlx::query_scalar::<_, i64>(
+                    "SELECT COUNT(*) FROM sqlite_master WHERE name = '_sqlx_migrations'",
+                )
+                .fetch_one(&pool)
+                .await?
+                    == 1
+                {
+                    sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success")
+                        .fetch_all(&pool)
+                        .await?
+                } else {
+                    Vec::new()
+                };
+                check_schema_version(&SQLITE_MIGRATIONS, &applied)?;
                 SQLITE_MIGRATIONS.run(&pool).await?;
                 Pool::Sqlite(pool)
             } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
@@ -313,6 +368,19 @@ impl Store {
                         backend: Backend::Postgres,
                         source,
                     })?;
+                let applied: Vec<i64> = if sqlx::query_scalar::<_, bool>(
+                    "SELECT to_regclass('_sqlx_migrations') IS NOT NULL",
+                )
+                .fetch_one(&pool)
+                .await?
+                {
+                    sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success")
+                        .fetch_all(&pool)
+                        .await?
+                } else {
+                    Vec::new()
+                };
+                check_schema_version(&POSTGRES_MIGRATIONS, &applied)?;
                 POSTGRES_MIGRATIONS.run(&pool).await?;
                 Pool::Postgres(pool)
             } else {

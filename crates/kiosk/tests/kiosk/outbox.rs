@@ -342,3 +342,55 @@ async fn an_outbox_created_before_migrations_opens_with_its_contents() {
         raw.close().await;
     }
 }
+
+/// An outbox a newer idkiosk migrated (the kiosk downgraded) is refused with what to do, and the
+/// file is left as it was; an outbox of this version opens again unchanged.
+#[tokio::test]
+async fn an_outbox_from_a_newer_idkiosk_is_refused_and_left_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("outbox.db");
+    let cipher = cipher(dir.path());
+    Outbox::open(&path, cipher.clone())
+        .await
+        .unwrap()
+        .save_state(&AgentState {
+            session_id: Some(SESSION.into()),
+            ..AgentState::default()
+        })
+        .await
+        .unwrap();
+    // Opening it again (this version) is fine.
+    let again = Outbox::open(&path, cipher.clone()).await.unwrap();
+    assert_eq!(
+        again.load_state().await.unwrap().session_id.as_deref(),
+        Some(SESSION)
+    );
+    drop(again);
+    let url = format!("sqlite://{}", path.display());
+    let raw = sqlx::SqlitePool::connect(&url).await.unwrap();
+    sqlx::query(
+        "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
+         VALUES (9999, 'from a newer idkiosk', TRUE, X'00', 0)",
+    )
+    .execute(&raw)
+    .await
+    .unwrap();
+    raw.close().await;
+    let refused = Outbox::open(&path, cipher.clone()).await;
+    let message = match refused {
+        Err(err) => err.to_string(),
+        Ok(_) => panic!("an outbox from a newer idkiosk was opened"),
+    };
+    assert!(
+        message.starts_with("outbox: the database's schema is at migration 9999, newer than this"),
+        "{message}"
+    );
+    let raw = sqlx::SqlitePool::connect(&url).await.unwrap();
+    let kept: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations WHERE version = 9999")
+            .fetch_one(&raw)
+            .await
+            .unwrap();
+    assert_eq!(kept, 1);
+    raw.close().await;
+}

@@ -25,6 +25,7 @@ mod face_embeddings;
 mod integrity;
 mod journey;
 mod payments;
+mod schema;
 mod sessions;
 mod staff;
 mod studios;
