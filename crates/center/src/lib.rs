@@ -273,25 +273,26 @@ pub async fn security_headers(
     response
 }
 
-/// `404 {"error":"…","field":"path"}` for a route the center does not have.
-async fn no_such_route() -> (axum::http::StatusCode, axum::Json<serde_json::Value>) {
+/// `404 {"error":"…","field":"path"}` for a route the center does not have: the one error body
+/// of every answer ([`error::ErrorBody`]).
+async fn no_such_route() -> (axum::http::StatusCode, axum::Json<error::ErrorBody>) {
     (
         axum::http::StatusCode::NOT_FOUND,
-        axum::Json(serde_json::json!({
-            "error": "no such route; see docs/kiosk-api.md",
-            "field": "path"
-        })),
+        axum::Json(error::ErrorBody::with_field(
+            "no such route; see docs/kiosk-api.md",
+            "path",
+        )),
     )
 }
 
 /// `405 {"error":"…","field":"method"}` for a route called with a method it does not take.
-async fn method_not_allowed() -> (axum::http::StatusCode, axum::Json<serde_json::Value>) {
+async fn method_not_allowed() -> (axum::http::StatusCode, axum::Json<error::ErrorBody>) {
     (
         axum::http::StatusCode::METHOD_NOT_ALLOWED,
-        axum::Json(serde_json::json!({
-            "error": "this route does not take this method; see docs/kiosk-api.md",
-            "field": "method"
-        })),
+        axum::Json(error::ErrorBody::with_field(
+            "this route does not take this method; see docs/kiosk-api.md",
+            "method",
+        )),
     )
 }
 
