@@ -160,6 +160,8 @@ pub struct DlibEngine {
     predictor: LandmarkPredictor,
     encoders: Pool<FaceEncoderNetwork>,
     calibration: Calibration,
+    /// Library and models, without the detection.
+    models_version: String,
     version: String,
 }
 
@@ -201,7 +203,8 @@ impl DlibEngine {
             predictor,
             encoders: Pool { slots: encoders },
             calibration,
-            version: version_string(&paths.dir),
+            models_version: version_string(&paths.dir),
+            version: with_detection_label(&version_string(&paths.dir), Detection::default()),
         })
     }
 
@@ -226,8 +229,14 @@ impl DlibEngine {
     }
 
     /// The same engine, describing faces with `detection` (default [`Detection::Fast`]).
+    /// The version names the detection, so embeddings kept by the center under one are not
+    /// taken for the other's.
     pub fn with_detection(self, detection: Detection) -> DlibEngine {
-        DlibEngine { detection, ..self }
+        DlibEngine {
+            detection,
+            version: with_detection_label(&self.models_version, detection),
+            ..self
+        }
     }
 
     /// The detection [`FaceEngine::describe`] uses.
@@ -488,6 +497,17 @@ fn overlap(a: &FaceBox, b: &FaceBox) -> i64 {
     let width = a.right.min(b.right) - a.left.max(b.left);
     let height = a.bottom.min(b.bottom) - a.top.max(b.top);
     width.max(0) * height.max(0)
+}
+
+/// `base` followed by the detection [`FaceEngine::describe`] uses.
+fn with_detection_label(base: &str, detection: Detection) -> String {
+    match detection {
+        Detection::FullFrame => format!("{base}; full-frame detection"),
+        Detection::Fast(fast) => format!(
+            "{base}; fast detection (faces from {} px, frames over {} px, margin {})",
+            fast.smallest_face, fast.whole_frame_up_to, fast.margin
+        ),
+    }
 }
 
 /// `dlib 19.24.0 (Debian libdlib), face_recognition_models 0.3.0, HOG no upsampling, 5 points`:

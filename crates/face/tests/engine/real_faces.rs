@@ -354,3 +354,28 @@ fn a_small_frame_is_described_exactly_as_before() {
         engine.describe_with(&small, Detection::FullFrame).unwrap()
     );
 }
+
+/// Issue 18: the engine's version names its detection, so the center keeps the embeddings of
+/// the fast and the full-frame path apart.
+#[test]
+fn the_version_names_the_detection() {
+    if !crate::common::models_and_faces("face::real_faces::the_version_names_the_detection") {
+        return;
+    }
+    let fast = engine();
+    assert!(
+        fast.version()
+            .ends_with("; fast detection (faces from 160 px, frames over 307200 px, margin 0.5)"),
+        "{}",
+        fast.version()
+    );
+    let full = DlibEngine::load(&face::ModelPaths::from_env(), face::Calibration::default())
+        .unwrap()
+        .with_detection(Detection::FullFrame);
+    assert!(
+        full.version().ends_with("; full-frame detection"),
+        "{}",
+        full.version()
+    );
+    assert_eq!(full.detection(), Detection::FullFrame);
+}
