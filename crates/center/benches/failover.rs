@@ -207,7 +207,7 @@ enum Answer {
     /// The center answered this status.
     Status(u16),
     /// No answer (connection refused or cut, timeout).
-    NoAnswer,
+    Unanswered,
 }
 
 /// One HTTP try.
@@ -269,7 +269,7 @@ impl KioskLog {
                 Ok(_) => Answer::Ok,
                 Err(err) => match err.status() {
                     Some(status) => Answer::Status(status),
-                    None => Answer::NoAnswer,
+                    None => Answer::Unanswered,
                 },
             };
             self.tries.push(Try {
