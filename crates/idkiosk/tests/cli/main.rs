@@ -7,7 +7,8 @@
 //! - `docs_cli`: `idkiosk docs render` on the committed examples and on bad data;
 //! - `face_cli`: `idkiosk face` on the real test faces;
 //! - `finger_cli`: `idkiosk finger` on synthetic presses;
-//! - `demo_faces`: the popsys demo citizens' faces through the real face engine (step 7).
+//! - `demo_faces`: the popsys demo citizens' faces through the real face engine (step 7);
+//! - `units`: the systemd units of `packaging/systemd/` (`systemd-analyze verify`).
 
 mod audit;
 mod config_cli;
@@ -20,6 +21,7 @@ mod finger_cli;
 mod id;
 mod paysim_interop;
 mod rules;
+mod units;
 
 use std::io::Write;
 use std::process::{Command, Stdio};
