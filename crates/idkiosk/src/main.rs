@@ -21,6 +21,7 @@ mod cmd_fleet;
 mod cmd_id;
 mod cmd_keys;
 mod cmd_kiosk;
+mod cmd_manual;
 mod cmd_paysim;
 mod cmd_popsys;
 mod cmd_rules;
@@ -34,7 +35,7 @@ mod shutdown;
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
 /// Self-service resident ID card kiosks: the kiosk, the center, the reference population system
 /// and their tools.
@@ -83,6 +84,9 @@ enum Command {
     Staff(cmd_staff::Args),
     /// The staff audit chain: verify, export
     Audit(cmd_audit::Args),
+    /// Man pages and shell completions, for packaging
+    #[command(hide = true)]
+    Manual(cmd_manual::Args),
 }
 
 #[tokio::main]
@@ -112,6 +116,7 @@ async fn main() -> ExitCode {
         Command::Config(args) => cmd_config::run(args).await,
         Command::Staff(args) => cmd_staff::run(args).await,
         Command::Audit(args) => cmd_audit::run(args).await,
+        Command::Manual(args) => cmd_manual::run(args, Cli::command()).await,
     };
     outcome::exit_code(result)
 }

@@ -8,6 +8,7 @@
 //! - `face_cli`: `idkiosk face` on the real test faces;
 //! - `finger_cli`: `idkiosk finger` on synthetic presses;
 //! - `demo_faces`: the popsys demo citizens' faces through the real face engine (step 7);
+//! - `manual`: the man pages and completions of `idkiosk manual`;
 //! - `units`: the systemd units of `packaging/systemd/` (`systemd-analyze verify`).
 
 mod audit;
@@ -19,6 +20,7 @@ mod docs_cli;
 mod face_cli;
 mod finger_cli;
 mod id;
+mod manual;
 mod paysim_interop;
 mod rules;
 mod units;
