@@ -15,10 +15,25 @@ cd "$IDKIOSK_ROOT"
 keep=false
 [ "${1:-}" = --keep ] && keep=true
 
+ha_dir=${IDKIOSK_PG_HA_DIR:-/tmp/idkiosk-pg-ha}
+# On failure the nodes' logs are kept in $ha_dir-logs before the cluster goes.
+finish() {
+    local rc=$?
+    if [ $rc -ne 0 ] && [ -d "$ha_dir" ]; then
+        mkdir -p "$ha_dir-logs"
+        for f in "$ha_dir"/pg*/patroni.log "$ha_dir"/haproxy.log "$ha_dir"/etcd/etcd.log; do
+            [ -f "$f" ] && cp "$f" "$ha_dir-logs/$(basename "$(dirname "$f")")-$(basename "$f")"
+        done
+        log "failed ($rc): logs kept in $ha_dir-logs"
+    fi
+    $keep || scripts/pg-ha.sh down
+}
+trap finish EXIT
+
 # A fresh cluster, so the run starts with both nodes up and a synchronous replica.
 scripts/pg-ha.sh down
-eval "$(scripts/pg-ha.sh up)"
-$keep || trap 'scripts/pg-ha.sh down' EXIT
+export_line=$(scripts/pg-ha.sh up)
+eval "$export_line"
 log "cluster before the run:"
 scripts/pg-ha.sh status >&2
 

@@ -195,8 +195,21 @@ wait_ready() {
         sleep 0.5
     done
     [ -n "$primary" ] || { log "no primary after 60 s"; tail -n 30 "$dir"/pg*/patroni.log >&2; return 1; }
-    # The role and database the center uses (once, on the primary, through HAProxy).
     local psql=("$bin/psql" -h 127.0.0.1 -p "$HAPROXY_PORT" -U postgres -d postgres -qtAX)
+    # HAProxy counts a node up until its first check fails: wait until three connections in a row
+    # land on a primary, so none goes to a replica still cloning.
+    local ok=0
+    for i in $(seq 1 120); do
+        if [ "$("${psql[@]}" -c "SELECT pg_is_in_recovery()" 2>/dev/null)" = f ]; then
+            ok=$((ok + 1))
+            [ $ok -ge 3 ] && break
+        else
+            ok=0
+        fi
+        sleep 0.5
+    done
+    [ $ok -ge 3 ] || { log "HAProxy does not reach the primary"; tail -n 30 "$dir/haproxy.log" >&2; return 1; }
+    # The role and database the center uses (once, on the primary, through HAProxy).
     if [ "$("${psql[@]}" -c "SELECT 1 FROM pg_roles WHERE rolname = 'idkiosk'")" != 1 ]; then
         "${psql[@]}" -c "CREATE ROLE idkiosk LOGIN SUPERUSER"
     fi
@@ -204,14 +217,15 @@ wait_ready() {
         "${psql[@]}" -c "CREATE DATABASE idkiosk OWNER idkiosk"
     fi
     # Until the replica streams synchronously, a failover could lose a commit: wait for it.
-    for i in $(seq 1 120); do
+    for i in $(seq 1 240); do
         if curl -fsS "http://127.0.0.1:$(rest_port "$primary")/cluster" 2>/dev/null \
             | python3 -c 'import json,sys; m=json.load(sys.stdin)["members"]; sys.exit(0 if any(x["role"]=="sync_standby" and x["state"] in ("running","streaming") for x in m) else 1)'; then
             return 0
         fi
         sleep 0.5
     done
-    log "the replica is not a synchronous standby after 60 s"
+    log "the replica is not a synchronous standby after 120 s"
+    tail -n 40 "$dir"/pg*/patroni.log >&2
     return 1
 }
 
