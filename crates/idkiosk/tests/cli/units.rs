@@ -1,6 +1,6 @@
 //! The systemd units of `packaging/systemd/` (docs/packaging.md): `systemd-analyze verify`
-//! passes on each without a word, a typo'd directive does not, and every flag a unit's
-//! `ExecStart=` passes is one the command takes.
+//! passes on each without a word, a typo'd directive does not, every flag a unit's
+//! `ExecStart=` passes is one the command takes, and docs/packaging.md quotes each as it is.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -117,5 +117,18 @@ fn every_flag_of_a_unit_is_one_its_command_takes() {
                 command.join(" ")
             );
         }
+    }
+}
+
+#[test]
+fn the_packaging_page_quotes_each_unit_as_it_is() {
+    let page = std::fs::read_to_string(unit_path("../../docs/packaging.md")).expect("the page");
+    for (name, _) in UNITS {
+        let text = std::fs::read_to_string(unit_path(name)).expect("the unit is there");
+        let quoted = format!("# /lib/systemd/system/{name}\n{text}```");
+        assert!(
+            page.contains(&quoted),
+            "docs/packaging.md quotes {name} as it is"
+        );
     }
 }
