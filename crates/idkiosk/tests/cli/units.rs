@@ -22,12 +22,12 @@ fn systemd_analyze(test: &str) -> Option<()> {
     let found = Command::new("systemd-analyze")
         .arg("--version")
         .output()
-        .map_err(|err| format!("systemd-analyze does not run ({err}): install Debian's systemd"))
+        .map_err(|err| format!("systemd-analyze does not run ({err}): install Debian's systemd (scripts/setup/70-packaging.sh)"))
         .and_then(|out| {
             if out.status.success() {
                 Ok(())
             } else {
-                Err("systemd-analyze --version failed: install Debian's systemd".to_owned())
+                Err("systemd-analyze --version failed: install Debian's systemd (scripts/setup/70-packaging.sh)".to_owned())
             }
         });
     store::testing::require(test, "systemd-analyze", found)
