@@ -408,6 +408,17 @@ async fn a_proxy_is_kept_whole_shown_masked_and_needs_an_id_number() {
         assert_eq!(w.state(&no).await, ApplicationState::Ready);
 
         fields.pop();
+        // The applicant's own number is not a proxy's.
+        fields.push(("proxy_id", ID));
+        let own = w.collect(&no, &fields, None).await;
+        assert_eq!(own.status, StatusCode::BAD_REQUEST, "{}", own.body);
+        assert!(
+            own.body.contains("代领人身份号码与申请人相同"),
+            "{}",
+            own.body
+        );
+        assert_eq!(w.state(&no).await, ApplicationState::Ready);
+        fields.pop();
         fields.push(("proxy_id", PROXY_ID));
         let done = w.collect(&no, &fields, None).await;
         assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);

@@ -208,6 +208,18 @@ async fn an_application_goes_from_the_kiosk_to_the_office_and_each_notice_arrive
             )
         );
         assert!(store.collection_of(&number).await.unwrap().is_some());
+        // The population system was told, and the journey has ended: the citizen may apply
+        // again (regression: collected applications counted as "in progress" for ever).
+        assert_eq!(
+            store.population_application_status(&number).await.unwrap(),
+            Some(ApplicationStatus::Collected)
+        );
+        let citizen = store.application(&number).await.unwrap().unwrap().id_number;
+        assert_eq!(
+            store.live_application_of(citizen.as_str()).await.unwrap(),
+            None
+        );
+        crate::sessions::scoped(&world, &new_session()).await;
         // Collecting is the end of the journey: no notice for it, none sent twice.
         let sent = send_due_notices(&world.state, &gateway, &settings)
             .await
@@ -420,6 +432,8 @@ async fn the_reference_population_system_rejects_after_acceptance_and_the_citize
         assert_eq!(pass.moved, [(number.clone(), ApplicationState::Rejected)]);
         let pass = poll_production(&world.state, &settings).await.unwrap();
         assert!(pass.moved.is_empty(), "{pass:?}");
+        // Rejected: the citizen may apply again at a kiosk.
+        crate::sessions::scoped(&world, &new_session()).await;
         let moves = store.application_transitions(&number).await.unwrap();
         let last = moves.last().unwrap();
         assert_eq!(last.to, ApplicationState::Rejected);

@@ -105,6 +105,9 @@ impl PopulationSystem for Rejecting {
             .report_card_lost(id, application_number, today)
             .await
     }
+    async fn card_collected(&self, application_number: &str) -> Result<bool, PopsysError> {
+        self.inner.card_collected(application_number).await
+    }
     async fn filed_application(
         &self,
         application_number: &str,

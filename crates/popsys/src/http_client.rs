@@ -429,6 +429,27 @@ impl PopulationSystem for HttpPopulationSystem {
         }
     }
 
+    async fn card_collected(&self, application_number: &str) -> Result<bool, PopsysError> {
+        let what = "card collected";
+        if application_number.is_empty() || !application_number.bytes().all(|b| b.is_ascii_digit())
+        {
+            return Ok(false);
+        }
+        let url = format!(
+            "{}/v1/applications/{application_number}/collected",
+            self.base_url
+        );
+        let response = self.send(self.client.post(url)).await?;
+        match response.status() {
+            StatusCode::NO_CONTENT => Ok(true),
+            StatusCode::NOT_FOUND => {
+                not_found_for("number", response).await?;
+                Ok(false)
+            }
+            _ => Err(unexpected(what, response).await),
+        }
+    }
+
     async fn history_photo(&self, id: &CitizenId) -> Result<Option<HistoryPhoto>, PopsysError> {
         let url = format!(
             "{}/v1/citizens/{}/history-photo",

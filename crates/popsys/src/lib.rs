@@ -353,6 +353,12 @@ pub trait PopulationSystem: Send + Sync {
         application_number: &str,
     ) -> Result<Option<FiledApplication>, PopsysError>;
 
+    /// The card of an application was handed over at the window: the system records it
+    /// (`collected`), so the citizen's next application is no longer "in progress". Repeating
+    /// it is harmless; `Ok(false)` for a number the system does not know, and a status that is
+    /// not ready (or collected) is [`PopsysError::Protocol`] naming it.
+    async fn card_collected(&self, application_number: &str) -> Result<bool, PopsysError>;
+
     /// Whether the system answers at all (the health check); `Ok` by default.
     async fn ready(&self) -> Result<(), PopsysError> {
         Ok(())

@@ -219,6 +219,7 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/registers/residence/citizens/{id}", get(residence))
         .route("/v1/applications", post(submit_application))
         .route("/v1/applications/{number}", get(filed_application))
+        .route("/v1/applications/{number}/collected", post(card_collected))
         .route("/v1/cards/{id}/report-lost", post(report_lost))
         .route("/v1/receipts/{code}/resolve", post(resolve_receipt))
         .route("/v1/receipts/{code}/redeem", post(redeem_receipt))
@@ -778,6 +779,27 @@ async fn filed_application(
             field: "number",
             message: "no application with this number".into(),
         }),
+    }
+}
+
+/// The card of an application was handed over at the window: `204`; `404` for an unknown number,
+/// `409` naming the status for one not ready.
+async fn card_collected(
+    State(state): State<AppState>,
+    ApiPath(number): ApiPath<String>,
+) -> Result<StatusCode, AppError> {
+    match state.popsys.card_collected(&number).await {
+        Ok(true) => Ok(StatusCode::NO_CONTENT),
+        Ok(false) => Err(AppError::NotFound {
+            field: "number",
+            message: "no application with this number".into(),
+        }),
+        Err(PopsysError::Protocol(why)) => Err(AppError::Rejected {
+            status: StatusCode::CONFLICT,
+            field: "number".into(),
+            message: why,
+        }),
+        Err(err) => Err(err.into()),
     }
 }
 

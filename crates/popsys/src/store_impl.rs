@@ -222,6 +222,28 @@ impl PopulationSystem for StorePopulationSystem {
         }))
     }
 
+    async fn card_collected(&self, application_number: &str) -> Result<bool, PopsysError> {
+        match self
+            .store
+            .advance_population_application(application_number, ApplicationStatus::Collected)
+            .await
+        {
+            Ok(Some(_)) => Ok(true),
+            Ok(None) => Ok(false),
+            Err(store::StoreError::Rejected(why)) => {
+                match self
+                    .store
+                    .population_application_status(application_number)
+                    .await?
+                {
+                    Some(ApplicationStatus::Collected) => Ok(true),
+                    _ => Err(PopsysError::Protocol(why)),
+                }
+            }
+            Err(err) => Err(err.into()),
+        }
+    }
+
     async fn ready(&self) -> Result<(), PopsysError> {
         Ok(self.store.ping().await?)
     }

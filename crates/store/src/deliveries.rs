@@ -123,8 +123,10 @@ impl TryFrom<DeliveryRow> for DeliveryRecord {
 const DELIVERY_COLUMNS: &str = "application_no, state, attempts, next_attempt_at, last_error, \
      reference, lost_reported, created_at, delivered_at";
 
-/// The statuses of a live application (the unique index's condition).
-const LIVE_SQL: &str = "('accepted', 'completed')";
+/// A live application: accepted or completed at the kiosk, its journey not ended (the unique
+/// index `center_applications_one_live`'s condition, migration 0019).
+const LIVE_WHERE: &str = "status IN ('accepted', 'completed') \
+     AND journey_state NOT IN ('rejected', 'collected', 'returned', 'cancelled')";
 
 impl Store {
     /// Binds step 5's decision to its session; a later decision of the same session (the citizen
@@ -175,7 +177,7 @@ impl Store {
         id_number: &str,
     ) -> Result<Option<ApplicationRecord>, StoreError> {
         let sql = format!(
-            "SELECT {} FROM center_applications WHERE id_number = $1 AND status IN {LIVE_SQL}",
+            "SELECT {} FROM center_applications WHERE id_number = $1 AND {LIVE_WHERE}",
             crate::sessions::APPLICATION_COLUMNS
         );
         Ok(on_pool!(&self.pool, |pool| sqlx::query_as(&sql)

@@ -389,6 +389,13 @@ pub async fn collect(
         return Ok(not_ready(journey));
     }
     let handover = handover(fields(&headers, &body).await?, state.today.today())?;
+    if matches!(&handover.collector, Collector::Proxy { id, .. } if *id == app.id_number) {
+        return Err(StaffError::BadRequest(
+            "proxy_id: this is the applicant's own ID number; choose the applicant as collector \
+             代领人身份号码与申请人相同，请选择本人领取"
+                .into(),
+        ));
+    }
     let (check, method) = match (&handover.check, handover.photo) {
         (Check::ByEye, _) => (IdentityCheck::ByEye, "method=by_eye".to_owned()),
         (Check::Face, None) => {
@@ -445,6 +452,20 @@ pub async fn collect(
     match state.store.collect_card(&advance, &handover).await {
         Ok(_) => {
             tracing::info!(application = %no, clerk = %staff.username, "card collected");
+            // The population system records the hand-over too, so the citizen's next application
+            // is not "in progress" there. Best effort: the card is handed over either way.
+            match state.population.card_collected(&no).await {
+                Ok(true) => {}
+                Ok(false) => tracing::warn!(
+                    application = %no,
+                    "the population system does not know the collected application"
+                ),
+                Err(err) => tracing::warn!(
+                    application = %no,
+                    error = %err,
+                    "the population system was not told of the collection"
+                ),
+            }
             Ok(Redirect::to(&format!("/staff/collection/{no}")).into_response())
         }
         Err(StoreError::Transition(refused)) => Ok(not_ready(refused.from)),
