@@ -17,7 +17,10 @@ use crate::world::{databases, new_session, world_with};
 /// office, 鼓楼, whose hall has the kiosks `kiosks`.
 fn two_offices(kiosks: &str) -> String {
     let demo = DEMO_CENTER_TOML.replace("kiosks = [\"K0001\"]", "kiosks = []");
-    assert_ne!(demo, DEMO_CENTER_TOML, "the demo file lists K0001 under 玄武");
+    assert_ne!(
+        demo, DEMO_CENTER_TOML,
+        "the demo file lists K0001 under 玄武"
+    );
     format!(
         "{demo}
 [[center.collection_offices]]
@@ -76,12 +79,7 @@ async fn a_kiosk_in_an_office_hall_sends_its_citizens_to_that_office() {
         let ready = notices
             .iter()
             .find(|n| n.kind == NoticeKind::Ready)
-            .unwrap_or_else(|| {
-                panic!(
-                    "no ready notice: {notices:?}, {:?}",
-                    moves
-                )
-            });
+            .unwrap_or_else(|| panic!("no ready notice: {notices:?}, {:?}", moves));
         assert_eq!(ready.text, READY_AT_GULOU, "{backend}");
         world.finish().await;
     }

@@ -504,9 +504,8 @@ impl Store {
             crate::ApplicationStatus::Accepted,
             crate::ApplicationStatus::InProduction,
         ] {
-            let moved =
-                on_pool!(&self.pool, |pool| {
-                    sqlx::query(
+            let moved = on_pool!(&self.pool, |pool| {
+                sqlx::query(
                 "UPDATE population_applications SET status = 'rejected', rejection_reason = $2 \
                  WHERE application_number = $1 AND status = $3"
             )
@@ -516,7 +515,7 @@ impl Store {
             .execute(pool)
             .await
             .map(|done| done.rows_affected())
-                })?;
+            })?;
             if moved == 1 {
                 return Ok(Some(from));
             }
@@ -538,15 +537,14 @@ impl Store {
         &self,
         application_number: &str,
     ) -> Result<Option<String>, StoreError> {
-        let reason: Option<Option<String>> =
-            on_pool!(&self.pool, |pool| {
-                sqlx::query_scalar(
+        let reason: Option<Option<String>> = on_pool!(&self.pool, |pool| {
+            sqlx::query_scalar(
             "SELECT rejection_reason FROM population_applications WHERE application_number = $1"
         )
         .bind(application_number)
         .fetch_optional(pool)
         .await
-            })?;
+        })?;
         Ok(reason.flatten())
     }
 
