@@ -42,9 +42,7 @@ use center::wire::{CardJson, ScopeRequest};
 use center::AppState;
 use domain::id::CitizenId;
 use domain::session::{PaymentMethod, SessionId, SessionOutcome};
-use face::{
-    AlignedFace, Calibration, Embedding, FaceBox, FaceEngine, FaceError, Landmarks, Picture, Point,
-};
+use face::doubles::ColourEngine;
 use kiosk_wire::client::CenterClient;
 use popsys::seed::demo;
 use popsys::StorePopulationSystem;
@@ -82,59 +80,6 @@ fn kiosk_id(k: usize) -> String {
 
 fn kiosk_secret(k: usize) -> String {
     format!("failover-secret-{k:04}")
-}
-
-/// A face engine test double: one face per picture, its embedding the picture's mean colour.
-struct ColourEngine(Calibration);
-
-impl FaceEngine for ColourEngine {
-    fn name(&self) -> &str {
-        "colour-double"
-    }
-    fn version(&self) -> &str {
-        "1"
-    }
-    fn calibration(&self) -> &Calibration {
-        &self.0
-    }
-    fn detect(&self, picture: &Picture) -> Result<Vec<FaceBox>, FaceError> {
-        let (w, h) = picture.dimensions();
-        Ok(vec![FaceBox {
-            left: 0,
-            top: 0,
-            right: i64::from(w),
-            bottom: i64::from(h),
-        }])
-    }
-    fn landmarks(&self, _picture: &Picture, face: &FaceBox) -> Result<Landmarks, FaceError> {
-        let p = Point::new(1.0, 1.0);
-        Ok(Landmarks {
-            face: *face,
-            left_eye_outer: p,
-            left_eye_inner: p,
-            right_eye_inner: p,
-            right_eye_outer: p,
-            nose: p,
-            points: vec![],
-        })
-    }
-    fn align(&self, picture: &Picture, landmarks: &Landmarks) -> Result<AlignedFace, FaceError> {
-        Ok(AlignedFace {
-            chip: picture.image().clone(),
-            landmarks: vec![landmarks.nose],
-        })
-    }
-    fn embed(&self, picture: &Picture, _landmarks: &Landmarks) -> Result<Embedding, FaceError> {
-        let image = picture.image();
-        let n = f64::from(image.width() * image.height());
-        let mut sum = [0f64; 3];
-        for pixel in image.pixels() {
-            for (s, v) in sum.iter_mut().zip(pixel.0) {
-                *s += f64::from(v);
-            }
-        }
-        Ok(Embedding(sum.iter().map(|s| s / n / 255.0).collect()))
-    }
 }
 
 fn jpeg(rgb: [u8; 3]) -> Vec<u8> {
@@ -452,7 +397,7 @@ fn center_state(store: store::Store, kiosks: usize) -> AppState {
     );
     state.config = settings.config;
     state.config.kiosk_lookups_per_minute = 100_000;
-    state.face = Some(Arc::new(ColourEngine(Calibration::default())));
+    state.face = Some(Arc::new(ColourEngine::new()));
     state
 }
 

@@ -68,9 +68,10 @@ use center::wire::ScopeRequest;
 use center::AppState;
 use domain::region::KioskCity;
 use domain::session::{Finger, PaymentMethod, SessionId, SessionOutcome};
+use face::doubles::ColourEngine;
 use face::{
     AlignedFace, Calibration, DescribedFace, Embedding, FaceBox, FaceEngine, FaceError, Landmarks,
-    Picture, Point,
+    Picture,
 };
 use payment::sim::{RetryPolicy, SimConfig};
 use payment::KeyPair;
@@ -164,54 +165,6 @@ impl FaceEngine for TimedEngine {
     // The engine's own describe (dlib's shares work between the steps), timed once.
     fn describe(&self, picture: &Picture) -> Result<DescribedFace, FaceError> {
         self.timed(|| self.inner.describe(picture))
-    }
-}
-
-/// The baseline's face engine: every picture is one face with the same embedding, so every
-/// comparison passes and costs nothing but the photos' decoding.
-struct ConstantEngine {
-    calibration: Calibration,
-}
-
-impl FaceEngine for ConstantEngine {
-    fn name(&self) -> &str {
-        "constant-double"
-    }
-    fn version(&self) -> &str {
-        "1"
-    }
-    fn calibration(&self) -> &Calibration {
-        &self.calibration
-    }
-    fn detect(&self, picture: &Picture) -> Result<Vec<FaceBox>, FaceError> {
-        let (w, h) = picture.dimensions();
-        Ok(vec![FaceBox {
-            left: 0,
-            top: 0,
-            right: i64::from(w),
-            bottom: i64::from(h),
-        }])
-    }
-    fn landmarks(&self, _picture: &Picture, face: &FaceBox) -> Result<Landmarks, FaceError> {
-        let p = Point::new(1.0, 1.0);
-        Ok(Landmarks {
-            face: *face,
-            left_eye_outer: p,
-            left_eye_inner: p,
-            right_eye_inner: p,
-            right_eye_outer: p,
-            nose: p,
-            points: vec![],
-        })
-    }
-    fn align(&self, picture: &Picture, landmarks: &Landmarks) -> Result<AlignedFace, FaceError> {
-        Ok(AlignedFace {
-            chip: picture.image().clone(),
-            landmarks: vec![landmarks.nose],
-        })
-    }
-    fn embed(&self, _picture: &Picture, _landmarks: &Landmarks) -> Result<Embedding, FaceError> {
-        Ok(Embedding(vec![0.0; 128]))
     }
 }
 
@@ -1056,9 +1009,7 @@ fn main() -> anyhow::Result<()> {
                 nanos: AtomicU64::new(0),
             }),
             constant: Arc::new(TimedEngine {
-                inner: Arc::new(ConstantEngine {
-                    calibration: Calibration::default(),
-                }),
+                inner: Arc::new(ColourEngine::constant()),
                 nanos: AtomicU64::new(0),
             }),
             renderer: Arc::new(documents::Renderer::new(fonts)),

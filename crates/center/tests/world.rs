@@ -12,9 +12,6 @@ use center::client::CenterClient;
 use center::payments::WechatPay;
 use center::AppState;
 use domain::session::SessionId;
-use face::{
-    AlignedFace, Calibration, Embedding, FaceBox, FaceEngine, FaceError, Landmarks, Picture, Point,
-};
 use payment::sim::{RetryPolicy, SimConfig};
 use payment::KeyPair;
 use popsys::seed::demo;
@@ -78,76 +75,7 @@ pub const FACE: [u8; 3] = [120, 100, 90];
 /// Another person.
 pub const STRANGER: [u8; 3] = [250, 10, 10];
 
-/// A face engine test double: one face per picture, whose embedding is the picture's mean colour
-/// (0–1 per channel), so similar colours are the same person. The calibration is the reference.
-pub struct ColourEngine {
-    calibration: Calibration,
-}
-
-impl ColourEngine {
-    /// The double.
-    pub fn new() -> ColourEngine {
-        ColourEngine {
-            calibration: Calibration::default(),
-        }
-    }
-}
-
-impl FaceEngine for ColourEngine {
-    fn name(&self) -> &str {
-        "colour-double"
-    }
-
-    fn version(&self) -> &str {
-        "1"
-    }
-
-    fn calibration(&self) -> &Calibration {
-        &self.calibration
-    }
-
-    fn detect(&self, picture: &Picture) -> Result<Vec<FaceBox>, FaceError> {
-        let (w, h) = picture.dimensions();
-        Ok(vec![FaceBox {
-            left: 0,
-            top: 0,
-            right: i64::from(w),
-            bottom: i64::from(h),
-        }])
-    }
-
-    fn landmarks(&self, _picture: &Picture, face: &FaceBox) -> Result<Landmarks, FaceError> {
-        let p = Point::new(1.0, 1.0);
-        Ok(Landmarks {
-            face: *face,
-            left_eye_outer: p,
-            left_eye_inner: p,
-            right_eye_inner: p,
-            right_eye_outer: p,
-            nose: p,
-            points: vec![],
-        })
-    }
-
-    fn align(&self, picture: &Picture, landmarks: &Landmarks) -> Result<AlignedFace, FaceError> {
-        Ok(AlignedFace {
-            chip: picture.image().clone(),
-            landmarks: vec![landmarks.nose],
-        })
-    }
-
-    fn embed(&self, picture: &Picture, _landmarks: &Landmarks) -> Result<Embedding, FaceError> {
-        let image = picture.image();
-        let n = f64::from(image.width() * image.height());
-        let mut sum = [0f64; 3];
-        for pixel in image.pixels() {
-            for (s, v) in sum.iter_mut().zip(pixel.0) {
-                *s += f64::from(v);
-            }
-        }
-        Ok(Embedding(sum.iter().map(|s| s / n / 255.0).collect()))
-    }
-}
+pub use face::doubles::ColourEngine;
 
 /// The center's wall clock, movable (payment expiry). WeChat signatures keep the system clock.
 #[derive(Debug)]

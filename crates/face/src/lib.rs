@@ -18,6 +18,8 @@ pub mod calibration;
 pub mod crop;
 pub mod demo;
 pub mod dlib;
+#[cfg(feature = "doubles")]
+pub mod doubles;
 mod engine;
 mod error;
 pub mod geometry;
