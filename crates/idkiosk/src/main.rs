@@ -15,6 +15,7 @@ mod cmd_config;
 mod cmd_demo;
 mod cmd_device;
 mod cmd_docs;
+mod cmd_doctor;
 mod cmd_face;
 mod cmd_finger;
 mod cmd_fleet;
@@ -78,6 +79,8 @@ enum Command {
     Keys(cmd_keys::Args),
     /// Fleet: the center's CA, kiosk enrolment and revocation, the center over mutual TLS
     Fleet(cmd_fleet::Args),
+    /// Check a kiosk: configuration, devices, center, certificate, clock, disk, outbox
+    Doctor(cmd_doctor::Args),
     /// Configuration files: check one
     Config(cmd_config::Args),
     /// Staff console accounts: add, password, list
@@ -113,6 +116,7 @@ async fn main() -> ExitCode {
         Command::Paysim(args) => cmd_paysim::run(args).await,
         Command::Keys(args) => cmd_keys::run(args).await,
         Command::Fleet(args) => cmd_fleet::run(args).await,
+        Command::Doctor(args) => cmd_doctor::run(args).await,
         Command::Config(args) => cmd_config::run(args).await,
         Command::Staff(args) => cmd_staff::run(args).await,
         Command::Audit(args) => cmd_audit::run(args).await,

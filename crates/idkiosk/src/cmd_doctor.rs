@@ -1,0 +1,637 @@
+//! `idkiosk doctor kiosk`: checks a kiosk machine the way an operator would, one line per check:
+//! `ok` or `FAIL`, the check's name, what was found and, when it fails, what to do. The
+//! configuration file, each device answering its own protocol (card reader and fingerprint
+//! module: their status commands; barcode scanner and POS: their ports open; camera: one frame;
+//! printer: its IPP state, paper included), the center's `/health` over the configured link, the
+//! kiosk certificate's days to expiry, the clock's skew against the center's `Date`, free disk
+//! space of the state folder and the outbox backlog. Exit 0 only when every check passes, else 1;
+//! `--json` prints one object `{"ok","checks":[{"name","ok","found","fix"}]}` for the heartbeat.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use devices::camera::{Camera, MjpegCamera, MjpegCameraConfig};
+use devices::card_reader::{CardReader, SerialCardReader, SerialCardReaderConfig};
+use devices::fingerprint::{FingerprintScanner, SerialFingerprintConfig, SerialFingerprintScanner};
+use devices::printer::{IppPrinter, IppPrinterConfig, Printer};
+use devices::DeviceHealth;
+use serde::Serialize;
+
+use crate::config::Kind;
+use crate::outcome::Outcome;
+
+/// Arguments of `idkiosk doctor`.
+#[derive(clap::Args)]
+pub struct Args {
+    #[command(subcommand)]
+    command: DoctorCommand,
+}
+
+#[derive(clap::Subcommand)]
+enum DoctorCommand {
+    /// Check this kiosk: configuration, devices, center link, certificate, clock, disk, outbox
+    Kiosk(KioskArgs),
+}
+
+/// The kiosk's flags, as `idkiosk kiosk` takes them; a device left out is a failed check.
+#[derive(clap::Args)]
+struct KioskArgs {
+    /// The kiosk's configuration file (or IDKIOSK_CONFIG)
+    #[arg(long, value_name = "FILE", env = "IDKIOSK_CONFIG")]
+    config: Option<PathBuf>,
+    /// The center's base URL
+    #[arg(long, value_name = "URL")]
+    center: Option<String>,
+    /// Mutual TLS: the folder `idkiosk fleet enrol` wrote (kiosk.pem, kiosk.key, ca.pem)
+    #[arg(long, value_name = "DIR")]
+    tls_dir: Option<PathBuf>,
+    /// The ID card reader's serial port
+    #[arg(long, value_name = "PATH")]
+    card_reader: Option<PathBuf>,
+    /// The barcode scanner's serial port
+    #[arg(long, value_name = "PATH")]
+    barcode: Option<PathBuf>,
+    /// The fingerprint module's serial port (asked at its factory rate)
+    #[arg(long, value_name = "PATH")]
+    fingerprint: Option<PathBuf>,
+    /// The UnionPay MIS-POS terminal's serial port
+    #[arg(long, value_name = "PATH")]
+    pos: Option<PathBuf>,
+    /// The camera's MJPEG stream URL
+    #[arg(long, value_name = "URL")]
+    camera: Option<String>,
+    /// The document printer's IPP URI (or IDKIOSK_PRINTER)
+    #[arg(long, value_name = "URI", env = "IDKIOSK_PRINTER")]
+    printer: Option<String>,
+    /// The kiosk's working folder (outbox, keys, video)
+    #[arg(long, default_value = ".idkiosk/kiosk")]
+    data_dir: PathBuf,
+    /// How long each device or the center may take to answer
+    #[arg(long, value_name = "SECS", default_value_t = 3.0)]
+    timeout: f64,
+    /// Free space the working folder needs, in MiB
+    #[arg(long, value_name = "MIB", default_value_t = 1024)]
+    min_free_mib: u64,
+    /// The most messages the outbox may hold before the check fails
+    #[arg(long, default_value_t = 100)]
+    max_backlog: i64,
+    /// The clock skew against the center that fails, in seconds
+    #[arg(long, value_name = "SECS", default_value_t = 60)]
+    max_skew: i64,
+    /// Days left on the kiosk certificate under which the check fails
+    #[arg(long, value_name = "DAYS", default_value_t = 30)]
+    min_cert_days: i64,
+    /// One JSON object instead of lines
+    #[arg(long)]
+    json: bool,
+}
+
+/// One check's result.
+#[derive(Serialize)]
+struct Check {
+    name: String,
+    ok: bool,
+    found: String,
+    fix: String,
+}
+
+impl Check {
+    fn pass(name: &str, found: impl Into<String>) -> Check {
+        Check {
+            name: name.to_owned(),
+            ok: true,
+            found: found.into(),
+            fix: String::new(),
+        }
+    }
+
+    fn fail(name: &str, found: impl Into<String>, fix: impl Into<String>) -> Check {
+        Check {
+            name: name.to_owned(),
+            ok: false,
+            found: found.into(),
+            fix: fix.into(),
+        }
+    }
+}
+
+/// Runs `idkiosk doctor`.
+pub async fn run(args: Args) -> anyhow::Result<Outcome> {
+    let DoctorCommand::Kiosk(args) = args.command;
+    if !(args.timeout > 0.0 && args.timeout <= 600.0) {
+        eprintln!("error: --timeout must be in (0, 600]");
+        return Ok(Outcome::Usage);
+    }
+    let checks = kiosk_checks(&args).await;
+    Ok(report(&checks, args.json))
+}
+
+fn report(checks: &[Check], json: bool) -> Outcome {
+    let ok = checks.iter().all(|c| c.ok);
+    if json {
+        println!("{}", serde_json::json!({ "ok": ok, "checks": checks }));
+    } else {
+        for c in checks {
+            if c.ok {
+                println!("ok    {:<14} {}", c.name, c.found);
+            } else {
+                println!("FAIL  {:<14} {}: {}", c.name, c.found, c.fix);
+            }
+        }
+    }
+    Outcome::answer(ok)
+}
+
+async fn kiosk_checks(args: &KioskArgs) -> Vec<Check> {
+    let timeout = Duration::from_secs_f64(args.timeout);
+    let mut checks = vec![config_check(args.config.as_deref())];
+    let (card, finger, camera, printer) = tokio::join!(
+        card_reader_check(args.card_reader.as_deref(), timeout),
+        fingerprint_check(args.fingerprint.as_deref(), timeout),
+        camera_check(args.camera.as_deref(), timeout),
+        printer_check(args.printer.as_deref(), timeout),
+    );
+    checks.push(card);
+    checks.push(port_check(
+        "barcode",
+        "barcode scanner",
+        "--barcode",
+        args.barcode.as_deref(),
+    ));
+    checks.push(finger);
+    checks.push(port_check(
+        "pos",
+        "MIS-POS terminal",
+        "--pos",
+        args.pos.as_deref(),
+    ));
+    checks.push(camera);
+    checks.push(printer);
+    checks.extend(center_checks(args, timeout).await);
+    checks.push(disk_check(&args.data_dir, args.min_free_mib));
+    checks.push(outbox_check(&args.data_dir, args.max_backlog).await);
+    checks
+}
+
+fn config_check(file: Option<&Path>) -> Check {
+    let Some(file) = file else {
+        return Check::pass(
+            "config",
+            "no file: the defaults of docs/domain.md section 16",
+        );
+    };
+    let text = match std::fs::read_to_string(file) {
+        Ok(text) => text,
+        Err(e) => {
+            return Check::fail(
+                "config",
+                format!("cannot read {}: {e}", file.display()),
+                "give --config the kiosk's file (e.g. /etc/idkiosk/kiosk.toml)",
+            )
+        }
+    };
+    match crate::config::load_text(Kind::Kiosk, &text, std::env::vars()) {
+        Ok(_) => Check::pass("config", format!("{} checks", file.display())),
+        Err(crate::config::Invalid(lines)) => Check::fail(
+            "config",
+            format!("{}: {}", file.display(), lines.join("; ")),
+            "correct the fields named (idkiosk config check FILE; docs/configuration.md)",
+        ),
+    }
+}
+
+fn missing(name: &str, flag: &str) -> Check {
+    Check::fail(
+        name,
+        "not configured",
+        format!("pass {flag} as the kiosk service does"),
+    )
+}
+
+/// `Ready`, `Busy` and `Warning` pass; the rest fails with the driver's reason.
+fn health_check(name: &str, what: &str, where_: &str, health: DeviceHealth, fix: &str) -> Check {
+    match health {
+        DeviceHealth::Ready | DeviceHealth::Busy => {
+            Check::pass(name, format!("{what} on {where_} answers"))
+        }
+        DeviceHealth::Warning { reason } => {
+            Check::pass(name, format!("{what} on {where_} answers ({reason})"))
+        }
+        DeviceHealth::Error { reason } => Check::fail(
+            name,
+            format!("{what} on {where_} answers with an error: {reason}"),
+            fix,
+        ),
+        DeviceHealth::Disconnected { reason } => Check::fail(
+            name,
+            format!("{what} on {where_} does not answer: {reason}"),
+            fix,
+        ),
+    }
+}
+
+async fn card_reader_check(port: Option<&Path>, timeout: Duration) -> Check {
+    let Some(port) = port else {
+        return missing("card_reader", "--card-reader");
+    };
+    let fix = "plug in the ID card reader (USB serial, 115200 baud) and check its cable and \
+               --card-reader; a SAM status error: call the reader's vendor";
+    let reader = SerialCardReader::new(SerialCardReaderConfig::new(port));
+    let health = match tokio::time::timeout(timeout, reader.check()).await {
+        Ok(health) => health,
+        Err(_) => DeviceHealth::Disconnected {
+            reason: format!("no answer to SAM status within {timeout:?}"),
+        },
+    };
+    health_check(
+        "card_reader",
+        "ID card reader",
+        &port.display().to_string(),
+        health,
+        fix,
+    )
+}
+
+async fn fingerprint_check(port: Option<&Path>, timeout: Duration) -> Check {
+    let Some(port) = port else {
+        return missing("fingerprint", "--fingerprint");
+    };
+    let fix = "plug in the fingerprint module (57600 baud at power-up) and check --fingerprint";
+    let scanner = SerialFingerprintScanner::new(SerialFingerprintConfig {
+        fast_baud: None,
+        ..SerialFingerprintConfig::new(port)
+    });
+    let health = match tokio::time::timeout(timeout, scanner.check()).await {
+        Ok(health) => health,
+        Err(_) => DeviceHealth::Disconnected {
+            reason: format!("no answer to ReadSysPara within {timeout:?}"),
+        },
+    };
+    health_check(
+        "fingerprint",
+        "fingerprint module",
+        &port.display().to_string(),
+        health,
+        fix,
+    )
+}
+
+/// The barcode scanner only ever sends and the POS only answers a transaction, so opening the
+/// port read-write is all that can be asked of them without a citizen.
+fn port_check(name: &str, what: &str, flag: &str, port: Option<&Path>) -> Check {
+    let Some(port) = port else {
+        return missing(name, flag);
+    };
+    match std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .custom_flags_nonblocking()
+        .open(port)
+    {
+        Ok(_) => Check::pass(name, format!("{what} port {} opens", port.display())),
+        Err(e) => Check::fail(
+            name,
+            format!("{what} port {} does not open: {e}", port.display()),
+            format!("plug in the {what} and check its cable and {flag} (and the service's DeviceAllow=)"),
+        ),
+    }
+}
+
+/// Opening a tty must not block on carrier detect.
+trait NonBlocking {
+    fn custom_flags_nonblocking(&mut self) -> &mut Self;
+}
+
+impl NonBlocking for std::fs::OpenOptions {
+    fn custom_flags_nonblocking(&mut self) -> &mut Self {
+        use std::os::unix::fs::OpenOptionsExt;
+        self.custom_flags(nix::fcntl::OFlag::O_NONBLOCK.bits() | nix::fcntl::OFlag::O_NOCTTY.bits())
+    }
+}
+
+async fn camera_check(url: Option<&str>, timeout: Duration) -> Check {
+    let Some(url) = url else {
+        return missing("camera", "--camera");
+    };
+    let camera = MjpegCamera::new(MjpegCameraConfig {
+        frame_timeout: timeout,
+        ..MjpegCameraConfig::new(url)
+    });
+    match tokio::time::timeout(timeout * 2, camera.grab()).await {
+        Ok(Ok(frame)) => Check::pass(
+            "camera",
+            format!("camera at {url} sent a frame of {} bytes", frame.len()),
+        ),
+        Ok(Err(e)) => Check::fail(
+            "camera",
+            format!("camera at {url}: {e}"),
+            "check the camera's power and network cable and --camera (its MJPEG stream URL)",
+        ),
+        Err(_) => Check::fail(
+            "camera",
+            format!("camera at {url} sent no frame within {:?}", timeout * 2),
+            "check the camera's power and network cable and --camera (its MJPEG stream URL)",
+        ),
+    }
+}
+
+async fn printer_check(uri: Option<&str>, timeout: Duration) -> Check {
+    let Some(uri) = uri else {
+        return missing("printer", "--printer");
+    };
+    let fix = "load paper, clear a jam, then `cupsenable QUEUE`; if CUPS does not answer, \
+               start it (systemctl start cups) and check --printer";
+    let printer = match IppPrinter::new(IppPrinterConfig::new(uri)) {
+        Ok(printer) => printer,
+        Err(e) => {
+            return Check::fail(
+                "printer",
+                format!("{uri}: {e}"),
+                "--printer takes ipp://host:port/printers/QUEUE",
+            )
+        }
+    };
+    match tokio::time::timeout(timeout, printer.status()).await {
+        Ok(Ok(status)) => {
+            let reasons = if status.reasons.is_empty() {
+                String::new()
+            } else {
+                format!(", {}", status.reasons.join(", "))
+            };
+            let found = format!(
+                "printer {uri}: {}{reasons}{}",
+                status.state,
+                if status.accepting_jobs {
+                    ""
+                } else {
+                    ", not accepting jobs"
+                }
+            );
+            match status.health {
+                DeviceHealth::Ready | DeviceHealth::Busy | DeviceHealth::Warning { .. } => {
+                    Check::pass("printer", found)
+                }
+                _ => Check::fail("printer", found, fix),
+            }
+        }
+        Ok(Err(e)) => Check::fail("printer", format!("printer {uri}: {e}"), fix),
+        Err(_) => Check::fail(
+            "printer",
+            format!("printer {uri} did not answer within {timeout:?}"),
+            fix,
+        ),
+    }
+}
+
+/// The center's `/health` over the kiosk's link, then the certificate and the clock from it.
+async fn center_checks(args: &KioskArgs, timeout: Duration) -> Vec<Check> {
+    let mut checks = Vec::new();
+    let Some(base) = args.center.as_deref() else {
+        checks.push(missing("center", "--center"));
+        return checks;
+    };
+    let client = match &args.tls_dir {
+        Some(dir) => {
+            checks.push(certificate_check(
+                &dir.join("kiosk.pem"),
+                args.min_cert_days,
+            ));
+            center::tls::kiosk_client_config(dir)
+                .map_err(|e| format!("--tls-dir {}: {e}", dir.display()))
+                .and_then(|config| {
+                    reqwest::Client::builder()
+                        .use_preconfigured_tls((*config).clone())
+                        .timeout(timeout)
+                        .build()
+                        .map_err(|e| e.to_string())
+                })
+        }
+        None => reqwest::Client::builder()
+            .timeout(timeout)
+            .build()
+            .map_err(|e| e.to_string()),
+    };
+    let client = match client {
+        Ok(client) => client,
+        Err(e) => {
+            checks.insert(
+                0,
+                Check::fail(
+                    "center",
+                    e,
+                    "enrol the kiosk again (idkiosk fleet enrol) or fix --tls-dir",
+                ),
+            );
+            return checks;
+        }
+    };
+    let url = format!("{}/health", base.trim_end_matches('/'));
+    let link = if args.tls_dir.is_some() {
+        "mutual TLS"
+    } else {
+        "plain HTTP"
+    };
+    let sent = time::OffsetDateTime::now_utc();
+    match client.get(&url).send().await {
+        Ok(answer) if answer.status().is_success() => {
+            let date = answer
+                .headers()
+                .get(reqwest::header::DATE)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned);
+            checks.insert(
+                0,
+                Check::pass(
+                    "center",
+                    format!("{url} answers {} over {link}", answer.status()),
+                ),
+            );
+            checks.push(skew_check(date.as_deref(), sent, args.max_skew));
+        }
+        Ok(answer) => checks.insert(
+            0,
+            Check::fail(
+                "center",
+                format!("{url} answers {}", answer.status()),
+                "the center is up but unwell: see its log (journalctl -u idkiosk-center)",
+            ),
+        ),
+        Err(e) => checks.insert(
+            0,
+            Check::fail(
+                "center",
+                format!("{url} over {link}: {}", error_chain(&e)),
+                "check the network and --center; with mutual TLS, that the kiosk is enrolled and \
+                 not revoked (idkiosk fleet)",
+            ),
+        ),
+    }
+    checks
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}
+
+/// The center's `Date` header (RFC 9110 IMF-fixdate) against our clock at the request.
+fn skew_check(date: Option<&str>, sent: time::OffsetDateTime, max_skew: i64) -> Check {
+    let fix =
+        "set the clock: enable NTP (timedatectl set-ntp true) toward the bureau's time server";
+    let Some(date) = date else {
+        return Check::fail("clock", "the center's answer has no Date header", fix);
+    };
+    let format = time::macros::format_description!(
+        "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT"
+    );
+    let Ok(center) = time::PrimitiveDateTime::parse(date, &format) else {
+        return Check::fail(
+            "clock",
+            format!("the center's Date {date:?} does not parse"),
+            fix,
+        );
+    };
+    // The header has whole seconds: a skew under 2 s is rounding and the request's time.
+    let skew = (sent - center.assume_utc()).whole_seconds();
+    let found = format!("{skew:+} s against the center");
+    if skew.abs() <= max_skew {
+        Check::pass("clock", found)
+    } else {
+        Check::fail("clock", format!("{found} (more than {max_skew} s)"), fix)
+    }
+}
+
+/// Days left on the certificate, read by `openssl x509` (the binary has no X.509 parser of its
+/// own outside the center's TLS).
+fn certificate_check(pem: &Path, min_days: i64) -> Check {
+    let fix = "renew the kiosk certificate at the center (idkiosk fleet enrol) before it expires";
+    let output = std::process::Command::new("openssl")
+        .args(["x509", "-noout", "-enddate", "-in"])
+        .arg(pem)
+        .output();
+    let output = match output {
+        Ok(o) if o.status.success() => String::from_utf8_lossy(&o.stdout).trim().to_owned(),
+        Ok(o) => {
+            return Check::fail(
+                "certificate",
+                format!(
+                    "{}: {}",
+                    pem.display(),
+                    String::from_utf8_lossy(&o.stderr).trim()
+                ),
+                fix,
+            )
+        }
+        Err(e) => {
+            return Check::fail(
+                "certificate",
+                format!("openssl cannot be run to read {}: {e}", pem.display()),
+                "install openssl",
+            )
+        }
+    };
+    // notAfter=Dec  7 18:00:00 2027 GMT
+    let text = output.trim_start_matches("notAfter=");
+    let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let format = time::macros::format_description!(
+        "[month repr:short] [day padding:none] [hour]:[minute]:[second] [year] GMT"
+    );
+    match time::PrimitiveDateTime::parse(&text, &format) {
+        Ok(end) => {
+            let days = (end.assume_utc() - time::OffsetDateTime::now_utc()).whole_days();
+            let found = format!("{} expires in {days} days", pem.display());
+            if days >= min_days {
+                Check::pass("certificate", found)
+            } else {
+                Check::fail("certificate", found, fix)
+            }
+        }
+        Err(_) => Check::fail(
+            "certificate",
+            format!("{}: unexpected end date {text:?}", pem.display()),
+            fix,
+        ),
+    }
+}
+
+fn disk_check(data_dir: &Path, min_free_mib: u64) -> Check {
+    // The folder may not exist before the first start: its nearest existing parent decides.
+    let mut at = data_dir;
+    while !at.exists() {
+        match at.parent() {
+            Some(parent) if !parent.as_os_str().is_empty() => at = parent,
+            _ => {
+                at = Path::new(".");
+                break;
+            }
+        }
+    }
+    match nix::sys::statvfs::statvfs(at) {
+        Ok(fs) => {
+            let free = fs.blocks_available() as u64 * fs.fragment_size() as u64 / (1024 * 1024);
+            let found = format!("{free} MiB free under {}", at.display());
+            if free >= min_free_mib {
+                Check::pass("disk", found)
+            } else {
+                Check::fail(
+                    "disk",
+                    format!("{found} (less than {min_free_mib} MiB)"),
+                    "free space: old session videos are in the video folder; \
+                     journalctl --vacuum-size=200M",
+                )
+            }
+        }
+        Err(e) => Check::fail(
+            "disk",
+            format!("statvfs {}: {e}", at.display()),
+            "check --data-dir",
+        ),
+    }
+}
+
+async fn outbox_check(data_dir: &Path, max_backlog: i64) -> Check {
+    let path = data_dir.join("outbox.db");
+    let keys = data_dir.join("outbox.keys");
+    if !path.exists() {
+        return Check::pass(
+            "outbox",
+            format!(
+                "no outbox yet at {} (the kiosk has not started)",
+                path.display()
+            ),
+        );
+    }
+    let fix = "the center is not taking the kiosk's messages: see the center line, then the \
+               kiosk's log (journalctl -u idkiosk-kiosk)";
+    let cipher: Arc<dyn store::BlobCipher> =
+        match store::FileKeyProvider::open(&keys) {
+            Ok(provider) => Arc::new(store::EnvelopeCipher::new(Arc::new(provider))),
+            Err(e) => return Check::fail(
+                "outbox",
+                format!("the outbox key file {}: {e}", keys.display()),
+                "restore outbox.keys from the kiosk's backup; without it the outbox cannot be read",
+            ),
+        };
+    let outbox = match kiosk::outbox::Outbox::open(&path, cipher).await {
+        Ok(outbox) => outbox,
+        Err(e) => {
+            return Check::fail("outbox", format!("{}: {e}", path.display()), fix);
+        }
+    };
+    match outbox.backlog().await {
+        Ok(n) if n <= max_backlog => Check::pass("outbox", format!("{n} message(s) waiting")),
+        Ok(n) => Check::fail(
+            "outbox",
+            format!("{n} messages waiting (more than {max_backlog})"),
+            fix,
+        ),
+        Err(e) => Check::fail("outbox", format!("{}: {e}", path.display()), fix),
+    }
+}
