@@ -231,6 +231,13 @@ fn health_check(name: &str, what: &str, where_: &str, health: DeviceHealth, fix:
     }
 }
 
+/// A USB serial adapter's device node goes away with the cable.
+fn unplugged() -> DeviceHealth {
+    DeviceHealth::Disconnected {
+        reason: "no such port (unplugged?)".to_owned(),
+    }
+}
+
 async fn card_reader_check(port: Option<&Path>, timeout: Duration) -> Check {
     let Some(port) = port else {
         return missing("card_reader", "--card-reader");
@@ -238,11 +245,15 @@ async fn card_reader_check(port: Option<&Path>, timeout: Duration) -> Check {
     let fix = "plug in the ID card reader (USB serial, 115200 baud) and check its cable and \
                --card-reader; a SAM status error: call the reader's vendor";
     let reader = SerialCardReader::new(SerialCardReaderConfig::new(port));
-    let health = match tokio::time::timeout(timeout, reader.check()).await {
-        Ok(health) => health,
-        Err(_) => DeviceHealth::Disconnected {
-            reason: format!("no answer to SAM status within {timeout:?}"),
-        },
+    let health = if !port.exists() {
+        unplugged()
+    } else {
+        match tokio::time::timeout(timeout, reader.check()).await {
+            Ok(health) => health,
+            Err(_) => DeviceHealth::Disconnected {
+                reason: format!("no answer to SAM status within {timeout:?}"),
+            },
+        }
     };
     health_check(
         "card_reader",
@@ -262,11 +273,15 @@ async fn fingerprint_check(port: Option<&Path>, timeout: Duration) -> Check {
         fast_baud: None,
         ..SerialFingerprintConfig::new(port)
     });
-    let health = match tokio::time::timeout(timeout, scanner.check()).await {
-        Ok(health) => health,
-        Err(_) => DeviceHealth::Disconnected {
-            reason: format!("no answer to ReadSysPara within {timeout:?}"),
-        },
+    let health = if !port.exists() {
+        unplugged()
+    } else {
+        match tokio::time::timeout(timeout, scanner.check()).await {
+            Ok(health) => health,
+            Err(_) => DeviceHealth::Disconnected {
+                reason: format!("no answer to ReadSysPara within {timeout:?}"),
+            },
+        }
     };
     health_check(
         "fingerprint",
@@ -340,8 +355,8 @@ async fn printer_check(uri: Option<&str>, timeout: Duration) -> Check {
     let Some(uri) = uri else {
         return missing("printer", "--printer");
     };
-    let fix = "load paper, clear a jam, then `cupsenable QUEUE`; if CUPS does not answer, \
-               start it (systemctl start cups) and check --printer";
+    let paper = "load paper or clear the jam, then resume the queue (cupsenable QUEUE)";
+    let cups = "start CUPS (systemctl start cups), then check --printer and the queue's name";
     let printer = match IppPrinter::new(IppPrinterConfig::new(uri)) {
         Ok(printer) => printer,
         Err(e) => {
@@ -372,14 +387,14 @@ async fn printer_check(uri: Option<&str>, timeout: Duration) -> Check {
                 DeviceHealth::Ready | DeviceHealth::Busy | DeviceHealth::Warning { .. } => {
                     Check::pass("printer", found)
                 }
-                _ => Check::fail("printer", found, fix),
+                _ => Check::fail("printer", found, paper),
             }
         }
-        Ok(Err(e)) => Check::fail("printer", format!("printer {uri}: {e}"), fix),
+        Ok(Err(e)) => Check::fail("printer", format!("printer {uri}: {e}"), cups),
         Err(_) => Check::fail(
             "printer",
             format!("printer {uri} did not answer within {timeout:?}"),
-            fix,
+            cups,
         ),
     }
 }

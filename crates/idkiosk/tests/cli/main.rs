@@ -4,6 +4,7 @@
 //! - `id`, `rules`, `audit`, `demo`: the `id` and `rules` tools, the audit trail, the demo;
 //! - `config_cli`: `idkiosk config check` on the shipped files and wrong ones;
 //! - `devices_cli`: `idkiosk sim card-reader` and `idkiosk device read-card` over a real pty;
+//! - `doctor`: `idkiosk doctor kiosk` against the simulators, a center and a private CUPS;
 //! - `docs_cli`: `idkiosk docs render` on the committed examples and on bad data;
 //! - `face_cli`: `idkiosk face` on the real test faces;
 //! - `finger_cli`: `idkiosk finger` on synthetic presses;
@@ -17,6 +18,7 @@ mod demo;
 mod demo_faces;
 mod devices_cli;
 mod docs_cli;
+mod doctor;
 mod face_cli;
 mod finger_cli;
 mod id;

@@ -1,0 +1,325 @@
+//! `idkiosk doctor kiosk` against the simulators (card reader, barcode, fingerprint, POS,
+//! camera, each `idkiosk sim …` on its own pty or port), a real center (`idkiosk center`,
+//! SQLite, no face engine) and a private CUPS with a cups-pdf queue: every check passes, then
+//! with the printer out of paper and the card reader unplugged their lines fail naming the device
+//! and the fix, and `--json` is one object for the heartbeat.
+
+use std::io::{BufRead, BufReader};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_idkiosk");
+
+/// A child process ended when the test ends, whatever happens.
+struct Running(Child);
+
+impl Running {
+    fn stop(&mut self) {
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(self.0.id() as i32),
+            nix::sys::signal::Signal::SIGTERM,
+        );
+        let _ = self.0.wait();
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts `idkiosk ARGS` and returns it with the JSON line it announced itself with.
+fn start(args: &[&str]) -> (Running, Value) {
+    let mut child = Command::new(BIN)
+        .args(args)
+        .env("IDKIOSK_TODAY", "2026-11-25")
+        .env("IDKIOSK_LOG", "warn")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("idkiosk starts");
+    let stdout = child.stdout.take().expect("piped stdout");
+    let running = Running(child);
+    let mut line = String::new();
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .expect("the process announces itself");
+    let announced: Value = serde_json::from_str(&line)
+        .unwrap_or_else(|e| panic!("{args:?} announced no JSON line ({e}): {line:?}"));
+    (running, announced)
+}
+
+fn free_port() -> u16 {
+    let l = TcpListener::bind("127.0.0.1:0").expect("a free port");
+    l.local_addr().expect("an address").port()
+}
+
+/// A private cupsd with one cups-pdf queue `PDF` (as crates/devices/tests/devices/cups.rs);
+/// the doctor only asks the queue's state, so nothing is printed.
+struct PrivateCups {
+    _dir: tempfile::TempDir,
+    port: u16,
+    /// Killed (and waited for) when the test ends.
+    _cupsd: Running,
+}
+
+impl PrivateCups {
+    fn start(test: &str) -> Option<PrivateCups> {
+        let found = (|| {
+            let installed = |tool: &str| {
+                ["/usr/sbin", "/usr/bin"]
+                    .into_iter()
+                    .map(|d| Path::new(d).join(tool))
+                    .find(|p| p.exists())
+                    .ok_or_else(|| format!("`{tool}` is not installed (scripts/setup/40-cups.sh)"))
+            };
+            let cupsd = installed("cupsd")?;
+            let lpadmin = installed("lpadmin")?;
+            installed("cupsdisable")?;
+            store::testing::file("/usr/lib/cups/backend/cups-pdf", "scripts/setup/40-cups.sh")?;
+            Ok::<(PathBuf, PathBuf), String>((cupsd, lpadmin))
+        })();
+        let (cupsd, lpadmin) = store::testing::require(test, "CUPS with cups-pdf", found)?;
+        let port = free_port();
+        let dir = tempfile::Builder::new()
+            .prefix("idkiosk-doctor-cups-")
+            .tempdir()
+            .expect("a temporary folder");
+        let d = dir.path();
+        for sub in ["spool", "tmp", "cache", "state", "ssl", "log", "ppd"] {
+            std::fs::create_dir_all(d.join(sub)).expect("cups folders");
+        }
+        let dd = d.display();
+        std::fs::write(
+            d.join("cups-files.conf"),
+            format!(
+                "ServerRoot {dd}\nRequestRoot {dd}/spool\nTempDir {dd}/tmp\nCacheDir {dd}/cache\n\
+                 StateDir {dd}/state\nServerKeychain {dd}/ssl\nAccessLog {dd}/log/access_log\n\
+                 ErrorLog {dd}/log/error_log\nPageLog {dd}/log/page_log\nSystemGroup root\n"
+            ),
+        )
+        .expect("cups-files.conf");
+        std::fs::write(
+            d.join("cupsd.conf"),
+            format!(
+                "Listen 127.0.0.1:{port}\nBrowsing No\nWebInterface No\nLogLevel warn\n\
+                 <Location />\n  Order allow,deny\n  Allow all\n</Location>\n\
+                 <Policy default>\n  <Limit All>\n    Order deny,allow\n    Allow all\n  \
+                 </Limit>\n</Policy>\n"
+            ),
+        )
+        .expect("cupsd.conf");
+        let child = Command::new(cupsd)
+            .arg("-f")
+            .arg("-c")
+            .arg(d.join("cupsd.conf"))
+            .arg("-s")
+            .arg(d.join("cups-files.conf"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("cupsd starts");
+        let cups = PrivateCups {
+            _dir: dir,
+            port,
+            _cupsd: Running(child),
+        };
+        let started = Instant::now();
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "cupsd did not listen within 10 s"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let out = Command::new(lpadmin)
+            .args(["-h", &cups.host(), "-p", "PDF", "-v", "cups-pdf:/doctor"])
+            .args(["-m", "lsb/usr/cups-pdf/CUPS-PDF_noopt.ppd", "-E"])
+            .output()
+            .expect("lpadmin runs");
+        assert!(
+            out.status.success(),
+            "lpadmin: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Some(cups)
+    }
+
+    fn host(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    fn uri(&self) -> String {
+        format!("ipp://127.0.0.1:{}/printers/PDF", self.port)
+    }
+
+    /// Out of paper, as the demo's panel does it: the queue paused with `media-empty`.
+    fn out_of_paper(&self) {
+        let out = Command::new("cupsdisable")
+            .args(["-h", &self.host(), "-r", "media-empty: out of paper", "PDF"])
+            .output()
+            .expect("cupsdisable runs");
+        assert!(
+            out.status.success(),
+            "cupsdisable: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+fn doctor(args: &[String]) -> Output {
+    Command::new(BIN)
+        .args(["doctor", "kiosk"])
+        .args(args)
+        .env("IDKIOSK_LOG", "warn")
+        .env_remove("IDKIOSK_CONFIG")
+        .env_remove("IDKIOSK_PRINTER")
+        .output()
+        .expect("idkiosk doctor runs")
+}
+
+/// The line of check `name` (`ok    name …` or `FAIL  name …`).
+fn line_of<'a>(stdout: &'a str, name: &str) -> &'a str {
+    stdout
+        .lines()
+        .find(|l| l.split_whitespace().nth(1) == Some(name))
+        .unwrap_or_else(|| panic!("no line for {name}: {stdout}"))
+}
+
+#[test]
+fn doctor_passes_with_every_device_up_and_names_the_printer_and_card_reader_when_down() {
+    let test = "doctor_passes_with_every_device_up_and_names_the_printer_and_card_reader_when_down";
+    let Some(cups) = PrivateCups::start(test) else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let d = dir.path();
+    let link = |name: &str| d.join(name).display().to_string();
+    let (mut card_reader, _) = start(&["sim", "card-reader", "--link", &link("card-reader")]);
+    let (_barcode, _) = start(&["sim", "barcode", "--link", &link("barcode")]);
+    let (_fingerprint, _) = start(&["sim", "fingerprint", "--link", &link("fingerprint")]);
+    let (_pos, _) = start(&["sim", "pos", "--link", &link("pos")]);
+    let (_camera, camera) = start(&["sim", "camera", "--no-face"]);
+    let config = concat!(env!("CARGO_MANIFEST_DIR"), "/../../config/demo");
+    let c = |f: &str| d.join("center").join(f).display().to_string();
+    let (_center, center) = start(&[
+        "center",
+        "--config",
+        &format!("{config}/center.toml"),
+        "--listen",
+        "127.0.0.1:0",
+        "--no-face",
+        "--popsys-token",
+        "t",
+        "--database",
+        &format!("sqlite://{}", c("center.db")),
+        "--key-file",
+        &c("master.keys"),
+        "--blob-dir",
+        &c("blobs"),
+        "--audit-key",
+        &c("audit.key"),
+        "--audit-checkpoints",
+        &c("audit.checkpoints"),
+        "--kiosk-secrets",
+        "K0001=doctor",
+    ]);
+    let args: Vec<String> = [
+        "--config",
+        &format!("{config}/kiosk.toml"),
+        "--center",
+        center["center"].as_str().expect("the center's URL"),
+        "--card-reader",
+        &link("card-reader"),
+        "--barcode",
+        &link("barcode"),
+        "--fingerprint",
+        &link("fingerprint"),
+        "--pos",
+        &link("pos"),
+        "--camera",
+        camera["stream"].as_str().expect("the camera's stream"),
+        "--printer",
+        &cups.uri(),
+        "--data-dir",
+        &link("kiosk"),
+    ]
+    .map(str::to_owned)
+    .to_vec();
+
+    let all_up = doctor(&args);
+    let stdout = String::from_utf8_lossy(&all_up.stdout).into_owned();
+    println!("{stdout}");
+    assert_eq!(
+        all_up.status.code(),
+        Some(0),
+        "every check passes: {stdout}"
+    );
+    for name in [
+        "config",
+        "card_reader",
+        "barcode",
+        "fingerprint",
+        "pos",
+        "camera",
+        "printer",
+        "center",
+        "clock",
+        "disk",
+        "outbox",
+    ] {
+        assert!(line_of(&stdout, name).starts_with("ok "), "{stdout}");
+    }
+
+    cups.out_of_paper();
+    card_reader.stop();
+    let down = doctor(&args);
+    let stdout = String::from_utf8_lossy(&down.stdout).into_owned();
+    println!("{stdout}");
+    assert_eq!(down.status.code(), Some(1), "{stdout}");
+    let printer = line_of(&stdout, "printer");
+    assert!(printer.starts_with("FAIL "), "{printer}");
+    assert!(printer.contains("stopped"), "{printer}");
+    assert!(printer.contains("load paper"), "the fix: {printer}");
+    let reader = line_of(&stdout, "card_reader");
+    assert!(reader.starts_with("FAIL "), "{reader}");
+    assert!(reader.contains("ID card reader"), "{reader}");
+    assert!(
+        reader.contains("plug in the ID card reader"),
+        "the fix: {reader}"
+    );
+    for name in ["barcode", "fingerprint", "pos", "camera", "center", "clock"] {
+        assert!(line_of(&stdout, name).starts_with("ok "), "{stdout}");
+    }
+
+    let mut json_args = args.clone();
+    json_args.push("--json".to_owned());
+    let json = doctor(&json_args);
+    assert_eq!(json.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&json.stdout);
+    assert_eq!(text.lines().count(), 1, "one JSON line: {text}");
+    let report: Value = serde_json::from_str(&text).expect("the report is JSON");
+    assert_eq!(report["ok"], Value::Bool(false));
+    let failed: Vec<&str> = report["checks"]
+        .as_array()
+        .expect("checks")
+        .iter()
+        .filter(|c| c["ok"] == Value::Bool(false))
+        .map(|c| c["name"].as_str().expect("a name"))
+        .collect();
+    assert_eq!(failed, ["card_reader", "printer"]);
+    for check in report["checks"].as_array().expect("checks") {
+        assert!(
+            check["found"].is_string() && check["fix"].is_string(),
+            "{check}"
+        );
+    }
+}
