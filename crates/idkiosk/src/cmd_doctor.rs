@@ -32,6 +32,35 @@ pub struct Args {
 enum DoctorCommand {
     /// Check this kiosk: configuration, devices, center link, certificate, clock, disk, outbox
     Kiosk(KioskArgs),
+    /// Check this center: configuration, database, blob store, population system, SMS gateway,
+    /// disk
+    Center(CenterArgs),
+}
+
+/// The center's flags, as `idkiosk center` takes them.
+#[derive(clap::Args)]
+struct CenterArgs {
+    /// The bureau's configuration file (or IDKIOSK_CONFIG)
+    #[arg(long, value_name = "FILE", env = "IDKIOSK_CONFIG")]
+    config: Option<PathBuf>,
+    /// The center's database: sqlite://FILE or postgres://…
+    #[arg(long, default_value = "sqlite://.idkiosk/center/center.db")]
+    database: String,
+    /// Where sealed blobs are kept (a local blob store)
+    #[arg(long, default_value = ".idkiosk/center/blobs")]
+    blob_dir: PathBuf,
+    /// Base URL of the population system's HTTP API
+    #[arg(long, default_value = "http://127.0.0.1:7401")]
+    popsys: String,
+    /// How long each service may take to answer
+    #[arg(long, value_name = "SECS", default_value_t = 3.0)]
+    timeout: f64,
+    /// Free space the database's and blobs' folders need, in MiB
+    #[arg(long, value_name = "MIB", default_value_t = 1024)]
+    min_free_mib: u64,
+    /// One JSON object instead of lines
+    #[arg(long)]
+    json: bool,
 }
 
 /// The kiosk's flags, as `idkiosk kiosk` takes them; a device left out is a failed check.
@@ -118,13 +147,19 @@ impl Check {
 
 /// Runs `idkiosk doctor`.
 pub async fn run(args: Args) -> anyhow::Result<Outcome> {
-    let DoctorCommand::Kiosk(args) = args.command;
-    if !(args.timeout > 0.0 && args.timeout <= 600.0) {
+    let (timeout, json) = match &args.command {
+        DoctorCommand::Kiosk(a) => (a.timeout, a.json),
+        DoctorCommand::Center(a) => (a.timeout, a.json),
+    };
+    if !(timeout > 0.0 && timeout <= 600.0) {
         eprintln!("error: --timeout must be in (0, 600]");
         return Ok(Outcome::Usage);
     }
-    let checks = kiosk_checks(&args).await;
-    Ok(report(&checks, args.json))
+    let checks = match &args.command {
+        DoctorCommand::Kiosk(a) => kiosk_checks(a).await,
+        DoctorCommand::Center(a) => center_doctor(a).await,
+    };
+    Ok(report(&checks, json))
 }
 
 fn report(checks: &[Check], json: bool) -> Outcome {
@@ -590,7 +625,8 @@ fn disk_check(data_dir: &Path, min_free_mib: u64) -> Check {
     }
     match nix::sys::statvfs::statvfs(at) {
         Ok(fs) => {
-            let free = fs.blocks_available() as u64 * fs.fragment_size() as u64 / (1024 * 1024);
+            // fsblkcnt_t and c_ulong are u64 on the kiosks' x86_64 and arm64 Linux.
+            let free = fs.blocks_available().saturating_mul(fs.fragment_size()) / (1024 * 1024);
             let found = format!("{free} MiB free under {}", at.display());
             if free >= min_free_mib {
                 Check::pass("disk", found)
@@ -648,5 +684,227 @@ async fn outbox_check(data_dir: &Path, max_backlog: i64) -> Check {
             fix,
         ),
         Err(e) => Check::fail("outbox", format!("{}: {e}", path.display()), fix),
+    }
+}
+
+async fn center_doctor(args: &CenterArgs) -> Vec<Check> {
+    let timeout = Duration::from_secs_f64(args.timeout);
+    let (config, settings) = center_config_check(args.config.as_deref());
+    let mut checks = vec![config];
+    let database = database_check(&args.database, timeout).await;
+    checks.push(database);
+    let blobs = settings
+        .as_ref()
+        .map(|s| s.blobs.clone())
+        .unwrap_or_default();
+    checks.push(blob_check(&blobs, &args.blob_dir, timeout).await);
+    checks.push(popsys_check(&args.popsys, timeout).await);
+    let gateway = settings.and_then(|s| s.config.sms.gateway);
+    checks.push(sms_check(gateway.as_ref(), timeout).await);
+    let folder = args
+        .database
+        .strip_prefix("sqlite://")
+        .map(|file| {
+            Path::new(file)
+                .parent()
+                .unwrap_or(Path::new("."))
+                .to_path_buf()
+        })
+        .unwrap_or_else(|| args.blob_dir.clone());
+    checks.push(disk_check(&folder, args.min_free_mib));
+    checks
+}
+
+fn center_config_check(file: Option<&Path>) -> (Check, Option<center::config::CenterSettings>) {
+    let Some(file) = file else {
+        return (
+            Check::fail(
+                "config",
+                "no file",
+                "give --config the bureau's file (e.g. /etc/idkiosk/center.toml)",
+            ),
+            None,
+        );
+    };
+    let text = match std::fs::read_to_string(file) {
+        Ok(text) => text,
+        Err(e) => {
+            return (
+                Check::fail(
+                    "config",
+                    format!("cannot read {}: {e}", file.display()),
+                    "give --config the bureau's file (e.g. /etc/idkiosk/center.toml)",
+                ),
+                None,
+            )
+        }
+    };
+    match crate::config::load_text(Kind::Center, &text, std::env::vars()) {
+        Ok(loaded) => (
+            Check::pass("config", format!("{} checks", file.display())),
+            loaded.center(),
+        ),
+        Err(crate::config::Invalid(lines)) => (
+            Check::fail(
+                "config",
+                format!("{}: {}", file.display(), lines.join("; ")),
+                "correct the fields named (idkiosk config check FILE; docs/configuration.md)",
+            ),
+            None,
+        ),
+    }
+}
+
+/// SQLite: the file is there and opens read-write; PostgreSQL: its port answers. The schema's
+/// version is not read here (that would take sqlx into the binary's own code, or migrate): the
+/// center checks it at start and refuses a newer one.
+async fn database_check(url: &str, timeout: Duration) -> Check {
+    if let Some(file) = url.strip_prefix("sqlite://") {
+        let file = file.split('?').next().unwrap_or(file);
+        return match std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(file)
+        {
+            Ok(f) => {
+                let size = f.metadata().map(|m| m.len()).unwrap_or(0);
+                Check::pass(
+                    "database",
+                    format!("SQLite {file} opens read-write ({} KiB)", size / 1024),
+                )
+            }
+            Err(e) => Check::fail(
+                "database",
+                format!("SQLite {file}: {e}"),
+                "check --database and the folder's owner (the center creates the file at its \
+                 first start)",
+            ),
+        };
+    }
+    let fix = "start PostgreSQL (or check HAProxy in front of Patroni, docs/center.md) and \
+               check --database";
+    let Ok(parsed) = reqwest::Url::parse(url) else {
+        return Check::fail(
+            "database",
+            "the URL does not parse",
+            "--database takes sqlite://FILE or postgres://USER@HOST:PORT/DB",
+        );
+    };
+    let host = parsed.host_str().unwrap_or("localhost").to_owned();
+    let port = parsed.port().unwrap_or(5432);
+    match tcp_check(&host, port, timeout).await {
+        Ok(()) => Check::pass(
+            "database",
+            format!("PostgreSQL at {host}:{port} accepts connections"),
+        ),
+        Err(e) => Check::fail("database", format!("PostgreSQL at {host}:{port}: {e}"), fix),
+    }
+}
+
+async fn tcp_check(host: &str, port: u16, timeout: Duration) -> Result<(), String> {
+    match tokio::time::timeout(timeout, tokio::net::TcpStream::connect((host, port))).await {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(_) => Err(format!("no answer within {timeout:?}")),
+    }
+}
+
+async fn blob_check(
+    backend: &center::blobs::BlobBackend,
+    blob_dir: &Path,
+    timeout: Duration,
+) -> Check {
+    match backend {
+        center::blobs::BlobBackend::Local => {
+            let probe = blob_dir.join(".idkiosk-doctor");
+            match std::fs::write(&probe, b"") {
+                Ok(()) => {
+                    let _ = std::fs::remove_file(&probe);
+                    Check::pass("blobs", format!("{} is writable", blob_dir.display()))
+                }
+                Err(e) => Check::fail(
+                    "blobs",
+                    format!("{} is not writable: {e}", blob_dir.display()),
+                    "check --blob-dir and its owner (the center's user)",
+                ),
+            }
+        }
+        center::blobs::BlobBackend::S3(s3) => {
+            let client = reqwest::Client::builder().timeout(timeout).build();
+            let answer = match client {
+                Ok(client) => client
+                    .get(&s3.endpoint)
+                    .send()
+                    .await
+                    .map_err(|e| error_chain(&e)),
+                Err(e) => Err(e.to_string()),
+            };
+            match answer {
+                // Any HTTP answer (403 without a signature) says the store is up.
+                Ok(answer) => Check::pass(
+                    "blobs",
+                    format!("S3 endpoint {} answers {}", s3.endpoint, answer.status()),
+                ),
+                Err(e) => Check::fail(
+                    "blobs",
+                    format!("S3 endpoint {}: {e}", s3.endpoint),
+                    "check the object store and [center.blobs] endpoint",
+                ),
+            }
+        }
+    }
+}
+
+async fn popsys_check(base: &str, timeout: Duration) -> Check {
+    let url = format!("{}/health", base.trim_end_matches('/'));
+    let fix = "start the population system's adapter (idkiosk-popsys.service) or check --popsys";
+    let client = match reqwest::Client::builder().timeout(timeout).build() {
+        Ok(client) => client,
+        Err(e) => return Check::fail("popsys", e.to_string(), fix),
+    };
+    match client.get(&url).send().await {
+        Ok(answer) if answer.status().is_success() => {
+            Check::pass("popsys", format!("{url} answers {}", answer.status()))
+        }
+        Ok(answer) => Check::fail(
+            "popsys",
+            format!("{url} answers {}", answer.status()),
+            "the population system is up but not ready (its database): see its log",
+        ),
+        Err(e) => Check::fail("popsys", format!("{url}: {}", error_chain(&e)), fix),
+    }
+}
+
+async fn sms_check(gateway: Option<&center::config::SmsGateway>, timeout: Duration) -> Check {
+    let Some(gateway) = gateway else {
+        return Check::pass(
+            "sms",
+            "no gateway configured ([center.sms.gateway]): notices stay pending",
+        );
+    };
+    let (host, port) = match gateway
+        .address
+        .rsplit_once(':')
+        .map(|(h, p)| (h, p.parse()))
+    {
+        Some((host, Ok(port))) => (host.to_owned(), port),
+        _ => {
+            return Check::fail(
+                "sms",
+                format!("gateway address {:?} is not host:port", gateway.address),
+                "correct [center.sms.gateway] address",
+            )
+        }
+    };
+    match tcp_check(&host, port, timeout).await {
+        Ok(()) => Check::pass(
+            "sms",
+            format!("SMPP gateway {} accepts connections", gateway.address),
+        ),
+        Err(e) => Check::fail(
+            "sms",
+            format!("SMPP gateway {}: {e}", gateway.address),
+            "check the network to the SMS center and [center.sms.gateway] address",
+        ),
     }
 }
