@@ -2,7 +2,8 @@
 //! camera, each `idkiosk sim …` on its own pty or port), a real center (`idkiosk center`,
 //! SQLite, no face engine) and a private CUPS with a cups-pdf queue: every check passes, then
 //! with the printer out of paper and the card reader unplugged their lines fail naming the device
-//! and the fix, and `--json` is one object for the heartbeat.
+//! and the fix, and `--json` is one object for the heartbeat. `idkiosk doctor center` against a
+//! center, popsys and the SMSC simulator, then with popsys and the SMSC stopped.
 
 use std::io::{BufRead, BufReader};
 use std::net::{TcpListener, TcpStream};
@@ -321,5 +322,121 @@ fn doctor_passes_with_every_device_up_and_names_the_printer_and_card_reader_when
             check["found"].is_string() && check["fix"].is_string(),
             "{check}"
         );
+    }
+}
+
+/// Starts `idkiosk ARGS` and returns it with the first line it printed (popsys prints its URL).
+fn start_plain(args: &[&str]) -> (Running, String) {
+    let mut child = Command::new(BIN)
+        .args(args)
+        .env("IDKIOSK_LOG", "warn")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("idkiosk starts");
+    let stdout = child.stdout.take().expect("piped stdout");
+    let running = Running(child);
+    let mut line = String::new();
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .expect("the process prints its URL");
+    (running, line.trim().to_owned())
+}
+
+#[test]
+fn center_doctor_passes_then_names_popsys_and_the_sms_gateway_when_they_are_down() {
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let d = dir.path();
+    let p = |f: &str| d.join(f).display().to_string();
+    let config = concat!(env!("CARGO_MANIFEST_DIR"), "/../../config/demo");
+    let (mut popsys, popsys_url) = start_plain(&[
+        "popsys",
+        "serve",
+        "--config",
+        &format!("{config}/popsys.toml"),
+        "--listen",
+        "127.0.0.1:0",
+        "--db",
+        &format!("sqlite://{}", p("popsys.db")),
+        "--key-file",
+        &p("popsys.keys"),
+        "--client-tokens",
+        "center=doctor-token-0123456789",
+    ]);
+    let (mut smsc, announced) = start(&["sim", "smsc", "--listen", "127.0.0.1:0"]);
+    let smpp = announced["smpp"]
+        .as_str()
+        .expect("the SMPP address")
+        .to_owned();
+    std::fs::create_dir_all(d.join("blobs")).expect("the blob folder");
+    let (_center, _) = start(&[
+        "center",
+        "--config",
+        &format!("{config}/center.toml"),
+        "--listen",
+        "127.0.0.1:0",
+        "--no-face",
+        "--popsys",
+        &popsys_url,
+        "--popsys-token",
+        "doctor-token-0123456789",
+        "--database",
+        &format!("sqlite://{}", p("center.db")),
+        "--key-file",
+        &p("master.keys"),
+        "--blob-dir",
+        &p("blobs"),
+        "--audit-key",
+        &p("audit.key"),
+        "--audit-checkpoints",
+        &p("audit.checkpoints"),
+        "--kiosk-secrets",
+        "K0001=doctor",
+    ]);
+    let run = || {
+        Command::new(BIN)
+            .args([
+                "doctor",
+                "center",
+                "--config",
+                &format!("{config}/center.toml"),
+            ])
+            .args(["--database", &format!("sqlite://{}", p("center.db"))])
+            .args(["--blob-dir", &p("blobs"), "--popsys", &popsys_url])
+            .env("IDKIOSK_LOG", "warn")
+            .env("IDKIOSK_CENTER__SMS__GATEWAY__KIND", "smpp")
+            .env("IDKIOSK_CENTER__SMS__GATEWAY__ADDRESS", &smpp)
+            .env("IDKIOSK_CENTER__SMS__GATEWAY__SYSTEM_ID", "idkiosk")
+            .env("IDKIOSK_CENTER__SMS__GATEWAY__PASSWORD", "secret")
+            .output()
+            .expect("idkiosk doctor runs")
+    };
+
+    let up = run();
+    let stdout = String::from_utf8_lossy(&up.stdout).into_owned();
+    println!("{stdout}");
+    assert_eq!(up.status.code(), Some(0), "every check passes: {stdout}");
+    for name in ["config", "database", "blobs", "popsys", "sms", "disk"] {
+        assert!(line_of(&stdout, name).starts_with("ok "), "{stdout}");
+    }
+
+    popsys.stop();
+    smsc.stop();
+    let down = run();
+    let stdout = String::from_utf8_lossy(&down.stdout).into_owned();
+    println!("{stdout}");
+    assert_eq!(down.status.code(), Some(1), "{stdout}");
+    let popsys_line = line_of(&stdout, "popsys");
+    assert!(popsys_line.starts_with("FAIL "), "{popsys_line}");
+    assert!(
+        popsys_line.contains("start the population system"),
+        "{popsys_line}"
+    );
+    let sms_line = line_of(&stdout, "sms");
+    assert!(sms_line.starts_with("FAIL "), "{sms_line}");
+    assert!(sms_line.contains(&smpp), "{sms_line}");
+    for name in ["config", "database", "blobs", "disk"] {
+        assert!(line_of(&stdout, name).starts_with("ok "), "{stdout}");
     }
 }
