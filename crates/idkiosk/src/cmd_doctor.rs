@@ -512,8 +512,8 @@ async fn center_checks(args: &KioskArgs, timeout: Duration) -> Vec<Check> {
             Check::fail(
                 "center",
                 format!("{url} over {link}: {}", error_chain(&e)),
-                "check the network and --center; with mutual TLS, that the kiosk is enrolled and \
-                 not revoked (idkiosk fleet)",
+                "check the network and --center; with mutual TLS, that the kiosk is enrolled, not \
+                 revoked, and --tls-dir holds the center's CA (idkiosk fleet)",
             ),
         ),
     }

@@ -440,3 +440,87 @@ fn center_doctor_passes_then_names_popsys_and_the_sms_gateway_when_they_are_down
         assert!(line_of(&stdout, name).starts_with("ok "), "{stdout}");
     }
 }
+
+#[test]
+fn kiosk_doctor_reaches_the_center_over_mutual_tls_and_reads_the_certificate() {
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let d = dir.path();
+    let p = |f: &str| d.join(f).display().to_string();
+    let config = concat!(env!("CARGO_MANIFEST_DIR"), "/../../config/demo");
+    let enrol = |ca: &str, database: &str| {
+        let init = Command::new(BIN)
+            .args(["fleet", "ca", "init", "--dir", ca])
+            .output()
+            .expect("fleet ca init runs");
+        assert!(init.status.success(), "{init:?}");
+        let enrol = Command::new(BIN)
+            .args([
+                "fleet", "enrol", "--dir", ca, "--kiosk", "K0001", "--days", "20",
+            ])
+            .args(["--database", &format!("sqlite://{database}")])
+            .output()
+            .expect("fleet enrol runs");
+        assert!(enrol.status.success(), "{enrol:?}");
+    };
+    enrol(&p("ca"), &p("center.db"));
+    // A kiosk enrolled by another CA: the center does not know its certificate.
+    enrol(&p("other-ca"), &p("other.db"));
+    let (_center, center) = start(&[
+        "fleet",
+        "center",
+        "--ca-dir",
+        &p("ca"),
+        "--tls-listen",
+        "127.0.0.1:0",
+        "--listen",
+        "127.0.0.1:0",
+        "--require-client-certificate",
+        "--config",
+        &format!("{config}/center.toml"),
+        "--no-face",
+        "--popsys-token",
+        "t",
+        "--database",
+        &format!("sqlite://{}", p("center.db")),
+        "--key-file",
+        &p("master.keys"),
+        "--blob-dir",
+        &p("blobs"),
+    ]);
+    let url = center["center_tls"]
+        .as_str()
+        .expect("the TLS URL")
+        .to_owned();
+    let run = |tls_dir: &str| {
+        let out = Command::new(BIN)
+            .args(["doctor", "kiosk", "--center", &url, "--tls-dir", tls_dir])
+            .args(["--data-dir", &p("kiosk")])
+            .env("IDKIOSK_LOG", "warn")
+            .output()
+            .expect("idkiosk doctor runs");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+
+    let enrolled = run(&p("ca/kiosks/K0001"));
+    println!("{enrolled}");
+    assert!(
+        line_of(&enrolled, "center").contains("over mutual TLS"),
+        "{enrolled}"
+    );
+    assert!(
+        line_of(&enrolled, "center").starts_with("ok "),
+        "{enrolled}"
+    );
+    assert!(line_of(&enrolled, "clock").starts_with("ok "), "{enrolled}");
+    // 20 days left is under the default 30: renew.
+    let certificate = line_of(&enrolled, "certificate");
+    assert!(certificate.starts_with("FAIL "), "{certificate}");
+    assert!(certificate.contains("expires in 19 days"), "{certificate}");
+    assert!(certificate.contains("renew"), "{certificate}");
+
+    let stranger = run(&p("other-ca/kiosks/K0001"));
+    println!("{stranger}");
+    let center_line = line_of(&stranger, "center");
+    assert!(center_line.starts_with("FAIL "), "{center_line}");
+    assert!(center_line.contains("enrolled"), "the fix: {center_line}");
+}
