@@ -524,3 +524,45 @@ fn kiosk_doctor_reaches_the_center_over_mutual_tls_and_reads_the_certificate() {
     assert!(center_line.starts_with("FAIL "), "{center_line}");
     assert!(center_line.contains("enrolled"), "the fix: {center_line}");
 }
+
+/// The backlog is read from the kiosk's own outbox (its key file beside it), not guessed.
+#[tokio::test]
+async fn kiosk_doctor_counts_the_outbox_backlog() {
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let data_dir = dir.path().join("kiosk");
+    std::fs::create_dir_all(&data_dir).expect("the data folder");
+    let keys = store::FileKeyProvider::create(&data_dir.join("outbox.keys")).expect("a key file");
+    let cipher = std::sync::Arc::new(store::EnvelopeCipher::new(std::sync::Arc::new(keys)));
+    let outbox = kiosk::outbox::Outbox::open(&data_dir.join("outbox.db"), cipher)
+        .await
+        .expect("the outbox opens");
+    let blob = |kind: &str| kiosk::outbox::Message::Blob {
+        kind: kind.to_owned(),
+    };
+    outbox
+        .enqueue(
+            "S1",
+            &[blob("live_photo"), blob("signature"), blob("video")],
+        )
+        .await
+        .expect("queued");
+    let run = |max: &str| {
+        let out = Command::new(BIN)
+            .args(["doctor", "kiosk", "--max-backlog", max, "--data-dir"])
+            .arg(&data_dir)
+            .env("IDKIOSK_LOG", "warn")
+            .output()
+            .expect("idkiosk doctor runs");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let within = run("3");
+    assert!(
+        line_of(&within, "outbox").starts_with("ok    outbox         3 message(s) waiting"),
+        "{within}"
+    );
+    let over = run("2");
+    let line = line_of(&over, "outbox");
+    assert!(line.starts_with("FAIL  outbox"), "{line}");
+    assert!(line.contains("3 messages waiting (more than 2)"), "{line}");
+    assert!(line.contains("the center is not taking"), "the fix: {line}");
+}
