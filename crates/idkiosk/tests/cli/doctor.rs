@@ -531,7 +531,7 @@ async fn kiosk_doctor_counts_the_outbox_backlog() {
     let dir = tempfile::tempdir().expect("a temporary folder");
     let data_dir = dir.path().join("kiosk");
     std::fs::create_dir_all(&data_dir).expect("the data folder");
-    let keys = store::FileKeyProvider::create(&data_dir.join("outbox.keys")).expect("a key file");
+    let keys = store::FileKeyProvider::create(data_dir.join("outbox.keys")).expect("a key file");
     let cipher = std::sync::Arc::new(store::EnvelopeCipher::new(std::sync::Arc::new(keys)));
     let outbox = kiosk::outbox::Outbox::open(&data_dir.join("outbox.db"), cipher)
         .await
