@@ -755,10 +755,54 @@ fn center_config_check(file: Option<&Path>) -> (Check, Option<center::config::Ce
     }
 }
 
-/// SQLite: the file is there and opens read-write; PostgreSQL: its port answers. The schema's
-/// version is not read here (that would take sqlx into the binary's own code, or migrate): the
-/// center checks it at start and refuses a newer one.
+/// SQLite: the file is there and opens read-write; PostgreSQL: its port answers. Then the schema's
+/// version, read without changing anything ([`store::inspect_schema`]): a newer one than this
+/// binary knows fails (the center would refuse to start); pending migrations pass (the center
+/// runs them at its next start).
 async fn database_check(url: &str, timeout: Duration) -> Check {
+    let reached = database_reached(url, timeout).await;
+    if !reached.ok {
+        return reached;
+    }
+    match tokio::time::timeout(timeout, store::inspect_schema(url)).await {
+        Err(_) => Check::fail(
+            "database",
+            format!("{}, but reading its schema timed out", reached.found),
+            "check the database's load and --database's credentials",
+        ),
+        Ok(Err(e)) => Check::fail(
+            "database",
+            format!("{}, but: {e}", reached.found),
+            "check --database's user, password and database name",
+        ),
+        Ok(Ok(schema)) if schema.database > schema.binary => Check::fail(
+            "database",
+            format!(
+                "{}; its schema is at migration {}, newer than this idkiosk knows (up to {})",
+                reached.found, schema.database, schema.binary
+            ),
+            "run the newer idkiosk that upgraded it, or restore the backup taken before the \
+             upgrade",
+        ),
+        Ok(Ok(schema)) if schema.pending > 0 => Check::pass(
+            "database",
+            format!(
+                "{}; schema at migration {}, {} migration(s) to run at the center's next start",
+                reached.found, schema.database, schema.pending
+            ),
+        ),
+        Ok(Ok(schema)) => Check::pass(
+            "database",
+            format!(
+                "{}; schema current (migration {})",
+                reached.found, schema.database
+            ),
+        ),
+    }
+}
+
+/// The database's file opens, or its server's port answers.
+async fn database_reached(url: &str, timeout: Duration) -> Check {
     if let Some(file) = url.strip_prefix("sqlite://") {
         let file = file.split('?').next().unwrap_or(file);
         return match std::fs::OpenOptions::new()

@@ -48,6 +48,84 @@ use rows::{CitizenRow, HistoryPhotoRow, ReceiptRow, ViewRow};
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
+/// Where a database's schema stands against this binary's ([`inspect_schema`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SchemaState {
+    /// The newest migration applied to the database (0 for an empty one).
+    pub database: i64,
+    /// The newest migration this binary carries.
+    pub binary: i64,
+    /// This binary's migrations not yet applied (run at the next start).
+    pub pending: usize,
+}
+
+/// Reads the schema's version of the database at `url` without changing anything (no migration,
+/// no file created): `idkiosk doctor`. A SQLite file is opened read-only.
+pub async fn inspect_schema(url: &str) -> Result<SchemaState, StoreError> {
+    let (migrator, applied): (&sqlx::migrate::Migrator, Vec<i64>) = if url.starts_with("sqlite:") {
+        let connect = SqliteConnectOptions::from_str(url)
+            .map(|o| o.read_only(true).create_if_missing(false))
+            .map_err(|source| StoreError::Connect {
+                backend: Backend::Sqlite,
+                source,
+            })?;
+        let pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(connect)
+            .await
+            .map_err(|source| StoreError::Connect {
+                backend: Backend::Sqlite,
+                source,
+            })?;
+        let exists: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM sqlite_master WHERE name = '_sqlx_migrations'",
+        )
+        .fetch_one(&pool)
+        .await?;
+        let applied = if exists == 1 {
+            sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success")
+                .fetch_all(&pool)
+                .await?
+        } else {
+            Vec::new()
+        };
+        pool.close().await;
+        (&SQLITE_MIGRATIONS, applied)
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        let pool = PgPoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(std::time::Duration::from_secs(5))
+            .connect(url)
+            .await
+            .map_err(|source| StoreError::Connect {
+                backend: Backend::Postgres,
+                source,
+            })?;
+        let exists: bool = sqlx::query_scalar("SELECT to_regclass('_sqlx_migrations') IS NOT NULL")
+            .fetch_one(&pool)
+            .await?;
+        let applied = if exists {
+            sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success")
+                .fetch_all(&pool)
+                .await?
+        } else {
+            Vec::new()
+        };
+        pool.close().await;
+        (&POSTGRES_MIGRATIONS, applied)
+    } else {
+        return Err(StoreError::UnsupportedUrl(url.to_owned()));
+    };
+    Ok(SchemaState {
+        database: applied.iter().max().copied().unwrap_or(0),
+        binary: migrator.iter().map(|m| m.version).max().unwrap_or(0),
+        pending: migrator
+            .iter()
+            .filter(|m| !applied.contains(&m.version))
+            .count(),
+    })
+}
+
 /// Before migrating: a database migrated by a newer binary is refused with
 /// [`StoreError::NewerSchema`] (sqlx would only say a migration is missing), and the migrations
 /// about to run are logged, so an upgrade says what it changes. `applied`: the versions in the

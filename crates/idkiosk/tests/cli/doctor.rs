@@ -439,6 +439,34 @@ fn center_doctor_passes_then_names_popsys_and_the_sms_gateway_when_they_are_down
     for name in ["config", "database", "blobs", "disk"] {
         assert!(line_of(&stdout, name).starts_with("ok "), "{stdout}");
     }
+    assert!(
+        line_of(&stdout, "database").contains("schema current"),
+        "{stdout}"
+    );
+
+    // A database a newer idkiosk migrated: the line fails and says what to do.
+    let runtime = tokio::runtime::Runtime::new().expect("a runtime");
+    runtime.block_on(async {
+        let url = format!("sqlite://{}", p("center.db"));
+        let raw = sqlx::SqlitePool::connect(&url).await.expect("the database");
+        sqlx::query(
+            "INSERT INTO _sqlx_migrations (version, description, success, checksum, \
+             execution_time) VALUES (9999, 'from a newer idkiosk', TRUE, X'00', 0)",
+        )
+        .execute(&raw)
+        .await
+        .expect("a future migration row");
+        raw.close().await;
+    });
+    let newer = run();
+    let stdout = String::from_utf8_lossy(&newer.stdout).into_owned();
+    let database = line_of(&stdout, "database");
+    assert!(database.starts_with("FAIL "), "{database}");
+    assert!(
+        database.contains("at migration 9999, newer than this idkiosk")
+            && database.contains("run the newer idkiosk"),
+        "{database}"
+    );
 }
 
 #[test]
