@@ -140,18 +140,7 @@ impl Outbox {
             .max_connections(4)
             .connect_with(options)
             .await?;
-        let known: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM sqlite_master WHERE name = '_sqlx_migrations'",
-        )
-        .fetch_one(&pool)
-        .await?;
-        let applied: Vec<i64> = if known == 1 {
-            sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success")
-                .fetch_all(&pool)
-                .await?
-        } else {
-            Vec::new()
-        };
+        let applied = store::sqlite_applied_migrations(&pool).await?;
         if let Err(err) = store::check_schema_version(&MIGRATIONS, &applied) {
             pool.close().await;
             return Err(OutboxError::NewerSchema(err.to_string()));

@@ -48,6 +48,34 @@ use rows::{CitizenRow, HistoryPhotoRow, ReceiptRow, ViewRow};
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
+/// The migrations applied to a SQLite database (none before sqlx's table exists). The kiosk's
+/// outbox reads its own the same way.
+pub async fn sqlite_applied_migrations(pool: &SqlitePool) -> Result<Vec<i64>, sqlx::Error> {
+    let exists: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM sqlite_master WHERE name = '_sqlx_migrations'")
+            .fetch_one(pool)
+            .await?;
+    if exists == 0 {
+        return Ok(Vec::new());
+    }
+    sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success")
+        .fetch_all(pool)
+        .await
+}
+
+/// The migrations applied to a PostgreSQL database (none before sqlx's table exists).
+async fn postgres_applied_migrations(pool: &PgPool) -> Result<Vec<i64>, sqlx::Error> {
+    let exists: bool = sqlx::query_scalar("SELECT to_regclass('_sqlx_migrations') IS NOT NULL")
+        .fetch_one(pool)
+        .await?;
+    if !exists {
+        return Ok(Vec::new());
+    }
+    sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success")
+        .fetch_all(pool)
+        .await
+}
+
 /// Where a database's schema stands against this binary's ([`inspect_schema`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SchemaState {
@@ -77,18 +105,7 @@ pub async fn inspect_schema(url: &str) -> Result<SchemaState, StoreError> {
                 backend: Backend::Sqlite,
                 source,
             })?;
-        let exists: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM sqlite_master WHERE name = '_sqlx_migrations'",
-        )
-        .fetch_one(&pool)
-        .await?;
-        let applied = if exists == 1 {
-            sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success")
-                .fetch_all(&pool)
-                .await?
-        } else {
-            Vec::new()
-        };
+        let applied = sqlite_applied_migrations(&pool).await?;
         pool.close().await;
         (&SQLITE_MIGRATIONS, applied)
     } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
@@ -101,16 +118,7 @@ pub async fn inspect_schema(url: &str) -> Result<SchemaState, StoreError> {
                 backend: Backend::Postgres,
                 source,
             })?;
-        let exists: bool = sqlx::query_scalar("SELECT to_regclass('_sqlx_migrations') IS NOT NULL")
-            .fetch_one(&pool)
-            .await?;
-        let applied = if exists {
-            sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success")
-                .fetch_all(&pool)
-                .await?
-        } else {
-            Vec::new()
-        };
+        let applied = postgres_applied_migrations(&pool).await?;
         pool.close().await;
         (&POSTGRES_MIGRATIONS, applied)
     } else {
@@ -420,19 +428,7 @@ impl Store {
                         source,
                     }
                 })?;
-                let applied: Vec<i64> = if sqlx::query_scalar::<_, i64>(
-                    "SELECT COUNT(*) FROM sqlite_master WHERE name = '_sqlx_migrations'",
-                )
-                .fetch_one(&pool)
-                .await?
-                    == 1
-                {
-                    sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success")
-                        .fetch_all(&pool)
-                        .await?
-                } else {
-                    Vec::new()
-                };
+                let applied = sqlite_applied_migrations(&pool).await?;
                 check_schema_version(&SQLITE_MIGRATIONS, &applied)?;
                 SQLITE_MIGRATIONS.run(&pool).await?;
                 Pool::Sqlite(pool)
@@ -446,18 +442,7 @@ impl Store {
                         backend: Backend::Postgres,
                         source,
                     })?;
-                let applied: Vec<i64> = if sqlx::query_scalar::<_, bool>(
-                    "SELECT to_regclass('_sqlx_migrations') IS NOT NULL",
-                )
-                .fetch_one(&pool)
-                .await?
-                {
-                    sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success")
-                        .fetch_all(&pool)
-                        .await?
-                } else {
-                    Vec::new()
-                };
+                let applied = postgres_applied_migrations(&pool).await?;
                 check_schema_version(&POSTGRES_MIGRATIONS, &applied)?;
                 POSTGRES_MIGRATIONS.run(&pool).await?;
                 Pool::Postgres(pool)
