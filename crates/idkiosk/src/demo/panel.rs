@@ -1010,7 +1010,7 @@ async fn page(
             what = esc(c.description),
         ));
     }
-    let select = format!("<select name=citizen>{options}</select>");
+    let select = format!("<select name=citizen aria-label=\"citizen\">{options}</select>");
     let mut receipts = String::new();
     let visits = panel.studio_receipts();
     for visit in visits.iter().rev() {
@@ -1147,8 +1147,8 @@ camera: <a href="{stream}">{stream}</a>{smsc_link} ·
 and gets a new receipt code (valid 180 days), listed first under Receipt barcode.</p></section>
 
 <section><h2>回执条码 Receipt barcode</h2>
-<form method=post action="/sim/do"><select name=code>{receipts}</select>
-<input name=typed placeholder="or type a code" size=18>
+<form method=post action="/sim/do"><select name=code aria-label="receipt code">{receipts}</select>
+<input name=typed placeholder="or type a code" size=18 aria-label="or type a code">
 <button name=action value=barcode>扫描 Scan</button></form></section>
 
 <section><h2>摄像头 Camera</h2>
@@ -1171,7 +1171,7 @@ and gets a new receipt code (valid 180 days), listed first under Receipt barcode
 <p class=state>fingerprint module: {finger}</p></section>
 
 <section><h2>银联 POS (bank card)</h2>
-<form method=post action="/sim/do"><input name=number value="{bank_card}" size=21>
+<form method=post action="/sim/do"><input name=number value="{bank_card}" size=21 aria-label="bank card number">
 <button name=action value=bank-card-insert>插卡 Insert bank card</button></form>
 {take_out}{approve}{decline}
 <p class=state>POS: {pos}</p></section>
