@@ -93,18 +93,12 @@ pub async fn inspect_schema(url: &str) -> Result<SchemaState, StoreError> {
     let (migrator, applied): (&sqlx::migrate::Migrator, Vec<i64>) = if url.starts_with("sqlite:") {
         let connect = SqliteConnectOptions::from_str(url)
             .map(|o| o.read_only(true).create_if_missing(false))
-            .map_err(|source| StoreError::Connect {
-                backend: Backend::Sqlite,
-                source,
-            })?;
+            .map_err(cannot_open(Backend::Sqlite))?;
         let pool = SqlitePoolOptions::new()
             .max_connections(1)
             .connect_with(connect)
             .await
-            .map_err(|source| StoreError::Connect {
-                backend: Backend::Sqlite,
-                source,
-            })?;
+            .map_err(cannot_open(Backend::Sqlite))?;
         let applied = sqlite_applied_migrations(&pool).await?;
         pool.close().await;
         (&SQLITE_MIGRATIONS, applied)
@@ -114,24 +108,33 @@ pub async fn inspect_schema(url: &str) -> Result<SchemaState, StoreError> {
             .acquire_timeout(std::time::Duration::from_secs(5))
             .connect(url)
             .await
-            .map_err(|source| StoreError::Connect {
-                backend: Backend::Postgres,
-                source,
-            })?;
+            .map_err(cannot_open(Backend::Postgres))?;
         let applied = postgres_applied_migrations(&pool).await?;
         pool.close().await;
         (&POSTGRES_MIGRATIONS, applied)
     } else {
         return Err(StoreError::UnsupportedUrl(url.to_owned()));
     };
-    Ok(SchemaState {
-        database: applied.iter().max().copied().unwrap_or(0),
-        binary: migrator.iter().map(|m| m.version).max().unwrap_or(0),
-        pending: migrator
-            .iter()
-            .filter(|m| !applied.contains(&m.version))
-            .count(),
-    })
+    Ok(SchemaState::of(migrator, &applied))
+}
+
+impl SchemaState {
+    /// The state of a database whose `_sqlx_migrations` holds `applied`, against `migrator`.
+    fn of(migrator: &sqlx::migrate::Migrator, applied: &[i64]) -> SchemaState {
+        SchemaState {
+            database: applied.iter().max().copied().unwrap_or(0),
+            binary: migrator.iter().map(|m| m.version).max().unwrap_or(0),
+            pending: migrator
+                .iter()
+                .filter(|m| !applied.contains(&m.version))
+                .count(),
+        }
+    }
+}
+
+/// The error of a database that cannot be opened or reached.
+fn cannot_open(backend: Backend) -> impl FnOnce(sqlx::Error) -> StoreError {
+    move |source| StoreError::Connect { backend, source }
 }
 
 /// Before migrating: a database migrated by a newer binary is refused with
@@ -142,19 +145,22 @@ pub fn check_schema_version(
     migrator: &sqlx::migrate::Migrator,
     applied: &[i64],
 ) -> Result<(), StoreError> {
-    let binary = migrator.iter().map(|m| m.version).max().unwrap_or(0);
-    if let Some(&database) = applied.iter().max().filter(|&&newest| newest > binary) {
-        return Err(StoreError::NewerSchema { database, binary });
+    let state = SchemaState::of(migrator, applied);
+    if state.database > state.binary {
+        return Err(StoreError::NewerSchema {
+            database: state.database,
+            binary: state.binary,
+        });
     }
-    let pending: Vec<String> = migrator
-        .iter()
-        .filter(|m| !applied.contains(&m.version))
-        .map(|m| format!("{:04} {}", m.version, m.description))
-        .collect();
-    if !pending.is_empty() && !applied.is_empty() {
+    if state.pending > 0 && !applied.is_empty() {
+        let pending: Vec<String> = migrator
+            .iter()
+            .filter(|m| !applied.contains(&m.version))
+            .map(|m| format!("{:04} {}", m.version, m.description))
+            .collect();
         tracing::info!(
-            from = applied.iter().max().copied().unwrap_or(0),
-            to = binary,
+            from = state.database,
+            to = state.binary,
             migrations = %pending.join(", "),
             "upgrading the database schema"
         );
@@ -399,56 +405,47 @@ impl Store {
                 source: sqlx::Error::Io(e),
             })?;
         }
-        let pool =
-            if url.starts_with("sqlite:") {
-                let connect = SqliteConnectOptions::from_str(url)
-                    .map_err(|source| StoreError::Connect {
-                        backend: Backend::Sqlite,
-                        source,
-                    })?
-                    .create_if_missing(true)
-                    .journal_mode(SqliteJournalMode::Wal)
-                    .synchronous(SqliteSynchronous::Normal)
-                    .foreign_keys(true)
-                    .busy_timeout(options.sqlite_busy_timeout);
-                // An in-memory database lives as long as its connections: keep exactly one, forever.
-                let in_memory = url.contains(":memory:") || url.contains("mode=memory");
-                let pool_options = if in_memory {
-                    SqlitePoolOptions::new()
-                        .max_connections(1)
-                        .min_connections(1)
-                        .idle_timeout(None)
-                        .max_lifetime(None)
-                } else {
-                    SqlitePoolOptions::new().max_connections(options.max_connections)
-                };
-                let pool = pool_options.connect_with(connect).await.map_err(|source| {
-                    StoreError::Connect {
-                        backend: Backend::Sqlite,
-                        source,
-                    }
-                })?;
-                let applied = sqlite_applied_migrations(&pool).await?;
-                check_schema_version(&SQLITE_MIGRATIONS, &applied)?;
-                SQLITE_MIGRATIONS.run(&pool).await?;
-                Pool::Sqlite(pool)
-            } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-                let pool = PgPoolOptions::new()
-                    .max_connections(options.max_connections)
-                    .acquire_timeout(options.acquire_timeout)
-                    .connect(url)
-                    .await
-                    .map_err(|source| StoreError::Connect {
-                        backend: Backend::Postgres,
-                        source,
-                    })?;
-                let applied = postgres_applied_migrations(&pool).await?;
-                check_schema_version(&POSTGRES_MIGRATIONS, &applied)?;
-                POSTGRES_MIGRATIONS.run(&pool).await?;
-                Pool::Postgres(pool)
+        let pool = if url.starts_with("sqlite:") {
+            let connect = SqliteConnectOptions::from_str(url)
+                .map_err(cannot_open(Backend::Sqlite))?
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .foreign_keys(true)
+                .busy_timeout(options.sqlite_busy_timeout);
+            // An in-memory database lives as long as its connections: keep exactly one, forever.
+            let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+            let pool_options = if in_memory {
+                SqlitePoolOptions::new()
+                    .max_connections(1)
+                    .min_connections(1)
+                    .idle_timeout(None)
+                    .max_lifetime(None)
             } else {
-                return Err(StoreError::UnsupportedUrl(url.to_owned()));
+                SqlitePoolOptions::new().max_connections(options.max_connections)
             };
+            let pool = pool_options
+                .connect_with(connect)
+                .await
+                .map_err(cannot_open(Backend::Sqlite))?;
+            let applied = sqlite_applied_migrations(&pool).await?;
+            check_schema_version(&SQLITE_MIGRATIONS, &applied)?;
+            SQLITE_MIGRATIONS.run(&pool).await?;
+            Pool::Sqlite(pool)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let pool = PgPoolOptions::new()
+                .max_connections(options.max_connections)
+                .acquire_timeout(options.acquire_timeout)
+                .connect(url)
+                .await
+                .map_err(cannot_open(Backend::Postgres))?;
+            let applied = postgres_applied_migrations(&pool).await?;
+            check_schema_version(&POSTGRES_MIGRATIONS, &applied)?;
+            POSTGRES_MIGRATIONS.run(&pool).await?;
+            Pool::Postgres(pool)
+        } else {
+            return Err(StoreError::UnsupportedUrl(url.to_owned()));
+        };
         Ok(Store {
             pool,
             cipher: Arc::new(PlainBlobs),
