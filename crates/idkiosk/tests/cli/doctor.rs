@@ -37,10 +37,20 @@ impl Drop for Running {
 
 /// Starts `idkiosk ARGS` and returns it with the JSON line it announced itself with.
 fn start(args: &[&str]) -> (Running, Value) {
-    let mut child = Command::new(BIN)
-        .args(args)
-        .env("IDKIOSK_TODAY", "2026-11-25")
-        .env("IDKIOSK_LOG", "warn")
+    let (running, line) = spawn(args, Some("2026-11-25"));
+    let announced: Value = serde_json::from_str(&line)
+        .unwrap_or_else(|e| panic!("{args:?} announced no JSON line ({e}): {line:?}"));
+    (running, announced)
+}
+
+/// Starts `idkiosk ARGS` (on `today` when given) and returns it with the first line it printed.
+fn spawn(args: &[&str], today: Option<&str>) -> (Running, String) {
+    let mut command = Command::new(BIN);
+    command.args(args).env("IDKIOSK_LOG", "warn");
+    if let Some(today) = today {
+        command.env("IDKIOSK_TODAY", today);
+    }
+    let mut child = command
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -51,10 +61,8 @@ fn start(args: &[&str]) -> (Running, Value) {
     let mut line = String::new();
     BufReader::new(stdout)
         .read_line(&mut line)
-        .expect("the process announces itself");
-    let announced: Value = serde_json::from_str(&line)
-        .unwrap_or_else(|e| panic!("{args:?} announced no JSON line ({e}): {line:?}"));
-    (running, announced)
+        .expect("the process prints a first line");
+    (running, line.trim().to_owned())
 }
 
 fn free_port() -> u16 {
@@ -327,21 +335,7 @@ fn doctor_passes_with_every_device_up_and_names_the_printer_and_card_reader_when
 
 /// Starts `idkiosk ARGS` and returns it with the first line it printed (popsys prints its URL).
 fn start_plain(args: &[&str]) -> (Running, String) {
-    let mut child = Command::new(BIN)
-        .args(args)
-        .env("IDKIOSK_LOG", "warn")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("idkiosk starts");
-    let stdout = child.stdout.take().expect("piped stdout");
-    let running = Running(child);
-    let mut line = String::new();
-    BufReader::new(stdout)
-        .read_line(&mut line)
-        .expect("the process prints its URL");
-    (running, line.trim().to_owned())
+    spawn(args, None)
 }
 
 #[test]
