@@ -158,12 +158,9 @@ pub async fn run(args: Args) -> anyhow::Result<Outcome> {
         "{}",
         serde_json::json!({ "center": format!("http://{address}") })
     );
-    axum::serve(
-        listener,
-        center::app(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(crate::shutdown::signal())
-    .await
-    .context("serving the center")?;
+    let app = center::app(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    crate::shutdown::serve(|stop| axum::serve(listener, app).with_graceful_shutdown(stop))
+        .await
+        .context("serving the center")?;
     Ok(Outcome::Success)
 }

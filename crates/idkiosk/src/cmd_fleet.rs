@@ -394,8 +394,7 @@ async fn serve(args: CenterArgs) -> anyhow::Result<Outcome> {
         })
     );
     let tls_task = tokio::spawn(center::tls::serve(tls_listener, tls, app.clone()));
-    axum::serve(plain_listener, app)
-        .with_graceful_shutdown(crate::shutdown::signal())
+    crate::shutdown::serve(|stop| axum::serve(plain_listener, app).with_graceful_shutdown(stop))
         .await
         .context("serving the center")?;
     tls_task.abort();

@@ -224,7 +224,8 @@ pub async fn run(args: Args) -> anyhow::Result<Outcome> {
     println!("kiosk screen: {url}/");
     println!("pid: {}", std::process::id());
     let app = kiosk::ui::router_with_voice(handle, voice(&args.data_dir));
-    let server = axum::serve(listener, app).with_graceful_shutdown(crate::shutdown::signal());
+    let server =
+        crate::shutdown::serve(|stop| axum::serve(listener, app).with_graceful_shutdown(stop));
     tokio::select! {
         served = server => served.context("serving the touchscreen")?,
         _ = agent => anyhow::bail!("the agent stopped"),

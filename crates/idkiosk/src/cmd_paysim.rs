@@ -58,8 +58,8 @@ pub async fn run(args: Args) -> anyhow::Result<Outcome> {
         })
     );
     tracing::info!(%addr, page = %format!("http://{addr}/sim"), "paysim listening");
-    axum::serve(listener, payment::sim::app(config))
-        .with_graceful_shutdown(crate::shutdown::signal())
+    let app = payment::sim::app(config);
+    crate::shutdown::serve(|stop| axum::serve(listener, app).with_graceful_shutdown(stop))
         .await
         .context("serving")?;
     Ok(Outcome::Success)

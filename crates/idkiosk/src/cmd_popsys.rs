@@ -234,7 +234,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<Outcome> {
     println!("http://{address}");
     std::io::stdout().flush().context("writing the URL")?;
     tracing::info!(%address, backend = %store.backend(), "popsys listening");
-    popsys::serve(listener, app, crate::shutdown::signal())
+    crate::shutdown::serve(|stop| popsys::serve(listener, app, stop))
         .await
         .context("serving")?;
     store.close().await;

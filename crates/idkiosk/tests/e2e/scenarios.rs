@@ -955,6 +955,48 @@ async fn l3_kill_9_during_printing_is_a_printer_fault() -> Res<()> {
     Ok(())
 }
 
+/// (l4) Issue 19 item 4: an upgrade restarts the kiosk service mid-session (`dpkg` runs
+/// `systemctl restart idkiosk-kiosk`, which is SIGTERM, then the new binary on the same outbox).
+/// The agent ends by the signal with status 0, not killed, and the new one resumes the session at
+/// the screen it was on; it completes with one application and one payment.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn l4_service_restart_mid_session_resumes() -> Res<()> {
+    let mut stack = stack!("restart-mid-session");
+    let mut shots = Shots {
+        wanted: false,
+        seen: BTreeSet::new(),
+    };
+    let id = demo::RENEWAL_IN_WINDOW;
+    renewal_to_in_scope(&mut stack, id, &mut shots).await?;
+    assert_eq!(
+        in_scope_to_faces(&mut stack, id, "citizen", &mut shots).await?,
+        "mobile"
+    );
+    let (Some(pid), _) = stack.panel.kiosk_agent().await? else {
+        return Err("the panel reports no kiosk agent pid".into());
+    };
+    let _ = nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    );
+    let new = stack.wait_agent_restarted(pid).await?;
+    let status = stack.panel.status().await?;
+    assert_eq!(
+        status["kiosk"]["last_exit"], "exit status 0",
+        "SIGTERM is a clean stop, not a crash: {status}"
+    );
+    println!("  SIGTERM {pid}; the service came back as {new}");
+    stack.kiosk.wait_screen("mobile", SLOW).await?;
+    mobile_to_payment(&mut stack, &mut shots).await?;
+    stack.kiosk.touch("payment-unionpay").await?;
+    stack.kiosk.wait_screen("paying", QUICK).await?;
+    stack.panel.insert_bank_card().await?;
+    stack.kiosk.wait_screen("finished", SLOW).await?;
+    stack.assert_one_application_one_payment(id).await?;
+    pass("l4_service_restart_mid_session_resumes");
+    Ok(())
+}
+
 /// Business, household and number (and for a renewal the card of `card` on the reader), then
 /// through the confirm screen: the screen the scope decision leads to.
 async fn scope_outcome(
