@@ -4,9 +4,9 @@
 //! `dlib-face-recognition` crate linked against Debian's `libdlib` and OpenBLAS.
 //!
 //! [`FaceEngine::describe`] finds the face with [`Detection::Fast`] (issue 18): HOG on the frame
-//! shrunk so that the smallest face kept is still above HOG's 80-pixel window, then HOG again at
-//! full resolution on a crop around the face found, so the box (and the landmarks and embedding
-//! that follow from it) are those of the full-frame path at a fraction of its cost.
+//! shrunk by 3, then if need be by 2, so that the faces kept are still above HOG's 80-pixel
+//! window; the landmarks and the embedding are computed at full resolution from the box found,
+//! at a fraction of the full-frame path's cost and with the same decisions.
 //! [`DlibEngine::describe_with`] takes [`Detection::FullFrame`], the path before issue 18.
 //!
 //! Load it once per process ([`DlibEngine::shared`]): reading the weights takes about half a
@@ -103,7 +103,7 @@ impl<T> Pool<T> {
 pub enum Detection {
     /// HOG on the whole frame at full resolution (the engine's path before issue 18).
     FullFrame,
-    /// HOG on a shrunk frame, refined at full resolution on a crop around the face found.
+    /// HOG on the frame shrunk by 3, then by 2 if that shows no face (large frames only).
     Fast(FastDetection),
 }
 
@@ -115,24 +115,30 @@ impl Default for Detection {
 
 /// The fast path's settings.
 ///
-/// A frame larger than `whole_frame_up_to` pixels is shrunk by the whole factor `k` that keeps
-/// a face of `smallest_face` pixels at least [`HOG_WINDOW`] wide (box-filtered, so nothing
-/// aliases), and HOG runs on that. One face found: HOG runs again at full resolution on the box
-/// grown by `margin` on each side, and the box found there that overlaps the coarse one most is
-/// the face. When the shrunk frame shows no face, or the crop does not show it again, the full
-/// frame is searched as before, so a face the fast path misses costs time, never a decision.
-/// Several faces on the shrunk frame are several faces. What it gives up: a second face smaller
-/// than `smallest_face` beside a larger one is not seen (the full frame would answer
-/// `several_faces`); step 7's photos are ID photos of one face.
+/// A frame larger than `whole_frame_up_to` pixels is searched on shrunk copies (box-filtered, so
+/// nothing aliases), coarsest first: shrunk by the whole factor that keeps a face of
+/// `first_pass_face` pixels at least [`HOG_WINDOW`] wide, then, if that shows no face, by the
+/// factor that keeps `smallest_face`. HOG's cost follows the pixels it scans, so the first pass
+/// (a ninth of the frame by default) costs under half of the second (a quarter). The first
+/// pass that shows one face gives its box, scaled back to the frame; the landmarks and the
+/// embedding are then computed at full resolution. When no pass shows a face, the full frame is
+/// searched as before, so a face the fast path misses costs time, never a decision. Several faces
+/// on a shrunk frame are several faces. What it gives up: beside a face found by the first pass, a
+/// second face smaller than `first_pass_face` is not seen (the full frame would answer
+/// `several_faces`); step 7's photos are ID photos of one face. The box is that of a coarser HOG
+/// grid than the full frame's (a few pixels off), so embeddings differ from the full-frame path's
+/// by up to about 0.1, and distances between two faces by less than 0.03.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct FastDetection {
-    /// Width in pixels, in the frame as decoded, of the smallest face the shrunk frame must show.
+    /// Width in pixels, in the frame as decoded, of the smallest face a shrunk pass must show.
     pub smallest_face: u32,
-    /// How much of the coarse box's size is added on each side of the refining crop.
-    pub margin: f64,
+    /// Width in pixels of the smallest face the first, coarsest pass must show: the faces of a
+    /// frame made for an ID photo are mostly larger than `smallest_face`, and the first pass
+    /// finds them on fewer pixels.
+    pub first_pass_face: u32,
     /// Frames of at most this many pixels are searched whole, as before: on a small frame (the
-    /// center's 358 × 441 ID photos, the 102 × 126 chip photo) the refining crop would be most
-    /// of the frame, so the shrunk pass would only add work.
+    /// center's 358 × 441 ID photos, the 102 × 126 chip photo) a shrunk pass would miss faces the
+    /// full frame finds or only add work.
     pub whole_frame_up_to: u64,
 }
 
@@ -142,10 +148,30 @@ impl Default for FastDetection {
             // The ID photo's face is 207 px wide and the kiosk refuses frames under 120 px
             // (`QualityConfig`), where HOG's box is about 150; 160 keeps both.
             smallest_face: 160,
-            margin: 0.5,
+            // Shrunk by 3: a ninth of the pixels. HOG's box of a 207-px face (the ID photo's) is
+            // about 215 px, found there at the first level.
+            first_pass_face: 240,
             // 640 × 480.
             whole_frame_up_to: 307_200,
         }
+    }
+}
+
+impl FastDetection {
+    /// The shrink factors of the passes, coarsest first (none below 2: shrinking by 1 is the
+    /// full frame).
+    fn factors(&self) -> Vec<u32> {
+        let finest = self.smallest_face / HOG_WINDOW;
+        let coarsest = (self.first_pass_face / HOG_WINDOW).max(finest);
+        [coarsest, finest]
+            .into_iter()
+            .filter(|k| *k >= 2)
+            .fold(Vec::new(), |mut factors, k| {
+                if !factors.contains(&k) {
+                    factors.push(k);
+                }
+                factors
+            })
     }
 }
 
@@ -270,66 +296,38 @@ impl DlibEngine {
     }
 
     /// The face found the fast way: `Ok(None)` when the full frame must be searched instead,
-    /// an error when the shrunk frame shows several faces.
+    /// an error when a shrunk frame shows several faces.
     fn detect_fast(
         &self,
         picture: &Picture,
         fast: &FastDetection,
     ) -> Result<Option<FaceBox>, FaceError> {
         let image = picture.image();
-        let factor = (fast.smallest_face / HOG_WINDOW).max(1);
         let pixels = u64::from(image.width()) * u64::from(image.height());
-        if factor < 2 || pixels <= fast.whole_frame_up_to {
+        if pixels <= fast.whole_frame_up_to {
             return Ok(None); // the full frame as before
         }
-        let small = shrink(image, factor);
-        if small.width() < HOG_WINDOW || small.height() < HOG_WINDOW {
-            return Ok(None);
-        }
-        let coarse = self.detect_in(&ImageMatrix::from_image(&small));
-        let coarse = match coarse.as_slice() {
-            [] => return Ok(None),
-            [one] => scale_box(one, i64::from(factor)),
-            _ => {
-                return Err(FaceError::SeveralFaces {
-                    picture: picture.name().to_owned(),
-                    count: coarse.len(),
-                })
+        for factor in fast.factors() {
+            let small = shrink(image, factor);
+            if small.width() < HOG_WINDOW || small.height() < HOG_WINDOW {
+                continue;
             }
-        };
-        let grow_x = (coarse.width() as f64 * fast.margin).ceil() as i64;
-        let grow_y = (coarse.height() as f64 * fast.margin).ceil() as i64;
-        let (width, height) = (i64::from(image.width()), i64::from(image.height()));
-        let left = (coarse.left - grow_x).clamp(0, width);
-        let top = (coarse.top - grow_y).clamp(0, height);
-        let right = (coarse.right + grow_x).clamp(0, width);
-        let bottom = (coarse.bottom + grow_y).clamp(0, height);
-        if right - left < i64::from(HOG_WINDOW) || bottom - top < i64::from(HOG_WINDOW) {
-            return Ok(None);
+            // No second HOG pass at full resolution around the box: it cost as much as this
+            // one, and its box, a pyramid level off the full frame's on some faces, was no
+            // closer to the full frame's embedding than this one.
+            let found = self.detect_in(&ImageMatrix::from_image(&small));
+            match found.as_slice() {
+                [] => continue,
+                [one] => return Ok(Some(scale_box(one, i64::from(factor)))),
+                _ => {
+                    return Err(FaceError::SeveralFaces {
+                        picture: picture.name().to_owned(),
+                        count: found.len(),
+                    })
+                }
+            }
         }
-        // In bounds and non-negative after the clamps.
-        let crop = image::imageops::crop_imm(
-            image,
-            left as u32,
-            top as u32,
-            (right - left) as u32,
-            (bottom - top) as u32,
-        )
-        .to_image();
-        let refined = self
-            .detect_in(&ImageMatrix::from_image(&crop))
-            .into_iter()
-            .map(|b| FaceBox {
-                left: b.left + left,
-                top: b.top + top,
-                right: b.right + left,
-                bottom: b.bottom + top,
-            })
-            .map(|b| (overlap(&b, &coarse), b))
-            .filter(|(area, _)| *area > 0)
-            .max_by_key(|(area, _)| *area)
-            .map(|(_, b)| b);
-        Ok(refined)
+        Ok(None)
     }
 
     fn matrix(picture: &Picture) -> ImageMatrix {
@@ -449,37 +447,32 @@ impl FaceEngine for DlibEngine {
 /// partial row and column of blocks are dropped).
 fn shrink(image: &image::RgbImage, k: u32) -> image::RgbImage {
     let (width, height) = (image.width() / k, image.height() / k);
-    let mut out = image::RgbImage::new(width, height);
-    let stride = image.width() as usize * 3;
-    let raw = image.as_raw();
-    let block = k * k;
-    let mut sums = vec![0u32; width as usize * 3];
-    for y in 0..height {
-        sums.iter_mut().for_each(|s| *s = 0);
-        for row in 0..k {
-            let start = (y * k + row) as usize * stride;
-            let line = &raw[start..start + width as usize * k as usize * 3];
-            for (x, pixel) in line.chunks_exact(3).enumerate() {
-                let at = x / k as usize * 3;
-                sums[at] += u32::from(pixel[0]);
-                sums[at + 1] += u32::from(pixel[1]);
-                sums[at + 2] += u32::from(pixel[2]);
+    let k = k as usize;
+    let (out_row, in_row) = (width as usize * 3, image.width() as usize * 3);
+    let block = (k * k) as u32;
+    let mut out = vec![0u8; out_row * height as usize];
+    let mut sums = vec![0u32; out_row];
+    // Row by row on slices, without per-pixel bounds checks or divisions: it runs on every
+    // pixel of a large frame, and was a tenth of a description when written with `put_pixel`.
+    for (y, out_line) in out.chunks_exact_mut(out_row).enumerate() {
+        sums.fill(0);
+        for line in image.as_raw()[y * k * in_row..]
+            .chunks_exact(in_row)
+            .take(k)
+        {
+            for (sum, block_line) in sums.chunks_exact_mut(3).zip(line.chunks_exact(3 * k)) {
+                for pixel in block_line.chunks_exact(3) {
+                    sum[0] += u32::from(pixel[0]);
+                    sum[1] += u32::from(pixel[1]);
+                    sum[2] += u32::from(pixel[2]);
+                }
             }
         }
-        for x in 0..width {
-            let at = x as usize * 3;
-            out.put_pixel(
-                x,
-                y,
-                image::Rgb([
-                    ((sums[at] + block / 2) / block) as u8,
-                    ((sums[at + 1] + block / 2) / block) as u8,
-                    ((sums[at + 2] + block / 2) / block) as u8,
-                ]),
-            );
+        for (value, sum) in out_line.iter_mut().zip(&sums) {
+            *value = ((sum + block / 2) / block) as u8;
         }
     }
-    out
+    image::RgbImage::from_raw(width, height, out).expect("the buffer has the image's size")
 }
 
 /// A box of the shrunk frame in the frame's coordinates.
@@ -492,20 +485,13 @@ fn scale_box(face: &FaceBox, k: i64) -> FaceBox {
     }
 }
 
-/// The area two boxes share, 0 when they do not meet.
-fn overlap(a: &FaceBox, b: &FaceBox) -> i64 {
-    let width = a.right.min(b.right) - a.left.max(b.left);
-    let height = a.bottom.min(b.bottom) - a.top.max(b.top);
-    width.max(0) * height.max(0)
-}
-
 /// `base` followed by the detection [`FaceEngine::describe`] uses.
 fn with_detection_label(base: &str, detection: Detection) -> String {
     match detection {
         Detection::FullFrame => format!("{base}; full-frame detection"),
         Detection::Fast(fast) => format!(
-            "{base}; fast detection (faces from {} px, frames over {} px, margin {})",
-            fast.smallest_face, fast.whole_frame_up_to, fast.margin
+            "{base}; fast detection (first pass faces from {} px, then from {} px, frames over {} px, no refinement)",
+            fast.first_pass_face, fast.smallest_face, fast.whole_frame_up_to
         ),
     }
 }
@@ -525,4 +511,56 @@ fn version_string(models_dir: &Path) -> String {
         "dlib {}; face_recognition_models {models}; hog-0-upsample; 5-point landmarks",
         env!("FACE_DLIB_VERSION")
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The passes' factors: coarsest first, none repeated, none under 2.
+    #[test]
+    fn the_passes_go_from_the_first_pass_face_to_the_smallest() {
+        let check = |smallest_face, first_pass_face, expected: &[u32]| {
+            let fast = FastDetection {
+                smallest_face,
+                first_pass_face,
+                ..FastDetection::default()
+            };
+            assert_eq!(
+                fast.factors(),
+                expected,
+                "{smallest_face} {first_pass_face}"
+            );
+        };
+        check(160, 240, &[3, 2]);
+        check(160, 160, &[2]);
+        check(160, 100, &[2]);
+        check(100, 240, &[3]);
+        check(100, 100, &[]);
+        check(320, 480, &[6, 4]);
+    }
+
+    /// The shrink is the mean of each block, rounded, the partial blocks at the right and the
+    /// bottom dropped.
+    #[test]
+    fn a_shrunk_pixel_is_the_rounded_mean_of_its_block() {
+        let image = image::RgbImage::from_fn(47, 31, |x, y| {
+            let v = (x * 37 + y * 91 + x * y * 13) % 256;
+            image::Rgb([v as u8, (255 - v) as u8, ((v * 7) % 256) as u8])
+        });
+        for k in [2u32, 3, 5] {
+            let small = shrink(&image, k);
+            assert_eq!(small.dimensions(), (47 / k, 31 / k));
+            for (x, y, pixel) in small.enumerate_pixels() {
+                for c in 0..3 {
+                    let sum: u32 = (0..k)
+                        .flat_map(|dy| (0..k).map(move |dx| (dx, dy)))
+                        .map(|(dx, dy)| u32::from(image.get_pixel(x * k + dx, y * k + dy)[c]))
+                        .sum();
+                    let mean = (sum + k * k / 2) / (k * k);
+                    assert_eq!(u32::from(pixel[c]), mean, "k {k} at {x},{y} channel {c}");
+                }
+            }
+        }
+    }
 }

@@ -365,7 +365,7 @@ fn the_version_names_the_detection() {
     let fast = engine();
     assert!(
         fast.version()
-            .ends_with("; fast detection (faces from 160 px, frames over 307200 px, margin 0.5)"),
+            .ends_with("; fast detection (first pass faces from 240 px, then from 160 px, frames over 307200 px, no refinement)"),
         "{}",
         fast.version()
     );
