@@ -1,8 +1,9 @@
 //! `idkiosk doctor kiosk`: checks a kiosk machine the way an operator would, one line per check:
 //! `ok` or `FAIL`, the check's name, what was found and, when it fails, what to do. The
 //! configuration file, each device answering its own protocol (card reader and fingerprint
-//! module: their status commands; barcode scanner and POS: their ports open; camera: one frame;
-//! printer: its IPP state, paper included), the center's `/health` over the configured link, the
+//! module: their status commands; POS: a NAK to a frame with a bad check byte; barcode scanner,
+//! which only sends: its port is a tty that takes 9600 8N1; camera: one frame; printer: its IPP
+//! state, paper included), the center's `/health` over the configured link, the
 //! kiosk certificate's days to expiry, the clock's skew against the center's `Date`, free disk
 //! space of the state folder and the outbox backlog. Exit 0 only when every check passes, else 1;
 //! `--json` prints one object `{"ok","checks":[{"name","ok","found","fix"}]}` for the heartbeat.
@@ -11,10 +12,13 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use devices::barcode::SerialBarcodeConfig;
 use devices::camera::{Camera, MjpegCamera, MjpegCameraConfig};
 use devices::card_reader::{CardReader, SerialCardReader, SerialCardReaderConfig};
 use devices::fingerprint::{FingerprintScanner, SerialFingerprintConfig, SerialFingerprintScanner};
+use devices::pos::{ProbeEvent, SerialPosConfig, SerialPosTerminal};
 use devices::printer::{IppPrinter, IppPrinterConfig, Printer};
+use devices::serial::{LineError, SerialPort};
 use devices::DeviceHealth;
 use serde::Serialize;
 
@@ -181,28 +185,15 @@ fn report(checks: &[Check], json: bool) -> Outcome {
 async fn kiosk_checks(args: &KioskArgs) -> Vec<Check> {
     let timeout = Duration::from_secs_f64(args.timeout);
     let mut checks = vec![config_check(args.config.as_deref())];
-    let (card, finger, camera, printer) = tokio::join!(
+    let (card, barcode, finger, pos, camera, printer) = tokio::join!(
         card_reader_check(args.card_reader.as_deref(), timeout),
+        barcode_check(args.barcode.as_deref()),
         fingerprint_check(args.fingerprint.as_deref(), timeout),
+        pos_check(args.pos.as_deref(), timeout),
         camera_check(args.camera.as_deref(), timeout),
         printer_check(args.printer.as_deref(), timeout),
     );
-    checks.push(card);
-    checks.push(port_check(
-        "barcode",
-        "barcode scanner",
-        "--barcode",
-        args.barcode.as_deref(),
-    ));
-    checks.push(finger);
-    checks.push(port_check(
-        "pos",
-        "MIS-POS terminal",
-        "--pos",
-        args.pos.as_deref(),
-    ));
-    checks.push(camera);
-    checks.push(printer);
+    checks.extend([card, barcode, finger, pos, camera, printer]);
     checks.extend(center_checks(args, timeout).await);
     checks.push(disk_check(&args.data_dir, args.min_free_mib));
     checks.push(outbox_check(&args.data_dir, args.max_backlog).await);
@@ -327,36 +318,99 @@ async fn fingerprint_check(port: Option<&Path>, timeout: Duration) -> Check {
     )
 }
 
-/// The barcode scanner only ever sends and the POS only answers a transaction, so opening the
-/// port read-write is all that can be asked of them without a citizen.
-fn port_check(name: &str, what: &str, flag: &str, port: Option<&Path>) -> Check {
+/// Passes when the POS NAKs the [`ListeningProbe`](devices::pos::ListeningProbe)'s frame, whose
+/// check byte is wrong: it is listening, and nothing was asked of it (the frame is not resent).
+async fn pos_check(port: Option<&Path>, timeout: Duration) -> Check {
     let Some(port) = port else {
-        return missing(name, flag);
+        return missing("pos", "--pos");
     };
-    match std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .custom_flags_nonblocking()
-        .open(port)
-    {
-        Ok(_) => Check::pass(name, format!("{what} port {} opens", port.display())),
-        Err(e) => Check::fail(
-            name,
-            format!("{what} port {} does not open: {e}", port.display()),
-            format!("plug in the {what} and check its cable and {flag} (and the service's DeviceAllow=)"),
+    let fix = "check the POS terminal's power, its serial cable and --pos; it must be set to \
+               9600 baud 8N1 and MIS-POS framing (STX/LEN/ETX/LRC)";
+    let at = port.display();
+    if !port.exists() {
+        return Check::fail(
+            "pos",
+            format!("MIS-POS terminal on {at} does not answer: no such port (unplugged?)"),
+            fix,
+        );
+    }
+    let mut config = SerialPosConfig::new(port);
+    config.line.reconnect.give_up_after = Duration::ZERO;
+    config.link.ack_timeout = timeout;
+    let terminal = SerialPosTerminal::new(config);
+    let outcome = tokio::time::timeout(timeout * 2, terminal.probe()).await;
+    // Closes the port.
+    drop(terminal);
+    match outcome {
+        Ok(Ok(ProbeEvent::Nak)) => Check::pass(
+            "pos",
+            format!(
+                "MIS-POS terminal on {at} answered NAK to a frame with a bad check byte: it is \
+                 listening"
+            ),
+        ),
+        Ok(Ok(ProbeEvent::Silent { received: 0 })) => Check::fail(
+            "pos",
+            format!(
+                "MIS-POS terminal on {at} does not answer: no NAK to a frame with a bad check \
+                 byte within {timeout:?}"
+            ),
+            fix,
+        ),
+        Ok(Ok(event)) => Check::fail("pos", format!("MIS-POS terminal on {at}: {event}"), fix),
+        Ok(Err(e)) => Check::fail(
+            "pos",
+            format!("MIS-POS terminal on {at} does not answer: {e}"),
+            fix,
+        ),
+        Err(_) => Check::fail(
+            "pos",
+            format!(
+                "MIS-POS terminal on {at} does not answer within {:?}",
+                timeout * 2
+            ),
+            fix,
         ),
     }
 }
 
-/// Opening a tty must not block on carrier detect.
-trait NonBlocking {
-    fn custom_flags_nonblocking(&mut self) -> &mut Self;
-}
-
-impl NonBlocking for std::fs::OpenOptions {
-    fn custom_flags_nonblocking(&mut self) -> &mut Self {
-        use std::os::unix::fs::OpenOptionsExt;
-        self.custom_flags(nix::fcntl::OFlag::O_NONBLOCK.bits() | nix::fcntl::OFlag::O_NOCTTY.bits())
+/// The scanner only ever sends (docs/domain.md 9.3): the port must be a tty that takes the
+/// scanner's line settings, and that is all that can be checked without someone scanning.
+async fn barcode_check(port: Option<&Path>) -> Check {
+    let Some(port) = port else {
+        return missing("barcode", "--barcode");
+    };
+    let fix = "plug in the barcode scanner (USB serial, 9600 baud 8N1) and check its cable and \
+               --barcode (and the service's DeviceAllow=)";
+    let at = port.display();
+    let line = SerialBarcodeConfig::new(port).line;
+    if !port.exists() {
+        return Check::fail(
+            "barcode",
+            format!("barcode scanner port {at} is missing: no such port (unplugged?)"),
+            fix,
+        );
+    }
+    match SerialPort::open(&line.path, line.baud) {
+        // Dropped at once: the port is closed again.
+        Ok(_) => Check::pass(
+            "barcode",
+            format!(
+                "barcode scanner port {at} opens at {} 8N1; a scanner only sends, so it \
+                 answers nothing until a code is scanned",
+                line.baud
+            ),
+        ),
+        Err(LineError::Open { source, .. })
+            if source.raw_os_error() == Some(nix::errno::Errno::ENOTTY as i32) =>
+        {
+            Check::fail(
+                "barcode",
+                format!("{at} is not a serial port (not a tty)"),
+                fix,
+            )
+        }
+        Err(e) => Check::fail("barcode", format!("barcode scanner port {at}: {e}"), fix),
     }
 }
 

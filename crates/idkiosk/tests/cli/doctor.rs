@@ -1,8 +1,8 @@
 //! `idkiosk doctor kiosk` against the simulators (card reader, barcode, fingerprint, POS,
 //! camera, each `idkiosk sim …` on its own pty or port), a real center (`idkiosk center`,
 //! SQLite, no face engine) and a private CUPS with a cups-pdf queue: every check passes, then
-//! with the printer out of paper and the card reader unplugged their lines fail naming the device
-//! and the fix, and `--json` is one object for the heartbeat. `idkiosk doctor center` against a
+//! each device taken down in turn (a POS also plugged in but silent) fails its line alone, naming
+//! the device and the fix, and `--json` is one object for the heartbeat. `idkiosk doctor center` against a
 //! center, popsys and the SMSC simulator, then with popsys and the SMSC stopped.
 
 use std::io::{BufRead, BufReader};
@@ -203,20 +203,107 @@ fn line_of<'a>(stdout: &'a str, name: &str) -> &'a str {
         .unwrap_or_else(|| panic!("no line for {name}: {stdout}"))
 }
 
+/// Every line of the kiosk doctor against the simulators, a center and CUPS, in order.
+const KIOSK_CHECKS: [&str; 11] = [
+    "config",
+    "card_reader",
+    "barcode",
+    "fingerprint",
+    "pos",
+    "camera",
+    "printer",
+    "center",
+    "clock",
+    "disk",
+    "outbox",
+];
+
+/// Runs the kiosk doctor and checks that it exits 1 with exactly `down`'s line failing, that
+/// line naming the device (`what`) and its `fix`, and every other line passing.
+fn only_fails(args: &[String], down: &str, what: &str, fix: &str) -> String {
+    let out = doctor(args);
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    println!("{down} down:\n{stdout}");
+    assert_eq!(out.status.code(), Some(1), "{down} down: {stdout}");
+    for name in KIOSK_CHECKS {
+        let line = line_of(&stdout, name);
+        if name == down {
+            assert!(line.starts_with("FAIL "), "{line}");
+            assert!(line.contains(what), "names the device ({what}): {line}");
+            assert!(line.contains(fix), "says what to do ({fix}): {line}");
+        } else {
+            assert!(line.starts_with("ok "), "only {down} fails: {stdout}");
+        }
+    }
+    stdout
+}
+
+/// `args` with the value after `flag` replaced.
+fn with(args: &[String], flag: &str, value: &str) -> Vec<String> {
+    let mut args = args.to_vec();
+    let at = args
+        .iter()
+        .position(|a| a == flag)
+        .unwrap_or_else(|| panic!("no {flag} in {args:?}"));
+    args[at + 1] = value.to_owned();
+    args
+}
+
+/// A serial port with nothing behind it: a pty whose other end nobody reads or writes, linked
+/// at `link` while it lives (a POS plugged in but not speaking).
+struct SilentPort {
+    _pty: nix::pty::OpenptyResult,
+    link: PathBuf,
+}
+
+impl SilentPort {
+    fn open(link: &Path) -> SilentPort {
+        use std::os::fd::AsRawFd;
+        let pty = nix::pty::openpty(None, None).expect("a pty");
+        let slave = std::fs::read_link(format!("/proc/self/fd/{}", pty.slave.as_raw_fd()))
+            .expect("the pty's name");
+        let _ = std::fs::remove_file(link);
+        std::os::unix::fs::symlink(slave, link).expect("the port's link");
+        SilentPort {
+            _pty: pty,
+            link: link.to_owned(),
+        }
+    }
+}
+
+impl Drop for SilentPort {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.link);
+    }
+}
+
+/// Issue 19 item 3: every device asked over its own protocol. Each device taken down in turn
+/// fails its line alone, naming the device and the fix; a POS that is plugged in but silent fails
+/// too (the probe needs its NAK, an open port is not enough), as does a barcode "port" that is
+/// not a tty.
 #[test]
-fn doctor_passes_with_every_device_up_and_names_the_printer_and_card_reader_when_down() {
-    let test = "doctor_passes_with_every_device_up_and_names_the_printer_and_card_reader_when_down";
+fn doctor_passes_with_every_device_up_and_names_each_device_taken_down() {
+    let test = "doctor_passes_with_every_device_up_and_names_each_device_taken_down";
     let Some(cups) = PrivateCups::start(test) else {
         return;
     };
     let dir = tempfile::tempdir().expect("a temporary folder");
     let d = dir.path();
     let link = |name: &str| d.join(name).display().to_string();
-    let (mut card_reader, _) = start(&["sim", "card-reader", "--link", &link("card-reader")]);
-    let (_barcode, _) = start(&["sim", "barcode", "--link", &link("barcode")]);
-    let (_fingerprint, _) = start(&["sim", "fingerprint", "--link", &link("fingerprint")]);
-    let (_pos, _) = start(&["sim", "pos", "--link", &link("pos")]);
-    let (_camera, camera) = start(&["sim", "camera", "--no-face"]);
+    let sim = |device: &str| start(&["sim", device, "--link", &link(device)]).0;
+    let camera_sim = || {
+        let (camera, announced) = start(&["sim", "camera", "--no-face"]);
+        let stream = announced["stream"]
+            .as_str()
+            .expect("the camera's stream")
+            .to_owned();
+        (camera, stream)
+    };
+    let mut card_reader = sim("card-reader");
+    let mut barcode = sim("barcode");
+    let mut fingerprint = sim("fingerprint");
+    let mut pos = sim("pos");
+    let (mut camera, stream) = camera_sim();
     let config = concat!(env!("CARGO_MANIFEST_DIR"), "/../../config/demo");
     let c = |f: &str| d.join("center").join(f).display().to_string();
     let (_center, center) = start(&[
@@ -255,7 +342,7 @@ fn doctor_passes_with_every_device_up_and_names_the_printer_and_card_reader_when
         "--pos",
         &link("pos"),
         "--camera",
-        camera["stream"].as_str().expect("the camera's stream"),
+        &stream,
         "--printer",
         &cups.uri(),
         "--data-dir",
@@ -272,23 +359,82 @@ fn doctor_passes_with_every_device_up_and_names_the_printer_and_card_reader_when
         Some(0),
         "every check passes: {stdout}"
     );
-    for name in [
-        "config",
-        "card_reader",
-        "barcode",
-        "fingerprint",
-        "pos",
-        "camera",
-        "printer",
-        "center",
-        "clock",
-        "disk",
-        "outbox",
-    ] {
+    for name in KIOSK_CHECKS {
         assert!(line_of(&stdout, name).starts_with("ok "), "{stdout}");
     }
+    assert!(
+        line_of(&stdout, "pos").contains("answered NAK to a frame with a bad check byte"),
+        "{stdout}"
+    );
+    assert!(
+        line_of(&stdout, "barcode").contains("opens at 9600 8N1; a scanner only sends"),
+        "{stdout}"
+    );
+
+    // Each device down in turn, then back.
+    card_reader.stop();
+    only_fails(
+        &args,
+        "card_reader",
+        "ID card reader",
+        "plug in the ID card reader",
+    );
+    card_reader = sim("card-reader");
+
+    barcode.stop();
+    only_fails(
+        &args,
+        "barcode",
+        "barcode scanner",
+        "plug in the barcode scanner",
+    );
+    barcode = sim("barcode");
+    let not_a_tty = d.join("not-a-tty");
+    std::fs::write(&not_a_tty, b"").expect("a plain file");
+    only_fails(
+        &with(&args, "--barcode", &not_a_tty.display().to_string()),
+        "barcode",
+        "is not a serial port (not a tty)",
+        "plug in the barcode scanner",
+    );
+
+    fingerprint.stop();
+    only_fails(
+        &args,
+        "fingerprint",
+        "fingerprint module",
+        "plug in the fingerprint module",
+    );
+    fingerprint = sim("fingerprint");
+
+    pos.stop();
+    only_fails(
+        &args,
+        "pos",
+        "MIS-POS terminal",
+        "check the POS terminal's power",
+    );
+    // Plugged in (the port opens) but nobody answers: the check wants the protocol's NAK.
+    {
+        let _silent = SilentPort::open(&d.join("pos"));
+        only_fails(
+            &args,
+            "pos",
+            "no NAK to a frame with a bad check byte",
+            "9600 baud",
+        );
+    }
+    pos = sim("pos");
+
+    camera.stop();
+    only_fails(&args, "camera", "camera at", "check the camera's power");
+    let (_camera, stream) = camera_sim();
+    let args = with(&args, "--camera", &stream);
 
     cups.out_of_paper();
+    only_fails(&args, "printer", "stopped", "load paper");
+
+    // Out of paper with the card reader unplugged (docs/doctor.md shows this run).
     card_reader.stop();
     let down = doctor(&args);
     let stdout = String::from_utf8_lossy(&down.stdout).into_owned();
@@ -308,7 +454,6 @@ fn doctor_passes_with_every_device_up_and_names_the_printer_and_card_reader_when
     for name in ["barcode", "fingerprint", "pos", "camera", "center", "clock"] {
         assert!(line_of(&stdout, name).starts_with("ok "), "{stdout}");
     }
-
     let mut json_args = args.clone();
     json_args.push("--json".to_owned());
     let json = doctor(&json_args);
@@ -331,6 +476,8 @@ fn doctor_passes_with_every_device_up_and_names_the_printer_and_card_reader_when
             "{check}"
         );
     }
+    // Up until here: the JSON run above needs them.
+    drop((barcode, fingerprint, pos));
 }
 
 /// Starts `idkiosk ARGS` and returns it with the first line it printed (popsys prints its URL).
