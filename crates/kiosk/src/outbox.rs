@@ -60,6 +60,21 @@ pub struct AgentState {
     /// The bureau's payment methods, from the scope answer (empty: not yet told).
     #[serde(default)]
     pub payment_methods: Vec<domain::session::PaymentMethod>,
+    /// The step of the running session (`None`: none runs), kept beside the snapshot so that an
+    /// agent of another version, which cannot read the snapshot, can still end the session
+    /// ([`Outbox::salvage_state`]).
+    #[serde(default)]
+    pub running_step: Option<u8>,
+}
+
+/// What can still be read of a saved state that [`Outbox::load_state`] cannot read as a whole
+/// (written by another version of the agent): the session that was running, if one was.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SalvagedSession {
+    /// The session's id.
+    pub session_id: String,
+    /// The step it was at.
+    pub step: u8,
 }
 
 /// A message for the center.
@@ -171,6 +186,30 @@ impl Outbox {
             Some(row) => self.open_sealed(&row.get::<Vec<u8>, _>(0)),
             None => Ok(AgentState::default()),
         }
+    }
+
+    /// The running session of a saved state that opens but does not parse as this version's
+    /// [`AgentState`]: its `session_id` and `running_step` fields, if both are there. `None` when
+    /// the state does not open at all (another key, damaged) or no session was running.
+    pub async fn salvage_state(&self) -> Result<Option<SalvagedSession>, OutboxError> {
+        let Some(row) = sqlx::query("SELECT sealed FROM agent_state WHERE id = 1")
+            .fetch_optional(&self.pool)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let Ok(state) = self.open_sealed::<serde_json::Value>(&row.get::<Vec<u8>, _>(0)) else {
+            return Ok(None);
+        };
+        let session_id = state.get("session_id").and_then(|v| v.as_str());
+        let step = state.get("running_step").and_then(|v| v.as_u64());
+        Ok(match (session_id, step) {
+            (Some(session_id), Some(step @ 1..=12)) => Some(SalvagedSession {
+                session_id: session_id.to_owned(),
+                step: step as u8,
+            }),
+            _ => None,
+        })
     }
 
     /// Saves the state; durable when it returns.

@@ -29,7 +29,7 @@ use crate::mobile::MobileNumber;
 use crate::prompts::{self, Prompt};
 use crate::rules::{Business, CardOnReader, Decision, Household, NewCardValidity, Reason};
 
-use machine::State;
+use machine::{EndView, State};
 
 /// A point on a monotonic clock, in milliseconds from any origin the caller likes (the agent's
 /// boot, say): the one notion of time of the session and of the device protocols' state
@@ -1349,6 +1349,13 @@ impl Session {
         self.session_id().is_some()
     }
 
+    /// The step (1–12) of the running session; `None` when no session runs. Kept beside the
+    /// snapshot so that a kiosk which cannot read the snapshot (another version's) can still end
+    /// the session at the step it was at ([`Session::interrupted`]).
+    pub fn running_step(&self) -> Option<u8> {
+        self.is_running().then(|| self.screen().step())
+    }
+
     /// The state to persist.
     pub fn snapshot(&self) -> Snapshot {
         Snapshot(self.state.clone())
@@ -1366,6 +1373,26 @@ impl Session {
             commands,
         };
         (session, transition)
+    }
+
+    /// A session that ran at `step` and cannot be resumed (its snapshot was written by another
+    /// version of the kiosk, before an upgrade): it shows the out-of-service screen, and the
+    /// caller ends it with [`Session::interrupted_outcome`], so the staff can take it over.
+    pub fn interrupted(config: SessionConfig, step: u8, now: Millis) -> Session {
+        let state = State::Ended {
+            view: EndView::OutOfService { step },
+            until: now.plus(config.result_display_ms),
+        };
+        Session { config, state }
+    }
+
+    /// How a session interrupted at `step` ends: referred, the service unavailable (what
+    /// [`Event::OutOfService`] sends for a running session).
+    pub fn interrupted_outcome(step: u8) -> SessionOutcome {
+        SessionOutcome::Referred {
+            step,
+            reason: ReferralReason::ServiceUnavailable,
+        }
     }
 }
 

@@ -36,7 +36,7 @@ use tokio::time::Instant;
 
 use crate::center_api::{CollectionOffice, FingerQuality};
 use crate::fleet::ConfigUpdates;
-use crate::outbox::{AgentState, Outbox, OutboxError};
+use crate::outbox::{AgentState, Outbox, OutboxError, SalvagedSession};
 use crate::view::{ActionError, ActionRequest, AgentHandle, UiAction, View, ViewExtras};
 
 pub use self::config::{AgentConfig, AgentPolicy, CenterRetry};
@@ -148,7 +148,7 @@ async fn start_inner(
     let (action_tx, action_rx) = mpsc::channel::<ActionRequest>(16);
     let (internal_tx, internal_rx) = mpsc::unbounded_channel();
     let (view_tx, view_rx) = watch::channel(View::initial());
-    let state = saved_state(&outbox).await?;
+    let (state, interrupted) = saved_state(&outbox).await?;
     let deliver = Arc::new(Notify::new());
     let mut agent = Agent {
         session: Session::new(config.session.clone(), Millis(0)),
@@ -188,7 +188,10 @@ async fn start_inner(
         .await
         .unwrap_or_default();
     video::seal_leftover_videos(&agent.outbox, &agent.config.video_dir).await;
-    agent.restore().await?;
+    match interrupted {
+        Some(session) => agent.end_interrupted(session).await,
+        None => agent.restore().await?,
+    }
     agent.spawn_scanner();
     agent.spawn_printer_watch();
     let handle = AgentHandle::new(action_tx, view_rx);
@@ -196,18 +199,24 @@ async fn start_inner(
     Ok((handle, task))
 }
 
-/// The state the outbox holds. One this agent cannot read (written by another version of it, or
-/// damaged) must not keep the kiosk from starting: every restart would fail the same way. Its
-/// session is not resumed; its captures stay sealed in the outbox and its video is sealed.
-async fn saved_state(outbox: &Outbox) -> Result<AgentState, OutboxError> {
+/// The state the outbox holds. One this agent cannot read (written by another version of it
+/// before an upgrade, or damaged) must not keep the kiosk from starting: every restart would fail
+/// the same way. Its session is not resumed; its captures stay sealed in the outbox and its video
+/// is sealed. If the session it was running can still be named, it is returned to be ended
+/// ([`Agent::end_interrupted`]), so the center and the citizen are told instead of left waiting.
+async fn saved_state(
+    outbox: &Outbox,
+) -> Result<(AgentState, Option<SalvagedSession>), OutboxError> {
     match outbox.load_state().await {
-        Ok(state) => Ok(state),
+        Ok(state) => Ok((state, None)),
         Err(OutboxError::Sealed(why)) => {
+            let interrupted = outbox.salvage_state().await?;
             tracing::error!(
                 %why,
+                session = interrupted.as_ref().map(|s| s.session_id.as_str()),
                 "the saved agent state cannot be read: starting without it, its session is not resumed"
             );
-            Ok(AgentState::default())
+            Ok((AgentState::default(), interrupted))
         }
         Err(e) => Err(e),
     }
@@ -220,6 +229,38 @@ impl Agent {
 
     fn today(&self) -> Date {
         (self.config.today)()
+    }
+
+    /// Keeps the machine's snapshot (and its running step, for [`Outbox::salvage_state`]) in
+    /// the state the next save writes.
+    fn keep_session(&mut self) {
+        self.state.snapshot = Some(self.session.snapshot());
+        self.state.running_step = self.session.running_step();
+    }
+
+    /// Ends a session this agent cannot resume (its state was saved by another version): the
+    /// out-of-service screen at the step it was at, and its end queued for the center as a
+    /// `service_unavailable` referral, so the staff can take it over by its id.
+    async fn end_interrupted(&mut self, interrupted: SalvagedSession) {
+        let sid = match SessionId::parse(&interrupted.session_id) {
+            Ok(sid) => sid,
+            Err(e) => {
+                tracing::error!(error = %e, "the interrupted session's id does not parse");
+                self.publish();
+                return;
+            }
+        };
+        self.session =
+            Session::interrupted(self.config.session.clone(), interrupted.step, self.now());
+        self.state.session_id = Some(interrupted.session_id.clone());
+        tracing::warn!(
+            session = %interrupted.session_id,
+            step = interrupted.step,
+            "a session saved by another version of the agent is ended as service unavailable"
+        );
+        self.end_session(Some(sid), Session::interrupted_outcome(interrupted.step))
+            .await;
+        self.publish();
     }
 
     /// Rebuilds the machine from the saved snapshot and carries out what must be done again.
@@ -486,7 +527,7 @@ impl Agent {
                 self.state.applicant_id = Some(request.id.as_str().to_owned());
             }
         }
-        self.state.snapshot = Some(self.session.snapshot());
+        self.keep_session();
         if let Err(e) = self.outbox.save_state(&self.state).await {
             // Acting without a saved state would break the crash guarantee: a restart would not
             // know what was done (a card charged, a page printed).
@@ -536,7 +577,7 @@ impl Agent {
                 return;
             }
         };
-        self.state.snapshot = Some(self.session.snapshot());
+        self.keep_session();
         if let Err(e) = self.outbox.save_state(&self.state).await {
             tracing::error!(error = %e, "saving the out-of-service state failed");
         }

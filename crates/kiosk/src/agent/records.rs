@@ -84,7 +84,7 @@ impl Agent {
             session_id: self.state.session_id.clone(),
             ..AgentState::default()
         };
-        self.state.snapshot = Some(self.session.snapshot());
+        self.keep_session();
         if let Err(e) = self.outbox.save_state(&self.state).await {
             tracing::error!(error = %e, "saving the ended session");
         }

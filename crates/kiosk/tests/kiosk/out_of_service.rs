@@ -213,11 +213,111 @@ async fn an_unreadable_saved_state_does_not_keep_the_kiosk_from_starting() {
         .await
         .unwrap();
     assert!(matches!(handle.view().screen, Screen::Household { .. }));
-    // The next save replaces the unreadable state.
-    outbox
+    // The next save replaces the unreadable state, with the running step a later version
+    // would salvage it by.
+    let saved = outbox
         .load_state()
         .await
         .expect("a readable state once the new session saved");
+    assert_eq!(saved.running_step, Some(2));
+}
+
+/// Issue 19 item 4: an upgrade restarts the kiosk on a state its new version cannot read (the
+/// machine's snapshot changed shape). The session it was running is not dropped in silence (the
+/// citizen left on the start screen, the center never told): the new agent names it from the
+/// fields it can still read, shows the out-of-service screen at the step it was at, and sends its
+/// end to the center as a `service_unavailable` referral, so the window can take it over.
+#[tokio::test]
+async fn a_session_saved_by_another_version_is_ended_for_the_staff() {
+    use domain::session::SessionOutcome;
+    use store::{BlobCipher, EnvelopeCipher, FileKeyProvider};
+
+    let dir = tempfile::tempdir().unwrap();
+    let outbox = outbox(dir.path()).await;
+    // What an older agent saved, sealed under the kiosk's key: its snapshot has a shape this
+    // version does not know.
+    let keys = FileKeyProvider::open(dir.path().join("outbox.keys")).unwrap();
+    let cipher: Arc<dyn BlobCipher> = Arc::new(EnvelopeCipher::new(Arc::new(keys)));
+    let sealed = cipher.seal(
+        serde_json::json!({
+            "snapshot": {"Running": {"stage": {"FutureStage": {}}, "deadline": 0}},
+            "session_id": "0123456789abcdef0123456789abcdef",
+            "applicant_id": "320104200012100044",
+            "today": "2026-11-25",
+            "fingers": [],
+            "video_segments": 1,
+            "running_step": 8,
+        })
+        .to_string()
+        .as_bytes(),
+    );
+    let raw = sqlx::SqlitePool::connect(&format!(
+        "sqlite://{}",
+        dir.path().join("outbox.db").display()
+    ))
+    .await
+    .unwrap();
+    sqlx::query(
+        "INSERT INTO agent_state (id, sealed, updated_at) VALUES (1, $1, CURRENT_TIMESTAMP)",
+    )
+    .bind(sealed)
+    .execute(&raw)
+    .await
+    .unwrap();
+    raw.close().await;
+    assert!(
+        outbox.load_state().await.is_err(),
+        "the test's state must not parse as this version's"
+    );
+
+    let ended = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = ended.clone();
+    let center = OfflineCenter {
+        end_session: Some(Box::new(move |session, outcome| {
+            seen.lock()
+                .unwrap()
+                .push((session.as_str().to_owned(), *outcome));
+            Ok(())
+        })),
+        ..OfflineCenter::default()
+    };
+    let device = Arc::new(Device::ready());
+    let ports = ports(Arc::new(center), device.clone());
+    let config = agent_config(dir.path(), SessionConfig::default());
+    let (handle, _agent) = kiosk::agent::start(ports, outbox.clone(), config)
+        .await
+        .expect("the agent starts");
+    assert_eq!(
+        handle.view().screen,
+        Screen::Referred {
+            step: 8,
+            prompt: prompts::OUT_OF_SERVICE
+        }
+    );
+    wait_for("the end delivered to the center", || {
+        !ended.lock().unwrap().is_empty()
+    })
+    .await;
+    assert_eq!(
+        *ended.lock().unwrap(),
+        vec![(
+            "0123456789abcdef0123456789abcdef".to_owned(),
+            SessionOutcome::Referred {
+                step: 8,
+                reason: domain::session::ReferralReason::ServiceUnavailable
+            }
+        )]
+    );
+    // The ended state is saved in this version's shape, and the next citizen is served.
+    let saved = outbox.load_state().await.expect("a readable state");
+    assert_eq!(saved.running_step, None);
+    handle.act(UiAction::Confirm).await.unwrap();
+    assert_eq!(handle.view().screen, Screen::Welcome { notice: None });
+    handle
+        .act(UiAction::Business(Business::Lost))
+        .await
+        .unwrap();
+    assert!(matches!(handle.view().screen, Screen::Household { .. }));
 }
 
 /// Log lines written while a test runs (a `tracing` subscriber's output).
