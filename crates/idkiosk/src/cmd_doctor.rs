@@ -324,8 +324,12 @@ async fn pos_check(port: Option<&Path>, timeout: Duration) -> Check {
     let Some(port) = port else {
         return missing("pos", "--pos");
     };
-    let fix = "check the POS terminal's power, its serial cable and --pos; it must be set to \
-               9600 baud 8N1 and MIS-POS framing (STX/LEN/ETX/LRC)";
+    let mut config = SerialPosConfig::new(port);
+    let fix = format!(
+        "check the POS terminal's power, its serial cable and --pos; it must be set to {} baud \
+         8N1 and MIS-POS framing (STX/LEN/ETX/LRC)",
+        config.line.baud
+    );
     let at = port.display();
     if !port.exists() {
         return Check::fail(
@@ -334,7 +338,6 @@ async fn pos_check(port: Option<&Path>, timeout: Duration) -> Check {
             fix,
         );
     }
-    let mut config = SerialPosConfig::new(port);
     config.line.reconnect.give_up_after = Duration::ZERO;
     config.link.ack_timeout = timeout;
     let terminal = SerialPosTerminal::new(config);
@@ -380,10 +383,13 @@ async fn barcode_check(port: Option<&Path>) -> Check {
     let Some(port) = port else {
         return missing("barcode", "--barcode");
     };
-    let fix = "plug in the barcode scanner (USB serial, 9600 baud 8N1) and check its cable and \
-               --barcode (and the service's DeviceAllow=)";
-    let at = port.display();
     let line = SerialBarcodeConfig::new(port).line;
+    let fix = format!(
+        "plug in the barcode scanner (USB serial, {} baud 8N1) and check its cable and \
+         --barcode (and the service's DeviceAllow=)",
+        line.baud
+    );
+    let at = port.display();
     if !port.exists() {
         return Check::fail(
             "barcode",
