@@ -3,10 +3,10 @@
 # installs it, runs `idkiosk --version`, verifies the installed systemd units, removes and purges
 # it, and checks that nothing of it is left.
 #
-# CI does not run this: it installs cargo-deb (`cargo install cargo-deb --locked`) and, with
-# --test, installs a package on the machine as root. It is the packaging check to run by hand
-# before a release, on a Debian 12 machine or container. The units alone are verified by the
-# tests (crates/idkiosk/tests/cli/units.rs).
+# scripts/test.sh (so CI) runs it with --test as root: it installs cargo-deb when missing
+# (`cargo install cargo-deb --locked`) and installs the package on the machine, then removes and
+# purges it. With --test the .deb is compressed fast (a larger file, seconds instead of a minute:
+# it is thrown away). The units alone are also verified by crates/idkiosk/tests/cli/units.rs.
 #
 # Usage: scripts/package-deb.sh [--test]     (the .deb goes to target/debian/)
 set -euo pipefail
@@ -36,8 +36,10 @@ log "man pages and completions into $manual"
 "$target_dir/debug/idkiosk" manual --out "$manual" >/dev/null
 gzip -9n "$manual"/man/*.1
 
-log "cargo deb -p idkiosk --no-build --profile dev"
-deb=$(cargo deb -p idkiosk --no-build --profile dev | tail -n 1)
+compression=()
+$test_install && compression=(--fast)
+log "cargo deb -p idkiosk --no-build --profile dev ${compression[*]}"
+deb=$(cargo deb -p idkiosk --no-build --profile dev "${compression[@]}" | tail -n 1)
 [ -f "$deb" ] || { echo "cargo deb did not say which file it wrote: $deb" >&2; exit 1; }
 log "built $deb"
 dpkg-deb --info "$deb" | sed -n '/Package:/,$p'

@@ -36,6 +36,15 @@ log "cargo clippy -p idkiosk --no-default-features --bins -- -D warnings"
 cargo clippy -p idkiosk --no-default-features --bins --quiet -- -D warnings
 log "cargo test (SQLite and PostgreSQL at $IDKIOSK_TEST_PG_URL)"
 cargo test --workspace --no-fail-fast "$@"
+log "package: build the .deb, install it, run it, remove and purge it (scripts/package-deb.sh --test)"
+if [ "$(id -u)" = 0 ]; then
+    bash scripts/package-deb.sh --test
+elif [ "${CI:-}" = true ]; then
+    echo "the package test installs a .deb: CI must run as root" >&2
+    exit 1
+else
+    echo "SKIPPED: the package test (not root; run scripts/package-deb.sh --test as root)"
+fi
 log "fuzz: every target of fuzz/ for ${IDKIOSK_FUZZ_SECONDS:-5} s (scripts/fuzz.sh; longer: scripts/fuzz.sh 600)"
 bash scripts/fuzz.sh "${IDKIOSK_FUZZ_SECONDS:-5}"
 log "all passed"
