@@ -10,6 +10,7 @@
 //! - `finger_cli`: `idkiosk finger` on synthetic presses;
 //! - `demo_faces`: the popsys demo citizens' faces through the real face engine (step 7);
 //! - `manual`: the man pages and completions of `idkiosk manual`;
+//! - `session`: the kiosk session's unit (cage and Chromium) on wlroots' headless backend;
 //! - `units`: the systemd units of `packaging/systemd/` (`systemd-analyze verify`).
 
 mod audit;
@@ -25,6 +26,7 @@ mod id;
 mod manual;
 mod paysim_interop;
 mod rules;
+mod session;
 mod units;
 
 use std::io::Write;
