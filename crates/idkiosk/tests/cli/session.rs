@@ -2,7 +2,8 @@
 //! own `ExecStartPre=`, `ExecStart=` and `ExecStop=`, with its Chromium policy, run against
 //! `idkiosk demo` on wlroots' headless backend. grim's screenshot of the compositor is the kiosk
 //! agent's start screen; the unit's stop ends Chromium, after which cage exits cleanly (as it does
-//! when Chromium is closed, which is when `Restart=always` starts a new session).
+//! when Chromium is closed, which is when `Restart=always` starts a new session). A second session
+//! on the agent under another name than the policy's shows Chromium's blocked page.
 //!
 //! Outside systemd the test stands in for what the unit gets from it: the logind session becomes
 //! a private `XDG_RUNTIME_DIR`, `User=` is `setpriv` to `nobody` (cage refuses to run as root),
@@ -289,6 +290,165 @@ fn grim(runtime_dir: &Path, args: &[&str]) -> std::process::Output {
         .expect("grim runs")
 }
 
+/// One session: its own runtime folder (the logind session's), Chromium profile and log.
+struct Run {
+    dir: PathBuf,
+    runtime_dir: PathBuf,
+    log: PathBuf,
+}
+
+impl Run {
+    fn new(session: &Path, name: &str) -> Run {
+        let dir = session.join(name);
+        let runtime_dir = dir.join("xdg-runtime");
+        std::fs::create_dir_all(&runtime_dir).expect("the runtime folder");
+        for path in [&dir, &runtime_dir] {
+            std::os::unix::fs::chown(path, Some(NOBODY), Some(NOBODY)).expect("chown");
+        }
+        let log = session.join(format!("{name}.log"));
+        Run {
+            dir,
+            runtime_dir,
+            log,
+        }
+    }
+
+    /// The unit's `ExecStart=` (`exec_start`) portrait (`cage -r`) with the test's Chromium
+    /// flags, as `nobody`, with `etc_chromium` as /etc/chromium for it alone.
+    fn start(
+        &self,
+        exec_start: &str,
+        environment: &[(String, String)],
+        etc_chromium: &Path,
+    ) -> Running {
+        let mut start = words(exec_start);
+        assert_eq!(start[0], "/usr/bin/cage", "{start:?}");
+        assert!(
+            !start.contains(&"-s".to_owned()),
+            "no VT switching: {start:?}"
+        );
+        start.insert(1, "-r".to_owned());
+        let chromium = start
+            .iter()
+            .position(|word| word == "/usr/bin/chromium")
+            .expect("cage runs /usr/bin/chromium");
+        for (i, flag) in TEST_CHROMIUM_FLAGS.iter().enumerate() {
+            start.insert(chromium + 1 + i, flag.to_string());
+        }
+        let log = std::fs::File::create(&self.log).expect("the log");
+        let mut command = Command::new("unshare");
+        command
+            .args(["--mount", "--propagation", "private", "--", "sh", "-c"])
+            .arg(format!(
+                "mount --bind \"$0\" /etc/chromium && exec setpriv --reuid={NOBODY} \
+                 --regid={NOBODY} --clear-groups -- \"$@\""
+            ))
+            .arg(etc_chromium)
+            .args(&start)
+            .env_remove("WAYLAND_DISPLAY")
+            .env_remove("DISPLAY")
+            .envs(environment.iter().cloned())
+            .env("XDG_RUNTIME_DIR", &self.runtime_dir)
+            .env("WLR_BACKENDS", "headless")
+            .env("WLR_RENDERER", "pixman")
+            .env("WLR_LIBINPUT_NO_DEVICES", "1")
+            .env("WLR_HEADLESS_OUTPUTS", "1")
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("the log"))
+            .stderr(log);
+        Running(command.spawn().expect("cage starts"))
+    }
+
+    /// What cage and Chromium printed.
+    fn said(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// The first screenshot, within 45 s, that `check` takes for `what`.
+    fn wait_for(
+        &self,
+        cage: &mut Running,
+        what: &str,
+        check: fn(&Frame) -> Result<String, String>,
+    ) -> Frame {
+        let started = Instant::now();
+        loop {
+            std::thread::sleep(Duration::from_secs(1));
+            if let Ok(Some(status)) = cage.0.try_wait() {
+                panic!("cage ended ({status}) before {what}:\n{}", self.said());
+            }
+            let shot = grim(&self.runtime_dir, &["-t", "ppm", "-"]);
+            let frame = shot
+                .status
+                .success()
+                .then(|| parse_ppm(&shot.stdout))
+                .flatten();
+            let verdict = match &frame {
+                Some(frame) => check(frame),
+                None => Err(format!("grim: {}", String::from_utf8_lossy(&shot.stderr))),
+            };
+            match (frame, verdict) {
+                (Some(frame), Ok(colours)) => {
+                    eprintln!("{what} after {:?}: {colours}", started.elapsed());
+                    return frame;
+                }
+                (_, Err(why)) if started.elapsed() > Duration::from_secs(45) => {
+                    panic!(
+                        "no {what} within 45 s ({why}); cage and Chromium said:\n{}",
+                        self.said()
+                    )
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// Runs the unit's `ExecStop=` (`stop`) and checks cage exits 0. The test reaps cage while
+    /// it runs, as systemd does: `tail --pid` would wait for a zombie too.
+    fn stop(&self, cage: &mut Running, stop: &[String]) {
+        let mut stopping = Command::new(&stop[0])
+            .args(&stop[1..])
+            .env("MAINPID", cage.0.id().to_string())
+            .spawn()
+            .expect("ExecStop runs");
+        let started = Instant::now();
+        let status = loop {
+            match cage.0.try_wait().expect("cage's status") {
+                Some(status) => break status,
+                None if started.elapsed() > Duration::from_secs(15) => {
+                    panic!("cage still runs 15 s after ExecStop")
+                }
+                None => std::thread::sleep(Duration::from_millis(50)),
+            }
+        };
+        assert_eq!(
+            status.code(),
+            Some(0),
+            "cage exits with Chromium, cleanly ({status}):\n{}",
+            self.said()
+        );
+        let stopped = stopping.wait().expect("ExecStop ends");
+        assert!(stopped.success(), "ExecStop: {stopped}");
+    }
+}
+
+/// Chromium's page for a URL the policy blocks: white, a little dark text, no start screen.
+fn blocked_page(frame: &Frame) -> Result<String, String> {
+    let white = share(frame, WHITE);
+    let ink = frame
+        .rgb
+        .chunks_exact(3)
+        .filter(|px| px.iter().all(|&c| c < 0x80))
+        .count() as f64
+        / (frame.width * frame.height) as f64;
+    let colours = format!("white {white:.3}, dark {ink:.4}");
+    if start_screen(frame).is_err() && white > 0.85 && ink > 0.001 {
+        Ok(colours)
+    } else {
+        Err(colours)
+    }
+}
+
 #[test]
 fn the_session_shows_the_start_screen_and_ends_with_chromium() {
     let test = "the_session_shows_the_start_screen_and_ends_with_chromium";
@@ -308,133 +468,56 @@ fn the_session_shows_the_start_screen_and_ends_with_chromium() {
 
     // What systemd would give the unit, in the temporary folder, owned by the session's user.
     let session = dir.path().join("session");
-    let runtime_dir = session.join("xdg-runtime");
     let etc_chromium = session.join("etc-chromium");
     let managed = etc_chromium.join("policies/managed");
-    std::fs::create_dir_all(&runtime_dir).expect("the runtime folder");
     std::fs::create_dir_all(&managed).expect("the policy folder");
     std::fs::write(managed.join("idkiosk.json"), policy.replace(AGENT, &agent))
         .expect("the policy");
-    for path in [dir.path(), &session, &runtime_dir] {
+    for path in [dir.path(), &session] {
         std::os::unix::fs::chown(path, Some(NOBODY), Some(NOBODY)).expect("chown");
     }
-    let ours = |text: &str| {
+    let ours = |text: &str, run: &Path| {
         text.replace(AGENT, &agent)
             .replace(&AGENT.replace(':', "/"), &agent.replace(':', "/"))
-            .replace("/run/idkiosk-session", &session.display().to_string())
+            .replace("/run/idkiosk-session", &run.display().to_string())
     };
 
     // ExecStartPre=: the agent answers.
-    let pre = words(&ours(&directive(&unit, "ExecStartPre")));
+    let pre = words(&ours(&directive(&unit, "ExecStartPre"), &session));
     let waited = Command::new(&pre[0])
         .args(&pre[1..])
         .output()
         .expect("ExecStartPre runs");
     assert!(waited.status.success(), "ExecStartPre: {waited:?}");
 
-    // ExecStart=, portrait (-r) and with the test's Chromium flags.
-    let mut start = words(&ours(&directive(&unit, "ExecStart")));
-    assert_eq!(start[0], "/usr/bin/cage", "{start:?}");
-    assert!(
-        !start.contains(&"-s".to_owned()),
-        "no VT switching: {start:?}"
-    );
-    start.insert(1, "-r".to_owned());
-    let chromium = start
-        .iter()
-        .position(|word| word == "/usr/bin/chromium")
-        .expect("cage runs /usr/bin/chromium");
-    for (i, flag) in TEST_CHROMIUM_FLAGS.iter().enumerate() {
-        start.insert(chromium + 1 + i, flag.to_string());
-    }
-    let log = std::fs::File::create(dir.path().join("cage.log")).expect("the log");
-    let mut command = Command::new("unshare");
-    command
-        .args(["--mount", "--propagation", "private", "--", "sh", "-c"])
-        .arg(format!(
-            "mount --bind \"$0\" /etc/chromium && exec setpriv --reuid={NOBODY} --regid={NOBODY} \
-             --clear-groups -- \"$@\""
-        ))
-        .arg(&etc_chromium)
-        .args(&start)
-        .env_remove("WAYLAND_DISPLAY")
-        .env_remove("DISPLAY")
-        .envs(environment(&ours(&unit)))
-        .env("XDG_RUNTIME_DIR", &runtime_dir)
-        .env("WLR_BACKENDS", "headless")
-        .env("WLR_RENDERER", "pixman")
-        .env("WLR_LIBINPUT_NO_DEVICES", "1")
-        .env("WLR_HEADLESS_OUTPUTS", "1")
-        .stdin(Stdio::null())
-        .stdout(log.try_clone().expect("the log"))
-        .stderr(log);
-    let mut cage = Running(command.spawn().expect("cage starts"));
-    let cage_log = || std::fs::read_to_string(dir.path().join("cage.log")).unwrap_or_default();
-
-    // The start screen, once Chromium has drawn it.
-    let started = Instant::now();
-    let deadline = started + Duration::from_secs(45);
-    let frame = loop {
-        std::thread::sleep(Duration::from_secs(1));
-        if let Ok(Some(status)) = cage.0.try_wait() {
-            panic!(
-                "cage ended ({status}) before the start screen:\n{}",
-                cage_log()
-            );
-        }
-        let shot = grim(&runtime_dir, &["-t", "ppm", "-"]);
-        let frame = shot
-            .status
-            .success()
-            .then(|| parse_ppm(&shot.stdout))
-            .flatten();
-        let verdict = match &frame {
-            Some(frame) => start_screen(frame),
-            None => Err(format!("grim: {}", String::from_utf8_lossy(&shot.stderr))),
-        };
-        match (frame, verdict) {
-            (Some(frame), Ok(colours)) => {
-                eprintln!("start screen after {:?}: {colours}", started.elapsed());
-                break frame;
-            }
-            (_, Err(why)) if Instant::now() > deadline => {
-                panic!(
-                    "no start screen within 45 s ({why}); cage and Chromium said:\n{}",
-                    cage_log()
-                )
-            }
-            _ => {}
-        }
-    };
+    // ExecStart=: the start screen.
+    let first = Run::new(&session, "first");
+    let start = ours(&directive(&unit, "ExecStart"), &first.dir);
+    let environment = environment(&ours(&unit, &first.dir));
+    let mut cage = first.start(&start, &environment, &etc_chromium);
+    let frame = first.wait_for(&mut cage, "the start screen", start_screen);
     assert_eq!((frame.width, frame.height), SCREEN, "the output's size");
     if std::env::var("IDKIOSK_SCREENSHOTS").is_ok_and(|v| v == "1") {
         let png = repo().join("docs/img/kiosk-session-start.png");
-        let saved = grim(&runtime_dir, &[&png.display().to_string()]);
+        let saved = grim(&first.runtime_dir, &[&png.display().to_string()]);
         assert!(saved.status.success(), "grim: {saved:?}");
     }
 
     // ExecStop=: Chromium ends, and cage with it, cleanly (0), well before systemd's SIGKILL.
-    // The test reaps cage while it runs, as systemd would: `tail --pid` waits for a zombie too.
     let stop = words(&directive(&unit, "ExecStop"));
-    let mut stopping = Command::new(&stop[0])
-        .args(&stop[1..])
-        .env("MAINPID", cage.0.id().to_string())
-        .spawn()
-        .expect("ExecStop runs");
-    let deadline = Instant::now() + Duration::from_secs(15);
-    let status = loop {
-        match cage.0.try_wait().expect("cage's status") {
-            Some(status) => break status,
-            None if Instant::now() > deadline => panic!("cage still runs 15 s after ExecStop"),
-            None => std::thread::sleep(Duration::from_millis(50)),
-        }
-    };
-    assert_eq!(
-        status.code(),
-        Some(0),
-        "cage exits with Chromium, cleanly ({status}):\n{}",
-        cage_log()
+    first.stop(&mut cage, &stop);
+
+    // The policy is in force: the agent by another name than its origin is blocked.
+    let second = Run::new(&session, "second");
+    let elsewhere = ours(&directive(&unit, "ExecStart"), &second.dir).replace(
+        &format!("http://{agent}/"),
+        &format!(
+            "http://localhost:{}/",
+            agent.rsplit(':').next().expect("a port")
+        ),
     );
-    let stopped = stopping.wait().expect("ExecStop ends");
-    assert!(stopped.success(), "ExecStop: {stopped}");
+    let environment = self::environment(&ours(&unit, &second.dir));
+    let mut cage = second.start(&elsewhere, &environment, &etc_chromium);
+    second.wait_for(&mut cage, "Chromium's blocked page", blocked_page);
+    second.stop(&mut cage, &stop);
 }
