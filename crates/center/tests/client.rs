@@ -55,8 +55,13 @@ async fn a_service_down_behind_the_center_is_retryable_and_named() {
         ClientError::Retryable {
             status: Some(503),
             service: Some(service),
+            retry_after,
             ..
-        } => assert_eq!(service, "face"),
+        } => {
+            assert_eq!(service, "face");
+            // The kiosk waits this long before asking again (agent::center::retry).
+            assert_eq!(retry_after, Some(std::time::Duration::from_secs(2)));
+        }
         other => panic!("expected a retryable 503, got {other:?}"),
     }
     let _ = Arc::new(());

@@ -32,6 +32,15 @@ pub enum CenterError {
     /// The center could not be reached or failed (connection, timeout, 5xx): try again later.
     #[error("center unavailable: {0}")]
     Unavailable(String),
+    /// The center answered 503 with `Retry-After` (a full face queue, its database failing
+    /// over): it expects to answer again after that long.
+    #[error("center busy, again in {} s: {message}", retry_after.as_secs())]
+    Busy {
+        /// The center's `Retry-After`.
+        retry_after: std::time::Duration,
+        /// What it said.
+        message: String,
+    },
     /// The center refused the call (4xx); repeating it will not help.
     #[error("center refused the call: {0}")]
     Refused(String),
@@ -40,7 +49,7 @@ pub enum CenterError {
 impl CenterError {
     /// Whether repeating the call later may succeed.
     pub fn is_retryable(&self) -> bool {
-        matches!(self, CenterError::Unavailable(_))
+        matches!(self, CenterError::Unavailable(_) | CenterError::Busy { .. })
     }
 }
 

@@ -29,7 +29,12 @@ use crate::fleet::{FleetApi, HeartbeatRequest, VersionedConfig};
 pub use kiosk_wire::client::{CenterClient, ClientError};
 
 fn failed(error: ClientError) -> CenterError {
-    if error.is_retryable() {
+    if let Some(retry_after) = error.retry_after() {
+        CenterError::Busy {
+            retry_after,
+            message: error.to_string(),
+        }
+    } else if error.is_retryable() {
         CenterError::Unavailable(error.to_string())
     } else {
         CenterError::Refused(error.to_string())

@@ -26,8 +26,11 @@ pub enum ClientError {
     Retryable {
         /// The HTTP status, when the center answered (5xx).
         status: Option<u16>,
-        /// `population`, `face`, `payment`, `documents` for a 503 naming it.
+        /// `population`, `face`, `payment`, `documents`, `database` for a 503 naming it.
         service: Option<String>,
+        /// A 503's `Retry-After` (seconds): when the center expects to answer again (a full face
+        /// queue, a database failing over).
+        retry_after: Option<std::time::Duration>,
         /// What happened.
         message: String,
     },
@@ -50,6 +53,14 @@ impl ClientError {
     /// Whether repeating the call may succeed.
     pub fn is_retryable(&self) -> bool {
         matches!(self, ClientError::Retryable { .. })
+    }
+
+    /// A 503's `Retry-After`, when the center gave one.
+    pub fn retry_after(&self) -> Option<std::time::Duration> {
+        match self {
+            ClientError::Retryable { retry_after, .. } => *retry_after,
+            _ => None,
+        }
     }
 
     /// The HTTP status, when the center answered.
@@ -140,15 +151,23 @@ impl CenterClient {
         let response = request.send().await.map_err(|err| ClientError::Retryable {
             status: None,
             service: None,
+            retry_after: None,
             message: err.to_string(),
         })?;
         let status = response.status();
+        let retry_after = response
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.trim().parse::<u64>().ok())
+            .map(std::time::Duration::from_secs);
         let bytes = response
             .bytes()
             .await
             .map_err(|err| ClientError::Retryable {
                 status: Some(status.as_u16()),
                 service: None,
+                retry_after: None,
                 message: format!("reading the answer: {err}"),
             })?;
         if status.is_success() {
@@ -160,6 +179,7 @@ impl CenterClient {
             Err(ClientError::Retryable {
                 status: Some(status.as_u16()),
                 service: error.service,
+                retry_after,
                 message: error.error,
             })
         } else {

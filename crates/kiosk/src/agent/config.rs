@@ -82,7 +82,9 @@ impl Default for AgentPolicy {
     }
 }
 
-/// Tries of a center call: `tries` in all, the pause growing `factor` times after each.
+/// Tries of a center call: `tries` in all, the pause growing `factor` times after each. A 503
+/// with `Retry-After` (the center's database failing over, its face queue full) is waited out
+/// as the center asks, without counting as a try, for up to `busy_wait` in all.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CenterRetry {
     /// Calls in all (3).
@@ -91,6 +93,9 @@ pub struct CenterRetry {
     pub first_pause: Duration,
     /// How much the pause grows each time (3: 300 ms, then 900 ms).
     pub factor: u32,
+    /// How long a busy center is waited for (20 s: a PostgreSQL failover takes about 10 s,
+    /// docs/center.md; under the screen's own 30 s bound for a center call).
+    pub busy_wait: Duration,
 }
 
 impl Default for CenterRetry {
@@ -99,6 +104,7 @@ impl Default for CenterRetry {
             tries: 3,
             first_pause: Duration::from_millis(300),
             factor: 3,
+            busy_wait: Duration::from_secs(20),
         }
     }
 }
