@@ -227,6 +227,11 @@ pub struct FaceFile {
     pub calibration_c: f64,
     /// The logistic's width (0.0985).
     pub calibration_w: f64,
+    /// Threads that decode and describe step 7's photos (0: one per core).
+    pub workers: usize,
+    /// Calls that may wait for a face thread, per thread (8); one more is answered 503 with
+    /// `Retry-After`.
+    pub queue_per_worker: usize,
 }
 
 impl Default for FaceFile {
@@ -240,6 +245,8 @@ impl Default for FaceFile {
             liveness_threshold: config.liveness_threshold,
             calibration_c: calibration.c,
             calibration_w: calibration.w,
+            workers: 0,
+            queue_per_worker: 8,
         }
     }
 }
@@ -387,7 +394,14 @@ pub struct CenterSettings {
     pub config: CenterConfig,
     /// Where blobs' ciphertext is kept (read at start by `center::blobs::open_blob_store`).
     pub blobs: crate::blobs::BlobBackend,
+    /// The size of step 7's face pool (`AppState::face_pool`).
+    pub face_pool: crate::faces::FacePoolConfig,
 }
+
+/// More face threads than this is a typo, not a machine.
+const MAX_FACE_WORKERS: usize = 1024;
+/// A longer queue per thread would make a kiosk wait past its 30 s bound for a center call.
+const MAX_FACE_QUEUE_PER_WORKER: usize = 64;
 
 /// The longest line the papers print for the bureau, an office's name or address (characters).
 const LINE_CHARS: usize = 60;
@@ -493,6 +507,18 @@ impl CenterFile {
         }
         if !(0.0..=1.0).contains(&face_file.liveness_threshold) {
             bad("face.liveness_threshold", "must be between 0 and 1");
+        }
+        if face_file.workers > MAX_FACE_WORKERS {
+            bad(
+                "face.workers",
+                &format!("must be at most {MAX_FACE_WORKERS} (0: one per core)"),
+            );
+        }
+        if !(1..=MAX_FACE_QUEUE_PER_WORKER).contains(&face_file.queue_per_worker) {
+            bad(
+                "face.queue_per_worker",
+                &format!("must be between 1 and {MAX_FACE_QUEUE_PER_WORKER}"),
+            );
         }
         for (field, value) in [
             ("face.calibration_c", face_file.calibration_c),
@@ -650,10 +676,19 @@ impl CenterFile {
             },
             production_poll: Duration::from_secs(self.journey.production_poll_s),
         };
+        let face_pool = match face_file.workers {
+            0 => crate::faces::FacePoolConfig::default()
+                .with_queue_per_worker(face_file.queue_per_worker),
+            workers => crate::faces::FacePoolConfig {
+                workers,
+                queue: workers * face_file.queue_per_worker,
+            },
+        };
         Ok(CenterSettings {
             city,
             config,
             blobs,
+            face_pool,
         })
     }
 }

@@ -30,6 +30,16 @@ pub struct FacePoolConfig {
     pub queue: usize,
 }
 
+impl FacePoolConfig {
+    /// The same workers with `per_worker` waiting calls each.
+    pub fn with_queue_per_worker(self, per_worker: usize) -> FacePoolConfig {
+        FacePoolConfig {
+            queue: self.workers * per_worker,
+            ..self
+        }
+    }
+}
+
 impl Default for FacePoolConfig {
     fn default() -> FacePoolConfig {
         let cores = std::thread::available_parallelism()

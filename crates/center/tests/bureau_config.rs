@@ -111,3 +111,48 @@ async fn the_sender_number_and_the_production_poll_come_from_the_file() {
     assert_eq!(received.len(), 1, "{received:?}");
     assert_eq!(received[0].from, "106573200001");
 }
+
+/// Issue 18: the face pool's size is the bureau's to set (`[center.face] workers`,
+/// `queue_per_worker`), checked with the field named; 0 workers is one per core.
+#[test]
+fn the_face_pool_size_comes_from_the_file() {
+    use center::faces::FacePoolConfig;
+    let with_face = |lines: &str| {
+        crate::support::DEMO_CENTER_TOML
+            .replace("[center.face]\n", &format!("[center.face]\n{lines}\n"))
+    };
+    let set = settings_from(&with_face("workers = 3\nqueue_per_worker = 2"));
+    assert_eq!(
+        set.face_pool,
+        FacePoolConfig {
+            workers: 3,
+            queue: 6
+        }
+    );
+    let cores = FacePoolConfig::default().workers;
+    assert_eq!(
+        settings_from(crate::support::DEMO_CENTER_TOML).face_pool,
+        FacePoolConfig {
+            workers: cores,
+            queue: 8 * cores
+        }
+    );
+    for (lines, expected) in [
+        (
+            "queue_per_worker = 0",
+            "center.face.queue_per_worker: must be between 1 and 64",
+        ),
+        (
+            "workers = 5000",
+            "center.face.workers: must be at most 1024 (0: one per core)",
+        ),
+    ] {
+        use figment::providers::Format;
+        let problems = figment::Figment::from(figment::providers::Toml::string(&with_face(lines)))
+            .extract_inner::<center::config::CenterFile>("center")
+            .expect("a center file")
+            .settings()
+            .expect_err(lines);
+        assert_eq!(problems, vec![expected.to_owned()], "{lines}");
+    }
+}

@@ -115,6 +115,7 @@ pub async fn center_state(
         store,
     );
     state.config = options.settings.config;
+    state.face_pool = center::faces::FacePool::new(options.settings.face_pool);
     // Session videos are kept `video_retention` (180 days by default), an unfinished session's
     // deleted at its end or kept for audit; the hourly job purges what is older.
     spawn_video_purge(
