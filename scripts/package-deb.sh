@@ -52,10 +52,13 @@ if dpkg -s idkiosk >/dev/null 2>&1; then
     exit 2
 fi
 
+# Whatever fails below, the package does not stay installed: its Chromium policy would block
+# every later browser test on this machine, and the next --test would refuse to start.
+trap 'dpkg -P idkiosk >/dev/null 2>&1 || true' EXIT
 log "dpkg -i"
 dpkg -i "$deb"
 files=$(mktemp)
-trap 'rm -f "$files"' EXIT
+trap 'rm -f "$files"; dpkg -P idkiosk >/dev/null 2>&1 || true' EXIT
 dpkg -L idkiosk >"$files"
 conffiles=$(dpkg-query -W -f='${Conffiles}\n' idkiosk | awk 'NF {print $1}')
 
@@ -70,7 +73,8 @@ done
 
 log "systemd-analyze verify (installed units, with their man pages)"
 out=$(systemd-analyze verify /lib/systemd/system/idkiosk-center.service \
-    /lib/systemd/system/idkiosk-kiosk.service /lib/systemd/system/idkiosk-popsys.service 2>&1)
+    /lib/systemd/system/idkiosk-kiosk.service /lib/systemd/system/idkiosk-popsys.service \
+    /lib/systemd/system/idkiosk-session.service 2>&1)
 if [ -n "$out" ]; then
     echo "$out" >&2
     echo "systemd-analyze verify complained about the installed units" >&2
