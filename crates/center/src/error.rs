@@ -155,7 +155,7 @@ impl AppError {
 
 /// Whether an internal error is, somewhere in its chain, a database that cannot be reached
 /// (errors that crossed an `anyhow` seam, such as the blob sink's, keep the store's error inside).
-fn database_unavailable(cause: &anyhow::Error) -> bool {
+pub(crate) fn database_unavailable(cause: &anyhow::Error) -> bool {
     cause.chain().any(|err| {
         err.downcast_ref::<store::StoreError>()
             .is_some_and(store::StoreError::is_unavailable)
@@ -266,7 +266,7 @@ impl IntoResponse for AppError {
 }
 
 /// The pause a 503 suggests: a database failover takes 10-15 s, a kiosk retries meanwhile.
-const UNAVAILABLE_RETRY_AFTER_S: u64 = 2;
+pub(crate) const UNAVAILABLE_RETRY_AFTER_S: u64 = 2;
 
 impl From<store::StoreError> for AppError {
     fn from(err: store::StoreError) -> AppError {

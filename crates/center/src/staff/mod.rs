@@ -642,11 +642,27 @@ pub enum StaffError {
     /// 500; the cause goes to the log only.
     #[error("internal error: {0:#}")]
     Internal(anyhow::Error),
+    /// 503 with `Retry-After`: `service` (the database failing over, the population system) does
+    /// not answer for the moment; the cause goes to the log only.
+    #[error("{service} unavailable: {cause:#}")]
+    Unavailable {
+        /// `database`, `population`, …
+        service: &'static str,
+        /// Why, for the log.
+        cause: anyhow::Error,
+    },
 }
 
 impl From<store::StoreError> for StaffError {
     fn from(err: store::StoreError) -> StaffError {
-        StaffError::Internal(err.into())
+        if err.is_unavailable() {
+            StaffError::Unavailable {
+                service: "database",
+                cause: err.into(),
+            }
+        } else {
+            StaffError::Internal(err.into())
+        }
     }
 }
 
@@ -656,9 +672,7 @@ impl From<crate::error::AppError> for StaffError {
         match err {
             AppError::NotFound(message) => StaffError::NotFound(message),
             AppError::Internal(cause) => StaffError::Internal(cause),
-            AppError::Unavailable { service, cause } => {
-                StaffError::Internal(cause.context(format!("{service} unavailable")))
-            }
+            AppError::Unavailable { service, cause } => StaffError::Unavailable { service, cause },
             other => StaffError::BadRequest(other.to_string()),
         }
     }
@@ -678,6 +692,14 @@ impl IntoResponse for StaffError {
             StaffError::NotFound(message) => {
                 (StatusCode::NOT_FOUND, "未找到 Not found", message.clone())
             }
+            StaffError::Internal(cause) if crate::error::database_unavailable(cause) => {
+                tracing::warn!(error = %format!("{cause:#}"), "staff console: database unavailable");
+                unavailable("database")
+            }
+            StaffError::Unavailable { service, cause } => {
+                tracing::warn!(error = %format!("{cause:#}"), service, "staff console: unavailable");
+                unavailable(service)
+            }
             StaffError::Internal(cause) => {
                 tracing::error!(error = %format!("{cause:#}"), "staff console error");
                 (
@@ -687,17 +709,39 @@ impl IntoResponse for StaffError {
                 )
             }
         };
+        let retry_after = (status == StatusCode::SERVICE_UNAVAILABLE)
+            .then(|| header::HeaderValue::from(crate::error::UNAVAILABLE_RETRY_AFTER_S));
         let page = html::ErrorPage {
             title,
             staff: None,
             message: &message,
         };
-        match html::render(&page) {
+        let mut response = match html::render(&page) {
             Ok(body) => (status, body).into_response(),
             // The error page itself failed: say so in plain text.
             Err(_) => (status, message).into_response(),
+        };
+        if let Some(value) = retry_after {
+            response.headers_mut().insert(header::RETRY_AFTER, value);
         }
+        response
     }
+}
+
+/// The 503 page: which system does not answer, and that a moment later may do.
+fn unavailable(service: &str) -> (StatusCode, &'static str, String) {
+    let message = match service {
+        "database" => "the center's database is not answering (a failover takes about 10 to 15 \
+                       seconds): try again in a moment"
+            .to_owned(),
+        "population" => "the population system is not answering: try again in a moment".to_owned(),
+        other => format!("the {other} service is not answering: try again in a moment"),
+    };
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        "暂时无法服务 Temporarily unavailable",
+        message,
+    )
 }
 
 /// `GET /staff/login`: the form, with a fresh double-submit CSRF cookie.
@@ -903,6 +947,49 @@ async fn logout(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn status_and_retry_after(err: StaffError) -> (StatusCode, Option<String>) {
+        let response = err.into_response();
+        let retry_after = response
+            .headers()
+            .get(header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        (response.status(), retry_after)
+    }
+
+    fn cut() -> sqlx::Error {
+        sqlx::Error::Io(std::io::Error::new(
+            std::io::ErrorKind::UnexpectedEof,
+            "the primary went away",
+        ))
+    }
+
+    // Regression (issue 18): a clerk's page during a database failover was a 500 "internal
+    // error"; it is a 503 that says the database is failing over and to try again.
+    #[test]
+    fn a_database_that_cannot_be_reached_is_503_for_the_clerk() {
+        for err in [
+            StaffError::from(store::StoreError::Database(cut())),
+            StaffError::from(store::StoreError::Database(sqlx::Error::PoolTimedOut)),
+            StaffError::from(crate::error::AppError::from(store::StoreError::Database(
+                cut(),
+            ))),
+            StaffError::Internal(
+                anyhow::Error::new(store::StoreError::Database(cut())).context("reading a blob"),
+            ),
+        ] {
+            assert_eq!(
+                status_and_retry_after(err),
+                (StatusCode::SERVICE_UNAVAILABLE, Some("2".to_owned()))
+            );
+        }
+        let rejected = StaffError::from(store::StoreError::Rejected("dup".into()));
+        assert_eq!(
+            status_and_retry_after(rejected),
+            (StatusCode::INTERNAL_SERVER_ERROR, None)
+        );
+    }
 
     #[test]
     fn passwords_hash_with_argon2id_and_verify() {
