@@ -289,11 +289,14 @@ impl From<popsys::PopsysError> for AppError {
     }
 }
 
+/// What the tests of an error's answer share (here and in `staff`).
 #[cfg(test)]
-mod tests {
-    use super::*;
+pub(crate) mod testing {
+    use axum::http::StatusCode;
+    use axum::response::IntoResponse;
 
-    fn status_and_retry_after(err: AppError) -> (StatusCode, Option<String>) {
+    /// The status of the answer `err` makes, and its `Retry-After`.
+    pub fn status_and_retry_after(err: impl IntoResponse) -> (StatusCode, Option<String>) {
         let response = err.into_response();
         let retry_after = response
             .headers()
@@ -303,12 +306,19 @@ mod tests {
         (response.status(), retry_after)
     }
 
-    fn cut() -> sqlx::Error {
+    /// A connection the database's primary cut (a failover).
+    pub fn cut() -> sqlx::Error {
         sqlx::Error::Io(std::io::Error::new(
             std::io::ErrorKind::UnexpectedEof,
             "the primary went away",
         ))
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::testing::{cut, status_and_retry_after};
+    use super::*;
 
     // Regression (issue 18): a database connection lost during a failover was a 500, which the
     // kiosk does not retry as it retries a 503.
@@ -316,11 +326,17 @@ mod tests {
     fn a_database_that_cannot_be_reached_is_503_with_retry_after() {
         let unavailable = (StatusCode::SERVICE_UNAVAILABLE, Some("2".to_owned()));
         let lost = store::StoreError::Database(cut());
-        assert_eq!(status_and_retry_after(lost.into()), unavailable);
+        assert_eq!(status_and_retry_after(AppError::from(lost)), unavailable);
         let timed_out = store::StoreError::Database(sqlx::Error::PoolTimedOut);
-        assert_eq!(status_and_retry_after(timed_out.into()), unavailable);
+        assert_eq!(
+            status_and_retry_after(AppError::from(timed_out)),
+            unavailable
+        );
         let via_population = popsys::PopsysError::Store(store::StoreError::Database(cut()));
-        assert_eq!(status_and_retry_after(via_population.into()), unavailable);
+        assert_eq!(
+            status_and_retry_after(AppError::from(via_population)),
+            unavailable
+        );
         // Through an anyhow seam (the blob sink), with context.
         let via_blobs = AppError::Internal(
             anyhow::Error::new(store::StoreError::Database(cut())).context("storing a blob"),
@@ -335,7 +351,7 @@ mod tests {
             store::StoreError::Rejected("duplicate key".into()),
         ] {
             assert_eq!(
-                status_and_retry_after(err.into()),
+                status_and_retry_after(AppError::from(err)),
                 (StatusCode::INTERNAL_SERVER_ERROR, None)
             );
         }

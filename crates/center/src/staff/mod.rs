@@ -947,23 +947,7 @@ async fn logout(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn status_and_retry_after(err: StaffError) -> (StatusCode, Option<String>) {
-        let response = err.into_response();
-        let retry_after = response
-            .headers()
-            .get(header::RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
-        (response.status(), retry_after)
-    }
-
-    fn cut() -> sqlx::Error {
-        sqlx::Error::Io(std::io::Error::new(
-            std::io::ErrorKind::UnexpectedEof,
-            "the primary went away",
-        ))
-    }
+    use crate::error::testing::{cut, status_and_retry_after};
 
     // Regression (issue 18): a clerk's page during a database failover was a 500 "internal
     // error"; it is a 503 that says the database is failing over and to try again.
