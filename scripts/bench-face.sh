@@ -45,5 +45,11 @@ if [ "$quick" -eq 0 ]; then
     pythons="openblas=$IDKIOSK_ROOT/.idkiosk/venv-face-bench-openblas/bin/python,$pythons"
 fi
 
-log "bench: cargo bench -p face --bench verify"
+# One OpenBLAS thread, for the Rust engine and the Python built against OpenBLAS alike: each
+# figure is then one thread's work (latency = CPU time), and the throughput runs (one worker per
+# core) do not start a second BLAS thread per worker on a 2-core machine. OpenBLAS reads it when
+# the library loads, so it is set here, not in the benchmark.
+export OPENBLAS_NUM_THREADS="${OPENBLAS_NUM_THREADS:-1}"
+
+log "bench: cargo bench -p face --bench verify (OPENBLAS_NUM_THREADS=$OPENBLAS_NUM_THREADS)"
 FACE_BENCH_PYTHONS="$pythons" cargo bench -p face --bench verify

@@ -437,6 +437,12 @@ fn main() {
         engine.version(),
         ms(load)
     );
+    // OpenBLAS reads it when the library loads, before main: scripts/bench-face.sh sets it to 1
+    // so that each figure is one thread's work.
+    println!(
+        "OPENBLAS_NUM_THREADS={}",
+        std::env::var("OPENBLAS_NUM_THREADS").unwrap_or_else(|_| "unset (one per core)".into())
+    );
 
     // Warm up.
     verify_sequential(&engine, &paths[0], &paths[1]);

@@ -4,9 +4,10 @@
 //! `dlib-face-recognition` crate linked against Debian's `libdlib` and OpenBLAS.
 //!
 //! [`FaceEngine::describe`] finds the face with [`Detection::Fast`] (issue 18): HOG on the frame
-//! shrunk by 3, then if need be by 2, so that the faces kept are still above HOG's 80-pixel
-//! window; the landmarks and the embedding are computed at full resolution from the box found,
-//! at a fraction of the full-frame path's cost and with the same decisions.
+//! shrunk to a level of HOG's own pyramid (a third, then if need be about half), skipping the
+//! levels where only faces too small for an ID photo fit; the landmarks and the embedding are
+//! computed at full resolution from the box found, at a fraction of the full-frame path's cost
+//! and with the same decisions.
 //! [`DlibEngine::describe_with`] takes [`Detection::FullFrame`], the path before issue 18.
 //!
 //! Load it once per process ([`DlibEngine::shared`]): reading the weights takes about half a
@@ -103,7 +104,8 @@ impl<T> Pool<T> {
 pub enum Detection {
     /// HOG on the whole frame at full resolution (the engine's path before issue 18).
     FullFrame,
-    /// HOG on the frame shrunk by 3, then by 2 if that shows no face (large frames only).
+    /// HOG on the frame shrunk to a level of its pyramid, then to a finer one if need be
+    /// (large frames only).
     Fast(FastDetection),
 }
 
@@ -115,27 +117,28 @@ impl Default for Detection {
 
 /// The fast path's settings.
 ///
-/// A frame larger than `whole_frame_up_to` pixels is searched on shrunk copies (box-filtered, so
-/// nothing aliases), coarsest first: shrunk by the whole factor that keeps a face of
-/// `first_pass_face` pixels at least [`HOG_WINDOW`] wide, then, if that shows no face, by the
-/// factor that keeps `smallest_face`. HOG's cost follows the pixels it scans, so the first pass
-/// (a ninth of the frame by default) costs under half of the second (a quarter). The first
-/// pass that shows one face gives its box, scaled back to the frame; the landmarks and the
-/// embedding are then computed at full resolution. When no pass shows a face, the full frame is
-/// searched as before, so a face the fast path misses costs time, never a decision. Several faces
-/// on a shrunk frame are several faces. What it gives up: beside a face found by the first pass, a
-/// second face smaller than `first_pass_face` is not seen (the full frame would answer
-/// `several_faces`); step 7's photos are ID photos of one face. The box is that of a coarser HOG
-/// grid than the full frame's (a few pixels off), so embeddings differ from the full-frame path's
-/// by up to about 0.1, and distances between two faces by less than 0.03.
+/// dlib's HOG detector searches a pyramid of the frame, each level 5/6 the size of the one
+/// before, with an 80-pixel window: on a frame of a few megapixels most of its work is on the
+/// first levels, where only faces too small for an ID photo fit. A frame larger than
+/// `whole_frame_up_to` pixels is therefore searched from `levels[0]` down (the frame shrunk to
+/// (5/6)^level of its size: box-filtered by a whole factor, so nothing aliases, then resized by
+/// bilinear interpolation for what the whole factor leaves), then, if that shows no face or
+/// only a box it does not take, from `levels[1]`. Shrunk to a level of the full frame's own pyramid, a pass's boxes are those of
+/// the full frame give or take a few pixels; the landmarks and the embedding are then computed at
+/// full resolution.
+///
+/// A box found on a pass's first level (narrower than [`HOG_WINDOW`] there) is not taken: HOG
+/// also answers there for faces a level smaller, with a box a level too large; the next pass
+/// (or the full frame) finds the face at its size. When no pass gives a box, the full frame is
+/// searched as before, so a face the fast path does not take costs time, never a decision. Several
+/// faces on a pass are several faces. What it gives up: beside a face found by the first pass, a
+/// second face too small for it is not seen (the full frame would answer `several_faces`); step
+/// 7's photos are ID photos of one face. Embeddings differ from the full-frame path's by up to
+/// about 0.1 on the test faces, and distances between two faces by less than 0.03.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct FastDetection {
-    /// Width in pixels, in the frame as decoded, of the smallest face a shrunk pass must show.
-    pub smallest_face: u32,
-    /// Width in pixels of the smallest face the first, coarsest pass must show: the faces of a
-    /// frame made for an ID photo are mostly larger than `smallest_face`, and the first pass
-    /// finds them on fewer pixels.
-    pub first_pass_face: u32,
+    /// The levels of dlib's pyramid of the full frame the passes start at, coarsest first.
+    pub levels: [u32; 2],
     /// Frames of at most this many pixels are searched whole, as before: on a small frame (the
     /// center's 358 × 441 ID photos, the 102 × 126 chip photo) a shrunk pass would miss faces the
     /// full frame finds or only add work.
@@ -145,34 +148,20 @@ pub struct FastDetection {
 impl Default for FastDetection {
     fn default() -> FastDetection {
         FastDetection {
-            // The ID photo's face is 207 px wide and the kiosk refuses frames under 120 px
-            // (`QualityConfig`), where HOG's box is about 150; 160 keeps both.
-            smallest_face: 160,
-            // Shrunk by 3: a ninth of the pixels. HOG's box of a 207-px face (the ID photo's) is
-            // about 215 px, found there at the first level.
-            first_pass_face: 240,
+            // Level 6 is the frame at a third (0.335): a ninth of the pixels, boxes from about
+            // 260 px taken. Level 4 (0.482, a box filter by 2 then a small resize) takes boxes
+            // from about 180 px: the ID photo's 207-px face, whose box is about 215, is taken
+            // there.
+            levels: [6, 4],
             // 640 × 480.
             whole_frame_up_to: 307_200,
         }
     }
 }
 
-impl FastDetection {
-    /// The shrink factors of the passes, coarsest first (none below 2: shrinking by 1 is the
-    /// full frame).
-    fn factors(&self) -> Vec<u32> {
-        let finest = self.smallest_face / HOG_WINDOW;
-        let coarsest = (self.first_pass_face / HOG_WINDOW).max(finest);
-        [coarsest, finest]
-            .into_iter()
-            .filter(|k| *k >= 2)
-            .fold(Vec::new(), |mut factors, k| {
-                if !factors.contains(&k) {
-                    factors.push(k);
-                }
-                factors
-            })
-    }
+/// The scale of a level of dlib's `pyramid_down<6>`.
+fn level_scale(level: u32) -> f64 {
+    (5.0f64 / 6.0).powi(level as i32)
 }
 
 /// The side of dlib's frontal HOG detector's window: the smallest face it finds without
@@ -296,7 +285,7 @@ impl DlibEngine {
     }
 
     /// The face found the fast way: `Ok(None)` when the full frame must be searched instead,
-    /// an error when a shrunk frame shows several faces.
+    /// an error when a pass shows several faces.
     fn detect_fast(
         &self,
         picture: &Picture,
@@ -307,18 +296,21 @@ impl DlibEngine {
         if pixels <= fast.whole_frame_up_to {
             return Ok(None); // the full frame as before
         }
-        for factor in fast.factors() {
-            let small = shrink(image, factor);
-            if small.width() < HOG_WINDOW || small.height() < HOG_WINDOW {
+        for level in fast.levels {
+            let Some(pass) = Pass::of(image, level) else {
                 continue;
-            }
-            // No second HOG pass at full resolution around the box: it cost as much as this
-            // one, and its box, a pyramid level off the full frame's on some faces, was no
-            // closer to the full frame's embedding than this one.
-            let found = self.detect_in(&ImageMatrix::from_image(&small));
+            };
+            // No second HOG pass at full resolution around the box (the path before): on a
+            // level of the full frame's pyramid the box is already the full frame's, give or
+            // take a few pixels, and that pass cost as much as this one.
+            let found = self.detect_in(&ImageMatrix::from_image(&pass.image));
             match found.as_slice() {
                 [] => continue,
-                [one] => return Ok(Some(scale_box(one, i64::from(factor)))),
+                // The next pass finds the face at its size. (HOG on the next level around the
+                // box only was cheaper, but its box, its pyramid resampled from the crop, was
+                // further off and turned a decision near a bar.)
+                [one] if on_first_level(one) => continue,
+                [one] => return Ok(Some(pass.to_frame(one))),
                 _ => {
                     return Err(FaceError::SeveralFaces {
                         picture: picture.name().to_owned(),
@@ -475,14 +467,103 @@ fn shrink(image: &image::RgbImage, k: u32) -> image::RgbImage {
     image::RgbImage::from_raw(width, height, out).expect("the buffer has the image's size")
 }
 
-/// A box of the shrunk frame in the frame's coordinates.
-fn scale_box(face: &FaceBox, k: i64) -> FaceBox {
-    FaceBox {
-        left: face.left * k,
-        top: face.top * k,
-        right: face.right * k + k - 1,
-        bottom: face.bottom * k + k - 1,
+/// Whether a box of a pass was found on the pass's first pyramid level (narrower than
+/// [`HOG_WINDOW`]), where HOG also answers for faces a level smaller, with a box a level too
+/// large. The smaller side: a box over the frame's edge comes out wider.
+fn on_first_level(face: &FaceBox) -> bool {
+    (face.right - face.left).min(face.bottom - face.top) + 1 < i64::from(HOG_WINDOW)
+}
+
+/// A frame shrunk to a level of dlib's pyramid.
+struct Pass {
+    image: image::RgbImage,
+    /// Frame pixels per pass pixel, across and down.
+    ratio: (f64, f64),
+}
+
+impl Pass {
+    /// `image` at `level`; `None` when that is smaller than HOG's window.
+    fn of(image: &image::RgbImage, level: u32) -> Option<Pass> {
+        let scale = level_scale(level);
+        let (width, height) = (f64::from(image.width()), f64::from(image.height()));
+        let target = ((width * scale).round(), (height * scale).round());
+        if target.0 < f64::from(HOG_WINDOW) || target.1 < f64::from(HOG_WINDOW) {
+            return None;
+        }
+        // The box filter does most of the shrinking: a bilinear resize by much more than 2
+        // would skip pixels and alias.
+        let factor = (1.01 / scale).floor().max(1.0) as u32;
+        if factor >= 2 && ((width / f64::from(factor)) / target.0 - 1.0).abs() <= 0.01 {
+            // Within 1 % of the level (a third for level 6): taken as the level, its boxes
+            // mapped up as the full frame's of that level are.
+            return Some(Pass {
+                image: shrink(image, factor),
+                ratio: (1.0 / scale, 1.0 / scale),
+            });
+        }
+        let boxed = (factor >= 2).then(|| shrink(image, factor));
+        Some(Pass {
+            image: resize_bilinear(
+                boxed.as_ref().unwrap_or(image),
+                target.0 as u32,
+                target.1 as u32,
+            ),
+            ratio: (width / target.0, height / target.1),
+        })
     }
+
+    /// A box of the pass in the frame's coordinates, mapped as dlib maps a box of a pyramid
+    /// level up to the full frame (`p * r + 1.5 * (r - 1)` for a ratio `r`, the closed form of
+    /// its `pyramid_down<6>::point_up` repeated), so that it lands where the full frame's
+    /// would.
+    fn to_frame(&self, face: &FaceBox) -> FaceBox {
+        let up = |p: i64, r: f64| (p as f64 * r + 1.5 * (r - 1.0)).round() as i64;
+        let (rx, ry) = self.ratio;
+        FaceBox {
+            left: up(face.left, rx),
+            top: up(face.top, ry),
+            right: up(face.right, rx),
+            bottom: up(face.bottom, ry),
+        }
+    }
+}
+
+/// `image` resized by bilinear interpolation, pixel centres onto pixel centres: for the last
+/// step of a shrink, by less than 2.
+fn resize_bilinear(image: &image::RgbImage, width: u32, height: u32) -> image::RgbImage {
+    // For each output column (row): the first input column (row) and the second's weight in
+    // 1/256.
+    let taps = |out: u32, from: u32| -> Vec<(usize, u32)> {
+        let ratio = f64::from(from) / f64::from(out);
+        let last = f64::from(from - 1);
+        (0..out)
+            .map(|i| {
+                let at = ((f64::from(i) + 0.5) * ratio - 0.5).clamp(0.0, last);
+                let first = at.floor();
+                (first as usize, ((at - first) * 256.0).round() as u32)
+            })
+            .collect()
+    };
+    let (columns, rows) = (taps(width, image.width()), taps(height, image.height()));
+    let last_column = image.width() as usize - 1;
+    let last_row = image.height() as usize - 1;
+    let stride = image.width() as usize * 3;
+    let raw = image.as_raw();
+    let mut out = Vec::with_capacity(width as usize * height as usize * 3);
+    for &(y, wy) in &rows {
+        let upper = &raw[y * stride..(y + 1) * stride];
+        let lower_row = (y + 1).min(last_row);
+        let lower = &raw[lower_row * stride..(lower_row + 1) * stride];
+        for &(x, wx) in &columns {
+            let (a, b) = (x * 3, (x + 1).min(last_column) * 3);
+            for c in 0..3 {
+                let top = u32::from(upper[a + c]) * (256 - wx) + u32::from(upper[b + c]) * wx;
+                let bottom = u32::from(lower[a + c]) * (256 - wx) + u32::from(lower[b + c]) * wx;
+                out.push(((top * (256 - wy) + bottom * wy + (1 << 15)) >> 16) as u8);
+            }
+        }
+    }
+    image::RgbImage::from_raw(width, height, out).expect("the buffer has the image's size")
 }
 
 /// `base` followed by the detection [`FaceEngine::describe`] uses.
@@ -490,8 +571,8 @@ fn with_detection_label(base: &str, detection: Detection) -> String {
     match detection {
         Detection::FullFrame => format!("{base}; full-frame detection"),
         Detection::Fast(fast) => format!(
-            "{base}; fast detection (first pass faces from {} px, then from {} px, frames over {} px, no refinement)",
-            fast.first_pass_face, fast.smallest_face, fast.whole_frame_up_to
+            "{base}; fast detection (pyramid levels {} then {}, boxes above a pass's first level, frames over {} px)",
+            fast.levels[0], fast.levels[1], fast.whole_frame_up_to
         ),
     }
 }
@@ -517,27 +598,69 @@ fn version_string(models_dir: &Path) -> String {
 mod tests {
     use super::*;
 
-    /// The passes' factors: coarsest first, none repeated, none under 2.
+    /// A pass is the frame at a level of dlib's pyramid: box-filtered by 3 alone for level 6
+    /// (within 1 %, its boxes mapped up by the level's 1.2^6), by 2 then resized for level 4,
+    /// refused under HOG's window.
     #[test]
-    fn the_passes_go_from_the_first_pass_face_to_the_smallest() {
-        let check = |smallest_face, first_pass_face, expected: &[u32]| {
-            let fast = FastDetection {
-                smallest_face,
-                first_pass_face,
-                ..FastDetection::default()
-            };
-            assert_eq!(
-                fast.factors(),
-                expected,
-                "{smallest_face} {first_pass_face}"
-            );
+    fn a_pass_is_the_frame_at_a_level_of_the_pyramid() {
+        let image = image::RgbImage::from_pixel(1200, 900, image::Rgb([90, 120, 150]));
+        let check = |level: u32, expected: Option<(f64, f64)>| {
+            let ratio = Pass::of(&image, level).map(|pass| pass.ratio);
+            assert_eq!(ratio, expected, "level {level}");
         };
-        check(160, 240, &[3, 2]);
-        check(160, 160, &[2]);
-        check(160, 100, &[2]);
-        check(100, 240, &[3]);
-        check(100, 100, &[]);
-        check(320, 480, &[6, 4]);
+        let level_6 = 1.0 / (5.0f64 / 6.0).powi(6);
+        check(6, Some((level_6, level_6)));
+        check(4, Some((1200.0 / 579.0, 900.0 / 434.0)));
+        check(1, Some((1.2, 900.0 / 750.0)));
+        check(13, Some((1200.0 / 112.0, 900.0 / 84.0)));
+        check(14, None);
+    }
+
+    /// A box of a pass lands where dlib's own pyramid puts it: `point_up` repeated `level`
+    /// times is `p * 1.2^level + 1.5 * (1.2^level - 1)`.
+    #[test]
+    fn a_box_is_mapped_up_as_dlib_maps_it() {
+        let image = image::RgbImage::from_pixel(1200, 900, image::Rgb([90, 120, 150]));
+        let pass = Pass::of(&image, 6).expect("a pass");
+        let face = FaceBox {
+            left: 100,
+            top: 40,
+            right: 172,
+            bottom: 112,
+        };
+        assert_eq!(
+            pass.to_frame(&face),
+            FaceBox {
+                left: 302,
+                top: 122,
+                right: 517,
+                bottom: 337,
+            }
+        );
+        let mut p = 100.0f64;
+        for _ in 0..6 {
+            p = p * (6.0 / 5.0) + 0.3;
+        }
+        let closed = 100.0 * 1.2f64.powi(6) + 1.5 * (1.2f64.powi(6) - 1.0);
+        assert!((p - closed).abs() < 1e-9, "{p} {closed}");
+    }
+
+    /// The bilinear resize keeps a picture of its own size and a flat colour as they are, and
+    /// puts an output pixel between the input pixels its centre falls between.
+    #[test]
+    fn the_bilinear_resize_maps_centres_onto_centres() {
+        let ramp = image::RgbImage::from_fn(10, 4, |x, _| image::Rgb([(x * 20) as u8, 7, 200]));
+        assert_eq!(resize_bilinear(&ramp, 10, 4), ramp);
+        let flat = image::RgbImage::from_pixel(31, 17, image::Rgb([90, 120, 150]));
+        let small = resize_bilinear(&flat, 29, 16);
+        assert!(small.pixels().all(|p| p.0 == [90, 120, 150]));
+        // 10 columns onto 8: output column 0 is at input 0.125 (2.5), column 1 at 1.375 (27.5).
+        let row: Vec<u8> = resize_bilinear(&ramp, 8, 4)
+            .enumerate_pixels()
+            .filter(|(_, y, _)| *y == 0)
+            .map(|(_, _, p)| p[0])
+            .collect();
+        assert_eq!(row, [3, 28, 53, 78, 103, 128, 153, 178]);
     }
 
     /// The shrink is the mean of each block, rounded, the partial blocks at the right and the
