@@ -3,22 +3,14 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 
 use serde_json::Value;
 
 const CITIZEN: &str = "320104200012100044";
 const BIN: &str = env!("CARGO_BIN_EXE_idkiosk");
 
-/// A child process killed when the test ends, whatever happens.
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+use crate::support::Running;
 
 /// Starts `idkiosk sim …` and returns it with the JSON line it announced itself with.
 fn start_sim(args: &[&str]) -> (Running, Value) {

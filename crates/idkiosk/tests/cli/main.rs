@@ -11,7 +11,8 @@
 //! - `demo_faces`: the popsys demo citizens' faces through the real face engine (step 7);
 //! - `manual`: the man pages and completions of `idkiosk manual`;
 //! - `session`: the kiosk session's unit (cage and Chromium) on wlroots' headless backend;
-//! - `units`: the systemd units of `packaging/systemd/` (`systemd-analyze verify`).
+//! - `units`: the systemd units of `packaging/systemd/` (`systemd-analyze verify`);
+//! - `support`: a child process ended with its test, a free port, a private CUPS.
 
 mod audit;
 mod config_cli;
@@ -27,6 +28,7 @@ mod manual;
 mod paysim_interop;
 mod rules;
 mod session;
+mod support;
 mod units;
 
 use std::io::Write;

@@ -12,8 +12,10 @@
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+
+use crate::support::{PrivateCups, Running};
 
 const UNIT: &str = "idkiosk-session.service";
 /// Where the unit and the policy expect the agent.
@@ -34,36 +36,6 @@ const TEST_CHROMIUM_FLAGS: &[&str] = &[
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-/// A child process ended (and waited for) when the test ends, whatever happens.
-struct Running(Child);
-
-impl Running {
-    /// SIGTERM, then SIGKILL after 10 s.
-    fn stop(&mut self) {
-        let _ = nix::sys::signal::kill(
-            nix::unistd::Pid::from_raw(self.0.id() as i32),
-            nix::sys::signal::Signal::SIGTERM,
-        );
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.0.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        if let Ok(None) = self.0.try_wait() {
-            self.stop();
-        }
-    }
 }
 
 /// The value of the unit's `key=` line, continuation lines joined, `$$` unescaped (systemd's
@@ -135,33 +107,6 @@ fn machine() -> Result<(), String> {
         }
     }
     Ok(())
-}
-
-/// A private cupsd with the cups-pdf queue (scripts/lib.sh), so that the agent's printer is
-/// ready and its start screen is the one a working kiosk shows. Its URI.
-fn start_cups(dir: &Path) -> (Running, String) {
-    let script = format!(
-        "source scripts/lib.sh && start_private_cups {dir} >&2 && trap 'stop_private_cups; exit 0' TERM \
-         && echo \"$IDKIOSK_TEST_PRINTER\" && wait",
-        dir = dir.display()
-    );
-    let mut child = Command::new("bash")
-        .arg("-c")
-        .arg(script)
-        .current_dir(repo())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("bash runs");
-    let stdout = child.stdout.take().expect("piped stdout");
-    let cups = Running(child);
-    let mut line = String::new();
-    BufReader::new(stdout)
-        .read_line(&mut line)
-        .expect("scripts/lib.sh prints the printer's URI");
-    let uri = line.trim().to_owned();
-    assert!(uri.starts_with("ipp://"), "CUPS did not start: {uri:?}");
-    (cups, uri)
 }
 
 /// `idkiosk demo` on free ports with `printer`, and the kiosk agent's `host:port`.
@@ -463,8 +408,10 @@ fn the_session_shows_the_start_screen_and_ends_with_chromium() {
         .prefix("idkiosk-session-")
         .tempdir()
         .expect("a temporary folder");
-    let (_cups, printer) = start_cups(&dir.path().join("cups"));
-    let (_demo, agent) = start_demo(&dir.path().join("demo"), &printer);
+    let Some(cups) = PrivateCups::start(test) else {
+        return;
+    };
+    let (_demo, agent) = start_demo(&dir.path().join("demo"), &cups.uri());
 
     // What systemd would give the unit, in the temporary folder, owned by the session's user.
     let session = dir.path().join("session");
