@@ -438,22 +438,57 @@ impl FaceEngine for DlibEngine {
 /// `image` shrunk by the whole factor `k`, each pixel the mean of a `k` × `k` block (the last
 /// partial row and column of blocks are dropped).
 fn shrink(image: &image::RgbImage, k: u32) -> image::RgbImage {
-    let (width, height) = (image.width() / k, image.height() / k);
-    let k = k as usize;
-    let (out_row, in_row) = (width as usize * 3, image.width() as usize * 3);
-    let block = (k * k) as u32;
-    let mut out = vec![0u8; out_row * height as usize];
+    // It reads every pixel of a large frame: the passes' factors get a loop the compiler
+    // unrolls (about half the time of the general one: 2 instead of 4 ms by 3 on a 3-Mpx frame).
+    match k {
+        2 => shrink_by::<2>(image),
+        3 => shrink_by::<3>(image),
+        _ => shrink_by_any(image, k as usize),
+    }
+}
+
+fn shrink_by<const K: usize>(image: &image::RgbImage) -> image::RgbImage {
+    let (width, height) = (image.width() as usize / K, image.height() as usize / K);
+    let (out_row, in_row) = (width * 3, image.width() as usize * 3);
+    let block = (K * K) as u32;
+    let mut out = vec![0u8; out_row * height];
     let mut sums = vec![0u32; out_row];
-    // Row by row on slices, without per-pixel bounds checks or divisions: it runs on every
-    // pixel of a large frame, and was a tenth of a description when written with `put_pixel`.
+    for (y, out_line) in out.chunks_exact_mut(out_row).enumerate() {
+        sums.fill(0);
+        for line in image.as_raw()[y * K * in_row..]
+            .chunks_exact(in_row)
+            .take(K)
+        {
+            for (sum, pixels) in sums.chunks_exact_mut(3).zip(line.chunks_exact(3 * K)) {
+                for pixel in 0..K {
+                    for channel in 0..3 {
+                        sum[channel] += u32::from(pixels[pixel * 3 + channel]);
+                    }
+                }
+            }
+        }
+        for (value, sum) in out_line.iter_mut().zip(&sums) {
+            *value = ((sum + block / 2) / block) as u8;
+        }
+    }
+    image::RgbImage::from_raw(width as u32, height as u32, out)
+        .expect("the buffer has the image's size")
+}
+
+fn shrink_by_any(image: &image::RgbImage, k: usize) -> image::RgbImage {
+    let (width, height) = (image.width() as usize / k, image.height() as usize / k);
+    let (out_row, in_row) = (width * 3, image.width() as usize * 3);
+    let block = (k * k) as u32;
+    let mut out = vec![0u8; out_row * height];
+    let mut sums = vec![0u32; out_row];
     for (y, out_line) in out.chunks_exact_mut(out_row).enumerate() {
         sums.fill(0);
         for line in image.as_raw()[y * k * in_row..]
             .chunks_exact(in_row)
             .take(k)
         {
-            for (sum, block_line) in sums.chunks_exact_mut(3).zip(line.chunks_exact(3 * k)) {
-                for pixel in block_line.chunks_exact(3) {
+            for (sum, pixels) in sums.chunks_exact_mut(3).zip(line.chunks_exact(3 * k)) {
+                for pixel in pixels.chunks_exact(3) {
                     sum[0] += u32::from(pixel[0]);
                     sum[1] += u32::from(pixel[1]);
                     sum[2] += u32::from(pixel[2]);
@@ -464,7 +499,8 @@ fn shrink(image: &image::RgbImage, k: u32) -> image::RgbImage {
             *value = ((sum + block / 2) / block) as u8;
         }
     }
-    image::RgbImage::from_raw(width, height, out).expect("the buffer has the image's size")
+    image::RgbImage::from_raw(width as u32, height as u32, out)
+        .expect("the buffer has the image's size")
 }
 
 /// Whether a box of a pass was found on the pass's first pyramid level (narrower than
