@@ -9,9 +9,12 @@ use center::AppState;
 
 use crate::center_setup::{center_state, CenterOptions, WechatOptions};
 
-/// Arguments of `idkiosk center`.
+/// Arguments of `idkiosk center`: its flags run the center; `idkiosk center blobs …` is a tool.
 #[derive(clap::Args)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct Args {
+    #[command(subcommand)]
+    command: Option<CenterCommand>,
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:7400")]
     listen: String,
@@ -72,8 +75,18 @@ pub struct Args {
     staff_client_address_header: Option<String>,
 }
 
-/// Runs `idkiosk center` until SIGTERM or Ctrl-C.
+/// The center's tools.
+#[derive(clap::Subcommand)]
+enum CenterCommand {
+    /// The sealed blobs' store: migrate the local folder to S3
+    Blobs(crate::cmd_center_blobs::Args),
+}
+
+/// Runs `idkiosk center` until SIGTERM or Ctrl-C, or one of its tools.
 pub async fn run(args: Args) -> anyhow::Result<Outcome> {
+    if let Some(CenterCommand::Blobs(blobs)) = args.command {
+        return crate::cmd_center_blobs::run(blobs).await;
+    }
     let settings = match crate::config::for_start(Kind::Center, args.config.as_deref()) {
         Ok(Some(loaded)) => loaded.center(),
         Ok(None) => {

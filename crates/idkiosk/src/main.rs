@@ -10,6 +10,7 @@ mod center_setup;
 mod clock;
 mod cmd_audit;
 mod cmd_center;
+mod cmd_center_blobs;
 mod cmd_config;
 #[cfg(feature = "sim")]
 mod cmd_demo;

@@ -144,6 +144,8 @@ pub enum Outcome {
 pub struct Event {
     /// Its path, the same in the folder and the bucket (`kind/date/random`).
     pub path: String,
+    /// Its size in the folder's listing (what progress counts, copied or not).
+    pub size: u64,
     /// How it ended.
     pub outcome: Outcome,
 }
@@ -304,7 +306,7 @@ pub async fn migrate(
     let mut pending = objects.into_iter();
     loop {
         while running.len() < options.jobs.max(1) {
-            let Some((path, _)) = pending.next() else {
+            let Some((path, size)) = pending.next() else {
                 break;
             };
             let (source, target, options) = (source.clone(), target.clone(), options.clone());
@@ -312,6 +314,7 @@ pub async fn migrate(
                 let outcome = copy_one(source.as_ref(), target.as_ref(), &path, &options).await;
                 Event {
                     path: path.to_string(),
+                    size,
                     outcome,
                 }
             });
@@ -432,10 +435,11 @@ pub fn explain_s3_error(err: &object_store::Error) -> &'static str {
 pub async fn check_target(target: &dyn ObjectStore, what: &str) -> anyhow::Result<()> {
     match target.list_with_delimiter(None).await {
         Ok(_) => Ok(()),
-        Err(err) => {
-            let why = explain_s3_error(&err);
-            Err(anyhow::Error::new(err).context(format!("listing {what}: {why}")))
-        }
+        // The error's own text once: its sources repeat it.
+        Err(err) => Err(anyhow::anyhow!(
+            "listing {what}: {}: {err}",
+            explain_s3_error(&err)
+        )),
     }
 }
 

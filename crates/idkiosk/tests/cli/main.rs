@@ -2,6 +2,7 @@
 //! binary as a user would and checks its standard output and exit code.
 //!
 //! - `id`, `rules`, `audit`, `demo`: the `id` and `rules` tools, the audit trail, the demo;
+//! - `center_blobs_cli`: `idkiosk center blobs migrate` to a real SeaweedFS;
 //! - `config_cli`: `idkiosk config check` on the shipped files and wrong ones;
 //! - `devices_cli`: `idkiosk sim card-reader` and `idkiosk device read-card` over a real pty;
 //! - `doctor`: `idkiosk doctor kiosk` against the simulators, a center and a private CUPS;
@@ -15,6 +16,7 @@
 //! - `support`: a child process ended with its test, a free port, a private CUPS.
 
 mod audit;
+mod center_blobs_cli;
 mod config_cli;
 mod demo;
 mod demo_faces;
