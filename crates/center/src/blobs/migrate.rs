@@ -80,11 +80,11 @@ pub enum Action {
 }
 
 /// What to do with a local object of digest `local` when the bucket holds `remote`.
-pub fn decide(local: &Digest, remote: &Remote, overwrite: bool) -> Action {
+pub fn decide(local: &Digest, remote: &Remote, options: &MigrateOptions) -> Action {
     match remote {
         Remote::Absent => Action::Copy,
         Remote::Present(digest) if digest == local => Action::AlreadyThere,
-        Remote::Present(_) | Remote::OtherSize(_) if overwrite => Action::Overwrite,
+        Remote::Present(_) | Remote::OtherSize(_) if options.overwrite => Action::Overwrite,
         Remote::Present(_) | Remote::OtherSize(_) => Action::Conflict,
     }
 }
@@ -358,7 +358,7 @@ async fn try_copy_one(
         .context("reading the local file")?;
     let local = Digest::of(&bytes);
     let remote = remote(target, path, local.size).await?;
-    let action = decide(&local, &remote, options.overwrite);
+    let action = decide(&local, &remote, options);
     let replaced = match action {
         Action::AlreadyThere => return Ok(Outcome::AlreadyThere { digest: local }),
         Action::Conflict => return Ok(Outcome::Conflict { local, remote }),
@@ -456,7 +456,11 @@ mod tests {
     fn what_to_do_with_one_object() {
         let local = digest(b"sealed");
         let check = |remote: Remote, overwrite: bool, expected: Action| {
-            assert_eq!(decide(&local, &remote, overwrite), expected, "{remote:?}");
+            let options = MigrateOptions {
+                overwrite,
+                ..MigrateOptions::default()
+            };
+            assert_eq!(decide(&local, &remote, &options), expected, "{remote:?}");
         };
         check(Remote::Absent, false, Action::Copy);
         check(Remote::Absent, true, Action::Copy);
