@@ -19,7 +19,8 @@ done
 pg_dir=$(mktemp -d /tmp/idkiosk-test-pg.XXXXXX)
 trap 'stop_private_pg; stop_private_s3' EXIT
 start_private_pg "$pg_dir"
-# The S3 blob test (crates/center/tests/s3_blobs.rs) runs against SeaweedFS, installed from PyPI
+# The S3 blob tests (crates/center/tests/s3_blobs.rs, and `idkiosk center blobs migrate` in
+# crates/idkiosk/tests/cli/center_blobs_cli.rs) run against SeaweedFS, installed from PyPI
 # by scripts/setup/60-s3.sh; it exports IDKIOSK_TEST_S3_*.
 s3_dir=$(mktemp -d /tmp/idkiosk-test-s3.XXXXXX)
 start_private_s3 "$s3_dir"
