@@ -178,6 +178,22 @@ async fn a_printer_that_cannot_print_keeps_the_start_screen_out_of_service() {
     assert_eq!(handle.view().screen, Screen::Business);
 }
 
+/// Writes `sealed` as the agent's saved state, behind the outbox's back (what another version of
+/// the agent, or a damaged disk, leaves).
+async fn put_saved_state(db: &Path, sealed: &[u8]) {
+    let raw = sqlx::SqlitePool::connect(&format!("sqlite://{}", db.display()))
+        .await
+        .unwrap();
+    sqlx::query(
+        "INSERT INTO agent_state (id, sealed, updated_at) VALUES (1, $1, CURRENT_TIMESTAMP)",
+    )
+    .bind(sealed)
+    .execute(&raw)
+    .await
+    .unwrap();
+    raw.close().await;
+}
+
 /// A saved state the agent cannot read (written by another version of the agent before an
 /// upgrade, or damaged) once kept the agent from starting, so every restart failed the same way
 /// and the kiosk stayed dead. It starts on the start screen instead, and serves the next citizen.
@@ -186,16 +202,7 @@ async fn an_unreadable_saved_state_does_not_keep_the_kiosk_from_starting() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("outbox.db");
     let outbox = outbox(dir.path()).await;
-    let raw = sqlx::SqlitePool::connect(&format!("sqlite://{}", db.display()))
-        .await
-        .unwrap();
-    sqlx::query(
-        "INSERT INTO agent_state (id, sealed, updated_at) VALUES (1, X'00010203', CURRENT_TIMESTAMP)",
-    )
-    .execute(&raw)
-    .await
-    .unwrap();
-    raw.close().await;
+    put_saved_state(&db, b"\x00\x01\x02\x03").await;
     assert!(
         outbox.load_state().await.is_err(),
         "the test's state must be unreadable"
@@ -251,20 +258,7 @@ async fn a_session_saved_by_another_version_is_ended_for_the_staff() {
         .to_string()
         .as_bytes(),
     );
-    let raw = sqlx::SqlitePool::connect(&format!(
-        "sqlite://{}",
-        dir.path().join("outbox.db").display()
-    ))
-    .await
-    .unwrap();
-    sqlx::query(
-        "INSERT INTO agent_state (id, sealed, updated_at) VALUES (1, $1, CURRENT_TIMESTAMP)",
-    )
-    .bind(sealed)
-    .execute(&raw)
-    .await
-    .unwrap();
-    raw.close().await;
+    put_saved_state(&dir.path().join("outbox.db"), &sealed).await;
     assert!(
         outbox.load_state().await.is_err(),
         "the test's state must not parse as this version's"
