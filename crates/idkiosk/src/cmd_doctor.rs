@@ -933,26 +933,33 @@ async fn blob_check(
                 ),
             }
         }
+        // As the center does at start: its key (the credentials file's mode checked), then a
+        // signed listing of the bucket, so a refused key or a missing bucket fails here too.
         center::blobs::BlobBackend::S3(s3) => {
-            let client = reqwest::Client::builder().timeout(timeout).build();
-            let answer = match client {
-                Ok(client) => client
-                    .get(&s3.endpoint)
-                    .send()
-                    .await
-                    .map_err(|e| error_chain(&e)),
-                Err(e) => Err(e.to_string()),
+            let where_ = format!("S3 bucket {} at {}", s3.bucket, s3.endpoint);
+            let store = center::blobs::S3Credentials::resolve(s3, |name| std::env::var(name).ok())
+                .and_then(|key| center::blobs::s3_object_store(s3, &key));
+            let listed = match store {
+                Ok(store) => match tokio::time::timeout(
+                    timeout,
+                    center::blobs::migrate::check_target(store.as_ref(), &where_),
+                )
+                .await
+                {
+                    Ok(listed) => listed,
+                    Err(_) => Err(anyhow::anyhow!(
+                        "{where_} did not answer within {timeout:?}"
+                    )),
+                },
+                Err(e) => Err(e),
             };
-            match answer {
-                // Any HTTP answer (403 without a signature) says the store is up.
-                Ok(answer) => Check::pass(
-                    "blobs",
-                    format!("S3 endpoint {} answers {}", s3.endpoint, answer.status()),
-                ),
+            match listed {
+                Ok(()) => Check::pass("blobs", format!("{where_} lists with the center's key")),
                 Err(e) => Check::fail(
                     "blobs",
-                    format!("S3 endpoint {}: {e}", s3.endpoint),
-                    "check the object store and [center.blobs] endpoint",
+                    format!("{e:#}"),
+                    "check [center.blobs] (endpoint, bucket), the key (credentials_file or \
+                     AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY) and the object store",
                 ),
             }
         }

@@ -253,3 +253,50 @@ async fn a_blob_folder_migrates_to_s3_then_is_already_there_and_a_conflict_fails
     }
     db.finish().await;
 }
+
+/// `idkiosk doctor center` on an S3 blob store checks it as the center's start does: the key
+/// (the credentials file's mode), then a signed listing of the bucket. It used to pass whenever
+/// the endpoint answered HTTP at all, so a refused key or a missing bucket only showed at start.
+#[test]
+fn the_doctor_lists_the_bucket_with_the_centers_key() {
+    let Some(server) = s3_server() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let blobs_line = |config: &Path| {
+        let (_, stdout, stderr) = run(&[
+            "doctor",
+            "center",
+            "--config",
+            config.to_str().unwrap(),
+            "--database",
+            &format!("sqlite://{}", dir.path().join("center.db").display()),
+            "--blob-dir",
+            dir.path().join("blobs").to_str().unwrap(),
+            "--timeout",
+            "5",
+        ]);
+        stdout
+            .lines()
+            .find(|l| l.split_whitespace().nth(1) == Some("blobs"))
+            .unwrap_or_else(|| panic!("no blobs line: {stdout}{stderr}"))
+            .to_owned()
+    };
+
+    let good = blobs_line(&center_file(dir.path(), &server, &server[1], 0o600));
+    assert!(good.starts_with("ok "), "{good}");
+    assert!(good.contains(&server[1]), "{good}");
+
+    let missing = blobs_line(&center_file(
+        dir.path(),
+        &server,
+        "idkiosk-no-such-bucket",
+        0o600,
+    ));
+    assert!(missing.starts_with("FAIL "), "{missing}");
+    assert!(missing.contains("the bucket does not exist"), "{missing}");
+
+    let open = blobs_line(&center_file(dir.path(), &server, &server[1], 0o644));
+    assert!(open.starts_with("FAIL "), "{open}");
+    assert!(open.contains("has mode 0644"), "{open}");
+}
