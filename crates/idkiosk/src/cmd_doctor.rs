@@ -937,22 +937,15 @@ async fn blob_check(
         // signed listing of the bucket, so a refused key or a missing bucket fails here too.
         center::blobs::BlobBackend::S3(s3) => {
             let where_ = format!("S3 bucket {} at {}", s3.bucket, s3.endpoint);
-            let store = center::blobs::S3Credentials::resolve(s3, |name| std::env::var(name).ok())
-                .and_then(|key| center::blobs::s3_object_store(s3, &key));
-            let listed = match store {
-                Ok(store) => match tokio::time::timeout(
-                    timeout,
-                    center::blobs::migrate::check_target(store.as_ref(), &where_),
-                )
-                .await
-                {
-                    Ok(listed) => listed,
-                    Err(_) => Err(anyhow::anyhow!(
-                        "{where_} did not answer within {timeout:?}"
-                    )),
-                },
-                Err(e) => Err(e),
-            };
+            let listed = async {
+                let key = center::blobs::S3Credentials::resolve(s3, |n| std::env::var(n).ok())?;
+                let store = center::blobs::s3_object_store(s3, &key)?;
+                let listing = center::blobs::migrate::check_target(store.as_ref(), &where_);
+                tokio::time::timeout(timeout, listing)
+                    .await
+                    .map_err(|_| anyhow::anyhow!("{where_} did not answer within {timeout:?}"))?
+            }
+            .await;
             match listed {
                 Ok(()) => Check::pass("blobs", format!("{where_} lists with the center's key")),
                 Err(e) => Check::fail(
