@@ -300,7 +300,8 @@ fn pdf_response(pdf: Vec<u8>) -> Response {
     ([(header::CONTENT_TYPE, "application/pdf")], pdf).into_response()
 }
 
-fn hex(bytes: &[u8]) -> String {
+/// Lower-case hex of `bytes` (a SHA-256 in a message).
+pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 

@@ -40,8 +40,12 @@ impl Digest {
 
 impl std::fmt::Display for Digest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let hex: String = self.sha256.iter().map(|b| format!("{b:02x}")).collect();
-        write!(f, "{} bytes sha256 {hex}", self.size)
+        write!(
+            f,
+            "{} bytes sha256 {}",
+            self.size,
+            crate::paper::hex(&self.sha256)
+        )
     }
 }
 
