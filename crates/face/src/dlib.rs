@@ -4,10 +4,10 @@
 //! `dlib-face-recognition` crate linked against Debian's `libdlib` and OpenBLAS.
 //!
 //! [`FaceEngine::describe`] finds the face with [`Detection::Fast`] (issue 18): HOG on the frame
-//! shrunk to a level of HOG's own pyramid (a third, then if need be about half), skipping the
-//! levels where only faces too small for an ID photo fit; the landmarks and the embedding are
-//! computed at full resolution from the box found, at a fraction of the full-frame path's cost
-//! and with the same decisions.
+//! shrunk to a level of HOG's own pyramid (a third, then if need be about half; on an ID photo
+//! two fifths, then about half), skipping the levels where only faces too small for an ID photo
+//! fit; the landmarks and the embedding are computed at full resolution from the box found, at
+//! a fraction of the full-frame path's cost and with the same decisions.
 //! [`DlibEngine::describe_with`] takes [`Detection::FullFrame`], the path before issue 18.
 //!
 //! Load it once per process ([`DlibEngine::shared`]): reading the weights takes about half a
@@ -104,8 +104,7 @@ impl<T> Pool<T> {
 pub enum Detection {
     /// HOG on the whole frame at full resolution (the engine's path before issue 18).
     FullFrame,
-    /// HOG on the frame shrunk to a level of its pyramid, then to a finer one if need be
-    /// (large frames only).
+    /// HOG on the frame shrunk to a level of its pyramid, then to a finer one if need be.
     Fast(FastDetection),
 }
 
@@ -118,31 +117,37 @@ impl Default for Detection {
 /// The fast path's settings.
 ///
 /// dlib's HOG detector searches a pyramid of the frame, each level 5/6 the size of the one
-/// before, with an 80-pixel window: on a frame of a few megapixels most of its work is on the
-/// first levels, where only faces too small for an ID photo fit. A frame larger than
-/// `whole_frame_up_to` pixels is therefore searched from `levels[0]` down (the frame shrunk to
-/// (5/6)^level of its size: box-filtered by a whole factor, so nothing aliases, then resized by
-/// bilinear interpolation for what the whole factor leaves), then, if that shows no face or
-/// only a box it does not take, from `levels[1]`. Shrunk to a level of the full frame's own
-/// pyramid, a pass's boxes are those of the full frame give or take a few pixels; the landmarks
-/// and the embedding are then computed at full resolution.
+/// before, with an 80-pixel window: most of its work is on the first levels, where only faces
+/// too small for an ID photo fit. A frame is therefore searched from a coarser level down (the
+/// frame shrunk to (5/6)^level of its size: box-filtered by a whole factor, so nothing aliases,
+/// then resized by bilinear interpolation for what the whole factor leaves), then, if that shows
+/// no face or only a box it does not take, from a finer one: `levels` on a frame larger than
+/// `small_frame_up_to` pixels (a camera's or a scan's), `small_frame_levels` on a smaller one (the
+/// center's 358 × 441 ID photos, whose face is 207 px wide by GA 461). Shrunk to a level of the
+/// full frame's own pyramid, a pass's boxes are those of the full frame give or take a few pixels
+/// (or HOG's box of a neighbouring level); the landmarks and the embedding are then computed at
+/// full resolution.
 ///
 /// A box found on a pass's first level (narrower than [`HOG_WINDOW`] there) is not taken: HOG
 /// also answers there for faces a level smaller, with a box a level too large; the next pass
 /// (or the full frame) finds the face at its size. When no pass gives a box, the full frame is
-/// searched as before, so a face the fast path does not take costs time, never a decision. Several
-/// faces on a pass are several faces. What it gives up: beside a face found by the first pass, a
-/// second face too small for it is not seen (the full frame would answer `several_faces`); step
-/// 7's photos are ID photos of one face. Embeddings differ from the full-frame path's by 0.02 to
-/// 0.08 on the test faces, and distances between two faces by less than 0.03.
+/// searched as before, so a face the fast path does not take costs time, never a decision (the
+/// 102 × 126 chip photo, smaller than HOG's window at both small-frame levels, goes there
+/// directly). Several faces on a pass are several faces. What it gives up: beside a face found
+/// by the first pass, a second face too small for it is not seen (the full frame would answer
+/// `several_faces`); step 7's photos are ID photos of one face. Embeddings differ from the
+/// full-frame path's by 0.02 to 0.08 on the test faces, and distances between two faces by less
+/// than 0.03; the decisions at both of step 7's bars are the same on every pair of the test
+/// faces, as frames and as ID photos cut from them (tests `real_faces`).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct FastDetection {
-    /// The levels of dlib's pyramid of the full frame the passes start at, coarsest first.
+    /// The levels of dlib's pyramid of the full frame the passes start at, coarsest first, on a
+    /// frame of more than `small_frame_up_to` pixels.
     pub levels: [u32; 2],
-    /// Frames of at most this many pixels are searched whole, as before: on a small frame (the
-    /// center's 358 × 441 ID photos, the 102 × 126 chip photo) a shrunk pass would miss faces the
-    /// full frame finds or only add work.
-    pub whole_frame_up_to: u64,
+    /// The same on a frame of at most `small_frame_up_to` pixels.
+    pub small_frame_levels: [u32; 2],
+    /// The largest frame (in pixels) searched from `small_frame_levels`.
+    pub small_frame_up_to: u64,
 }
 
 impl Default for FastDetection {
@@ -153,8 +158,13 @@ impl Default for FastDetection {
             // from about 180 px: the ID photo's 207-px face, whose box is about 215, is taken
             // there.
             levels: [6, 4],
+            // On a 358 × 441 ID photo, level 5 (0.402, 144 × 177) takes the face's box of 215
+            // or 258 px and costs about a sixth of the full frame's HOG; level 4 if it does not.
+            // Level 6 was one level too coarse there (a decision at the certified bar turned)
+            // and level 3 a box a pixel off (likewise).
+            small_frame_levels: [5, 4],
             // 640 × 480.
-            whole_frame_up_to: 307_200,
+            small_frame_up_to: 307_200,
         }
     }
 }
@@ -293,10 +303,12 @@ impl DlibEngine {
     ) -> Result<Option<FaceBox>, FaceError> {
         let image = picture.image();
         let pixels = u64::from(image.width()) * u64::from(image.height());
-        if pixels <= fast.whole_frame_up_to {
-            return Ok(None); // the full frame as before
-        }
-        for level in fast.levels {
+        let levels = if pixels <= fast.small_frame_up_to {
+            fast.small_frame_levels
+        } else {
+            fast.levels
+        };
+        for level in levels {
             let Some(pass) = Pass::of(image, level) else {
                 continue;
             };
@@ -607,8 +619,8 @@ fn with_detection_label(base: &str, detection: Detection) -> String {
     match detection {
         Detection::FullFrame => format!("{base}; full-frame detection"),
         Detection::Fast(fast) => format!(
-            "{base}; fast detection (pyramid levels {} then {}, boxes above a pass's first level, frames over {} px)",
-            fast.levels[0], fast.levels[1], fast.whole_frame_up_to
+            "{base}; fast detection (pyramid levels {} then {}, {} then {} on frames up to {} px, boxes above a pass's first level)",
+            fast.levels[0], fast.levels[1], fast.small_frame_levels[0], fast.small_frame_levels[1], fast.small_frame_up_to
         ),
     }
 }

@@ -345,7 +345,7 @@ fn a_face_under_the_first_pass_is_taken_by_the_second() {
     }
     let engine = engine();
     let thresholds = Thresholds::default();
-    // obama.jpg at 70 %: 637 × 795, still above the 640 × 480 searched whole; HOG's box 180 px,
+    // obama.jpg at 70 %: 637 × 795, above the 640 × 480 searched from the small-frame levels; HOG's box 180 px,
     // under the first pass's first level (where HOG answers with a 215-px box).
     let obama = picture("obama.jpg");
     let smaller = image::imageops::resize(
@@ -403,23 +403,98 @@ fn step_7_against_a_kept_embedding_reports_as_computing_it() {
     }
 }
 
-/// Issue 18: a frame of an ID photo's size (the center's live and certified photos) is searched
-/// whole, as before: the fast path gives exactly the full-frame description.
+/// Issue 18: on the ID photos cut from the test faces (358 × 441, the center's live, certified
+/// and historical photos) the fast detection's small-frame passes take the face, not the full
+/// frame, and decide as the full frame on every pair at both of step 7's bars.
 #[test]
-fn a_small_frame_is_described_exactly_as_before() {
+fn id_photos_decide_as_the_full_frame_on_every_pair() {
     if !crate::common::models_and_faces(
-        "face::real_faces::a_small_frame_is_described_exactly_as_before",
+        "face::real_faces::id_photos_decide_as_the_full_frame_on_every_pair",
     ) {
         return;
     }
     let engine = engine();
-    let obama = picture("obama.jpg");
-    let small = image::imageops::resize(
-        obama.image(),
-        364,
-        455,
-        image::imageops::FilterType::Triangle,
-    );
+    let thresholds = Thresholds::default();
+    let faces = [
+        "obama.jpg",
+        "obama2.jpg",
+        "obama3.jpg",
+        "biden.jpg",
+        "obama_partial_face.jpg",
+        "obama_partial_face2.jpg",
+    ];
+    let described: Vec<_> = faces
+        .iter()
+        .map(|name| {
+            let cut = face::crop_id_photo(
+                &*engine,
+                &picture(name),
+                &face::CropConfig::default(),
+                &face::QualityConfig::default(),
+            )
+            .unwrap();
+            let photo = face::Picture::from_bytes(*name, &cut.jpeg, &face::DecodeLimits::default())
+                .unwrap();
+            assert_eq!(photo.dimensions(), (358, 441), "{name}");
+            let full = engine.describe_with(&photo, Detection::FullFrame).unwrap();
+            let fast = engine.describe(&photo).unwrap();
+            // Not the full frame: HOG on the full frame would give its box exactly.
+            let only_full = Detection::Fast(FastDetection {
+                small_frame_levels: [30, 30],
+                ..FastDetection::default()
+            });
+            assert_eq!(
+                engine.describe_with(&photo, only_full).unwrap(),
+                full,
+                "{name}"
+            );
+            assert_ne!(fast.embedding, full.embedding, "{name}: taken by a pass");
+            (full, fast)
+        })
+        .collect();
+    let mut pairs = 0;
+    for i in 0..faces.len() {
+        for j in i + 1..faces.len() {
+            let full = engine.compare(&described[i].0.embedding, &described[j].0.embedding);
+            let fast = engine.compare(&described[i].1.embedding, &described[j].1.embedding);
+            let (a, b) = (faces[i], faces[j]);
+            for bar in [thresholds.live, thresholds.certified] {
+                assert_eq!(
+                    full.similarity > bar,
+                    fast.similarity > bar,
+                    "{a} vs {b} at {bar}: full {full:?} fast {fast:?}"
+                );
+            }
+            assert!(
+                (full.distance - fast.distance).abs() < 0.03,
+                "{a} vs {b}: full {full:?} fast {fast:?}"
+            );
+            pairs += 1;
+        }
+    }
+    assert_eq!(pairs, 15);
+}
+
+/// Issue 18: a frame under HOG's window at both small-frame levels (an ID photo at 150 × 185,
+/// its face 87 px wide) is searched whole: the fast path gives exactly the full-frame
+/// description.
+#[test]
+fn a_frame_too_small_for_the_passes_is_described_exactly_as_before() {
+    if !crate::common::models_and_faces(
+        "face::real_faces::a_frame_too_small_for_the_passes_is_described_exactly_as_before",
+    ) {
+        return;
+    }
+    let engine = engine();
+    let cut = face::crop_id_photo(
+        &*engine,
+        &picture("obama.jpg"),
+        &face::CropConfig::default(),
+        &face::QualityConfig::default(),
+    )
+    .unwrap();
+    let small =
+        image::imageops::resize(&cut.image, 150, 185, image::imageops::FilterType::Triangle);
     let small = face::Picture::from_rgb("small.jpg", small);
     assert_eq!(
         engine.describe(&small).unwrap(),
@@ -437,7 +512,7 @@ fn the_version_names_the_detection() {
     let fast = engine();
     assert!(
         fast.version()
-            .ends_with("; fast detection (pyramid levels 6 then 4, boxes above a pass's first level, frames over 307200 px)"),
+            .ends_with("; fast detection (pyramid levels 6 then 4, 5 then 4 on frames up to 307200 px, boxes above a pass's first level)"),
         "{}",
         fast.version()
     );
