@@ -5,8 +5,9 @@
 //! headings, both faces of TrueType collections (`.ttc`). krilla embeds only the glyphs a document
 //! uses (a subset), so a page stays around 100 KB whatever the size of the collection.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Mutex, OnceLock, PoisonError};
 
 use skrifa::instance::{LocationRef, Size};
 use skrifa::{FontRef, MetadataProvider};
@@ -83,35 +84,116 @@ pub enum Style {
 #[derive(Clone)]
 pub(crate) struct Face {
     pub(crate) krilla: krilla::text::Font,
-    data: Arc<Vec<u8>>,
+    data: &'static [u8],
     index: u32,
+    /// The face's shaper, built once: building one reads the font's whole layout tables, which
+    /// on Noto CJK cost more than the rest of a PDF (krilla's `draw_text` builds one per call).
+    shaper: &'static rustybuzz::Face<'static>,
+}
+
+/// A face read from its file once per process and kept for its life, with its shaper.
+#[derive(Clone, Copy)]
+struct Loaded {
+    data: &'static [u8],
+    shaper: &'static rustybuzz::Face<'static>,
+}
+
+/// The faces read so far, by file and index. Kept for the process's life (two files in
+/// production, loaded once): a font file replaced on disk is read again only by a new process.
+fn loaded(file: &FontFile) -> Result<Loaded, FontError> {
+    static LOADED: OnceLock<Mutex<HashMap<(PathBuf, u32), Loaded>>> = OnceLock::new();
+    let key = (file.path.clone(), file.index);
+    let cache = LOADED.get_or_init(Default::default);
+    if let Some(hit) = cache
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .get(&key)
+    {
+        return Ok(*hit);
+    }
+    let bytes = std::fs::read(&file.path).map_err(|source| FontError::Read {
+        path: file.path.clone(),
+        source,
+    })?;
+    let parse_error = || FontError::Parse {
+        path: file.path.clone(),
+        index: file.index,
+    };
+    FontRef::from_index(&bytes, file.index).map_err(|_| parse_error())?;
+    rustybuzz::Face::from_slice(&bytes, file.index).ok_or_else(parse_error)?;
+    // Checked above, so only a good face is kept (and leaked).
+    let data: &'static [u8] = Box::leak(bytes.into_boxed_slice());
+    let shaper = rustybuzz::Face::from_slice(data, file.index).ok_or_else(parse_error)?;
+    let loaded = Loaded {
+        data,
+        shaper: Box::leak(Box::new(shaper)),
+    };
+    let mut cache = cache.lock().unwrap_or_else(PoisonError::into_inner);
+    Ok(*cache.entry(key).or_insert(loaded))
 }
 
 impl Face {
     fn load(file: &FontFile) -> Result<Face, FontError> {
-        let bytes = std::fs::read(&file.path).map_err(|source| FontError::Read {
-            path: file.path.clone(),
-            source,
-        })?;
-        let data = Arc::new(bytes);
-        let parse_error = || FontError::Parse {
+        let Loaded { data, shaper } = loaded(file)?;
+        let krilla = krilla::text::Font::new(data.into(), file.index).ok_or(FontError::Parse {
             path: file.path.clone(),
             index: file.index,
-        };
-        FontRef::from_index(data.as_slice(), file.index).map_err(|_| parse_error())?;
-        let krilla =
-            krilla::text::Font::new(data.clone().into(), file.index).ok_or_else(parse_error)?;
+        })?;
         Ok(Face {
             krilla,
             data,
             index: file.index,
+            shaper,
         })
     }
 
-    /// The advance width of `text` at `size` points, in points (no kerning: close enough for
-    /// centring and wrapping labels).
+    /// `text` shaped as krilla's `draw_text` shapes it (rustybuzz, default features, direction
+    /// and script guessed), with the face's kept shaper.
+    pub(crate) fn shape(&self, text: &str) -> Vec<krilla::text::KrillaGlyph> {
+        let mut buffer = rustybuzz::UnicodeBuffer::new();
+        buffer.push_str(text);
+        buffer.guess_segment_properties();
+        let forward = matches!(
+            buffer.direction(),
+            rustybuzz::Direction::LeftToRight | rustybuzz::Direction::TopToBottom
+        );
+        let output = rustybuzz::shape(self.shaper, &[], buffer);
+        let per_em = self.krilla.units_per_em();
+        let infos = output.glyph_infos();
+        infos
+            .iter()
+            .zip(output.glyph_positions())
+            .enumerate()
+            .map(|(i, (info, position))| {
+                // The glyph's text: its cluster up to the next cluster's start (in the order
+                // of the text), as krilla assigns it.
+                let start = info.cluster as usize;
+                let next = if forward {
+                    infos[i..]
+                        .iter()
+                        .find(|other| other.cluster != info.cluster)
+                } else {
+                    infos[..i]
+                        .iter()
+                        .rev()
+                        .find(|other| other.cluster != info.cluster)
+                };
+                let end = next.map_or(text.len(), |other| other.cluster as usize);
+                krilla::text::KrillaGlyph::new(
+                    krilla::text::GlyphId::new(info.glyph_id),
+                    position.x_advance as f32 / per_em,
+                    position.x_offset as f32 / per_em,
+                    position.y_offset as f32 / per_em,
+                    position.y_advance as f32 / per_em,
+                    start..end,
+                    None,
+                )
+            })
+            .collect()
+    }
+
     pub(crate) fn width(&self, text: &str, size: f32) -> f32 {
-        let Ok(font) = FontRef::from_index(self.data.as_slice(), self.index) else {
+        let Ok(font) = FontRef::from_index(self.data, self.index) else {
             return 0.0;
         };
         let charmap = font.charmap();
@@ -159,5 +241,54 @@ impl Fonts {
 impl std::fmt::Debug for Fonts {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Fonts").finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A face's file is read and its shaper built once per process: a second load shares both.
+    /// Shaping gives one glyph per CJK character and text ranges that cover the text in order.
+    #[test]
+    fn a_face_is_read_once_and_shapes_the_whole_text() {
+        let Some(fonts) = store::testing::require(
+            "documents::fonts::a_face_is_read_once_and_shapes_the_whole_text",
+            "the Noto CJK fonts (scripts/setup/30-documents.sh)",
+            Fonts::system(),
+        ) else {
+            return;
+        };
+        let again = Fonts::system().expect("loaded once already");
+        for style in [Style::Regular, Style::Heading] {
+            let (first, second) = (fonts.face(style), again.face(style));
+            assert!(std::ptr::eq(first.data, second.data), "{style:?}: bytes");
+            assert!(
+                std::ptr::eq(first.shaper, second.shaper),
+                "{style:?}: shaper"
+            );
+        }
+        let text = "居民身份证 Office 领取凭证";
+        let glyphs = fonts.face(Style::Regular).shape(text);
+        let ranges: Vec<_> = glyphs.iter().map(krilla::text::Glyph::text_range).collect();
+        // Each glyph's range starts where the last cluster ended, or is the last glyph's (two
+        // glyphs of one cluster).
+        let mut at = 0;
+        let mut last = None;
+        for range in &ranges {
+            assert!(
+                range.start == at || last == Some(range),
+                "{range:?} after {last:?}: {ranges:?}"
+            );
+            assert!(range.end > range.start, "{ranges:?}");
+            at = range.end;
+            last = Some(range);
+        }
+        assert_eq!(at, text.len(), "{ranges:?}");
+        let chinese = text.chars().filter(|c| !c.is_ascii()).count();
+        assert!(glyphs.len() >= chinese, "{} glyphs", glyphs.len());
+        assert!(glyphs
+            .iter()
+            .all(|g| krilla::text::Glyph::x_advance(g, 1.0) > 0.0));
     }
 }

@@ -8,7 +8,6 @@ use krilla::image::Image;
 use krilla::num::NormalizedF32;
 use krilla::paint::{Fill, Stroke, StrokeDash};
 use krilla::surface::Surface;
-use krilla::text::TextDirection;
 
 use crate::fonts::{Fonts, Style};
 
@@ -74,13 +73,15 @@ impl<'s, 'p> Canvas<'s, 'p> {
         };
         self.surface.set_stroke(None);
         self.surface.set_fill(Some(Fill::default()));
-        self.surface.draw_text(
+        let face = self.fonts.face(style);
+        let glyphs = face.shape(text);
+        self.surface.draw_glyphs(
             Point::from_xy(left * PT, y * PT),
-            self.fonts.face(style).krilla.clone(),
-            size,
+            &glyphs,
+            face.krilla.clone(),
             text,
+            size,
             false,
-            TextDirection::Auto,
         );
     }
 
