@@ -10,6 +10,9 @@
 //!   (`store::face_embeddings`), so a session describes only the live and certified photos.
 //!   The kept vector is the computed one bit for bit: a session that finds it decides as one
 //!   that computed it.
+//! - [`describe_ahead`]: the same embedding computed before the citizen comes (`idkiosk center
+//!   faces warm`, for the numbers of cards about to expire, off the peak), so that at the peak a
+//!   first-time citizen's session describes two photos, not three.
 
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -200,6 +203,67 @@ pub(crate) async fn keep_history_embedding(
     {
         tracing::warn!(photo = %photo.hex(), error = %err, "face embedding not kept");
     }
+}
+
+/// What [`describe_ahead`] did for one citizen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ahead {
+    /// The historical photo was described and its embedding kept.
+    Described,
+    /// Its embedding was kept already (by a session or an earlier run): nothing done.
+    AlreadyKept,
+    /// The population system holds no historical photo for this number.
+    NoPhoto,
+}
+
+/// Describes the historical photo of the citizen `id` ahead of their session and keeps its
+/// embedding, exactly as step 7 does on first need (same engine, same key), so their step 7
+/// describes only the live and certified photos. The work runs on the face pool, so it never
+/// takes more than the pool's cores; a full queue is `503 face` as for a session. A photo without
+/// exactly one face is an error naming why: step 7 will refuse it too.
+pub async fn describe_ahead(
+    state: &AppState,
+    id: &domain::id::CitizenId,
+) -> Result<Ahead, AppError> {
+    let engine = state
+        .face
+        .clone()
+        .ok_or_else(|| AppError::unavailable("face", anyhow::anyhow!("no face engine loaded")))?;
+    let Some(photo) = state
+        .population
+        .history_photo(id)
+        .await?
+        .and_then(|photo| photo.jpeg)
+    else {
+        return Ok(Ahead::NoPhoto);
+    };
+    let hash = PhotoHash::of(&photo);
+    if kept_history_embedding(state, engine.as_ref(), &hash)
+        .await?
+        .is_some()
+    {
+        return Ok(Ahead::AlreadyKept);
+    }
+    let job_engine = engine.clone();
+    let embedding = state
+        .face_pool
+        .run(move || -> Result<face::Embedding, face::FaceError> {
+            let limits = face::DecodeLimits::default();
+            let picture = face::Picture::from_bytes("historical_photo", &photo, &limits)?;
+            Ok(job_engine.describe(&picture)?.embedding)
+        })
+        .await?
+        .map_err(|err| AppError::invalid("historical_photo", err.to_string()))?;
+    state
+        .store
+        .put_face_embedding(
+            &hash,
+            engine_key(engine.as_ref()),
+            &embedding.0,
+            state.now(),
+        )
+        .await?;
+    Ok(Ahead::Described)
 }
 
 #[cfg(test)]

@@ -201,3 +201,51 @@ async fn a_full_face_pool_answers_503_with_retry_after() {
     assert_eq!(status, 200, "{json}");
     assert_eq!(json["passed"], true, "{json}");
 }
+
+/// Issue 18: a historical photo described ahead (`idkiosk center faces warm`) is kept as step 7
+/// keeps it: the citizen's step 7 then describes no historical photo and decides as one that
+/// computed it; a second run finds it kept; a number without a historical photo says so.
+#[tokio::test]
+async fn a_historical_photo_described_ahead_is_not_described_again_at_step_7() {
+    use center::faces::{describe_ahead, Ahead};
+    use popsys::seed::demo;
+    for db in databases("center faces ahead").await {
+        let engine = Counting::new(Duration::ZERO);
+        let world = world_with(db, {
+            let engine = engine.clone();
+            move |state| state.face = Some(engine)
+        })
+        .await;
+        let today = world.state.today.today();
+        let id = domain::id::CitizenId::parse(demo::RENEWAL_IN_WINDOW, today).unwrap();
+        assert_eq!(
+            describe_ahead(&world.state, &id).await.unwrap(),
+            Ahead::Described
+        );
+        assert_eq!(engine.historical.load(Ordering::SeqCst), 1);
+        assert_eq!(
+            describe_ahead(&world.state, &id).await.unwrap(),
+            Ahead::AlreadyKept
+        );
+        assert_eq!(engine.historical.load(Ordering::SeqCst), 1, "not again");
+        let none = domain::id::CitizenId::parse(demo::NO_HISTORY_PHOTO, today).unwrap();
+        assert_eq!(
+            describe_ahead(&world.state, &none).await.unwrap(),
+            Ahead::NoPhoto
+        );
+
+        let sid = at_step_7(&world).await;
+        let answer = world
+            .client
+            .faces(&sid, &faces_request(FACE))
+            .await
+            .unwrap();
+        assert_eq!(
+            engine.historical.load(Ordering::SeqCst),
+            1,
+            "step 7 took the kept embedding"
+        );
+        assert!(answer.passed, "{answer:?}");
+        world.finish().await;
+    }
+}

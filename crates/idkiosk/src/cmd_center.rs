@@ -9,7 +9,8 @@ use center::AppState;
 
 use crate::center_setup::{center_state, CenterOptions, WechatOptions};
 
-/// Arguments of `idkiosk center`: its flags run the center; `idkiosk center blobs …` is a tool.
+/// Arguments of `idkiosk center`: its flags run the center; `idkiosk center blobs …` and
+/// `idkiosk center faces …` are tools.
 #[derive(clap::Args)]
 #[command(args_conflicts_with_subcommands = true)]
 pub struct Args {
@@ -80,12 +81,16 @@ pub struct Args {
 enum CenterCommand {
     /// The sealed blobs' store: migrate the local folder to S3
     Blobs(crate::cmd_center_blobs::Args),
+    /// Step 7's kept embeddings: describe historical photos ahead of the peak
+    Faces(crate::cmd_center_faces::Args),
 }
 
 /// Runs `idkiosk center` until SIGTERM or Ctrl-C, or one of its tools.
 pub async fn run(args: Args) -> anyhow::Result<Outcome> {
-    if let Some(CenterCommand::Blobs(blobs)) = args.command {
-        return crate::cmd_center_blobs::run(blobs).await;
+    match args.command {
+        Some(CenterCommand::Blobs(blobs)) => return crate::cmd_center_blobs::run(blobs).await,
+        Some(CenterCommand::Faces(faces)) => return crate::cmd_center_faces::run(faces).await,
+        None => {}
     }
     let settings = match crate::config::for_start(Kind::Center, args.config.as_deref()) {
         Ok(Some(loaded)) => loaded.center(),

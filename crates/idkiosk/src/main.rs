@@ -11,6 +11,7 @@ mod clock;
 mod cmd_audit;
 mod cmd_center;
 mod cmd_center_blobs;
+mod cmd_center_faces;
 mod cmd_config;
 #[cfg(feature = "sim")]
 mod cmd_demo;

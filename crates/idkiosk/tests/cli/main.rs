@@ -3,6 +3,7 @@
 //!
 //! - `id`, `rules`, `audit`, `demo`: the `id` and `rules` tools, the audit trail, the demo;
 //! - `center_blobs_cli`: `idkiosk center blobs migrate` to a real SeaweedFS;
+//! - `center_faces_cli`: `idkiosk center faces warm` against a popsys and the real face engine;
 //! - `config_cli`: `idkiosk config check` on the shipped files and wrong ones;
 //! - `devices_cli`: `idkiosk sim card-reader` and `idkiosk device read-card` over a real pty;
 //! - `doctor`: `idkiosk doctor kiosk` against the simulators, a center and a private CUPS;
@@ -17,6 +18,7 @@
 
 mod audit;
 mod center_blobs_cli;
+mod center_faces_cli;
 mod config_cli;
 mod demo;
 mod demo_faces;
