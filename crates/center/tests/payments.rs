@@ -722,3 +722,37 @@ async fn a_method_the_bureau_has_not_enabled_is_refused_naming_the_field_and_not
     );
     world.finish().await;
 }
+
+/// Issue 18: the kiosk polls every 0.7 s while the citizen scans; WeChat is asked about the order
+/// once per `WECHAT_QUERY_INTERVAL`, the database answering in between: a payment whose callback
+/// was lost shows as paid at the first poll after the interval, not at the next poll.
+#[tokio::test]
+async fn the_kiosks_polls_ask_wechat_once_per_interval() {
+    let world = world().await;
+    let sid = new_session();
+    up_to_application(&world, &sid).await;
+    let created = world.client.create_payment(&sid, &wechat(1)).await.unwrap();
+    // The first poll asks WeChat: not paid yet.
+    let first = world.client.payment(&sid, 1).await.unwrap();
+    assert_eq!(first.state, payment::TradeState::NotPay);
+    // Paid, the callback lost: the polls within the interval answer from the database.
+    world
+        .scan_and_pay(created.code_url.as_deref().unwrap(), false)
+        .await;
+    for _ in 0..3 {
+        world.clock.advance(Duration::from_millis(700));
+        assert_eq!(
+            world.client.payment(&sid, 1).await.unwrap().state,
+            payment::TradeState::NotPay,
+            "WeChat not asked again within the interval"
+        );
+    }
+    // Past the interval WeChat is asked: the payment is found and recorded.
+    world.clock.advance(Duration::from_secs(
+        center::payments::WECHAT_QUERY_INTERVAL as u64,
+    ));
+    let paid = world.client.payment(&sid, 1).await.unwrap();
+    assert_eq!(paid.state, payment::TradeState::Success);
+    assert_eq!(paid.paid_fen, Some(2000));
+    world.finish().await;
+}
