@@ -47,6 +47,62 @@ pub fn population_client(
     Ok(Some(client.with_token(token.trim())))
 }
 
+/// The face engine with the bureau's `calibration`: the process-wide engine for the reference
+/// calibration, a bureau's own loaded for it. `idkiosk center` and `idkiosk center faces warm`
+/// load it alike, so the embeddings one keeps are the other's.
+pub fn face_engine(calibration: face::Calibration) -> anyhow::Result<Arc<dyn face::FaceEngine>> {
+    let engine = if calibration == face::Calibration::default() {
+        face::DlibEngine::shared()
+    } else {
+        face::DlibEngine::load(&face::ModelPaths::from_env(), calibration).map(Arc::new)
+    }
+    .context("loading the face engine (run scripts/setup/20-face.sh)")?;
+    Ok(engine)
+}
+
+/// The bureau's center file (`--config` or `IDKIOSK_CONFIG`), or the exit to take: `Usage` when
+/// none is given (the message says what the file is for: `needed_for`) or it does not check,
+/// both already explained on standard error.
+pub fn center_settings(
+    config: Option<&std::path::Path>,
+    needed_for: &str,
+) -> anyhow::Result<Result<center::config::CenterSettings, crate::outcome::Outcome>> {
+    use crate::outcome::Outcome;
+    let settings = match crate::config::for_start(crate::config::Kind::Center, config) {
+        Ok(Some(loaded)) => loaded.center(),
+        Ok(None) => {
+            eprintln!(
+                "error: --config FILE or {} is required: {needed_for}",
+                crate::config::CONFIG_ENV
+            );
+            return Ok(Err(Outcome::Usage));
+        }
+        Err(()) => return Ok(Err(Outcome::Usage)),
+    };
+    match settings {
+        Some(settings) => Ok(Ok(settings)),
+        None => anyhow::bail!("a center file loaded as another kind"),
+    }
+}
+
+/// The center's client of the population system at `url` with `token`, or `Usage` (explained on
+/// standard error) when there is no token.
+pub fn population_or_usage(
+    url: &str,
+    token: Option<String>,
+) -> anyhow::Result<Result<popsys::HttpPopulationSystem, crate::outcome::Outcome>> {
+    match population_client(url, token).with_context(|| format!("--popsys: {url}"))? {
+        Some(client) => Ok(Ok(client)),
+        None => {
+            eprintln!(
+                "error: --popsys-token or {POPSYS_TOKEN_ENV} is required (the center's token at \
+                 the population system)"
+            );
+            Ok(Err(crate::outcome::Outcome::Usage))
+        }
+    }
+}
+
 /// The token in `file`, or a new one written there (mode 0600) on first use (the demo's).
 #[cfg(feature = "sim")]
 pub fn token_file(file: &std::path::Path) -> anyhow::Result<String> {
@@ -128,15 +184,7 @@ pub async fn center_state(
         documents::Fonts::system().context("loading the document fonts (fonts-noto-cjk)")?;
     state.documents = Some(Arc::new(documents::Renderer::new(fonts)));
     if options.face {
-        // The process-wide engine has the reference calibration; a bureau's own gets its own.
-        let engine = if state.config.face_calibration == face::Calibration::default() {
-            face::DlibEngine::shared()
-        } else {
-            face::DlibEngine::load(&face::ModelPaths::from_env(), state.config.face_calibration)
-                .map(Arc::new)
-        }
-        .context("loading the face engine (run scripts/setup/20-face.sh)")?;
-        state.face = Some(engine as Arc<dyn face::FaceEngine>);
+        state.face = Some(face_engine(state.config.face_calibration)?);
     }
     if let Some(wechat) = options.wechat {
         let keys = payment::keys::MerchantKeys::load(&wechat.keys_dir)

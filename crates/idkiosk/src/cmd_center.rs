@@ -3,7 +3,6 @@
 use crate::outcome::Outcome;
 use std::sync::Arc;
 
-use crate::config::Kind;
 use anyhow::Context;
 use center::AppState;
 
@@ -92,32 +91,19 @@ pub async fn run(args: Args) -> anyhow::Result<Outcome> {
         Some(CenterCommand::Faces(faces)) => return crate::cmd_center_faces::run(faces).await,
         None => {}
     }
-    let settings = match crate::config::for_start(Kind::Center, args.config.as_deref()) {
-        Ok(Some(loaded)) => loaded.center(),
-        Ok(None) => {
-            eprintln!(
-                "error: --config FILE or {} is required: the bureau's configuration \
-                 (docs/configuration.md; the demo's is config/demo/center.toml)",
-                crate::config::CONFIG_ENV
-            );
-            return Ok(Outcome::Usage);
-        }
-        Err(()) => return Ok(Outcome::Usage),
+    let settings = match crate::center_setup::center_settings(
+        args.config.as_deref(),
+        "the bureau's configuration (docs/configuration.md; the demo's is \
+         config/demo/center.toml)",
+    )? {
+        Ok(settings) => settings,
+        Err(outcome) => return Ok(outcome),
     };
-    let Some(settings) = settings else {
-        anyhow::bail!("a center file loaded as another kind");
-    };
-    let Some(population) =
-        crate::center_setup::population_client(&args.popsys, args.popsys_token.clone())
-            .with_context(|| format!("--popsys: {}", args.popsys))?
-    else {
-        eprintln!(
-            "error: --popsys-token or {} is required (the center's token at the population \
-             system)",
-            crate::center_setup::POPSYS_TOKEN_ENV
-        );
-        return Ok(Outcome::Usage);
-    };
+    let population =
+        match crate::center_setup::population_or_usage(&args.popsys, args.popsys_token.clone())? {
+            Ok(population) => population,
+            Err(outcome) => return Ok(outcome),
+        };
     let Some(kiosk_secrets) = args.kiosk_secrets.clone() else {
         eprintln!("error: --kiosk-secrets or IDKIOSK_KIOSK_SECRETS is required");
         return Ok(Outcome::Usage);

@@ -15,7 +15,6 @@ use std::time::{Duration, Instant};
 use center::blobs::migrate::{self, Event, Inventory, MigrateOptions, Outcome as Copy, Progress};
 use center::blobs::{s3_object_store, BlobBackend, S3Credentials};
 
-use crate::config::Kind;
 use crate::outcome::Outcome;
 
 /// Arguments of `idkiosk center blobs`.
@@ -62,20 +61,12 @@ pub async fn run(args: Args) -> anyhow::Result<Outcome> {
 }
 
 async fn migrate(args: MigrateArgs) -> anyhow::Result<Outcome> {
-    let settings = match crate::config::for_start(Kind::Center, args.config.as_deref()) {
-        Ok(Some(loaded)) => loaded.center(),
-        Ok(None) => {
-            eprintln!(
-                "error: --config FILE or {} is required: the bureau's file naming the S3 store \
-                 ([center.blobs] store = \"s3\")",
-                crate::config::CONFIG_ENV
-            );
-            return Ok(Outcome::Usage);
-        }
-        Err(()) => return Ok(Outcome::Usage),
-    };
-    let Some(settings) = settings else {
-        anyhow::bail!("a center file loaded as another kind");
+    let settings = match crate::center_setup::center_settings(
+        args.config.as_deref(),
+        "the bureau's file naming the S3 store ([center.blobs] store = \"s3\")",
+    )? {
+        Ok(settings) => settings,
+        Err(outcome) => return Ok(outcome),
     };
     let BlobBackend::S3(s3) = &settings.blobs else {
         let file = args

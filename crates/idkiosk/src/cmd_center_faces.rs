@@ -20,7 +20,6 @@ use center::faces::{describe_ahead, Ahead};
 use domain::id::CitizenId;
 use futures_util::StreamExt;
 
-use crate::config::Kind;
 use crate::outcome::Outcome;
 
 /// Arguments of `idkiosk center faces`.
@@ -94,32 +93,18 @@ impl Tally {
 }
 
 async fn warm(args: WarmArgs) -> anyhow::Result<Outcome> {
-    let settings = match crate::config::for_start(Kind::Center, args.config.as_deref()) {
-        Ok(Some(loaded)) => loaded.center(),
-        Ok(None) => {
-            eprintln!(
-                "error: --config FILE or {} is required: the bureau's file (its face pool and \
-                 calibration are the center's)",
-                crate::config::CONFIG_ENV
-            );
-            return Ok(Outcome::Usage);
-        }
-        Err(()) => return Ok(Outcome::Usage),
+    let settings = match crate::center_setup::center_settings(
+        args.config.as_deref(),
+        "the bureau's file (its face pool and calibration are the center's)",
+    )? {
+        Ok(settings) => settings,
+        Err(outcome) => return Ok(outcome),
     };
-    let Some(settings) = settings else {
-        anyhow::bail!("a center file loaded as another kind");
-    };
-    let Some(population) =
-        crate::center_setup::population_client(&args.popsys, args.popsys_token.clone())
-            .with_context(|| format!("--popsys: {}", args.popsys))?
-    else {
-        eprintln!(
-            "error: --popsys-token or {} is required (the center's token at the population \
-             system)",
-            crate::center_setup::POPSYS_TOKEN_ENV
-        );
-        return Ok(Outcome::Usage);
-    };
+    let population =
+        match crate::center_setup::population_or_usage(&args.popsys, args.popsys_token.clone())? {
+            Ok(population) => population,
+            Err(outcome) => return Ok(outcome),
+        };
     let lines = read_lines(&args.ids)?;
     if !args.key_file.exists() {
         anyhow::bail!(
@@ -147,14 +132,9 @@ async fn warm(args: WarmArgs) -> anyhow::Result<Outcome> {
     let pool = settings.face_pool;
     state.face_pool = center::faces::FacePool::new(pool);
     // The same engine and calibration as the center, so the embeddings are kept under its key.
-    let engine = if state.config.face_calibration == face::Calibration::default() {
-        face::DlibEngine::shared()
-    } else {
-        face::DlibEngine::load(&face::ModelPaths::from_env(), state.config.face_calibration)
-            .map(Arc::new)
-    }
-    .context("loading the face engine (run scripts/setup/20-face.sh)")?;
-    state.face = Some(engine as Arc<dyn face::FaceEngine>);
+    state.face = Some(crate::center_setup::face_engine(
+        state.config.face_calibration,
+    )?);
 
     let total = lines.len() as u64;
     eprintln!(

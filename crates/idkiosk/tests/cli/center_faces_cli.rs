@@ -8,7 +8,7 @@
 use std::process::{Command, Output};
 use std::sync::Arc;
 
-use face::{DecodeLimits, DlibEngine, FaceEngine, Picture};
+use face::{DecodeLimits, FaceEngine, Picture};
 use popsys::seed::demo;
 use store::face_embeddings::{EmbeddingEngine, PhotoHash};
 
@@ -32,14 +32,7 @@ fn idkiosk(args: &[&str]) -> Output {
 #[tokio::test(flavor = "multi_thread")]
 async fn warm_keeps_the_listed_historical_embeddings_once() {
     let test = "idkiosk cli center_faces_cli::warm_keeps_the_listed_historical_embeddings_once";
-    let found = DlibEngine::shared()
-        .map_err(|e| format!("{e} (run scripts/setup/20-face.sh)"))
-        .and_then(|engine| {
-            let faces = demo::faces_dir().join("obama.jpg");
-            store::testing::file(faces, "scripts/setup/20-face.sh").map(|_| engine)
-        });
-    let Some(engine) = store::testing::require(test, "the face models and demo faces", found)
-    else {
+    let Some(engine) = crate::support::demo_face_engine(test) else {
         return;
     };
     let dir = tempfile::tempdir().expect("a temporary folder");

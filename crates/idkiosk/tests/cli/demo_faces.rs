@@ -5,8 +5,7 @@
 //! the test is reported as skipped outside CI and fails under CI (`store::testing::require`).
 
 use face::{
-    crop_id_photo, verify, CropConfig, DecodeLimits, DlibEngine, FaceEngine, Picture,
-    QualityConfig, Thresholds,
+    crop_id_photo, verify, CropConfig, DecodeLimits, FaceEngine, Picture, QualityConfig, Thresholds,
 };
 use popsys::seed::demo;
 
@@ -17,14 +16,7 @@ fn picture(name: &str, bytes: &[u8]) -> Picture {
 #[test]
 fn demo_citizens_pass_and_fail_step_7_as_planned() {
     let test = "idkiosk cli demo_faces::demo_citizens_pass_and_fail_step_7_as_planned";
-    let found = DlibEngine::shared()
-        .map_err(|e| format!("{e} (run scripts/setup/20-face.sh)"))
-        .and_then(|engine| {
-            let faces = demo::faces_dir().join("obama.jpg");
-            store::testing::file(faces, "scripts/setup/20-face.sh").map(|_| engine)
-        });
-    let Some(engine) = store::testing::require(test, "the face models and demo faces", found)
-    else {
+    let Some(engine) = crate::support::demo_face_engine(test) else {
         return;
     };
     let thresholds = Thresholds::default();

@@ -14,7 +14,7 @@
 //! - `manual`: the man pages and completions of `idkiosk manual`;
 //! - `session`: the kiosk session's unit (cage and Chromium) on wlroots' headless backend;
 //! - `units`: the systemd units of `packaging/systemd/` (`systemd-analyze verify`);
-//! - `support`: a child process ended with its test, a free port, a private CUPS.
+//! - `support`: a child process ended with its test, a free port, a private CUPS, the face engine.
 
 mod audit;
 mod center_blobs_cli;

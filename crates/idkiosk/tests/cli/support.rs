@@ -158,3 +158,15 @@ impl PrivateCups {
         );
     }
 }
+
+/// The real face engine, when its models and the demo faces are installed (scripts/setup/20-face.sh);
+/// `None` (the test reported skipped) when not, outside CI; under CI a missing one fails `test`.
+pub fn demo_face_engine(test: &str) -> Option<std::sync::Arc<face::DlibEngine>> {
+    let found = face::DlibEngine::shared()
+        .map_err(|e| format!("{e} (run scripts/setup/20-face.sh)"))
+        .and_then(|engine| {
+            let faces = popsys::seed::demo::faces_dir().join("obama.jpg");
+            store::testing::file(faces, "scripts/setup/20-face.sh").map(|_| engine)
+        });
+    store::testing::require(test, "the face models and demo faces", found)
+}
