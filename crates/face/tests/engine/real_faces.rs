@@ -6,6 +6,16 @@ use face::{verify, DescribedFace, Detection, DlibEngine, FaceEngine, FastDetecti
 
 use crate::common::{engine, picture};
 
+/// The six test faces of `face_recognition` 1.3.0 (15 pairs).
+const SIX_FACES: [&str; 6] = [
+    "obama.jpg",
+    "obama2.jpg",
+    "obama3.jpg",
+    "biden.jpg",
+    "obama_partial_face.jpg",
+    "obama_partial_face2.jpg",
+];
+
 fn similarity(a: &str, b: &str) -> f64 {
     engine()
         .compare_pictures(&picture(a), &picture(b))
@@ -250,14 +260,7 @@ fn the_fast_detection_decides_as_the_full_frame_on_every_pair() {
         return;
     }
     let engine = engine();
-    let faces = [
-        "obama.jpg",
-        "obama2.jpg",
-        "obama3.jpg",
-        "biden.jpg",
-        "obama_partial_face.jpg",
-        "obama_partial_face2.jpg",
-    ];
+    let faces = SIX_FACES;
     let described: Vec<_> = faces
         .iter()
         .map(|name| {
@@ -421,14 +424,7 @@ fn id_photos_decide_as_the_full_frame_on_every_pair() {
         return;
     }
     let engine = engine();
-    let faces = [
-        "obama.jpg",
-        "obama2.jpg",
-        "obama3.jpg",
-        "biden.jpg",
-        "obama_partial_face.jpg",
-        "obama_partial_face2.jpg",
-    ];
+    let faces = SIX_FACES;
     let described: Vec<_> = faces
         .iter()
         .map(|name| {
