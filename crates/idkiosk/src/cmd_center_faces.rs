@@ -8,8 +8,9 @@
 //! Standard error: the start, a progress line every `--progress-every` citizens (and at least
 //! every 5 s), and each number that failed or was not valid, masked. Standard output: the summary
 //! `described N, already kept M, no historical photo K, invalid I, failed F`. Exit codes: 0 none
-//! failed or invalid, 1 some did (fix the list or run again), 2 bad usage or configuration, 3 the
-//! database, the key file, the population system or the face engine cannot be used.
+//! failed or invalid, 1 some did (fix the list or run again), 2 bad usage or configuration (an
+//! unreadable list, a SQLite database that does not exist), 3 the database, the key file, the
+//! population system's client or the face engine cannot be used.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -105,7 +106,25 @@ async fn warm(args: WarmArgs) -> anyhow::Result<Outcome> {
             Ok(population) => population,
             Err(outcome) => return Ok(outcome),
         };
-    let lines = read_lines(&args.ids)?;
+    let lines = match read_lines(&args.ids) {
+        Ok(lines) => lines,
+        Err(err) => {
+            eprintln!("error: --ids: {err:#}");
+            return Ok(Outcome::Usage);
+        }
+    };
+    // A SQLite path that does not exist would be created empty: the embeddings kept where no
+    // center reads them.
+    if let Some(file) = args.database.strip_prefix("sqlite://") {
+        let file = file.split('?').next().unwrap_or(file);
+        if !std::path::Path::new(file).exists() {
+            eprintln!(
+                "error: --database: no center database at {file}: give the running center's \
+                 --database"
+            );
+            return Ok(Outcome::Usage);
+        }
+    }
     if !args.key_file.exists() {
         anyhow::bail!(
             "the master key file {} does not exist: give the running center's --key-file (a new \

@@ -79,6 +79,12 @@ async fn warm_keeps_the_listed_historical_embeddings_once() {
     let key_file = p("master.keys");
     store::FileKeyProvider::create(std::path::Path::new(&key_file)).expect("a key file");
     let database = format!("sqlite://{}", p("center.db"));
+    // The center's database, as its first start leaves it.
+    store::Store::connect(&database)
+        .await
+        .unwrap()
+        .close()
+        .await;
     let ids = dir.path().join("expiring.txt");
     std::fs::write(
         &ids,
@@ -161,6 +167,24 @@ async fn warm_keeps_the_listed_historical_embeddings_once() {
         String::from_utf8_lossy(&second.stdout).trim(),
         "described 0, already kept 2, no historical photo 1, invalid 1, failed 0"
     );
+
+    let no_database = idkiosk(&[
+        "center",
+        "faces",
+        "warm",
+        "--ids",
+        &ids_arg,
+        "--config",
+        &format!("{config}/center.toml"),
+        "--popsys-token",
+        TOKEN,
+        "--database",
+        &format!("sqlite://{}", p("elsewhere.db")),
+        "--key-file",
+        &key_file,
+    ]);
+    assert_eq!(no_database.status.code(), Some(2), "{no_database:?}");
+    assert!(!dir.path().join("elsewhere.db").exists(), "not created");
 
     let missing = warm(&p("other.keys"));
     assert_eq!(missing.status.code(), Some(3), "{missing:?}");
