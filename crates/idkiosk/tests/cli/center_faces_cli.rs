@@ -97,7 +97,7 @@ async fn warm_keeps_the_listed_historical_embeddings_once() {
     )
     .unwrap();
     let ids_arg = ids.display().to_string();
-    let warm = |key_file: &str| {
+    let warm_into = |database: &str, key_file: &str| {
         idkiosk(&[
             "center",
             "faces",
@@ -111,11 +111,12 @@ async fn warm_keeps_the_listed_historical_embeddings_once() {
             "--popsys-token",
             TOKEN,
             "--database",
-            &database,
+            database,
             "--key-file",
             key_file,
         ])
     };
+    let warm = |key_file: &str| warm_into(&database, key_file);
 
     let first = warm(&key_file);
     let (stdout, stderr) = (
@@ -168,21 +169,7 @@ async fn warm_keeps_the_listed_historical_embeddings_once() {
         "described 0, already kept 2, no historical photo 1, invalid 1, failed 0"
     );
 
-    let no_database = idkiosk(&[
-        "center",
-        "faces",
-        "warm",
-        "--ids",
-        &ids_arg,
-        "--config",
-        &format!("{config}/center.toml"),
-        "--popsys-token",
-        TOKEN,
-        "--database",
-        &format!("sqlite://{}", p("elsewhere.db")),
-        "--key-file",
-        &key_file,
-    ]);
+    let no_database = warm_into(&format!("sqlite://{}", p("elsewhere.db")), &key_file);
     assert_eq!(no_database.status.code(), Some(2), "{no_database:?}");
     assert!(!dir.path().join("elsewhere.db").exists(), "not created");
 
