@@ -102,13 +102,13 @@ struct Loaded {
 /// production, loaded once): a font file replaced on disk is read again only by a new process.
 fn loaded(file: &FontFile) -> Result<Loaded, FontError> {
     static LOADED: OnceLock<Mutex<HashMap<(PathBuf, u32), Loaded>>> = OnceLock::new();
-    let key = (file.path.clone(), file.index);
-    let cache = LOADED.get_or_init(Default::default);
-    if let Some(hit) = cache
+    // Held while a file is read, so two first renders do not both read and keep it.
+    let mut cache = LOADED
+        .get_or_init(Default::default)
         .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .get(&key)
-    {
+        .unwrap_or_else(PoisonError::into_inner);
+    let key = (file.path.clone(), file.index);
+    if let Some(hit) = cache.get(&key) {
         return Ok(*hit);
     }
     let bytes = std::fs::read(&file.path).map_err(|source| FontError::Read {
@@ -119,17 +119,17 @@ fn loaded(file: &FontFile) -> Result<Loaded, FontError> {
         path: file.path.clone(),
         index: file.index,
     };
+    // Checked before it is kept (and leaked): the cheap parses, not the shaper's tables.
     FontRef::from_index(&bytes, file.index).map_err(|_| parse_error())?;
-    rustybuzz::Face::from_slice(&bytes, file.index).ok_or_else(parse_error)?;
-    // Checked above, so only a good face is kept (and leaked).
+    rustybuzz::ttf_parser::Face::parse(&bytes, file.index).map_err(|_| parse_error())?;
     let data: &'static [u8] = Box::leak(bytes.into_boxed_slice());
     let shaper = rustybuzz::Face::from_slice(data, file.index).ok_or_else(parse_error)?;
     let loaded = Loaded {
         data,
         shaper: Box::leak(Box::new(shaper)),
     };
-    let mut cache = cache.lock().unwrap_or_else(PoisonError::into_inner);
-    Ok(*cache.entry(key).or_insert(loaded))
+    cache.insert(key, loaded);
+    Ok(loaded)
 }
 
 impl Face {

@@ -85,9 +85,26 @@ pub fn center_settings(
     }
 }
 
+/// [`center_settings`] and [`population_or_usage`] together: what `idkiosk center` and `idkiosk
+/// center faces warm` both start from, or the exit to take.
+pub fn settings_and_population(
+    config: Option<&std::path::Path>,
+    needed_for: &str,
+    popsys_url: &str,
+    popsys_token: Option<String>,
+) -> anyhow::Result<
+    Result<(center::config::CenterSettings, popsys::HttpPopulationSystem), crate::outcome::Outcome>,
+> {
+    let settings = match center_settings(config, needed_for)? {
+        Ok(settings) => settings,
+        Err(outcome) => return Ok(Err(outcome)),
+    };
+    Ok(population_or_usage(popsys_url, popsys_token)?.map(|population| (settings, population)))
+}
+
 /// The center's client of the population system at `url` with `token`, or `Usage` (explained on
 /// standard error) when there is no token.
-pub fn population_or_usage(
+fn population_or_usage(
     url: &str,
     token: Option<String>,
 ) -> anyhow::Result<Result<popsys::HttpPopulationSystem, crate::outcome::Outcome>> {

@@ -91,19 +91,16 @@ pub async fn run(args: Args) -> anyhow::Result<Outcome> {
         Some(CenterCommand::Faces(faces)) => return crate::cmd_center_faces::run(faces).await,
         None => {}
     }
-    let settings = match crate::center_setup::center_settings(
+    let (settings, population) = match crate::center_setup::settings_and_population(
         args.config.as_deref(),
         "the bureau's configuration (docs/configuration.md; the demo's is \
          config/demo/center.toml)",
+        &args.popsys,
+        args.popsys_token.clone(),
     )? {
-        Ok(settings) => settings,
+        Ok(both) => both,
         Err(outcome) => return Ok(outcome),
     };
-    let population =
-        match crate::center_setup::population_or_usage(&args.popsys, args.popsys_token.clone())? {
-            Ok(population) => population,
-            Err(outcome) => return Ok(outcome),
-        };
     let Some(kiosk_secrets) = args.kiosk_secrets.clone() else {
         eprintln!("error: --kiosk-secrets or IDKIOSK_KIOSK_SECRETS is required");
         return Ok(Outcome::Usage);

@@ -94,18 +94,15 @@ impl Tally {
 }
 
 async fn warm(args: WarmArgs) -> anyhow::Result<Outcome> {
-    let settings = match crate::center_setup::center_settings(
+    let (settings, population) = match crate::center_setup::settings_and_population(
         args.config.as_deref(),
         "the bureau's file (its face pool and calibration are the center's)",
+        &args.popsys,
+        args.popsys_token.clone(),
     )? {
-        Ok(settings) => settings,
+        Ok(both) => both,
         Err(outcome) => return Ok(outcome),
     };
-    let population =
-        match crate::center_setup::population_or_usage(&args.popsys, args.popsys_token.clone())? {
-            Ok(population) => population,
-            Err(outcome) => return Ok(outcome),
-        };
     let lines = match read_lines(&args.ids) {
         Ok(lines) => lines,
         Err(err) => {
